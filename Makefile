@@ -1,0 +1,47 @@
+# WIM Console. `make run` and `make test` install what is missing (Debian/Ubuntu).
+GO       ?= go
+BIN      ?= bin/wimconsole
+# Oracle tests (wimlib-imagex, libwim, Xvfb) must run, not skip, under make test.
+export WIMCONSOLE_ORACLE = 1
+TESTTAGS := libwim
+TESTFLAGS ?= -timeout 25m
+
+.PHONY: all deps test-deps build run test vet bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+test-deps:
+	@scripts/install-deps.sh test
+
+build: deps
+	$(GO) build -o $(BIN) .
+
+run: build
+	./$(BIN)
+
+vet:
+	$(GO) vet -tags $(TESTTAGS) ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+test: test-deps vet
+	$(GO) test -tags $(TESTTAGS) $(TESTFLAGS) ./...
+
+# Benchmarks (not run by CI): codec MB/s and side-by-side runs with wimlib-imagex.
+bench: test-deps
+	$(GO) test -tags $(TESTTAGS) -run '^$$' -bench . -benchtime 3x ./...
+
+# Fuzzing (not run by CI): each target for FUZZTIME.
+FUZZTIME ?= 60s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,165 @@
+// Package cli is WIM Console's command line: the same engine and use cases
+// as the console window, for scripts, for administrators on a terminal, and
+// for tests.
+//
+// Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong
+// (unknown command or flag, missing or extra arguments).
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// Env is what every command gets: where to write, and the global flags.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// Store is the store root from --store or WIMCONSOLE_STORE ("" means the
+	// per-user default, resolved by the command that needs a store).
+	Store string
+	// Console opens the console window on a store root; main.go sets it.
+	// Without it (tests, or a build without the GUI) the bare command prints
+	// help.
+	Console func(store string) error
+}
+
+// A constructor builds one top-level command over env.
+type constructor func(env *Env) *cobra.Command
+
+var constructors []constructor
+
+// register adds a top-level command. Files of this package call it from
+// init, one call per command, so each command lives in its own file.
+func register(c constructor) { constructors = append(constructors, c) }
+
+// UsageError marks a wrong command line (exit code 2).
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// usageErrorf returns a UsageError with a formatted message.
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{fmt.Errorf(format, args...)}
+}
+
+// NewRoot builds the root command with every registered subcommand.
+func NewRoot(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "wimconsole",
+		Short: "Manage Windows deployment images (WIM) and WDS-style image stores",
+		Long: `WIM Console manages Windows deployment images: WIM files and image stores laid
+out as Windows Deployment Services lays out RemoteInstall (image groups with a
+shared Res.rwm, boot images, per-image unattend and $OEM$ data).
+
+Run without a command to open the console window (on the store given by
+--store, or $WIMCONSOLE_STORE, or the per-user default store).
+
+Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// Positional arguments are checked by each command; unknown commands
+		// are reported by Execute.
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if env.Console == nil {
+				return cmd.Help()
+			}
+			return env.Console(env.Store)
+		},
+	}
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.PersistentFlags().StringVar(&env.Store, "store", os.Getenv("WIMCONSOLE_STORE"),
+		"image store root folder (default: $WIMCONSOLE_STORE, else the per-user store)")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &UsageError{err}
+	})
+	cmds := make([]*cobra.Command, 0, len(constructors))
+	for _, c := range constructors {
+		cmds = append(cmds, c(env))
+	}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
+	for _, c := range cmds {
+		c.SilenceUsage = true
+		c.SilenceErrors = true
+		c.Flags().SortFlags = false
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// Execute runs the command line args (without the program name) and returns
+// the exit code. Errors are printed to env.Stderr as one line, with a hint
+// for usage errors.
+func Execute(args []string, env *Env) int {
+	root := NewRoot(env)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return ExitOK
+	}
+	msg := err.Error()
+	var ue *UsageError
+	usage := errors.As(err, &ue) || isCobraUsage(msg)
+	if cmd == nil {
+		cmd = root
+	}
+	fmt.Fprintf(env.Stderr, "wimconsole: %s\n", firstLine(msg))
+	if usage {
+		fmt.Fprintf(env.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// isCobraUsage recognises the argument errors cobra returns as plain errors.
+func isCobraUsage(msg string) bool {
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand",
+		"accepts ", "requires at least", "requires at most", "invalid argument",
+		"flag needs an argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// exactArgs is cobra.ExactArgs with a message that names what is expected.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s expects %s (got %d argument%s)", cmd.Name(), what, len(args), plural(len(args)))
+		}
+		return nil
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

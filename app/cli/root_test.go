@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes the command line and returns exit code, stdout and stderr.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Execute(args, &Env{Stdout: &out, Stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestHelpListsCommands(t *testing.T) {
+	code, out, _ := run(t, "help")
+	if code != ExitOK {
+		t.Fatalf("help exit %d", code)
+	}
+	for _, want := range []string{"initialize-server", "version", "completion", "help"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	root := NewRoot(&Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}})
+	for _, c := range root.Commands() {
+		code, out, errOut := run(t, c.Name(), "--help")
+		if code != ExitOK || !strings.Contains(out, "Usage:") {
+			t.Errorf("%s --help: exit %d, stdout %q, stderr %q", c.Name(), code, out, errOut)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"unknown command", []string{"frobnicate"}},
+		{"unknown flag", []string{"version", "--frob"}},
+		{"unknown global flag", []string{"--frob"}},
+		{"extra argument", []string{"version", "extra"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := run(t, tt.args...)
+			if code != ExitUsage {
+				t.Fatalf("exit %d, want %d (stderr %q)", code, ExitUsage, errOut)
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], "wimconsole: ") || !strings.Contains(lines[1], "--help") {
+				t.Fatalf("want a one-line error and a hint, got stderr %q", errOut)
+			}
+			if out != "" {
+				t.Fatalf("stdout should be empty, got %q", out)
+			}
+		})
+	}
+}
+
+func TestInitializeServer(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "RemoteInstall")
+	code, out, errOut := run(t, "initialize-server", "--store", root)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.TrimSpace(out) != root {
+		t.Fatalf("printed %q, want %q", out, root)
+	}
+	if _, err := os.Stat(filepath.Join(root, "WdsConsole", "catalog.db")); err != nil {
+		t.Fatal(err)
+	}
+	// WIMCONSOLE_STORE is the default for --store.
+	other := filepath.Join(t.TempDir(), "viaenv")
+	t.Setenv("WIMCONSOLE_STORE", other)
+	if code, out, _ := run(t, "initialize-server"); code != ExitOK || strings.TrimSpace(out) != other {
+		t.Fatalf("WIMCONSOLE_STORE not used: exit %d, %q", code, out)
+	}
+}
+
+func TestFailureExitCode(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "initialize-server", "--store", f)
+	if code != ExitFailure || !strings.Contains(errOut, "not a folder") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestBareCommandOpensConsole(t *testing.T) {
+	var got string
+	opened := false
+	env := &Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Console: func(s string) error {
+		opened, got = true, s
+		return nil
+	}}
+	if code := Execute([]string{"--store", "/tmp/x"}, env); code != ExitOK || !opened || got != "/tmp/x" {
+		t.Fatalf("exit %d opened=%v store=%q", code, opened, got)
+	}
+}

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wimconsole/wimconsole/engine/store"
+)
+
+func init() {
+	register(newInitializeServerCmd)
+	register(newVersionCmd)
+}
+
+// openStore resolves --store (or the default) and opens the store, creating
+// its layout when missing.
+func openStore(env *Env) (*store.Store, error) {
+	root, err := store.ResolveRoot(env.Store)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(root)
+}
+
+func newInitializeServerCmd(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "initialize-server",
+		Short: "Create the image store (WDS RemoteInstall layout) if it does not exist",
+		Long: `Create the image store at --store (or $WIMCONSOLE_STORE, or the per-user
+default) with the folders Windows Deployment Services uses — Images for image
+groups, Boot/<arch>/Images for boot images — and an empty catalog in
+WdsConsole/catalog.db. An existing store is left as it is. Prints the store's
+path.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(env.Stdout, s.Root())
+			return nil
+		},
+	}
+}
+
+// Version is the program's version, as in FyneApp.toml.
+const Version = "0.1.0"
+
+func newVersionCmd(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of WIM Console",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rev := ""
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+						rev = " (" + s.Value[:12] + ")"
+					}
+				}
+			}
+			fmt.Fprintf(env.Stdout, "wimconsole %s%s %s/%s %s\n", Version, rev, runtime.GOOS, runtime.GOARCH, runtime.Version())
+			return nil
+		},
+	}
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// CatalogVersion is the schema version written into a new catalog.
+const CatalogVersion = 1
+
+// Bucket names of the catalog.
+var (
+	bucketMeta = []byte("meta")
+	keyVersion = []byte("version")
+)
+
+// BusyTimeout is how long an operation waits for another process holding the
+// catalog before it fails with ErrBusy.
+var BusyTimeout = 5 * time.Second
+
+// ErrBusy is returned when another process holds the catalog for longer than
+// BusyTimeout.
+var ErrBusy = errors.New("store busy: another WIM Console process is using the catalog; try again")
+
+// withCatalog opens the catalog for the length of fn, so that the GUI and
+// the CLI can take turns on one store.
+func (s *Store) withCatalog(readOnly bool, fn func(db *bolt.DB) error) error {
+	db, err := bolt.Open(s.CatalogPath(), 0o644, &bolt.Options{Timeout: BusyTimeout, ReadOnly: readOnly})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return fmt.Errorf("%s: %w", s.CatalogPath(), ErrBusy)
+		}
+		return fmt.Errorf("catalog %s: %w", s.CatalogPath(), err)
+	}
+	defer db.Close()
+	return fn(db)
+}
+
+func (s *Store) initCatalog() error {
+	return s.withCatalog(false, func(db *bolt.DB) error {
+		return db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(bucketMeta)
+			if err != nil {
+				return err
+			}
+			if v := b.Get(keyVersion); v != nil {
+				if len(v) != 4 {
+					return fmt.Errorf("catalog %s: corrupt schema version", s.CatalogPath())
+				}
+				if got := binary.BigEndian.Uint32(v); got > CatalogVersion {
+					return fmt.Errorf("catalog %s: schema version %d is newer than this program understands (%d)", s.CatalogPath(), got, CatalogVersion)
+				}
+				return nil
+			}
+			var v [4]byte
+			binary.BigEndian.PutUint32(v[:], CatalogVersion)
+			return b.Put(keyVersion, v[:])
+		})
+	})
+}
+
+// CatalogVersion returns the catalog's schema version.
+func (s *Store) CatalogVersion() (int, error) {
+	var ver int
+	err := s.withCatalog(true, func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketMeta)
+			if b == nil || len(b.Get(keyVersion)) != 4 {
+				return fmt.Errorf("catalog %s: no schema version", s.CatalogPath())
+			}
+			ver = int(binary.BigEndian.Uint32(b.Get(keyVersion)))
+			return nil
+		})
+	})
+	return ver, err
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wimconsole/wimconsole/internal/oracle"
+)
+
+// TestConsoleWindowUnderXvfb starts the real binary under Xvfb, waits for
+// the window named "WIM Console", and screenshots it.
+func TestConsoleWindowUnderXvfb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real X server")
+	}
+	xvfb := oracle.Need(t, "Xvfb")
+	xdotool := oracle.Need(t, "xdotool")
+	imp := oracle.Need(t, "import")
+	tmp := t.TempDir()
+
+	bin := filepath.Join(tmp, "wimconsole")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	display := startXvfb(t, xvfb)
+
+	store := filepath.Join(tmp, "RemoteInstall")
+	cmd := exec.Command(bin, "--store", store)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "XDG_CONFIG_HOME="+tmp, "XDG_DATA_HOME="+tmp,
+		"XDG_CACHE_HOME="+tmp, "LIBGL_ALWAYS_SOFTWARE=1", "LANG=en_US.UTF-8")
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	search := exec.CommandContext(ctx, xdotool, "search", "--sync", "--onlyvisible", "--name", "^WIM Console$")
+	search.Env = append(os.Environ(), "DISPLAY="+display)
+	out, err := search.Output()
+	if err != nil {
+		t.Fatalf("window \"WIM Console\" did not appear: %v\nconsole output:\n%s", err, logs.String())
+	}
+	win := strings.Fields(string(out))[0]
+
+	// The store was created on first run with the WDS layout.
+	for _, p := range []string{"Images", "Boot/x64/Images", "WdsConsole/catalog.db"} {
+		if _, err := os.Stat(filepath.Join(store, p)); err != nil {
+			t.Errorf("store not laid out: %v", err)
+		}
+	}
+
+	// Give the first frame time to paint, then screenshot the window.
+	shot := filepath.Join(t.TempDir(), "console.png")
+	var colors int
+	for i := 0; i < 20; i++ {
+		time.Sleep(500 * time.Millisecond)
+		c := exec.Command(imp, "-window", win, shot)
+		c.Env = append(os.Environ(), "DISPLAY="+display)
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("import: %v\n%s", err, out)
+		}
+		colors = distinctColors(t, shot)
+		if colors >= 16 {
+			break
+		}
+	}
+	if colors < 16 {
+		t.Fatalf("screenshot %s looks blank (%d colours)", shot, colors)
+	}
+	t.Logf("screenshot %s: %d colours", shot, colors)
+	if dir := os.Getenv("WIMCONSOLE_SCREENSHOT_DIR"); dir != "" {
+		data, _ := os.ReadFile(shot)
+		_ = os.WriteFile(filepath.Join(dir, "console.png"), data, 0o644)
+	}
+}
+
+// startXvfb starts an X server on a free display and returns its name.
+func startXvfb(t *testing.T, xvfb string) string {
+	t.Helper()
+	for n := 90; n < 140; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
+			continue
+		}
+		display := fmt.Sprintf(":%d", n)
+		cmd := exec.Command(xvfb, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
+		for i := 0; i < 100; i++ {
+			if _, err := os.Stat(sock); err == nil {
+				t.Cleanup(func() {
+					_ = cmd.Process.Kill()
+					_ = cmd.Wait()
+				})
+				return display
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	t.Fatal("no free X display for Xvfb")
+	return ""
+}
+
+func distinctColors(t *testing.T, name string) int {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	seen := map[[3]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			seen[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
+		}
+	}
+	return len(seen)
+}

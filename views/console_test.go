@@ -1,0 +1,147 @@
+package views
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wimconsole/wimconsole/app"
+)
+
+// fakeDialogs stands in for the native file dialogs.
+type fakeDialogs struct{ files []string }
+
+func (f *fakeDialogs) OpenFiles(string, ...app.FileFilter) ([]string, error) { return f.files, nil }
+func (f *fakeDialogs) SaveFile(string, string, ...app.FileFilter) (string, error) {
+	return "", app.ErrCancelled
+}
+func (f *fakeDialogs) PickFolder(string) (string, error) { return "", app.ErrCancelled }
+
+func newTestConsole(t *testing.T, root string) (*Console, *app.Server) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	srv, err := app.LocalServer(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewConsole(a, app.NewModel(srv), &fakeDialogs{})
+	c.Window.Resize(fyne.NewSize(1000, 700))
+	return c, srv
+}
+
+// labels returns the texts of every label rendered in the window.
+func labels(o fyne.CanvasObject) []string {
+	var out []string
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		switch v := o.(type) {
+		case *widget.Label:
+			out = append(out, v.Text)
+			return
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+			return
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(v).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestTreeShowsServerAndFolders(t *testing.T) {
+	c, srv := newTestConsole(t, filepath.Join(t.TempDir(), "RemoteInstall"))
+	shown := labels(c.Window.Content())
+	for _, want := range []string{srv.Name, "Install Images", "Boot Images"} {
+		if !contains(shown, want) {
+			t.Errorf("tree does not show %q; shown: %q", want, shown)
+		}
+	}
+	if got := c.Window.Title(); got != "WIM Console" {
+		t.Errorf("title %q", got)
+	}
+	var menus []string
+	for _, m := range c.Window.MainMenu().Items {
+		menus = append(menus, m.Label)
+	}
+	if strings.Join(menus, ",") != "File,Action,View,Help" {
+		t.Errorf("menus = %v", menus)
+	}
+}
+
+func TestDetailsFollowSelection(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "RemoteInstall")
+	c, srv := newTestConsole(t, root)
+	// The server is selected at start: its details name the store path.
+	d := c.Details()
+	found := false
+	for _, r := range d.Rows {
+		if r[0] == "Store path" && r[1] == root {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("server details lack the store path: %v", d.Rows)
+	}
+	if st := labels(c.Window.Content()); !contains(st, srv.Name+": "+root) {
+		t.Errorf("status bar does not show the store path; labels %q", st)
+	}
+	// A group created on disk appears after Refresh, under Install Images.
+	if err := os.MkdirAll(filepath.Join(root, "Images", "Win11"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	install := "server:" + srv.Name + "/install"
+	c.Refresh()
+	c.Tree().OpenBranch(install)
+	c.Select(install)
+	if d := c.Details(); len(d.Rows) != 1 || d.Rows[0][0] != "Win11" {
+		t.Fatalf("Install Images details = %v", d.Rows)
+	}
+	if !contains(labels(c.Window.Content()), "Win11") {
+		t.Fatal("new group not shown in the tree")
+	}
+	// The selection survives a refresh.
+	c.Refresh()
+	if c.Selected() != install {
+		t.Fatalf("selection lost: %q", c.Selected())
+	}
+}
+
+func TestActionMenuFollowsSelection(t *testing.T) {
+	c, srv := newTestConsole(t, filepath.Join(t.TempDir(), "RemoteInstall"))
+	items := func() []string {
+		var out []string
+		for _, it := range c.Window.MainMenu().Items[1].Items {
+			out = append(out, it.Label)
+		}
+		return out
+	}
+	if got := items(); !contains(got, "Properties") || !contains(got, "Refresh") {
+		t.Fatalf("server Action menu = %v", got)
+	}
+	c.Select("server:" + srv.Name + "/boot")
+	if got := items(); contains(got, "Properties") {
+		t.Fatalf("Boot Images Action menu = %v", got)
+	}
+}
