@@ -35,6 +35,11 @@ func runConsole(root string) error {
 	}
 	a := fyneapp.NewWithID(appID)
 	c := views.NewConsole(a, app.NewModel(local), nativeDialogs{})
+	stop, err := c.LiveSync()
+	if err != nil {
+		return fmt.Errorf("watching the store: %w", err)
+	}
+	defer stop()
 	c.Window.SetMaster()
 	c.Window.ShowAndRun()
 	return nil

@@ -88,6 +88,26 @@ func (c *Console) Refresh() {
 	if err := c.model.Refresh(); err != nil {
 		dialog.ShowError(err, c.Window)
 	}
+	c.redraw()
+}
+
+// LiveSync keeps the window in step with the stores on disk: changes made by
+// the command line, another console or a file manager show within a second.
+// The returned function stops it.
+func (c *Console) LiveSync() (stop func(), err error) {
+	return c.model.Watch(func(err error) {
+		fyne.Do(func() {
+			if err != nil {
+				c.status.SetText(err.Error())
+				return
+			}
+			c.redraw()
+		})
+	})
+}
+
+// redraw shows the model's current state.
+func (c *Console) redraw() {
 	c.tree.Refresh()
 	if _, ok := c.model.Node(c.selected); !ok {
 		c.selected = ""
@@ -141,7 +161,7 @@ func (c *Console) mainMenu() *fyne.MainMenu {
 	refresh := fyne.NewMenuItem("Refresh", c.Refresh)
 	refresh.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
 	file := fyne.NewMenu("File",
-		fyne.NewMenuItem("Open Store Folder Location…", c.showStoreLocation),
+		fyne.NewMenuItem("Store Location…", c.showStoreLocation),
 	)
 	view := fyne.NewMenu("View", refresh)
 	help := fyne.NewMenu("Help",
@@ -190,7 +210,7 @@ func (c *Console) showStoreLocation() {
 	}
 	entry := widget.NewMultiLineEntry()
 	entry.SetText(text)
-	d := dialog.NewCustom("Store Folder Location", "Close", entry, c.Window)
+	d := dialog.NewCustom("Store Location", "Close", entry, c.Window)
 	d.Resize(fyne.NewSize(600, 220))
 	d.Show()
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -143,5 +144,27 @@ func TestActionMenuFollowsSelection(t *testing.T) {
 	c.Select("server:" + srv.Name + "/boot")
 	if got := items(); contains(got, "Properties") {
 		t.Fatalf("Boot Images Action menu = %v", got)
+	}
+}
+
+func TestLiveSync(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "RemoteInstall")
+	c, srv := newTestConsole(t, root)
+	stop, err := c.LiveSync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	install := "server:" + srv.Name + "/install"
+	c.Tree().OpenBranch(install)
+	if err := os.MkdirAll(filepath.Join(root, "Images", "Dropped"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for !contains(labels(c.Window.Content()), "Dropped") {
+		if time.Now().After(deadline) {
+			t.Fatal("a group made on disk did not show within a second")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
