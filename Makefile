@@ -30,8 +30,11 @@ test: test-deps vet
 	$(GO) test -tags $(TESTTAGS) $(TESTFLAGS) ./...
 
 # Benchmarks (not run by CI): codec MB/s and side-by-side runs with wimlib-imagex.
+# The side-by-side table uses the corpus from ../shared/bench/make-corpus.sh
+# (CORPUS_SCALE=small unless set; WIMBENCH_CORPUS=DIR to use another tree).
 bench: test-deps
-	$(GO) test -tags $(TESTTAGS) -run '^$$' -bench . -benchtime 3x ./...
+	$(GO) test -tags $(TESTTAGS) -run '^$$' -bench . -benchtime 3x ./engine/...
+	scripts/bench-vs-wimlib.sh
 
 # Fuzzing (not run by CI): each target for FUZZTIME.
 FUZZTIME ?= 60s

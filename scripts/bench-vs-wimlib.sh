@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# bench-vs-wimlib.sh - time wimconsole against wimlib-imagex on the same
+# inputs, alternating runs, and print medians, ratios and peak memory.
+#
+#   scripts/bench-vs-wimlib.sh [ROWS...]
+#
+# ROWS (default: all that the binary supports): apply-lzx apply-xpress verify-lzx info
+#   capture-none capture-xpress capture-lzx export-raw export-recompress
+# Environment: WIMBENCH_CORPUS (a folder to use as the tree; default: build the
+# corpus with ../shared/bench/make-corpus.sh, CORPUS_SCALE=small unless set),
+# RUNS (default 3), WIMCONSOLE (binary; default: go build into a temp dir),
+# WORK (scratch folder; default: a temp dir under the corpus cache).
+set -euo pipefail
+export LC_ALL=C
+here=$(cd "$(dirname "$0")/.." && pwd)
+RUNS=${RUNS:-3}
+command -v wimlib-imagex >/dev/null || { echo "bench: wimlib-imagex missing (apt-get install wimtools)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
+
+if [ -z "${WIMBENCH_CORPUS:-}" ]; then
+  export CORPUS_SCALE=${CORPUS_SCALE:-small}
+  mk="$here/../shared/bench/make-corpus.sh"
+  if [ "$CORPUS_SCALE" = small ]; then croot=${WIMBENCH_ROOT:-$HOME/.cache/wimconsole-bench-small}; else croot=${WIMBENCH_ROOT:-$HOME/.cache/wimconsole-bench}; fi
+  if [ ! -d "$croot/A" ]; then
+    [ -f "$mk" ] || { echo "bench: $mk not found; set WIMBENCH_CORPUS" >&2; exit 1; }
+    bash "$mk" >&2
+  fi
+  WIMBENCH_CORPUS="$croot/A"
+fi
+tree=$WIMBENCH_CORPUS
+WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/wimbench.XXXXXX")}
+trap 'rm -rf "$WORK"' EXIT
+if [ -z "${WIMCONSOLE:-}" ]; then
+  WIMCONSOLE=$WORK/wimconsole
+  (cd "$here" && go build -o "$WIMCONSOLE" .)
+fi
+tree_bytes=$(du -sb "$tree" | cut -f1)
+
+# measure LABEL CMD... : runs CMD once, appends "seconds maxrss_kb" to $WORK/LABEL
+measure() {
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$WORK/t.$$" "$@" >/dev/null 2>"$WORK/err.$$" || {
+    echo "bench: $label failed: $*" >&2; cat "$WORK/err.$$" >&2; exit 1; }
+  cat "$WORK/t.$$" >> "$WORK/$label"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+col() { awk -v c="$2" '{print $c}' "$WORK/$1" | median; }
+
+printf '%-18s %12s %9s %9s %6s %12s %12s %6s %9s %9s\n' operation input_bytes ours_s wimlib_s ratio ours_out wimlib_out size_r ours_MiB wimlib_MiB
+row() { # NAME INPUT_BYTES OUT_OURS OUT_WIMLIB
+  local o w
+  o=$(col "$1.ours" 1); w=$(col "$1.wimlib" 1)
+  printf '%-18s %12s %9.2f %9.2f %6.2f %12s %12s %6s %9.0f %9.0f\n' "$1" "$2" "$o" "$w" \
+    "$(awk -v a="$o" -v b="$w" 'BEGIN{print (b>0)?a/b:0}')" "${3:--}" "${4:--}" \
+    "$( [ -n "${3:-}" ] && [ -n "${4:-}" ] && awk -v a="$3" -v b="$4" 'BEGIN{printf "%.3f", a/b}' || echo -)" \
+    "$(awk -v k="$(col "$1.ours" 2)" 'BEGIN{print k/1024}')" "$(awk -v k="$(col "$1.wimlib" 2)" 'BEGIN{print k/1024}')"
+}
+
+has() { "$WIMCONSOLE" "$1" --help >/dev/null 2>&1; }
+rows=("$@")
+[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx apply-lzx apply-xpress verify-lzx info export-raw export-recompress)
+
+for c in xpress lzx; do
+  [ -f "$WORK/ref-$c.wim" ] || wimlib-imagex capture "$tree" "$WORK/ref-$c.wim" bench --compress=$c >/dev/null
+done
+for r in "${rows[@]}"; do
+  case $r in
+    capture-*)
+      has capture || { echo "# $r: wimconsole has no capture yet" >&2; continue; }
+      c=${r#capture-}
+      for i in $(seq "$RUNS"); do
+        rm -f "$WORK/o.wim" "$WORK/w.wim"
+        measure "$r.ours" "$WIMCONSOLE" capture "$tree" "$WORK/o.wim" --name bench --compress "$c"
+        measure "$r.wimlib" wimlib-imagex capture "$tree" "$WORK/w.wim" bench --compress="$c"
+      done
+      row "$r" "$tree_bytes" "$(stat -c %s "$WORK/o.wim")" "$(stat -c %s "$WORK/w.wim")" ;;
+    apply-*)
+      c=${r#apply-}
+      for i in $(seq "$RUNS"); do
+        rm -rf "$WORK/ao" "$WORK/aw"
+        measure "$r.ours" "$WIMCONSOLE" apply "$WORK/ref-$c.wim" 1 "$WORK/ao"
+        measure "$r.wimlib" wimlib-imagex apply "$WORK/ref-$c.wim" 1 "$WORK/aw"
+      done
+      rm -rf "$WORK/ao" "$WORK/aw"
+      row "$r" "$(stat -c %s "$WORK/ref-$c.wim")" ;;
+    verify-*)
+      c=${r#verify-}
+      for i in $(seq "$RUNS"); do
+        measure "$r.ours" "$WIMCONSOLE" verify "$WORK/ref-$c.wim"
+        measure "$r.wimlib" wimlib-imagex verify "$WORK/ref-$c.wim"
+      done
+      row "$r" "$(stat -c %s "$WORK/ref-$c.wim")" ;;
+    info)
+      for i in $(seq "$RUNS"); do
+        measure "$r.ours" "$WIMCONSOLE" info "$WORK/ref-lzx.wim"
+        measure "$r.wimlib" wimlib-imagex info "$WORK/ref-lzx.wim"
+      done
+      row "$r" "$(stat -c %s "$WORK/ref-lzx.wim")" ;;
+    export-raw|export-recompress)
+      has export || { echo "# $r: wimconsole has no export yet" >&2; continue; }
+      if [ $r = export-raw ]; then oc=(--compress lzx); wc=(--compress=lzx); else oc=(--compress xpress); wc=(--compress=xpress); fi
+      for i in $(seq "$RUNS"); do
+        rm -f "$WORK/o.wim" "$WORK/w.wim"
+        measure "$r.ours" "$WIMCONSOLE" export "$WORK/ref-lzx.wim" 1 "$WORK/o.wim" "${oc[@]}"
+        measure "$r.wimlib" wimlib-imagex export "$WORK/ref-lzx.wim" 1 "$WORK/w.wim" "${wc[@]}"
+      done
+      row "$r" "$(stat -c %s "$WORK/ref-lzx.wim")" "$(stat -c %s "$WORK/o.wim")" "$(stat -c %s "$WORK/w.wim")" ;;
+    *) echo "bench: unknown row $r" >&2; exit 2 ;;
+  esac
+done
+# The machine's own limits on the same data.
+f=$WORK/ref-lzx.wim
+s=$( { /usr/bin/time -f %e cp "$f" "$WORK/cp.tmp"; } 2>&1 ); rm -f "$WORK/cp.tmp"
+h=$( { /usr/bin/time -f %e sha1sum "$f" >/dev/null; } 2>&1 )
+echo "# cp of $(stat -c %s "$f") bytes: ${s}s; sha1sum: ${h}s; $(nproc) cores"
