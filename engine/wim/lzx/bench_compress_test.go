@@ -1,0 +1,90 @@
+package lzx
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
+)
+
+// ctBenchInput is the benchmark buffer: 512 KiB of each corpus kind.
+func ctBenchInput(b *testing.B) []byte {
+	b.Helper()
+	var parts [][]byte
+	for _, k := range ctCorpus(512 << 10) {
+		parts = append(parts, k.data)
+	}
+	data := slices.Concat(parts...)
+	if len(data) == 0 {
+		b.Skip("no corpus files on this machine")
+	}
+	return data
+}
+
+// ctReportCPU reports the speed by the process's CPU time since cpu0, as
+// "cpu-MB/s", for the b.N passes over n bytes.
+func ctReportCPU(b *testing.B, cpu0 time.Duration, n int) {
+	if cpu := ctCPUTime() - cpu0; cpu0 != 0 && cpu > 0 {
+		b.ReportMetric(float64(n)*float64(b.N)/1e6/cpu.Seconds(), "cpu-MB/s")
+	}
+}
+
+// BenchmarkCompress compresses the benchmark buffer in 32 KiB chunks, as
+// the WIM writer does (dst one byte shorter than the chunk).
+func BenchmarkCompress(b *testing.B) {
+	const chunk = 32768
+	data := ctBenchInput(b)
+	c, err := NewCompressor(chunk)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := make([]byte, chunk)
+	var out int
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	cpu0 := ctCPUTime()
+	for b.Loop() {
+		out = 0
+		for off := 0; off < len(data); off += chunk {
+			src := data[off:min(off+chunk, len(data))]
+			n := c.Compress(dst[:len(src)-1], src)
+			if n == 0 {
+				n = len(src)
+			}
+			out += n
+		}
+	}
+	ctReportCPU(b, cpu0, len(data))
+	b.ReportMetric(float64(out)/float64(len(data)), "ratio")
+}
+
+// BenchmarkCompressLibwim compresses the same buffer with libwim's default
+// level (built with -tags libwim). The oracle wrapper creates a compressor
+// and copies the chunk through C memory on every call, which this figure
+// includes.
+func BenchmarkCompressLibwim(b *testing.B) {
+	libwim.Need(b)
+	const chunk = 32768
+	data := ctBenchInput(b)
+	var out int
+	b.SetBytes(int64(len(data)))
+	cpu0 := ctCPUTime()
+	for b.Loop() {
+		out = 0
+		for off := 0; off < len(data); off += chunk {
+			src := data[off:min(off+chunk, len(data))]
+			c, err := libwim.Compress(libwim.LZX, chunk, 0, src)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := len(c)
+			if c == nil {
+				n = len(src)
+			}
+			out += n
+		}
+	}
+	ctReportCPU(b, cpu0, len(data))
+	b.ReportMetric(float64(out)/float64(len(data)), "ratio")
+}

@@ -1,0 +1,181 @@
+package lzx
+
+import "slices"
+
+// huffBuilder builds length-limited canonical Huffman codes for the
+// compressor. Its scratch space is reused from code to code.
+type huffBuilder struct {
+	keys    []uint64 // freq<<16 | symbol, sorted
+	weight  []uint64 // tree node weights (leaves then internal nodes)
+	parent  []int32
+	depth   []uint8
+	pmItems [][]int32 // package-merge: per level, leaf index or -1 for a package
+	pmW     [2][]uint64
+}
+
+// build computes codeword lengths (at most maxLen bits) for the symbols of
+// freq and the canonical codewords for them. Symbols of zero frequency get
+// length 0, except when only one symbol is used: decoders accept only
+// complete (or empty) codes, so that symbol and another (0, or 1) get one
+// bit each.
+func (h *huffBuilder) build(freq []uint32, maxLen int, lens []uint8, codes []uint32) {
+	n := len(freq)
+	keys := h.keys[:0]
+	for s, f := range freq {
+		lens[s] = 0
+		if f != 0 {
+			keys = append(keys, uint64(f)<<16|uint64(s))
+		}
+	}
+	h.keys = keys
+	switch len(keys) {
+	case 0:
+		canonicalCodes(lens[:n], codes[:n], maxLen)
+		return
+	case 1:
+		s := int(keys[0] & 0xFFFF)
+		other := 0
+		if s == 0 {
+			other = 1
+		}
+		lens[s], lens[other] = 1, 1
+		canonicalCodes(lens[:n], codes[:n], maxLen)
+		return
+	}
+	slices.Sort(keys)
+	if !h.huffmanLengths(keys, maxLen, lens) {
+		h.packageMerge(keys, maxLen, lens)
+	}
+	canonicalCodes(lens[:n], codes[:n], maxLen)
+}
+
+// huffmanLengths sets lens for the sorted keys to optimal (unlimited)
+// Huffman code lengths and reports whether none exceeds maxLen.
+func (h *huffBuilder) huffmanLengths(keys []uint64, maxLen int, lens []uint8) bool {
+	m := len(keys)
+	total := 2*m - 1
+	if cap(h.weight) < total {
+		h.weight = make([]uint64, total)
+		h.parent = make([]int32, total)
+		h.depth = make([]uint8, total)
+	}
+	w := h.weight[:total]
+	par := h.parent[:total]
+	dep := h.depth[:total]
+	for i, k := range keys {
+		w[i] = k >> 16
+	}
+	// Two-queue construction: leaves in order, internal nodes are created
+	// in non-decreasing weight order.
+	leaf, inner := 0, m
+	for next := m; next < total; next++ {
+		var pick [2]int
+		for j := 0; j < 2; j++ {
+			if leaf < m && (inner >= next || w[leaf] <= w[inner]) {
+				pick[j] = leaf
+				leaf++
+			} else {
+				pick[j] = inner
+				inner++
+			}
+		}
+		w[next] = w[pick[0]] + w[pick[1]]
+		par[pick[0]] = int32(next)
+		par[pick[1]] = int32(next)
+	}
+	dep[total-1] = 0
+	ok := true
+	for i := total - 2; i >= 0; i-- {
+		d := dep[par[i]] + 1
+		dep[i] = d
+		if i < m && int(d) > maxLen {
+			ok = false
+		}
+	}
+	if !ok {
+		return false
+	}
+	for i, k := range keys {
+		lens[k&0xFFFF] = dep[i]
+	}
+	return true
+}
+
+// packageMerge sets lens for the sorted keys to optimal code lengths of at
+// most maxLen bits (the package-merge algorithm).
+func (h *huffBuilder) packageMerge(keys []uint64, maxLen int, lens []uint8) {
+	m := len(keys)
+	if cap(h.pmItems) < maxLen {
+		h.pmItems = make([][]int32, maxLen)
+	}
+	items := h.pmItems[:maxLen]
+	prevW := h.pmW[0][:0]
+	for i := range keys {
+		prevW = append(prevW, keys[i]>>16)
+	}
+	items[0] = items[0][:0]
+	for i := 0; i < m; i++ {
+		items[0] = append(items[0], int32(i))
+	}
+	curW := h.pmW[1][:0]
+	for lvl := 1; lvl < maxLen; lvl++ {
+		// Merge the leaves with the packages (pairs) of the previous list.
+		np := len(prevW) / 2
+		it := items[lvl][:0]
+		curW = curW[:0]
+		li, pi := 0, 0
+		for li < m || pi < np {
+			if pi >= np || (li < m && keys[li]>>16 <= prevW[2*pi]+prevW[2*pi+1]) {
+				curW = append(curW, keys[li]>>16)
+				it = append(it, int32(li))
+				li++
+			} else {
+				curW = append(curW, prevW[2*pi]+prevW[2*pi+1])
+				it = append(it, -1)
+				pi++
+			}
+		}
+		items[lvl] = it
+		prevW, curW = curW, prevW
+	}
+	h.pmW[0], h.pmW[1] = prevW, curW
+	for _, k := range keys {
+		lens[k&0xFFFF] = 0
+	}
+	take := 2*m - 2
+	for lvl := maxLen - 1; lvl >= 0 && take > 0; lvl-- {
+		packages := 0
+		for _, v := range items[lvl][:take] {
+			if v < 0 {
+				packages++
+			} else {
+				lens[keys[v]&0xFFFF]++
+			}
+		}
+		take = 2 * packages
+	}
+}
+
+// canonicalCodes assigns canonical codewords (shorter codes first, then by
+// symbol) for lens.
+func canonicalCodes(lens []uint8, codes []uint32, maxLen int) {
+	var count [maxMainCodeLen + 2]uint32
+	for _, l := range lens {
+		count[l]++
+	}
+	count[0] = 0
+	var next [maxMainCodeLen + 2]uint32
+	code := uint32(0)
+	for l := 1; l <= maxLen; l++ {
+		code = (code + count[l-1]) << 1
+		next[l] = code
+	}
+	for s, l := range lens {
+		if l != 0 {
+			codes[s] = next[l]
+			next[l]++
+		} else {
+			codes[s] = 0
+		}
+	}
+}

@@ -1,0 +1,423 @@
+package lzx
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+)
+
+// costModel holds the estimated cost, in 1/encBitCost bits, of every
+// symbol and of every (slot, length) match header.
+type costModel struct {
+	main    [maxMainSyms]uint32
+	length  [numLenSyms]uint32
+	aligned [numAligned]uint32
+	// match[slot][length-minMatchLen]: main symbol, length symbol and the
+	// verbatim extra offset bits; for slots >= minAlignedSlot the aligned
+	// symbol's cost is added separately. At most (16+16+17)*encBitCost.
+	match [maxOffsetSlots][maxMatchLen - minMatchLen + 1]uint16
+}
+
+// symbolFreqs counts the symbols of a block.
+type symbolFreqs struct {
+	main    [maxMainSyms]uint32
+	length  [numLenSyms]uint32
+	aligned [numAligned]uint32
+}
+
+// parseItem is a run of literals followed by a match (length 0: none). code
+// is the repeat offset index (0..2) or the formatted offset (offset+2).
+type parseItem struct {
+	lits   uint32
+	length uint32
+	code   uint32
+}
+
+const (
+	itemLenBits = 9
+	itemLenMask = 1<<itemLenBits - 1
+	itemGap     = 1 << 31 // match, literal, then a repeat of the same offset
+)
+
+// findRegionMatches runs the match finder from start and caches the
+// matches of every position of the next region (encMaxBlock bytes, or up to
+// encRegionSlack more to reach the end of the chunk; less if the cache grows
+// past encMaxCache matches); it returns the region's end.
+func findRegionMatches[T mfPos](c *Compressor, mf *matchFinder[T], data []byte, start int) int {
+	end := min(len(data), start+encMaxBlock)
+	if len(data)-end < encRegionSlack {
+		end = len(data) // rather than a tiny last region
+	}
+	cache := c.cache[:0]
+	skipUntil := start
+	pos := start
+	for pos < end {
+		c.cacheIdx[pos-start] = int32(len(cache))
+		// Matches may run past the region (the parse cuts them), but
+		// not past the chunk. The trees stay ordered only on the first
+		// nice bytes of each position, and a search trusts the order
+		// for as many bytes as its own nice length: so nice must not
+		// shrink from one position to a later one, except at the end
+		// of the chunk where no search follows.
+		maxLen := min(maxMatchLen, len(data)-pos)
+		nice := min(encNiceLen, maxLen)
+		if pos < skipUntil {
+			// Inside a long match: insert only.
+			mf.find(pos, maxLen, nice, encSearchDepth, nil, false)
+			pos++
+			continue
+		}
+		before := len(cache)
+		cache = mf.find(pos, maxLen, nice, encSearchDepth, cache, true)
+		if len(cache) > before {
+			if l := int(cache[len(cache)-1].length); l >= nice {
+				skipUntil = pos + l
+			}
+		}
+		pos++
+		if len(cache) > encMaxCache {
+			break
+		}
+	}
+	c.cacheIdx[pos-start] = int32(len(cache))
+	c.cache = cache
+	return pos
+}
+
+// computeMatchCosts fills costs.match from the symbol costs.
+func (c *Compressor) computeMatchCosts() {
+	m := &c.costs
+	for slot := 0; slot < c.numSlots; slot++ {
+		extra := uint32(extraBits[slot]) * encBitCost
+		if slot >= minAlignedSlot {
+			extra -= alignedBits * encBitCost
+		}
+		sym := numChars + slot*numLenHeaders
+		row := &m.match[slot]
+		for l := 0; l < numPrimaryLens; l++ {
+			row[l] = uint16(m.main[sym+l] + extra)
+		}
+		long := m.main[sym+numPrimaryLens] + extra
+		for l := numPrimaryLens; l < len(row); l++ {
+			row[l] = uint16(long + m.length[l-numPrimaryLens])
+		}
+	}
+}
+
+// entropyCosts sets cost[s] to the estimated cost of symbol s given the
+// frequencies, with alpha added to every count so that unseen symbols get
+// a finite cost, clamped to [1, maxBits] bits.
+func entropyCosts(freq []uint32, cost []uint32, alpha float64, maxBits int) {
+	total := alpha * float64(len(freq))
+	for _, f := range freq {
+		total += float64(f)
+	}
+	lt := math.Log2(total)
+	for s, f := range freq {
+		b := lt - math.Log2(float64(f)+alpha)
+		b = max(1, min(b, float64(maxBits)))
+		cost[s] = uint32(b*encBitCost + 0.5)
+	}
+}
+
+// greedyTally makes a quick greedy parse of the region data[start:start+blen]
+// (the longest cached match of at least 3 bytes, or a repeat offset match
+// as long) to estimate the symbol statistics before the first real parse.
+func (c *Compressor) greedyTally(data []byte, start, blen int, q recentOffsets) {
+	f := &c.freqs
+	*f = symbolFreqs{}
+	for i := 0; i < blen; {
+		pos := start + i
+		best, code := 0, uint32(0)
+		if ms := c.cache[c.cacheIdx[i]:c.cacheIdx[i+1]]; len(ms) > 0 && blen-i >= minMatchLen {
+			maxL := min(blen-i, maxMatchLen)
+			m := ms[len(ms)-1]
+			best, code = min(int(m.length), maxL), m.offset+offsetAdjust
+			for r := 0; r < numRecentOffsets; r++ {
+				off := int(q.get(r))
+				if off > pos {
+					continue
+				}
+				if l := repLen(data, pos, off, maxL); l >= best && l >= minMatchLen {
+					best, code = l, uint32(r)
+				}
+			}
+		}
+		if best < 3 && !(best == 2 && code < numRecentOffsets) {
+			f.main[data[pos]]++
+			i++
+			continue
+		}
+		c.tallyMatch(best, code)
+		q = q.update(code)
+		i += best
+	}
+}
+
+// tallyMatch counts the symbols of a match.
+func (c *Compressor) tallyMatch(length int, code uint32) {
+	tallyMatchInto(&c.freqs, c, length, code)
+}
+
+// setInitialCosts estimates symbol costs from a greedy parse of the region
+// data[start:start+blen].
+func (c *Compressor) setInitialCosts(data []byte, start, blen int, q recentOffsets) {
+	c.greedyTally(data, start, blen, q)
+	entropyCosts(c.freqs.main[:c.numMain], c.costs.main[:c.numMain], 0.5, 16)
+	entropyCosts(c.freqs.length[:], c.costs.length[:], 0.5, 16)
+	entropyCosts(c.freqs.aligned[:], c.costs.aligned[:], 1, 7)
+}
+
+// setCostsFromCode takes symbol costs from the Huffman code lengths built
+// for the previous pass; unused symbols get the given costs in bits.
+func (c *Compressor) setCostsFromCode(unusedMain, unusedLen, unusedAligned uint32) {
+	for s := 0; s < c.numMain; s++ {
+		l := uint32(c.code.mainLens[s])
+		if l == 0 {
+			l = unusedMain
+		}
+		c.costs.main[s] = l * encBitCost
+	}
+	for s := range c.code.lenLens {
+		l := uint32(c.code.lenLens[s])
+		if l == 0 {
+			l = unusedLen
+		}
+		c.costs.length[s] = l * encBitCost
+	}
+	for s := range c.code.alignedLens {
+		l := uint32(c.code.alignedLens[s])
+		if l == 0 {
+			l = unusedAligned
+		}
+		c.costs.aligned[s] = l * encBitCost
+	}
+}
+
+// A path node packs the cost of the cheapest path found so far to a block
+// position (high 32 bits) and the last step of that path (low 32 bits):
+// 0 for a literal, else length | code<<itemLenBits, or a gap item.
+const nodeUnreached = math.MaxUint64
+
+// minCostPath finds the cheapest way, under the current cost model, to code
+// the block data[start:start+blen] as literals and matches, starting with
+// recent offsets q0. The block's matches are those cached from index
+// cacheOff on. It leaves the path in c.node and returns the recent offsets
+// at its end.
+func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 recentOffsets) recentOffsets {
+	node := c.node[:blen+1]
+	queue := c.queue[:blen+1]
+	cacheIdx := c.cacheIdx[cacheOff : cacheOff+blen+1]
+	cache := c.cache
+	for i := range node {
+		node[i] = nodeUnreached
+	}
+	node[0] = 0
+	queue[0] = q0
+	mc := &c.costs.match
+	lit := c.costs.main[:numChars]
+	aligned := &c.costs.aligned
+	block := data[start : start+blen]
+
+	for i := 0; i < blen; i++ {
+		pos := start + i
+		ci := node[i] >> 32
+		if cacheIdx[i] < cacheIdx[i+1] && blen-i >= minMatchLen {
+			maxL := min(blen-i, maxMatchLen)
+			reach := node[i : i+maxL+1]
+			q := queue[i]
+			next := minMatchLen // shortest length not yet covered by a repeat
+			bestRep, bestRepOff := 0, 0
+			// Repeat offset matches, each for the lengths the previous
+			// ones do not reach.
+			var cur8 uint64
+			fast := pos+8 <= len(data)
+			if fast {
+				cur8 = binary.LittleEndian.Uint64(data[pos:])
+			}
+			for r := 0; r < numRecentOffsets; r++ {
+				off := int(q.get(r))
+				if off > pos {
+					continue
+				}
+				var l int
+				if fast {
+					x := cur8 ^ binary.LittleEndian.Uint64(data[pos-off:])
+					if x&0xFFFF != 0 {
+						continue
+					}
+					if x != 0 {
+						l = min(bits.TrailingZeros64(x)>>3, maxL)
+					} else {
+						l = matchLen(data, pos-off, pos, min(8, maxL), maxL)
+					}
+				} else if l = repLen(data, pos, off, maxL); l == 0 {
+					continue
+				}
+				if l < next {
+					continue
+				}
+				row := mc[r][next-minMatchLen : l-1]
+				dst := reach[next : l+1]
+				dst = dst[:len(row)]
+				code := uint64(r) << itemLenBits
+				for k, rc := range row {
+					v := (ci+uint64(rc))<<32 | uint64(next+k) | code
+					if v < dst[k] {
+						dst[k] = v
+					}
+				}
+				next = l + 1
+				bestRep, bestRepOff = r, off
+			}
+			if next > minMatchLen {
+				// The longest repeat, a literal, then the same offset
+				// again.
+				c.tryGap(data, start, start+blen, i, next-1, bestRepOff, ci+uint64(mc[bestRep][next-1-minMatchLen]), uint32(bestRep))
+			}
+			// Explicit offset matches: each length with the smallest
+			// offset found for it.
+			ms := cache[cacheIdx[i]:cacheIdx[i+1]]
+			l := next
+			var last lzMatch
+			var lastCost uint64
+			for _, m := range ms {
+				ml := min(int(m.length), maxL)
+				if ml < l {
+					continue
+				}
+				fo := m.offset + offsetAdjust
+				slot := c.slotOf(fo)
+				b := ci
+				if slot >= minAlignedSlot {
+					b += uint64(aligned[fo&alignedMask])
+				}
+				row := mc[slot][l-minMatchLen : ml-1]
+				dst := reach[l : ml+1]
+				dst = dst[:len(row)]
+				code := uint64(fo) << itemLenBits
+				for k, rc := range row {
+					v := (b+uint64(rc))<<32 | uint64(l+k) | code
+					if v < dst[k] {
+						dst[k] = v
+					}
+				}
+				l = ml + 1
+				last, lastCost = m, b+uint64(row[len(row)-1])
+			}
+			if last.length != 0 {
+				c.tryGap(data, start, start+blen, i, l-1, int(last.offset), lastCost, last.offset+offsetAdjust)
+			}
+		}
+		// A literal; then the path to i+1 is final, and so its recent
+		// offsets.
+		j := i + 1
+		v := (ci + uint64(lit[block[i]])) << 32
+		if v>>32 <= node[j]>>32 {
+			node[j] = v
+			queue[j] = queue[i]
+			continue
+		}
+		it := uint32(node[j])
+		ml := int(it & itemLenMask)
+		if it&itemGap != 0 {
+			f := c.gapFirst[j]
+			queue[j] = queue[j-ml-1-int(f&itemLenMask)].update(f >> itemLenBits)
+		} else {
+			queue[j] = queue[j-ml].update(it >> itemLenBits)
+		}
+	}
+	return queue[blen]
+}
+
+// repLen returns the length (at most maxL >= 2) of the match at data[pos:]
+// with offset off <= pos, or 0 if it is shorter than minMatchLen.
+func repLen(data []byte, pos, off, maxL int) int {
+	if pos+8 <= len(data) {
+		x := binary.LittleEndian.Uint64(data[pos:]) ^ binary.LittleEndian.Uint64(data[pos-off:])
+		if x&0xFFFF != 0 {
+			return 0
+		}
+		if x != 0 {
+			return min(bits.TrailingZeros64(x)>>3, maxL)
+		}
+		if maxL <= 8 {
+			return maxL
+		}
+		return matchLen(data, pos-off, pos, 8, maxL)
+	}
+	if data[pos] != data[pos-off] || data[pos+1] != data[pos+1-off] {
+		return 0
+	}
+	return matchLen(data, pos-off, pos, 2, maxL)
+}
+
+// tryGap considers, after a match of length l and offset off from block
+// position i (the block is data[start:end]) costing matchCost in all, a
+// literal and then a repeat of the same offset.
+func (c *Compressor) tryGap(data []byte, start, end, i, l, off int, matchCost uint64, code uint32) {
+	p := start + i + l + 1 // after the match and the literal
+	rem := end - p
+	if rem < minMatchLen || p < off {
+		return
+	}
+	l2 := repLen(data, p, off, min(rem, maxMatchLen))
+	if l2 == 0 {
+		return
+	}
+	cc := matchCost + uint64(c.costs.main[data[p-1]]) + uint64(c.costs.match[0][l2-minMatchLen])
+	j := i + l + 1 + l2
+	if cc < c.node[j]>>32 {
+		c.node[j] = cc<<32 | itemGap | uint64(l2)
+		c.gapFirst[j] = uint32(l) | code<<itemLenBits
+	}
+}
+
+// walkPath turns the path left by minCostPath for block
+// data[start:start+blen] into c.items and tallies its symbols in c.freqs.
+func (c *Compressor) walkPath(data []byte, start, blen int) {
+	// Walk backwards, collecting the matches in reverse order, with
+	// their end positions in lits for now.
+	rev := c.rev[:0]
+	for j := blen; j > 0; {
+		it := uint32(c.node[j])
+		if it == 0 {
+			j--
+			continue
+		}
+		l := int(it & itemLenMask)
+		if it&itemGap != 0 {
+			// A repeat of offset R0 after a literal after a match.
+			f := c.gapFirst[j]
+			rev = append(rev, parseItem{lits: uint32(j), length: uint32(l), code: 0})
+			j -= l + 1
+			l1 := int(f & itemLenMask)
+			rev = append(rev, parseItem{lits: uint32(j), length: uint32(l1), code: f >> itemLenBits})
+			j -= l1
+			continue
+		}
+		rev = append(rev, parseItem{lits: uint32(j), length: uint32(l), code: it >> itemLenBits})
+		j -= l
+	}
+	c.rev = rev
+	c.freqs = symbolFreqs{}
+	f := &c.freqs
+	items := c.items[:0]
+	prev := 0
+	block := data[start : start+blen]
+	for k := len(rev) - 1; k >= 0; k-- {
+		m := rev[k]
+		mstart := int(m.lits) - int(m.length)
+		for _, b := range block[prev:mstart] {
+			f.main[b]++
+		}
+		c.tallyMatch(int(m.length), m.code)
+		items = append(items, parseItem{lits: uint32(mstart - prev), length: m.length, code: m.code})
+		prev = int(m.lits)
+	}
+	for _, b := range block[prev:] {
+		f.main[b]++
+	}
+	items = append(items, parseItem{lits: uint32(blen - prev)})
+	c.items = items
+}

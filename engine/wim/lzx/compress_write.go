@@ -1,0 +1,317 @@
+package lzx
+
+import "encoding/binary"
+
+// bitWriter writes the LZX bit stream: 16-bit little-endian units, each
+// filled from its most significant bit down.
+type bitWriter struct {
+	out []byte
+	acc uint64 // pending bits, the last written in the low bits
+	n   uint   // number of pending bits (< 16 between calls)
+}
+
+func (w *bitWriter) reset(capacity int) {
+	if cap(w.out) < capacity {
+		w.out = make([]byte, 0, capacity)
+	}
+	w.out = w.out[:0]
+	w.acc, w.n = 0, 0
+}
+
+// put writes the low nb bits of v (nb <= 32; v has no other bits set).
+func (w *bitWriter) put(v uint32, nb uint8) {
+	w.acc = w.acc<<nb | uint64(v)
+	w.n += uint(nb)
+	for w.n >= 16 {
+		w.n -= 16
+		u := uint16(w.acc >> w.n)
+		w.out = append(w.out, byte(u), byte(u>>8))
+	}
+}
+
+// align pads with zero bits to the next 16-bit unit, or writes a whole zero
+// unit when already aligned, as an uncompressed block header requires.
+func (w *bitWriter) align() {
+	w.put(0, uint8(16-w.n))
+}
+
+// finish flushes the last partial unit and returns the stream.
+func (w *bitWriter) finish() []byte {
+	if w.n > 0 {
+		w.put(0, uint8(16-w.n))
+	}
+	return w.out
+}
+
+// bits returns the number of bits written so far.
+func (w *bitWriter) bits() int { return 8*len(w.out) + int(w.n) }
+
+// blockCode holds the Huffman codes of a block.
+type blockCode struct {
+	mainLens     [maxMainSyms]uint8
+	mainCodes    [maxMainSyms]uint32
+	lenLens      [numLenSyms]uint8
+	lenCodes     [numLenSyms]uint32
+	alignedLens  [numAligned]uint8
+	alignedCodes [numAligned]uint32
+}
+
+// buildCodes builds the block's Huffman codes from c.freqs.
+func (c *Compressor) buildCodes() {
+	k := &c.code
+	c.huff.build(c.freqs.main[:c.numMain], maxMainCodeLen, k.mainLens[:c.numMain], k.mainCodes[:c.numMain])
+	c.huff.build(c.freqs.length[:], maxLenCodeLen, k.lenLens[:], k.lenCodes[:])
+	c.huff.build(c.freqs.aligned[:], maxAlignedCodeLen, k.alignedLens[:], k.alignedCodes[:])
+}
+
+// writeBlock writes the block data[start:end] from c.items and c.code,
+// choosing the block type: verbatim, aligned or, if that is smaller,
+// uncompressed with recent offsets q.
+//
+// An uncompressed block of 32768 bytes (its size given by the 1-bit flag)
+// after a compressed block in a window over 32 KiB is never written: there,
+// wimlib's decoder skips 16 more bits of padding than the LZX documents say
+// (see alignForBytes in decompress.go).
+func (c *Compressor) writeBlock(data []byte, start, end int, q recentOffsets) {
+	blen := end - start
+	// Verbatim or aligned: the aligned code costs 24 bits and saves
+	// 3-len bits per aligned symbol.
+	blockType := blockVerbatim
+	saved := -numAligned * alignedLenBits
+	for s, f := range c.freqs.aligned {
+		saved += int(f) * (alignedBits - int(c.code.alignedLens[s]))
+	}
+	if saved > 0 {
+		blockType = blockAligned
+	}
+
+	w := &c.bw
+	mark, markAcc, markN := len(w.out), w.acc, w.n
+	before := w.bits()
+	c.writeBlockHeader(blockType, blen)
+	if blockType == blockAligned {
+		for _, l := range c.code.alignedLens {
+			w.put(uint32(l), alignedLenBits)
+		}
+	}
+	c.writeLens(c.code.mainLens[:numChars], c.prevMain[:numChars])
+	c.writeLens(c.code.mainLens[numChars:c.numMain], c.prevMain[numChars:c.numMain])
+	c.writeLens(c.code.lenLens[:], c.prevLen)
+	c.writeItems(data[start:end], blockType == blockAligned)
+	if !(c.compressedSeen && blen == defaultBlockSize && c.order > minWindowOrder) {
+		header := 4
+		if blen != defaultBlockSize {
+			header += 16
+			if c.order > 15 {
+				header += 8
+			}
+		}
+		raw := header + 16 - (before+header)%16 + 96 + 8*(blen+blen&1)
+		if raw < w.bits()-before {
+			w.out, w.acc, w.n = w.out[:mark], markAcc, markN
+			c.writeUncompressed(data[start:end], q)
+			c.rawBlocks++
+			return
+		}
+	}
+	c.compressedSeen = true
+	copy(c.prevMain[:c.numMain], c.code.mainLens[:c.numMain])
+	copy(c.prevLen, c.code.lenLens[:])
+}
+
+// writeBlockHeader writes the block type and size.
+func (c *Compressor) writeBlockHeader(blockType, size int) {
+	w := &c.bw
+	w.put(uint32(blockType), 3)
+	if size == defaultBlockSize {
+		w.put(1, 1)
+		return
+	}
+	w.put(0, 1)
+	if c.order > 15 {
+		w.put(uint32(size), 24)
+	} else {
+		w.put(uint32(size), 16)
+	}
+}
+
+// writeUncompressed writes an uncompressed block holding block, with recent
+// offsets q.
+func (c *Compressor) writeUncompressed(block []byte, q recentOffsets) {
+	w := &c.bw
+	c.writeBlockHeader(blockUncompressed, len(block))
+	w.align()
+	for r := range numRecentOffsets {
+		w.out = binary.LittleEndian.AppendUint32(w.out, q.get(r))
+	}
+	w.out = append(w.out, block...)
+	if len(block)&1 != 0 {
+		w.out = append(w.out, 0)
+	}
+}
+
+// writeItems writes the literals and matches of c.items.
+func (c *Compressor) writeItems(block []byte, aligned bool) {
+	w := &c.bw
+	k := &c.code
+	minAligned := maxOffsetSlots
+	if aligned {
+		minAligned = minAlignedSlot
+	}
+	p := 0
+	for _, it := range c.items {
+		for _, b := range block[p : p+int(it.lits)] {
+			w.put(k.mainCodes[b], k.mainLens[b])
+		}
+		p += int(it.lits)
+		if it.length == 0 {
+			break
+		}
+		p += int(it.length)
+		slot := int(it.code)
+		if it.code >= numRecentOffsets {
+			slot = c.slotOf(it.code)
+		}
+		h := int(it.length) - minMatchLen
+		lh := h
+		if h > numPrimaryLens {
+			lh = numPrimaryLens
+		}
+		sym := numChars + slot*numLenHeaders + lh
+		w.put(k.mainCodes[sym], k.mainLens[sym])
+		if h >= numPrimaryLens {
+			ls := h - numPrimaryLens
+			w.put(k.lenCodes[ls], k.lenLens[ls])
+		}
+		if slot < numRecentOffsets {
+			continue
+		}
+		extra := it.code - slotBase[slot]
+		nb := extraBits[slot]
+		if slot >= minAligned {
+			w.put(extra>>alignedBits, nb-alignedBits)
+			a := extra & alignedMask
+			w.put(k.alignedCodes[a], k.alignedLens[a])
+		} else {
+			w.put(extra, nb)
+		}
+	}
+}
+
+// Pretree symbols for runs.
+const (
+	preZeros4  = 17 // 4..19 zeros, 4 extra bits
+	preZeros20 = 18 // 20..51 zeros, 5 extra bits
+	preSame4   = 19 // 4..5 equal lengths, 1 extra bit, then a delta symbol
+)
+
+// writeLens writes code lengths lens as deltas from prev through a pretree,
+// choosing runs with a shortest-path search under the pretree's costs.
+func (c *Compressor) writeLens(lens, prev []uint8) {
+	m := len(lens)
+	if cap(c.preBest) < m+1 {
+		c.preBest = make([]uint32, m+1)
+		c.preStep = make([]uint16, m+1)
+		c.preZero = make([]uint16, m+1)
+		c.preSame = make([]uint16, m+1)
+	}
+	best, step := c.preBest[:m+1], c.preStep[:m+1]
+	zrun, srun := c.preZero[:m+1], c.preSame[:m+1]
+	zrun[m], srun[m] = 0, 0
+	for i := m - 1; i >= 0; i-- {
+		srun[i] = 1
+		if i+1 < m && lens[i+1] == lens[i] {
+			srun[i] = srun[i+1] + 1
+		}
+		zrun[i] = 0
+		if lens[i] == 0 {
+			zrun[i] = srun[i]
+		}
+	}
+	var cost [numPreSyms]uint32
+	for s := range cost {
+		cost[s] = 4
+	}
+	var freq [numPreSyms]uint32
+	var preLens [numPreSyms]uint8
+	var preCodes [numPreSyms]uint32
+	for iter := 0; iter < 2; iter++ {
+		// Shortest path from the end; step encodes the choice: 0 a
+		// single delta, otherwise symbol<<8 | run length.
+		best[m] = 0
+		for i := m - 1; i >= 0; i-- {
+			d := (int(prev[i]) - int(lens[i]) + 17) % 17
+			b := cost[d] + best[i+1]
+			st := uint16(0)
+			if z := int(zrun[i]); z >= 4 {
+				for k := 4; k <= min(19, z); k++ {
+					if v := cost[preZeros4] + 4 + best[i+k]; v < b {
+						b, st = v, preZeros4<<8|uint16(k)
+					}
+				}
+				for k := 20; k <= min(51, z); k++ {
+					if v := cost[preZeros20] + 5 + best[i+k]; v < b {
+						b, st = v, preZeros20<<8|uint16(k)
+					}
+				}
+			}
+			if s := int(srun[i]); s >= 4 {
+				for k := 4; k <= min(5, s); k++ {
+					if v := cost[preSame4] + 1 + cost[d] + best[i+k]; v < b {
+						b, st = v, preSame4<<8|uint16(k)
+					}
+				}
+			}
+			best[i], step[i] = b, st
+		}
+		freq = [numPreSyms]uint32{}
+		for i := 0; i < m; {
+			st := step[i]
+			d := (int(prev[i]) - int(lens[i]) + 17) % 17
+			switch st >> 8 {
+			case 0:
+				freq[d]++
+				i++
+				continue
+			case preSame4:
+				freq[d]++
+			}
+			freq[st>>8]++
+			i += int(st & 0xFF)
+		}
+		c.huff.build(freq[:], maxPreCodeLen, preLens[:], preCodes[:])
+		for s := range cost {
+			cost[s] = uint32(preLens[s])
+			if cost[s] == 0 {
+				cost[s] = 8
+			}
+		}
+	}
+	w := &c.bw
+	for _, l := range preLens {
+		w.put(uint32(l), preLenBits)
+	}
+	for i := 0; i < m; {
+		st := step[i]
+		d := (int(prev[i]) - int(lens[i]) + 17) % 17
+		sym := int(st >> 8)
+		k := int(st & 0xFF)
+		switch sym {
+		case 0:
+			w.put(preCodes[d], preLens[d])
+			i++
+			continue
+		case preZeros4:
+			w.put(preCodes[sym], preLens[sym])
+			w.put(uint32(k-4), 4)
+		case preZeros20:
+			w.put(preCodes[sym], preLens[sym])
+			w.put(uint32(k-20), 5)
+		case preSame4:
+			w.put(preCodes[sym], preLens[sym])
+			w.put(uint32(k-4), 1)
+			w.put(preCodes[d], preLens[d])
+		}
+		i += k
+	}
+}
