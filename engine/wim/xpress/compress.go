@@ -1,0 +1,402 @@
+package xpress
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"slices"
+)
+
+// Match finder and parser parameters. The defaults follow the effort of
+// wimlib's default level (lazy parsing, hash chains); see the tests for the
+// ratio comparison.
+const (
+	hash3Bits = 14
+	hash4Bits = 15
+
+	defaultDepth     = 46 // chain entries examined per search
+	defaultLazyDepth = 23 // the same one byte past a match
+	defaultNice      = 93 // stop searching at a match this long (< 256)
+)
+
+// Compressor compresses chunks. Not safe for concurrent use; reuse it.
+type Compressor struct {
+	maxChunk  int
+	depth     int // chain entries examined per search
+	lazyDepth int // the same when looking one byte past a match
+	nice      int // stop searching at a match this long (< 256)
+
+	mf *matchTables
+
+	// items are the chosen literals and matches, each as its symbol
+	// (bits 0-8), number of offset bits (9-12) and offset bits (13-27).
+	// longLens holds length-3 of each match with length header 15, in order.
+	items    []uint32
+	longLens []uint16
+
+	wordBuf []byte // the words of the bit stream, before splicing
+	splits  []int  // for each long match, the words before its bytes
+	freqs   [numSymbols]uint32
+	lens    [numSymbols]uint8
+	codes   [numSymbols]uint16
+	huff    huffmanBuilder
+}
+
+// matchTables are the match finder's hash chains. Each entry is one more
+// than a position in the chunk, or 0 for none.
+type matchTables struct {
+	head3 [1 << hash3Bits]uint16 // latest position with each 3-byte hash
+	head4 [1 << hash4Bits]uint16 // latest position with each 4-byte hash
+	prev  [MaxChunkSize]uint16   // previous position with the same 4-byte hash
+
+	// A copy of the chunk, padded so that reading 4 bytes at a uint16
+	// position plus a uint8 length needs no bounds check.
+	win [MaxChunkSize + 256 + 4]byte
+}
+
+// NewCompressor returns a Compressor for chunks of up to maxChunk bytes,
+// which must be between 1 and MaxChunkSize.
+func NewCompressor(maxChunk int) (*Compressor, error) {
+	if maxChunk < 1 || maxChunk > MaxChunkSize {
+		return nil, fmt.Errorf("xpress: chunk size %d out of range 1 to %d", maxChunk, MaxChunkSize)
+	}
+	return &Compressor{
+		maxChunk:  maxChunk,
+		depth:     defaultDepth,
+		lazyDepth: defaultLazyDepth,
+		nice:      defaultNice,
+		mf:        new(matchTables),
+		items:     make([]uint32, 0, maxChunk),
+	}, nil
+}
+
+// minCompressedSize is the size of the smallest possible output: the table,
+// then one word holding the end-of-data codeword and the zero padding word.
+const minCompressedSize = tableBytes + 4
+
+// Compress compresses src (len(src) <= maxChunk) into dst and returns the number of
+// bytes written, or 0 if the result would not fit in dst (callers pass
+// dst = make([]byte, len(src)-1) to demand that the data shrink).
+//
+// It also returns 0 when src is longer than the Compressor's maxChunk. The
+// output always ends with the end-of-data symbol that Microsoft's decoder
+// needs. An empty src compresses to a valid 260-byte chunk if dst has room.
+func (c *Compressor) Compress(dst, src []byte) int {
+	n := len(src)
+	if n > c.maxChunk || len(dst) < minCompressedSize {
+		return 0
+	}
+	clear(c.mf.head3[:])
+	clear(c.mf.head4[:])
+	c.freqs = [numSymbols]uint32{}
+	extraBits, extraBytes := c.parse(src)
+	return c.finish(dst, extraBits, extraBytes)
+}
+
+// finish makes the Huffman code for the recorded items and writes them to
+// dst, returning the size, or 0 if dst is too small.
+func (c *Compressor) finish(dst []byte, extraBits, extraBytes int) int {
+	c.freqs[endOfData]++
+	c.huff.build(&c.freqs, &c.lens, &c.codes)
+
+	// The exact output size: every word the bit stream fills, the final
+	// partial word, the padding word, and the interleaved bytes.
+	totalBits := extraBits
+	for s, f := range c.freqs {
+		totalBits += int(f) * int(c.lens[s])
+	}
+	size := tableBytes + 2*((totalBits+15)/16+1) + extraBytes
+	if size > len(dst) {
+		return 0
+	}
+	c.write(dst[:size])
+	return size
+}
+
+func hash3(x uint32) uint32 { return (x & 0xffffff) * 0x1e35a7bd >> (32 - hash3Bits) }
+func hash4(x uint32) uint32 { return x * 0x1e35a7bd >> (32 - hash4Bits) }
+
+// insert adds positions from up to (not including) to to the hash chains.
+// Positions past len(src)-4 are not hashed.
+func (mf *matchTables) insert(src []byte, from, to int) {
+	to = min(to, len(src)-3)
+	for i := from; i < to; i++ {
+		x := binary.LittleEndian.Uint32(src[i:])
+		mf.head3[hash3(x)] = uint16(i + 1)
+		h := hash4(x)
+		mf.prev[uint16(i)] = mf.head4[h]
+		mf.head4[h] = uint16(i + 1)
+	}
+}
+
+// parse chooses literals and matches with lazy evaluation, as wimlib does:
+// a match is taken unless the next position has a longer one. It records
+// the items and symbol frequencies and returns the number of offset bits
+// and of extra length bytes they need.
+func (c *Compressor) parse(src []byte) (extraBits, extraBytes int) {
+	n := len(src)
+	mf := c.mf
+	freqs := &c.freqs
+	items := c.items[:0]
+	c.longLens = c.longLens[:0]
+	depth, nice := c.depth, c.nice
+	far3 := 4096 // length-3 matches this far away cost more than literals
+	if n <= 8192 {
+		far3 = 2048
+	}
+	last := n - 4 // the last position that can be hashed
+	win := &mf.win
+	copy(win[:], src)
+
+	// A match found at i-1 and not yet recorded, when pendLen > 0.
+	pendLen, pendOff := 0, 0
+	// The hash chain heads for position ahead, read one iteration early to
+	// overlap the memory accesses with the search (-1: not read).
+	ahead, aheadCand3, aheadCand := -1, 0, 0
+	for i := 0; i < n; {
+		// Find the longest match at i longer than best, inserting i.
+		best, d := 2, depth
+		if pendLen > 0 {
+			// Looking for a better match one byte on: search less hard.
+			best, d = pendLen, c.lazyDepth
+		}
+		length, offset := best, 0
+		if i <= last {
+			p := uint16(i) // i <= last < MaxChunkSize
+			x := binary.LittleEndian.Uint32(win[p:])
+			h3, h4 := hash3(x), hash4(x)
+			var cand3, cand int
+			if ahead == i {
+				cand3, cand = aheadCand3, aheadCand
+			} else {
+				cand3 = int(mf.head3[h3]) - 1
+				cand = int(mf.head4[h4]) - 1
+			}
+			mf.head3[h3] = p + 1
+			mf.head4[h4] = p + 1
+			mf.prev[p] = uint16(cand + 1)
+			if i < last {
+				y := binary.LittleEndian.Uint32(win[p+1:])
+				ahead, aheadCand3, aheadCand = i+1, int(mf.head3[hash3(y)])-1, int(mf.head4[hash4(y)])-1
+			}
+			limit := min(nice, n-i)
+			if length < limit {
+				if length < minMatch && cand3 >= 0 &&
+					binary.LittleEndian.Uint32(win[uint16(cand3):])&0xffffff == x&0xffffff {
+					length, offset = minMatch, i-cand3
+				}
+				if cand >= 0 {
+					length, offset = mf.chain(src, i, cand, length, offset, d, limit, x)
+				}
+			}
+		}
+
+		start := -1 // where a match to record starts
+		if pendLen > 0 {
+			if length <= pendLen {
+				start = i - 1
+			} else {
+				// A longer match at i: a literal for i-1.
+				freqs[src[i-1]]++
+				items = append(items, uint32(src[i-1]))
+				pendLen, pendOff = length, offset
+			}
+		} else if length < minMatch || (length == minMatch && offset >= far3) {
+			freqs[src[i]]++
+			items = append(items, uint32(src[i]))
+			i++
+			continue
+		} else {
+			pendLen, pendOff = length, offset
+		}
+		if start < 0 {
+			if pendLen < nice {
+				i++
+				continue
+			}
+			start = i // long enough: take it now
+		}
+
+		// Record the match; positions up to i are already inserted.
+		adj := pendLen - minMatch
+		obits := bits.Len32(uint32(pendOff)) - 1
+		sym := numChars + obits<<4 + min(adj, 15)
+		freqs[sym]++
+		items = append(items, uint32(sym)|uint32(obits)<<9|uint32(pendOff&(1<<obits-1))<<13)
+		extraBits += obits
+		if adj >= 15 {
+			c.longLens = append(c.longLens, uint16(adj))
+			if adj < 15+255 {
+				extraBytes++
+			} else {
+				extraBytes += 3
+			}
+		}
+		mf.insert(src, i+1, start+pendLen)
+		i = start + pendLen
+		pendLen = 0
+	}
+	c.items = items
+	return extraBits, extraBytes
+}
+
+// chain walks the hash chain from cand for a match at i longer than
+// length, examining at most d entries and stopping at limit.
+func (mf *matchTables) chain(src []byte, i, cand, length, offset, d, limit int, x uint32) (int, int) {
+	win := &mf.win
+	p := uint16(i)
+	if length < 4 {
+		// No match of 4 or more yet: the first 4 bytes decide.
+		for {
+			j := uint16(cand)
+			cand = int(mf.prev[j]) - 1
+			d--
+			if binary.LittleEndian.Uint32(win[j:]) == x {
+				length, offset = 4+matchLen(src[int(j)+4:], src[i+4:]), i-int(j)
+				if length >= limit {
+					return length, offset
+				}
+				break
+			}
+			if cand < 0 || d <= 0 {
+				return length, offset
+			}
+		}
+	}
+	// 4 <= length < limit <= nice < 256. A longer match must agree on the
+	// 4 bytes ending at index length, and on the first 4.
+	tail := binary.LittleEndian.Uint32(win[int(p)+int(uint8(length-3)):])
+	for cand >= 0 && d > 0 {
+		d--
+		j := uint16(cand)
+		cand = int(mf.prev[j]) - 1
+		if binary.LittleEndian.Uint32(win[int(j)+int(uint8(length-3)):]) != tail || binary.LittleEndian.Uint32(win[j:]) != x {
+			continue
+		}
+		if l := 4 + matchLen(src[int(j)+4:], src[i+4:]); l > length {
+			length, offset = l, i-int(j)
+			if l >= limit {
+				break
+			}
+			tail = binary.LittleEndian.Uint32(win[int(p)+int(uint8(length-3)):])
+		}
+	}
+	return length, offset
+}
+
+// matchLen returns the length of the common prefix of a and b, where a is
+// at least as long as b.
+func matchLen(a, b []byte) int {
+	n := 0
+	for len(b)-n >= 8 {
+		x := binary.LittleEndian.Uint64(a[n:]) ^ binary.LittleEndian.Uint64(b[n:])
+		if x != 0 {
+			return n + bits.TrailingZeros64(x)>>3
+		}
+		n += 8
+	}
+	for n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// write emits the table and the items into out, which has exactly the
+// computed size.
+//
+// The bit stream is laid out as wimlib lays it out: it is a sequence of
+// 16-bit words, and the length bytes of a long match go after the first k
+// words, where k is one more than the number of words the bits up to and
+// including the match's codeword touch. (This is where Microsoft's decoder,
+// which keeps 16 to 31 bits loaded after each codeword, reads them.) The
+// words are packed first, straight into out when no match is long, and the
+// bytes are spliced in afterwards otherwise.
+func (c *Compressor) write(out []byte) {
+	for i := 0; i < tableBytes; i++ {
+		out[i] = c.lens[2*i] | c.lens[2*i+1]<<4
+	}
+	// Codeword and length of each symbol in one table.
+	var enc [numSymbols]uint32
+	for s, l := range c.lens {
+		enc[s] = uint32(c.codes[s])<<8 | uint32(l)
+	}
+	words := out[tableBytes:]
+	if len(c.longLens) > 0 {
+		c.wordBuf = slices.Grow(c.wordBuf[:0], len(words))[:len(words)]
+		words = c.wordBuf
+		c.splits = c.splits[:0]
+	}
+	var (
+		acc  uint64 // pending bits, in the low nacc bits
+		nacc uint32 // at most 31 between items
+		p    int    // bytes of words stored
+	)
+	// Pairs of words are stored without branching: a store made while
+	// fewer than 32 bits are pending writes a wrong value that a later
+	// store overwrites (the stream always ends with at least the partial
+	// word and the padding word after such a store).
+	for _, it := range c.items {
+		e := enc[it&0x1ff]
+		obits := it >> 9 & 15
+		if it&0x10f == 0x10f {
+			// A long match: note where its bytes go, after the codeword.
+			acc = acc<<(e&0xff) | uint64(e>>8)
+			nacc += e & 0xff
+			bitsSoFar := 8*p + int(nacc)
+			c.splits = append(c.splits, (bitsSoFar+15)/16+1)
+			if nacc >= 32 {
+				nacc -= 32
+				x := uint32(acc >> nacc)
+				binary.LittleEndian.PutUint32(words[p:], x>>16|x<<16)
+				p += 4
+			}
+			e = 0
+		}
+		// The codeword and the offset bits, at most 30 bits.
+		n := e&0xff + obits
+		acc = acc<<n | uint64(e>>8<<obits|it>>13)
+		nacc += n
+		f := nacc >> 5 // 1 if 32 bits or more are pending
+		nacc &= 31
+		x := uint32(acc >> nacc)
+		binary.LittleEndian.PutUint32(words[p:], x>>16|x<<16)
+		p += int(f) << 2
+	}
+	e := enc[endOfData]
+	acc = acc<<(e&0xff) | uint64(e>>8)
+	nacc += e & 0xff
+	// The remaining 1 to 46 bits, left-aligned in whole words, then the
+	// padding word.
+	for nacc > 0 {
+		if nacc >= 16 {
+			nacc -= 16
+			binary.LittleEndian.PutUint16(words[p:], uint16(acc>>nacc))
+		} else {
+			binary.LittleEndian.PutUint16(words[p:], uint16(acc<<(16-nacc)))
+			nacc = 0
+		}
+		p += 2
+	}
+	binary.LittleEndian.PutUint16(words[p:], 0)
+	p += 2
+	if len(c.longLens) == 0 {
+		return
+	}
+
+	// Splice in the length bytes.
+	o, w := tableBytes, 0
+	for i, adj := range c.longLens {
+		k := 2 * c.splits[i]
+		o += copy(out[o:], words[w:k])
+		w = k
+		if adj < 15+255 {
+			out[o] = byte(adj - 15)
+			o++
+		} else {
+			out[o] = 255
+			binary.LittleEndian.PutUint16(out[o+1:], adj)
+			o += 3
+		}
+	}
+	copy(out[o:], words[w:p])
+}
