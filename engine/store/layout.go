@@ -89,7 +89,9 @@ type Store struct {
 }
 
 // Open opens the store at root, creating the WDS layout and an empty catalog
-// when they are missing. Existing content is never changed.
+// when they are missing, then runs recovery (see Recover): operations that a
+// dead process left half-done are finished or rolled back. Nothing else of
+// the existing content is changed.
 func Open(root string) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("store: empty root path")
@@ -110,8 +112,34 @@ func Open(root string) (*Store, error) {
 	if err := s.initCatalog(); err != nil {
 		return nil, err
 	}
+	if err := s.Recover(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
+
+// GroupDir returns the folder of image group g.
+func (s *Store) GroupDir(g string) string { return filepath.Join(s.root, ImagesDir, g) }
+
+// BootImagesDir returns the folder of the boot images of architecture arch.
+func (s *Store) BootImagesDir(arch string) string {
+	return filepath.Join(s.root, BootDir, arch, ImagesDir)
+}
+
+// ImagePath returns the WIM file of image r.
+func (s *Store) ImagePath(r ImageRef) string {
+	return filepath.Join(s.imageDir(r), r.File+".wim")
+}
+
+func (s *Store) imageDir(r ImageRef) string {
+	if r.Boot {
+		return s.BootImagesDir(r.Arch)
+	}
+	return s.GroupDir(r.Group)
+}
+
+// ResPath returns the Res.rwm of image group g.
+func (s *Store) ResPath(g string) string { return filepath.Join(s.GroupDir(g), ResFile) }
 
 // Root returns the store's root folder.
 func (s *Store) Root() string { return s.root }

@@ -1,0 +1,682 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wimconsole/wimconsole/engine/store"
+)
+
+func init() {
+	register(newAddImageGroupCmd)
+	register(newRemoveImageGroupCmd)
+	register(newSetImageGroupCmd)
+	register(newGetAllImageGroupsCmd)
+	register(newAddImageCmd)
+	register(newGetAllImagesCmd)
+	register(newGetImageCmd)
+	register(newSetImageCmd)
+	register(newExportImageCmd)
+	register(newReplaceImageCmd)
+	register(newCopyImageCmd)
+	register(newRemoveImageCmd)
+	register(newRegroupCmd)
+	register(newSpaceCmd)
+	register(newVerifyStoreCmd)
+	register(newInstallImageCmd)
+}
+
+func printJSON(env *Env, v any) error {
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func imageRef(s string) (store.ImageRef, error) {
+	r, err := store.ParseImageRef(s)
+	if err != nil {
+		return r, usageErrorf("%v", err)
+	}
+	return r, nil
+}
+
+func newAddImageGroupCmd(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "add-image-group NAME",
+		Short: "Create an image group",
+		Args:  exactArgs(1, "a group name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			if err := s.AddGroup(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "created image group %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+func newRemoveImageGroupCmd(env *Env) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "remove-image-group NAME [--force]",
+		Short: "Remove an image group (with its images only with --force)",
+		Args:  exactArgs(1, "a group name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			if err := s.RemoveGroup(args[0], force); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "removed image group %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "remove the group's images too")
+	return cmd
+}
+
+func newSetImageGroupCmd(env *Env) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "set-image-group NAME --name NEW",
+		Short: "Rename an image group",
+		Args:  exactArgs(1, "a group name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			if err := s.RenameGroup(args[0], name); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "renamed image group %s to %s\n", args[0], name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "new name (required)")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func newGetAllImageGroupsCmd(env *Env) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "get-all-image-groups [--json]",
+		Short: "List the image groups",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			gs, err := s.GroupInfos()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if gs == nil {
+					gs = []store.GroupInfo{}
+				}
+				return printJSON(env, gs)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "GROUP\tIMAGES\tRES.RWM BYTES\tCOMPRESSION")
+			for _, g := range gs {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", g.Name, g.Images, g.ResBytes, g.Compression)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newAddImageCmd(env *Env) *cobra.Command {
+	var (
+		o       store.AddOptions
+		typ     string
+		indexes []int
+	)
+	cmd := &cobra.Command{
+		Use:   "add-image FILE [--group G] [--index N]... [--name N] [--description D] [--filename F] [--unattend XML] [--type install|boot] [--skip-verify]",
+		Short: "Add images of a WIM file to the store",
+		Long: `Add images of the WIM file FILE (all of them, or those given with --index) to
+an image group (created when missing; "ImageGroup1" when none is named), or
+with --type boot as boot images under Boot/<arch>/Images (the architecture
+from the image, or --group ARCH).
+
+The group's Res.rwm is grown in place, crash-safe; data it holds already is
+not stored again, and data compressed with the group's codec is copied as
+stored. Each image gets a metadata-only WIM file named after FILE
+(install.wim, install-(2).wim, ...) unless --filename says otherwise. The
+source's data is checked against its digests first (--skip-verify skips it);
+a damaged source changes nothing.`,
+		Args: exactArgs(1, "a WIM file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch typ {
+			case "install":
+			case "boot":
+				o.Boot = true
+				o.Arch, o.Group = o.Group, ""
+			default:
+				return usageErrorf("--type %q: want install or boot", typ)
+			}
+			for _, i := range indexes {
+				if i < 1 {
+					return usageErrorf("--index %d: image indexes start at 1", i)
+				}
+			}
+			o.Indexes = indexes
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			report, done := progressLine(env)
+			o.Progress = report
+			refs, err := s.AddImage(ctx, args[0], o)
+			done()
+			for _, r := range refs {
+				fmt.Fprintf(env.Stdout, "added %s\n", r)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Group, "group", "", "image group (boot images: architecture)")
+	f.IntSliceVar(&indexes, "index", nil, "image of FILE to add (repeatable; default all)")
+	f.StringVar(&o.Name, "name", "", "image name (one image only)")
+	f.StringVar(&o.Description, "description", "", "image description")
+	f.StringVar(&o.FileName, "filename", "", "file name in the group (one image only)")
+	f.StringVar(&o.Unattend, "unattend", "", "unattend XML file for the image")
+	f.StringVar(&typ, "type", "install", "install or boot")
+	f.BoolVar(&o.SkipVerify, "skip-verify", false, "do not check the source's data before storing it")
+	return cmd
+}
+
+func newGetAllImagesCmd(env *Env) *cobra.Command {
+	var (
+		o      store.ListOptions
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "get-all-images [--group G] [--type install|boot|all] [--json]",
+		Short: "List the images of the store",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch o.Type {
+			case "install", "boot", "all":
+			default:
+				return usageErrorf("--type %q: want install, boot or all", o.Type)
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			ims, err := s.ListImages(ctx, o)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if ims == nil {
+					ims = []store.Image{}
+				}
+				return printJSON(env, ims)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "IMAGE\tNAME\tSTATUS\tARCH\tEXPANDED\tEXCLUSIVE\tSHARED\tSESSIONS")
+			for _, im := range ims {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", im.Ref, im.Name, im.Status, im.Arch,
+					im.ExpandedBytes, im.ExclusiveBytes, im.SharedBytes, im.Sessions)
+			}
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Group, "group", "", "only this image group")
+	f.StringVar(&o.Type, "type", "all", "install, boot or all")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newGetImageCmd(env *Env) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "get-image IMAGE [--json]",
+		Short: "Show an image's properties (IMAGE is GROUP/FILE or boot/ARCH/FILE)",
+		Args:  exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := imageRef(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			im, err := s.GetImage(ctx, r)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(env, im)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
+			row("Image", im.Ref)
+			row("Name", im.Name)
+			row("Description", im.Description)
+			row("File", im.Path)
+			row("Group", im.Group+im.BootArch)
+			row("Architecture", im.Arch)
+			row("Status", im.Status)
+			row("Display order", im.DisplayOrder)
+			row("Expanded bytes", im.ExpandedBytes)
+			row("Exclusive bytes", im.ExclusiveBytes)
+			row("Shared bytes", im.SharedBytes)
+			row("Created", im.Created.Format(time.RFC3339))
+			row("OS version", im.OSVersion)
+			row("Edition", im.Edition)
+			row("Languages", strings.Join(im.Languages, ", "))
+			row("Unattend file", im.Unattend)
+			row("Install sessions", im.Sessions)
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func parseYesNo(flag, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "yes", "true", "1", "on":
+		return true, nil
+	case "no", "false", "0", "off":
+		return false, nil
+	}
+	return false, usageErrorf("--%s %q: want yes or no", flag, v)
+}
+
+func newSetImageCmd(env *Env) *cobra.Command {
+	var enabled, name, desc, unattend string
+	var order int
+	cmd := &cobra.Command{
+		Use:   "set-image IMAGE [--enabled yes|no] [--name N] [--description D] [--unattend XML] [--display-order N]",
+		Short: "Change an image's properties",
+		Args:  exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := imageRef(args[0])
+			if err != nil {
+				return err
+			}
+			var o store.SetOptions
+			fl := cmd.Flags()
+			if fl.Changed("enabled") {
+				b, err := parseYesNo("enabled", enabled)
+				if err != nil {
+					return err
+				}
+				o.Enabled = &b
+			}
+			if fl.Changed("name") {
+				o.Name = &name
+			}
+			if fl.Changed("description") {
+				o.Description = &desc
+			}
+			if fl.Changed("unattend") {
+				o.Unattend = &unattend
+			}
+			if fl.Changed("display-order") {
+				o.DisplayOrder = &order
+			}
+			if o == (store.SetOptions{}) {
+				return usageErrorf("set-image: nothing to change")
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			return s.SetImage(ctx, r, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&enabled, "enabled", "", "yes or no")
+	f.StringVar(&name, "name", "", "new image name")
+	f.StringVar(&desc, "description", "", "new description")
+	f.StringVar(&unattend, "unattend", "", `unattend XML file to use ("" removes it)`)
+	f.IntVar(&order, "display-order", 0, "position in the boot menu")
+	return cmd
+}
+
+func newExportImageCmd(env *Env) *cobra.Command {
+	var overwrite, name, desc string
+	cmd := &cobra.Command{
+		Use:   "export-image IMAGE DEST [--overwrite no|yes|append] [--name N] [--description D]",
+		Short: "Write an image as a standalone WIM file",
+		Args:  exactArgs(2, "an image and a destination WIM file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := imageRef(args[0])
+			if err != nil {
+				return err
+			}
+			o := store.ExportOptions{Name: name, Description: desc}
+			switch overwrite {
+			case "no":
+			case "yes":
+				o.Overwrite = store.OverwriteYes
+			case "append":
+				o.Overwrite = store.OverwriteAppend
+			default:
+				return usageErrorf("--overwrite %q: want no, yes or append", overwrite)
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			report, done := progressLine(env)
+			o.Progress = report
+			err = s.ExportImage(ctx, r, args[1], o)
+			done()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "exported %s to %s\n", r, args[1])
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&overwrite, "overwrite", "no", "no, yes or append")
+	f.StringVar(&name, "name", "", "name of the exported image")
+	f.StringVar(&desc, "description", "", "description of the exported image")
+	return cmd
+}
+
+func newReplaceImageCmd(env *Env) *cobra.Command {
+	var o store.ReplaceOptions
+	cmd := &cobra.Command{
+		Use:   "replace-image IMAGE SOURCE [--source-index N] [--name N] [--description D] [--wait DURATION | --force]",
+		Short: "Replace a disabled image by an image of a WIM file",
+		Long: `Replace IMAGE, which must be disabled, by image --source-index of the WIM file
+SOURCE. The image keeps its file name, unattend file, $OEM$ folder, language
+packs and catalog state (and its name and description unless given). Its
+install sessions must end first: replace waits up to --wait for them, or goes
+ahead at once with --force.`,
+		Args: exactArgs(2, "an image and a source WIM file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := imageRef(args[0])
+			if err != nil {
+				return err
+			}
+			if o.Force && cmd.Flags().Changed("wait") {
+				return usageErrorf("--wait and --force exclude each other")
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			report, done := progressLine(env)
+			o.Progress = report
+			err = s.ReplaceImage(ctx, r, args[1], o)
+			done()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "replaced %s\n", r)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.SourceIndex, "source-index", 0, "image of SOURCE (default: its only image)")
+	f.StringVar(&o.Name, "name", "", "new image name")
+	f.StringVar(&o.Description, "description", "", "new description")
+	f.DurationVar(&o.Wait, "wait", 0, "how long to wait for install sessions to end")
+	f.BoolVar(&o.Force, "force", false, "replace without waiting for install sessions")
+	return cmd
+}
+
+func newCopyImageCmd(env *Env) *cobra.Command {
+	var o store.CopyOptions
+	cmd := &cobra.Command{
+		Use:   "copy-image IMAGE --filename NEW [--name N] [--description D]",
+		Short: "Copy an image within its group",
+		Args:  exactArgs(1, "an image (GROUP/FILE)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := imageRef(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			nr, err := s.CopyImage(ctx, r, o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "copied %s to %s\n", r, nr)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.FileName, "filename", "", "file name of the copy (required)")
+	f.StringVar(&o.Name, "name", "", "name of the copy")
+	f.StringVar(&o.Description, "description", "", "description of the copy")
+	cmd.MarkFlagRequired("filename")
+	return cmd
+}
+
+func newRemoveImageCmd(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove-image IMAGE",
+		Short: "Remove an image (its data stays in Res.rwm until regroup)",
+		Args:  exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := imageRef(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			if err := s.RemoveImage(ctx, r); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "removed %s\n", r)
+			return nil
+		},
+	}
+}
+
+func newRegroupCmd(env *Env) *cobra.Command {
+	var o store.RegroupOptions
+	cmd := &cobra.Command{
+		Use:   "regroup GROUP [--into NEWNAME]",
+		Short: "Rebuild an image group from its live images, reclaiming dead data",
+		Long: `Rebuild GROUP from its images: a new Res.rwm with only the data they use,
+their files, unattend and $OEM$ folders and catalog state carried over,
+verified, then swapped in atomically (journaled: a crash leaves the old
+group or the new one, and the next start finishes the job). Prints the
+group's bytes before and after.`,
+		Args: exactArgs(1, "a group name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			report, done := progressLine(env)
+			o.Progress = report
+			res, err := s.Regroup(ctx, args[0], o)
+			done()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "regrouped %s: %d bytes before, %d after (%d reclaimed)\n",
+				res.Group, res.BytesBefore, res.BytesAfter, res.BytesBefore-res.BytesAfter)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Into, "into", "", "new name of the group")
+	return cmd
+}
+
+func newSpaceCmd(env *Env) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "space [GROUP] [--json]",
+		Short: "Show how the space of image groups is used",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("space expects at most one group (got %d arguments)", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			groups := args
+			if len(groups) == 0 {
+				if groups, err = s.Groups(); err != nil {
+					return err
+				}
+			}
+			out := []*store.GroupSpace{}
+			for _, g := range groups {
+				gs, err := s.Space(ctx, g)
+				if err != nil {
+					return err
+				}
+				out = append(out, gs)
+			}
+			if asJSON {
+				return printJSON(env, out)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			for _, gs := range out {
+				fmt.Fprintf(tw, "%s\tRes.rwm %d\tlive %d\tdead %d\n", gs.Group, gs.ResBytes, gs.LiveBytes, gs.DeadBytes)
+				for _, is := range gs.Images {
+					fmt.Fprintf(tw, "  %s\t%s\texclusive %d\tshared %d\n", is.File, is.Name, is.ExclusiveBytes, is.SharedBytes)
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newVerifyStoreCmd(env *Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "verify-store [GROUP]",
+		Short: "Check every image's data and the catalog against the files",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("verify-store expects at most one group (got %d arguments)", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			g := ""
+			if len(args) == 1 {
+				g = args[0]
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			report, done := progressLine(env)
+			res, err := s.VerifyStore(ctx, g, report)
+			done()
+			if res != nil {
+				for _, p := range res.Problems {
+					fmt.Fprintln(env.Stdout, p)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "verified %d image%s in %d group%s: OK\n", res.Images, plural(res.Images), res.Groups, plural(res.Groups))
+			return nil
+		},
+	}
+	return cmd
+}
+
+func newInstallImageCmd(env *Env) *cobra.Command {
+	var client string
+	cmd := &cobra.Command{
+		Use:   "install-image IMAGE DEST",
+		Short: "Apply an image as a deployment client does (with an install session)",
+		Long: `Open an install session on IMAGE (refused when the image is disabled), apply
+the image to the folder DEST, and close the session. While it runs, the
+session's lease is renewed; the session of a killed client expires.`,
+		Args: exactArgs(2, "an image and a destination folder"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := imageRef(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			if client == "" {
+				h, _ := os.Hostname()
+				client = h + ":" + strconv.Itoa(os.Getpid())
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			report, done := progressLine(env)
+			err = s.InstallImage(ctx, r, args[1], client, report)
+			done()
+			if errors.Is(err, store.ErrImageDisabled) {
+				return fmt.Errorf("%v (enable it with: set-image %s --enabled yes)", err, r)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "installed %s to %s\n", r, args[1])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&client, "client", "", "client name recorded in the session (default: host:pid)")
+	return cmd
+}

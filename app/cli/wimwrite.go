@@ -1,0 +1,253 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wimconsole/wimconsole/engine/wim"
+)
+
+func init() {
+	register(newCaptureCmd)
+	register(newExportCmd)
+	register(newOptimizeCmd)
+	register(newDeleteCmd)
+}
+
+const compressHelp = "compression: none, xpress or lzx"
+
+// parseCompression reads a --compress value: none, xpress or lzx (also
+// wimlib-imagex's names fast and maximum).
+func parseCompression(s string) (wim.Compression, error) {
+	switch strings.ToLower(s) {
+	case "none":
+		return wim.None, nil
+	case "xpress", "fast":
+		return wim.XPRESS, nil
+	case "lzx", "maximum":
+		return wim.LZX, nil
+	case "lzms", "recovery":
+		return 0, usageErrorf("--compress %s: LZMS cannot be written; use none, xpress or lzx", s)
+	}
+	return 0, usageErrorf("--compress %q: want none, xpress or lzx", s)
+}
+
+// ---- capture ----
+
+func newCaptureCmd(env *Env) *cobra.Command {
+	var (
+		name, desc, compress string
+		check, boot, appendF bool
+		skipBad              bool
+	)
+	cmd := &cobra.Command{
+		Use:   "capture DIR FILE --name NAME",
+		Short: "Capture a folder as a new image of a WIM file",
+		Long: `Capture the folder DIR as a new image named NAME: into a new WIM file FILE
+(replacing any file of that name), or with --append into the existing FILE,
+grown in place (crash-safe: the old images stay readable whatever happens).
+
+Folders, files, symbolic links (stored as symlink reparse points, absolute
+targets inside DIR made relative to the image root, as wimlib does), hard
+links and file times are captured; identical contents are stored once.
+Compression runs on all processors. A progress line is shown when stderr is a
+terminal.`,
+		Args: exactArgs(2, "a folder and a WIM file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := parseCompression(compress)
+			if err != nil {
+				return err
+			}
+			if appendF && cmd.Flags().Changed("compress") {
+				return usageErrorf("--compress cannot be used with --append: the file keeps its own compression")
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			report, done := progressLine(env)
+			var skipped []string
+			idx, err := wim.Capture(ctx, args[0], args[1], wim.CaptureOptions{
+				Name: name, Description: desc, Compression: c,
+				Integrity: check, Boot: boot, Append: appendF, Progress: report,
+				SkipBadNames: skipBad,
+				Skipped:      func(path string, _ error) { skipped = append(skipped, path) },
+			})
+			done()
+			var bad *wim.BadNameError
+			if errors.As(err, &bad) {
+				return fmt.Errorf("%v (leave such files out with --skip-bad-names)", err)
+			}
+			if err != nil {
+				return err
+			}
+			if len(skipped) > 0 {
+				fmt.Fprintf(env.Stderr, "wimconsole: note: left out %d file%s whose names an image cannot hold, such as %q\n",
+					len(skipped), plural(len(skipped)), skipped[0])
+			}
+			fmt.Fprintf(env.Stdout, "%s: captured %s as image %d (%q)\n", args[1], args[0], idx, name)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "name of the new image (required)")
+	f.StringVar(&desc, "description", "", "description of the new image")
+	f.StringVar(&compress, "compress", "lzx", compressHelp+" (new files only)")
+	f.BoolVar(&check, "check", false, "write an integrity table")
+	f.BoolVar(&boot, "boot", false, "mark the new image bootable")
+	f.BoolVar(&appendF, "append", false, "add the image to the existing FILE in place")
+	f.BoolVar(&skipBad, "skip-bad-names", false, "leave out files whose names an image cannot hold (':', '\\', ...) instead of failing")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+// ---- export ----
+
+func newExportCmd(env *Env) *cobra.Command {
+	var (
+		refs                  []string
+		name, desc, compress  string
+		recompress, check, bt bool
+	)
+	cmd := &cobra.Command{
+		Use:   "export SRC IMAGE|all DEST",
+		Short: "Copy images of a WIM file into another (new or existing) WIM file",
+		Long: `Copy image IMAGE (a 1-based index or an image name), or all images, of SRC
+into DEST with the file data they use (from SRC or a --ref file). A new DEST
+is created with SRC's compression unless --compress says otherwise; an
+existing DEST is grown in place, keeping its compression, and data it already
+holds is not written again. Data stored with the destination's compression is
+copied as it is, without decompressing it, unless --recompress is given.`,
+		Args: exactArgs(3, "a source WIM, an image (or all) and a destination WIM"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := wim.ExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt}
+			if cmd.Flags().Changed("compress") {
+				c, err := parseCompression(compress)
+				if err != nil {
+					return err
+				}
+				o.Compression = &c
+			}
+			src, err := openWIM(args[0], refs)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			var images []int
+			if strings.EqualFold(args[1], "all") {
+				for i := 1; i <= src.ImageCount(); i++ {
+					images = append(images, i)
+				}
+				if len(images) == 0 {
+					return fmt.Errorf("%s has no images", args[0])
+				}
+				if len(images) > 1 && (name != "" || desc != "") {
+					return usageErrorf("--name and --description apply to one image, not all %d", len(images))
+				}
+			} else {
+				i, err := imageIndex(src, args[1])
+				if err != nil {
+					return err
+				}
+				images = []int{i}
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			report, done := progressLine(env)
+			o.Progress = report
+			idx, err := wim.Export(ctx, src, images, args[2], o)
+			done()
+			if err != nil {
+				return err
+			}
+			for k, i := range idx {
+				fmt.Fprintf(env.Stdout, "%s: image %d of %s exported as image %d\n", args[2], images[k], args[0], i)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&refs, "ref", nil, refHelp)
+	f.StringVar(&name, "name", "", "new name of the exported image")
+	f.StringVar(&desc, "description", "", "new description of the exported image")
+	f.StringVar(&compress, "compress", "", compressHelp+" (a new DEST only; default: SRC's)")
+	f.BoolVar(&recompress, "recompress", false, "compress all data again instead of copying it as stored")
+	f.BoolVar(&check, "check", false, "write an integrity table")
+	f.BoolVar(&bt, "boot", false, "mark the exported image bootable")
+	return cmd
+}
+
+// ---- optimize ----
+
+func newOptimizeCmd(env *Env) *cobra.Command {
+	var (
+		refs              []string
+		compress          string
+		recompress, check bool
+	)
+	cmd := &cobra.Command{
+		Use:   "optimize FILE",
+		Short: "Rebuild a WIM file without holes and unused data",
+		Long: `Rebuild FILE without the holes that in-place appends and soft deletes leave
+and without data no image uses, optionally with another compression
+(--compress) or compressing everything again (--recompress). The new file is
+written next to FILE, synced, then renamed over it: an interruption leaves
+FILE as it was. A resource-only file (a WDS Res.rwm) keeps all its data.`,
+		Args: exactArgs(1, "a WIM file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := wim.OptimizeOptions{Recompress: recompress, Integrity: check, Refs: refs}
+			if cmd.Flags().Changed("compress") {
+				c, err := parseCompression(compress)
+				if err != nil {
+					return err
+				}
+				o.Compression = &c
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			report, done := progressLine(env)
+			o.Progress = report
+			err := wim.Optimize(ctx, args[0], o)
+			done()
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&compress, "compress", "", compressHelp+" (default: the file's own)")
+	f.BoolVar(&recompress, "recompress", false, "compress all data again")
+	f.BoolVar(&check, "check", false, "write an integrity table")
+	f.StringArrayVar(&refs, "ref", nil, "for a metadata-only file: its group's Res.rwm, for image sizes (repeatable)")
+	return cmd
+}
+
+// ---- delete ----
+
+func newDeleteCmd(env *Env) *cobra.Command {
+	var soft bool
+	cmd := &cobra.Command{
+		Use:   "delete FILE IMAGE",
+		Short: "Delete an image from a WIM file",
+		Long: `Delete image IMAGE (a 1-based index or an image name) from FILE. By default
+the file is rebuilt without the image and the data only it used (as optimize
+does). With --soft only the image's entry goes: quick and crash-safe, in
+place, but no space is freed until the file is optimized.`,
+		Args: exactArgs(2, "a WIM file and an image"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w, err := openWIM(args[0], nil)
+			if err != nil {
+				return err
+			}
+			index, err := imageIndex(w, args[1])
+			w.Close()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			return wim.DeleteImage(ctx, args[0], index, soft)
+		},
+	}
+	cmd.Flags().BoolVar(&soft, "soft", false, "only remove the image's entry; free no space")
+	return cmd
+}

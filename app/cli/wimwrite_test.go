@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/internal/oracle"
+)
+
+// writeTree makes a small folder tree and returns its path.
+func writeTree(t *testing.T, seed string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "tree-"+seed)
+	files := map[string]string{
+		"a.txt":           "alpha " + seed + "\n",
+		"sub/b.txt":       strings.Repeat("bravo "+seed+"\n", 5000),
+		"sub/deep/c.bin":  strings.Repeat("\x00\x01\x02"+seed, 20000),
+		"same-as-a.txt":   "alpha " + seed + "\n",
+		"empty":           "",
+		"unicode/é☃.txt":  "unicode\n",
+		"sub/deep/d.txt":  "delta\n",
+		"sub/other/e.txt": seed,
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("a.txt", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(dir, "a.txt"), filepath.Join(dir, "sub", "hard")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// sameFiles compares the regular files and links of two trees.
+func sameFiles(t *testing.T, want, got string) {
+	t.Helper()
+	err := filepath.Walk(want, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(want, p)
+		q := filepath.Join(got, rel)
+		gi, err := os.Lstat(q)
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			return nil
+		}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			a, _ := os.Readlink(p)
+			b, _ := os.Readlink(q)
+			if a != b {
+				t.Errorf("%s: link to %q, want %q", rel, b, a)
+			}
+		case fi.Mode().IsRegular():
+			a, _ := os.ReadFile(p)
+			b, _ := os.ReadFile(q)
+			if string(a) != string(b) || !gi.Mode().IsRegular() {
+				t.Errorf("%s differs", rel)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkWIM verifies file with wimlib and compares its images with trees.
+func checkWIM(t *testing.T, file string, trees ...string) {
+	t.Helper()
+	oracle.Run(t, "verify", file)
+	for i, tree := range trees {
+		out := filepath.Join(t.TempDir(), "out")
+		oracle.Run(t, "apply", file, string(rune('1'+i)), out)
+		sameFiles(t, tree, out)
+	}
+	w, err := wim.Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.ImageCount() != len(trees) {
+		t.Errorf("%s: %d images, want %d", file, w.ImageCount(), len(trees))
+	}
+}
+
+func TestCaptureCommand(t *testing.T) {
+	oracle.Wimlib(t)
+	a, b := writeTree(t, "a"), writeTree(t, "b")
+	file := filepath.Join(t.TempDir(), "c.wim")
+	code, out, errs := wimCLI(t, "capture", a, file, "--name", "First", "--description", "the first",
+		"--compress", "xpress", "--check", "--boot")
+	if code != 0 {
+		t.Fatalf("capture: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "image 1") {
+		t.Errorf("output %q", out)
+	}
+	code, _, errs = wimCLI(t, "capture", b, file, "--append", "--name", "Second")
+	if code != 0 {
+		t.Fatalf("capture --append: exit %d: %s", code, errs)
+	}
+	checkWIM(t, file, a, b)
+	info := oracle.Run(t, "info", file)
+	for _, s := range []string{"Compression:    XPRESS", "Boot Index:     1", "Name:                   First",
+		"Description:            the first", "Name:                   Second"} {
+		if !strings.Contains(info, s) {
+			t.Errorf("wimlib info lacks %q:\n%s", s, info)
+		}
+	}
+	if hdr := oracle.Run(t, "info", "--header", file); !strings.Contains(hdr, "Integrity Size") || strings.Contains(hdr, "Integrity Size              = 0\n") {
+		t.Errorf("no integrity table:\n%s", hdr)
+	}
+
+	for _, args := range [][]string{
+		{"capture", a, file}, // no --name
+		{"capture", a, file, "--name", "x", "--compress", "zip"},
+		{"capture", a, file, "--name", "x", "--compress", "lzms"},
+		{"capture", a, file, "--name", "x", "--append", "--compress", "lzx"},
+		{"capture", a, "--name", "x"},
+	} {
+		if code, _, _ := wimCLI(t, args...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
+		}
+	}
+	if code, _, _ := wimCLI(t, "capture", filepath.Join(a, "missing"), filepath.Join(t.TempDir(), "x.wim"), "--name", "x"); code != ExitFailure {
+		t.Errorf("missing folder: exit %d", code)
+	}
+}
+
+func TestExportCommand(t *testing.T) {
+	oracle.Wimlib(t)
+	a, b := writeTree(t, "a"), writeTree(t, "b")
+	src := filepath.Join(t.TempDir(), "src.wim")
+	oracle.Run(t, "capture", a, src, "A")
+	oracle.Run(t, "append", b, src, "B")
+	dir := t.TempDir()
+
+	all := filepath.Join(dir, "all.wim")
+	if code, _, errs := wimCLI(t, "export", src, "all", all, "--compress", "none"); code != 0 {
+		t.Fatalf("export all: %s", errs)
+	}
+	checkWIM(t, all, a, b)
+	if !strings.Contains(oracle.Run(t, "info", all), "Compression:    None") {
+		t.Error("--compress none not applied")
+	}
+
+	one := filepath.Join(dir, "one.wim")
+	if code, _, errs := wimCLI(t, "export", src, "B", one, "--name", "Bee", "--boot"); code != 0 {
+		t.Fatalf("export B: %s", errs)
+	}
+	// Into the existing file.
+	if code, _, errs := wimCLI(t, "export", src, "1", one); code != 0 {
+		t.Fatalf("export 1 into an existing file: %s", errs)
+	}
+	checkWIM(t, one, b, a)
+	info := oracle.Run(t, "info", one)
+	if !strings.Contains(info, "Name:                   Bee") || !strings.Contains(info, "Compression:    LZX") {
+		t.Errorf("wimlib info:\n%s", info)
+	}
+
+	for _, args := range [][]string{
+		{"export", src, "all", filepath.Join(dir, "x.wim"), "--name", "x"},
+		{"export", src, "1"},
+		{"export", src, "1", filepath.Join(dir, "x.wim"), "--compress", "bogus"},
+	} {
+		if code, _, _ := wimCLI(t, args...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
+		}
+	}
+	if code, _, _ := wimCLI(t, "export", src, "C", filepath.Join(dir, "x.wim")); code != ExitFailure {
+		t.Errorf("unknown image name: exit %d", code)
+	}
+	if code, _, _ := wimCLI(t, "export", one, "1", one); code != ExitFailure {
+		t.Errorf("export into the source: exit %d", code)
+	}
+}
+
+func TestOptimizeAndDeleteCommands(t *testing.T) {
+	oracle.Wimlib(t)
+	a, b, c := writeTree(t, "a"), writeTree(t, "b"), writeTree(t, "c")
+	file := filepath.Join(t.TempDir(), "o.wim")
+	for i, tree := range []string{a, b, c} {
+		args := []string{"capture", tree, file, "--name", string(rune('A' + i))}
+		if i > 0 {
+			args = append(args, "--append")
+		}
+		if code, _, errs := wimCLI(t, args...); code != 0 {
+			t.Fatalf("%v: %s", args, errs)
+		}
+	}
+	if code, _, errs := wimCLI(t, "delete", file, "B", "--soft"); code != 0 {
+		t.Fatalf("delete --soft: %s", errs)
+	}
+	checkWIM(t, file, a, c)
+	size := func() int64 {
+		st, err := os.Stat(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	before := size()
+	if code, _, errs := wimCLI(t, "optimize", file, "--compress", "xpress"); code != 0 {
+		t.Fatalf("optimize: %s", errs)
+	}
+	if size() >= before {
+		t.Errorf("optimize: %d bytes, was %d", size(), before)
+	}
+	checkWIM(t, file, a, c)
+	if !strings.Contains(oracle.Run(t, "info", file), "Compression:    XPRESS") {
+		t.Error("optimize --compress xpress not applied")
+	}
+	if code, _, errs := wimCLI(t, "optimize", file, "--recompress", "--check"); code != 0 {
+		t.Fatalf("optimize --recompress: %s", errs)
+	}
+	checkWIM(t, file, a, c)
+	if code, _, errs := wimCLI(t, "delete", file, "1"); code != 0 {
+		t.Fatalf("delete: %s", errs)
+	}
+	checkWIM(t, file, c)
+	if code, _, _ := wimCLI(t, "delete", file, "7"); code != ExitFailure {
+		t.Errorf("delete of a missing image: exit %d", code)
+	}
+	if code, _, _ := wimCLI(t, "delete", file); code != ExitUsage {
+		t.Errorf("delete without an image: exit %d", code)
+	}
+	if code, _, _ := wimCLI(t, "optimize", file, "--compress", "lzms"); code != ExitUsage {
+		t.Errorf("optimize --compress lzms: exit %d", code)
+	}
+}

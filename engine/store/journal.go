@@ -1,0 +1,119 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// journalEntry records a multi-step operation in progress, so that start-up
+// recovery can finish or roll it back if the process dies half-way.
+type journalEntry struct {
+	ID      string    `json:"id"`
+	Op      string    `json:"op"`
+	Locks   []string  `json:"locks"`
+	Group   string    `json:"group,omitempty"`
+	Arch    string    `json:"arch,omitempty"`
+	File    string    `json:"file,omitempty"`
+	Files   []string  `json:"files,omitempty"` // image files (no .wim) the operation creates
+	Into    string    `json:"into,omitempty"`
+	State   string    `json:"state,omitempty"`
+	Build   string    `json:"build,omitempty"` // folder being built, relative to the root
+	Old     string    `json:"old,omitempty"`   // folder set aside, relative to the root
+	PID     int       `json:"pid"`
+	Started time.Time `json:"started"`
+}
+
+// op is a running journaled operation: it holds its locks and its journal
+// entry until done.
+type op struct {
+	s    *Store
+	lock *groupLock
+	e    journalEntry
+}
+
+func newID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// begin takes the locks of e.Locks and records e in the journal.
+func (s *Store) begin(e journalEntry) (*op, error) {
+	lock, err := s.lockNames(BusyTimeout, e.Locks...)
+	if err != nil {
+		return nil, err
+	}
+	e.ID = newID()
+	e.PID = os.Getpid()
+	e.Started = time.Now().UTC()
+	o := &op{s: s, lock: lock, e: e}
+	if err := o.save(); err != nil {
+		lock.unlock()
+		return nil, err
+	}
+	return o, nil
+}
+
+func (o *op) save() error {
+	return o.s.update(func(tx *bolt.Tx) error {
+		return putJSON(tx, bucketJournal, []byte(o.e.ID), o.e)
+	})
+}
+
+// setState records the operation's progress in the journal.
+func (o *op) setState(state string) error {
+	o.e.State = state
+	return o.save()
+}
+
+// done removes the journal entry and releases the locks. When removing the
+// entry fails, the locks are released anyway and recovery finds an entry
+// whose work is complete, which it treats as such.
+func (o *op) done() error {
+	err := o.s.update(func(tx *bolt.Tx) error { return deleteKey(tx, bucketJournal, []byte(o.e.ID)) })
+	o.lock.unlock()
+	return err
+}
+
+// abandon releases the locks and leaves the journal entry for recovery,
+// which runs at once: used when an operation fails half-way.
+func (o *op) abandon() {
+	o.lock.unlock()
+	if err := o.s.recoverEntry(o.e, 0); err != nil {
+		// Recovery is retried when the store is next opened.
+		_ = err
+	}
+}
+
+// testHook, when set (by tests), is called at the named steps of
+// operations, so that a test can kill the process there.
+var testHook func(step string)
+
+func step(name string) {
+	if testHook != nil {
+		testHook(name)
+	}
+}
+
+func journalEntries(tx *bolt.Tx) ([]journalEntry, error) {
+	var out []journalEntry
+	b := tx.Bucket(bucketJournal)
+	if b == nil {
+		return nil, nil
+	}
+	err := b.ForEach(func(k, v []byte) error {
+		var e journalEntry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("catalog: journal entry %q is corrupt: %w", k, err)
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}

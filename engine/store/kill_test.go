@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/wimconsole/wimconsole/internal/oracle"
+)
+
+// Environment of a child process run by the kill tests.
+const (
+	envKillOp   = "WIMSTORE_KILL_OP"   // add, replace or regroup
+	envKillRoot = "WIMSTORE_KILL_ROOT" // store root
+	envKillSrc  = "WIMSTORE_KILL_SRC"  // source WIM
+	envKillAt   = "WIMSTORE_KILL_AT"   // step to die at ("" : run until killed from outside)
+)
+
+func TestMain(m *testing.M) {
+	if op := os.Getenv(envKillOp); op != "" {
+		os.Exit(killChild(op))
+	}
+	os.Exit(m.Run())
+}
+
+// killChild runs one operation, dying at the named step when asked.
+func killChild(op string) int {
+	at := os.Getenv(envKillAt)
+	testHook = func(step string) {
+		if step == at {
+			p, _ := os.FindProcess(os.Getpid())
+			p.Kill()
+			select {}
+		}
+	}
+	s, err := Open(os.Getenv(envKillRoot))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	ctx := context.Background()
+	src := os.Getenv(envKillSrc)
+	switch op {
+	case "add":
+		_, err = s.AddImage(ctx, src, AddOptions{Group: "G", Indexes: []int{2}, FileName: "new", Name: "New"})
+	case "replace":
+		err = s.ReplaceImage(ctx, ImageRef{Group: "G", File: "install-(2)"}, src, ReplaceOptions{SourceIndex: 2, Force: true, Name: "Replaced"})
+	case "regroup":
+		_, err = s.Regroup(ctx, "G", RegroupOptions{})
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// randomTree is a tree of incompressible data, so writes take a while.
+func randomTree(seed int64, size int) map[string]string {
+	r := rand.New(rand.NewSource(seed))
+	m := baseTree(fmt.Sprint(seed))
+	for i := 0; i < 4; i++ {
+		b := make([]byte, size)
+		r.Read(b)
+		m[fmt.Sprintf("data/file%d.bin", i)] = string(b)
+	}
+	return m
+}
+
+func TestKill(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("kill tests use POSIX process semantics")
+	}
+	oracle.Wimlib(t)
+	a, b := randomTree(1, 1<<20), randomTree(2, 1<<20)
+	c, d := randomTree(3, 1<<20), randomTree(4, 1<<20)
+	first := captureWIM(t, "lzx", writeTree(t, a), writeTree(t, b))
+	second := captureWIM(t, "xpress", writeTree(t, c), writeTree(t, d))
+	steps := map[string][]string{
+		"add":     {"add-res-written", "add-image-written"},
+		"replace": {"replace-res-written", "replace-temp-written", "replace-renamed"},
+		"regroup": {"regroup-built", "regroup-committed", "regroup-old-moved", "regroup-new-moved"},
+	}
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for _, op := range []string{"add", "replace", "regroup"} {
+		cases := append([]string{}, steps[op]...)
+		for i := 0; i < 4; i++ {
+			cases = append(cases, "random")
+		}
+		for _, at := range cases {
+			t.Run(op+"/"+at, func(t *testing.T) {
+				root := filepath.Join(t.TempDir(), "RemoteInstall")
+				s, err := Open(root)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				if _, err := s.AddImage(ctx, first, AddOptions{Group: "G"}); err != nil {
+					t.Fatal(err)
+				}
+				ra, rb := ImageRef{Group: "G", File: "install"}, ImageRef{Group: "G", File: "install-(2)"}
+				no := false
+				if err := s.SetImage(ctx, rb, SetOptions{Enabled: &no}); err != nil {
+					t.Fatal(err)
+				}
+				if op == "regroup" {
+					if err := s.RemoveImage(ctx, ra); err != nil {
+						t.Fatal(err)
+					}
+				}
+				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				cmd.Env = append(os.Environ(), envKillOp+"="+op, envKillRoot+"="+root, envKillSrc+"="+second)
+				if at != "random" {
+					cmd.Env = append(cmd.Env, envKillAt+"="+at)
+				}
+				out := &limitedBuf{}
+				cmd.Stdout, cmd.Stderr = out, out
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				if at == "random" {
+					time.Sleep(time.Duration(10+rng.Intn(150)) * time.Millisecond)
+					cmd.Process.Kill()
+				}
+				err = cmd.Wait()
+				t.Logf("child: %v %s", err, out)
+				// Recovery at open; then everything committed is whole.
+				s, err = Open(root)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mustVerify(t, s)
+				if op != "regroup" {
+					oracleApply(t, s, ra, a)
+				}
+				switch op {
+				case "add":
+					oracleApply(t, s, rb, b)
+					if _, err := os.Stat(s.ImagePath(ImageRef{Group: "G", File: "new"})); err == nil {
+						oracleApply(t, s, ImageRef{Group: "G", File: "new"}, d)
+					}
+				case "replace":
+					im, err := s.GetImage(ctx, rb)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if im.Name == "Replaced" {
+						oracleApply(t, s, rb, d)
+					} else {
+						oracleApply(t, s, rb, b)
+					}
+					if im.Enabled {
+						t.Error("replace lost the disabled state")
+					}
+				case "regroup":
+					oracleApply(t, s, rb, b)
+					im, err := s.GetImage(ctx, rb)
+					if err != nil || im.Enabled {
+						t.Fatalf("regroup lost the image or its state: %+v %v", im, err)
+					}
+					ents, _ := os.ReadDir(filepath.Join(root, "Images"))
+					if len(ents) != 1 {
+						t.Errorf("Images holds %d entries after recovery", len(ents))
+					}
+				}
+			})
+		}
+	}
+}
+
+type limitedBuf struct{ b []byte }
+
+func (l *limitedBuf) Write(p []byte) (int, error) {
+	if len(l.b) < 4096 {
+		l.b = append(l.b, p...)
+	}
+	return len(p), nil
+}
+func (l *limitedBuf) String() string { return string(l.b) }

@@ -1,0 +1,223 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/wimconsole/wimconsole/engine/wim"
+)
+
+// recoverWait is how long start-up recovery waits for the locks of a
+// journaled operation: a held lock means the operation is alive in another
+// process, and is left alone.
+const recoverWait = 100 * time.Millisecond
+
+// Recover finishes or rolls back every journaled operation whose process
+// has died (its group locks are free). Open calls it; it returns the first
+// error met, leaving the entries it could not settle for next time.
+func (s *Store) Recover() error {
+	var entries []journalEntry
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		entries, err = journalEntries(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, e := range entries {
+		if err := s.recoverEntry(e, recoverWait); err != nil && first == nil && !errors.Is(err, ErrGroupBusy) {
+			first = err
+		}
+	}
+	return first
+}
+
+// recoverEntry settles one journal entry under its locks.
+func (s *Store) recoverEntry(e journalEntry, wait time.Duration) error {
+	lock, err := s.lockNames(wait, e.Locks...)
+	if err != nil {
+		return err
+	}
+	defer lock.unlock()
+	// The entry may have been settled meanwhile.
+	still := false
+	if err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJournal)
+		still = b != nil && b.Get([]byte(e.ID)) != nil
+		return nil
+	}); err != nil {
+		return err
+	}
+	if !still {
+		return nil
+	}
+	if err := s.settle(e); err != nil {
+		return fmt.Errorf("store %s: recovering %s %s: %w", s.root, e.Op, e.ID, err)
+	}
+	return s.update(func(tx *bolt.Tx) error { return deleteKey(tx, bucketJournal, []byte(e.ID)) })
+}
+
+func (s *Store) settle(e journalEntry) error {
+	dir := s.GroupDir(e.Group)
+	if e.Arch != "" {
+		dir = s.BootImagesDir(e.Arch)
+	}
+	switch e.Op {
+	case "regroup":
+		return s.settleRegroup(e)
+	case "remove-group":
+		if e.Old != "" {
+			if err := os.RemoveAll(filepath.Join(s.root, e.Old)); err != nil {
+				return err
+			}
+		}
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			return s.deleteRecords(e.Group + "/")
+		}
+		return nil
+	case "rename-group":
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(s.GroupDir(e.Into)); err == nil {
+				return s.moveRecords(e.Group, e.Into)
+			}
+		}
+		return nil
+	case "remove-image":
+		if _, err := os.Stat(filepath.Join(dir, e.File+".wim")); errors.Is(err, os.ErrNotExist) {
+			if err := os.RemoveAll(filepath.Join(dir, e.File)); err != nil {
+				return err
+			}
+			return s.update(func(tx *bolt.Tx) error {
+				return deleteKey(tx, bucketImages, []byte(e.Group+"/"+e.File))
+			})
+		}
+		return nil
+	}
+	// add-image, copy-image, replace-image, set-image: the commit point
+	// of each image is the rename of its .wim file. Without it, the
+	// external data made for it goes.
+	for _, f := range e.Files {
+		if _, err := os.Stat(filepath.Join(dir, f+".wim")); errors.Is(err, os.ErrNotExist) {
+			if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := cleanTemps(dir, e.ID); err != nil {
+		return err
+	}
+	return clearWriteInProgress(filepath.Join(dir, ResFile))
+}
+
+// createTemp matches the temporary files wim.Create leaves when killed.
+var createTemp = regexp.MustCompile(`^\..*\.tmp[0-9a-f]{12}$`)
+
+// cleanTemps removes from dir the temporary files of operation id and of
+// interrupted WIM writes. The caller holds dir's lock.
+func cleanTemps(dir, id string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	for _, en := range ents {
+		n := en.Name()
+		if createTemp.MatchString(n) || (id != "" && strings.Contains(n, tempTag+id)) {
+			if err := os.RemoveAll(filepath.Join(dir, n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// tempTag starts the names of the store's own temporary files and folders.
+const tempTag = ".wimconsole-"
+
+// clearWriteInProgress clears the write-in-progress flag a killed append
+// leaves in a WIM header (readers ignore it; wimlib warns about it). The
+// data the append wrote past the last header is left: nothing references
+// it, and the next append overwrites it.
+func clearWriteInProgress(name string) error {
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer f.Close()
+	var b [wim.HeaderSize]byte
+	if _, err := f.ReadAt(b[:], 0); err != nil {
+		return nil // not a WIM we can fix; verify reports it
+	}
+	h, err := wim.ParseHeader(b[:])
+	if err != nil || h.Flags&wim.FlagWriteInProgress == 0 {
+		return nil
+	}
+	var fl [4]byte
+	binary.LittleEndian.PutUint32(fl[:], h.Flags&^wim.FlagWriteInProgress)
+	if _, err := f.WriteAt(fl[:], 0x10); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// deleteRecords removes the image records whose keys start with prefix.
+func (s *Store) deleteRecords(prefix string) error {
+	return s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketImages)
+		if b == nil {
+			return nil
+		}
+		var keys [][]byte
+		c := b.Cursor()
+		for k, _ := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, _ = c.Next() {
+			keys = append(keys, append([]byte(nil), k...))
+		}
+		for _, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return deleteKey(tx, bucketSpace, []byte(strings.TrimSuffix(prefix, "/")))
+	})
+}
+
+// moveRecords renames the image records of group from to group to.
+func (s *Store) moveRecords(from, to string) error {
+	return s.update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketImages)
+		if err != nil {
+			return err
+		}
+		prefix := from + "/"
+		type kv struct{ k, v []byte }
+		var moves []kv
+		c := b.Cursor()
+		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
+			moves = append(moves, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
+		}
+		for _, m := range moves {
+			if err := b.Delete(m.k); err != nil {
+				return err
+			}
+			if err := b.Put([]byte(to+"/"+string(m.k[len(prefix):])), m.v); err != nil {
+				return err
+			}
+		}
+		return deleteKey(tx, bucketSpace, []byte(from))
+	})
+}

@@ -1,0 +1,277 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/wim"
+)
+
+// RegroupOptions configure Regroup.
+type RegroupOptions struct {
+	Into     string // new name of the group ("" keeps its name)
+	Progress progress.Func
+}
+
+// RegroupResult gives the group's size (Res.rwm and image files) before and
+// after.
+type RegroupResult struct {
+	Group       string `json:"group"`
+	BytesBefore int64  `json:"bytes_before"`
+	BytesAfter  int64  `json:"bytes_after"`
+}
+
+// Regroup rebuilds group g from its live images: a new Res.rwm holding only
+// the data they use, their image files, external data (unattend, $OEM$,
+// language packs: everything in the group folder) and catalog state carried
+// over; the new group is verified, then swapped in. The work is journaled:
+// the new group is built in a hidden folder, the journal records when it
+// is complete, and the swap is two renames that recovery finishes if the
+// process dies between them. A crash before that leaves the old group as
+// it was.
+func (s *Store) Regroup(ctx context.Context, g string, o RegroupOptions) (*RegroupResult, error) {
+	if err := s.needGroup(g); err != nil {
+		return nil, err
+	}
+	into := o.Into
+	if into == "" {
+		into = g
+	}
+	if into != g {
+		if err := CheckGroupName(into); err != nil {
+			return nil, err
+		}
+		if ex, err := s.findGroup(into); err != nil {
+			return nil, err
+		} else if ex != "" && !strings.EqualFold(into, g) {
+			return nil, fmt.Errorf("image group %q already exists", ex)
+		}
+	}
+	op, err := s.begin(journalEntry{Op: "regroup", Locks: []string{groupKey(g), groupKey(into)}, Group: g, Into: into, State: "building"})
+	if err != nil {
+		return nil, err
+	}
+	op.e.Build = filepath.Join(ImagesDir, tempTag+op.e.ID+"-build")
+	op.e.Old = filepath.Join(ImagesDir, tempTag+op.e.ID+"-old")
+	if err := op.save(); err != nil {
+		op.abandon()
+		return nil, err
+	}
+	res := &RegroupResult{Group: into}
+	files, err := s.groupFiles(g)
+	if err != nil {
+		op.abandon()
+		return nil, err
+	}
+	for _, f := range files {
+		if n, err := s.activeSessions(ImageRef{Group: g, File: f}); err != nil || n > 0 {
+			op.abandon()
+			if err == nil {
+				err = fmt.Errorf("image %s/%s has %d active install session%s; regroup when they end", g, f, n, plural(n))
+			}
+			return nil, err
+		}
+	}
+	res.BytesBefore = dirWIMBytes(s.GroupDir(g))
+	build := filepath.Join(s.root, op.e.Build)
+	if err := s.buildGroup(ctx, g, files, build, o.Progress); err != nil {
+		op.abandon()
+		return nil, err
+	}
+	step("regroup-built")
+	if err := op.setState("built"); err != nil {
+		op.abandon()
+		return nil, err
+	}
+	step("regroup-committed")
+	if err := s.finishRegroup(op.e); err != nil {
+		op.abandon()
+		return nil, err
+	}
+	res.BytesAfter = dirWIMBytes(s.GroupDir(into))
+	return res, op.done()
+}
+
+// dirWIMBytes is the size of the WIM files (Res.rwm and images) in dir.
+func dirWIMBytes(dir string) int64 {
+	ents, _ := os.ReadDir(dir)
+	var n int64
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !(strings.HasSuffix(name, ".wim") || name == ResFile) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// buildGroup writes the new group of g's images into build and verifies it.
+func (s *Store) buildGroup(ctx context.Context, g string, files []string, build string, report progress.Func) error {
+	if err := os.Mkdir(build, 0o755); err != nil {
+		return err
+	}
+	oldRes := s.ResPath(g)
+	if len(files) > 0 {
+		rw, err := wim.Open(oldRes, &wim.OpenOptions{NoSplitSearch: true})
+		if err != nil {
+			return err
+		}
+		h := rw.Header()
+		rw.Close()
+		c, chunk := h.Compression(), int(h.ChunkSize)
+		if c != wim.XPRESS && c != wim.LZX {
+			c, chunk = wim.LZX, wim.DefaultChunkSize
+		}
+		w, err := wim.Create(filepath.Join(build, ResFile), wim.WriteOptions{
+			Compression: c, ChunkSize: chunk, ResourceOnly: true, Progress: phased(report, PhaseBuild)})
+		if err != nil {
+			return err
+		}
+		// The sources stay open until the writer is closed: raw copies
+		// are read from them by its pipeline.
+		var srcs []*wim.WIM
+		closeSrcs := func() {
+			for _, iw := range srcs {
+				iw.Close()
+			}
+		}
+		for _, f := range files {
+			iw, err := s.openImage(ImageRef{Group: g, File: f})
+			if err != nil {
+				w.Abort()
+				closeSrcs()
+				return err
+			}
+			srcs = append(srcs, iw)
+			img, err := iw.Image(1)
+			if err == nil {
+				err = w.CopyImageBlobs(ctx, iw, img)
+			}
+			if err != nil {
+				w.Abort()
+				closeSrcs()
+				return err
+			}
+		}
+		err = w.Close()
+		closeSrcs()
+		if err != nil {
+			return err
+		}
+	}
+	// Everything else of the group folder: image files, their folders of
+	// external data, anything an administrator put there.
+	ents, err := os.ReadDir(s.GroupDir(g))
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if n == ResFile || strings.HasPrefix(n, ".") {
+			continue
+		}
+		src, dst := filepath.Join(s.GroupDir(g), n), filepath.Join(build, n)
+		switch {
+		case e.IsDir():
+			err = copyTree(src, dst)
+		case e.Type().IsRegular():
+			err = copyFile(src, dst)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	syncDir(build)
+	// Verify: the new Res.rwm's data, and every image complete with it.
+	report.Send(progress.Report{Phase: PhaseVerify})
+	if len(files) > 0 {
+		rw, err := wim.Open(filepath.Join(build, ResFile), &wim.OpenOptions{NoSplitSearch: true})
+		if err != nil {
+			return err
+		}
+		err = rw.Verify(ctx, phased(report, PhaseVerify))
+		rw.Close()
+		if err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		iw, err := wim.Open(filepath.Join(build, f+".wim"), &wim.OpenOptions{NoSplitSearch: true, Refs: []string{filepath.Join(build, ResFile)}})
+		if err != nil {
+			return err
+		}
+		_, err = iw.Image(1)
+		iw.Close()
+		if err != nil {
+			return fmt.Errorf("regroup: new group misses data of %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// finishRegroup swaps the built group in; it is idempotent, so recovery
+// can run it again after a crash at any point of it.
+func (s *Store) finishRegroup(e journalEntry) error {
+	build, old := filepath.Join(s.root, e.Build), filepath.Join(s.root, e.Old)
+	gdir, idir := s.GroupDir(e.Group), s.GroupDir(e.Into)
+	inPlace := e.Into == e.Group
+	if exists(build) {
+		if inPlace {
+			if exists(gdir) {
+				if err := os.Rename(gdir, old); err != nil {
+					return err
+				}
+				step("regroup-old-moved")
+			}
+			if err := os.Rename(build, gdir); err != nil {
+				return err
+			}
+		} else {
+			if err := os.Rename(build, idir); err != nil {
+				return err
+			}
+		}
+		syncDir(filepath.Join(s.root, ImagesDir))
+		step("regroup-new-moved")
+	}
+	if !inPlace {
+		if exists(gdir) {
+			if err := os.Rename(gdir, old); err != nil {
+				return err
+			}
+		}
+		if err := s.moveRecords(e.Group, e.Into); err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(old)
+}
+
+func (s *Store) settleRegroup(e journalEntry) error {
+	if e.State == "built" {
+		return s.finishRegroup(e)
+	}
+	// Not complete: roll back.
+	if e.Build != "" {
+		if err := os.RemoveAll(filepath.Join(s.root, e.Build)); err != nil {
+			return err
+		}
+	}
+	if e.Old != "" && exists(filepath.Join(s.root, e.Old)) && !exists(s.GroupDir(e.Group)) {
+		return os.Rename(filepath.Join(s.root, e.Old), s.GroupDir(e.Group))
+	}
+	return nil
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return !errors.Is(err, os.ErrNotExist)
+}

@@ -1,0 +1,159 @@
+package wim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"slices"
+)
+
+// OpenAppend opens the existing WIM file name to add blobs and images in
+// place. New data goes after everything the current header references,
+// then a new blob table and XML data; Close writes the header last, after
+// syncing, so that a crash at any point leaves a file that opens with every
+// image it had before. The codec, chunk size and header flags are the
+// file's own; opts.Compression and opts.ChunkSize are ignored.
+//
+// The header's write-in-progress flag (0x40) is set on disk until Close or
+// Abort, as wimlib does; readers ignore it. Where the system has flock, the
+// file is locked against other writers (wimlib takes the same lock) until
+// Close or Abort.
+func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
+	src, err := Open(name, &OpenOptions{NoSplitSearch: true})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	h := src.Header()
+	if h.TotalParts != 1 {
+		return nil, fmt.Errorf("wim: %s: cannot append to part %d of a split set", name, h.Part)
+	}
+	if h.Flags&FlagReadOnly != 0 {
+		return nil, fmt.Errorf("wim: %s: the file is marked read-only", name)
+	}
+	c := h.Compression()
+	if c == LZMS {
+		return nil, fmt.Errorf("wim: %s: cannot append to an LZMS-compressed file", name)
+	}
+	raw, err := src.readHeaderResource(h.BlobTable, "blob table")
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("wim: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("wim: %s: %w", name, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !os.SameFile(st, mustStat(src.f)) {
+		f.Close()
+		return nil, fmt.Errorf("wim: %s changed while being opened", name)
+	}
+	w := &Writer{name: name, path: name, f: f, opts: opts, codec: c, chunk: int(h.ChunkSize), hdr: h, origSize: st.Size()}
+	if c == None {
+		w.chunk = 0
+	}
+	// Keep the XML data as read, unknown elements included.
+	info, err := ParseXML(src.RawXML())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w.info = info
+	w.init()
+	fail := func(err error) (*Writer, error) {
+		w.stopPipeline()
+		f.Close()
+		return nil, err
+	}
+
+	// The old table, entry by entry, as stored.
+	end := max(int64(HeaderSize), h.BlobTable.End(), h.XML.End(), h.Integrity.End())
+	w.oldTableEnd = h.BlobTable.End()
+	metaSeen := 0
+	for i := 0; i+BlobEntrySize <= len(raw); i += BlobEntrySize {
+		e := DecodeBlobEntry(raw[i:])
+		w.oldTable = append(w.oldTable, e)
+		if e.Res.Flags&ResSolid == 0 || h.Version != VersionSolid {
+			end = max(end, e.Res.End())
+		}
+		if e.IsMetadata() && e.Part == h.Part && e.RefCount != 0 && !e.Hash.IsZero() && e.Res.Size != 0 && metaSeen < int(h.ImageCount) {
+			w.oldMeta = append(w.oldMeta, len(w.oldTable)-1)
+			metaSeen++
+		}
+	}
+	for _, s := range src.SolidResources() {
+		end = max(end, s.Res.End())
+	}
+	for _, e := range src.Blobs() {
+		if !e.IsMetadata() {
+			w.have[e.Hash] = e.Size()
+		}
+	}
+	if len(w.oldMeta) != int(h.ImageCount) {
+		return fail(errAt(name, h.BlobTable.Offset, "blob table has %d metadata resources for %d images", len(w.oldMeta), h.ImageCount))
+	}
+	if end > st.Size() {
+		return fail(errAt(name, 0, "resources extend to offset %d, past the end of the file (%d bytes)", end, st.Size()))
+	}
+	w.bootIndex = src.BootIndex()
+	if !h.Integrity.IsZero() {
+		if t, err := src.IntegrityTable(); err == nil {
+			w.oldIntegrity = t
+		}
+		w.opts.Integrity = true
+	}
+	// Mark the file as being written.
+	var fl [4]byte
+	binary.LittleEndian.PutUint32(fl[:], h.Flags|FlagWriteInProgress)
+	if _, err := f.WriteAt(fl[:], 0x10); err != nil {
+		return fail(fmt.Errorf("wim: %s: %w", name, err))
+	}
+	w.out.base = end
+	return w, nil
+}
+
+func mustStat(f *os.File) os.FileInfo {
+	st, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	return st
+}
+
+// RemoveImage drops image index (1-based, numbered as when the file was
+// opened with OpenAppend) from the file: its metadata entry and its XML
+// element go when Close writes the new tables; its file data stays,
+// unreferenced, until the file is rebuilt (Optimize). With AddImage in the
+// same Writer it replaces an image in one crash-safe step.
+func (w *Writer) RemoveImage(index int) error {
+	if w.finished {
+		return fmt.Errorf("wim: %s: writer is closed", w.name)
+	}
+	if index < 1 || index > len(w.oldMeta) || w.removed[index] {
+		return fmt.Errorf("wim: %s: no image %d", w.name, index)
+	}
+	// Position in the current XML: earlier removals shift it.
+	pos := index - 1
+	for i := range w.removed {
+		if i < index {
+			pos--
+		}
+	}
+	w.removed[index] = true
+	w.info.Images = slices.Delete(w.info.Images, pos, pos+1)
+	switch b := w.bootIndex; {
+	case b == pos+1:
+		w.bootIndex = 0
+	case b > pos+1:
+		w.bootIndex--
+	}
+	return nil
+}

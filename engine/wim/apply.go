@@ -1,0 +1,592 @@
+package wim
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wimconsole/wimconsole/engine/progress"
+)
+
+// PhaseApplyData is the progress phase of Apply: bytes of file data
+// written out of the total.
+const PhaseApplyData = "Extracting file data"
+
+// maxReparseData is the largest reparse data (without its 8-byte header)
+// Windows allows, and so the largest a link's data may be.
+const maxReparseData = 16384 - 8
+
+// maxTargetsAtOnce bounds the files one blob is written to at a time (a
+// blob shared by more files is read again for the next batch).
+const maxTargetsAtOnce = 16
+
+// ApplyStats summarises an extraction: what was created and what the
+// target system could not hold.
+type ApplyStats struct {
+	Dirs      int   // folders created, the target folder included
+	Files     int   // regular files created (one per set of hard links)
+	HardLinks int   // extra names of files, created as hard links
+	Symlinks  int   // symbolic links (from symlink and junction reparse points)
+	Bytes     int64 // file data written
+
+	// Not extracted, as wimlib does not on POSIX systems.
+	NamedStreams int // files whose named data streams were skipped
+	OtherReparse int // reparse points other than links, extracted without their reparse data
+	Encrypted    int // EFS-encrypted files, extracted empty
+}
+
+// Apply extracts image index (1-based) into dir, which must be empty or
+// not exist yet; it is created if needed. See ApplyImage.
+func (w *WIM) Apply(ctx context.Context, index int, dir string, report progress.Func) error {
+	img, err := w.Image(index)
+	if err != nil {
+		return err
+	}
+	_, err = w.ApplyImage(ctx, img, dir, report)
+	return err
+}
+
+// ApplyImage extracts img, an image of w, into dir, as `wimlib-imagex
+// apply` does on a POSIX system: folders, files with their data, empty
+// files, hard links (entries sharing a link group), symbolic links made
+// from symlink and junction reparse points, and the access and
+// modification times of everything. Named data streams, security
+// descriptors, attributes, short names and the data of other reparse
+// points are not extracted (ApplyStats counts what was skipped).
+//
+// The target of an absolute link that was "fixed" at capture time (the
+// header has FlagRPFix and the entry lacks ReparseNotFixed) is rebased
+// onto the real path of dir, as wimlib does.
+//
+// Nothing is ever written outside dir: every name is checked with
+// CheckName, files are created exclusively (never through an existing
+// link), and symbolic links are created only after every file and folder,
+// so no later step can pass through one. File data is streamed from the
+// WIM (each blob's SHA-1 is checked) by a few parallel workers. On error
+// or cancellation, what was extracted so far stays in dir.
+func (w *WIM) ApplyImage(ctx context.Context, img *Image, dir string, report progress.Func) (*ApplyStats, error) {
+	if img == nil || img.Root == nil {
+		return nil, errors.New("wim: apply: no image")
+	}
+	if err := prepareTarget(dir); err != nil {
+		return nil, err
+	}
+	pl, err := planApply(img, dir)
+	if err != nil {
+		return nil, err
+	}
+	st := &ApplyStats{}
+	st.NamedStreams, st.OtherReparse, st.Encrypted = pl.namedStreams, pl.otherReparse, pl.encrypted
+
+	// Folders, parents first.
+	for _, d := range pl.dirs[1:] {
+		if err := os.Mkdir(d.path, 0o755); err != nil {
+			return st, fmt.Errorf("wim: apply: %w", err)
+		}
+	}
+	st.Dirs = len(pl.dirs)
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+
+	// Files with their data.
+	if err := w.writeFiles(ctx, pl, st, report); err != nil {
+		return st, err
+	}
+
+	// Further names of hard-linked files.
+	for _, ino := range pl.inodes {
+		for _, p := range ino.paths[1:] {
+			if err := os.Link(ino.paths[0], p); err != nil {
+				return st, fmt.Errorf("wim: apply: hard link %s: %w", ino.files[0].Path(), err)
+			}
+			st.HardLinks++
+		}
+	}
+
+	// Symbolic links, after everything else.
+	if len(pl.links) > 0 {
+		altroot := ""
+		if w.Header().Flags&FlagRPFix != 0 {
+			if altroot, err = realPath(dir); err != nil {
+				return st, fmt.Errorf("wim: apply: %w", err)
+			}
+		}
+		for _, l := range pl.links {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+			if err := w.makeLink(l, altroot); err != nil {
+				return st, err
+			}
+			st.Symlinks++
+		}
+	}
+
+	// Folder times last, children before parents, since creating entries
+	// changes a folder's times.
+	for i := len(pl.dirs) - 1; i >= 0; i-- {
+		d := pl.dirs[i]
+		if err := setFileTimes(d.path, d.f.Accessed, d.f.Modified); err != nil {
+			return st, fmt.Errorf("wim: apply: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// prepareTarget creates dir, or checks that it is an empty folder.
+func prepareTarget(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("wim: apply: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("wim: apply: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("wim: apply: %s is not a folder", dir)
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("wim: apply: %w", err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("wim: apply: %w", err)
+	}
+	if len(names) > 0 {
+		return fmt.Errorf("wim: apply: %s is not empty", dir)
+	}
+	return nil
+}
+
+// realPath returns the absolute path of dir with no symbolic links, as
+// wimlib's realpath(3) of the target.
+func realPath(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
+// applyPlan is what ApplyImage creates, computed before touching the disk.
+type applyPlan struct {
+	dirs   []planEntry // pre-order, the root first
+	inodes []*planInode
+	links  []planEntry
+
+	namedStreams, otherReparse, encrypted int
+}
+
+type planEntry struct {
+	path string // on disk
+	f    *File
+}
+
+// planInode is one regular file to create, with all its names.
+type planInode struct {
+	files []*File
+	paths []string
+	hash  Hash // zero: created empty
+	size  int64
+}
+
+// planApply walks img, checking every name, and lists what to create under
+// dir.
+func planApply(img *Image, dir string) (*applyPlan, error) {
+	pl := &applyPlan{}
+	byKey := make(map[HardLinkKey]*planInode)
+	seen := make(map[*File]bool)
+	type item struct {
+		path string
+		f    *File
+	}
+	stack := []item{{dir, img.Root}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		f := it.f
+		if seen[f] {
+			return nil, fmt.Errorf("wim: apply: %s appears twice in the tree", f.Path())
+		}
+		seen[f] = true
+		if len(f.NamedStreams()) > 0 {
+			pl.namedStreams++
+		}
+		isLink := f.IsSymlink()
+		if f.Attributes&AttrReparsePoint != 0 && !isLink {
+			pl.otherReparse++
+		}
+		switch {
+		case f.Parent == nil || (f.Attributes&AttrDirectory != 0 && !isLink):
+			pl.dirs = append(pl.dirs, planEntry{it.path, f})
+			// Push children in reverse so they come out in order.
+			for i := len(f.Children) - 1; i >= 0; i-- {
+				c := f.Children[i]
+				if err := CheckName(c.Name); err != nil {
+					return nil, fmt.Errorf("wim: apply: refusing entry in %s: %v", f.Path(), err)
+				}
+				stack = append(stack, item{filepath.Join(it.path, c.Name), c})
+			}
+		case isLink:
+			if len(f.Children) > 0 {
+				return nil, fmt.Errorf("wim: apply: link %s has children", f.Path())
+			}
+			pl.links = append(pl.links, planEntry{it.path, f})
+		default:
+			if len(f.Children) > 0 {
+				return nil, fmt.Errorf("wim: apply: file %s has children", f.Path())
+			}
+			hash, size := f.Hash, f.Size
+			if f.Attributes&AttrEncrypted != 0 {
+				pl.encrypted++
+				hash, size = Hash{}, 0
+			}
+			key := f.HardLinkKey()
+			var ino *planInode
+			if key != (HardLinkKey{}) {
+				ino = byKey[key]
+			}
+			if ino == nil {
+				ino = &planInode{hash: hash, size: size}
+				pl.inodes = append(pl.inodes, ino)
+				if key != (HardLinkKey{}) {
+					byKey[key] = ino
+				}
+			}
+			ino.files = append(ino.files, f)
+			ino.paths = append(ino.paths, it.path)
+		}
+	}
+	return pl, nil
+}
+
+// blobJob writes one blob to a set of files.
+type blobJob struct {
+	hash   Hash
+	size   int64
+	inodes []*planInode
+	order  [3]int64 // part, resource offset, offset in resource: read order
+}
+
+// writeFiles creates every regular file with its data, using a few
+// workers, in the order the blobs are stored.
+func (w *WIM) writeFiles(ctx context.Context, pl *applyPlan, st *ApplyStats, report progress.Func) error {
+	var total int64
+	byHash := make(map[Hash]*blobJob)
+	var jobs []*blobJob
+	for _, ino := range pl.inodes {
+		total += ino.size
+		if ino.hash.IsZero() {
+			continue
+		}
+		j := byHash[ino.hash]
+		if j == nil {
+			j = &blobJob{hash: ino.hash, size: ino.size}
+			if e, ok := w.Blob(ino.hash); ok {
+				if e.Solid != nil {
+					j.order = [3]int64{int64(e.Part), e.Solid.Res.Offset, e.SolidOffset}
+				} else {
+					j.order = [3]int64{int64(e.Part), e.Res.Offset, 0}
+				}
+			}
+			byHash[ino.hash] = j
+			jobs = append(jobs, j)
+		}
+		j.inodes = append(j.inodes, ino)
+	}
+	slices.SortStableFunc(jobs, func(a, b *blobJob) int {
+		for i := range a.order {
+			if c := cmp.Compare(a.order[i], b.order[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	report.Send(progress.Report{Phase: PhaseApplyData, Total: total})
+
+	// Empty files first: no data to read.
+	for _, ino := range pl.inodes {
+		if !ino.hash.IsZero() {
+			continue
+		}
+		f, err := createFile(ino.paths[0])
+		if err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("wim: apply: %w", err)
+		}
+		if err := setTimes(ino); err != nil {
+			return err
+		}
+		st.Files++
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		done    atomic.Int64
+		files   atomic.Int64
+		errOnce sync.Once
+		first   error
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		mu      sync.Mutex // serialises progress reports
+		lastRep int64
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { first = err; cancel() })
+	}
+	progressed := func(n int64) {
+		d := done.Add(n)
+		if report == nil {
+			return
+		}
+		mu.Lock()
+		if d-lastRep >= 1<<20 || d == total {
+			lastRep = d
+			report(progress.Report{Phase: PhaseApplyData, Done: d, Total: total})
+		}
+		mu.Unlock()
+	}
+	workers := min(max(runtime.GOMAXPROCS(0), 2), 4, max(len(jobs), 1))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 256<<10)
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(jobs)) || ctx.Err() != nil {
+					return
+				}
+				n, err := w.writeBlob(ctx, jobs[i], buf, progressed)
+				files.Add(int64(n))
+				if err != nil {
+					fail(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st.Files += int(files.Load())
+	st.Bytes = done.Load()
+	if first == nil {
+		first = ctx.Err() // cancelled from outside between two blobs
+	}
+	return first
+}
+
+// writeBlob writes the blob of job j to each of its files, at most
+// maxTargetsAtOnce at a time, and sets their times. It returns how many
+// files it completed.
+func (w *WIM) writeBlob(ctx context.Context, j *blobJob, buf []byte, progressed func(int64)) (int, error) {
+	completed := 0
+	for start := 0; start < len(j.inodes); start += maxTargetsAtOnce {
+		batch := j.inodes[start:min(start+maxTargetsAtOnce, len(j.inodes))]
+		if err := w.writeBatch(ctx, j, batch, buf, progressed); err != nil {
+			return completed, err
+		}
+		for _, ino := range batch {
+			if err := setTimes(ino); err != nil {
+				return completed, err
+			}
+			completed++
+		}
+	}
+	return completed, nil
+}
+
+func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, buf []byte, progressed func(int64)) (err error) {
+	files := make([]*os.File, 0, len(batch))
+	defer func() {
+		for _, f := range files {
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("wim: apply: %w", cerr)
+			}
+		}
+	}()
+	writers := make([]io.Writer, 0, len(batch))
+	for _, ino := range batch {
+		f, err := createFile(ino.paths[0])
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+		writers = append(writers, f)
+	}
+	r, err := w.OpenBlob(j.hash)
+	if err != nil {
+		return fmt.Errorf("wim: apply: %s: %w", batch[0].files[0].Path(), err)
+	}
+	defer r.Close()
+	dst := &progressWriter{ctx: ctx, w: io.MultiWriter(writers...), each: int64(len(batch)), progressed: progressed}
+	n, err := io.CopyBuffer(dst, r, buf)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("wim: apply: %s: %w", batch[0].files[0].Path(), err)
+	}
+	if n != j.size {
+		return fmt.Errorf("wim: apply: %s: blob %s gave %d bytes, want %d", batch[0].files[0].Path(), j.hash, n, j.size)
+	}
+	return nil
+}
+
+// progressWriter counts what is written (once per target file) and stops
+// on cancellation.
+type progressWriter struct {
+	ctx        context.Context
+	w          io.Writer
+	each       int64
+	progressed func(int64)
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	if err := p.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := p.w.Write(b)
+	p.progressed(int64(n) * p.each)
+	return n, err
+}
+
+// createFile creates a new regular file; O_EXCL makes it fail, rather than
+// follow, if anything (a link included) already has the name.
+func createFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("wim: apply: %w", err)
+	}
+	return f, nil
+}
+
+// setTimes sets the access and modification times of a created file.
+func setTimes(ino *planInode) error {
+	f := ino.files[0]
+	if err := setFileTimes(ino.paths[0], f.Accessed, f.Modified); err != nil {
+		return fmt.Errorf("wim: apply: %w", err)
+	}
+	return nil
+}
+
+// makeLink creates the symbolic link of entry l.
+func (w *WIM) makeLink(l planEntry, altroot string) error {
+	f := l.f
+	rp, _ := f.Reparse()
+	var data []byte
+	if !rp.Hash.IsZero() {
+		var err error
+		data, err = w.ReadBlob(rp.Hash, maxReparseData)
+		if err != nil {
+			return fmt.Errorf("wim: apply: reparse data of %s: %w", f.Path(), err)
+		}
+	}
+	target, err := linkTarget(f.ReparseTag, f.ReparseFlags, data, altroot)
+	if err != nil {
+		return fmt.Errorf("wim: apply: %s: %v", f.Path(), err)
+	}
+	if err := os.Symlink(target, l.path); err != nil {
+		return fmt.Errorf("wim: apply: %w", err)
+	}
+	if err := setLinkTimes(l.path, f.Accessed, f.Modified); err != nil {
+		return fmt.Errorf("wim: apply: %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// ntRootPrefixes are the NT namespace prefixes of absolute link targets
+// ("\??\C:\dir"), stripped with the device name that follows them.
+var ntRootPrefixes = []string{`\??\`, `\DosDevices\`, `\Device\`}
+
+// linkTarget decodes the reparse data of a symlink or junction (without the
+// 8-byte reparse header) into a POSIX link target, as wimlib does: the
+// substitute name, with an NT prefix and device name stripped from absolute
+// targets, '\' and '/' swapped, and a fixed absolute target rebased onto
+// altroot when altroot is not empty.
+func linkTarget(tag uint32, rpFlags uint16, data []byte, altroot string) (string, error) {
+	if tag != ReparseTagSymlink && tag != ReparseTagMountPoint {
+		return "", fmt.Errorf("reparse tag 0x%08x is not a link", tag)
+	}
+	if len(data) > maxReparseData {
+		return "", fmt.Errorf("reparse data of %d bytes exceeds %d", len(data), maxReparseData)
+	}
+	if len(data) < 8 {
+		return "", fmt.Errorf("reparse data of %d bytes is too short for a link", len(data))
+	}
+	le := binary.LittleEndian
+	subOff, subLen := int(le.Uint16(data[0:])), int(le.Uint16(data[2:]))
+	prOff, prLen := int(le.Uint16(data[4:])), int(le.Uint16(data[6:]))
+	if (subOff|subLen|prOff|prLen)&1 != 0 {
+		return "", errors.New("link reparse data has misaligned names")
+	}
+	names := data[8:]
+	relative := false
+	if tag == ReparseTagSymlink {
+		if len(data) < 12 {
+			return "", fmt.Errorf("reparse data of %d bytes is too short for a symbolic link", len(data))
+		}
+		relative = le.Uint32(data[8:])&1 != 0 // SYMLINK_FLAG_RELATIVE
+		names = data[12:]
+	}
+	if subOff+subLen > len(names) || prOff+prLen > len(names) {
+		return "", errors.New("link reparse data names run past its end")
+	}
+	units := decodeUnits(names[subOff : subOff+subLen])
+	if i := slices.Index(units, 0); i >= 0 {
+		units = units[:i] // the link target ends at a NUL, as a C string
+	}
+	target := unitsToString(units)
+	rebase := false
+	if !relative {
+		for _, p := range ntRootPrefixes {
+			if strings.HasPrefix(target, p) {
+				rest := strings.TrimLeft(target[len(p):], `\`)
+				if i := strings.IndexByte(rest, '\\'); i >= 0 {
+					target = rest[i:]
+				} else {
+					target = ""
+				}
+				break
+			}
+		}
+		rebase = rpFlags&ReparseNotFixed == 0
+	}
+	// Swap the separators byte by byte (a rune mapping would mangle the
+	// WTF-8 of unpaired surrogates).
+	b := []byte(target)
+	for i, c := range b {
+		switch c {
+		case '\\':
+			b[i] = '/'
+		case '/':
+			b[i] = '\\'
+		}
+	}
+	target = string(b)
+	if rebase && altroot != "" {
+		return altroot + target, nil
+	}
+	if target == "" {
+		return "/", nil
+	}
+	return target, nil
+}

@@ -1,0 +1,301 @@
+package wim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// BlobEntrySize is the size of one blob table entry on disk.
+const BlobEntrySize = 50
+
+// BlobEntry is one entry of a WIM's blob table: where a blob (file data,
+// or an image's metadata resource) is stored, and its SHA-1 digest.
+//
+// For a blob inside a solid resource, Solid describes that resource and
+// SolidOffset is the blob's position in its uncompressed data; Res is the
+// entry as recorded (Res.StoredSize holding the blob's size).
+type BlobEntry struct {
+	Res      ResourceHeader
+	Part     uint16 // part of a split set holding the data (1-based)
+	RefCount uint32
+	Hash     Hash
+
+	Solid       *SolidResource // nil unless the blob is in a solid resource
+	SolidOffset int64          // offset of the blob in Solid's uncompressed data
+}
+
+// Size returns the uncompressed size of the blob.
+func (e BlobEntry) Size() int64 {
+	if e.Solid != nil {
+		return e.Res.StoredSize
+	}
+	return e.Res.Size
+}
+
+// IsMetadata reports whether the entry is an image's metadata resource.
+func (e BlobEntry) IsMetadata() bool { return e.Res.Flags&ResMetadata != 0 }
+
+// SolidResource is a solid resource: many blobs compressed together, with
+// its own codec and chunk size (read from the resource's own header).
+type SolidResource struct {
+	Res         ResourceHeader // the table entry: location and stored size
+	Size        int64          // uncompressed size of all its data
+	ChunkSize   uint32
+	Compression Compression
+}
+
+// solidHeaderSize is the size of the header at the start of a solid
+// resource: u64 uncompressed size, u32 chunk size, u32 codec.
+const solidHeaderSize = 16
+
+// DecodeBlobEntry decodes the 50-byte on-disk form of a blob table entry
+// (without any solid-resource interpretation).
+func DecodeBlobEntry(b []byte) BlobEntry {
+	_ = b[BlobEntrySize-1]
+	var e BlobEntry
+	e.Res = DecodeResourceHeader(b[0:24])
+	e.Part = binary.LittleEndian.Uint16(b[24:26])
+	e.RefCount = binary.LittleEndian.Uint32(b[26:30])
+	copy(e.Hash[:], b[30:50])
+	return e
+}
+
+// Encode writes the 50-byte on-disk form of e into b: Res as recorded
+// (for a solid blob, its position in the run and its size), Part,
+// RefCount and Hash.
+func (e BlobEntry) Encode(b []byte) {
+	_ = b[BlobEntrySize-1]
+	e.Res.Encode(b[0:24])
+	binary.LittleEndian.PutUint16(b[24:26], e.Part)
+	binary.LittleEndian.PutUint32(b[26:30], e.RefCount)
+	copy(b[30:50], e.Hash[:])
+}
+
+// AppendEncode appends the 50-byte on-disk form of e to b.
+func (e BlobEntry) AppendEncode(b []byte) []byte {
+	var buf [BlobEntrySize]byte
+	e.Encode(buf[:])
+	return append(b, buf[:]...)
+}
+
+// EncodeSolidHeader returns the 16-byte header that starts a solid
+// resource.
+func EncodeSolidHeader(size int64, chunkSize uint32, c Compression) []byte {
+	b := make([]byte, solidHeaderSize)
+	binary.LittleEndian.PutUint64(b[0:], uint64(size))
+	binary.LittleEndian.PutUint32(b[8:], chunkSize)
+	binary.LittleEndian.PutUint32(b[12:], uint32(c))
+	return b
+}
+
+// blobTable is a parsed blob table.
+type blobTable struct {
+	entries    []BlobEntry      // usable entries, in table order
+	byHash     map[Hash]int     // index into entries, file blobs only
+	metadata   []BlobEntry      // image metadata resources, image 1 first
+	solids     []*SolidResource // solid resources, in table order
+	duplicates int              // ignored entries repeating a hash
+	wrongPart  int              // ignored entries of another split part
+}
+
+// parseBlobTable interprets a blob table. readAt reads the file (for the
+// headers of solid resources), name and tableOff are for messages.
+func parseBlobTable(data []byte, h *Header, readAt io.ReaderAt, fileSize int64, name string, tableOff int64) (*blobTable, error) {
+	if len(data)%BlobEntrySize != 0 {
+		return nil, errAt(name, tableOff, "blob table size %d is not a multiple of %d", len(data), BlobEntrySize)
+	}
+	n := len(data) / BlobEntrySize
+	t := &blobTable{byHash: make(map[Hash]int, n)}
+	entryOff := func(i int) int64 { return tableOff + int64(i)*BlobEntrySize }
+
+	for i := 0; i < n; {
+		e := DecodeBlobEntry(data[i*BlobEntrySize:])
+		if h.Version != VersionSolid {
+			e.Res.Flags &^= ResSolid
+		}
+		if !e.Res.Solid() {
+			if err := t.add(e, h, name, entryOff(i)); err != nil {
+				return nil, err
+			}
+			i++
+			continue
+		}
+		// A solid run: consecutive entries with the solid flag. Entries
+		// whose size is SolidResourceMagic describe the resources; the
+		// others are blobs placed by offset in the concatenation of the
+		// run's resources.
+		j := i
+		var run []*SolidResource
+		for ; j < n; j++ {
+			e := DecodeBlobEntry(data[j*BlobEntrySize:])
+			if e.Res.Flags&ResSolid == 0 {
+				break
+			}
+			if e.Res.Size != SolidResourceMagic {
+				continue
+			}
+			s, err := readSolidHeader(e.Res, readAt, fileSize, name, entryOff(j))
+			if err != nil {
+				return nil, err
+			}
+			run = append(run, s)
+		}
+		t.solids = append(t.solids, run...)
+		for k := i; k < j; k++ {
+			e := DecodeBlobEntry(data[k*BlobEntrySize:])
+			if e.Res.Size == SolidResourceMagic {
+				continue
+			}
+			if e.IsMetadata() {
+				return nil, errAt(name, entryOff(k), "metadata resource %s in a solid resource is not supported", e.Hash)
+			}
+			if err := placeSolidBlob(&e, run, name, entryOff(k)); err != nil {
+				return nil, err
+			}
+			if err := t.add(e, h, name, entryOff(k)); err != nil {
+				return nil, err
+			}
+		}
+		i = j
+	}
+	return t, nil
+}
+
+// readSolidHeader reads and checks the header of the solid resource that
+// res locates.
+func readSolidHeader(res ResourceHeader, readAt io.ReaderAt, fileSize int64, name string, entryOff int64) (*SolidResource, error) {
+	if res.Offset < 0 || res.StoredSize < solidHeaderSize || res.Offset > fileSize-res.StoredSize {
+		return nil, errAt(name, entryOff, "solid resource %v lies outside the file (size %d)", res, fileSize)
+	}
+	var b [solidHeaderSize]byte
+	if _, err := readAt.ReadAt(b[:], res.Offset); err != nil {
+		return nil, errAt(name, res.Offset, "reading solid resource header: %v", err)
+	}
+	s := &SolidResource{
+		Res:         res,
+		Size:        int64(binary.LittleEndian.Uint64(b[0:])),
+		ChunkSize:   binary.LittleEndian.Uint32(b[8:]),
+		Compression: Compression(binary.LittleEndian.Uint32(b[12:])),
+	}
+	switch s.Compression {
+	case None:
+		if s.ChunkSize == 0 || s.ChunkSize&(s.ChunkSize-1) != 0 || s.ChunkSize > 1<<30 {
+			return nil, errAt(name, res.Offset+8, "solid resource: invalid chunk size %d", s.ChunkSize)
+		}
+	case XPRESS, LZX, LZMS:
+		if !s.Compression.ValidChunkSize(s.ChunkSize) {
+			return nil, errAt(name, res.Offset+8, "solid resource: invalid chunk size %d for %v", s.ChunkSize, s.Compression)
+		}
+	default:
+		return nil, errAt(name, res.Offset+12, "solid resource: unknown compression format %d", uint32(s.Compression))
+	}
+	if s.Size < 0 {
+		return nil, errAt(name, res.Offset, "solid resource: invalid uncompressed size %d", uint64(s.Size))
+	}
+	// Each chunk takes at least one byte and one 4-byte table entry, which
+	// bounds the size a resource of this stored size can hold.
+	chunks := (s.Size + int64(s.ChunkSize) - 1) / int64(s.ChunkSize)
+	if chunks > (res.StoredSize-solidHeaderSize)/5 {
+		return nil, errAt(name, res.Offset, "solid resource: %d chunks cannot fit in %d bytes", chunks, res.StoredSize)
+	}
+	return s, nil
+}
+
+// placeSolidBlob assigns a solid blob entry to its resource in the run. The
+// entry's offset counts from the start of the run's first resource.
+func placeSolidBlob(e *BlobEntry, run []*SolidResource, name string, entryOff int64) error {
+	off, size := e.Res.Offset, e.Res.StoredSize
+	if off < 0 {
+		return errAt(name, entryOff, "solid blob %s: invalid offset %d", e.Hash, uint64(off))
+	}
+	for _, s := range run {
+		if off <= s.Size && size <= s.Size-off {
+			e.Solid = s
+			e.SolidOffset = off
+			return nil
+		}
+		off -= s.Size
+		if off < 0 {
+			break
+		}
+	}
+	return errAt(name, entryOff, "solid blob %s (offset %d, size %d) lies outside its solid resources", e.Hash, e.Res.Offset, size)
+}
+
+// add records a non-resource entry, as wimlib does: entries with a zero
+// hash, a zero size or another part number are ignored; metadata entries
+// with no references are ignored; later duplicates of a hash are ignored.
+func (t *blobTable) add(e BlobEntry, h *Header, name string, entryOff int64) error {
+	if e.Hash.IsZero() || e.Size() == 0 {
+		return nil
+	}
+	if e.Solid == nil {
+		if e.Res.Offset < 0 || e.Res.StoredSize < 0 || e.Res.Size < 0 {
+			return errAt(name, entryOff, "blob %s: invalid resource %v", e.Hash, e.Res)
+		}
+		if !e.Res.Compressed() && e.Res.StoredSize != e.Res.Size {
+			return errAt(name, entryOff, "blob %s: uncompressed resource has stored size %d but size %d", e.Hash, e.Res.StoredSize, e.Res.Size)
+		}
+	}
+	if e.Part != h.Part {
+		t.wrongPart++
+		return nil
+	}
+	if e.IsMetadata() {
+		if e.RefCount == 0 {
+			return nil
+		}
+		if e.RefCount != 1 {
+			return errAt(name, entryOff, "metadata resource %s has reference count %d, want 1", e.Hash, e.RefCount)
+		}
+		if h.Part != 1 || len(t.metadata) >= int(h.ImageCount) {
+			return nil
+		}
+		t.metadata = append(t.metadata, e)
+		t.entries = append(t.entries, e)
+		return nil
+	}
+	if _, dup := t.byHash[e.Hash]; dup {
+		t.duplicates++
+		return nil
+	}
+	t.byHash[e.Hash] = len(t.entries)
+	t.entries = append(t.entries, e)
+	return nil
+}
+
+// sortedByLocation returns the entries ordered by where their data is:
+// solid resource (by offset) then position in it, or resource offset.
+func sortedByLocation(entries []BlobEntry) []BlobEntry {
+	s := slices.Clone(entries)
+	slices.SortStableFunc(s, func(a, b BlobEntry) int {
+		ka, kb := a.Res.Offset, b.Res.Offset
+		if a.Solid != nil {
+			ka = a.Solid.Res.Offset
+		}
+		if b.Solid != nil {
+			kb = b.Solid.Res.Offset
+		}
+		if ka != kb {
+			return cmpInt64(ka, kb)
+		}
+		return cmpInt64(a.SolidOffset, b.SolidOffset)
+	})
+	return s
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (t *blobTable) String() string {
+	return fmt.Sprintf("%d entries, %d metadata, %d solid resources", len(t.entries), len(t.metadata), len(t.solids))
+}

@@ -1,0 +1,469 @@
+package wim
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wimconsole/wimconsole/engine/progress"
+)
+
+// PhaseScan is the progress phase of reading a folder tree before capture.
+const PhaseScan = "scanning"
+
+// CaptureOptions configure Capture.
+type CaptureOptions struct {
+	Name        string // image name; default: the folder's base name
+	Description string
+	// Compression and ChunkSize of a new file (see WriteOptions).
+	Compression Compression
+	ChunkSize   int
+	Integrity   bool // write an integrity table
+	Boot        bool // mark the new image bootable
+	// Append adds the image to the existing file dest in place instead
+	// of creating (or replacing) it.
+	Append bool
+	// NoRPFix stores absolute symbolic link targets as they are, rather
+	// than relative to the image root when they point inside the folder.
+	NoRPFix bool
+	// SkipBadNames and Skipped: see TreeOptions.
+	SkipBadNames bool
+	Skipped      func(path string, reason error)
+	Threads      int
+	Progress     progress.Func
+}
+
+// Capture captures the folder dir as a new image of the WIM file dest:
+// a new file, or with o.Append the existing one, grown in place. It returns
+// the new image's index.
+func Capture(ctx context.Context, dir, dest string, o CaptureOptions) (int, error) {
+	wo := WriteOptions{
+		Compression: o.Compression,
+		ChunkSize:   o.ChunkSize,
+		Integrity:   o.Integrity,
+		RPFix:       !o.NoRPFix,
+		Threads:     o.Threads,
+		Progress:    o.Progress,
+	}
+	var w *Writer
+	var err error
+	if o.Append {
+		w, err = OpenAppend(dest, wo)
+	} else {
+		w, err = Create(dest, wo)
+	}
+	if err != nil {
+		return 0, err
+	}
+	rpfix := !o.NoRPFix
+	if o.Append {
+		// As wimlib: fix links when the file says its links are fixed,
+		// or when this is its first image.
+		rpfix = rpfix && (w.hdr.Flags&FlagRPFix != 0 || w.ImageCount() == 0)
+		if rpfix {
+			w.hdr.Flags |= FlagRPFix
+		}
+	}
+	img, err := w.CaptureTree(ctx, dir, TreeOptions{RPFix: rpfix, SkipBadNames: o.SkipBadNames, Skipped: o.Skipped})
+	if err != nil {
+		w.Abort()
+		return 0, err
+	}
+	name := o.Name
+	if name == "" {
+		if abs, err := filepath.Abs(dir); err == nil {
+			name = filepath.Base(abs)
+		}
+	}
+	idx, err := w.AddImage(ctx, img, ImageInfo{Name: name, Description: o.Description})
+	if err != nil {
+		w.Abort()
+		return 0, err
+	}
+	if o.Boot {
+		if err := w.SetBootIndex(idx); err != nil {
+			w.Abort()
+			return 0, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return 0, err
+	}
+	return idx, nil
+}
+
+// TreeOptions configure CaptureTree.
+type TreeOptions struct {
+	// RPFix makes absolute symbolic links that point inside the folder
+	// relative to the image root (as wimlib does by default), so that
+	// extraction can point them into the target folder.
+	RPFix bool
+	// SkipBadNames leaves out entries whose names an image cannot hold
+	// (see CheckName: ':' '\\' and others are legal on UNIX but refused
+	// by readers) instead of failing; Skipped, when set, hears of each.
+	SkipBadNames bool
+	Skipped      func(path string, reason error)
+}
+
+// BadNameError reports an entry whose name an image cannot hold (see
+// CheckName), met by CaptureTree without TreeOptions.SkipBadNames.
+type BadNameError struct {
+	Path string
+	Err  error
+}
+
+func (e *BadNameError) Error() string {
+	return fmt.Sprintf("wim: capture: %q: %v: an image cannot hold this name", e.Path, e.Err)
+}
+
+func (e *BadNameError) Unwrap() error { return e.Err }
+
+// capInode is a file with data: one or more names (hard links).
+type capInode struct {
+	path  string
+	size  int64
+	files []*File
+}
+
+// capBlob is reparse data to store.
+type capBlob struct {
+	data []byte
+	s    *Stream
+}
+
+// capScanner holds the state of one CaptureTree.
+type capScanner struct {
+	ctx     context.Context
+	opts    TreeOptions
+	root    string
+	rootID  capFileID
+	inodes  []*capInode
+	byID    map[capFileID]*capInode
+	reparse []capBlob
+	groups  uint64
+	bytes   int64
+	count   int64
+	report  progress.Func
+	self    os.FileInfo // the WIM being written
+	buf     []byte      // file contents read to be hashed first
+}
+
+// CaptureTree reads the folder tree dir, writes the data of its files into
+// w (each distinct content once) and returns the image tree, ready for
+// AddImage — of w or of another Writer (a metadata-only file whose data
+// lives in w).
+//
+// Folders, regular files, symbolic links (as symlink reparse points, the
+// way wimlib's UNIX capture stores them) and hard links (one blob, one link
+// group) are captured with their times; other file types are skipped.
+// Names must be valid UTF-8 and pass CheckName. Memory holds the tree and a
+// few chunks per compression worker, whatever the size of the files.
+func (w *Writer) CaptureTree(ctx context.Context, dir string, o TreeOptions) (*Image, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("wim: capture: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("wim: capture: %s is not a folder", dir)
+	}
+	s := &capScanner{ctx: ctx, opts: o, root: dir, byID: make(map[capFileID]*capInode), report: w.opts.Progress}
+	// The file being written may be inside the tree: leave it out.
+	if w.f != nil {
+		s.self, _ = w.f.Stat()
+	}
+	s.rootID, _, _ = capStatID(dir, st)
+	root := &File{Attributes: AttrDirectory, SecurityID: -1}
+	capSetTimes(root, st)
+	root.Attributes = capAttributes(st, AttrDirectory)
+	if err := s.scanDir(root, dir, 0); err != nil {
+		return nil, err
+	}
+	w.opts.Progress.Send(progress.Report{Phase: PhaseScan, Done: s.count, Total: s.count})
+
+	// Link groups for files with several names in the tree.
+	for _, in := range s.inodes {
+		if len(in.files) > 1 {
+			s.groups++
+			for _, f := range in.files {
+				f.LinkGroup = s.groups
+			}
+		}
+	}
+	if err := s.writeData(w); err != nil {
+		return nil, err
+	}
+	return &Image{Root: root}, nil
+}
+
+// scanDir reads the entries of folder dir (at path) into d.
+func (s *capScanner) scanDir(d *File, path string, depth int) error {
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
+	if depth >= MaxDepth {
+		return fmt.Errorf("wim: capture: %s: folders nested deeper than %d levels", path, MaxDepth)
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return fmt.Errorf("wim: capture: %w", err)
+	}
+	for _, de := range ents {
+		name := de.Name()
+		p := filepath.Join(path, name)
+		nameErr := CheckName(name)
+		if !utf8.ValidString(name) {
+			nameErr = fmt.Errorf("name is not valid UTF-8")
+		}
+		if nameErr != nil {
+			if s.opts.SkipBadNames {
+				if s.opts.Skipped != nil {
+					s.opts.Skipped(p, nameErr)
+				}
+				continue
+			}
+			return &BadNameError{Path: p, Err: nameErr}
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return fmt.Errorf("wim: capture: %w", err)
+		}
+		f := &File{Name: name, SecurityID: -1, Parent: d}
+		capSetTimes(f, fi)
+		s.count++
+		switch mode := fi.Mode(); {
+		case mode.IsDir():
+			f.Attributes = capAttributes(fi, AttrDirectory)
+			if err := s.scanDir(f, p, depth+1); err != nil {
+				return err
+			}
+		case mode.IsRegular() && s.self != nil && os.SameFile(fi, s.self):
+			s.count--
+			continue
+		case mode.IsRegular():
+			f.Attributes = AttrNormal
+			if capSparse(fi) {
+				f.Attributes = AttrSparseFile
+			}
+			f.Attributes = capAttributes(fi, f.Attributes)
+			f.Size = fi.Size()
+			id, nlink, ok := capStatID(p, fi)
+			if in := s.byID[id]; ok && in != nil && nlink > 1 {
+				in.files = append(in.files, f)
+			} else {
+				in := &capInode{path: p, size: fi.Size(), files: []*File{f}}
+				s.inodes = append(s.inodes, in)
+				if ok && nlink > 1 {
+					s.byID[id] = in
+				}
+			}
+		case mode&fs.ModeSymlink != 0:
+			if err := capLink(s, f, p); err != nil {
+				return err
+			}
+		default:
+			// Devices, pipes and sockets have no place in a WIM.
+			s.count--
+			continue
+		}
+		d.Children = append(d.Children, f)
+		if s.count%1024 == 0 {
+			s.report.Send(progress.Report{Phase: PhaseScan, Done: s.count})
+		}
+	}
+	return nil
+}
+
+// symlink makes f the symlink reparse point for the link at path.
+func (s *capScanner) symlink(f *File, path string) error {
+	target, err := os.Readlink(path)
+	if err != nil {
+		return fmt.Errorf("wim: capture: %w", err)
+	}
+	f.ReparseFlags = ReparseNotFixed
+	if s.opts.RPFix && filepath.IsAbs(target) {
+		if rel, ok := s.relativize(target); ok {
+			target = rel
+			f.ReparseFlags = 0
+		}
+	}
+	data, err := SymlinkReparseData(target)
+	if err != nil {
+		return fmt.Errorf("wim: capture: %s: %v", path, err)
+	}
+	f.Attributes = AttrReparsePoint
+	f.ReparseTag = ReparseTagSymlink
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		f.Attributes |= AttrDirectory
+	}
+	f.Streams = []Stream{{Size: int64(len(data))}}
+	s.reparse = append(s.reparse, capBlob{data: data, s: &f.Streams[0]})
+	return nil
+}
+
+// relativize returns the part of the absolute link target after the
+// capture root, when a prefix of it is the root folder (wimlib's test:
+// same device and inode), keeping the leading separator.
+func (s *capScanner) relativize(target string) (string, bool) {
+	if s.rootID == (capFileID{}) {
+		return "", false
+	}
+	for i := 1; i <= len(target); i++ {
+		if i < len(target) && target[i] != '/' {
+			continue
+		}
+		prefix := target[:i]
+		if strings.HasSuffix(prefix, "/") {
+			continue
+		}
+		st, err := os.Stat(prefix)
+		if err != nil {
+			return "", false
+		}
+		if id, _, ok := capStatID(prefix, st); ok && id == s.rootID {
+			return target[i:], true
+		}
+	}
+	return "", false
+}
+
+// SymlinkReparseData returns the reparse data (without its 8-byte header)
+// wimlib stores for a UNIX symbolic link to target: slashes become
+// backslashes (and backslashes slashes); a relative target is stored with
+// the relative flag, an absolute one under the dummy prefix \??\C: with
+// the print name C:\...
+func SymlinkReparseData(target string) ([]byte, error) {
+	if !utf8.ValidString(target) {
+		return nil, fmt.Errorf("link target %q is not valid UTF-8", target)
+	}
+	u := stringToUnits(target)
+	for i, c := range u {
+		switch c {
+		case '/':
+			u[i] = '\\'
+		case '\\':
+			u[i] = '/'
+		}
+	}
+	var sub, print []uint16
+	var flags uint32
+	if len(u) == 0 || u[0] == '\\' {
+		sub = append([]uint16{'\\', '?', '?', '\\', 'C', ':'}, u...)
+		print = sub[4:]
+	} else {
+		flags = 1 // SYMLINK_FLAG_RELATIVE
+		sub, print = u, u
+	}
+	n := 12 + 2*len(sub) + 2 + 2*len(print) + 2
+	if n > maxReparseData {
+		return nil, fmt.Errorf("link target of %d characters is too long", len(u))
+	}
+	le := binary.LittleEndian
+	b := make([]byte, 0, n)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint16(b, uint16(2*len(sub)))
+	b = le.AppendUint16(b, uint16(2*len(sub)+2))
+	b = le.AppendUint16(b, uint16(2*len(print)))
+	b = le.AppendUint32(b, flags)
+	b = appendUnits(b, sub)
+	b = le.AppendUint16(b, 0)
+	b = appendUnits(b, print)
+	b = le.AppendUint16(b, 0)
+	return b, nil
+}
+
+// writeData writes the reparse data and file contents into w, in scan
+// order. Files whose size no other file (or blob of w) shares cannot be
+// duplicates and are hashed while they are written; the others are hashed
+// first, so that a duplicate is never compressed.
+func (s *capScanner) writeData(w *Writer) error {
+	for _, r := range s.reparse {
+		h, err := w.WriteBlob(s.ctx, bytes.NewReader(r.data), int64(len(r.data)))
+		if err != nil {
+			return err
+		}
+		r.s.Hash = h
+	}
+	sizes := make(map[int64]int)
+	var total int64
+	for _, in := range s.inodes {
+		if in.size > 0 {
+			sizes[in.size]++
+			total += in.size
+		}
+	}
+	w.mu.Lock()
+	for _, n := range w.have {
+		if _, ok := sizes[n]; ok {
+			sizes[n]++
+		}
+	}
+	w.mu.Unlock()
+	w.SetTotal(w.done.Load() + total)
+	for _, in := range s.inodes {
+		if in.size == 0 {
+			continue
+		}
+		h, err := s.writeFile(w, in, sizes[in.size] > 1)
+		if err != nil {
+			return fmt.Errorf("wim: capture: %s: %w", in.path, err)
+		}
+		for _, f := range in.files {
+			f.Hash = h
+			f.Size = in.size
+		}
+	}
+	return nil
+}
+
+// smallFile is the size up to which a file that must be hashed first is
+// read once into memory.
+const smallFile = 1 << 20
+
+func (s *capScanner) writeFile(w *Writer, in *capInode, prehash bool) (Hash, error) {
+	f, err := os.Open(in.path)
+	if err != nil {
+		return Hash{}, err
+	}
+	defer f.Close()
+	if !prehash {
+		return w.WriteBlob(s.ctx, f, in.size)
+	}
+	if in.size <= smallFile {
+		if int64(cap(s.buf)) < in.size {
+			s.buf = make([]byte, smallFile)
+		}
+		data := s.buf[:in.size] // WriteBlob copies what it keeps
+		if _, err := io.ReadFull(f, data); err != nil {
+			return Hash{}, fmt.Errorf("reading: %w (did the file change?)", err)
+		}
+		h := Hash(sha1.Sum(data))
+		if w.HasBlob(h) {
+			return h, nil
+		}
+		return w.WriteBlob(s.ctx, bytes.NewReader(data), in.size)
+	}
+	sha := sha1.New()
+	if n, err := io.Copy(sha, io.LimitReader(f, in.size)); err != nil || n != in.size {
+		if err == nil {
+			err = fmt.Errorf("read %d of %d bytes (did the file change?)", n, in.size)
+		}
+		return Hash{}, err
+	}
+	var h Hash
+	sha.Sum(h[:0])
+	err = w.WriteBlobHash(s.ctx, h, in.size, func() (io.ReadCloser, error) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return io.NopCloser(f), nil
+	})
+	return h, err
+}

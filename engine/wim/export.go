@@ -1,0 +1,230 @@
+package wim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+
+	"github.com/wimconsole/wimconsole/engine/progress"
+)
+
+// ExportOptions configure Export.
+type ExportOptions struct {
+	// Name and Description replace those of the exported image; only
+	// when one image is exported.
+	Name, Description string
+	// Compression is the codec of a new destination file; nil keeps the
+	// source's (XPRESS when the source uses LZMS, which cannot be written).
+	// ChunkSize goes with it (0: the source's when the codec is the same,
+	// else DefaultChunkSize). Both are ignored when appending.
+	Compression *Compression
+	ChunkSize   int
+	// Recompress decompresses and compresses again blobs that could be
+	// copied as stored, and encodes the images' metadata afresh.
+	Recompress bool
+	Integrity  bool // write an integrity table
+	Boot       bool // mark the (first) exported image bootable
+	Threads    int
+	Progress   progress.Func
+}
+
+// Export copies images (1-based indexes) of src, with the blobs they
+// reference from src or its references, into the WIM file dest: a new file,
+// or, when dest exists, the existing file grown in place (OpenAppend). It
+// returns the new images' indexes in dest.
+//
+// Blobs dest already holds are not written again. Blobs stored with dest's
+// codec and chunk size are copied as they are, without decompressing them;
+// the others are decompressed, checked and compressed again.
+func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOptions) ([]int, error) {
+	if len(images) == 0 {
+		return nil, fmt.Errorf("wim: export: no images given")
+	}
+	seen := make(map[int]bool)
+	for _, i := range images {
+		if i < 1 || i > src.ImageCount() {
+			return nil, fmt.Errorf("wim: export: %s has no image %d (it has %d)", src.Name(), i, src.ImageCount())
+		}
+		if seen[i] {
+			return nil, fmt.Errorf("wim: export: image %d given twice", i)
+		}
+		seen[i] = true
+	}
+	if len(images) > 1 && (o.Name != "" || o.Description != "") {
+		return nil, fmt.Errorf("wim: export: a name or description applies to one image, not %d", len(images))
+	}
+	if st, err := os.Stat(dest); err == nil {
+		if sst, err := src.f.Stat(); err == nil && os.SameFile(st, sst) {
+			return nil, fmt.Errorf("wim: export: %s is the source file", dest)
+		}
+	}
+	// Read the images first: nothing is written if one is damaged or
+	// misses blobs.
+	imgs := make([]*Image, len(images))
+	for k, i := range images {
+		img, err := src.Image(i)
+		if err != nil {
+			return nil, err
+		}
+		imgs[k] = img
+	}
+
+	srcHdr := src.Header()
+	wo := WriteOptions{Integrity: o.Integrity, Recompress: o.Recompress, Threads: o.Threads, Progress: o.Progress,
+		RPFix: srcHdr.Flags&FlagRPFix != 0}
+	var w *Writer
+	_, err := os.Stat(dest)
+	appending := err == nil
+	switch {
+	case appending:
+		w, err = OpenAppend(dest, wo)
+		if err == nil && srcHdr.Flags&FlagRPFix != 0 {
+			w.hdr.Flags |= FlagRPFix
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		wo.Compression, wo.ChunkSize = exportCodec(srcHdr, o.Compression, o.ChunkSize)
+		w, err = Create(dest, wo)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, err := exportInto(ctx, w, src, images, imgs, o, !appending)
+	if err != nil {
+		w.Abort()
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// exportCodec chooses the codec of a new file made from a file with header
+// h: the one asked for, or h's own.
+func exportCodec(h Header, want *Compression, chunk int) (Compression, int) {
+	c := h.Compression()
+	if want != nil {
+		if *want != c && chunk == 0 {
+			return *want, 0
+		}
+		c = *want
+	} else if c == LZMS {
+		return XPRESS, 0
+	}
+	if chunk == 0 && c != None {
+		chunk = int(h.ChunkSize)
+		if !c.ValidChunkSize(uint32(chunk)) {
+			chunk = 0
+		}
+	}
+	return c, chunk
+}
+
+func exportInto(ctx context.Context, w *Writer, src *WIM, images []int, imgs []*Image, o ExportOptions, newFile bool) ([]int, error) {
+	// Names must stay unique in the destination.
+	names := make(map[string]bool)
+	for _, im := range w.Info().Images {
+		names[im.Name] = true
+	}
+	infos := make([]ImageInfo, len(images))
+	for k, i := range images {
+		info := *src.XML().Image(i)
+		if o.Name != "" {
+			info.Name = o.Name
+		}
+		if o.Description != "" {
+			info.Description = o.Description
+		}
+		if info.Name != "" && names[info.Name] {
+			return nil, fmt.Errorf("wim: export: %s already has an image named %q; give another name", w.Name(), info.Name)
+		}
+		names[info.Name] = true
+		infos[k] = info
+	}
+	if err := w.CopyImageBlobs(ctx, src, imgs...); err != nil {
+		return nil, err
+	}
+	out := make([]int, len(images))
+	for k := range images {
+		idx, err := w.AddImageFrom(ctx, src, images[k], imgs[k], infos[k])
+		if err != nil {
+			return nil, err
+		}
+		out[k] = idx
+		if (o.Boot && k == 0) || (newFile && !o.Boot && images[k] == src.BootIndex()) {
+			if err := w.SetBootIndex(idx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// CopyImageBlobs copies into w every blob the images reference that w
+// does not hold, from src or its references (see CopyBlob), reading them in
+// the order they are stored. The images come from src.Image; their sizes
+// give the progress total.
+func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) error {
+	type loc struct {
+		h    Hash
+		file int
+		off  int64
+		size int64
+	}
+	files := append([]*WIM{src}, src.Refs()...)
+	fileIndex := func(o *WIM) int { return slices.Index(files, o) }
+	seen := make(map[Hash]bool)
+	var locs []loc
+	var missing error
+	add := func(h Hash) {
+		if h.IsZero() || seen[h] || missing != nil {
+			return
+		}
+		seen[h] = true
+		if w.HasBlob(h) {
+			return
+		}
+		o, e := src.find(h)
+		if o == nil {
+			missing = src.missing(h)
+			return
+		}
+		off := e.Res.Offset
+		if e.Solid != nil {
+			off = e.Solid.Res.Offset
+		}
+		locs = append(locs, loc{h, fileIndex(o), off, e.Size()})
+	}
+	for _, img := range imgs {
+		img.Walk(func(_ string, f *File) error {
+			add(f.Hash)
+			for _, s := range f.Streams {
+				add(s.Hash)
+			}
+			return nil
+		})
+	}
+	if missing != nil {
+		return missing
+	}
+	slices.SortStableFunc(locs, func(a, b loc) int {
+		if a.file != b.file {
+			return a.file - b.file
+		}
+		return cmpInt64(a.off, b.off)
+	})
+	var total int64
+	for _, l := range locs {
+		total += l.size
+	}
+	w.SetTotal(w.done.Load() + total)
+	for _, l := range locs {
+		if err := w.CopyBlob(ctx, src, l.h); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+package wim
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/wimconsole/wimconsole/internal/oracle"
+)
+
+// wtTwoImages captures two sample trees into a new file with codec c and
+// returns the file and the trees.
+func wtTwoImages(t testing.TB, c Compression) (string, []string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "src.wim")
+	srcs := []string{wtSampleTree(t, 21), wtSampleTree(t, 22)}
+	for i, s := range srcs {
+		if _, err := Capture(context.Background(), s, file, CaptureOptions{Name: []string{"one", "two"}[i], Compression: c, Append: i > 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return file, srcs
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestExport(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	srcFile, srcs := wtTwoImages(t, LZX)
+	src := imgOpenW(t, srcFile)
+	tests := []struct {
+		name string
+		c    *Compression
+		raw  bool // resources copied as stored
+	}{
+		{"same codec (raw copy)", nil, true},
+		{"to XPRESS", ptr(XPRESS), false},
+		{"to none", ptr(None), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dest := filepath.Join(t.TempDir(), "dest.wim")
+			idx, err := Export(ctx, src, []int{2, 1}, dest, ExportOptions{Compression: tt.c, Integrity: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(idx) != 2 || idx[0] != 1 || idx[1] != 2 {
+				t.Fatalf("indexes %v", idx)
+			}
+			wtCheckWimlib(t, dest, nil, srcs[1], srcs[0])
+			wtCheckOurs(t, dest, nil, srcs[1], srcs[0])
+			d := imgOpenW(t, dest)
+			if d.XML().Image(1).Name != "two" || d.XML().Image(2).Name != "one" {
+				t.Errorf("names %q, %q", d.XML().Image(1).Name, d.XML().Image(2).Name)
+			}
+			// Raw copies keep the stored bytes.
+			same := 0
+			for _, e := range d.Blobs() {
+				if e.IsMetadata() {
+					continue
+				}
+				se, ok := src.Blob(e.Hash)
+				if !ok {
+					t.Fatalf("blob %s not in the source", e.Hash)
+				}
+				if se.Res.StoredSize == e.Res.StoredSize && bytes.Equal(wtStored(t, srcFile, se.Res), wtStored(t, dest, e.Res)) {
+					same++
+				}
+			}
+			if n := len(d.Blobs()) - d.ImageCount(); tt.raw && same != n {
+				t.Errorf("%d of %d blobs copied as stored", same, n)
+			}
+			// So are the metadata resources.
+			for i, j := range []int{2, 1} {
+				de, _ := d.MetadataEntry(i + 1)
+				se, _ := src.MetadataEntry(j)
+				same := de.Hash == se.Hash && bytes.Equal(wtStored(t, srcFile, se.Res), wtStored(t, dest, de.Res))
+				if same != tt.raw {
+					t.Errorf("image %d: metadata copied as stored = %v", i+1, same)
+				}
+			}
+		})
+	}
+	t.Run("rename", func(t *testing.T) {
+		dest := filepath.Join(t.TempDir(), "dest.wim")
+		if _, err := Export(ctx, src, []int{1}, dest, ExportOptions{Name: "renamed", Description: "desc", Boot: true}); err != nil {
+			t.Fatal(err)
+		}
+		if got := wtXMLField(t, dest, 1, "NAME"); got != "renamed" {
+			t.Errorf("NAME %q", got)
+		}
+		if got := wtXMLField(t, dest, 1, "DESCRIPTION"); got != "desc" {
+			t.Errorf("DESCRIPTION %q", got)
+		}
+		if b := imgOpenW(t, dest).BootIndex(); b != 1 {
+			t.Errorf("boot index %d", b)
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		dest := filepath.Join(t.TempDir(), "dest.wim")
+		for _, images := range [][]int{nil, {0}, {3}, {1, 1}} {
+			if _, err := Export(ctx, src, images, dest, ExportOptions{}); err == nil {
+				t.Errorf("images %v accepted", images)
+			}
+		}
+		if _, err := Export(ctx, src, []int{1, 2}, dest, ExportOptions{Name: "x"}); err == nil {
+			t.Error("one name for two images accepted")
+		}
+		if _, err := Export(ctx, src, []int{1}, srcFile, ExportOptions{}); err == nil {
+			t.Error("export into the source accepted")
+		}
+		if _, err := os.Stat(dest); err == nil {
+			t.Error("a failed export left a file")
+		}
+	})
+}
+
+// wtStored returns the bytes of res as stored in file.
+func wtStored(t testing.TB, file string, res ResourceHeader) []byte {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, res.StoredSize)
+	if _, err := f.ReadAt(b, res.Offset); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestExportAppend exports into an existing file: blobs it holds are not
+// written again, and every image stays readable.
+func TestExportAppend(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	srcFile, srcs := wtTwoImages(t, XPRESS)
+	src := imgOpenW(t, srcFile)
+	dest := filepath.Join(t.TempDir(), "dest.wim")
+	if _, err := Export(ctx, src, []int{1}, dest, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	before := fileSize(t, dest)
+	// Image 1 again under a new name: only metadata is new.
+	if _, err := Export(ctx, src, []int{1}, dest, ExportOptions{Name: "again"}); err != nil {
+		t.Fatal(err)
+	}
+	if grow := fileSize(t, dest) - before; grow > 20000 {
+		t.Errorf("exporting known data grew the file by %d bytes", grow)
+	}
+	if _, err := Export(ctx, src, []int{1}, dest, ExportOptions{}); err == nil {
+		t.Error("a second image named \"one\" was accepted")
+	}
+	if _, err := Export(ctx, src, []int{2}, dest, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wtCheckWimlib(t, dest, nil, srcs[0], srcs[0], srcs[1])
+	wtCheckOurs(t, dest, nil, srcs[0], srcs[0], srcs[1])
+}
+
+// TestExportWDSGroup exports an image whose data is in a Res.rwm (given
+// as a reference) into a standalone file, and a standalone image into a
+// group: the file operations WDS image groups are built with.
+func TestExportWDSGroup(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	srcFile, srcs := wtTwoImages(t, LZX)
+	src := imgOpenW(t, srcFile)
+	dir := t.TempDir()
+	res := filepath.Join(dir, "Res.rwm")
+	rw, err := Create(res, WriteOptions{Compression: LZX, ResourceOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for i := 1; i <= 2; i++ {
+		img, err := src.Image(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rw.CopyImageBlobs(ctx, src, img); err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Join(dir, []string{"", "one.wim", "two.wim"}[i])
+		mw, err := Create(name, WriteOptions{Compression: LZX, MetadataOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := mw.AddImage(ctx, img, *src.XML().Image(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := mw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, name)
+	}
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files {
+		wtCheckWimlib(t, f, []string{res}, srcs[i])
+		wtCheckOurs(t, f, []string{res}, srcs[i])
+	}
+	// Back out of the group into one standalone file.
+	g := imgOpenW(t, files[1], res)
+	out := filepath.Join(t.TempDir(), "standalone.wim")
+	if _, err := Export(ctx, g, []int{1}, out, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wtCheckWimlib(t, out, nil, srcs[1])
+	wtCheckOurs(t, out, nil, srcs[1])
+
+	// wimlib's export of the same group image reads the same.
+	wout := filepath.Join(t.TempDir(), "wimlib.wim")
+	oracle.Run(t, "export", files[1], "1", wout, "--ref="+res)
+	wtCheckOurs(t, wout, nil, srcs[1])
+}
+
+// TestExportFromSolidAndLZMS exports images of solid and LZMS files (which
+// cannot be copied as stored) into new files: the data is decompressed and
+// compressed again, and the result applies like the source.
+func TestExportFromSolidAndLZMS(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	for _, name := range []string{"solid.esd", "solid-lzx.wim", "lzms.wim"} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join("testdata", "container", name)
+			if _, err := os.Stat(p); err != nil {
+				t.Skipf("no fixture %s", p)
+			}
+			src := imgOpenW(t, p)
+			dest := filepath.Join(t.TempDir(), "out.wim")
+			var images []int
+			for i := 1; i <= src.ImageCount(); i++ {
+				images = append(images, i)
+			}
+			if _, err := Export(ctx, src, images, dest, ExportOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			d := imgOpenW(t, dest)
+			if c := d.Header().Compression(); c == LZMS || d.Header().Version != VersionDefault {
+				t.Errorf("wrote %v, version 0x%x", c, d.Header().Version)
+			}
+			oracle.Run(t, "verify", dest)
+			for _, i := range images {
+				want, got := t.TempDir(), t.TempDir()
+				oracle.Run(t, "apply", p, strconv.Itoa(i), want)
+				oracle.Run(t, "apply", dest, strconv.Itoa(i), got)
+				wtSameTree(t, want, got)
+			}
+		})
+	}
+}

@@ -1,0 +1,532 @@
+// Package wim reads and writes Windows Imaging (WIM) files: the
+// container format of install.wim, boot.wim, ESD files, split .swm sets and
+// the Res.rwm resource files of Windows Deployment Services.
+//
+// A WIM file is a 208-byte header, resources (each a blob of file data or
+// an image's metadata, stored raw, compressed in independent chunks, or
+// packed with others into a solid resource), a blob table that locates
+// every blob by its SHA-1 digest, UTF-16 XML data describing the images,
+// and an optional integrity table. Open reads the header, XML data and blob
+// table and checks them against the file; blobs are read on demand, with
+// their digests verified, and large ones are decompressed in parallel.
+//
+// Files that share blobs (the parts of a split set, or a metadata-only
+// image WIM and its Res.rwm) are opened together with OpenOptions.Refs;
+// blobs are looked up by digest across all of them.
+//
+// Codecs live in the subpackages xpress, lzx and lzms. Every error about
+// invalid data is a *FormatError or *ChecksumError naming the file and the
+// offset of the bad data; none of them panics or allocates beyond what the
+// file's size allows.
+package wim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// OpenOptions adjust Open.
+type OpenOptions struct {
+	// Refs names more WIM files to take blobs from, by digest: the other
+	// parts of a split set, or the Res.rwm of a WDS image group. A name
+	// that is not a file but a glob pattern ("install*.swm", as
+	// wimlib-imagex --ref takes) stands for the files it matches. The file
+	// being opened may be among them, in which case it is skipped.
+	Refs []string
+	// CheckIntegrity verifies the integrity table, when the file has one,
+	// before Open returns.
+	CheckIntegrity bool
+	// NoSplitSearch stops Open from looking for the missing parts of a
+	// split set next to part 1 (name2.swm, name3.swm, ...). Sets of more
+	// than 1000 parts are never searched.
+	NoSplitSearch bool
+}
+
+// maxSplitSearch is the largest split set whose parts Open looks for.
+const maxSplitSearch = 1000
+
+// WIM is an open WIM file, together with the files it takes blobs from.
+// Its methods are safe for concurrent use.
+type WIM struct {
+	name  string
+	ra    io.ReaderAt // the file's data
+	f     *os.File    // the open file; nil for in-memory WIMs
+	size  int64
+	hdr   Header
+	info  *Info
+	xml   []byte // raw XML data
+	table *blobTable
+	refs  []*WIM // files blobs are also taken from, in order
+	cache chunkCache
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the WIM file name: it reads and checks the header, XML data
+// and blob table, then opens each reference file. A split set's part 1
+// finds its sibling parts itself when they follow wimlib's naming
+// (name.swm, name2.swm, ...) and are not among the references.
+func Open(name string, opts *OpenOptions) (*WIM, error) {
+	if opts == nil {
+		opts = &OpenOptions{}
+	}
+	w, err := openFile(name)
+	if err != nil {
+		return nil, err
+	}
+	if opts.CheckIntegrity && !w.hdr.Integrity.IsZero() {
+		if err := w.CheckIntegrity(context.Background()); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	if err := w.openRefs(opts); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// openFile opens one file, without references.
+func openFile(name string) (*WIM, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w, err := newWIM(name, f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w.f = f
+	return w, nil
+}
+
+// newWIM reads the header, XML data and blob table of the size bytes of ra.
+func newWIM(name string, ra io.ReaderAt, size int64) (*WIM, error) {
+	w := &WIM{name: name, ra: ra, size: size}
+	if err := w.load(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// load reads the header, XML data and blob table.
+func (w *WIM) load() error {
+	var b [HeaderSize]byte
+	n, err := w.ra.ReadAt(b[:], 0)
+	if n < HeaderSize {
+		if err == io.EOF {
+			return errAt(w.name, int64(n), "file too short for a WIM header (%d of %d bytes)", n, HeaderSize)
+		}
+		return fmt.Errorf("%s: reading header: %w", w.name, err)
+	}
+	w.hdr, err = ParseHeader(b[:])
+	if err != nil {
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			fe.File = w.name
+		}
+		return err
+	}
+	h := &w.hdr
+	if h.BlobTable.Size == 0 && h.XML.Size == 0 {
+		return errAt(w.name, 0x30, "WIM is incomplete: no blob table and no XML data (was it being written?)")
+	}
+	// The blob table, XML data and integrity table are normally stored
+	// raw; whatever their form, none can be larger than the file.
+	for _, t := range []struct {
+		res  ResourceHeader
+		what string
+		off  int64
+	}{{h.BlobTable, "blob table", 0x30}, {h.XML, "XML data", 0x48}, {h.Integrity, "integrity table", 0x7C}} {
+		if t.res.Size < 0 || t.res.Size > w.size {
+			return errAt(w.name, t.off, "%s claims %d bytes, more than the file's %d", t.what, uint64(t.res.Size), w.size)
+		}
+	}
+
+	w.xml, err = w.readHeaderResource(h.XML, "XML data")
+	if err != nil {
+		return err
+	}
+	w.info, err = ParseXML(w.xml)
+	if err != nil {
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			fe.File, fe.Offset = w.name, h.XML.Offset
+		}
+		return err
+	}
+	if w.info.Encrypted() {
+		return errAt(w.name, h.XML.Offset, "encrypted ESD files cannot be read")
+	}
+	if len(w.info.Images) != int(h.ImageCount) {
+		return errAt(w.name, h.XML.Offset, "XML data describes %d images but the header says %d", len(w.info.Images), h.ImageCount)
+	}
+
+	table, err := w.readHeaderResource(h.BlobTable, "blob table")
+	if err != nil {
+		return err
+	}
+	w.table, err = parseBlobTable(table, h, w.ra, w.size, w.name, h.BlobTable.Offset)
+	return err
+}
+
+// readHeaderResource reads a resource the header locates (blob table, XML
+// data, integrity table) whole. Its size was checked against the file's.
+func (w *WIM) readHeaderResource(res ResourceHeader, what string) ([]byte, error) {
+	if res.Size == 0 {
+		return nil, nil
+	}
+	res.Flags &^= ResSolid
+	r, err := w.resourceFor(res, what)
+	if err != nil {
+		return nil, err
+	}
+	if r.chunked && r.size > maxHeaderResource {
+		return nil, errAt(w.name, res.Offset, "%s: compressed to %d bytes, more than the limit of %d", what, r.size, maxHeaderResource)
+	}
+	rc, err := r.open(0, r.size)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	buf, err := readAllSized(rc, r.size)
+	if err == io.ErrUnexpectedEOF {
+		return nil, errAt(w.name, res.Offset, "%s: data ends early", what)
+	}
+	return buf, err
+}
+
+// maxHeaderResource bounds a compressed blob table or XML data (wimlib
+// never compresses them; Microsoft's tools cannot read them compressed).
+const maxHeaderResource = 256 << 20
+
+// readAllSized reads size bytes from r, then expects io.EOF (or nil, at
+// the end of a resource). The buffer grows with the data rather than being
+// allocated from the recorded size, so that a small hostile file cannot
+// make us allocate much.
+func readAllSized(r io.Reader, size int64) ([]byte, error) {
+	buf := make([]byte, 0, min(size, 16<<20))
+	for int64(len(buf)) < size {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		end := min(int64(cap(buf)), size)
+		n, err := r.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if int64(len(buf)) < size {
+				return nil, io.ErrUnexpectedEOF
+			}
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// openRefs opens the reference files and, for part 1 of a split set, its
+// sibling parts.
+func (w *WIM) openRefs(opts *OpenOptions) error {
+	seen := []os.FileInfo{}
+	if w.f != nil {
+		if st, err := w.f.Stat(); err == nil {
+			seen = append(seen, st)
+		}
+	}
+	parts := map[uint16]bool{w.hdr.Part: true}
+	add := func(name string, mustMatch bool) error {
+		st, err := os.Stat(name)
+		if err != nil {
+			if mustMatch {
+				return nil // an optional sibling part that is not there
+			}
+			return fmt.Errorf("%s: reference: %w", w.name, err)
+		}
+		for _, s := range seen {
+			if os.SameFile(s, st) {
+				return nil
+			}
+		}
+		r, err := openFile(name)
+		if err != nil {
+			if mustMatch {
+				return nil
+			}
+			return err
+		}
+		if mustMatch && (r.hdr.GUID != w.hdr.GUID || r.hdr.TotalParts != w.hdr.TotalParts || parts[r.hdr.Part]) {
+			r.Close()
+			return nil
+		}
+		seen = append(seen, st)
+		if r.hdr.GUID == w.hdr.GUID {
+			parts[r.hdr.Part] = true
+		}
+		w.refs = append(w.refs, r)
+		return nil
+	}
+	for _, name := range opts.Refs {
+		names := []string{name}
+		if _, err := os.Stat(name); err != nil && strings.ContainsAny(name, "*?[") {
+			names, _ = filepath.Glob(name)
+			if len(names) == 0 {
+				return fmt.Errorf("%s: reference %q matches no files", w.name, name)
+			}
+		}
+		for _, n := range names {
+			if err := add(n, false); err != nil {
+				return err
+			}
+		}
+	}
+	if w.hdr.TotalParts > 1 && w.hdr.TotalParts <= maxSplitSearch && !opts.NoSplitSearch {
+		for p := 1; p <= int(w.hdr.TotalParts); p++ {
+			if !parts[uint16(p)] {
+				if err := add(w.partName(uint16(p)), true); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// partName returns the name wimlib-imagex split gives part p of the set w
+// belongs to, assuming w is part 1: "x.swm" -> "x2.swm".
+func (w *WIM) partName(p uint16) string {
+	dir, base := filepath.Split(w.name)
+	ext := filepath.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	if w.hdr.Part != 1 {
+		// Strip this part's own number to find the base name.
+		stem = strings.TrimSuffix(stem, strconv.Itoa(int(w.hdr.Part)))
+	}
+	if p == 1 {
+		return filepath.Join(dir, stem+ext)
+	}
+	return filepath.Join(dir, stem+strconv.Itoa(int(p))+ext)
+}
+
+// Close closes the file and its reference files.
+func (w *WIM) Close() error {
+	w.closeOnce.Do(func() {
+		w.cache.reset()
+		var err error
+		if w.f != nil {
+			err = w.f.Close()
+		}
+		for _, r := range w.refs {
+			if e := r.Close(); err == nil {
+				err = e
+			}
+		}
+		w.closeErr = err
+	})
+	return w.closeErr
+}
+
+// Name returns the file name w was opened with.
+func (w *WIM) Name() string { return w.name }
+
+// Size returns the size of the file in bytes.
+func (w *WIM) Size() int64 { return w.size }
+
+// Header returns the file's header.
+func (w *WIM) Header() Header { return w.hdr }
+
+// XML returns the parsed XML data. The caller must not modify it; to change
+// it, parse RawXML afresh.
+func (w *WIM) XML() *Info { return w.info }
+
+// RawXML returns the XML data as stored (UTF-16LE).
+func (w *WIM) RawXML() []byte { return w.xml }
+
+// ImageCount returns the number of images (the header's count, which Open
+// checked against the XML data).
+func (w *WIM) ImageCount() int { return int(w.hdr.ImageCount) }
+
+// BootIndex returns the 1-based index of the bootable image, or 0 when
+// there is none or the header's index is out of range.
+func (w *WIM) BootIndex() int {
+	if w.hdr.BootIndex > w.hdr.ImageCount {
+		return 0
+	}
+	return int(w.hdr.BootIndex)
+}
+
+// Refs returns the reference files opened with w (including split parts
+// found next to it), in order.
+func (w *WIM) Refs() []*WIM { return w.refs }
+
+// Blobs returns the usable entries of this file's own blob table, in table
+// order: image metadata resources and file blobs. Entries a reader ignores
+// (zero digest or size, another part's, repeated digests, unreferenced
+// metadata) and the entries that describe solid resources are left out;
+// see SolidResources. The slice is the caller's.
+func (w *WIM) Blobs() []BlobEntry { return slices.Clone(w.table.entries) }
+
+// SolidResources returns the file's solid resources, in table order.
+func (w *WIM) SolidResources() []*SolidResource { return w.table.solids }
+
+// Blob looks up a file blob by digest in this file, then in the reference
+// files in order.
+func (w *WIM) Blob(h Hash) (BlobEntry, bool) {
+	o, e := w.find(h)
+	if o == nil {
+		return BlobEntry{}, false
+	}
+	return *e, true
+}
+
+// find returns the file holding blob h and its entry.
+func (w *WIM) find(h Hash) (*WIM, *BlobEntry) {
+	if i, ok := w.table.byHash[h]; ok {
+		return w, &w.table.entries[i]
+	}
+	for _, r := range w.refs {
+		if i, ok := r.table.byHash[h]; ok {
+			return r, &r.table.entries[i]
+		}
+	}
+	return nil, nil
+}
+
+// missing builds the error for a blob that no file holds, guessing which
+// file is absent.
+func (w *WIM) missing(h Hash) error {
+	e := &MissingBlobError{Hash: h, File: w.name}
+	have := map[uint16]bool{w.hdr.Part: true}
+	for _, r := range w.refs {
+		if r.hdr.GUID == w.hdr.GUID {
+			have[r.hdr.Part] = true
+		}
+	}
+	var absent []string
+	nabsent := 0
+	for p := 1; p <= int(w.hdr.TotalParts); p++ {
+		if !have[uint16(p)] {
+			nabsent++
+			if len(absent) < 10 {
+				absent = append(absent, strconv.Itoa(p))
+			}
+		}
+	}
+	if nabsent > len(absent) {
+		absent = append(absent, fmt.Sprintf("and %d more", nabsent-len(absent)))
+	}
+	switch {
+	case nabsent > 0:
+		e.Hint = fmt.Sprintf("split part(s) %s of %d are not open: pass them as references (--ref)", strings.Join(absent, ", "), w.hdr.TotalParts)
+	case len(w.refs) == 0:
+		e.Hint = "the file has no reference files: if its data lives in another WIM (a WDS Res.rwm, another split part), pass that file as a reference (--ref)"
+	default:
+		e.Hint = fmt.Sprintf("not in any of its %d reference file(s) either: a reference WIM (Res.rwm?) is missing or incomplete", len(w.refs))
+	}
+	return e
+}
+
+// OpenBlob returns a reader of the data of blob h, which may be in this
+// file or a reference file. The reader checks the data's SHA-1 digest and
+// size at the end and reports a mismatch (a *ChecksumError) instead of
+// io.EOF. Memory use is bounded whatever the blob's size.
+func (w *WIM) OpenBlob(h Hash) (io.ReadCloser, error) {
+	o, e := w.find(h)
+	if o == nil {
+		return nil, w.missing(h)
+	}
+	return o.openEntry(e, "blob")
+}
+
+// openEntry opens the data of entry e of w, checked against its digest.
+func (w *WIM) openEntry(e *BlobEntry, what string) (io.ReadCloser, error) {
+	r, start, err := w.blobResource(e, what+" "+e.Hash.String())
+	if err != nil {
+		return nil, err
+	}
+	rc, err := r.open(start, e.Size())
+	if err != nil {
+		return nil, err
+	}
+	return newHashingReader(rc, e.Size(), e.Hash, w.name, r.off, what), nil
+}
+
+// ReadBlob returns the whole data of blob h, refusing a blob larger than
+// limit bytes. The digest is checked.
+func (w *WIM) ReadBlob(h Hash, limit int64) ([]byte, error) {
+	o, e := w.find(h)
+	if o == nil {
+		return nil, w.missing(h)
+	}
+	return o.readEntry(e, "blob", limit)
+}
+
+func (w *WIM) readEntry(e *BlobEntry, what string, limit int64) ([]byte, error) {
+	if e.Size() > limit {
+		return nil, fmt.Errorf("%s: %s %s is %d bytes, more than the limit of %d", w.name, what, e.Hash, e.Size(), limit)
+	}
+	rc, err := w.openEntry(e, what)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	buf, err := readAllSized(rc, e.Size())
+	if err != nil {
+		return nil, err
+	}
+	// Reading exactly the size does not reach the digest check; the
+	// next read does.
+	if _, err := rc.Read(make([]byte, 1)); err != io.EOF {
+		if err == nil {
+			err = errAt(w.name, e.Res.Offset, "%s %s: longer than recorded", what, e.Hash)
+		}
+		return nil, err
+	}
+	return buf, nil
+}
+
+// MaxMetadataSize is the largest metadata resource MetadataResource reads:
+// far above the ~100 MB of a full Windows image.
+const MaxMetadataSize = 1 << 30
+
+// MetadataResource returns the uncompressed metadata resource of image
+// index (1-based), its digest checked.
+func (w *WIM) MetadataResource(index int) ([]byte, error) {
+	e, err := w.MetadataEntry(index)
+	if err != nil {
+		return nil, err
+	}
+	return w.readEntry(&e, fmt.Sprintf("metadata resource of image %d", index), MaxMetadataSize)
+}
+
+// MetadataEntry returns the blob table entry of image index's metadata
+// resource.
+func (w *WIM) MetadataEntry(index int) (BlobEntry, error) {
+	if index < 1 || index > int(w.hdr.ImageCount) {
+		return BlobEntry{}, fmt.Errorf("%s: no image %d (the file has %d)", w.name, index, w.hdr.ImageCount)
+	}
+	if w.hdr.Part != 1 {
+		return BlobEntry{}, fmt.Errorf("%s: image metadata is in part 1 of the split set; this is part %d", w.name, w.hdr.Part)
+	}
+	if index > len(w.table.metadata) {
+		return BlobEntry{}, errAt(w.name, w.hdr.BlobTable.Offset, "blob table has no metadata resource for image %d (found %d)", index, len(w.table.metadata))
+	}
+	return w.table.metadata[index-1], nil
+}

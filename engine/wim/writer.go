@@ -1,0 +1,1237 @@
+package wim
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/wim/lzx"
+	"github.com/wimconsole/wimconsole/engine/wim/xpress"
+)
+
+// DefaultChunkSize is the chunk size of compressed resources written by
+// default: 32 KiB, the only one Microsoft's tools accept for XPRESS and LZX.
+const DefaultChunkSize = 32768
+
+// Progress phases reported by writing operations.
+const (
+	PhaseWrite     = "writing"   // file data and metadata being written
+	PhaseIntegrity = "integrity" // integrity table being computed
+)
+
+// WriteOptions configure a Writer.
+type WriteOptions struct {
+	// Compression is the codec of the file's resources: None, XPRESS or
+	// LZX. It applies to new files only; an appended file keeps its own.
+	Compression Compression
+	// ChunkSize is the uncompressed size of a compressed chunk; 0 means
+	// DefaultChunkSize. New files only.
+	ChunkSize int
+	// Integrity writes an integrity table. An appended file that has one
+	// keeps it regardless.
+	Integrity bool
+	// ResourceOnly marks the file as holding only file data and no
+	// images (header flag 0x10: a WDS Res.rwm). New files only.
+	ResourceOnly bool
+	// MetadataOnly marks the file as holding image metadata whose file
+	// data lives in another WIM (header flag 0x20: a WDS image .wim). Its
+	// images may reference blobs the file does not hold. New files only.
+	MetadataOnly bool
+	// RPFix sets the header flag recording that absolute link targets were
+	// made relative to the image root at capture. New files only.
+	RPFix bool
+	// Recompress makes CopyBlob (and AddImageFrom) decompress and
+	// compress again resources it could otherwise copy as they are stored.
+	Recompress bool
+	// Threads is the number of compression workers; 0 means one per CPU.
+	Threads int
+	// Progress receives reports of bytes written (phase PhaseWrite) out of
+	// the total set with SetTotal, and of the integrity table.
+	Progress progress.Func
+}
+
+// A Writer writes a WIM file: a new one (Create), or an existing one grown
+// in place (OpenAppend). File data goes in with WriteBlob and CopyBlob,
+// images with AddImage; Close writes the blob table, XML data, optional
+// integrity table and, last, the header.
+//
+// Blobs are written once: a blob whose SHA-1 digest the file already holds
+// is skipped. Compression runs in a pool of workers, one per CPU, chunk by
+// chunk, while data is read and written in order; memory stays bounded by a
+// few chunks per worker whatever the size of the data.
+//
+// A Writer's methods must be called from one goroutine at a time.
+type Writer struct {
+	name   string // the WIM being written, as named by the caller
+	path   string // the file actually written (a temporary file for Create)
+	f      *os.File
+	create bool
+	opts   WriteOptions
+
+	hdr   Header
+	codec Compression
+	chunk int // chunk size of compressed resources
+	piece int // uncompressed bytes per pipeline task
+	info  *Info
+
+	// The existing file (OpenAppend).
+	origSize     int64       // its size when opened
+	oldTable     []BlobEntry // its blob table entries, raw, in order
+	oldMeta      []int       // indexes in oldTable of the images' metadata entries
+	oldIntegrity *IntegrityTable
+	oldTableEnd  int64
+	removed      map[int]bool // old images removed (1-based)
+	bootIndex    int          // 1-based, among the images at Close
+
+	mu      sync.Mutex
+	have    map[Hash]int64 // file blobs in the output (old, new, queued): size
+	newBlob []BlobEntry    // file blobs written, in file order
+	newMeta []*metaSlot    // metadata resources of added images
+	refs    map[Hash]uint32
+	err     error // first error of the pipeline
+
+	// Pipeline.
+	order   chan *wtask
+	work    chan *wtask
+	writerD chan struct{}
+	workers sync.WaitGroup
+	out     outBuf
+	done    atomic.Int64 // uncompressed bytes written, for progress
+	total   atomic.Int64
+	srcBuf  []byte // raw copy buffer (write goroutine)
+
+	finished      bool
+	headerWritten bool
+}
+
+// metaSlot receives the location of an added image's metadata resource.
+type metaSlot struct {
+	res  ResourceHeader
+	hash Hash
+	ok   bool
+}
+
+// Kinds of pipeline tasks.
+const (
+	taskChunk   = iota // one chunk of a blob
+	taskAbort          // the blob's data could not be read: drop what was written
+	taskRaw            // copy a stored resource as it is
+	taskBarrier        // flush and signal
+)
+
+// wtask is one unit of work for the write goroutine, in file order.
+type wtask struct {
+	kind int
+	b    *wblob
+	idx  int64
+	last bool
+	data []byte        // uncompressed chunk (pooled)
+	comp []byte        // compressed chunk (pooled), nil when it is stored raw
+	done chan struct{} // closed when compression is done; nil when none is needed
+
+	src      *WIM           // taskRaw: file to copy from
+	srcRes   ResourceHeader // taskRaw: the resource as stored there
+	srcHash  Hash
+	meta     *metaSlot // taskRaw: the resource is this image's metadata
+	barrier  chan struct{}
+	barrierF bool // taskBarrier: fsync too
+}
+
+// wblob is a blob being written.
+type wblob struct {
+	size    int64
+	nchunks int64
+	meta    *metaSlot // non-nil for an image's metadata resource
+	// Set by the producer before the last task is queued.
+	hash Hash
+	drop bool // a duplicate: roll back what was written
+
+	// Write goroutine state.
+	start   int64
+	entSize int
+	table   []byte
+	csum    int64
+	rawOnly bool // every chunk stored raw
+	failed  bool
+}
+
+// Create starts a new WIM file name. The data is written to a temporary
+// file in the same folder, which Close syncs and renames to name (replacing
+// any file of that name); Abort removes it.
+func Create(name string, opts WriteOptions) (*Writer, error) {
+	c := opts.Compression
+	chunk := opts.ChunkSize
+	switch c {
+	case None:
+		chunk = 0
+	case XPRESS, LZX:
+		if chunk == 0 {
+			chunk = DefaultChunkSize
+		}
+		if chunk < 0 || chunk > math.MaxUint32 || !c.ValidChunkSize(uint32(chunk)) {
+			return nil, fmt.Errorf("wim: %s: invalid chunk size %d for %v", name, chunk, c)
+		}
+	default:
+		return nil, fmt.Errorf("wim: %s: cannot write %v compression", name, c)
+	}
+	if opts.ResourceOnly && opts.MetadataOnly {
+		return nil, fmt.Errorf("wim: %s: a file cannot be both resource-only and metadata-only", name)
+	}
+	dir, base := filepath.Split(name)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := createTemp(dir, base)
+	if err != nil {
+		return nil, fmt.Errorf("wim: %w", err)
+	}
+	// A replaced file keeps its permissions; a new one gets the usual
+	// 0666 less the umask.
+	if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() {
+		f.Chmod(st.Mode().Perm())
+	}
+	w := &Writer{name: name, path: f.Name(), f: f, create: true, opts: opts, codec: c, chunk: chunk, info: &Info{}}
+	w.hdr = Header{Magic: Magic, Version: VersionDefault, Part: 1, TotalParts: 1}
+	w.hdr.SetCompression(c, uint32(chunk))
+	if _, err := rand.Read(w.hdr.GUID[:]); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("wim: GUID: %w", err)
+	}
+	if opts.ResourceOnly {
+		w.hdr.Flags |= FlagResourceOnly
+	}
+	if opts.MetadataOnly {
+		w.hdr.Flags |= FlagMetadataOnly
+	}
+	if opts.RPFix {
+		w.hdr.Flags |= FlagRPFix
+	}
+	// The header is written last; until then the file starts with zeros.
+	w.origSize = 0
+	w.init()
+	w.out.zeros(HeaderSize)
+	return w, nil
+}
+
+// createTemp creates a new file in dir named after base, with the
+// permissions os.Create gives.
+func createTemp(dir, base string) (*os.File, error) {
+	var b [6]byte
+	for range 100 {
+		rand.Read(b[:])
+		name := filepath.Join(dir, fmt.Sprintf(".%s.tmp%x", base, b))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if os.IsExist(err) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("cannot create a temporary file in %s", dir)
+}
+
+// init sets up the state shared by Create and OpenAppend and starts the
+// pipeline.
+func (w *Writer) init() {
+	w.have = make(map[Hash]int64)
+	w.refs = make(map[Hash]uint32)
+	w.removed = make(map[int]bool)
+	w.piece = w.chunk
+	if w.codec == None {
+		w.piece = 256 << 10
+	}
+	w.out.f = w.f
+	n := w.opts.Threads
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	// The window of chunks in flight: enough that workers and the writer
+	// rarely wait on each other (each handoff can cost a scheduling delay
+	// on a busy machine), small enough to bound memory (a few MiB).
+	window := max(64, 8*n)
+	if w.piece > 0 {
+		window = min(window, max(4*n+4, (64<<20)/w.piece))
+	}
+	w.order = make(chan *wtask, window)
+	w.writerD = make(chan struct{})
+	if w.codec != None {
+		w.work = make(chan *wtask, window)
+		for range n {
+			w.workers.Add(1)
+			go w.compressLoop()
+		}
+	}
+	go w.writeLoop()
+}
+
+// Name returns the name of the WIM being written.
+func (w *Writer) Name() string { return w.name }
+
+// Compression returns the codec of the file's resources.
+func (w *Writer) Compression() Compression { return w.codec }
+
+// ChunkSize returns the chunk size of compressed resources (0 for None).
+func (w *Writer) ChunkSize() int { return w.chunk }
+
+// ImageCount returns the number of images the file will have.
+func (w *Writer) ImageCount() int { return len(w.info.Images) }
+
+// Info returns the XML data to be written. Callers may change the fields
+// of existing images (name, description, ...) before Close; Close sets the
+// file's TOTALBYTES.
+func (w *Writer) Info() *Info { return w.info }
+
+// SetTotal sets the total reported with progress (bytes of data to write).
+func (w *Writer) SetTotal(n int64) { w.total.Store(n) }
+
+// HasBlob reports whether the file holds (or will hold) blob h.
+func (w *Writer) HasBlob(h Hash) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.have[h]
+	return ok
+}
+
+// BlobSize returns the size of blob h if the file holds it.
+func (w *Writer) BlobSize(h Hash) (int64, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, ok := w.have[h]
+	return n, ok
+}
+
+// AddRef adds n references to blob h, which the file holds: the reference
+// counts recorded in the blob table. AddImage counts the references of its
+// image itself; AddRef is for blobs used from other files (a Res.rwm's
+// blobs used by its group's image files).
+func (w *Writer) AddRef(h Hash, n uint32) {
+	w.mu.Lock()
+	w.refs[h] += n
+	w.mu.Unlock()
+}
+
+// SetBootIndex marks image index (1-based) as the bootable one; 0 clears
+// the mark.
+func (w *Writer) SetBootIndex(index int) error {
+	if index < 0 || index > len(w.info.Images) {
+		return fmt.Errorf("wim: %s: boot index %d out of range (%d images)", w.name, index, len(w.info.Images))
+	}
+	w.bootIndex = index
+	return nil
+}
+
+// failed returns the first pipeline error.
+func (w *Writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *Writer) setErr(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+}
+
+// WriteBlob writes a blob of size bytes read from r, unless the file
+// already holds a blob with the same digest, and returns its SHA-1 digest.
+// Reading r and compressing overlap with the caller's next calls: a write
+// error may be reported by a later call or by Close. An empty blob is not
+// stored; its digest is the zero Hash.
+func (w *Writer) WriteBlob(ctx context.Context, r io.Reader, size int64) (Hash, error) {
+	return w.writeStream(ctx, r, size, nil, nil)
+}
+
+// WriteBlobHash is WriteBlob for a blob whose digest the caller knows: it
+// skips the blob without calling open when the file holds it already.
+// Otherwise it reads the data from open and checks it against h.
+func (w *Writer) WriteBlobHash(ctx context.Context, h Hash, size int64, open func() (io.ReadCloser, error)) error {
+	if size == 0 || w.HasBlob(h) {
+		return nil
+	}
+	rc, err := open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = w.writeStream(ctx, rc, size, &h, nil)
+	return err
+}
+
+// writeMetadata writes an image's metadata resource through the pipeline.
+func (w *Writer) writeMetadata(ctx context.Context, data []byte, slot *metaSlot) error {
+	_, err := w.writeStream(ctx, bytes.NewReader(data), int64(len(data)), nil, slot)
+	return err
+}
+
+// writeStream feeds a blob to the pipeline chunk by chunk, hashing it.
+func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want *Hash, meta *metaSlot) (Hash, error) {
+	if w.finished {
+		return Hash{}, fmt.Errorf("wim: %s: writer is closed", w.name)
+	}
+	if size < 0 {
+		return Hash{}, fmt.Errorf("wim: negative blob size %d", size)
+	}
+	if err := w.failed(); err != nil {
+		return Hash{}, err
+	}
+	if size == 0 && meta == nil {
+		return Hash{}, nil
+	}
+	if want != nil && w.HasBlob(*want) {
+		return *want, nil
+	}
+	piece := int64(w.piece)
+	b := &wblob{size: size, nchunks: max(1, (size+piece-1)/piece), meta: meta}
+	sha := sha1.New()
+	queued := false
+	abort := func(err error) (Hash, error) {
+		if queued {
+			w.order <- &wtask{kind: taskAbort, b: b}
+		}
+		return Hash{}, err
+	}
+	for i := int64(0); i < b.nchunks; i++ {
+		if err := ctx.Err(); err != nil {
+			return abort(err)
+		}
+		if err := w.failed(); err != nil {
+			return abort(err)
+		}
+		n := min(piece, size-i*piece)
+		buf := getBuffer(w.piece, int(n))
+		if _, err := io.ReadFull(r, buf); err != nil {
+			putBuffer(buf)
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				err = fmt.Errorf("data ended at byte %d of %d (did the file change?)", i*piece+int64(len(buf)), size)
+			}
+			return abort(err)
+		}
+		sha.Write(buf)
+		t := &wtask{kind: taskChunk, b: b, idx: i, data: buf, last: i == b.nchunks-1}
+		if t.last {
+			sha.Sum(b.hash[:0])
+			if want != nil && b.hash != *want {
+				putBuffer(buf)
+				return abort(fmt.Errorf("data hashes to %s, not %s (did the file change?)", b.hash, *want))
+			}
+			if meta == nil {
+				w.mu.Lock()
+				if _, dup := w.have[b.hash]; dup {
+					b.drop = true
+				} else {
+					w.have[b.hash] = size
+				}
+				w.mu.Unlock()
+			}
+			if b.drop && !queued {
+				putBuffer(buf) // a one-chunk duplicate: nothing to undo
+				return b.hash, nil
+			}
+		}
+		w.submit(t)
+		queued = true
+	}
+	return b.hash, nil
+}
+
+// submit queues t in file order and hands it to a compression worker.
+func (w *Writer) submit(t *wtask) {
+	if w.codec != None && t.kind == taskChunk {
+		t.done = make(chan struct{})
+		w.order <- t
+		w.work <- t
+		return
+	}
+	w.order <- t
+}
+
+// compressLoop is a compression worker.
+func (w *Writer) compressLoop() {
+	defer w.workers.Done()
+	c, err := newCompressor(w.codec, w.chunk)
+	for t := range w.work {
+		if err == nil && len(t.data) > 1 {
+			dst := getBuffer(w.chunk, len(t.data)-1)
+			if n := compressChunk(c, dst, t.data); n > 0 && n < len(t.data) {
+				t.comp = dst[:n]
+			} else {
+				putBuffer(dst)
+			}
+		}
+		close(t.done)
+	}
+}
+
+// chunkCompressor is what the codec packages provide.
+type chunkCompressor interface {
+	Compress(dst, src []byte) int
+}
+
+func newCompressor(c Compression, chunk int) (chunkCompressor, error) {
+	switch c {
+	case XPRESS:
+		return xpress.NewCompressor(chunk)
+	case LZX:
+		return lzx.NewCompressor(chunk)
+	}
+	return nil, fmt.Errorf("wim: no compressor for %v", c)
+}
+
+// compressChunk calls c, turning a codec panic into "did not shrink": the
+// chunk is then stored raw, which is always correct.
+func compressChunk(c chunkCompressor, dst, src []byte) (n int) {
+	defer func() {
+		if recover() != nil {
+			n = 0
+		}
+	}()
+	return c.Compress(dst, src)
+}
+
+// writeLoop is the write goroutine: it takes the tasks in file order and
+// writes them.
+func (w *Writer) writeLoop() {
+	defer close(w.writerD)
+	for t := range w.order {
+		switch t.kind {
+		case taskBarrier:
+			w.out.flush()
+			if t.barrierF && w.out.err == nil {
+				if err := w.f.Sync(); err != nil {
+					w.out.err = err
+				}
+			}
+			if w.out.err != nil {
+				w.setErr(fmt.Errorf("wim: %s: %w", w.path, w.out.err))
+			}
+			close(t.barrier)
+		case taskRaw:
+			w.copyRaw(t)
+		case taskAbort:
+			if t.b.start != 0 {
+				w.out.rollback(t.b.start)
+			}
+		case taskChunk:
+			w.writeChunk(t)
+		}
+		if w.out.err != nil {
+			w.setErr(fmt.Errorf("wim: %s: %w", w.path, w.out.err))
+		}
+	}
+	w.out.flush()
+	if w.out.err != nil {
+		w.setErr(fmt.Errorf("wim: %s: %w", w.path, w.out.err))
+	}
+}
+
+// writeChunk writes one chunk of a blob, starting or finishing the blob's
+// resource as needed.
+func (w *Writer) writeChunk(t *wtask) {
+	b := t.b
+	if t.idx == 0 {
+		b.start = w.out.pos()
+		b.rawOnly = true
+		if w.codec != None && b.nchunks > 1 {
+			b.entSize = 4
+			if b.size > math.MaxUint32 {
+				b.entSize = 8
+			}
+			b.table = make([]byte, 0, (b.nchunks-1)*int64(b.entSize))
+			w.out.zeros(int((b.nchunks - 1) * int64(b.entSize)))
+		}
+	}
+	if t.done != nil {
+		<-t.done
+	}
+	data := t.data
+	if t.comp != nil {
+		data = t.comp
+		b.rawOnly = false
+	}
+	w.out.write(data)
+	b.csum += int64(len(data))
+	if b.entSize != 0 && !t.last {
+		if b.entSize == 4 {
+			b.table = binary.LittleEndian.AppendUint32(b.table, uint32(b.csum))
+		} else {
+			b.table = binary.LittleEndian.AppendUint64(b.table, uint64(b.csum))
+		}
+	}
+	n := int64(len(t.data))
+	putBuffer(t.data)
+	if t.comp != nil {
+		putBuffer(t.comp)
+	}
+	done := w.done.Add(n)
+	w.opts.Progress.Send(progress.Report{Phase: PhaseWrite, Done: done, Total: max(w.total.Load(), done)})
+	if !t.last {
+		return
+	}
+	if b.drop {
+		w.out.rollback(b.start)
+		return
+	}
+	if len(b.table) > 0 {
+		w.out.patch(b.start, b.table)
+	}
+	res := ResourceHeader{Offset: b.start, StoredSize: w.out.pos() - b.start, Size: b.size}
+	if w.codec != None && !(b.nchunks == 1 && b.rawOnly) {
+		res.Flags |= ResCompressed
+	}
+	if b.meta != nil {
+		res.Flags |= ResMetadata
+		b.meta.res, b.meta.hash, b.meta.ok = res, b.hash, true
+		return
+	}
+	w.mu.Lock()
+	w.newBlob = append(w.newBlob, BlobEntry{Res: res, Part: 1, Hash: b.hash})
+	w.mu.Unlock()
+	if crashHook != nil {
+		crashHook("blob")
+	}
+}
+
+// copyRaw copies a stored resource from another WIM as it is.
+func (w *Writer) copyRaw(t *wtask) {
+	pos := w.out.pos()
+	n := t.srcRes.StoredSize
+	if n <= outBufSize/4 {
+		// Small: read it straight into the write buffer.
+		b := w.out.grow(int(n))
+		if b == nil {
+			return
+		}
+		if _, err := t.src.f.ReadAt(b, t.srcRes.Offset); err != nil {
+			w.setErr(fmt.Errorf("wim: %s: reading blob %s at offset 0x%x: %w", t.src.name, t.srcHash, t.srcRes.Offset, err))
+			w.out.rollback(pos)
+			return
+		}
+		w.rawDone(t, pos)
+		return
+	}
+	w.out.flush()
+	if w.out.err != nil {
+		return
+	}
+	if w.srcBuf == nil {
+		w.srcBuf = make([]byte, 1<<20)
+	}
+	for k := int64(0); k < n; {
+		m := min(int64(len(w.srcBuf)), n-k)
+		if _, err := t.src.f.ReadAt(w.srcBuf[:m], t.srcRes.Offset+k); err != nil {
+			w.setErr(fmt.Errorf("wim: %s: reading blob %s at offset 0x%x: %w", t.src.name, t.srcHash, t.srcRes.Offset+k, err))
+			w.out.rollback(pos)
+			return
+		}
+		w.out.writeDirect(w.srcBuf[:m])
+		if w.out.err != nil {
+			return
+		}
+		k += m
+	}
+	w.rawDone(t, pos)
+}
+
+// rawDone records a resource copied as stored at pos.
+func (w *Writer) rawDone(t *wtask, pos int64) {
+	res := t.srcRes
+	res.Offset = pos
+	res.Flags &^= ResSolid | ResSpanned | ResFree | ResMetadata
+	if t.meta != nil {
+		res.Flags |= ResMetadata
+		t.meta.res, t.meta.hash, t.meta.ok = res, t.srcHash, true
+		return
+	}
+	w.mu.Lock()
+	w.newBlob = append(w.newBlob, BlobEntry{Res: res, Part: 1, Hash: t.srcHash})
+	w.mu.Unlock()
+	done := w.done.Add(res.Size)
+	w.opts.Progress.Send(progress.Report{Phase: PhaseWrite, Done: done, Total: max(w.total.Load(), done)})
+}
+
+// CopyBlob copies blob h from src (or one of its references) into the
+// file, unless the file holds it already. A resource compressed with the
+// file's codec and chunk size is copied as stored, without decompressing
+// it (its digest is taken from src's blob table); any other is read,
+// checked against its digest and compressed again.
+func (w *Writer) CopyBlob(ctx context.Context, src *WIM, h Hash) error {
+	if h.IsZero() || w.HasBlob(h) {
+		return nil
+	}
+	if err := w.failed(); err != nil {
+		return err
+	}
+	o, e := src.find(h)
+	if o == nil {
+		return src.missing(h)
+	}
+	if w.canRawCopy(o, e) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := o.resourceFor(e.Res, "blob "+h.String()); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		w.have[h] = e.Size()
+		w.mu.Unlock()
+		w.order <- &wtask{kind: taskRaw, src: o, srcRes: e.Res, srcHash: h}
+		return nil
+	}
+	rc, err := o.openEntry(e, "blob")
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = w.writeStream(ctx, rc, e.Size(), &h, nil)
+	return err
+}
+
+// canRawCopy reports whether blob e of o can be copied as stored.
+func (w *Writer) canRawCopy(o *WIM, e *BlobEntry) bool {
+	if w.opts.Recompress || e.Solid != nil || e.Res.Flags&(ResSolid|ResFree) != 0 {
+		return false
+	}
+	oc := o.hdr.Compression()
+	if e.Res.Compressed() {
+		return w.codec != None && oc == w.codec && int(o.hdr.ChunkSize) == w.chunk
+	}
+	// A blob stored raw: the same bytes whatever the codec, and what
+	// compressing it with the same codec would give again.
+	return w.codec == None || (oc == w.codec && int(o.hdr.ChunkSize) == w.chunk)
+}
+
+// Flush waits until everything queued so far is written to the file and,
+// when sync is true, synced to disk.
+func (w *Writer) Flush(sync bool) error {
+	if w.finished {
+		return fmt.Errorf("wim: %s: writer is closed", w.name)
+	}
+	t := &wtask{kind: taskBarrier, barrier: make(chan struct{}), barrierF: sync}
+	w.order <- t
+	<-t.barrier
+	return w.failed()
+}
+
+// stopPipeline ends the goroutines once everything queued is written.
+func (w *Writer) stopPipeline() {
+	if w.finished {
+		return
+	}
+	w.finished = true
+	close(w.order)
+	<-w.writerD
+	if w.work != nil {
+		close(w.work)
+		w.workers.Wait()
+	}
+}
+
+// Abort discards the writing: a new file's temporary file is removed; an
+// appended file is cut back to its size and its header flags restored.
+func (w *Writer) Abort() error {
+	if w.f == nil {
+		return nil
+	}
+	w.stopPipeline()
+	defer func() { w.f = nil }()
+	if w.create {
+		w.f.Close()
+		return os.Remove(w.path)
+	}
+	var err error
+	if st, e := w.f.Stat(); e == nil && st.Size() > w.origSize {
+		err = w.f.Truncate(w.origSize)
+	}
+	var fl [4]byte
+	binary.LittleEndian.PutUint32(fl[:], w.hdr.Flags&^FlagWriteInProgress)
+	if _, e := w.f.WriteAt(fl[:], 0x10); err == nil {
+		err = e
+	}
+	if e := w.f.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// hook calls the test hook for a named step of Close.
+func (w *Writer) hook(step string) {
+	if crashHook != nil {
+		crashHook(step)
+	}
+}
+
+// crashHook is set by tests to stop the process at named steps: "blob"
+// after each blob written, and the steps of Close.
+var crashHook func(step string)
+
+// Close finishes the file: it waits for the data, writes the blob table,
+// the XML data and the integrity table, syncs, and writes the header last.
+// A new file is then renamed into place. On error the writing is aborted
+// (see Abort) and the file left as it was.
+func (w *Writer) Close() error {
+	return w.close(nil)
+}
+
+// close is Close with a function run between syncing the new file and
+// renaming it into place (Optimize closes its source there).
+func (w *Writer) close(beforeRename func()) error {
+	if w.f == nil {
+		return fmt.Errorf("wim: %s: writer is closed", w.name)
+	}
+	w.stopPipeline()
+	if err := w.failed(); err != nil {
+		w.Abort()
+		return err
+	}
+	if err := w.finish(); err != nil {
+		if w.headerWritten {
+			// The new header is on disk: the file is complete, only
+			// syncing or tidying failed. Keep it.
+			w.f.Close()
+			w.f = nil
+			if w.create {
+				os.Remove(w.path)
+			}
+			return err
+		}
+		w.Abort()
+		return err
+	}
+	f := w.f
+	w.f = nil
+	if err := f.Close(); err != nil {
+		if w.create {
+			os.Remove(w.path)
+		}
+		return fmt.Errorf("wim: %s: %w", w.path, err)
+	}
+	if !w.create {
+		return nil
+	}
+	if beforeRename != nil {
+		beforeRename()
+	}
+	if err := os.Rename(w.path, w.name); err != nil {
+		os.Remove(w.path)
+		return fmt.Errorf("wim: %w", err)
+	}
+	syncDir(filepath.Dir(w.name))
+	return nil
+}
+
+// syncDir makes a rename in dir durable where the system allows it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // not supported on every system: best effort
+		d.Close()
+	}
+}
+
+// finish writes the tables and the header (the pipeline has stopped).
+func (w *Writer) finish() error {
+	w.hook("after-data")
+	// Image metadata entries, image order, then file blobs.
+	var table []byte
+	var meta []ResourceHeader // metadata resources of the images, in order
+	oldIdx := make(map[Hash]int)
+	keepOld := make([]bool, len(w.oldTable))
+	for i := range w.oldTable {
+		keepOld[i] = true
+	}
+	for k, i := range w.oldMeta {
+		if w.removed[k+1] {
+			keepOld[i] = false
+		}
+	}
+	for i, e := range w.oldTable {
+		if !e.IsMetadata() && !e.Hash.IsZero() {
+			if _, ok := oldIdx[e.Hash]; !ok {
+				oldIdx[e.Hash] = i
+			}
+		}
+	}
+	w.mu.Lock()
+	refs := w.refs
+	newBlob := w.newBlob
+	w.mu.Unlock()
+	for i, e := range w.oldTable {
+		if !keepOld[i] {
+			continue
+		}
+		if !e.IsMetadata() && oldIdx[e.Hash] == i {
+			e.RefCount = satAdd(e.RefCount, refs[e.Hash])
+		}
+		table = e.AppendEncode(table)
+	}
+	for k, i := range w.oldMeta {
+		if !w.removed[k+1] {
+			meta = append(meta, w.oldTable[i].Res)
+		}
+	}
+	for _, s := range w.newMeta {
+		if !s.ok {
+			return fmt.Errorf("wim: %s: metadata resource was not written", w.name)
+		}
+		e := BlobEntry{Res: s.res, Part: 1, RefCount: 1, Hash: s.hash}
+		table = e.AppendEncode(table)
+		meta = append(meta, s.res)
+	}
+	slices.SortStableFunc(newBlob, func(a, b BlobEntry) int { return cmpInt64(a.Res.Offset, b.Res.Offset) })
+	for _, e := range newBlob {
+		e.RefCount = max(1, refs[e.Hash])
+		table = e.AppendEncode(table)
+	}
+	if len(meta) != len(w.info.Images) {
+		return fmt.Errorf("wim: %s: %d metadata resources for %d images in the XML data", w.name, len(meta), len(w.info.Images))
+	}
+
+	h := w.hdr
+	h.Flags &^= FlagWriteInProgress
+	h.ImageCount = uint32(len(w.info.Images))
+	pos := w.out.pos()
+	h.BlobTable = ResourceHeader{Offset: pos, StoredSize: int64(len(table)), Size: int64(len(table)), Flags: ResMetadata}
+	w.out.write(table)
+	w.hook("after-table")
+
+	w.info.TotalBytes = w.out.pos()
+	xmlData, err := w.info.Marshal()
+	if err != nil {
+		return fmt.Errorf("wim: %s: %w", w.name, err)
+	}
+	h.XML = ResourceHeader{Offset: w.out.pos(), StoredSize: int64(len(xmlData)), Size: int64(len(xmlData)), Flags: ResMetadata}
+	w.out.write(xmlData)
+
+	boot := w.bootIndex
+	if boot > len(meta) {
+		boot = 0
+	}
+	h.BootIndex = uint32(boot)
+	h.BootMetadata = ResourceHeader{}
+	if boot > 0 {
+		h.BootMetadata = meta[boot-1]
+	}
+	h.Integrity = ResourceHeader{}
+	w.out.flush()
+	if w.out.err != nil {
+		return fmt.Errorf("wim: %s: %w", w.path, w.out.err)
+	}
+	if w.opts.Integrity {
+		t, err := w.integrity(h.BlobTable.End())
+		if err != nil {
+			return err
+		}
+		b, err := t.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		h.Integrity = ResourceHeader{Offset: w.out.pos(), StoredSize: int64(len(b)), Size: int64(len(b))}
+		w.out.write(b)
+		w.out.flush()
+	}
+	end := w.out.pos()
+	if w.out.err != nil {
+		return fmt.Errorf("wim: %s: %w", w.path, w.out.err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("wim: %s: %w", w.path, err)
+	}
+	w.hook("before-header")
+	hb, _ := h.MarshalBinary()
+	w.headerWritten = true // from here on the file must not be cut back
+	if _, err := w.f.WriteAt(hb, 0); err != nil {
+		return fmt.Errorf("wim: %s: writing header: %w", w.path, err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("wim: %s: %w", w.path, err)
+	}
+	w.hook("after-header")
+	// Drop what lies past the new end: the rest of a longer old file, or
+	// data of an interrupted earlier append. Nothing references it.
+	if st, err := w.f.Stat(); err == nil && st.Size() > end {
+		if err := w.f.Truncate(end); err == nil {
+			w.f.Sync()
+		}
+	}
+	w.hdr = h
+	return nil
+}
+
+// integrity computes the integrity table of the file up to end, reusing
+// the old table's digests for the chunks an append left unchanged.
+func (w *Writer) integrity(end int64) (*IntegrityTable, error) {
+	const cs = IntegrityChunkSize
+	t := &IntegrityTable{ChunkSize: cs}
+	total := end - HeaderSize
+	n := (total + cs - 1) / cs
+	reuse := int64(0)
+	if o := w.oldIntegrity; o != nil && o.ChunkSize == cs {
+		reuse = min(int64(len(o.Hashes)), (w.oldTableEnd-HeaderSize)/cs, n)
+		t.Hashes = append(t.Hashes, o.Hashes[:reuse]...)
+	}
+	buf := make([]byte, 1<<20)
+	w.opts.Progress.Send(progress.Report{Phase: PhaseIntegrity, Total: total})
+	for i := reuse; i < n; i++ {
+		off := HeaderSize + i*cs
+		size := min(int64(cs), end-off)
+		sha := sha1.New()
+		for k := int64(0); k < size; {
+			m := min(int64(len(buf)), size-k)
+			if _, err := w.f.ReadAt(buf[:m], off+k); err != nil {
+				return nil, fmt.Errorf("wim: %s: integrity: reading offset 0x%x: %w", w.path, off+k, err)
+			}
+			sha.Write(buf[:m])
+			k += m
+		}
+		var hh Hash
+		sha.Sum(hh[:0])
+		t.Hashes = append(t.Hashes, hh)
+		w.opts.Progress.Send(progress.Report{Phase: PhaseIntegrity, Done: off + size - HeaderSize, Total: total})
+	}
+	return t, nil
+}
+
+func satAdd(a, b uint32) uint32 {
+	if a > math.MaxUint32-b {
+		return math.MaxUint32
+	}
+	return a + b
+}
+
+// outBuf is the write goroutine's buffered, positioned writer.
+type outBuf struct {
+	f    *os.File
+	base int64 // file offset of buf[0]
+	buf  []byte
+	err  error
+}
+
+const outBufSize = 1 << 20
+
+func (o *outBuf) pos() int64 { return o.base + int64(len(o.buf)) }
+
+func (o *outBuf) write(p []byte) {
+	if o.err != nil {
+		o.buf = o.buf[:0]
+		o.base += int64(len(p))
+		return
+	}
+	if o.buf == nil {
+		o.buf = make([]byte, 0, outBufSize)
+	}
+	if len(o.buf)+len(p) > cap(o.buf) {
+		o.flush()
+		if len(p) >= cap(o.buf) {
+			o.writeDirect(p)
+			return
+		}
+	}
+	o.buf = append(o.buf, p...)
+}
+
+// grow extends the buffer by n bytes (n at most outBufSize) and returns
+// them to be filled, or nil after a write error.
+func (o *outBuf) grow(n int) []byte {
+	if o.err != nil {
+		return nil
+	}
+	if o.buf == nil {
+		o.buf = make([]byte, 0, outBufSize)
+	}
+	if len(o.buf)+n > cap(o.buf) {
+		o.flush()
+		if o.err != nil {
+			return nil
+		}
+	}
+	k := len(o.buf)
+	o.buf = o.buf[:k+n]
+	return o.buf[k:]
+}
+
+var zeroBlock [4096]byte
+
+func (o *outBuf) zeros(n int) {
+	for n > 0 {
+		k := min(n, len(zeroBlock))
+		o.write(zeroBlock[:k])
+		n -= k
+	}
+}
+
+// writeDirect writes p at the current position, bypassing the buffer
+// (which must be empty).
+func (o *outBuf) writeDirect(p []byte) {
+	if o.err == nil {
+		_, o.err = o.f.WriteAt(p, o.base)
+	}
+	o.base += int64(len(p))
+}
+
+func (o *outBuf) flush() {
+	if len(o.buf) > 0 && o.err == nil {
+		_, o.err = o.f.WriteAt(o.buf, o.base)
+	}
+	o.base += int64(len(o.buf))
+	o.buf = o.buf[:0]
+}
+
+// patch overwrites bytes already written at off.
+func (o *outBuf) patch(off int64, p []byte) {
+	if o.err != nil {
+		return
+	}
+	if off < o.base {
+		n := min(int64(len(p)), o.base-off)
+		if _, err := o.f.WriteAt(p[:n], off); err != nil {
+			o.err = err
+			return
+		}
+		p, off = p[n:], off+n
+	}
+	if len(p) > 0 {
+		copy(o.buf[off-o.base:], p)
+	}
+}
+
+// rollback moves the position back to off, discarding what follows.
+func (o *outBuf) rollback(off int64) {
+	if off >= o.base {
+		o.buf = o.buf[:off-o.base]
+		return
+	}
+	o.buf = o.buf[:0]
+	o.base = off
+}
+
+// now is the clock of new images (tests may replace it).
+var now = func() time.Time { return time.Now().UTC() }
+
+// AddImage adds img as a new image described by info, and returns its
+// 1-based index. The image's metadata resource is encoded (EncodeMetadata)
+// and written; its statistics (DIRCOUNT, FILECOUNT, TOTALBYTES,
+// HARDLINKBYTES) are computed from the tree, whose Size fields must be set;
+// CREATIONTIME and LASTMODIFICATIONTIME are set to now when zero. Every
+// other field of info, unknown elements included, is written as given.
+//
+// Every blob the image references must be in the file already (WriteBlob,
+// CopyBlob), unless the file is metadata-only; each reference is counted in
+// the blob's reference count.
+func (w *Writer) AddImage(ctx context.Context, img *Image, info ImageInfo) (int, error) {
+	return w.addImage(ctx, img, info, nil, 0)
+}
+
+// AddImageFrom adds image index of src, img being src.Image(index), as
+// AddImage does, but copies its metadata resource as stored when the two
+// files share codec and chunk size (and Recompress is off): faster, and
+// exact to the byte.
+func (w *Writer) AddImageFrom(ctx context.Context, src *WIM, index int, img *Image, info ImageInfo) (int, error) {
+	return w.addImage(ctx, img, info, src, index)
+}
+
+func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *WIM, index int) (int, error) {
+	if w.finished {
+		return 0, fmt.Errorf("wim: %s: writer is closed", w.name)
+	}
+	if w.hdr.Flags&FlagResourceOnly != 0 {
+		return 0, fmt.Errorf("wim: %s: a resource-only file holds no images", w.name)
+	}
+	if len(w.info.Images) >= MaxImages {
+		return 0, fmt.Errorf("wim: %s: already %d images", w.name, len(w.info.Images))
+	}
+	if info.Name != "" {
+		for _, im := range w.info.Images {
+			if im.Name == info.Name {
+				return 0, fmt.Errorf("wim: %s: there is already an image named %q", w.name, info.Name)
+			}
+		}
+	}
+	metaOnly := w.hdr.Flags&FlagMetadataOnly != 0
+	refs := make(map[Hash]uint32)
+	var missing error
+	count := func(path string, h Hash, size *int64) {
+		if h.IsZero() || missing != nil {
+			return
+		}
+		n, ok := w.BlobSize(h)
+		if ok {
+			if *size == 0 {
+				*size = n
+			}
+			refs[h]++
+			return
+		}
+		if !metaOnly {
+			missing = &MissingBlobError{Hash: h, File: w.name, Hint: "needed by " + path + " of the new image; write it first"}
+		}
+	}
+	img.Walk(func(path string, f *File) error {
+		count(path, f.Hash, &f.Size)
+		for i := range f.Streams {
+			count(path, f.Streams[i].Hash, &f.Streams[i].Size)
+		}
+		return nil
+	})
+	if missing != nil {
+		return 0, missing
+	}
+	slot := &metaSlot{}
+	raw := false
+	if src != nil {
+		e, err := src.MetadataEntry(index)
+		if err != nil {
+			return 0, err
+		}
+		if w.canRawCopy(src, &e) {
+			if _, err := src.resourceFor(e.Res, fmt.Sprintf("metadata resource of image %d", index)); err != nil {
+				return 0, err
+			}
+			w.order <- &wtask{kind: taskRaw, src: src, srcRes: e.Res, srcHash: e.Hash, meta: slot}
+			raw = true
+		}
+	}
+	if !raw {
+		data, err := EncodeMetadata(img)
+		if err != nil {
+			return 0, err
+		}
+		if err := w.writeMetadata(ctx, data, slot); err != nil {
+			return 0, err
+		}
+	}
+	w.newMeta = append(w.newMeta, slot)
+	w.mu.Lock()
+	for h, n := range refs {
+		w.refs[h] += n
+	}
+	w.mu.Unlock()
+	st := img.Stats()
+	info.DirCount, info.FileCount = st.DirCount, st.FileCount
+	info.TotalBytes, info.HardLinkBytes = st.TotalBytes, st.HardLinkBytes
+	t := now()
+	if info.Created.IsZero() {
+		info.Created = t
+	}
+	if info.Modified.IsZero() {
+		info.Modified = t
+	}
+	info.Index = len(w.info.Images) + 1
+	w.info.Images = append(w.info.Images, info)
+	return info.Index, nil
+}
