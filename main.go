@@ -8,6 +8,8 @@ import (
 
 	fyneapp "fyne.io/fyne/v2/app"
 
+	_ "github.com/wimconsole/wimconsole/internal/posixlocale"
+
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/app/cli"
 	"github.com/wimconsole/wimconsole/engine/store"
