@@ -16,7 +16,7 @@ func TestCLIQuietInCLocale(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	for _, lang := range []string{"C", "C.UTF-8", "POSIX", "en_US.UTF-8"} {
+	for _, lang := range []string{"", "C", "C.UTF-8", "POSIX"} {
 		cmd := exec.Command(bin, "version")
 		cmd.Env = append(os.Environ(), "LANG="+lang, "LC_ALL=", "LC_MESSAGES=", "LANGUAGE=")
 		var stdout, stderr bytes.Buffer
