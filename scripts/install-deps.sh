@@ -14,8 +14,9 @@
 set -euo pipefail
 
 BUILD_PKGS=(gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev
-  libxinerama-dev libxi-dev libxxf86vm-dev libxkbcommon-dev libwayland-dev libgtk-3-dev)
-TEST_PKGS=(wimtools libwim-dev ntfs-3g libhivex-dev libhivex-bin xvfb xauth xdotool
+  libxinerama-dev libxi-dev libxxf86vm-dev libxkbcommon-dev libwayland-dev libgtk-3-dev
+  libhivex-dev)
+TEST_PKGS=(wimtools libwim-dev ntfs-3g libhivex-bin xvfb xauth xdotool
   imagemagick libgl1-mesa-dri)
 
 case "${1:-build}" in

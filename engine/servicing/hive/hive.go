@@ -257,6 +257,25 @@ func (v Value) Decoded() (any, error) {
 	return v.Data, nil
 }
 
+// checkHeader explains the most common reasons a file is not a hive; the
+// full validation is left to the implementation.
+func checkHeader(hdr []byte, size int64) error {
+	switch {
+	case size < 0x2000 || len(hdr) < 0x200:
+		return fmt.Errorf("not a valid registry hive: file is %d bytes, too small", size)
+	case string(hdr[:4]) != "regf":
+		return errors.New("not a valid registry hive: no regf signature")
+	}
+	var sum uint32
+	for i := 0; i < 0x1FC; i += 4 {
+		sum ^= binary.LittleEndian.Uint32(hdr[i:])
+	}
+	if sum != binary.LittleEndian.Uint32(hdr[0x1FC:]) {
+		return errors.New("not a valid registry hive: header checksum mismatch")
+	}
+	return nil
+}
+
 // Open opens the hive file at path.
 func Open(path string, opt Options) (Hive, error) { return open(path, opt) }
 

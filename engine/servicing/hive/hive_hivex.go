@@ -25,6 +25,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,9 @@ func openBytes(name string, data []byte, opt Options) (Hive, error) {
 }
 
 func openFile(path, name string, opt Options, tmp string) (Hive, error) {
+	if err := precheck(path); err != nil {
+		return nil, &Error{Op: "open", File: name, Err: err}
+	}
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	// Never HIVEX_OPEN_UNSAFE: hivex must refuse a hive it cannot validate.
@@ -80,6 +84,21 @@ func openFile(path, name string, opt Options, tmp string) (Hive, error) {
 		return nil, &Error{Op: "open", File: name, Err: openErr(err)}
 	}
 	return &hivexHive{h: h, name: name, readOnly: opt.ReadOnly, tmp: tmp}, nil
+}
+
+func precheck(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	hdr := make([]byte, 0x200)
+	n, _ := io.ReadFull(f, hdr)
+	return checkHeader(hdr[:n], st.Size())
 }
 
 // openErr turns hivex_open's errno into a readable error.
@@ -306,6 +325,17 @@ func (x *hivexHive) SetValue(k Key, v Value) error {
 	}
 	if len(v.Name) > 16383 {
 		return x.fail(op, k.Path, errors.New("value name too long"))
+	}
+	// Keep the case of an existing value's name, as Windows does.
+	vs, err := x.values(k)
+	if err != nil {
+		return x.fail(op, k.Path, err)
+	}
+	for _, old := range vs {
+		if strings.EqualFold(old.Name, v.Name) {
+			v.Name = old.Name
+			break
+		}
 	}
 	arr := C.hx_values(1)
 	C.hx_set(arr, 0, C.CString(v.Name), C.int(v.Type), C.size_t(len(v.Data)), (*C.char)(C.CBytes(v.Data)))
