@@ -69,7 +69,7 @@ func (w *WIM) Apply(ctx context.Context, index int, dir string, report progress.
 // onto the real path of dir, as wimlib does.
 //
 // Nothing is ever written outside dir: every name is checked with
-// CheckName, files are created exclusively (never through an existing
+// CheckLocalName, files are created exclusively (never through an existing
 // link), and symbolic links are created only after every file and folder,
 // so no later step can pass through one. File data is streamed from the
 // WIM (each blob's SHA-1 is checked) by a few parallel workers. On error
@@ -238,7 +238,7 @@ func planApply(img *Image, dir string) (*applyPlan, error) {
 			// Push children in reverse so they come out in order.
 			for i := len(f.Children) - 1; i >= 0; i-- {
 				c := f.Children[i]
-				if err := CheckName(c.Name); err != nil {
+				if err := CheckLocalName(c.Name); err != nil {
 					return nil, fmt.Errorf("wim: apply: refusing entry in %s: %v", f.Path(), err)
 				}
 				stack = append(stack, item{filepath.Join(it.path, c.Name), c})

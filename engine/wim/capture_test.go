@@ -220,7 +220,7 @@ func fileSize(t testing.TB, name string) int64 {
 }
 
 func TestCaptureRefusesBadNames(t *testing.T) {
-	for _, name := range []string{"a:b", "back\\slash", "bad\xffutf8"} {
+	for _, name := range []string{"bad\xffutf8"} {
 		src := filepath.Join(t.TempDir(), "src")
 		if err := os.MkdirAll(src, 0o755); err != nil {
 			t.Fatal(err)

@@ -217,17 +217,14 @@ func (img *Image) Lookup(path string) *File {
 	return f
 }
 
-// CheckName reports whether name is safe as one path component when
-// extracting: not empty, not "." or "..", at most 255 UTF-16 code units,
-// and free of '/', '\\', ':' and NUL. ParseMetadata applies it to every
-// entry.
+// CheckName reports whether name may stand as one entry of an image tree.
+// Refused everywhere: an empty name, "." and "..", names containing '/' or
+// NUL, and names longer than NTFS allows (255 UTF-16 code units).
 //
-// wimlib is more lenient: it drops entries named "", "." or ".." or
-// containing NUL while reading, skips names containing '/' when extracting
-// on POSIX, and extracts '\\' and ':' as ordinary characters there. This
-// package refuses the whole image instead, so that no name can reach
-// outside the target folder on any system (a '\\' or "C:" prefix does on
-// Windows).
+// '\' and ':' are allowed here: wimlib captures POSIX names that contain
+// them (Perl's man pages are full of "File::Spec"), and on POSIX systems they
+// are ordinary characters. CheckLocalName refuses them where the operating
+// system gives them a meaning.
 func CheckName(name string) error {
 	switch name {
 	case "":
@@ -235,13 +232,24 @@ func CheckName(name string) error {
 	case ".", "..":
 		return fmt.Errorf("name %q is not allowed", name)
 	}
-	if i := strings.IndexAny(name, "/\\:\x00"); i >= 0 {
+	if i := strings.IndexAny(name, "/\x00"); i >= 0 {
 		return fmt.Errorf("name %q contains %q", name, name[i])
 	}
 	if n := utf16Len(name); n > maxNameUnits {
 		return fmt.Errorf("name of %d UTF-16 code units exceeds %d", n, maxNameUnits)
 	}
 	return nil
+}
+
+// CheckLocalName is CheckName plus what this operating system forbids in a
+// file name or gives a meaning to: on Windows '\' (a separator), ':' (a
+// drive or an alternate stream) and the other characters Win32 refuses.
+// Apply checks every name with it, so nothing is written outside the target.
+func CheckLocalName(name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	return checkLocalName(name)
 }
 
 // maxNameUnits is the longest name accepted, in UTF-16 code units (the NTFS

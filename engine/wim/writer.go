@@ -112,6 +112,7 @@ type Writer struct {
 	done    atomic.Int64 // uncompressed bytes written, for progress
 	total   atomic.Int64
 	srcBuf  []byte // raw copy buffer (write goroutine)
+	run     *wtask // raw copies not yet queued, to copy in one read
 
 	finished      bool
 	headerWritten bool
@@ -146,8 +147,15 @@ type wtask struct {
 	srcRes   ResourceHeader // taskRaw: the resource as stored there
 	srcHash  Hash
 	meta     *metaSlot // taskRaw: the resource is this image's metadata
+	more     []rawItem // taskRaw: resources stored right after srcRes, copied with it
 	barrier  chan struct{}
 	barrierF bool // taskBarrier: fsync too
+}
+
+// rawItem is a resource to copy as stored.
+type rawItem struct {
+	res  ResourceHeader
+	hash Hash
 }
 
 // wblob is a blob being written.
@@ -402,7 +410,7 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 	queued := false
 	abort := func(err error) (Hash, error) {
 		if queued {
-			w.order <- &wtask{kind: taskAbort, b: b}
+			w.send(&wtask{kind: taskAbort, b: b})
 		}
 		return Hash{}, err
 	}
@@ -454,11 +462,43 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 func (w *Writer) submit(t *wtask) {
 	if w.codec != None && t.kind == taskChunk {
 		t.done = make(chan struct{})
-		w.order <- t
+		w.send(t)
 		w.work <- t
 		return
 	}
-	w.order <- t
+	w.send(t)
+}
+
+// send queues t for the write goroutine, after any pending run of raw
+// copies.
+func (w *Writer) send(t *wtask) {
+	if r := w.run; r != nil {
+		w.run = nil
+		w.order <- r
+	}
+	if t != nil {
+		w.order <- t
+	}
+}
+
+// maxRawRun bounds the bytes copied as stored in one read.
+const maxRawRun = 4 << 20
+
+// queueRaw queues the copy of blob h, stored as res in o. Blobs stored one
+// after the other are copied together, in one read.
+func (w *Writer) queueRaw(o *WIM, res ResourceHeader, h Hash) {
+	if r := w.run; r != nil && r.src == o {
+		last := r.srcRes
+		if len(r.more) > 0 {
+			last = r.more[len(r.more)-1].res
+		}
+		if res.Offset == last.End() && res.End()-r.srcRes.Offset <= maxRawRun {
+			r.more = append(r.more, rawItem{res, h})
+			return
+		}
+	}
+	w.send(nil)
+	w.run = &wtask{kind: taskRaw, src: o, srcRes: res, srcHash: h}
 }
 
 // compressLoop is a compression worker.
@@ -611,6 +651,9 @@ func (w *Writer) writeChunk(t *wtask) {
 func (w *Writer) copyRaw(t *wtask) {
 	pos := w.out.pos()
 	n := t.srcRes.StoredSize
+	if len(t.more) > 0 {
+		n = t.more[len(t.more)-1].res.End() - t.srcRes.Offset
+	}
 	if n <= outBufSize/4 {
 		// Small: read it straight into the write buffer.
 		b := w.out.grow(int(n))
@@ -648,18 +691,25 @@ func (w *Writer) copyRaw(t *wtask) {
 	w.rawDone(t, pos)
 }
 
-// rawDone records a resource copied as stored at pos.
+// rawDone records the resources of t, copied as stored at pos.
 func (w *Writer) rawDone(t *wtask, pos int64) {
-	res := t.srcRes
+	w.rawRecord(t, t.srcRes, t.srcHash, pos)
+	for _, it := range t.more {
+		w.rawRecord(t, it.res, it.hash, pos+it.res.Offset-t.srcRes.Offset)
+	}
+}
+
+// rawRecord records one resource res of t, copied as stored at pos.
+func (w *Writer) rawRecord(t *wtask, res ResourceHeader, hash Hash, pos int64) {
 	res.Offset = pos
 	res.Flags &^= ResSolid | ResSpanned | ResFree | ResMetadata
 	if t.meta != nil {
 		res.Flags |= ResMetadata
-		t.meta.res, t.meta.hash, t.meta.ok = res, t.srcHash, true
+		t.meta.res, t.meta.hash, t.meta.ok = res, hash, true
 		return
 	}
 	w.mu.Lock()
-	w.newBlob = append(w.newBlob, BlobEntry{Res: res, Part: 1, Hash: t.srcHash})
+	w.newBlob = append(w.newBlob, BlobEntry{Res: res, Part: 1, Hash: hash})
 	w.mu.Unlock()
 	done := w.done.Add(res.Size)
 	w.opts.Progress.Send(progress.Report{Phase: PhaseWrite, Done: done, Total: max(w.total.Load(), done)})
@@ -691,7 +741,7 @@ func (w *Writer) CopyBlob(ctx context.Context, src *WIM, h Hash) error {
 		w.mu.Lock()
 		w.have[h] = e.Size()
 		w.mu.Unlock()
-		w.order <- &wtask{kind: taskRaw, src: o, srcRes: e.Res, srcHash: h}
+		w.queueRaw(o, e.Res, h)
 		return nil
 	}
 	rc, err := o.openEntry(e, "blob")
@@ -724,7 +774,7 @@ func (w *Writer) Flush(sync bool) error {
 		return fmt.Errorf("wim: %s: writer is closed", w.name)
 	}
 	t := &wtask{kind: taskBarrier, barrier: make(chan struct{}), barrierF: sync}
-	w.order <- t
+	w.send(t)
 	<-t.barrier
 	return w.failed()
 }
@@ -734,6 +784,7 @@ func (w *Writer) stopPipeline() {
 	if w.finished {
 		return
 	}
+	w.send(nil)
 	w.finished = true
 	close(w.order)
 	<-w.writerD
@@ -1202,7 +1253,7 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 			if _, err := src.resourceFor(e.Res, fmt.Sprintf("metadata resource of image %d", index)); err != nil {
 				return 0, err
 			}
-			w.order <- &wtask{kind: taskRaw, src: src, srcRes: e.Res, srcHash: e.Hash, meta: slot}
+			w.send(&wtask{kind: taskRaw, src: src, srcRes: e.Res, srcHash: e.Hash, meta: slot})
 			raw = true
 		}
 	}

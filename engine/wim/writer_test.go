@@ -141,8 +141,6 @@ func wtSample(seed uint64) []wtNode {
 func wtSampleTree(t testing.TB, seed uint64) string {
 	dir := filepath.Join(t.TempDir(), "src")
 	nodes := wtSample(seed)
-	// Backslashes in names are not allowed in an image: keep them out.
-	nodes = slices.DeleteFunc(nodes, func(n wtNode) bool { return strings.Contains(n.path, "\\") })
 	wtBuild(t, dir, nodes)
 	return dir
 }
