@@ -21,11 +21,11 @@ if [ -z "${WIMBENCH_CORPUS:-}" ]; then
   export CORPUS_SCALE=${CORPUS_SCALE:-small}
   mk="$here/../shared/bench/make-corpus.sh"
   if [ "$CORPUS_SCALE" = small ]; then croot=${WIMBENCH_ROOT:-$HOME/.cache/wimconsole-bench-small}; else croot=${WIMBENCH_ROOT:-$HOME/.cache/wimconsole-bench}; fi
-  if [ ! -d "$croot/A" ]; then
+  if [ ! -d "$croot/corpus/A" ]; then
     [ -f "$mk" ] || { echo "bench: $mk not found; set WIMBENCH_CORPUS" >&2; exit 1; }
     bash "$mk" >&2
   fi
-  WIMBENCH_CORPUS="$croot/A"
+  WIMBENCH_CORPUS="$croot/corpus/A"
 fi
 tree=$WIMBENCH_CORPUS
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/wimbench.XXXXXX")}

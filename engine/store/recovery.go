@@ -102,8 +102,12 @@ func (s *Store) settle(e journalEntry) error {
 			})
 		}
 		return nil
+	case "commit-image":
+		if err := s.settleCommit(e); err != nil {
+			return err
+		}
 	}
-	// add-image, copy-image, replace-image, set-image: the commit point
+	// add-image, copy-image, replace-image, set-image, commit-image: the commit point
 	// of each image is the rename of its .wim file. Without it, the
 	// external data made for it goes.
 	for _, f := range e.Files {

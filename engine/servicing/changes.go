@@ -1,0 +1,554 @@
+package servicing
+
+import (
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wimconsole/wimconsole/engine/wim"
+)
+
+// Op is the kind of a staged change.
+type Op string
+
+// Kinds of change.
+const (
+	OpAdd     Op = "add"     // add a file or folder (with its content) at Path
+	OpMkdir   Op = "mkdir"   // add an empty folder at Path
+	OpDelete  Op = "delete"  // delete Path and everything below it
+	OpRename  Op = "rename"  // move Path to To
+	OpReplace Op = "replace" // replace the data of the file at Path
+)
+
+// Change is one staged change. Paths are image paths ("/Windows/x.txt");
+// Data is the staged content, relative to the session folder.
+type Change struct {
+	Op   Op     `json:"op"`
+	Path string `json:"path"`
+	To   string `json:"to,omitempty"`
+	Data string `json:"data,omitempty"`
+}
+
+// String describes the change as the change list shows it.
+func (c Change) String() string {
+	if c.Op == OpRename {
+		return fmt.Sprintf("%s %s -> %s", c.Op, c.Path, c.To)
+	}
+	return fmt.Sprintf("%s %s", c.Op, c.Path)
+}
+
+// CheckName reports whether name can name a file in an image that Windows
+// will apply: wim.CheckName, and none of the characters Windows refuses in
+// file names (< > : " | ? * \ and control characters).
+func CheckName(name string) error {
+	if err := wim.CheckName(name); err != nil {
+		return err
+	}
+	for _, r := range name {
+		if r < 0x20 || strings.ContainsRune(`<>:"|?*\`, r) {
+			return fmt.Errorf("name %q contains %q, which Windows does not allow", name, r)
+		}
+	}
+	return nil
+}
+
+// CleanPath turns a user's image path (`\Windows\System32`, `/a/b`, `a/b`)
+// into the form the tree uses ("/a/b"), refusing names an image cannot hold
+// (see wim.CheckName): "..", ":", NUL and the like.
+func CleanPath(p string) (string, error) {
+	p = strings.ReplaceAll(p, `\`, "/")
+	parts := strings.Split(p, "/")
+	var out []string
+	for _, s := range parts {
+		if s == "" {
+			continue
+		}
+		if err := CheckName(s); err != nil {
+			return "", fmt.Errorf("image path %q: %w", p, err)
+		}
+		out = append(out, s)
+	}
+	return "/" + strings.Join(out, "/"), nil
+}
+
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+// child returns the child of dir named name: the exact match, else the
+// only case-insensitive one (Windows looks names up without case).
+func child(dir *wim.File, name string) *wim.File {
+	var ci *wim.File
+	for _, c := range dir.Children {
+		if c.Name == name {
+			return c
+		}
+		if ci == nil && strings.EqualFold(c.Name, name) {
+			ci = c
+		}
+	}
+	return ci
+}
+
+// Find returns the entry at path p of img (components compared as Windows
+// does, without case), or nil.
+func Find(img *wim.Image, p string) *wim.File {
+	f := img.Root
+	for _, name := range splitPath(p) {
+		if !f.IsDir() {
+			return nil
+		}
+		if f = child(f, name); f == nil {
+			return nil
+		}
+	}
+	return f
+}
+
+func sortChildren(d *wim.File) {
+	sort.SliceStable(d.Children, func(i, j int) bool {
+		a, b := strings.ToUpper(d.Children[i].Name), strings.ToUpper(d.Children[j].Name)
+		if a != b {
+			return a < b
+		}
+		return d.Children[i].Name < d.Children[j].Name
+	})
+}
+
+func attach(parent, f *wim.File) {
+	f.Parent = parent
+	parent.Children = append(parent.Children, f)
+	sortChildren(parent)
+}
+
+func detach(f *wim.File) {
+	p := f.Parent
+	for i, c := range p.Children {
+		if c == f {
+			p.Children = append(p.Children[:i:i], p.Children[i+1:]...)
+			break
+		}
+	}
+	f.Parent = nil
+}
+
+// blobSource is where commit reads a new blob from.
+type blobSource struct {
+	path string // a file holding the data, or
+	data []byte // the data itself
+	size int64
+}
+
+// tree is an image tree with the session's changes applied, and the staged
+// files that hold its new data.
+type tree struct {
+	img   *wim.Image
+	blobs map[wim.Hash]blobSource
+}
+
+// parentDir returns the folder that is to hold path p, creating missing
+// folders on the way when mk is true.
+func (t *tree) parentDir(p string, mk bool, now time.Time) (*wim.File, string, error) {
+	parts := splitPath(p)
+	if len(parts) == 0 {
+		return nil, "", errors.New("the root folder cannot be changed")
+	}
+	d := t.img.Root
+	for i, name := range parts[:len(parts)-1] {
+		c := child(d, name)
+		if c == nil {
+			if !mk {
+				return nil, "", fmt.Errorf("%s: folder does not exist", "/"+strings.Join(parts[:i+1], "/"))
+			}
+			c = newDir(d, name, now)
+			attach(d, c)
+		}
+		if !c.IsDir() {
+			return nil, "", fmt.Errorf("%s is not a folder", c.Path())
+		}
+		d = c
+	}
+	return d, parts[len(parts)-1], nil
+}
+
+func newDir(parent *wim.File, name string, t time.Time) *wim.File {
+	return &wim.File{Name: name, Attributes: wim.AttrDirectory, SecurityID: parent.SecurityID,
+		Created: t, Accessed: t, Modified: t}
+}
+
+// apply applies change c, whose data lives under the session folder dir.
+func (t *tree) apply(c Change, dir string) error {
+	now := time.Now().UTC()
+	switch c.Op {
+	case OpAdd, OpMkdir:
+		parent, name, err := t.parentDir(c.Path, true, now)
+		if err != nil {
+			return err
+		}
+		if ex := child(parent, name); ex != nil {
+			return fmt.Errorf("%s already exists (delete or replace it)", ex.Path())
+		}
+		if c.Op == OpMkdir {
+			attach(parent, newDir(parent, name, now))
+			return nil
+		}
+		f, err := t.fromDisk(parent, name, filepath.Join(dir, filepath.FromSlash(c.Data)), 0)
+		if err != nil {
+			return err
+		}
+		attach(parent, f)
+	case OpDelete:
+		f := Find(t.img, c.Path)
+		if f == nil || f == t.img.Root {
+			return fmt.Errorf("%s: no such file or folder in the image", c.Path)
+		}
+		detach(f)
+	case OpRename:
+		f := Find(t.img, c.Path)
+		if f == nil || f == t.img.Root {
+			return fmt.Errorf("%s: no such file or folder in the image", c.Path)
+		}
+		parent, name, err := t.parentDir(c.To, false, now)
+		if err != nil {
+			return err
+		}
+		if ex := child(parent, name); ex != nil && ex != f {
+			return fmt.Errorf("%s already exists", ex.Path())
+		}
+		for a := parent; a != nil; a = a.Parent {
+			if a == f {
+				return fmt.Errorf("cannot move %s into itself", c.Path)
+			}
+		}
+		detach(f)
+		f.Name = name
+		f.ShortName = ""
+		attach(parent, f)
+	case OpReplace:
+		f := Find(t.img, c.Path)
+		if f == nil {
+			return fmt.Errorf("%s: no such file in the image", c.Path)
+		}
+		if f.IsDir() || f.Attributes&(wim.AttrDirectory|wim.AttrReparsePoint) != 0 {
+			return fmt.Errorf("%s is not a regular file; only files can be replaced", c.Path)
+		}
+		src := filepath.Join(dir, filepath.FromSlash(c.Data))
+		h, size, err := t.hashFile(src)
+		if err != nil {
+			return err
+		}
+		st, err := os.Stat(src)
+		if err != nil {
+			return err
+		}
+		f.Hash, f.Size = h, size
+		f.Modified = st.ModTime().UTC()
+		f.LinkGroup = 0
+		f.Attributes &^= wim.AttrSparseFile | wim.AttrCompressed | wim.AttrEncrypted
+	default:
+		return fmt.Errorf("unknown change %q", c.Op)
+	}
+	return nil
+}
+
+// hashFile hashes a staged file and records it as the source of its blob.
+func (t *tree) hashFile(p string) (wim.Hash, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return wim.Hash{}, 0, err
+	}
+	defer f.Close()
+	h := sha1.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return wim.Hash{}, 0, fmt.Errorf("reading %s: %w", p, err)
+	}
+	var sum wim.Hash
+	if n == 0 {
+		return sum, 0, nil
+	}
+	copy(sum[:], h.Sum(nil))
+	t.blobs[sum] = blobSource{path: p, size: n}
+	return sum, n, nil
+}
+
+// fromDisk builds the entry for the staged file or folder p.
+func (t *tree) fromDisk(parent *wim.File, name, p string, depth int) (*wim.File, error) {
+	if depth > wim.MaxDepth {
+		return nil, fmt.Errorf("%s: folders nested too deep", p)
+	}
+	st, err := os.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	mt := st.ModTime().UTC()
+	f := &wim.File{Name: name, SecurityID: parent.SecurityID, Created: mt, Accessed: mt, Modified: mt, Parent: parent}
+	switch {
+	case st.IsDir():
+		f.Attributes = wim.AttrDirectory
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			if err := CheckName(e.Name()); err != nil {
+				return nil, fmt.Errorf("%s: %w", filepath.Join(p, e.Name()), err)
+			}
+			c, err := t.fromDisk(f, e.Name(), filepath.Join(p, e.Name()), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			f.Children = append(f.Children, c)
+		}
+		sortChildren(f)
+	case st.Mode().IsRegular():
+		f.Attributes = wim.AttrArchive
+		if f.Hash, f.Size, err = t.hashFile(p); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%s: only files and folders can be added", p)
+	}
+	return f, nil
+}
+
+// build loads the image's tree and applies the staged changes.
+func (ss *Session) build() (*tree, error) {
+	w, err := ss.openBase()
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	img, err := w.Image(1)
+	if err != nil {
+		return nil, err
+	}
+	t := &tree{img: img, blobs: map[wim.Hash]blobSource{}}
+	for i, c := range ss.Changes {
+		if err := t.apply(c, ss.dir); err != nil {
+			return nil, fmt.Errorf("change %d (%s): %w", i+1, c, err)
+		}
+	}
+	return t, nil
+}
+
+// Tree returns the image's tree as it will be committed: the image with the
+// staged changes applied.
+func (ss *Session) Tree() (*wim.Image, error) {
+	t, err := ss.build()
+	if err != nil {
+		return nil, err
+	}
+	return t.img, nil
+}
+
+// stage checks c against the tree with the changes staged so far and, when
+// it applies, records it. On error nothing is staged and the data staged
+// for c (if any) is removed.
+func (ss *Session) stage(c Change) error {
+	fail := func(err error) error {
+		if c.Data != "" {
+			os.RemoveAll(filepath.Join(ss.dir, filepath.FromSlash(c.Data)))
+		}
+		return err
+	}
+	if ss.State != StateOpen {
+		return fail(fmt.Errorf("servicing session %s is %s", ss.ID, ss.State))
+	}
+	if ss.Mount != "" {
+		return fail(fmt.Errorf("servicing session %s is mounted at %s: change the files there", ss.ID, ss.Mount))
+	}
+	if err := ss.checkBase(); err != nil {
+		return fail(err)
+	}
+	t, err := ss.build()
+	if err != nil {
+		return fail(err)
+	}
+	if err := t.apply(c, ss.dir); err != nil {
+		return fail(err)
+	}
+	ss.Changes = append(ss.Changes, c)
+	if err := ss.save(); err != nil {
+		ss.Changes = ss.Changes[:len(ss.Changes)-1]
+		return fail(err)
+	}
+	return nil
+}
+
+// copyIn copies the file or folder src into the session's data folder and
+// returns its path relative to the session folder.
+func (ss *Session) copyIn(src string) (string, error) {
+	st, err := os.Lstat(src)
+	if err != nil {
+		return "", err
+	}
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s: only files and folders can be added", src)
+	}
+	ss.NextData++
+	rel := dataDir + "/" + strconv.Itoa(ss.NextData)
+	dst := filepath.Join(ss.dir, filepath.FromSlash(rel))
+	if err := copyTree(src, dst); err != nil {
+		os.RemoveAll(dst)
+		return "", err
+	}
+	return rel, nil
+}
+
+// Add stages adding the file or folder src (copied into the session now) at
+// the image path dest, creating missing parent folders. dest must not exist.
+func (ss *Session) Add(src, dest string) error {
+	p, err := CleanPath(dest)
+	if err != nil {
+		return err
+	}
+	rel, err := ss.copyIn(src)
+	if err != nil {
+		return err
+	}
+	return ss.stage(Change{Op: OpAdd, Path: p, Data: rel})
+}
+
+// AddData stages adding a file holding data at the image path dest.
+func (ss *Session) AddData(dest string, data []byte) error {
+	return ss.putData(OpAdd, dest, data)
+}
+
+// ReplaceData stages replacing the data of the file at path with data.
+func (ss *Session) ReplaceData(path string, data []byte) error {
+	return ss.putData(OpReplace, path, data)
+}
+
+func (ss *Session) putData(op Op, dest string, data []byte) error {
+	p, err := CleanPath(dest)
+	if err != nil {
+		return err
+	}
+	ss.NextData++
+	rel := dataDir + "/" + strconv.Itoa(ss.NextData)
+	if err := writeAtomic(filepath.Join(ss.dir, filepath.FromSlash(rel)), data); err != nil {
+		return err
+	}
+	return ss.stage(Change{Op: op, Path: p, Data: rel})
+}
+
+// Mkdir stages a new empty folder at path.
+func (ss *Session) Mkdir(path string) error {
+	p, err := CleanPath(path)
+	if err != nil {
+		return err
+	}
+	return ss.stage(Change{Op: OpMkdir, Path: p})
+}
+
+// Delete stages deleting the file or folder at path.
+func (ss *Session) Delete(path string) error {
+	p, err := CleanPath(path)
+	if err != nil {
+		return err
+	}
+	return ss.stage(Change{Op: OpDelete, Path: p})
+}
+
+// Rename stages moving the file or folder at path to the image path to
+// (a bare name renames it within its folder).
+func (ss *Session) Rename(path, to string) error {
+	p, err := CleanPath(path)
+	if err != nil {
+		return err
+	}
+	if !strings.ContainsAny(to, `/\`) {
+		to = p[:strings.LastIndex(p, "/")+1] + to
+	}
+	q, err := CleanPath(to)
+	if err != nil {
+		return err
+	}
+	return ss.stage(Change{Op: OpRename, Path: p, To: q})
+}
+
+// Replace stages replacing the data of the file at path with that of the
+// file src (copied into the session now).
+func (ss *Session) Replace(path, src string) error {
+	p, err := CleanPath(path)
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", src)
+	}
+	rel, err := ss.copyIn(src)
+	if err != nil {
+		return err
+	}
+	return ss.stage(Change{Op: OpReplace, Path: p, Data: rel})
+}
+
+// copyTree copies the file or folder src to dst (which must not exist);
+// symbolic links and special files are refused.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		out := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(out, 0o755)
+		case d.Type().IsRegular():
+			return copyFile(p, out)
+		}
+		return fmt.Errorf("%s: only files and folders can be added", p)
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chtimes(dst, st.ModTime(), st.ModTime())
+	}
+	return err
+}
