@@ -31,6 +31,10 @@ type Env struct {
 	// Store is the store root from --store or WIMCONSOLE_STORE ("" means the
 	// per-user default, resolved by the command that needs a store).
 	Store string
+	// Server, Token and Fingerprint are --server, --token (or
+	// WIMCONSOLE_TOKEN) and --fingerprint (or WIMCONSOLE_FINGERPRINT): the
+	// store commands then act on that server (see remote.go).
+	Server, Token, Fingerprint string
 	// Console opens the console window on a store root; main.go sets it.
 	// Without it (tests, or a build without the GUI) the bare command prints
 	// help.
@@ -41,6 +45,9 @@ type Env struct {
 type constructor func(env *Env) *cobra.Command
 
 var constructors []constructor
+
+// rootHooks run at the end of NewRoot, with every command in place.
+var rootHooks []func(env *Env, root *cobra.Command)
 
 // register adds a top-level command. Files of this package call it from
 // init, one call per command, so each command lives in its own file.
@@ -99,6 +106,9 @@ Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong.`,
 		c.SilenceErrors = true
 		c.Flags().SortFlags = false
 		root.AddCommand(c)
+	}
+	for _, h := range rootHooks {
+		h(env, root)
 	}
 	return root
 }

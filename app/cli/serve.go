@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wimconsole/wimconsole/engine/remote"
+)
+
+func init() {
+	register(newServeCmd)
+}
+
+// serveHooks let tests learn the address and stop the server.
+var (
+	serveListening func(url string)
+	serveStop      <-chan struct{}
+)
+
+func newServeCmd(env *Env) *cobra.Command {
+	var listen, certFile, keyFile string
+	var insecure, quiet bool
+	cmd := &cobra.Command{
+		Use:   "serve [--listen ADDR] [--tls-cert F --tls-key F] [--insecure-loopback]",
+		Short: "Serve the image store over the network (HTTPS API for remote consoles and clients)",
+		Long: `Serve the store (--store, $WIMCONSOLE_STORE or the per-user store) over HTTPS:
+the JSON API under /api/v1/ for every store action, uploads and downloads of
+WIM files, install sessions for deployment clients, and an event stream of
+changes for remote consoles.
+
+Without --tls-cert and --tls-key, a self-signed certificate is generated the
+first time and kept in WdsConsole/tls/ of the store; its SHA-256 fingerprint
+is printed for clients to trust (--fingerprint). --insecure-loopback serves
+plain HTTP, and only on a loopback address.
+
+Every request needs a token: create them with 'wimconsole token create'.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (certFile == "") != (keyFile == "") {
+				return usageErrorf("--tls-cert and --tls-key go together")
+			}
+			if insecure {
+				if certFile != "" {
+					return usageErrorf("--insecure-loopback excludes --tls-cert")
+				}
+				if !remote.IsLoopback(listen) {
+					return usageErrorf("--insecure-loopback: %s is not a loopback address (127.0.0.1, ::1)", listen)
+				}
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			var cert *tls.Certificate
+			if !insecure {
+				var c tls.Certificate
+				if certFile != "" {
+					c, err = tls.LoadX509KeyPair(certFile, keyFile)
+				} else {
+					c, err = remote.LoadOrCreateCert(s.Root())
+				}
+				if err != nil {
+					return err
+				}
+				cert = &c
+			}
+			o := remote.Options{Version: Version}
+			if !quiet {
+				o.Logf = func(format string, args ...any) { fmt.Fprintf(env.Stderr, format+"\n", args...) }
+			}
+			srv, err := remote.NewServer(s, o)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			l, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			scheme := "https"
+			if cert == nil {
+				scheme = "http"
+			}
+			url := scheme + "://" + l.Addr().String()
+			fmt.Fprintf(env.Stdout, "serving %s on %s\n", s.Root(), url)
+			if cert != nil {
+				fmt.Fprintf(env.Stdout, "certificate fingerprint (SHA-256): %s\n", remote.CertFingerprint(*cert))
+			}
+			if n, err := srv.Tokens().List(); err == nil && len(n) == 0 {
+				fmt.Fprintf(env.Stdout, "no tokens yet: create one with 'wimconsole token create --role admin'\n")
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if serveStop != nil {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+				go func() {
+					select {
+					case <-serveStop:
+						cancel()
+					case <-ctx.Done():
+					}
+				}()
+			}
+			if serveListening != nil {
+				serveListening(url)
+			}
+			return remote.Serve(ctx, srv, l, cert)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8742", "address to listen on (host:port)")
+	f.StringVar(&certFile, "tls-cert", "", "PEM certificate (default: a generated self-signed one)")
+	f.StringVar(&keyFile, "tls-key", "", "PEM private key of --tls-cert")
+	f.BoolVar(&insecure, "insecure-loopback", false, "plain HTTP, on a loopback address only")
+	f.BoolVar(&quiet, "quiet", false, "do not log failed requests")
+	return cmd
+}

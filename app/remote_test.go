@@ -1,0 +1,170 @@
+package app
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/wimconsole/wimconsole/engine/remote"
+	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/wim"
+)
+
+// serveOn serves st on addr over TLS until the returned function is called.
+func serveOn(t *testing.T, st *store.Store, addr string) (string, func()) {
+	t.Helper()
+	srv, err := remote.NewServer(st, remote.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := remote.LoadOrCreateCert(st.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l net.Listener
+	for i := 0; ; i++ { // the port of a server just stopped may linger
+		if l, err = net.Listen("tcp", addr); err == nil || i == 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { remote.Serve(ctx, srv, l, &cert); srv.Close(); close(done) }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	return l.Addr().String(), stop
+}
+
+// TestRemoteServiceHeadless is the console's path to a served store without
+// a window: add the server (fingerprint shown, then trusted), disable an
+// image and see the change arrive through the event stream, lose the server
+// (offline) and get it back without a restart.
+func TestRemoteServiceHeadless(t *testing.T) {
+	ReconnectMin, ReconnectMax = 50*time.Millisecond, 200*time.Millisecond
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "RemoteInstall"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := remote.OpenTokens(st.Root()).Create(remote.RoleAdmin, nil, "console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop := serveOn(t, st, "127.0.0.1:0")
+	url := "https://" + addr
+
+	// "Add Server…": probe, show the fingerprint, trust it, connect.
+	fp, err := ProbeServer(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := remote.LoadOrCreateCert(st.Root())
+	if fp != remote.CertFingerprint(cert) {
+		t.Fatalf("probed fingerprint %s differs from the server's", fp)
+	}
+	rs, err := NewRemoteService(RemoteServer{Name: "deploy1", URL: url, Fingerprint: fp, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc Service = rs
+	if info, err := rs.Connect(ctx); err != nil || info.Token.Role != remote.RoleAdmin {
+		t.Fatalf("Connect = %+v, %v", info, err)
+	}
+	if svc.State().State != Online {
+		t.Fatalf("state %v after connecting", svc.State().State)
+	}
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("hello"), 0o644)
+	src := filepath.Join(t.TempDir(), "install.wim")
+	if _, err := wim.Capture(ctx, dir, src, wim.CaptureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := svc.AddImage(ctx, src, store.AddOptions{Group: "G"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	changes := make(chan Change, 256)
+	stopWatch, err := svc.Watch(func(c Change) { changes <- c })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopWatch()
+	waitFor := func(what string, ok func(Change) bool) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case c := <-changes:
+				if ok(c) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no change: %s", what)
+			}
+		}
+	}
+	waitFor("stream open", func(c Change) bool { return c.Reload && c.Status.State == Online })
+	no := false
+	if err := svc.SetImage(ctx, refs[0], store.SetOptions{Enabled: &no}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("disable through the event stream", func(c Change) bool {
+		return slices.Contains(c.Paths, "WdsConsole/catalog.db")
+	})
+	if im, err := svc.GetImage(ctx, refs[0]); err != nil || im.Enabled {
+		t.Fatalf("after the event: %+v %v", im, err)
+	}
+
+	// The server goes away: offline. It comes back: online, with a reload.
+	stop()
+	waitFor("offline", func(c Change) bool { return c.Status.State == Offline })
+	if _, err := svc.ListImages(ctx, store.ListOptions{}); err == nil {
+		t.Fatal("list on a stopped server succeeded")
+	}
+	if svc.State().State != Offline || svc.State().Err == nil {
+		t.Errorf("state %+v, want offline with the reason", svc.State())
+	}
+	serveOn(t, st, addr)
+	waitFor("back online", func(c Change) bool { return c.Reload && c.Status.State == Online })
+	if ims, err := svc.ListImages(ctx, store.ListOptions{}); err != nil || len(ims) != 1 {
+		t.Fatalf("list after reconnecting: %v %v", ims, err)
+	}
+
+	// The same operations on the local store.
+	var local Service = NewLocalService("here", st)
+	if ims, err := local.ListImages(ctx, store.ListOptions{}); err != nil || len(ims) != 1 || ims[0].Enabled {
+		t.Errorf("local list: %+v %v", ims, err)
+	}
+
+	// The server list keeps what "Add Server…" asked, for the user only.
+	p := filepath.Join(t.TempDir(), "cfg", ServerListFile)
+	list := []RemoteServer{rs.Config()}
+	if err := SaveServerList(p, list); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadServerList(p)
+	if err != nil || !reflect.DeepEqual(got, list) {
+		t.Errorf("server list round trip: %+v %v", got, err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("server list mode %v", fi.Mode().Perm())
+	}
+}
