@@ -81,6 +81,13 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 	if err := CheckGroupName(o.Group); err != nil {
 		return nil, err
 	}
+	var unattendData []byte
+	if o.Unattend != "" {
+		var err error
+		if unattendData, err = readUnattend(o.Unattend); err != nil {
+			return nil, err
+		}
+	}
 	sw, plan, err := s.openSource(src, o)
 	if err != nil {
 		return nil, err
@@ -133,8 +140,8 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 	var out []ImageRef
 	for _, p := range plan {
 		rec := imageRecord{Enabled: true, Added: time.Now().UTC()}
-		if o.Unattend != "" {
-			rel, err := s.installUnattend(p.ref, o.Unattend, op.e.ID)
+		if unattendData != nil {
+			rel, err := s.installUnattend(p.ref, unattendData, op.e.ID)
 			if err != nil {
 				return fail(err)
 			}
@@ -211,12 +218,6 @@ func (s *Store) openSource(src string, o AddOptions) (*wim.WIM, []*plannedImage,
 			info.Name = fmt.Sprintf("%s (%d)", strings.TrimSuffix(filepath.Base(src), filepath.Ext(src)), i)
 		}
 		plan = append(plan, &plannedImage{index: i, img: img, info: info})
-	}
-	if o.Unattend != "" {
-		if err := checkUnattend(o.Unattend); err != nil {
-			sw.Close()
-			return nil, nil, err
-		}
 	}
 	return sw, plan, nil
 }

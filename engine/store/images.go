@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
@@ -408,8 +408,10 @@ type SetOptions struct {
 // data and header written last), the unattend file through a temporary
 // file renamed into place.
 func (s *Store) SetImage(ctx context.Context, r ImageRef, o SetOptions) error {
+	var unattendData []byte
 	if o.Unattend != nil && *o.Unattend != "" {
-		if err := checkUnattend(*o.Unattend); err != nil {
+		var err error
+		if unattendData, err = readUnattend(*o.Unattend); err != nil {
 			return err
 		}
 	}
@@ -464,7 +466,7 @@ func (s *Store) SetImage(ctx context.Context, r ImageRef, o SetOptions) error {
 		rec.Cache = nil
 	}
 	if o.Unattend != nil {
-		rel, err := s.installUnattend(r, *o.Unattend, op.e.ID)
+		rel, err := s.installUnattend(r, unattendData, op.e.ID)
 		if err != nil {
 			op.abandon()
 			return err
@@ -505,55 +507,47 @@ func (s *Store) checkNameFree(r ImageRef, name string) error {
 	return nil
 }
 
-// checkUnattend checks that path is a readable, well-formed XML file.
-func checkUnattend(path string) error {
+// maxUnattend bounds the size of an answer file read from the user.
+const maxUnattend = 16 << 20
+
+// readUnattend reads the answer file at path once and checks those bytes: a
+// regular file, of sane size, a valid unattend document (well-formed, the
+// urn:schemas-microsoft-com:unattend root, known pass names). The caller
+// installs the same bytes, so a file swapped after the check cannot slip in.
+func readUnattend(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("unattend file: %w", err)
+		return nil, fmt.Errorf("unattend file: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
-		return fmt.Errorf("unattend file %s: not a regular file", path)
+		return nil, fmt.Errorf("unattend file %s: not a regular file", path)
 	}
-	if st.Size() > 16<<20 {
-		return fmt.Errorf("unattend file %s: %d bytes is too large for an answer file", path, st.Size())
+	data, err := io.ReadAll(io.LimitReader(f, maxUnattend+1))
+	if err != nil {
+		return nil, fmt.Errorf("unattend file %s: %w", path, err)
 	}
-	d := xml.NewDecoder(f)
-	seen := false
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("unattend file %s: not well-formed XML: %w", path, err)
-		}
-		if _, ok := tok.(xml.StartElement); ok {
-			seen = true
-		}
+	if len(data) > maxUnattend {
+		return nil, fmt.Errorf("unattend file %s: larger than %d bytes, too large for an answer file", path, maxUnattend)
 	}
-	if !seen {
-		return fmt.Errorf("unattend file %s: no XML element", path)
+	if err := unattend.Validate(path, data); err != nil {
+		return nil, fmt.Errorf("unattend file: %w", err)
 	}
-	return nil
+	return data, nil
 }
 
-// installUnattend copies src into r's Unattend folder (temporary file,
-// synced, renamed) and returns its path relative to the image folder; an
-// empty src removes the image's unattend file.
-func (s *Store) installUnattend(r ImageRef, src, opID string) (string, error) {
+// installUnattend writes data as r's ImageUnattend.xml (temporary file,
+// synced, renamed), or removes it when data is nil. It returns the path
+// recorded in the catalog.
+func (s *Store) installUnattend(r ImageRef, data []byte, opID string) (string, error) {
 	dir := filepath.Join(s.imageDir(r), r.File, "Unattend")
 	dest := filepath.Join(dir, unattendFile)
-	if src == "" {
+	if data == nil {
 		if err := os.Remove(dest); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return "", err
 		}
 		return "", nil
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return "", fmt.Errorf("unattend file: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
