@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -560,12 +561,18 @@ func (s *Store) installUnattend(r ImageRef, data []byte, opID string) (string, e
 
 // writeFileAtomic writes data to name through a synced temporary file.
 func writeFileAtomic(name string, data []byte, opID string) error {
+	return copyFileAtomic(name, bytes.NewReader(data), opID)
+}
+
+// copyFileAtomic copies r to name through a synced temporary file (named
+// after opID, so recovery can find it), renamed into place.
+func copyFileAtomic(name string, r io.Reader, opID string) error {
 	tmp := filepath.Join(filepath.Dir(name), tempTag+opID+"-"+filepath.Base(name))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	_, err = io.Copy(f, r)
 	if err == nil {
 		err = f.Sync()
 	}

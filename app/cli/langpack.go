@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newLangPackCmd) }
+
+func newLangPackCmd(env *Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "langpack",
+		Short: "Associate language packs (.cab) with an install image",
+		Long: `Language packs are cabinet files kept with an image's external data, in
+Images/<Group>/<file>/LangPacks/. They travel with the image through
+replace-image, copy-image and regroup, as WDS keeps them.`,
+		Args: exactArgs(0, "a subcommand: add, list or remove"),
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list IMAGE [--json]",
+		Short: "List an image's language packs",
+		Args:  exactArgs(1, "an image (GROUP/FILE)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := imageRef(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			packs, err := s.LanguagePacks(r)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if packs == nil {
+					packs = []string{}
+				}
+				return printJSON(env, packs)
+			}
+			for _, p := range packs {
+				fmt.Fprintln(env.Stdout, p)
+			}
+			return nil
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of file names")
+	add := &cobra.Command{
+		Use:   "add IMAGE FILE.cab",
+		Short: "Associate a language pack with an image (replaces one of the same name)",
+		Args:  exactArgs(2, "an image (GROUP/FILE) and a .cab file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := imageRef(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			if err := s.AddLanguagePack(ctx, r, args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "added %s to %s\n", args[1], r)
+			return nil
+		},
+	}
+	remove := &cobra.Command{
+		Use:   "remove IMAGE NAME.cab",
+		Short: "Remove a language pack from an image",
+		Args:  exactArgs(2, "an image (GROUP/FILE) and a language pack's file name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := imageRef(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := openStore(env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			if err := s.RemoveLanguagePack(ctx, r, args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "removed %s from %s\n", args[1], r)
+			return nil
+		},
+	}
+	cmd.AddCommand(list, add, remove)
+	return cmd
+}
