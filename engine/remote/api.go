@@ -14,6 +14,10 @@
 //	DELETE /api/v1/groups/{group}[?force=1]           remove a group                            admin
 //	POST   /api/v1/groups/{group}/regroup {"into"}    rebuild a group                           admin
 //	GET    /api/v1/groups/{group}/space               space accounting                          reader
+//	POST   /api/v1/groups/{group}/missing HashesRequest which of the hashes its Res.rwm lacks   admin
+//	POST   /api/v1/groups/{group}/blobs  WIM body     commit a batch of blobs to Res.rwm        admin
+//	POST   /api/v1/groups/{group}/images?file=F  tar  receive an image (its data is there)      admin
+//	POST   /api/v1/groups/{group}/copy-to CopyToRequest push the group to another server        admin
 //	POST   /api/v1/verify            {"group"}        verify the store or a group               operator
 //	GET    /api/v1/images[?group=G&type=T]            images                                    reader
 //	POST   /api/v1/images?filename=F&...  WIM body    add images of an uploaded WIM             admin
@@ -28,6 +32,8 @@
 //	POST   /api/v1/sessions          SessionRequest   open an install session                   operator
 //	POST   /api/v1/sessions/{id}/heartbeat            renew its lease                           operator
 //	GET    /api/v1/sessions/{id}/wim                  the session's image as a WIM (ranges)     operator
+//	GET    /api/v1/sessions/{id}/image                its metadata-only image file (ranges)     operator
+//	GET    /api/v1/sessions/{id}/res                  its group's Res.rwm (ranges)              operator
 //	DELETE /api/v1/sessions/{id}                      close it                                  operator
 //
 // R is an image reference as the command line writes it (GROUP/FILE or
@@ -37,6 +43,13 @@
 // disabled image), 413 (too large) or 503 (busy). Long operations answer
 // with a stream of JSON lines (progress reports, then the result) when the
 // request asks for "Accept: application/x-ndjson".
+//
+// Copying a group to another server (CopyGroup, Client.CopyGroupTo) uses the
+// first three group routes on the destination: the batches of blobs are
+// resource-only WIM files, each committed to Res.rwm whole (append, header
+// last), so that a copy broken off resumes by asking again what is missing;
+// an image travels as a tar stream of image.wim (its metadata-only WIM),
+// state.json (catalog state) and data/... (its external-data folder).
 //
 // A token limited to image groups sees and acts on those groups only; boot
 // images and store-wide actions need an unlimited token.

@@ -785,9 +785,12 @@ func (s *InstallSession) keepAlive(ctx context.Context) (stop func()) {
 
 // InstallImage does what a deployment client does, over the network: it
 // opens an install session on image r (refused for a disabled image), keeps
-// it alive with heartbeats while it downloads the image (resuming a broken
-// download) and applies it to dest (which must be empty or missing), then
-// closes the session.
+// it alive with heartbeats while it downloads the image and applies it to
+// dest (which must be empty or missing), then closes the session. For an
+// install image it fetches the image's metadata file and, with range
+// requests on its group's Res.rwm, only the resources the image uses
+// (resuming a broken range); otherwise the image as a standalone WIM
+// (resuming a broken download).
 func (c *Client) InstallImage(ctx context.Context, r store.ImageRef, dest, client string, report progress.Func) error {
 	if fi, err := os.Stat(dest); err == nil {
 		if !fi.IsDir() {
@@ -807,6 +810,13 @@ func (c *Client) InstallImage(ctx context.Context, r store.ImageRef, dest, clien
 	parent := filepath.Dir(filepath.Clean(dest))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
+	}
+	// An install image: only the data it uses, fetched with range
+	// requests (see stream.go); else the image as a standalone WIM.
+	if !r.Boot {
+		if err := se.streamInstall(ctx, dest, report); !errors.Is(err, errNoRes) {
+			return err
+		}
 	}
 	f, err := os.CreateTemp(parent, ".wimconsole-install-*.wim")
 	if err != nil {

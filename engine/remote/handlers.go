@@ -30,6 +30,10 @@ func (srv *Server) routes() {
 	srv.handle(p("DELETE groups/{group}"), RoleAdmin, srv.removeGroup)
 	srv.handle(p("POST groups/{group}/regroup"), RoleAdmin, srv.regroup)
 	srv.handle(p("GET groups/{group}/space"), RoleReader, srv.space)
+	srv.handle(p("POST groups/{group}/missing"), RoleAdmin, srv.missingBlobs)
+	srv.handle(p("POST groups/{group}/blobs"), RoleAdmin, srv.receiveBlobs)
+	srv.handle(p("POST groups/{group}/images"), RoleAdmin, srv.receiveImage)
+	srv.handle(p("POST groups/{group}/copy-to"), RoleAdmin, srv.copyTo)
 	srv.handle(p("POST verify"), RoleOperator, srv.verify)
 	srv.handle(p("GET images"), RoleReader, srv.listImages)
 	srv.handle(p("POST images"), RoleAdmin, srv.addImage)
@@ -44,6 +48,8 @@ func (srv *Server) routes() {
 	srv.handle(p("POST sessions"), RoleOperator, srv.openSession)
 	srv.handle(p("POST sessions/{id}/heartbeat"), RoleOperator, srv.heartbeat)
 	srv.handle(p("GET sessions/{id}/wim"), RoleOperator, srv.sessionWIM)
+	srv.handle(p("GET sessions/{id}/image"), RoleOperator, srv.sessionImage)
+	srv.handle(p("GET sessions/{id}/res"), RoleOperator, srv.sessionRes)
 	srv.handle(p("DELETE sessions/{id}"), RoleOperator, srv.closeSession)
 	// Everything else under the prefix: a JSON 404 after authentication,
 	// so that probing the API without a token learns nothing.

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wimconsole/wimconsole/engine/remote"
+)
+
+func init() {
+	register(newCopyGroupCmd)
+	remoteCommands["copy-image-group"] = remoteCopyGroup
+}
+
+// copyGroupFlags are the flags of copy-image-group.
+type copyGroupFlags struct {
+	to, toToken, toFingerprint, as string
+}
+
+func newCopyGroupCmd(env *Env) *cobra.Command {
+	var fl copyGroupFlags
+	cmd := &cobra.Command{
+		Use:   "copy-image-group GROUP --to URL --to-token T [--to-fingerprint F] [--as NAME]",
+		Short: "Copy an image group to another server, sending only the data it lacks",
+		Long: `Copy GROUP (of the local store, or of --server) to the server at --to, as
+--as NAME (default: the same name). Only the file data the other server's
+group lacks is sent (compared by SHA-1), in batches that it commits one by
+one; then each image with its unattend, $OEM$ and language-pack data and its
+state (enabled or disabled). Images the other server has already are
+skipped, so running the command again after a broken connection resumes the
+copy. The --to token must be an administrator's ($WIMCONSOLE_TO_TOKEN by
+default). With --server, that server pushes the group itself.`,
+		Args: exactArgs(1, "a group name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if env.Server != "" {
+				c, err := remoteClient(env)
+				if err != nil {
+					return err
+				}
+				return explainRemote(env, remoteCopyGroup(env, c, cmd, args))
+			}
+			return copyGroup(env, nil, cmd, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.to, "to", "", "address of the destination server (https://HOST:PORT) (required)")
+	f.StringVar(&fl.toToken, "to-token", "", "administrator token of the destination server (default $WIMCONSOLE_TO_TOKEN)")
+	f.StringVar(&fl.toFingerprint, "to-fingerprint", "", "SHA-256 fingerprint of the destination's certificate")
+	f.StringVar(&fl.as, "as", "", "name of the group on the destination (default: the same)")
+	cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+func remoteCopyGroup(env *Env, c *remote.Client, cmd *cobra.Command, args []string) error {
+	return copyGroup(env, c, cmd, args)
+}
+
+// copyGroup copies group args[0] of the local store (src nil) or of the
+// server of src to --to.
+func copyGroup(env *Env, src *remote.Client, cmd *cobra.Command, args []string) error {
+	f := cmd.Flags()
+	to, _ := f.GetString("to")
+	tok, _ := f.GetString("to-token")
+	fp, _ := f.GetString("to-fingerprint")
+	as, _ := f.GetString("as")
+	if tok == "" {
+		tok = os.Getenv("WIMCONSOLE_TO_TOKEN")
+	}
+	if tok == "" {
+		return usageErrorf("--to needs the destination's token: --to-token TOKEN or $WIMCONSOLE_TO_TOKEN")
+	}
+	dest, err := remote.NewClient(to, remote.ClientOptions{Token: tok, Fingerprint: fp})
+	if err != nil {
+		return &UsageError{err}
+	}
+	ctx, stop := signalContext(cmd)
+	defer stop()
+	report, done := progressLine(env)
+	o := remote.CopyOptions{Progress: report}
+	var res *remote.CopyResult
+	if src != nil {
+		res, err = src.CopyGroupTo(ctx, args[0], dest, as, o)
+	} else {
+		s, serr := openStore(env)
+		if serr != nil {
+			done()
+			return serr
+		}
+		res, err = remote.CopyGroup(ctx, s, args[0], dest, as, o)
+	}
+	done()
+	if res != nil && err != nil && res.BlobsSent > 0 {
+		fmt.Fprintf(env.Stderr, "%d blobs (%d bytes) were committed before the failure; run the command again to resume\n", res.BlobsSent, res.BytesSent)
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range res.Images {
+		fmt.Fprintf(env.Stdout, "copied %s\n", r)
+	}
+	for _, r := range res.Skipped {
+		fmt.Fprintf(env.Stdout, "skipped %s (already there)\n", r)
+	}
+	fmt.Fprintf(env.Stdout, "copied image group %s to %s as %s: %d of %d blobs sent (%d bytes in %d batches)\n",
+		args[0], dest.URL(), res.Group, res.BlobsSent, res.Blobs, res.BytesSent, res.Batches)
+	return nil
+}

@@ -1,0 +1,296 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/wim"
+)
+
+// Progress phases of receiving a group's data from another store.
+const (
+	PhaseReceive = "receiving file data"
+)
+
+// MissingBlobs returns those of hashes (in their order, without repeats or
+// zero hashes) that image group g's Res.rwm does not hold: all of them when
+// the group or its Res.rwm does not exist yet.
+func (s *Store) MissingBlobs(g string, hashes []wim.Hash) ([]wim.Hash, error) {
+	if err := CheckGroupName(g); err != nil {
+		return nil, err
+	}
+	have := map[wim.Hash]bool{}
+	if name, err := s.findGroup(g); err != nil {
+		return nil, err
+	} else if name != "" {
+		res := s.ResPath(name)
+		if _, err := os.Stat(res); err == nil {
+			rw, err := wim.Open(res, &wim.OpenOptions{NoSplitSearch: true})
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range rw.Blobs() {
+				if !e.IsMetadata() {
+					have[e.Hash] = true
+				}
+			}
+			rw.Close()
+		}
+	}
+	out := []wim.Hash{}
+	seen := map[wim.Hash]bool{}
+	for _, h := range hashes {
+		if h.IsZero() || have[h] || seen[h] {
+			continue
+		}
+		seen[h] = true
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// ReceiveBlobs adds the blobs of batch, a resource-only WIM file (one batch
+// of data sent by another store), to image group g's Res.rwm, creating the
+// group and its Res.rwm when missing (with the batch's codec when it is
+// XPRESS or LZX with 32 KiB chunks, else LZX). Every blob of the batch is
+// first checked against its SHA-1 digest; blobs compressed with the Res.rwm's
+// codec are then copied as stored. Res.rwm grows by append, its header
+// written last, so a batch is stored whole or not at all. It returns the
+// number of blobs added (blobs Res.rwm holds already are skipped).
+func (s *Store) ReceiveBlobs(ctx context.Context, g string, batch string, report progress.Func) (int, error) {
+	if err := CheckGroupName(g); err != nil {
+		return 0, err
+	}
+	bw, err := wim.Open(batch, &wim.OpenOptions{NoSplitSearch: true})
+	if err != nil {
+		return 0, err
+	}
+	defer bw.Close()
+	if bw.ImageCount() != 0 {
+		return 0, fmt.Errorf("%s: a batch of file data holds no image; this one has %d", batch, bw.ImageCount())
+	}
+	if err := bw.Verify(ctx, phased(report, PhaseReceive)); err != nil {
+		return 0, err
+	}
+	op, err := s.begin(journalEntry{Op: "receive-blobs", Locks: []string{groupKey(g)}, Group: g})
+	if err != nil {
+		return 0, err
+	}
+	if name, err := s.findGroup(g); err != nil {
+		op.done()
+		return 0, err
+	} else if name != "" {
+		g = name
+		op.e.Group = g
+	}
+	if err := s.ensureGroup(g); err != nil {
+		op.done()
+		return 0, err
+	}
+	res := s.ResPath(g)
+	wo := wim.WriteOptions{Progress: phased(report, PhaseReceive)}
+	var w *wim.Writer
+	if _, serr := os.Stat(res); serr == nil {
+		w, err = wim.OpenAppend(res, wo)
+	} else {
+		wo.Compression, wo.ChunkSize = groupCodec(bw.Header())
+		wo.ResourceOnly = true
+		w, err = wim.Create(res, wo)
+	}
+	if err != nil {
+		op.done()
+		return 0, err
+	}
+	added := 0
+	for _, e := range bw.Blobs() {
+		if e.IsMetadata() || e.Hash.IsZero() || w.HasBlob(e.Hash) {
+			continue
+		}
+		if err := w.CopyBlob(ctx, bw, e.Hash); err != nil {
+			w.Abort()
+			op.abandon()
+			return 0, err
+		}
+		added++
+	}
+	if err := w.Close(); err != nil {
+		op.abandon()
+		return 0, err
+	}
+	step("receive-blobs-written")
+	return added, op.done()
+}
+
+// ReceiveImageOptions configure ReceiveImage.
+type ReceiveImageOptions struct {
+	// FileName is the image's file name (without .wim); it must be free.
+	FileName string
+	// Data, when set, is a folder of the image's external data (Unattend,
+	// $OEM$, language packs) copied in as the image's folder.
+	// Its unattend file (Unattend/ImageUnattend.xml) must be a valid
+	// answer file; its language packs (LangPacks/*.cab) are recorded in
+	// the catalog.
+	Data     string
+	Disabled bool // the image arrives disabled
+}
+
+// ReceiveImage adds to image group g the image of src, a metadata-only WIM
+// file of one image (as another store keeps it) whose file data g's
+// Res.rwm must hold already: its metadata is read and checked, every blob it
+// uses looked up, and the image written as a new image file of the group
+// (temporary file, synced, renamed: the commit point), after its external
+// data, with its catalog state. Its name must be free in the group.
+func (s *Store) ReceiveImage(ctx context.Context, g string, src string, o ReceiveImageOptions) (ImageRef, error) {
+	if err := CheckGroupName(g); err != nil {
+		return ImageRef{}, err
+	}
+	nf := fileBase(o.FileName)
+	if err := CheckFileName(nf); err != nil {
+		return ImageRef{}, err
+	}
+	op, err := s.begin(journalEntry{Op: "receive-image", Locks: []string{groupKey(g)}, Group: g, Files: []string{nf}})
+	if err != nil {
+		return ImageRef{}, err
+	}
+	if name, err := s.findGroup(g); err != nil {
+		op.done()
+		return ImageRef{}, err
+	} else if name != "" {
+		g = name
+		op.e.Group = g
+	}
+	if err := s.ensureGroup(g); err != nil {
+		op.done()
+		return ImageRef{}, err
+	}
+	// The image's data must be in Res.rwm (an image of empty files only
+	// needs none): reading the image with it as reference checks that
+	// every blob it uses is there.
+	res := s.ResPath(g)
+	oo := &wim.OpenOptions{NoSplitSearch: true}
+	if _, err := os.Stat(res); err == nil {
+		oo.Refs = []string{res}
+	}
+	sw, err := wim.Open(src, oo)
+	if err != nil {
+		op.done()
+		return ImageRef{}, err
+	}
+	defer sw.Close()
+	fail := func(err error) (ImageRef, error) {
+		op.done()
+		return ImageRef{}, err
+	}
+	if sw.ImageCount() != 1 {
+		return fail(fmt.Errorf("%s: an image file holds one image; this one has %d", src, sw.ImageCount()))
+	}
+	img, err := sw.Image(1)
+	if err != nil {
+		return fail(err)
+	}
+	info := *sw.XML().Image(1)
+	if info.Name == "" {
+		return fail(fmt.Errorf("%s: the image has no name", src))
+	}
+	codec, chunk := groupCodec(sw.Header())
+	if refs := sw.Refs(); len(refs) > 0 {
+		codec, chunk = refs[0].Header().Compression(), int(refs[0].Header().ChunkSize)
+	}
+	var missing error
+	img.Walk(func(p string, f *wim.File) error {
+		for _, h := range append([]wim.Hash{f.Hash}, streamHashes(f)...) {
+			if missing == nil && !h.IsZero() {
+				if _, ok := sw.Blob(h); !ok {
+					missing = fmt.Errorf("%s: %s uses blob %s, which %s does not hold", src, p, h, res)
+				}
+			}
+		}
+		return nil
+	})
+	if missing != nil {
+		return fail(missing)
+	}
+	nr := ImageRef{Group: g, File: nf}
+	plan := []*plannedImage{{index: 1, img: img, info: info}}
+	if err := s.planNames(ImageRef{Group: g}, plan, AddOptions{FileName: nf}, nf); err != nil {
+		op.done()
+		return ImageRef{}, err
+	}
+	if err := op.save(); err != nil {
+		op.abandon()
+		return ImageRef{}, err
+	}
+	rec := imageRecord{Enabled: !o.Disabled, Added: time.Now().UTC()}
+	if o.Data != "" {
+		if fi, err := os.Stat(o.Data); err != nil || !fi.IsDir() {
+			return fail(fmt.Errorf("external data of %s: %s is not a folder", nr, o.Data))
+		}
+		if u := filepath.Join(o.Data, "Unattend", unattendFile); exists(u) {
+			if _, err := readUnattend(u); err != nil {
+				return fail(fmt.Errorf("external data of %s: %w", nr, err))
+			}
+		}
+		if ents, err := os.ReadDir(filepath.Join(o.Data, LangPacksDir)); err == nil {
+			for _, e := range ents {
+				if err := checkLangPack(filepath.Join(o.Data, LangPacksDir, e.Name())); err != nil {
+					return fail(fmt.Errorf("external data of %s: %w", nr, err))
+				}
+				rec.LangPacks = append(rec.LangPacks, e.Name())
+			}
+		}
+		tmp := filepath.Join(s.GroupDir(g), tempTag+op.e.ID+"-"+nf)
+		if err := copyTree(o.Data, tmp); err != nil {
+			op.abandon()
+			return ImageRef{}, err
+		}
+		if err := os.Rename(tmp, filepath.Join(s.GroupDir(g), nf)); err != nil {
+			op.abandon()
+			return ImageRef{}, err
+		}
+		if _, err := os.Stat(filepath.Join(s.GroupDir(g), nf, "Unattend", unattendFile)); err == nil {
+			rec.Unattend = nf + "/Unattend/" + unattendFile
+		} else if !errors.Is(err, os.ErrNotExist) {
+			op.abandon()
+			return ImageRef{}, err
+		}
+	}
+	if err := writeImageFile(ctx, s.ImagePath(nr), img, info, codec, chunk, sw.Header().Flags&wim.FlagRPFix != 0); err != nil {
+		op.abandon()
+		return ImageRef{}, err
+	}
+	step("receive-image-written")
+	if rec.DisplayOrder, err = s.nextOrder(nr); err == nil {
+		err = s.putRecord(nr, rec)
+	}
+	if err != nil {
+		op.abandon()
+		return ImageRef{}, err
+	}
+	return nr, op.done()
+}
+
+func streamHashes(f *wim.File) []wim.Hash {
+	var hs []wim.Hash
+	for _, st := range f.Streams {
+		hs = append(hs, st.Hash)
+	}
+	return hs
+}
+
+// checkLangPack checks the language pack file p: its name and contents.
+func checkLangPack(p string) error {
+	if err := checkLangPackName(filepath.Base(p)); err != nil {
+		return err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return checkCab(filepath.Base(p), f)
+}
