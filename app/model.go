@@ -1,13 +1,16 @@
 // Package app holds the use cases that the console window and the command
 // line share: the list of servers, the tree of what each one holds, the
-// details shown for a selection, and what each action does. It has no Fyne
-// widgets, so it is tested without a display.
+// details shown for a selection, jobs with progress and cancel, and what each
+// action does. It has no Fyne widgets, so it is tested without a display.
 package app
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -45,6 +48,8 @@ const (
 	KindBootImages
 	KindGroup
 	KindBootArch
+	KindImage     // an install image, under its group
+	KindBootImage // a boot image, under its architecture
 )
 
 // Node is one node of the console tree. IDs are stable across refreshes, so
@@ -54,22 +59,112 @@ type Node struct {
 	Kind   NodeKind
 	Label  string
 	Server *Server
-	Name   string // group or architecture name
+	Name   string // group or architecture name; for images, that of their parent
+	// Image describes the image of a KindImage or KindBootImage node.
+	Image *store.Image
 }
+
+// Ref returns the store reference of an image node.
+func (n Node) Ref() store.ImageRef {
+	if n.Image == nil {
+		return store.ImageRef{}
+	}
+	file := strings.TrimSuffix(n.Image.File, ".wim")
+	if n.Kind == KindBootImage {
+		return store.ImageRef{Boot: true, Arch: n.Name, File: file}
+	}
+	return store.ImageRef{Group: n.Name, File: file}
+}
+
+// Disabled reports whether the node is an image that is disabled.
+func (n Node) Disabled() bool { return n.Image != nil && !n.Image.Enabled }
 
 // Table is the details pane's content for a node.
 type Table struct {
 	Columns []string
 	Rows    [][]string
+	// Keys, when set, has the shape of Rows and holds the keys Sorted
+	// compares (byte counts, say, whose text does not sort).
+	Keys [][]string
+	// RowIDs, when set, names the tree node each row stands for.
+	RowIDs []string
+}
+
+// Sorted returns t sorted by column col, ascending or descending. Rows that
+// compare equal keep their order.
+func (t Table) Sorted(col int, descending bool) Table {
+	if col < 0 || col >= len(t.Columns) {
+		return t
+	}
+	idx := make([]int, len(t.Rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	key := func(i int) string {
+		if t.Keys != nil && i < len(t.Keys) && col < len(t.Keys[i]) {
+			return t.Keys[i][col]
+		}
+		if col < len(t.Rows[i]) {
+			return t.Rows[i][col]
+		}
+		return ""
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ka, kb := key(idx[a]), key(idx[b])
+		if descending {
+			ka, kb = kb, ka
+		}
+		return lessNatural(ka, kb)
+	})
+	out := Table{Columns: t.Columns, Rows: make([][]string, len(idx))}
+	if t.Keys != nil {
+		out.Keys = make([][]string, len(idx))
+	}
+	if t.RowIDs != nil {
+		out.RowIDs = make([]string, len(idx))
+	}
+	for i, j := range idx {
+		out.Rows[i] = t.Rows[j]
+		if t.Keys != nil && j < len(t.Keys) {
+			out.Keys[i] = t.Keys[j]
+		}
+		if t.RowIDs != nil && j < len(t.RowIDs) {
+			out.RowIDs[i] = t.RowIDs[j]
+		}
+	}
+	return out
+}
+
+// lessNatural compares case-insensitively, and numbers as numbers.
+func lessNatural(a, b string) bool {
+	na, ea := strconv.ParseFloat(a, 64)
+	nb, eb := strconv.ParseFloat(b, 64)
+	if ea == nil && eb == nil {
+		return na < nb
+	}
+	la, lb := strings.ToLower(a), strings.ToLower(b)
+	if la != lb {
+		return la < lb
+	}
+	return a < b
+}
+
+// groupSummary is what the model knows of an image group besides its images.
+type groupSummary struct {
+	info store.GroupInfo
+	dead int64 // reclaimable bytes (-1 unknown)
 }
 
 // Model is the console's view of its servers: a tree of nodes and the details
 // of each. It is safe for concurrent use.
 type Model struct {
+	refreshMu sync.Mutex // one Refresh at a time
+
 	mu      sync.RWMutex
 	servers []*Server
 	nodes   map[string]Node
 	kids    map[string][]string
+	groups  map[string]groupSummary // by group node ID
 }
 
 // NewModel returns a model over servers, already loaded from disk.
@@ -86,39 +181,105 @@ func (m *Model) Servers() []*Server {
 	return append([]*Server(nil), m.servers...)
 }
 
+// Server IDs and the IDs of the nodes below them.
+func serverID(s *Server) string { return "server:" + s.Name }
+
+// InstallID returns the ID of server s's Install Images node.
+func InstallID(s *Server) string { return serverID(s) + "/install" }
+
+// BootID returns the ID of server s's Boot Images node.
+func BootID(s *Server) string { return serverID(s) + "/boot" }
+
+// GroupID returns the ID of image group g's node.
+func GroupID(s *Server, g string) string { return InstallID(s) + "/" + g }
+
+// ArchID returns the ID of boot architecture a's node.
+func ArchID(s *Server, a string) string { return BootID(s) + "/" + a }
+
+// ImageID returns the ID of the node of image r.
+func ImageID(s *Server, r store.ImageRef) string {
+	if r.Boot {
+		return ArchID(s, r.Arch) + "/" + r.File
+	}
+	return GroupID(s, r.Group) + "/" + r.File
+}
+
 // Refresh reloads every server's tree from disk. It returns the first error
 // met; the nodes that could be read are kept.
 func (m *Model) Refresh() error {
+	m.refreshMu.Lock()
+	defer m.refreshMu.Unlock()
+	ctx := context.Background()
 	nodes := map[string]Node{}
 	kids := map[string][]string{}
+	groups := map[string]groupSummary{}
 	var firstErr error
+	fail := func(err error) {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
 	add := func(parent string, n Node) {
 		nodes[n.ID] = n
 		kids[parent] = append(kids[parent], n.ID)
 	}
 	for _, s := range m.Servers() {
-		sid := "server:" + s.Name
+		sid := serverID(s)
 		add("", Node{ID: sid, Kind: KindServer, Label: s.Name, Server: s})
-		iid, bid := sid+"/install", sid+"/boot"
+		iid, bid := InstallID(s), BootID(s)
 		add(sid, Node{ID: iid, Kind: KindInstallImages, Label: "Install Images", Server: s})
 		add(sid, Node{ID: bid, Kind: KindBootImages, Label: "Boot Images", Server: s})
-		groups, err := s.Store.Groups()
-		if err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("%s: listing image groups: %w", s.Name, err)
+		infos, err := s.Store.GroupInfos()
+		if err != nil {
+			fail(fmt.Errorf("%s: listing image groups: %w", s.Name, err))
 		}
-		for _, g := range groups {
-			add(iid, Node{ID: iid + "/" + g, Kind: KindGroup, Label: g, Server: s, Name: g})
+		for _, gi := range infos {
+			gid := GroupID(s, gi.Name)
+			add(iid, Node{ID: gid, Kind: KindGroup, Label: gi.Name, Server: s, Name: gi.Name})
+			sum := groupSummary{info: gi, dead: -1}
+			if gi.Images > 0 {
+				if sp, err := s.Store.Space(ctx, gi.Name); err == nil {
+					sum.dead = sp.DeadBytes
+				}
+			} else {
+				sum.dead = 0
+			}
+			groups[gid] = sum
 		}
 		archs, err := s.Store.Archs()
-		if err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("%s: listing boot architectures: %w", s.Name, err)
+		if err != nil {
+			fail(fmt.Errorf("%s: listing boot architectures: %w", s.Name, err))
 		}
 		for _, a := range archs {
-			add(bid, Node{ID: bid + "/" + a, Kind: KindBootArch, Label: a, Server: s, Name: a})
+			add(bid, Node{ID: ArchID(s, a), Kind: KindBootArch, Label: a, Server: s, Name: a})
+		}
+		images, err := s.Store.ListImages(ctx, store.ListOptions{})
+		if err != nil {
+			fail(fmt.Errorf("%s: listing images: %w", s.Name, err))
+		}
+		for i := range images {
+			im := &images[i]
+			label := im.Name
+			if label == "" {
+				label = im.File
+			}
+			if im.Type == store.TypeBoot {
+				n := Node{Kind: KindBootImage, Label: label, Server: s, Name: im.BootArch, Image: im}
+				n.ID = ImageID(s, n.Ref())
+				if _, ok := nodes[ArchID(s, im.BootArch)]; ok {
+					add(ArchID(s, im.BootArch), n)
+				}
+				continue
+			}
+			n := Node{Kind: KindImage, Label: label, Server: s, Name: im.Group, Image: im}
+			n.ID = ImageID(s, n.Ref())
+			if _, ok := nodes[GroupID(s, im.Group)]; ok {
+				add(GroupID(s, im.Group), n)
+			}
 		}
 	}
 	m.mu.Lock()
-	m.nodes, m.kids = nodes, kids
+	m.nodes, m.kids, m.groups = nodes, kids, groups
 	m.mu.Unlock()
 	return firstErr
 }
@@ -151,6 +312,17 @@ func (m *Model) Node(id string) (Node, bool) {
 	return n, ok
 }
 
+// Groups returns the names of server s's image groups.
+func (m *Model) Groups(s *Server) []string {
+	var out []string
+	for _, id := range m.Children(InstallID(s)) {
+		if n, ok := m.Node(id); ok {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
 // Details returns the details table for the node id.
 func (m *Model) Details(id string) Table {
 	n, ok := m.Node(id)
@@ -159,32 +331,146 @@ func (m *Model) Details(id string) Table {
 	}
 	switch n.Kind {
 	case KindServer:
-		groups := len(m.Children(n.ID + "/install"))
-		return Table{
-			Columns: []string{"Property", "Value"},
-			Rows: [][]string{
-				{"Server", n.Server.Name},
-				{"Store path", n.Server.Store.Root()},
-				{"Image groups", fmt.Sprint(groups)},
-				{"Catalog", n.Server.Store.CatalogPath()},
-			},
-		}
+		return m.serverDetails(n)
 	case KindInstallImages:
-		t := Table{Columns: []string{"Image Group", "Folder"}}
-		for _, c := range m.Children(id) {
-			g, _ := m.Node(c)
-			t.Rows = append(t.Rows, []string{g.Label, filepath.Join(n.Server.Store.Root(), store.ImagesDir, g.Name)})
+		t := Table{Columns: []string{"Image Group", "Images", "Res.rwm Size", "Reclaimable", "Folder"}}
+		m.mu.RLock()
+		defer m.mu.RUnlock()
+		for _, c := range m.kids[id] {
+			g := m.nodes[c]
+			sum := m.groups[c]
+			dead, deadKey := "unknown", sizeKey(-1)
+			if sum.dead >= 0 {
+				dead, deadKey = FormatBytes(sum.dead), sizeKey(sum.dead)
+			}
+			t.Rows = append(t.Rows, []string{g.Label, strconv.Itoa(sum.info.Images),
+				FormatBytes(sum.info.ResBytes), dead, n.Server.Store.GroupDir(g.Name)})
+			t.Keys = append(t.Keys, []string{g.Label, strconv.Itoa(sum.info.Images),
+				sizeKey(sum.info.ResBytes), deadKey, n.Server.Store.GroupDir(g.Name)})
+			t.RowIDs = append(t.RowIDs, c)
 		}
 		return t
 	case KindBootImages:
-		t := Table{Columns: []string{"Architecture", "Folder"}}
+		t := Table{Columns: []string{"Architecture", "Images", "Folder"}}
 		for _, c := range m.Children(id) {
 			a, _ := m.Node(c)
-			t.Rows = append(t.Rows, []string{a.Label, filepath.Join(n.Server.Store.Root(), store.BootDir, a.Name, store.ImagesDir)})
+			t.Rows = append(t.Rows, []string{a.Label, strconv.Itoa(len(m.Children(c))),
+				filepath.Join(n.Server.Store.Root(), store.BootDir, a.Name, store.ImagesDir)})
+			t.RowIDs = append(t.RowIDs, c)
 		}
 		return t
-	default:
-		return Table{Columns: []string{"Image Name", "File Name"}}
+	case KindGroup:
+		t := Table{Columns: []string{"Image Name", "Architecture", "Status", "Expanded Size",
+			"Exclusive Size", "Date", "OS Version", "Languages", "File Name"}}
+		for _, c := range m.Children(id) {
+			im, _ := m.Node(c)
+			x := im.Image
+			t.Rows = append(t.Rows, []string{im.Label, x.Arch, statusText(x), FormatBytes(x.ExpandedBytes),
+				FormatBytes(x.ExclusiveBytes), formatDate(x.Created), x.OSVersion,
+				strings.Join(x.Languages, ", "), x.File})
+			t.Keys = append(t.Keys, []string{im.Label, x.Arch, statusText(x), sizeKey(x.ExpandedBytes),
+				sizeKey(x.ExclusiveBytes), x.Created.UTC().Format("20060102150405"), x.OSVersion,
+				strings.Join(x.Languages, ", "), x.File})
+			t.RowIDs = append(t.RowIDs, c)
+		}
+		return t
+	case KindBootArch:
+		t := Table{Columns: []string{"Image Name", "Architecture", "Status", "Expanded Size",
+			"Date", "OS Version", "File Name"}}
+		for _, c := range m.Children(id) {
+			im, _ := m.Node(c)
+			x := im.Image
+			t.Rows = append(t.Rows, []string{im.Label, x.Arch, statusText(x), FormatBytes(x.ExpandedBytes),
+				formatDate(x.Created), x.OSVersion, x.File})
+			t.Keys = append(t.Keys, []string{im.Label, x.Arch, statusText(x), sizeKey(x.ExpandedBytes),
+				x.Created.UTC().Format("20060102150405"), x.OSVersion, x.File})
+			t.RowIDs = append(t.RowIDs, c)
+		}
+		return t
+	case KindImage, KindBootImage:
+		t := Table{Columns: []string{"Property", "Value"}}
+		for _, p := range GeneralProperties(n.Image) {
+			t.Rows = append(t.Rows, []string{p[0], p[1]})
+		}
+		return t
+	}
+	return Table{Columns: []string{"Name"}}
+}
+
+func (m *Model) serverDetails(n Node) Table {
+	m.mu.RLock()
+	var groups, images, boot int
+	var res, dead int64
+	deadKnown := true
+	for _, g := range m.kids[InstallID(n.Server)] {
+		groups++
+		sum := m.groups[g]
+		images += sum.info.Images
+		res += sum.info.ResBytes
+		if sum.dead < 0 {
+			deadKnown = false
+		} else {
+			dead += sum.dead
+		}
+	}
+	for _, a := range m.kids[BootID(n.Server)] {
+		boot += len(m.kids[a])
+	}
+	m.mu.RUnlock()
+	reclaim := FormatBytes(dead)
+	if !deadKnown {
+		reclaim += " (some groups unknown)"
+	}
+	return Table{
+		Columns: []string{"Property", "Value"},
+		Rows: [][]string{
+			{"Server", n.Server.Name},
+			{"Store path", n.Server.Store.Root()},
+			{"Image groups", strconv.Itoa(groups)},
+			{"Install images", strconv.Itoa(images)},
+			{"Boot images", strconv.Itoa(boot)},
+			{"Res.rwm total", FormatBytes(res)},
+			{"Reclaimable by regroup", reclaim},
+			{"Catalog", n.Server.Store.CatalogPath()},
+		},
+	}
+}
+
+func statusText(im *store.Image) string {
+	if im.Enabled {
+		return "Online"
+	}
+	return "Offline"
+}
+
+// GeneralProperties lists an image's general properties, in the order the
+// Properties dialog shows them.
+func GeneralProperties(im *store.Image) [][2]string {
+	if im == nil {
+		return nil
+	}
+	where := im.Group
+	if im.Type == store.TypeBoot {
+		where = "Boot/" + im.BootArch
+	}
+	langs := strings.Join(im.Languages, ", ")
+	return [][2]string{
+		{"Name", im.Name},
+		{"Description", im.Description},
+		{"Architecture", im.Arch},
+		{"Languages", langs},
+		{"Status", statusText(im)},
+		{"Group", where},
+		{"File name", im.File},
+		{"File path", im.Path},
+		{"Expanded size", FormatBytes(im.ExpandedBytes)},
+		{"Image file size", FormatBytes(im.FileBytes)},
+		{"Date", formatDate(im.Created)},
+		{"OS version", im.OSVersion},
+		{"Edition", im.Edition},
+		{"Product", im.ProductName},
+		{"Unattend file", im.Unattend},
+		{"Active sessions", strconv.Itoa(im.Sessions)},
 	}
 }
 

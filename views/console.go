@@ -2,11 +2,16 @@
 // and details pane, menus, dialogs and wizards. It never imports
 // fyne.io/fyne/v2/app (only main.go does), so it builds without cgo and its
 // tests run headless with fyne.io/fyne/v2/test.
+//
+// Fyne calls its callbacks on the main goroutine; anything that touches the
+// disk runs in a goroutine (an app.Jobs job for long work) and hands its
+// result back through fyne.Do.
 package views
 
 import (
 	"fmt"
 	"runtime"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -23,34 +28,64 @@ import (
 const Title = "WIM Console"
 
 // Console is the main window: a tree of servers on the left, the details of
-// the selection on the right, a menu bar and a status bar.
+// the selection on the right, a menu bar, a toolbar, the running jobs and a
+// status bar.
 type Console struct {
 	Window  fyne.Window
 	model   *app.Model
 	dialogs app.Dialogs
+	jobs    *app.Jobs
 
-	tree     *widget.Tree
-	details  *detailsPane
-	status   *widget.Label
-	selected string
+	tree      *widget.Tree
+	rows      []*nodeRow
+	details   *detailsPane
+	status    *widget.Label
+	jobStatus *widget.Label
+	jobBox    *fyne.Container
+	jobRows   map[*app.Job]*jobRow
+	selected  string
+	// current is the dialog or wizard opened last (tests drive it).
+	current any
+
+	// do and doWait hand work to the main goroutine: fyne.Do and
+	// fyne.DoAndWait (tests serialise them instead, as the test driver
+	// runs them on the calling goroutine).
+	do, doWait func(func())
+
+	// busy counts background work started from the UI (file dialogs,
+	// jobs) until its result has been shown; tests wait on it.
+	busy sync.WaitGroup
 }
 
 // NewConsole builds the console window over model. dialogs are the native
 // file dialogs (a fake in tests).
 func NewConsole(a fyne.App, model *app.Model, dialogs app.Dialogs) *Console {
 	c := &Console{
-		Window:  a.NewWindow(Title),
-		model:   model,
-		dialogs: dialogs,
-		status:  widget.NewLabel(""),
+		Window:    a.NewWindow(Title),
+		model:     model,
+		dialogs:   dialogs,
+		jobs:      app.NewJobs(),
+		status:    widget.NewLabel(""),
+		jobStatus: widget.NewLabel(""),
+		jobRows:   map[*app.Job]*jobRow{},
+		do:        fyne.Do,
+		doWait:    fyne.DoAndWait,
 	}
 	c.Window.SetIcon(resources.AppIcon)
 	c.tree = c.newTree()
 	c.details = newDetailsPane()
+	c.details.open = func(id string) {
+		if _, ok := c.model.Node(id); ok {
+			c.tree.Select(id)
+			c.showProperties()
+		}
+	}
 	split := container.NewHSplit(c.tree, c.details.table)
-	split.Offset = 0.28
-	statusBar := container.NewBorder(widget.NewSeparator(), nil, nil, nil, c.status)
-	c.Window.SetContent(container.NewBorder(nil, statusBar, nil, nil, split))
+	split.Offset = 0.3
+	c.jobBox = container.NewVBox()
+	statusBar := container.NewBorder(widget.NewSeparator(), nil, nil, c.jobStatus, c.status)
+	bottom := container.NewVBox(c.jobBox, statusBar)
+	c.Window.SetContent(container.NewBorder(c.toolbar(), bottom, nil, nil, split))
 	c.Window.SetMainMenu(c.mainMenu())
 	c.Window.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF5}, func(fyne.Shortcut) { c.Refresh() })
 	c.Window.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
@@ -59,8 +94,13 @@ func NewConsole(a fyne.App, model *app.Model, dialogs app.Dialogs) *Console {
 			c.Refresh()
 		case fyne.KeyReturn, fyne.KeyEnter:
 			c.showProperties()
+		case fyne.KeyDelete:
+			c.deleteSelected()
 		}
 	})
+	c.Window.SetOnDropped(c.dropped)
+	c.Window.SetCloseIntercept(c.closeRequested)
+	c.jobs.SetOnChange(func() { c.do(c.showJobs) })
 	c.Window.Resize(fyne.NewSize(1100, 700))
 	if roots := model.Children(""); len(roots) > 0 {
 		c.tree.OpenBranch(roots[0])
@@ -76,19 +116,44 @@ func (c *Console) Tree() *widget.Tree { return c.tree }
 // Selected returns the ID of the selected tree node.
 func (c *Console) Selected() string { return c.selected }
 
-// Select selects the tree node id.
-func (c *Console) Select(id string) { c.tree.Select(id) }
+// Select selects the tree node id, opening the branches above it.
+func (c *Console) Select(id string) {
+	for p := parentID(id); p != ""; p = parentID(p) {
+		if _, ok := c.model.Node(p); ok {
+			c.tree.OpenBranch(p)
+		}
+	}
+	c.tree.Select(id)
+}
 
-// Details returns what the details pane shows now.
+// parentID returns the ID of id's parent node ("" for a root).
+func parentID(id string) string {
+	for i := len(id) - 1; i >= 0; i-- {
+		if id[i] == '/' {
+			return id[:i]
+		}
+	}
+	return ""
+}
+
+// Details returns what the details pane shows now (sorted as shown).
 func (c *Console) Details() app.Table { return c.details.content }
 
+// Jobs returns the console's job list.
+func (c *Console) Jobs() *app.Jobs { return c.jobs }
+
 // Refresh reloads the model from disk and redraws; expansion and selection
-// are kept because node IDs are stable.
+// are kept because node IDs are stable. The reload runs in a goroutine.
 func (c *Console) Refresh() {
-	if err := c.model.Refresh(); err != nil {
-		dialog.ShowError(err, c.Window)
-	}
-	c.redraw()
+	c.background(func() func() {
+		err := c.model.Refresh()
+		return func() {
+			if err != nil {
+				dialog.ShowError(err, c.Window)
+			}
+			c.redraw()
+		}
+	})
 }
 
 // LiveSync keeps the window in step with the stores on disk: changes made by
@@ -96,7 +161,7 @@ func (c *Console) Refresh() {
 // The returned function stops it.
 func (c *Console) LiveSync() (stop func(), err error) {
 	return c.model.Watch(func(err error) {
-		fyne.Do(func() {
+		c.do(func() {
 			if err != nil {
 				c.status.SetText(err.Error())
 				return
@@ -106,53 +171,62 @@ func (c *Console) LiveSync() (stop func(), err error) {
 	})
 }
 
+// background runs work in a goroutine, then the function it returns (if
+// any) on the main goroutine.
+func (c *Console) background(work func() func()) {
+	c.busy.Add(1)
+	go func() {
+		defer c.busy.Done()
+		if ui := work(); ui != nil {
+			c.doWait(ui)
+		}
+	}()
+}
+
+// settle waits until background work started so far has been shown.
+func (c *Console) settle() { c.busy.Wait() }
+
 // redraw shows the model's current state.
 func (c *Console) redraw() {
 	c.tree.Refresh()
 	if _, ok := c.model.Node(c.selected); !ok {
+		// The node went (deleted, renamed): select its parent.
+		sel := c.selected
+		for sel != "" {
+			sel = parentID(sel)
+			if _, ok := c.model.Node(sel); ok {
+				break
+			}
+		}
 		c.selected = ""
+		if sel != "" {
+			c.tree.Select(sel)
+		} else {
+			c.tree.UnselectAll()
+		}
 	}
-	c.details.show(c.model.Details(c.selected))
+	c.showDetails()
 	c.Window.SetMainMenu(c.mainMenu())
 	c.updateStatus()
 }
 
-func (c *Console) newTree() *widget.Tree {
-	t := widget.NewTree(
-		c.model.Children,
-		c.model.IsBranch,
-		func(branch bool) fyne.CanvasObject {
-			return container.NewHBox(widget.NewIcon(theme.FolderIcon()), widget.NewLabel("template"))
-		},
-		func(id widget.TreeNodeID, branch bool, obj fyne.CanvasObject) {
-			n, _ := c.model.Node(id)
-			box := obj.(*fyne.Container)
-			box.Objects[0].(*widget.Icon).SetResource(nodeIcon(n.Kind))
-			box.Objects[1].(*widget.Label).SetText(n.Label)
-		},
-	)
-	t.OnSelected = func(id widget.TreeNodeID) {
-		c.selected = id
-		c.details.show(c.model.Details(id))
-		c.Window.SetMainMenu(c.mainMenu())
-		c.updateStatus()
-	}
-	return t
-}
-
-func nodeIcon(k app.NodeKind) fyne.Resource {
-	switch k {
-	case app.KindServer:
-		return theme.ComputerIcon()
-	case app.KindGroup, app.KindBootArch:
-		return theme.FolderOpenIcon()
-	default:
-		return theme.FolderIcon()
-	}
-}
+func (c *Console) showDetails() { c.details.show(c.model.Details(c.selected)) }
 
 func (c *Console) updateStatus() {
 	c.status.SetText(c.model.StatusText(c.selected))
+	c.jobStatus.SetText(c.jobs.Summary())
+}
+
+func (c *Console) toolbar() *widget.Toolbar {
+	return widget.NewToolbar(
+		widget.NewToolbarAction(theme.ViewRefreshIcon(), c.Refresh),
+		widget.NewToolbarSeparator(),
+		widget.NewToolbarAction(theme.ContentAddIcon(), func() { c.addImage(nil, c.selectedGroup()) }),
+		widget.NewToolbarAction(theme.FolderNewIcon(), c.addGroup),
+		widget.NewToolbarSeparator(),
+		widget.NewToolbarAction(theme.InfoIcon(), c.showProperties),
+		widget.NewToolbarAction(theme.DeleteIcon(), c.deleteSelected),
+	)
 }
 
 // mainMenu builds the menu bar. The Action menu holds the actions of the
@@ -161,6 +235,7 @@ func (c *Console) mainMenu() *fyne.MainMenu {
 	refresh := fyne.NewMenuItem("Refresh", c.Refresh)
 	refresh.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
 	file := fyne.NewMenu("File",
+		fyne.NewMenuItem("Add Install Image…", func() { c.addImage(nil, c.selectedGroup()) }),
 		fyne.NewMenuItem("Store Location…", c.showStoreLocation),
 	)
 	view := fyne.NewMenu("View", refresh)
@@ -171,36 +246,33 @@ func (c *Console) mainMenu() *fyne.MainMenu {
 	return fyne.NewMainMenu(file, fyne.NewMenu("Action", c.actionItems()...), view, help)
 }
 
-// actionItems are the actions of the selected node: the Action menu and the
-// node's context menu show the same list.
-func (c *Console) actionItems() []*fyne.MenuItem {
-	refresh := fyne.NewMenuItem("Refresh", c.Refresh)
-	n, ok := c.model.Node(c.selected)
-	if !ok {
-		return []*fyne.MenuItem{refresh}
-	}
-	items := []*fyne.MenuItem{refresh}
-	if n.Kind == app.KindServer {
-		items = append(items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem("Properties", c.showProperties))
-	}
-	return items
+// showContextMenu shows the selection's actions at pos.
+func (c *Console) showContextMenu(pos fyne.Position) {
+	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", c.actionItems()...), c.Window.Canvas(), pos)
 }
 
-func (c *Console) showProperties() {
-	n, ok := c.model.Node(c.selected)
-	if !ok || n.Kind != app.KindServer {
+// closeRequested asks before closing while jobs run.
+func (c *Console) closeRequested() {
+	running := c.jobs.Running()
+	if len(running) == 0 {
+		c.Window.Close()
 		return
 	}
-	t := c.model.Details(n.ID)
-	form := widget.NewForm()
-	for _, r := range t.Rows {
-		v := widget.NewLabel(r[1])
-		v.Wrapping = fyne.TextWrapBreak
-		form.Append(r[0], v)
+	msg := fmt.Sprintf("%d job(s) are still running:\n", len(running))
+	for _, j := range running {
+		msg += "\n  " + j.Title()
 	}
-	d := dialog.NewCustom(n.Label+" Properties", "Close", form, c.Window)
-	d.Resize(fyne.NewSize(560, 0))
-	d.Show()
+	msg += "\n\nCancel them and close? Work that is cancelled is rolled back."
+	dialog.ShowConfirm("Jobs Running", msg, func(ok bool) {
+		if !ok {
+			return
+		}
+		c.jobs.CancelAll()
+		c.background(func() func() {
+			c.jobs.Wait()
+			return c.Window.Close
+		})
+	}, c.Window)
 }
 
 func (c *Console) showStoreLocation() {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -15,11 +16,28 @@ import (
 )
 
 // fakeDialogs stands in for the native file dialogs.
-type fakeDialogs struct{ files []string }
+// It answers OpenFiles with files (cancelled when empty) and SaveFile with
+// save (cancelled when empty), and counts the calls.
+type fakeDialogs struct {
+	files []string
+	save  string
+	opens int
+	saves int
+}
 
-func (f *fakeDialogs) OpenFiles(string, ...app.FileFilter) ([]string, error) { return f.files, nil }
+func (f *fakeDialogs) OpenFiles(string, ...app.FileFilter) ([]string, error) {
+	f.opens++
+	if len(f.files) == 0 {
+		return nil, app.ErrCancelled
+	}
+	return f.files, nil
+}
 func (f *fakeDialogs) SaveFile(string, string, ...app.FileFilter) (string, error) {
-	return "", app.ErrCancelled
+	f.saves++
+	if f.save == "" {
+		return "", app.ErrCancelled
+	}
+	return f.save, nil
 }
 func (f *fakeDialogs) PickFolder(string) (string, error) { return "", app.ErrCancelled }
 
@@ -31,6 +49,7 @@ func newTestConsole(t *testing.T, root string) (*Console, *app.Server) {
 		t.Fatal(err)
 	}
 	c := NewConsole(a, app.NewModel(srv), &fakeDialogs{})
+	serialise(c)
 	c.Window.Resize(fyne.NewSize(1000, 700))
 	return c, srv
 }
@@ -45,6 +64,9 @@ func labels(o fyne.CanvasObject) []string {
 		}
 		switch v := o.(type) {
 		case *widget.Label:
+			out = append(out, v.Text)
+			return
+		case *canvas.Text:
 			out = append(out, v.Text)
 			return
 		case *fyne.Container:
@@ -114,6 +136,7 @@ func TestDetailsFollowSelection(t *testing.T) {
 	}
 	install := "server:" + srv.Name + "/install"
 	c.Refresh()
+	c.settle()
 	c.Tree().OpenBranch(install)
 	c.Select(install)
 	if d := c.Details(); len(d.Rows) != 1 || d.Rows[0][0] != "Win11" {
@@ -124,6 +147,7 @@ func TestDetailsFollowSelection(t *testing.T) {
 	}
 	// The selection survives a refresh.
 	c.Refresh()
+	c.settle()
 	if c.Selected() != install {
 		t.Fatalf("selection lost: %q", c.Selected())
 	}
@@ -161,7 +185,11 @@ func TestLiveSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Second)
-	for !contains(labels(c.Window.Content()), "Dropped") {
+	shown := func() (ok bool) {
+		c.doWait(func() { ok = contains(labels(c.Window.Content()), "Dropped") })
+		return ok
+	}
+	for !shown() {
 		if time.Now().After(deadline) {
 			t.Fatal("a group made on disk did not show within a second")
 		}

@@ -1,0 +1,267 @@
+package views
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wimconsole/wimconsole/app"
+	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/store"
+)
+
+// actionItems are the actions of the selected node: the Action menu and the
+// node's context menu show the same list.
+func (c *Console) actionItems() []*fyne.MenuItem {
+	item := fyne.NewMenuItem
+	sep := fyne.NewMenuItemSeparator
+	refresh := item("Refresh", c.Refresh)
+	n, ok := c.model.Node(c.selected)
+	if !ok {
+		return []*fyne.MenuItem{refresh}
+	}
+	props := item("Properties", c.showProperties)
+	addInstall := item("Add Install Image…", func() { c.addImage(nil, c.selectedGroup()) })
+	addBoot := item("Add Boot Image…", func() { c.addBootImage(nil, c.selectedArch()) })
+	addGroup := item("Add Image Group…", c.addGroup)
+	switch n.Kind {
+	case app.KindServer:
+		return []*fyne.MenuItem{addInstall, addBoot, addGroup, sep(), refresh, sep(), props}
+	case app.KindInstallImages:
+		return []*fyne.MenuItem{addInstall, addGroup, sep(), refresh}
+	case app.KindBootImages, app.KindBootArch:
+		return []*fyne.MenuItem{addBoot, sep(), refresh}
+	case app.KindGroup:
+		return []*fyne.MenuItem{addInstall, item("Regroup…", c.regroup), sep(),
+			item("Rename", c.renameGroup), item("Delete", c.deleteSelected), sep(), refresh, sep(), props}
+	case app.KindImage, app.KindBootImage:
+		toggle := item("Disable", func() { c.setEnabled(false) })
+		if n.Disabled() {
+			toggle = item("Enable", func() { c.setEnabled(true) })
+		}
+		items := []*fyne.MenuItem{toggle, sep(), item("Export Image…", c.exportImage), item("Replace Image…", c.replaceImage)}
+		if n.Kind == app.KindImage {
+			items = append(items, item("Copy Image…", c.copyImage))
+		}
+		return append(items, sep(), item("Delete", c.deleteSelected), sep(), refresh, sep(), props)
+	}
+	return []*fyne.MenuItem{refresh}
+}
+
+// selectedNode returns the selected node.
+func (c *Console) selectedNode() (app.Node, bool) { return c.model.Node(c.selected) }
+
+// selectedGroup returns the image group of the selection ("" if none).
+func (c *Console) selectedGroup() string { return c.groupOf(c.selected) }
+
+func (c *Console) groupOf(id string) string {
+	n, ok := c.model.Node(id)
+	if ok && (n.Kind == app.KindGroup || n.Kind == app.KindImage) {
+		return n.Name
+	}
+	return ""
+}
+
+// selectedArch returns the boot architecture of the selection ("" if none).
+func (c *Console) selectedArch() string {
+	n, ok := c.selectedNode()
+	if ok && (n.Kind == app.KindBootArch || n.Kind == app.KindBootImage) {
+		return n.Name
+	}
+	return ""
+}
+
+// server returns the server of the selection, or the first one.
+func (c *Console) server() *app.Server {
+	if n, ok := c.selectedNode(); ok {
+		return n.Server
+	}
+	if s := c.model.Servers(); len(s) > 0 {
+		return s[0]
+	}
+	return nil
+}
+
+// setEnabled disables or enables the selected image.
+func (c *Console) setEnabled(enabled bool) {
+	n, ok := c.selectedNode()
+	if !ok || n.Image == nil {
+		return
+	}
+	verb := "Disable"
+	if enabled {
+		verb = "Enable"
+	}
+	r := n.Ref()
+	c.runJob(fmt.Sprintf("%s %s", verb, n.Label), func(ctx context.Context, _ progress.Func) error {
+		return n.Server.SetEnabled(ctx, r, enabled)
+	}, nil)
+}
+
+// deleteSelected deletes the selected image or group after a confirmation
+// that names what is lost.
+func (c *Console) deleteSelected() {
+	n, ok := c.selectedNode()
+	if !ok {
+		return
+	}
+	switch n.Kind {
+	case app.KindImage, app.KindBootImage:
+		r := n.Ref()
+		c.confirm("Delete Image", app.DeleteWarning(n.Image), "Delete", func() {
+			c.runJob("Delete "+n.Label, func(ctx context.Context, _ progress.Func) error {
+				return n.Server.DeleteImage(ctx, r)
+			}, nil)
+		})
+	case app.KindGroup:
+		g := n.Name
+		c.background(func() func() {
+			msg := n.Server.DeleteGroupWarning(context.Background(), g)
+			return func() {
+				c.confirm("Delete Image Group", msg, "Delete", func() {
+					c.runJob("Delete group "+g, func(context.Context, progress.Func) error {
+						return n.Server.DeleteGroup(g)
+					}, nil)
+				})
+			}
+		})
+	}
+}
+
+// confirm asks a yes/no question whose yes button says verb.
+func (c *Console) confirm(title, msg, verb string, yes func()) {
+	label := widget.NewLabel(msg)
+	label.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustomConfirm(title, verb, "Cancel", label, func(ok bool) {
+		if ok {
+			yes()
+		}
+	}, c.Window)
+	d.Resize(fyne.NewSize(520, 0))
+	d.Show()
+	c.current = d
+}
+
+// askName asks for a name, checked by check, then calls done with it.
+func (c *Console) askName(title, label, initial string, check func(string) error, done func(string)) {
+	e := widget.NewEntry()
+	e.SetText(initial)
+	e.Validator = check
+	f := dialog.NewForm(title, "OK", "Cancel", []*widget.FormItem{widget.NewFormItem(label, e)}, func(ok bool) {
+		if ok {
+			done(strings.TrimSpace(e.Text))
+		}
+	}, c.Window)
+	f.Resize(fyne.NewSize(420, 0))
+	f.Show()
+	c.current = &nameDialog{entry: e, submit: func() {
+		if err := check(e.Text); err != nil {
+			c.showError(title, err)
+			return
+		}
+		f.Hide()
+		done(strings.TrimSpace(e.Text))
+	}}
+}
+
+// nameDialog lets tests fill in and submit a name dialog.
+type nameDialog struct {
+	entry  *widget.Entry
+	submit func()
+}
+
+func (c *Console) addGroup() {
+	s := c.server()
+	if s == nil {
+		return
+	}
+	c.askName("Add Image Group", "Group name", "", store.CheckGroupName, func(g string) {
+		c.runJob("Add group "+g, func(context.Context, progress.Func) error { return s.AddGroup(g) }, func(err error) {
+			if err == nil {
+				c.Select(app.GroupID(s, g))
+			}
+		})
+	})
+}
+
+func (c *Console) renameGroup() {
+	n, ok := c.selectedNode()
+	if !ok || n.Kind != app.KindGroup {
+		return
+	}
+	from := n.Name
+	c.askName("Rename Image Group", "New name", from, store.CheckGroupName, func(to string) {
+		if to == from {
+			return
+		}
+		c.runJob("Rename group "+from, func(context.Context, progress.Func) error {
+			return n.Server.RenameGroup(from, to)
+		}, func(err error) {
+			if err == nil {
+				c.Select(app.GroupID(n.Server, to))
+			}
+		})
+	})
+}
+
+func (c *Console) copyImage() {
+	n, ok := c.selectedNode()
+	if !ok || n.Kind != app.KindImage {
+		return
+	}
+	r := n.Ref()
+	c.askName("Copy Image", "File name of the copy", n.Server.FreeFileName(r), store.CheckFileName, func(file string) {
+		file = strings.TrimSuffix(file, ".wim")
+		c.runJob("Copy "+n.Label, func(ctx context.Context, _ progress.Func) error {
+			_, err := n.Server.CopyImage(ctx, r, file, "")
+			return err
+		}, nil)
+	})
+}
+
+// dropped handles files dropped on the window: WIM files open the Add
+// Image wizard (the group under the pointer preselected); anything else is
+// refused with a message.
+func (c *Console) dropped(pos fyne.Position, uris []fyne.URI) {
+	var wims, others []string
+	for _, u := range uris {
+		path := u.Path()
+		if u.Scheme() != "file" {
+			if p, err := url.PathUnescape(u.String()); err == nil {
+				path = p
+			}
+		}
+		if u.Scheme() == "file" && app.IsWIMFile(path) {
+			wims = append(wims, path)
+		} else {
+			others = append(others, filepath.Base(path))
+		}
+	}
+	if len(others) > 0 {
+		dialog.ShowInformation("Not a Windows Image",
+			"Only Windows image files (.wim, .esd, .swm) can be added by dropping them here.\n\nNot added: "+strings.Join(others, ", "), c.Window)
+	}
+	if len(wims) == 0 {
+		return
+	}
+	target := c.nodeAt(pos)
+	if n, ok := c.model.Node(target); ok && (n.Kind == app.KindBootArch || n.Kind == app.KindBootImage || n.Kind == app.KindBootImages) {
+		arch := ""
+		if n.Kind != app.KindBootImages {
+			arch = n.Name
+		}
+		c.addBootImage(wims, arch)
+		return
+	}
+	group := c.groupOf(target)
+	if group == "" {
+		group = c.selectedGroup()
+	}
+	c.addImage(wims, group)
+}

@@ -1,0 +1,726 @@
+package views
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wimconsole/wimconsole/app"
+	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/resources"
+)
+
+// makeWIM captures one image per variant into a new WIM file with
+// engine/wim; the variants share most of their data.
+func makeWIM(t testing.TB, variants ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "install.wim")
+	for i, v := range variants {
+		dir := t.TempDir()
+		files := map[string]string{
+			"Windows/system32/kernel.dll": strings.Repeat("kernel code shared by all\n", 2000),
+			"Windows/own.txt":             strings.Repeat("variant "+v+"\n", 500),
+		}
+		for name, data := range files {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := wim.Capture(context.Background(), dir, out, wim.CaptureOptions{Name: "Image " + v, Append: i > 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// serialise makes c's hand-offs to the main goroutine run one at a time,
+// as they do in the real app (the test driver runs them at once on the
+// calling goroutine). c.do runs its function later, counted in c.busy.
+func serialise(c *Console) {
+	var mu sync.Mutex
+	run := func(f func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		f()
+	}
+	c.doWait = run
+	c.do = func(f func()) {
+		c.busy.Add(1)
+		go func() {
+			defer c.busy.Done()
+			run(f)
+		}()
+	}
+}
+
+// fixture is a console over a store with group Lab (images A and B, from
+// src) and one x64 boot image.
+type fixture struct {
+	c    *Console
+	srv  *app.Server
+	dlg  *fakeDialogs
+	src  string
+	refs []store.ImageRef
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	a := test.NewTempApp(t)
+	srv, err := app.LocalServer(filepath.Join(t.TempDir(), "RemoteInstall"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	src := makeWIM(t, "A", "B")
+	refs, err := srv.Store.AddImage(ctx, src, store.AddOptions{Group: "Lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, err := srv.Store.AddImage(ctx, src, store.AddOptions{Boot: true, Arch: "x64", Indexes: []int{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlg := &fakeDialogs{}
+	c := NewConsole(a, app.NewModel(srv), dlg)
+	serialise(c)
+	c.Window.Resize(fyne.NewSize(1000, 700))
+	t.Cleanup(func() { c.jobs.CancelAll(); c.settle() })
+	return &fixture{c: c, srv: srv, dlg: dlg, src: src, refs: append(refs, boot...)}
+}
+
+// do selects node id and runs the action labelled label of its menu.
+func (f *fixture) do(t *testing.T, id, label string) {
+	t.Helper()
+	f.c.Select(id)
+	if f.c.Selected() != id {
+		t.Fatalf("cannot select %s", id)
+	}
+	for _, it := range f.c.actionItems() {
+		if it.Label == label {
+			it.Action()
+			f.c.settle()
+			return
+		}
+	}
+	t.Fatalf("%s has no action %q; it has %v", id, label, menuLabels(f.c.actionItems()))
+}
+
+func menuLabels(items []*fyne.MenuItem) []string {
+	var out []string
+	for _, it := range items {
+		if !it.IsSeparator {
+			out = append(out, it.Label)
+		}
+	}
+	return out
+}
+
+// overlayText returns the labels of the topmost dialog.
+func overlayText(c *Console) string {
+	top := c.Window.Canvas().Overlays().Top()
+	if top == nil {
+		return ""
+	}
+	return strings.Join(labels(top), "\n")
+}
+
+// tapButton taps the button labelled label in the topmost dialog, then
+// waits for the work it started.
+func tapButton(t *testing.T, c *Console, label string) {
+	t.Helper()
+	tapButtonNoWait(t, c, label)
+	c.settle()
+}
+
+// tapButtonNoWait taps the button labelled label in the topmost dialog.
+func tapButtonNoWait(t *testing.T, c *Console, label string) {
+	t.Helper()
+	top := c.Window.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatalf("no dialog to tap %q in", label)
+	}
+	var found *widget.Button
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() || found != nil {
+			return
+		}
+		switch v := o.(type) {
+		case *widget.Button:
+			if v.Text == label {
+				found = v
+			}
+		case *fyne.Container:
+			for _, x := range v.Objects {
+				walk(x)
+			}
+		case fyne.Widget:
+			for _, x := range test.WidgetRenderer(v).Objects() {
+				walk(x)
+			}
+		}
+	}
+	walk(top)
+	if found == nil {
+		t.Fatalf("no button %q in the dialog: %q", label, overlayText(c))
+	}
+	test.Tap(found)
+}
+
+func (f *fixture) image(t *testing.T, r store.ImageRef) store.Image {
+	t.Helper()
+	im, err := f.srv.Store.GetImage(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+func TestTreeShowsImagesAndIcons(t *testing.T) {
+	f := newFixture(t)
+	id := app.ImageID(f.srv, f.refs[0])
+	f.c.Select(id)
+	f.c.Select(app.ImageID(f.srv, f.refs[2]))
+	shown := labels(f.c.Window.Content())
+	for _, want := range []string{"Lab", "Image A", "Image B", "x64"} {
+		if !contains(shown, want) {
+			t.Errorf("tree does not show %q: %q", want, shown)
+		}
+	}
+	n, _ := f.c.model.Node(id)
+	if nodeIcon(n) != resources.ImageIcon {
+		t.Error("enabled image has the wrong icon")
+	}
+}
+
+func TestRightClickOpensContextMenu(t *testing.T) {
+	f := newFixture(t)
+	id := app.ImageID(f.srv, f.refs[0])
+	f.c.Select(id)
+	f.c.Select(app.InstallID(f.srv))
+	var row *nodeRow
+	for _, r := range f.c.rows {
+		if r.id == id {
+			row = r
+		}
+	}
+	if row == nil {
+		t.Fatal("no row shows the image")
+	}
+	test.TapSecondary(row)
+	if f.c.Selected() != id {
+		t.Fatalf("right-click did not select the image: %q", f.c.Selected())
+	}
+	if txt := overlayText(f.c); !strings.Contains(txt, "Export Image…") || !strings.Contains(txt, "Disable") {
+		t.Fatalf("right-click showed %q, want the image's menu", txt)
+	}
+	// The Action menu holds the same items as the context menu.
+	got := menuLabels(f.c.Window.MainMenu().Items[1].Items)
+	want := []string{"Disable", "Export Image…", "Replace Image…", "Copy Image…", "Delete", "Refresh", "Properties"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("install image actions %v, want %v", got, want)
+	}
+	// The menus of the other kinds.
+	for id, want := range map[string]string{
+		"server:" + f.srv.Name:        "Add Install Image…,Add Boot Image…,Add Image Group…,Refresh,Properties",
+		app.GroupID(f.srv, "Lab"):     "Add Install Image…,Regroup…,Rename,Delete,Refresh,Properties",
+		app.ImageID(f.srv, f.refs[2]): "Disable,Export Image…,Replace Image…,Delete,Refresh,Properties",
+		app.InstallID(f.srv):          "Add Install Image…,Add Image Group…,Refresh",
+	} {
+		f.c.Select(id)
+		if got := strings.Join(menuLabels(f.c.actionItems()), ","); got != want {
+			t.Errorf("%s: menu %s, want %s", id, got, want)
+		}
+	}
+	// Double-click opens Properties.
+	test.DoubleTap(row)
+	f.c.settle()
+	if _, ok := f.c.current.(*imageProperties); !ok {
+		t.Fatalf("double-click opened %T", f.c.current)
+	}
+}
+
+func TestDisableEnable(t *testing.T) {
+	f := newFixture(t)
+	for _, r := range []store.ImageRef{f.refs[0], f.refs[2]} {
+		id := app.ImageID(f.srv, r)
+		f.do(t, id, "Disable")
+		if f.image(t, r).Enabled {
+			t.Fatalf("%s still enabled", r)
+		}
+		n, _ := f.c.model.Node(id)
+		if !n.Disabled() || (nodeIcon(n) != resources.ImageDisabledIcon && nodeIcon(n) != resources.BootImageDisabledIcon) {
+			t.Fatalf("%s not shown disabled", r)
+		}
+		f.do(t, id, "Enable")
+		if !f.image(t, r).Enabled {
+			t.Fatalf("%s not enabled again", r)
+		}
+	}
+	// The group's details show the status.
+	f.do(t, app.ImageID(f.srv, f.refs[1]), "Disable")
+	f.c.Select(app.GroupID(f.srv, "Lab"))
+	d := f.c.Details()
+	if len(d.Rows) != 2 || d.Rows[1][2] != "Offline" || d.Rows[0][2] != "Online" {
+		t.Fatalf("group details %v", d.Rows)
+	}
+}
+
+func TestDeleteImageConfirms(t *testing.T) {
+	f := newFixture(t)
+	id := app.ImageID(f.srv, f.refs[0])
+	f.do(t, id, "Delete")
+	if txt := overlayText(f.c); !strings.Contains(txt, f.refs[0].File+".wim") || !strings.Contains(txt, "Res.rwm") {
+		t.Fatalf("confirmation does not name what is lost: %q", txt)
+	}
+	tapButton(t, f.c, "Cancel")
+	if _, err := os.Stat(f.srv.Store.ImagePath(f.refs[0])); err != nil {
+		t.Fatal("cancelled delete removed the image")
+	}
+	f.do(t, id, "Delete")
+	tapButton(t, f.c, "Delete")
+	if _, err := os.Stat(f.srv.Store.ImagePath(f.refs[0])); !os.IsNotExist(err) {
+		t.Fatal("image not deleted")
+	}
+	if f.c.Selected() != app.GroupID(f.srv, "Lab") {
+		t.Fatalf("selection after delete: %q", f.c.Selected())
+	}
+	// The Delete key deletes too (boot image).
+	f.c.Select(app.ImageID(f.srv, f.refs[2]))
+	f.c.Window.Canvas().(interface{ OnTypedKey() func(*fyne.KeyEvent) }).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyDelete})
+	f.c.settle()
+	tapButton(t, f.c, "Delete")
+	if _, err := os.Stat(f.srv.Store.ImagePath(f.refs[2])); !os.IsNotExist(err) {
+		t.Fatal("boot image not deleted by the Delete key")
+	}
+}
+
+func TestGroupAddRenameDelete(t *testing.T) {
+	f := newFixture(t)
+	f.do(t, "server:"+f.srv.Name, "Add Image Group…")
+	nd := f.c.current.(*nameDialog)
+	nd.entry.SetText("New Group")
+	nd.submit()
+	f.c.settle()
+	if _, err := os.Stat(f.srv.Store.GroupDir("New Group")); err != nil {
+		t.Fatal(err)
+	}
+	if f.c.Selected() != app.GroupID(f.srv, "New Group") {
+		t.Fatalf("new group not selected: %q", f.c.Selected())
+	}
+	// A bad name is refused with a dialog.
+	f.do(t, "server:"+f.srv.Name, "Add Image Group…")
+	nd = f.c.current.(*nameDialog)
+	nd.entry.SetText("a/b")
+	nd.submit()
+	if txt := overlayText(f.c); !strings.Contains(txt, "failed") {
+		t.Fatalf("bad name not refused: %q", txt)
+	}
+	tapButton(t, f.c, "OK")
+	// Rename to a taken name fails with a dialog; then to a free one.
+	f.do(t, app.GroupID(f.srv, "New Group"), "Rename")
+	nd = f.c.current.(*nameDialog)
+	nd.entry.SetText("Lab")
+	nd.submit()
+	f.c.settle()
+	if txt := overlayText(f.c); !strings.Contains(txt, "Rename group New Group failed") {
+		t.Fatalf("rename onto an existing group: %q", txt)
+	}
+	tapButton(t, f.c, "OK")
+	f.do(t, app.GroupID(f.srv, "New Group"), "Rename")
+	nd = f.c.current.(*nameDialog)
+	nd.entry.SetText("Renamed")
+	nd.submit()
+	f.c.settle()
+	if f.c.Selected() != app.GroupID(f.srv, "Renamed") {
+		t.Fatalf("renamed group not selected: %q", f.c.Selected())
+	}
+	// Delete Lab: the confirmation lists its images.
+	f.do(t, app.GroupID(f.srv, "Lab"), "Delete")
+	txt := overlayText(f.c)
+	if !strings.Contains(txt, "Image A") || !strings.Contains(txt, "Image B") {
+		t.Fatalf("group delete confirmation: %q", txt)
+	}
+	tapButton(t, f.c, "Delete")
+	if gs, _ := f.srv.Store.Groups(); len(gs) != 1 || gs[0] != "Renamed" {
+		t.Fatalf("groups after delete: %v", gs)
+	}
+}
+
+func TestAddImageWizard(t *testing.T) {
+	f := newFixture(t)
+	// Cancelled file dialog: nothing opens.
+	f.do(t, app.GroupID(f.srv, "Lab"), "Add Install Image…")
+	if f.dlg.opens != 1 || f.c.current != nil {
+		t.Fatalf("cancelled open: %d opens, current %T", f.dlg.opens, f.c.current)
+	}
+	src := makeWIM(t, "A", "C")
+	f.dlg.files = []string{src}
+	f.do(t, app.GroupID(f.srv, "Lab"), "Add Install Image…")
+	w := f.c.current.(*addWizard)
+	if w.group.Text != "Lab" || len(w.checks) != 2 {
+		t.Fatalf("wizard group %q, %d images", w.group.Text, len(w.checks))
+	}
+	if !strings.Contains(w.gain.Text, "already in the group") {
+		t.Fatalf("gain %q", w.gain.Text)
+	}
+	// Only image C, renamed.
+	w.checks[0].SetChecked(false)
+	f.c.settle()
+	if w.name.Disabled() || w.name.Text != "Image C" {
+		t.Fatalf("name entry %q disabled=%v", w.name.Text, w.name.Disabled())
+	}
+	w.name.SetText("Lab C")
+	w.desc.SetText("third")
+	w.submit()
+	f.c.settle()
+	if txt := overlayText(f.c); !strings.Contains(txt, "Added 1 image") {
+		t.Fatalf("summary %q", txt)
+	}
+	ims, _ := f.srv.Store.ListImages(context.Background(), store.ListOptions{Group: "Lab"})
+	if len(ims) != 3 || ims[2].Name != "Lab C" || ims[2].Description != "third" {
+		t.Fatalf("images after add: %+v", ims)
+	}
+	if n, _ := f.c.model.Node(f.c.Selected()); n.Label != "Lab C" {
+		t.Fatalf("added image not selected: %q", f.c.Selected())
+	}
+	// Both images into a new group, typed in.
+	f.do(t, "server:"+f.srv.Name, "Add Install Image…")
+	w = f.c.current.(*addWizard)
+	w.group.SetText("Fresh")
+	f.c.settle()
+	if !strings.Contains(w.gain.Text, "0 bytes already") {
+		t.Fatalf("gain into a new group: %q", w.gain.Text)
+	}
+	w.submit()
+	f.c.settle()
+	if ims, _ := f.srv.Store.ListImages(context.Background(), store.ListOptions{Group: "Fresh"}); len(ims) != 2 {
+		t.Fatalf("new group has %d images", len(ims))
+	}
+	// Boot image.
+	f.do(t, app.ArchID(f.srv, "x64"), "Add Boot Image…")
+	w = f.c.current.(*addWizard)
+	if w.arch.Selected != "x64" {
+		t.Fatalf("arch %q", w.arch.Selected)
+	}
+	w.checks[1].SetChecked(false)
+	w.name.SetText("WinPE")
+	w.submit()
+	f.c.settle()
+	if kids := f.c.model.Children(app.ArchID(f.srv, "x64")); len(kids) != 2 {
+		t.Fatalf("boot images %v", kids)
+	}
+	// A damaged source is an error dialog.
+	bad := filepath.Join(t.TempDir(), "bad.wim")
+	os.WriteFile(bad, []byte("not a wim"), 0o644)
+	f.dlg.files = []string{bad}
+	f.do(t, app.GroupID(f.srv, "Lab"), "Add Install Image…")
+	if txt := overlayText(f.c); !strings.Contains(txt, "Add Image failed") || !strings.Contains(txt, "bad.wim") {
+		t.Fatalf("damaged source: %q", txt)
+	}
+}
+
+func TestDropFiles(t *testing.T) {
+	f := newFixture(t)
+	src := makeWIM(t, "D")
+	f.c.Select(app.GroupID(f.srv, "Lab"))
+	f.c.dropped(fyne.NewPos(-1, -1), []fyne.URI{storage.NewFileURI(src)})
+	f.c.settle()
+	w, ok := f.c.current.(*addWizard)
+	if !ok || w.group.Text != "Lab" || w.files[0] != src {
+		t.Fatalf("drop opened %T", f.c.current)
+	}
+	// Dropped onto another group's row: that group is preselected.
+	f.c.current = nil
+	f.srv.AddGroup("Other")
+	f.c.model.Refresh()
+	f.c.redraw()
+	f.c.Select(app.InstallID(f.srv))
+	var row *nodeRow
+	for _, r := range f.c.rows {
+		if r.id == app.GroupID(f.srv, "Other") {
+			row = r
+		}
+	}
+	if row == nil {
+		t.Fatal("no row for group Other")
+	}
+	f.c.Window.Canvas().Refresh(f.c.Window.Content())
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(row).Add(fyne.NewPos(5, 5))
+	f.c.dropped(pos, []fyne.URI{storage.NewFileURI(src)})
+	f.c.settle()
+	if w := f.c.current.(*addWizard); w.group.Text != "Other" {
+		t.Fatalf("dropped on Other: group %q", w.group.Text)
+	}
+	// Other files get a message.
+	f.c.dropped(fyne.NewPos(0, 0), []fyne.URI{storage.NewFileURI("/tmp/notes.txt")})
+	if txt := overlayText(f.c); !strings.Contains(txt, "notes.txt") || !strings.Contains(txt, ".wim") {
+		t.Fatalf("non-WIM drop: %q", txt)
+	}
+}
+
+func TestExportWizard(t *testing.T) {
+	f := newFixture(t)
+	dest := filepath.Join(t.TempDir(), "out.wim")
+	f.dlg.save = dest
+	f.do(t, app.ImageID(f.srv, f.refs[0]), "Export Image…")
+	w := f.c.current.(*exportWizard)
+	w.name.SetText("Exported A")
+	w.submit()
+	f.c.settle()
+	// Append the second image.
+	f.do(t, app.ImageID(f.srv, f.refs[1]), "Export Image…")
+	w = f.c.current.(*exportWizard)
+	w.mode.SetSelected(exportAppend)
+	w.submit()
+	f.c.settle()
+	x, err := wim.Open(dest, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if x.ImageCount() != 2 || x.XML().Images[0].Name != "Exported A" || x.XML().Images[1].Name != "Image B" {
+		t.Fatalf("exported file: %d images", x.ImageCount())
+	}
+	if err := x.Verify(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// New file onto an existing one: refused with a dialog.
+	f.do(t, app.ImageID(f.srv, f.refs[1]), "Export Image…")
+	f.c.current.(*exportWizard).submit()
+	f.c.settle()
+	if txt := overlayText(f.c); !strings.Contains(txt, "Export Image B failed") {
+		t.Fatalf("export onto an existing file: %q", txt)
+	}
+}
+
+func TestReplaceWizard(t *testing.T) {
+	f := newFixture(t)
+	f.dlg.files = []string{makeWIM(t, "X", "Y")}
+	f.do(t, app.ImageID(f.srv, f.refs[0]), "Replace Image…")
+	w := f.c.current.(*replaceWizard)
+	if len(w.index.Options) != 2 {
+		t.Fatalf("source images %v", w.index.Options)
+	}
+	w.index.SetSelectedIndex(1)
+	w.force.SetChecked(true)
+	w.submit()
+	f.c.settle()
+	im := f.image(t, f.refs[0])
+	if !im.Enabled || im.Name != "Image A" {
+		t.Fatalf("after replace: %+v", im)
+	}
+	// The replaced image's data is image Y's.
+	x, err := wim.Open(f.srv.Store.ImagePath(f.refs[0]), &wim.OpenOptions{Refs: []string{f.srv.Store.ResPath("Lab")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	img, err := x.Image(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := x.ReadBlob(img.Lookup("/Windows/own.txt").Hash, 1<<20)
+	if err != nil || !strings.HasPrefix(string(data), "variant Y") {
+		t.Fatalf("replaced data %q %v", data[:min(len(data), 20)], err)
+	}
+	// A bad wait is refused.
+	f.do(t, app.ImageID(f.srv, f.refs[0]), "Replace Image…")
+	w = f.c.current.(*replaceWizard)
+	w.wait.SetText("soon")
+	w.submit()
+	if txt := overlayText(f.c); !strings.Contains(txt, "minutes") {
+		t.Fatalf("bad wait: %q", txt)
+	}
+}
+
+func TestCopyImage(t *testing.T) {
+	f := newFixture(t)
+	f.do(t, app.ImageID(f.srv, f.refs[0]), "Copy Image…")
+	nd := f.c.current.(*nameDialog)
+	if nd.entry.Text != f.refs[0].File+"-copy" {
+		t.Fatalf("suggested %q", nd.entry.Text)
+	}
+	nd.submit()
+	f.c.settle()
+	c := f.refs[0]
+	c.File += "-copy"
+	if im := f.image(t, c); !strings.Contains(im.Name, "Image A") {
+		t.Fatalf("copy %+v", im)
+	}
+}
+
+func TestRegroupWizard(t *testing.T) {
+	f := newFixture(t)
+	if err := f.srv.DeleteImage(context.Background(), f.refs[1]); err != nil {
+		t.Fatal(err)
+	}
+	f.c.model.Refresh()
+	f.do(t, app.GroupID(f.srv, "Lab"), "Regroup…")
+	w := f.c.current.(*regroupWizard)
+	if w.preview.Reclaimable == 0 || !strings.Contains(overlayText(f.c), "reclaims about") {
+		t.Fatalf("preview %+v: %q", w.preview, overlayText(f.c))
+	}
+	w.into.SetText("Lab2")
+	w.submit()
+	f.c.settle()
+	txt := overlayText(f.c)
+	if !strings.Contains(txt, "Before:") || !strings.Contains(txt, "Reclaimed:") {
+		t.Fatalf("summary %q", txt)
+	}
+	if w.result == nil || w.result.BytesAfter >= w.result.BytesBefore {
+		t.Fatalf("result %+v", w.result)
+	}
+	if f.c.Selected() != app.GroupID(f.srv, "Lab2") {
+		t.Fatalf("selected %q", f.c.Selected())
+	}
+}
+
+func TestProperties(t *testing.T) {
+	f := newFixture(t)
+	id := app.ImageID(f.srv, f.refs[0])
+	f.do(t, id, "Properties")
+	p := f.c.current.(*imageProperties)
+	var tabs []string
+	for _, it := range p.tabs.Items {
+		tabs = append(tabs, it.Text)
+	}
+	if strings.Join(tabs, ",") != "General,Unattend,Space,Sessions" {
+		t.Fatalf("tabs %v", tabs)
+	}
+	if txt := overlayText(f.c); !strings.Contains(txt, "Image A") || !strings.Contains(txt, f.refs[0].File+".wim") {
+		t.Fatalf("general tab %q", txt)
+	}
+	if p.p.Space == nil || p.p.Space.SharedBytes == 0 {
+		t.Fatalf("space %+v", p.p.Space)
+	}
+	// Associate an unattend file, view it, remove it.
+	xml := filepath.Join(t.TempDir(), "unattend.xml")
+	os.WriteFile(xml, []byte(`<?xml version="1.0"?><unattend xmlns="urn:schemas-microsoft-com:unattend"/>`), 0o644)
+	f.dlg.files = []string{xml}
+	p.associate()
+	f.c.settle()
+	if im := f.image(t, f.refs[0]); im.Unattend == "" {
+		t.Fatal("unattend not associated")
+	}
+	f.do(t, id, "Properties")
+	p = f.c.current.(*imageProperties)
+	if !strings.Contains(p.unattend.Text, "unattend") {
+		t.Fatalf("unattend text %q", p.unattend.Text)
+	}
+	p.removeUnattend()
+	tapButton(t, f.c, "Remove")
+	if im := f.image(t, f.refs[0]); im.Unattend != "" {
+		t.Fatal("unattend not removed")
+	}
+	// Group: the space breakdown.
+	f.do(t, app.GroupID(f.srv, "Lab"), "Properties")
+	g := f.c.current.(*groupProperties)
+	if len(g.space.Images) != 2 || g.space.ResBytes == 0 {
+		t.Fatalf("group space %+v", g.space)
+	}
+	// Enter opens Properties too (boot image).
+	f.c.Select(app.ImageID(f.srv, f.refs[2]))
+	f.c.Window.Canvas().(interface{ OnTypedKey() func(*fyne.KeyEvent) }).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	f.c.settle()
+	if bp := f.c.current.(*imageProperties); bp.p.Image.Type != store.TypeBoot {
+		t.Fatalf("Enter opened %+v", bp.p.Image)
+	}
+}
+
+func TestDetailsSortAndDoubleClick(t *testing.T) {
+	f := newFixture(t)
+	f.c.Select(app.GroupID(f.srv, "Lab"))
+	if d := f.c.Details(); d.Rows[0][0] != "Image A" {
+		t.Fatalf("unsorted %v", d.Rows)
+	}
+	f.c.details.sortBy(0)
+	f.c.details.sortBy(0) // second click: descending
+	d := f.c.Details()
+	if d.Rows[0][0] != "Image B" || d.RowIDs[0] != app.ImageID(f.srv, f.refs[1]) {
+		t.Fatalf("descending %v", d.Rows)
+	}
+	// The sort survives a refresh.
+	f.c.redraw()
+	if f.c.Details().Rows[0][0] != "Image B" {
+		t.Fatal("sort lost on refresh")
+	}
+	cell := newCell(f.c.details)
+	cell.id = widget.TableCellID{Row: 0, Col: 3}
+	cell.DoubleTapped(nil)
+	f.c.settle()
+	if p, ok := f.c.current.(*imageProperties); !ok || p.p.Image.Name != "Image B" {
+		t.Fatalf("double-click opened %T", f.c.current)
+	}
+}
+
+func TestJobBarAndCloseWithJobs(t *testing.T) {
+	f := newFixture(t)
+	release := make(chan struct{})
+	j := f.c.runJob("Long work", func(ctx context.Context, report progress.Func) error {
+		report(progress.Report{Phase: "copying", Done: 25, Total: 100})
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	}, nil)
+	for j.Status().Phase == "" {
+	}
+	var row *jobRow
+	var value float64
+	var detail, status string
+	f.c.doWait(func() {
+		f.c.showJobs()
+		row = f.c.jobRows[j]
+		if row != nil {
+			value, detail = row.bar.Value, row.detail.Text
+		}
+		status = f.c.jobStatus.Text
+	})
+	if row == nil || value != 0.25 || !strings.Contains(detail, "25%") {
+		t.Fatalf("job row %v %q", value, detail)
+	}
+	if !strings.Contains(status, "Long work") {
+		t.Fatalf("status bar %q", status)
+	}
+	// Closing asks first; "No" keeps the window and the job.
+	var txt string
+	f.c.doWait(func() {
+		f.c.closeRequested()
+		txt = overlayText(f.c)
+		tapButtonNoWait(t, f.c, "No")
+	})
+	if !strings.Contains(txt, "Long work") {
+		t.Fatalf("close confirmation %q", txt)
+	}
+	if len(f.c.jobs.Running()) != 1 {
+		t.Fatal("job ended")
+	}
+	// The job bar's Cancel cancels it; the error says so.
+	f.c.doWait(func() { test.Tap(row.cancel) })
+	f.c.settle()
+	if j.Err() == nil || !strings.Contains(overlayText(f.c), "cancelled") {
+		t.Fatalf("cancelled job: %v, %q", j.Err(), overlayText(f.c))
+	}
+	f.c.showJobs()
+	if len(f.c.jobBox.Objects) != 0 || f.c.jobStatus.Text != "" {
+		t.Fatal("job bar not cleared")
+	}
+	close(release)
+}

@@ -1,0 +1,109 @@
+package views
+
+import (
+	"context"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wimconsole/wimconsole/app"
+	"github.com/wimconsole/wimconsole/engine/progress"
+)
+
+// jobRow shows one running job: its title, a bar, phase, percent, bytes and
+// time left, and a Cancel button.
+type jobRow struct {
+	job    *app.Job
+	bar    *widget.ProgressBar
+	detail *widget.Label
+	cancel *widget.Button
+	box    fyne.CanvasObject
+}
+
+func newJobRow(j *app.Job) *jobRow {
+	r := &jobRow{job: j, bar: widget.NewProgressBar(), detail: widget.NewLabel("")}
+	r.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
+		j.Cancel()
+		r.cancel.Disable()
+		r.cancel.SetText("Cancelling…")
+	})
+	title := widget.NewLabel(j.Title())
+	title.TextStyle.Bold = true
+	r.box = container.NewBorder(nil, nil, title, r.cancel, container.NewVBox(r.bar, r.detail))
+	return r
+}
+
+func (r *jobRow) update() {
+	st := r.job.Status()
+	r.bar.SetValue(st.Fraction)
+	r.detail.SetText(st.String())
+}
+
+// showJobs brings the job panel and the status bar up to date.
+func (c *Console) showJobs() {
+	running := c.jobs.Running()
+	live := map[*app.Job]bool{}
+	changed := false
+	for _, j := range running {
+		live[j] = true
+		r, ok := c.jobRows[j]
+		if !ok {
+			r = newJobRow(j)
+			c.jobRows[j] = r
+			c.jobBox.Add(r.box)
+			changed = true
+		}
+		r.update()
+	}
+	for j, r := range c.jobRows {
+		if !live[j] {
+			c.jobBox.Remove(r.box)
+			delete(c.jobRows, j)
+			changed = true
+		}
+	}
+	if changed {
+		c.jobBox.Refresh()
+	}
+	c.jobStatus.SetText(c.jobs.Summary())
+}
+
+// runJob runs fn as a job titled title. When it ends, the model is reloaded
+// (in the job's goroutine) and then, on the main goroutine, the window is
+// redrawn, an error shown as a dialog, and done called (when not nil) with
+// the job's error.
+func (c *Console) runJob(title string, fn func(ctx context.Context, report progress.Func) error, done func(err error)) *app.Job {
+	j := c.jobs.Start(title, fn)
+	c.background(func() func() {
+		<-j.Done()
+		c.model.Refresh()
+		return func() {
+			c.showJobs()
+			c.redraw()
+			err := j.Err()
+			if err != nil {
+				c.showError(title, err)
+			}
+			if done != nil {
+				done(err)
+			}
+		}
+	})
+	return j
+}
+
+// showError shows err as a dialog saying what failed.
+func (c *Console) showError(what string, err error) {
+	dialog.ShowError(&actionError{what: what, err: err}, c.Window)
+}
+
+type actionError struct {
+	what string
+	err  error
+}
+
+func (e *actionError) Error() string { return e.what + " failed:\n" + e.err.Error() }
+func (e *actionError) Unwrap() error { return e.err }

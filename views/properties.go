@@ -1,0 +1,213 @@
+package views
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wimconsole/wimconsole/app"
+	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/store"
+)
+
+// showProperties opens the Properties of the selection.
+func (c *Console) showProperties() {
+	n, ok := c.selectedNode()
+	if !ok {
+		return
+	}
+	switch n.Kind {
+	case app.KindServer:
+		c.showTableDialog(n.Label+" Properties", c.model.Details(n.ID).Rows)
+	case app.KindGroup:
+		c.background(func() func() {
+			sp, err := n.Server.Store.Space(context.Background(), n.Name)
+			return func() {
+				if err != nil {
+					c.showError("Properties of "+n.Label, err)
+					return
+				}
+				c.showGroupProperties(n, sp)
+			}
+		})
+	case app.KindImage, app.KindBootImage:
+		c.background(func() func() {
+			p, err := n.Server.Properties(context.Background(), n.Ref())
+			return func() {
+				if err != nil {
+					c.showError("Properties of "+n.Label, err)
+					return
+				}
+				c.showImageProperties(n, p)
+			}
+		})
+	}
+}
+
+func propertyForm(rows [][]string) *widget.Form {
+	form := widget.NewForm()
+	for _, r := range rows {
+		v := widget.NewLabel(r[1])
+		v.Wrapping = fyne.TextWrapBreak
+		form.Append(r[0], v)
+	}
+	return form
+}
+
+func (c *Console) showTableDialog(title string, rows [][]string) {
+	d := dialog.NewCustom(title, "Close", propertyForm(rows), c.Window)
+	d.Resize(fyne.NewSize(560, 0))
+	d.Show()
+	c.current = d
+}
+
+// groupProperties is the Properties dialog of an image group.
+type groupProperties struct {
+	space *store.GroupSpace
+	rows  [][]string
+}
+
+func (c *Console) showGroupProperties(n app.Node, sp *store.GroupSpace) {
+	rows := [][]string{
+		{"Group", n.Name},
+		{"Folder", n.Server.Store.GroupDir(n.Name)},
+		{"Images", strconv.Itoa(len(sp.Images))},
+		{"Res.rwm", app.FormatBytes(sp.ResBytes)},
+		{"Data in use", app.FormatBytes(sp.LiveBytes)},
+		{"Reclaimable (regroup)", app.FormatBytes(sp.DeadBytes)},
+		{"Tables and XML", app.FormatBytes(sp.OverheadBytes)},
+		{"Image files", app.FormatBytes(sp.ImageFileBytes)},
+	}
+	per := widget.NewTable(
+		func() (int, int) { return len(sp.Images) + 1, 3 },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			l := o.(*widget.Label)
+			if id.Row == 0 {
+				l.TextStyle.Bold = true
+				l.SetText([]string{"Image", "Exclusive", "Shared"}[id.Col])
+				return
+			}
+			l.TextStyle.Bold = false
+			is := sp.Images[id.Row-1]
+			l.SetText([]string{is.Name, app.FormatBytes(is.ExclusiveBytes), app.FormatBytes(is.SharedBytes)}[id.Col])
+		})
+	per.SetColumnWidth(0, 260)
+	per.SetColumnWidth(1, 110)
+	per.SetColumnWidth(2, 110)
+	tabs := container.NewAppTabs(
+		container.NewTabItem("General", propertyForm(rows)),
+		container.NewTabItem("Space by image", per),
+	)
+	d := dialog.NewCustom(n.Label+" Properties", "Close", tabs, c.Window)
+	d.Resize(fyne.NewSize(600, 460))
+	d.Show()
+	c.current = &groupProperties{space: sp, rows: rows}
+}
+
+// imageProperties is the Properties dialog of an image: General, Unattend,
+// Space and Sessions tabs.
+type imageProperties struct {
+	c        *Console
+	n        app.Node
+	p        *app.ImageProperties
+	dlg      dialog.Dialog
+	tabs     *container.AppTabs
+	unattend *widget.Entry
+}
+
+func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties) {
+	w := &imageProperties{c: c, n: n, p: p}
+	im := p.Image
+	var general [][]string
+	for _, kv := range app.GeneralProperties(&im) {
+		general = append(general, []string{kv[0], kv[1]})
+	}
+	// Unattend: associate, view, remove.
+	w.unattend = widget.NewMultiLineEntry()
+	w.unattend.SetText(p.Unattend)
+	w.unattend.Disable()
+	state := "No unattend file is associated with this image."
+	if im.Unattend != "" {
+		state = "Unattend file: " + im.Unattend
+	}
+	unattend := container.NewBorder(
+		container.NewVBox(widget.NewLabel(state), container.NewHBox(
+			widget.NewButton("Associate…", w.associate),
+			widget.NewButton("Remove", w.removeUnattend),
+		)), nil, nil, nil, container.NewVScroll(w.unattend))
+	// Space.
+	var space [][]string
+	space = append(space, []string{"Expanded size", app.FormatBytes(im.ExpandedBytes)})
+	space = append(space, []string{"Image file", app.FormatBytes(im.FileBytes)})
+	if p.Space != nil {
+		space = append(space,
+			[]string{"Exclusive data", app.FormatBytes(p.Space.ExclusiveBytes) + " (freed by deleting it and regrouping)"},
+			[]string{"Shared data", app.FormatBytes(p.Space.SharedBytes) + " (also used by other images of the group)"})
+		if p.Space.MissingBlobs > 0 {
+			space = append(space, []string{"Missing data", fmt.Sprintf("%d blobs are missing from Res.rwm", p.Space.MissingBlobs)})
+		}
+	}
+	// Sessions.
+	sessions := [][]string{}
+	if len(p.Sessions) == 0 {
+		sessions = append(sessions, []string{"Active installs", "none"})
+	}
+	for _, s := range p.Sessions {
+		sessions = append(sessions, []string{s.Client, fmt.Sprintf("pid %d, started %s, last heartbeat %s",
+			s.PID, s.Started.Local().Format("2006-01-02 15:04:05"), s.Heartbeat.Local().Format("15:04:05"))})
+	}
+	w.tabs = container.NewAppTabs(
+		container.NewTabItem("General", container.NewVScroll(propertyForm(general))),
+		container.NewTabItem("Unattend", unattend),
+		container.NewTabItem("Space", propertyForm(space)),
+		container.NewTabItem("Sessions", propertyForm(sessions)),
+	)
+	w.dlg = dialog.NewCustom(n.Label+" Properties", "Close", w.tabs, c.Window)
+	w.dlg.Resize(fyne.NewSize(640, 520))
+	w.dlg.Show()
+	c.current = w
+}
+
+// associate picks an unattend file and associates it with the image.
+func (w *imageProperties) associate() {
+	c := w.c
+	c.background(func() func() {
+		files, err := c.dialogs.OpenFiles("Associate Unattend File", app.FileFilter{Description: "Unattend files (*.xml)", Extensions: []string{"xml"}})
+		return func() {
+			if errors.Is(err, app.ErrCancelled) || (err == nil && len(files) == 0) {
+				return
+			}
+			if err != nil {
+				c.showError("Associate unattend file", err)
+				return
+			}
+			w.dlg.Hide()
+			r, srv := w.n.Ref(), w.n.Server
+			c.runJob("Associate unattend file with "+w.n.Label, func(ctx context.Context, _ progress.Func) error {
+				return srv.SetUnattend(ctx, r, files[0])
+			}, nil)
+		}
+	})
+}
+
+func (w *imageProperties) removeUnattend() {
+	if w.p.Image.Unattend == "" {
+		return
+	}
+	c := w.c
+	c.confirm("Remove Unattend File", fmt.Sprintf("Remove the unattend file of %q?\n\n%s is deleted from the image's folder.",
+		w.p.Image.Name, w.p.Image.Unattend), "Remove", func() {
+		w.dlg.Hide()
+		r, srv := w.n.Ref(), w.n.Server
+		c.runJob("Remove unattend file of "+w.n.Label, func(ctx context.Context, _ progress.Func) error {
+			return srv.SetUnattend(ctx, r, "")
+		}, nil)
+	})
+}
