@@ -10,6 +10,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Limits on what reading a resource may hold in memory at once.
@@ -395,6 +396,9 @@ type chunkJob struct {
 	buf  []byte
 	err  error
 	done chan struct{}
+	// claimed is set by whoever decodes the chunk: a worker, or the
+	// reader itself when it needs the chunk before any worker took it.
+	claimed atomic.Bool
 }
 
 // chunkStream reads a range of a chunked resource, in order, one chunk at a
@@ -423,12 +427,17 @@ func (s *chunkStream) startParallel(first, last int64, workers int) {
 	s.cancel = cancel
 	window := int(max(2, min(int64(2*workers), inflightBudget/r.chunk)))
 	s.order = make(chan *chunkJob, window)
-	work := make(chan *chunkJob)
+	// Buffered, so that the jobs reach order (where the reader may take
+	// one no worker has started on) without waiting for a free worker.
+	work := make(chan *chunkJob, window)
 	for range workers {
 		go func() {
 			var d decompressor
 			var cbuf []byte
 			for j := range work {
+				if !j.claimed.CompareAndSwap(false, true) {
+					continue // the reader decoded it
+				}
 				j.buf = getBuffer(r.bufCap(), j.c.usize)
 				j.err = r.decode(j.c, j.buf, &d, &cbuf)
 				close(j.done)
@@ -450,6 +459,7 @@ func (s *chunkStream) startParallel(first, last int64, workers int) {
 			j := &chunkJob{c: c, done: make(chan struct{})}
 			if err != nil {
 				j.err = err
+				j.claimed.Store(true)
 				close(j.done)
 			}
 			select {
@@ -478,8 +488,18 @@ func (s *chunkStream) fill() error {
 	var data []byte
 	if s.order != nil {
 		j := <-s.order
-		<-j.done
+		if j.claimed.CompareAndSwap(false, true) {
+			// No worker has started on it: decoding it here beats
+			// sleeping until one has (a wake-up can cost a thread
+			// switch, when the reading goroutine is locked to its
+			// thread, as a GUI program's main goroutine is).
+			j.buf = getBuffer(s.r.bufCap(), j.c.usize)
+			j.err = s.r.decode(j.c, j.buf, &s.dec, &s.cbuf)
+		} else {
+			<-j.done
+		}
 		if j.err != nil {
+			putBuffer(j.buf)
 			return j.err
 		}
 		data, s.curBuf = j.buf, j.buf

@@ -242,14 +242,22 @@ func (w *WIM) Verify(ctx context.Context, report progress.Func) error {
 	}
 	report.Send(progress.Report{Phase: "verify", Total: total})
 
+	// Workers take the groups by an atomic counter: the calling goroutine
+	// only waits. (Handing each group over a channel from it costs a
+	// thread switch per group when it is locked to its thread, as a GUI
+	// program's main goroutine is.)
 	errs := make([]error, len(groups))
-	next := make(chan int)
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(len(groups), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(groups) {
+					return
+				}
 				if err := groups[i].read(ctx, nil, count); err != nil {
 					errs[i] = err
 					cancel()
@@ -257,15 +265,6 @@ func (w *WIM) Verify(ctx context.Context, report progress.Func) error {
 			}
 		}()
 	}
-feed:
-	for i := range groups {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
 	wg.Wait()
 	// Report the first real failure in file order; cancellations of other
 	// workers after it are not failures.

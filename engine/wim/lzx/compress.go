@@ -8,15 +8,16 @@ import "fmt"
 //   - the match finder (compress_matchfinder.go): binary trees give, for
 //     every position of a region of the chunk, the matches of increasing
 //     length with the smallest offsets found;
-//   - a first minimum-cost path search over the region (compress_parse.go)
-//     with costs estimated from a greedy parse: every position's matches,
-//     the repeat offsets R0..R2 and "gap" steps (match, literal, repeat of
-//     the same offset) are edges of a graph whose cheapest path is found
-//     forwards, the recent offsets following the best path to each
-//     position;
-//   - block splitting (compress_split.go), from the first path's symbols;
-//   - for each block, a second search with costs taken from the Huffman
-//     codes the first path gives that block, then Huffman codes
+//   - a quick lazy parse of the region (compress_parse.go: the longest
+//     cached match or repeat offset match, unless the next position has a
+//     longer one), whose symbols give the first cost estimates;
+//   - block splitting (compress_split.go), from the lazy parse's symbols;
+//   - for each block, a minimum-cost path search with costs taken from
+//     the Huffman codes the lazy parse gives that block: every position's
+//     matches, the repeat offsets R0..R2 and "gap" steps (match, literal,
+//     repeat of the same offset) are edges of a graph whose cheapest path
+//     is found forwards, the recent offsets following the best path to
+//     each position; then Huffman codes
 //     (compress_huffman.go) and the block itself: verbatim or aligned,
 //     whichever is smaller, or uncompressed when that is smaller still
 //     (compress_write.go).
@@ -25,7 +26,7 @@ import "fmt"
 const (
 	encSearchDepth = 24 // tree nodes visited per position
 	encNiceLen     = 48 // a match this long is taken without looking further
-	encPasses      = 2  // minimum-cost path searches per block (at least 2)
+	encPasses      = 2  // lazy parse + minimum-cost path searches per block (at least 2)
 	encUnusedMain  = 16 // cost in bits given to unused symbols between passes
 	encUnusedLen   = 16
 

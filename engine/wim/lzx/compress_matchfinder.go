@@ -8,8 +8,10 @@ import (
 // The compressor finds matches with binary trees: positions whose next four
 // bytes hash alike form a binary search tree ordered by the bytes that
 // follow them, and the tree is re-rooted at the current position by the same
-// walk that finds its matches. Two small hash tables add the most recent
-// length 2 and length 3 matches, which the trees (keyed on four bytes) miss.
+// walk that finds its matches. A small hash table adds the most recent
+// length 3 matches, which the trees (keyed on four bytes) miss. Explicit
+// offset matches of length 2 are not searched for: they rarely pay for
+// their offset, and the parse still finds repeat offset matches of length 2.
 //
 // A search that stops at a match of niceLen bytes leaves the tree ordered on
 // the first niceLen bytes only, and a later search trusts the order as far
@@ -20,7 +22,6 @@ import (
 // most 32 KiB (smaller tables stay in cache) and in 32 bits otherwise.
 
 const (
-	mfHash2Bits = 12
 	mfHash3Bits = 15
 	mfHash4Bits = 16
 )
@@ -36,7 +37,6 @@ type mfPos interface{ ~uint16 | ~uint32 }
 
 // matchFinder finds matches in one chunk at a time.
 type matchFinder[T mfPos] struct {
-	hash2  []T // most recent position by hash of two bytes
 	hash3  []T // two most recent positions by hash of three bytes
 	hash4  []T // tree roots
 	child  []T // left, right child of each position
@@ -46,7 +46,6 @@ type matchFinder[T mfPos] struct {
 
 func newMatchFinder[T mfPos](maxChunk int, maxOff uint32) *matchFinder[T] {
 	return &matchFinder[T]{
-		hash2:  make([]T, 1<<mfHash2Bits),
 		hash3:  make([]T, 2<<mfHash3Bits),
 		hash4:  make([]T, 1<<mfHash4Bits),
 		child:  make([]T, 2*maxChunk),
@@ -56,13 +55,11 @@ func newMatchFinder[T mfPos](maxChunk int, maxOff uint32) *matchFinder[T] {
 
 // reset prepares the finder for a new chunk.
 func (mf *matchFinder[T]) reset(data []byte) {
-	clear(mf.hash2)
 	clear(mf.hash3)
 	clear(mf.hash4)
 	mf.data = data
 }
 
-func hash2(v uint32) uint32 { return (v & 0xFFFF) * 0x9E3779B1 >> (32 - mfHash2Bits) }
 func hash3(v uint32) uint32 { return (v & 0xFFFFFF) * 0x9E3779B1 >> (32 - mfHash3Bits) }
 func hash4(v uint32) uint32 { return v * 0x9E3779B1 >> (32 - mfHash4Bits) }
 
@@ -97,51 +94,31 @@ func addMatch(out []lzMatch, first int, n, off uint32) []lzMatch {
 // find inserts position pos and appends to out its matches, in strictly
 // increasing length and offset. maxLen bounds the lengths (pos+maxLen <=
 // len(data)); the tree search visits at most depth nodes and stops at the
-// first match of niceLen (<= maxLen) bytes. When record is false the
-// position is only inserted.
-func (mf *matchFinder[T]) find(pos, maxLen, niceLen, depth int, out []lzMatch, record bool) []lzMatch {
+// first match of niceLen (<= maxLen) bytes.
+func (mf *matchFinder[T]) find(pos, maxLen, niceLen, depth int, out []lzMatch) []lzMatch {
 	data := mf.data
 	cur := uint32(pos) + 1
 	first := len(out)
 	if maxLen < 4 {
-		// Too close to the end for the trees: use the length 2 table only.
-		if maxLen >= 2 {
-			v := uint32(data[pos]) | uint32(data[pos+1])<<8
-			h := hash2(v)
-			p := uint32(mf.hash2[h])
-			mf.hash2[h] = T(cur)
-			if record && p != 0 && cur-p <= mf.maxOff && data[p-1] == data[pos] && data[p] == data[pos+1] {
-				l := matchLen(data, int(p-1), pos, 2, maxLen)
-				out = append(out, lzMatch{uint32(l), cur - p})
-			}
-		}
+		// Too close to the end for the trees; matches this short
+		// there are not worth the search.
 		return out
 	}
 	seq := binary.LittleEndian.Uint32(data[pos:])
-	best := 1
-	// Length 2: the most recent position with the same two bytes.
-	h2 := hash2(seq)
-	p := uint32(mf.hash2[h2])
-	mf.hash2[h2] = T(cur)
-	if record && p != 0 && cur-p <= mf.maxOff && uint32(data[p-1])|uint32(data[p])<<8 == seq&0xFFFF {
-		out = append(out, lzMatch{2, cur - p})
-		best = 2
-	}
+	best := 2
 	// Length 3: the more recent of the two last positions with the same
 	// hash whose three bytes agree.
 	h3 := hash3(seq) * 2
 	hash3 := mf.hash3[h3 : h3+2 : h3+2]
 	p0, p1 := uint32(hash3[0]), uint32(hash3[1])
 	hash3[0], hash3[1] = T(cur), T(p0)
-	if record {
-		s3 := seq & 0xFFFFFF
-		if p0 != 0 && cur-p0 <= mf.maxOff && binary.LittleEndian.Uint32(data[p0-1:])&0xFFFFFF == s3 {
-			out = addMatch(out, first, 3, cur-p0)
-			best = 3
-		} else if p1 != 0 && cur-p1 <= mf.maxOff && binary.LittleEndian.Uint32(data[p1-1:])&0xFFFFFF == s3 {
-			out = addMatch(out, first, 3, cur-p1)
-			best = 3
-		}
+	s3 := seq & 0xFFFFFF
+	if p0 != 0 && cur-p0 <= mf.maxOff && binary.LittleEndian.Uint32(data[p0-1:])&0xFFFFFF == s3 {
+		out = append(out, lzMatch{3, cur - p0})
+		best = 3
+	} else if p1 != 0 && cur-p1 <= mf.maxOff && binary.LittleEndian.Uint32(data[p1-1:])&0xFFFFFF == s3 {
+		out = append(out, lzMatch{3, cur - p1})
+		best = 3
 	}
 	// Length 4 and up: the binary tree.
 	h4 := hash4(seq)
@@ -160,7 +137,7 @@ func (mf *matchFinder[T]) find(pos, maxLen, niceLen, depth int, out []lzMatch, r
 		m := int(node - 1)
 		if data[m+n] == data[pos+n] {
 			n = matchLen(data, m, pos, n+1, maxLen)
-			if n > best && record && cur-node <= mf.maxOff {
+			if n > best && cur-node <= mf.maxOff {
 				best = n
 				out = addMatch(out, first, uint32(n), cur-node)
 			}

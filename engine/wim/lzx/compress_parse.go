@@ -62,13 +62,16 @@ func findRegionMatches[T mfPos](c *Compressor, mf *matchFinder[T], data []byte, 
 		maxLen := min(maxMatchLen, len(data)-pos)
 		nice := min(encNiceLen, maxLen)
 		if pos < skipUntil {
-			// Inside a long match: insert only.
-			mf.find(pos, maxLen, nice, encSearchDepth, nil, false)
+			// Inside a long match: the position is not even inserted.
+			// The trees stay valid without it; later positions find
+			// this data at the match's source instead, at a slightly
+			// larger offset, and the parse would seldom start a
+			// match here anyway.
 			pos++
 			continue
 		}
 		before := len(cache)
-		cache = mf.find(pos, maxLen, nice, encSearchDepth, cache, true)
+		cache = mf.find(pos, maxLen, nice, encSearchDepth, cache)
 		if len(cache) > before {
 			if l := int(cache[len(cache)-1].length); l >= nice {
 				skipUntil = pos + l
@@ -104,28 +107,17 @@ func (c *Compressor) computeMatchCosts() {
 	}
 }
 
-// entropyCosts sets cost[s] to the estimated cost of symbol s given the
-// frequencies, with alpha added to every count so that unseen symbols get
-// a finite cost, clamped to [1, maxBits] bits.
-func entropyCosts(freq []uint32, cost []uint32, alpha float64, maxBits int) {
-	total := alpha * float64(len(freq))
-	for _, f := range freq {
-		total += float64(f)
-	}
-	lt := math.Log2(total)
-	for s, f := range freq {
-		b := lt - math.Log2(float64(f)+alpha)
-		b = max(1, min(b, float64(maxBits)))
-		cost[s] = uint32(b*encBitCost + 0.5)
-	}
-}
-
-// greedyTally makes a quick greedy parse of the region data[start:start+blen]
-// (the longest cached match of at least 3 bytes, or a repeat offset match
-// as long) to estimate the symbol statistics before the first real parse.
-func (c *Compressor) greedyTally(data []byte, start, blen int, q recentOffsets) {
+// lazyParse makes a quick lazy parse of the region
+// data[start:start+blen]: at each position the longest cached match of at
+// least 3 bytes, or a repeat offset match as long, unless the next position
+// has a longer explicit match. It leaves the parse in c.items and its
+// symbol counts in c.freqs, for the first cost estimates and the block
+// split.
+func (c *Compressor) lazyParse(data []byte, start, blen int, q recentOffsets) {
 	f := &c.freqs
 	*f = symbolFreqs{}
+	items := c.items[:0]
+	lits := 0
 	for i := 0; i < blen; {
 		pos := start + i
 		best, code := 0, uint32(0)
@@ -143,29 +135,30 @@ func (c *Compressor) greedyTally(data []byte, start, blen int, q recentOffsets) 
 				}
 			}
 		}
+		if best >= 3 && code >= numRecentOffsets && best < 32 && i+1 < blen {
+			// Lazy: a literal first if the next match is longer.
+			if ms := c.cache[c.cacheIdx[i+1]:c.cacheIdx[i+2]]; len(ms) > 0 && int(ms[len(ms)-1].length) > best {
+				best = 0
+			}
+		}
 		if best < 3 && !(best == 2 && code < numRecentOffsets) {
 			f.main[data[pos]]++
 			i++
+			lits++
 			continue
 		}
 		c.tallyMatch(best, code)
+		items = append(items, parseItem{lits: uint32(lits), length: uint32(best), code: code})
+		lits = 0
 		q = q.update(code)
 		i += best
 	}
+	c.items = append(items, parseItem{lits: uint32(lits)})
 }
 
 // tallyMatch counts the symbols of a match.
 func (c *Compressor) tallyMatch(length int, code uint32) {
 	tallyMatchInto(&c.freqs, c, length, code)
-}
-
-// setInitialCosts estimates symbol costs from a greedy parse of the region
-// data[start:start+blen].
-func (c *Compressor) setInitialCosts(data []byte, start, blen int, q recentOffsets) {
-	c.greedyTally(data, start, blen, q)
-	entropyCosts(c.freqs.main[:c.numMain], c.costs.main[:c.numMain], 0.5, 16)
-	entropyCosts(c.freqs.length[:], c.costs.length[:], 0.5, 16)
-	entropyCosts(c.freqs.aligned[:], c.costs.aligned[:], 1, 7)
 }
 
 // setCostsFromCode takes symbol costs from the Huffman code lengths built

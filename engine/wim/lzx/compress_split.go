@@ -6,13 +6,14 @@ import (
 )
 
 // Block splitting. A new block costs its Huffman code tables but lets the
-// codes follow the data. The compressor parses a whole region once with
-// estimated costs, then splits it where separate codes for the two sides
+// codes follow the data. The compressor parses a whole region once, lazily
+// (see lazyParse), then splits it where separate codes for the two sides
 // (their cost estimated by entropy, plus an estimate of the tables' cost)
 // are cheapest, if that beats one block, recursively. The search tries
 // token boundaries every encSplitStep bytes or so, updating the estimates
-// as each token moves from the right side to the left. Each block is then parsed again with costs from
-// its own statistics.
+// as each token moves from the right side to the left. Each block is then
+// parsed again, by a minimum-cost path search, with costs from its own
+// statistics.
 
 const (
 	encMinBlock  = 1024 // no block is shorter, unless the region is
@@ -20,7 +21,7 @@ const (
 	encTableBits = 4.0  // estimated table cost per used symbol, in bits
 )
 
-// splitTok is one literal or match of the first pass: its start position
+// splitTok is one literal or match of the lazy parse: its start position
 // in the region and its symbols (-1: none).
 type splitTok struct {
 	pos     int32
@@ -63,6 +64,17 @@ func (e *codeEst) add(sym int, t []float64) {
 	e.n++
 }
 
+// sum sets the totals from the counts in e.freq, n in all.
+func (e *codeEst) sum(n uint32, t []float64) {
+	e.n, e.s, e.used = n, 0, 0
+	for _, f := range e.freq {
+		if f != 0 {
+			e.s += t[f]
+			e.used++
+		}
+	}
+}
+
 func (e *codeEst) remove(sym int, t []float64) {
 	f := e.freq[sym]
 	if f == 1 {
@@ -98,6 +110,27 @@ func (b *blockEst) add(tk splitTok, t []float64) {
 	if tk.aligned >= 0 {
 		b.aligned.add(int(tk.aligned), t)
 	}
+}
+
+// fill sets the estimate, reset before, to that of toks: it counts first,
+// then sums the entropy terms once per symbol.
+func (b *blockEst) fill(toks []splitTok, t []float64) {
+	mf, lf, af := b.main.freq, b.length.freq, b.aligned.freq
+	var nl, na uint32
+	for _, tk := range toks {
+		mf[tk.main]++
+		if tk.length >= 0 {
+			lf[tk.length]++
+			nl++
+		}
+		if tk.aligned >= 0 {
+			af[tk.aligned]++
+			na++
+		}
+	}
+	b.main.sum(uint32(len(toks)), t)
+	b.length.sum(nl, t)
+	b.aligned.sum(na, t)
 }
 
 func (b *blockEst) remove(tk splitTok, t []float64) {
@@ -175,9 +208,7 @@ func (c *Compressor) splitRange(a, b int, t []float64) {
 	left, right := &c.estL, &c.estR
 	left.reset(&c.splitF[0], c.numMain)
 	right.reset(&c.splitF[1], c.numMain)
-	for _, tk := range toks[a:b] {
-		right.add(tk, t)
-	}
+	right.fill(toks[a:b], t)
 	best := min(right.bits(t), rawBits(p1-p0))
 	bestK := -1
 	last := 0 // position of the last boundary tried
@@ -211,16 +242,13 @@ func (c *Compressor) splitRange(a, b int, t []float64) {
 // the recent offsets after the region.
 func (c *Compressor) compressRegion(data []byte, start, end int, q recentOffsets) recentOffsets {
 	rlen := end - start
-	// First pass over the whole region with estimated costs.
-	c.setInitialCosts(data, start, rlen, q)
-	c.computeMatchCosts()
-	c.minCostPath(data, start, rlen, 0, q)
-	c.walkPath(data, start, rlen)
+	// A lazy parse of the whole region for first estimates.
+	c.lazyParse(data, start, rlen, q)
 	bounds := c.splitRegion(data, start, rlen)
 	a := 0
 	for _, b := range bounds {
-		// Costs for the block's next pass from its share of the first
-		// pass.
+		// Costs for the block's path search from its share of the
+		// lazy parse.
 		if len(bounds) > 1 {
 			c.tallyRange(a, b)
 		}
@@ -240,7 +268,7 @@ func (c *Compressor) compressRegion(data []byte, start, end int, q recentOffsets
 	return q
 }
 
-// tallyRange sets c.freqs to the symbol counts of the first-pass tokens of
+// tallyRange sets c.freqs to the symbol counts of the lazy parse's tokens of
 // block [a, b) of the region.
 func (c *Compressor) tallyRange(a, b int) {
 	f := &c.freqs

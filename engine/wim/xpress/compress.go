@@ -12,7 +12,7 @@ import (
 // ratio comparison.
 const (
 	hash3Bits = 14
-	hash4Bits = 15
+	hash4Bits = 16
 
 	defaultDepth     = 46 // chain entries examined per search
 	defaultLazyDepth = 23 // the same one byte past a match
