@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 func init() { register(newLangPackCmd) }
@@ -54,21 +57,13 @@ replace-image, copy-image and regroup, as WDS keeps them.`,
 		Short: "Associate a language pack with an image (replaces one of the same name)",
 		Args:  exactArgs(2, "an image (GROUP/FILE) and a .cab file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			if err := s.AddLanguagePack(ctx, r, args[1]); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "added %s to %s\n", args[1], r)
-			return nil
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				if err := s.AddLanguagePack(ctx, r, args[1]); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "added %s to %s\n", args[1], r)
+				return nil
+			})
 		},
 	}
 	remove := &cobra.Command{
@@ -76,21 +71,13 @@ replace-image, copy-image and regroup, as WDS keeps them.`,
 		Short: "Remove a language pack from an image",
 		Args:  exactArgs(2, "an image (GROUP/FILE) and a language pack's file name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			if err := s.RemoveLanguagePack(ctx, r, args[1]); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "removed %s from %s\n", args[1], r)
-			return nil
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				if err := s.RemoveLanguagePack(ctx, r, args[1]); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "removed %s from %s\n", args[1], r)
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(list, add, remove)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +39,22 @@ func printJSON(env *Env, v any) error {
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// onImage is the common start of a command that acts on one image: parse
+// ref, open the store, and run fn with a context that Ctrl-C cancels.
+func onImage(env *Env, cmd *cobra.Command, ref string, fn func(ctx context.Context, s *store.Store, r store.ImageRef) error) error {
+	r, err := imageRef(ref)
+	if err != nil {
+		return err
+	}
+	s, err := openStore(env)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext(cmd)
+	defer stop()
+	return fn(ctx, s, r)
 }
 
 func imageRef(s string) (store.ImageRef, error) {
@@ -263,43 +280,35 @@ func newGetImageCmd(env *Env) *cobra.Command {
 		Short: "Show an image's properties (IMAGE is GROUP/FILE or boot/ARCH/FILE)",
 		Args:  exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			im, err := s.GetImage(ctx, r)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(env, im)
-			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
-			row("Image", im.Ref)
-			row("Name", im.Name)
-			row("Description", im.Description)
-			row("File", im.Path)
-			row("Group", im.Group+im.BootArch)
-			row("Architecture", im.Arch)
-			row("Status", im.Status)
-			row("Display order", im.DisplayOrder)
-			row("Expanded bytes", im.ExpandedBytes)
-			row("Exclusive bytes", im.ExclusiveBytes)
-			row("Shared bytes", im.SharedBytes)
-			row("Created", im.Created.Format(time.RFC3339))
-			row("OS version", im.OSVersion)
-			row("Edition", im.Edition)
-			row("Languages", strings.Join(im.Languages, ", "))
-			row("Unattend file", im.Unattend)
-			row("Install sessions", im.Sessions)
-			return tw.Flush()
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				im, err := s.GetImage(ctx, r)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(env, im)
+				}
+				tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+				row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
+				row("Image", im.Ref)
+				row("Name", im.Name)
+				row("Description", im.Description)
+				row("File", im.Path)
+				row("Group", im.Group+im.BootArch)
+				row("Architecture", im.Arch)
+				row("Status", im.Status)
+				row("Display order", im.DisplayOrder)
+				row("Expanded bytes", im.ExpandedBytes)
+				row("Exclusive bytes", im.ExclusiveBytes)
+				row("Shared bytes", im.SharedBytes)
+				row("Created", im.Created.Format(time.RFC3339))
+				row("OS version", im.OSVersion)
+				row("Edition", im.Edition)
+				row("Languages", strings.Join(im.Languages, ", "))
+				row("Unattend file", im.Unattend)
+				row("Install sessions", im.Sessions)
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -467,22 +476,14 @@ func newCopyImageCmd(env *Env) *cobra.Command {
 		Short: "Copy an image within its group",
 		Args:  exactArgs(1, "an image (GROUP/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			nr, err := s.CopyImage(ctx, r, o)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "copied %s to %s\n", r, nr)
-			return nil
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				nr, err := s.CopyImage(ctx, r, o)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "copied %s to %s\n", r, nr)
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -499,21 +500,13 @@ func newRemoveImageCmd(env *Env) *cobra.Command {
 		Short: "Remove an image (its data stays in Res.rwm until regroup)",
 		Args:  exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			if err := s.RemoveImage(ctx, r); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "removed %s\n", r)
-			return nil
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				if err := s.RemoveImage(ctx, r); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "removed %s\n", r)
+				return nil
+			})
 		},
 	}
 }
