@@ -42,6 +42,12 @@ func runConsole(root string) error {
 		return fmt.Errorf("watching the store: %w", err)
 	}
 	defer stop()
+	if path, err := app.ServerListPath(); err == nil {
+		if err := c.LoadServers(path); err != nil {
+			fmt.Fprintln(os.Stderr, "wimconsole:", err)
+		}
+	}
+	defer c.StopServers()
 	c.Window.SetMaster()
 	c.Window.ShowAndRun()
 	return nil

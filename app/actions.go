@@ -75,6 +75,9 @@ func (g Gain) String() string {
 // store anew and what the group holds already. A group that does not exist
 // yet holds nothing.
 func (s *Server) GroupGain(ctx context.Context, group string, picks []SourceImage) (Gain, error) {
+	if s.Remote != nil {
+		return Gain{}, errors.New("the group's data is on the server")
+	}
 	var res *wim.WIM
 	if group != "" {
 		if _, err := os.Stat(s.Store.ResPath(group)); err == nil {
@@ -166,7 +169,7 @@ func (s *Server) AddImages(ctx context.Context, req AddRequest, report progress.
 		if len(req.Picks) == 1 {
 			o.Name, o.Description = req.Name, req.Description
 		}
-		refs, err := s.Store.AddImage(ctx, name, o)
+		refs, err := s.Service().AddImage(ctx, name, o)
 		added = append(added, refs...)
 		if err != nil {
 			return added, err
@@ -177,23 +180,26 @@ func (s *Server) AddImages(ctx context.Context, req AddRequest, report progress.
 
 // SetEnabled enables or disables image r (Disable / Enable of its menu).
 func (s *Server) SetEnabled(ctx context.Context, r store.ImageRef, enabled bool) error {
-	return s.Store.SetImage(ctx, r, store.SetOptions{Enabled: &enabled})
+	return s.Service().SetImage(ctx, r, store.SetOptions{Enabled: &enabled})
 }
 
 // SetUnattend associates the unattend file path with image r ("" removes
 // the association).
 func (s *Server) SetUnattend(ctx context.Context, r store.ImageRef, path string) error {
-	return s.Store.SetImage(ctx, r, store.SetOptions{Unattend: &path})
+	return s.Service().SetImage(ctx, r, store.SetOptions{Unattend: &path})
 }
 
 // SetNameDescription changes image r's name and description.
 func (s *Server) SetNameDescription(ctx context.Context, r store.ImageRef, name, description string) error {
-	return s.Store.SetImage(ctx, r, store.SetOptions{Name: &name, Description: &description})
+	return s.Service().SetImage(ctx, r, store.SetOptions{Name: &name, Description: &description})
 }
 
 // UnattendPath returns the path of image r's unattend file as stored in the
 // group folder ("" when it has none).
 func (s *Server) UnattendPath(ctx context.Context, r store.ImageRef) (string, error) {
+	if s.Remote != nil {
+		return "", errors.New("the unattend file is on the server")
+	}
 	im, err := s.Store.GetImage(ctx, r)
 	if err != nil {
 		return "", err
@@ -236,9 +242,16 @@ func DeleteWarning(im *store.Image) string {
 
 // DeleteGroupWarning is the confirmation text of deleting image group g.
 func (s *Server) DeleteGroupWarning(ctx context.Context, g string) string {
-	images, _ := s.Store.ListImages(ctx, store.ListOptions{Group: g, Type: store.TypeInstall, NoSpace: true})
+	images, _ := s.Service().ListImages(ctx, store.ListOptions{Group: g, Type: store.TypeInstall, NoSpace: true})
 	var res int64
-	if st, err := os.Stat(s.Store.ResPath(g)); err == nil {
+	if s.Remote != nil {
+		infos, _ := s.Remote.GroupInfos(ctx)
+		for _, gi := range infos {
+			if gi.Name == g {
+				res = gi.ResBytes
+			}
+		}
+	} else if st, err := os.Stat(s.Store.ResPath(g)); err == nil {
 		res = st.Size()
 	}
 	if len(images) == 0 {
@@ -258,35 +271,53 @@ func (s *Server) DeleteGroupWarning(ctx context.Context, g string) string {
 
 // DeleteImage removes image r.
 func (s *Server) DeleteImage(ctx context.Context, r store.ImageRef) error {
-	return s.Store.RemoveImage(ctx, r)
+	return s.Service().RemoveImage(ctx, r)
 }
 
 // DeleteGroup removes image group g with its images.
-func (s *Server) DeleteGroup(g string) error { return s.Store.RemoveGroup(g, true) }
+func (s *Server) DeleteGroup(g string) error {
+	return s.Service().RemoveGroup(context.Background(), g, true)
+}
 
 // AddGroup creates the empty image group g.
-func (s *Server) AddGroup(g string) error { return s.Store.AddGroup(g) }
+func (s *Server) AddGroup(g string) error { return s.Service().AddGroup(context.Background(), g) }
 
 // RenameGroup renames image group from to to.
-func (s *Server) RenameGroup(from, to string) error { return s.Store.RenameGroup(from, to) }
+func (s *Server) RenameGroup(from, to string) error {
+	return s.Service().RenameGroup(context.Background(), from, to)
+}
 
 // ExportImage writes image r to the standalone WIM file dest.
 func (s *Server) ExportImage(ctx context.Context, r store.ImageRef, dest string, o store.ExportOptions) error {
-	return s.Store.ExportImage(ctx, r, dest, o)
+	return s.Service().ExportImage(ctx, r, dest, o)
 }
 
 // CopyImage copies image r within its group as file.
 func (s *Server) CopyImage(ctx context.Context, r store.ImageRef, file, name string) (store.ImageRef, error) {
-	return s.Store.CopyImage(ctx, r, store.CopyOptions{FileName: file, Name: name})
+	return s.Service().CopyImage(ctx, r, store.CopyOptions{FileName: file, Name: name})
 }
 
 // FreeFileName suggests a file name (without .wim) for a copy of image r
 // that no image of its group uses: "install-copy", "install-copy2", ...
 func (s *Server) FreeFileName(r store.ImageRef) string {
+	var taken map[string]bool
+	if s.Remote != nil {
+		taken = map[string]bool{}
+		images, _ := s.Remote.ListImages(context.Background(), store.ListOptions{Group: r.Group, Type: store.TypeInstall, NoSpace: true})
+		for _, im := range images {
+			taken[strings.TrimSuffix(im.File, ".wim")] = true
+		}
+	}
 	for i := 1; ; i++ {
 		name := r.File + "-copy"
 		if i > 1 {
 			name += fmt.Sprint(i)
+		}
+		if taken != nil {
+			if !taken[name] {
+				return name
+			}
+			continue
 		}
 		c := r
 		c.File = name
@@ -300,7 +331,7 @@ func (s *Server) FreeFileName(r store.ImageRef) string {
 // replaces only a disabled image: when r is enabled, it is disabled first
 // and enabled again once replaced (or left disabled if replacing fails).
 func (s *Server) ReplaceImage(ctx context.Context, r store.ImageRef, src string, o store.ReplaceOptions) error {
-	im, err := s.Store.GetImage(ctx, r)
+	im, err := s.Service().GetImage(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -309,7 +340,7 @@ func (s *Server) ReplaceImage(ctx context.Context, r store.ImageRef, src string,
 			return err
 		}
 	}
-	if err := s.Store.ReplaceImage(ctx, r, src, o); err != nil {
+	if err := s.Service().ReplaceImage(ctx, r, src, o); err != nil {
 		return err
 	}
 	if im.Enabled {
@@ -328,7 +359,7 @@ type RegroupPreview struct {
 
 // PreviewRegroup describes what regrouping g would reclaim.
 func (s *Server) PreviewRegroup(ctx context.Context, g string) (RegroupPreview, error) {
-	sp, err := s.Store.Space(ctx, g)
+	sp, err := s.Service().Space(ctx, g)
 	if err != nil {
 		return RegroupPreview{}, err
 	}
@@ -337,7 +368,7 @@ func (s *Server) PreviewRegroup(ctx context.Context, g string) (RegroupPreview, 
 
 // Regroup rebuilds group g, optionally renamed to into.
 func (s *Server) Regroup(ctx context.Context, g, into string, report progress.Func) (*store.RegroupResult, error) {
-	return s.Store.Regroup(ctx, g, store.RegroupOptions{Into: into, Progress: report})
+	return s.Service().Regroup(ctx, g, store.RegroupOptions{Into: into, Progress: report})
 }
 
 // ImageProperties is what the Properties dialog of an image shows.
@@ -350,13 +381,14 @@ type ImageProperties struct {
 
 // Properties gathers image r's properties.
 func (s *Server) Properties(ctx context.Context, r store.ImageRef) (*ImageProperties, error) {
-	im, err := s.Store.GetImage(ctx, r)
+	svc := s.Service()
+	im, err := svc.GetImage(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	p := &ImageProperties{Image: im}
 	if !r.Boot {
-		if sp, err := s.Store.Space(ctx, r.Group); err == nil {
+		if sp, err := svc.Space(ctx, r.Group); err == nil {
 			for i := range sp.Images {
 				if sp.Images[i].File == im.File {
 					p.Space = &sp.Images[i]
@@ -364,8 +396,11 @@ func (s *Server) Properties(ctx context.Context, r store.ImageRef) (*ImageProper
 			}
 		}
 	}
-	if p.Sessions, err = s.Store.Sessions(r); err != nil {
+	if p.Sessions, err = svc.Sessions(ctx, r); err != nil {
 		return nil, err
+	}
+	if s.Remote != nil {
+		return p, nil // the unattend file is on the server
 	}
 	if path, err := s.UnattendPath(ctx, r); err == nil && path != "" {
 		if b, err := os.ReadFile(path); err == nil {

@@ -8,20 +8,22 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // Server is one image store the console manages. The local server is the
-// store on this machine.
+// store on this machine (Store set); a server on the network has Remote set
+// instead (see ConnectServer).
 type Server struct {
-	Name  string
-	Store *store.Store
+	Name   string
+	Store  *store.Store
+	Remote *RemoteService
 }
 
 // LocalServer opens (creating if needed) the store at root and names the
@@ -215,7 +217,7 @@ func (m *Model) Refresh() error {
 	groups := map[string]groupSummary{}
 	var firstErr error
 	fail := func(err error) {
-		if err != nil && firstErr == nil {
+		if err != nil && firstErr == nil && !offline(err) {
 			firstErr = err
 		}
 	}
@@ -224,64 +226,87 @@ func (m *Model) Refresh() error {
 		kids[parent] = append(kids[parent], n.ID)
 	}
 	for _, s := range m.Servers() {
-		sid := serverID(s)
-		add("", Node{ID: sid, Kind: KindServer, Label: s.Name, Server: s})
-		iid, bid := InstallID(s), BootID(s)
-		add(sid, Node{ID: iid, Kind: KindInstallImages, Label: "Install Images", Server: s})
-		add(sid, Node{ID: bid, Kind: KindBootImages, Label: "Boot Images", Server: s})
-		infos, err := s.Store.GroupInfos()
-		if err != nil {
-			fail(fmt.Errorf("%s: listing image groups: %w", s.Name, err))
-		}
-		for _, gi := range infos {
-			gid := GroupID(s, gi.Name)
-			add(iid, Node{ID: gid, Kind: KindGroup, Label: gi.Name, Server: s, Name: gi.Name})
-			sum := groupSummary{info: gi, dead: -1}
-			if gi.Images > 0 {
-				if sp, err := s.Store.Space(ctx, gi.Name); err == nil {
-					sum.dead = sp.DeadBytes
-				}
-			} else {
-				sum.dead = 0
-			}
-			groups[gid] = sum
-		}
-		archs, err := s.Store.Archs()
-		if err != nil {
-			fail(fmt.Errorf("%s: listing boot architectures: %w", s.Name, err))
-		}
-		for _, a := range archs {
-			add(bid, Node{ID: ArchID(s, a), Kind: KindBootArch, Label: a, Server: s, Name: a})
-		}
-		images, err := s.Store.ListImages(ctx, store.ListOptions{})
-		if err != nil {
-			fail(fmt.Errorf("%s: listing images: %w", s.Name, err))
-		}
-		for i := range images {
-			im := &images[i]
-			label := im.Name
-			if label == "" {
-				label = im.File
-			}
-			if im.Type == store.TypeBoot {
-				n := Node{Kind: KindBootImage, Label: label, Server: s, Name: im.BootArch, Image: im}
-				n.ID = ImageID(s, n.Ref())
-				if _, ok := nodes[ArchID(s, im.BootArch)]; ok {
-					add(ArchID(s, im.BootArch), n)
-				}
-				continue
-			}
-			n := Node{Kind: KindImage, Label: label, Server: s, Name: im.Group, Image: im}
-			n.ID = ImageID(s, n.Ref())
-			if _, ok := nodes[GroupID(s, im.Group)]; ok {
-				add(GroupID(s, im.Group), n)
-			}
-		}
+		m.refreshServer(ctx, s, add, fail, nodes, groups)
 	}
 	m.mu.Lock()
 	m.nodes, m.kids, m.groups = nodes, kids, groups
 	m.mu.Unlock()
 	return firstErr
+}
+
+// remoteListTimeout bounds the reading of one remote server's tree, so that
+// a server that does not answer cannot hold up the others for long.
+const remoteListTimeout = 20 * time.Second
+
+// refreshServer reads server s's tree into nodes (through add) and groups.
+func (m *Model) refreshServer(ctx context.Context, s *Server, add func(string, Node), fail func(error),
+	nodes map[string]Node, groups map[string]groupSummary) {
+	if s.Remote != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, remoteListTimeout)
+		defer cancel()
+	}
+	sid := serverID(s)
+	add("", Node{ID: sid, Kind: KindServer, Label: s.Name, Server: s})
+	iid, bid := InstallID(s), BootID(s)
+	add(sid, Node{ID: iid, Kind: KindInstallImages, Label: "Install Images", Server: s})
+	add(sid, Node{ID: bid, Kind: KindBootImages, Label: "Boot Images", Server: s})
+	svc := s.Service()
+	infos, err := svc.GroupInfos(ctx)
+	if err != nil {
+		fail(fmt.Errorf("%s: listing image groups: %w", s.Name, err))
+		if s.Remote != nil && offline(err) {
+			nodes[sid] = Node{ID: sid, Kind: KindServer, Label: s.Name + " (offline)", Server: s}
+			return
+		}
+	}
+	for _, gi := range infos {
+		gid := GroupID(s, gi.Name)
+		add(iid, Node{ID: gid, Kind: KindGroup, Label: gi.Name, Server: s, Name: gi.Name})
+		sum := groupSummary{info: gi, dead: -1}
+		if gi.Images > 0 {
+			if sp, err := svc.Space(ctx, gi.Name); err == nil {
+				sum.dead = sp.DeadBytes
+			}
+		} else {
+			sum.dead = 0
+		}
+		groups[gid] = sum
+	}
+	images, err := svc.ListImages(ctx, store.ListOptions{})
+	if err != nil {
+		fail(fmt.Errorf("%s: listing images: %w", s.Name, err))
+	}
+	archs, err := s.archs(images)
+	if err != nil {
+		fail(fmt.Errorf("%s: listing boot architectures: %w", s.Name, err))
+	}
+	for _, a := range archs {
+		add(bid, Node{ID: ArchID(s, a), Kind: KindBootArch, Label: a, Server: s, Name: a})
+	}
+	for i := range images {
+		im := &images[i]
+		label := im.Name
+		if label == "" {
+			label = im.File
+		}
+		if im.Type == store.TypeBoot {
+			n := Node{Kind: KindBootImage, Label: label, Server: s, Name: im.BootArch, Image: im}
+			n.ID = ImageID(s, n.Ref())
+			if _, ok := nodes[ArchID(s, im.BootArch)]; ok {
+				add(ArchID(s, im.BootArch), n)
+			}
+			continue
+		}
+		n := Node{Kind: KindImage, Label: label, Server: s, Name: im.Group, Image: im}
+		n.ID = ImageID(s, n.Ref())
+		if _, ok := nodes[GroupID(s, im.Group)]; ok {
+			add(GroupID(s, im.Group), n)
+		}
+	}
+	if s.Offline() {
+		nodes[sid] = Node{ID: sid, Kind: KindServer, Label: s.Name + " (offline)", Server: s}
+	}
 }
 
 // Children returns the IDs of id's children; "" gives the roots.
@@ -344,9 +369,9 @@ func (m *Model) Details(id string) Table {
 				dead, deadKey = FormatBytes(sum.dead), sizeKey(sum.dead)
 			}
 			t.Rows = append(t.Rows, []string{g.Label, strconv.Itoa(sum.info.Images),
-				FormatBytes(sum.info.ResBytes), dead, n.Server.Store.GroupDir(g.Name)})
+				FormatBytes(sum.info.ResBytes), dead, n.Server.GroupDir(g.Name)})
 			t.Keys = append(t.Keys, []string{g.Label, strconv.Itoa(sum.info.Images),
-				sizeKey(sum.info.ResBytes), deadKey, n.Server.Store.GroupDir(g.Name)})
+				sizeKey(sum.info.ResBytes), deadKey, n.Server.GroupDir(g.Name)})
 			t.RowIDs = append(t.RowIDs, c)
 		}
 		return t
@@ -355,7 +380,7 @@ func (m *Model) Details(id string) Table {
 		for _, c := range m.Children(id) {
 			a, _ := m.Node(c)
 			t.Rows = append(t.Rows, []string{a.Label, strconv.Itoa(len(m.Children(c))),
-				filepath.Join(n.Server.Store.Root(), store.BootDir, a.Name, store.ImagesDir)})
+				n.Server.BootDir(a.Name)})
 			t.RowIDs = append(t.RowIDs, c)
 		}
 		return t
@@ -425,13 +450,13 @@ func (m *Model) serverDetails(n Node) Table {
 		Columns: []string{"Property", "Value"},
 		Rows: [][]string{
 			{"Server", n.Server.Name},
-			{"Store path", n.Server.Store.Root()},
+			{"Store path", n.Server.Location()},
 			{"Image groups", strconv.Itoa(groups)},
 			{"Install images", strconv.Itoa(images)},
 			{"Boot images", strconv.Itoa(boot)},
 			{"Res.rwm total", FormatBytes(res)},
 			{"Reclaimable by regroup", reclaim},
-			{"Catalog", n.Server.Store.CatalogPath()},
+			{"Catalog", n.Server.CatalogPath()},
 		},
 	}
 }
@@ -484,9 +509,9 @@ func (m *Model) StatusText(id string) string {
 		}
 		names := make([]string, len(servers))
 		for i, s := range servers {
-			names[i] = s.Name + ": " + s.Store.Root()
+			names[i] = s.Name + ": " + s.Location()
 		}
 		return strings.Join(names, "  ·  ")
 	}
-	return n.Server.Name + ": " + n.Server.Store.Root()
+	return n.Server.Name + ": " + n.Server.Location()
 }

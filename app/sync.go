@@ -16,6 +16,9 @@ func (m *Model) Watch(changed func(err error)) (stop func(), err error) {
 		}
 	}
 	for _, s := range m.Servers() {
+		if s.Store == nil {
+			continue // a remote server: see WatchServer
+		}
 		w, err := watch.New(s.Store.Root(), 0)
 		if err != nil {
 			stopAll()

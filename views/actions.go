@@ -32,7 +32,12 @@ func (c *Console) actionItems() []*fyne.MenuItem {
 	addGroup := item("Add Image Group…", c.addGroup)
 	switch n.Kind {
 	case app.KindServer:
-		return []*fyne.MenuItem{addInstall, addBoot, addGroup, sep(), refresh, sep(), props}
+		servers := []*fyne.MenuItem{item("Add Server…", c.addServer)}
+		if n.Server.IsRemote() {
+			servers = append(servers, item("Remove Server", c.removeServer))
+		}
+		items := append([]*fyne.MenuItem{addInstall, addBoot, addGroup, sep()}, servers...)
+		return append(items, sep(), refresh, sep(), props)
 	case app.KindInstallImages:
 		return []*fyne.MenuItem{addInstall, addGroup, sep(), refresh}
 	case app.KindBootImages, app.KindBootArch:

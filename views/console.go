@@ -52,6 +52,12 @@ type Console struct {
 	// runs them on the calling goroutine).
 	do, doWait func(func())
 
+	// serverList is the user's server list file ("" keeps none); watches
+	// stop the event streams of the remote servers.
+	serverList string
+	watchMu    sync.Mutex
+	watches    map[*app.Server]func()
+
 	// busy counts background work started from the UI (file dialogs,
 	// jobs) until its result has been shown; tests wait on it.
 	busy sync.WaitGroup
@@ -236,6 +242,7 @@ func (c *Console) mainMenu() *fyne.MainMenu {
 	refresh.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
 	file := fyne.NewMenu("File",
 		fyne.NewMenuItem("Add Install Image…", func() { c.addImage(nil, c.selectedGroup()) }),
+		fyne.NewMenuItem("Add Server…", c.addServer),
 		fyne.NewMenuItem("Store Location…", c.showStoreLocation),
 	)
 	view := fyne.NewMenu("View", refresh)
@@ -278,7 +285,7 @@ func (c *Console) closeRequested() {
 func (c *Console) showStoreLocation() {
 	var text string
 	for _, s := range c.model.Servers() {
-		text += fmt.Sprintf("%s\n%s\n\n", s.Name, s.Store.Root())
+		text += fmt.Sprintf("%s\n%s\n\n", s.Name, s.Location())
 	}
 	entry := widget.NewMultiLineEntry()
 	entry.SetText(text)

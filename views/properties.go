@@ -27,7 +27,7 @@ func (c *Console) showProperties() {
 		c.showTableDialog(n.Label+" Properties", c.model.Details(n.ID).Rows)
 	case app.KindGroup:
 		c.background(func() func() {
-			sp, err := n.Server.Store.Space(context.Background(), n.Name)
+			sp, err := n.Server.Service().Space(context.Background(), n.Name)
 			return func() {
 				if err != nil {
 					c.showError("Properties of "+n.Label, err)
@@ -76,7 +76,7 @@ type groupProperties struct {
 func (c *Console) showGroupProperties(n app.Node, sp *store.GroupSpace) {
 	rows := [][]string{
 		{"Group", n.Name},
-		{"Folder", n.Server.Store.GroupDir(n.Name)},
+		{"Folder", n.Server.GroupDir(n.Name)},
 		{"Images", strconv.Itoa(len(sp.Images))},
 		{"Res.rwm", app.FormatBytes(sp.ResBytes)},
 		{"Data in use", app.FormatBytes(sp.LiveBytes)},

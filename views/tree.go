@@ -94,6 +94,9 @@ func (r *nodeRow) DoubleTapped(*fyne.PointEvent) {
 func nodeIcon(n app.Node) fyne.Resource {
 	switch n.Kind {
 	case app.KindServer:
+		if n.Server != nil && n.Server.Offline() {
+			return offlineServerIcon
+		}
 		return resources.ServerIcon
 	case app.KindGroup:
 		return resources.GroupIcon

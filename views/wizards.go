@@ -370,7 +370,7 @@ func (c *Console) replaceImage() {
 			images, err := app.InspectSources(files[:1])
 			var sessions []store.Session
 			if err == nil {
-				sessions, err = n.Server.Store.Sessions(n.Ref())
+				sessions, err = n.Server.Service().Sessions(context.Background(), n.Ref())
 			}
 			return func() {
 				if err != nil {
