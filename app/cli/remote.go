@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -247,29 +246,7 @@ func remoteGetImage(env *Env, c *remote.Client, cmd *cobra.Command, args []strin
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		return printJSON(env, im)
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
-	row("Image", im.Ref)
-	row("Name", im.Name)
-	row("Description", im.Description)
-	row("File", im.Path)
-	row("Group", im.Group+im.BootArch)
-	row("Architecture", im.Arch)
-	row("Status", im.Status)
-	row("Display order", im.DisplayOrder)
-	row("Expanded bytes", im.ExpandedBytes)
-	row("Exclusive bytes", im.ExclusiveBytes)
-	row("Shared bytes", im.SharedBytes)
-	row("Created", im.Created.Format(time.RFC3339))
-	row("OS version", im.OSVersion)
-	row("Edition", im.Edition)
-	row("Languages", strings.Join(im.Languages, ", "))
-	row("Unattend file", im.Unattend)
-	row("Install sessions", im.Sessions)
-	return tw.Flush()
+	return printImage(env, im, asJSON)
 }
 
 func remoteSetImage(env *Env, c *remote.Client, cmd *cobra.Command, args []string) error {

@@ -41,6 +41,34 @@ func printJSON(env *Env, v any) error {
 	return enc.Encode(v)
 }
 
+// printImage prints an image's properties, as a table or as JSON (get-image,
+// locally or through a server).
+func printImage(env *Env, im store.Image, asJSON bool) error {
+	if asJSON {
+		return printJSON(env, im)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
+	row("Image", im.Ref)
+	row("Name", im.Name)
+	row("Description", im.Description)
+	row("File", im.Path)
+	row("Group", im.Group+im.BootArch)
+	row("Architecture", im.Arch)
+	row("Status", im.Status)
+	row("Display order", im.DisplayOrder)
+	row("Expanded bytes", im.ExpandedBytes)
+	row("Exclusive bytes", im.ExclusiveBytes)
+	row("Shared bytes", im.SharedBytes)
+	row("Created", im.Created.Format(time.RFC3339))
+	row("OS version", im.OSVersion)
+	row("Edition", im.Edition)
+	row("Languages", strings.Join(im.Languages, ", "))
+	row("Unattend file", im.Unattend)
+	row("Install sessions", im.Sessions)
+	return tw.Flush()
+}
+
 // onImage is the common start of a command that acts on one image: parse
 // ref, open the store, and run fn with a context that Ctrl-C cancels.
 func onImage(env *Env, cmd *cobra.Command, ref string, fn func(ctx context.Context, s *store.Store, r store.ImageRef) error) error {
@@ -285,29 +313,7 @@ func newGetImageCmd(env *Env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSON(env, im)
-				}
-				tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-				row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
-				row("Image", im.Ref)
-				row("Name", im.Name)
-				row("Description", im.Description)
-				row("File", im.Path)
-				row("Group", im.Group+im.BootArch)
-				row("Architecture", im.Arch)
-				row("Status", im.Status)
-				row("Display order", im.DisplayOrder)
-				row("Expanded bytes", im.ExpandedBytes)
-				row("Exclusive bytes", im.ExclusiveBytes)
-				row("Shared bytes", im.SharedBytes)
-				row("Created", im.Created.Format(time.RFC3339))
-				row("OS version", im.OSVersion)
-				row("Edition", im.Edition)
-				row("Languages", strings.Join(im.Languages, ", "))
-				row("Unattend file", im.Unattend)
-				row("Install sessions", im.Sessions)
-				return tw.Flush()
+				return printImage(env, im, asJSON)
 			})
 		},
 	}
