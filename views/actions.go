@@ -54,6 +54,10 @@ func (c *Console) actionItems() []*fyne.MenuItem {
 		if n.Kind == app.KindImage {
 			items = append(items, item("Copy Image…", c.copyImage))
 		}
+		// Browsing and servicing work on the local store only.
+		browse, service := item("Browse Files…", c.browseFiles), item("Service Image…", c.serviceImage)
+		browse.Disabled, service.Disabled = n.Server.IsRemote(), n.Server.IsRemote()
+		items = append(items, sep(), browse, service)
 		return append(items, sep(), item("Delete", c.deleteSelected), sep(), refresh, sep(), props)
 	}
 	return []*fyne.MenuItem{refresh}

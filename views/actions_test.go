@@ -230,7 +230,7 @@ func TestRightClickOpensContextMenu(t *testing.T) {
 	}
 	// The Action menu holds the same items as the context menu.
 	got := menuLabels(f.c.Window.MainMenu().Items[1].Items)
-	want := []string{"Disable", "Export Image…", "Replace Image…", "Copy Image…", "Delete", "Refresh", "Properties"}
+	want := []string{"Disable", "Export Image…", "Replace Image…", "Copy Image…", "Browse Files…", "Service Image…", "Delete", "Refresh", "Properties"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("install image actions %v, want %v", got, want)
 	}
@@ -238,7 +238,7 @@ func TestRightClickOpensContextMenu(t *testing.T) {
 	for id, want := range map[string]string{
 		"server:" + f.srv.Name:        "Add Install Image…,Add Boot Image…,Add Image Group…,Add Server…,Refresh,Properties",
 		app.GroupID(f.srv, "Lab"):     "Add Install Image…,Regroup…,Rename,Delete,Refresh,Properties",
-		app.ImageID(f.srv, f.refs[2]): "Disable,Export Image…,Replace Image…,Delete,Refresh,Properties",
+		app.ImageID(f.srv, f.refs[2]): "Disable,Export Image…,Replace Image…,Browse Files…,Service Image…,Delete,Refresh,Properties",
 		app.InstallID(f.srv):          "Add Install Image…,Add Image Group…,Refresh",
 	} {
 		f.c.Select(id)

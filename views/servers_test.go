@@ -150,8 +150,13 @@ func TestAddRemoteServer(t *testing.T) {
 
 	// A remote server's menus are the local ones, with Remove Server.
 	c.Select(imgID)
-	if got := strings.Join(menuLabels(c.actionItems()), ","); got != "Disable,Export Image…,Replace Image…,Copy Image…,Delete,Refresh,Properties" {
+	if got := strings.Join(menuLabels(c.actionItems()), ","); got != "Disable,Export Image…,Replace Image…,Copy Image…,Browse Files…,Service Image…,Delete,Refresh,Properties" {
 		t.Errorf("remote image menu: %s", got)
+	}
+	for _, it := range c.actionItems() {
+		if (it.Label == "Browse Files…" || it.Label == "Service Image…") && !it.Disabled {
+			t.Errorf("%s is enabled for a remote image", it.Label)
+		}
 	}
 	c.Select(parentID(app.InstallID(srv)))
 	if got := strings.Join(menuLabels(c.actionItems()), ","); got != "Add Install Image…,Add Boot Image…,Add Image Group…,Add Server…,Remove Server,Refresh,Properties" {

@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/servicing"
+	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/wim"
+)
+
+// ErrRemoteServicing is returned by the servicing use cases on a server on
+// the network: browsing and servicing work on the local store only.
+var ErrRemoteServicing = errors.New("browsing and servicing images work on the local server only")
+
+// ErrImageEnabled is returned when servicing is asked for an enabled image:
+// as WDS requires, an image must be disabled before it is changed.
+var ErrImageEnabled = errors.New("the image is enabled: disable it before servicing it, as WDS requires, so that no client installs it while it changes")
+
+func (s *Server) localStore() (*store.Store, error) {
+	if s.Remote != nil || s.Store == nil {
+		return nil, ErrRemoteServicing
+	}
+	return s.Store, nil
+}
+
+// ListFiles lists the folder at image path p of image r (see servicing.List).
+func (s *Server) ListFiles(ctx context.Context, r store.ImageRef, p string) ([]servicing.Entry, error) {
+	st, err := s.localStore()
+	if err != nil {
+		return nil, err
+	}
+	return servicing.List(ctx, st, r, p)
+}
+
+// SearchFiles returns the entries of image r whose paths match pattern (see
+// servicing.Search).
+func (s *Server) SearchFiles(ctx context.Context, r store.ImageRef, pattern string) ([]servicing.Match, error) {
+	st, err := s.localStore()
+	if err != nil {
+		return nil, err
+	}
+	return servicing.Search(ctx, st, r, pattern)
+}
+
+// ExtractFiles extracts the image paths of image r into the folder dest.
+func (s *Server) ExtractFiles(ctx context.Context, r store.ImageRef, paths []string, dest string, report progress.Func) error {
+	st, err := s.localStore()
+	if err != nil {
+		return err
+	}
+	_, err = servicing.Extract(ctx, st, r, paths, dest, report)
+	return err
+}
+
+// ServiceImage resumes the servicing session of image r, or begins one. The
+// image must be disabled (ErrImageEnabled otherwise).
+func (s *Server) ServiceImage(ctx context.Context, r store.ImageRef) (*servicing.Session, error) {
+	st, err := s.localStore()
+	if err != nil {
+		return nil, err
+	}
+	ss, err := servicing.ForImage(st, r)
+	if err == nil {
+		return ss, nil
+	}
+	if !errors.Is(err, servicing.ErrNoSession) {
+		return nil, err
+	}
+	im, err := st.GetImage(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if im.Enabled {
+		return nil, ErrImageEnabled
+	}
+	return servicing.Begin(ctx, st, r)
+}
+
+// SessionEntries lists the folder at image path p of the session's tree,
+// with the staged changes applied.
+func SessionEntries(ss *servicing.Session, p string) ([]servicing.Entry, error) {
+	cp, err := servicing.CleanPath(p)
+	if err != nil {
+		return nil, err
+	}
+	img, err := ss.Tree()
+	if err != nil {
+		return nil, err
+	}
+	f := servicing.Find(img, cp)
+	if f == nil {
+		return nil, fmt.Errorf("%s: no such file or folder in the serviced image", cp)
+	}
+	if !f.IsDir() {
+		return []servicing.Entry{entryOf(f)}, nil
+	}
+	out := make([]servicing.Entry, 0, len(f.Children))
+	for _, c := range f.Children {
+		out = append(out, entryOf(c))
+	}
+	return out, nil
+}
+
+func entryOf(f *wim.File) servicing.Entry {
+	e := servicing.Entry{Path: f.Path(), Dir: f.IsDir(), Size: f.Size, Attributes: f.Attributes,
+		Created: f.Created, Modified: f.Modified, Link: f.IsSymlink()}
+	for _, st := range f.NamedStreams() {
+		e.Streams = append(e.Streams, st.Name)
+	}
+	return e
+}
+
+// FormatAttributes shows file attributes as Explorer's columns do: R
+// (read-only), H (hidden), S (system), D (folder), A (archive), L (reparse
+// point), C (compressed).
+func FormatAttributes(a uint32) string {
+	var b strings.Builder
+	for _, f := range []struct {
+		bit uint32
+		c   byte
+	}{{0x1, 'R'}, {0x2, 'H'}, {0x4, 'S'}, {0x10, 'D'}, {0x20, 'A'}, {0x400, 'L'}, {0x800, 'C'}} {
+		if a&f.bit != 0 {
+			b.WriteByte(f.c)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,452 @@
+package views
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wimconsole/wimconsole/app"
+	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/servicing"
+	"github.com/wimconsole/wimconsole/engine/store"
+)
+
+// fileBrowser shows an image's files without extracting it: one folder at
+// a time (name, size, attributes, modified), a search by path pattern, and
+// Extract… of the selected entry. In a servicing session it shows the tree
+// with the staged changes, the change list, and the buttons that stage
+// changes, commit or discard them.
+type fileBrowser struct {
+	c     *Console
+	srv   *app.Server
+	ref   store.ImageRef
+	label string
+	ss    *servicing.Session // nil: browsing only
+
+	dir       string // the folder shown ("/")
+	searching bool   // entries are search results
+	entries   []servicing.Entry
+	sel       int // index in entries, -1 for none
+	changes   []servicing.Change
+
+	dlg       dialog.Dialog
+	pathLabel *widget.Label
+	list      *widget.List
+	search    *widget.Entry
+	changeBox *widget.List
+}
+
+// browseFiles opens the file browser on the selected image.
+func (c *Console) browseFiles() {
+	n, ok := c.selectedNode()
+	if !ok || n.Image == nil {
+		return
+	}
+	b := &fileBrowser{c: c, srv: n.Server, ref: n.Ref(), label: n.Label, sel: -1}
+	b.show("Browse Files – " + n.Label)
+}
+
+// serviceImage begins or resumes a servicing session on the selected image,
+// which must be disabled, and opens the browser on it.
+func (c *Console) serviceImage() {
+	n, ok := c.selectedNode()
+	if !ok || n.Image == nil {
+		return
+	}
+	if !n.Disabled() {
+		dialog.ShowInformation("Service Image", "Disable "+n.Label+" first.\n\n"+app.ErrImageEnabled.Error()+".", c.Window)
+		return
+	}
+	srv, r, label := n.Server, n.Ref(), n.Label
+	c.background(func() func() {
+		ss, err := srv.ServiceImage(context.Background(), r)
+		return func() {
+			if err != nil {
+				c.showError("Service "+label, err)
+				return
+			}
+			b := &fileBrowser{c: c, srv: srv, ref: r, label: label, ss: ss, sel: -1}
+			b.show("Service Image – " + label)
+		}
+	})
+}
+
+func (b *fileBrowser) show(title string) {
+	b.pathLabel = widget.NewLabel("/")
+	b.list = widget.NewList(func() int { return len(b.entries) }, func() fyne.CanvasObject {
+		return container.NewGridWithColumns(4, widget.NewLabel(""), widget.NewLabel(""), widget.NewLabel(""), widget.NewLabel(""))
+	}, func(id widget.ListItemID, o fyne.CanvasObject) {
+		if id < 0 || id >= len(b.entries) {
+			return
+		}
+		cells := o.(*fyne.Container).Objects
+		for i, s := range entryColumns(b.entries[id], b.searching) {
+			cells[i].(*widget.Label).SetText(s)
+		}
+	})
+	b.list.OnSelected = func(id widget.ListItemID) { b.sel = id }
+	b.list.OnUnselected = func(widget.ListItemID) { b.sel = -1 }
+	b.search = widget.NewEntry()
+	b.search.SetPlaceHolder(`Search: *.inf or \Windows\System32\*.dll`)
+	b.search.OnSubmitted = b.runSearch
+	header := container.NewGridWithColumns(4, widget.NewLabel("Name"), widget.NewLabel("Size"), widget.NewLabel("Attributes"), widget.NewLabel("Modified"))
+	nav := container.NewHBox(
+		widget.NewButton("Up", b.up),
+		widget.NewButton("Open", b.openSelected),
+		widget.NewButton("Extract…", b.extract),
+	)
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, widget.NewButton("Search", func() { b.runSearch(b.search.Text) }), b.search),
+		container.NewBorder(nil, nil, nav, nil, b.pathLabel), header)
+	content := container.NewBorder(top, nil, nil, nil, b.list)
+	if b.ss != nil {
+		b.changeBox = widget.NewList(func() int { return len(b.changes) }, func() fyne.CanvasObject { return widget.NewLabel("") },
+			func(id widget.ListItemID, o fyne.CanvasObject) {
+				if id >= 0 && id < len(b.changes) {
+					o.(*widget.Label).SetText(b.changes[id].String())
+				}
+			})
+		edit := container.NewHBox(
+			widget.NewButton("Add Files…", b.addFiles),
+			widget.NewButton("Delete", b.deleteSelected),
+			widget.NewButton("Rename…", b.renameSelected),
+			widget.NewButton("Commit…", b.askCommit),
+			widget.NewButton("Discard", b.discard),
+		)
+		changes := container.NewBorder(container.NewVBox(edit, widget.NewLabel("Staged changes")), nil, nil, nil, b.changeBox)
+		split := container.NewVSplit(content, changes)
+		split.Offset = 0.65
+		content = container.NewStack(split)
+	}
+	b.dlg = dialog.NewCustom(title, "Close", content, b.c.Window)
+	b.dlg.Resize(fyne.NewSize(860, 600))
+	b.dlg.Show()
+	b.c.current = b
+	b.open("/")
+}
+
+// entryColumns returns the columns of e: search results show the whole path.
+func entryColumns(e servicing.Entry, whole bool) [4]string {
+	name := path.Base(e.Path)
+	if whole {
+		name = e.Path
+	}
+	size := ""
+	if e.Dir {
+		name += "/"
+	} else {
+		size = app.FormatBytes(e.Size)
+	}
+	mod := ""
+	if !e.Modified.IsZero() {
+		mod = e.Modified.Local().Format("2006-01-02 15:04")
+	}
+	return [4]string{name, size, app.FormatAttributes(e.Attributes), mod}
+}
+
+// load runs list in the background and shows its entries.
+func (b *fileBrowser) load(what string, searching bool, dir string, list func() ([]servicing.Entry, error)) {
+	b.c.background(func() func() {
+		entries, err := list()
+		var changes []servicing.Change
+		if b.ss != nil {
+			changes = append(changes, b.ss.Changes...)
+		}
+		return func() {
+			if err != nil {
+				b.c.showError(what, err)
+				return
+			}
+			b.entries, b.searching, b.dir, b.sel = entries, searching, dir, -1
+			b.changes = changes
+			b.pathLabel.SetText(strings.ReplaceAll(dir, "/", `\`))
+			if searching {
+				b.pathLabel.SetText(fmt.Sprintf("%d found", len(entries)))
+			}
+			b.list.UnselectAll()
+			b.list.Refresh()
+			if b.changeBox != nil {
+				b.changeBox.Refresh()
+			}
+		}
+	})
+}
+
+// open shows the folder dir of the image (or of the serviced tree).
+func (b *fileBrowser) open(dir string) {
+	b.load("Browse "+dir, false, dir, func() ([]servicing.Entry, error) {
+		if b.ss != nil {
+			return app.SessionEntries(b.ss, dir)
+		}
+		return b.srv.ListFiles(context.Background(), b.ref, dir)
+	})
+}
+
+func (b *fileBrowser) up() {
+	if b.searching {
+		b.open(b.dir)
+		return
+	}
+	b.open(path.Dir(b.dir))
+}
+
+// selected returns the selected entry.
+func (b *fileBrowser) selected() (servicing.Entry, bool) {
+	if b.sel < 0 || b.sel >= len(b.entries) {
+		return servicing.Entry{}, false
+	}
+	return b.entries[b.sel], true
+}
+
+// selectPath selects the entry at image path p among those shown.
+func (b *fileBrowser) selectPath(p string) bool {
+	for i, e := range b.entries {
+		if strings.EqualFold(e.Path, p) {
+			b.list.Select(i)
+			b.sel = i
+			return true
+		}
+	}
+	return false
+}
+
+func (b *fileBrowser) openSelected() {
+	if e, ok := b.selected(); ok && e.Dir {
+		b.open(e.Path)
+	}
+}
+
+// runSearch shows the entries of the image matching pattern.
+func (b *fileBrowser) runSearch(pattern string) {
+	pattern = strings.TrimSpace(pattern)
+	if pattern == "" {
+		b.open(b.dir)
+		return
+	}
+	dir := b.dir
+	b.load("Search "+pattern, true, dir, func() ([]servicing.Entry, error) {
+		if b.ss != nil {
+			return sessionSearch(b.ss, pattern)
+		}
+		ms, err := b.srv.SearchFiles(context.Background(), b.ref, pattern)
+		out := make([]servicing.Entry, len(ms))
+		for i, m := range ms {
+			out[i] = m.Entry
+		}
+		return out, err
+	})
+}
+
+// sessionSearch searches the serviced tree: by name, or by whole path when
+// the pattern has a separator, without case.
+func sessionSearch(ss *servicing.Session, pattern string) ([]servicing.Entry, error) {
+	pat := strings.ToLower(strings.ReplaceAll(pattern, `\`, "/"))
+	whole := strings.Contains(pat, "/")
+	if whole && !strings.HasPrefix(pat, "/") {
+		pat = "/" + pat
+	}
+	if _, err := path.Match(pat, ""); err != nil {
+		return nil, fmt.Errorf("bad pattern %q: %w", pattern, err)
+	}
+	var out []servicing.Entry
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		es, err := app.SessionEntries(ss, dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			subject := path.Base(e.Path)
+			if whole {
+				subject = e.Path
+			}
+			if ok, _ := path.Match(pat, strings.ToLower(subject)); ok {
+				out = append(out, e)
+			}
+			if e.Dir && !e.Link {
+				if err := walk(e.Path); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return out, walk("/")
+}
+
+// extract asks for a folder and extracts the selected entry into it, as a
+// job.
+func (b *fileBrowser) extract() {
+	e, ok := b.selected()
+	if !ok {
+		dialog.ShowInformation("Extract", "Select a file or folder to extract.", b.c.Window)
+		return
+	}
+	title := "Extract " + path.Base(e.Path)
+	b.c.background(func() func() {
+		dest, err := b.c.dialogs.PickFolder("Extract to folder")
+		return func() {
+			if errors.Is(err, app.ErrCancelled) {
+				return
+			}
+			if err != nil {
+				b.c.showError(title, err)
+				return
+			}
+			b.c.runJob(title, func(ctx context.Context, report progress.Func) error {
+				return b.srv.ExtractFiles(ctx, b.ref, []string{e.Path}, dest, report)
+			}, nil)
+		}
+	})
+}
+
+// stage runs a change of the session in the background, then shows the
+// folder again with the change list.
+func (b *fileBrowser) stage(what string, fn func() error) {
+	dir := b.dir
+	b.c.background(func() func() {
+		err := fn()
+		return func() {
+			if err != nil {
+				b.c.showError(what, err)
+			}
+			b.open(dir)
+		}
+	})
+}
+
+// addFiles asks for files and stages adding them to the folder shown.
+func (b *fileBrowser) addFiles() {
+	if b.ss == nil || b.searching {
+		return
+	}
+	dir := b.dir
+	b.c.background(func() func() {
+		files, err := b.c.dialogs.OpenFiles("Add Files to " + strings.ReplaceAll(dir, "/", `\`))
+		return func() {
+			if errors.Is(err, app.ErrCancelled) || len(files) == 0 {
+				return
+			}
+			if err != nil {
+				b.c.showError("Add Files", err)
+				return
+			}
+			b.stage("Add Files", func() error {
+				for _, f := range files {
+					if err := b.ss.Add(f, path.Join(dir, filepath.Base(f))); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+	})
+}
+
+// deleteSelected stages deleting the selected entry.
+func (b *fileBrowser) deleteSelected() {
+	e, ok := b.selected()
+	if b.ss == nil || !ok {
+		return
+	}
+	b.stage("Delete "+path.Base(e.Path), func() error { return b.ss.Delete(e.Path) })
+}
+
+// renameSelected asks for a new name and stages the rename.
+func (b *fileBrowser) renameSelected() {
+	e, ok := b.selected()
+	if b.ss == nil || !ok {
+		return
+	}
+	b.c.askName("Rename", "New name", path.Base(e.Path), servicing.CheckName, func(name string) {
+		b.c.current = b
+		b.stage("Rename "+path.Base(e.Path), func() error { return b.ss.Rename(e.Path, name) })
+	})
+}
+
+// askCommit asks how to commit: as an update of the image, or as a new
+// image with a file name.
+func (b *fileBrowser) askCommit() {
+	if b.ss == nil {
+		return
+	}
+	const update, asNew = "Update the image", "Save as a new image"
+	how := widget.NewRadioGroup([]string{update, asNew}, nil)
+	how.SetSelected(update)
+	file := widget.NewEntry()
+	file.SetText(b.srv.FreeFileName(b.ref))
+	file.Disable()
+	how.OnChanged = func(s string) {
+		if s == asNew {
+			file.Enable()
+		} else {
+			file.Disable()
+		}
+	}
+	items := []*widget.FormItem{
+		widget.NewFormItem("Changes", widget.NewLabel(fmt.Sprintf("%d staged", len(b.ss.Changes)))),
+		widget.NewFormItem("Commit as", how),
+		widget.NewFormItem("File name", file),
+	}
+	f := dialog.NewForm("Commit "+b.label, "Commit", "Cancel", items, func(ok bool) {
+		if !ok {
+			return
+		}
+		name := ""
+		if how.Selected == asNew {
+			name = strings.TrimSuffix(strings.TrimSpace(file.Text), ".wim")
+			if err := store.CheckFileName(name); err != nil {
+				b.c.showError("Commit", err)
+				return
+			}
+		}
+		b.commit(name)
+	}, b.c.Window)
+	f.Resize(fyne.NewSize(460, 0))
+	f.Show()
+}
+
+// commit commits the session as a job (as a new image named newImage when
+// set); the browser closes when it succeeds.
+func (b *fileBrowser) commit(newImage string) {
+	ss := b.ss
+	b.c.runJob("Commit "+b.label, func(ctx context.Context, report progress.Func) error {
+		_, err := ss.Commit(ctx, servicing.CommitOptions{NewImage: newImage, Progress: report})
+		return err
+	}, func(err error) {
+		if err == nil {
+			b.dlg.Hide()
+		}
+	})
+}
+
+// discard asks, then ends the session without changing the image.
+func (b *fileBrowser) discard() {
+	if b.ss == nil {
+		return
+	}
+	b.c.confirm("Discard Changes", fmt.Sprintf("Discard the %d staged changes to %s? The image stays as it is.", len(b.ss.Changes), b.label), "Discard", func() {
+		b.doDiscard()
+	})
+}
+
+func (b *fileBrowser) doDiscard() {
+	ss := b.ss
+	b.c.background(func() func() {
+		err := ss.Discard()
+		return func() {
+			if err != nil {
+				b.c.showError("Discard", err)
+				return
+			}
+			b.dlg.Hide()
+		}
+	})
+}

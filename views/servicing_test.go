@@ -1,0 +1,223 @@
+package views
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/wimconsole/wimconsole/app"
+	"github.com/wimconsole/wimconsole/engine/servicing"
+	"github.com/wimconsole/wimconsole/internal/oracle"
+)
+
+// folderDialogs answers PickFolder with folder.
+type folderDialogs struct {
+	*fakeDialogs
+	folder string
+}
+
+func (d *folderDialogs) PickFolder(string) (string, error) { return d.folder, nil }
+
+func entryPaths(es []servicing.Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Path)
+	}
+	return out
+}
+
+func (f *fixture) browser(t *testing.T) *fileBrowser {
+	t.Helper()
+	b, ok := f.c.current.(*fileBrowser)
+	if !ok {
+		t.Fatalf("no file browser open: %T %q", f.c.current, overlayText(f.c))
+	}
+	return b
+}
+
+func TestBrowseSearchExtract(t *testing.T) {
+	f := newFixture(t)
+	r := f.refs[0]
+	f.do(t, app.ImageID(f.srv, r), "Browse Files…")
+	b := f.browser(t)
+	if b.ss != nil {
+		t.Fatal("browsing began a servicing session")
+	}
+	if got := strings.Join(entryPaths(b.entries), ","); got != "/Windows" {
+		t.Fatalf("root lists %s, want /Windows", got)
+	}
+	b.selectPath("/Windows")
+	tapButton(t, f.c, "Open")
+	if got := strings.Join(entryPaths(b.entries), ","); got != "/Windows/own.txt,/Windows/system32" {
+		t.Fatalf("\\Windows lists %s", got)
+	}
+	if txt := overlayText(f.c); !strings.Contains(txt, "own.txt") || !strings.Contains(txt, "system32/") || !strings.Contains(txt, `\Windows`) {
+		t.Fatalf("browser shows %q", txt)
+	}
+	tapButton(t, f.c, "Up")
+	if b.dir != "/" || len(b.entries) != 1 {
+		t.Fatalf("Up shows %s: %v", b.dir, entryPaths(b.entries))
+	}
+
+	b.search.SetText("*.DLL")
+	tapButton(t, f.c, "Search")
+	if got := strings.Join(entryPaths(b.entries), ","); got != "/Windows/system32/kernel.dll" {
+		t.Fatalf("search *.DLL found %s", got)
+	}
+	if !strings.Contains(overlayText(f.c), "1 found") {
+		t.Errorf("search result count not shown: %q", overlayText(f.c))
+	}
+
+	// Extract… with nothing selected says so; with the file selected it
+	// writes it to the folder picked.
+	dest := t.TempDir()
+	f.c.dialogs = &folderDialogs{fakeDialogs: f.dlg, folder: dest}
+	b.selectPath("/Windows/system32/kernel.dll")
+	tapButton(t, f.c, "Extract…")
+	f.c.jobs.Wait()
+	f.c.settle()
+	got, err := os.ReadFile(filepath.Join(dest, "kernel.dll"))
+	if err != nil {
+		t.Fatalf("extract: %v (%q)", err, overlayText(f.c))
+	}
+	if want := strings.Repeat("kernel code shared by all\n", 2000); string(got) != want {
+		t.Fatalf("extracted kernel.dll has %d bytes, want %d", len(got), len(want))
+	}
+}
+
+// disable disables image r and refreshes the console.
+func (f *fixture) disable(t *testing.T, i int) string {
+	t.Helper()
+	if err := f.srv.SetEnabled(context.Background(), f.refs[i], false); err != nil {
+		t.Fatal(err)
+	}
+	f.c.Refresh()
+	f.c.settle()
+	return app.ImageID(f.srv, f.refs[i])
+}
+
+func TestServiceEnabledImageRefused(t *testing.T) {
+	f := newFixture(t)
+	f.do(t, app.ImageID(f.srv, f.refs[0]), "Service Image…")
+	if _, ok := f.c.current.(*fileBrowser); ok {
+		t.Fatal("Service Image… opened on an enabled image")
+	}
+	if txt := overlayText(f.c); !strings.Contains(txt, "WDS requires") {
+		t.Fatalf("no message for an enabled image: %q", txt)
+	}
+	if _, err := servicing.ForImage(f.srv.Store, f.refs[0]); !errors.Is(err, servicing.ErrNoSession) {
+		t.Fatalf("a session was begun: %v", err)
+	}
+}
+
+// stageAddDelete opens Service Image… on image 0 (disabled), adds new.txt to
+// \Windows and deletes \Windows\own.txt.
+func stageAddDelete(t *testing.T, f *fixture) *fileBrowser {
+	t.Helper()
+	f.do(t, f.disable(t, 0), "Service Image…")
+	b := f.browser(t)
+	if b.ss == nil {
+		t.Fatal("no servicing session")
+	}
+	b.open("/Windows")
+	f.c.settle()
+	add := filepath.Join(t.TempDir(), "new.txt")
+	if err := os.WriteFile(add, []byte("added by servicing\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.dlg.files = []string{add}
+	tapButton(t, f.c, "Add Files…")
+	if !b.selectPath("/Windows/own.txt") {
+		t.Fatalf("own.txt not listed: %v", entryPaths(b.entries))
+	}
+	tapButton(t, f.c, "Delete")
+	if got := strings.Join(entryPaths(b.entries), ","); got != "/Windows/new.txt,/Windows/system32" {
+		t.Fatalf("staged tree lists %s", got)
+	}
+	if len(b.changes) != 2 {
+		t.Fatalf("change list %v, want an add and a delete", b.changes)
+	}
+	txt := overlayText(f.c)
+	for _, c := range b.changes {
+		if !strings.Contains(txt, c.String()) {
+			t.Errorf("change list does not show %q: %q", c.String(), txt)
+		}
+	}
+	return b
+}
+
+// files returns the files (not folders) below dir, slash-separated.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestServiceImageCommit(t *testing.T) {
+	oracle.Wimlib(t)
+	f := newFixture(t)
+	b := stageAddDelete(t, f)
+	tapButtonNoWait(t, f.c, "Commit…")
+	tapButton(t, f.c, "Commit")
+	f.c.jobs.Wait()
+	f.c.settle()
+	if _, err := servicing.ForImage(f.srv.Store, f.refs[0]); !errors.Is(err, servicing.ErrNoSession) {
+		t.Fatalf("session still open after commit: %v (%q)", err, overlayText(f.c))
+	}
+	if txt := overlayText(f.c); strings.Contains(txt, "Staged changes") {
+		t.Fatalf("the session's browser is still open after commit: %q", txt)
+	}
+	if es, _ := f.srv.ListFiles(context.Background(), b.ref, "/Windows"); strings.Join(entryPaths(es), ",") != "/Windows/new.txt,/Windows/system32" {
+		t.Fatalf("the image lists %v after commit", entryPaths(es))
+	}
+	dir := filepath.Join(t.TempDir(), "applied")
+	oracle.Run(t, "apply", f.srv.Store.ImagePath(f.refs[0]), "1", dir, "--ref="+f.srv.Store.ResPath("Lab"))
+	if got := strings.Join(files(t, dir), ","); got != "Windows/new.txt,Windows/system32/kernel.dll" {
+		t.Fatalf("committed image holds %s", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "Windows", "new.txt")); string(got) != "added by servicing\n" {
+		t.Fatalf("new.txt holds %q", got)
+	}
+	// The other image of the group is untouched.
+	dir2 := filepath.Join(t.TempDir(), "other")
+	oracle.Run(t, "apply", f.srv.Store.ImagePath(f.refs[1]), "1", dir2, "--ref="+f.srv.Store.ResPath("Lab"))
+	if got := strings.Join(files(t, dir2), ","); got != "Windows/own.txt,Windows/system32/kernel.dll" {
+		t.Fatalf("the other image holds %s", got)
+	}
+}
+
+func TestServiceImageDiscard(t *testing.T) {
+	f := newFixture(t)
+	stageAddDelete(t, f)
+	tapButtonNoWait(t, f.c, "Discard")
+	tapButton(t, f.c, "Discard")
+	if _, err := servicing.ForImage(f.srv.Store, f.refs[0]); !errors.Is(err, servicing.ErrNoSession) {
+		t.Fatalf("session still open after discard: %v", err)
+	}
+	es, err := f.srv.ListFiles(context.Background(), f.refs[0], `\Windows`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(entryPaths(es), ","); got != "/Windows/own.txt,/Windows/system32" {
+		t.Fatalf("image after discard lists %s", got)
+	}
+}
