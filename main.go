@@ -68,6 +68,7 @@ func runConsole(root string) error {
 		}
 	}
 	defer c.StopServers()
+	c.CheckSessions()
 	c.Window.SetMaster()
 	c.Window.ShowAndRun()
 	return nil

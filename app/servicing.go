@@ -129,3 +129,41 @@ func FormatAttributes(a uint32) string {
 	}
 	return b.String()
 }
+
+// PendingSessions lists the servicing sessions kept in the local store, each
+// with the reason it can no longer be committed ("" when it can be
+// resumed), for the start-up check. A remote server has none here.
+func (s *Server) PendingSessions() ([]servicing.Pending, error) {
+	if s.Remote != nil || s.Store == nil {
+		return nil, nil
+	}
+	return servicing.Stale(s.Store)
+}
+
+// Session returns the servicing session of image r (an error wrapping
+// servicing.ErrNoSession when it has none).
+func (s *Server) Session(r store.ImageRef) (*servicing.Session, error) {
+	st, err := s.localStore()
+	if err != nil {
+		return nil, err
+	}
+	return servicing.ForImage(st, r)
+}
+
+// MountImage extracts image r, which must be disabled, to the empty or new
+// folder dir for any tool to change, in a servicing session that
+// UnmountImage commits or discards.
+func (s *Server) MountImage(ctx context.Context, r store.ImageRef, dir string, report progress.Func) (*servicing.Session, error) {
+	st, err := s.localStore()
+	if err != nil {
+		return nil, err
+	}
+	im, err := st.GetImage(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if im.Enabled {
+		return nil, ErrImageEnabled
+	}
+	return servicing.Mount(ctx, st, r, dir, report)
+}

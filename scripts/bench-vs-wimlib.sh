@@ -6,6 +6,12 @@
 #
 # ROWS (default: all that the binary supports): apply-lzx apply-xpress verify-lzx info
 #   capture-none capture-xpress capture-lzx export-raw export-recompress
+#   add-image regroup
+# add-image adds edition B (a WIM wimlib captured from tree B) to an image group
+# that holds edition A, against `wimlib-imagex export B.wim 1 A.wim` (append to
+# an existing WIM); regroup rebuilds a group holding A, B and C after B's
+# removal, against `wimlib-imagex export ABC.wim all NEW.wim` of the live images
+# of a WIM where B was soft-deleted. Both need the corpus's sibling trees B and C.
 # Environment: WIMBENCH_CORPUS (a folder to use as the tree; default: build the
 # corpus with ../shared/bench/make-corpus.sh, CORPUS_SCALE=small unless set),
 # RUNS (default 3), WIMCONSOLE (binary; default: go build into a temp dir),
@@ -58,7 +64,11 @@ row() { # NAME INPUT_BYTES OUT_OURS OUT_WIMLIB
 
 has() { "$WIMCONSOLE" "$1" --help >/dev/null 2>&1; }
 rows=("$@")
-[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx apply-lzx apply-xpress verify-lzx info export-raw export-recompress)
+[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx apply-lzx apply-xpress verify-lzx info export-raw export-recompress add-image regroup)
+treeB=$(dirname "$tree")/B treeC=$(dirname "$tree")/C
+# cp_eq BYTES: what cp takes for BYTES, from cp of the reference WIM (printed
+# at the end) — the bound for rows that mostly copy data.
+cp_notes=()
 
 for c in xpress lzx; do
   [ -f "$WORK/ref-$c.wim" ] || wimlib-imagex capture "$tree" "$WORK/ref-$c.wim" bench --compress=$c >/dev/null
@@ -113,6 +123,41 @@ for r in "${rows[@]}"; do
         measure "$r.wimlib" wimlib-imagex export "$WORK/ref-lzx.wim" 1 "$WORK/w.wim" "${wc[@]}"
       done
       row "$r" "$(stat -c %s "$WORK/ref-lzx.wim")" "$(stat -c %s "$WORK/o.wim")" "$(stat -c %s "$WORK/w.wim")" ;;
+    add-image)
+      [ -d "$treeB" ] || { echo "# $r: no tree B next to $tree" >&2; continue; }
+      [ -f "$WORK/ref-B.wim" ] || wimlib-imagex capture "$treeB" "$WORK/ref-B.wim" B --compress=lzx >/dev/null
+      for i in $(seq "$RUNS"); do
+        rm -rf "$WORK/st" "$WORK/w.wim"
+        "$WIMCONSOLE" --store "$WORK/st" add-image "$WORK/ref-lzx.wim" --group G >/dev/null
+        cp "$WORK/ref-lzx.wim" "$WORK/w.wim"
+        before_o=$(stat -c %s "$WORK/st/Images/G/Res.rwm"); before_w=$(stat -c %s "$WORK/w.wim")
+        measure "$r.ours" "$WIMCONSOLE" --store "$WORK/st" add-image "$WORK/ref-B.wim" --group G --filename B
+        measure "$r.wimlib" wimlib-imagex export "$WORK/ref-B.wim" 1 "$WORK/w.wim"
+      done
+      grow_o=$(( $(stat -c %s "$WORK/st/Images/G/Res.rwm") + $(stat -c %s "$WORK/st/Images/G/B.wim") - before_o ))
+      grow_w=$(( $(stat -c %s "$WORK/w.wim") - before_w ))
+      cp_notes+=("add-image writes $grow_o bytes")
+      row "$r" "$(stat -c %s "$WORK/ref-B.wim")" "$grow_o" "$grow_w" ;;
+    regroup)
+      [ -d "$treeB" ] && [ -d "$treeC" ] || { echo "# $r: no trees B and C next to $tree" >&2; continue; }
+      if [ ! -f "$WORK/abc.wim" ]; then
+        wimlib-imagex capture "$tree" "$WORK/abc.wim" A --compress=lzx >/dev/null
+        wimlib-imagex append "$treeB" "$WORK/abc.wim" B >/dev/null
+        wimlib-imagex append "$treeC" "$WORK/abc.wim" C >/dev/null
+      fi
+      for i in $(seq "$RUNS"); do
+        rm -rf "$WORK/st" "$WORK/w.wim" "$WORK/wd.wim"
+        "$WIMCONSOLE" --store "$WORK/st" add-image "$WORK/abc.wim" --group G --skip-verify >/dev/null
+        b=$("$WIMCONSOLE" --store "$WORK/st" get-all-images --group G --json | python3 -c 'import json,sys; print([i["file"] for i in json.load(sys.stdin) if i["name"]=="B"][0])')
+        "$WIMCONSOLE" --store "$WORK/st" remove-image "G/$b" >/dev/null
+        cp "$WORK/abc.wim" "$WORK/wd.wim"
+        wimlib-imagex delete "$WORK/wd.wim" B --soft >/dev/null
+        measure "$r.ours" "$WIMCONSOLE" --store "$WORK/st" regroup G
+        measure "$r.wimlib" wimlib-imagex export "$WORK/wd.wim" all "$WORK/w.wim"
+      done
+      out_o=$(du -cb "$WORK/st/Images/G/"*.rwm "$WORK/st/Images/G/"*.wim | tail -1 | cut -f1)
+      cp_notes+=("regroup writes $out_o bytes")
+      row "$r" "$(stat -c %s "$WORK/abc.wim")" "$out_o" "$(stat -c %s "$WORK/w.wim")" ;;
     *) echo "bench: unknown row $r" >&2; exit 2 ;;
   esac
 done
@@ -121,3 +166,7 @@ f=$WORK/ref-lzx.wim
 s=$( { /usr/bin/time -f %e cp "$f" "$WORK/cp.tmp"; } 2>&1 ); rm -f "$WORK/cp.tmp"
 h=$( { /usr/bin/time -f %e sha1sum "$f" >/dev/null; } 2>&1 )
 echo "# cp of $(stat -c %s "$f") bytes: ${s}s; sha1sum: ${h}s; $(nproc) cores"
+for n in "${cp_notes[@]}"; do
+  bytes=${n##* writes }; bytes=${bytes% bytes}
+  echo "# $n; cp of as many bytes: $(awk -v s="$s" -v b="$bytes" -v t="$(stat -c %s "$f")" 'BEGIN{printf "%.2f", s*b/t}')s"
+done

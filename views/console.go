@@ -46,6 +46,9 @@ type Console struct {
 	selected  string
 	// current is the dialog or wizard opened last (tests drive it).
 	current any
+	// browser is the open file browser, if any: files dropped on the
+	// window while it services an image are staged into its session.
+	browser *fileBrowser
 
 	// do and doWait hand work to the main goroutine: fyne.Do and
 	// fyne.DoAndWait (tests serialise them instead, as the test driver

@@ -30,6 +30,8 @@ type fileBrowser struct {
 	ref   store.ImageRef
 	label string
 	ss    *servicing.Session // nil: browsing only
+	// closed is set when the dialog has closed.
+	closed bool
 
 	dir       string // the folder shown ("/")
 	searching bool   // entries are search results
@@ -71,6 +73,11 @@ func (c *Console) serviceImage() {
 		return func() {
 			if err != nil {
 				c.showError("Service "+label, err)
+				return
+			}
+			if ss.Mount != "" {
+				// A mounted image is changed in its folder.
+				c.showUnmount(srv, r, label, ss)
 				return
 			}
 			b := &fileBrowser{c: c, srv: srv, ref: r, label: label, ss: ss, sel: -1}
@@ -115,6 +122,8 @@ func (b *fileBrowser) show(title string) {
 			})
 		edit := container.NewHBox(
 			widget.NewButton("Add Files…", b.addFiles),
+			widget.NewButton("Add Folder…", b.addFolder),
+			widget.NewButton("Replace…", b.replaceSelected),
 			widget.NewButton("Delete", b.deleteSelected),
 			widget.NewButton("Rename…", b.renameSelected),
 			widget.NewButton("Commit…", b.askCommit),
@@ -126,7 +135,14 @@ func (b *fileBrowser) show(title string) {
 		content = container.NewStack(split)
 	}
 	b.dlg = dialog.NewCustom(title, "Close", content, b.c.Window)
-	b.dlg.Resize(fyne.NewSize(860, 600))
+	b.dlg.SetOnClosed(func() {
+		b.closed = true
+		if b.c.browser == b {
+			b.c.browser = nil
+		}
+	})
+	b.c.browser = b
+	b.dlg.Resize(fyne.NewSize(1000, 640))
 	b.dlg.Show()
 	b.c.current = b
 	b.open("/")
@@ -166,7 +182,7 @@ func (b *fileBrowser) load(what string, searching bool, dir string, list func() 
 			}
 			b.entries, b.searching, b.dir, b.sel = entries, searching, dir, -1
 			b.changes = changes
-			b.pathLabel.SetText(strings.ReplaceAll(dir, "/", `\`))
+			b.pathLabel.SetText(imagePath(dir))
 			if searching {
 				b.pathLabel.SetText(fmt.Sprintf("%d found", len(entries)))
 			}
@@ -329,7 +345,7 @@ func (b *fileBrowser) addFiles() {
 	}
 	dir := b.dir
 	b.c.background(func() func() {
-		files, err := b.c.dialogs.OpenFiles("Add Files to " + strings.ReplaceAll(dir, "/", `\`))
+		files, err := b.c.dialogs.OpenFiles("Add Files to " + imagePath(dir))
 		return func() {
 			if errors.Is(err, app.ErrCancelled) || len(files) == 0 {
 				return
@@ -338,16 +354,100 @@ func (b *fileBrowser) addFiles() {
 				b.c.showError("Add Files", err)
 				return
 			}
-			b.stage("Add Files", func() error {
-				for _, f := range files {
-					if err := b.ss.Add(f, path.Join(dir, filepath.Base(f))); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			b.addLocal(files)
 		}
 	})
+}
+
+// addFolder asks for a folder and stages adding it, with everything in it,
+// to the folder shown.
+func (b *fileBrowser) addFolder() {
+	if b.ss == nil || b.searching {
+		return
+	}
+	dir := b.dir
+	b.c.background(func() func() {
+		folder, err := b.c.dialogs.PickFolder("Add Folder to " + imagePath(dir))
+		return func() {
+			if errors.Is(err, app.ErrCancelled) {
+				return
+			}
+			if err != nil {
+				b.c.showError("Add Folder", err)
+				return
+			}
+			b.addLocal([]string{folder})
+		}
+	})
+}
+
+// addLocal stages adding the local files and folders paths to the folder
+// shown; each keeps its name.
+func (b *fileBrowser) addLocal(paths []string) {
+	dir := b.dir
+	b.stage("Add "+strings.Join(baseNames(paths), ", "), func() error {
+		for _, p := range paths {
+			if err := b.ss.Add(p, path.Join(dir, filepath.Base(p))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// dropped stages adding files and folders dropped on the window while the
+// session's browser is open. It reports whether the browser took them.
+func (b *fileBrowser) dropped(paths []string) bool {
+	if b.ss == nil || b.closed {
+		return false
+	}
+	if b.searching {
+		dialog.ShowInformation("Add Files", "Open a folder of the image (leave the search results) to drop files into it.", b.c.Window)
+		return true
+	}
+	b.addLocal(paths)
+	return true
+}
+
+// replaceSelected asks for a local file and stages replacing the selected
+// file's data with it (name, attributes and security stay).
+func (b *fileBrowser) replaceSelected() {
+	e, ok := b.selected()
+	if b.ss == nil {
+		return
+	}
+	if !ok || e.Dir {
+		dialog.ShowInformation("Replace", "Select the file to replace.", b.c.Window)
+		return
+	}
+	b.c.background(func() func() {
+		files, err := b.c.dialogs.OpenFiles("Replace " + imagePath(e.Path))
+		return func() {
+			if errors.Is(err, app.ErrCancelled) || (err == nil && len(files) == 0) {
+				return
+			}
+			if err != nil {
+				b.c.showError("Replace", err)
+				return
+			}
+			if len(files) != 1 {
+				b.c.showError("Replace "+path.Base(e.Path), fmt.Errorf("choose one file, not %d", len(files)))
+				return
+			}
+			b.stage("Replace "+path.Base(e.Path), func() error { return b.ss.Replace(e.Path, files[0]) })
+		}
+	})
+}
+
+// imagePath shows an image path as Windows does (\Windows\System32).
+func imagePath(p string) string { return strings.ReplaceAll(p, "/", `\`) }
+
+func baseNames(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = filepath.Base(p)
+	}
+	return out
 }
 
 // deleteSelected stages deleting the selected entry.

@@ -10,9 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/internal/oracle"
+	// The tests run under LANG=C in CI; keep Fyne from logging a locale error.
+	_ "github.com/wimconsole/wimconsole/internal/posixlocale"
 )
 
 // folderDialogs answers PickFolder with folder.
@@ -219,5 +224,84 @@ func TestServiceImageDiscard(t *testing.T) {
 	}
 	if got := strings.Join(entryPaths(es), ","); got != "/Windows/own.txt,/Windows/system32" {
 		t.Fatalf("image after discard lists %s", got)
+	}
+}
+
+func TestServiceAddFolderReplaceDrop(t *testing.T) {
+	oracle.Wimlib(t)
+	f := newFixture(t)
+	f.do(t, f.disable(t, 0), "Service Image…")
+	b := f.browser(t)
+	local := t.TempDir()
+	write := func(rel, data string) string {
+		p := filepath.Join(local, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("Tools/bin/tool.exe", "a tool\n")
+	write("Tools/readme.txt", "read me\n")
+	newKernel := write("kernel.dll", "a patched kernel\n")
+	dropped := write("dropped.ini", "[dropped]\n")
+
+	// Add Folder… adds the folder with everything in it to the folder shown.
+	f.c.dialogs = &folderDialogs{fakeDialogs: f.dlg, folder: filepath.Join(local, "Tools")}
+	tapButton(t, f.c, "Add Folder…")
+	if got := strings.Join(entryPaths(b.entries), ","); got != "/Tools,/Windows" {
+		t.Fatalf("root after Add Folder lists %s", got)
+	}
+
+	// Replace… swaps the selected file's data; with nothing selected it says so.
+	b.open("/Windows/system32")
+	f.c.settle()
+	tapButton(t, f.c, "Replace…")
+	if txt := overlayText(f.c); !strings.Contains(txt, "Select the file to replace") {
+		t.Fatalf("Replace with nothing selected: %q", txt)
+	}
+	tapButton(t, f.c, "OK")
+	f.dlg.files = []string{newKernel}
+	b.selectPath("/Windows/system32/kernel.dll")
+	tapButton(t, f.c, "Replace…")
+
+	// A file dropped on the window goes into the folder shown.
+	f.c.dropped(fyne.NewPos(10, 10), []fyne.URI{storage.NewFileURI(dropped)})
+	f.c.settle()
+	if got := strings.Join(entryPaths(b.entries), ","); got != "/Windows/system32/dropped.ini,/Windows/system32/kernel.dll" {
+		t.Fatalf("system32 after the drop lists %s", got)
+	}
+	if len(b.changes) != 3 {
+		t.Fatalf("change list %v, want add folder, replace and add", b.changes)
+	}
+
+	tapButtonNoWait(t, f.c, "Commit…")
+	tapButton(t, f.c, "Commit")
+	f.c.jobs.Wait()
+	f.c.settle()
+	if f.c.browser != nil {
+		t.Fatal("the console still routes drops to the closed browser")
+	}
+	dir := filepath.Join(t.TempDir(), "applied")
+	oracle.Run(t, "apply", f.srv.Store.ImagePath(f.refs[0]), "1", dir, "--ref="+f.srv.Store.ResPath("Lab"))
+	want := "Tools/bin/tool.exe,Tools/readme.txt,Windows/own.txt,Windows/system32/dropped.ini,Windows/system32/kernel.dll"
+	if got := strings.Join(files(t, dir), ","); got != want {
+		t.Fatalf("committed image holds %s, want %s", got, want)
+	}
+	for rel, data := range map[string]string{
+		"Tools/bin/tool.exe":           "a tool\n",
+		"Windows/system32/kernel.dll":  "a patched kernel\n",
+		"Windows/system32/dropped.ini": "[dropped]\n",
+	} {
+		if got, _ := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel))); string(got) != data {
+			t.Errorf("%s holds %q, want %q", rel, got, data)
+		}
+	}
+	// After the browser closed, drops are the console's again.
+	f.c.dropped(fyne.NewPos(0, 0), []fyne.URI{storage.NewFileURI(dropped)})
+	if txt := overlayText(f.c); !strings.Contains(txt, "Not a Windows Image") {
+		t.Fatalf("a drop after the browser closed: %q", txt)
 	}
 }

@@ -1,0 +1,171 @@
+package views
+
+import (
+	"context"
+	"fmt"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wimconsole/wimconsole/app"
+	"github.com/wimconsole/wimconsole/engine/servicing"
+)
+
+// pendingSession is a servicing session found at start-up on one server.
+type pendingSession struct {
+	srv *app.Server
+	servicing.Pending
+}
+
+// describe says, in one line, which image the session changes, since when,
+// what it holds and whether it can be resumed.
+func (p pendingSession) describe() string {
+	s := fmt.Sprintf("%s — started %s — %d staged change%s", p.Image, p.Started.Local().Format("2006-01-02 15:04"),
+		len(p.Changes), map[bool]string{true: "", false: "s"}[len(p.Changes) == 1])
+	if p.Mount != "" {
+		s += " — mounted at " + p.Mount
+	}
+	if p.Stale != "" {
+		return s + " — " + p.Stale
+	}
+	return s + " — can be resumed"
+}
+
+// sessionsDialog is the start-up dialog listing the sessions found (tests
+// drive it).
+type sessionsDialog struct {
+	dlg     dialog.Dialog
+	list    *widget.List
+	pending []pendingSession
+	sel     int
+	resume  *widget.Button
+	discard *widget.Button
+}
+
+// CheckSessions looks for servicing sessions left in the local stores (by a
+// restart or a crash) and, when there are any, offers to resume or discard
+// them. The console calls it once at start-up.
+func (c *Console) CheckSessions() {
+	servers := c.model.Servers()
+	c.background(func() func() {
+		var found []pendingSession
+		var errs []error
+		for _, srv := range servers {
+			ps, err := srv.PendingSessions()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", srv.Name, err))
+			}
+			for _, p := range ps {
+				found = append(found, pendingSession{srv: srv, Pending: p})
+			}
+		}
+		if len(found) == 0 && len(errs) == 0 {
+			return nil
+		}
+		return func() {
+			for _, err := range errs {
+				c.showError("Looking for servicing sessions", err)
+			}
+			if len(found) > 0 {
+				c.showSessions(found)
+			}
+		}
+	})
+}
+
+// showSessions shows the sessions found, each with Resume (for those that
+// can be) and Discard.
+func (c *Console) showSessions(found []pendingSession) {
+	w := &sessionsDialog{pending: found, sel: -1}
+	w.list = widget.NewList(func() int { return len(w.pending) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id >= 0 && id < len(w.pending) {
+				o.(*widget.Label).SetText(w.pending[id].describe())
+			}
+		})
+	w.resume = widget.NewButton("Resume", func() { c.resumeSession(w) })
+	w.discard = widget.NewButton("Discard…", func() { c.discardSession(w) })
+	w.resume.Disable()
+	w.discard.Disable()
+	w.list.OnSelected = func(id widget.ListItemID) {
+		w.sel = id
+		w.discard.Enable()
+		if w.pending[id].Stale == "" {
+			w.resume.Enable()
+		} else {
+			w.resume.Disable()
+		}
+	}
+	intro := widget.NewLabel("These images have servicing sessions left from an earlier run. Resume one to go on changing the image, or discard it: its staged changes are dropped and the image stays as it is.")
+	intro.Wrapping = fyne.TextWrapWord
+	content := container.NewBorder(intro, container.NewHBox(w.resume, w.discard), nil, nil, w.list)
+	w.dlg = dialog.NewCustom("Servicing Sessions", "Later", content, c.Window)
+	w.dlg.Resize(fyne.NewSize(760, 380))
+	w.dlg.Show()
+	c.current = w
+}
+
+// resumeSession opens the selected session: the file browser of Service
+// Image…, or the Unmount dialog for a mounted image.
+func (c *Console) resumeSession(w *sessionsDialog) {
+	if w.sel < 0 || w.sel >= len(w.pending) {
+		return
+	}
+	p := w.pending[w.sel]
+	w.dlg.Hide()
+	r := p.Ref()
+	label := r.String()
+	if n, ok := c.model.Node(app.ImageID(p.srv, r)); ok {
+		label = n.Label
+	}
+	if p.Mount != "" {
+		c.showUnmount(p.srv, r, label, p.Session)
+		return
+	}
+	b := &fileBrowser{c: c, srv: p.srv, ref: r, label: label, ss: p.Session, sel: -1}
+	b.show("Service Image – " + label)
+}
+
+// discardSession asks, then discards the selected session (a mounted
+// image's folder goes with it).
+func (c *Console) discardSession(w *sessionsDialog) {
+	if w.sel < 0 || w.sel >= len(w.pending) {
+		return
+	}
+	p := w.pending[w.sel]
+	msg := fmt.Sprintf("Discard the servicing session of %s and its %d staged changes? The image stays as it is.", p.Image, len(p.Changes))
+	if p.Mount != "" {
+		msg = fmt.Sprintf("Discard the servicing session of %s? Its mount folder %s and every change made there are removed; the image stays as it is.", p.Image, p.Mount)
+	}
+	c.confirm("Discard Session", msg, "Discard", func() {
+		ss := p.Session
+		c.background(func() func() {
+			var err error
+			if ss.Mount != "" {
+				_, err = ss.Unmount(context.Background(), false, servicing.CommitOptions{})
+			} else {
+				err = ss.Discard()
+			}
+			return func() {
+				if err != nil {
+					c.showError("Discard session of "+p.Image, err)
+					return
+				}
+				w.pending = append(w.pending[:w.sel:w.sel], w.pending[w.sel+1:]...)
+				w.sel = -1
+				w.list.UnselectAll()
+				w.resume.Disable()
+				w.discard.Disable()
+				w.list.Refresh()
+				if len(w.pending) == 0 {
+					w.dlg.Hide()
+					return
+				}
+				c.current = w
+			}
+		})
+	})
+}
