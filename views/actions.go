@@ -56,8 +56,12 @@ func (c *Console) actionItems() []*fyne.MenuItem {
 		}
 		// Browsing and servicing work on the local store only.
 		browse, service := item("Browse Files…", c.browseFiles), item("Service Image…", c.serviceImage)
-		browse.Disabled, service.Disabled = n.Server.IsRemote(), n.Server.IsRemote()
-		items = append(items, sep(), browse, service)
+		mount := item(mountItemLabel(n), c.mountImage)
+		driver := item("Add Driver Package…", c.addDriverPackage)
+		for _, it := range []*fyne.MenuItem{browse, service, mount, driver} {
+			it.Disabled = n.Server.IsRemote()
+		}
+		items = append(items, sep(), browse, service, mount, driver)
 		return append(items, sep(), item("Delete", c.deleteSelected), sep(), refresh, sep(), props)
 	}
 	return []*fyne.MenuItem{refresh}
@@ -234,23 +238,30 @@ func (c *Console) copyImage() {
 	})
 }
 
-// dropped handles files dropped on the window: WIM files open the Add
-// Image wizard (the group under the pointer preselected); anything else is
-// refused with a message.
+// dropped handles files dropped on the window: while Service Image… is
+// open they are staged into its session; otherwise WIM files open the Add
+// Image wizard (the group under the pointer preselected) and anything else
+// is refused with a message.
 func (c *Console) dropped(pos fyne.Position, uris []fyne.URI) {
-	var wims, others []string
+	var wims, others, local []string
 	for _, u := range uris {
 		path := u.Path()
 		if u.Scheme() != "file" {
 			if p, err := url.PathUnescape(u.String()); err == nil {
 				path = p
 			}
+		} else {
+			local = append(local, path)
 		}
 		if u.Scheme() == "file" && app.IsWIMFile(path) {
 			wims = append(wims, path)
 		} else {
 			others = append(others, filepath.Base(path))
 		}
+	}
+	// While an image is being serviced, drops add to it.
+	if c.browser != nil && len(local) > 0 && c.browser.dropped(local) {
+		return
 	}
 	if len(others) > 0 {
 		dialog.ShowInformation("Not a Windows Image",

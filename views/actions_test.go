@@ -230,7 +230,7 @@ func TestRightClickOpensContextMenu(t *testing.T) {
 	}
 	// The Action menu holds the same items as the context menu.
 	got := menuLabels(f.c.Window.MainMenu().Items[1].Items)
-	want := []string{"Disable", "Export Image…", "Replace Image…", "Copy Image…", "Browse Files…", "Service Image…", "Delete", "Refresh", "Properties"}
+	want := []string{"Disable", "Export Image…", "Replace Image…", "Copy Image…", "Browse Files…", "Service Image…", "Mount to Folder…", "Add Driver Package…", "Delete", "Refresh", "Properties"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("install image actions %v, want %v", got, want)
 	}
@@ -238,7 +238,7 @@ func TestRightClickOpensContextMenu(t *testing.T) {
 	for id, want := range map[string]string{
 		"server:" + f.srv.Name:        "Add Install Image…,Add Boot Image…,Add Image Group…,Add Server…,Refresh,Properties",
 		app.GroupID(f.srv, "Lab"):     "Add Install Image…,Regroup…,Rename,Delete,Refresh,Properties",
-		app.ImageID(f.srv, f.refs[2]): "Disable,Export Image…,Replace Image…,Browse Files…,Service Image…,Delete,Refresh,Properties",
+		app.ImageID(f.srv, f.refs[2]): "Disable,Export Image…,Replace Image…,Browse Files…,Service Image…,Mount to Folder…,Add Driver Package…,Delete,Refresh,Properties",
 		app.InstallID(f.srv):          "Add Install Image…,Add Image Group…,Refresh",
 	} {
 		f.c.Select(id)
@@ -599,7 +599,7 @@ func TestProperties(t *testing.T) {
 	for _, it := range p.tabs.Items {
 		tabs = append(tabs, it.Text)
 	}
-	if strings.Join(tabs, ",") != "General,Unattend,Space,Sessions" {
+	if strings.Join(tabs, ",") != "General,Unattend,Language Packs,Space,Sessions" {
 		t.Fatalf("tabs %v", tabs)
 	}
 	if txt := overlayText(f.c); !strings.Contains(txt, "Image A") || !strings.Contains(txt, f.refs[0].File+".wim") {

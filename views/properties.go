@@ -38,13 +38,18 @@ func (c *Console) showProperties() {
 		})
 	case app.KindImage, app.KindBootImage:
 		c.background(func() func() {
-			p, err := n.Server.Properties(context.Background(), n.Ref())
+			ctx := context.Background()
+			p, err := n.Server.Properties(ctx, n.Ref())
+			var x imageExtras
+			if err == nil {
+				x = loadImageExtras(ctx, n)
+			}
 			return func() {
 				if err != nil {
 					c.showError("Properties of "+n.Label, err)
 					return
 				}
-				c.showImageProperties(n, p)
+				c.showImageProperties(n, p, x)
 			}
 		})
 	}
@@ -111,8 +116,28 @@ func (c *Console) showGroupProperties(n app.Node, sp *store.GroupSpace) {
 	c.current = &groupProperties{space: sp, rows: rows}
 }
 
+// imageExtras is what the Properties of an image show beyond
+// app.ImageProperties: the unattend file's validation status and the
+// language packs (install images).
+type imageExtras struct {
+	unattendStatus string // "" when there is nothing to check
+	unattendOK     bool
+	packs          []app.LangPack
+	packsErr       error
+}
+
+// loadImageExtras gathers n's imageExtras (in the background).
+func loadImageExtras(ctx context.Context, n app.Node) imageExtras {
+	var x imageExtras
+	x.unattendStatus, x.unattendOK = n.Server.UnattendStatus(ctx, n.Ref())
+	if n.Kind == app.KindImage {
+		x.packs, x.packsErr = n.Server.LanguagePacks(ctx, n.Ref())
+	}
+	return x
+}
+
 // imageProperties is the Properties dialog of an image: General, Unattend,
-// Space and Sessions tabs.
+// Language Packs (install images), Space and Sessions tabs.
 type imageProperties struct {
 	c        *Console
 	n        app.Node
@@ -120,10 +145,17 @@ type imageProperties struct {
 	dlg      dialog.Dialog
 	tabs     *container.AppTabs
 	unattend *widget.Entry
+	// validity is the unattend file's validation status.
+	validity *widget.Label
+
+	packs     []app.LangPack
+	packSel   int // index in packs, -1 for none
+	packList  *widget.List
+	packState *widget.Label
 }
 
-func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties) {
-	w := &imageProperties{c: c, n: n, p: p}
+func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties, x imageExtras) {
+	w := &imageProperties{c: c, n: n, p: p, packs: x.packs, packSel: -1}
 	im := p.Image
 	var general [][]string
 	for _, kv := range app.GeneralProperties(&im) {
@@ -137,8 +169,13 @@ func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties) {
 	if im.Unattend != "" {
 		state = "Unattend file: " + im.Unattend
 	}
+	w.validity = wrapLabel(x.unattendStatus)
+	w.validity.Hidden = x.unattendStatus == ""
+	if !x.unattendOK {
+		w.validity.Importance = widget.DangerImportance
+	}
 	unattend := container.NewBorder(
-		container.NewVBox(widget.NewLabel(state), container.NewHBox(
+		container.NewVBox(widget.NewLabel(state), w.validity, container.NewHBox(
 			widget.NewButton("Associate…", w.associate),
 			widget.NewButton("Remove", w.removeUnattend),
 		)), nil, nil, nil, container.NewVScroll(w.unattend))
@@ -166,9 +203,12 @@ func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties) {
 	w.tabs = container.NewAppTabs(
 		container.NewTabItem("General", container.NewVScroll(propertyForm(general))),
 		container.NewTabItem("Unattend", unattend),
-		container.NewTabItem("Space", propertyForm(space)),
-		container.NewTabItem("Sessions", propertyForm(sessions)),
 	)
+	if n.Kind == app.KindImage {
+		w.tabs.Append(container.NewTabItem("Language Packs", w.langPacksTab(x.packsErr)))
+	}
+	w.tabs.Append(container.NewTabItem("Space", propertyForm(space)))
+	w.tabs.Append(container.NewTabItem("Sessions", propertyForm(sessions)))
 	w.dlg = dialog.NewCustom(n.Label+" Properties", "Close", w.tabs, c.Window)
 	w.dlg.Resize(fyne.NewSize(640, 520))
 	w.dlg.Show()
@@ -209,5 +249,115 @@ func (w *imageProperties) removeUnattend() {
 		c.runJob("Remove unattend file of "+w.n.Label, func(ctx context.Context, _ progress.Func) error {
 			return srv.SetUnattend(ctx, r, "")
 		}, nil)
+	})
+}
+
+// langPacksTab lists the image's language packs (name and size) with Add…
+// and Remove. Servers on the network list them only: their API carries no
+// language packs.
+func (w *imageProperties) langPacksTab(loadErr error) fyne.CanvasObject {
+	w.packList = widget.NewList(func() int { return len(w.packs) }, func() fyne.CanvasObject {
+		return container.NewGridWithColumns(2, widget.NewLabel(""), widget.NewLabel(""))
+	}, func(id widget.ListItemID, o fyne.CanvasObject) {
+		if id < 0 || id >= len(w.packs) {
+			return
+		}
+		cells := o.(*fyne.Container).Objects
+		cells[0].(*widget.Label).SetText(w.packs[id].Name)
+		size := "on the server"
+		if w.packs[id].Bytes >= 0 {
+			size = app.FormatBytes(w.packs[id].Bytes)
+		}
+		cells[1].(*widget.Label).SetText(size)
+	})
+	w.packList.OnSelected = func(id widget.ListItemID) { w.packSel = id }
+	w.packList.OnUnselected = func(widget.ListItemID) { w.packSel = -1 }
+	w.packState = wrapLabel("")
+	w.showPackState(loadErr)
+	top := container.NewVBox(w.packState)
+	if w.n.Server.CanChangeLanguagePacks() {
+		top.Add(container.NewHBox(
+			widget.NewButton("Add…", w.addLangPacks),
+			widget.NewButton("Remove", w.removeLangPack),
+		))
+	} else {
+		top.Add(wrapLabel("Language packs of images on a server on the network are listed here only: " +
+			"change them on the server itself (wimconsole langpack add|remove)."))
+	}
+	header := container.NewGridWithColumns(2, widget.NewLabel("Name"), widget.NewLabel("Size"))
+	return container.NewBorder(container.NewVBox(top, header), nil, nil, nil, w.packList)
+}
+
+// showPackState says how many language packs the image has, or why they
+// could not be listed.
+func (w *imageProperties) showPackState(err error) {
+	switch {
+	case err != nil:
+		w.packState.SetText("Cannot list the language packs: " + err.Error())
+	case len(w.packs) == 0:
+		w.packState.SetText("No language pack is associated with this image.")
+	default:
+		w.packState.SetText(fmt.Sprintf("%d language pack(s), installed with the image by Windows Setup.", len(w.packs)))
+	}
+}
+
+// reloadLangPacks lists the language packs again (in the background).
+func (w *imageProperties) reloadLangPacks() {
+	srv, r := w.n.Server, w.n.Ref()
+	w.c.background(func() func() {
+		packs, err := srv.LanguagePacks(context.Background(), r)
+		return func() {
+			if err == nil {
+				w.packs = packs
+			}
+			w.packSel = -1
+			w.packList.UnselectAll()
+			w.packList.Refresh()
+			w.showPackState(err)
+		}
+	})
+}
+
+// addLangPacks asks for cabinet files and associates them with the image,
+// as a job.
+func (w *imageProperties) addLangPacks() {
+	c := w.c
+	c.background(func() func() {
+		files, err := c.dialogs.OpenFiles("Add Language Packs", app.FileFilter{Description: "Language packs (*.cab)", Extensions: []string{"cab"}})
+		return func() {
+			if errors.Is(err, app.ErrCancelled) || (err == nil && len(files) == 0) {
+				return
+			}
+			if err != nil {
+				c.showError("Add language packs", err)
+				return
+			}
+			r, srv := w.n.Ref(), w.n.Server
+			c.runJob("Add language packs to "+w.n.Label, func(ctx context.Context, _ progress.Func) error {
+				for _, f := range files {
+					if err := srv.AddLanguagePack(ctx, r, f); err != nil {
+						return err
+					}
+				}
+				return nil
+			}, func(error) { w.reloadLangPacks() })
+		}
+	})
+}
+
+// removeLangPack asks, then removes the selected language pack.
+func (w *imageProperties) removeLangPack() {
+	if w.packSel < 0 || w.packSel >= len(w.packs) {
+		dialog.ShowInformation("Remove Language Pack", "Select a language pack to remove.", w.c.Window)
+		return
+	}
+	c, name := w.c, w.packs[w.packSel].Name
+	c.confirm("Remove Language Pack", fmt.Sprintf("Remove the language pack %s from %q?\n\nIts file is deleted from the image's folder.",
+		name, w.p.Image.Name), "Remove", func() {
+		c.current = w
+		r, srv := w.n.Ref(), w.n.Server
+		c.runJob("Remove language pack "+name+" from "+w.n.Label, func(ctx context.Context, _ progress.Func) error {
+			return srv.RemoveLanguagePack(ctx, r, name)
+		}, func(error) { w.reloadLangPacks() })
 	})
 }

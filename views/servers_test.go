@@ -150,11 +150,11 @@ func TestAddRemoteServer(t *testing.T) {
 
 	// A remote server's menus are the local ones, with Remove Server.
 	c.Select(imgID)
-	if got := strings.Join(menuLabels(c.actionItems()), ","); got != "Disable,Export Image…,Replace Image…,Copy Image…,Browse Files…,Service Image…,Delete,Refresh,Properties" {
+	if got := strings.Join(menuLabels(c.actionItems()), ","); got != "Disable,Export Image…,Replace Image…,Copy Image…,Browse Files…,Service Image…,Mount to Folder…,Add Driver Package…,Delete,Refresh,Properties" {
 		t.Errorf("remote image menu: %s", got)
 	}
 	for _, it := range c.actionItems() {
-		if (it.Label == "Browse Files…" || it.Label == "Service Image…") && !it.Disabled {
+		if (it.Label == "Browse Files…" || it.Label == "Service Image…" || it.Label == "Mount to Folder…" || it.Label == "Add Driver Package…") && !it.Disabled {
 			t.Errorf("%s is enabled for a remote image", it.Label)
 		}
 	}

@@ -126,6 +126,7 @@ func (b *fileBrowser) show(title string) {
 			widget.NewButton("Replace…", b.replaceSelected),
 			widget.NewButton("Delete", b.deleteSelected),
 			widget.NewButton("Rename…", b.renameSelected),
+			widget.NewButton("Registry…", b.openRegistry),
 			widget.NewButton("Commit…", b.askCommit),
 			widget.NewButton("Discard", b.discard),
 		)

@@ -2,16 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/servicing/hive"
 	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
@@ -252,7 +250,8 @@ func newUnmountCmd(env *Env) *cobra.Command {
 }
 
 // withSession runs fn in the image's open session or, when it has none, in
-// a new session committed at once (discarded when fn fails).
+// a new session committed at once (discarded when fn fails): see
+// app.Server.InSession.
 func withSession(ctx context.Context, env *Env, arg string, fn func(ss *servicing.Session) error) error {
 	r, err := imageRef(arg)
 	if err != nil {
@@ -262,30 +261,15 @@ func withSession(ctx context.Context, env *Env, arg string, fn func(ss *servicin
 	if err != nil {
 		return err
 	}
-	ss, err := servicing.ForImage(s, r)
-	if err == nil {
-		if err := fn(ss); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stdout, "staged in session %s (commit with: wimconsole service commit %s)\n", ss.ID, r)
-		return nil
-	}
-	if !errors.Is(err, servicing.ErrNoSession) {
-		return err
-	}
-	if ss, err = servicing.Begin(ctx, s, r); err != nil {
-		return err
-	}
-	if err := fn(ss); err != nil {
-		ss.Discard()
-		return err
-	}
-	res, err := ss.Commit(ctx, servicing.CommitOptions{})
+	staged, id, err := (&app.Server{Store: s}).InSession(ctx, r, fn)
 	if err != nil {
-		ss.Discard()
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "committed to %s\n", res.Image)
+	if staged {
+		fmt.Fprintf(env.Stdout, "staged in session %s (commit with: wimconsole service commit %s)\n", id, r)
+	} else {
+		fmt.Fprintf(env.Stdout, "committed to %s\n", r)
+	}
 	return nil
 }
 
@@ -325,81 +309,6 @@ servicing session the change is staged; otherwise it is committed at once.`,
 	return cmd
 }
 
-// parseValue builds a registry value from a type name and text.
-func parseValue(name, typ string, data []string) (hive.Value, error) {
-	one := func() (string, error) {
-		if len(data) != 1 {
-			return "", usageErrorf("%s takes one value", typ)
-		}
-		return data[0], nil
-	}
-	switch strings.ToUpper(typ) {
-	case "REG_SZ", "SZ":
-		s, err := one()
-		return hive.String(name, s), err
-	case "REG_EXPAND_SZ", "EXPAND_SZ":
-		s, err := one()
-		return hive.ExpandString(name, s), err
-	case "REG_MULTI_SZ", "MULTI_SZ":
-		return hive.MultiString(name, data), nil
-	case "REG_DWORD", "DWORD":
-		s, err := one()
-		if err != nil {
-			return hive.Value{}, err
-		}
-		n, err := strconv.ParseUint(s, 0, 32)
-		if err != nil {
-			return hive.Value{}, usageErrorf("REG_DWORD %q: %v", s, err)
-		}
-		return hive.Dword(name, uint32(n)), nil
-	case "REG_QWORD", "QWORD":
-		s, err := one()
-		if err != nil {
-			return hive.Value{}, err
-		}
-		n, err := strconv.ParseUint(s, 0, 64)
-		if err != nil {
-			return hive.Value{}, usageErrorf("REG_QWORD %q: %v", s, err)
-		}
-		return hive.Qword(name, n), nil
-	case "REG_BINARY", "BINARY":
-		s, err := one()
-		if err != nil {
-			return hive.Value{}, err
-		}
-		b, err := hex.DecodeString(strings.ReplaceAll(s, ",", ""))
-		if err != nil {
-			return hive.Value{}, usageErrorf("REG_BINARY %q: %v", s, err)
-		}
-		return hive.Bytes(name, b), nil
-	}
-	return hive.Value{}, usageErrorf("unknown value type %q (REG_SZ, REG_EXPAND_SZ, REG_DWORD, REG_QWORD, REG_MULTI_SZ, REG_BINARY)", typ)
-}
-
-// formatValue prints a value as reg query does.
-func formatValue(v hive.Value) string {
-	switch v.Type {
-	case 1, 2:
-		return hive.DecodeUTF16(v.Data)
-	case 4:
-		if len(v.Data) == 4 {
-			n := binary.LittleEndian.Uint32(v.Data)
-			return fmt.Sprintf("0x%x (%d)", n, n)
-		}
-	case 11:
-		if len(v.Data) == 8 {
-			n := binary.LittleEndian.Uint64(v.Data)
-			return fmt.Sprintf("0x%x (%d)", n, n)
-		}
-	}
-	if d, err := v.Decoded(); err == nil {
-		if ss, ok := d.([]string); ok {
-			return strings.Join(ss, `\0`)
-		}
-	}
-	return hex.EncodeToString(v.Data)
-}
-
 func newRegCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reg IMAGE HIVE get|set|delete|import ...",
@@ -435,7 +344,7 @@ image's servicing session, or are committed at once when it has none.
 						if err != nil {
 							return err
 						}
-						fmt.Fprintln(env.Stdout, formatValue(v))
+						fmt.Fprintln(env.Stdout, hive.FormatValue(v))
 						return nil
 					}
 					kids, err := h.Children(k)
@@ -454,7 +363,7 @@ image's servicing session, or are committed at once when it has none.
 						if n == "" {
 							n = "(Default)"
 						}
-						fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", n, v.Type, formatValue(v))
+						fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", n, v.Type, hive.FormatValue(v))
 					}
 					return nil
 				})
@@ -462,12 +371,12 @@ image's servicing session, or are committed at once when it has none.
 				if len(rest) < 4 {
 					return usageErrorf("set takes a key, a value name, a type and data")
 				}
-				v, err := parseValue(rest[1], rest[2], rest[3:])
+				v, err := hive.ParseValue(rest[1], rest[2], rest[3:])
 				if err != nil {
-					return err
+					return &UsageError{err}
 				}
 				return editHive(ctx, env, img, hv, func(h hive.Hive) error {
-					k, err := addKeys(h, rest[0])
+					k, err := hive.AddKeys(h, rest[0])
 					if err != nil {
 						return err
 					}
@@ -478,7 +387,7 @@ image's servicing session, or are committed at once when it has none.
 					return usageErrorf("add-key takes a key")
 				}
 				return editHive(ctx, env, img, hv, func(h hive.Hive) error {
-					_, err := addKeys(h, rest[0])
+					_, err := hive.AddKeys(h, rest[0])
 					return err
 				})
 			case "delete":
@@ -520,21 +429,6 @@ image's servicing session, or are committed at once when it has none.
 		},
 	}
 	return cmd
-}
-
-// addKeys returns the key at path, creating it and its parents.
-func addKeys(h hive.Hive, path string) (hive.Key, error) {
-	k := h.Root()
-	for _, n := range strings.Split(strings.Trim(path, `\`), `\`) {
-		if n == "" {
-			continue
-		}
-		var err error
-		if k, err = h.AddKey(k, n); err != nil {
-			return k, err
-		}
-	}
-	return k, nil
 }
 
 func editHive(ctx context.Context, env *Env, img, hv string, fn func(h hive.Hive) error) error {

@@ -380,6 +380,19 @@ func (ss *Session) stage(c Change) error {
 	if err := t.apply(c, ss.dir); err != nil {
 		return fail(err)
 	}
+	// Replacing the file the previous change replaced (a hive edited
+	// twice, say) keeps only the newer data: the result is the same and
+	// the session does not pile up copies.
+	if n := len(ss.Changes); n > 0 && c.Op == OpReplace && ss.Changes[n-1].Op == OpReplace && strings.EqualFold(ss.Changes[n-1].Path, c.Path) {
+		prev := ss.Changes[n-1]
+		ss.Changes[n-1] = c
+		if err := ss.save(); err != nil {
+			ss.Changes[n-1] = prev
+			return fail(err)
+		}
+		os.RemoveAll(filepath.Join(ss.dir, filepath.FromSlash(prev.Data)))
+		return nil
+	}
 	ss.Changes = append(ss.Changes, c)
 	if err := ss.save(); err != nil {
 		ss.Changes = ss.Changes[:len(ss.Changes)-1]

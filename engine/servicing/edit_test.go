@@ -48,7 +48,14 @@ func TestRegistryEditCommit(t *testing.T) {
 	if _, err := ss.ImportReg(ctx, "SOFTWARE", "t.reg", []byte(reg)); err != nil {
 		t.Fatal(err)
 	}
+	// Two edits of one hive stage one replace, holding one copy of it.
 	n := len(ss.Changes)
+	if n != 1 || ss.Changes[0].Op != OpReplace {
+		t.Fatalf("two edits of SOFTWARE staged %v, want one replace", ss.Changes)
+	}
+	if ents, err := os.ReadDir(filepath.Join(ss.Dir(), dataDir)); err != nil || len(ents) != 1 {
+		t.Fatalf("the session keeps %d copies of the hive (%v), want 1", len(ents), err)
+	}
 	// Hostile inputs stage nothing.
 	if _, err := ss.ImportReg(ctx, "SOFTWARE", "bad.reg", []byte("Windows Registry Editor Version 5.00\r\n[HKLM\\SOFTWARE\\x]\r\n\"v\"=bogus:1\r\n")); err == nil {
 		t.Error("bad .reg syntax accepted")

@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
+	"github.com/wimconsole/wimconsole/engine/store"
+)
+
+// UnattendValid is what the Unattend tab says of an unattend file that
+// passes unattend.Validate.
+const UnattendValid = "valid unattend file"
+
+// UnattendStatus validates the unattend file associated with image r and
+// says what the Unattend tab of its Properties shows: UnattendValid (ok is
+// true), or why it is not valid — the problems found, each at
+// file:line:column. It is "" when the image has no unattend file, or when
+// the file is on a server on the network (the server validated it when it
+// was associated).
+func (s *Server) UnattendStatus(ctx context.Context, r store.ImageRef) (status string, ok bool) {
+	if s.Remote != nil {
+		return "", false
+	}
+	path, err := s.UnattendPath(ctx, r)
+	if err != nil {
+		return "cannot check the unattend file: " + err.Error(), false
+	}
+	if path == "" {
+		return "", false
+	}
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "the unattend file " + path + " is missing", false
+		}
+		return "cannot read the unattend file: " + err.Error(), false
+	}
+	return CheckUnattend(filepath.Base(path), doc)
+}
+
+// CheckUnattend validates the unattend document doc, named name in the
+// messages (see UnattendStatus).
+func CheckUnattend(name string, doc []byte) (status string, ok bool) {
+	if err := unattend.Validate(name, doc); err != nil {
+		return fmt.Sprintf("the unattend file does not validate:\n%v", err), false
+	}
+	return UnattendValid, true
+}
