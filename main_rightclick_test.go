@@ -120,8 +120,34 @@ func TestRightClickDisableUnderXvfb(t *testing.T) {
 	if err := json.Unmarshal(cli("get-image", "Lab/install-(2)", "--json"), &other); err != nil || !other.Enabled {
 		t.Fatalf("the other image changed: enabled=%v %v", other.Enabled, err)
 	}
+
+	// The disabled image can be serviced: right-click → Service Image…
+	// begins a servicing session and opens its file browser.
+	click("3", "160", "178")
+	click("1", "192", "401") // Enable, Export, Replace, Copy | Browse, Service
+	deadline = time.Now().Add(10 * time.Second)
+	var status []byte
+	for {
+		status = cli("service", "status")
+		if strings.Contains(string(status), "Lab/install ") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(string(status), "Lab/install ") {
+		t.Fatalf("right-click → Service Image… began no session: %q\n%s", status, logs.String())
+	}
+	time.Sleep(time.Second) // the browser's first listing
+	serviceShot := filepath.Join(t.TempDir(), "service-image.png")
+	c = exec.Command(imp, "-window", win, serviceShot)
+	c.Env = env
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
 	if dir := os.Getenv("WIMCONSOLE_SCREENSHOT_DIR"); dir != "" {
-		data, _ := os.ReadFile(shot)
-		_ = os.WriteFile(filepath.Join(dir, "context-menu.png"), data, 0o644)
+		for name, from := range map[string]string{"context-menu.png": shot, "service-image.png": serviceShot} {
+			data, _ := os.ReadFile(from)
+			_ = os.WriteFile(filepath.Join(dir, name), data, 0o644)
+		}
 	}
 }
