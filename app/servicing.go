@@ -70,12 +70,8 @@ func (s *Server) ServiceImage(ctx context.Context, r store.ImageRef) (*servicing
 	if !errors.Is(err, servicing.ErrNoSession) {
 		return nil, err
 	}
-	im, err := st.GetImage(ctx, r)
-	if err != nil {
+	if err := checkDisabled(ctx, st, r); err != nil {
 		return nil, err
-	}
-	if im.Enabled {
-		return nil, ErrImageEnabled
 	}
 	return servicing.Begin(ctx, st, r)
 }
@@ -158,12 +154,20 @@ func (s *Server) MountImage(ctx context.Context, r store.ImageRef, dir string, r
 	if err != nil {
 		return nil, err
 	}
-	im, err := st.GetImage(ctx, r)
-	if err != nil {
+	if err := checkDisabled(ctx, st, r); err != nil {
 		return nil, err
 	}
-	if im.Enabled {
-		return nil, ErrImageEnabled
-	}
 	return servicing.Mount(ctx, st, r, dir, report)
+}
+
+// checkDisabled returns ErrImageEnabled when image r is enabled.
+func checkDisabled(ctx context.Context, st *store.Store, r store.ImageRef) error {
+	im, err := st.GetImage(ctx, r)
+	if err != nil {
+		return err
+	}
+	if im.Enabled {
+		return ErrImageEnabled
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/wimconsole/wimconsole/engine/servicing/inf/inftest"
 	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/store/storetest"
 )
 
 // disabledImage returns a server with group Lab holding one disabled image.
@@ -179,27 +179,13 @@ func TestUnattendStatus(t *testing.T) {
 	}
 }
 
-// writeCab writes a file shaped like a cabinet (the MSCF header with its
-// size) named name.
-func writeCab(t *testing.T, name string, size int) string {
-	t.Helper()
-	b := make([]byte, size)
-	copy(b, "MSCF")
-	binary.LittleEndian.PutUint32(b[8:], uint32(size))
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestLanguagePackUseCases(t *testing.T) {
 	ctx := context.Background()
 	srv, r := disabledImage(t)
-	if err := srv.AddLanguagePack(ctx, r, writeCab(t, "fr-fr.cab", 100)); err != nil {
+	if err := srv.AddLanguagePack(ctx, r, storetest.Cab(t, t.TempDir(), "fr-fr.cab", 100)); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.AddLanguagePack(ctx, r, writeCab(t, "de-de.cab", 300)); err != nil {
+	if err := srv.AddLanguagePack(ctx, r, storetest.Cab(t, t.TempDir(), "de-de.cab", 300)); err != nil {
 		t.Fatal(err)
 	}
 	packs, err := srv.LanguagePacks(ctx, r)
@@ -230,7 +216,7 @@ func TestLanguagePackUseCases(t *testing.T) {
 	if packs, err := far.LanguagePacks(ctx, r); err != nil || len(packs) != 1 || packs[0] != (LangPack{"de-de.cab", -1}) {
 		t.Fatalf("remote packs %+v %v", packs, err)
 	}
-	if err := far.AddLanguagePack(ctx, r, writeCab(t, "it-it.cab", 50)); !errors.Is(err, ErrRemoteLangPacks) {
+	if err := far.AddLanguagePack(ctx, r, storetest.Cab(t, t.TempDir(), "it-it.cab", 50)); !errors.Is(err, ErrRemoteLangPacks) {
 		t.Fatalf("remote add: %v", err)
 	}
 	if err := far.RemoveLanguagePack(ctx, r, "de-de.cab"); !errors.Is(err, ErrRemoteLangPacks) {

@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/wimconsole/wimconsole/engine/servicing/inf/inftest"
 	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
@@ -239,20 +239,6 @@ func TestAddDriverPackageRefused(t *testing.T) {
 	}
 }
 
-// writeCab writes a file shaped like a cabinet (the MSCF header with its
-// size) named name.
-func writeCab(t *testing.T, name string, size int) string {
-	t.Helper()
-	b := make([]byte, size)
-	copy(b, "MSCF")
-	binary.LittleEndian.PutUint32(b[8:], uint32(size))
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // selectTab shows the tab named name of the Properties.
 func (p *imageProperties) selectTab(t *testing.T, name string) {
 	t.Helper()
@@ -277,7 +263,7 @@ func TestLanguagePacksInProperties(t *testing.T) {
 	}
 
 	// Add… two packs.
-	f.dlg.files = []string{writeCab(t, "fr-fr.cab", 2048), writeCab(t, "de-de.cab", 100)}
+	f.dlg.files = []string{storetest.Cab(t, t.TempDir(), "fr-fr.cab", 2048), storetest.Cab(t, t.TempDir(), "de-de.cab", 100)}
 	tapButton(t, f.c, "Add…")
 	f.c.jobs.Wait()
 	f.c.settle()

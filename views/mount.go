@@ -98,18 +98,7 @@ const (
 // showUnmount asks how to end the mounted session ss of image r, then
 // commits or discards it as a job.
 func (c *Console) showUnmount(srv *app.Server, r store.ImageRef, label string, ss *servicing.Session) {
-	how := widget.NewRadioGroup([]string{unmountCommit, unmountAsNew, unmountDiscard}, nil)
-	how.SetSelected(unmountCommit)
-	file := widget.NewEntry()
-	file.SetText(srv.FreeFileName(r))
-	file.Disable()
-	how.OnChanged = func(s string) {
-		if s == unmountAsNew {
-			file.Enable()
-		} else {
-			file.Disable()
-		}
-	}
+	how, file := commitChoice([]string{unmountCommit, unmountAsNew, unmountDiscard}, unmountAsNew, srv.FreeFileName(r))
 	items := []*widget.FormItem{
 		widget.NewFormItem("Folder", widget.NewLabel(ss.Mount)),
 		widget.NewFormItem("Mounted", widget.NewLabel(ss.Started.Local().Format("2006-01-02 15:04"))),
@@ -169,4 +158,22 @@ func (c *Console) showInfo(title, msg string) {
 	d := dialog.NewCustom(title, "OK", label, c.Window)
 	d.Resize(fyne.NewSize(520, 0))
 	d.Show()
+}
+
+// commitChoice returns radio buttons offering choices (the first selected)
+// and the entry of the new image's file name (initially file), enabled only
+// while asNew is chosen.
+func commitChoice(choices []string, asNew, file string) (*widget.RadioGroup, *widget.Entry) {
+	e := widget.NewEntry()
+	e.SetText(file)
+	e.Disable()
+	how := widget.NewRadioGroup(choices, func(s string) {
+		if s == asNew {
+			e.Enable()
+		} else {
+			e.Disable()
+		}
+	})
+	how.SetSelected(choices[0])
+	return how, e
 }

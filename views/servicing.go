@@ -479,18 +479,7 @@ func (b *fileBrowser) askCommit() {
 		return
 	}
 	const update, asNew = "Update the image", "Save as a new image"
-	how := widget.NewRadioGroup([]string{update, asNew}, nil)
-	how.SetSelected(update)
-	file := widget.NewEntry()
-	file.SetText(b.srv.FreeFileName(b.ref))
-	file.Disable()
-	how.OnChanged = func(s string) {
-		if s == asNew {
-			file.Enable()
-		} else {
-			file.Disable()
-		}
-	}
+	how, file := commitChoice([]string{update, asNew}, asNew, b.srv.FreeFileName(b.ref))
 	items := []*widget.FormItem{
 		widget.NewFormItem("Changes", widget.NewLabel(fmt.Sprintf("%d staged", len(b.ss.Changes)))),
 		widget.NewFormItem("Commit as", how),

@@ -1,13 +1,13 @@
 package cli
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
@@ -23,11 +23,7 @@ func TestLangPackCommands(t *testing.T) {
 	if code, _, errOut := run(t, "--store", st, "add-image", wimFile, "--group", "Lab"); code != ExitOK {
 		t.Fatalf("add-image: %s", errOut)
 	}
-	cab := make([]byte, 64)
-	copy(cab, "MSCF")
-	binary.LittleEndian.PutUint32(cab[8:], uint32(len(cab)))
-	cabFile := filepath.Join(dir, "fr-fr.cab")
-	os.WriteFile(cabFile, cab, 0o644)
+	cabFile := storetest.Cab(t, dir, "fr-fr.cab", 64)
 
 	if code, out, errOut := run(t, "langpack", "add", "Lab/install", cabFile, "--store", st); code != ExitOK || !strings.Contains(out, "added") {
 		t.Fatalf("add: %d %q %q", code, out, errOut)

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/engine/wim"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
@@ -42,14 +43,7 @@ func copySource(t *testing.T, ts *testServer) map[string]map[string]string {
 		}
 		trees["install-"+v] = tree
 	}
-	cab := make([]byte, 64)
-	copy(cab, "MSCF")
-	cab[8] = 64
-	lp := filepath.Join(ts.st.GroupDir("G"), "install-a", store.LangPacksDir, "fr-fr.cab")
-	os.MkdirAll(filepath.Dir(lp), 0o755)
-	if err := os.WriteFile(lp, cab, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Cab(t, filepath.Join(ts.st.GroupDir("G"), "install-a", store.LangPacksDir), "fr-fr.cab", 64)
 	oem := filepath.Join(ts.st.GroupDir("G"), "install-a", "$OEM$", "$1", "setup.cmd")
 	os.MkdirAll(filepath.Dir(oem), 0o755)
 	if err := os.WriteFile(oem, []byte("echo hello\r\n"), 0o644); err != nil {

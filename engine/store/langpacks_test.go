@@ -2,28 +2,14 @@ package store
 
 import (
 	"context"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-)
 
-// makeCab writes a file shaped like a Microsoft cabinet: the MSCF header
-// with the cabinet's size, then body bytes.
-func makeCab(t testing.TB, dir, name, body string) string {
-	t.Helper()
-	data := make([]byte, 36, 36+len(body))
-	copy(data, "MSCF")
-	data = append(data, body...)
-	binary.LittleEndian.PutUint32(data[8:], uint32(len(data)))
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+	"github.com/wimconsole/wimconsole/engine/store/storetest"
+)
 
 func TestLanguagePacks(t *testing.T) {
 	ctx := context.Background()
@@ -47,11 +33,11 @@ func TestLanguagePacks(t *testing.T) {
 	// Bad input: refused, nothing stored.
 	notCab := filepath.Join(dir, "fr-fr.cab")
 	os.WriteFile(notCab, []byte("PK\x03\x04 a zip, not a cabinet"), 0o644)
-	good := makeCab(t, dir, "de-de.cab", strings.Repeat("lp", 5000))
+	good := storetest.Cab(t, dir, "de-de.cab", 10036)
 	data, _ := os.ReadFile(good)
 	trunc := filepath.Join(dir, "es-es.cab")
 	os.WriteFile(trunc, data[:len(data)-10], 0o644)
-	wrongExt := makeCab(t, dir, "it-it.zip", "x")
+	wrongExt := storetest.Cab(t, dir, "it-it.zip", 40)
 	for _, c := range []struct{ path, want string }{
 		{notCab, "MSCF"}, {trunc, "truncated"}, {wrongExt, ".cab"}, {filepath.Join(dir, "missing.cab"), "no such file"},
 	} {
@@ -66,7 +52,7 @@ func TestLanguagePacks(t *testing.T) {
 	if err := s.AddLanguagePack(ctx, r, good); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddLanguagePack(ctx, r, makeCab(t, dir, "ja-jp.cab", "nihongo")); err != nil {
+	if err := s.AddLanguagePack(ctx, r, storetest.Cab(t, dir, "ja-jp.cab", 40)); err != nil {
 		t.Fatal(err)
 	}
 	if p := packs(r); !slices.Equal(p, []string{"de-de.cab", "ja-jp.cab"}) {
