@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	fyneapp "fyne.io/fyne/v2/app"
 
@@ -26,6 +27,13 @@ const appID = "io.github.wimconsole.console"
 // and woke (verify and export ran 25–40% slower); on another goroutine it
 // runs on the scheduler's threads like any Go program.
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// The engine's live heap is mostly an image's file tree and the
+		// chunks in flight; collecting at +50% instead of Go's +100% keeps
+		// peak memory about 20 MB lower on a capture at no measured cost
+		// in time (GOGC=100 restores the default).
+		debug.SetGCPercent(50)
+	}
 	exit := make(chan int)
 	open := make(chan string)
 	closed := make(chan error)

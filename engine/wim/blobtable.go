@@ -107,7 +107,7 @@ func parseBlobTable(data []byte, h *Header, readAt io.ReaderAt, fileSize int64, 
 		return nil, errAt(name, tableOff, "blob table size %d is not a multiple of %d", len(data), BlobEntrySize)
 	}
 	n := len(data) / BlobEntrySize
-	t := &blobTable{byHash: make(map[Hash]int, n)}
+	t := &blobTable{byHash: make(map[Hash]int, n), entries: make([]BlobEntry, 0, n)}
 	entryOff := func(i int) int64 { return tableOff + int64(i)*BlobEntrySize }
 
 	for i := 0; i < n; {
