@@ -31,7 +31,8 @@ test: test-deps vet
 
 # Benchmarks (not run by CI): codec MB/s and side-by-side runs with wimlib-imagex.
 # The side-by-side table uses the corpus from ../shared/bench/make-corpus.sh
-# (CORPUS_SCALE=small unless set; WIMBENCH_CORPUS=DIR to use another tree).
+# (built on first use, ~1.4 GB; CORPUS_SCALE=small for a quick ~350 MB run;
+# WIMBENCH_CORPUS=DIR to use another tree; RUNS=N runs per row, default 3).
 bench: test-deps
 	$(GO) test -tags $(TESTTAGS) -run '^$$' -bench . -benchtime 3x ./engine/...
 	scripts/bench-vs-wimlib.sh

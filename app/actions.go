@@ -366,9 +366,10 @@ func (s *Server) PreviewRegroup(ctx context.Context, g string) (RegroupPreview, 
 	return RegroupPreview{Group: g, Images: len(sp.Images), ResBytes: sp.ResBytes, Reclaimable: sp.DeadBytes}, nil
 }
 
-// Regroup rebuilds group g, optionally renamed to into.
-func (s *Server) Regroup(ctx context.Context, g, into string, report progress.Func) (*store.RegroupResult, error) {
-	return s.Service().Regroup(ctx, g, store.RegroupOptions{Into: into, Progress: report})
+// Regroup rebuilds group g, optionally renamed to into; verify checks
+// every blob of the new group before the swap (see store.RegroupOptions).
+func (s *Server) Regroup(ctx context.Context, g, into string, verify bool, report progress.Func) (*store.RegroupResult, error) {
+	return s.Service().Regroup(ctx, g, store.RegroupOptions{Into: into, Verify: verify, Progress: report})
 }
 
 // ImageProperties is what the Properties dialog of an image shows.

@@ -189,7 +189,7 @@ func TestActions(t *testing.T) {
 	if err != nil || pre.Reclaimable == 0 {
 		t.Fatalf("regroup preview %+v %v", pre, err)
 	}
-	res, err := srv.Regroup(ctx, "Lab", "Lab2", nil)
+	res, err := srv.Regroup(ctx, "Lab", "Lab2", true, nil)
 	if err != nil || res.BytesAfter >= res.BytesBefore {
 		t.Fatalf("regroup %+v %v", res, err)
 	}

@@ -12,8 +12,10 @@
 # an existing WIM); regroup rebuilds a group holding A, B and C after B's
 # removal, against `wimlib-imagex export ABC.wim all NEW.wim` of the live images
 # of a WIM where B was soft-deleted. Both need the corpus's sibling trees B and C.
-# Environment: WIMBENCH_CORPUS (a folder to use as the tree; default: build the
-# corpus with ../shared/bench/make-corpus.sh, CORPUS_SCALE=small unless set),
+# Environment: WIMBENCH_CORPUS (a folder to use as the tree; default: tree A of
+# the corpus ../shared/bench/make-corpus.sh builds, ~1.4 GB and 57,000 files,
+# or its ~350 MB version with CORPUS_SCALE=small; the corpus folder itself,
+# holding A, B and C, is a tree about twice as large for the memory check),
 # RUNS (default 3), WIMCONSOLE (binary; default: go build into a temp dir),
 # WORK (scratch folder; default: a temp dir under the corpus cache).
 set -euo pipefail
@@ -24,7 +26,7 @@ command -v wimlib-imagex >/dev/null || { echo "bench: wimlib-imagex missing (apt
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 
 if [ -z "${WIMBENCH_CORPUS:-}" ]; then
-  export CORPUS_SCALE=${CORPUS_SCALE:-small}
+  export CORPUS_SCALE=${CORPUS_SCALE:-full}
   mk="$here/../shared/bench/make-corpus.sh"
   if [ "$CORPUS_SCALE" = small ]; then croot=${WIMBENCH_ROOT:-$HOME/.cache/wimconsole-bench-small}; else croot=${WIMBENCH_ROOT:-$HOME/.cache/wimconsole-bench}; fi
   if [ ! -d "$croot/corpus/A" ]; then

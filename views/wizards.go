@@ -461,6 +461,7 @@ type regroupWizard struct {
 	srv     *app.Server
 	preview app.RegroupPreview
 	into    *widget.Entry
+	verify  *widget.Check
 	result  *store.RegroupResult
 }
 
@@ -491,10 +492,14 @@ func (w *regroupWizard) show() {
 	why.Wrapping = fyne.TextWrapWord
 	w.into = widget.NewEntry()
 	w.into.SetPlaceHolder("(keep " + p.Group + ")")
+	// The data is copied as stored and the new group's structure is
+	// always checked; this also decompresses and checks every file.
+	w.verify = widget.NewCheck("Check every file's data before the swap (slower)", nil)
 	form := widget.NewForm(
 		widget.NewFormItem("Group", widget.NewLabel(p.Group)),
 		widget.NewFormItem("", why),
 		widget.NewFormItem("New name", w.into),
+		widget.NewFormItem("", w.verify),
 	)
 	d := dialog.NewCustomConfirm("Regroup", "Regroup", "Cancel", form, func(ok bool) {
 		if ok {
@@ -520,10 +525,10 @@ func (w *regroupWizard) submit() {
 		}
 	}
 	w.dlg.Hide()
-	g, srv := w.preview.Group, w.srv
+	g, srv, verify := w.preview.Group, w.srv, w.verify.Checked
 	c.runJob("Regroup "+g, func(ctx context.Context, report progress.Func) error {
 		var err error
-		w.result, err = srv.Regroup(ctx, g, into, report)
+		w.result, err = srv.Regroup(ctx, g, into, verify, report)
 		return err
 	}, func(err error) {
 		if err != nil || w.result == nil {

@@ -381,6 +381,7 @@ func remoteRemoveImage(env *Env, c *remote.Client, cmd *cobra.Command, args []st
 func remoteRegroup(env *Env, c *remote.Client, cmd *cobra.Command, args []string) error {
 	var o store.RegroupOptions
 	o.Into, _ = cmd.Flags().GetString("into")
+	o.Verify, _ = cmd.Flags().GetBool("verify")
 	ctx, stop := signalContext(cmd)
 	defer stop()
 	report, done := progressLine(env)

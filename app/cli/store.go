@@ -520,13 +520,18 @@ func newRemoveImageCmd(env *Env) *cobra.Command {
 func newRegroupCmd(env *Env) *cobra.Command {
 	var o store.RegroupOptions
 	cmd := &cobra.Command{
-		Use:   "regroup GROUP [--into NEWNAME]",
+		Use:   "regroup GROUP [--into NEWNAME] [--verify]",
 		Short: "Rebuild an image group from its live images, reclaiming dead data",
 		Long: `Rebuild GROUP from its images: a new Res.rwm with only the data they use,
-their files, unattend and $OEM$ folders and catalog state carried over,
-verified, then swapped in atomically (journaled: a crash leaves the old
+their files, unattend, $OEM$ and language packs and catalog state carried
+over, checked, then swapped in atomically (journaled: a crash leaves the old
 group or the new one, and the next start finishes the job). Prints the
-group's bytes before and after.`,
+group's bytes before and after.
+
+The data is copied as it is stored (no recompression). The new group is
+checked for structure: Res.rwm opens and every image finds every blob it
+needs. --verify also decompresses every blob and checks its SHA-1 before
+the swap, which takes about as long as verify-store on the group.`,
 		Args: exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := openStore(env)
@@ -548,6 +553,7 @@ group's bytes before and after.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.Into, "into", "", "new name of the group")
+	cmd.Flags().BoolVar(&o.Verify, "verify", false, "decompress and check every blob of the new group before the swap")
 	return cmd
 }
 

@@ -12,7 +12,7 @@
 //	POST   /api/v1/groups            {"name"}         create a group                            admin
 //	PATCH  /api/v1/groups/{group}    {"name"}         rename a group                            admin
 //	DELETE /api/v1/groups/{group}[?force=1]           remove a group                            admin
-//	POST   /api/v1/groups/{group}/regroup {"into"}    rebuild a group                           admin
+//	POST   /api/v1/groups/{group}/regroup {"into","verify"} rebuild a group                     admin
 //	GET    /api/v1/groups/{group}/space               space accounting                          reader
 //	POST   /api/v1/groups/{group}/missing HashesRequest which of the hashes its Res.rwm lacks   admin
 //	POST   /api/v1/groups/{group}/blobs  WIM body     commit a batch of blobs to Res.rwm        admin
@@ -98,7 +98,8 @@ type NameRequest struct {
 
 // RegroupRequest is the body of a regroup.
 type RegroupRequest struct {
-	Into string `json:"into,omitempty"`
+	Into   string `json:"into,omitempty"`
+	Verify bool   `json:"verify,omitempty"` // see store.RegroupOptions.Verify
 }
 
 // VerifyRequest is the body of a verify.

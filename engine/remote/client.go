@@ -385,7 +385,7 @@ func (c *Client) RemoveGroup(ctx context.Context, name string, force bool) error
 
 // Regroup rebuilds group g from its live images.
 func (c *Client) Regroup(ctx context.Context, g string, o store.RegroupOptions) (*store.RegroupResult, error) {
-	data, _ := json.Marshal(RegroupRequest{Into: o.Into})
+	data, _ := json.Marshal(RegroupRequest{Into: o.Into, Verify: o.Verify})
 	var res store.RegroupResult
 	if err := c.long(ctx, "POST", "groups/"+url.PathEscape(g)+"/regroup", nil, bytes.NewReader(data), int64(len(data)), "application/json", o.Progress, &res); err != nil {
 		return nil, err

@@ -162,7 +162,7 @@ func (srv *Server) regroup(w http.ResponseWriter, r *http.Request, tok Token) er
 		return err
 	}
 	return srv.long(w, r, http.StatusOK, func(report progress.Func) (any, error) {
-		return srv.st.Regroup(r.Context(), g, store.RegroupOptions{Into: req.Into, Progress: report})
+		return srv.st.Regroup(r.Context(), g, store.RegroupOptions{Into: req.Into, Verify: req.Verify, Progress: report})
 	})
 }
 

@@ -580,6 +580,7 @@ func copyFileAtomic(name string, r io.Reader, opID string) error {
 		err = cerr
 	}
 	if err == nil {
+		step("file-temp-written")
 		err = os.Rename(tmp, name)
 	}
 	if err != nil {

@@ -11,12 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
 // Environment of a child process run by the kill tests.
 const (
-	envKillOp   = "WIMSTORE_KILL_OP"   // add, replace or regroup
+	envKillOp   = "WIMSTORE_KILL_OP"   // add, replace, regroup, langpack or unattend
 	envKillRoot = "WIMSTORE_KILL_ROOT" // store root
 	envKillSrc  = "WIMSTORE_KILL_SRC"  // source WIM
 	envKillAt   = "WIMSTORE_KILL_AT"   // step to die at ("" : run until killed from outside)
@@ -53,6 +54,10 @@ func killChild(op string) int {
 		err = s.ReplaceImage(ctx, ImageRef{Group: "G", File: "install-(2)"}, src, ReplaceOptions{SourceIndex: 2, Force: true, Name: "Replaced"})
 	case "regroup":
 		_, err = s.Regroup(ctx, "G", RegroupOptions{})
+	case "langpack":
+		err = s.AddLanguagePack(ctx, ImageRef{Group: "G", File: "install"}, src)
+	case "unattend":
+		err = s.SetImage(ctx, ImageRef{Group: "G", File: "install"}, SetOptions{Unattend: &src})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -183,3 +188,66 @@ func (l *limitedBuf) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 func (l *limitedBuf) String() string { return string(l.b) }
+
+// TestKillCopyingExternalData kills the store while it copies a language
+// pack or an unattend file into an image's folder, after the temporary copy
+// is written and before it is renamed into place: recovery removes the
+// temporary file and the image keeps what it had.
+func TestKillCopyingExternalData(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("kill tests use POSIX process semantics")
+	}
+	oracle.Wimlib(t)
+	src := captureWIM(t, "xpress", writeTree(t, baseTree("x")))
+	dir := t.TempDir()
+	unattend := filepath.Join(dir, "unattend.xml")
+	if err := os.WriteFile(unattend, []byte(`<?xml version="1.0"?><unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="windowsPE"/></unattend>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for op, in := range map[string]string{
+		"langpack": storetest.Cab(t, dir, "fr-fr.cab", 4096),
+		"unattend": unattend,
+	} {
+		t.Run(op, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "RemoteInstall")
+			s, err := Open(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if _, err := s.AddImage(ctx, src, AddOptions{Group: "G"}); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), envKillOp+"="+op, envKillRoot+"="+root, envKillSrc+"="+in, envKillAt+"=file-temp-written")
+			out := &limitedBuf{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Run(); err == nil {
+				t.Fatalf("the child was not killed: %s", out)
+			}
+			sub := map[string]string{"langpack": LangPacksDir, "unattend": "Unattend"}[op]
+			folder := filepath.Join(s.GroupDir("G"), "install", sub)
+			if ents, _ := os.ReadDir(folder); len(ents) != 1 {
+				t.Fatalf("the kill left %d files in %s, want the temporary copy", len(ents), folder)
+			}
+			if s, err = Open(root); err != nil {
+				t.Fatal(err)
+			}
+			if ents, _ := os.ReadDir(folder); len(ents) != 0 {
+				t.Errorf("recovery left %v in %s", ents, folder)
+			}
+			im, err := s.GetImage(ctx, ImageRef{Group: "G", File: "install"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if im.Unattend != "" {
+				t.Errorf("the image gained %q after the kill", im.Unattend)
+			}
+			packs, err := s.LanguagePacks(ImageRef{Group: "G", File: "install"})
+			if err != nil || len(packs) != 0 {
+				t.Errorf("language packs after the kill: %v %v", packs, err)
+			}
+			mustVerify(t, s)
+		})
+	}
+}

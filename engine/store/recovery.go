@@ -120,6 +120,18 @@ func (s *Store) settle(e journalEntry) error {
 	if err := cleanTemps(dir, e.ID); err != nil {
 		return err
 	}
+	// The operation's temporary files inside an image's external data: an
+	// unattend file or a language pack that was being copied in.
+	for _, f := range append([]string{e.File}, e.Files...) {
+		if f == "" {
+			continue
+		}
+		for _, sub := range []string{"Unattend", LangPacksDir} {
+			if err := cleanTemps(filepath.Join(dir, f, sub), e.ID); err != nil {
+				return err
+			}
+		}
+	}
 	return clearWriteInProgress(filepath.Join(dir, ResFile))
 }
 

@@ -14,7 +14,13 @@ import (
 
 // RegroupOptions configure Regroup.
 type RegroupOptions struct {
-	Into     string // new name of the group ("" keeps its name)
+	Into string // new name of the group ("" keeps its name)
+	// Verify decompresses every blob of the new group and checks its
+	// SHA-1 before the swap. Without it the new group is checked for
+	// structure only: Res.rwm opens, and every image opens with it and
+	// finds every blob its files need. The data itself is copied raw from
+	// the old group, whose blobs were checked when they were added.
+	Verify   bool
 	Progress progress.Func
 }
 
@@ -29,7 +35,8 @@ type RegroupResult struct {
 // Regroup rebuilds group g from its live images: a new Res.rwm holding only
 // the data they use, their image files, external data (unattend, $OEM$,
 // language packs: everything in the group folder) and catalog state carried
-// over; the new group is verified, then swapped in. The work is journaled:
+// over; the new group is checked (see RegroupOptions.Verify), then swapped
+// in. The work is journaled:
 // the new group is built in a hidden folder, the journal records when it
 // is complete, and the swap is two renames that recovery finishes if the
 // process dies between them. A crash before that leaves the old group as
@@ -79,7 +86,7 @@ func (s *Store) Regroup(ctx context.Context, g string, o RegroupOptions) (*Regro
 	}
 	res.BytesBefore = dirWIMBytes(s.GroupDir(g))
 	build := filepath.Join(s.root, op.e.Build)
-	if err := s.buildGroup(ctx, g, files, build, o.Progress); err != nil {
+	if err := s.buildGroup(ctx, g, files, build, o.Verify, o.Progress); err != nil {
 		op.abandon()
 		return nil, err
 	}
@@ -113,8 +120,9 @@ func dirWIMBytes(dir string) int64 {
 	return n
 }
 
-// buildGroup writes the new group of g's images into build and verifies it.
-func (s *Store) buildGroup(ctx context.Context, g string, files []string, build string, report progress.Func) error {
+// buildGroup writes the new group of g's images into build and checks it:
+// every blob's data when verify is set, else its structure.
+func (s *Store) buildGroup(ctx context.Context, g string, files []string, build string, verify bool, report progress.Func) error {
 	if err := os.Mkdir(build, 0o755); err != nil {
 		return err
 	}
@@ -190,9 +198,10 @@ func (s *Store) buildGroup(ctx context.Context, g string, files []string, build 
 		}
 	}
 	syncDir(build)
-	// Verify: the new Res.rwm's data, and every image complete with it.
+	// Check: the new Res.rwm's data when asked, and every image complete
+	// with it.
 	report.Send(progress.Report{Phase: PhaseVerify})
-	if len(files) > 0 {
+	if verify && len(files) > 0 {
 		rw, err := wim.Open(filepath.Join(build, ResFile), &wim.OpenOptions{NoSplitSearch: true})
 		if err != nil {
 			return err
