@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 
 	fyneapp "fyne.io/fyne/v2/app"
 
@@ -41,10 +42,12 @@ func main() {
 		open <- store
 		return <-closed
 	}}
+	stopProfile := startProfile(os.Getenv("WIMCONSOLE_CPUPROFILE"))
 	go func() { exit <- cli.Execute(os.Args[1:], env) }()
 	for {
 		select {
 		case code := <-exit:
+			stopProfile()
 			os.Exit(code)
 		case store := <-open:
 			closed <- runConsole(store)
@@ -80,4 +83,26 @@ func runConsole(root string) error {
 	c.Window.SetMaster()
 	c.Window.ShowAndRun()
 	return nil
+}
+
+// startProfile writes a CPU profile of the whole run to file when it is set
+// (WIMCONSOLE_CPUPROFILE=cpu.out wimconsole capture …; then go tool pprof),
+// for finding where a command spends its time. It returns the function that
+// ends the profile.
+func startProfile(file string) func() {
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wimconsole: CPU profile:", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }

@@ -147,7 +147,7 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 			}
 			rec.Unattend = rel
 		}
-		if err := writeImageFile(ctx, s.ImagePath(p.ref), p.img, p.info, codec, chunk, rpfix); err != nil {
+		if err := writeImageFile(ctx, s.ImagePath(p.ref), sw, p.index, p.img, p.info, codec, chunk, rpfix); err != nil {
 			return fail(err)
 		}
 		step("add-image-written")
@@ -365,13 +365,21 @@ func phased(f progress.Func, phase string) progress.Func {
 }
 
 // writeImageFile writes img as the only image of a new metadata-only WIM
-// file name (temporary file, synced, renamed).
-func writeImageFile(ctx context.Context, name string, img *wim.Image, info wim.ImageInfo, codec wim.Compression, chunk int, rpfix bool) error {
+// file name (temporary file, synced, renamed). When img is image index of
+// src, unchanged, src is given: its metadata resource is then copied as
+// stored when the codecs match (compressing an image's metadata costs more
+// than everything else an add-image does with blobs already in the group).
+func writeImageFile(ctx context.Context, name string, src *wim.WIM, index int, img *wim.Image, info wim.ImageInfo, codec wim.Compression, chunk int, rpfix bool) error {
 	w, err := wim.Create(name, wim.WriteOptions{Compression: codec, ChunkSize: chunk, MetadataOnly: true, RPFix: rpfix})
 	if err != nil {
 		return err
 	}
-	if _, err := w.AddImage(ctx, img, info); err != nil {
+	if src != nil {
+		_, err = w.AddImageFrom(ctx, src, index, img, info)
+	} else {
+		_, err = w.AddImage(ctx, img, info)
+	}
+	if err != nil {
 		w.Abort()
 		return err
 	}

@@ -163,7 +163,7 @@ func (s *Store) CommitImage(ctx context.Context, r ImageRef, img *wim.Image, wri
 				return fail(err)
 			}
 		}
-		if err := writeImageFile(ctx, s.ImagePath(dest), img, info, codec, chunk, h.Flags&wim.FlagRPFix != 0); err != nil {
+		if err := writeImageFile(ctx, s.ImagePath(dest), nil, 0, img, info, codec, chunk, h.Flags&wim.FlagRPFix != 0); err != nil {
 			return fail(err)
 		}
 		step("commit-image-written")
@@ -182,7 +182,7 @@ func (s *Store) CommitImage(ctx context.Context, r ImageRef, img *wim.Image, wri
 	}
 
 	tmp := commitTemp(dir, op.e.ID, r.File)
-	if err := writeImageFile(ctx, tmp, img, info, codec, chunk, h.Flags&wim.FlagRPFix != 0); err != nil {
+	if err := writeImageFile(ctx, tmp, nil, 0, img, info, codec, chunk, h.Flags&wim.FlagRPFix != 0); err != nil {
 		return fail(err)
 	}
 	step("commit-temp-written")

@@ -58,3 +58,37 @@ func TestRegroupVerifyRefusesDamagedData(t *testing.T) {
 		t.Errorf("Images holds %d entries after the refused regroup, want the group alone", len(ents))
 	}
 }
+
+// TestAddImageCopiesMetadataAsStored checks that an image added from a WIM
+// of the group's codec keeps the source's metadata resource byte for byte
+// (copied, not compressed again).
+func TestAddImageCopiesMetadataAsStored(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	src := captureWIM(t, "lzx", writeTree(t, baseTree("m")), writeTree(t, baseTree("n")))
+	refs, err := s.AddImage(ctx, src, AddOptions{Group: "G"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := wim.Open(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	for i, r := range refs {
+		iw, err := wim.Open(s.ImagePath(r), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err1 := iw.MetadataEntry(1)
+		want, err2 := sw.MetadataEntry(i + 1)
+		iw.Close()
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if got.Hash != want.Hash || got.Res.StoredSize != want.Res.StoredSize {
+			t.Errorf("%s: metadata %s (%d bytes stored), source image %d has %s (%d)", r, got.Hash, got.Res.StoredSize, i+1, want.Hash, want.Res.StoredSize)
+		}
+	}
+	mustVerify(t, s)
+}
