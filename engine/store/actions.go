@@ -404,6 +404,7 @@ func (s *Store) replaceBoot(ctx context.Context, r ImageRef, src string, o Repla
 	tmp := filepath.Join(s.imageDir(r), tempTag+op.e.ID+"-"+r.File+".wim")
 	_, err = wim.Export(ctx, sw, []int{plan[0].index}, tmp, wim.ExportOptions{Name: plan[0].info.Name, Description: plan[0].info.Description, Boot: true, Progress: o.Progress})
 	if err == nil {
+		step("boot-replace-written")
 		err = os.Rename(tmp, s.ImagePath(r))
 	}
 	if err != nil {

@@ -453,6 +453,7 @@ func (s *Store) addBoot(ctx context.Context, src string, o AddOptions) ([]ImageR
 			op.abandon()
 			return out, err
 		}
+		step("boot-image-written")
 		order, err := s.nextOrder(p.ref)
 		if err == nil {
 			err = s.putRecord(p.ref, imageRecord{Enabled: true, DisplayOrder: order, Added: time.Now().UTC()})

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 
 // Environment of a child process run by the kill tests.
 const (
-	envKillOp   = "WIMSTORE_KILL_OP"   // add, replace, regroup, langpack or unattend
+	envKillOp   = "WIMSTORE_KILL_OP"   // add, replace, regroup, boot-add, boot-replace, langpack, unattend
 	envKillRoot = "WIMSTORE_KILL_ROOT" // store root
 	envKillSrc  = "WIMSTORE_KILL_SRC"  // source WIM
 	envKillAt   = "WIMSTORE_KILL_AT"   // step to die at ("" : run until killed from outside)
@@ -54,6 +55,10 @@ func killChild(op string) int {
 		err = s.ReplaceImage(ctx, ImageRef{Group: "G", File: "install-(2)"}, src, ReplaceOptions{SourceIndex: 2, Force: true, Name: "Replaced"})
 	case "regroup":
 		_, err = s.Regroup(ctx, "G", RegroupOptions{})
+	case "boot-add":
+		_, err = s.AddImage(ctx, src, AddOptions{Boot: true, Arch: "x64", Indexes: []int{2}, FileName: "new", Name: "New"})
+	case "boot-replace":
+		err = s.ReplaceImage(ctx, bootRef, src, ReplaceOptions{SourceIndex: 2, Force: true, Name: "Replaced"})
 	case "langpack":
 		err = s.AddLanguagePack(ctx, ImageRef{Group: "G", File: "install"}, src)
 	case "unattend":
@@ -249,5 +254,93 @@ func TestKillCopyingExternalData(t *testing.T) {
 			}
 			mustVerify(t, s)
 		})
+	}
+}
+
+// bootRef is the boot image the boot kill tests start with.
+var bootRef = ImageRef{Boot: true, Arch: "x64", File: "install"}
+
+// TestKillBootImages kills adding and replacing a boot image (a standalone
+// WIM under Boot/x64/Images) at named steps and at random instants: after
+// recovery every boot image verifies and holds either the old or the new
+// content, and the replaced one keeps its disabled state.
+func TestKillBootImages(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("kill tests use POSIX process semantics")
+	}
+	oracle.Wimlib(t)
+	a, b := randomTree(5, 4<<20), randomTree(6, 4<<20)
+	first := captureWIM(t, "lzx", writeTree(t, a))
+	second := captureWIM(t, "xpress", writeTree(t, a), writeTree(t, b))
+	bootApply := func(t *testing.T, s *Store, r ImageRef, want map[string]string) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "apply")
+		oracle.Run(t, "apply", s.ImagePath(r), "1", out)
+		sameTree(t, want, out)
+		oracle.Run(t, "verify", s.ImagePath(r))
+	}
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for _, op := range []string{"boot-add", "boot-replace"} {
+		cases := []string{map[string]string{"boot-add": "boot-image-written", "boot-replace": "boot-replace-written"}[op], "random", "random", "random"}
+		for _, at := range cases {
+			t.Run(op+"/"+at, func(t *testing.T) {
+				root := filepath.Join(t.TempDir(), "RemoteInstall")
+				s, err := Open(root)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				if _, err := s.AddImage(ctx, first, AddOptions{Boot: true, Arch: "x64"}); err != nil {
+					t.Fatal(err)
+				}
+				no := false
+				if err := s.SetImage(ctx, bootRef, SetOptions{Enabled: &no}); err != nil {
+					t.Fatal(err)
+				}
+				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				cmd.Env = append(os.Environ(), envKillOp+"="+op, envKillRoot+"="+root, envKillSrc+"="+second)
+				if at != "random" {
+					cmd.Env = append(cmd.Env, envKillAt+"="+at)
+				}
+				out := &limitedBuf{}
+				cmd.Stdout, cmd.Stderr = out, out
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				if at == "random" {
+					time.Sleep(time.Duration(2+rng.Intn(40)) * time.Millisecond)
+					cmd.Process.Kill()
+				}
+				err = cmd.Wait()
+				t.Logf("child: %v %s", err, out)
+				if s, err = Open(root); err != nil {
+					t.Fatal(err)
+				}
+				mustVerify(t, s)
+				im, err := s.GetImage(ctx, bootRef)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if im.Enabled {
+					t.Error("the boot image lost its disabled state")
+				}
+				switch {
+				case op == "boot-replace" && im.Name == "Replaced":
+					bootApply(t, s, bootRef, b)
+				default:
+					bootApply(t, s, bootRef, a)
+				}
+				nr := ImageRef{Boot: true, Arch: "x64", File: "new"}
+				if _, err := os.Stat(s.ImagePath(nr)); err == nil {
+					bootApply(t, s, nr, b)
+				}
+				ents, _ := os.ReadDir(s.BootImagesDir("x64"))
+				for _, e := range ents {
+					if strings.HasPrefix(e.Name(), ".") {
+						t.Errorf("recovery left %s in %s", e.Name(), s.BootImagesDir("x64"))
+					}
+				}
+			})
+		}
 	}
 }
