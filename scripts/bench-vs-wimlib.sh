@@ -71,6 +71,16 @@ treeB=$(dirname "$tree")/B treeC=$(dirname "$tree")/C
 # cp_eq BYTES: what cp takes for BYTES, from cp of the reference WIM (printed
 # at the end) — the bound for rows that mostly copy data.
 cp_notes=()
+# need_abc makes $WORK/abc.wim, editions A, B and C (LZX), when the corpus
+# has trees B and C.
+need_abc() {
+  [ -d "$treeB" ] && [ -d "$treeC" ] || return 1
+  if [ ! -f "$WORK/abc.wim" ]; then
+    wimlib-imagex capture "$tree" "$WORK/abc.wim" A --compress=lzx >/dev/null
+    wimlib-imagex append "$treeB" "$WORK/abc.wim" B >/dev/null
+    wimlib-imagex append "$treeC" "$WORK/abc.wim" C >/dev/null
+  fi
+}
 
 for c in xpress lzx; do
   [ -f "$WORK/ref-$c.wim" ] || wimlib-imagex capture "$tree" "$WORK/ref-$c.wim" bench --compress=$c >/dev/null
@@ -111,11 +121,14 @@ for r in "${rows[@]}"; do
       done
       row "$r" "$(stat -c %s "$WORK/ref-$c.wim")" ;;
     info)
+      # A multi-image WIM (editions A, B and C) when the corpus has them.
+      f=$WORK/ref-lzx.wim
+      if need_abc; then f=$WORK/abc.wim; fi
       for i in $(seq "$RUNS"); do
-        measure "$r.ours" "$WIMCONSOLE" info "$WORK/ref-lzx.wim"
-        measure "$r.wimlib" wimlib-imagex info "$WORK/ref-lzx.wim"
+        measure "$r.ours" "$WIMCONSOLE" info "$f"
+        measure "$r.wimlib" wimlib-imagex info "$f"
       done
-      row "$r" "$(stat -c %s "$WORK/ref-lzx.wim")" ;;
+      row "$r" "$(stat -c %s "$f")" ;;
     export-raw|export-recompress)
       has export || { echo "# $r: wimconsole has no export yet" >&2; continue; }
       if [ $r = export-raw ]; then oc=(--compress lzx); wc=(--compress=lzx); else oc=(--compress xpress); wc=(--compress=xpress); fi
@@ -141,12 +154,7 @@ for r in "${rows[@]}"; do
       cp_notes+=("add-image writes $grow_o bytes")
       row "$r" "$(stat -c %s "$WORK/ref-B.wim")" "$grow_o" "$grow_w" ;;
     regroup)
-      [ -d "$treeB" ] && [ -d "$treeC" ] || { echo "# $r: no trees B and C next to $tree" >&2; continue; }
-      if [ ! -f "$WORK/abc.wim" ]; then
-        wimlib-imagex capture "$tree" "$WORK/abc.wim" A --compress=lzx >/dev/null
-        wimlib-imagex append "$treeB" "$WORK/abc.wim" B >/dev/null
-        wimlib-imagex append "$treeC" "$WORK/abc.wim" C >/dev/null
-      fi
+      need_abc || { echo "# $r: no trees B and C next to $tree" >&2; continue; }
       for i in $(seq "$RUNS"); do
         rm -rf "$WORK/st" "$WORK/w.wim" "$WORK/wd.wim"
         "$WIMCONSOLE" --store "$WORK/st" add-image "$WORK/abc.wim" --group G --skip-verify >/dev/null
