@@ -112,10 +112,25 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 		return nil, err
 	}
 	res := s.ResPath(o.Group)
+	// The source's new data is checked against its digests before it
+	// counts. Into an existing Res.rwm the check runs while the data is
+	// appended, and a failure aborts the append (the file is cut back to
+	// its old end); a new group's data is checked first, so that a bad
+	// source leaves no group folder behind.
+	checked := noCheck
 	if !o.SkipVerify {
-		if err := checkSourceData(ctx, sw, res, plan, o.Progress); err != nil {
-			op.done()
-			return nil, err
+		hashes, total := newBlobs(res, plan)
+		if !exists(res) {
+			if err := checkBlobs(ctx, sw, hashes, total, o.Progress); err != nil {
+				op.done()
+				return nil, err
+			}
+		} else {
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			result := make(chan error, 1)
+			go func() { result <- checkBlobs(cctx, sw, hashes, total, o.Progress) }()
+			checked = func() error { return <-result }
 		}
 	}
 	for _, p := range plan {
@@ -131,7 +146,7 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 	for i, p := range plan {
 		imgs[i] = p.img
 	}
-	codec, chunk, err := s.growRes(ctx, o.Group, sw, imgs, o.Progress)
+	codec, chunk, err := s.growRes(ctx, o.Group, sw, imgs, checked, o.Progress)
 	if err != nil {
 		return fail(err)
 	}
@@ -287,6 +302,16 @@ func (s *Store) planNames(dir ImageRef, plan []*plannedImage, o AddOptions, srcB
 // checkSourceData reads every blob the images use that res does not hold,
 // checking it against its digest.
 func checkSourceData(ctx context.Context, sw *wim.WIM, res string, plan []*plannedImage, report progress.Func) error {
+	hashes, total := newBlobs(res, plan)
+	return checkBlobs(ctx, sw, hashes, total, report)
+}
+
+// noCheck is the check of data that was checked before it was written.
+func noCheck() error { return nil }
+
+// newBlobs returns the blobs the planned images use that res ("" or
+// missing: none) does not hold, and their total size.
+func newBlobs(res string, plan []*plannedImage) ([]wim.Hash, int64) {
 	have := map[wim.Hash]bool{}
 	if rw, err := wim.Open(res, &wim.OpenOptions{NoSplitSearch: true}); err == nil {
 		for _, e := range rw.Blobs() {
@@ -314,6 +339,12 @@ func checkSourceData(ctx context.Context, sw *wim.WIM, res string, plan []*plann
 			return nil
 		})
 	}
+	return hashes, total
+}
+
+// checkBlobs reads the blobs hashes of sw, checking each against its
+// digest, and reports progress against total bytes.
+func checkBlobs(ctx context.Context, sw *wim.WIM, hashes []wim.Hash, total int64, report progress.Func) error {
 	var done int64
 	return sw.ReadBlobs(ctx, hashes, func(e wim.BlobEntry, r io.Reader) error {
 		n, err := io.Copy(io.Discard, r)
@@ -324,8 +355,10 @@ func checkSourceData(ctx context.Context, sw *wim.WIM, res string, plan []*plann
 }
 
 // growRes adds the data of imgs (images of src) to group g's Res.rwm,
-// creating it when missing, and returns its codec.
-func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim.Image, report progress.Func) (wim.Compression, int, error) {
+// creating it when missing, and returns its codec. checked is called once
+// the data is written and before it is committed: an error from it aborts
+// the write, leaving Res.rwm as it was.
+func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim.Image, checked func() error, report progress.Func) (wim.Compression, int, error) {
 	res := s.ResPath(g)
 	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd)}
 	var w *wim.Writer
@@ -341,7 +374,13 @@ func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim
 		return 0, 0, err
 	}
 	codec, chunk := w.Compression(), w.ChunkSize()
-	if err := w.CopyImageBlobs(ctx, src, imgs...); err != nil {
+	err = w.CopyImageBlobs(ctx, src, imgs...)
+	// The check's error, when there is one, says best what is wrong with
+	// the source (file, offset, blob).
+	if cerr := checked(); cerr != nil {
+		err = cerr
+	}
+	if err != nil {
 		w.Abort()
 		return 0, 0, err
 	}

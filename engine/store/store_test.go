@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,20 +174,25 @@ func TestAddCorruptWIMChangesNothing(t *testing.T) {
 	os.WriteFile(trunc, data[:len(data)/2], 0o644)
 	junk := filepath.Join(t.TempDir(), "junk.wim")
 	os.WriteFile(junk, []byte("not a wim at all"), 0o644)
-	for _, f := range []string{bad, trunc, junk} {
-		_, err := s.AddImage(ctx, f, AddOptions{Group: "G", FileName: "new", Name: "New"})
-		if err == nil {
-			t.Fatalf("%s: add-image succeeded", f)
-		}
-		t.Logf("%s: %v", filepath.Base(f), err)
-		if got := snapshot(t, s.Root()); got != snap {
-			t.Fatalf("%s: store changed:\n%s\nwant\n%s", f, got, snap)
+	// Into the existing group (checked while it is appended, then cut
+	// back) and into a new one (checked first).
+	for _, g := range []string{"G", "H"} {
+		for _, f := range []string{bad, trunc, junk} {
+			_, err := s.AddImage(ctx, f, AddOptions{Group: g, FileName: "new", Name: "New"})
+			if err == nil {
+				t.Fatalf("%s: add-image into %s succeeded", f, g)
+			}
+			t.Logf("%s into %s: %v", filepath.Base(f), g, err)
+			if got := snapshot(t, s.Root()); got != snap {
+				t.Fatalf("%s into %s: store changed:\n%s\nwant\n%s", f, g, got, snap)
+			}
 		}
 	}
 	mustVerify(t, s)
 }
 
-// snapshot lists the store's files with sizes (the catalog excluded).
+// snapshot lists the store's files with their SHA-1 (the catalog
+// excluded).
 func snapshot(t testing.TB, root string) string {
 	var b strings.Builder
 	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
@@ -194,7 +201,11 @@ func snapshot(t testing.TB, root string) string {
 		}
 		rel, _ := filepath.Rel(root, p)
 		if fi.Mode().IsRegular() {
-			b.WriteString(rel + " " + string(rune('0'+fi.Size()%10)) + "\n")
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%s %x\n", rel, sha1.Sum(data))
 		} else {
 			b.WriteString(rel + "/\n")
 		}
