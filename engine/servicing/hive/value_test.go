@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseType(t *testing.T) {
@@ -109,4 +110,31 @@ func TestParseFormatRoundTrip(t *testing.T) {
 			t.Errorf("%s %q formats as %q, want %q", tc.typ, tc.data, got, tc.want)
 		}
 	}
+}
+
+// FuzzValue feeds ParseValue the text a user types and FormatValue the
+// bytes a hive holds: neither may panic, and a REG_SZ typed in comes back
+// as it was typed.
+func FuzzValue(f *testing.F) {
+	for _, s := range [][3]string{
+		{"REG_SZ", "text", ""}, {"REG_DWORD", "0x10", ""}, {"REG_QWORD", "18446744073709551615", ""},
+		{"REG_BINARY", "0a,0b", ""}, {"REG_MULTI_SZ", "a", "b"}, {"REG_EXPAND_SZ", `%SystemRoot%\x`, ""},
+		{"DWORD", "-1", ""}, {"REG_NONE", "x", ""}, {"REG_SZ", "\x00\xff", ""},
+	} {
+		f.Add(s[0], s[1], s[2], uint32(4), []byte{1, 2, 3})
+	}
+	f.Fuzz(func(t *testing.T, typ, a, b string, rawType uint32, raw []byte) {
+		data := []string{a}
+		if b != "" {
+			data = append(data, b)
+		}
+		v, err := ParseValue("v", typ, data)
+		if err == nil {
+			got := FormatValue(v)
+			if v.Type == SZ && utf8.ValidString(a) && !strings.ContainsRune(a, 0) && got != a {
+				t.Errorf("REG_SZ %q formats as %q", a, got)
+			}
+		}
+		FormatValue(Value{Name: "raw", Type: Type(rawType), Data: raw})
+	})
 }
