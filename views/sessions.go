@@ -19,18 +19,20 @@ type pendingSession struct {
 	servicing.Pending
 }
 
-// describe says, in one line, which image the session changes, since when,
-// what it holds and whether it can be resumed.
-func (p pendingSession) describe() string {
-	s := fmt.Sprintf("%s — started %s — %d staged change%s", p.Image, p.Started.Local().Format("2006-01-02 15:04"),
+// describe says which image the session changes (label, as the tree
+// names it), since when and what it holds, then whether it can be resumed
+// and where it is mounted.
+func (p pendingSession) describe(label string) (string, string) {
+	first := fmt.Sprintf("%s (%s) — started %s — %d staged change%s", label, p.Image, p.Started.Local().Format("2006-01-02 15:04"),
 		len(p.Changes), map[bool]string{true: "", false: "s"}[len(p.Changes) == 1])
-	if p.Mount != "" {
-		s += " — mounted at " + p.Mount
-	}
+	second := "can be resumed"
 	if p.Stale != "" {
-		return s + " — " + p.Stale
+		second = p.Stale
 	}
-	return s + " — can be resumed"
+	if p.Mount != "" {
+		second += "; mounted at " + p.Mount
+	}
+	return first, second
 }
 
 // sessionsDialog is the start-up dialog listing the sessions found (tests
@@ -80,11 +82,25 @@ func (c *Console) CheckSessions() {
 func (c *Console) showSessions(found []pendingSession) {
 	w := &sessionsDialog{pending: found, sel: -1}
 	w.list = widget.NewList(func() int { return len(w.pending) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func() fyne.CanvasObject {
+			first, second := widget.NewLabel(""), widget.NewLabel("")
+			first.TextStyle.Bold = true
+			first.Truncation, second.Truncation = fyne.TextTruncateEllipsis, fyne.TextTruncateEllipsis
+			return container.NewVBox(first, second)
+		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id >= 0 && id < len(w.pending) {
-				o.(*widget.Label).SetText(w.pending[id].describe())
+			if id < 0 || id >= len(w.pending) {
+				return
 			}
+			p := w.pending[id]
+			label := p.Image
+			if n, ok := c.model.Node(app.ImageID(p.srv, p.Ref())); ok {
+				label = n.Label
+			}
+			first, second := p.describe(label)
+			lines := o.(*fyne.Container).Objects
+			lines[0].(*widget.Label).SetText(first)
+			lines[1].(*widget.Label).SetText(second)
 		})
 	w.resume = widget.NewButton("Resume", func() { c.resumeSession(w) })
 	w.discard = widget.NewButton("Discard…", func() { c.discardSession(w) })
