@@ -60,7 +60,7 @@ func (e *DriverError) Error() string {
 func unattendArch(w *wim.WIM) (string, error) {
 	info := w.XML().Image(1)
 	if info == nil || info.Windows == nil {
-		return "", errors.New("the image does not record its architecture; give one")
+		return "", errors.New("the image does not record its architecture: name it (the Architecture of Add Driver Package, or --arch)")
 	}
 	switch info.Windows.Arch {
 	case 0:
@@ -92,11 +92,7 @@ func (ss *Session) AddDriver(ctx context.Context, folder string, o DriverOptions
 		return nil, err
 	}
 	if !check.OK() {
-		probs := check.Errors()
-		if len(check.INFs) == 0 {
-			probs = append(probs, inf.Problem{Msg: "no .inf file found"})
-		}
-		return nil, &DriverError{Dir: folder, Problems: probs}
+		return nil, &DriverError{Dir: folder, Problems: check.Errors()}
 	}
 	if o.Name == "" {
 		abs, err := filepath.Abs(folder)

@@ -39,6 +39,10 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
+	if p.File == "" || p.File == "." {
+		// The package as a whole.
+		return fmt.Sprintf("%s: %s", p.Severity, p.Msg)
+	}
 	if p.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s: %s", p.File, p.Line, p.Severity, p.Msg)
 	}
