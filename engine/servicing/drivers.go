@@ -74,7 +74,7 @@ func unattendArch(w *wim.WIM) (string, error) {
 	case 12:
 		return "arm64", nil
 	}
-	return "", fmt.Errorf("unknown image architecture %d; give one", info.Windows.Arch)
+	return "", fmt.Errorf("unknown image architecture %d: name it (the Architecture of Add Driver Package, or --arch)", info.Windows.Arch)
 }
 
 // AddDriver stages the driver package in folder: every INF file is
