@@ -9,7 +9,6 @@ import (
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/store"
-	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
 // ErrRemoteServicing is returned by the servicing use cases on a server on
@@ -79,35 +78,35 @@ func (s *Server) ServiceImage(ctx context.Context, r store.ImageRef) (*servicing
 // SessionEntries lists the folder at image path p of the session's tree,
 // with the staged changes applied.
 func SessionEntries(ss *servicing.Session, p string) ([]servicing.Entry, error) {
-	cp, err := servicing.CleanPath(p)
-	if err != nil {
-		return nil, err
-	}
 	img, err := ss.Tree()
 	if err != nil {
 		return nil, err
 	}
-	f := servicing.Find(img, cp)
-	if f == nil {
-		return nil, fmt.Errorf("%s: no such file or folder in the serviced image", cp)
-	}
-	if !f.IsDir() {
-		return []servicing.Entry{entryOf(f)}, nil
-	}
-	out := make([]servicing.Entry, 0, len(f.Children))
-	for _, c := range f.Children {
-		out = append(out, entryOf(c))
+	out, err := servicing.ListTree(img, p)
+	if err != nil {
+		return nil, fmt.Errorf("%w in the serviced image", err)
 	}
 	return out, nil
 }
 
-func entryOf(f *wim.File) servicing.Entry {
-	e := servicing.Entry{Path: f.Path(), Dir: f.IsDir(), Size: f.Size, Attributes: f.Attributes,
-		Created: f.Created, Modified: f.Modified, Link: f.IsSymlink()}
-	for _, st := range f.NamedStreams() {
-		e.Streams = append(e.Streams, st.Name)
+// SessionSearch returns the entries of the session's tree, with the staged
+// changes applied, whose paths match pattern (see servicing.FindInGroup).
+func SessionSearch(ctx context.Context, ss *servicing.Session, pattern string) ([]servicing.Entry, error) {
+	img, err := ss.Tree()
+	if err != nil {
+		return nil, err
 	}
-	return e
+	return servicing.SearchTree(ctx, img, pattern)
+}
+
+// FindInGroup searches every install image of group g for paths matching
+// pattern (see servicing.FindInGroup).
+func (s *Server) FindInGroup(ctx context.Context, g, pattern string) ([]servicing.Match, error) {
+	st, err := s.localStore()
+	if err != nil {
+		return nil, err
+	}
+	return servicing.FindInGroup(ctx, st, g, pattern)
 }
 
 // FormatAttributes shows file attributes as Explorer's columns do: R

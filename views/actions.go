@@ -43,7 +43,9 @@ func (c *Console) actionItems() []*fyne.MenuItem {
 	case app.KindBootImages, app.KindBootArch:
 		return []*fyne.MenuItem{addBoot, sep(), refresh}
 	case app.KindGroup:
-		return []*fyne.MenuItem{addInstall, item("Regroup…", c.regroup), sep(),
+		find := item("Find Files…", c.findInGroup)
+		find.Disabled = n.Server.IsRemote() // searching reads the images: local servers only
+		return []*fyne.MenuItem{addInstall, item("Regroup…", c.regroup), find, sep(),
 			item("Rename", c.renameGroup), item("Delete", c.deleteSelected), sep(), refresh, sep(), props}
 	case app.KindImage, app.KindBootImage:
 		toggle := item("Disable", func() { c.setEnabled(false) })

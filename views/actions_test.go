@@ -237,7 +237,7 @@ func TestRightClickOpensContextMenu(t *testing.T) {
 	// The menus of the other kinds.
 	for id, want := range map[string]string{
 		"server:" + f.srv.Name:        "Add Install Image…,Add Boot Image…,Add Image Group…,Add Server…,Refresh,Properties",
-		app.GroupID(f.srv, "Lab"):     "Add Install Image…,Regroup…,Rename,Delete,Refresh,Properties",
+		app.GroupID(f.srv, "Lab"):     "Add Install Image…,Regroup…,Find Files…,Rename,Delete,Refresh,Properties",
 		app.ImageID(f.srv, f.refs[2]): "Disable,Export Image…,Replace Image…,Browse Files…,Service Image…,Mount to Folder…,Add Driver Package…,Delete,Refresh,Properties",
 		app.InstallID(f.srv):          "Add Install Image…,Add Image Group…,Refresh",
 	} {

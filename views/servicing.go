@@ -86,7 +86,10 @@ func (c *Console) serviceImage() {
 	})
 }
 
-func (b *fileBrowser) show(title string) {
+func (b *fileBrowser) show(title string) { b.showAt(title, "/") }
+
+// showAt opens the browser's dialog on the folder dir.
+func (b *fileBrowser) showAt(title, dir string) {
 	b.pathLabel = widget.NewLabel("/")
 	b.list = widget.NewList(func() int { return len(b.entries) }, func() fyne.CanvasObject {
 		return container.NewGridWithColumns(4, widget.NewLabel(""), widget.NewLabel(""), widget.NewLabel(""), widget.NewLabel(""))
@@ -146,7 +149,7 @@ func (b *fileBrowser) show(title string) {
 	b.dlg.Resize(fyne.NewSize(1000, 640))
 	b.dlg.Show()
 	b.c.current = b
-	b.open("/")
+	b.open(dir)
 }
 
 // entryColumns returns the columns of e: search results show the whole path.
@@ -250,7 +253,7 @@ func (b *fileBrowser) runSearch(pattern string) {
 	dir := b.dir
 	b.load("Search "+pattern, true, dir, func() ([]servicing.Entry, error) {
 		if b.ss != nil {
-			return sessionSearch(b.ss, pattern)
+			return app.SessionSearch(context.Background(), b.ss, pattern)
 		}
 		ms, err := b.srv.SearchFiles(context.Background(), b.ref, pattern)
 		out := make([]servicing.Entry, len(ms))
@@ -261,43 +264,6 @@ func (b *fileBrowser) runSearch(pattern string) {
 	})
 }
 
-// sessionSearch searches the serviced tree: by name, or by whole path when
-// the pattern has a separator, without case.
-func sessionSearch(ss *servicing.Session, pattern string) ([]servicing.Entry, error) {
-	pat := strings.ToLower(strings.ReplaceAll(pattern, `\`, "/"))
-	whole := strings.Contains(pat, "/")
-	if whole && !strings.HasPrefix(pat, "/") {
-		pat = "/" + pat
-	}
-	if _, err := path.Match(pat, ""); err != nil {
-		return nil, fmt.Errorf("bad pattern %q: %w", pattern, err)
-	}
-	var out []servicing.Entry
-	var walk func(dir string) error
-	walk = func(dir string) error {
-		es, err := app.SessionEntries(ss, dir)
-		if err != nil {
-			return err
-		}
-		for _, e := range es {
-			subject := path.Base(e.Path)
-			if whole {
-				subject = e.Path
-			}
-			if ok, _ := path.Match(pat, strings.ToLower(subject)); ok {
-				out = append(out, e)
-			}
-			if e.Dir && !e.Link {
-				if err := walk(e.Path); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	return out, walk("/")
-}
-
 // extract asks for a folder and extracts the selected entry into it, as a
 // job.
 func (b *fileBrowser) extract() {
@@ -306,19 +272,25 @@ func (b *fileBrowser) extract() {
 		dialog.ShowInformation("Extract", "Select a file or folder to extract.", b.c.Window)
 		return
 	}
-	title := "Extract " + path.Base(e.Path)
-	b.c.background(func() func() {
-		dest, err := b.c.dialogs.PickFolder("Extract to folder")
+	b.c.extractPath(b.srv, b.ref, e.Path)
+}
+
+// extractPath asks for a folder and extracts the file or folder at image
+// path p of image r into it, as a job.
+func (c *Console) extractPath(srv *app.Server, r store.ImageRef, p string) {
+	title := "Extract " + path.Base(p)
+	c.background(func() func() {
+		dest, err := c.dialogs.PickFolder("Extract to folder")
 		return func() {
 			if errors.Is(err, app.ErrCancelled) {
 				return
 			}
 			if err != nil {
-				b.c.showError(title, err)
+				c.showError(title, err)
 				return
 			}
-			b.c.runJob(title, func(ctx context.Context, report progress.Func) error {
-				return b.srv.ExtractFiles(ctx, b.ref, []string{e.Path}, dest, report)
+			c.runJob(title, func(ctx context.Context, report progress.Func) error {
+				return srv.ExtractFiles(ctx, r, []string{p}, dest, report)
 			}, nil)
 		}
 	})

@@ -66,9 +66,23 @@ func List(ctx context.Context, s *store.Store, r store.ImageRef, p string) ([]En
 		return nil, err
 	}
 	defer w.Close()
+	out, err := ListTree(img, cp)
+	if err != nil {
+		return nil, fmt.Errorf("%w in image %s", err, r)
+	}
+	return out, nil
+}
+
+// ListTree lists the folder at path p of the tree img (a session's tree,
+// say), or describes the file at p.
+func ListTree(img *wim.Image, p string) ([]Entry, error) {
+	cp, err := CleanPath(p)
+	if err != nil {
+		return nil, err
+	}
 	f := Find(img, cp)
 	if f == nil {
-		return nil, fmt.Errorf("%s: no such file or folder in image %s", cp, r)
+		return nil, fmt.Errorf("%s: no such file or folder", cp)
 	}
 	if !f.IsDir() {
 		return []Entry{entryOf(f.Path(), f)}, nil
@@ -120,13 +134,32 @@ func Search(ctx context.Context, s *store.Store, r store.ImageRef, pattern strin
 		return nil, err
 	}
 	defer w.Close()
-	var out []Match
-	err = img.Walk(func(p string, f *wim.File) error {
+	entries, err := searchTree(ctx, img, match)
+	out := make([]Match, len(entries))
+	for i, e := range entries {
+		out[i] = Match{Image: r, Entry: e}
+	}
+	return out, err
+}
+
+// SearchTree returns the entries of the tree img (a session's tree, say)
+// whose paths match pattern (see FindInGroup for its form).
+func SearchTree(ctx context.Context, img *wim.Image, pattern string) ([]Entry, error) {
+	match, err := matcher(pattern)
+	if err != nil {
+		return nil, err
+	}
+	return searchTree(ctx, img, match)
+}
+
+func searchTree(ctx context.Context, img *wim.Image, match func(string) bool) ([]Entry, error) {
+	var out []Entry
+	err := img.Walk(func(p string, f *wim.File) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if f != img.Root && match(p) {
-			out = append(out, Match{Image: r, Entry: entryOf(p, f)})
+			out = append(out, entryOf(p, f))
 		}
 		return nil
 	})
