@@ -43,13 +43,7 @@ func (c *Console) findInGroup() {
 	w.found = widget.NewLabel("Every install image of the group is searched; a pattern without \\ matches names.")
 	w.found.Wrapping = fyne.TextWrapWord
 	w.list = widget.NewList(func() int { return len(w.matches) }, func() fyne.CanvasObject {
-		row := container.NewGridWithColumns(4)
-		for range 4 {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			row.Add(l)
-		}
-		return row
+		return columnRow(4)
 	}, func(id widget.ListItemID, o fyne.CanvasObject) {
 		if id < 0 || id >= len(w.matches) {
 			return
@@ -57,13 +51,13 @@ func (c *Console) findInGroup() {
 		m := w.matches[id]
 		cells := o.(*fyne.Container).Objects
 		cols := entryColumns(m.Entry, true)
-		for i, s := range []string{w.labels[id], imagePath(cols[0]), cols[1], cols[3]} {
+		for i, s := range []string{w.labels[id], imagePath(cols[0]), cols[1], cols[4]} {
 			cells[i].(*widget.Label).SetText(s)
 		}
 	})
 	w.list.OnSelected = func(id widget.ListItemID) { w.sel = id }
 	w.list.OnUnselected = func(widget.ListItemID) { w.sel = -1 }
-	header := container.NewGridWithColumns(4, widget.NewLabel("Image"), widget.NewLabel("Path"), widget.NewLabel("Size"), widget.NewLabel("Modified"))
+	header := columnRow(4, "Image", "Path", "Size", "Modified")
 	top := container.NewVBox(
 		container.NewBorder(nil, nil, nil, widget.NewButton("Search", w.run), w.search),
 		w.found, header)

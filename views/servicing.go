@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -92,7 +93,7 @@ func (b *fileBrowser) show(title string) { b.showAt(title, "/") }
 func (b *fileBrowser) showAt(title, dir string) {
 	b.pathLabel = widget.NewLabel("/")
 	b.list = widget.NewList(func() int { return len(b.entries) }, func() fyne.CanvasObject {
-		return container.NewGridWithColumns(4, widget.NewLabel(""), widget.NewLabel(""), widget.NewLabel(""), widget.NewLabel(""))
+		return columnRow(len(entryColumnNames))
 	}, func(id widget.ListItemID, o fyne.CanvasObject) {
 		if id < 0 || id >= len(b.entries) {
 			return
@@ -107,7 +108,7 @@ func (b *fileBrowser) showAt(title, dir string) {
 	b.search = widget.NewEntry()
 	b.search.SetPlaceHolder(`Search: *.inf or \Windows\System32\*.dll`)
 	b.search.OnSubmitted = b.runSearch
-	header := container.NewGridWithColumns(4, widget.NewLabel("Name"), widget.NewLabel("Size"), widget.NewLabel("Attributes"), widget.NewLabel("Modified"))
+	header := columnRow(len(entryColumnNames), entryColumnNames...)
 	nav := container.NewHBox(
 		widget.NewButton("Up", b.up),
 		widget.NewButton("Open", b.openSelected),
@@ -152,8 +153,12 @@ func (b *fileBrowser) showAt(title, dir string) {
 	b.open(dir)
 }
 
-// entryColumns returns the columns of e: search results show the whole path.
-func entryColumns(e servicing.Entry, whole bool) [4]string {
+// entryColumnNames are the browser's columns.
+var entryColumnNames = []string{"Name", "Size", "Attributes", "Created", "Modified", "Streams"}
+
+// entryColumns returns the columns of e (see entryColumnNames): search
+// results show the whole path; Streams names the named data streams.
+func entryColumns(e servicing.Entry, whole bool) []string {
 	name := path.Base(e.Path)
 	if whole {
 		name = e.Path
@@ -164,11 +169,29 @@ func entryColumns(e servicing.Entry, whole bool) [4]string {
 	} else {
 		size = app.FormatBytes(e.Size)
 	}
-	mod := ""
-	if !e.Modified.IsZero() {
-		mod = e.Modified.Local().Format("2006-01-02 15:04")
+	date := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Local().Format("2006-01-02 15:04")
 	}
-	return [4]string{name, size, app.FormatAttributes(e.Attributes), mod}
+	return []string{name, size, app.FormatAttributes(e.Attributes), date(e.Created), date(e.Modified), strings.Join(e.Streams, ", ")}
+}
+
+// columnRow returns a row of n labels that cut long text with an ellipsis,
+// or of the texts given.
+func columnRow(n int, texts ...string) *fyne.Container {
+	row := container.NewGridWithColumns(n)
+	for i := range n {
+		l := widget.NewLabel("")
+		if i < len(texts) {
+			l.SetText(texts[i])
+			l.TextStyle.Bold = true
+		}
+		l.Truncation = fyne.TextTruncateEllipsis
+		row.Add(l)
+	}
+	return row
 }
 
 // load runs list in the background and shows its entries.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
@@ -303,5 +304,23 @@ func TestServiceAddFolderReplaceDrop(t *testing.T) {
 	f.c.dropped(fyne.NewPos(0, 0), []fyne.URI{storage.NewFileURI(dropped)})
 	if txt := overlayText(f.c); !strings.Contains(txt, "Not a Windows Image") {
 		t.Fatalf("a drop after the browser closed: %q", txt)
+	}
+}
+
+func TestEntryColumns(t *testing.T) {
+	mod := time.Date(2026, 1, 2, 3, 4, 0, 0, time.Local)
+	for _, tc := range []struct {
+		e     servicing.Entry
+		whole bool
+		want  string
+	}{
+		{servicing.Entry{Path: "/Windows/notepad.exe", Size: 2048, Attributes: 0x21, Modified: mod, Streams: []string{"Zone.Identifier", "sig"}}, false,
+			"notepad.exe|2.0 KB|RA||2026-01-02 03:04|Zone.Identifier, sig"},
+		{servicing.Entry{Path: "/Windows/System32", Dir: true, Attributes: 0x10, Created: mod}, true,
+			"/Windows/System32/||D|2026-01-02 03:04||"},
+	} {
+		if got := strings.Join(entryColumns(tc.e, tc.whole), "|"); got != tc.want {
+			t.Errorf("entryColumns(%s) = %q, want %q", tc.e.Path, got, tc.want)
+		}
 	}
 }
