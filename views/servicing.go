@@ -127,6 +127,7 @@ func (b *fileBrowser) showAt(title, dir string) {
 		edit := container.NewHBox(
 			widget.NewButton("Add Files…", b.addFiles),
 			widget.NewButton("Add Folder…", b.addFolder),
+			widget.NewButton("New Folder…", b.newFolder),
 			widget.NewButton("Replace…", b.replaceSelected),
 			widget.NewButton("Delete", b.deleteSelected),
 			widget.NewButton("Rename…", b.renameSelected),
@@ -464,6 +465,19 @@ func (b *fileBrowser) renameSelected() {
 	b.c.askName("Rename", "New name", path.Base(e.Path), servicing.CheckName, func(name string) {
 		b.c.current = b
 		b.stage("Rename "+path.Base(e.Path), func() error { return b.ss.Rename(e.Path, name) })
+	})
+}
+
+// newFolder asks for a name and stages a new empty folder in the folder
+// shown.
+func (b *fileBrowser) newFolder() {
+	if b.ss == nil || b.searching {
+		return
+	}
+	dir := b.dir
+	b.c.askName("New Folder", "Name", "New Folder", servicing.CheckName, func(name string) {
+		b.c.current = b
+		b.stage("New folder "+name, func() error { return b.ss.Mkdir(path.Join(dir, name)) })
 	})
 }
 

@@ -255,6 +255,21 @@ func TestServiceAddFolderReplaceDrop(t *testing.T) {
 	if got := strings.Join(entryPaths(b.entries), ","); got != "/Tools,/Windows" {
 		t.Fatalf("root after Add Folder lists %s", got)
 	}
+	// New Folder… stages an empty folder; a name with a separator is refused.
+	tapButtonNoWait(t, f.c, "New Folder…")
+	nd := f.c.current.(*nameDialog)
+	nd.entry.SetText(`a\b`)
+	nd.submit()
+	f.c.settle()
+	if len(b.changes) != 1 {
+		t.Fatalf("a bad folder name was staged: %v", b.changes)
+	}
+	nd.entry.SetText("Logs")
+	nd.submit()
+	f.c.settle()
+	if got := strings.Join(entryPaths(b.entries), ","); got != "/Logs,/Tools,/Windows" {
+		t.Fatalf("root after New Folder lists %s (%q)", got, overlayText(f.c))
+	}
 
 	// Replace… swaps the selected file's data; with nothing selected it says so.
 	b.open("/Windows/system32")
@@ -274,8 +289,8 @@ func TestServiceAddFolderReplaceDrop(t *testing.T) {
 	if got := strings.Join(entryPaths(b.entries), ","); got != "/Windows/system32/dropped.ini,/Windows/system32/kernel.dll" {
 		t.Fatalf("system32 after the drop lists %s", got)
 	}
-	if len(b.changes) != 3 {
-		t.Fatalf("change list %v, want add folder, replace and add", b.changes)
+	if len(b.changes) != 4 {
+		t.Fatalf("change list %v, want add folder, new folder, replace and add", b.changes)
 	}
 
 	tapButtonNoWait(t, f.c, "Commit…")
@@ -290,6 +305,9 @@ func TestServiceAddFolderReplaceDrop(t *testing.T) {
 	want := "Tools/bin/tool.exe,Tools/readme.txt,Windows/own.txt,Windows/system32/dropped.ini,Windows/system32/kernel.dll"
 	if got := strings.Join(files(t, dir), ","); got != want {
 		t.Fatalf("committed image holds %s, want %s", got, want)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "Logs")); err != nil || !fi.IsDir() {
+		t.Fatalf("the new folder is not in the committed image: %v", err)
 	}
 	for rel, data := range map[string]string{
 		"Tools/bin/tool.exe":           "a tool\n",
