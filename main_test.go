@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,34 +90,74 @@ func TestConsoleWindowUnderXvfb(t *testing.T) {
 	}
 }
 
-// startXvfb starts an X server on a free display and returns its name.
+// startXvfb starts an X server on a free display and returns its name. A
+// display is taken when its lock file names a live process; a lock left by
+// a killed server is stale, and Xvfb replaces it. Xvfb says when it is
+// ready on a pipe (-displayfd), and it is stopped with SIGTERM, so that it
+// removes its lock and socket.
 func startXvfb(t *testing.T, xvfb string) string {
 	t.Helper()
 	for n := 90; n < 140; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
+		if displayInUse(n) {
 			continue
 		}
-		display := fmt.Sprintf(":%d", n)
-		cmd := exec.Command(xvfb, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-		if err := cmd.Start(); err != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
 			t.Fatal(err)
 		}
-		sock := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		for i := 0; i < 100; i++ {
-			if _, err := os.Stat(sock); err == nil {
-				t.Cleanup(func() {
-					_ = cmd.Process.Kill()
-					_ = cmd.Wait()
-				})
+		display := fmt.Sprintf(":%d", n)
+		cmd := exec.Command(xvfb, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-displayfd", "3")
+		cmd.ExtraFiles = []*os.File{w}
+		err = cmd.Start()
+		w.Close()
+		if err != nil {
+			r.Close()
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		stop := func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(3 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		}
+		ready := make(chan bool, 1)
+		go func() {
+			line, _ := bufio.NewReader(r).ReadString('\n')
+			ready <- strings.TrimSpace(line) == strconv.Itoa(n)
+		}()
+		select {
+		case ok := <-ready:
+			r.Close()
+			if ok {
+				t.Cleanup(stop)
 				return display
 			}
-			time.Sleep(50 * time.Millisecond)
+		case <-time.After(10 * time.Second):
+			r.Close()
 		}
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		stop()
 	}
 	t.Fatal("no free X display for Xvfb")
 	return ""
+}
+
+// displayInUse reports whether X display n's lock file names a live
+// process.
+func displayInUse(n int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/tmp/.X%d-lock", n))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return true // not ours to judge
+	}
+	return syscall.Kill(pid, 0) == nil
 }
 
 func distinctColors(t *testing.T, name string) int {
