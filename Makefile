@@ -6,7 +6,7 @@ export WIMCONSOLE_ORACLE = 1
 TESTTAGS := libwim
 TESTFLAGS ?= -timeout 25m
 
-.PHONY: all deps test-deps build run test vet bench fuzz clean
+.PHONY: all deps test-deps build run test vet bench fuzz pgo clean
 
 all: build
 
@@ -36,6 +36,10 @@ test: test-deps vet
 bench: test-deps
 	$(GO) test -tags $(TESTTAGS) -run '^$$' -bench . -benchtime 3x ./engine/...
 	scripts/bench-vs-wimlib.sh
+
+# Regenerate default.pgo, the profile go build uses to optimise the binary.
+pgo: test-deps
+	scripts/pgo-profile.sh
 
 # Fuzzing (not run by CI): each target for FUZZTIME.
 FUZZTIME ?= 60s
