@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -152,18 +151,7 @@ func remoteListGroups(env *Env, c *remote.Client, cmd *cobra.Command, args []str
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		if gs == nil {
-			gs = []store.GroupInfo{}
-		}
-		return printJSON(env, gs)
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tIMAGES\tRES.RWM BYTES\tCOMPRESSION")
-	for _, g := range gs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", g.Name, g.Images, g.ResBytes, g.Compression)
-	}
-	return tw.Flush()
+	return printGroups(env, gs, asJSON)
 }
 
 func remoteAddImage(env *Env, c *remote.Client, cmd *cobra.Command, args []string) error {
@@ -208,10 +196,8 @@ func remoteListImages(env *Env, c *remote.Client, cmd *cobra.Command, args []str
 	o.Group, _ = f.GetString("group")
 	o.Type, _ = f.GetString("type")
 	asJSON, _ := f.GetBool("json")
-	switch o.Type {
-	case "install", "boot", "all":
-	default:
-		return usageErrorf("--type %q: want install, boot or all", o.Type)
+	if err := checkImageType(o.Type); err != nil {
+		return err
 	}
 	ctx, stop := signalContext(cmd)
 	defer stop()
@@ -219,19 +205,7 @@ func remoteListImages(env *Env, c *remote.Client, cmd *cobra.Command, args []str
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		if ims == nil {
-			ims = []store.Image{}
-		}
-		return printJSON(env, ims)
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tNAME\tSTATUS\tARCH\tEXPANDED\tEXCLUSIVE\tSHARED\tSESSIONS")
-	for _, im := range ims {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", im.Ref, im.Name, im.Status, im.Arch,
-			im.ExpandedBytes, im.ExclusiveBytes, im.SharedBytes, im.Sessions)
-	}
-	return tw.Flush()
+	return printImages(env, ims, asJSON)
 }
 
 func remoteGetImage(env *Env, c *remote.Client, cmd *cobra.Command, args []string) error {
@@ -391,8 +365,7 @@ func remoteRegroup(env *Env, c *remote.Client, cmd *cobra.Command, args []string
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "regrouped %s: %d bytes before, %d after (%d reclaimed)\n",
-		res.Group, res.BytesBefore, res.BytesAfter, res.BytesBefore-res.BytesAfter)
+	printRegroup(env, res)
 	return nil
 }
 
@@ -418,17 +391,7 @@ func remoteSpace(env *Env, c *remote.Client, cmd *cobra.Command, args []string) 
 		}
 		out = append(out, gs)
 	}
-	if asJSON {
-		return printJSON(env, out)
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	for _, gs := range out {
-		fmt.Fprintf(tw, "%s\tRes.rwm %d\tlive %d\tdead %d\n", gs.Group, gs.ResBytes, gs.LiveBytes, gs.DeadBytes)
-		for _, is := range gs.Images {
-			fmt.Fprintf(tw, "  %s\t%s\texclusive %d\tshared %d\n", is.File, is.Name, is.ExclusiveBytes, is.SharedBytes)
-		}
-	}
-	return tw.Flush()
+	return printSpace(env, out, asJSON)
 }
 
 func remoteVerify(env *Env, c *remote.Client, cmd *cobra.Command, args []string) error {
@@ -441,16 +404,7 @@ func remoteVerify(env *Env, c *remote.Client, cmd *cobra.Command, args []string)
 	report, done := progressLine(env)
 	res, err := c.VerifyStore(ctx, g, report)
 	done()
-	if res != nil {
-		for _, p := range res.Problems {
-			fmt.Fprintln(env.Stdout, p)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "verified %d image%s in %d group%s: OK\n", res.Images, plural(res.Images), res.Groups, plural(res.Groups))
-	return nil
+	return printVerifyStore(env, res, err)
 }
 
 func remoteInstall(env *Env, c *remote.Client, cmd *cobra.Command, args []string) error {

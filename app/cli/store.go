@@ -172,18 +172,7 @@ func newGetAllImageGroupsCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				if gs == nil {
-					gs = []store.GroupInfo{}
-				}
-				return printJSON(env, gs)
-			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "GROUP\tIMAGES\tRES.RWM BYTES\tCOMPRESSION")
-			for _, g := range gs {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", g.Name, g.Images, g.ResBytes, g.Compression)
-			}
-			return tw.Flush()
+			return printGroups(env, gs, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -264,10 +253,8 @@ func newGetAllImagesCmd(env *Env) *cobra.Command {
 		Short: "List the images of the store",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch o.Type {
-			case "install", "boot", "all":
-			default:
-				return usageErrorf("--type %q: want install, boot or all", o.Type)
+			if err := checkImageType(o.Type); err != nil {
+				return err
 			}
 			s, err := openStore(env)
 			if err != nil {
@@ -279,19 +266,7 @@ func newGetAllImagesCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				if ims == nil {
-					ims = []store.Image{}
-				}
-				return printJSON(env, ims)
-			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "IMAGE\tNAME\tSTATUS\tARCH\tEXPANDED\tEXCLUSIVE\tSHARED\tSESSIONS")
-			for _, im := range ims {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", im.Ref, im.Name, im.Status, im.Arch,
-					im.ExpandedBytes, im.ExclusiveBytes, im.SharedBytes, im.Sessions)
-			}
-			return tw.Flush()
+			return printImages(env, ims, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -547,8 +522,7 @@ the swap, which takes about as long as verify-store on the group.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "regrouped %s: %d bytes before, %d after (%d reclaimed)\n",
-				res.Group, res.BytesBefore, res.BytesAfter, res.BytesBefore-res.BytesAfter)
+			printRegroup(env, res)
 			return nil
 		},
 	}
@@ -589,17 +563,7 @@ func newSpaceCmd(env *Env) *cobra.Command {
 				}
 				out = append(out, gs)
 			}
-			if asJSON {
-				return printJSON(env, out)
-			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			for _, gs := range out {
-				fmt.Fprintf(tw, "%s\tRes.rwm %d\tlive %d\tdead %d\n", gs.Group, gs.ResBytes, gs.LiveBytes, gs.DeadBytes)
-				for _, is := range gs.Images {
-					fmt.Fprintf(tw, "  %s\t%s\texclusive %d\tshared %d\n", is.File, is.Name, is.ExclusiveBytes, is.SharedBytes)
-				}
-			}
-			return tw.Flush()
+			return printSpace(env, out, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -630,16 +594,7 @@ func newVerifyStoreCmd(env *Env) *cobra.Command {
 			report, done := progressLine(env)
 			res, err := s.VerifyStore(ctx, g, report)
 			done()
-			if res != nil {
-				for _, p := range res.Problems {
-					fmt.Fprintln(env.Stdout, p)
-				}
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "verified %d image%s in %d group%s: OK\n", res.Images, plural(res.Images), res.Groups, plural(res.Groups))
-			return nil
+			return printVerifyStore(env, res, err)
 		},
 	}
 	return cmd

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/wimconsole/wimconsole/engine/store"
+)
+
+// The printers below are shared by the commands run on a local store and
+// through a server (remote.go), so that both print the same.
+
+// printGroups prints get-all-image-groups.
+func printGroups(env *Env, gs []store.GroupInfo, asJSON bool) error {
+	if asJSON {
+		if gs == nil {
+			gs = []store.GroupInfo{}
+		}
+		return printJSON(env, gs)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tIMAGES\tRES.RWM BYTES\tCOMPRESSION")
+	for _, g := range gs {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", g.Name, g.Images, g.ResBytes, g.Compression)
+	}
+	return tw.Flush()
+}
+
+// checkImageType checks get-all-images' --type.
+func checkImageType(t string) error {
+	switch t {
+	case "install", "boot", "all":
+		return nil
+	}
+	return usageErrorf("--type %q: want install, boot or all", t)
+}
+
+// printImages prints get-all-images.
+func printImages(env *Env, ims []store.Image, asJSON bool) error {
+	if asJSON {
+		if ims == nil {
+			ims = []store.Image{}
+		}
+		return printJSON(env, ims)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IMAGE\tNAME\tSTATUS\tARCH\tEXPANDED\tEXCLUSIVE\tSHARED\tSESSIONS")
+	for _, im := range ims {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", im.Ref, im.Name, im.Status, im.Arch,
+			im.ExpandedBytes, im.ExclusiveBytes, im.SharedBytes, im.Sessions)
+	}
+	return tw.Flush()
+}
+
+// printRegroup prints what regroup did.
+func printRegroup(env *Env, res *store.RegroupResult) {
+	fmt.Fprintf(env.Stdout, "regrouped %s: %d bytes before, %d after (%d reclaimed)\n",
+		res.Group, res.BytesBefore, res.BytesAfter, res.BytesBefore-res.BytesAfter)
+}
+
+// printSpace prints space.
+func printSpace(env *Env, out []*store.GroupSpace, asJSON bool) error {
+	if asJSON {
+		return printJSON(env, out)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	for _, gs := range out {
+		fmt.Fprintf(tw, "%s\tRes.rwm %d\tlive %d\tdead %d\n", gs.Group, gs.ResBytes, gs.LiveBytes, gs.DeadBytes)
+		for _, is := range gs.Images {
+			fmt.Fprintf(tw, "  %s\t%s\texclusive %d\tshared %d\n", is.File, is.Name, is.ExclusiveBytes, is.SharedBytes)
+		}
+	}
+	return tw.Flush()
+}
+
+// printVerifyStore prints the problems verify-store found, then the
+// summary when it passed; it returns err.
+func printVerifyStore(env *Env, res *store.VerifyResult, err error) error {
+	if res != nil {
+		for _, p := range res.Problems {
+			fmt.Fprintln(env.Stdout, p)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "verified %d image%s in %d group%s: OK\n", res.Images, plural(res.Images), res.Groups, plural(res.Groups))
+	return nil
+}
