@@ -27,28 +27,22 @@ replace-image, copy-image and regroup, as WDS keeps them.`,
 		Short: "List an image's language packs",
 		Args:  exactArgs(1, "an image (GROUP/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			packs, err := s.LanguagePacks(r)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if packs == nil {
-					packs = []string{}
+			return onImage(env, cmd, args[0], func(_ context.Context, s *store.Store, r store.ImageRef) error {
+				packs, err := s.LanguagePacks(r)
+				if err != nil {
+					return err
 				}
-				return printJSON(env, packs)
-			}
-			for _, p := range packs {
-				fmt.Fprintln(env.Stdout, p)
-			}
-			return nil
+				if asJSON {
+					if packs == nil {
+						packs = []string{}
+					}
+					return printJSON(env, packs)
+				}
+				for _, p := range packs {
+					fmt.Fprintln(env.Stdout, p)
+				}
+				return nil
+			})
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of file names")

@@ -72,20 +72,14 @@ discard. Sessions are kept in the store and survive restarts.`,
 		Use: "begin IMAGE", Short: "Begin a servicing session on a disabled image",
 		Args: exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ss, err := servicing.Begin(cmd.Context(), s, r)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "servicing session %s on %s\n", ss.ID, r)
-			return nil
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				ss, err := servicing.Begin(ctx, s, r)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "servicing session %s on %s\n", ss.ID, r)
+				return nil
+			})
 		},
 	}
 	var asJSON bool
@@ -181,24 +175,16 @@ Change the files there with any tool, then run unmount DIR --commit (only new
 and changed files are read, hashed and compressed) or --discard.`,
 		Args: exactArgs(2, "an image and a folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			report, done := progressLine(env)
-			ss, err := servicing.Mount(ctx, s, r, args[1], report)
-			done()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "mounted %s at %s (session %s)\n", r, ss.Mount, ss.ID)
-			return nil
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				report, done := progressLine(env)
+				ss, err := servicing.Mount(ctx, s, r, args[1], report)
+				done()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "mounted %s at %s (session %s)\n", r, ss.Mount, ss.ID)
+				return nil
+			})
 		},
 	}
 }
@@ -499,50 +485,40 @@ func newUnattendCmd(env *Env) *cobra.Command {
 		Short: "Show, validate, set or remove an image's ImageUnattend.xml",
 		Args:  cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			switch verb := args[1]; {
-			case (verb == "show" || verb == "validate") && len(args) == 2:
-				doc, err := servicing.ImageUnattend(ctx, s, r)
-				if err != nil {
-					return err
-				}
-				if doc == nil {
-					return fmt.Errorf("image %s has no unattend file", r)
-				}
-				if verb == "show" {
-					env.Stdout.Write(doc)
-					return nil
-				}
-				if err := unattend.Validate("ImageUnattend.xml", doc); err != nil {
-					return err
-				}
-				fmt.Fprintln(env.Stdout, "valid")
-				return nil
-			case verb == "set" && len(args) == 3:
-				doc, err := os.ReadFile(args[2])
-				if err != nil {
-					return err
-				}
-				if err := unattend.Validate(args[2], doc); err != nil {
-					return err
-				}
-				return s.SetImage(ctx, r, store.SetOptions{Unattend: &args[2]})
-			case verb == "remove" && len(args) == 2:
-				none := ""
-				return s.SetImage(ctx, r, store.SetOptions{Unattend: &none})
-			}
-			return usageErrorf("unattend IMAGE show|validate|set FILE|remove")
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				return unattendVerb(env, ctx, s, r, args)
+			})
 		},
 	}
+}
+
+// unattendVerb runs the verb of `unattend IMAGE VERB [FILE]` (args as
+// given) on image r.
+func unattendVerb(env *Env, ctx context.Context, s *store.Store, r store.ImageRef, args []string) error {
+	switch verb := args[1]; {
+	case (verb == "show" || verb == "validate") && len(args) == 2:
+		doc, err := servicing.ImageUnattend(ctx, s, r)
+		if err != nil {
+			return err
+		}
+		if doc == nil {
+			return fmt.Errorf("image %s has no unattend file", r)
+		}
+		if verb == "show" {
+			env.Stdout.Write(doc)
+			return nil
+		}
+		if err := unattend.Validate("ImageUnattend.xml", doc); err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, "valid")
+		return nil
+	case verb == "set" && len(args) == 3:
+		// The store reads the file once, validates it and installs it.
+		return s.SetImage(ctx, r, store.SetOptions{Unattend: &args[2]})
+	case verb == "remove" && len(args) == 2:
+		none := ""
+		return s.SetImage(ctx, r, store.SetOptions{Unattend: &none})
+	}
+	return usageErrorf("unattend IMAGE show|validate|set FILE|remove")
 }

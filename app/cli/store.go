@@ -417,28 +417,20 @@ install sessions must end first: replace waits up to --wait for them, or goes
 ahead at once with --force.`,
 		Args: exactArgs(2, "an image and a source WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
 			if o.Force && cmd.Flags().Changed("wait") {
 				return usageErrorf("--wait and --force exclude each other")
 			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			report, done := progressLine(env)
-			o.Progress = report
-			err = s.ReplaceImage(ctx, r, args[1], o)
-			done()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "replaced %s\n", r)
-			return nil
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				report, done := progressLine(env)
+				o.Progress = report
+				err := s.ReplaceImage(ctx, r, args[1], o)
+				done()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "replaced %s\n", r)
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -610,31 +602,23 @@ the image to the folder DEST, and close the session. While it runs, the
 session's lease is renewed; the session of a killed client expires.`,
 		Args: exactArgs(2, "an image and a destination folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
 			if client == "" {
 				h, _ := os.Hostname()
 				client = h + ":" + strconv.Itoa(os.Getpid())
 			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			report, done := progressLine(env)
-			err = s.InstallImage(ctx, r, args[1], client, report)
-			done()
-			if errors.Is(err, store.ErrImageDisabled) {
-				return fmt.Errorf("%v (enable it with: set-image %s --enabled yes)", err, r)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "installed %s to %s\n", r, args[1])
-			return nil
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				report, done := progressLine(env)
+				err := s.InstallImage(ctx, r, args[1], client, report)
+				done()
+				if errors.Is(err, store.ErrImageDisabled) {
+					return fmt.Errorf("%v (enable it with: set-image %s --enabled yes)", err, r)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "installed %s to %s\n", r, args[1])
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&client, "client", "", "client name recorded in the session (default: host:pid)")
