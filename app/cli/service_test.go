@@ -80,5 +80,16 @@ func TestServiceCommands(t *testing.T) {
 	}
 	do(0, "unattend", "G/install", "remove")
 	do(1, "unattend", "G/install", "show")
+	// set refuses a file that is not an unattend document, and sets a good one.
+	bad := filepath.Join(t.TempDir(), "bad.xml")
+	os.WriteFile(bad, []byte(`<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="bogus"/></unattend>`), 0o644)
+	do(1, "unattend", "G/install", "set", bad)
+	do(1, "unattend", "G/install", "show")
+	good := filepath.Join(t.TempDir(), "good.xml")
+	os.WriteFile(good, []byte(`<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="oobeSystem"/></unattend>`), 0o644)
+	do(0, "unattend", "G/install", "set", good)
+	if out = do(0, "unattend", "G/install", "show"); !strings.Contains(out, "oobeSystem") {
+		t.Fatalf("unattend show after set:\n%s", out)
+	}
 	do(0, "verify-store")
 }
