@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,45 +10,10 @@ import (
 	"time"
 
 	"github.com/wimconsole/wimconsole/engine/remote"
+	"github.com/wimconsole/wimconsole/engine/remote/remotetest"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
-
-// serveOn serves st on addr over TLS until the returned function is called.
-func serveOn(t *testing.T, st *store.Store, addr string) (string, func()) {
-	t.Helper()
-	srv, err := remote.NewServer(st, remote.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := remote.LoadOrCreateCert(st.Root())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var l net.Listener
-	for i := 0; ; i++ { // the port of a server just stopped may linger
-		if l, err = net.Listen("tcp", addr); err == nil || i == 50 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { remote.Serve(ctx, srv, l, &cert); srv.Close(); close(done) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			<-done
-		}
-	}
-	t.Cleanup(stop)
-	return l.Addr().String(), stop
-}
 
 // TestRemoteServiceHeadless is the console's path to a served store without
 // a window: add the server (fingerprint shown, then trusted), disable an
@@ -66,7 +30,7 @@ func TestRemoteServiceHeadless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, stop := serveOn(t, st, "127.0.0.1:0")
+	addr, stop := remotetest.Serve(t, st, "127.0.0.1:0")
 	url := "https://" + addr
 
 	// "Add Server…": probe, show the fingerprint, trust it, connect.
@@ -142,7 +106,7 @@ func TestRemoteServiceHeadless(t *testing.T) {
 	if svc.State().State != Offline || svc.State().Err == nil {
 		t.Errorf("state %+v, want offline with the reason", svc.State())
 	}
-	serveOn(t, st, addr)
+	remotetest.Serve(t, st, addr)
 	waitFor("back online", func(c Change) bool { return c.Reload && c.Status.State == Online })
 	if ims, err := svc.ListImages(ctx, store.ListOptions{}); err != nil || len(ims) != 1 {
 		t.Fatalf("list after reconnecting: %v %v", ims, err)

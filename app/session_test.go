@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/wimconsole/wimconsole/engine/remote"
+	"github.com/wimconsole/wimconsole/engine/remote/remotetest"
 	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/servicing/inf/inftest"
 	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
@@ -204,7 +205,7 @@ func TestLanguagePackUseCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, _ := serveOn(t, srv.Store, "127.0.0.1:0")
+	addr, _ := remotetest.Serve(t, srv.Store, "127.0.0.1:0")
 	cert, _ := remote.LoadOrCreateCert(srv.Store.Root())
 	far, err := ConnectServer(ctx, RemoteServer{URL: "https://" + addr, Fingerprint: remote.CertFingerprint(cert), Token: token})
 	if err != nil {

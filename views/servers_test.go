@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,46 +9,10 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/remote"
+	"github.com/wimconsole/wimconsole/engine/remote/remotetest"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
-
-// serveStore serves st on addr over TLS until the returned function is
-// called (or the test ends).
-func serveStore(t *testing.T, st *store.Store, addr string) (string, func()) {
-	t.Helper()
-	srv, err := remote.NewServer(st, remote.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := remote.LoadOrCreateCert(st.Root())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var l net.Listener
-	for i := 0; ; i++ { // the port of a server just stopped may linger
-		if l, err = net.Listen("tcp", addr); err == nil || i == 50 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { remote.Serve(ctx, srv, l, &cert); srv.Close(); close(done) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			<-done
-		}
-	}
-	t.Cleanup(stop)
-	return l.Addr().String(), stop
-}
 
 // eventually waits up to 10 seconds for ok, letting the console show what
 // arrived meanwhile.
@@ -91,7 +54,7 @@ func TestAddRemoteServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, stop := serveStore(t, st, "127.0.0.1:0")
+	addr, stop := remotetest.Serve(t, st, "127.0.0.1:0")
 	t.Cleanup(c.StopServers) // runs before the server stops
 	cert, err := remote.LoadOrCreateCert(st.Root())
 	if err != nil {
@@ -246,7 +209,7 @@ func TestAddRemoteServer(t *testing.T) {
 	if n, _ := c.model.Node(sid); nodeIcon(n) != offlineServerIcon {
 		t.Errorf("offline server icon %v", nodeIcon(n).Name())
 	}
-	serveStore(t, st, addr)
+	remotetest.Serve(t, st, addr)
 	eventually(t, c, "the server to come back", func() bool {
 		_, ok := c.model.Node(id1)
 		return label() == addr && ok
@@ -288,7 +251,7 @@ func TestAddServerRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, _ := serveStore(t, st, "127.0.0.1:0")
+	addr, _ := remotetest.Serve(t, st, "127.0.0.1:0")
 	t.Cleanup(c.StopServers)
 	fill := func(token string) {
 		c.addServer()

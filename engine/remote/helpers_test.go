@@ -12,7 +12,15 @@ import (
 
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/engine/wim"
+)
+
+// The tree helpers shared with the store's tests.
+var (
+	writeTree = storetest.WriteTree
+	baseTree  = storetest.BaseTree
+	sameTree  = storetest.SameTree
 )
 
 // testServer is a server of a new store on 127.0.0.1, over TLS.
@@ -89,32 +97,6 @@ func (ts *testServer) client(t testing.TB, role string) *Client {
 	return c
 }
 
-// writeTree writes files (path -> content) under a new folder.
-func writeTree(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-func baseTree(variant string) map[string]string {
-	return map[string]string{
-		"Windows/system32/kernel.dll":  strings.Repeat("kernel code shared by all\n", 4000),
-		"Windows/system32/drivers.sys": strings.Repeat("driver "+variant+"\n", 3000),
-		"Program Files/app/readme.txt": "readme " + variant + "\n",
-		"Users/Public/big.bin":         strings.Repeat("\x01\x02\x03"+variant, 30000),
-		"empty.txt":                    "",
-	}
-}
-
 // makeWIM captures a tree as a new WIM file named name.wim.
 func makeWIM(t testing.TB, files map[string]string, name string) string {
 	t.Helper()
@@ -124,31 +106,6 @@ func makeWIM(t testing.TB, files map[string]string, name string) string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// sameTree compares the regular files of got with want.
-func sameTree(t testing.TB, want map[string]string, got string) {
-	t.Helper()
-	n := 0
-	filepath.Walk(got, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			n++
-		}
-		return nil
-	})
-	if n != len(want) {
-		t.Errorf("%s: %d files, want %d", got, n, len(want))
-	}
-	for name, data := range want {
-		b, err := os.ReadFile(filepath.Join(got, filepath.FromSlash(name)))
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		if string(b) != data {
-			t.Errorf("%s: content differs", name)
-		}
-	}
 }
 
 // storeFiles lists the files of the store (without the server's work

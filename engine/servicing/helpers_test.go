@@ -9,24 +9,12 @@ import (
 
 	"github.com/wimconsole/wimconsole/engine/servicing/hive/hivetest"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
-// writeTree writes files (slash path -> content) under a new folder.
-func writeTree(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+// writeTree is shared with the store's tests.
+var writeTree = storetest.WriteTree
 
 // baseFiles is the content of the test image.
 func baseFiles() map[string]string {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -27,4 +28,59 @@ func Cab(t testing.TB, dir, name string, size int) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// WriteTree writes files (slash path -> content) under a new folder and
+// returns it.
+func WriteTree(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// BaseTree is a small image tree; variant changes some of its files, so
+// that two variants share some data and not the rest.
+func BaseTree(variant string) map[string]string {
+	return map[string]string{
+		"Windows/system32/kernel.dll":  strings.Repeat("kernel code shared by all\n", 4000),
+		"Windows/system32/drivers.sys": strings.Repeat("driver "+variant+"\n", 3000),
+		"Program Files/app/readme.txt": "readme " + variant + "\n",
+		"Users/Public/big.bin":         strings.Repeat("\x01\x02\x03"+variant, 30000),
+		"empty.txt":                    "",
+	}
+}
+
+// SameTree checks that the folder got holds the regular files of want,
+// with their content, and no other.
+func SameTree(t testing.TB, want map[string]string, got string) {
+	t.Helper()
+	n := 0
+	filepath.Walk(got, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	if n != len(want) {
+		t.Errorf("%s: %d files, want %d", got, n, len(want))
+	}
+	for name, data := range want {
+		b, err := os.ReadFile(filepath.Join(got, filepath.FromSlash(name)))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if string(b) != data {
+			t.Errorf("%s: content differs", name)
+		}
+	}
 }
