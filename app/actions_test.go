@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,35 +10,11 @@ import (
 
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/store"
-	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/engine/store/storetest"
 )
 
-// makeWIM captures one image per variant into a new WIM file with
-// engine/wim; variants share most of their data.
-func makeWIM(t testing.TB, variants ...string) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "install.wim")
-	for i, v := range variants {
-		dir := t.TempDir()
-		files := map[string]string{
-			"Windows/system32/kernel.dll": strings.Repeat("kernel code shared by all\n", 2000),
-			"Windows/own.txt":             strings.Repeat("variant "+v+"\n", 500),
-		}
-		for name, data := range files {
-			p := filepath.Join(dir, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := wim.Capture(context.Background(), dir, out, wim.CaptureOptions{Name: "Image " + v, Append: i > 0}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
-}
+// makeWIM is shared with the other packages' tests.
+var makeWIM = storetest.VariantsWIM
 
 func newServer(t testing.TB) *Server {
 	t.Helper()

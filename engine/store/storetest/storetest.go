@@ -2,11 +2,14 @@
 package storetest
 
 import (
+	"context"
 	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
 // Cab writes, at dir/name, a file shaped like a Microsoft cabinet (a
@@ -83,4 +86,22 @@ func SameTree(t testing.TB, want map[string]string, got string) {
 			t.Errorf("%s: content differs", name)
 		}
 	}
+}
+
+// VariantsWIM captures one image per variant ("Image <variant>") into a
+// new WIM file with engine/wim and returns its path; the variants share a
+// large file and differ in a small one (Windows/own.txt).
+func VariantsWIM(t testing.TB, variants ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "install.wim")
+	for i, v := range variants {
+		dir := WriteTree(t, map[string]string{
+			"Windows/system32/kernel.dll": strings.Repeat("kernel code shared by all\n", 2000),
+			"Windows/own.txt":             strings.Repeat("variant "+v+"\n", 500),
+		})
+		if _, err := wim.Capture(context.Background(), dir, out, wim.CaptureOptions{Name: "Image " + v, Append: i > 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
