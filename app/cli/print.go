@@ -7,7 +7,7 @@ import (
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
-// The printers below are shared by the commands run on a local store and
+// The printers and flag readers below are shared by the commands run on a local store and
 // through a server (remote.go), so that both print the same.
 
 // printGroups prints get-all-image-groups.
@@ -86,4 +86,17 @@ func printVerifyStore(env *Env, res *store.VerifyResult, err error) error {
 	}
 	fmt.Fprintf(env.Stdout, "verified %d image%s in %d group%s: OK\n", res.Images, plural(res.Images), res.Groups, plural(res.Groups))
 	return nil
+}
+
+// parseOverwrite reads export-image's --overwrite.
+func parseOverwrite(s string) (store.Overwrite, error) {
+	switch s {
+	case "no":
+		return store.OverwriteNo, nil
+	case "yes":
+		return store.OverwriteYes, nil
+	case "append":
+		return store.OverwriteAppend, nil
+	}
+	return store.OverwriteNo, usageErrorf("--overwrite %q: want no, yes or append", s)
 }

@@ -268,14 +268,8 @@ func remoteExportImage(env *Env, c *remote.Client, cmd *cobra.Command, args []st
 	o.Name, _ = f.GetString("name")
 	o.Description, _ = f.GetString("description")
 	ow, _ := f.GetString("overwrite")
-	switch ow {
-	case "no":
-	case "yes":
-		o.Overwrite = store.OverwriteYes
-	case "append":
-		o.Overwrite = store.OverwriteAppend
-	default:
-		return usageErrorf("--overwrite %q: want no, yes or append", ow)
+	if o.Overwrite, err = parseOverwrite(ow); err != nil {
+		return err
 	}
 	ctx, stop := signalContext(cmd)
 	defer stop()

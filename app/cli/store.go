@@ -372,14 +372,8 @@ func newExportImageCmd(env *Env) *cobra.Command {
 				return err
 			}
 			o := store.ExportOptions{Name: name, Description: desc}
-			switch overwrite {
-			case "no":
-			case "yes":
-				o.Overwrite = store.OverwriteYes
-			case "append":
-				o.Overwrite = store.OverwriteAppend
-			default:
-				return usageErrorf("--overwrite %q: want no, yes or append", overwrite)
+			if o.Overwrite, err = parseOverwrite(overwrite); err != nil {
+				return err
 			}
 			s, err := openStore(env)
 			if err != nil {
