@@ -76,13 +76,19 @@ func onImage(env *Env, cmd *cobra.Command, ref string, fn func(ctx context.Conte
 	if err != nil {
 		return err
 	}
+	return onStore(env, cmd, func(ctx context.Context, s *store.Store) error { return fn(ctx, s, r) })
+}
+
+// onStore opens the store and runs fn with a context that Ctrl-C cancels:
+// the start of every store command.
+func onStore(env *Env, cmd *cobra.Command, fn func(ctx context.Context, s *store.Store) error) error {
 	s, err := openStore(env)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signalContext(cmd)
 	defer stop()
-	return fn(ctx, s, r)
+	return fn(ctx, s)
 }
 
 func imageRef(s string) (store.ImageRef, error) {
@@ -99,15 +105,13 @@ func newAddImageGroupCmd(env *Env) *cobra.Command {
 		Short: "Create an image group",
 		Args:  exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			if err := s.AddGroup(args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "created image group %s\n", args[0])
-			return nil
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				if err := s.AddGroup(args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "created image group %s\n", args[0])
+				return nil
+			})
 		},
 	}
 }
@@ -119,15 +123,13 @@ func newRemoveImageGroupCmd(env *Env) *cobra.Command {
 		Short: "Remove an image group (with its images only with --force)",
 		Args:  exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			if err := s.RemoveGroup(args[0], force); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "removed image group %s\n", args[0])
-			return nil
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				if err := s.RemoveGroup(args[0], force); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "removed image group %s\n", args[0])
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "remove the group's images too")
@@ -141,15 +143,13 @@ func newSetImageGroupCmd(env *Env) *cobra.Command {
 		Short: "Rename an image group",
 		Args:  exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			if err := s.RenameGroup(args[0], name); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "renamed image group %s to %s\n", args[0], name)
-			return nil
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				if err := s.RenameGroup(args[0], name); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "renamed image group %s to %s\n", args[0], name)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "new name (required)")
@@ -164,15 +164,13 @@ func newGetAllImageGroupsCmd(env *Env) *cobra.Command {
 		Short: "List the image groups",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			gs, err := s.GroupInfos()
-			if err != nil {
-				return err
-			}
-			return printGroups(env, gs, asJSON)
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				gs, err := s.GroupInfos()
+				if err != nil {
+					return err
+				}
+				return printGroups(env, gs, asJSON)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -215,20 +213,16 @@ a damaged source changes nothing.`,
 				}
 			}
 			o.Indexes = indexes
-			s, err := openStore(env)
-			if err != nil {
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				report, done := progressLine(env)
+				o.Progress = report
+				refs, err := s.AddImage(ctx, args[0], o)
+				done()
+				for _, r := range refs {
+					fmt.Fprintf(env.Stdout, "added %s\n", r)
+				}
 				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			report, done := progressLine(env)
-			o.Progress = report
-			refs, err := s.AddImage(ctx, args[0], o)
-			done()
-			for _, r := range refs {
-				fmt.Fprintf(env.Stdout, "added %s\n", r)
-			}
-			return err
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -256,17 +250,13 @@ func newGetAllImagesCmd(env *Env) *cobra.Command {
 			if err := checkImageType(o.Type); err != nil {
 				return err
 			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			ims, err := s.ListImages(ctx, o)
-			if err != nil {
-				return err
-			}
-			return printImages(env, ims, asJSON)
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				ims, err := s.ListImages(ctx, o)
+				if err != nil {
+					return err
+				}
+				return printImages(env, ims, asJSON)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -342,13 +332,9 @@ func newSetImageCmd(env *Env) *cobra.Command {
 			if o == (store.SetOptions{}) {
 				return usageErrorf("set-image: nothing to change")
 			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			return s.SetImage(ctx, r, o)
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				return s.SetImage(ctx, r, o)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -375,21 +361,17 @@ func newExportImageCmd(env *Env) *cobra.Command {
 			if o.Overwrite, err = parseOverwrite(overwrite); err != nil {
 				return err
 			}
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			report, done := progressLine(env)
-			o.Progress = report
-			err = s.ExportImage(ctx, r, args[1], o)
-			done()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "exported %s to %s\n", r, args[1])
-			return nil
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				report, done := progressLine(env)
+				o.Progress = report
+				err = s.ExportImage(ctx, r, args[1], o)
+				done()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "exported %s to %s\n", r, args[1])
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -495,21 +477,17 @@ needs. --verify also decompresses every blob and checks its SHA-1 before
 the swap, which takes about as long as verify-store on the group.`,
 		Args: exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			report, done := progressLine(env)
-			o.Progress = report
-			res, err := s.Regroup(ctx, args[0], o)
-			done()
-			if err != nil {
-				return err
-			}
-			printRegroup(env, res)
-			return nil
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				report, done := progressLine(env)
+				o.Progress = report
+				res, err := s.Regroup(ctx, args[0], o)
+				done()
+				if err != nil {
+					return err
+				}
+				printRegroup(env, res)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&o.Into, "into", "", "new name of the group")
@@ -529,27 +507,24 @@ func newSpaceCmd(env *Env) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			groups := args
-			if len(groups) == 0 {
-				if groups, err = s.Groups(); err != nil {
-					return err
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				groups := args
+				if len(groups) == 0 {
+					var err error
+					if groups, err = s.Groups(); err != nil {
+						return err
+					}
 				}
-			}
-			out := []*store.GroupSpace{}
-			for _, g := range groups {
-				gs, err := s.Space(ctx, g)
-				if err != nil {
-					return err
+				out := []*store.GroupSpace{}
+				for _, g := range groups {
+					gs, err := s.Space(ctx, g)
+					if err != nil {
+						return err
+					}
+					out = append(out, gs)
 				}
-				out = append(out, gs)
-			}
-			return printSpace(env, out, asJSON)
+				return printSpace(env, out, asJSON)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -567,20 +542,16 @@ func newVerifyStoreCmd(env *Env) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			g := ""
-			if len(args) == 1 {
-				g = args[0]
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			report, done := progressLine(env)
-			res, err := s.VerifyStore(ctx, g, report)
-			done()
-			return printVerifyStore(env, res, err)
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				g := ""
+				if len(args) == 1 {
+					g = args[0]
+				}
+				report, done := progressLine(env)
+				res, err := s.VerifyStore(ctx, g, report)
+				done()
+				return printVerifyStore(env, res, err)
+			})
 		},
 	}
 	return cmd
