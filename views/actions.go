@@ -149,18 +149,25 @@ func (c *Console) deleteSelected() {
 	}
 }
 
-// confirm asks a yes/no question whose yes button says verb.
-func (c *Console) confirm(title, msg, verb string, yes func()) {
-	label := widget.NewLabel(msg)
-	label.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustomConfirm(title, verb, "Cancel", label, func(ok bool) {
+// ask shows content in a dialog whose buttons are verb and Cancel, of
+// size (height 0: as the content needs); yes runs on verb. It returns the
+// dialog, shown.
+func (c *Console) ask(title, verb string, content fyne.CanvasObject, size fyne.Size, yes func()) dialog.Dialog {
+	d := dialog.NewCustomConfirm(title, verb, "Cancel", content, func(ok bool) {
 		if ok {
 			yes()
 		}
 	}, c.Window)
-	d.Resize(fyne.NewSize(520, 0))
+	d.Resize(size)
 	d.Show()
-	c.current = d
+	return d
+}
+
+// confirm asks a yes/no question whose yes button says verb.
+func (c *Console) confirm(title, msg, verb string, yes func()) {
+	label := widget.NewLabel(msg)
+	label.Wrapping = fyne.TextWrapWord
+	c.current = c.ask(title, verb, label, fyne.NewSize(520, 0), yes)
 }
 
 // askName asks for a name, checked by check, then calls done with it.

@@ -175,13 +175,7 @@ func (d *addServerDialog) probe() {
 			msg := widget.NewLabel(fmt.Sprintf("The server at %s presents a certificate with the SHA-256 fingerprint\n\n%s\n\n"+
 				"Compare it with the one `wimconsole serve` printed on the server. Trust it?", cfg.URL, fp))
 			msg.Wrapping = fyne.TextWrapBreak
-			t := dialog.NewCustomConfirm("Trust Server Certificate", "Trust", "Cancel", msg, func(ok bool) {
-				if ok {
-					d.trust()
-				}
-			}, c.Window)
-			t.Resize(fyne.NewSize(560, 0))
-			t.Show()
+			c.ask("Trust Server Certificate", "Trust", msg, fyne.NewSize(560, 0), d.trust)
 		}
 	})
 }

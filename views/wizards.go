@@ -148,15 +148,8 @@ func (w *addWizard) show(target string) {
 	}
 	form.Append("Name", w.name)
 	form.Append("Description", w.desc)
-	d := dialog.NewCustomConfirm(title, "Add", "Cancel", form, func(ok bool) {
-		if ok {
-			w.submit()
-		}
-	}, c.Window)
-	d.Resize(fyne.NewSize(720, 520))
-	w.dlg = d
 	w.ticked()
-	d.Show()
+	w.dlg = c.ask(title, "Add", form, fyne.NewSize(720, 520), w.submit)
 	c.current = w
 }
 
@@ -316,14 +309,7 @@ func (w *exportWizard) show() {
 		widget.NewFormItem("Name", w.name),
 		widget.NewFormItem("Description", w.desc),
 	)
-	d := dialog.NewCustomConfirm("Export Image", "Export", "Cancel", form, func(ok bool) {
-		if ok {
-			w.submit()
-		}
-	}, w.c.Window)
-	d.Resize(fyne.NewSize(620, 0))
-	w.dlg = d
-	d.Show()
+	w.dlg = w.c.ask("Export Image", "Export", form, fyne.NewSize(620, 0), w.submit)
 	w.c.current = w
 }
 
@@ -417,14 +403,7 @@ func (w *replaceWizard) show() {
 		widget.NewFormItem("", w.force),
 		widget.NewFormItem("", widget.NewLabel(note)),
 	)
-	d := dialog.NewCustomConfirm("Replace Image", "Replace", "Cancel", form, func(ok bool) {
-		if ok {
-			w.submit()
-		}
-	}, w.c.Window)
-	d.Resize(fyne.NewSize(640, 0))
-	w.dlg = d
-	d.Show()
+	w.dlg = w.c.ask("Replace Image", "Replace", form, fyne.NewSize(640, 0), w.submit)
 	w.c.current = w
 }
 
@@ -501,14 +480,7 @@ func (w *regroupWizard) show() {
 		widget.NewFormItem("New name", w.into),
 		widget.NewFormItem("", w.verify),
 	)
-	d := dialog.NewCustomConfirm("Regroup", "Regroup", "Cancel", form, func(ok bool) {
-		if ok {
-			w.submit()
-		}
-	}, w.c.Window)
-	d.Resize(fyne.NewSize(600, 0))
-	w.dlg = d
-	d.Show()
+	w.dlg = w.c.ask("Regroup", "Regroup", form, fyne.NewSize(600, 0), w.submit)
 	w.c.current = w
 }
 
