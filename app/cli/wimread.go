@@ -49,6 +49,21 @@ func openWIM(name string, refs []string) (*wim.WIM, error) {
 	return wim.Open(name, &wim.OpenOptions{Refs: all})
 }
 
+// openWIMImage opens the WIM file path with refs and finds its image arg
+// (an index or a name); the file is closed when that fails.
+func openWIMImage(path string, refs []string, arg string) (*wim.WIM, int, error) {
+	w, err := openWIM(path, refs)
+	if err != nil {
+		return nil, 0, err
+	}
+	index, err := imageIndex(w, arg)
+	if err != nil {
+		w.Close()
+		return nil, 0, err
+	}
+	return w, index, nil
+}
+
 // imageIndex resolves an image argument: a 1-based index, or an image
 // name as recorded in the XML data.
 func imageIndex(w *wim.WIM, arg string) (int, error) {
@@ -424,15 +439,11 @@ reparse {size, hash} (the reparse data of a reparse point) and streams
 from the blob tables, so --json needs the --ref files that hold the data.`,
 		Args: exactArgs(2, "a WIM file and an image"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := openWIM(args[0], refs)
+			w, index, err := openWIMImage(args[0], refs, args[1])
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			index, err := imageIndex(w, args[1])
-			if err != nil {
-				return err
-			}
 			if !asJSON {
 				// Paths need no blob: list them even when the file
 				// data lives in a --ref file that was not given, as
@@ -506,15 +517,11 @@ that could reach outside DIR ('..', '/', '\', ':', NUL) make the whole image
 refused. A progress line is shown when stderr is a terminal.`,
 		Args: exactArgs(3, "a WIM file, an image and a target folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := openWIM(args[0], refs)
+			w, index, err := openWIMImage(args[0], refs, args[1])
 			if err != nil {
 				return err
 			}
 			defer w.Close()
-			index, err := imageIndex(w, args[1])
-			if err != nil {
-				return err
-			}
 			img, err := w.Image(index)
 			if err != nil {
 				return err

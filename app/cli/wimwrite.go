@@ -234,15 +234,11 @@ does). With --soft only the image's entry goes: quick and crash-safe, in
 place, but no space is freed until the file is optimized.`,
 		Args: exactArgs(2, "a WIM file and an image"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := openWIM(args[0], nil)
+			w, index, err := openWIMImage(args[0], nil, args[1])
 			if err != nil {
 				return err
 			}
-			index, err := imageIndex(w, args[1])
 			w.Close()
-			if err != nil {
-				return err
-			}
 			ctx, stop := signalContext(cmd)
 			defer stop()
 			return wim.DeleteImage(ctx, args[0], index, soft)
