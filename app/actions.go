@@ -127,13 +127,9 @@ func (s *Server) GroupGain(ctx context.Context, group string, picks []SourceImag
 				w.Close()
 				return Gain{}, err
 			}
-			img.Walk(func(_ string, f *wim.File) error {
-				count(f.Hash, f.Size)
-				for _, st := range f.Streams {
-					count(st.Hash, st.Size)
-				}
-				return nil
-			})
+			for h, size := range img.BlobRefs() {
+				count(h, size)
+			}
 		}
 		w.Close()
 	}

@@ -234,13 +234,9 @@ func imageHashes(name, res string) ([]wim.Hash, error) {
 			out = append(out, h)
 		}
 	}
-	img.Walk(func(_ string, f *wim.File) error {
-		add(f.Hash)
-		for _, s := range f.Streams {
-			add(s.Hash)
-		}
-		return nil
-	})
+	for h := range img.BlobRefs() {
+		add(h)
+	}
 	return out, nil
 }
 

@@ -216,13 +216,9 @@ func neededRanges(metaPath, resPath string) ([][2]int64, int64, error) {
 		}
 		rs = append(rs, [2]int64{res.Offset, res.Offset + res.StoredSize})
 	}
-	img.Walk(func(_ string, f *wim.File) error {
-		add(f.Hash)
-		for _, st := range f.Streams {
-			add(st.Hash)
-		}
-		return nil
-	})
+	for h := range img.BlobRefs() {
+		add(h)
+	}
 	if bad != nil {
 		return nil, 0, bad
 	}

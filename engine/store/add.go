@@ -323,21 +323,13 @@ func newBlobs(res string, plan []*plannedImage) ([]wim.Hash, int64) {
 	var total int64
 	seen := map[wim.Hash]bool{}
 	for _, p := range plan {
-		p.img.Walk(func(_ string, f *wim.File) error {
-			add := func(h wim.Hash, size int64) {
-				if h.IsZero() || have[h] || seen[h] {
-					return
-				}
+		for h, size := range p.img.BlobRefs() {
+			if !have[h] && !seen[h] {
 				seen[h] = true
 				hashes = append(hashes, h)
 				total += size
 			}
-			add(f.Hash, f.Size)
-			for _, st := range f.Streams {
-				add(st.Hash, st.Size)
-			}
-			return nil
-		})
+		}
 	}
 	return hashes, total
 }

@@ -292,21 +292,11 @@ func (s *Store) commitBoot(ctx context.Context, op *op, r ImageRef, old *wim.WIM
 		w.Abort()
 		return err
 	}
-	err = img.Walk(func(_ string, f *wim.File) error {
-		if !f.Hash.IsZero() && !w.HasBlob(f.Hash) {
-			if err := w.CopyBlob(ctx, old, f.Hash); err != nil {
-				return err
-			}
+	for d := range img.BlobRefs() {
+		if err = w.CopyBlob(ctx, old, d); err != nil {
+			break
 		}
-		for _, st := range f.Streams {
-			if !st.Hash.IsZero() && !w.HasBlob(st.Hash) {
-				if err := w.CopyBlob(ctx, old, st.Hash); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	}
 	if err == nil {
 		_, err = w.AddImage(ctx, img, info)
 	}

@@ -127,13 +127,18 @@ func (s *Store) buildGroup(ctx context.Context, g string, files []string, build 
 		return err
 	}
 	oldRes := s.ResPath(g)
+	// The blobs each image needs and its metadata's digest, as read from
+	// the old group: what the new group is checked against.
+	needs := make([][]wim.Hash, len(files))
+	metas := make([]wim.Hash, len(files))
 	if len(files) > 0 {
+		// The old Res.rwm is opened once and shared by every image.
 		rw, err := wim.Open(oldRes, &wim.OpenOptions{NoSplitSearch: true})
 		if err != nil {
 			return err
 		}
+		defer rw.Close()
 		h := rw.Header()
-		rw.Close()
 		c, chunk := h.Compression(), int(h.ChunkSize)
 		if c != wim.XPRESS && c != wim.LZX {
 			c, chunk = wim.LZX, wim.DefaultChunkSize
@@ -151,16 +156,25 @@ func (s *Store) buildGroup(ctx context.Context, g string, files []string, build 
 				iw.Close()
 			}
 		}
-		for _, f := range files {
-			iw, err := s.openImage(ImageRef{Group: g, File: f})
+		for i, f := range files {
+			iw, err := wim.Open(s.ImagePath(ImageRef{Group: g, File: f}), &wim.OpenOptions{NoSplitSearch: true, Shared: []*wim.WIM{rw}})
 			if err != nil {
 				w.Abort()
 				closeSrcs()
 				return err
 			}
 			srcs = append(srcs, iw)
-			img, err := iw.Image(1)
+			var me wim.BlobEntry
+			var img *wim.Image
+			me, err = iw.MetadataEntry(1)
 			if err == nil {
+				metas[i] = me.Hash
+				img, err = iw.Image(1)
+			}
+			if err == nil {
+				for d := range img.BlobRefs() {
+					needs[i] = append(needs[i], d)
+				}
 				err = w.CopyImageBlobs(ctx, iw, img)
 			}
 			if err != nil {
@@ -198,29 +212,40 @@ func (s *Store) buildGroup(ctx context.Context, g string, files []string, build 
 		}
 	}
 	syncDir(build)
-	// Check: the new Res.rwm's data when asked, and every image complete
-	// with it.
+	// Check: the new Res.rwm's data when asked; that it holds every blob
+	// of every image; that every image file opens there with the metadata
+	// that was read from the old group.
 	report.Send(progress.Report{Phase: PhaseVerify})
-	if verify && len(files) > 0 {
-		rw, err := wim.Open(filepath.Join(build, ResFile), &wim.OpenOptions{NoSplitSearch: true})
-		if err != nil {
-			return err
-		}
-		err = rw.Verify(ctx, phased(report, PhaseVerify))
-		rw.Close()
-		if err != nil {
+	if len(files) == 0 {
+		return nil
+	}
+	nrw, err := wim.Open(filepath.Join(build, ResFile), &wim.OpenOptions{NoSplitSearch: true})
+	if err != nil {
+		return err
+	}
+	defer nrw.Close()
+	if verify {
+		if err := nrw.Verify(ctx, phased(report, PhaseVerify)); err != nil {
 			return err
 		}
 	}
-	for _, f := range files {
-		iw, err := wim.Open(filepath.Join(build, f+".wim"), &wim.OpenOptions{NoSplitSearch: true, Refs: []string{filepath.Join(build, ResFile)}})
+	for i, f := range files {
+		for _, d := range needs[i] {
+			if _, ok := nrw.Blob(d); !ok {
+				return fmt.Errorf("regroup: new group misses data of %s: blob %s", f, d)
+			}
+		}
+		iw, err := wim.Open(filepath.Join(build, f+".wim"), &wim.OpenOptions{NoSplitSearch: true, Shared: []*wim.WIM{nrw}})
 		if err != nil {
 			return err
 		}
-		_, err = iw.Image(1)
+		me, err := iw.MetadataEntry(1)
 		iw.Close()
 		if err != nil {
-			return fmt.Errorf("regroup: new group misses data of %s: %w", f, err)
+			return fmt.Errorf("regroup: new group's %s: %w", f, err)
+		}
+		if me.Hash != metas[i] {
+			return fmt.Errorf("regroup: new group's %s: metadata %s differs from the old group's %s", f, me.Hash, metas[i])
 		}
 	}
 	return nil

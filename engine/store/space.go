@@ -122,17 +122,9 @@ func imageHashes(name string) (map[wim.Hash]bool, string, error) {
 		return nil, "", fmt.Errorf("%s: %w", name, err)
 	}
 	set := map[wim.Hash]bool{}
-	img.Walk(func(_ string, f *wim.File) error {
-		if !f.Hash.IsZero() {
-			set[f.Hash] = true
-		}
-		for _, st := range f.Streams {
-			if !st.Hash.IsZero() {
-				set[st.Hash] = true
-			}
-		}
-		return nil
-	})
+	for h := range img.BlobRefs() {
+		set[h] = true
+	}
 	return set, w.XML().Image(1).Name, nil
 }
 

@@ -126,12 +126,18 @@ func (e *BadNameError) Error() string {
 
 func (e *BadNameError) Unwrap() error { return e.Err }
 
-// capInode is a file with data: one or more names (hard links).
+// capInode is a file with data: one or more names (hard links). Its
+// path is kept as its folder's (shared by the folder's files) and its first
+// File's name, not as one string per file: a large tree's paths were a
+// tenth of capture's live memory.
 type capInode struct {
-	path  string
+	dir   string
 	size  int64
 	files []*File
 }
+
+// path returns the file's path, as scanned.
+func (in *capInode) path() string { return filepath.Join(in.dir, in.files[0].Name) }
 
 // capBlob is reparse data to store.
 type capBlob struct {
@@ -258,7 +264,7 @@ func (s *capScanner) scanDir(d *File, path string, depth int) error {
 			if in := s.byID[id]; ok && in != nil && nlink > 1 {
 				in.files = append(in.files, f)
 			} else {
-				in := &capInode{path: p, size: fi.Size(), files: []*File{f}}
+				in := &capInode{dir: path, size: fi.Size(), files: []*File{f}}
 				s.inodes = append(s.inodes, in)
 				if ok && nlink > 1 {
 					s.byID[id] = in
@@ -413,7 +419,7 @@ func (s *capScanner) writeData(w *Writer) error {
 		}
 		h, err := s.writeFile(w, in, sizes[in.size] > 1)
 		if err != nil {
-			return fmt.Errorf("wim: capture: %s: %w", in.path, err)
+			return fmt.Errorf("wim: capture: %s: %w", in.path(), err)
 		}
 		for _, f := range in.files {
 			f.Hash = h
@@ -428,7 +434,7 @@ func (s *capScanner) writeData(w *Writer) error {
 const smallFile = 1 << 20
 
 func (s *capScanner) writeFile(w *Writer, in *capInode, prehash bool) (Hash, error) {
-	f, err := os.Open(in.path)
+	f, err := os.Open(in.path())
 	if err != nil {
 		return Hash{}, err
 	}

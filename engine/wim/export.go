@@ -199,13 +199,9 @@ func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) e
 		locs = append(locs, loc{h, fileIndex(o), off, e.Size()})
 	}
 	for _, img := range imgs {
-		img.Walk(func(_ string, f *File) error {
-			add(f.Hash)
-			for _, s := range f.Streams {
-				add(s.Hash)
-			}
-			return nil
-		})
+		for h := range img.BlobRefs() {
+			add(h)
+		}
 	}
 	if missing != nil {
 		return missing

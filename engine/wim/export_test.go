@@ -215,6 +215,34 @@ func TestExportWDSGroup(t *testing.T) {
 	wtCheckWimlib(t, out, nil, srcs[1])
 	wtCheckOurs(t, out, nil, srcs[1])
 
+	// Both images opened on one shared Res.rwm: closing an image leaves
+	// the shared file open for the other, and for its owner.
+	shared, err := Open(res, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	var imgs []*WIM
+	for _, f := range files {
+		w, err := Open(f, &OpenOptions{Shared: []*WIM{shared}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, w)
+	}
+	if err := imgs[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	out2 := filepath.Join(t.TempDir(), "shared.wim")
+	if _, err := Export(ctx, imgs[1], []int{1}, out2, ExportOptions{}); err != nil {
+		t.Fatalf("export through the shared Res.rwm after the other image closed: %v", err)
+	}
+	imgs[1].Close()
+	wtCheckOurs(t, out2, nil, srcs[1])
+	if err := shared.Verify(ctx, nil); err != nil {
+		t.Fatalf("the shared Res.rwm after both images closed: %v", err)
+	}
+
 	// wimlib's export of the same group image reads the same.
 	wout := filepath.Join(t.TempDir(), "wimlib.wim")
 	oracle.Run(t, "export", files[1], "1", wout, "--ref="+res)

@@ -28,11 +28,11 @@ func (w *WIM) Image(index int) (*Image, error) {
 		return nil, err
 	}
 	img.Index = index
-	err = img.Walk(func(path string, f *File) error {
+	for f := range img.All() {
 		if !f.Hash.IsZero() {
 			e, ok := w.Blob(f.Hash)
 			if !ok {
-				return w.missingFor(f.Hash, path, index)
+				return nil, w.missingFor(f.Hash, img.pathOf(f), index)
 			}
 			f.Size = e.Size()
 		}
@@ -43,14 +43,10 @@ func (w *WIM) Image(index int) (*Image, error) {
 			}
 			e, ok := w.Blob(s.Hash)
 			if !ok {
-				return w.missingFor(s.Hash, path, index)
+				return nil, w.missingFor(s.Hash, img.pathOf(f), index)
 			}
 			s.Size = e.Size()
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	return img, nil
 }

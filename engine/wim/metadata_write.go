@@ -335,7 +335,7 @@ type ImageStats struct {
 func (img *Image) Stats() ImageStats {
 	var st ImageStats
 	seen := make(map[HardLinkKey]bool)
-	img.Walk(func(_ string, f *File) error {
+	for f := range img.All() {
 		if f.IsDir() {
 			st.DirCount++
 		} else {
@@ -352,7 +352,6 @@ func (img *Image) Stats() ImageStats {
 			}
 			seen[k] = true
 		}
-		return nil
-	})
+	}
 	return st
 }

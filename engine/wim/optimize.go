@@ -217,16 +217,10 @@ func rebuildInto(ctx context.Context, w *Writer, src *WIM, skip int) error {
 // src itself holds (not its references), for copying.
 func ownBlobs(src *WIM, img *Image) *Image {
 	root := &File{Attributes: AttrDirectory, SecurityID: -1}
-	img.Walk(func(_ string, f *File) error {
-		if _, ok := src.table.byHash[f.Hash]; ok && !f.Hash.IsZero() {
-			root.Children = append(root.Children, &File{Hash: f.Hash})
+	for h := range img.BlobRefs() {
+		if _, ok := src.table.byHash[h]; ok {
+			root.Children = append(root.Children, &File{Hash: h})
 		}
-		for _, s := range f.Streams {
-			if _, ok := src.table.byHash[s.Hash]; ok && !s.Hash.IsZero() {
-				root.Children = append(root.Children, &File{Hash: s.Hash})
-			}
-		}
-		return nil
-	})
+	}
 	return &Image{Root: root}
 }

@@ -2,6 +2,7 @@ package wim
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"time"
@@ -189,6 +190,61 @@ func (img *Image) Walk(fn func(path string, f *File) error) error {
 		}
 	}
 	return nil
+}
+
+// All yields every entry of the image in Walk's order, without building
+// their paths: the cheaper walk for work that does not name files.
+func (img *Image) All() iter.Seq[*File] {
+	return func(yield func(*File) bool) {
+		if img.Root == nil {
+			return
+		}
+		stack := []*File{img.Root}
+		for len(stack) > 0 {
+			f := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if !yield(f) {
+				return
+			}
+			for i := len(f.Children) - 1; i >= 0; i-- {
+				stack = append(stack, f.Children[i])
+			}
+		}
+	}
+}
+
+// BlobRefs yields, for every entry in All's order, the digest and size
+// of each of its data streams that has data: the unnamed stream first,
+// then the named ones. A blob shared by several entries is yielded for
+// each.
+func (img *Image) BlobRefs() iter.Seq2[Hash, int64] {
+	return func(yield func(Hash, int64) bool) {
+		for f := range img.All() {
+			if !f.Hash.IsZero() && !yield(f.Hash, f.Size) {
+				return
+			}
+			for _, s := range f.Streams {
+				if !s.Hash.IsZero() && !yield(s.Hash, s.Size) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// pathOf returns the path of entry target in the image, or "" when the
+// image does not hold it.
+func (img *Image) pathOf(target *File) string {
+	found := ""
+	stop := fmt.Errorf("found")
+	img.Walk(func(p string, f *File) error {
+		if f == target {
+			found = p
+			return stop
+		}
+		return nil
+	})
+	return found
 }
 
 // Lookup returns the entry at path ("/" or "/a/b", compared exactly), or

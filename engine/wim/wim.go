@@ -41,6 +41,11 @@ type OpenOptions struct {
 	// wimlib-imagex --ref takes) stands for the files it matches. The file
 	// being opened may be among them, in which case it is skipped.
 	Refs []string
+	// Shared are WIMs already open to take blobs from, searched before
+	// Refs. They stay the caller's: it keeps them open while this WIM is
+	// in use and closes them itself (a store opens a group's Res.rwm once
+	// for all its images this way).
+	Shared []*WIM
 	// CheckIntegrity verifies the integrity table, when the file has one,
 	// before Open returns.
 	CheckIntegrity bool
@@ -65,6 +70,7 @@ type WIM struct {
 	xml   []byte // raw XML data
 	table *blobTable
 	refs  []*WIM // files blobs are also taken from, in order
+	lent  int    // refs[:lent] are OpenOptions.Shared: not closed with w
 	cache chunkCache
 
 	closeOnce sync.Once
@@ -252,6 +258,18 @@ func (w *WIM) openRefs(opts *OpenOptions) error {
 		}
 	}
 	parts := map[uint16]bool{w.hdr.Part: true}
+	for _, r := range opts.Shared {
+		if r.f != nil {
+			if st, err := r.f.Stat(); err == nil {
+				seen = append(seen, st)
+			}
+		}
+		if r.hdr.GUID == w.hdr.GUID {
+			parts[r.hdr.Part] = true
+		}
+		w.refs = append(w.refs, r)
+	}
+	w.lent = len(w.refs)
 	add := func(name string, mustMatch bool) error {
 		st, err := os.Stat(name)
 		if err != nil {
@@ -333,7 +351,7 @@ func (w *WIM) Close() error {
 		if w.f != nil {
 			err = w.f.Close()
 		}
-		for _, r := range w.refs {
+		for _, r := range w.refs[w.lent:] {
 			if e := r.Close(); err == nil {
 				err = e
 			}

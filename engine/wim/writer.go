@@ -672,10 +672,14 @@ func (w *Writer) copyRaw(t *wtask) {
 	if w.out.err != nil {
 		return
 	}
-	if w.srcBuf == nil {
+	k := int64(0)
+	if t.src.f != nil {
+		k = w.out.copyFrom(t.src.f, t.srcRes.Offset, n)
+	}
+	if k < n && w.srcBuf == nil {
 		w.srcBuf = make([]byte, 1<<20)
 	}
-	for k := int64(0); k < n; {
+	for k < n {
 		m := min(int64(len(w.srcBuf)), n-k)
 		if _, err := t.src.f.ReadAt(w.srcBuf[:m], t.srcRes.Offset+k); err != nil {
 			w.setErr(fmt.Errorf("wim: %s: reading blob %s at offset 0x%x: %w", t.src.name, t.srcHash, t.srcRes.Offset+k, err))
@@ -922,6 +926,7 @@ func (w *Writer) finish() error {
 	refs := w.refs
 	newBlob := w.newBlob
 	w.mu.Unlock()
+	table = slices.Grow(table, BlobEntrySize*(len(w.oldTable)+len(w.newMeta)+len(newBlob)))
 	for i, e := range w.oldTable {
 		if !keepOld[i] {
 			continue
@@ -1135,6 +1140,18 @@ func (o *outBuf) writeDirect(p []byte) {
 	o.base += int64(len(p))
 }
 
+// copyFrom copies up to n bytes of src at off to the current position
+// inside the kernel where it can (the buffer must be empty) and returns
+// how many it copied.
+func (o *outBuf) copyFrom(src *os.File, off, n int64) int64 {
+	if o.err != nil {
+		return 0
+	}
+	k := copyFileRange(o.f, o.base, src, off, n)
+	o.base += k
+	return k
+}
+
 func (o *outBuf) flush() {
 	if len(o.buf) > 0 && o.err == nil {
 		_, o.err = o.f.WriteAt(o.buf, o.base)
@@ -1216,7 +1233,7 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 	metaOnly := w.hdr.Flags&FlagMetadataOnly != 0
 	refs := make(map[Hash]uint32)
 	var missing error
-	count := func(path string, h Hash, size *int64) {
+	count := func(f *File, h Hash, size *int64) {
 		if h.IsZero() || missing != nil {
 			return
 		}
@@ -1229,16 +1246,15 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 			return
 		}
 		if !metaOnly {
-			missing = &MissingBlobError{Hash: h, File: w.name, Hint: "needed by " + path + " of the new image; write it first"}
+			missing = &MissingBlobError{Hash: h, File: w.name, Hint: "needed by " + img.pathOf(f) + " of the new image; write it first"}
 		}
 	}
-	img.Walk(func(path string, f *File) error {
-		count(path, f.Hash, &f.Size)
+	for f := range img.All() {
+		count(f, f.Hash, &f.Size)
 		for i := range f.Streams {
-			count(path, f.Streams[i].Hash, &f.Streams[i].Size)
+			count(f, f.Streams[i].Hash, &f.Streams[i].Size)
 		}
-		return nil
-	})
+	}
 	if missing != nil {
 		return 0, missing
 	}
@@ -1268,8 +1284,12 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 	}
 	w.newMeta = append(w.newMeta, slot)
 	w.mu.Lock()
-	for h, n := range refs {
-		w.refs[h] += n
+	if len(w.refs) == 0 {
+		w.refs = refs // the first image: no merging, no second map
+	} else {
+		for h, n := range refs {
+			w.refs[h] += n
+		}
 	}
 	w.mu.Unlock()
 	st := img.Stats()

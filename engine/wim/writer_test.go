@@ -663,3 +663,53 @@ func TestWriterOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestAllAndBlobRefs checks the path-free walks: All visits what Walk
+// visits, in the same order, and BlobRefs yields every stream with data
+// (the unnamed one first), a shared blob once per reference; both stop
+// when the loop breaks.
+func TestAllAndBlobRefs(t *testing.T) {
+	img := wtImage()
+	var walked, all []*File
+	img.Walk(func(_ string, f *File) error { walked = append(walked, f); return nil })
+	for f := range img.All() {
+		all = append(all, f)
+	}
+	if !slices.Equal(walked, all) {
+		t.Fatalf("All visits %d entries, Walk %d, or in another order", len(all), len(walked))
+	}
+	var want []Hash
+	for _, f := range walked {
+		if !f.Hash.IsZero() {
+			want = append(want, f.Hash)
+		}
+		for _, s := range f.Streams {
+			if !s.Hash.IsZero() {
+				want = append(want, s.Hash)
+			}
+		}
+	}
+	var got []Hash
+	for h := range img.BlobRefs() {
+		got = append(got, h)
+	}
+	if !slices.Equal(got, want) || len(got) != 10 {
+		t.Fatalf("BlobRefs yields %d digests, want the %d of Walk (10)", len(got), len(want))
+	}
+	n := 0
+	for range img.BlobRefs() {
+		if n++; n == 2 {
+			break
+		}
+	}
+	for range img.All() {
+		n++
+		break
+	}
+	if n != 3 {
+		t.Fatalf("loops did not stop at break (%d)", n)
+	}
+	if p := img.pathOf(walked[2]); p != "/Program Files/app.exe" {
+		t.Fatalf("pathOf = %q", p)
+	}
+}

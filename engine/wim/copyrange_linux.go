@@ -1,0 +1,41 @@
+package wim
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// copyFileRange copies up to n bytes from src at srcOff to dst at dstOff
+// inside the kernel (copy_file_range), so the data crosses memory once
+// instead of twice through a buffer of ours, and returns how many bytes
+// it copied. It stops early, without an error, wherever the kernel will
+// not copy (another file system, a short source, ...): the caller copies
+// the rest through a buffer, whose read or write names any real error.
+func copyFileRange(dst *os.File, dstOff int64, src *os.File, srcOff, n int64) int64 {
+	sc, err := src.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	dc, err := dst.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var done int64
+	sc.Control(func(sfd uintptr) {
+		dc.Control(func(dfd uintptr) {
+			for done < n {
+				so, do := srcOff+done, dstOff+done
+				k, err := unix.CopyFileRange(int(sfd), &so, int(dfd), &do, int(min(n-done, 1<<30)), 0)
+				if err == unix.EINTR {
+					continue
+				}
+				if err != nil || k <= 0 {
+					return
+				}
+				done += int64(k)
+			}
+		})
+	})
+	return done
+}
