@@ -157,7 +157,7 @@ func (s *Store) buildGroup(ctx context.Context, g string, files []string, build 
 			}
 		}
 		for i, f := range files {
-			iw, err := wim.Open(s.ImagePath(ImageRef{Group: g, File: f}), &wim.OpenOptions{NoSplitSearch: true, Shared: []*wim.WIM{rw}})
+			iw, err := s.openImageOn(ImageRef{Group: g, File: f}, rw)
 			if err != nil {
 				w.Abort()
 				closeSrcs()

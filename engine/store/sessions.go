@@ -191,9 +191,18 @@ func (s *Store) InstallImage(ctx context.Context, r ImageRef, dest, client strin
 }
 
 // openImage opens image r with the files holding its data.
-func (s *Store) openImage(r ImageRef) (*wim.WIM, error) {
+func (s *Store) openImage(r ImageRef) (*wim.WIM, error) { return s.openImageOn(r, nil) }
+
+// openImageOn is openImage for a caller that holds the group's Res.rwm
+// open as res, shared by the group's images instead of opened by each
+// (nil: opened here).
+func (s *Store) openImageOn(r ImageRef, res *wim.WIM) (*wim.WIM, error) {
 	o := &wim.OpenOptions{NoSplitSearch: true}
-	if !r.Boot {
+	switch {
+	case r.Boot:
+	case res != nil:
+		o.Shared = []*wim.WIM{res}
+	default:
 		// A standalone WIM dropped into a group by hand needs no Res.rwm.
 		if _, err := os.Stat(s.ResPath(r.Group)); err == nil {
 			o.Refs = []string{s.ResPath(r.Group)}

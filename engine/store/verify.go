@@ -60,24 +60,28 @@ func (s *Store) VerifyStore(ctx context.Context, g string, report progress.Func)
 			return nil, err
 		}
 		resPath := s.ResPath(grp)
-		// A missing Res.rwm is reported through the images that need it.
-		if !exists(resPath) {
-			// Reported through the images that need it, if any.
-		} else if rw, err := wim.Open(resPath, &wim.OpenOptions{NoSplitSearch: true}); err != nil {
-			add(resPath, err)
-		} else {
-			h := rw.Header()
-			if h.Flags&wim.FlagResourceOnly == 0 {
-				add(resPath, errors.New("not marked resource-only"))
-			}
-			if err := rw.Verify(ctx, phased(report, PhaseVerify)); err != nil {
+		// The group's Res.rwm, opened once for its images; a missing one
+		// is reported through the images that need it, if any.
+		var rw *wim.WIM
+		if exists(resPath) {
+			if rw, err = wim.Open(resPath, &wim.OpenOptions{NoSplitSearch: true}); err != nil {
 				add(resPath, err)
+			} else {
+				h := rw.Header()
+				if h.Flags&wim.FlagResourceOnly == 0 {
+					add(resPath, errors.New("not marked resource-only"))
+				}
+				if err := rw.Verify(ctx, phased(report, PhaseVerify)); err != nil {
+					add(resPath, err)
+				}
 			}
-			rw.Close()
 		}
 		for _, f := range files {
 			res.Images++
-			s.verifyImage(ctx, ImageRef{Group: grp, File: f}, add)
+			s.verifyImage(ctx, ImageRef{Group: grp, File: f}, rw, add)
+		}
+		if rw != nil {
+			rw.Close()
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -95,7 +99,7 @@ func (s *Store) VerifyStore(ctx context.Context, g string, report progress.Func)
 			}
 			for _, f := range files {
 				res.Images++
-				s.verifyImage(ctx, ImageRef{Boot: true, Arch: a, File: f}, add)
+				s.verifyImage(ctx, ImageRef{Boot: true, Arch: a, File: f}, nil, add)
 			}
 		}
 	}
@@ -150,10 +154,11 @@ func (s *Store) VerifyStore(ctx context.Context, g string, report progress.Func)
 }
 
 // verifyImage checks one image file: its own resources, and that every
-// blob it uses is where it should be.
-func (s *Store) verifyImage(ctx context.Context, r ImageRef, add func(string, error)) {
+// blob it uses is where it should be (res: its group's Res.rwm, already
+// open, or nil; see openImageOn).
+func (s *Store) verifyImage(ctx context.Context, r ImageRef, res *wim.WIM, add func(string, error)) {
 	path := s.ImagePath(r)
-	w, err := s.openImage(r)
+	w, err := s.openImageOn(r, res)
 	if err != nil {
 		add(path, err)
 		return
