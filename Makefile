@@ -1,6 +1,7 @@
 # WIM Console. `make run` and `make test` install what is missing (Debian/Ubuntu).
 GO       ?= go
 BIN      ?= bin/wimconsole
+CLIBIN   ?= bin/wimconsole-cli
 # Oracle tests (wimlib-imagex, libwim, Xvfb) must run, not skip, under make test.
 export WIMCONSOLE_ORACLE = 1
 TESTTAGS := libwim
@@ -16,8 +17,11 @@ deps:
 test-deps:
 	@scripts/install-deps.sh test
 
+# wimconsole is the console window and the command line; wimconsole-cli is
+# the command line alone, without the GUI libraries (for servers and scripts).
 build: deps
 	$(GO) build -o $(BIN) .
+	$(GO) build -o $(CLIBIN) ./cmd/wimconsole-cli
 
 run: build
 	./$(BIN)

@@ -1,12 +1,11 @@
 // Command wimconsole is WIM Console: with no command word it opens the
 // console window; with one it runs that command (see `wimconsole help`).
+// cmd/wimconsole-cli is the same command line without the window.
 package main
 
 import (
 	"fmt"
 	"os"
-	"runtime/debug"
-	"runtime/pprof"
 
 	fyneapp "fyne.io/fyne/v2/app"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/app/cli"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/internal/startup"
 	"github.com/wimconsole/wimconsole/views"
 )
 
@@ -28,13 +28,6 @@ const appID = "io.github.wimconsole.console"
 // and woke (verify and export ran 25–40% slower); on another goroutine it
 // runs on the scheduler's threads like any Go program.
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// The engine's live heap is mostly an image's file tree and the
-		// chunks in flight; collecting at +50% instead of Go's +100% keeps
-		// peak memory about 20 MB lower on a capture at no measured cost
-		// in time (GOGC=100 restores the default).
-		debug.SetGCPercent(50)
-	}
 	exit := make(chan int)
 	open := make(chan string)
 	closed := make(chan error)
@@ -42,7 +35,7 @@ func main() {
 		open <- store
 		return <-closed
 	}}
-	stopProfile := startProfile(os.Getenv("WIMCONSOLE_CPUPROFILE"))
+	stopProfile := startup.Init(os.Stderr)
 	go func() { exit <- cli.Execute(os.Args[1:], env) }()
 	for {
 		select {
@@ -83,26 +76,4 @@ func runConsole(root string) error {
 	c.Window.SetMaster()
 	c.Window.ShowAndRun()
 	return nil
-}
-
-// startProfile writes a CPU profile of the whole run to file when it is set
-// (WIMCONSOLE_CPUPROFILE=cpu.out wimconsole capture …; then go tool pprof),
-// for finding where a command spends its time. It returns the function that
-// ends the profile.
-func startProfile(file string) func() {
-	if file == "" {
-		return func() {}
-	}
-	f, err := os.Create(file)
-	if err == nil {
-		err = pprof.StartCPUProfile(f)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "wimconsole: CPU profile:", err)
-		return func() {}
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}
 }

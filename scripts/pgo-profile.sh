@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # pgo-profile.sh - regenerate default.pgo, the CPU profile the Go compiler
-# uses for profile-guided optimisation of the wimconsole binary (`go build`
-# of the main package picks it up by itself; `go test` does not use it).
+# uses for profile-guided optimisation of the wimconsole and wimconsole-cli
+# binaries (`go build` of a main package picks up the default.pgo in its own
+# folder, so the script writes the same profile to both; `go test` does not
+# use it).
 #
 # It profiles what dominates real work: capture with XPRESS and LZX, apply,
 # and an export that recompresses, on the small benchmark corpus
@@ -30,4 +32,5 @@ run capture-lzx capture "$WIMBENCH_CORPUS" "$work/l.wim" --name A --compress lzx
 run apply apply "$work/l.wim" 1 "$work/applied"
 run export export "$work/l.wim" 1 "$work/e.wim" --compress xpress
 go tool pprof -proto "$work"/*.prof > "$here/default.pgo"
-echo "wrote $here/default.pgo ($(stat -c %s "$here/default.pgo") bytes)"
+cp "$here/default.pgo" "$here/cmd/wimconsole-cli/default.pgo"
+echo "wrote $here/default.pgo and cmd/wimconsole-cli/default.pgo ($(stat -c %s "$here/default.pgo") bytes)"

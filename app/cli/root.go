@@ -39,6 +39,17 @@ type Env struct {
 	// Without it (tests, or a build without the GUI) the bare command prints
 	// help.
 	Console func(store string) error
+	// Name is the program's name in help and messages ("" means
+	// wimconsole); wimconsole-cli, the build without the GUI, sets it.
+	Name string
+}
+
+// name returns the program's name for help and messages.
+func (env *Env) name() string {
+	if env.Name == "" {
+		return "wimconsole"
+	}
+	return env.Name
 }
 
 // A constructor builds one top-level command over env.
@@ -67,16 +78,9 @@ func usageErrorf(format string, args ...any) error {
 // NewRoot builds the root command with every registered subcommand.
 func NewRoot(env *Env) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "wimconsole",
-		Short: "Manage Windows deployment images (WIM) and WDS-style image stores",
-		Long: `WIM Console manages Windows deployment images: WIM files and image stores laid
-out as Windows Deployment Services lays out RemoteInstall (image groups with a
-shared Res.rwm, boot images, per-image unattend and $OEM$ data).
-
-Run without a command to open the console window (on the store given by
---store, or $WIMCONSOLE_STORE, or the per-user default store).
-
-Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong.`,
+		Use:           env.name(),
+		Short:         "Manage Windows deployment images (WIM) and WDS-style image stores",
+		Long:          rootLong(env),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Positional arguments are checked by each command; unknown commands
@@ -129,12 +133,30 @@ func Execute(args []string, env *Env) int {
 	if cmd == nil {
 		cmd = root
 	}
-	fmt.Fprintf(env.Stderr, "wimconsole: %s\n", firstLine(msg))
+	fmt.Fprintf(env.Stderr, "%s: %s\n", env.name(), firstLine(msg))
 	if usage {
 		fmt.Fprintf(env.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return ExitUsage
 	}
 	return ExitFailure
+}
+
+// rootLong is the root command's help: what the tool is, what running it
+// without a command does in this build, and the exit codes.
+func rootLong(env *Env) string {
+	bare := `Run without a command to open the console window (on the store given by
+--store, or $WIMCONSOLE_STORE, or the per-user default store).`
+	if env.Console == nil {
+		bare = `This build is the command line alone (no console window, no GUI libraries);
+wimconsole, the build with the console, runs the same commands.`
+	}
+	return `WIM Console manages Windows deployment images: WIM files and image stores laid
+out as Windows Deployment Services lays out RemoteInstall (image groups with a
+shared Res.rwm, boot images, per-image unattend and $OEM$ data).
+
+` + bare + `
+
+Exit codes: 0 success, 1 the operation failed, 2 the command line was wrong.`
 }
 
 // isCobraUsage recognises the argument errors cobra returns as plain errors.

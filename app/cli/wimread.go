@@ -543,7 +543,7 @@ refused. A progress line is shown when stderr is a terminal.`,
 				{st.Encrypted, "extracted %d encrypted file%s empty"},
 			} {
 				if n.count > 0 {
-					fmt.Fprintf(env.Stderr, "wimconsole: note: "+n.what+"\n", n.count, plural(n.count))
+					fmt.Fprintf(env.Stderr, env.name()+": note: "+n.what+"\n", n.count, plural(n.count))
 				}
 			}
 			return nil
