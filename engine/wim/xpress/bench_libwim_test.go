@@ -5,7 +5,6 @@ package xpress
 import (
 	"testing"
 
-	"github.com/wimconsole/wimconsole/engine/wim/xpress/internal/wimxpress"
 	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
 )
 
@@ -16,7 +15,7 @@ func BenchmarkLibwimCompress(b *testing.B) {
 	libwim.Need(b)
 	for _, set := range benchSets(b) {
 		b.Run(set.name, func(b *testing.B) {
-			w, err := wimxpress.New(32768, 0)
+			w, err := libwim.NewCodec(libwim.XPRESS, 32768, 0)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -38,7 +37,7 @@ func BenchmarkLibwimDecompress(b *testing.B) {
 	libwim.Need(b)
 	for _, set := range benchSets(b) {
 		b.Run(set.name, func(b *testing.B) {
-			w, err := wimxpress.New(32768, 0)
+			w, err := libwim.NewCodec(libwim.XPRESS, 32768, 0)
 			if err != nil {
 				b.Fatal(err)
 			}

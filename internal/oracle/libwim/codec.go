@@ -1,10 +1,6 @@
 //go:build libwim
 
-// Package wimxpress wraps a reusable libwim XPRESS compressor and
-// decompressor, so that benchmarks compare our codec with wimlib's without
-// counting wimlib's per-call setup (which the internal/oracle/libwim helpers
-// include). It is built only with the "libwim" build tag.
-package wimxpress
+package libwim
 
 /*
 #cgo LDFLAGS: -lwim
@@ -19,10 +15,10 @@ import (
 	"unsafe"
 )
 
-const ctypeXPRESS = 1
-
 // Codec holds one libwim compressor and decompressor and C buffers for one
-// chunk. Call Close when done.
+// chunk, so that benchmarks compare our codecs with wimlib's without
+// counting wimlib's per-call setup (which Compress and Decompress include).
+// Call Close when done.
 type Codec struct {
 	comp     *C.struct_wimlib_compressor
 	decomp   *C.struct_wimlib_decompressor
@@ -30,14 +26,15 @@ type Codec struct {
 	maxChunk int
 }
 
-// New returns a Codec for chunks of up to maxChunk bytes at the given
-// compression level (0 is wimlib's default).
-func New(maxChunk, level int) (*Codec, error) {
+// NewCodec returns a Codec of compression type ctype (XPRESS, LZX, LZMS)
+// for chunks of up to maxChunk bytes at the given compression level (0 is
+// wimlib's default).
+func NewCodec(ctype, maxChunk, level int) (*Codec, error) {
 	c := &Codec{maxChunk: maxChunk}
-	if rc := C.wimlib_create_compressor(ctypeXPRESS, C.size_t(maxChunk), C.uint(level), &c.comp); rc != 0 {
+	if rc := C.wimlib_create_compressor(C.enum_wimlib_compression_type(ctype), C.size_t(maxChunk), C.uint(level), &c.comp); rc != 0 {
 		return nil, fmt.Errorf("wimlib_create_compressor: error %d", int(rc))
 	}
-	if rc := C.wimlib_create_decompressor(ctypeXPRESS, C.size_t(maxChunk), &c.decomp); rc != 0 {
+	if rc := C.wimlib_create_decompressor(C.enum_wimlib_compression_type(ctype), C.size_t(maxChunk), &c.decomp); rc != 0 {
 		C.wimlib_free_compressor(c.comp)
 		return nil, fmt.Errorf("wimlib_create_decompressor: error %d", int(rc))
 	}
@@ -72,7 +69,7 @@ func (c *Codec) Compress(dst, src []byte) int {
 // Decompress decompresses src into dst, whose length is the uncompressed size.
 func (c *Codec) Decompress(dst, src []byte) error {
 	if len(dst) == 0 || len(dst) > c.maxChunk || len(src) == 0 || len(src) > 2*c.maxChunk+1024 {
-		return fmt.Errorf("wimxpress: sizes out of range")
+		return fmt.Errorf("libwim: sizes out of range")
 	}
 	C.memcpy(c.in, unsafe.Pointer(&src[0]), C.size_t(len(src)))
 	if rc := C.wimlib_decompress(c.in, C.size_t(len(src)), c.out, C.size_t(len(dst)), c.decomp); rc != 0 {

@@ -1,0 +1,108 @@
+//go:build libwim
+
+package libwim
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// CompareTree is the body of a benchmark that compresses a real folder
+// with our compressor and with wimlib's at its default level, alternately,
+// and reports the ratios of size and of time (ours/wimlib; the best round
+// of each): the encoder alone, without reading, hashing or writing.
+// wimlib's time includes copying each chunk into C memory and back.
+//
+// The folder is $WIMBENCH_TREE (the benchmark skips without it); every
+// $WIMBENCH_EVERY-th file (default 5: a third of a GB of the benchmark
+// corpus's tree A) is read and cut into chunks of chunkSize bytes, as the
+// WIM writer cuts files. compress has Compress's contract: dst one byte
+// shorter than src, 0 when the data does not shrink.
+func CompareTree(b *testing.B, ctype, chunkSize int, compress func(dst, src []byte) int) {
+	Need(b)
+	tree := os.Getenv("WIMBENCH_TREE")
+	if tree == "" {
+		b.Skip("WIMBENCH_TREE not set")
+	}
+	chunks := treeChunks(b, tree, chunkSize)
+	w, err := NewCodec(ctype, chunkSize, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	dst := make([]byte, chunkSize)
+	run := func(compress func(dst, src []byte) int) (size int, d time.Duration) {
+		start := time.Now()
+		for _, ch := range chunks {
+			n := compress(dst[:len(ch)-1], ch)
+			if n == 0 {
+				n = len(ch)
+			}
+			size += n
+		}
+		return size, time.Since(start)
+	}
+	var ours, theirs time.Duration
+	var sizeOurs, sizeTheirs, total int
+	for _, ch := range chunks {
+		total += len(ch)
+	}
+	b.SetBytes(int64(total))
+	for i := 0; b.Loop(); i++ {
+		s, d := run(compress)
+		if i == 0 || d < ours {
+			ours = d
+		}
+		sizeOurs = s
+		s, d = run(w.Compress)
+		if i == 0 || d < theirs {
+			theirs = d
+		}
+		sizeTheirs = s
+	}
+	b.ReportMetric(float64(sizeOurs)/float64(sizeTheirs), "size-ratio")
+	b.ReportMetric(ours.Seconds()/theirs.Seconds(), "time-ratio")
+}
+
+// treeChunks reads the sampled files of tree and cuts them into chunks of
+// up to size bytes (empty files give none).
+func treeChunks(b *testing.B, tree string, size int) [][]byte {
+	b.Helper()
+	every := 5
+	if v := os.Getenv("WIMBENCH_EVERY"); v != "" {
+		if _, err := fmt.Sscan(v, &every); err != nil || every < 1 {
+			b.Fatalf("WIMBENCH_EVERY=%q: want a positive number", v)
+		}
+	}
+	var out [][]byte
+	k := 0
+	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		if k++; k%every != 0 {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for len(data) > 0 {
+			n := min(size, len(data))
+			out = append(out, data[:n])
+			data = data[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(out) == 0 {
+		b.Fatalf("%s: no files", tree)
+	}
+	return out
+}
