@@ -220,7 +220,6 @@ func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 rece
 			reach := node[i : i+maxL+1]
 			q := queue[i]
 			next := minMatchLen // shortest length not yet covered by a repeat
-			bestRep, bestRepOff := 0, 0
 			// Repeat offset matches, each for the lengths the previous
 			// ones do not reach.
 			var cur8 uint64
@@ -250,24 +249,14 @@ func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 rece
 				if l < next {
 					continue
 				}
-				row := mc[r][next-minMatchLen : l-1]
-				dst := reach[next : l+1]
-				dst = dst[:len(row)]
-				code := uint64(r) << itemLenBits
-				for k, rc := range row {
-					v := (ci+uint64(rc))<<32 | uint64(next+k) | code
-					if v < dst[k] {
-						dst[k] = v
-					}
-				}
+				relax(reach[next:l+1], mc[r][next-minMatchLen:l-1], ci, uint64(r)<<itemLenBits|uint64(next))
 				next = l + 1
-				bestRep, bestRepOff = r, off
 			}
-			if next > minMatchLen {
-				// The longest repeat, a literal, then the same offset
-				// again.
-				c.tryGap(data, start, start+blen, i, next-1, bestRepOff, ci+uint64(mc[bestRep][next-1-minMatchLen]), uint32(bestRep))
-			}
+			// (A literal and then the same offset again is tried after
+			// the longest explicit match below, as wimlib does; trying it
+			// after the longest repeat too took 5% of the time and saved
+			// 0.03% of the size.)
+
 			// Explicit offset matches: each length with the smallest
 			// offset found for it.
 			ms := cache[cacheIdx[i]:cacheIdx[i+1]]
@@ -286,15 +275,7 @@ func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 rece
 					b += uint64(aligned[fo&alignedMask])
 				}
 				row := mc[slot][l-minMatchLen : ml-1]
-				dst := reach[l : ml+1]
-				dst = dst[:len(row)]
-				code := uint64(fo) << itemLenBits
-				for k, rc := range row {
-					v := (b+uint64(rc))<<32 | uint64(l+k) | code
-					if v < dst[k] {
-						dst[k] = v
-					}
-				}
+				relax(reach[l:ml+1], row, b, uint64(fo)<<itemLenBits|uint64(l))
 				l = ml + 1
 				last, lastCost = m, b+uint64(row[len(row)-1])
 			}
@@ -321,6 +302,21 @@ func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 rece
 		}
 	}
 	return queue[blen]
+}
+
+// relax offers the steps of one match for a run of lengths: reaching
+// dst[k] costs base+row[k], with the item first+k (the length first+k, the
+// match's code above it). A step replaces the node's when it is cheaper.
+// (Written inline in minCostPath, the same loop kept its counter on the
+// stack.)
+func relax(dst []uint64, row []uint16, base, first uint64) {
+	dst = dst[:len(row)]
+	for k, rc := range row {
+		v := (base+uint64(rc))<<32 | (first + uint64(k))
+		if v < dst[k] {
+			dst[k] = v
+		}
+	}
 }
 
 // repLen returns the length (at most maxL >= 2) of the match at data[pos:]

@@ -19,6 +19,14 @@ const (
 	encMinBlock  = 1024 // no block is shorter, unless the region is
 	encSplitStep = 16   // boundaries tried are at least this far apart
 	encTableBits = 4.0  // estimated table cost per used symbol, in bits
+
+	// encBlockBits is what one more block costs beyond its symbols and
+	// code lengths: its header (3 to 27 bits), the three pretrees (240
+	// bits) and an aligned offset table (24 bits). A split must save more.
+	// Without it, blocks were split where they did not gain: on 32 KiB
+	// chunks of the benchmark corpus the output was 0.14% larger and 5%
+	// slower than with it (on 128 KiB chunks 0.13% and 3%).
+	encBlockBits = 280
 )
 
 // splitTok is one literal or match of the lazy parse: its start position
@@ -225,7 +233,7 @@ func (c *Compressor) splitRange(a, b int, t []float64) {
 		}
 		last = p
 		v := min(left.bits(t), rawBits(p-p0)) + min(right.bits(t), rawBits(p1-p))
-		if v < best {
+		if v+encBlockBits < best {
 			best, bestK = v, k+1
 		}
 	}

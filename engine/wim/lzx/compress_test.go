@@ -300,23 +300,28 @@ func TestCompressUncompressedBlock(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
-			name string
-			src  []byte
+			name  string
+			src   []byte
+			inner bool // the random part is inside
 		}{
-			{"random+text", slices.Concat(rnd[:9999], text[:chunk-9999])},
-			{"random+text", slices.Concat(rnd[:20000], text[:chunk-20000])},
-			{"text+random", slices.Concat(text[:chunk-12345], rnd[:12345])},
-			{"text+random+text", slices.Concat(text[:8000], rnd[:15001], text[8000:chunk-15001])},
+			{"random+text", slices.Concat(rnd[:9999], text[:chunk-9999]), false},
+			{"random+text", slices.Concat(rnd[:20000], text[:chunk-20000]), false},
+			{"text+random", slices.Concat(text[:chunk-12345], rnd[:12345]), false},
+			{"text+random+text", slices.Concat(text[:8000], rnd[:15001], text[8000:chunk-15001]), true},
 			// An uncompressed 32768-byte block after a compressed one
 			// must be avoided in windows over 32 KiB.
-			{"text+random32768", slices.Concat(text[:max(chunk-32768, 1000)], rnd[:32768])},
+			{"text+random32768", slices.Concat(text[:max(chunk-32768, 1000)], rnd[:32768]), false},
 		} {
 			src := tc.src[:min(len(tc.src), chunk)]
 			n := ctRoundTrip(t, c, d, chunk, src, len(src)-1)
 			if n == 0 {
 				t.Fatalf("chunk %d, %s: did not shrink", chunk, tc.name)
 			}
-			if c.rawBlocks == 0 && len(src) < 32768+12345 {
+			// Random data inside a 32 KiB chunk is split off, but its
+			// block may take a little text with it and then code smaller
+			// as a compressed block (18844 bytes against 18722 with an
+			// uncompressed one): only the ends are checked.
+			if c.rawBlocks == 0 && len(src) < 32768+12345 && !(tc.inner && chunk == 32768) {
 				t.Errorf("chunk %d, %s: no uncompressed block", chunk, tc.name)
 			}
 			t.Logf("chunk %d, %s: %d -> %d bytes, %d uncompressed blocks", chunk, tc.name, len(src), n, c.rawBlocks)
