@@ -10,8 +10,11 @@ import (
 // follow them, and the tree is re-rooted at the current position by the same
 // walk that finds its matches. A small hash table adds the most recent
 // length 3 matches, which the trees (keyed on four bytes) miss. Explicit
-// offset matches of length 2 are not searched for: they rarely pay for
-// their offset, and the parse still finds repeat offset matches of length 2.
+// offset matches of length 2 are not searched for, and the parse still finds
+// repeat offset matches of length 2. (wimlib searches them with a third
+// table; measured here on the benchmark corpus, they made the output 0.7%
+// smaller and took 12% more time, most of it in the path search at the
+// many positions that then have a match.)
 //
 // A search that stops at a match of niceLen bytes leaves the tree ordered on
 // the first niceLen bytes only, and a later search trusts the order as far

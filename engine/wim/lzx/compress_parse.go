@@ -207,9 +207,7 @@ func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 rece
 	}
 	node[0] = 0
 	queue[0] = q0
-	mc := &c.costs.match
 	lit := c.costs.main[:numChars]
-	aligned := &c.costs.aligned
 	block := data[start : start+blen]
 
 	for i := 0; i < blen; i++ {
@@ -218,67 +216,15 @@ func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 rece
 		if cacheIdx[i] < cacheIdx[i+1] && blen-i >= minMatchLen {
 			maxL := min(blen-i, maxMatchLen)
 			reach := node[i : i+maxL+1]
-			q := queue[i]
-			next := minMatchLen // shortest length not yet covered by a repeat
 			// Repeat offset matches, each for the lengths the previous
-			// ones do not reach.
-			var cur8 uint64
-			fast := pos+8 <= len(data)
-			if fast {
-				cur8 = binary.LittleEndian.Uint64(data[pos:])
-			}
-			for r := 0; r < numRecentOffsets; r++ {
-				off := int(q.get(r))
-				if off > pos {
-					continue
-				}
-				var l int
-				if fast {
-					x := cur8 ^ binary.LittleEndian.Uint64(data[pos-off:])
-					if x&0xFFFF != 0 {
-						continue
-					}
-					if x != 0 {
-						l = min(bits.TrailingZeros64(x)>>3, maxL)
-					} else {
-						l = matchLen(data, pos-off, pos, min(8, maxL), maxL)
-					}
-				} else if l = repLen(data, pos, off, maxL); l == 0 {
-					continue
-				}
-				if l < next {
-					continue
-				}
-				relax(reach[next:l+1], mc[r][next-minMatchLen:l-1], ci, uint64(r)<<itemLenBits|uint64(next))
-				next = l + 1
-			}
+			// ones do not reach; then explicit offset matches, each for
+			// the lengths it adds with the smallest offset found for it.
+			next := c.offerRepeats(data, pos, queue[i], reach, ci)
 			// (A literal and then the same offset again is tried after
 			// the longest explicit match below, as wimlib does; trying it
 			// after the longest repeat too took 5% of the time and saved
 			// 0.03% of the size.)
-
-			// Explicit offset matches: each length with the smallest
-			// offset found for it.
-			ms := cache[cacheIdx[i]:cacheIdx[i+1]]
-			l := next
-			var last lzMatch
-			var lastCost uint64
-			for _, m := range ms {
-				ml := min(int(m.length), maxL)
-				if ml < l {
-					continue
-				}
-				fo := m.offset + offsetAdjust
-				slot := c.slotOf(fo)
-				b := ci
-				if slot >= minAlignedSlot {
-					b += uint64(aligned[fo&alignedMask])
-				}
-				row := mc[slot][l-minMatchLen : ml-1]
-				relax(reach[l:ml+1], row, b, uint64(fo)<<itemLenBits|uint64(l))
-				l = ml + 1
-				last, lastCost = m, b+uint64(row[len(row)-1])
-			}
+			last, l, lastCost := c.offerExplicit(cache[cacheIdx[i]:cacheIdx[i+1]], next, reach, ci)
 			if last.length != 0 {
 				c.tryGap(data, start, start+blen, i, l-1, int(last.offset), lastCost, last.offset+offsetAdjust)
 			}
@@ -302,6 +248,75 @@ func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 rece
 		}
 	}
 	return queue[blen]
+}
+
+// offerRepeats offers, from block position i at pos in data (cost ci),
+// the repeat offset matches of the queue q for the lengths up to
+// len(reach)-1, each for the lengths the previous ones do not reach. It
+// returns the shortest length no repeat covers.
+func (c *Compressor) offerRepeats(data []byte, pos int, q recentOffsets, reach []uint64, ci uint64) int {
+	maxL := len(reach) - 1
+	mc := &c.costs.match
+	next := minMatchLen
+	var cur8 uint64
+	fast := pos+8 <= len(data)
+	if fast {
+		cur8 = binary.LittleEndian.Uint64(data[pos:])
+	}
+	for r := 0; r < numRecentOffsets; r++ {
+		off := int(q.get(r))
+		if off > pos {
+			continue
+		}
+		var l int
+		if fast {
+			x := cur8 ^ binary.LittleEndian.Uint64(data[pos-off:])
+			if x&0xFFFF != 0 {
+				continue
+			}
+			if x != 0 {
+				l = min(bits.TrailingZeros64(x)>>3, maxL)
+			} else {
+				l = matchLen(data, pos-off, pos, min(8, maxL), maxL)
+			}
+		} else if l = repLen(data, pos, off, maxL); l == 0 {
+			continue
+		}
+		if l < next {
+			continue
+		}
+		relax(reach[next:l+1], mc[r][next-minMatchLen:l-1], ci, uint64(r)<<itemLenBits|uint64(next))
+		next = l + 1
+	}
+	return next
+}
+
+// offerExplicit offers the cached matches ms from a position of cost ci,
+// each for the lengths from l up to its own (at most len(reach)-1) that the
+// previous ones do not reach. It returns the last match that added lengths,
+// the shortest length none reaches, and the cost of that match at its
+// longest.
+func (c *Compressor) offerExplicit(ms []lzMatch, l int, reach []uint64, ci uint64) (last lzMatch, next int, lastCost uint64) {
+	maxL := len(reach) - 1
+	mc := &c.costs.match
+	aligned := &c.costs.aligned
+	for _, m := range ms {
+		ml := min(int(m.length), maxL)
+		if ml < l {
+			continue
+		}
+		fo := m.offset + offsetAdjust
+		slot := c.slotOf(fo)
+		b := ci
+		if slot >= minAlignedSlot {
+			b += uint64(aligned[fo&alignedMask])
+		}
+		row := mc[slot][l-minMatchLen : ml-1]
+		relax(reach[l:ml+1], row, b, uint64(fo)<<itemLenBits|uint64(l))
+		l = ml + 1
+		last, lastCost = m, b+uint64(row[len(row)-1])
+	}
+	return last, l, lastCost
 }
 
 // relax offers the steps of one match for a run of lengths: reaching
