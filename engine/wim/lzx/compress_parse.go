@@ -250,10 +250,10 @@ func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 rece
 	return queue[blen]
 }
 
-// offerRepeats offers, from block position i at pos in data (cost ci),
-// the repeat offset matches of the queue q for the lengths up to
-// len(reach)-1, each for the lengths the previous ones do not reach. It
-// returns the shortest length no repeat covers.
+// offerRepeats offers the repeat offset matches of queue q at pos in data,
+// a position reached at cost ci, each for the lengths the previous ones do
+// not reach; reach[k] is the node k bytes on, so len(reach)-1 bounds the
+// lengths. It returns the shortest length no repeat covers.
 func (c *Compressor) offerRepeats(data []byte, pos int, q recentOffsets, reach []uint64, ci uint64) int {
 	maxL := len(reach) - 1
 	mc := &c.costs.match

@@ -51,8 +51,9 @@ type matchTables struct {
 	prev  [MaxChunkSize]uint16   // previous position with the same 4-byte hash
 
 	// next3 and next4 are the hashes of the next position to insert,
-	// computed one position early so that their table entries are on their
-	// way to the cache while the current position is searched.
+	// computed from the 4 bytes after the current position while it is
+	// inserted, as wimlib does (wimlib also prefetches their table
+	// entries; Go has no prefetch).
 	next3, next4 uint32
 
 	// A copy of the chunk, padded so that reading 4 bytes at a uint16
