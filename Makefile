@@ -37,9 +37,13 @@ test: test-deps vet
 # The side-by-side table uses the corpus from ../shared/bench/make-corpus.sh
 # (built on first use, ~1.4 GB; CORPUS_SCALE=small for a quick ~350 MB run;
 # WIMBENCH_CORPUS=DIR to use another tree; RUNS=N runs per row, default 3).
+# The encoders alone against libwim's (BenchmarkTreeVsLibwim) run on the
+# corpus's tree A, or on WIMBENCH_TREE.
 bench: test-deps
-	$(GO) test -tags $(TESTTAGS) -run '^$$' -bench . -benchtime 3x ./engine/...
 	scripts/bench-vs-wimlib.sh
+	@tree=$${WIMBENCH_TREE:-$$HOME/.cache/wimconsole-bench/corpus/A}; \
+	if [ -d "$$tree" ]; then export WIMBENCH_TREE="$$tree"; fi; \
+	$(GO) test -tags $(TESTTAGS) -run '^$$' -bench . -benchtime 3x ./engine/...
 
 # Regenerate default.pgo, the profile go build uses to optimise the binary.
 pgo: test-deps
