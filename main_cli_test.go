@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"syscall"
 	"testing"
@@ -16,10 +15,7 @@ import (
 // locales of servers and containers: stderr must stay empty (Fyne's locale
 // lookup once logged a parse error on every run).
 func TestCLIQuietInCLocale(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "wimconsole")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := wimconsoleBinary(t)
 	for _, lang := range []string{"", "C", "C.UTF-8", "POSIX"} {
 		cmd := exec.Command(bin, "version")
 		cmd.Env = append(os.Environ(), "LANG="+lang, "LC_ALL=", "LC_MESSAGES=", "LANGUAGE=")
@@ -44,10 +40,7 @@ func TestCLILeavesTheDisplayAlone(t *testing.T) {
 		t.Skip("the display variables are cleared on Linux (glibc) only")
 	}
 	xvfb := oracle.Need(t, "Xvfb")
-	bin := filepath.Join(t.TempDir(), "wimconsole")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := wimconsoleBinary(t)
 	display := startXvfb(t, xvfb)
 	peak := func(env ...string) int64 {
 		t.Helper()

@@ -29,10 +29,7 @@ func TestRightClickDisableUnderXvfb(t *testing.T) {
 	oracle.Wimlib(t)
 	tmp := t.TempDir()
 
-	bin := filepath.Join(tmp, "wimconsole")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := wimconsoleBinary(t)
 	src := filepath.Join(tmp, "src")
 	if err := os.MkdirAll(filepath.Join(src, "Windows"), 0o755); err != nil {
 		t.Fatal(err)

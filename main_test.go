@@ -28,10 +28,7 @@ func TestConsoleWindowUnderXvfb(t *testing.T) {
 	imp := oracle.Need(t, "import")
 	tmp := t.TempDir()
 
-	bin := filepath.Join(tmp, "wimconsole")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := wimconsoleBinary(t)
 	display := startXvfb(t, xvfb)
 
 	store := filepath.Join(tmp, "RemoteInstall")

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// The tests that run the real binary share one build of it: linking the
+// console (Fyne, GL, GTK) takes seconds, and four tests need it.
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+	binOut  []byte
+)
+
+// TestMain removes the shared build when the tests are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// wimconsoleBinary returns the path of the wimconsole binary built from
+// this package, building it on first use.
+func wimconsoleBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "wimconsole-bin"); binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "wimconsole")
+		binOut, binErr = exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	})
+	if binErr != nil {
+		t.Fatalf("go build: %v\n%s", binErr, binOut)
+	}
+	return binPath
+}
