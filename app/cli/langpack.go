@@ -33,10 +33,7 @@ replace-image, copy-image and regroup, as WDS keeps them.`,
 					return err
 				}
 				if asJSON {
-					if packs == nil {
-						packs = []string{}
-					}
-					return printJSON(env, packs)
+					return printJSONList(env, packs)
 				}
 				for _, p := range packs {
 					fmt.Fprintln(env.Stdout, p)

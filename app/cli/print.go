@@ -13,10 +13,7 @@ import (
 // printGroups prints get-all-image-groups.
 func printGroups(env *Env, gs []store.GroupInfo, asJSON bool) error {
 	if asJSON {
-		if gs == nil {
-			gs = []store.GroupInfo{}
-		}
-		return printJSON(env, gs)
+		return printJSONList(env, gs)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "GROUP\tIMAGES\tRES.RWM BYTES\tCOMPRESSION")
@@ -38,10 +35,7 @@ func checkImageType(t string) error {
 // printImages prints get-all-images.
 func printImages(env *Env, ims []store.Image, asJSON bool) error {
 	if asJSON {
-		if ims == nil {
-			ims = []store.Image{}
-		}
-		return printJSON(env, ims)
+		return printJSONList(env, ims)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IMAGE\tNAME\tSTATUS\tARCH\tEXPANDED\tEXCLUSIVE\tSHARED\tSESSIONS")

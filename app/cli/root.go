@@ -52,6 +52,12 @@ func (env *Env) name() string {
 	return env.Name
 }
 
+// notef prints a note on stderr, after the program's name: something the
+// user should know about a command that succeeded.
+func (env *Env) notef(format string, args ...any) {
+	fmt.Fprintf(env.Stderr, "%s: note: %s\n", env.name(), fmt.Sprintf(format, args...))
+}
+
 // A constructor builds one top-level command over env.
 type constructor func(env *Env) *cobra.Command
 

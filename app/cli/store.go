@@ -41,6 +41,15 @@ func printJSON(env *Env, v any) error {
 	return enc.Encode(v)
 }
 
+// printJSONList prints a list as JSON, an empty one as [] (not null), so
+// that scripts can always iterate over it.
+func printJSONList[T any](env *Env, list []T) error {
+	if list == nil {
+		list = []T{}
+	}
+	return printJSON(env, list)
+}
+
 // printImage prints an image's properties, as a table or as JSON (get-image,
 // locally or through a server).
 func printImage(env *Env, im store.Image, asJSON bool) error {
@@ -364,7 +373,7 @@ func newExportImageCmd(env *Env) *cobra.Command {
 			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
 				report, done := progressLine(env)
 				o.Progress = report
-				err = s.ExportImage(ctx, r, args[1], o)
+				err := s.ExportImage(ctx, r, args[1], o)
 				done()
 				if err != nil {
 					return err

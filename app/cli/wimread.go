@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -194,9 +193,7 @@ version {major, minor, build, sp_build, sp_level}}.`,
 			}
 			defer w.Close()
 			if asJSON {
-				enc := json.NewEncoder(env.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(infoJSON(w, args[0]))
+				return printJSON(env, infoJSON(w, args[0]))
 			}
 			printInfo(env.Stdout, w, args[0])
 			return nil
@@ -490,9 +487,7 @@ from the blob tables, so --json needs the --ref files that hold the data.`,
 				list = append(list, e)
 				return nil
 			})
-			enc := json.NewEncoder(env.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(list)
+			return printJSON(env, list)
 		},
 	}
 	cmd.Flags().StringArrayVar(&refs, "ref", nil, refHelp)
@@ -543,7 +538,7 @@ refused. A progress line is shown when stderr is a terminal.`,
 				{st.Encrypted, "extracted %d encrypted file%s empty"},
 			} {
 				if n.count > 0 {
-					fmt.Fprintf(env.Stderr, env.name()+": note: "+n.what+"\n", n.count, plural(n.count))
+					env.notef(n.what, n.count, plural(n.count))
 				}
 			}
 			return nil

@@ -83,8 +83,8 @@ terminal.`,
 				return err
 			}
 			if len(skipped) > 0 {
-				fmt.Fprintf(env.Stderr, "%s: note: left out %d file%s whose names an image cannot hold, such as %q\n",
-					env.name(), len(skipped), plural(len(skipped)), skipped[0])
+				env.notef("left out %d file%s whose names an image cannot hold, such as %q",
+					len(skipped), plural(len(skipped)), skipped[0])
 			}
 			fmt.Fprintf(env.Stdout, "%s: captured %s as image %d (%q)\n", args[1], args[0], idx, name)
 			return nil
