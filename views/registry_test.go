@@ -17,6 +17,7 @@ import (
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/wim"
 	"github.com/wimconsole/wimconsole/internal/oracle"
+	"github.com/wimconsole/wimconsole/internal/testtree"
 )
 
 // hiveImageFiles is the content of the image with registry hives.
@@ -36,16 +37,7 @@ func (f *fixture) serviceHiveImage(t *testing.T) (*registryEditor, store.ImageRe
 	if _, err := hive.OpenBytes("probe", hivetest.Minimal("probe"), hive.Options{}); errors.Is(err, hive.ErrUnsupported) {
 		t.Skip(err)
 	}
-	dir := t.TempDir()
-	for name, data := range hiveImageFiles {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testtree.Write(t, t.TempDir(), hiveImageFiles)
 	src := filepath.Join(t.TempDir(), "hives.wim")
 	ctx := context.Background()
 	if _, err := wim.Capture(ctx, dir, src, wim.CaptureOptions{Name: "Hive Image"}); err != nil {

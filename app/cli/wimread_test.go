@@ -11,6 +11,7 @@ import (
 
 	"github.com/wimconsole/wimconsole/engine/wim"
 	"github.com/wimconsole/wimconsole/internal/oracle"
+	"github.com/wimconsole/wimconsole/internal/testtree"
 )
 
 // wimCLI runs a command line and returns the exit code, stdout and stderr.
@@ -29,17 +30,9 @@ func wimFixtures(t *testing.T) (multi, split1, splitGlob string) {
 	oracle.Wimlib(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
-	for rel, data := range map[string]string{
+	testtree.Write(t, src, map[string]string{
 		"a.txt": "hello\n", "sub/b.txt": "bee\n", "sub/deeper/c": "sea\n", "É": "e\n",
-	} {
-		p := filepath.Join(src, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	if err := os.Symlink("a.txt", filepath.Join(src, "link")); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wimconsole/wimconsole/engine/wim"
 	"github.com/wimconsole/wimconsole/internal/oracle"
+	"github.com/wimconsole/wimconsole/internal/testtree"
 )
 
 // writeTree makes a small folder tree and returns its path.
@@ -24,15 +25,7 @@ func writeTree(t *testing.T, seed string) string {
 		"sub/deep/d.txt":  "delta\n",
 		"sub/other/e.txt": seed,
 	}
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testtree.Write(t, dir, files)
 	if err := os.Symlink("a.txt", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/internal/oracle"
+	"github.com/wimconsole/wimconsole/internal/testtree"
 )
 
 // makeContainerTree writes a small but varied directory tree under dir: random
@@ -812,13 +813,7 @@ func writeContainerFixtureTree(t testing.TB, dir string) {
 		"sub/empty":          nil,
 		"sub/hello-copy.txt": []byte("hello, world\n"),
 	}
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testtree.Write(t, dir, files)
 }
 
 // TestUpdateFixtures regenerates testdata/container when run with

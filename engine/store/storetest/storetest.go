@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/internal/testtree"
 )
 
 // Cab writes, at dir/name, a file shaped like a Microsoft cabinet (a
@@ -37,17 +38,7 @@ func Cab(t testing.TB, dir, name string, size int) string {
 // returns it.
 func WriteTree(t testing.TB, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testtree.Write(t, t.TempDir(), files)
 }
 
 // BaseTree is a small image tree; variant changes some of its files, so

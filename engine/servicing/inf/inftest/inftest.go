@@ -4,10 +4,11 @@
 package inftest
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wimconsole/wimconsole/internal/testtree"
 )
 
 // Malformed is the text of an INF file that does not parse: its last
@@ -67,18 +68,5 @@ func Files(name string) map[string]string {
 // named folder under a test temporary folder and returns its path.
 func Write(t testing.TB, folder string, files map[string]string) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), folder)
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return testtree.Write(t, filepath.Join(t.TempDir(), folder), files)
 }
