@@ -17,6 +17,7 @@ import (
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/internal/oracle"
+	"github.com/wimconsole/wimconsole/internal/testtree"
 	// The tests run under LANG=C in CI; keep Fyne from logging a locale error.
 	_ "github.com/wimconsole/wimconsole/internal/posixlocale"
 )
@@ -235,14 +236,8 @@ func TestServiceAddFolderReplaceDrop(t *testing.T) {
 	b := f.browser(t)
 	local := t.TempDir()
 	write := func(rel, data string) string {
-		p := filepath.Join(local, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		testtree.Write(t, local, map[string]string{rel: data})
+		return filepath.Join(local, filepath.FromSlash(rel))
 	}
 	write("Tools/bin/tool.exe", "a tool\n")
 	write("Tools/readme.txt", "read me\n")
