@@ -291,7 +291,7 @@ func (s *Store) ReplaceImage(ctx context.Context, r ImageRef, src string, o Repl
 		op.abandon()
 		return err
 	}
-	codec, chunk, err := s.growRes(ctx, r.Group, sw, []*wim.Image{plan[0].img}, noCheck, o.Progress)
+	codec, chunk, err := s.growRes(ctx, r.Group, sw, []*wim.Image{plan[0].img}, false, o.Progress)
 	if err != nil {
 		return fail(err)
 	}

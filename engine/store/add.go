@@ -111,26 +111,18 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 		op.done()
 		return nil, err
 	}
-	res := s.ResPath(o.Group)
 	// The source's new data is checked against its digests before it
 	// counts. Into an existing Res.rwm the check runs while the data is
-	// appended, and a failure aborts the append (the file is cut back to
-	// its old end); a new group's data is checked first, so that a bad
-	// source leaves no group folder behind.
-	checked := noCheck
+	// appended (growRes), and a failure aborts the append; a new group's
+	// data is checked first, so that a bad source leaves no group folder
+	// behind.
+	checkWhileAdding := false
 	if !o.SkipVerify {
-		hashes, total := newBlobs(res, plan)
-		if !exists(res) {
-			if err := checkBlobs(ctx, sw, hashes, total, o.Progress); err != nil {
-				op.done()
-				return nil, err
-			}
-		} else {
-			cctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			result := make(chan error, 1)
-			go func() { result <- checkBlobs(cctx, sw, hashes, total, o.Progress) }()
-			checked = func() error { return <-result }
+		if exists(s.ResPath(o.Group)) {
+			checkWhileAdding = true
+		} else if err := checkSourceData(ctx, sw, "", plan, o.Progress); err != nil {
+			op.done()
+			return nil, err
 		}
 	}
 	for _, p := range plan {
@@ -146,7 +138,7 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 	for i, p := range plan {
 		imgs[i] = p.img
 	}
-	codec, chunk, err := s.growRes(ctx, o.Group, sw, imgs, checked, o.Progress)
+	codec, chunk, err := s.growRes(ctx, o.Group, sw, imgs, checkWhileAdding, o.Progress)
 	if err != nil {
 		return fail(err)
 	}
@@ -299,32 +291,35 @@ func (s *Store) planNames(dir ImageRef, plan []*plannedImage, o AddOptions, srcB
 	return nil
 }
 
-// checkSourceData reads every blob the images use that res does not hold,
-// checking it against its digest.
+// checkSourceData reads every blob the images use that res ("": none) does
+// not hold, checking it against its digest.
 func checkSourceData(ctx context.Context, sw *wim.WIM, res string, plan []*plannedImage, report progress.Func) error {
-	hashes, total := newBlobs(res, plan)
+	have := map[wim.Hash]bool{}
+	if res != "" {
+		if rw, err := wim.Open(res, &wim.OpenOptions{NoSplitSearch: true}); err == nil {
+			for _, e := range rw.Blobs() {
+				have[e.Hash] = true
+			}
+			rw.Close()
+		}
+	}
+	imgs := make([]*wim.Image, len(plan))
+	for i, p := range plan {
+		imgs[i] = p.img
+	}
+	hashes, total := newBlobs(func(h wim.Hash) bool { return have[h] }, imgs)
 	return checkBlobs(ctx, sw, hashes, total, report)
 }
 
-// noCheck is the check of data that was checked before it was written.
-func noCheck() error { return nil }
-
-// newBlobs returns the blobs the planned images use that res ("" or
-// missing: none) does not hold, and their total size.
-func newBlobs(res string, plan []*plannedImage) ([]wim.Hash, int64) {
-	have := map[wim.Hash]bool{}
-	if rw, err := wim.Open(res, &wim.OpenOptions{NoSplitSearch: true}); err == nil {
-		for _, e := range rw.Blobs() {
-			have[e.Hash] = true
-		}
-		rw.Close()
-	}
+// newBlobs returns the blobs imgs use that have says are held already,
+// each once, and their total size.
+func newBlobs(have func(wim.Hash) bool, imgs []*wim.Image) ([]wim.Hash, int64) {
 	var hashes []wim.Hash
 	var total int64
 	seen := map[wim.Hash]bool{}
-	for _, p := range plan {
-		for h, size := range p.img.BlobRefs() {
-			if !have[h] && !seen[h] {
+	for _, img := range imgs {
+		for h, size := range img.BlobRefs() {
+			if !seen[h] && !have(h) {
 				seen[h] = true
 				hashes = append(hashes, h)
 				total += size
@@ -347,10 +342,10 @@ func checkBlobs(ctx context.Context, sw *wim.WIM, hashes []wim.Hash, total int64
 }
 
 // growRes adds the data of imgs (images of src) to group g's Res.rwm,
-// creating it when missing, and returns its codec. checked is called once
-// the data is written and before it is committed: an error from it aborts
-// the write, leaving Res.rwm as it was.
-func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim.Image, checked func() error, report progress.Func) (wim.Compression, int, error) {
+// creating it when missing, and returns its codec. With check, the data new
+// to Res.rwm is read from src and checked against its digests while it is
+// appended; a failure aborts the append, leaving Res.rwm as it was.
+func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
 	res := s.ResPath(g)
 	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd)}
 	var w *wim.Writer
@@ -366,6 +361,17 @@ func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim
 		return 0, 0, err
 	}
 	codec, chunk := w.Compression(), w.ChunkSize()
+	checked := func() error { return nil }
+	if check {
+		// What to check is what the writer does not hold yet, taken
+		// before the copy adds to it.
+		hashes, total := newBlobs(w.HasBlob, imgs)
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		result := make(chan error, 1)
+		go func() { result <- checkBlobs(cctx, src, hashes, total, report) }()
+		checked = func() error { return <-result }
+	}
 	err = w.CopyImageBlobs(ctx, src, imgs...)
 	// The check's error, when there is one, says best what is wrong with
 	// the source (file, offset, blob).
