@@ -660,7 +660,7 @@ func (w *Writer) copyRaw(t *wtask) {
 		if b == nil {
 			return
 		}
-		if _, err := t.src.f.ReadAt(b, t.srcRes.Offset); err != nil {
+		if _, err := t.src.ra.ReadAt(b, t.srcRes.Offset); err != nil {
 			w.setErr(fmt.Errorf("wim: %s: reading blob %s at offset 0x%x: %w", t.src.name, t.srcHash, t.srcRes.Offset, err))
 			w.out.rollback(pos)
 			return
@@ -672,6 +672,8 @@ func (w *Writer) copyRaw(t *wtask) {
 	if w.out.err != nil {
 		return
 	}
+	// In the kernel where the source is a file; the rest (or all of an
+	// in-memory source) through the buffer.
 	k := int64(0)
 	if t.src.f != nil {
 		k = w.out.copyFrom(t.src.f, t.srcRes.Offset, n)
@@ -681,7 +683,7 @@ func (w *Writer) copyRaw(t *wtask) {
 	}
 	for k < n {
 		m := min(int64(len(w.srcBuf)), n-k)
-		if _, err := t.src.f.ReadAt(w.srcBuf[:m], t.srcRes.Offset+k); err != nil {
+		if _, err := t.src.ra.ReadAt(w.srcBuf[:m], t.srcRes.Offset+k); err != nil {
 			w.setErr(fmt.Errorf("wim: %s: reading blob %s at offset 0x%x: %w", t.src.name, t.srcHash, t.srcRes.Offset+k, err))
 			w.out.rollback(pos)
 			return
