@@ -91,7 +91,7 @@ func (w *findDialog) run() {
 				}
 				images[m.Image.String()] = true
 			}
-			w.found.SetText(fmt.Sprintf("%d found in %d image%s", len(ms), len(images), map[bool]string{true: "", false: "s"}[len(images) == 1]))
+			w.found.SetText(fmt.Sprintf("%d found in %d image%s", len(ms), len(images), plural(len(images))))
 			w.list.UnselectAll()
 			w.list.Refresh()
 			w.c.current = w

@@ -439,6 +439,14 @@ func (b *fileBrowser) replaceSelected() {
 // imagePath shows an image path as Windows does (\Windows\System32).
 func imagePath(p string) string { return strings.ReplaceAll(p, "/", `\`) }
 
+// plural returns "s" unless n is 1, for counts in messages.
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
 func baseNames(paths []string) []string {
 	out := make([]string, len(paths))
 	for i, p := range paths {

@@ -24,7 +24,7 @@ type pendingSession struct {
 // and where it is mounted.
 func (p pendingSession) describe(label string) (string, string) {
 	first := fmt.Sprintf("%s (%s) — started %s — %d staged change%s", label, p.Image, p.Started.Local().Format("2006-01-02 15:04"),
-		len(p.Changes), map[bool]string{true: "", false: "s"}[len(p.Changes) == 1])
+		len(p.Changes), plural(len(p.Changes)))
 	second := "can be resumed"
 	if p.Stale != "" {
 		second = p.Stale
