@@ -28,8 +28,9 @@ func FormatBytes(n int64) string {
 	return fmt.Sprintf("%.1f %s", v, suffix)
 }
 
-// formatDate formats an image's date as the details table shows it.
-func formatDate(t time.Time) string {
+// FormatDate formats a date as the console shows dates (local time, to the
+// minute; "" for none).
+func FormatDate(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}

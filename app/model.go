@@ -391,7 +391,7 @@ func (m *Model) Details(id string) Table {
 			im, _ := m.Node(c)
 			x := im.Image
 			t.Rows = append(t.Rows, []string{im.Label, x.Arch, statusText(x), FormatBytes(x.ExpandedBytes),
-				FormatBytes(x.ExclusiveBytes), formatDate(x.Created), x.OSVersion,
+				FormatBytes(x.ExclusiveBytes), FormatDate(x.Created), x.OSVersion,
 				strings.Join(x.Languages, ", "), x.File})
 			t.Keys = append(t.Keys, []string{im.Label, x.Arch, statusText(x), sizeKey(x.ExpandedBytes),
 				sizeKey(x.ExclusiveBytes), x.Created.UTC().Format("20060102150405"), x.OSVersion,
@@ -406,7 +406,7 @@ func (m *Model) Details(id string) Table {
 			im, _ := m.Node(c)
 			x := im.Image
 			t.Rows = append(t.Rows, []string{im.Label, x.Arch, statusText(x), FormatBytes(x.ExpandedBytes),
-				formatDate(x.Created), x.OSVersion, x.File})
+				FormatDate(x.Created), x.OSVersion, x.File})
 			t.Keys = append(t.Keys, []string{im.Label, x.Arch, statusText(x), sizeKey(x.ExpandedBytes),
 				x.Created.UTC().Format("20060102150405"), x.OSVersion, x.File})
 			t.RowIDs = append(t.RowIDs, c)
@@ -490,7 +490,7 @@ func GeneralProperties(im *store.Image) [][2]string {
 		{"File path", im.Path},
 		{"Expanded size", FormatBytes(im.ExpandedBytes)},
 		{"Image file size", FormatBytes(im.FileBytes)},
-		{"Date", formatDate(im.Created)},
+		{"Date", FormatDate(im.Created)},
 		{"OS version", im.OSVersion},
 		{"Edition", im.Edition},
 		{"Product", im.ProductName},

@@ -101,7 +101,7 @@ func (c *Console) showUnmount(srv *app.Server, r store.ImageRef, label string, s
 	how, file := commitChoice([]string{unmountCommit, unmountAsNew, unmountDiscard}, unmountAsNew, srv.FreeFileName(r))
 	items := []*widget.FormItem{
 		widget.NewFormItem("Folder", widget.NewLabel(ss.Mount)),
-		widget.NewFormItem("Mounted", widget.NewLabel(ss.Started.Local().Format("2006-01-02 15:04"))),
+		widget.NewFormItem("Mounted", widget.NewLabel(app.FormatDate(ss.Started))),
 		widget.NewFormItem("Then", how),
 		widget.NewFormItem("New file name", file),
 	}

@@ -7,7 +7,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -170,13 +169,7 @@ func entryColumns(e servicing.Entry, whole bool) []string {
 	} else {
 		size = app.FormatBytes(e.Size)
 	}
-	date := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.Local().Format("2006-01-02 15:04")
-	}
-	return []string{name, size, app.FormatAttributes(e.Attributes), date(e.Created), date(e.Modified), strings.Join(e.Streams, ", ")}
+	return []string{name, size, app.FormatAttributes(e.Attributes), app.FormatDate(e.Created), app.FormatDate(e.Modified), strings.Join(e.Streams, ", ")}
 }
 
 // columnRow returns a row of n labels that cut long text with an ellipsis,

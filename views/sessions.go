@@ -23,7 +23,7 @@ type pendingSession struct {
 // names it), since when and what it holds, then whether it can be resumed
 // and where it is mounted.
 func (p pendingSession) describe(label string) (string, string) {
-	first := fmt.Sprintf("%s (%s) — started %s — %d staged change%s", label, p.Image, p.Started.Local().Format("2006-01-02 15:04"),
+	first := fmt.Sprintf("%s (%s) — started %s — %d staged change%s", label, p.Image, app.FormatDate(p.Started),
 		len(p.Changes), plural(len(p.Changes)))
 	second := "can be resumed"
 	if p.Stale != "" {
