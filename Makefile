@@ -45,7 +45,8 @@ bench: test-deps
 	if [ -d "$$tree" ]; then export WIMBENCH_TREE="$$tree"; fi; \
 	$(GO) test -tags $(TESTTAGS) -run '^$$' -bench . -benchtime 3x ./engine/...
 
-# Regenerate default.pgo, the profile go build uses to optimise the binary.
+# Regenerate default.pgo (and its copy in cmd/wimconsole-cli), the profile
+# go build uses to optimise both binaries.
 pgo: test-deps
 	scripts/pgo-profile.sh
 
