@@ -30,8 +30,12 @@ vet:
 	$(GO) vet -tags $(TESTTAGS) ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
+# The console and its use cases run again under the race detector: their
+# tests drive the UI from the test's goroutine while background work hands
+# results to it, as in the app.
 test: test-deps vet
 	$(GO) test -tags $(TESTTAGS) $(TESTFLAGS) ./...
+	$(GO) test -race -tags $(TESTTAGS) $(TESTFLAGS) ./app/ ./views/
 
 # Benchmarks (not run by CI): codec MB/s and side-by-side runs with wimlib-imagex.
 # The side-by-side table uses the corpus from ../shared/bench/make-corpus.sh

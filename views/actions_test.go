@@ -24,11 +24,15 @@ import (
 // makeWIM is shared with the other packages' tests.
 var makeWIM = storetest.VariantsWIM
 
-// serialise makes c's hand-offs to the main goroutine run one at a time,
-// as they do in the real app (the test driver runs them at once on the
-// calling goroutine). c.do runs its function later, counted in c.busy.
-func serialise(c *Console) {
+// serialise makes the test's goroutine c's main goroutine: UI work runs on
+// one goroutine at a time, as in the real app (the test driver runs
+// fyne.Do's function at once on the calling goroutine). The test holds the
+// UI while it runs; the hand-offs of background work (c.do, c.doWait) wait
+// until it settles (c.settle), and c.do's are counted in c.busy.
+func serialise(t *testing.T, c *Console) {
 	var mu sync.Mutex
+	mu.Lock()
+	t.Cleanup(mu.Unlock) // let hand-offs still waiting run out
 	run := func(f func()) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -41,6 +45,11 @@ func serialise(c *Console) {
 			defer c.busy.Done()
 			run(f)
 		}()
+	}
+	c.idle = func(wait func()) {
+		mu.Unlock()
+		defer mu.Lock()
+		wait()
 	}
 }
 
@@ -73,7 +82,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	dlg := &fakeDialogs{}
 	c := NewConsole(a, app.NewModel(srv), dlg)
-	serialise(c)
+	serialise(t, c)
 	c.Window.Resize(fyne.NewSize(1000, 700))
 	t.Cleanup(func() { c.jobs.CancelAll(); c.settle() })
 	return &fixture{c: c, srv: srv, dlg: dlg, src: src, refs: append(refs, boot...)}
@@ -662,14 +671,12 @@ func TestJobBarAndCloseWithJobs(t *testing.T) {
 	var row *jobRow
 	var value float64
 	var detail, status string
-	f.c.doWait(func() {
-		f.c.showJobs()
-		row = f.c.jobRows[j]
-		if row != nil {
-			value, detail = row.bar.Value, row.detail.Text
-		}
-		status = f.c.jobStatus.Text
-	})
+	f.c.showJobs()
+	row = f.c.jobRows[j]
+	if row != nil {
+		value, detail = row.bar.Value, row.detail.Text
+	}
+	status = f.c.jobStatus.Text
 	if row == nil || value != 0.25 || !strings.Contains(detail, "25%") {
 		t.Fatalf("job row %v %q", value, detail)
 	}
@@ -677,12 +684,9 @@ func TestJobBarAndCloseWithJobs(t *testing.T) {
 		t.Fatalf("status bar %q", status)
 	}
 	// Closing asks first; "No" keeps the window and the job.
-	var txt string
-	f.c.doWait(func() {
-		f.c.closeRequested()
-		txt = overlayText(f.c)
-		tapButtonNoWait(t, f.c, "No")
-	})
+	f.c.closeRequested()
+	txt := overlayText(f.c)
+	tapButtonNoWait(t, f.c, "No")
 	if !strings.Contains(txt, "Long work") {
 		t.Fatalf("close confirmation %q", txt)
 	}
@@ -690,7 +694,7 @@ func TestJobBarAndCloseWithJobs(t *testing.T) {
 		t.Fatal("job ended")
 	}
 	// The job bar's Cancel cancels it; the error says so.
-	f.c.doWait(func() { test.Tap(row.cancel) })
+	test.Tap(row.cancel)
 	f.c.settle()
 	if j.Err() == nil || !strings.Contains(overlayText(f.c), "cancelled") {
 		t.Fatalf("cancelled job: %v, %q", j.Err(), overlayText(f.c))

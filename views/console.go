@@ -63,7 +63,10 @@ type Console struct {
 
 	// busy counts background work started from the UI (file dialogs,
 	// jobs) until its result has been shown; tests wait on it.
-	busy sync.WaitGroup
+	busy pending
+	// idle, when set, runs settle's wait: tests, whose goroutine stands
+	// for the main goroutine, let the hand-offs to it run there.
+	idle func(wait func())
 }
 
 // NewConsole builds the console window over model. dialogs are the native
@@ -192,8 +195,48 @@ func (c *Console) background(work func() func()) {
 	}()
 }
 
+// pending counts work in flight, like a sync.WaitGroup, except that Add
+// may run while Wait does: results of event streams and file watchers
+// arrive at any time, also while a test waits.
+type pending struct {
+	mu   sync.Mutex
+	zero *sync.Cond // signalled when n drops to 0
+	n    int
+}
+
+func (p *pending) Add(delta int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n += delta; p.n < 0 {
+		panic("views: negative pending count")
+	}
+	if p.n == 0 && p.zero != nil {
+		p.zero.Broadcast()
+	}
+}
+
+func (p *pending) Done() { p.Add(-1) }
+
+// Wait returns once nothing is in flight.
+func (p *pending) Wait() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.zero == nil {
+		p.zero = sync.NewCond(&p.mu)
+	}
+	for p.n > 0 {
+		p.zero.Wait()
+	}
+}
+
 // settle waits until background work started so far has been shown.
-func (c *Console) settle() { c.busy.Wait() }
+func (c *Console) settle() {
+	if c.idle != nil {
+		c.idle(c.busy.Wait)
+		return
+	}
+	c.busy.Wait()
+}
 
 // redraw shows the model's current state.
 func (c *Console) redraw() {

@@ -49,7 +49,7 @@ func newTestConsole(t *testing.T, root string) (*Console, *app.Server) {
 		t.Fatal(err)
 	}
 	c := NewConsole(a, app.NewModel(srv), &fakeDialogs{})
-	serialise(c)
+	serialise(t, c)
 	c.Window.Resize(fyne.NewSize(1000, 700))
 	return c, srv
 }
@@ -185,9 +185,9 @@ func TestLiveSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Second)
-	shown := func() (ok bool) {
-		c.doWait(func() { ok = contains(labels(c.Window.Content()), "Dropped") })
-		return ok
+	shown := func() bool {
+		c.settle() // let the watcher's redraw run
+		return contains(labels(c.Window.Content()), "Dropped")
 	}
 	for !shown() {
 		if time.Now().After(deadline) {
