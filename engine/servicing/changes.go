@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -364,6 +363,11 @@ func (ss *Session) stage(c Change) error {
 		}
 		return err
 	}
+	unlock, err := ss.lock()
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
 	if ss.State != StateOpen {
 		return fail(fmt.Errorf("servicing session %s is %s", ss.ID, ss.State))
 	}
@@ -411,8 +415,7 @@ func (ss *Session) copyIn(src string) (string, error) {
 	if !st.IsDir() && !st.Mode().IsRegular() {
 		return "", fmt.Errorf("%s: only files and folders can be added", src)
 	}
-	ss.NextData++
-	rel := dataDir + "/" + strconv.Itoa(ss.NextData)
+	rel := ss.newData()
 	dst := filepath.Join(ss.dir, filepath.FromSlash(rel))
 	if err := copyTree(src, dst); err != nil {
 		os.RemoveAll(dst)
@@ -450,8 +453,7 @@ func (ss *Session) putData(op Op, dest string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	ss.NextData++
-	rel := dataDir + "/" + strconv.Itoa(ss.NextData)
+	rel := ss.newData()
 	if err := writeAtomic(filepath.Join(ss.dir, filepath.FromSlash(rel)), data); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package servicing
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,8 +48,19 @@ func step(name string) {
 // only the data the image did not have appended to the group's Res.rwm,
 // crash-safe and journaled by the store (see store.CommitImage). The image
 // is updated in place, or with o.NewImage a new image of the group is made.
-// The session ends when the commit succeeds.
+// The session ends when the commit succeeds. A mounted session is refused:
+// its changes are in its folder, which Unmount (or CommitMount) commits.
+// When the image changed since the session began, the commit is refused
+// (an error wrapping store.ErrStale) and the session keeps its changes.
 func (ss *Session) Commit(ctx context.Context, o CommitOptions) (*CommitResult, error) {
+	unlock, err := ss.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if ss.Mount != "" {
+		return nil, fmt.Errorf("image %s is mounted at %s (servicing session %s): its changes are in that folder; commit them with unmount %s --commit, or discard them with --discard", ss.Image, ss.Mount, ss.ID, ss.Mount)
+	}
 	if err := ss.checkCommit(); err != nil {
 		return nil, err
 	}
@@ -65,6 +77,8 @@ func (ss *Session) Commit(ctx context.Context, o CommitOptions) (*CommitResult, 
 	return ss.commitTree(ctx, t, unattend, o)
 }
 
+// commitTree commits t, the session's tree, through store.CommitImage on
+// the session's base version. The caller holds the image's servicing lock.
 func (ss *Session) commitTree(ctx context.Context, t *tree, unattend []byte, o CommitOptions) (*CommitResult, error) {
 	ss.State = StateCommitting
 	ss.Target = o.NewImage
@@ -104,10 +118,18 @@ func (ss *Session) commitTree(ctx context.Context, t *tree, unattend []byte, o C
 		step("commit-blobs-written")
 		return nil
 	}
-	ref, err := ss.s.CommitImage(ctx, ss.ref, t.img, write, store.CommitOptions{
-		NewFile: o.NewImage, Name: o.Name, Description: o.Description, Unattend: unattend, Progress: o.Progress})
+	by := "servicing session " + ss.ID
+	if ss.Mount != "" {
+		by += " (unmount of " + ss.Mount + ")"
+	}
+	ref, err := ss.s.CommitImage(ctx, ss.ref, ss.base(), t.img, write, store.CommitOptions{
+		NewFile: o.NewImage, Name: o.Name, Description: o.Description, Unattend: unattend, By: by, Progress: o.Progress})
 	if err != nil {
-		// Nothing took effect: the session stays open.
+		// Nothing took effect: the session stays open, with its changes
+		// (after a stale refusal, for its owner to discard).
+		if errors.Is(err, store.ErrStale) {
+			err = fmt.Errorf("servicing session %s: %w", ss.ID, err)
+		}
 		ss.State, ss.Target = StateOpen, ""
 		if serr := ss.save(); serr != nil {
 			return nil, fmt.Errorf("%w (and saving the session: %v)", err, serr)
@@ -116,7 +138,7 @@ func (ss *Session) commitTree(ctx context.Context, t *tree, unattend []byte, o C
 	}
 	step("commit-done")
 	res.Image = ref
-	if err := ss.Discard(); err != nil {
+	if err := ss.discard(); err != nil {
 		return res, err
 	}
 	return res, nil

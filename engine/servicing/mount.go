@@ -52,7 +52,7 @@ func Mount(ctx context.Context, s *store.Store, r store.ImageRef, dir string, re
 	if ss, err := Mounted(s, abs); err == nil {
 		return nil, fmt.Errorf("%s is already the mount folder of session %s", abs, ss.ID)
 	}
-	ss, err := Begin(ctx, s, r)
+	ss, err := begin(ctx, s, r, abs)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +155,11 @@ func (ss *Session) Unmount(ctx context.Context, commit bool, o CommitOptions) (*
 // the image unchanged, without being read; only new and changed files are
 // read, hashed and (when their data is new) compressed into the group.
 func (ss *Session) CommitMount(ctx context.Context, o CommitOptions) (*MountResult, error) {
+	unlock, err := ss.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if ss.Mount == "" {
 		return nil, fmt.Errorf("servicing session %s is not mounted", ss.ID)
 	}

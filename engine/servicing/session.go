@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,10 +49,12 @@ type Session struct {
 	Image   string    `json:"image"` // store.ImageRef in its string form
 	Started time.Time `json:"started"`
 	State   string    `json:"state"`
-	// Base identifies the image file the session began on (size and
-	// modification time): when it changes, the session is stale.
+	// Base identifies the image file the session began on (size,
+	// modification time and metadata hash, see store.ImageVersion): when it
+	// changes, the session is stale, and a commit is refused.
 	BaseSize  int64    `json:"base_size"`
 	BaseMtime int64    `json:"base_mtime"`
+	BaseMeta  string   `json:"base_meta,omitempty"`
 	Changes   []Change `json:"changes"`
 	// Unattend is true when the session holds a new ImageUnattend.xml
 	// for the image (staged by AddDriver or SetUnattend).
@@ -87,8 +90,16 @@ func newID() string {
 
 // Begin starts a servicing session on image r, which must exist and be
 // disabled (as WDS requires before an image is replaced). An image has at
-// most one session.
+// most one session, mounted or not (as DISM mounts an image once): a second
+// is refused, naming the first and its mount folder.
 func Begin(ctx context.Context, s *store.Store, r store.ImageRef) (*Session, error) {
+	return begin(ctx, s, r, "")
+}
+
+// begin is Begin for a session mounted at the folder mount ("": none), which
+// is recorded from the start so that no change can be staged in the session
+// while the image is being extracted.
+func begin(ctx context.Context, s *store.Store, r store.ImageRef, mount string) (*Session, error) {
 	im, err := s.GetImage(ctx, r)
 	if err != nil {
 		return nil, err
@@ -96,17 +107,27 @@ func Begin(ctx context.Context, s *store.Store, r store.ImageRef) (*Session, err
 	if im.Enabled {
 		return nil, fmt.Errorf("image %s is enabled: disable it before servicing it", r)
 	}
+	// The check for another session and the new session's creation are
+	// one step for every process: the image's servicing lock.
+	unlock, err := lockImage(s, r)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if old, err := ForImage(s, r); err == nil {
+		if old.Mount != "" {
+			return nil, fmt.Errorf("image %s is already mounted at %s (servicing session %s): unmount it first (unmount %s --commit or --discard)", r, old.Mount, old.ID, old.Mount)
+		}
 		return nil, fmt.Errorf("image %s already has servicing session %s (commit or discard it first)", r, old.ID)
 	} else if !errors.Is(err, ErrNoSession) {
 		return nil, err
 	}
-	st, err := os.Stat(s.ImagePath(r))
+	v, err := s.ImageVersion(r)
 	if err != nil {
 		return nil, err
 	}
 	ss := &Session{ID: newID(), Image: r.String(), Started: time.Now().UTC(), State: StateOpen,
-		BaseSize: st.Size(), BaseMtime: st.ModTime().UnixNano(), s: s, ref: r}
+		BaseSize: v.Size, BaseMtime: v.Mtime, BaseMeta: v.Meta, Mount: mount, s: s, ref: r}
 	ss.dir = filepath.Join(sessionsRoot(s), ss.ID)
 	if err := os.MkdirAll(filepath.Join(ss.dir, dataDir), 0o755); err != nil {
 		return nil, err
@@ -201,7 +222,13 @@ func Stale(s *store.Store) ([]Pending, error) {
 }
 
 func (ss *Session) staleReason() string {
-	st, err := os.Stat(ss.s.ImagePath(ss.ref))
+	cur, err := ss.s.ImageVersion(ss.ref)
+	changed := err == nil && !cur.Same(ss.base())
+	if err != nil {
+		if _, serr := os.Stat(ss.s.ImagePath(ss.ref)); serr == nil {
+			return "image " + ss.Image + " cannot be read: " + err.Error()
+		}
+	}
 	if ss.State == StateCommitting {
 		if ss.Target != "" {
 			t := ss.ref
@@ -209,7 +236,7 @@ func (ss *Session) staleReason() string {
 			if _, err := os.Stat(ss.s.ImagePath(t)); err == nil {
 				return "committed as image " + t.String() + "; the session can be removed"
 			}
-		} else if err == nil && (st.Size() != ss.BaseSize || st.ModTime().UnixNano() != ss.BaseMtime) {
+		} else if changed {
 			return "committed; the session can be removed"
 		}
 		return "its commit was interrupted before it took effect; discard it or commit again"
@@ -217,10 +244,62 @@ func (ss *Session) staleReason() string {
 	if err != nil {
 		return "image " + ss.Image + " no longer exists"
 	}
-	if st.Size() != ss.BaseSize || st.ModTime().UnixNano() != ss.BaseMtime {
+	if changed {
 		return "image " + ss.Image + " was changed since the session began"
 	}
 	return ""
+}
+
+// newData names a new data folder or file of the session, relative to its
+// folder. The name is unique even among handles of the session that another
+// process holds (its data is written before the change is staged under the
+// lock).
+func (ss *Session) newData() string {
+	ss.NextData++
+	return dataDir + "/" + strconv.Itoa(ss.NextData) + "-" + newID()[:8]
+}
+
+// base is the version of the image the session began on.
+func (ss *Session) base() store.ImageVersion {
+	return store.ImageVersion{Size: ss.BaseSize, Mtime: ss.BaseMtime, Meta: ss.BaseMeta}
+}
+
+// lockImage takes the servicing lock of image r (see store.LockServicing):
+// every read-and-change of a session's state holds it, so that two
+// processes (the console and the command line, or two commands) never work
+// from one session's state at once.
+func lockImage(s *store.Store, r store.ImageRef) (func(), error) {
+	unlock, err := s.LockServicing(r, store.BusyTimeout)
+	if err != nil {
+		if errors.Is(err, store.ErrGroupBusy) {
+			return nil, fmt.Errorf("image %s: another operation is working on its servicing session (a commit, an unmount or a change); try again when it has finished: %w", r, store.ErrGroupBusy)
+		}
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// lock takes the servicing lock of the session's image and reads the
+// session's state again from its folder, which another process may have
+// changed (or ended) since it was loaded: what is then checked and changed
+// is the current state. The caller releases the lock.
+func (ss *Session) lock() (func(), error) {
+	unlock, err := lockImage(ss.s, ss.ref)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := Load(ss.s, ss.ID)
+	if err != nil {
+		unlock()
+		if errors.Is(err, ErrNoSession) {
+			return nil, fmt.Errorf("servicing session %s of image %s has ended (committed or discarded by another operation): %w", ss.ID, ss.Image, ErrNoSession)
+		}
+		return nil, err
+	}
+	// Data folders numbered here but not yet staged keep their numbers.
+	cur.NextData = max(cur.NextData, ss.NextData)
+	*ss = *cur
+	return unlock, nil
 }
 
 // Ref returns the image the session works on.
@@ -232,6 +311,16 @@ func (ss *Session) Dir() string { return ss.dir }
 // Discard ends the session without changing the image: its staged data
 // goes. A mounted working folder is left to its owner.
 func (ss *Session) Discard() error {
+	unlock, err := lockImage(ss.s, ss.ref)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return ss.discard()
+}
+
+// discard is Discard for a caller that holds the image's servicing lock.
+func (ss *Session) discard() error {
 	if err := os.RemoveAll(ss.dir); err != nil {
 		return fmt.Errorf("discarding servicing session %s: %w", ss.ID, err)
 	}

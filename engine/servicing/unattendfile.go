@@ -56,11 +56,16 @@ func (ss *Session) SetUnattend(doc []byte) error {
 	if ss.ref.Boot {
 		return errors.New("boot images have no ImageUnattend.xml")
 	}
-	if ss.State != StateOpen {
-		return fmt.Errorf("servicing session %s is %s", ss.ID, ss.State)
-	}
 	if err := unattend.Validate("ImageUnattend.xml", doc); err != nil {
 		return err
+	}
+	unlock, err := ss.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if ss.State != StateOpen {
+		return fmt.Errorf("servicing session %s is %s", ss.ID, ss.State)
 	}
 	if err := writeAtomic(filepath.Join(ss.dir, unattendTmp), doc); err != nil {
 		return err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -24,53 +25,153 @@ type CommitOptions struct {
 	// Unattend, when not nil, becomes the image's ImageUnattend.xml,
 	// committed with the image.
 	Unattend []byte
+	// By says who commits, in an administrator's words ("servicing
+	// session 1f2e…, mounted at /srv/mnt"): recorded with the image, it
+	// names the change when a commit based on the older image is refused.
+	By       string
 	Progress progress.Func
 }
+
+// ImageVersion identifies the state of an image's WIM file: its size and
+// modification time, and the SHA-1 of its metadata resource (which tells
+// two same-sized files apart on file systems with coarse times). Every
+// change to the image replaces or rewrites the file, so a different
+// version means a changed image.
+type ImageVersion struct {
+	Size  int64  `json:"size"`
+	Mtime int64  `json:"mtime"`          // nanoseconds since 1970
+	Meta  string `json:"meta,omitempty"` // hex SHA-1 of image 1's metadata resource
+}
+
+// Same reports whether v and o are the same version of an image. A version
+// without its metadata hash (recorded before there was one) is compared by
+// size and time alone.
+func (v ImageVersion) Same(o ImageVersion) bool {
+	return v.Size == o.Size && v.Mtime == o.Mtime && (v.Meta == "" || o.Meta == "" || v.Meta == o.Meta)
+}
+
+// ImageVersion returns the current version of image r's file.
+func (s *Store) ImageVersion(r ImageRef) (ImageVersion, error) {
+	name := s.ImagePath(r)
+	for try := 0; ; try++ {
+		st, err := os.Stat(name)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return ImageVersion{}, fmt.Errorf("image %s does not exist", r)
+			}
+			return ImageVersion{}, err
+		}
+		w, err := wim.Open(name, &wim.OpenOptions{NoSplitSearch: true})
+		if err != nil {
+			return ImageVersion{}, err
+		}
+		e, err := w.MetadataEntry(1)
+		w.Close()
+		if err != nil {
+			return ImageVersion{}, err
+		}
+		// The file read must be the one measured: when it was replaced
+		// meanwhile, measure again.
+		st2, err := os.Stat(name)
+		if err == nil && os.SameFile(st, st2) && st.Size() == st2.Size() && st.ModTime().Equal(st2.ModTime()) {
+			return ImageVersion{Size: st.Size(), Mtime: st.ModTime().UnixNano(), Meta: hex.EncodeToString(e.Hash[:])}, nil
+		}
+		if try == 2 {
+			return ImageVersion{}, fmt.Errorf("image %s: %s keeps changing while it is read; try again", r, name)
+		}
+	}
+}
+
+// ErrStale is returned (wrapped in a *StaleError) when a commit is based on
+// a version of the image that is no longer current.
+var ErrStale = errors.New("changed since the session began")
+
+// StaleError refuses a commit whose base version of the image is no longer
+// current: committing it would undo the change made meanwhile. Nothing was
+// changed; the caller's changes are still its own to discard or redo.
+type StaleError struct {
+	Image ImageRef
+	By    string    // who made the current version, when the store knows
+	At    time.Time // when
+}
+
+func (e *StaleError) Error() string {
+	by := ""
+	if e.By != "" {
+		by = " (by " + e.By
+		if !e.At.IsZero() {
+			by += ", at " + e.At.Local().Format("2006-01-02 15:04:05")
+		}
+		by += ")"
+	}
+	return fmt.Sprintf("image %s %v%s: committing would undo that change, so nothing was committed; discard the session and begin again", e.Image, ErrStale, by)
+}
+
+func (e *StaleError) Unwrap() error { return ErrStale }
 
 // stateReady marks a commit-image journal entry whose temporary files are
 // complete: recovery finishes it if the image file was renamed into place.
 const stateReady = "ready"
 
 // CommitImage commits img, a changed tree of image r (as servicing makes
-// it), and returns the image committed. write adds the data img uses that
-// r's file does not hold to w: for an install image w is the group's
+// it), and returns the image committed. base is the version of r the tree
+// was made from (see ImageVersion): it is compared with r's current version
+// under the group's lock, and when r changed meanwhile the commit is refused
+// with a *StaleError (ErrStale) and changes nothing, so that no change is
+// lost to a commit that could not include it. write adds the data img uses
+// that r's file does not hold to w: for an install image w is the group's
 // Res.rwm open for append (only new data is written to it); for a boot image
 // it is a new standalone WIM, to which the rest of the data is then copied
 // as stored. The metadata is written to a temporary file, synced, and
 // renamed over r's file (r must be disabled and have no install sessions)
 // or, with o.NewFile, to a new image file of the group. The operation is
 // journaled: a crash leaves r either as it was or wholly committed.
-func (s *Store) CommitImage(ctx context.Context, r ImageRef, img *wim.Image, write func(ctx context.Context, w *wim.Writer) error, o CommitOptions) (ImageRef, error) {
+func (s *Store) CommitImage(ctx context.Context, r ImageRef, base ImageVersion, img *wim.Image, write func(ctx context.Context, w *wim.Writer) error, o CommitOptions) (ImageRef, error) {
 	if o.NewFile != "" && r.Boot {
 		return ImageRef{}, errors.New("a boot image can only be committed in place")
-	}
-	rec, err := s.record(r)
-	if err != nil {
-		return ImageRef{}, err
-	}
-	if o.NewFile == "" && rec.Enabled {
-		return ImageRef{}, fmt.Errorf("image %s is enabled: disable it before committing changes to it", r)
 	}
 	if o.Unattend != nil && r.Boot {
 		return ImageRef{}, errors.New("boot images have no unattend file")
 	}
-	old, err := s.openImage(r)
-	if err != nil {
-		return ImageRef{}, err
-	}
-	defer old.Close()
-	info := *old.XML().Image(1)
-	info.Modified = time.Time{}
-	h := old.Header()
-
 	dest := r
-	e := journalEntry{Op: "commit-image", Locks: []string{r.lockKey()}, Group: r.Group, Arch: r.Arch, File: r.File}
+	e := journalEntry{Op: "commit-image", Locks: []string{r.lockKey()}, Group: r.Group, Arch: r.Arch, File: r.File, By: o.By}
 	if o.NewFile != "" {
 		dest.File = fileBase(o.NewFile)
 		if err := CheckFileName(dest.File); err != nil {
 			return ImageRef{}, err
 		}
 		e.Files = []string{dest.File}
+	}
+	// From here on r is read under its group's lock: the version checked is
+	// the version replaced.
+	op, err := s.begin(e)
+	if err != nil {
+		return ImageRef{}, err
+	}
+	refuse := func(err error) (ImageRef, error) {
+		op.done()
+		return ImageRef{}, err
+	}
+	step("commit-locked")
+	if err := s.checkBase(r, base); err != nil {
+		return refuse(err)
+	}
+	rec, err := s.record(r)
+	if err != nil {
+		return refuse(err)
+	}
+	if o.NewFile == "" && rec.Enabled {
+		return refuse(fmt.Errorf("image %s is enabled: disable it before committing changes to it", r))
+	}
+	old, err := s.openImage(r)
+	if err != nil {
+		return refuse(err)
+	}
+	defer old.Close()
+	info := *old.XML().Image(1)
+	info.Modified = time.Time{}
+	h := old.Header()
+	if o.NewFile != "" {
 		info.Created = time.Time{}
 		if o.Name == "" {
 			o.Name = info.Name + " (serviced)"
@@ -78,7 +179,7 @@ func (s *Store) CommitImage(ctx context.Context, r ImageRef, img *wim.Image, wri
 	}
 	if o.Name != "" && o.Name != info.Name {
 		if err := s.checkNameFree(dest, o.Name); err != nil {
-			return ImageRef{}, err
+			return refuse(err)
 		}
 		info.Name = o.Name
 		if info.DisplayName != "" {
@@ -91,25 +192,19 @@ func (s *Store) CommitImage(ctx context.Context, r ImageRef, img *wim.Image, wri
 			info.DisplayDescription = o.Description
 		}
 	}
-	op, err := s.begin(e)
-	if err != nil {
-		return ImageRef{}, err
-	}
 	fail := func(err error) (ImageRef, error) {
 		op.abandon()
 		return ImageRef{}, err
 	}
 	if o.NewFile == "" {
 		if n, err := s.activeSessions(r); err != nil || n > 0 {
-			op.done()
 			if err == nil {
 				err = fmt.Errorf("image %s has %d active install session%s; wait for them to end", r, n, plural(n))
 			}
-			return ImageRef{}, err
+			return refuse(err)
 		}
 	} else if err := s.planNames(ImageRef{Group: r.Group}, []*plannedImage{{img: img, info: info}}, AddOptions{FileName: dest.File}, dest.File); err != nil {
-		op.done()
-		return ImageRef{}, err
+		return refuse(err)
 	}
 
 	if r.Boot {
@@ -117,6 +212,7 @@ func (s *Store) CommitImage(ctx context.Context, r ImageRef, img *wim.Image, wri
 			return fail(err)
 		}
 		rec.Cache = nil
+		s.markChanged(r, &rec, o.By)
 		if err := s.putRecord(r, rec); err != nil {
 			return fail(err)
 		}
@@ -169,6 +265,7 @@ func (s *Store) CommitImage(ctx context.Context, r ImageRef, img *wim.Image, wri
 		step("commit-image-written")
 		rec.Cache = nil
 		rec.Unattend = ""
+		s.markChanged(dest, &rec, o.By)
 		if _, err := os.Stat(filepath.Join(dir, dest.File, "Unattend", unattendFile)); err == nil {
 			rec.Unattend = dest.File + "/Unattend/" + unattendFile
 		}
@@ -240,7 +337,34 @@ func (s *Store) finishCommit(e journalEntry) error {
 	}
 	step("commit-unattend-renamed")
 	rec.Cache = nil
+	s.markChanged(r, &rec, e.By)
 	return s.putRecord(r, rec)
+}
+
+// checkBase refuses, with a *StaleError, to commit on a base version of r
+// that is no longer current. The caller holds r's group lock.
+func (s *Store) checkBase(r ImageRef, base ImageVersion) error {
+	cur, err := s.ImageVersion(r)
+	if err != nil {
+		return err
+	}
+	if cur.Same(base) {
+		return nil
+	}
+	se := &StaleError{Image: r}
+	if rec, err := s.record(r); err == nil && rec.Changed != nil && rec.Changed.Version.Same(cur) {
+		se.By, se.At = rec.Changed.By, rec.Changed.At
+	}
+	return se
+}
+
+// markChanged records in rec who made r's current version (by; "" when
+// unknown), for the error that refuses a commit based on an older one.
+func (s *Store) markChanged(r ImageRef, rec *imageRecord, by string) {
+	rec.Changed = nil
+	if v, err := s.ImageVersion(r); err == nil && by != "" {
+		rec.Changed = &changeMark{By: by, At: time.Now().UTC(), Version: v}
+	}
 }
 
 // settleCommit finishes or rolls back a commit-image operation.

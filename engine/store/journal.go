@@ -25,6 +25,7 @@ type journalEntry struct {
 	State   string    `json:"state,omitempty"`
 	Build   string    `json:"build,omitempty"` // folder being built, relative to the root
 	Old     string    `json:"old,omitempty"`   // folder set aside, relative to the root
+	By      string    `json:"by,omitempty"`    // who commits (commit-image), see CommitOptions.By
 	PID     int       `json:"pid"`
 	Started time.Time `json:"started"`
 }

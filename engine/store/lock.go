@@ -58,8 +58,11 @@ func (s *Store) lockNames(wait time.Duration, keys ...string) (*groupLock, error
 var ErrGroupBusy = errors.New("busy: another operation is changing it; try again")
 
 func lockWhat(k string) string {
-	if strings.HasPrefix(k, "b:") {
+	switch {
+	case strings.HasPrefix(k, "b:"):
 		return "boot architecture"
+	case strings.HasPrefix(k, "s:"):
+		return "servicing of image"
 	}
 	return "image group"
 }
@@ -88,8 +91,25 @@ func (l *groupLock) unlock() {
 	l.dbs = nil
 }
 
+// LockServicing takes the servicing lock of image r, waiting at most wait,
+// and returns its release (ErrGroupBusy when another holder keeps it). Image
+// servicing (engine/servicing) holds it while it reads and changes the state
+// of the image's session, so that two processes never act on one session at
+// once. It is independent of the group lock, which CommitImage takes inside
+// it: take it before any group lock, never while holding one.
+func (s *Store) LockServicing(r ImageRef, wait time.Duration) (unlock func(), err error) {
+	l, err := s.lockNames(wait, servicingKey(r))
+	if err != nil {
+		return nil, err
+	}
+	return l.unlock, nil
+}
+
 func groupKey(g string) string { return "g:" + g }
 func archKey(a string) string  { return "b:" + a }
+
+// servicingKey is the lock key of image r's servicing.
+func servicingKey(r ImageRef) string { return "s:" + r.String() }
 
 // lockFor returns the lock key of the group or architecture of r.
 func (r ImageRef) lockKey() string {

@@ -30,6 +30,17 @@ type imageRecord struct {
 	CacheSize  int64     `json:"csize,omitempty"`
 	CacheMtime int64     `json:"cmtime,omitempty"`
 	Cache      *wimFacts `json:"cache,omitempty"`
+
+	// Changed says who made the image file's current version, when a
+	// commit did (see CommitOptions.By).
+	Changed *changeMark `json:"changed,omitempty"`
+}
+
+// changeMark names the commit that made version Version of an image.
+type changeMark struct {
+	By      string       `json:"by"`
+	At      time.Time    `json:"at"`
+	Version ImageVersion `json:"version"`
 }
 
 // wimFacts are an image's properties read from its WIM file's XML data.
