@@ -156,6 +156,7 @@ type blobSource struct {
 type tree struct {
 	img   *wim.Image
 	blobs map[wim.Hash]blobSource
+	rpfix bool // the image's absolute link targets inside it are fixed (FlagRPFix)
 }
 
 // parentDir returns the folder that is to hold path p, creating missing
