@@ -13,6 +13,7 @@ import (
 
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
 // imageOf reads the tree of image r as committed.
@@ -225,4 +226,98 @@ func TestMountCommitKeepsNamesWindowsForbids(t *testing.T) {
 	_, err = ss.Unmount(ctx, true, CommitOptions{})
 	must(t, err)
 	mustVerify(t, s)
+}
+
+func TestAddKeepsHardLinksAndSymlinks(t *testing.T) {
+	ctx := context.Background()
+	s, r := newStore(t, baseFiles())
+	src := writeTree(t, map[string]string{"f1": "linked\n", "sub/x.txt": "x\n", "solo": "solo\n"})
+	outside := filepath.Join(t.TempDir(), "outside.txt")
+	must(t, os.WriteFile(outside, []byte("outside\n"), 0o644))
+	must(t, os.Link(filepath.Join(src, "f1"), filepath.Join(src, "sub/f2")))
+	must(t, os.Link(filepath.Join(src, "f1"), filepath.Join(src, "f3")))
+	must(t, os.Symlink("f1", filepath.Join(src, "rel")))
+	must(t, os.Symlink("../solo", filepath.Join(src, "sub/up")))
+	must(t, os.Symlink(filepath.Join(src, "sub"), filepath.Join(src, "absin")))
+	must(t, os.Symlink(outside, filepath.Join(src, "absout")))
+
+	ss, err := Begin(ctx, s, r)
+	must(t, err)
+	must(t, ss.Add(src, "/Added"))
+	// The folder given may change or go once added: the session has its copy.
+	must(t, os.RemoveAll(src))
+	_, err = ss.Commit(ctx, CommitOptions{})
+	must(t, err)
+
+	out := applied(t, s, r)
+	if got, want := linkSets(t, filepath.Join(out, "Added")), [][]string{{"f1", "f3", "sub/f2"}, {"solo"}, {"sub/x.txt"}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("wimlib-imagex applies the added files as %v, want %v", got, want)
+	}
+	root, err := filepath.EvalSymlinks(out)
+	must(t, err)
+	for name, want := range map[string]string{
+		"rel":    "f1",
+		"sub/up": "../solo",
+		"absin":  root + "/Added/sub", // inside the added folder: where it went
+		"absout": outside,             // outside: as it was
+	} {
+		got, err := os.Readlink(filepath.Join(out, "Added", name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		} else if got != want {
+			t.Errorf("%s applied by wimlib-imagex points to %q, want %q", name, got, want)
+		}
+	}
+
+	img := imageOf(t, s, r)
+	f1 := lookup(t, img, "/Added/f1")
+	for _, p := range []string{"/Added/f3", "/Added/sub/f2"} {
+		if f := lookup(t, img, p); f.LinkGroup == 0 || f.LinkGroup != f1.LinkGroup || f.Hash != f1.Hash {
+			t.Errorf("%s: group %d hash %x, want f1's %d %x", p, f.LinkGroup, f.Hash, f1.LinkGroup, f1.Hash)
+		}
+	}
+	for f := range img.All() {
+		if f.LinkGroup == f1.LinkGroup && !strings.HasPrefix(f.Path(), "/Added/") {
+			t.Errorf("%s shares the added files' link group %d", f.Path(), f.LinkGroup)
+		}
+	}
+	if a := lookup(t, img, "/Added/absin"); a.Attributes&wim.AttrDirectory == 0 || a.ReparseFlags&wim.ReparseNotFixed != 0 {
+		t.Errorf("/Added/absin: attributes %#x flags %#x, want a fixed link to a folder", a.Attributes, a.ReparseFlags)
+	}
+	mustVerify(t, s)
+}
+
+// TestAddStoresLinksAsCapture compares the links of an added folder with
+// wimlib-imagex's capture of the same folder.
+func TestAddStoresLinksAsCapture(t *testing.T) {
+	ctx := context.Background()
+	s, r := newStore(t, baseFiles())
+	src := writeTree(t, map[string]string{"f1": "linked\n", "sub/x.txt": "x\n"})
+	must(t, os.Symlink("f1", filepath.Join(src, "rel")))
+	must(t, os.Symlink("sub", filepath.Join(src, "reldir")))
+	must(t, os.Symlink("/nonexistent/x", filepath.Join(src, "absout")))
+	must(t, os.Symlink("../../somewhere", filepath.Join(src, "sub/up")))
+	capWim := filepath.Join(t.TempDir(), "cap.wim")
+	oracle.Run(t, "capture", src, capWim, "cap")
+	cw, err := wim.Open(capWim, nil)
+	must(t, err)
+	defer cw.Close()
+	capImg, err := cw.Image(1)
+	must(t, err)
+
+	ss, err := Begin(ctx, s, r)
+	must(t, err)
+	must(t, ss.Add(src, "/Added"))
+	_, err = ss.Commit(ctx, CommitOptions{})
+	must(t, err)
+	img := imageOf(t, s, r)
+	for _, name := range []string{"rel", "reldir", "absout", "sub/up"} {
+		c, f := lookup(t, capImg, "/"+name), lookup(t, img, "/Added/"+name)
+		cs, _ := c.Reparse()
+		fs, _ := f.Reparse()
+		if c.Attributes != f.Attributes || c.ReparseTag != f.ReparseTag || c.ReparseFlags != f.ReparseFlags || cs != fs {
+			t.Errorf("%s: attributes %#x tag %#x flags %#x data %x, wimlib-imagex capture: %#x %#x %#x %x", name,
+				f.Attributes, f.ReparseTag, f.ReparseFlags, fs.Hash, c.Attributes, c.ReparseTag, c.ReparseFlags, cs.Hash)
+		}
+	}
 }
