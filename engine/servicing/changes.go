@@ -73,7 +73,7 @@ func CheckName(name string) error {
 	}
 	for _, r := range name {
 		if r < 0x20 || strings.ContainsRune(`<>:"|?*\`, r) {
-			return fmt.Errorf("name %q contains %q, which Windows does not allow", name, r)
+			return fmt.Errorf("name %q contains %q, which Windows does not allow in a file name (the image would not apply on Windows)", name, r)
 		}
 	}
 	return nil
@@ -81,7 +81,9 @@ func CheckName(name string) error {
 
 // CleanPath turns a user's image path (`\Windows\System32`, `/a/b`, `a/b`)
 // into the form the tree uses ("/a/b"), refusing names an image cannot hold
-// (see wim.CheckName): "..", ":", NUL and the like.
+// (see wim.CheckName): "..", NUL and the like. Names Windows refuses (see
+// CheckName) pass, so that entries an image captured elsewhere already
+// holds can be named; changes check the names they make.
 func CleanPath(p string) (string, error) {
 	p = strings.ReplaceAll(p, `\`, "/")
 	parts := strings.Split(p, "/")
@@ -90,7 +92,7 @@ func CleanPath(p string) (string, error) {
 		if s == "" {
 			continue
 		}
-		if err := CheckName(s); err != nil {
+		if err := wim.CheckName(s); err != nil {
 			return "", fmt.Errorf("image path %q: %w", p, err)
 		}
 		out = append(out, s)
@@ -204,6 +206,9 @@ func (t *tree) parentDir(p string, mk bool, now time.Time) (*wim.File, string, e
 			if !mk {
 				return nil, "", fmt.Errorf("%s: folder does not exist", "/"+strings.Join(parts[:i+1], "/"))
 			}
+			if err := CheckName(name); err != nil {
+				return nil, "", fmt.Errorf("new folder %s: %w", "/"+strings.Join(parts[:i+1], "/"), err)
+			}
 			c = newDir(d, name, now)
 			attach(d, c)
 		}
@@ -232,6 +237,9 @@ func (t *tree) apply(c Change, dir string) error {
 		if ex := child(parent, name); ex != nil {
 			return fmt.Errorf("%s already exists (delete or replace it)", ex.Path())
 		}
+		if err := CheckName(name); err != nil {
+			return fmt.Errorf("new entry %s: %w", c.Path, err)
+		}
 		if c.Op == OpMkdir {
 			attach(parent, newDir(parent, name, now))
 			return nil
@@ -259,6 +267,11 @@ func (t *tree) apply(c Change, dir string) error {
 		}
 		if ex := child(parent, name); ex != nil && ex != f {
 			return fmt.Errorf("%s already exists", ex.Path())
+		}
+		if name != f.Name {
+			if err := CheckName(name); err != nil {
+				return fmt.Errorf("new name %s: %w", c.To, err)
+			}
 		}
 		for a := parent; a != nil; a = a.Parent {
 			if a == f {

@@ -321,3 +321,50 @@ func TestAddStoresLinksAsCapture(t *testing.T) {
 		}
 	}
 }
+
+// TestStagedChangesNameExistingForbiddenNames: entries an image captured on
+// Linux holds under names Windows refuses can be listed, deleted and
+// renamed; a change that makes such a name is refused with the reason.
+func TestStagedChangesNameExistingForbiddenNames(t *testing.T) {
+	ctx := context.Background()
+	s, r := newStoreDir(t, writeTree(t, map[string]string{
+		"gt>": "gt\n", "a:b/inner.txt": "inner\n", "ok.txt": "ok\n",
+	}))
+	if ents, err := List(ctx, s, r, "/a:b"); err != nil || len(ents) != 1 {
+		t.Fatalf("listing /a:b: %v, %v", ents, err)
+	}
+	newFile := filepath.Join(t.TempDir(), "n.txt")
+	must(t, os.WriteFile(newFile, []byte("n\n"), 0o644))
+	ss, err := Begin(ctx, s, r)
+	must(t, err)
+	must(t, ss.Delete("/gt>"))
+	must(t, ss.Add(newFile, "/a:b/n.txt"))
+	must(t, ss.Rename("/a:b", "ab"))
+	for _, c := range []struct {
+		do         func() error
+		name, char string
+	}{
+		{func() error { return ss.Add(newFile, "/ab/what?.txt") }, "what?.txt", "'?'"},
+		{func() error { return ss.Add(newFile, "/x|y/n.txt") }, "x|y", "'|'"},
+		{func() error { return ss.Mkdir("/c:d") }, "c:d", "':'"},
+		{func() error { return ss.Rename("/ok.txt", "o*k.txt") }, "o*k.txt", "'*'"},
+	} {
+		err := c.do()
+		if err == nil {
+			t.Errorf("new name %s accepted", c.name)
+			continue
+		}
+		for _, w := range []string{c.name, c.char, "Windows does not allow"} {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error %q does not say %q", err, w)
+			}
+		}
+	}
+	if len(ss.Changes) != 3 {
+		t.Fatalf("staged %v, want the three accepted changes", ss.Changes)
+	}
+	_, err = ss.Commit(ctx, CommitOptions{})
+	must(t, err)
+	sameTree(t, applied(t, s, r), map[string]string{"ab/inner.txt": "inner\n", "ab/n.txt": "n\n", "ok.txt": "ok\n"})
+	mustVerify(t, s)
+}
