@@ -34,6 +34,25 @@ type Change struct {
 	Path string `json:"path"`
 	To   string `json:"to,omitempty"`
 	Data string `json:"data,omitempty"`
+	// Links holds the symbolic links of the added file or folder as
+	// capture found them when they were copied into the session (the
+	// copies cannot tell: their targets resolve elsewhere), by slash path
+	// below the added folder.
+	Links map[string]StagedLink `json:"links,omitempty"`
+}
+
+// StagedLink is a symbolic link of an added folder, as capture stores it:
+// an absolute target inside the added folder is stored relative to it
+// (Flags without wim.ReparseNotFixed), any other target as it is.
+type StagedLink struct {
+	Attributes uint32    `json:"attributes"`
+	Tag        uint32    `json:"tag"`
+	Reserved   uint16    `json:"reserved,omitempty"`
+	Flags      uint16    `json:"flags,omitempty"`
+	Data       []byte    `json:"data"` // reparse data
+	Created    time.Time `json:"created"`
+	Accessed   time.Time `json:"accessed"`
+	Modified   time.Time `json:"modified"`
 }
 
 // String describes the change as the change list shows it.
@@ -53,7 +72,7 @@ func CheckName(name string) error {
 	}
 	for _, r := range name {
 		if r < 0x20 || strings.ContainsRune(`<>:"|?*\`, r) {
-			return fmt.Errorf("name %q contains %q, which Windows does not allow", name, r)
+			return fmt.Errorf("name %q contains %q, which Windows does not allow in a file name (the image would not apply on Windows)", name, r)
 		}
 	}
 	return nil
@@ -61,7 +80,9 @@ func CheckName(name string) error {
 
 // CleanPath turns a user's image path (`\Windows\System32`, `/a/b`, `a/b`)
 // into the form the tree uses ("/a/b"), refusing names an image cannot hold
-// (see wim.CheckName): "..", ":", NUL and the like.
+// (see wim.CheckName): "..", NUL and the like. Names Windows refuses (see
+// CheckName) pass, so that entries an image captured elsewhere already
+// holds can be named; changes check the names they make.
 func CleanPath(p string) (string, error) {
 	p = strings.ReplaceAll(p, `\`, "/")
 	parts := strings.Split(p, "/")
@@ -70,7 +91,7 @@ func CleanPath(p string) (string, error) {
 		if s == "" {
 			continue
 		}
-		if err := CheckName(s); err != nil {
+		if err := wim.CheckName(s); err != nil {
 			return "", fmt.Errorf("image path %q: %w", p, err)
 		}
 		out = append(out, s)
@@ -155,6 +176,19 @@ type blobSource struct {
 type tree struct {
 	img   *wim.Image
 	blobs map[wim.Hash]blobSource
+	rpfix bool   // the image's absolute link targets inside it are fixed (FlagRPFix)
+	group uint64 // the highest hard-link group given out; 0 until newGroup
+}
+
+// newGroup returns a hard-link group id no entry of the tree holds.
+func (t *tree) newGroup() uint64 {
+	if t.group == 0 {
+		for f := range t.img.All() {
+			t.group = max(t.group, f.LinkGroup)
+		}
+	}
+	t.group++
+	return t.group
 }
 
 // parentDir returns the folder that is to hold path p, creating missing
@@ -170,6 +204,9 @@ func (t *tree) parentDir(p string, mk bool, now time.Time) (*wim.File, string, e
 		if c == nil {
 			if !mk {
 				return nil, "", fmt.Errorf("%s: folder does not exist", "/"+strings.Join(parts[:i+1], "/"))
+			}
+			if err := CheckName(name); err != nil {
+				return nil, "", fmt.Errorf("new folder %s: %w", "/"+strings.Join(parts[:i+1], "/"), err)
 			}
 			c = newDir(d, name, now)
 			attach(d, c)
@@ -199,11 +236,15 @@ func (t *tree) apply(c Change, dir string) error {
 		if ex := child(parent, name); ex != nil {
 			return fmt.Errorf("%s already exists (delete or replace it)", ex.Path())
 		}
+		if err := CheckName(name); err != nil {
+			return fmt.Errorf("new entry %s: %w", c.Path, err)
+		}
 		if c.Op == OpMkdir {
 			attach(parent, newDir(parent, name, now))
 			return nil
 		}
-		f, err := t.fromDisk(parent, name, filepath.Join(dir, filepath.FromSlash(c.Data)), 0)
+		a := &adder{t: t, c: c, byID: map[wim.FileID]*wim.File{}}
+		f, err := a.fromDisk(parent, name, filepath.Join(dir, filepath.FromSlash(c.Data)), ".", 0)
 		if err != nil {
 			return err
 		}
@@ -225,6 +266,11 @@ func (t *tree) apply(c Change, dir string) error {
 		}
 		if ex := child(parent, name); ex != nil && ex != f {
 			return fmt.Errorf("%s already exists", ex.Path())
+		}
+		if name != f.Name {
+			if err := CheckName(name); err != nil {
+				return fmt.Errorf("new name %s: %w", c.To, err)
+			}
 		}
 		for a := parent; a != nil; a = a.Parent {
 			if a == f {
@@ -283,8 +329,18 @@ func (t *tree) hashFile(p string) (wim.Hash, int64, error) {
 	return sum, n, nil
 }
 
-// fromDisk builds the entry for the staged file or folder p.
-func (t *tree) fromDisk(parent *wim.File, name, p string, depth int) (*wim.File, error) {
+// adder builds the entries of one staged add.
+type adder struct {
+	t    *tree
+	c    Change
+	byID map[wim.FileID]*wim.File // the first name of each file with several
+}
+
+// fromDisk builds the entry for the staged file or folder p (rel its slash
+// path below the added folder, "." for the folder itself). Names of one
+// file (hard links) become one group with one blob, as capture makes them.
+func (a *adder) fromDisk(parent *wim.File, name, p, rel string, depth int) (*wim.File, error) {
+	t := a.t
 	if depth > wim.MaxDepth {
 		return nil, fmt.Errorf("%s: folders nested too deep", p)
 	}
@@ -305,7 +361,11 @@ func (t *tree) fromDisk(parent *wim.File, name, p string, depth int) (*wim.File,
 			if err := CheckName(e.Name()); err != nil {
 				return nil, fmt.Errorf("%s: %w", filepath.Join(p, e.Name()), err)
 			}
-			c, err := t.fromDisk(f, e.Name(), filepath.Join(p, e.Name()), depth+1)
+			crel := e.Name()
+			if rel != "." {
+				crel = rel + "/" + crel
+			}
+			c, err := a.fromDisk(f, e.Name(), filepath.Join(p, e.Name()), crel, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -314,13 +374,68 @@ func (t *tree) fromDisk(parent *wim.File, name, p string, depth int) (*wim.File,
 		sortChildren(f)
 	case st.Mode().IsRegular():
 		f.Attributes = wim.AttrArchive
+		id, nlink, ok := wim.StatFileID(p, st)
+		if first := a.byID[id]; ok && nlink > 1 && first != nil {
+			if first.LinkGroup == 0 {
+				first.LinkGroup = t.newGroup()
+			}
+			shareInode(f, first)
+			f.LinkGroup = first.LinkGroup
+			break
+		}
 		if f.Hash, f.Size, err = t.hashFile(p); err != nil {
 			return nil, err
 		}
+		if ok && nlink > 1 {
+			a.byID[id] = f
+		}
+	case st.Mode()&os.ModeSymlink != 0:
+		if err := a.link(f, p, rel, st); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("%s: only files and folders can be added", p)
+		return nil, fmt.Errorf("%s: only files, folders and symbolic links can be added", p)
 	}
 	return f, nil
+}
+
+// link makes f the symbolic link staged at p, as capture stored it when it
+// was copied in. A target that was inside the added folder points into the
+// image at the added path when the image's links are fixed (FlagRPFix);
+// otherwise it stays as it was, not fixed.
+func (a *adder) link(f *wim.File, p, rel string, st os.FileInfo) error {
+	sl, ok := a.c.Links[rel]
+	if !ok {
+		lf, data, err := wim.CaptureLink(p, st, "")
+		if err != nil {
+			return err
+		}
+		sl = StagedLink{Attributes: lf.Attributes, Tag: lf.ReparseTag, Reserved: lf.ReparseReserved,
+			Flags: lf.ReparseFlags, Data: data, Created: lf.Created, Accessed: lf.Accessed, Modified: lf.Modified}
+	}
+	f.Attributes, f.ReparseTag, f.ReparseReserved, f.ReparseFlags = sl.Attributes, sl.Tag, sl.Reserved, sl.Flags
+	f.Created, f.Accessed, f.Modified = sl.Created, sl.Accessed, sl.Modified
+	data := sl.Data
+	if sl.Flags&wim.ReparseNotFixed == 0 && sl.Tag == wim.ReparseTagSymlink {
+		below, err := wim.LinkTarget(f, data) // "/" and the path below the added folder
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		target := a.c.Path + strings.TrimSuffix(below, "/")
+		if !a.t.rpfix {
+			if target, err = os.Readlink(p); err != nil {
+				return err
+			}
+			f.ReparseFlags |= wim.ReparseNotFixed
+		}
+		if data, err = wim.SymlinkReparseData(target); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	h := wim.Hash(sha1.Sum(data))
+	a.t.blobs[h] = blobSource{data: data, size: int64(len(data))}
+	f.Streams = []wim.Stream{{Hash: h, Size: int64(len(data))}}
+	return nil
 }
 
 // build loads the image's tree and applies the staged changes.
@@ -334,7 +449,7 @@ func (ss *Session) build() (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tree{img: img, blobs: map[wim.Hash]blobSource{}}
+	t := &tree{img: img, blobs: map[wim.Hash]blobSource{}, rpfix: w.Header().Flags&wim.FlagRPFix != 0}
 	for i, c := range ss.Changes {
 		if err := t.apply(c, ss.dir); err != nil {
 			return nil, fmt.Errorf("change %d (%s): %w", i+1, c, err)
@@ -406,22 +521,24 @@ func (ss *Session) stage(c Change) error {
 }
 
 // copyIn copies the file or folder src into the session's data folder and
-// returns its path relative to the session folder.
-func (ss *Session) copyIn(src string) (string, error) {
+// returns its path relative to the session folder, and the symbolic links
+// in src as capture stores them (see copyTree).
+func (ss *Session) copyIn(src string) (string, map[string]StagedLink, error) {
 	st, err := os.Lstat(src)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if !st.IsDir() && !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%s: only files and folders can be added", src)
+		return "", nil, fmt.Errorf("%s: only files and folders can be added (a symbolic link only inside an added folder)", src)
 	}
 	rel := ss.newData()
 	dst := filepath.Join(ss.dir, filepath.FromSlash(rel))
-	if err := copyTree(src, dst); err != nil {
+	links, err := copyTree(src, dst)
+	if err != nil {
 		os.RemoveAll(dst)
-		return "", err
+		return "", nil, err
 	}
-	return rel, nil
+	return rel, links, nil
 }
 
 // Add stages adding the file or folder src (copied into the session now) at
@@ -431,11 +548,11 @@ func (ss *Session) Add(src, dest string) error {
 	if err != nil {
 		return err
 	}
-	rel, err := ss.copyIn(src)
+	rel, links, err := ss.copyIn(src)
 	if err != nil {
 		return err
 	}
-	return ss.stage(Change{Op: OpAdd, Path: p, Data: rel})
+	return ss.stage(Change{Op: OpAdd, Path: p, Data: rel, Links: links})
 }
 
 // AddData stages adding a file holding data at the image path dest.
@@ -509,17 +626,23 @@ func (ss *Session) Replace(path, src string) error {
 	if !st.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file", src)
 	}
-	rel, err := ss.copyIn(src)
+	rel, _, err := ss.copyIn(src)
 	if err != nil {
 		return err
 	}
 	return ss.stage(Change{Op: OpReplace, Path: p, Data: rel})
 }
 
-// copyTree copies the file or folder src to dst (which must not exist);
-// symbolic links and special files are refused.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+// copyTree copies the file or folder src to dst (which must not exist).
+// Names of one file (hard links) inside src stay names of one file in the
+// copy. Symbolic links are copied as links, and returned as capture of src
+// stores them (by slash path below src), since the copies' targets resolve
+// elsewhere: an absolute target inside src is made relative to it. Special
+// files are refused.
+func copyTree(src, dst string) (map[string]StagedLink, error) {
+	links := map[string]StagedLink{}
+	first := map[wim.FileID]string{} // a file with several names: its first copy
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -532,10 +655,45 @@ func copyTree(src, dst string) error {
 		case d.IsDir():
 			return os.MkdirAll(out, 0o755)
 		case d.Type().IsRegular():
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			id, nlink, ok := wim.StatFileID(p, fi)
+			if ok && nlink > 1 {
+				if prev, seen := first[id]; seen {
+					return os.Link(prev, out)
+				}
+				first[id] = out
+			}
 			return copyFile(p, out)
+		case d.Type()&fs.ModeSymlink != 0 && rel != ".":
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			f, data, err := wim.CaptureLink(p, fi, src)
+			if err != nil {
+				return err
+			}
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(target, out); err != nil {
+				return err
+			}
+			links[filepath.ToSlash(rel)] = StagedLink{Attributes: f.Attributes, Tag: f.ReparseTag,
+				Reserved: f.ReparseReserved, Flags: f.ReparseFlags, Data: data,
+				Created: f.Created, Accessed: f.Accessed, Modified: f.Modified}
+			return nil
 		}
-		return fmt.Errorf("%s: only files and folders can be added", p)
+		return fmt.Errorf("%s: only files, folders and symbolic links can be added", p)
 	})
+	if len(links) == 0 {
+		links = nil
+	}
+	return links, err
 }
 
 func copyFile(src, dst string) error {

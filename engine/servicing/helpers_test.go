@@ -42,8 +42,14 @@ func clone(m map[string]string) map[string]string {
 func newStore(t testing.TB, files map[string]string) (*store.Store, store.ImageRef) {
 	t.Helper()
 	oracle.Wimlib(t)
+	return newStoreDir(t, writeTree(t, files))
+}
+
+// newStoreDir is newStore with the image captured from the folder dir.
+func newStoreDir(t testing.TB, dir string) (*store.Store, store.ImageRef) {
+	t.Helper()
 	src := filepath.Join(t.TempDir(), "install.wim")
-	oracle.Run(t, "capture", writeTree(t, files), src, "Test Image", "--compress=lzx")
+	oracle.Run(t, "capture", dir, src, "Test Image", "--compress=lzx")
 	s, err := store.Open(filepath.Join(t.TempDir(), "RemoteInstall"))
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package servicing
 
 import (
 	"context"
-	"crypto/sha1"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,12 +19,15 @@ import (
 // like right after extraction.
 const mountFile = "mount.json"
 
-// mountEntry is the state of one extracted entry: size and modification
-// time of a file, or the target of a symbolic link.
+// mountEntry is the state of one extracted entry: size, modification time
+// and identity (device and inode) of a file, modification time of a
+// folder, or the target of a symbolic link. The root folder's key is ".".
 type mountEntry struct {
 	Size  int64  `json:"s,omitempty"`
 	Mtime int64  `json:"m,omitempty"`
 	Link  string `json:"l,omitempty"`
+	ID    string `json:"i,omitempty"`
+	Dir   bool   `json:"d,omitempty"`
 }
 
 // MountResult says what committing a mounted folder found and did.
@@ -80,8 +82,14 @@ func Mount(ctx context.Context, s *store.Store, r store.ImageRef, dir string, re
 		rel, _ := filepath.Rel(abs, p)
 		rel = filepath.ToSlash(rel)
 		switch {
+		case fi.IsDir():
+			man[rel] = mountEntry{Dir: true, Mtime: fi.ModTime().UnixNano()}
 		case fi.Mode().IsRegular():
-			man[rel] = mountEntry{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
+			e := mountEntry{Size: fi.Size(), Mtime: fi.ModTime().UnixNano()}
+			if id, _, ok := wim.StatFileID(p, fi); ok {
+				e.ID = id.String()
+			}
+			man[rel] = e
 		case fi.Mode()&os.ModeSymlink != 0:
 			l, err := os.Readlink(p)
 			if err != nil {
@@ -179,15 +187,24 @@ func (ss *Session) CommitMount(ctx context.Context, o CommitOptions) (*MountResu
 		return nil, err
 	}
 	base, err := w.Image(1)
+	rpfix := w.Header().Flags&wim.FlagRPFix != 0
 	w.Close()
 	if err != nil {
 		return nil, err
 	}
 	res := &MountResult{}
-	t := &tree{blobs: map[wim.Hash]blobSource{}}
+	t := &tree{blobs: map[wim.Hash]blobSource{}, rpfix: rpfix}
 	root := *base.Root
 	root.Children = nil
-	if err := t.scan(ctx, &root, base, ss.Mount, "", man, res, 0); err != nil {
+	sc := &mountScan{t: t, base: base, root: ss.Mount, man: man, res: res, byID: map[wim.FileID]*mountInode{}}
+	st, err := os.Lstat(ss.Mount)
+	if err != nil {
+		return nil, err
+	}
+	if err := sc.dir(ctx, &root, base.Root, ss.Mount, "", st, 0); err != nil {
+		return nil, err
+	}
+	if err := sc.resolve(ctx); err != nil {
 		return nil, err
 	}
 	t.img = &wim.Image{Index: base.Index, Root: &root, Security: base.Security}
@@ -205,9 +222,64 @@ func (ss *Session) CommitMount(ctx context.Context, o CommitOptions) (*MountResu
 	return res, nil
 }
 
+// mountScan is the state of one CommitMount's walk of the mount folder.
+type mountScan struct {
+	t     *tree
+	base  *wim.Image
+	root  string                // the mount folder
+	man   map[string]mountEntry // the folder as extracted
+	res   *MountResult
+	files []*diskFile // regular files, in walk order
+	links []*mountInode
+	byID  map[wim.FileID]*mountInode
+}
+
+// diskFile is a regular file found in the mount folder.
+type diskFile struct {
+	f         *wim.File
+	path      string
+	unchanged bool        // as extracted: f is the image's entry
+	old       bool        // f started as the image's entry at this path
+	inode     *mountInode // the file's names, when it has several in the folder
+}
+
+// mountInode is a file with several names (hard links) in the mount folder.
+type mountInode struct{ names []*diskFile }
+
+// dir builds the children of folder d (the image's folder b, or nil when
+// it is new) from the folder p on disk (rel its slash path below the mount
+// folder, fi its Lstat). A folder whose entries changed takes its times
+// from disk; an unchanged one keeps the image's.
+func (sc *mountScan) dir(ctx context.Context, d, b *wim.File, p, rel string, fi os.FileInfo, depth int) error {
+	if err := sc.scan(ctx, d, p, rel, depth); err != nil {
+		return err
+	}
+	if b == nil {
+		return nil
+	}
+	key := rel
+	if key == "" {
+		key = "."
+	}
+	changed := len(d.Children) != len(b.Children)
+	if m, ok := sc.man[key]; ok && m.Dir && m.Mtime != fi.ModTime().UnixNano() {
+		changed = true
+	}
+	for i := 0; !changed && i < len(d.Children); i++ {
+		changed = d.Children[i].Name != b.Children[i].Name
+	}
+	if changed {
+		var now wim.File
+		wim.CaptureTimes(&now, fi)
+		d.Accessed, d.Modified = now.Accessed, now.Modified
+	}
+	return nil
+}
+
 // scan builds the children of folder d from the folder p on disk (rel its
-// slash path below the mount folder).
-func (t *tree) scan(ctx context.Context, d *wim.File, base *wim.Image, p, rel string, man map[string]mountEntry, res *MountResult, depth int) error {
+// slash path below the mount folder). Files as extracted are taken from the
+// image; the data of the others is found by resolve.
+func (sc *mountScan) scan(ctx context.Context, d *wim.File, p, rel string, depth int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -221,23 +293,29 @@ func (t *tree) scan(ctx context.Context, d *wim.File, base *wim.Image, p, rel st
 	for _, e := range ents {
 		name := e.Name()
 		cp := filepath.Join(p, name)
-		if err := CheckName(name); err != nil {
-			return fmt.Errorf("%s: %w", cp, err)
-		}
 		crel := name
 		if rel != "" {
 			crel = rel + "/" + name
 		}
-		b := base.Lookup("/" + crel)
+		// A name the image already holds at this path stays, whatever
+		// Windows thinks of it; only new names must be ones Windows takes.
+		b := sc.base.Lookup("/" + crel)
+		if b == nil {
+			if err := CheckName(name); err != nil {
+				return fmt.Errorf("new entry %s: %w", cp, err)
+			}
+		}
 		fi, err := os.Lstat(cp)
 		if err != nil {
 			return err
 		}
 		var f *wim.File
-		m, known := man[crel]
+		m, known := sc.man[crel]
 		switch {
 		case fi.IsDir():
+			var old *wim.File
 			if b != nil && b.IsDir() {
+				old = b
 				c := *b
 				f = &c
 			} else {
@@ -245,7 +323,7 @@ func (t *tree) scan(ctx context.Context, d *wim.File, base *wim.Image, p, rel st
 			}
 			f.Children = nil
 			f.Parent = d
-			if err := t.scan(ctx, f, base, cp, crel, man, res, depth+1); err != nil {
+			if err := sc.dir(ctx, f, old, cp, crel, fi, depth+1); err != nil {
 				return err
 			}
 		case fi.Mode()&os.ModeSymlink != 0:
@@ -258,42 +336,53 @@ func (t *tree) scan(ctx context.Context, d *wim.File, base *wim.Image, p, rel st
 				f = &c
 				break
 			}
-			rd, err := wim.SymlinkReparseData(target)
+			// As capture stores it; an absolute target inside the
+			// mount folder is made relative to the image root when
+			// the image's links are.
+			root := ""
+			if sc.t.rpfix {
+				root = sc.root
+			}
+			lf, rd, err := wim.CaptureLink(cp, fi, root)
 			if err != nil {
 				return fmt.Errorf("%s: %w", cp, err)
 			}
-			h := wim.Hash(sha1.Sum(rd))
-			t.blobs[h] = blobSource{data: rd, size: int64(len(rd))}
-			mt := fi.ModTime().UTC()
-			f = &wim.File{Name: name, SecurityID: d.SecurityID, Attributes: wim.AttrReparsePoint,
-				ReparseTag: wim.ReparseTagSymlink, Created: mt, Accessed: mt, Modified: mt,
-				Streams: []wim.Stream{{Hash: h, Size: int64(len(rd))}}}
+			sc.t.blobs[lf.Streams[0].Hash] = blobSource{data: rd, size: int64(len(rd))}
+			lf.SecurityID = d.SecurityID
+			f = lf
 		case fi.Mode().IsRegular():
-			if b != nil && !b.IsDir() && b.Attributes&wim.AttrReparsePoint == 0 && known &&
-				m.Link == "" && m.Size == fi.Size() && m.Mtime == fi.ModTime().UnixNano() {
-				c := *b
-				f = &c
-				res.Unchanged++
-				break
-			}
-			h, size, err := t.hashFile(cp)
-			if err != nil {
-				return err
-			}
-			res.FilesRead++
-			res.BytesRead += size
+			id, nlink, idOK := wim.StatFileID(cp, fi)
+			old := b != nil && !b.IsDir() && b.Attributes&wim.AttrReparsePoint == 0
+			df := &diskFile{path: cp, old: old}
+			df.unchanged = old && known && !m.Dir && m.Link == "" && m.Size == fi.Size() &&
+				m.Mtime == fi.ModTime().UnixNano() && (m.ID == "" || !idOK || m.ID == id.String())
 			mt := fi.ModTime().UTC()
-			if b != nil && !b.IsDir() && b.Attributes&wim.AttrReparsePoint == 0 {
+			switch {
+			case df.unchanged:
 				c := *b
 				f = &c
-				f.LinkGroup = 0
+				sc.res.Unchanged++
+			case old:
+				c := *b
+				f = &c
 				f.Attributes &^= wim.AttrSparseFile | wim.AttrCompressed | wim.AttrEncrypted
 				f.Modified = mt
-			} else {
+			default:
 				f = &wim.File{Name: name, SecurityID: d.SecurityID, Attributes: wim.AttrArchive,
 					Created: mt, Accessed: mt, Modified: mt}
 			}
-			f.Hash, f.Size = h, size
+			df.f = f
+			sc.files = append(sc.files, df)
+			if idOK && nlink > 1 {
+				in := sc.byID[id]
+				if in == nil {
+					in = &mountInode{}
+					sc.byID[id] = in
+					sc.links = append(sc.links, in)
+				}
+				in.names = append(in.names, df)
+				df.inode = in
+			}
 		default:
 			continue // sockets, devices: not image content
 		}
@@ -303,6 +392,114 @@ func (t *tree) scan(ctx context.Context, d *wim.File, base *wim.Image, p, rel st
 	}
 	sortChildren(d)
 	return nil
+}
+
+// resolve gives the new and changed files their data, reading each file
+// once whatever its number of names, and makes the hard-link groups those
+// of the folder: names of one file on disk share one group (an unchanged
+// name keeps its group, a new name joins it), and names of different files
+// share none.
+func (sc *mountScan) resolve(ctx context.Context) error {
+	read := func(df *diskFile) error {
+		h, size, err := sc.t.hashFile(df.path)
+		if err != nil {
+			return err
+		}
+		sc.res.FilesRead++
+		sc.res.BytesRead += size
+		df.f.Hash, df.f.Size = h, size
+		return nil
+	}
+	for _, df := range sc.files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if df.inode != nil && len(df.inode.names) < 2 {
+			df.inode = nil // its other names are outside the folder
+		}
+		if df.inode == nil && !df.unchanged {
+			if err := read(df); err != nil {
+				return err
+			}
+		}
+	}
+	var last uint64
+	for f := range sc.base.All() {
+		last = max(last, f.LinkGroup)
+	}
+	claimed := map[uint64]bool{}
+	for _, in := range sc.links {
+		if len(in.names) < 2 {
+			continue
+		}
+		// The file's entry: an unchanged name's, else (all names
+		// changed, so the data did) one read once.
+		var rep *diskFile
+		for _, df := range in.names {
+			if df.unchanged {
+				rep = df
+				break
+			}
+		}
+		if rep == nil {
+			if err := read(in.names[0]); err != nil {
+				return err
+			}
+			rep = in.names[0]
+			for _, df := range in.names {
+				if df.old {
+					df.f.Hash, df.f.Size = rep.f.Hash, rep.f.Size
+					rep = df
+					break
+				}
+			}
+		}
+		// The group: the first free one an unchanged name had, else one
+		// a changed name had, else a new one.
+		var g uint64
+		for _, pass := range []bool{true, false} {
+			for _, df := range in.names {
+				if g == 0 && df.old && df.unchanged == pass && df.f.LinkGroup != 0 && !claimed[df.f.LinkGroup] {
+					g = df.f.LinkGroup
+				}
+			}
+		}
+		if g == 0 {
+			last++
+			g = last
+		}
+		claimed[g] = true
+		for _, df := range in.names {
+			if df != rep {
+				shareInode(df.f, rep.f)
+			}
+			df.f.LinkGroup = g
+		}
+	}
+	// A file with one name keeps the group it had when unchanged and no
+	// other file holds it (its other names were deleted).
+	for _, df := range sc.files {
+		if df.inode != nil {
+			continue
+		}
+		if g := df.f.LinkGroup; df.unchanged && g != 0 && !claimed[g] {
+			claimed[g] = true
+		} else {
+			df.f.LinkGroup = 0
+		}
+	}
+	return nil
+}
+
+// shareInode makes f another name of the file rep: data, attributes,
+// security, times and tagged items belong to the file, not to the name.
+func shareInode(f, rep *wim.File) {
+	f.Attributes, f.SecurityID = rep.Attributes, rep.SecurityID
+	f.Created, f.Accessed, f.Modified = rep.Created, rep.Accessed, rep.Modified
+	f.Hash, f.Size = rep.Hash, rep.Size
+	f.ReparseTag, f.ReparseReserved, f.ReparseFlags = rep.ReparseTag, rep.ReparseReserved, rep.ReparseFlags
+	f.Streams = append([]wim.Stream(nil), rep.Streams...)
+	f.Extra = append([]byte(nil), rep.Extra...)
 }
 
 // open returns a reader of the blob's data.

@@ -314,6 +314,59 @@ func (s *capScanner) symlink(f *File, path string) error {
 	return nil
 }
 
+// FileID identifies a file on its system (device and inode number on UNIX,
+// volume serial number and file index on Windows): names with one FileID
+// are hard links to one file. The zero FileID identifies nothing.
+type FileID struct{ id capFileID }
+
+// String returns the identity in a form to store and compare later.
+func (id FileID) String() string { return fmt.Sprint(id.id) }
+
+// StatFileID returns the identity and link count of the file at path,
+// which fi (from os.Lstat) describes, as CaptureTree finds hard links; ok
+// is false when the system cannot tell.
+func StatFileID(path string, fi os.FileInfo) (id FileID, nlink uint64, ok bool) {
+	c, n, ok := capStatID(path, fi)
+	return FileID{c}, n, ok
+}
+
+// CaptureTimes sets f's times from fi as CaptureTree does.
+func CaptureTimes(f *File, fi os.FileInfo) { capSetTimes(f, fi) }
+
+// CaptureLink returns the entry CaptureTree makes for the symbolic link at
+// path (fi from os.Lstat), with its times and the hash of its reparse data,
+// and that data. When root is not "", an absolute target inside the folder
+// root is stored relative to it, as CaptureTree with TreeOptions.RPFix
+// stores a link inside the captured folder; otherwise, and for targets
+// outside root, the target is stored as it is, marked not fixed.
+func CaptureLink(path string, fi os.FileInfo, root string) (*File, []byte, error) {
+	s := &capScanner{root: root}
+	if root != "" {
+		st, err := os.Stat(root)
+		if err != nil {
+			return nil, nil, fmt.Errorf("wim: capture: %w", err)
+		}
+		s.rootID, _, _ = capStatID(root, st)
+		s.opts.RPFix = true
+	}
+	f := &File{Name: fi.Name(), SecurityID: -1}
+	capSetTimes(f, fi)
+	if err := capLink(s, f, path); err != nil {
+		return nil, nil, err
+	}
+	data := s.reparse[0].data
+	f.Streams[0].Hash = sha1.Sum(data)
+	return f, data, nil
+}
+
+// LinkTarget returns the target ApplyImage gives the symbolic link or
+// junction f on a POSIX system, from its reparse data, without rebasing a
+// fixed absolute target onto the folder applied to: for a link made
+// relative to the image root at capture, "/" and the path below the root.
+func LinkTarget(f *File, data []byte) (string, error) {
+	return linkTarget(f.ReparseTag, f.ReparseFlags, data, "")
+}
+
 // relativize returns the part of the absolute link target after the
 // capture root, when a prefix of it is the root folder (wimlib's test:
 // same device and inode), keeping the leading separator.
