@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
 // Exit codes.
@@ -123,15 +126,31 @@ func NewRoot(env *Env) *cobra.Command {
 	return root
 }
 
+// DebugEnv names the environment variable that, when set to anything but
+// "" or "0", makes an internal error print its stack.
+const DebugEnv = "WIMCONSOLE_DEBUG"
+
 // Execute runs the command line args (without the program name) and returns
 // the exit code. Errors are printed to env.Stderr as one line, with a hint
-// for usage errors.
-func Execute(args []string, env *Env) int {
+// for usage errors. A panic in a command (a bug, usually on bad input) is
+// an internal error: exit 1 with one line that names the command line, and
+// so the file it was given, and the stack only under DebugEnv.
+func Execute(args []string, env *Env) (code int) {
 	root := NewRoot(env)
 	root.SetArgs(args)
+	defer func() {
+		if v := recover(); v != nil {
+			code = env.internalError(args, &wim.PanicError{Value: v, Stack: debug.Stack()})
+		}
+	}()
 	cmd, err := root.ExecuteC()
 	if err == nil {
 		return ExitOK
+	}
+	// A panic a worker goroutine turned into an error.
+	var pe *wim.PanicError
+	if errors.As(err, &pe) {
+		return env.internalError(args, pe)
 	}
 	msg := err.Error()
 	var ue *UsageError
@@ -144,6 +163,18 @@ func Execute(args []string, env *Env) int {
 		fmt.Fprintf(env.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return ExitUsage
 	}
+	return ExitFailure
+}
+
+// internalError reports a caught panic and returns ExitFailure.
+func (env *Env) internalError(args []string, pe *wim.PanicError) int {
+	fmt.Fprintf(env.Stderr, "%s: %s (running: %s)", env.name(), firstLine(pe.Error()), strings.Join(args, " "))
+	if v := os.Getenv(DebugEnv); v != "" && v != "0" {
+		fmt.Fprintf(env.Stderr, "\n%s", pe.Stack)
+	} else {
+		fmt.Fprintf(env.Stderr, "; set %s=1 to print the stack", DebugEnv)
+	}
+	fmt.Fprintln(env.Stderr)
 	return ExitFailure
 }
 

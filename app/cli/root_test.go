@@ -2,10 +2,16 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
 // run executes the command line and returns exit code, stdout and stderr.
@@ -105,5 +111,56 @@ func TestBareCommandOpensConsole(t *testing.T) {
 	}}
 	if code := Execute([]string{"--store", "/tmp/x"}, env); code != ExitOK || !opened || got != "/tmp/x" {
 		t.Fatalf("exit %d opened=%v store=%q", code, opened, got)
+	}
+}
+
+// TestPanicIsInternalError adds commands that panic (in the command, and in
+// a worker goroutine whose panic wim.Guard turned into an error) and checks
+// that each is exit 1 with one "internal error" line naming the command
+// line and its file, with the stack only under WIMCONSOLE_DEBUG.
+func TestPanicIsInternalError(t *testing.T) {
+	old := rootHooks
+	t.Cleanup(func() { rootHooks = old })
+	rootHooks = append(slices.Clone(old), func(env *Env, root *cobra.Command) {
+		root.AddCommand(&cobra.Command{Use: "crash FILE", Hidden: true, RunE: func(*cobra.Command, []string) error {
+			var entry []byte
+			_ = entry[100] // the index out of range the short-entry WIM caused
+			return nil
+		}})
+		root.AddCommand(&cobra.Command{Use: "crash-worker FILE", Hidden: true, RunE: func(*cobra.Command, []string) error {
+			done := make(chan error)
+			go func() { done <- wim.Guard(func() error { panic("worker") }) }()
+			return fmt.Errorf("reading: %w", <-done)
+		}})
+	})
+	tests := []struct {
+		args  []string
+		debug string
+		want  string
+	}{
+		{[]string{"crash", "/srv/bad.wim"}, "", "internal error: runtime error: index out of range [100] with length 0 (running: crash /srv/bad.wim); set WIMCONSOLE_DEBUG=1 to print the stack"},
+		{[]string{"crash-worker", "/srv/bad.wim"}, "0", "internal error: worker (running: crash-worker /srv/bad.wim); set WIMCONSOLE_DEBUG=1 to print the stack"},
+		{[]string{"crash", "/srv/bad.wim"}, "1", "internal error: runtime error: index out of range [100] with length 0 (running: crash /srv/bad.wim)"},
+		{[]string{"crash-worker", "/srv/bad.wim"}, "1", "internal error: worker (running: crash-worker /srv/bad.wim)"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " ")+" debug="+tt.debug, func(t *testing.T) {
+			t.Setenv(DebugEnv, tt.debug)
+			code, out, errOut := run(t, tt.args...)
+			if code != ExitFailure || out != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+			first, rest, _ := strings.Cut(errOut, "\n")
+			if first != "wimconsole: "+tt.want {
+				t.Fatalf("first line %q, want %q", first, "wimconsole: "+tt.want)
+			}
+			if tt.debug == "1" {
+				if !strings.Contains(rest, "goroutine ") || !strings.Contains(rest, "root_test.go") {
+					t.Fatalf("no stack under %s=1:\n%s", DebugEnv, rest)
+				}
+			} else if rest != "" {
+				t.Fatalf("more than one line: %q", errOut)
+			}
+		})
 	}
 }

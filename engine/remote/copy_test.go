@@ -20,6 +20,7 @@ import (
 	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/engine/wim"
 	"github.com/wimconsole/wimconsole/internal/oracle"
+	"github.com/wimconsole/wimconsole/internal/testtree"
 )
 
 // copySource fills group G of ts's store with two images (the second
@@ -380,17 +381,30 @@ func TestStreamedInstall(t *testing.T) {
 // FuzzReadBundle feeds readBundle hostile tar streams: it must fail or
 // succeed without panicking and write nothing outside its folder.
 func FuzzReadBundle(f *testing.F) {
-	dir := f.TempDir()
-	img := filepath.Join(dir, "i.wim")
-	os.WriteFile(img, []byte("not really a wim"), 0o644)
-	data := filepath.Join(dir, "data")
-	os.MkdirAll(filepath.Join(data, "Unattend"), 0o755)
-	os.WriteFile(filepath.Join(data, "Unattend", "ImageUnattend.xml"), []byte("<unattend/>"), 0o644)
-	var buf bytes.Buffer
-	if err := writeBundle(&buf, img, data, imageState{Disabled: true}); err != nil {
+	// Real bundles, as sendImage writes them: the metadata-only WIM of an
+	// image of a store, its state, its unattend file and $OEM$ data.
+	st, err := store.Open(filepath.Join(f.TempDir(), "RemoteInstall"))
+	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(buf.Bytes())
+	refs, err := st.AddImage(bg, makeWIM(f, map[string]string{"a.txt": "hello", "d/b.txt": "bee"}, "install"), store.AddOptions{Group: "G"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	ref := refs[0]
+	data := filepath.Join(st.GroupDir("G"), ref.File)
+	testtree.Write(f, data, map[string]string{
+		"Unattend/ImageUnattend.xml": "<unattend xmlns=\"urn:schemas-microsoft-com:unattend\"/>",
+		"$OEM$/$1/Setup/run.cmd":     "echo hello\r\n",
+		"$OEM$/$$/System32/x.txt":    "x",
+	})
+	for _, state := range []imageState{{Disabled: true}, {}} {
+		var buf bytes.Buffer
+		if err := writeBundle(&buf, st.ImagePath(ref), data, state); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf.Bytes())
+	}
 	var bad bytes.Buffer
 	tw := tar.NewWriter(&bad)
 	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "data/../../escape", Size: 1, Mode: 0o644})

@@ -133,8 +133,11 @@ func (srv *Server) Close() error {
 	return err
 }
 
-// ServeHTTP implements http.Handler.
-func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. A panic in a handler is an error
+// answer (see recoverPanics).
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	recoverPanics(srv.mux, srv.o.Logf).ServeHTTP(w, r)
+}
 
 // apiError is an error with an HTTP status.
 type apiError struct {

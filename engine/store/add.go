@@ -369,7 +369,9 @@ func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		result := make(chan error, 1)
-		go func() { result <- checkBlobs(cctx, src, hashes, total, report) }()
+		go func() {
+			result <- wim.Guard(func() error { return checkBlobs(cctx, src, hashes, total, report) })
+		}()
 		checked = func() error { return <-result }
 	}
 	err = w.CopyImageBlobs(ctx, src, imgs...)

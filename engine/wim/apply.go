@@ -388,7 +388,11 @@ func (w *WIM) writeFiles(ctx context.Context, pl *applyPlan, st *ApplyStats, rep
 				if i >= int64(len(jobs)) || ctx.Err() != nil {
 					return
 				}
-				n, err := w.writeBlob(ctx, jobs[i], buf, progressed)
+				var n int
+				err := Guard(func() (err error) {
+					n, err = w.writeBlob(ctx, jobs[i], buf, progressed)
+					return err
+				})
 				files.Add(int64(n))
 				if err != nil {
 					fail(err)

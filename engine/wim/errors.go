@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime/debug"
 )
 
 // ErrCorrupt is matched (with errors.Is) by every error that reports
@@ -93,4 +94,27 @@ func ParseHash(s string) (Hash, error) {
 // errAt builds a FormatError for file name at off.
 func errAt(name string, off int64, format string, args ...any) *FormatError {
 	return &FormatError{File: name, Offset: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+// PanicError is a panic caught in a worker goroutine (see Guard): a bug,
+// usually on hostile input, reported as an error instead of ending the
+// process, since nothing above a goroutine can recover its panic.
+type PanicError struct {
+	Value any    // what was passed to panic
+	Stack []byte // the panicking goroutine's stack
+}
+
+// Error returns "internal error: " and the panic's value.
+func (e *PanicError) Error() string { return fmt.Sprintf("internal error: %v", e.Value) }
+
+// Guard runs fn and returns its error, or a *PanicError if fn panics. The
+// package's worker goroutines run their work under it; so should other
+// packages' goroutines that read WIM data.
+func Guard(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return fn()
 }

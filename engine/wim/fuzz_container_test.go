@@ -3,15 +3,67 @@ package wim
 import (
 	"bytes"
 	"context"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/wimconsole/wimconsole/internal/oracle"
+	"github.com/wimconsole/wimconsole/internal/testtree"
 )
 
-// fuzzSeeds returns the checked-in wimlib-written files.
+// openSeedDir holds wimlib-written WIMs of what the container fixtures
+// lack, as extra FuzzOpen seeds: hard links, symbolic links and an empty
+// folder (links.wim), and an NTFS capture with security descriptors,
+// alternate data streams and short names (ntfs.wim). TestUpdateOpenSeeds
+// makes them.
+const openSeedDir = "testdata/seeds"
+
+var updateOpenSeeds = flag.Bool("update-open-seeds", false, "rewrite "+openSeedDir+" from wimlib-imagex captures")
+
+// TestUpdateOpenSeeds rewrites openSeedDir (go test -run
+// TestUpdateOpenSeeds -update-open-seeds).
+func TestUpdateOpenSeeds(t *testing.T) {
+	if !*updateOpenSeeds {
+		t.Skip("use -update-open-seeds")
+	}
+	oracle.Wimlib(t)
+	if err := os.MkdirAll(openSeedDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "links")
+	testtree.Write(t, src, map[string]string{
+		"a.txt": "hello, world\n", "d/b.txt": "bee\n", "d/e/c.txt": "sea\n", "same.txt": "hello, world\n",
+	})
+	for _, err := range []error{
+		os.Link(filepath.Join(src, "a.txt"), filepath.Join(src, "d", "hard.txt")),
+		os.Symlink("a.txt", filepath.Join(src, "rel-link")),
+		os.Symlink("/etc/hostname", filepath.Join(src, "d", "abs-link")),
+		os.Symlink("d/e", filepath.Join(src, "dir-link")),
+		os.Mkdir(filepath.Join(src, "empty"), 0o755),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := filepath.Join(openSeedDir, "links.wim")
+	os.Remove(links)
+	imgCapture(t, src, links, "Links", "--compress=xpress")
+	small := filepath.Join(t.TempDir(), "small.wim")
+	imgCapture(t, makeSmallTree(t), small, "--compress=none")
+	ntfs := filepath.Join(openSeedDir, "ntfs.wim")
+	os.Remove(ntfs)
+	makeNTFSWim(t, small, ntfs)
+}
+
+// fuzzSeeds returns the checked-in wimlib-written files: the container
+// fixtures (every codec, solid, boot, integrity, several images, split
+// parts) and openSeedDir.
 func fuzzSeeds(f *testing.F) map[string][]byte {
 	names, _ := filepath.Glob(filepath.Join(containerFixtureDir, "*"))
+	more, _ := filepath.Glob(filepath.Join(openSeedDir, "*.wim"))
+	names = append(names, more...)
 	seeds := map[string][]byte{}
 	for _, n := range names {
 		b, err := os.ReadFile(n)
@@ -141,6 +193,11 @@ func FuzzOpen(f *testing.F) {
 	for _, b := range fuzzSeeds(f) {
 		f.Add(b)
 	}
+	short, err := os.ReadFile(shortEntryFile)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(short)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		limitChunks(t)
 		name := filepath.Join(t.TempDir(), "fuzz.wim")

@@ -1,6 +1,7 @@
 package wim
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,6 +24,20 @@ func FuzzParseMetadata(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	// The metadata resource of every image of every wimlib-written seed
+	// file (split parts after the first have none).
+	for _, b := range fuzzSeeds(f) {
+		w, err := newWIM("seed.wim", bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for i := 1; i <= w.ImageCount(); i++ {
+			if data, err := w.MetadataResource(i); err == nil {
+				f.Add(data)
+			}
+		}
+	}
+	f.Add(shortEntryMeta())
 	for _, tc := range hostileCases() {
 		if tc.name == "too deep" || tc.name == "overlapping lists" {
 			continue // large; their small variants come from mutation

@@ -289,6 +289,12 @@ func hostileCases() []struct {
 			patch64(x.data, x.lay.entry[x.f], 50)
 			return x.data
 		}, "less than the 102-byte minimum"},
+		{"short entry at the very end", func() []byte {
+			// Security data of 8 bytes, then one entry claiming 100 bytes
+			// (104 once aligned) with only its 100 raw bytes present: the
+			// fixed part needs 102.
+			return shortEntryMeta()
+		}, "less than the 102-byte minimum"},
 		{"truncated", func() []byte {
 			x := tree()
 			return x.data[:x.lay.entry[x.f]+60]

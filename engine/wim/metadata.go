@@ -195,11 +195,13 @@ func (p *metaParser) readEntry(off uint64, parent *File) (*File, []uint16, uint6
 		return nil, nil, 0, p.errf(off, "%s has length %d, past the end of the metadata resource (%d bytes)", where(), rawLen, size)
 	}
 	length := align8(rawLen)
-	if length < direntFixedSize {
-		return nil, nil, 0, p.errf(off, "%s has length %d, less than the %d-byte minimum", where(), rawLen, direntFixedSize)
-	}
 	if length > size-off {
 		length = size - off // the alignment padding may be missing at the very end
+	}
+	// Checked after the clamp: a length of 97 to 101 is 104 once aligned,
+	// but only its raw bytes may be there at the very end of data.
+	if length < direntFixedSize {
+		return nil, nil, 0, p.errf(off, "%s has length %d, less than the %d-byte minimum", where(), rawLen, direntFixedSize)
 	}
 	p.entries++
 	if p.entries > p.maxEntries {

@@ -439,7 +439,7 @@ func (s *chunkStream) startParallel(first, last int64, workers int) {
 					continue // the reader decoded it
 				}
 				j.buf = getBuffer(r.bufCap(), j.c.usize)
-				j.err = r.decode(j.c, j.buf, &d, &cbuf)
+				j.err = Guard(func() error { return r.decode(j.c, j.buf, &d, &cbuf) })
 				close(j.done)
 			}
 			if d != nil {
@@ -450,11 +450,14 @@ func (s *chunkStream) startParallel(first, last int64, workers int) {
 	go func() {
 		defer close(work)
 		it := r.iter()
-		err := it.seek(first)
+		err := Guard(func() error { return it.seek(first) })
 		for i := first; i <= last; i++ {
 			var c chunkRef
 			if err == nil {
-				c, err = it.nextChunk()
+				err = Guard(func() (err error) {
+					c, err = it.nextChunk()
+					return err
+				})
 			}
 			j := &chunkJob{c: c, done: make(chan struct{})}
 			if err != nil {
@@ -494,7 +497,9 @@ func (s *chunkStream) fill() error {
 			// switch, when the reading goroutine is locked to its
 			// thread, as a GUI program's main goroutine is).
 			j.buf = getBuffer(s.r.bufCap(), j.c.usize)
-			j.err = s.r.decode(j.c, j.buf, &s.dec, &s.cbuf)
+			// Under Guard as in the workers, so that a chunk fails
+			// the same way whichever goroutine decodes it.
+			j.err = Guard(func() error { return s.r.decode(j.c, j.buf, &s.dec, &s.cbuf) })
 		} else {
 			<-j.done
 		}

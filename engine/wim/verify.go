@@ -258,7 +258,8 @@ func (w *WIM) Verify(ctx context.Context, report progress.Func) error {
 				if i >= len(groups) {
 					return
 				}
-				if err := groups[i].read(ctx, nil, count); err != nil {
+				g := groups[i]
+				if err := Guard(func() error { return g.read(ctx, nil, count) }); err != nil {
 					errs[i] = err
 					cancel()
 				}

@@ -273,6 +273,12 @@ func checkHeader(hdr []byte, size int64) error {
 	if sum != binary.LittleEndian.Uint32(hdr[0x1FC:]) {
 		return errors.New("not a valid registry hive: header checksum mismatch")
 	}
+	// hivex trusts this size: a header claiming a gigabyte of hive bins in
+	// a small file made adding a key and committing take seconds each and
+	// write a file of that size.
+	if bins := int64(binary.LittleEndian.Uint32(hdr[0x28:])); bins == 0 || bins%0x1000 != 0 || bins > size-0x1000 {
+		return fmt.Errorf("not a valid registry hive: offset 0x28: hive bins size %d is not a multiple of 4096 within the file's %d bytes after its header", bins, size-0x1000)
+	}
 	return nil
 }
 

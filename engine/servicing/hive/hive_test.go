@@ -3,7 +3,10 @@
 package hive
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -300,6 +303,11 @@ func FuzzOpen(f *testing.F) {
 	f.Add(hivetest.Minimal("ROOT"), uint16(0), byte(0), false)
 	f.Add(hivetest.Minimal("ROOT"), uint16(0x1024), byte(0xFF), true)
 	f.Add(hivetest.Minimal("ROOT"), uint16(0x1068), byte(0x80), true)
+	real := seedHive(f)
+	f.Add(real, uint16(0), byte(0), false)
+	for _, at := range []uint16{0x24, 0x1020, 0x1100, 0x2000, 0x3000} {
+		f.Add(real, at, byte(0xFF), true)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, at uint16, x byte, fix bool) {
 		if len(data) > 1<<20 {
 			return
@@ -321,4 +329,71 @@ func FuzzOpen(f *testing.F) {
 			h.Commit(filepath.Join(t.TempDir(), "out"))
 		}
 	})
+}
+
+// seedHive is a hive written by hivex, with what real SYSTEM and SOFTWARE
+// hives have: nested keys, a key with many subkeys (an index of several
+// leaves), and values of every type, empty, small and large.
+func seedHive(f *testing.F) []byte {
+	h, err := OpenBytes("SEED", hivetest.Minimal("ROOT"), Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer h.Close()
+	must := func(k Key, err error) Key {
+		if err != nil {
+			f.Fatal(err)
+		}
+		return k
+	}
+	cs := must(h.AddKey(h.Root(), "ControlSet001"))
+	svcs := must(h.AddKey(must(h.AddKey(cs, "Control")), "Services"))
+	for i := range 300 {
+		k := must(h.AddKey(svcs, fmt.Sprintf("svc%03d", i)))
+		if i%50 == 0 {
+			for _, v := range []Value{
+				String("DisplayName", fmt.Sprintf("Service %d", i)),
+				ExpandString("ImagePath", `%SystemRoot%\System32\drivers\x.sys`),
+				Dword("Start", 3), Qword("Big", 1<<40),
+				MultiString("DependOnService", []string{"a", "b"}),
+				Bytes("Blob", bytes.Repeat([]byte{0xA5}, 3000)),
+				String("", "default value"), Bytes("Empty", nil),
+			} {
+				if err := h.SetValue(k, v); err != nil {
+					f.Fatal(err)
+				}
+			}
+		}
+	}
+	out := filepath.Join(f.TempDir(), "SEED")
+	if err := h.Commit(out); err != nil {
+		f.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}
+
+// TestOpenRefusesOversizedBins opens hives whose header's hive bins size
+// (offset 0x28) does not fit the file: the fuzzer's 8 KiB hive claiming
+// about 1 GB made AddKey and Commit take 11 s each. Each is refused at once,
+// naming the field.
+func TestOpenRefusesOversizedBins(t *testing.T) {
+	for _, bins := range []uint32{0x3E001000, 0x2000, 0, 0x1800} {
+		t.Run(fmt.Sprintf("0x%x", bins), func(t *testing.T) {
+			data := hivetest.Minimal("ROOT")
+			binary.LittleEndian.PutUint32(data[0x28:], bins)
+			hivetest.FixChecksum(data)
+			h, err := OpenBytes("BAD", data, Options{})
+			if err == nil {
+				h.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), "BAD") || !strings.Contains(err.Error(), "offset 0x28: hive bins size") {
+				t.Fatalf("error %q; want the file and the field", err)
+			}
+		})
+	}
 }
