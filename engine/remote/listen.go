@@ -21,9 +21,9 @@ func Serve(ctx context.Context, srv *Server, l net.Listener, cert *tls.Certifica
 	}
 	hs := &http.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: srv.o.HeaderTimeout,
+		IdleTimeout:       srv.o.IdleTimeout,
+		MaxHeaderBytes:    srv.o.MaxHeaderBytes,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	if srv.o.Logf != nil {
