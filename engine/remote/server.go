@@ -37,6 +37,8 @@ const (
 	DefaultWriteIdleTimeout = 2 * time.Minute
 	DefaultIdleTimeout      = 2 * time.Minute
 	DefaultMaxHeaderBytes   = 64 << 10
+	DefaultMaxConnsPerAddr  = 32
+	DefaultMaxConns         = 1024
 )
 
 // Work folders under the store's WdsConsole folder. Both are emptied when a
@@ -74,6 +76,13 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds a request's headers (0: DefaultMaxHeaderBytes).
 	MaxHeaderBytes int
+	// MaxConnsPerAddr bounds the connections one remote address may hold
+	// at once; more are closed as soon as they are accepted (0:
+	// DefaultMaxConnsPerAddr; negative: no bound).
+	MaxConnsPerAddr int
+	// MaxConns bounds the connections of all clients together, in the
+	// same way (0: DefaultMaxConns; negative: no bound).
+	MaxConns int
 }
 
 // withDefaults fills in the zero fields of o.
@@ -95,6 +104,12 @@ func (o Options) withDefaults() Options {
 	def(&o.IdleTimeout, DefaultIdleTimeout)
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if o.MaxConnsPerAddr == 0 {
+		o.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
 	}
 	return o
 }

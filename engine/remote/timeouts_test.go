@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -209,4 +211,143 @@ func TestBodyIdleTimeout(t *testing.T) {
 			t.Errorf("images in Slow: %v %v", ims, err)
 		}
 	})
+}
+
+// TestConnectionLimits: connections over the bound of one address, or of
+// all, are closed at once while those under it keep working, and every
+// place is given back when connections close; afterwards no goroutine is
+// left.
+func TestConnectionLimits(t *testing.T) {
+	const n = 3
+	for _, tc := range []struct {
+		name string
+		o    Options
+		// whether a connection from another address is refused too
+		otherRefused bool
+	}{
+		{"per address", Options{MaxConnsPerAddr: n}, false},
+		{"in all", Options{MaxConnsPerAddr: 100, MaxConns: n}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			t.Run("server", func(t *testing.T) { connectionLimits(t, tc.o, n, tc.otherRefused) })
+			deadline := time.Now().Add(5 * time.Second)
+			after := runtime.NumGoroutine()
+			for after > before && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+				after = runtime.NumGoroutine()
+			}
+			if after > before {
+				buf := make([]byte, 1<<20)
+				t.Errorf("%d goroutines before, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+			}
+		})
+	}
+}
+
+func connectionLimits(t *testing.T, o Options, n int, otherRefused bool) {
+	ts, addr := startPlain(t, o)
+	reader := ts.tokens["reader"]
+	info := header("GET", "/api/v1/info", reader, -1)
+	// ask makes a request on c, kept alive, and checks the answer.
+	ask := func(c net.Conn, br *bufio.Reader) {
+		t.Helper()
+		if _, err := io.WriteString(c, info); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Close {
+			t.Fatalf("info: %d, close %v", resp.StatusCode, resp.Close)
+		}
+	}
+	conns := make([]net.Conn, n)
+	brs := make([]*bufio.Reader, n)
+	for i := range conns {
+		conns[i] = dialRaw(t, addr)
+		brs[i] = bufio.NewReader(conns[i])
+		ask(conns[i], brs[i]) // accepted and counted
+	}
+	// refused reports whether a connection from local (nil: any) is
+	// closed at once, without an answer; it may be reset while it is
+	// being made.
+	refused := func(local net.Addr) bool {
+		t.Helper()
+		d := net.Dialer{LocalAddr: local, Timeout: 2 * time.Second}
+		c, err := d.Dial("tcp", addr)
+		if errors.Is(err, syscall.ECONNRESET) {
+			return true
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, info)
+		data, closed, took := readToClose(c, 2*time.Second)
+		if closed && data != "" {
+			t.Errorf("refused connection answered after %v: %q", took, data)
+		}
+		return closed
+	}
+	// One more from the same address is closed at once.
+	if !refused(nil) {
+		t.Errorf("connection %d from one address still open", n+1)
+	}
+	// One from another address (127.0.0.2 reaches loopback on Linux).
+	other := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
+	if c, err := net.ListenTCP("tcp", other); err != nil {
+		t.Logf("no address 127.0.0.2 here (%v): not tried", err)
+	} else {
+		c.Close()
+		if otherRefused {
+			if !refused(other) {
+				t.Errorf("connection from another address over the bound of all still open")
+			}
+		} else {
+			d := net.Dialer{LocalAddr: other, Timeout: 2 * time.Second}
+			c, err := d.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ask(c, bufio.NewReader(c))
+			c.Close()
+		}
+	}
+	// The first ones keep working.
+	for i := range conns {
+		ask(conns[i], brs[i])
+	}
+	// A closed one gives its place back (once the server sees it closed).
+	conns[0].Close()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		// A refused connection may be reset while it is being made.
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err == nil {
+			io.WriteString(c, info)
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			var resp *http.Response
+			resp, err = http.ReadResponse(bufio.NewReader(c), nil)
+			c.Close()
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("after a close: %d", resp.StatusCode)
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no place given back 3 s after a connection closed: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
 }
