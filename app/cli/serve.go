@@ -27,6 +27,7 @@ var (
 func newServeCmd(env *Env) *cobra.Command {
 	var listen, certFile, keyFile string
 	var insecure, quiet bool
+	var maxPerAddr, maxConns int
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--tls-cert F --tls-key F] [--insecure-loopback]",
 		Short: "Serve the image store over the network (HTTPS API for remote consoles and clients)",
@@ -40,7 +41,12 @@ first time and kept in WdsConsole/tls/ of the store; its SHA-256 fingerprint
 is printed for clients to trust (--fingerprint). --insecure-loopback serves
 plain HTTP, and only on a loopback address.
 
-Every request needs a token: create them with 'wimconsole token create'.`,
+Every request needs a token: create them with 'wimconsole token create'.
+
+A client must send a request's headers within 10 seconds, and keep its
+uploads and downloads moving (a minute without data on an upload, two on a
+download, ends them). One address may hold 32 connections at once and all
+clients together 1024 (--max-conns-per-addr, --max-conns); more are closed.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (certFile == "") != (keyFile == "") {
@@ -71,7 +77,7 @@ Every request needs a token: create them with 'wimconsole token create'.`,
 				}
 				cert = &c
 			}
-			o := remote.Options{Version: Version}
+			o := remote.Options{Version: Version, MaxConnsPerAddr: maxPerAddr, MaxConns: maxConns}
 			if !quiet {
 				o.Logf = func(format string, args ...any) { fmt.Fprintf(env.Stderr, format+"\n", args...) }
 			}
@@ -122,5 +128,7 @@ Every request needs a token: create them with 'wimconsole token create'.`,
 	f.StringVar(&keyFile, "tls-key", "", "PEM private key of --tls-cert")
 	f.BoolVar(&insecure, "insecure-loopback", false, "plain HTTP, on a loopback address only")
 	f.BoolVar(&quiet, "quiet", false, "do not log failed requests")
+	f.IntVar(&maxPerAddr, "max-conns-per-addr", remote.DefaultMaxConnsPerAddr, "connections one client address may hold at once (-1: no bound)")
+	f.IntVar(&maxConns, "max-conns", remote.DefaultMaxConns, "connections of all clients together (-1: no bound)")
 	return cmd
 }

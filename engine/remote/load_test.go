@@ -26,7 +26,9 @@ func TestLoadInstallSessions(t *testing.T) {
 		t.Skip("load test")
 	}
 	const sessions = 50
-	ts := startServer(t, Options{NoWatch: true})
+	// Its clients stand for as many machines: from one address they
+	// would pass the bound of connections per address.
+	ts := startServer(t, Options{NoWatch: true, MaxConnsPerAddr: 4 * sessions})
 	admin := ts.client(t, "admin")
 	treeA, treeB := baseTree("a"), baseTree("b")
 	// 1 MiB that does not compress, so that the transfer is measurable.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -29,6 +30,17 @@ const (
 	MaxUnattend = 4 << 20
 )
 
+// Defaults of the connection timeouts and limits (see Options).
+const (
+	DefaultHeaderTimeout    = 10 * time.Second
+	DefaultBodyIdleTimeout  = time.Minute
+	DefaultWriteIdleTimeout = 2 * time.Minute
+	DefaultIdleTimeout      = 2 * time.Minute
+	DefaultMaxHeaderBytes   = 64 << 10
+	DefaultMaxConnsPerAddr  = 32
+	DefaultMaxConns         = 1024
+)
+
 // Work folders under the store's WdsConsole folder. Both are emptied when a
 // server starts.
 const (
@@ -47,6 +59,59 @@ type Options struct {
 	NoWatch bool
 	// Logf, when set, receives one line per failed request.
 	Logf func(format string, args ...any)
+
+	// HeaderTimeout bounds the TLS handshake and the reading of a
+	// request's headers (0: DefaultHeaderTimeout).
+	HeaderTimeout time.Duration
+	// BodyIdleTimeout bounds how long a request body may stall: each read
+	// of it must bring data within this time, so that an upload of any
+	// size goes on while its data flows (0: DefaultBodyIdleTimeout).
+	BodyIdleTimeout time.Duration
+	// WriteIdleTimeout bounds how long a write of an answer may stall on a
+	// client that does not read; downloads and event streams of any length
+	// go on while the client reads (0: DefaultWriteIdleTimeout).
+	WriteIdleTimeout time.Duration
+	// IdleTimeout bounds how long a kept-alive connection waits for its
+	// next request (0: DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers (0: DefaultMaxHeaderBytes).
+	MaxHeaderBytes int
+	// MaxConnsPerAddr bounds the connections one remote address may hold
+	// at once; more are closed as soon as they are accepted (0:
+	// DefaultMaxConnsPerAddr; negative: no bound).
+	MaxConnsPerAddr int
+	// MaxConns bounds the connections of all clients together, in the
+	// same way (0: DefaultMaxConns; negative: no bound).
+	MaxConns int
+}
+
+// withDefaults fills in the zero fields of o.
+func (o Options) withDefaults() Options {
+	if o.MaxUpload <= 0 {
+		o.MaxUpload = DefaultMaxUpload
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.HeaderTimeout, DefaultHeaderTimeout)
+	def(&o.BodyIdleTimeout, DefaultBodyIdleTimeout)
+	def(&o.WriteIdleTimeout, DefaultWriteIdleTimeout)
+	def(&o.IdleTimeout, DefaultIdleTimeout)
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if o.MaxConnsPerAddr == 0 {
+		o.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	return o
 }
 
 // Server serves one store over HTTP. It is an http.Handler; wrap it in an
@@ -82,12 +147,7 @@ type sessionOwner struct {
 // NewServer returns a server of st; the tokens are those of st's
 // WdsConsole/tokens.db. Close it to stop its watcher and event streams.
 func NewServer(st *store.Store, o Options) (*Server, error) {
-	if o.MaxUpload <= 0 {
-		o.MaxUpload = DefaultMaxUpload
-	}
-	if o.Version == "" {
-		o.Version = "dev"
-	}
+	o = o.withDefaults()
 	srv := &Server{st: st, tokens: OpenTokens(st.Root()), o: o, sessions: map[string]sessionOwner{}, events: newBroker()}
 	srv.host, _ = os.Hostname()
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
@@ -133,10 +193,34 @@ func (srv *Server) Close() error {
 	return err
 }
 
-// ServeHTTP implements http.Handler. A panic in a handler is an error
-// answer (see recoverPanics).
+// ServeHTTP implements http.Handler. Every request is authenticated from
+// its headers before any route and before any of its body is read; the
+// body and the answer then go through deadlines that move as data flows
+// (see timeouts.go). A panic in any of it is an error answer (see
+// recoverPanics).
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	recoverPanics(srv.mux, srv.o.Logf).ServeHTTP(w, r)
+	recoverPanics(http.HandlerFunc(srv.serve), srv.o.Logf).ServeHTTP(w, r)
+}
+
+func (srv *Server) serve(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	tw := &timedWriter{ResponseWriter: w, rc: rc, timeout: srv.o.WriteIdleTimeout}
+	tw.extend()
+	// The answer's last bytes are written after the handler returns.
+	defer tw.extend()
+	tok, err := srv.authenticate(r)
+	if err != nil {
+		srv.fail(tw, r, err)
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok))
+	if r.ContentLength != 0 {
+		// Also bounds the reading of what is left of the body after a
+		// handler that did not read it all.
+		rc.SetReadDeadline(time.Now().Add(srv.o.BodyIdleTimeout))
+		r.Body = &timedBody{ReadCloser: r.Body, rc: rc, timeout: srv.o.BodyIdleTimeout}
+	}
+	srv.mux.ServeHTTP(tw, r)
 }
 
 // apiError is an error with an HTTP status.
@@ -193,18 +277,35 @@ func (srv *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wimconsole"`)
 	}
+	// A refused request, or one whose body is left unread, closes its
+	// connection after the answer: else the server would wait for the
+	// rest of the body first, which a client may never send. It still
+	// takes what of the body comes within refusalGrace (up to 256 KiB),
+	// so that a client still sending it reads the answer rather than a
+	// broken connection.
+	unread := r.ContentLength != 0 && !bodyRead(r)
+	if ae.status == http.StatusUnauthorized || ae.status == http.StatusForbidden || unread {
+		w.Header().Set("Connection", "close")
+	}
+	if unread {
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(min(refusalGrace, srv.o.BodyIdleTimeout)))
+	}
 	if ae.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, ae.status, ErrorBody{Error: ae.msg, Code: ae.code})
 }
 
+// refusalGrace bounds the wait for the body of a request answered without
+// reading it.
+const refusalGrace = time.Second
+
 type handler func(w http.ResponseWriter, r *http.Request, tok Token) error
 
 // handle routes pattern to h for tokens of role at least role.
 func (srv *Server) handle(pattern string, role Role, h handler) {
 	srv.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		tok, err := srv.authenticate(r)
+		tok, err := requestToken(r)
 		if err == nil && !tok.Can(role) {
 			err = errf(http.StatusForbidden, CodeForbidden, "token %s has role %s; this needs %s", tok.ID, tok.Role, role)
 		}
@@ -217,6 +318,19 @@ func (srv *Server) handle(pattern string, role Role, h handler) {
 	})
 }
 
+// tokenKey keys the token ServeHTTP found in a request's context.
+type tokenKey struct{}
+
+// requestToken returns the token ServeHTTP authenticated r with.
+func requestToken(r *http.Request) (Token, error) {
+	tok, ok := r.Context().Value(tokenKey{}).(Token)
+	if !ok {
+		return Token{}, errf(http.StatusUnauthorized, CodeUnauthorized, "no token: send Authorization: Bearer TOKEN")
+	}
+	return tok, nil
+}
+
+// authenticate finds the token of r from its Authorization header.
 func (srv *Server) authenticate(r *http.Request) (Token, error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
@@ -280,9 +394,16 @@ func refParam(r *http.Request) (store.ImageRef, error) {
 }
 
 func readJSON(r *http.Request, w http.ResponseWriter, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxJSONBody))
+	body := http.MaxBytesReader(w, r.Body, MaxJSONBody)
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		// Read to the end (a newline may follow), so that the body's
+		// read deadline ends now and not during the work that follows.
+		_, err = io.Copy(io.Discard, body)
+	}
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return err
