@@ -32,6 +32,11 @@ func (s *Store) Recover() error {
 	if err != nil {
 		return err
 	}
+	if len(entries) > 0 {
+		if err := s.writable("recover interrupted operations"); err != nil {
+			return err
+		}
+	}
 	var first error
 	for _, e := range entries {
 		if err := s.recoverEntry(e, recoverWait); err != nil && first == nil && !errors.Is(err, ErrGroupBusy) {
