@@ -64,6 +64,16 @@ func setToolbarDisabled(a *widget.ToolbarAction, disabled bool) {
 	}
 }
 
+// disableOnReadOnly disables buttons that would change a read-only
+// server's store (in the Properties dialog).
+func disableOnReadOnly(s *app.Server, buttons ...*widget.Button) {
+	if ro, _ := s.ReadOnly(); ro {
+		for _, b := range buttons {
+			b.Disable()
+		}
+	}
+}
+
 // disableChanging greys out the items that would change a read-only
 // server's store.
 func disableChanging(n app.Node, items ...*fyne.MenuItem) {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/store"
@@ -84,6 +86,43 @@ func TestReadOnlyConsole(t *testing.T) {
 			t.Error("File > Add Install Image… is enabled")
 		}
 	}
+	// Properties opens, its changing buttons greyed out.
+	c.Select(app.ImageID(srv, refs[0]))
+	c.showProperties()
+	c.settle()
+	p, ok := c.current.(*imageProperties)
+	if !ok {
+		t.Fatalf("Properties did not open (%T)", c.current)
+	}
+	var buttons []string
+	for _, tab := range p.tabs.Items {
+		for _, b := range findButtons(tab.Content) {
+			buttons = append(buttons, tab.Text+"/"+b.Text)
+			if !b.Disabled() {
+				t.Errorf("Properties: %s/%s is enabled", tab.Text, b.Text)
+			}
+		}
+	}
+	if len(buttons) != 4 {
+		t.Errorf("Properties buttons %q, want Unattend's and Language Packs' two each", buttons)
+	}
+}
+
+// findButtons returns the buttons in o.
+func findButtons(o fyne.CanvasObject) []*widget.Button {
+	switch v := o.(type) {
+	case *widget.Button:
+		return []*widget.Button{v}
+	case *fyne.Container:
+		var out []*widget.Button
+		for _, c := range v.Objects {
+			out = append(out, findButtons(c)...)
+		}
+		return out
+	case *container.Scroll:
+		return findButtons(v.Content)
+	}
+	return nil
 }
 
 // TestWritableConsoleNotReadOnly: the same console on a writable store has
