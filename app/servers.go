@@ -164,3 +164,14 @@ func (m *Model) WatchServer(s *Server, changed func(err error)) (stop func(), er
 	}
 	return s.Remote.Watch(func(Change) { changed(m.Refresh()) })
 }
+
+// ReadOnly reports whether the server's store cannot be changed, and why
+// (see store.Store.ReadOnly): a local store on a read-only mount or a share
+// without write rights. The console then offers only the actions that
+// read. A remote server reports its refusals as errors.
+func (s *Server) ReadOnly() (bool, string) {
+	if s.Remote != nil || s.Store == nil {
+		return false, ""
+	}
+	return s.Store.ReadOnly()
+}

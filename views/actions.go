@@ -36,25 +36,31 @@ func (c *Console) actionItems() []*fyne.MenuItem {
 		if n.Server.IsRemote() {
 			servers = append(servers, item("Remove Server", c.removeServer))
 		}
+		disableChanging(n, addInstall, addBoot, addGroup)
 		items := append([]*fyne.MenuItem{addInstall, addBoot, addGroup, sep()}, servers...)
 		return append(items, sep(), refresh, sep(), props)
 	case app.KindInstallImages:
+		disableChanging(n, addInstall, addGroup)
 		return []*fyne.MenuItem{addInstall, addGroup, sep(), refresh}
 	case app.KindBootImages, app.KindBootArch:
+		disableChanging(n, addBoot)
 		return []*fyne.MenuItem{addBoot, sep(), refresh}
 	case app.KindGroup:
 		find := item("Find Files…", c.findInGroup)
 		find.Disabled = n.Server.IsRemote() // searching reads the images: local servers only
-		return []*fyne.MenuItem{addInstall, item("Regroup…", c.regroup), find, sep(),
-			item("Rename", c.renameGroup), item("Delete", c.deleteSelected), sep(), refresh, sep(), props}
+		regroup, rename, del := item("Regroup…", c.regroup), item("Rename", c.renameGroup), item("Delete", c.deleteSelected)
+		disableChanging(n, addInstall, regroup, rename, del)
+		return []*fyne.MenuItem{addInstall, regroup, find, sep(),
+			rename, del, sep(), refresh, sep(), props}
 	case app.KindImage, app.KindBootImage:
 		toggle := item("Disable", func() { c.setEnabled(false) })
 		if n.Disabled() {
 			toggle = item("Enable", func() { c.setEnabled(true) })
 		}
-		items := []*fyne.MenuItem{toggle, sep(), item("Export Image…", c.exportImage), item("Replace Image…", c.replaceImage)}
+		replace, cp := item("Replace Image…", c.replaceImage), item("Copy Image…", c.copyImage)
+		items := []*fyne.MenuItem{toggle, sep(), item("Export Image…", c.exportImage), replace}
 		if n.Kind == app.KindImage {
-			items = append(items, item("Copy Image…", c.copyImage))
+			items = append(items, cp)
 		}
 		// Browsing and servicing work on the local store only.
 		browse, service := item("Browse Files…", c.browseFiles), item("Service Image…", c.serviceImage)
@@ -63,8 +69,11 @@ func (c *Console) actionItems() []*fyne.MenuItem {
 		for _, it := range []*fyne.MenuItem{browse, service, mount, driver} {
 			it.Disabled = n.Server.IsRemote()
 		}
+		del := item("Delete", c.deleteSelected)
+		// A read-only store is listed, shown and exported from only.
+		disableChanging(n, toggle, replace, cp, service, mount, driver, del)
 		items = append(items, sep(), browse, service, mount, driver)
-		return append(items, sep(), item("Delete", c.deleteSelected), sep(), refresh, sep(), props)
+		return append(items, sep(), del, sep(), refresh, sep(), props)
 	}
 	return []*fyne.MenuItem{refresh}
 }

@@ -67,6 +67,10 @@ type Console struct {
 	// idle, when set, runs settle's wait: tests, whose goroutine stands
 	// for the main goroutine, let the hand-offs to it run there.
 	idle func(wait func())
+
+	// changing are the toolbar's actions that change a store, disabled
+	// on a read-only one.
+	changing []*widget.ToolbarAction
 }
 
 // NewConsole builds the console window over model. dialogs are the native
@@ -267,17 +271,21 @@ func (c *Console) showDetails() { c.details.show(c.model.Details(c.selected)) }
 func (c *Console) updateStatus() {
 	c.status.SetText(c.model.StatusText(c.selected))
 	c.jobStatus.SetText(c.jobs.Summary())
+	c.showReadOnly()
 }
 
 func (c *Console) toolbar() *widget.Toolbar {
+	add := widget.NewToolbarAction(theme.ContentAddIcon(), func() { c.addImage(nil, c.selectedGroup()) })
+	addGroup := widget.NewToolbarAction(theme.FolderNewIcon(), c.addGroup)
+	del := widget.NewToolbarAction(theme.DeleteIcon(), c.deleteSelected)
+	c.changing = []*widget.ToolbarAction{add, addGroup, del}
 	return widget.NewToolbar(
 		widget.NewToolbarAction(theme.ViewRefreshIcon(), c.Refresh),
 		widget.NewToolbarSeparator(),
-		widget.NewToolbarAction(theme.ContentAddIcon(), func() { c.addImage(nil, c.selectedGroup()) }),
-		widget.NewToolbarAction(theme.FolderNewIcon(), c.addGroup),
+		add, addGroup,
 		widget.NewToolbarSeparator(),
 		widget.NewToolbarAction(theme.InfoIcon(), c.showProperties),
-		widget.NewToolbarAction(theme.DeleteIcon(), c.deleteSelected),
+		del,
 	)
 }
 
@@ -286,8 +294,10 @@ func (c *Console) toolbar() *widget.Toolbar {
 func (c *Console) mainMenu() *fyne.MainMenu {
 	refresh := fyne.NewMenuItem("Refresh", c.Refresh)
 	refresh.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
+	addInstall := fyne.NewMenuItem("Add Install Image…", func() { c.addImage(nil, c.selectedGroup()) })
+	addInstall.Disabled = c.readOnly()
 	file := fyne.NewMenu("File",
-		fyne.NewMenuItem("Add Install Image…", func() { c.addImage(nil, c.selectedGroup()) }),
+		addInstall,
 		fyne.NewMenuItem("Add Server…", c.addServer),
 		fyne.NewMenuItem("Store Location…", c.showStoreLocation),
 	)

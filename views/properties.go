@@ -174,11 +174,11 @@ func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties, x imag
 	if !x.unattendOK {
 		w.validity.Importance = widget.DangerImportance
 	}
+	associate, remove := widget.NewButton("Associate…", w.associate), widget.NewButton("Remove", w.removeUnattend)
+	disableOnReadOnly(n.Server, associate, remove)
 	unattend := container.NewBorder(
-		container.NewVBox(widget.NewLabel(state), w.validity, container.NewHBox(
-			widget.NewButton("Associate…", w.associate),
-			widget.NewButton("Remove", w.removeUnattend),
-		)), nil, nil, nil, container.NewVScroll(w.unattend))
+		container.NewVBox(widget.NewLabel(state), w.validity, container.NewHBox(associate, remove)),
+		nil, nil, nil, container.NewVScroll(w.unattend))
 	// Space.
 	var space [][]string
 	space = append(space, []string{"Expanded size", app.FormatBytes(im.ExpandedBytes)})
@@ -276,10 +276,9 @@ func (w *imageProperties) langPacksTab(loadErr error) fyne.CanvasObject {
 	w.showPackState(loadErr)
 	top := container.NewVBox(w.packState)
 	if w.n.Server.CanChangeLanguagePacks() {
-		top.Add(container.NewHBox(
-			widget.NewButton("Add…", w.addLangPacks),
-			widget.NewButton("Remove", w.removeLangPack),
-		))
+		add, remove := widget.NewButton("Add…", w.addLangPacks), widget.NewButton("Remove", w.removeLangPack)
+		disableOnReadOnly(w.n.Server, add, remove)
+		top.Add(container.NewHBox(add, remove))
 	} else {
 		top.Add(wrapLabel("Language packs of images on a server on the network are listed here only: " +
 			"change them on the server itself (wimconsole langpack add|remove)."))

@@ -19,6 +19,15 @@ func init() {
 
 const compressHelp = "compression: none, xpress or lzx"
 
+// tempHelp ends the help of the commands that write a new WIM file under a
+// temporary name (see wim.Create).
+const tempHelp = `
+
+A new file is written as .FILE` + wim.TempInfix + `XXXXXXXXXXXX in FILE's folder, then
+renamed to FILE. A run that is killed leaves that hidden file behind; the
+next command that writes a WIM file into the same folder removes it (a file
+that a running command is still writing is locked, and left alone).`
+
 // parseCompression reads a --compress value: none, xpress or lzx (also
 // wimlib-imagex's names fast and maximum).
 func parseCompression(s string) (wim.Compression, error) {
@@ -54,7 +63,7 @@ Folders, files, symbolic links (stored as symlink reparse points, absolute
 targets inside DIR made relative to the image root, as wimlib does), hard
 links and file times are captured; identical contents are stored once.
 Compression runs on all processors. A progress line is shown when stderr is a
-terminal.`,
+terminal.` + tempHelp,
 		Args: exactArgs(2, "a folder and a WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := parseCompression(compress)
@@ -118,7 +127,7 @@ into DEST with the file data they use (from SRC or a --ref file). A new DEST
 is created with SRC's compression unless --compress says otherwise; an
 existing DEST is grown in place, keeping its compression, and data it already
 holds is not written again. Data stored with the destination's compression is
-copied as it is, without decompressing it, unless --recompress is given.`,
+copied as it is, without decompressing it, unless --recompress is given.` + tempHelp,
 		Args: exactArgs(3, "a source WIM, an image (or all) and a destination WIM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := wim.ExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt}
@@ -193,7 +202,7 @@ func newOptimizeCmd(env *Env) *cobra.Command {
 and without data no image uses, optionally with another compression
 (--compress) or compressing everything again (--recompress). The new file is
 written next to FILE, synced, then renamed over it: an interruption leaves
-FILE as it was. A resource-only file (a WDS Res.rwm) keeps all its data.`,
+FILE as it was. A resource-only file (a WDS Res.rwm) keeps all its data.` + tempHelp,
 		Args: exactArgs(1, "a WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := wim.OptimizeOptions{Recompress: recompress, Integrity: check, Refs: refs}
@@ -231,7 +240,7 @@ func newDeleteCmd(env *Env) *cobra.Command {
 		Long: `Delete image IMAGE (a 1-based index or an image name) from FILE. By default
 the file is rebuilt without the image and the data only it used (as optimize
 does). With --soft only the image's entry goes: quick and crash-safe, in
-place, but no space is freed until the file is optimized.`,
+place, but no space is freed until the file is optimized.` + tempHelp,
 		Args: exactArgs(2, "a WIM file and an image"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w, index, err := openWIMImage(args[0], nil, args[1])

@@ -234,3 +234,30 @@ func TestOptimizeAndDeleteCommands(t *testing.T) {
 		t.Errorf("optimize --compress lzms: exit %d", code)
 	}
 }
+
+// TestWriteCommandsCleanKilledTemps: the help of the commands that write a
+// new WIM file says what a killed run leaves and who removes it, and an
+// export removes such a leftover beside its target.
+func TestWriteCommandsCleanKilledTemps(t *testing.T) {
+	for _, c := range []string{"capture", "export", "optimize", "delete"} {
+		_, out, _ := run(t, c, "--help")
+		if !strings.Contains(out, ".FILE"+wim.TempInfix) || !strings.Contains(out, "next command that writes a WIM file into the same folder removes it") {
+			t.Errorf("%s --help does not say how killed runs' temporary files go:\n%s", c, out)
+		}
+	}
+	dir := t.TempDir()
+	src := filepath.Join(t.TempDir(), "src.wim")
+	if code, _, errOut := run(t, "capture", writeTree(t, "k"), src, "--name", "k"); code != 0 {
+		t.Fatalf("capture: %s", errOut)
+	}
+	left := filepath.Join(dir, ".dest.wim"+wim.TempInfix+"00aa11bb22cc")
+	if err := os.WriteFile(left, make([]byte, 1<<16), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "export", src, "1", filepath.Join(dir, "dest.wim")); code != 0 {
+		t.Fatalf("export: %s", errOut)
+	}
+	if _, err := os.Stat(left); err == nil {
+		t.Fatalf("%s: a killed export's temporary file was left", left)
+	}
+}

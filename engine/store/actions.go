@@ -262,6 +262,9 @@ type ReplaceOptions struct {
 // and catalog state; the new data goes into the group's Res.rwm and the new
 // metadata-only file is renamed over the old one, atomically.
 func (s *Store) ReplaceImage(ctx context.Context, r ImageRef, src string, o ReplaceOptions) error {
+	if err := s.writable(opWhat("replace-image")); err != nil {
+		return err
+	}
 	if r.Boot {
 		return s.replaceBoot(ctx, r, src, o)
 	}

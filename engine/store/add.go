@@ -72,6 +72,9 @@ type plannedImage struct {
 // renamed: that rename is the image's commit point. Nothing changes when the
 // source is damaged or a name is taken.
 func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]ImageRef, error) {
+	if err := s.writable(opWhat("add-image")); err != nil {
+		return nil, err
+	}
 	if o.Boot {
 		return s.addBoot(ctx, src, o)
 	}

@@ -29,6 +29,8 @@ var ErrBusy = errors.New("store busy: another WIM Console process is using the c
 // withCatalog opens the catalog for the length of fn, so that the GUI and
 // the CLI can take turns on one store.
 func (s *Store) withCatalog(readOnly bool, fn func(db *bolt.DB) error) error {
+	// A read-only store's catalog can only be opened read-only.
+	readOnly = readOnly || s.ro != ""
 	db, err := bolt.Open(s.CatalogPath(), 0o644, &bolt.Options{Timeout: BusyTimeout, ReadOnly: readOnly})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
@@ -73,6 +75,9 @@ func (s *Store) CatalogVersion() (int, error) {
 				return fmt.Errorf("catalog %s: no schema version", s.CatalogPath())
 			}
 			ver = int(binary.BigEndian.Uint32(b.Get(keyVersion)))
+			if ver > CatalogVersion {
+				return fmt.Errorf("catalog %s: schema version %d is newer than this program understands (%d)", s.CatalogPath(), ver, CatalogVersion)
+			}
 			return nil
 		})
 	})

@@ -39,6 +39,9 @@ func (s *Store) AddGroup(name string) error {
 	if err := CheckGroupName(name); err != nil {
 		return err
 	}
+	if err := s.writable("add an image group"); err != nil {
+		return err
+	}
 	l, err := s.lockNames(BusyTimeout, groupKey(name))
 	if err != nil {
 		return err

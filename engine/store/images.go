@@ -264,7 +264,7 @@ func (s *Store) describe(r ImageRef, rec imageRecord) (Image, error) {
 // progress (its journal entry says so).
 func (s *Store) reconcile(refs []ImageRef, o ListOptions) (map[string]imageRecord, error) {
 	var recs map[string]imageRecord
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.updateIfWritable(func(tx *bolt.Tx) error {
 		var err error
 		recs, err = imageRecords(tx)
 		if err != nil {
@@ -317,6 +317,9 @@ func (s *Store) reconcile(refs []ImageRef, o ListOptions) (map[string]imageRecor
 				rec.Cache, rec.CacheSize, rec.CacheMtime = f, st.Size(), st.ModTime().UnixNano()
 			}
 			recs[k] = rec
+			if !tx.Writable() {
+				continue // a read-only store: known here, not recorded
+			}
 			if err := putJSON(tx, bucketImages, []byte(k), rec); err != nil {
 				return err
 			}
@@ -338,6 +341,9 @@ func (s *Store) reconcile(refs []ImageRef, o ListOptions) (map[string]imageRecor
 			}
 			if _, err := os.Stat(s.ImagePath(ref)); errors.Is(err, os.ErrNotExist) || ref.File == "" {
 				delete(recs, k)
+				if !tx.Writable() {
+					continue
+				}
 				if err := deleteKey(tx, bucketImages, []byte(k)); err != nil {
 					return err
 				}

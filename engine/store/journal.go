@@ -46,6 +46,9 @@ func newID() string {
 
 // begin takes the locks of e.Locks and records e in the journal.
 func (s *Store) begin(e journalEntry) (*op, error) {
+	if err := s.writable(opWhat(e.Op)); err != nil {
+		return nil, err
+	}
 	lock, err := s.lockNames(BusyTimeout, e.Locks...)
 	if err != nil {
 		return nil, err

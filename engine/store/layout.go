@@ -86,18 +86,43 @@ func ResolveRoot(root string) (string, error) {
 // Store is one image store on disk.
 type Store struct {
 	root string
+	// ro says why the store cannot be changed ("" when it can).
+	ro string
 }
 
 // Open opens the store at root, creating the WDS layout and an empty catalog
 // when they are missing, then runs recovery (see Recover): operations that a
 // dead process left half-done are finished or rolled back. Nothing else of
 // the existing content is changed.
-func Open(root string) (*Store, error) {
+//
+// A store that cannot be written (a mounted snapshot, a share without write
+// rights) is opened read-only, as OpenWith does with ReadOnly.
+func Open(root string) (*Store, error) { return OpenWith(root, OpenOptions{}) }
+
+// OpenWith is Open with options. A read-only store (o.ReadOnly, or one
+// that cannot be written) is only read: its catalog is opened read-only,
+// recovery waits for a process that can write, and every change fails with
+// a ReadOnlyError. It must have a catalog.
+func OpenWith(root string, o OpenOptions) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("store: empty root path")
 	}
 	if fi, err := os.Stat(root); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("store %s: not a folder", root)
+	}
+	ro := readOnlyReason(root)
+	if ro == "" && o.ReadOnly {
+		ro = "opened for reading only"
+	}
+	if ro != "" {
+		s := &Store{root: root, ro: ro}
+		if _, err := os.Stat(s.CatalogPath()); err != nil {
+			return nil, fmt.Errorf("the store %s is read-only (%s) and has no catalog %s: open it once where it can be written", root, ro, s.CatalogPath())
+		}
+		if _, err := s.CatalogVersion(); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	dirs := []string{filepath.Join(root, ImagesDir), filepath.Join(root, ConsoleDir)}
 	for _, a := range BootArchs {

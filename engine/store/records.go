@@ -93,6 +93,9 @@ func deleteKey(tx *bolt.Tx, bucket, key []byte) error {
 
 // update runs fn in one read-write catalog transaction.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	if err := s.writable("change the catalog"); err != nil {
+		return err
+	}
 	return s.withCatalog(false, func(db *bolt.DB) error { return db.Update(fn) })
 }
 
@@ -101,6 +104,16 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 // mode would need the file to exist with every bucket.
 func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 	return s.withCatalog(false, func(db *bolt.DB) error { return db.View(fn) })
+}
+
+// updateIfWritable runs fn in one read-write catalog transaction, or in a
+// read-only one on a read-only store: for reads that tidy the catalog on
+// the way (fn checks tx.Writable before writing).
+func (s *Store) updateIfWritable(fn func(tx *bolt.Tx) error) error {
+	if s.ro != "" {
+		return s.withCatalog(true, func(db *bolt.DB) error { return db.View(fn) })
+	}
+	return s.update(fn)
 }
 
 // imageRecords returns every image record, by key.

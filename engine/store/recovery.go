@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -32,6 +31,11 @@ func (s *Store) Recover() error {
 	})
 	if err != nil {
 		return err
+	}
+	if len(entries) > 0 {
+		if err := s.writable("recover interrupted operations"); err != nil {
+			return err
+		}
 	}
 	var first error
 	for _, e := range entries {
@@ -135,12 +139,13 @@ func (s *Store) settle(e journalEntry) error {
 	return clearWriteInProgress(filepath.Join(dir, ResFile))
 }
 
-// createTemp matches the temporary files wim.Create leaves when killed.
-var createTemp = regexp.MustCompile(`^\..*\.tmp[0-9a-f]{12}$`)
-
 // cleanTemps removes from dir the temporary files of operation id and of
-// interrupted WIM writes. The caller holds dir's lock.
+// interrupted WIM writes (those whose writer is dead). The caller holds
+// dir's lock.
 func cleanTemps(dir, id string) error {
+	if _, err := wim.RemoveStaleTemps(dir); err != nil {
+		return err
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -150,7 +155,7 @@ func cleanTemps(dir, id string) error {
 	}
 	for _, en := range ents {
 		n := en.Name()
-		if createTemp.MatchString(n) || (id != "" && strings.Contains(n, tempTag+id)) {
+		if id != "" && strings.Contains(n, tempTag+id) {
 			if err := os.RemoveAll(filepath.Join(dir, n)); err != nil {
 				return err
 			}

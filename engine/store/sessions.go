@@ -39,6 +39,9 @@ func (se Session) live(now time.Time) bool { return now.Sub(se.Heartbeat) < Sess
 // OpenSession opens an install session on image r for client, refused when
 // the image is disabled or missing.
 func (s *Store) OpenSession(r ImageRef, client string) (*Session, error) {
+	if err := s.writable("open an install session"); err != nil {
+		return nil, err
+	}
 	rec, err := s.record(r)
 	if err != nil {
 		return nil, err
@@ -89,7 +92,7 @@ func (s *Store) CloseSession(id string) error {
 // the zero ImageRef). Expired ones are deleted on the way.
 func (s *Store) Sessions(r ImageRef) ([]Session, error) {
 	var out []Session
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.updateIfWritable(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSessions)
 		if b == nil {
 			return nil
@@ -108,6 +111,9 @@ func (s *Store) Sessions(r ImageRef) ([]Session, error) {
 			return nil
 		})
 		for _, k := range dead {
+			if !tx.Writable() {
+				break // a read-only store keeps them; they are not listed
+			}
 			if err := b.Delete(k); err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 )
 
@@ -47,6 +48,7 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("wim: %s: %w", name, err)
 	}
+	RemoveStaleTemps(filepath.Dir(name)) // best effort: leftovers of killed writers
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()

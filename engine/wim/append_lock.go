@@ -17,3 +17,31 @@ func lockFile(f *os.File) error {
 	}
 	return err
 }
+
+// lockTemp takes an exclusive lock on the new temporary file f for as long
+// as its writer lives, so that RemoveStaleTemps never takes a live writer's
+// file. The lock is held through a second descriptor of f's open file,
+// returned to be closed once the temporary file has been renamed or
+// removed (the writer closes f itself before renaming).
+func lockTemp(f *os.File) (*os.File, error) {
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return nil, err
+	}
+	fd, err := syscall.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	syscall.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// tryLockTemp reports whether f, a temporary file found in a folder, is
+// held by no writer: it takes the lock a live writer holds (released when
+// f is closed).
+func tryLockTemp(f *os.File) (bool, error) {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -25,6 +25,7 @@ const (
 	crashEnvFile = "WIMCRASH_FILE" // the WIM being changed
 	crashEnvSrc  = "WIMCRASH_SRC"  // folder (capture) or WIM (export)
 	crashEnvStep = "WIMCRASH_STEP" // exit(137) at this step ("blob:N" for the Nth blob)
+	crashEnvKill = "WIMCRASH_KILL" // "1": SIGKILL itself at the step instead
 )
 
 // TestCrashHelper is not a test: it is the process TestCrash starts and
@@ -46,6 +47,10 @@ func TestCrashHelper(t *testing.T) {
 			if s == want {
 				seen++
 				if seen == nth {
+					if os.Getenv(crashEnvKill) == "1" {
+						syscall.Kill(os.Getpid(), syscall.SIGKILL)
+						select {}
+					}
 					os.Exit(137)
 				}
 			}

@@ -79,7 +79,10 @@ type Writer struct {
 	path   string // the file actually written (a temporary file for Create)
 	f      *os.File
 	create bool
-	opts   WriteOptions
+	// hold keeps the lock on a new file's temporary file (see lockTemp)
+	// until it is renamed or removed.
+	hold *os.File
+	opts WriteOptions
 
 	hdr   Header
 	codec Compression
@@ -202,7 +205,8 @@ func Create(name string, opts WriteOptions) (*Writer, error) {
 	if dir == "" {
 		dir = "."
 	}
-	f, err := createTemp(dir, base)
+	RemoveStaleTemps(dir) // best effort: leftovers of killed writers
+	f, hold, err := createTemp(dir, base)
 	if err != nil {
 		return nil, fmt.Errorf("wim: %w", err)
 	}
@@ -211,12 +215,13 @@ func Create(name string, opts WriteOptions) (*Writer, error) {
 	if st, err := os.Stat(name); err == nil && st.Mode().IsRegular() {
 		f.Chmod(st.Mode().Perm())
 	}
-	w := &Writer{name: name, path: f.Name(), f: f, create: true, opts: opts, codec: c, chunk: chunk, info: &Info{}}
+	w := &Writer{name: name, path: f.Name(), f: f, hold: hold, create: true, opts: opts, codec: c, chunk: chunk, info: &Info{}}
 	w.hdr = Header{Magic: Magic, Version: VersionDefault, Part: 1, TotalParts: 1}
 	w.hdr.SetCompression(c, uint32(chunk))
 	if _, err := rand.Read(w.hdr.GUID[:]); err != nil {
 		f.Close()
 		os.Remove(f.Name())
+		w.releaseTemp()
 		return nil, fmt.Errorf("wim: GUID: %w", err)
 	}
 	if opts.ResourceOnly {
@@ -233,22 +238,6 @@ func Create(name string, opts WriteOptions) (*Writer, error) {
 	w.init()
 	w.out.zeros(HeaderSize)
 	return w, nil
-}
-
-// createTemp creates a new file in dir named after base, with the
-// permissions os.Create gives.
-func createTemp(dir, base string) (*os.File, error) {
-	var b [6]byte
-	for range 100 {
-		rand.Read(b[:])
-		name := filepath.Join(dir, fmt.Sprintf(".%s.tmp%x", base, b))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if os.IsExist(err) {
-			continue
-		}
-		return f, err
-	}
-	return nil, fmt.Errorf("cannot create a temporary file in %s", dir)
 }
 
 // init sets up the state shared by Create and OpenAppend and starts the
@@ -810,6 +799,7 @@ func (w *Writer) Abort() error {
 	defer func() { w.f = nil }()
 	if w.create {
 		w.f.Close()
+		defer w.releaseTemp()
 		return os.Remove(w.path)
 	}
 	var err error
@@ -852,6 +842,8 @@ func (w *Writer) close(beforeRename func()) error {
 	if w.f == nil {
 		return fmt.Errorf("wim: %s: writer is closed", w.name)
 	}
+	// The temporary file stays locked until renamed or removed.
+	defer w.releaseTemp()
 	w.stopPipeline()
 	if err := w.failed(); err != nil {
 		w.Abort()
@@ -891,6 +883,14 @@ func (w *Writer) close(beforeRename func()) error {
 	}
 	syncDir(filepath.Dir(w.name))
 	return nil
+}
+
+// releaseTemp drops the lock on a new file's temporary file.
+func (w *Writer) releaseTemp() {
+	if w.hold != nil {
+		w.hold.Close()
+		w.hold = nil
+	}
 }
 
 // syncDir makes a rename in dir durable where the system allows it.
