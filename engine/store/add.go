@@ -224,6 +224,13 @@ func (s *Store) openSource(src string, o AddOptions) (*wim.WIM, []*plannedImage,
 		if info.Name == "" {
 			info.Name = fmt.Sprintf("%s (%d)", strings.TrimSuffix(filepath.Base(src), filepath.Ext(src)), i)
 		}
+		// The XML data the image's file will carry: text XML cannot hold
+		// (an unpaired surrogate in the source's UTF-16) is refused now,
+		// before anything is written.
+		if _, err := (&wim.Info{Images: []wim.ImageInfo{info}}).Marshal(); err != nil {
+			sw.Close()
+			return nil, nil, fmt.Errorf("%s image %d: its XML data cannot be stored: %w", src, i, err)
+		}
 		plan = append(plan, &plannedImage{index: i, img: img, info: info})
 	}
 	return sw, plan, nil
