@@ -39,7 +39,7 @@ func (s *Store) AddGroup(name string) error {
 	if err := CheckGroupName(name); err != nil {
 		return err
 	}
-	l, err := s.lockNames(BusyTimeout, groupKey(name))
+	l, err := s.lockSettled(groupKey(name))
 	if err != nil {
 		return err
 	}
