@@ -16,23 +16,24 @@ import (
 // journalEntry records a multi-step operation in progress, so that start-up
 // recovery can finish or roll it back if the process dies half-way.
 type journalEntry struct {
-	ID    string   `json:"id"`
-	Op    string   `json:"op"`
-	Locks []string `json:"locks"`
-	Group string   `json:"group,omitempty"`
-	Arch  string   `json:"arch,omitempty"`
-	File  string   `json:"file,omitempty"`
-	Files []string `json:"files,omitempty"` // image files (no .wim) the operation creates
-	Into  string   `json:"into,omitempty"`
-	State string   `json:"state,omitempty"`
-	Build string   `json:"build,omitempty"` // folder being built, relative to the root
-	Old   string   `json:"old,omitempty"`   // folder set aside, relative to the root
+	ID      string    `json:"id"`
+	Op      string    `json:"op"`
+	Locks   []string  `json:"locks"`
+	Group   string    `json:"group,omitempty"`
+	Arch    string    `json:"arch,omitempty"`
+	File    string    `json:"file,omitempty"`
+	Files   []string  `json:"files,omitempty"` // image files (no .wim) the operation creates
+	Into    string    `json:"into,omitempty"`
+	State   string    `json:"state,omitempty"`
+	Build   string    `json:"build,omitempty"` // folder being built, relative to the root
+	Old     string    `json:"old,omitempty"`   // folder set aside, relative to the root
+	PID     int       `json:"pid"`
+	Started time.Time `json:"started"`
+
 	// add-image: Res.rwm's size and header before the operation grew it
-	// (none: it did not exist), which a rollback restores.
-	ResSize   int64     `json:"res_size,omitempty"`
-	ResHeader []byte    `json:"res_header,omitempty"`
-	PID       int       `json:"pid"`
-	Started   time.Time `json:"started"`
+	// (no header: it did not exist), which a rollback restores.
+	ResSize   int64  `json:"res_size,omitempty"`
+	ResHeader []byte `json:"res_header,omitempty"`
 }
 
 // op is a running journaled operation: it holds its locks and its journal

@@ -262,9 +262,6 @@ func (s *Store) settleAdd(e journalEntry) error {
 			return err
 		}
 	} else {
-		if err := cleanTemps(dir, e.ID); err != nil {
-			return err
-		}
 		for _, f := range e.Files {
 			if _, err := os.Stat(filepath.Join(dir, f+".wim")); errors.Is(err, os.ErrNotExist) {
 				if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
@@ -297,6 +294,9 @@ func restoreRes(dir string, e journalEntry) error {
 		return nil
 	}
 	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // gone meanwhile: nothing to restore
+	}
 	if err != nil {
 		return err
 	}
