@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,11 +67,19 @@ type plannedImage struct {
 
 // AddImage adds images of the WIM file src to the store and returns their
 // references. For install images, the data goes into the group's Res.rwm
-// (grown in place, crash-safe; data it holds already is not stored again,
-// data compressed with its codec is copied as stored) and each image gets
-// a metadata-only WIM file, written under a temporary name, synced and
-// renamed: that rename is the image's commit point. Nothing changes when the
-// source is damaged or a name is taken.
+// (grown in place; data it holds already is not stored again, data
+// compressed with its codec is copied as stored) and each image gets a
+// metadata-only WIM file. One add is one transaction: every image of the
+// source appears, or none does. The source's images are read and checked
+// first (metadata, XML data, names); then Res.rwm grows, the image files
+// are written under temporary names (in a new group, inside a hidden
+// folder that becomes the group) and synced together, and one catalog
+// transaction records the images and marks the journal entry committed:
+// that is the commit point. The renames follow. A failure or a kill before
+// the commit point leaves the store as it was: Res.rwm is cut back to its
+// old size and header, the temporary files go, a new group does not
+// appear (recovery does the same after a kill); after it, recovery
+// finishes the renames.
 func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]ImageRef, error) {
 	if err := s.writable(opWhat("add-image")); err != nil {
 		return nil, err
@@ -105,10 +114,15 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 		op.abandon()
 		return nil, err
 	}
-	if g, err := s.findGroup(o.Group); err != nil {
-		return fail(err)
-	} else if g != "" {
+	g, err := s.findGroup(o.Group)
+	if err != nil {
+		op.done()
+		return nil, err
+	}
+	newGroup := g == ""
+	if !newGroup {
 		o.Group = g
+		op.e.Group = g
 	}
 	if err := s.planNames(ImageRef{Group: o.Group}, plan, o, strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))); err != nil {
 		op.done()
@@ -116,61 +130,218 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 	}
 	// The source's new data is checked against its digests before it
 	// counts. Into an existing Res.rwm the check runs while the data is
-	// appended (growRes), and a failure aborts the append; a new group's
-	// data is checked first, so that a bad source leaves no group folder
-	// behind.
+	// appended (growRes), and a failure aborts the append; otherwise the
+	// data is checked first.
 	checkWhileAdding := false
 	if !o.SkipVerify {
-		if exists(s.ResPath(o.Group)) {
+		if !newGroup && exists(s.ResPath(o.Group)) {
 			checkWhileAdding = true
 		} else if err := checkSourceData(ctx, sw, "", plan, o.Progress); err != nil {
 			op.done()
 			return nil, err
 		}
 	}
+	// dir is where the files are written: the group's folder, or for a
+	// new group a hidden folder that becomes it at the end.
+	dir := s.GroupDir(o.Group)
+	if newGroup {
+		op.e.Build = filepath.Join(ImagesDir, tempTag+op.e.ID+"-new-"+o.Group)
+		dir = filepath.Join(s.root, op.e.Build)
+	} else if err := op.recordRes(s.ResPath(o.Group)); err != nil {
+		op.done()
+		return nil, err
+	}
 	for _, p := range plan {
 		op.e.Files = append(op.e.Files, p.file)
 	}
+	// From here on a rollback restores Res.rwm from what the entry says
+	// (before, the entry has no state and recovery only tidies).
+	op.e.State = addAdding
 	if err := op.save(); err != nil {
 		return fail(err)
 	}
-	if err := s.ensureGroup(o.Group); err != nil {
-		return fail(err)
+	if newGroup {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return fail(fmt.Errorf("creating image group %q: %w", o.Group, err))
+		}
 	}
 	imgs := make([]*wim.Image, len(plan))
 	for i, p := range plan {
 		imgs[i] = p.img
 	}
-	codec, chunk, err := s.growRes(ctx, o.Group, sw, imgs, checkWhileAdding, o.Progress)
+	codec, chunk, err := s.growResAt(ctx, filepath.Join(dir, ResFile), sw, imgs, checkWhileAdding, o.Progress)
 	if err != nil {
 		return fail(err)
 	}
-	step("add-res-written")
+	if err := stepErr("add-res-written"); err != nil {
+		return fail(err)
+	}
+	// The image files (and unattend files), unsynced: they are synced
+	// together before the commit.
 	rpfix := sw.Header().Flags&wim.FlagRPFix != 0
-	var out []ImageRef
-	for _, p := range plan {
-		rec := imageRecord{Enabled: true, Added: time.Now().UTC()}
+	var written []string // relative to dir
+	recs := make([]imageRecord, len(plan))
+	added := time.Now().UTC()
+	for i, p := range plan {
+		rec := imageRecord{Enabled: true, Added: added}
 		if unattendData != nil {
-			rel, err := s.installUnattend(p.ref, unattendData, op.e.ID)
-			if err != nil {
+			rec.Unattend = p.file + "/Unattend/" + unattendFile
+			rel := filepath.FromSlash(rec.Unattend)
+			if err := os.MkdirAll(filepath.Join(dir, p.file, "Unattend"), 0o755); err != nil {
 				return fail(err)
 			}
-			rec.Unattend = rel
+			if err := os.WriteFile(filepath.Join(dir, rel), unattendData, 0o644); err != nil {
+				return fail(fmt.Errorf("writing %s: %w", filepath.Join(dir, rel), err))
+			}
+			written = append(written, rel)
 		}
-		if err := writeImageFile(ctx, s.ImagePath(p.ref), sw, p.index, p.img, p.info, codec, chunk, rpfix); err != nil {
+		name := addTempName(op.e.ID, p.file)
+		if newGroup {
+			name = p.file + ".wim"
+		}
+		if err := writeImageFileSync(ctx, filepath.Join(dir, name), sw, p.index, p.img, p.info, codec, chunk, rpfix, true); err != nil {
 			return fail(err)
 		}
-		step("add-image-written")
-		rec.DisplayOrder, err = s.nextOrder(p.ref)
+		written = append(written, name)
+		recs[i] = rec
+		if err := stepErr("add-image-written"); err != nil {
+			return fail(err)
+		}
+	}
+	if err := syncFiles(dir, written); err != nil {
+		return fail(err)
+	}
+	if newGroup {
+		// Made by hand meanwhile (every operation of the store takes the
+		// group's lock): the new group cannot take its place.
+		if g, err := s.findGroup(o.Group); err != nil {
+			return fail(err)
+		} else if g != "" {
+			return fail(fmt.Errorf("image group %q appeared in %s while the images were added; nothing was added", g, filepath.Join(s.root, ImagesDir)))
+		}
+	}
+	if err := stepErr("add-committing"); err != nil {
+		return fail(err)
+	}
+	// The commit point: the records and the journal's "committed", in
+	// one transaction.
+	committed := op.e
+	committed.State = addCommitted
+	err = s.update(func(tx *bolt.Tx) error {
+		order, err := lastOrder(tx, o.Group+"/")
 		if err != nil {
-			return fail(err)
+			return err
 		}
-		if err := s.putRecord(p.ref, rec); err != nil {
-			return fail(err)
+		for i, p := range plan {
+			recs[i].DisplayOrder = order + 1 + i
+			if err := putJSON(tx, bucketImages, p.ref.key(), recs[i]); err != nil {
+				return err
+			}
 		}
-		out = append(out, p.ref)
+		return putJSON(tx, bucketJournal, []byte(committed.ID), committed)
+	})
+	if err != nil {
+		return fail(err)
+	}
+	op.e = committed
+	step("add-committed")
+	if err := s.publishAdd(op.e); err != nil {
+		// Recovery tries the renames again, now and at the next start.
+		op.abandon()
+		return nil, err
+	}
+	out := make([]ImageRef, len(plan))
+	for i, p := range plan {
+		out[i] = p.ref
 	}
 	return out, op.done()
+}
+
+// States of an add-image journal entry. Entries without a state were
+// written by earlier versions, which committed image by image.
+const (
+	addAdding    = "adding"    // before the commit point: roll back
+	addCommitted = "committed" // records written: finish the renames
+)
+
+// addTempName is the temporary name of image file f of add-image id, in
+// the group's folder until the commit.
+func addTempName(id, f string) string { return tempTag + id + "-" + f + ".wim" }
+
+// recordRes notes in o's entry the size and header of Res.rwm as they are
+// before the operation grows it (nothing when it does not exist yet), so
+// that a rollback restores it to the byte.
+func (o *op) recordRes(res string) error {
+	f, err := os.Open(res)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	hdr := make([]byte, wim.HeaderSize)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		return fmt.Errorf("%s: reading its header: %w", res, err)
+	}
+	o.e.ResSize, o.e.ResHeader = st.Size(), hdr
+	return nil
+}
+
+// lastOrder returns the highest display order of the records whose keys
+// start with prefix.
+func lastOrder(tx *bolt.Tx, prefix string) (int, error) {
+	b := tx.Bucket(bucketImages)
+	if b == nil {
+		return 0, nil
+	}
+	m := 0
+	c := b.Cursor()
+	for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
+		var rec imageRecord
+		if json.Unmarshal(v, &rec) == nil && rec.DisplayOrder > m {
+			m = rec.DisplayOrder
+		}
+	}
+	return m, nil
+}
+
+// publishAdd makes the images of a committed add-image visible: the new
+// group's folder takes its name, or each temporary image file its own.
+// What was published already is skipped, so recovery can run it again.
+func (s *Store) publishAdd(e journalEntry) error {
+	if e.Build != "" {
+		stage := filepath.Join(s.root, e.Build)
+		if _, err := os.Stat(stage); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if g, err := s.findGroup(e.Group); err != nil {
+			return err
+		} else if g != "" {
+			return fmt.Errorf("image group %q cannot be created: %s exists; move it away and open the store again", e.Group, s.GroupDir(g))
+		}
+		if err := os.Rename(stage, s.GroupDir(e.Group)); err != nil {
+			return fmt.Errorf("creating image group %q: %w", e.Group, err)
+		}
+		syncDir(filepath.Join(s.root, ImagesDir))
+		return nil
+	}
+	dir := s.GroupDir(e.Group)
+	for i, f := range e.Files {
+		err := os.Rename(filepath.Join(dir, addTempName(e.ID, f)), filepath.Join(dir, f+".wim"))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("adding image %s/%s: %w", e.Group, f, err)
+		}
+		if i == 0 {
+			step("add-image-renamed")
+		}
+	}
+	syncDir(dir)
+	return nil
 }
 
 // openSource opens src and reads the images asked for: a damaged source
@@ -227,6 +398,13 @@ func (s *Store) openSource(src string, o AddOptions) (*wim.WIM, []*plannedImage,
 		if info.Name == "" {
 			info.Name = fmt.Sprintf("%s (%d)", strings.TrimSuffix(filepath.Base(src), filepath.Ext(src)), i)
 		}
+		// The XML data the image's file will carry: text XML cannot hold
+		// (an unpaired surrogate in the source's UTF-16) is refused now,
+		// before anything is written.
+		if _, err := (&wim.Info{Images: []wim.ImageInfo{info}}).Marshal(); err != nil {
+			sw.Close()
+			return nil, nil, fmt.Errorf("%s image %d: its XML data cannot be stored: %w", src, i, err)
+		}
 		plan = append(plan, &plannedImage{index: i, img: img, info: info})
 	}
 	return sw, plan, nil
@@ -261,6 +439,7 @@ func (s *Store) planNames(dir ImageRef, plan []*plannedImage, o AddOptions, srcB
 	if CheckFileName(srcBase) != nil {
 		srcBase = "install"
 	}
+	next := 1
 	for _, p := range plan {
 		if other, ok := names[strings.ToLower(p.info.Name)]; ok {
 			return fmt.Errorf("image %s is already named %q; give another name", other, p.info.Name)
@@ -276,13 +455,16 @@ func (s *Store) planNames(dir ImageRef, plan []*plannedImage, o AddOptions, srcB
 			}
 			p.file = f
 		} else {
-			for k := 1; ; k++ {
+			// Numbers below next are taken: many images do not search
+			// from 1 each.
+			for k := next; ; k++ {
 				f := srcBase
 				if k > 1 {
 					f = fmt.Sprintf("%s-(%d)", srcBase, k)
 				}
 				if free(f) {
 					p.file = f
+					next = k + 1
 					break
 				}
 			}
@@ -344,12 +526,17 @@ func checkBlobs(ctx context.Context, sw *wim.WIM, hashes []wim.Hash, total int64
 	})
 }
 
-// growRes adds the data of imgs (images of src) to group g's Res.rwm,
+// growRes adds the data of imgs (images of src) to group g's Res.rwm:
+// see growResAt.
+func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
+	return s.growResAt(ctx, s.ResPath(g), src, imgs, check, report)
+}
+
+// growResAt adds the data of imgs (images of src) to the Res.rwm res,
 // creating it when missing, and returns its codec. With check, the data new
 // to Res.rwm is read from src and checked against its digests while it is
 // appended; a failure aborts the append, leaving Res.rwm as it was.
-func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
-	res := s.ResPath(g)
+func (s *Store) growResAt(ctx context.Context, res string, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
 	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd)}
 	var w *wim.Writer
 	var err error
@@ -412,7 +599,13 @@ func phased(f progress.Func, phase string) progress.Func {
 // stored when the codecs match (compressing an image's metadata costs more
 // than everything else an add-image does with blobs already in the group).
 func writeImageFile(ctx context.Context, name string, src *wim.WIM, index int, img *wim.Image, info wim.ImageInfo, codec wim.Compression, chunk int, rpfix bool) error {
-	w, err := wim.Create(name, wim.WriteOptions{Compression: codec, ChunkSize: chunk, MetadataOnly: true, RPFix: rpfix})
+	return writeImageFileSync(ctx, name, src, index, img, info, codec, chunk, rpfix, false)
+}
+
+// writeImageFileSync is writeImageFile, with noSync leaving the syncing of
+// the file and its folder to the caller.
+func writeImageFileSync(ctx context.Context, name string, src *wim.WIM, index int, img *wim.Image, info wim.ImageInfo, codec wim.Compression, chunk int, rpfix, noSync bool) error {
+	w, err := wim.Create(name, wim.WriteOptions{Compression: codec, ChunkSize: chunk, MetadataOnly: true, RPFix: rpfix, NoSync: noSync})
 	if err != nil {
 		return err
 	}

@@ -124,3 +124,25 @@ func BenchmarkStoreRegroup(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkStoreAddManyImages: add-image of a source of 3,000 small images
+// (the same tree, as a WIM of many editions shares its data) into a new
+// group of a fresh store: the per-image cost of an add.
+func BenchmarkStoreAddManyImages(b *testing.B) {
+	oracle.Wimlib(b)
+	const n = 3000
+	src, _ := manyImagesWIM(b, n)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s := openStore(b)
+		b.StartTimer()
+		refs, err := s.AddImage(context.Background(), src, AddOptions{Group: "G"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(refs) != n {
+			b.Fatalf("%d images added, want %d", len(refs), n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*n), "ms/image")
+}

@@ -42,7 +42,7 @@ func (s *Store) AddGroup(name string) error {
 	if err := s.writable("add an image group"); err != nil {
 		return err
 	}
-	l, err := s.lockNames(BusyTimeout, groupKey(name))
+	l, err := s.lockSettled(groupKey(name))
 	if err != nil {
 		return err
 	}

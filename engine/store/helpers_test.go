@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wimconsole/wimconsole/engine/store/storetest"
+	"github.com/wimconsole/wimconsole/engine/wim"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
@@ -61,4 +62,42 @@ func openStore(t testing.TB) *Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// manyImagesWIM writes a WIM of n images, all the same small tree (their
+// metadata copied as stored, under the names "Image 1" ... "Image n"), as
+// a source many images long; it returns its path and the tree.
+func manyImagesWIM(t testing.TB, n int) (string, map[string]string) {
+	t.Helper()
+	tree := baseTree("many")
+	one := captureWIM(t, "xpress", writeTree(t, tree))
+	ctx := context.Background()
+	sw, err := wim.Open(one, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	img, err := sw.Image(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "many.wim")
+	w, err := wim.Create(out, wim.WriteOptions{Compression: wim.XPRESS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.CopyImageBlobs(ctx, sw, img); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		info := *sw.XML().Image(1)
+		info.Name = fmt.Sprintf("Image %d", i)
+		if _, err := w.AddImageFrom(ctx, sw, 1, img, info); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out, tree
 }

@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,6 +30,11 @@ type journalEntry struct {
 	By      string    `json:"by,omitempty"`    // who commits (commit-image), see CommitOptions.By
 	PID     int       `json:"pid"`
 	Started time.Time `json:"started"`
+
+	// add-image: Res.rwm's size and header before the operation grew it
+	// (no header: it did not exist), which a rollback restores.
+	ResSize   int64  `json:"res_size,omitempty"`
+	ResHeader []byte `json:"res_header,omitempty"`
 }
 
 // op is a running journaled operation: it holds its locks and its journal
@@ -44,12 +51,13 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// begin takes the locks of e.Locks and records e in the journal.
+// begin takes the locks of e.Locks, settles what dead operations left
+// under them (see lockSettled) and records e in the journal.
 func (s *Store) begin(e journalEntry) (*op, error) {
 	if err := s.writable(opWhat(e.Op)); err != nil {
 		return nil, err
 	}
-	lock, err := s.lockNames(BusyTimeout, e.Locks...)
+	lock, err := s.lockSettled(e.Locks...)
 	if err != nil {
 		return nil, err
 	}
@@ -95,14 +103,80 @@ func (o *op) abandon() {
 	}
 }
 
+// lockSettled takes the locks keys, then settles the journal entries that
+// hold any of them: while this process holds a lock no live operation
+// does, so such an entry is what a dead process left, and the work about
+// to start must not meet its half-done files (a rollback would cut back
+// what the new work appends to Res.rwm). Entries that also hold locks
+// someone else has now are left for later.
+func (s *Store) lockSettled(keys ...string) (*groupLock, error) {
+	lock, err := s.lockNames(BusyTimeout, keys...)
+	if err != nil {
+		return nil, err
+	}
+	held := map[string]bool{}
+	for _, k := range keys {
+		held[strings.ToLower(k)] = true
+	}
+	var entries []journalEntry
+	if err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		entries, err = journalEntries(tx)
+		return err
+	}); err != nil {
+		lock.unlock()
+		return nil, err
+	}
+	for _, e := range entries {
+		var others []string
+		mine := false
+		for _, k := range e.Locks {
+			if held[strings.ToLower(k)] {
+				mine = true
+			} else {
+				others = append(others, k)
+			}
+		}
+		if !mine {
+			continue
+		}
+		more, err := s.lockNames(recoverWait, others...)
+		if errors.Is(err, ErrGroupBusy) {
+			continue
+		}
+		if err == nil {
+			err = s.settleEntry(e)
+			more.unlock()
+		}
+		if err != nil {
+			lock.unlock()
+			return nil, err
+		}
+	}
+	return lock, nil
+}
+
 // testHook, when set (by tests), is called at the named steps of
 // operations, so that a test can kill the process there.
 var testHook func(step string)
+
+// testFail, when set (by tests), is called at the named steps of
+// operations that can fail there: an error it returns is the step's.
+var testFail func(step string) error
 
 func step(name string) {
 	if testHook != nil {
 		testHook(name)
 	}
+}
+
+// stepErr is step at a point where the operation can fail.
+func stepErr(name string) error {
+	step(name)
+	if testFail != nil {
+		return testFail(name)
+	}
+	return nil
 }
 
 func journalEntries(tx *bolt.Tx) ([]journalEntry, error) {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ const (
 	envKillRoot = "WIMSTORE_KILL_ROOT" // store root
 	envKillSrc  = "WIMSTORE_KILL_SRC"  // source WIM
 	envKillAt   = "WIMSTORE_KILL_AT"   // step to die at ("" : run until killed from outside)
+	envKillNth  = "WIMSTORE_KILL_NTH"  // die the nth time the step is reached (default 1)
 )
 
 func TestMain(m *testing.M) {
@@ -34,8 +36,15 @@ func TestMain(m *testing.M) {
 // killChild runs one operation, dying at the named step when asked.
 func killChild(op string) int {
 	at := os.Getenv(envKillAt)
+	nth, seen := 1, 0
+	if n, err := strconv.Atoi(os.Getenv(envKillNth)); err == nil {
+		nth = n
+	}
 	testHook = func(step string) {
 		if step == at {
+			if seen++; seen < nth {
+				return
+			}
 			p, _ := os.FindProcess(os.Getpid())
 			p.Kill()
 			select {}
@@ -51,6 +60,10 @@ func killChild(op string) int {
 	switch op {
 	case "add":
 		_, err = s.AddImage(ctx, src, AddOptions{Group: "G", Indexes: []int{2}, FileName: "new", Name: "New"})
+	case "add-many":
+		_, err = s.AddImage(ctx, src, AddOptions{Group: "G"})
+	case "add-new":
+		_, err = s.AddImage(ctx, src, AddOptions{Group: "N"})
 	case "replace":
 		err = s.ReplaceImage(ctx, ImageRef{Group: "G", File: "install-(2)"}, src, ReplaceOptions{SourceIndex: 2, Force: true, Name: "Replaced"})
 	case "regroup":
@@ -342,5 +355,174 @@ func TestKillBootImages(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestKillAddMany kills an add-image of many images, into an existing
+// group and into a new one, at every step, at 25%, 50% and 90% of the
+// image files written, and at random instants: after recovery the group
+// holds either all the new images or none (a new group does not exist),
+// no temporary file is left, and verify-store finds nothing wrong.
+func TestKillAddMany(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("kill tests use POSIX process semantics")
+	}
+	oracle.Wimlib(t)
+	const n = 200
+	many, tree := manyImagesWIM(t, n)
+	a := randomTree(7, 1<<20)
+	first := captureWIM(t, "xpress", writeTree(t, a))
+	type kill struct {
+		at  string
+		nth int
+	}
+	kills := []kill{
+		{"add-res-written", 1},
+		{"add-image-written", n / 4},
+		{"add-image-written", n / 2},
+		{"add-image-written", n * 9 / 10},
+		{"add-committed", 1},
+		{"add-image-renamed", 1},
+		{"", 0}, {"", 0}, {"", 0},
+	}
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for _, op := range []string{"add-many", "add-new"} {
+		for _, k := range kills {
+			if op == "add-new" && k.at == "add-image-renamed" {
+				continue // a new group appears in one rename
+			}
+			name := fmt.Sprintf("%s/%s-%d", op, k.at, k.nth)
+			if k.at == "" {
+				name = op + "/random"
+			}
+			t.Run(name, func(t *testing.T) {
+				root := filepath.Join(t.TempDir(), "RemoteInstall")
+				s, err := Open(root)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				if _, err := s.AddImage(ctx, first, AddOptions{Group: "G", Name: "First"}); err != nil {
+					t.Fatal(err)
+				}
+				resBefore := fileSum(t, s.ResPath("G"))
+				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				cmd.Env = append(os.Environ(), envKillOp+"="+op, envKillRoot+"="+root, envKillSrc+"="+many)
+				if k.at != "" {
+					cmd.Env = append(cmd.Env, envKillAt+"="+k.at, fmt.Sprintf("%s=%d", envKillNth, k.nth))
+				}
+				out := &limitedBuf{}
+				cmd.Stdout, cmd.Stderr = out, out
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				if k.at == "" {
+					time.Sleep(time.Duration(50+rng.Intn(1500)) * time.Millisecond)
+					cmd.Process.Kill()
+				}
+				err = cmd.Wait()
+				t.Logf("child: %v %s", err, out)
+				if k.at != "" && err == nil {
+					t.Fatalf("the child was not killed at %s", k.at)
+				}
+				if s, err = Open(root); err != nil {
+					t.Fatal(err)
+				}
+				group := map[string]string{"add-many": "G", "add-new": "N"}[op]
+				ims, err := s.ListImages(ctx, ListOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				count := 0
+				for _, im := range ims {
+					if im.Group == group && im.Name != "First" {
+						count++
+					}
+				}
+				if count != 0 && count != n {
+					t.Fatalf("%d of the %d images are in group %s after recovery", count, n, group)
+				}
+				t.Logf("%d images after recovery", count)
+				if _, err := os.Stat(s.GroupDir("N")); (err == nil) != (op == "add-new" && count == n) {
+					t.Errorf("group N exists: %v, with %d images", err == nil, count)
+				}
+				if count == 0 {
+					if got := fileSum(t, s.ResPath("G")); got != resBefore {
+						t.Errorf("Res.rwm is %s after the rollback, was %s", got, resBefore)
+					}
+				} else {
+					oracleApply(t, s, ImageRef{Group: group, File: "many-(" + strconv.Itoa(n) + ")"}, tree)
+				}
+				for _, d := range []string{filepath.Join(root, ImagesDir), s.GroupDir("G")} {
+					ents, _ := os.ReadDir(d)
+					for _, e := range ents {
+						if strings.HasPrefix(e.Name(), ".") {
+							t.Errorf("recovery left %s in %s", e.Name(), d)
+						}
+					}
+				}
+				mustVerify(t, s)
+				oracleApply(t, s, ImageRef{Group: "G", File: "install"}, a)
+			})
+		}
+	}
+}
+
+// TestKillThenAddWithoutReopen kills an add-image, then adds to the same
+// group through a Store opened before the kill (as a running console
+// would, without start-up recovery): the new operation first settles what
+// the dead one left, so the rollback of the dead add cannot cut back what
+// the new one appends to Res.rwm, nor a committed add stay half-renamed.
+func TestKillThenAddWithoutReopen(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("kill tests use POSIX process semantics")
+	}
+	oracle.Wimlib(t)
+	const n = 20
+	many, tree := manyImagesWIM(t, n)
+	a, b := randomTree(8, 1<<20), randomTree(9, 1<<20)
+	first := captureWIM(t, "xpress", writeTree(t, a))
+	second := captureWIM(t, "xpress", writeTree(t, b))
+	for _, at := range []string{"add-res-written", "add-committed"} {
+		t.Run(at, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "RemoteInstall")
+			s, err := Open(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if _, err := s.AddImage(ctx, first, AddOptions{Group: "G", Name: "First"}); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), envKillOp+"=add-many", envKillRoot+"="+root, envKillSrc+"="+many, envKillAt+"="+at)
+			out := &limitedBuf{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Run(); err == nil {
+				t.Fatalf("the child was not killed: %s", out)
+			}
+			// The same Store, no recovery at open.
+			if _, err := s.AddImage(ctx, second, AddOptions{Group: "G", FileName: "second", Name: "Second"}); err != nil {
+				t.Fatal(err)
+			}
+			if s, err = Open(root); err != nil {
+				t.Fatal(err)
+			}
+			mustVerify(t, s)
+			oracleApply(t, s, ImageRef{Group: "G", File: "install"}, a)
+			oracleApply(t, s, ImageRef{Group: "G", File: "second"}, b)
+			files, err := s.groupFiles("G")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 2
+			if at == "add-committed" {
+				want += n
+				oracleApply(t, s, ImageRef{Group: "G", File: "many-(" + strconv.Itoa(n) + ")"}, tree)
+			}
+			if len(files) != want {
+				t.Errorf("group G holds %d images, want %d: %v", len(files), want, files)
+			}
+		})
 	}
 }

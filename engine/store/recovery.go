@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,6 +54,11 @@ func (s *Store) recoverEntry(e journalEntry, wait time.Duration) error {
 		return err
 	}
 	defer lock.unlock()
+	return s.settleEntry(e)
+}
+
+// settleEntry settles journal entry e; the caller holds its locks.
+func (s *Store) settleEntry(e journalEntry) error {
 	// The entry may have been settled meanwhile.
 	still := false
 	if err := s.view(func(tx *bolt.Tx) error {
@@ -109,6 +115,10 @@ func (s *Store) settle(e journalEntry) error {
 	case "commit-image":
 		if err := s.settleCommit(e); err != nil {
 			return err
+		}
+	case "add-image":
+		if e.Arch == "" && (e.State == addAdding || e.State == addCommitted) {
+			return s.settleAdd(e)
 		}
 	}
 	// add-image, copy-image, replace-image, set-image, commit-image: the commit point
@@ -241,4 +251,80 @@ func (s *Store) moveRecords(from, to string) error {
 		}
 		return deleteKey(tx, bucketSpace, []byte(from))
 	})
+}
+
+// settleAdd finishes a committed add-image (the renames) or rolls back one
+// that was not: its files go, a new group's folder goes, and Res.rwm gets
+// back its old size and header.
+func (s *Store) settleAdd(e journalEntry) error {
+	dir := s.GroupDir(e.Group)
+	if e.State == addCommitted {
+		if err := s.publishAdd(e); err != nil {
+			return err
+		}
+	} else if e.Build != "" {
+		if err := os.RemoveAll(filepath.Join(s.root, e.Build)); err != nil {
+			return err
+		}
+	} else {
+		for _, f := range e.Files {
+			if _, err := os.Stat(filepath.Join(dir, f+".wim")); errors.Is(err, os.ErrNotExist) {
+				if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := restoreRes(dir, e); err != nil {
+			return err
+		}
+	}
+	if err := cleanTemps(dir, e.ID); err != nil {
+		return err
+	}
+	return clearWriteInProgress(filepath.Join(dir, ResFile))
+}
+
+// restoreRes gives the Res.rwm of folder dir back the size and header it
+// had before add-image e grew it; one that e created goes, unless an image
+// of the group uses it.
+func restoreRes(dir string, e journalEntry) error {
+	name := filepath.Join(dir, ResFile)
+	if e.ResHeader == nil {
+		if files, err := wimFiles(dir); err != nil || len(files) > 0 {
+			return err
+		}
+		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // gone meanwhile: nothing to restore
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cur := make([]byte, len(e.ResHeader))
+	if _, err := f.ReadAt(cur, 0); err != nil || !bytes.Equal(cur, e.ResHeader) {
+		// The old header first: it references nothing past the old size.
+		if _, err := f.WriteAt(e.ResHeader, 0); err != nil {
+			return fmt.Errorf("restoring the header of %s: %w", name, err)
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("restoring the header of %s: %w", name, err)
+		}
+	}
+	if st, err := f.Stat(); err != nil {
+		return err
+	} else if st.Size() > e.ResSize {
+		if err := f.Truncate(e.ResSize); err != nil {
+			return fmt.Errorf("cutting %s back to %d bytes: %w", name, e.ResSize, err)
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

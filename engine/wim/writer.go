@@ -61,6 +61,11 @@ type WriteOptions struct {
 	// Progress receives reports of bytes written (phase PhaseWrite) out of
 	// the total set with SetTotal, and of the integrity table.
 	Progress progress.Func
+	// NoSync leaves making the file durable to the caller: Close neither
+	// syncs the file nor, for a new file, its folder after the rename.
+	// For writing many small files and syncing them at once; the header
+	// is still written last.
+	NoSync bool
 }
 
 // A Writer writes a WIM file: a new one (Create), or an existing one grown
@@ -493,8 +498,15 @@ func (w *Writer) queueRaw(o *WIM, res ResourceHeader, h Hash) {
 // compressLoop is a compression worker.
 func (w *Writer) compressLoop() {
 	defer w.workers.Done()
-	c, err := newCompressor(w.codec, w.chunk)
+	// The compressor is made for the first chunk: a writer that only
+	// copies resources as stored (a metadata-only image file) never needs
+	// one, and an LZX compressor's tables cost more than such a file.
+	var c chunkCompressor
+	var err error
 	for t := range w.work {
+		if c == nil && err == nil {
+			c, err = newCompressor(w.codec, w.chunk)
+		}
 		if err == nil && len(t.data) > 1 {
 			dst := getBuffer(w.chunk, len(t.data)-1)
 			if n := compressChunk(c, dst, t.data); n > 0 && n < len(t.data) {
@@ -796,6 +808,7 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.stopPipeline()
+	w.out.release()
 	defer func() { w.f = nil }()
 	if w.create {
 		w.f.Close()
@@ -849,7 +862,9 @@ func (w *Writer) close(beforeRename func()) error {
 		w.Abort()
 		return err
 	}
-	if err := w.finish(); err != nil {
+	err := w.finish()
+	w.out.release()
+	if err != nil {
 		if w.headerWritten {
 			// The new header is on disk: the file is complete, only
 			// syncing or tidying failed. Keep it.
@@ -881,7 +896,9 @@ func (w *Writer) close(beforeRename func()) error {
 		os.Remove(w.path)
 		return fmt.Errorf("wim: %w", err)
 	}
-	syncDir(filepath.Dir(w.name))
+	if !w.opts.NoSync {
+		syncDir(filepath.Dir(w.name))
+	}
 	return nil
 }
 
@@ -1007,8 +1024,10 @@ func (w *Writer) finish() error {
 	if w.out.err != nil {
 		return fmt.Errorf("wim: %s: %w", w.path, w.out.err)
 	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("wim: %s: %w", w.path, err)
+	if !w.opts.NoSync {
+		if err := w.f.Sync(); err != nil {
+			return fmt.Errorf("wim: %s: %w", w.path, err)
+		}
 	}
 	w.hook("before-header")
 	hb, _ := h.MarshalBinary()
@@ -1016,8 +1035,10 @@ func (w *Writer) finish() error {
 	if _, err := w.f.WriteAt(hb, 0); err != nil {
 		return fmt.Errorf("wim: %s: writing header: %w", w.path, err)
 	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("wim: %s: %w", w.path, err)
+	if !w.opts.NoSync {
+		if err := w.f.Sync(); err != nil {
+			return fmt.Errorf("wim: %s: %w", w.path, err)
+		}
 	}
 	w.hook("after-header")
 	// Drop what lies past the new end: the rest of a longer old file, or
@@ -1082,6 +1103,22 @@ type outBuf struct {
 
 const outBufSize = 1 << 20
 
+// outBufPool keeps write buffers between writers: a program writing
+// thousands of small files (a metadata-only image each) allocates and
+// clears one buffer, not one per file.
+var outBufPool = sync.Pool{New: func() any { b := make([]byte, 0, outBufSize); return &b }}
+
+func newOutBuf() []byte { return (*outBufPool.Get().(*[]byte))[:0] }
+
+// release returns the buffer to the pool; the writer is done with it.
+func (o *outBuf) release() {
+	if o.buf != nil && cap(o.buf) == outBufSize {
+		b := o.buf[:0]
+		outBufPool.Put(&b)
+	}
+	o.buf = nil
+}
+
 func (o *outBuf) pos() int64 { return o.base + int64(len(o.buf)) }
 
 func (o *outBuf) write(p []byte) {
@@ -1091,7 +1128,7 @@ func (o *outBuf) write(p []byte) {
 		return
 	}
 	if o.buf == nil {
-		o.buf = make([]byte, 0, outBufSize)
+		o.buf = newOutBuf()
 	}
 	if len(o.buf)+len(p) > cap(o.buf) {
 		o.flush()
@@ -1110,7 +1147,7 @@ func (o *outBuf) grow(n int) []byte {
 		return nil
 	}
 	if o.buf == nil {
-		o.buf = make([]byte, 0, outBufSize)
+		o.buf = newOutBuf()
 	}
 	if len(o.buf)+n > cap(o.buf) {
 		o.flush()

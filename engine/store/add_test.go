@@ -1,0 +1,175 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"unicode/utf16"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/internal/oracle"
+)
+
+// badUTF16WIM captures tree into a new WIM whose XML data names the image
+// with an unpaired surrogate (UTF-16 that no XML can hold): the file
+// opens, its data and metadata are sound, only its XML text is not.
+func badUTF16WIM(t *testing.T, tree map[string]string) string {
+	t.Helper()
+	src := captureWIM(t, "lzx", writeTree(t, tree))
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := wim.ParseHeader(data[:wim.HeaderSize])
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml := data[h.XML.Offset : h.XML.Offset+h.XML.StoredSize]
+	var name []byte
+	for _, u := range utf16.Encode([]rune("<NAME>Image 1</NAME>")) {
+		name = binary.LittleEndian.AppendUint16(name, u)
+	}
+	i := bytes.Index(xml, name)
+	if i < 0 {
+		t.Fatal("the image's name is not in the XML data")
+	}
+	// "Image" becomes "I\uD800age": a lone high surrogate.
+	binary.LittleEndian.PutUint16(xml[i+2*len("<NAME>I"):], 0xD800)
+	bad := filepath.Join(t.TempDir(), "bad-utf16.wim")
+	if err := os.WriteFile(bad, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return bad
+}
+
+// fileSum is a file's size and SHA-1.
+func fileSum(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%d bytes, SHA-1 %x", len(data), sha1.Sum(data))
+}
+
+// TestAddInvalidXMLChangesNothing: a source whose XML data holds invalid
+// UTF-16 is refused before anything is written: Res.rwm keeps its size
+// and SHA-1, no file and no group appears.
+func TestAddInvalidXMLChangesNothing(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	s := openStore(t)
+	if _, err := s.AddImage(ctx, captureWIM(t, "lzx", writeTree(t, baseTree("A"))), AddOptions{Group: "G"}); err != nil {
+		t.Fatal(err)
+	}
+	bad := badUTF16WIM(t, baseTree("B")) // data new to the group
+	res := fileSum(t, s.ResPath("G"))
+	snap := snapshot(t, s.Root())
+	for _, g := range []string{"G", "H"} {
+		_, err := s.AddImage(ctx, bad, AddOptions{Group: g})
+		if err == nil {
+			t.Fatalf("add-image of %s into %s succeeded", bad, g)
+		}
+		if !strings.Contains(err.Error(), bad) {
+			t.Errorf("the error does not name the source: %v", err)
+		}
+		t.Logf("into %s: %v", g, err)
+		if got := fileSum(t, s.ResPath("G")); got != res {
+			t.Fatalf("into %s: Res.rwm is now %s, was %s", g, got, res)
+		}
+		if got := snapshot(t, s.Root()); got != snap {
+			t.Fatalf("into %s: store changed:\n%s\nwant\n%s", g, got, snap)
+		}
+	}
+	mustVerify(t, s)
+}
+
+// TestAddFailureRollsBack fails an add-image (ENOSPC) at each point where
+// it has written something, into an existing group and into a new one:
+// the store is as it was (Res.rwm to the byte, no image file, no group, no
+// catalog record, no journal entry).
+func TestAddFailureRollsBack(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	a := baseTree("A")
+	first := captureWIM(t, "lzx", writeTree(t, a))
+	src := captureWIM(t, "lzx", writeTree(t, baseTree("B")), writeTree(t, baseTree("C")), writeTree(t, baseTree("D")))
+	unattend := filepath.Join(t.TempDir(), "unattend.xml")
+	if err := os.WriteFile(unattend, []byte(`<?xml version="1.0"?><unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="windowsPE"/></unattend>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		step string
+		nth  int // fail at the nth time the step is reached
+	}{
+		{"add-res-written", 1},
+		{"add-image-written", 2},
+		{"add-committing", 1},
+	} {
+		for _, g := range []string{"G", "H"} {
+			t.Run(fmt.Sprintf("%s/%s", tc.step, g), func(t *testing.T) {
+				s := openStore(t)
+				if _, err := s.AddImage(ctx, first, AddOptions{Group: "G", Name: "First"}); err != nil {
+					t.Fatal(err)
+				}
+				snap := snapshot(t, s.Root())
+				res := fileSum(t, s.ResPath("G"))
+				seen := 0
+				testFail = func(step string) error {
+					if step == tc.step {
+						if seen++; seen == tc.nth {
+							return &os.PathError{Op: "write", Path: s.GroupDir(g), Err: syscall.ENOSPC}
+						}
+					}
+					return nil
+				}
+				defer func() { testFail = nil }()
+				_, err := s.AddImage(ctx, src, AddOptions{Group: g, Unattend: unattend})
+				testFail = nil
+				if !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("add-image: %v, want ENOSPC", err)
+				}
+				if got := fileSum(t, s.ResPath("G")); got != res {
+					t.Errorf("Res.rwm is now %s, was %s", got, res)
+				}
+				if got := snapshot(t, s.Root()); got != snap {
+					t.Fatalf("store changed:\n%s\nwant\n%s", got, snap)
+				}
+				if err := s.view(func(tx *bolt.Tx) error {
+					recs, err := imageRecords(tx)
+					if len(recs) != 1 {
+						t.Errorf("catalog records after the failure: %v", recs)
+					}
+					if j, _ := journalEntries(tx); len(j) != 0 {
+						t.Errorf("journal after the failure: %+v", j)
+					}
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				ims, err := s.ListImages(ctx, ListOptions{})
+				if err != nil || len(ims) != 1 {
+					t.Fatalf("images after the failure: %+v %v", ims, err)
+				}
+				mustVerify(t, s)
+				oracleApply(t, s, ImageRef{Group: "G", File: "install"}, a)
+				// The same add then succeeds.
+				refs, err := s.AddImage(ctx, src, AddOptions{Group: g, Unattend: unattend})
+				if err != nil || len(refs) != 3 {
+					t.Fatalf("add-image after the failure: %v %v", refs, err)
+				}
+				mustVerify(t, s)
+			})
+		}
+	}
+}
