@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -216,3 +217,97 @@ func TestWriteHostileFiles(t *testing.T) {
 	}
 }
 
+// hostileMemCases are smaller hostile files for the memory tests, with the
+// most their Open and Image may allocate (TotalAlloc, garbage included) and
+// a piece of the error they must give ("" for none).
+func hostileMemCases() []struct {
+	name     string
+	spec     hostileSpec
+	truncate int64 // bytes cut off the end
+	maxAlloc int64
+	err      string
+} {
+	return []struct {
+		name     string
+		spec     hostileSpec
+		truncate int64
+		maxAlloc int64
+		err      string
+	}{
+		// The declared size is allocated once, and nothing near it again.
+		{"meta-256m", hostileSpec{metaSize: 256 << 20, xml: hostileXML(256, "text")}, 0, 256<<20 + 8<<20, ""},
+		{"meta-64m-fill", hostileSpec{metaSize: 64 << 20, fill: 'A', xml: hostileXML(256, "text")}, 0, 64<<20 + 4<<20, ""},
+		// 16 MB of UTF-16 hold 8 MB of text: the text once, in the
+		// decoder's buffer and in the tree.
+		{"xml-16m-text", hostileSpec{metaSize: 4096, xml: hostileXML(16<<20, "text")}, 0, 40 << 20, ""},
+		{"xml-16m-elements", hostileSpec{metaSize: 4096, xml: hostileXML(16<<20, "elements")}, 0, 450 << 20, ""},
+		{"xml-16m-truncated", hostileSpec{metaSize: 4096, xml: hostileXML(16<<20, "text")}, 1 << 20, 1 << 20, "XML data"},
+	}
+}
+
+// writeHostileMemCase writes case c into dir.
+func writeHostileMemCase(tb testing.TB, dir, name string, spec hostileSpec, truncate int64) string {
+	tb.Helper()
+	file := filepath.Join(dir, name+".wim")
+	if err := writeHostileWIM(file, spec); err != nil {
+		tb.Fatal(err)
+	}
+	if truncate > 0 {
+		st, err := os.Stat(file)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.Truncate(file, st.Size()-truncate); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return file
+}
+
+// openAndList opens file and reads image 1's tree, as dir does.
+func openAndList(file string) error {
+	w, err := Open(file, nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	img, err := w.Image(1)
+	if err != nil {
+		return err
+	}
+	if n := len(img.Root.Children); n != 1 || img.Root.Children[0].Name != "a.txt" {
+		return fmt.Errorf("%s: root has %d children, want a.txt", file, n)
+	}
+	return nil
+}
+
+// TestHostileFilesAllocation opens files whose metadata resource or XML
+// data is huge for their size and checks that reading them allocates
+// about what their data needs, once: not the several copies (growing
+// buffers, UTF-16 in three forms) it used to, and not the declared size of
+// data that is not there.
+func TestHostileFilesAllocation(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range hostileMemCases() {
+		t.Run(c.name, func(t *testing.T) {
+			file := writeHostileMemCase(t, dir, c.name, c.spec, c.truncate)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			err := openAndList(file)
+			runtime.ReadMemStats(&after)
+			alloc := int64(after.TotalAlloc - before.TotalAlloc)
+			t.Logf("allocated %d MiB (limit %d MiB)", alloc>>20, c.maxAlloc>>20)
+			if alloc > c.maxAlloc {
+				t.Errorf("reading allocated %d bytes, more than %d", alloc, c.maxAlloc)
+			}
+			switch {
+			case c.err == "" && err != nil:
+				t.Fatal(err)
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), file)):
+				t.Fatalf("error %v, want one naming %s and saying %q", err, file, c.err)
+			}
+			os.Remove(file)
+		})
+	}
+}
