@@ -63,7 +63,12 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 		w.chunk = 0
 	}
 	// Keep the XML data as read, unknown elements included.
-	info, err := ParseXML(src.RawXML())
+	rawXML, err := src.rawXML()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	info, err := ParseXML(rawXML)
 	if err != nil {
 		f.Close()
 		return nil, err

@@ -21,6 +21,7 @@
 package wim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,7 +68,6 @@ type WIM struct {
 	size  int64
 	hdr   Header
 	info  *Info
-	xml   []byte // raw XML data
 	table *blobTable
 	refs  []*WIM // files blobs are also taken from, in order
 	lent  int    // refs[:lent] are OpenOptions.Shared: not closed with w
@@ -165,14 +165,10 @@ func (w *WIM) load() error {
 		}
 	}
 
-	w.xml, err = w.readHeaderResource(h.XML, "XML data")
-	if err != nil {
-		return err
-	}
-	w.info, err = ParseXML(w.xml)
+	w.info, err = w.parseXML()
 	if err != nil {
 		var fe *FormatError
-		if errors.As(err, &fe) {
+		if errors.As(err, &fe) && fe.File == "" {
 			fe.File, fe.Offset = w.name, h.XML.Offset
 		}
 		return err
@@ -192,12 +188,31 @@ func (w *WIM) load() error {
 	return err
 }
 
-// readHeaderResource reads a resource the header locates (blob table, XML
-// data, integrity table) whole. Its size was checked against the file's.
-func (w *WIM) readHeaderResource(res ResourceHeader, what string) ([]byte, error) {
+// parseXML parses the XML data as it is read from the file, so that only
+// the parsed tree is held, never the UTF-16 text (which RawXML reads
+// again when asked).
+func (w *WIM) parseXML() (*Info, error) {
+	res := w.hdr.XML
 	if res.Size == 0 {
-		return nil, nil
+		return ParseXML(nil)
 	}
+	if res.Size > maxXMLSize {
+		return nil, xmlError("%d bytes is too large", res.Size)
+	}
+	rc, err := w.openHeaderResource(res, "XML data")
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	// The parser reads to the end of the data, so a short resource is an
+	// error from rc.
+	return parseXMLFrom(rc, res.Size)
+}
+
+// openHeaderResource opens a resource the header locates (blob table, XML
+// data, integrity table). Its size was checked against the file's. The
+// reader reports data that ends early as an error rather than io.EOF.
+func (w *WIM) openHeaderResource(res ResourceHeader, what string) (io.ReadCloser, error) {
 	res.Flags &^= ResSolid
 	r, err := w.resourceFor(res, what)
 	if err != nil {
@@ -210,12 +225,51 @@ func (w *WIM) readHeaderResource(res ResourceHeader, what string) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
-	buf, err := readAllSized(rc, r.size)
-	if err == io.ErrUnexpectedEOF {
-		return nil, errAt(w.name, res.Offset, "%s: data ends early", what)
+	return &sizedReader{rc: rc, remain: r.size, file: w.name, off: res.Offset, what: what}, nil
+}
+
+// sizedReader reads a resource of known size, turning an early end into a
+// *FormatError.
+type sizedReader struct {
+	rc     io.ReadCloser
+	remain int64
+	file   string
+	off    int64
+	what   string
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	if s.remain == 0 {
+		return 0, io.EOF
 	}
-	return buf, err
+	if int64(len(p)) > s.remain {
+		p = p[:s.remain]
+	}
+	n, err := s.rc.Read(p)
+	s.remain -= int64(n)
+	if err == io.EOF && s.remain > 0 || err == io.ErrUnexpectedEOF {
+		err = errAt(s.file, s.off, "%s: data ends early", s.what)
+	}
+	if err == nil && s.remain == 0 {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (s *sizedReader) Close() error { return s.rc.Close() }
+
+// readHeaderResource reads a resource the header locates (blob table, XML
+// data, integrity table) whole. Its size was checked against the file's.
+func (w *WIM) readHeaderResource(res ResourceHeader, what string) ([]byte, error) {
+	if res.Size == 0 {
+		return nil, nil
+	}
+	rc, err := w.openHeaderResource(res, what)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return readAllSized(rc, res.Size)
 }
 
 // maxHeaderResource bounds a compressed blob table or XML data (wimlib
@@ -223,20 +277,25 @@ func (w *WIM) readHeaderResource(res ResourceHeader, what string) ([]byte, error
 const maxHeaderResource = 256 << 20
 
 // readAllSized reads size bytes from r, then expects io.EOF (or nil, at
-// the end of a resource). The buffer grows with the data rather than being
-// allocated from the recorded size, so that a small hostile file cannot
-// make us allocate much.
+// the end of a resource). Callers have bounded size by what the file can
+// hold (its size, a chunk table's geometry) and by a limit.
+//
+// The buffer is allocated once, at its final size: growing it as the data
+// arrives would leave a trail of copies up to twice the size behind it
+// (and the garbage collector lets the heap reach twice what is live). Pages
+// of zeros are not written into it, since a new allocation is zero already:
+// its untouched pages cost no memory, so a resource padded with zeros (a
+// decompression bomb's usual filler) costs address space, not memory.
 func readAllSized(r io.Reader, size int64) ([]byte, error) {
-	buf := make([]byte, 0, min(size, 16<<20))
-	for int64(len(buf)) < size {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		end := min(int64(cap(buf)), size)
-		n, err := r.Read(buf[len(buf):end])
-		buf = buf[:len(buf)+n]
+	buf := make([]byte, size)
+	scratch := make([]byte, min(size, 256<<10))
+	var n int64
+	for n < size {
+		k, err := r.Read(scratch[:min(int64(len(scratch)), size-n)])
+		copyNonZero(buf[n:], scratch[:k], n)
+		n += int64(k)
 		if err == io.EOF {
-			if int64(len(buf)) < size {
+			if n < size {
 				return nil, io.ErrUnexpectedEOF
 			}
 			break
@@ -246,6 +305,21 @@ func readAllSized(r io.Reader, size int64) ([]byte, error) {
 		}
 	}
 	return buf, nil
+}
+
+// zeroPage is a page of zeros to compare with.
+var zeroPage [4096]byte
+
+// copyNonZero copies src into dst, which is zero and lies at offset base of
+// its allocation, skipping the pages of src that are all zeros.
+func copyNonZero(dst, src []byte, base int64) {
+	for len(src) > 0 {
+		n := min(len(src), len(zeroPage)-int(base%int64(len(zeroPage))))
+		if !bytes.Equal(src[:n], zeroPage[:n]) {
+			copy(dst, src[:n])
+		}
+		dst, src, base = dst[n:], src[n:], base+int64(n)
+	}
 }
 
 // openRefs opens the reference files and, for part 1 of a split set, its
@@ -374,8 +448,17 @@ func (w *WIM) Header() Header { return w.hdr }
 // it, parse RawXML afresh.
 func (w *WIM) XML() *Info { return w.info }
 
-// RawXML returns the XML data as stored (UTF-16LE).
-func (w *WIM) RawXML() []byte { return w.xml }
+// RawXML returns the XML data as stored (UTF-16LE), read from the file
+// again (Open keeps only the parsed form); nil if it cannot be read now.
+func (w *WIM) RawXML() []byte {
+	b, _ := w.rawXML()
+	return b
+}
+
+// rawXML reads the XML data as stored.
+func (w *WIM) rawXML() ([]byte, error) {
+	return w.readHeaderResource(w.hdr.XML, "XML data")
+}
 
 // ImageCount returns the number of images (the header's count, which Open
 // checked against the XML data).

@@ -1,9 +1,11 @@
 package wim
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,6 +14,9 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 )
 
 // Info is a WIM's XML data: the file's total size and a description of
@@ -96,7 +101,9 @@ type slot struct {
 	node *xmlNode
 }
 
-// xmlNode is an element kept verbatim, or (name "") a run of text.
+// xmlNode is an element kept verbatim, or (name "") a run of text. An
+// element whose content is a single run of text holds it in text, with no
+// children.
 type xmlNode struct {
 	name     string
 	attrs    []xml.Attr
@@ -156,10 +163,21 @@ func ParseXML(data []byte) (*Info, error) {
 	if len(data) > maxXMLSize {
 		return nil, xmlError("%d bytes is too large", len(data))
 	}
-	if len(data)%2 != 0 {
-		data = data[:len(data)-1]
+	return parseXMLFrom(bytes.NewReader(data), int64(len(data)))
+}
+
+// parseXMLFrom parses the size bytes of XML data r yields (see ParseXML),
+// decoding the UTF-16 as it goes: the text is never held whole, in
+// UTF-16 or in UTF-8, only the tree built from it.
+func parseXMLFrom(r io.Reader, size int64) (*Info, error) {
+	// An odd last byte is no code unit; a byte order mark is no text.
+	br := bufio.NewReaderSize(io.LimitReader(r, size&^1), 64<<10)
+	if bom, err := br.Peek(2); err == nil && bom[0] == 0xFF && bom[1] == 0xFE {
+		br.Discard(2)
 	}
-	root, tail, err := parseXMLTree(decodeUTF16(data))
+	// Unpaired surrogates become U+FFFD, as utf16.Decode makes them.
+	text := transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewDecoder())
+	root, tail, err := parseXMLTree(text)
 	if err != nil {
 		return nil, err
 	}
@@ -175,9 +193,11 @@ func ParseXML(data []byte) (*Info, error) {
 }
 
 // parseXMLTree parses a document into a tree of xmlNodes, returning also
-// the whitespace that follows the root element.
-func parseXMLTree(doc string) (*xmlNode, string, error) {
-	d := xml.NewDecoder(strings.NewReader(doc))
+// the whitespace that follows the root element. An element whose content
+// is one run of text keeps it in its own text field, without a child node
+// (most of a WIM's elements are such leaves).
+func parseXMLTree(doc io.Reader) (*xmlNode, string, error) {
+	d := xml.NewDecoder(doc)
 	d.Strict = true
 	d.CharsetReader = func(label string, r io.Reader) (io.Reader, error) {
 		// The text was decoded from UTF-16 already; a declaration
@@ -193,6 +213,10 @@ func parseXMLTree(doc string) (*xmlNode, string, error) {
 			break
 		}
 		if err != nil {
+			var fe *FormatError
+			if errors.As(err, &fe) {
+				return nil, "", err // reading the resource failed
+			}
 			return nil, "", xmlError("%v", err)
 		}
 		switch t := tok.(type) {
@@ -206,6 +230,11 @@ func parseXMLTree(doc string) (*xmlNode, string, error) {
 			n := &xmlNode{name: qname(t.Name), attrs: slices.Clone(t.Attr)}
 			if len(stack) > 0 {
 				p := stack[len(stack)-1]
+				if p.text != "" {
+					// Mixed content: the text becomes a child.
+					p.children = append(p.children, &xmlNode{text: p.text})
+					p.text = ""
+				}
 				p.children = append(p.children, n)
 			} else {
 				root = n
@@ -227,9 +256,13 @@ func parseXMLTree(doc string) (*xmlNode, string, error) {
 				continue
 			}
 			p := stack[len(stack)-1]
-			if k := len(p.children); k > 0 && p.children[k-1].name == "" {
+			k := len(p.children)
+			switch {
+			case k == 0:
+				p.text += string(t)
+			case p.children[k-1].name == "":
 				p.children[k-1].text += string(t)
-			} else {
+			default:
 				p.children = append(p.children, &xmlNode{text: string(t)})
 			}
 		}
@@ -252,6 +285,9 @@ func qname(n xml.Name) string {
 
 // text returns the character data directly inside n.
 func (n *xmlNode) textContent() string {
+	if len(n.children) == 0 {
+		return n.text
+	}
 	var sb strings.Builder
 	for _, c := range n.children {
 		if c.name == "" {
@@ -674,6 +710,7 @@ func (w *xmlWriter) node(n *xmlNode) {
 		return
 	}
 	w.start(n.name, n.attrs)
+	w.escaped(n.text)
 	for _, c := range n.children {
 		w.node(c)
 	}
