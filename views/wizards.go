@@ -97,7 +97,7 @@ func (c *Console) openAddWizard(files []string, boot bool, target string) {
 func (w *addWizard) show(target string) {
 	c := w.c
 	title := "Add Install Image"
-	where := widget.NewFormItem("", nil)
+	var where *widget.FormItem
 	if w.boot {
 		title = "Add Boot Image"
 		archs := append([]string{"(from the image)"}, store.BootArchs...)

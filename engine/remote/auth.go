@@ -17,6 +17,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/wimconsole/wimconsole/engine/store"
 )
@@ -124,7 +125,7 @@ func (ts *Tokens) with(readOnly bool, fn func(db *bolt.DB) error) error {
 	}
 	db, err := bolt.Open(ts.path, 0o600, &bolt.Options{Timeout: store.BusyTimeout})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return fmt.Errorf("%s: %w", ts.path, store.ErrBusy)
 		}
 		return fmt.Errorf("token file %s: %w", ts.path, err)

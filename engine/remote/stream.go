@@ -112,7 +112,7 @@ func (s *InstallSession) streamInstall(ctx context.Context, dest string, report 
 	}
 	h, err := wim.ParseHeader(hb)
 	if err != nil {
-		return fmt.Errorf("Res.rwm of %s: %w", c.base, err)
+		return fmt.Errorf("the Res.rwm of %s: %w", c.base, err)
 	}
 	if err := rf.Truncate(total); err != nil {
 		return err
@@ -122,7 +122,7 @@ func (s *InstallSession) streamInstall(ctx context.Context, dest string, report 
 			continue
 		}
 		if res.Offset < wim.HeaderSize || res.StoredSize < 0 || res.StoredSize > total-res.Offset {
-			return fmt.Errorf("Res.rwm of %s: resource at %d (%d bytes) lies outside the file of %d bytes", c.base, res.Offset, res.StoredSize, total)
+			return fmt.Errorf("the Res.rwm of %s: resource at %d (%d bytes) lies outside the file of %d bytes", c.base, res.Offset, res.StoredSize, total)
 		}
 		if _, err := c.fetchRange(ctx, base+"res", res.Offset, res.StoredSize, rf, nil); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // CatalogVersion is the schema version written into a new catalog.
@@ -33,7 +34,7 @@ func (s *Store) withCatalog(readOnly bool, fn func(db *bolt.DB) error) error {
 	readOnly = readOnly || s.ro != ""
 	db, err := bolt.Open(s.CatalogPath(), 0o644, &bolt.Options{Timeout: BusyTimeout, ReadOnly: readOnly})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return fmt.Errorf("%s: %w", s.CatalogPath(), ErrBusy)
 		}
 		return fmt.Errorf("catalog %s: %w", s.CatalogPath(), err)

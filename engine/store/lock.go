@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // locksDir holds one lock file per image group (and per boot architecture).
@@ -43,7 +44,7 @@ func (s *Store) lockNames(wait time.Duration, keys ...string) (*groupLock, error
 		db, err := bolt.Open(name, 0o644, &bolt.Options{Timeout: wait, NoSync: true})
 		if err != nil {
 			l.unlock()
-			if errors.Is(err, bolt.ErrTimeout) {
+			if errors.Is(err, berrors.ErrTimeout) {
 				return nil, fmt.Errorf("%s %q: %w", lockWhat(k), k[2:], ErrGroupBusy)
 			}
 			return nil, fmt.Errorf("locking %s: %w", name, err)

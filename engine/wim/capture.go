@@ -155,7 +155,6 @@ type capScanner struct {
 	byID    map[capFileID]*capInode
 	reparse []capBlob
 	groups  uint64
-	bytes   int64
 	count   int64
 	report  progress.Func
 	self    os.FileInfo // the WIM being written

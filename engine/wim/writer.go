@@ -181,7 +181,6 @@ type wblob struct {
 	table   []byte
 	csum    int64
 	rawOnly bool // every chunk stored raw
-	failed  bool
 }
 
 // Create starts a new WIM file name. The data is written to a temporary

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +50,7 @@ func dtFiles(limit, minSize int, patterns ...string) []byte {
 }
 
 var dtInputsOnce = sync.OnceValue(func() map[string][]byte {
-	goroot := runtime.GOROOT()
+	goroot := goRoot()
 	text := dtFiles(3<<20, 1000,
 		filepath.Join(goroot, "src/net/http/*.go"),
 		filepath.Join(goroot, "src/go/*/*.go"),
@@ -1126,4 +1126,14 @@ func TestEmptyCode(t *testing.T) {
 			t.Errorf("libwim: %v %q", err, got)
 		}
 	}
+}
+
+// goRoot is the Go installation's root, from the go command (tests run
+// beside it), for its source files as sample text.
+func goRoot() string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
