@@ -6,6 +6,8 @@ CLIBIN   ?= bin/wimconsole-cli
 export WIMCONSOLE_ORACLE = 1
 TESTTAGS := libwim
 TESTFLAGS ?= -timeout 25m
+# staticcheck, pinned: make vet (and so make test) installs this version.
+STATICCHECK ?= v0.8.2
 
 .PHONY: all deps test-deps build run test vet bench fuzz pgo clean
 
@@ -28,6 +30,8 @@ run: build
 
 vet:
 	$(GO) vet -tags $(TESTTAGS) ./...
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK)
+	"$$($(GO) env GOPATH)/bin/staticcheck" -tags $(TESTTAGS) ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 # The console and its use cases run again under the race detector: their
