@@ -503,17 +503,24 @@ func SaveServerList(path string, servers []RemoteServer) error {
 		return err
 	}
 	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err == nil {
-		_, err = f.Write(append(data, '\n'))
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = writeFile(f, append(data, '\n'))
+	}
+	if err == nil {
+		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("saving the server list %s: %w", path, err)
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// writeFile writes the server list's temporary file (tests make it fail).
+var writeFile = (*os.File).Write
 
 var (
 	_ Service = (*LocalService)(nil)
