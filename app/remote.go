@@ -212,6 +212,12 @@ type RemoteService struct {
 	mu     sync.Mutex
 	status ConnStatus
 	notify func(Change)
+	// queue holds the changes not yet handed to notify; delivering says
+	// a goroutine hands them over, in order. Calls out to notify never
+	// happen on the goroutine of a service call (which may be a model's
+	// refresh) nor under mu.
+	queue      []Change
+	delivering bool
 }
 
 // NewRemoteService returns the service of the server cfg describes. It does
@@ -299,11 +305,42 @@ func (r *RemoteService) setState(st ConnStatus) {
 	} else if st.Err != nil {
 		r.status.Err = st.Err
 	}
-	notify := r.notify
 	cur := r.status
 	r.mu.Unlock()
-	if changed && notify != nil {
-		notify(Change{Reload: st.State == Online, Status: cur})
+	if changed {
+		r.post(Change{Reload: st.State == Online, Status: cur})
+	}
+}
+
+// post queues ch for the watcher (if any) and returns at once: the change
+// is handed over from another goroutine, after those posted before it.
+func (r *RemoteService) post(ch Change) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.notify == nil {
+		return
+	}
+	r.queue = append(r.queue, ch)
+	if !r.delivering {
+		r.delivering = true
+		go r.deliver()
+	}
+}
+
+// deliver hands the queued changes to the watcher, one at a time, without
+// holding mu.
+func (r *RemoteService) deliver() {
+	for {
+		r.mu.Lock()
+		if len(r.queue) == 0 || r.notify == nil {
+			r.queue, r.delivering = nil, false
+			r.mu.Unlock()
+			return
+		}
+		ch, notify := r.queue[0], r.notify
+		r.queue = r.queue[1:]
+		r.mu.Unlock()
+		notify(ch)
 	}
 }
 
@@ -429,7 +466,7 @@ func (r *RemoteService) Watch(changed func(Change)) (func(), error) {
 						return
 					}
 				}
-				changed(Change{Paths: ev.Paths, Reload: ev.Reload, Status: r.State()})
+				r.post(Change{Paths: ev.Paths, Reload: ev.Reload, Status: r.State()})
 			})
 			if ctx.Err() != nil {
 				return
