@@ -11,6 +11,8 @@ import (
 	"github.com/wimconsole/wimconsole/engine/remote"
 	"github.com/wimconsole/wimconsole/engine/remote/remotetest"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/internal/testtree"
 )
 
 // TestRefreshCoalesces: Refresh calls made while a pass runs share one more
@@ -149,5 +151,98 @@ func TestRefreshWhileServerComesBack(t *testing.T) {
 	n, _ := m.Node(serverID(s))
 	if strings.Contains(n.Label, "offline") || len(m.Groups(s)) != 1 {
 		t.Errorf("after the server came back: label %q, groups %v", n.Label, m.Groups(s))
+	}
+}
+
+// TestWatchSettles: after one change by another process (the command
+// line), the watcher reloads the model a bounded number of times and then
+// stays quiet: the model's own reads must not set it off again (they wrote
+// the catalog, and the console reloaded six times a second for ever).
+func TestWatchSettles(t *testing.T) {
+	ctx := context.Background()
+	root := filepath.Join(t.TempDir(), "RemoteInstall")
+	srv, err := LocalServer(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "install.wim")
+	dir := testtree.Write(t, t.TempDir(), map[string]string{"a.txt": "hello", "sub/b.txt": "world"})
+	if _, err := wim.Capture(ctx, dir, src, wim.CaptureOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := srv.Store.AddImage(ctx, src, store.AddOptions{Group: "G"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewModel(srv)
+	var mu sync.Mutex
+	var refreshes []time.Time
+	watchStart := time.Now()
+	stop, err := m.Watch(func(err error) {
+		if err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		refreshes = append(refreshes, time.Now())
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	// since returns the times of the reloads after t0, relative to it.
+	since := func(t0 time.Time) []time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []time.Duration
+		for _, r := range refreshes {
+			if r.After(t0) {
+				out = append(out, r.Sub(t0).Round(time.Millisecond))
+			}
+		}
+		return out
+	}
+
+	// The command line, another process: its own store handle. Opening
+	// it writes nothing, so nothing reloads.
+	cli, err := store.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if r := since(watchStart); len(r) != 0 {
+		t.Fatalf("reloads with nothing changed: %v", r)
+	}
+	no := false
+	for _, c := range []struct {
+		name   string
+		change func() error
+		max    int // a change in several steps may reach the watcher as several bursts
+	}{
+		{"disable an image", func() error { return cli.SetImage(ctx, refs[0], store.SetOptions{Enabled: &no}) }, 2},
+		{"add an image", func() error {
+			_, err := cli.AddImage(ctx, src, store.AddOptions{Group: "G", Name: "Second"})
+			return err
+		}, 4},
+	} {
+		start := time.Now()
+		if err := c.change(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		time.Sleep(2 * time.Second)
+		r := since(start)
+		if len(r) < 1 || len(r) > c.max {
+			t.Fatalf("%s: %d reloads within 2 s (at %v), want 1 to %d", c.name, len(r), r, c.max)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if more := since(start); len(more) != len(r) {
+			t.Errorf("%s: more reloads after the change had settled (at %v), want none after %v", c.name, more, r[len(r)-1])
+		}
+	}
+	if len(m.Children(GroupID(srv, "G"))) != 2 {
+		t.Errorf("the model did not pick up the added image: %v", m.Children(GroupID(srv, "G")))
+	}
+	if n, _ := m.Node(ImageID(srv, refs[0])); n.Image == nil || n.Image.Enabled {
+		t.Errorf("the model did not pick up the disabled image: %+v", n.Image)
 	}
 }
