@@ -9,7 +9,7 @@ TESTFLAGS ?= -timeout 25m
 # staticcheck, pinned: make vet (and so make test) installs this version.
 STATICCHECK ?= v0.8.2
 
-.PHONY: all deps test-deps build run test vet bench fuzz pgo clean
+.PHONY: all deps test-deps build run test vet stress bench fuzz pgo clean
 
 all: build
 
@@ -40,6 +40,13 @@ vet:
 test: test-deps vet
 	$(GO) test -tags $(TESTTAGS) $(TESTFLAGS) ./...
 	$(GO) test -race -tags $(TESTTAGS) $(TESTFLAGS) ./app/ ./views/
+
+# Stress (not run by CI): the app, views, store, servicing and remote tests
+# under -race, COUNT (10) times, with GOMAXPROCS=1 beside a busy loop per
+# core, where timing bugs show (scripts/stress.sh; PKGS="app views" for some).
+COUNT ?= 10
+stress: test-deps
+	COUNT=$(COUNT) scripts/stress.sh $(PKGS)
 
 # Benchmarks (not run by CI): codec MB/s and side-by-side runs with wimlib-imagex.
 # The side-by-side table uses the corpus from ../shared/bench/make-corpus.sh

@@ -160,7 +160,17 @@ type groupSummary struct {
 // Model is the console's view of its servers: a tree of nodes and the details
 // of each. It is safe for concurrent use.
 type Model struct {
-	refreshMu sync.Mutex // one Refresh at a time
+	// Refreshes are coalesced: refreshMu guards the pass counters below,
+	// never a pass itself, so that nothing a pass calls out to (a remote
+	// service's state change, a watcher) can block on it.
+	refreshMu   sync.Mutex
+	refreshDone *sync.Cond // broadcast when a pass ends
+	refreshing  bool       // a pass runs now
+	passStarted uint64     // passes started so far
+	passEnded   uint64     // passes ended so far
+	passErr     error      // the error of the pass that ended last
+	waiting     int        // Refresh calls waiting for a pass
+	passHook    func()     // tests: runs at the start of each pass
 
 	mu      sync.RWMutex
 	servers []*Server
@@ -208,9 +218,55 @@ func ImageID(s *Server, r store.ImageRef) string {
 
 // Refresh reloads every server's tree from disk. It returns the first error
 // met; the nodes that could be read are kept.
+//
+// Refreshes do not nest: a Refresh asked while a pass runs waits for the
+// one pass that starts after it (every request made during a pass shares
+// that pass), so a burst of requests costs at most one pass more. No lock
+// is held during a pass.
 func (m *Model) Refresh() error {
 	m.refreshMu.Lock()
 	defer m.refreshMu.Unlock()
+	if m.refreshDone == nil {
+		m.refreshDone = sync.NewCond(&m.refreshMu)
+	}
+	want := m.passStarted + 1 // the first pass that starts after this call
+	for m.passEnded < want {
+		if m.refreshing {
+			m.waiting++
+			m.refreshDone.Wait()
+			m.waiting--
+			continue
+		}
+		m.runPass()
+	}
+	return m.passErr
+}
+
+// runPass runs one refresh pass; it is called with refreshMu held, and
+// releases it while the pass runs.
+func (m *Model) runPass() {
+	m.refreshing = true
+	m.passStarted++
+	n := m.passStarted
+	m.refreshMu.Unlock()
+	var err error
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("refreshing the console: %v", p)
+		}
+		m.refreshMu.Lock()
+		m.refreshing = false
+		m.passEnded, m.passErr = n, err
+		m.refreshDone.Broadcast()
+	}()
+	if m.passHook != nil {
+		m.passHook()
+	}
+	err = m.load()
+}
+
+// load reads every server's tree and replaces the model's with it.
+func (m *Model) load() error {
 	ctx := context.Background()
 	nodes := map[string]Node{}
 	kids := map[string][]string{}

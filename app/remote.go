@@ -212,6 +212,12 @@ type RemoteService struct {
 	mu     sync.Mutex
 	status ConnStatus
 	notify func(Change)
+	// queue holds the changes not yet handed to notify; delivering says
+	// a goroutine hands them over, in order. Calls out to notify never
+	// happen on the goroutine of a service call (which may be a model's
+	// refresh) nor under mu.
+	queue      []Change
+	delivering bool
 }
 
 // NewRemoteService returns the service of the server cfg describes. It does
@@ -299,11 +305,42 @@ func (r *RemoteService) setState(st ConnStatus) {
 	} else if st.Err != nil {
 		r.status.Err = st.Err
 	}
-	notify := r.notify
 	cur := r.status
 	r.mu.Unlock()
-	if changed && notify != nil {
-		notify(Change{Reload: st.State == Online, Status: cur})
+	if changed {
+		r.post(Change{Reload: st.State == Online, Status: cur})
+	}
+}
+
+// post queues ch for the watcher (if any) and returns at once: the change
+// is handed over from another goroutine, after those posted before it.
+func (r *RemoteService) post(ch Change) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.notify == nil {
+		return
+	}
+	r.queue = append(r.queue, ch)
+	if !r.delivering {
+		r.delivering = true
+		go r.deliver()
+	}
+}
+
+// deliver hands the queued changes to the watcher, one at a time, without
+// holding mu.
+func (r *RemoteService) deliver() {
+	for {
+		r.mu.Lock()
+		if len(r.queue) == 0 || r.notify == nil {
+			r.queue, r.delivering = nil, false
+			r.mu.Unlock()
+			return
+		}
+		ch, notify := r.queue[0], r.notify
+		r.queue = r.queue[1:]
+		r.mu.Unlock()
+		notify(ch)
 	}
 }
 
@@ -429,7 +466,7 @@ func (r *RemoteService) Watch(changed func(Change)) (func(), error) {
 						return
 					}
 				}
-				changed(Change{Paths: ev.Paths, Reload: ev.Reload, Status: r.State()})
+				r.post(Change{Paths: ev.Paths, Reload: ev.Reload, Status: r.State()})
 			})
 			if ctx.Err() != nil {
 				return
@@ -503,17 +540,24 @@ func SaveServerList(path string, servers []RemoteServer) error {
 		return err
 	}
 	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err == nil {
-		_, err = f.Write(append(data, '\n'))
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = writeFile(f, append(data, '\n'))
+	}
+	if err == nil {
+		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("saving the server list %s: %w", path, err)
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// writeFile writes the server list's temporary file (tests make it fail).
+var writeFile = (*os.File).Write
 
 var (
 	_ Service = (*LocalService)(nil)

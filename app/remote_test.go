@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +132,36 @@ func TestRemoteServiceHeadless(t *testing.T) {
 	}
 	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
 		t.Errorf("server list mode %v", fi.Mode().Perm())
+	}
+}
+
+// TestSaveServerListWriteFails: a write that fails is reported, and the
+// server list already on disk stays as it was (it is not replaced by a
+// short file).
+func TestSaveServerListWriteFails(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cfg", ServerListFile)
+	old := []RemoteServer{{Name: "deploy1", URL: "https://deploy1:8443", Fingerprint: "ab", Token: "t1"}}
+	if err := SaveServerList(p, old); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(w func(*os.File, []byte) (int, error)) { writeFile = w }(writeFile)
+	writeFile = func(f *os.File, b []byte) (int, error) {
+		n, _ := f.Write(b[:len(b)/2])
+		return n, errors.New("no space left on device")
+	}
+	err = SaveServerList(p, append(old, RemoteServer{Name: "deploy2", URL: "https://deploy2:8443"}))
+	if err == nil || !strings.Contains(err.Error(), p) {
+		t.Fatalf("SaveServerList with a failing write = %v, want an error naming %s", err, p)
+	}
+	after, err := os.ReadFile(p)
+	if err != nil || string(after) != string(before) {
+		t.Fatalf("servers.json after a failed save:\n%s\nwant it unchanged:\n%s (%v)", after, before, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(p)); len(ents) != 1 {
+		t.Errorf("folder holds %d files after a failed save, want servers.json alone", len(ents))
 	}
 }

@@ -11,6 +11,7 @@ package views
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 
 	"fyne.io/fyne/v2"
@@ -71,6 +72,11 @@ type Console struct {
 	// changing are the toolbar's actions that change a store, disabled
 	// on a read-only one.
 	changing []*widget.ToolbarAction
+
+	// menuKey names the action set the menu bar was built for: the bar is
+	// built again only when it changes, since setting it closes a menu
+	// the user has open (and a reload comes at any time).
+	menuKey string
 }
 
 // NewConsole builds the console window over model. dialogs are the native
@@ -102,7 +108,7 @@ func NewConsole(a fyne.App, model *app.Model, dialogs app.Dialogs) *Console {
 	statusBar := container.NewBorder(widget.NewSeparator(), nil, nil, c.jobStatus, c.status)
 	bottom := container.NewVBox(c.jobBox, statusBar)
 	c.Window.SetContent(container.NewBorder(c.toolbar(), bottom, nil, nil, split))
-	c.Window.SetMainMenu(c.mainMenu())
+	c.updateMenu()
 	c.Window.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF5}, func(fyne.Shortcut) { c.Refresh() })
 	c.Window.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
 		switch ev.Name {
@@ -262,7 +268,7 @@ func (c *Console) redraw() {
 		}
 	}
 	c.showDetails()
-	c.Window.SetMainMenu(c.mainMenu())
+	c.updateMenu()
 	c.updateStatus()
 }
 
@@ -289,9 +295,46 @@ func (c *Console) toolbar() *widget.Toolbar {
 	)
 }
 
+// updateMenu sets the menu bar for the current selection, unless the bar
+// already holds the same actions (their functions act on the selection of
+// the moment, so the bar need not change with it).
+func (c *Console) updateMenu() {
+	items := c.actionItems()
+	key := menuKey(items)
+	if c.readOnly() {
+		key = "read-only\x00" + key // the File menu's Add is greyed out too
+	}
+	if c.Window.MainMenu() != nil && key == c.menuKey {
+		return
+	}
+	c.menuKey = key
+	c.Window.SetMainMenu(c.mainMenuOf(items))
+}
+
+// menuKey names a list of menu items: their labels, separators and
+// whether each is disabled.
+func menuKey(items []*fyne.MenuItem) string {
+	var b strings.Builder
+	for _, it := range items {
+		switch {
+		case it.IsSeparator:
+			b.WriteString("-")
+		case it.Disabled:
+			b.WriteString("!" + it.Label)
+		default:
+			b.WriteString(it.Label)
+		}
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
 // mainMenu builds the menu bar. The Action menu holds the actions of the
 // current selection, as in an MMC console.
-func (c *Console) mainMenu() *fyne.MainMenu {
+func (c *Console) mainMenu() *fyne.MainMenu { return c.mainMenuOf(c.actionItems()) }
+
+// mainMenuOf builds the menu bar with actions as its Action menu.
+func (c *Console) mainMenuOf(actions []*fyne.MenuItem) *fyne.MainMenu {
 	refresh := fyne.NewMenuItem("Refresh", c.Refresh)
 	refresh.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
 	addInstall := fyne.NewMenuItem("Add Install Image…", func() { c.addImage(nil, c.selectedGroup()) })
@@ -306,7 +349,7 @@ func (c *Console) mainMenu() *fyne.MainMenu {
 		fyne.NewMenuItem("Command Line…", c.showCommandLineHelp),
 		fyne.NewMenuItem("About WIM Console", c.showAbout),
 	)
-	return fyne.NewMainMenu(file, fyne.NewMenu("Action", c.actionItems()...), view, help)
+	return fyne.NewMainMenu(file, fyne.NewMenu("Action", actions...), view, help)
 }
 
 // showContextMenu shows the selection's actions at pos.

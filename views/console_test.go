@@ -196,3 +196,41 @@ func TestLiveSync(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRefreshKeepsMenu: a reload (F5, the watcher) with the same actions
+// leaves the menu bar alone: setting it again closes a menu the user has
+// open, and the menus of a console that reloads often never stayed open.
+// A selection with other actions gets its own bar.
+func TestRefreshKeepsMenu(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "RemoteInstall")
+	c, srv := newTestConsole(t, root)
+	if err := os.MkdirAll(filepath.Join(root, "Images", "Win11"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Window.MainMenu()
+	for range 3 {
+		c.Refresh()
+		c.settle()
+	}
+	if c.Window.MainMenu() != before {
+		t.Fatal("Refresh set the menu bar again though the actions did not change")
+	}
+	c.Select("server:" + srv.Name + "/boot")
+	boot := c.Window.MainMenu()
+	if boot == before {
+		t.Fatal("the menu bar kept the server's actions for Boot Images")
+	}
+	c.Select("server:" + srv.Name + "/boot/x64")
+	c.Refresh()
+	c.settle()
+	if c.Window.MainMenu() != boot {
+		t.Error("the menu bar was set again for a selection with the same actions")
+	}
+	var got []string
+	for _, it := range c.Window.MainMenu().Items[1].Items {
+		got = append(got, it.Label)
+	}
+	if !contains(got, "Add Boot Image…") || contains(got, "Properties") {
+		t.Errorf("Action menu of a boot architecture = %v", got)
+	}
+}

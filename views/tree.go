@@ -131,7 +131,7 @@ func (c *Console) newTree() *widget.Tree {
 	t.OnSelected = func(id widget.TreeNodeID) {
 		c.selected = id
 		c.showDetails()
-		c.Window.SetMainMenu(c.mainMenu())
+		c.updateMenu()
 		c.updateStatus()
 	}
 	return t

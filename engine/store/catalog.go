@@ -43,27 +43,53 @@ func (s *Store) withCatalog(readOnly bool, fn func(db *bolt.DB) error) error {
 	return fn(db)
 }
 
+// initCatalog gives a new catalog its schema version. A catalog that has
+// one is only read: opening a store (every command does) must not write.
 func (s *Store) initCatalog() error {
+	var ready bool
+	err := s.withCatalog(false, func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			var err error
+			ready, err = s.checkVersion(tx.Bucket(bucketMeta))
+			return err
+		})
+	})
+	if err != nil || ready {
+		return err
+	}
 	return s.withCatalog(false, func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
 			b, err := tx.CreateBucketIfNotExists(bucketMeta)
 			if err != nil {
 				return err
 			}
-			if v := b.Get(keyVersion); v != nil {
-				if len(v) != 4 {
-					return fmt.Errorf("catalog %s: corrupt schema version", s.CatalogPath())
-				}
-				if got := binary.BigEndian.Uint32(v); got > CatalogVersion {
-					return fmt.Errorf("catalog %s: schema version %d is newer than this program understands (%d)", s.CatalogPath(), got, CatalogVersion)
-				}
-				return nil
+			if ok, err := s.checkVersion(b); err != nil || ok {
+				return err
 			}
 			var v [4]byte
 			binary.BigEndian.PutUint32(v[:], CatalogVersion)
 			return b.Put(keyVersion, v[:])
 		})
 	})
+}
+
+// checkVersion reports whether meta bucket b holds a schema version this
+// program understands (false when there is none yet).
+func (s *Store) checkVersion(b *bolt.Bucket) (bool, error) {
+	if b == nil {
+		return false, nil
+	}
+	v := b.Get(keyVersion)
+	if v == nil {
+		return false, nil
+	}
+	if len(v) != 4 {
+		return false, fmt.Errorf("catalog %s: corrupt schema version", s.CatalogPath())
+	}
+	if got := binary.BigEndian.Uint32(v); got > CatalogVersion {
+		return false, fmt.Errorf("catalog %s: schema version %d is newer than this program understands (%d)", s.CatalogPath(), got, CatalogVersion)
+	}
+	return true, nil
 }
 
 // CatalogVersion returns the catalog's schema version.

@@ -262,96 +262,133 @@ func (s *Store) describe(r ImageRef, rec imageRecord) (Image, error) {
 // returns the records by key. Records of images under o's scope whose
 // files are gone are deleted, unless an operation on their group is in
 // progress (its journal entry says so).
+//
+// Listing must not write: the catalog is read in a read-only transaction,
+// and written only when it differs from the files (a new or changed image
+// file, a record to drop). The write transaction works again from the
+// records it reads itself, so that a change another process made meanwhile
+// is kept; the facts read from the files in the first pass are reused.
 func (s *Store) reconcile(refs []ImageRef, o ListOptions) (map[string]imageRecord, error) {
+	memo := map[string]factsAt{}
 	var recs map[string]imageRecord
-	err := s.updateIfWritable(func(tx *bolt.Tx) error {
+	stale := false
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
-		recs, err = imageRecords(tx)
-		if err != nil {
-			return err
-		}
-		journal, err := journalEntries(tx)
-		if err != nil {
-			return err
-		}
-		busy := map[string]bool{}
-		for _, e := range journal {
-			for _, l := range e.Locks {
-				busy[strings.ToLower(l)] = true
-			}
-		}
-		present := map[string]bool{}
-		maxOrder := map[string]int{}
-		scope := func(key string) string { // group or boot/arch of a key
-			if i := strings.LastIndexByte(key, '/'); i >= 0 {
-				return key[:i]
-			}
-			return key
-		}
-		for k, r := range recs {
-			if r.DisplayOrder > maxOrder[scope(k)] {
-				maxOrder[scope(k)] = r.DisplayOrder
-			}
-		}
-		for _, r := range refs {
-			k := r.String()
-			present[k] = true
-			old, ok := recs[k]
-			path := s.ImagePath(r)
-			st, err := os.Stat(path)
-			if err != nil {
-				continue
-			}
-			if ok && old.Cache != nil && old.CacheSize == st.Size() && old.CacheMtime == st.ModTime().UnixNano() {
-				continue
-			}
-			rec := old
-			if !ok {
-				maxOrder[scope(k)]++
-				rec = imageRecord{Enabled: true, DisplayOrder: maxOrder[scope(k)], Added: time.Now().UTC()}
-				if _, err := os.Stat(filepath.Join(s.imageDir(r), r.File, "Unattend", unattendFile)); err == nil {
-					rec.Unattend = r.File + "/Unattend/" + unattendFile
-				}
-			}
-			if f, err := readFacts(path); err == nil {
-				rec.Cache, rec.CacheSize, rec.CacheMtime = f, st.Size(), st.ModTime().UnixNano()
-			}
-			recs[k] = rec
-			if !tx.Writable() {
-				continue // a read-only store: known here, not recorded
-			}
-			if err := putJSON(tx, bucketImages, []byte(k), rec); err != nil {
-				return err
-			}
-		}
-		for k := range recs {
-			if present[k] {
-				continue
-			}
-			var ref ImageRef
-			if strings.HasPrefix(k, "boot/") {
-				ref, _ = ParseImageRef(k)
-			} else {
-				ref, _ = ParseImageRef(k)
-			}
-			inScope := (ref.Boot && o.Type != TypeInstall && o.Group == "") ||
-				(!ref.Boot && o.Type != TypeBoot && (o.Group == "" || o.Group == ref.Group))
-			if !inScope || busy[strings.ToLower(ref.lockKey())] {
-				continue
-			}
-			if _, err := os.Stat(s.ImagePath(ref)); errors.Is(err, os.ErrNotExist) || ref.File == "" {
-				delete(recs, k)
-				if !tx.Writable() {
-					continue
-				}
-				if err := deleteKey(tx, bucketImages, []byte(k)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		recs, stale, err = s.reconcileTx(tx, refs, o, memo, false)
+		return err
+	})
+	if err != nil || !stale || s.ro != "" {
+		// A read-only store: what changed is known here, not recorded.
+		return recs, err
+	}
+	err = s.update(func(tx *bolt.Tx) error {
+		var err error
+		recs, _, err = s.reconcileTx(tx, refs, o, memo, true)
+		return err
 	})
 	return recs, err
+}
+
+// factsAt is what readFacts found in a file of the given size and time.
+type factsAt struct {
+	size, mtime int64
+	facts       *wimFacts
+}
+
+// reconcileTx is reconcile's work in transaction tx. With write false it
+// changes nothing and reports whether the catalog is stale; with write
+// true it brings the records up to date.
+func (s *Store) reconcileTx(tx *bolt.Tx, refs []ImageRef, o ListOptions, memo map[string]factsAt, write bool) (map[string]imageRecord, bool, error) {
+	recs, err := imageRecords(tx)
+	if err != nil {
+		return nil, false, err
+	}
+	journal, err := journalEntries(tx)
+	if err != nil {
+		return nil, false, err
+	}
+	stale := false
+	busy := map[string]bool{}
+	for _, e := range journal {
+		for _, l := range e.Locks {
+			busy[strings.ToLower(l)] = true
+		}
+	}
+	present := map[string]bool{}
+	maxOrder := map[string]int{}
+	scope := func(key string) string { // group or boot/arch of a key
+		if i := strings.LastIndexByte(key, '/'); i >= 0 {
+			return key[:i]
+		}
+		return key
+	}
+	for k, r := range recs {
+		if r.DisplayOrder > maxOrder[scope(k)] {
+			maxOrder[scope(k)] = r.DisplayOrder
+		}
+	}
+	for _, r := range refs {
+		k := r.String()
+		present[k] = true
+		old, ok := recs[k]
+		path := s.ImagePath(r)
+		st, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		size, mtime := st.Size(), st.ModTime().UnixNano()
+		if ok && old.Cache != nil && old.CacheSize == size && old.CacheMtime == mtime {
+			continue
+		}
+		fa, seen := memo[k]
+		if !seen || fa.size != size || fa.mtime != mtime {
+			fa = factsAt{size: size, mtime: mtime}
+			fa.facts, _ = readFacts(path)
+			memo[k] = fa
+		}
+		if ok && fa.facts == nil {
+			continue // unreadable, and already recorded: nothing to write
+		}
+		stale = true
+		rec := old
+		if !ok {
+			maxOrder[scope(k)]++
+			rec = imageRecord{Enabled: true, DisplayOrder: maxOrder[scope(k)], Added: time.Now().UTC()}
+			if _, err := os.Stat(filepath.Join(s.imageDir(r), r.File, "Unattend", unattendFile)); err == nil {
+				rec.Unattend = r.File + "/Unattend/" + unattendFile
+			}
+		}
+		if fa.facts != nil {
+			rec.Cache, rec.CacheSize, rec.CacheMtime = fa.facts, size, mtime
+		}
+		recs[k] = rec
+		if write {
+			if err := putJSON(tx, bucketImages, []byte(k), rec); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	for k := range recs {
+		if present[k] {
+			continue
+		}
+		ref, _ := ParseImageRef(k)
+		inScope := (ref.Boot && o.Type != TypeInstall && o.Group == "") ||
+			(!ref.Boot && o.Type != TypeBoot && (o.Group == "" || o.Group == ref.Group))
+		if !inScope || busy[strings.ToLower(ref.lockKey())] {
+			continue
+		}
+		if _, err := os.Stat(s.ImagePath(ref)); errors.Is(err, os.ErrNotExist) || ref.File == "" {
+			stale = true
+			delete(recs, k)
+			if write {
+				if err := deleteKey(tx, bucketImages, []byte(k)); err != nil {
+					return nil, false, err
+				}
+			}
+		}
+	}
+	return recs, stale, nil
 }
 
 // unattendFile is the name WDS gives a per-image unattend file.

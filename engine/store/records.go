@@ -106,16 +106,6 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 	return s.withCatalog(false, func(db *bolt.DB) error { return db.View(fn) })
 }
 
-// updateIfWritable runs fn in one read-write catalog transaction, or in a
-// read-only one on a read-only store: for reads that tidy the catalog on
-// the way (fn checks tx.Writable before writing).
-func (s *Store) updateIfWritable(fn func(tx *bolt.Tx) error) error {
-	if s.ro != "" {
-		return s.withCatalog(true, func(db *bolt.DB) error { return db.View(fn) })
-	}
-	return s.update(fn)
-}
-
 // imageRecords returns every image record, by key.
 func imageRecords(tx *bolt.Tx) (map[string]imageRecord, error) {
 	out := map[string]imageRecord{}

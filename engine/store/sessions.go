@@ -58,6 +58,9 @@ func (s *Store) OpenSession(r ImageRef, client string) (*Session, error) {
 			return fmt.Errorf("image %s: %w", r, ErrImageDisabled)
 		}
 		now := time.Now().UTC()
+		if err := pruneSessions(tx, now); err != nil {
+			return err
+		}
 		se = &Session{ID: newID(), Image: r.String(), Client: client, PID: os.Getpid(), Started: now, Heartbeat: now}
 		return putJSON(tx, bucketSessions, []byte(se.ID), se)
 	})
@@ -75,10 +78,11 @@ func (s *Store) Heartbeat(id string) error {
 		if err != nil {
 			return err
 		}
-		if !ok {
+		now := time.Now().UTC()
+		if !ok || !se.live(now) {
 			return fmt.Errorf("install session %s has expired or was closed", id)
 		}
-		se.Heartbeat = time.Now().UTC()
+		se.Heartbeat = now
 		return putJSON(tx, bucketSessions, []byte(id), se)
 	})
 }
@@ -89,20 +93,19 @@ func (s *Store) CloseSession(id string) error {
 }
 
 // Sessions returns the live install sessions (of image r, or all when r is
-// the zero ImageRef). Expired ones are deleted on the way.
+// the zero ImageRef). It only reads: expired sessions are left out here and
+// deleted by the next session that opens (pruneSessions).
 func (s *Store) Sessions(r ImageRef) ([]Session, error) {
 	var out []Session
-	err := s.updateIfWritable(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSessions)
 		if b == nil {
 			return nil
 		}
 		now := time.Now().UTC()
-		var dead [][]byte
-		b.ForEach(func(k, v []byte) error {
+		return b.ForEach(func(k, v []byte) error {
 			var se Session
 			if json.Unmarshal(v, &se) != nil || !se.live(now) {
-				dead = append(dead, append([]byte(nil), k...))
 				return nil
 			}
 			if r == (ImageRef{}) || se.Image == r.String() {
@@ -110,17 +113,31 @@ func (s *Store) Sessions(r ImageRef) ([]Session, error) {
 			}
 			return nil
 		})
-		for _, k := range dead {
-			if !tx.Writable() {
-				break // a read-only store keeps them; they are not listed
-			}
-			if err := b.Delete(k); err != nil {
-				return err
-			}
+	})
+	return out, err
+}
+
+// pruneSessions deletes the expired (and unreadable) sessions, in a
+// transaction that writes anyway.
+func pruneSessions(tx *bolt.Tx, now time.Time) error {
+	b := tx.Bucket(bucketSessions)
+	if b == nil {
+		return nil
+	}
+	var dead [][]byte
+	b.ForEach(func(k, v []byte) error {
+		var se Session
+		if json.Unmarshal(v, &se) != nil || !se.live(now) {
+			dead = append(dead, append([]byte(nil), k...))
 		}
 		return nil
 	})
-	return out, err
+	for _, k := range dead {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) activeSessions(r ImageRef) (int, error) {
