@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/unattend"
 )
 
 // maxUnattend bounds the answer files read into memory.

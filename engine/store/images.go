@@ -14,7 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
+	"github.com/wimconsole/wimconsole/engine/unattend"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
