@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/remote"
 	"github.com/wimconsole/wimconsole/engine/store"
@@ -489,7 +490,8 @@ func LoadServerList(path string) ([]RemoteServer, error) {
 }
 
 // SaveServerList writes the server list to path, readable by the user only
-// (it holds tokens), through a temporary file renamed into place.
+// (it holds tokens), through a synced temporary file renamed into place:
+// a failure at any step leaves the old list whole.
 func SaveServerList(path string, servers []RemoteServer) error {
 	data, err := json.MarshalIndent(servers, "", "  ")
 	if err != nil {
@@ -498,21 +500,7 @@ func SaveServerList(path string, servers []RemoteServer) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".servers-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err == nil {
-		_, err = f.Write(append(data, '\n'))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.WriteFile(path, append(data, '\n'), 0o600)
 }
 
 var (

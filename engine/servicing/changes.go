@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
@@ -571,7 +572,7 @@ func (ss *Session) putData(op Op, dest string, data []byte) error {
 		return err
 	}
 	rel := ss.newData()
-	if err := writeAtomic(filepath.Join(ss.dir, filepath.FromSlash(rel)), data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(ss.dir, filepath.FromSlash(rel)), data, 0o644); err != nil {
 		return err
 	}
 	return ss.stage(Change{Op: op, Path: p, Data: rel})

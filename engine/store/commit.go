@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
@@ -288,7 +289,16 @@ func (s *Store) CommitImage(ctx context.Context, r ImageRef, base ImageVersion, 
 		if err := os.MkdirAll(udir, 0o755); err != nil {
 			return fail(err)
 		}
-		if err := writeFileSynced(commitUnattendTemp(dir, op.e.ID, r.File), o.Unattend); err != nil {
+		// Complete under its temporary name; finishCommit renames it.
+		f, err := atomicfile.CreateTemp(filepath.Join(udir, unattendFile), commitUnattendTemp(dir, op.e.ID, r.File), 0o644)
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := f.Write(o.Unattend); err != nil {
+			f.Abort()
+			return fail(fmt.Errorf("writing %s: %w", f.Name(), err))
+		}
+		if err := f.Close(); err != nil {
 			return fail(err)
 		}
 	}
@@ -378,25 +388,6 @@ func (s *Store) settleCommit(e journalEntry) error {
 		os.Remove(commitUnattendTemp(dir, e.ID, e.File))
 	}
 	return nil
-}
-
-// writeFileSynced writes data to a new file name and syncs it.
-func writeFileSynced(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	return err
 }
 
 // commitBoot writes a boot image's new standalone file: write's data,
