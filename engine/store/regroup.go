@@ -201,11 +201,8 @@ func (s *Store) buildGroup(ctx context.Context, g string, files []string, build 
 			continue
 		}
 		src, dst := filepath.Join(s.GroupDir(g), n), filepath.Join(build, n)
-		switch {
-		case e.IsDir():
+		if e.IsDir() || e.Type().IsRegular() {
 			err = copyTree(src, dst)
-		case e.Type().IsRegular():
-			err = copyFile(src, dst)
 		}
 		if err != nil {
 			return err
