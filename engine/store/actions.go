@@ -171,7 +171,7 @@ func (s *Store) CopyImage(ctx context.Context, r ImageRef, o CopyOptions) (Image
 		}
 	}
 	h := w.Header()
-	if err := writeImageFile(ctx, s.ImagePath(nr), w, 1, img, info, h.Compression(), int(h.ChunkSize), h.Flags&wim.FlagRPFix != 0); err != nil {
+	if err := writeImageFile(ctx, imageFile{name: s.ImagePath(nr), src: w, index: 1, img: img, info: info, codec: h.Compression(), chunk: int(h.ChunkSize), rpfix: h.Flags&wim.FlagRPFix != 0}); err != nil {
 		op.abandon()
 		return ImageRef{}, err
 	}
@@ -252,7 +252,7 @@ func (s *Store) ReplaceImage(ctx context.Context, r ImageRef, src string, o Repl
 	}
 	step("replace-res-written")
 	tmp := filepath.Join(s.GroupDir(r.Group), tempTag+op.e.ID+"-"+r.File+".wim")
-	if err := writeImageFile(ctx, tmp, sw, plan[0].index, plan[0].img, plan[0].info, codec, chunk, sw.Header().Flags&wim.FlagRPFix != 0); err != nil {
+	if err := writeImageFile(ctx, imageFile{name: tmp, src: sw, index: plan[0].index, img: plan[0].img, info: plan[0].info, codec: codec, chunk: chunk, rpfix: sw.Header().Flags&wim.FlagRPFix != 0}); err != nil {
 		return fail(err)
 	}
 	step("replace-temp-written")

@@ -199,7 +199,7 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 		if newGroup {
 			name = p.file + ".wim"
 		}
-		if err := writeImageFileSync(ctx, filepath.Join(dir, name), sw, p.index, p.img, p.info, codec, chunk, rpfix, true); err != nil {
+		if err := writeImageFile(ctx, imageFile{name: filepath.Join(dir, name), src: sw, index: p.index, img: p.img, info: p.info, codec: codec, chunk: chunk, rpfix: rpfix, noSync: true}); err != nil {
 			return fail(err)
 		}
 		written = append(written, name)
@@ -593,26 +593,37 @@ func phased(f progress.Func, phase string) progress.Func {
 	}
 }
 
-// writeImageFile writes img as the only image of a new metadata-only WIM
-// file name (temporary file, synced, renamed). When img is image index of
-// src, unchanged, src is given: its metadata resource is then copied as
-// stored when the codecs match (compressing an image's metadata costs more
-// than everything else an add-image does with blobs already in the group).
-func writeImageFile(ctx context.Context, name string, src *wim.WIM, index int, img *wim.Image, info wim.ImageInfo, codec wim.Compression, chunk int, rpfix bool) error {
-	return writeImageFileSync(ctx, name, src, index, img, info, codec, chunk, rpfix, false)
+// imageFile is a new metadata-only WIM file holding one image, as
+// writeImageFile writes it.
+type imageFile struct {
+	name string // the file, created
+	// src, when set, holds img as its image index, unchanged: the metadata
+	// resource is then copied as stored when the codecs match (compressing
+	// an image's metadata costs more than everything else an add-image
+	// does with blobs already in the group).
+	src   *wim.WIM
+	index int
+	img   *wim.Image
+	info  wim.ImageInfo
+	// The file's compression, chunk size and RP_FIX flag.
+	codec wim.Compression
+	chunk int
+	rpfix bool
+	// noSync leaves the syncing of the file and its folder to the caller.
+	noSync bool
 }
 
-// writeImageFileSync is writeImageFile, with noSync leaving the syncing of
-// the file and its folder to the caller.
-func writeImageFileSync(ctx context.Context, name string, src *wim.WIM, index int, img *wim.Image, info wim.ImageInfo, codec wim.Compression, chunk int, rpfix, noSync bool) error {
-	w, err := wim.Create(name, wim.WriteOptions{Compression: codec, ChunkSize: chunk, MetadataOnly: true, RPFix: rpfix, NoSync: noSync})
+// writeImageFile writes f.img as the only image of the new metadata-only
+// WIM file f.name (temporary file, synced, renamed).
+func writeImageFile(ctx context.Context, f imageFile) error {
+	w, err := wim.Create(f.name, wim.WriteOptions{Compression: f.codec, ChunkSize: f.chunk, MetadataOnly: true, RPFix: f.rpfix, NoSync: f.noSync})
 	if err != nil {
 		return err
 	}
-	if src != nil {
-		_, err = w.AddImageFrom(ctx, src, index, img, info)
+	if f.src != nil {
+		_, err = w.AddImageFrom(ctx, f.src, f.index, f.img, f.info)
 	} else {
-		_, err = w.AddImage(ctx, img, info)
+		_, err = w.AddImage(ctx, f.img, f.info)
 	}
 	if err != nil {
 		w.Abort()

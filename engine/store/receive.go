@@ -259,7 +259,7 @@ func (s *Store) ReceiveImage(ctx context.Context, g string, src string, o Receiv
 			return ImageRef{}, err
 		}
 	}
-	if err := writeImageFile(ctx, s.ImagePath(nr), sw, 1, img, info, codec, chunk, sw.Header().Flags&wim.FlagRPFix != 0); err != nil {
+	if err := writeImageFile(ctx, imageFile{name: s.ImagePath(nr), src: sw, index: 1, img: img, info: info, codec: codec, chunk: chunk, rpfix: sw.Header().Flags&wim.FlagRPFix != 0}); err != nil {
 		op.abandon()
 		return ImageRef{}, err
 	}
