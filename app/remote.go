@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/remote"
 	"github.com/wimconsole/wimconsole/engine/store"
@@ -526,7 +527,8 @@ func LoadServerList(path string) ([]RemoteServer, error) {
 }
 
 // SaveServerList writes the server list to path, readable by the user only
-// (it holds tokens), through a temporary file renamed into place.
+// (it holds tokens), through a synced temporary file renamed into place:
+// a failure at any step leaves the old list whole.
 func SaveServerList(path string, servers []RemoteServer) error {
 	data, err := json.MarshalIndent(servers, "", "  ")
 	if err != nil {
@@ -535,29 +537,14 @@ func SaveServerList(path string, servers []RemoteServer) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".servers-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	err = f.Chmod(0o600)
-	if err == nil {
-		_, err = writeFile(f, append(data, '\n'))
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := saveFile(path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("saving the server list %s: %w", path, err)
 	}
-	return os.Rename(f.Name(), path)
+	return nil
 }
 
-// writeFile writes the server list's temporary file (tests make it fail).
-var writeFile = (*os.File).Write
+// saveFile writes the server list whole or not at all (tests make it fail).
+var saveFile = atomicfile.WriteFile
 
 var (
 	_ Service = (*LocalService)(nil)

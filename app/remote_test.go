@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
 	"github.com/wimconsole/wimconsole/engine/remote"
 	"github.com/wimconsole/wimconsole/engine/remote/remotetest"
 	"github.com/wimconsole/wimconsole/engine/store"
@@ -148,10 +150,16 @@ func TestSaveServerListWriteFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(w func(*os.File, []byte) (int, error)) { writeFile = w }(writeFile)
-	writeFile = func(f *os.File, b []byte) (int, error) {
-		n, _ := f.Write(b[:len(b)/2])
-		return n, errors.New("no space left on device")
+	// The disk fills up half-way through the new file.
+	defer func(w func(string, []byte, fs.FileMode) error) { saveFile = w }(saveFile)
+	saveFile = func(name string, b []byte, perm fs.FileMode) error {
+		f, err := atomicfile.Create(name, perm)
+		if err != nil {
+			return err
+		}
+		f.Write(b[:len(b)/2])
+		f.Abort()
+		return errors.New("no space left on device")
 	}
 	err = SaveServerList(p, append(old, RemoteServer{Name: "deploy2", URL: "https://deploy2:8443"}))
 	if err == nil || !strings.Contains(err.Error(), p) {

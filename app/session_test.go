@@ -13,9 +13,9 @@ import (
 	"github.com/wimconsole/wimconsole/engine/remote/remotetest"
 	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/servicing/inf/inftest"
-	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/store/storetest"
+	"github.com/wimconsole/wimconsole/engine/unattend"
 )
 
 // disabledImage returns a server with group Lab holding one disabled image.

@@ -16,8 +16,8 @@ import (
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/servicing"
-	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/unattend"
 )
 
 // archFromImage is the architecture choice that lets the engine read the

@@ -11,9 +11,9 @@ import (
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/servicing/inf/inftest"
-	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/store/storetest"
+	"github.com/wimconsole/wimconsole/engine/unattend"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 

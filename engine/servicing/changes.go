@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
+	"github.com/wimconsole/wimconsole/engine/filetree"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
@@ -571,7 +573,7 @@ func (ss *Session) putData(op Op, dest string, data []byte) error {
 		return err
 	}
 	rel := ss.newData()
-	if err := writeAtomic(filepath.Join(ss.dir, filepath.FromSlash(rel)), data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(ss.dir, filepath.FromSlash(rel)), data, 0o644); err != nil {
 		return err
 	}
 	return ss.stage(Change{Op: op, Path: p, Data: rel})
@@ -633,95 +635,26 @@ func (ss *Session) Replace(path, src string) error {
 	return ss.stage(Change{Op: OpReplace, Path: p, Data: rel})
 }
 
-// copyTree copies the file or folder src to dst (which must not exist).
-// Names of one file (hard links) inside src stay names of one file in the
-// copy. Symbolic links are copied as links, and returned as capture of src
-// stores them (by slash path below src), since the copies' targets resolve
-// elsewhere: an absolute target inside src is made relative to it. Special
-// files are refused.
+// copyTree copies the file or folder src to dst (which must not exist),
+// names of one file (hard links) inside src staying names of one file in
+// the copy. Symbolic links are copied as links, and returned as capture of
+// src stores them (by slash path below src), since the copies' targets
+// resolve elsewhere: an absolute target inside src is made relative to it.
+// Special files are refused.
 func copyTree(src, dst string) (map[string]StagedLink, error) {
 	links := map[string]StagedLink{}
-	first := map[wim.FileID]string{} // a file with several names: its first copy
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	err := filetree.Copy(src, dst, filetree.Options{FileMode: 0o644, Link: func(p, rel string, fi fs.FileInfo) error {
+		f, data, err := wim.CaptureLink(p, fi, src)
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		out := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(out, 0o755)
-		case d.Type().IsRegular():
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			id, nlink, ok := wim.StatFileID(p, fi)
-			if ok && nlink > 1 {
-				if prev, seen := first[id]; seen {
-					return os.Link(prev, out)
-				}
-				first[id] = out
-			}
-			return copyFile(p, out)
-		case d.Type()&fs.ModeSymlink != 0 && rel != ".":
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			f, data, err := wim.CaptureLink(p, fi, src)
-			if err != nil {
-				return err
-			}
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			if err := os.Symlink(target, out); err != nil {
-				return err
-			}
-			links[filepath.ToSlash(rel)] = StagedLink{Attributes: f.Attributes, Tag: f.ReparseTag,
-				Reserved: f.ReparseReserved, Flags: f.ReparseFlags, Data: data,
-				Created: f.Created, Accessed: f.Accessed, Modified: f.Modified}
-			return nil
-		}
-		return fmt.Errorf("%s: only files, folders and symbolic links can be added", p)
-	})
+		links[filepath.ToSlash(rel)] = StagedLink{Attributes: f.Attributes, Tag: f.ReparseTag,
+			Reserved: f.ReparseReserved, Flags: f.ReparseFlags, Data: data,
+			Created: f.Created, Accessed: f.Accessed, Modified: f.Modified}
+		return nil
+	}})
 	if len(links) == 0 {
 		links = nil
 	}
 	return links, err
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chtimes(dst, st.ModTime(), st.ModTime())
-	}
-	return err
 }

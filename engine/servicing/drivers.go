@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/wimconsole/wimconsole/engine/servicing/inf"
-	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
+	"github.com/wimconsole/wimconsole/engine/unattend"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
 

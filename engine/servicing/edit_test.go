@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/wimconsole/wimconsole/engine/servicing/hive"
-	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/unattend"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 

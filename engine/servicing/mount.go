@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/wim"
@@ -104,7 +105,7 @@ func Mount(ctx context.Context, s *store.Store, r store.ImageRef, dir string, re
 	}
 	data, err := json.Marshal(man)
 	if err == nil {
-		err = writeAtomic(filepath.Join(ss.dir, mountFile), data)
+		err = atomicfile.WriteFile(filepath.Join(ss.dir, mountFile), data, 0o644)
 	}
 	if err != nil {
 		return fail(err)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
@@ -333,7 +334,7 @@ func (ss *Session) save() error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(ss.dir, sessionFile), data)
+	return atomicfile.WriteFile(filepath.Join(ss.dir, sessionFile), data, 0o644)
 }
 
 // checkBase refuses to work on an image changed since the session began.
@@ -353,27 +354,4 @@ func (ss *Session) openBase() (*wim.WIM, error) {
 		}
 	}
 	return wim.Open(ss.s.ImagePath(ss.ref), o)
-}
-
-func writeAtomic(name string, data []byte) error {
-	tmp := name + ".tmp" + newID()
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	return nil
 }

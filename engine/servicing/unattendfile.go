@@ -7,8 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/unattend"
 )
 
 // maxUnattend bounds the answer files read into memory.
@@ -67,7 +68,7 @@ func (ss *Session) SetUnattend(doc []byte) error {
 	if ss.State != StateOpen {
 		return fmt.Errorf("servicing session %s is %s", ss.ID, ss.State)
 	}
-	if err := writeAtomic(filepath.Join(ss.dir, unattendTmp), doc); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(ss.dir, unattendTmp), doc, 0o644); err != nil {
 		return err
 	}
 	ss.Unattend = true

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/wimconsole/wimconsole/engine/filetree"
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
@@ -171,7 +171,7 @@ func (s *Store) CopyImage(ctx context.Context, r ImageRef, o CopyOptions) (Image
 		}
 	}
 	h := w.Header()
-	if err := writeImageFile(ctx, s.ImagePath(nr), w, 1, img, info, h.Compression(), int(h.ChunkSize), h.Flags&wim.FlagRPFix != 0); err != nil {
+	if err := writeImageFile(ctx, imageFile{name: s.ImagePath(nr), src: w, index: 1, img: img, info: info, codec: h.Compression(), chunk: int(h.ChunkSize), rpfix: h.Flags&wim.FlagRPFix != 0}); err != nil {
 		op.abandon()
 		return ImageRef{}, err
 	}
@@ -191,58 +191,10 @@ func (s *Store) CopyImage(ctx context.Context, r ImageRef, o CopyOptions) (Image
 }
 
 // copyTree copies the folder src to dst (which must not exist): folders,
-// regular files (synced) and symbolic links.
+// regular files (synced; names of one file stay one file), symbolic links;
+// other files are skipped.
 func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		out := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.Mkdir(out, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			t, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(t, out)
-		case d.Type().IsRegular():
-			return copyFile(p, out)
-		}
-		return nil
-	})
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, st.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		os.Chtimes(dst, st.ModTime(), st.ModTime())
-	}
-	return err
+	return filetree.Copy(src, dst, filetree.Options{SkipSpecial: true})
 }
 
 // ReplaceOptions configure ReplaceImage.
@@ -300,7 +252,7 @@ func (s *Store) ReplaceImage(ctx context.Context, r ImageRef, src string, o Repl
 	}
 	step("replace-res-written")
 	tmp := filepath.Join(s.GroupDir(r.Group), tempTag+op.e.ID+"-"+r.File+".wim")
-	if err := writeImageFile(ctx, tmp, sw, plan[0].index, plan[0].img, plan[0].info, codec, chunk, sw.Header().Flags&wim.FlagRPFix != 0); err != nil {
+	if err := writeImageFile(ctx, imageFile{name: tmp, src: sw, index: plan[0].index, img: plan[0].img, info: plan[0].info, codec: codec, chunk: chunk, rpfix: sw.Header().Flags&wim.FlagRPFix != 0}); err != nil {
 		return fail(err)
 	}
 	step("replace-temp-written")

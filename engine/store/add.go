@@ -93,168 +93,219 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 	if err := CheckGroupName(o.Group); err != nil {
 		return nil, err
 	}
-	var unattendData []byte
+	a := &addition{o: o}
 	if o.Unattend != "" {
 		var err error
-		if unattendData, err = readUnattend(o.Unattend); err != nil {
+		if a.unattend, err = readUnattend(o.Unattend); err != nil {
 			return nil, err
 		}
 	}
-	sw, plan, err := s.openSource(src, o)
+	var err error
+	a.sw, a.plan, err = s.openSource(src, o)
 	if err != nil {
 		return nil, err
 	}
-	defer sw.Close()
+	defer a.sw.Close()
+	if err := s.beginAdd(ctx, a, src); err != nil {
+		return nil, err
+	}
+	if err := s.writeAdd(ctx, a); err != nil {
+		a.op.abandon()
+		return nil, err
+	}
+	if err := s.commitAdd(a); err != nil {
+		a.op.abandon()
+		return nil, err
+	}
+	step("add-committed")
+	if err := s.publishAdd(a.op.e); err != nil {
+		// Recovery tries the renames again, now and at the next start.
+		a.op.abandon()
+		return nil, err
+	}
+	out := make([]ImageRef, len(a.plan))
+	for i, p := range a.plan {
+		out[i] = p.ref
+	}
+	return out, a.op.done()
+}
 
-	op, err := s.begin(journalEntry{Op: "add-image", Locks: []string{groupKey(o.Group)}, Group: o.Group})
+// addition is an AddImage under way.
+type addition struct {
+	o        AddOptions
+	unattend []byte // the unattend file every image gets, or nil
+	sw       *wim.WIM
+	plan     []*plannedImage
+	op       *op
+	newGroup bool
+	// dir is where the files are written: the group's folder, or for a
+	// new group a hidden folder that becomes it at the end.
+	dir string
+	// checkWhileAdding: the source's new data is checked against its
+	// digests as it is appended to Res.rwm (else it was checked first).
+	checkWhileAdding bool
+	recs             []imageRecord // the new images' records
+}
+
+// beginAdd begins the journaled add-image operation of a under the
+// group's lock: it names the images and checks the source's data (or
+// decides to check it while adding). A refusal ends the operation and
+// changes nothing.
+func (s *Store) beginAdd(ctx context.Context, a *addition, src string) error {
+	op, err := s.begin(journalEntry{Op: "add-image", Locks: []string{groupKey(a.o.Group)}, Group: a.o.Group})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	fail := func(err error) ([]ImageRef, error) {
-		op.abandon()
-		return nil, err
+	a.op = op
+	if err := s.planAdd(ctx, a, src); err != nil {
+		op.done()
+		return err
 	}
-	g, err := s.findGroup(o.Group)
+	return nil
+}
+
+// planAdd is beginAdd's work under the lock.
+func (s *Store) planAdd(ctx context.Context, a *addition, src string) error {
+	g, err := s.findGroup(a.o.Group)
 	if err != nil {
-		op.done()
-		return nil, err
+		return err
 	}
-	newGroup := g == ""
-	if !newGroup {
-		o.Group = g
-		op.e.Group = g
+	a.newGroup = g == ""
+	if !a.newGroup {
+		a.o.Group = g
+		a.op.e.Group = g
 	}
-	if err := s.planNames(ImageRef{Group: o.Group}, plan, o, strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))); err != nil {
-		op.done()
-		return nil, err
+	if err := s.planNames(ImageRef{Group: a.o.Group}, a.plan, a.o, strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))); err != nil {
+		return err
 	}
 	// The source's new data is checked against its digests before it
 	// counts. Into an existing Res.rwm the check runs while the data is
 	// appended (growRes), and a failure aborts the append; otherwise the
 	// data is checked first.
-	checkWhileAdding := false
-	if !o.SkipVerify {
-		if !newGroup && exists(s.ResPath(o.Group)) {
-			checkWhileAdding = true
-		} else if err := checkSourceData(ctx, sw, "", plan, o.Progress); err != nil {
-			op.done()
-			return nil, err
+	if !a.o.SkipVerify {
+		if !a.newGroup && exists(s.ResPath(a.o.Group)) {
+			a.checkWhileAdding = true
+		} else if err := checkSourceData(ctx, a.sw, "", a.plan, a.o.Progress); err != nil {
+			return err
 		}
 	}
-	// dir is where the files are written: the group's folder, or for a
-	// new group a hidden folder that becomes it at the end.
-	dir := s.GroupDir(o.Group)
-	if newGroup {
-		op.e.Build = filepath.Join(ImagesDir, tempTag+op.e.ID+"-new-"+o.Group)
-		dir = filepath.Join(s.root, op.e.Build)
-	} else if err := op.recordRes(s.ResPath(o.Group)); err != nil {
-		op.done()
-		return nil, err
+	a.dir = s.GroupDir(a.o.Group)
+	if a.newGroup {
+		a.op.e.Build = filepath.Join(ImagesDir, tempTag+a.op.e.ID+"-new-"+a.o.Group)
+		a.dir = filepath.Join(s.root, a.op.e.Build)
+	} else if err := a.op.recordRes(s.ResPath(a.o.Group)); err != nil {
+		return err
 	}
-	for _, p := range plan {
-		op.e.Files = append(op.e.Files, p.file)
+	for _, p := range a.plan {
+		a.op.e.Files = append(a.op.e.Files, p.file)
 	}
+	return nil
+}
+
+// writeAdd writes an addition's files: the data appended to Res.rwm, then
+// the image files and unattend files, synced together.
+func (s *Store) writeAdd(ctx context.Context, a *addition) error {
 	// From here on a rollback restores Res.rwm from what the entry says
 	// (before, the entry has no state and recovery only tidies).
-	op.e.State = addAdding
-	if err := op.save(); err != nil {
-		return fail(err)
+	a.op.e.State = addAdding
+	if err := a.op.save(); err != nil {
+		return err
 	}
-	if newGroup {
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			return fail(fmt.Errorf("creating image group %q: %w", o.Group, err))
+	if a.newGroup {
+		if err := os.Mkdir(a.dir, 0o755); err != nil {
+			return fmt.Errorf("creating image group %q: %w", a.o.Group, err)
 		}
 	}
-	imgs := make([]*wim.Image, len(plan))
-	for i, p := range plan {
+	imgs := make([]*wim.Image, len(a.plan))
+	for i, p := range a.plan {
 		imgs[i] = p.img
 	}
-	codec, chunk, err := s.growResAt(ctx, filepath.Join(dir, ResFile), sw, imgs, checkWhileAdding, o.Progress)
+	codec, chunk, err := s.growResAt(ctx, filepath.Join(a.dir, ResFile), a.sw, imgs, a.checkWhileAdding, a.o.Progress)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if err := stepErr("add-res-written"); err != nil {
-		return fail(err)
+		return err
 	}
-	// The image files (and unattend files), unsynced: they are synced
-	// together before the commit.
-	rpfix := sw.Header().Flags&wim.FlagRPFix != 0
-	var written []string // relative to dir
-	recs := make([]imageRecord, len(plan))
+	written, err := s.writeAddImages(ctx, a, codec, chunk)
+	if err != nil {
+		return err
+	}
+	return syncFiles(a.dir, written)
+}
+
+// writeAddImages writes the image files (and unattend files) of an
+// addition, unsynced: writeAdd syncs them together. It returns their names
+// relative to a.dir and sets a.recs.
+func (s *Store) writeAddImages(ctx context.Context, a *addition, codec wim.Compression, chunk int) ([]string, error) {
+	rpfix := a.sw.Header().Flags&wim.FlagRPFix != 0
+	var written []string
+	a.recs = make([]imageRecord, len(a.plan))
 	added := time.Now().UTC()
-	for i, p := range plan {
+	for i, p := range a.plan {
 		rec := imageRecord{Enabled: true, Added: added}
-		if unattendData != nil {
+		if a.unattend != nil {
 			rec.Unattend = p.file + "/Unattend/" + unattendFile
 			rel := filepath.FromSlash(rec.Unattend)
-			if err := os.MkdirAll(filepath.Join(dir, p.file, "Unattend"), 0o755); err != nil {
-				return fail(err)
+			if err := os.MkdirAll(filepath.Join(a.dir, p.file, "Unattend"), 0o755); err != nil {
+				return written, err
 			}
-			if err := os.WriteFile(filepath.Join(dir, rel), unattendData, 0o644); err != nil {
-				return fail(fmt.Errorf("writing %s: %w", filepath.Join(dir, rel), err))
+			if err := os.WriteFile(filepath.Join(a.dir, rel), a.unattend, 0o644); err != nil {
+				return written, fmt.Errorf("writing %s: %w", filepath.Join(a.dir, rel), err)
 			}
 			written = append(written, rel)
 		}
-		name := addTempName(op.e.ID, p.file)
-		if newGroup {
+		name := addTempName(a.op.e.ID, p.file)
+		if a.newGroup {
 			name = p.file + ".wim"
 		}
-		if err := writeImageFileSync(ctx, filepath.Join(dir, name), sw, p.index, p.img, p.info, codec, chunk, rpfix, true); err != nil {
-			return fail(err)
+		if err := writeImageFile(ctx, imageFile{name: filepath.Join(a.dir, name), src: a.sw, index: p.index, img: p.img, info: p.info, codec: codec, chunk: chunk, rpfix: rpfix, noSync: true}); err != nil {
+			return written, err
 		}
 		written = append(written, name)
-		recs[i] = rec
+		a.recs[i] = rec
 		if err := stepErr("add-image-written"); err != nil {
-			return fail(err)
+			return written, err
 		}
 	}
-	if err := syncFiles(dir, written); err != nil {
-		return fail(err)
-	}
-	if newGroup {
+	return written, nil
+}
+
+// commitAdd is an addition's commit point: the images' records and the
+// journal's "committed", in one transaction.
+func (s *Store) commitAdd(a *addition) error {
+	if a.newGroup {
 		// Made by hand meanwhile (every operation of the store takes the
 		// group's lock): the new group cannot take its place.
-		if g, err := s.findGroup(o.Group); err != nil {
-			return fail(err)
+		if g, err := s.findGroup(a.o.Group); err != nil {
+			return err
 		} else if g != "" {
-			return fail(fmt.Errorf("image group %q appeared in %s while the images were added; nothing was added", g, filepath.Join(s.root, ImagesDir)))
+			return fmt.Errorf("image group %q appeared in %s while the images were added; nothing was added", g, filepath.Join(s.root, ImagesDir))
 		}
 	}
 	if err := stepErr("add-committing"); err != nil {
-		return fail(err)
+		return err
 	}
-	// The commit point: the records and the journal's "committed", in
-	// one transaction.
-	committed := op.e
+	committed := a.op.e
 	committed.State = addCommitted
-	err = s.update(func(tx *bolt.Tx) error {
-		order, err := lastOrder(tx, o.Group+"/")
+	err := s.update(func(tx *bolt.Tx) error {
+		order, err := lastOrder(tx, a.o.Group+"/")
 		if err != nil {
 			return err
 		}
-		for i, p := range plan {
-			recs[i].DisplayOrder = order + 1 + i
-			if err := putJSON(tx, bucketImages, p.ref.key(), recs[i]); err != nil {
+		for i, p := range a.plan {
+			a.recs[i].DisplayOrder = order + 1 + i
+			if err := putJSON(tx, bucketImages, p.ref.key(), a.recs[i]); err != nil {
 				return err
 			}
 		}
 		return putJSON(tx, bucketJournal, []byte(committed.ID), committed)
 	})
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	op.e = committed
-	step("add-committed")
-	if err := s.publishAdd(op.e); err != nil {
-		// Recovery tries the renames again, now and at the next start.
-		op.abandon()
-		return nil, err
-	}
-	out := make([]ImageRef, len(plan))
-	for i, p := range plan {
-		out[i] = p.ref
-	}
-	return out, op.done()
+	a.op.e = committed
+	return nil
 }
 
 // States of an add-image journal entry. Entries without a state were
@@ -593,26 +644,37 @@ func phased(f progress.Func, phase string) progress.Func {
 	}
 }
 
-// writeImageFile writes img as the only image of a new metadata-only WIM
-// file name (temporary file, synced, renamed). When img is image index of
-// src, unchanged, src is given: its metadata resource is then copied as
-// stored when the codecs match (compressing an image's metadata costs more
-// than everything else an add-image does with blobs already in the group).
-func writeImageFile(ctx context.Context, name string, src *wim.WIM, index int, img *wim.Image, info wim.ImageInfo, codec wim.Compression, chunk int, rpfix bool) error {
-	return writeImageFileSync(ctx, name, src, index, img, info, codec, chunk, rpfix, false)
+// imageFile is a new metadata-only WIM file holding one image, as
+// writeImageFile writes it.
+type imageFile struct {
+	name string // the file, created
+	// src, when set, holds img as its image index, unchanged: the metadata
+	// resource is then copied as stored when the codecs match (compressing
+	// an image's metadata costs more than everything else an add-image
+	// does with blobs already in the group).
+	src   *wim.WIM
+	index int
+	img   *wim.Image
+	info  wim.ImageInfo
+	// The file's compression, chunk size and RP_FIX flag.
+	codec wim.Compression
+	chunk int
+	rpfix bool
+	// noSync leaves the syncing of the file and its folder to the caller.
+	noSync bool
 }
 
-// writeImageFileSync is writeImageFile, with noSync leaving the syncing of
-// the file and its folder to the caller.
-func writeImageFileSync(ctx context.Context, name string, src *wim.WIM, index int, img *wim.Image, info wim.ImageInfo, codec wim.Compression, chunk int, rpfix, noSync bool) error {
-	w, err := wim.Create(name, wim.WriteOptions{Compression: codec, ChunkSize: chunk, MetadataOnly: true, RPFix: rpfix, NoSync: noSync})
+// writeImageFile writes f.img as the only image of the new metadata-only
+// WIM file f.name (temporary file, synced, renamed).
+func writeImageFile(ctx context.Context, f imageFile) error {
+	w, err := wim.Create(f.name, wim.WriteOptions{Compression: f.codec, ChunkSize: f.chunk, MetadataOnly: true, RPFix: f.rpfix, NoSync: f.noSync})
 	if err != nil {
 		return err
 	}
-	if src != nil {
-		_, err = w.AddImageFrom(ctx, src, index, img, info)
+	if f.src != nil {
+		_, err = w.AddImageFrom(ctx, f.src, f.index, f.img, f.info)
 	} else {
-		_, err = w.AddImage(ctx, img, info)
+		_, err = w.AddImage(ctx, f.img, f.info)
 	}
 	if err != nil {
 		w.Abort()

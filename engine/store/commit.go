@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
@@ -127,184 +128,258 @@ const stateReady = "ready"
 // or, with o.NewFile, to a new image file of the group. The operation is
 // journaled: a crash leaves r either as it was or wholly committed.
 func (s *Store) CommitImage(ctx context.Context, r ImageRef, base ImageVersion, img *wim.Image, write func(ctx context.Context, w *wim.Writer) error, o CommitOptions) (ImageRef, error) {
-	if o.NewFile != "" && r.Boot {
-		return ImageRef{}, errors.New("a boot image can only be committed in place")
-	}
-	if o.Unattend != nil && r.Boot {
-		return ImageRef{}, errors.New("boot images have no unattend file")
-	}
-	dest := r
-	e := journalEntry{Op: "commit-image", Locks: []string{r.lockKey()}, Group: r.Group, Arch: r.Arch, File: r.File, By: o.By}
-	if o.NewFile != "" {
-		dest.File = fileBase(o.NewFile)
-		if err := CheckFileName(dest.File); err != nil {
-			return ImageRef{}, err
-		}
-		e.Files = []string{dest.File}
-	}
-	// From here on r is read under its group's lock: the version checked is
-	// the version replaced.
-	op, err := s.begin(e)
+	c, err := s.beginCommit(r, base, img, o)
 	if err != nil {
 		return ImageRef{}, err
 	}
-	refuse := func(err error) (ImageRef, error) {
-		op.done()
+	defer c.old.Close()
+	switch {
+	case r.Boot:
+		err = s.commitBoot(ctx, c, write)
+	case o.NewFile != "":
+		err = s.commitNewFile(ctx, c, write)
+	default:
+		err = s.commitInPlace(ctx, c, write)
+	}
+	if err != nil {
+		c.op.abandon()
 		return ImageRef{}, err
 	}
+	return c.dest, c.op.done()
+}
+
+// commit is a CommitImage under way: checked, and holding r's group lock.
+type commit struct {
+	op      *op
+	r, dest ImageRef // the image committed on; the image committed (r, or the new file)
+	rec     imageRecord
+	old     *wim.WIM // r's file, open
+	img     *wim.Image
+	info    wim.ImageInfo // the committed image's: r's, renamed and described as asked
+	o       CommitOptions
+}
+
+// rpfix says whether r's file has the RP_FIX flag, which the committed
+// file keeps.
+func (c *commit) rpfix() bool { return c.old.Header().Flags&wim.FlagRPFix != 0 }
+
+// beginCommit checks the commit CommitImage is asked for, and begins its
+// journaled operation: r's group is locked, and r read under that lock
+// (the version checked is the version replaced). A commit refused ends the
+// operation and changes nothing.
+func (s *Store) beginCommit(r ImageRef, base ImageVersion, img *wim.Image, o CommitOptions) (*commit, error) {
+	if o.NewFile != "" && r.Boot {
+		return nil, errors.New("a boot image can only be committed in place")
+	}
+	if o.Unattend != nil && r.Boot {
+		return nil, errors.New("boot images have no unattend file")
+	}
+	c := &commit{r: r, dest: r, img: img, o: o}
+	e := journalEntry{Op: "commit-image", Locks: []string{r.lockKey()}, Group: r.Group, Arch: r.Arch, File: r.File, By: o.By}
+	if o.NewFile != "" {
+		c.dest.File = fileBase(o.NewFile)
+		if err := CheckFileName(c.dest.File); err != nil {
+			return nil, err
+		}
+		e.Files = []string{c.dest.File}
+	}
+	op, err := s.begin(e)
+	if err != nil {
+		return nil, err
+	}
+	c.op = op
 	step("commit-locked")
+	if err := s.checkCommit(c, base); err != nil {
+		if c.old != nil {
+			c.old.Close()
+		}
+		op.done()
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkCommit reads and checks what c commits on, under the group's lock:
+// r's version is base, r is disabled and has no install sessions (in
+// place), and the committed image's name is free. It opens c.old and sets
+// c.rec and c.info.
+func (s *Store) checkCommit(c *commit, base ImageVersion) error {
+	r, o := c.r, c.o
 	if err := s.checkBase(r, base); err != nil {
-		return refuse(err)
+		return err
 	}
 	rec, err := s.record(r)
 	if err != nil {
-		return refuse(err)
+		return err
 	}
+	c.rec = rec
 	if o.NewFile == "" && rec.Enabled {
-		return refuse(fmt.Errorf("image %s is enabled: disable it before committing changes to it", r))
+		return fmt.Errorf("image %s is enabled: disable it before committing changes to it", r)
 	}
-	old, err := s.openImage(r)
-	if err != nil {
-		return refuse(err)
+	if c.old, err = s.openImage(r); err != nil {
+		return err
 	}
-	defer old.Close()
-	info := *old.XML().Image(1)
-	info.Modified = time.Time{}
-	h := old.Header()
+	if c.info, err = s.commitInfo(c); err != nil {
+		return err
+	}
 	if o.NewFile != "" {
+		return s.planNames(ImageRef{Group: r.Group}, []*plannedImage{{img: c.img, info: c.info}}, AddOptions{FileName: c.dest.File}, c.dest.File)
+	}
+	if n, err := s.activeSessions(r); err != nil || n > 0 {
+		if err == nil {
+			err = fmt.Errorf("image %s has %d active install session%s; wait for them to end", r, n, plural(n))
+		}
+		return err
+	}
+	return nil
+}
+
+// commitInfo returns the committed image's XML information: r's, with
+// the name and description asked for (a new image is by default named
+// after r, " (serviced)"), whose name must be free.
+func (s *Store) commitInfo(c *commit) (wim.ImageInfo, error) {
+	info := *c.old.XML().Image(1)
+	info.Modified = time.Time{}
+	name := c.o.Name
+	if c.o.NewFile != "" {
 		info.Created = time.Time{}
-		if o.Name == "" {
-			o.Name = info.Name + " (serviced)"
+		if name == "" {
+			name = info.Name + " (serviced)"
 		}
 	}
-	if o.Name != "" && o.Name != info.Name {
-		if err := s.checkNameFree(dest, o.Name); err != nil {
-			return refuse(err)
+	if name != "" && name != info.Name {
+		if err := s.checkNameFree(c.dest, name); err != nil {
+			return info, err
 		}
-		info.Name = o.Name
+		info.Name = name
 		if info.DisplayName != "" {
-			info.DisplayName = o.Name
+			info.DisplayName = name
 		}
 	}
-	if o.Description != "" {
-		info.Description = o.Description
+	if d := c.o.Description; d != "" {
+		info.Description = d
 		if info.DisplayDescription != "" {
-			info.DisplayDescription = o.Description
+			info.DisplayDescription = d
 		}
 	}
-	fail := func(err error) (ImageRef, error) {
-		op.abandon()
-		return ImageRef{}, err
-	}
-	if o.NewFile == "" {
-		if n, err := s.activeSessions(r); err != nil || n > 0 {
-			if err == nil {
-				err = fmt.Errorf("image %s has %d active install session%s; wait for them to end", r, n, plural(n))
-			}
-			return refuse(err)
-		}
-	} else if err := s.planNames(ImageRef{Group: r.Group}, []*plannedImage{{img: img, info: info}}, AddOptions{FileName: dest.File}, dest.File); err != nil {
-		return refuse(err)
-	}
+	return info, nil
+}
 
-	if r.Boot {
-		if err := s.commitBoot(ctx, op, r, old, img, info, write, o); err != nil {
-			return fail(err)
-		}
-		rec.Cache = nil
-		s.markChanged(r, &rec, o.By)
-		if err := s.putRecord(r, rec); err != nil {
-			return fail(err)
-		}
-		return r, op.done()
-	}
-
-	// New data into Res.rwm, in place; nothing references it until the
-	// image file is renamed into place.
-	w, err := wim.OpenAppend(s.ResPath(r.Group), wim.WriteOptions{Progress: phased(o.Progress, PhaseAdd)})
+// appendRes appends the new data of an install image's commit to its
+// group's Res.rwm, in place: nothing references it until an image file is
+// renamed into place. It returns Res.rwm's compression and chunk size.
+func (s *Store) appendRes(ctx context.Context, c *commit, write func(context.Context, *wim.Writer) error) (wim.Compression, int, error) {
+	w, err := wim.OpenAppend(s.ResPath(c.r.Group), wim.WriteOptions{Progress: phased(c.o.Progress, PhaseAdd)})
 	if err != nil {
-		return fail(err)
+		return 0, 0, err
 	}
 	if err := write(ctx, w); err != nil {
 		w.Abort()
-		return fail(err)
+		return 0, 0, err
 	}
 	if err := w.Close(); err != nil {
-		return fail(err)
+		return 0, 0, err
 	}
 	step("commit-res-written")
-	codec, chunk := w.Compression(), w.ChunkSize()
-	dir := s.GroupDir(r.Group)
+	return w.Compression(), w.ChunkSize(), nil
+}
 
-	if o.NewFile != "" {
-		// External data first, under a temporary name; recovery removes
-		// it when the image file was never committed.
-		tmpDir := filepath.Join(dir, tempTag+op.e.ID+"-"+dest.File)
-		srcDir := filepath.Join(dir, r.File)
-		if fi, err := os.Stat(srcDir); err == nil && fi.IsDir() {
-			if err := copyTree(srcDir, tmpDir); err != nil {
-				return fail(err)
-			}
-		}
-		if o.Unattend != nil {
-			if err := os.MkdirAll(filepath.Join(tmpDir, "Unattend"), 0o755); err != nil {
-				return fail(err)
-			}
-			if err := writeFileAtomic(filepath.Join(tmpDir, "Unattend", unattendFile), o.Unattend, op.e.ID); err != nil {
-				return fail(err)
-			}
-		}
-		if _, err := os.Stat(tmpDir); err == nil {
-			if err := os.Rename(tmpDir, filepath.Join(dir, dest.File)); err != nil {
-				return fail(err)
-			}
-		}
-		if err := writeImageFile(ctx, s.ImagePath(dest), nil, 0, img, info, codec, chunk, h.Flags&wim.FlagRPFix != 0); err != nil {
-			return fail(err)
-		}
-		step("commit-image-written")
-		rec.Cache = nil
-		rec.Unattend = ""
-		s.markChanged(dest, &rec, o.By)
-		if _, err := os.Stat(filepath.Join(dir, dest.File, "Unattend", unattendFile)); err == nil {
-			rec.Unattend = dest.File + "/Unattend/" + unattendFile
-		}
-		if rec.DisplayOrder, err = s.nextOrder(dest); err == nil {
-			err = s.putRecord(dest, rec)
-		}
-		if err != nil {
-			return fail(err)
-		}
-		return dest, op.done()
+// commitNewFile commits an install image's tree as the new image file
+// c.dest of the group, with a copy of r's external data (and the new
+// unattend file) and of its catalog state. The external data is copied
+// first, under a temporary name; recovery removes it when the image file
+// was never committed.
+func (s *Store) commitNewFile(ctx context.Context, c *commit, write func(context.Context, *wim.Writer) error) error {
+	codec, chunk, err := s.appendRes(ctx, c, write)
+	if err != nil {
+		return err
 	}
+	dir := s.GroupDir(c.r.Group)
+	tmpDir := filepath.Join(dir, tempTag+c.op.e.ID+"-"+c.dest.File)
+	srcDir := filepath.Join(dir, c.r.File)
+	if fi, err := os.Stat(srcDir); err == nil && fi.IsDir() {
+		if err := copyTree(srcDir, tmpDir); err != nil {
+			return err
+		}
+	}
+	if c.o.Unattend != nil {
+		if err := os.MkdirAll(filepath.Join(tmpDir, "Unattend"), 0o755); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(tmpDir, "Unattend", unattendFile), c.o.Unattend, c.op.e.ID); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(tmpDir); err == nil {
+		if err := os.Rename(tmpDir, filepath.Join(dir, c.dest.File)); err != nil {
+			return err
+		}
+	}
+	if err := writeImageFile(ctx, imageFile{name: s.ImagePath(c.dest), img: c.img, info: c.info, codec: codec, chunk: chunk, rpfix: c.rpfix()}); err != nil {
+		return err
+	}
+	step("commit-image-written")
+	rec := c.rec
+	rec.Cache = nil
+	rec.Unattend = ""
+	s.markChanged(c.dest, &rec, c.o.By)
+	if _, err := os.Stat(filepath.Join(dir, c.dest.File, "Unattend", unattendFile)); err == nil {
+		rec.Unattend = c.dest.File + "/Unattend/" + unattendFile
+	}
+	if rec.DisplayOrder, err = s.nextOrder(c.dest); err != nil {
+		return err
+	}
+	return s.putRecord(c.dest, rec)
+}
 
-	tmp := commitTemp(dir, op.e.ID, r.File)
-	if err := writeImageFile(ctx, tmp, nil, 0, img, info, codec, chunk, h.Flags&wim.FlagRPFix != 0); err != nil {
-		return fail(err)
+// commitInPlace commits an install image's tree over r's file: the new
+// metadata (and unattend file) under temporary names, synced; the journal
+// marked ready; the image file renamed into place; then finishCommit.
+func (s *Store) commitInPlace(ctx context.Context, c *commit, write func(context.Context, *wim.Writer) error) error {
+	codec, chunk, err := s.appendRes(ctx, c, write)
+	if err != nil {
+		return err
+	}
+	r, dir := c.r, s.GroupDir(c.r.Group)
+	tmp := commitTemp(dir, c.op.e.ID, r.File)
+	if err := writeImageFile(ctx, imageFile{name: tmp, img: c.img, info: c.info, codec: codec, chunk: chunk, rpfix: c.rpfix()}); err != nil {
+		return err
 	}
 	step("commit-temp-written")
-	if o.Unattend != nil {
-		udir := filepath.Join(dir, r.File, "Unattend")
-		if err := os.MkdirAll(udir, 0o755); err != nil {
-			return fail(err)
-		}
-		if err := writeFileSynced(commitUnattendTemp(dir, op.e.ID, r.File), o.Unattend); err != nil {
-			return fail(err)
+	if c.o.Unattend != nil {
+		if err := writeCommitUnattend(dir, c.op.e.ID, r.File, c.o.Unattend); err != nil {
+			return err
 		}
 	}
-	if err := op.setState(stateReady); err != nil {
-		return fail(err)
+	if err := c.op.setState(stateReady); err != nil {
+		return err
 	}
 	step("commit-ready")
 	if err := os.Rename(tmp, s.ImagePath(r)); err != nil {
-		return fail(err)
+		return err
 	}
 	syncDir(dir)
 	step("commit-renamed")
-	if err := s.finishCommit(op.e); err != nil {
-		return fail(err)
+	return s.finishCommit(c.op.e)
+}
+
+// writeCommitUnattend writes the new unattend file of commit operation id
+// complete under its temporary name (commitUnattendTemp), for
+// finishCommit to rename.
+func writeCommitUnattend(dir, id, file string, data []byte) error {
+	udir := filepath.Join(dir, file, "Unattend")
+	if err := os.MkdirAll(udir, 0o755); err != nil {
+		return err
 	}
-	return r, op.done()
+	f, err := atomicfile.CreateTemp(filepath.Join(udir, unattendFile), commitUnattendTemp(dir, id, file), 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Abort()
+		return fmt.Errorf("writing %s: %w", f.Name(), err)
+	}
+	return f.Close()
 }
 
 // commitTemp is the temporary image file of commit operation id.
@@ -380,35 +455,17 @@ func (s *Store) settleCommit(e journalEntry) error {
 	return nil
 }
 
-// writeFileSynced writes data to a new file name and syncs it.
-func writeFileSynced(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	return err
-}
-
-// commitBoot writes a boot image's new standalone file: write's data,
-// the rest copied from old as stored, then the metadata; renamed into place.
-func (s *Store) commitBoot(ctx context.Context, op *op, r ImageRef, old *wim.WIM, img *wim.Image, info wim.ImageInfo, write func(context.Context, *wim.Writer) error, o CommitOptions) error {
-	h := old.Header()
+// commitBoot commits a boot image's tree: a new standalone file holding
+// write's data, the rest copied from r's file as stored, then the
+// metadata; renamed over r's file, and r's record updated.
+func (s *Store) commitBoot(ctx context.Context, c *commit, write func(context.Context, *wim.Writer) error) error {
+	r, h := c.r, c.old.Header()
 	codec, chunk := h.Compression(), int(h.ChunkSize)
 	if codec == wim.LZMS {
 		codec, chunk = wim.LZX, wim.DefaultChunkSize
 	}
-	tmp := filepath.Join(s.imageDir(r), tempTag+op.e.ID+"-"+r.File+".wim")
-	w, err := wim.Create(tmp, wim.WriteOptions{Compression: codec, ChunkSize: chunk, RPFix: h.Flags&wim.FlagRPFix != 0, Progress: phased(o.Progress, PhaseAdd)})
+	tmp := filepath.Join(s.imageDir(r), tempTag+c.op.e.ID+"-"+r.File+".wim")
+	w, err := wim.Create(tmp, wim.WriteOptions{Compression: codec, ChunkSize: chunk, RPFix: c.rpfix(), Progress: phased(c.o.Progress, PhaseAdd)})
 	if err != nil {
 		return err
 	}
@@ -416,13 +473,13 @@ func (s *Store) commitBoot(ctx context.Context, op *op, r ImageRef, old *wim.WIM
 		w.Abort()
 		return err
 	}
-	for d := range img.BlobRefs() {
-		if err = w.CopyBlob(ctx, old, d); err != nil {
+	for d := range c.img.BlobRefs() {
+		if err = w.CopyBlob(ctx, c.old, d); err != nil {
 			break
 		}
 	}
 	if err == nil {
-		_, err = w.AddImage(ctx, img, info)
+		_, err = w.AddImage(ctx, c.img, c.info)
 	}
 	if err == nil {
 		err = w.SetBootIndex(1)
@@ -440,5 +497,8 @@ func (s *Store) commitBoot(ctx context.Context, op *op, r ImageRef, old *wim.WIM
 		return err
 	}
 	syncDir(s.imageDir(r))
-	return nil
+	rec := c.rec
+	rec.Cache = nil
+	s.markChanged(r, &rec, c.o.By)
+	return s.putRecord(r, rec)
 }

@@ -14,7 +14,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/wimconsole/wimconsole/engine/servicing/unattend"
+	"github.com/wimconsole/wimconsole/engine/atomicfile"
+	"github.com/wimconsole/wimconsole/engine/unattend"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
@@ -610,33 +611,21 @@ func writeFileAtomic(name string, data []byte, opID string) error {
 // copyFileAtomic copies r to name through a synced temporary file (named
 // after opID, so recovery can find it), renamed into place.
 func copyFileAtomic(name string, r io.Reader, opID string) error {
-	tmp := filepath.Join(filepath.Dir(name), tempTag+opID+"-"+filepath.Base(name))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := atomicfile.CreateTemp(name, filepath.Join(filepath.Dir(name), tempTag+opID+"-"+filepath.Base(name)), 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(f, r)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		step("file-temp-written")
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	defer f.Abort()
+	if _, err := io.Copy(f, r); err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
-	syncDir(filepath.Dir(name))
-	return nil
+	step("file-temp-written")
+	return f.Commit()
 }
 
+// syncDir makes the renames just made in dir durable where it can. Its
+// callers have renamed their files into place already: a folder that
+// cannot be synced is no reason to undo that, so the error is dropped.
 func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	_ = atomicfile.SyncDir(dir)
 }

@@ -201,19 +201,8 @@ func (s *Store) ReceiveImage(ctx context.Context, g string, src string, o Receiv
 	if refs := sw.Refs(); len(refs) > 0 {
 		codec, chunk = refs[0].Header().Compression(), int(refs[0].Header().ChunkSize)
 	}
-	var missing error
-	img.Walk(func(p string, f *wim.File) error {
-		for _, h := range append([]wim.Hash{f.Hash}, streamHashes(f)...) {
-			if missing == nil && !h.IsZero() {
-				if _, ok := sw.Blob(h); !ok {
-					missing = fmt.Errorf("%s: %s uses blob %s, which %s does not hold", src, p, h, res)
-				}
-			}
-		}
-		return nil
-	})
-	if missing != nil {
-		return fail(missing)
+	if err := checkBlobsHeld(sw, img, src, res); err != nil {
+		return fail(err)
 	}
 	nr := ImageRef{Group: g, File: nf}
 	plan := []*plannedImage{{index: 1, img: img, info: info}}
@@ -227,39 +216,15 @@ func (s *Store) ReceiveImage(ctx context.Context, g string, src string, o Receiv
 	}
 	rec := imageRecord{Enabled: !o.Disabled, Added: time.Now().UTC()}
 	if o.Data != "" {
-		if fi, err := os.Stat(o.Data); err != nil || !fi.IsDir() {
-			return fail(fmt.Errorf("external data of %s: %s is not a folder", nr, o.Data))
+		if err := checkReceivedData(nr, o.Data, &rec); err != nil {
+			return fail(err)
 		}
-		if u := filepath.Join(o.Data, "Unattend", unattendFile); exists(u) {
-			if _, err := readUnattend(u); err != nil {
-				return fail(fmt.Errorf("external data of %s: %w", nr, err))
-			}
-		}
-		if ents, err := os.ReadDir(filepath.Join(o.Data, LangPacksDir)); err == nil {
-			for _, e := range ents {
-				if err := checkLangPack(filepath.Join(o.Data, LangPacksDir, e.Name())); err != nil {
-					return fail(fmt.Errorf("external data of %s: %w", nr, err))
-				}
-				rec.LangPacks = append(rec.LangPacks, e.Name())
-			}
-		}
-		tmp := filepath.Join(s.GroupDir(g), tempTag+op.e.ID+"-"+nf)
-		if err := copyTree(o.Data, tmp); err != nil {
-			op.abandon()
-			return ImageRef{}, err
-		}
-		if err := os.Rename(tmp, filepath.Join(s.GroupDir(g), nf)); err != nil {
-			op.abandon()
-			return ImageRef{}, err
-		}
-		if _, err := os.Stat(filepath.Join(s.GroupDir(g), nf, "Unattend", unattendFile)); err == nil {
-			rec.Unattend = nf + "/Unattend/" + unattendFile
-		} else if !errors.Is(err, os.ErrNotExist) {
+		if err := s.installReceivedData(nr, o.Data, op.e.ID, &rec); err != nil {
 			op.abandon()
 			return ImageRef{}, err
 		}
 	}
-	if err := writeImageFile(ctx, s.ImagePath(nr), sw, 1, img, info, codec, chunk, sw.Header().Flags&wim.FlagRPFix != 0); err != nil {
+	if err := writeImageFile(ctx, imageFile{name: s.ImagePath(nr), src: sw, index: 1, img: img, info: info, codec: codec, chunk: chunk, rpfix: sw.Header().Flags&wim.FlagRPFix != 0}); err != nil {
 		op.abandon()
 		return ImageRef{}, err
 	}
@@ -272,6 +237,66 @@ func (s *Store) ReceiveImage(ctx context.Context, g string, src string, o Receiv
 		return ImageRef{}, err
 	}
 	return nr, op.done()
+}
+
+// checkBlobsHeld checks that sw (the image file src, opened with its
+// group's Res.rwm res as reference) holds every blob img uses.
+func checkBlobsHeld(sw *wim.WIM, img *wim.Image, src, res string) error {
+	var missing error
+	img.Walk(func(p string, f *wim.File) error {
+		for _, h := range append([]wim.Hash{f.Hash}, streamHashes(f)...) {
+			if missing == nil && !h.IsZero() {
+				if _, ok := sw.Blob(h); !ok {
+					missing = fmt.Errorf("%s: %s uses blob %s, which %s does not hold", src, p, h, res)
+				}
+			}
+		}
+		return nil
+	})
+	return missing
+}
+
+// checkReceivedData checks the external data folder data of received
+// image nr (its unattend file, its language packs) and lists its language
+// packs in rec.
+func checkReceivedData(nr ImageRef, data string, rec *imageRecord) error {
+	if fi, err := os.Stat(data); err != nil || !fi.IsDir() {
+		return fmt.Errorf("external data of %s: %s is not a folder", nr, data)
+	}
+	if u := filepath.Join(data, "Unattend", unattendFile); exists(u) {
+		if _, err := readUnattend(u); err != nil {
+			return fmt.Errorf("external data of %s: %w", nr, err)
+		}
+	}
+	if ents, err := os.ReadDir(filepath.Join(data, LangPacksDir)); err == nil {
+		for _, e := range ents {
+			if err := checkLangPack(filepath.Join(data, LangPacksDir, e.Name())); err != nil {
+				return fmt.Errorf("external data of %s: %w", nr, err)
+			}
+			rec.LangPacks = append(rec.LangPacks, e.Name())
+		}
+	}
+	return nil
+}
+
+// installReceivedData copies the external data folder data of received
+// image nr into the group, under operation opID's temporary name renamed
+// into place, and records its unattend file in rec.
+func (s *Store) installReceivedData(nr ImageRef, data, opID string, rec *imageRecord) error {
+	dir := s.GroupDir(nr.Group)
+	tmp := filepath.Join(dir, tempTag+opID+"-"+nr.File)
+	if err := copyTree(data, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, nr.File)); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, nr.File, "Unattend", unattendFile)); err == nil {
+		rec.Unattend = nr.File + "/Unattend/" + unattendFile
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 func streamHashes(f *wim.File) []wim.Hash {

@@ -126,71 +126,98 @@ func (s *Store) buildGroup(ctx context.Context, g string, files []string, build 
 	if err := os.Mkdir(build, 0o755); err != nil {
 		return err
 	}
-	oldRes := s.ResPath(g)
-	// The blobs each image needs and its metadata's digest, as read from
-	// the old group: what the new group is checked against.
-	needs := make([][]wim.Hash, len(files))
-	metas := make([]wim.Hash, len(files))
+	var old []builtImage
 	if len(files) > 0 {
-		// The old Res.rwm is opened once and shared by every image.
-		rw, err := wim.Open(oldRes, &wim.OpenOptions{NoSplitSearch: true})
-		if err != nil {
-			return err
-		}
-		defer rw.Close()
-		h := rw.Header()
-		c, chunk := h.Compression(), int(h.ChunkSize)
-		if c != wim.XPRESS && c != wim.LZX {
-			c, chunk = wim.LZX, wim.DefaultChunkSize
-		}
-		w, err := wim.Create(filepath.Join(build, ResFile), wim.WriteOptions{
-			Compression: c, ChunkSize: chunk, ResourceOnly: true, Progress: phased(report, PhaseBuild)})
-		if err != nil {
-			return err
-		}
-		// The sources stay open until the writer is closed: raw copies
-		// are read from them by its pipeline.
-		var srcs []*wim.WIM
-		closeSrcs := func() {
-			for _, iw := range srcs {
-				iw.Close()
-			}
-		}
-		for i, f := range files {
-			iw, err := s.openImageOn(ImageRef{Group: g, File: f}, rw)
-			if err != nil {
-				w.Abort()
-				closeSrcs()
-				return err
-			}
-			srcs = append(srcs, iw)
-			var me wim.BlobEntry
-			var img *wim.Image
-			me, err = iw.MetadataEntry(1)
-			if err == nil {
-				metas[i] = me.Hash
-				img, err = iw.Image(1)
-			}
-			if err == nil {
-				for d := range img.BlobRefs() {
-					needs[i] = append(needs[i], d)
-				}
-				err = w.CopyImageBlobs(ctx, iw, img)
-			}
-			if err != nil {
-				w.Abort()
-				closeSrcs()
-				return err
-			}
-		}
-		err = w.Close()
-		closeSrcs()
-		if err != nil {
+		var err error
+		if old, err = s.buildRes(ctx, g, files, build, report); err != nil {
 			return err
 		}
 	}
-	// Everything else of the group folder: image files, their folders of
-	// external data, anything an administrator put there.
+	if err := s.copyGroupRest(g, build); err != nil {
+		return err
+	}
+	// Check: the new Res.rwm's data when asked; that it holds every blob
+	// of every image; that every image file opens there with the metadata
+	// that was read from the old group.
+	report.Send(progress.Report{Phase: PhaseVerify})
+	if len(files) == 0 {
+		return nil
+	}
+	return checkBuiltGroup(ctx, build, old, verify, report)
+}
+
+// builtImage is an image of a group being rebuilt as read from the old
+// group: what the new group is checked against.
+type builtImage struct {
+	file  string
+	needs []wim.Hash // the blobs it uses
+	meta  wim.Hash   // its metadata resource's digest
+}
+
+// buildRes writes build's Res.rwm: the blobs the image files of group g
+// use, copied from the old Res.rwm as stored.
+func (s *Store) buildRes(ctx context.Context, g string, files []string, build string, report progress.Func) ([]builtImage, error) {
+	// The old Res.rwm is opened once and shared by every image.
+	rw, err := wim.Open(s.ResPath(g), &wim.OpenOptions{NoSplitSearch: true})
+	if err != nil {
+		return nil, err
+	}
+	defer rw.Close()
+	h := rw.Header()
+	c, chunk := h.Compression(), int(h.ChunkSize)
+	if c != wim.XPRESS && c != wim.LZX {
+		c, chunk = wim.LZX, wim.DefaultChunkSize
+	}
+	w, err := wim.Create(filepath.Join(build, ResFile), wim.WriteOptions{
+		Compression: c, ChunkSize: chunk, ResourceOnly: true, Progress: phased(report, PhaseBuild)})
+	if err != nil {
+		return nil, err
+	}
+	// The sources stay open until the writer is closed: raw copies are
+	// read from them by its pipeline.
+	var srcs []*wim.WIM
+	defer func() {
+		for _, iw := range srcs {
+			iw.Close()
+		}
+	}()
+	out := make([]builtImage, len(files))
+	for i, f := range files {
+		out[i].file = f
+		iw, err := s.openImageOn(ImageRef{Group: g, File: f}, rw)
+		if err != nil {
+			w.Abort()
+			return nil, err
+		}
+		srcs = append(srcs, iw)
+		var me wim.BlobEntry
+		var img *wim.Image
+		me, err = iw.MetadataEntry(1)
+		if err == nil {
+			out[i].meta = me.Hash
+			img, err = iw.Image(1)
+		}
+		if err == nil {
+			for d := range img.BlobRefs() {
+				out[i].needs = append(out[i].needs, d)
+			}
+			err = w.CopyImageBlobs(ctx, iw, img)
+		}
+		if err != nil {
+			w.Abort()
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// copyGroupRest copies everything else of group g's folder into build:
+// image files, their folders of external data, anything an administrator
+// put there.
+func (s *Store) copyGroupRest(g, build string) error {
 	ents, err := os.ReadDir(s.GroupDir(g))
 	if err != nil {
 		return err
@@ -200,25 +227,21 @@ func (s *Store) buildGroup(ctx context.Context, g string, files []string, build 
 		if n == ResFile || strings.HasPrefix(n, ".") {
 			continue
 		}
-		src, dst := filepath.Join(s.GroupDir(g), n), filepath.Join(build, n)
-		switch {
-		case e.IsDir():
-			err = copyTree(src, dst)
-		case e.Type().IsRegular():
-			err = copyFile(src, dst)
-		}
-		if err != nil {
-			return err
+		if e.IsDir() || e.Type().IsRegular() {
+			if err := copyTree(filepath.Join(s.GroupDir(g), n), filepath.Join(build, n)); err != nil {
+				return err
+			}
 		}
 	}
 	syncDir(build)
-	// Check: the new Res.rwm's data when asked; that it holds every blob
-	// of every image; that every image file opens there with the metadata
-	// that was read from the old group.
-	report.Send(progress.Report{Phase: PhaseVerify})
-	if len(files) == 0 {
-		return nil
-	}
+	return nil
+}
+
+// checkBuiltGroup checks the group built in build against the images as
+// read from the old group: its Res.rwm's data (when verify), that it holds
+// every blob of every image, and that every image file opens there with
+// the same metadata.
+func checkBuiltGroup(ctx context.Context, build string, imgs []builtImage, verify bool, report progress.Func) error {
 	nrw, err := wim.Open(filepath.Join(build, ResFile), &wim.OpenOptions{NoSplitSearch: true})
 	if err != nil {
 		return err
@@ -229,23 +252,23 @@ func (s *Store) buildGroup(ctx context.Context, g string, files []string, build 
 			return err
 		}
 	}
-	for i, f := range files {
-		for _, d := range needs[i] {
+	for _, b := range imgs {
+		for _, d := range b.needs {
 			if _, ok := nrw.Blob(d); !ok {
-				return fmt.Errorf("regroup: new group misses data of %s: blob %s", f, d)
+				return fmt.Errorf("regroup: new group misses data of %s: blob %s", b.file, d)
 			}
 		}
-		iw, err := wim.Open(filepath.Join(build, f+".wim"), &wim.OpenOptions{NoSplitSearch: true, Shared: []*wim.WIM{nrw}})
+		iw, err := wim.Open(filepath.Join(build, b.file+".wim"), &wim.OpenOptions{NoSplitSearch: true, Shared: []*wim.WIM{nrw}})
 		if err != nil {
 			return err
 		}
 		me, err := iw.MetadataEntry(1)
 		iw.Close()
 		if err != nil {
-			return fmt.Errorf("regroup: new group's %s: %w", f, err)
+			return fmt.Errorf("regroup: new group's %s: %w", b.file, err)
 		}
-		if me.Hash != metas[i] {
-			return fmt.Errorf("regroup: new group's %s: metadata %s differs from the old group's %s", f, me.Hash, metas[i])
+		if me.Hash != b.meta {
+			return fmt.Errorf("regroup: new group's %s: metadata %s differs from the old group's %s", b.file, me.Hash, b.meta)
 		}
 	}
 	return nil

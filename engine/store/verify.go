@@ -55,102 +55,124 @@ func (s *Store) VerifyStore(ctx context.Context, g string, report progress.Func)
 	}
 	for _, grp := range groups {
 		res.Groups++
-		files, err := s.groupFiles(grp)
-		if err != nil {
-			return nil, err
-		}
-		resPath := s.ResPath(grp)
-		// The group's Res.rwm, opened once for its images; a missing one
-		// is reported through the images that need it, if any.
-		var rw *wim.WIM
-		if exists(resPath) {
-			if rw, err = wim.Open(resPath, &wim.OpenOptions{NoSplitSearch: true}); err != nil {
-				add(resPath, err)
-			} else {
-				h := rw.Header()
-				if h.Flags&wim.FlagResourceOnly == 0 {
-					add(resPath, errors.New("not marked resource-only"))
-				}
-				if err := rw.Verify(ctx, phased(report, PhaseVerify)); err != nil {
-					add(resPath, err)
-				}
-			}
-		}
-		for _, f := range files {
-			res.Images++
-			s.verifyImage(ctx, ImageRef{Group: grp, File: f}, rw, add)
-		}
-		if rw != nil {
-			rw.Close()
-		}
-		if err := ctx.Err(); err != nil {
+		if err := s.verifyGroup(ctx, grp, res, add, report); err != nil {
 			return nil, err
 		}
 	}
 	if g == "" {
-		archs, err := s.Archs()
-		if err != nil {
+		if err := s.verifyBootImages(ctx, res, add); err != nil {
 			return nil, err
 		}
-		for _, a := range archs {
-			files, err := wimFiles(s.BootImagesDir(a))
-			if err != nil {
-				return nil, err
+	}
+	if err := s.verifyCatalog(g, add); err != nil {
+		return nil, err
+	}
+	if len(res.Problems) > 0 {
+		return res, fmt.Errorf("%w: %d problem%s, first: %s", ErrVerify, len(res.Problems), plural(len(res.Problems)), res.Problems[0])
+	}
+	return res, nil
+}
+
+// verifyGroup checks group grp's Res.rwm and image files, counting the
+// images in res and reporting problems through add. An error ends the
+// verification.
+func (s *Store) verifyGroup(ctx context.Context, grp string, res *VerifyResult, add func(string, error), report progress.Func) error {
+	files, err := s.groupFiles(grp)
+	if err != nil {
+		return err
+	}
+	resPath := s.ResPath(grp)
+	// The group's Res.rwm, opened once for its images; a missing one is
+	// reported through the images that need it, if any.
+	var rw *wim.WIM
+	if exists(resPath) {
+		if rw, err = wim.Open(resPath, &wim.OpenOptions{NoSplitSearch: true}); err != nil {
+			add(resPath, err)
+		} else {
+			defer rw.Close()
+			h := rw.Header()
+			if h.Flags&wim.FlagResourceOnly == 0 {
+				add(resPath, errors.New("not marked resource-only"))
 			}
-			for _, f := range files {
-				res.Images++
-				s.verifyImage(ctx, ImageRef{Boot: true, Arch: a, File: f}, nil, add)
+			if err := rw.Verify(ctx, phased(report, PhaseVerify)); err != nil {
+				add(resPath, err)
 			}
 		}
 	}
-	// The catalog against the files.
+	for _, f := range files {
+		res.Images++
+		s.verifyImage(ctx, ImageRef{Group: grp, File: f}, rw, add)
+	}
+	return ctx.Err()
+}
+
+// verifyBootImages checks every boot image file (see verifyGroup).
+func (s *Store) verifyBootImages(ctx context.Context, res *VerifyResult, add func(string, error)) error {
+	archs, err := s.Archs()
+	if err != nil {
+		return err
+	}
+	for _, a := range archs {
+		files, err := wimFiles(s.BootImagesDir(a))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			res.Images++
+			s.verifyImage(ctx, ImageRef{Boot: true, Arch: a, File: f}, nil, add)
+		}
+	}
+	return nil
+}
+
+// verifyCatalog checks the catalog against the files (of group g; "": of
+// the whole store): a record for every image file and a file for every
+// record, and no operation left in the journal.
+func (s *Store) verifyCatalog(g string, add func(string, error)) error {
 	lo := ListOptions{Group: g, NoSpace: true}
 	if g != "" {
 		lo.Type = TypeInstall
 	}
 	refs, err := s.allRefs(lo)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := s.reconcile(refs, lo); err != nil {
 		add(s.CatalogPath(), err)
-	} else {
-		present := map[string]bool{}
-		for _, r := range refs {
-			present[r.String()] = true
-		}
-		var journal []journalEntry
-		err := s.view(func(tx *bolt.Tx) error {
-			recs, err := imageRecords(tx)
-			if err != nil {
-				return err
-			}
-			for k := range recs {
-				if (g == "" || strings.HasPrefix(k, g+"/")) && !present[k] {
-					add(s.CatalogPath(), fmt.Errorf("record of image %s, which has no file", k))
-				}
-			}
-			for k := range present {
-				if _, ok := recs[k]; !ok {
-					add(s.CatalogPath(), fmt.Errorf("no record of image %s", k))
-				}
-			}
-			journal, err = journalEntries(tx)
-			return err
-		})
+		return nil
+	}
+	present := map[string]bool{}
+	for _, r := range refs {
+		present[r.String()] = true
+	}
+	var journal []journalEntry
+	err = s.view(func(tx *bolt.Tx) error {
+		recs, err := imageRecords(tx)
 		if err != nil {
-			add(s.CatalogPath(), err)
+			return err
 		}
-		for _, e := range journal {
-			if g == "" || e.Group == g || e.Into == g {
-				add(s.CatalogPath(), fmt.Errorf("operation %s (%s) is in progress or awaits recovery", e.ID, e.Op))
+		for k := range recs {
+			if (g == "" || strings.HasPrefix(k, g+"/")) && !present[k] {
+				add(s.CatalogPath(), fmt.Errorf("record of image %s, which has no file", k))
 			}
 		}
+		for k := range present {
+			if _, ok := recs[k]; !ok {
+				add(s.CatalogPath(), fmt.Errorf("no record of image %s", k))
+			}
+		}
+		journal, err = journalEntries(tx)
+		return err
+	})
+	if err != nil {
+		add(s.CatalogPath(), err)
 	}
-	if len(res.Problems) > 0 {
-		return res, fmt.Errorf("%w: %d problem%s, first: %s", ErrVerify, len(res.Problems), plural(len(res.Problems)), res.Problems[0])
+	for _, e := range journal {
+		if g == "" || e.Group == g || e.Into == g {
+			add(s.CatalogPath(), fmt.Errorf("operation %s (%s) is in progress or awaits recovery", e.ID, e.Op))
+		}
 	}
-	return res, nil
+	return nil
 }
 
 // verifyImage checks one image file: its own resources, and that every

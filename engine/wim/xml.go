@@ -1,7 +1,6 @@
 package wim
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/xml"
@@ -15,8 +14,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
+	"github.com/wimconsole/wimconsole/engine/wintext"
 )
 
 // Info is a WIM's XML data: the file's total size and a description of
@@ -135,14 +133,7 @@ func xmlError(format string, args ...any) error {
 // decodeUTF16 converts UTF-16LE bytes (with or without a byte order mark)
 // to a string; unpaired surrogates become U+FFFD.
 func decodeUTF16(b []byte) string {
-	if len(b) >= 2 && b[0] == 0xFF && b[1] == 0xFE {
-		b = b[2:]
-	}
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(b[2*i:])
-	}
-	return string(utf16.Decode(u))
+	return wintext.DecodeLE(b)
 }
 
 // encodeUTF16 converts s to UTF-16LE with a byte order mark.
@@ -171,12 +162,8 @@ func ParseXML(data []byte) (*Info, error) {
 // UTF-16 or in UTF-8, only the tree built from it.
 func parseXMLFrom(r io.Reader, size int64) (*Info, error) {
 	// An odd last byte is no code unit; a byte order mark is no text.
-	br := bufio.NewReaderSize(io.LimitReader(r, size&^1), 64<<10)
-	if bom, err := br.Peek(2); err == nil && bom[0] == 0xFF && bom[1] == 0xFE {
-		br.Discard(2)
-	}
-	// Unpaired surrogates become U+FFFD, as utf16.Decode makes them.
-	text := transform.NewReader(br, unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewDecoder())
+	// Unpaired surrogates become U+FFFD.
+	text := wintext.NewLEReader(io.LimitReader(r, size&^1))
 	root, tail, err := parseXMLTree(text)
 	if err != nil {
 		return nil, err

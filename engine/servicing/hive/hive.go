@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/wimconsole/wimconsole/engine/wintext"
 )
 
 // Type is a registry value type.
@@ -201,15 +203,8 @@ func utf16z(s string) []byte {
 // DecodeUTF16 decodes UTF-16LE bytes up to the first NUL character; an odd
 // trailing byte is ignored.
 func DecodeUTF16(b []byte) string {
-	u := make([]uint16, 0, len(b)/2)
-	for i := 0; i+1 < len(b); i += 2 {
-		c := binary.LittleEndian.Uint16(b[i:])
-		if c == 0 {
-			break
-		}
-		u = append(u, c)
-	}
-	return string(utf16.Decode(u))
+	b, _ = wintext.CutNUL(b)
+	return wintext.DecodeLE(b)
 }
 
 // Decoded returns the value as a Go value: string for REG_SZ, REG_EXPAND_SZ
@@ -236,21 +231,16 @@ func (v Value) Decoded() (any, error) {
 		return binary.LittleEndian.Uint64(v.Data), nil
 	case MultiSZ:
 		var out []string
-		u := make([]uint16, 0, len(v.Data)/2)
-		for i := 0; i+1 < len(v.Data); i += 2 {
-			c := binary.LittleEndian.Uint16(v.Data[i:])
-			if c != 0 {
-				u = append(u, c)
-				continue
-			}
-			if len(u) == 0 {
+		for rest := v.Data; len(rest) > 1; {
+			str, found := wintext.CutNUL(rest)
+			if found && len(str) == 0 {
 				break // the empty string ends the list
 			}
-			out = append(out, string(utf16.Decode(u)))
-			u = u[:0]
-		}
-		if len(u) > 0 {
-			out = append(out, string(utf16.Decode(u)))
+			out = append(out, wintext.DecodeLE(str))
+			if !found {
+				break
+			}
+			rest = rest[len(str)+2:]
 		}
 		return out, nil
 	}

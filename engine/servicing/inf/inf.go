@@ -10,11 +10,10 @@
 package inf
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/wimconsole/wimconsole/engine/wintext"
 )
 
 // MaxSize is the largest INF file Parse accepts.
@@ -83,34 +82,10 @@ type SyntaxError struct {
 func (e *SyntaxError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
 // Decode returns the text of an INF file: UTF-16LE or UTF-16BE with a byte
-// order mark, UTF-8 with or without one, otherwise ANSI read as Latin-1.
+// order mark, UTF-8 with or without one, otherwise ANSI read as Latin-1
+// (see wintext.Decode).
 func Decode(data []byte) (string, error) {
-	switch {
-	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}), bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
-		be := data[0] == 0xFE
-		data = data[2:]
-		if len(data)%2 != 0 {
-			return "", fmt.Errorf("UTF-16 text has an odd number of bytes")
-		}
-		u := make([]uint16, len(data)/2)
-		for i := range u {
-			if be {
-				u[i] = uint16(data[2*i])<<8 | uint16(data[2*i+1])
-			} else {
-				u[i] = uint16(data[2*i]) | uint16(data[2*i+1])<<8
-			}
-		}
-		return string(utf16.Decode(u)), nil
-	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
-		return string(data[3:]), nil
-	case utf8.Valid(data):
-		return string(data), nil
-	}
-	r := make([]rune, len(data))
-	for i, b := range data {
-		r[i] = rune(b)
-	}
-	return string(r), nil
+	return wintext.Decode(data)
 }
 
 // rawLine is a logical line (continuations joined) split into fields

@@ -11,16 +11,13 @@
 package regfile
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/wimconsole/wimconsole/engine/servicing/hive"
+	"github.com/wimconsole/wimconsole/engine/wintext"
 )
 
 // MaxSize is the largest .reg file Parse accepts.
@@ -78,32 +75,10 @@ var roots = map[string]string{
 	"HKU": "HKEY_USERS", "HKCC": "HKEY_CURRENT_CONFIG",
 }
 
-// decode returns the file's text.
+// decode returns the file's text: UTF-16 (either byte order) or UTF-8 by
+// its byte order mark, else UTF-8 or ANSI (see wintext.Decode).
 func decode(data []byte) (string, error) {
-	switch {
-	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
-		data = data[2:]
-		if len(data)%2 != 0 {
-			return "", errors.New("UTF-16 text has an odd number of bytes")
-		}
-		u := make([]uint16, len(data)/2)
-		for i := range u {
-			u[i] = binary.LittleEndian.Uint16(data[2*i:])
-		}
-		return string(utf16.Decode(u)), nil
-	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
-		return "", errors.New("big-endian UTF-16 is not supported")
-	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
-		data = data[3:]
-	}
-	if utf8.Valid(data) {
-		return string(data), nil
-	}
-	r := make([]rune, len(data)) // ANSI, read as Latin-1
-	for i, b := range data {
-		r[i] = rune(b)
-	}
-	return string(r), nil
+	return wintext.Decode(data)
 }
 
 // Parse parses a .reg file. name is used in messages.

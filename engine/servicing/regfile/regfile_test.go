@@ -349,3 +349,24 @@ func TestDecodeUTF16(t *testing.T) {
 		t.Errorf("value %v", d)
 	}
 }
+
+// TestDecodeUTF16BE: a .reg file in UTF-16BE with its byte order mark
+// reads as the same file in UTF-16LE does (it used to be refused).
+func TestDecodeUTF16BE(t *testing.T) {
+	le := utf16le("Windows Registry Editor Version 5.00\r\n[HKCU\\Ключ]\r\n\"Имя\"=\"значение\"\r\n")
+	be := make([]byte, len(le))
+	for i := 0; i+1 < len(le); i += 2 {
+		be[i], be[i+1] = le[i+1], le[i]
+	}
+	want, err := Parse("u.reg", le)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse("u.reg", be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("UTF-16BE file parsed to %+v, want %+v", got.Ops, want.Ops)
+	}
+}
