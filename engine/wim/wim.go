@@ -623,6 +623,30 @@ func (w *WIM) openEntry(e *BlobEntry, what string) (io.ReadCloser, error) {
 	return newHashingReader(rc, e.Size(), e.Hash, w.name, r.off, what), nil
 }
 
+// openBlobRange returns a reader of n bytes of the data of blob h from
+// offset off, which must lie within the blob. A range is not checked
+// against the digest (only the whole blob can be); data that ends early is
+// a *FormatError.
+func (w *WIM) openBlobRange(h Hash, off, n int64) (io.ReadCloser, error) {
+	o, e := w.find(h)
+	if o == nil {
+		return nil, w.missing(h)
+	}
+	what := "blob " + h.String()
+	if off < 0 || n < 0 || off > e.Size() || n > e.Size()-off {
+		return nil, fmt.Errorf("%s: %s: range of %d bytes at %d is outside its %d bytes", o.name, what, n, off, e.Size())
+	}
+	r, start, err := o.blobResource(e, what)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := r.open(start+off, n)
+	if err != nil {
+		return nil, err
+	}
+	return &sizedReader{rc: rc, remain: n, file: o.name, off: r.off, what: what}, nil
+}
+
 // ReadBlob returns the whole data of blob h, refusing a blob larger than
 // limit bytes. The digest is checked.
 func (w *WIM) ReadBlob(h Hash, limit int64) ([]byte, error) {
