@@ -239,7 +239,7 @@ func (w *WIM) load() error {
 func (w *WIM) parseXML() (*Info, error) {
 	res := w.hdr.XML
 	if res.Size == 0 {
-		return ParseXML(nil)
+		return parseXMLData(nil)
 	}
 	if res.Size > maxXMLSize {
 		return nil, xmlError("%d bytes is too large", res.Size)
@@ -535,11 +535,11 @@ func (w *WIM) Refs() []*WIM { return w.refs }
 // order: image metadata resources and file blobs. Entries a reader ignores
 // (zero digest or size, another part's, repeated digests, unreferenced
 // metadata) and the entries that describe solid resources are left out;
-// see SolidResources. The slice is the caller's.
+// see solidResources. The slice is the caller's.
 func (w *WIM) Blobs() []BlobEntry { return slices.Clone(w.table.entries) }
 
-// SolidResources returns the file's solid resources, in table order.
-func (w *WIM) SolidResources() []*SolidResource { return w.table.solids }
+// solidResources returns the file's solid resources, in table order.
+func (w *WIM) solidResources() []*SolidResource { return w.table.solids }
 
 // Blob looks up a file blob by digest in this file, then in the reference
 // files in order.
