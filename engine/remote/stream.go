@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
@@ -21,8 +22,9 @@ import (
 // Streamed install: instead of a standalone WIM of the image (which the
 // server builds first), the client fetches the image's metadata-only WIM
 // file and, with range requests on the group's Res.rwm, its header, blob
-// table and XML data and then only the resources the image uses, into a
-// sparse local copy of Res.rwm; it then applies the image from the two.
+// table and XML data (as wim.NewReader reads them) and then only the
+// resources the image uses, into a sparse local copy of Res.rwm; it then
+// applies the image from the two.
 // Every blob is checked against its SHA-1 digest as it is applied, and a
 // broken range is resumed where it broke.
 
@@ -90,10 +92,10 @@ func (s *InstallSession) streamInstall(ctx context.Context, dest string, report 
 	}
 	defer os.RemoveAll(tmp)
 
-	// The skeleton of Res.rwm: header, blob table, XML data, integrity
-	// table, in a sparse file of its size.
-	resPath := filepath.Join(tmp, "Res.rwm")
-	rf, err := os.OpenFile(resPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	// A sparse local copy of Res.rwm, of the size the answer for its
+	// header gives. The reader fetches what it reads of the rest (blob
+	// table, XML data) on first use.
+	rf, err := os.OpenFile(filepath.Join(tmp, "Res.rwm"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
@@ -106,28 +108,15 @@ func (s *InstallSession) streamInstall(ctx context.Context, dest string, report 
 		}
 		return err
 	}
-	hb := make([]byte, wim.HeaderSize)
-	if _, err := rf.ReadAt(hb, 0); err != nil {
-		return err
-	}
-	h, err := wim.ParseHeader(hb)
-	if err != nil {
-		return fmt.Errorf("the Res.rwm of %s: %w", c.base, err)
-	}
 	if err := rf.Truncate(total); err != nil {
 		return err
 	}
-	for _, res := range []wim.ResourceHeader{h.BlobTable, h.XML, h.Integrity} {
-		if res.IsZero() {
-			continue
-		}
-		if res.Offset < wim.HeaderSize || res.StoredSize < 0 || res.StoredSize > total-res.Offset {
-			return fmt.Errorf("the Res.rwm of %s: resource at %d (%d bytes) lies outside the file of %d bytes", c.base, res.Offset, res.StoredSize, total)
-		}
-		if _, err := c.fetchRange(ctx, base+"res", res.Offset, res.StoredSize, rf, nil); err != nil {
-			return err
-		}
+	res := &remoteRes{c: c, ctx: ctx, path: base + "res", f: rf, size: total, have: [][2]int64{{0, wim.HeaderSize}}}
+	rw, err := wim.NewReader(res, total, &wim.OpenOptions{Name: "the Res.rwm of " + c.base.String()})
+	if err != nil {
+		return err
 	}
+	defer rw.Close()
 
 	// The image's metadata file.
 	metaPath := filepath.Join(tmp, "image.wim")
@@ -142,9 +131,15 @@ func (s *InstallSession) streamInstall(ctx context.Context, dest string, report 
 	if err != nil {
 		return err
 	}
+	w, err := wim.Open(metaPath, &wim.OpenOptions{NoSplitSearch: true, Shared: []*wim.WIM{rw}})
+	if err != nil {
+		return fmt.Errorf("image from %s: %w", c.base, err)
+	}
+	defer w.Close()
 
-	// The resources the image uses.
-	ranges, need, err := neededRanges(metaPath, resPath)
+	// The resources the image uses, fetched before applying, in as few
+	// requests as the gaps between them allow.
+	ranges, need, err := neededRanges(w, rw)
 	if err != nil {
 		return fmt.Errorf("image from %s: %w", c.base, err)
 	}
@@ -154,35 +149,110 @@ func (s *InstallSession) streamInstall(ctx context.Context, dest string, report 
 		report.Send(progress.Report{Phase: PhaseDownload, Done: done, Total: need})
 	}
 	for _, r := range ranges {
-		if _, err := c.fetchRange(ctx, base+"res", r[0], r[1]-r[0], rf, count); err != nil {
+		if err := res.fetch(r[0], r[1]-r[0], count); err != nil {
 			return err
 		}
 	}
-	if err := rf.Close(); err != nil {
-		return err
-	}
-	w, err := wim.Open(metaPath, &wim.OpenOptions{NoSplitSearch: true, Refs: []string{resPath}})
-	if err != nil {
-		return fmt.Errorf("image from %s: %w", c.base, err)
-	}
-	defer w.Close()
 	return w.Apply(ctx, 1, dest, report)
 }
 
-// neededRanges returns the byte ranges of the (sparse) Res.rwm resPath
-// holding the resources image file metaPath uses, sorted and merged across
-// holes smaller than rangeGap, and the bytes they cover.
-func neededRanges(metaPath, resPath string) ([][2]int64, int64, error) {
-	rw, err := wim.Open(resPath, &wim.OpenOptions{NoSplitSearch: true})
-	if err != nil {
-		return nil, 0, err
+// remoteRes is the sparse local copy f of the server's Res.rwm at path: an
+// io.ReaderAt that fetches the bytes not yet fetched, with range requests,
+// before reading them from f. It is safe for concurrent use.
+type remoteRes struct {
+	c    *Client
+	ctx  context.Context
+	path string
+	f    *os.File
+	size int64
+
+	mu   sync.Mutex
+	have [][2]int64 // spans of f fetched, sorted, disjoint
+}
+
+// resReadAhead is the least a read of unfetched bytes fetches, so that
+// reading the blob table and XML data (which the reader does in pieces of
+// up to 256 KiB) takes few requests.
+const resReadAhead = 1 << 20
+
+// gap returns the first span of [off, end) not yet fetched, widened to
+// resReadAhead bytes where nothing fetched follows, or ok false.
+func (r *remoteRes) gap(off, end int64) (g [2]int64, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range r.have {
+		if h[1] <= off {
+			continue
+		}
+		if h[0] > off {
+			break
+		}
+		off = h[1]
 	}
-	defer rw.Close()
-	w, err := wim.Open(metaPath, &wim.OpenOptions{NoSplitSearch: true, Refs: []string{resPath}})
-	if err != nil {
-		return nil, 0, err
+	if off >= end {
+		return g, false
 	}
-	defer w.Close()
+	stop := r.size
+	for _, h := range r.have {
+		if h[0] >= off {
+			stop = h[0]
+			break
+		}
+	}
+	return [2]int64{off, min(stop, max(end, off+resReadAhead))}, true
+}
+
+// fetch fetches n bytes at off into f and records them; count, when set,
+// receives the bytes as they arrive.
+func (r *remoteRes) fetch(off, n int64, count func(int64)) error {
+	if _, err := r.c.fetchRange(r.ctx, r.path, off, n, r.f, count); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hs := append(r.have, [2]int64{off, off + n})
+	sort.Slice(hs, func(i, j int) bool { return hs[i][0] < hs[j][0] })
+	merged := hs[:1]
+	for _, h := range hs[1:] {
+		if last := &merged[len(merged)-1]; h[0] <= last[1] {
+			last[1] = max(last[1], h[1])
+			continue
+		}
+		merged = append(merged, h)
+	}
+	r.have = merged
+	return nil
+}
+
+// ReadAt reads from the local copy, fetching what it lacks first.
+func (r *remoteRes) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("negative offset %d", off)
+	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	end := min(off+int64(len(p)), r.size)
+	for {
+		g, ok := r.gap(off, end)
+		if !ok {
+			break
+		}
+		if err := r.fetch(g[0], g[1]-g[0], nil); err != nil {
+			return 0, err
+		}
+	}
+	n, err := r.f.ReadAt(p[:end-off], off)
+	if err == nil && n < len(p) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// neededRanges returns the byte ranges of Res.rwm (rw) holding the
+// resources the image of w uses, sorted and merged across holes smaller
+// than rangeGap, and the bytes they cover.
+func neededRanges(w, rw *wim.WIM) ([][2]int64, int64, error) {
 	if w.ImageCount() != 1 {
 		return nil, 0, fmt.Errorf("the image file holds %d images, not one", w.ImageCount())
 	}

@@ -68,7 +68,7 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 		f.Close()
 		return nil, err
 	}
-	info, err := ParseXML(rawXML)
+	info, err := parseXMLData(rawXML)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -85,8 +85,8 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 	end := max(int64(HeaderSize), h.BlobTable.End(), h.XML.End(), h.Integrity.End())
 	w.oldTableEnd = h.BlobTable.End()
 	metaSeen := 0
-	for i := 0; i+BlobEntrySize <= len(raw); i += BlobEntrySize {
-		e := DecodeBlobEntry(raw[i:])
+	for i := 0; i+blobEntrySize <= len(raw); i += blobEntrySize {
+		e := decodeBlobEntry(raw[i:])
 		w.oldTable = append(w.oldTable, e)
 		if e.Res.Flags&ResSolid == 0 || h.Version != VersionSolid {
 			end = max(end, e.Res.End())
@@ -96,7 +96,7 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 			metaSeen++
 		}
 	}
-	for _, s := range src.SolidResources() {
+	for _, s := range src.solidResources() {
 		end = max(end, s.Res.End())
 	}
 	for _, e := range src.Blobs() {
@@ -112,7 +112,7 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 	}
 	w.bootIndex = src.BootIndex()
 	if !h.Integrity.IsZero() {
-		if t, err := src.IntegrityTable(); err == nil {
+		if t, err := src.readIntegrityTable(); err == nil {
 			w.oldIntegrity = t
 		}
 		w.opts.Integrity = true

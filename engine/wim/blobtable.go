@@ -7,8 +7,8 @@ import (
 	"slices"
 )
 
-// BlobEntrySize is the size of one blob table entry on disk.
-const BlobEntrySize = 50
+// blobEntrySize is the size of one blob table entry on disk.
+const blobEntrySize = 50
 
 // BlobEntry is one entry of a WIM's blob table: where a blob (file data,
 // or an image's metadata resource) is stored, and its SHA-1 digest.
@@ -50,12 +50,12 @@ type SolidResource struct {
 // resource: u64 uncompressed size, u32 chunk size, u32 codec.
 const solidHeaderSize = 16
 
-// DecodeBlobEntry decodes the 50-byte on-disk form of a blob table entry
+// decodeBlobEntry decodes the 50-byte on-disk form of a blob table entry
 // (without any solid-resource interpretation).
-func DecodeBlobEntry(b []byte) BlobEntry {
-	_ = b[BlobEntrySize-1]
+func decodeBlobEntry(b []byte) BlobEntry {
+	_ = b[blobEntrySize-1]
 	var e BlobEntry
-	e.Res = DecodeResourceHeader(b[0:24])
+	e.Res = decodeResourceHeader(b[0:24])
 	e.Part = binary.LittleEndian.Uint16(b[24:26])
 	e.RefCount = binary.LittleEndian.Uint32(b[26:30])
 	copy(e.Hash[:], b[30:50])
@@ -66,28 +66,18 @@ func DecodeBlobEntry(b []byte) BlobEntry {
 // (for a solid blob, its position in the run and its size), Part,
 // RefCount and Hash.
 func (e BlobEntry) Encode(b []byte) {
-	_ = b[BlobEntrySize-1]
+	_ = b[blobEntrySize-1]
 	e.Res.Encode(b[0:24])
 	binary.LittleEndian.PutUint16(b[24:26], e.Part)
 	binary.LittleEndian.PutUint32(b[26:30], e.RefCount)
 	copy(b[30:50], e.Hash[:])
 }
 
-// AppendEncode appends the 50-byte on-disk form of e to b.
-func (e BlobEntry) AppendEncode(b []byte) []byte {
-	var buf [BlobEntrySize]byte
+// appendEncode appends the 50-byte on-disk form of e to b.
+func (e BlobEntry) appendEncode(b []byte) []byte {
+	var buf [blobEntrySize]byte
 	e.Encode(buf[:])
 	return append(b, buf[:]...)
-}
-
-// EncodeSolidHeader returns the 16-byte header that starts a solid
-// resource.
-func EncodeSolidHeader(size int64, chunkSize uint32, c Compression) []byte {
-	b := make([]byte, solidHeaderSize)
-	binary.LittleEndian.PutUint64(b[0:], uint64(size))
-	binary.LittleEndian.PutUint32(b[8:], chunkSize)
-	binary.LittleEndian.PutUint32(b[12:], uint32(c))
-	return b
 }
 
 // blobTable is a parsed blob table.
@@ -103,15 +93,15 @@ type blobTable struct {
 // parseBlobTable interprets a blob table. readAt reads the file (for the
 // headers of solid resources), name and tableOff are for messages.
 func parseBlobTable(data []byte, h *Header, readAt io.ReaderAt, fileSize int64, name string, tableOff int64) (*blobTable, error) {
-	if len(data)%BlobEntrySize != 0 {
-		return nil, errAt(name, tableOff, "blob table size %d is not a multiple of %d", len(data), BlobEntrySize)
+	if len(data)%blobEntrySize != 0 {
+		return nil, errAt(name, tableOff, "blob table size %d is not a multiple of %d", len(data), blobEntrySize)
 	}
-	n := len(data) / BlobEntrySize
+	n := len(data) / blobEntrySize
 	t := &blobTable{byHash: make(map[Hash]int, n), entries: make([]BlobEntry, 0, n)}
-	entryOff := func(i int) int64 { return tableOff + int64(i)*BlobEntrySize }
+	entryOff := func(i int) int64 { return tableOff + int64(i)*blobEntrySize }
 
 	for i := 0; i < n; {
-		e := DecodeBlobEntry(data[i*BlobEntrySize:])
+		e := decodeBlobEntry(data[i*blobEntrySize:])
 		if h.Version != VersionSolid {
 			e.Res.Flags &^= ResSolid
 		}
@@ -123,17 +113,17 @@ func parseBlobTable(data []byte, h *Header, readAt io.ReaderAt, fileSize int64, 
 			continue
 		}
 		// A solid run: consecutive entries with the solid flag. Entries
-		// whose size is SolidResourceMagic describe the resources; the
+		// whose size is solidResourceMagic describe the resources; the
 		// others are blobs placed by offset in the concatenation of the
 		// run's resources.
 		j := i
 		var run []*SolidResource
 		for ; j < n; j++ {
-			e := DecodeBlobEntry(data[j*BlobEntrySize:])
+			e := decodeBlobEntry(data[j*blobEntrySize:])
 			if e.Res.Flags&ResSolid == 0 {
 				break
 			}
-			if e.Res.Size != SolidResourceMagic {
+			if e.Res.Size != solidResourceMagic {
 				continue
 			}
 			s, err := readSolidHeader(e.Res, readAt, fileSize, name, entryOff(j))
@@ -144,8 +134,8 @@ func parseBlobTable(data []byte, h *Header, readAt io.ReaderAt, fileSize int64, 
 		}
 		t.solids = append(t.solids, run...)
 		for k := i; k < j; k++ {
-			e := DecodeBlobEntry(data[k*BlobEntrySize:])
-			if e.Res.Size == SolidResourceMagic {
+			e := decodeBlobEntry(data[k*blobEntrySize:])
+			if e.Res.Size == solidResourceMagic {
 				continue
 			}
 			if e.IsMetadata() {

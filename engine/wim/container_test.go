@@ -308,11 +308,11 @@ func TestOpenWimlibCompressions(t *testing.T) {
 				t.Errorf("compression %v, want %v", got, c.comp)
 			}
 			if c.solid != None {
-				ss := w.SolidResources()
+				ss := w.solidResources()
 				if len(ss) == 0 || ss[0].Compression != c.solid || w.Header().Version != VersionSolid {
 					t.Errorf("solid resources %+v, version 0x%x; want %v", ss, w.Header().Version, c.solid)
 				}
-			} else if len(w.SolidResources()) != 0 {
+			} else if len(w.solidResources()) != 0 {
 				t.Errorf("unexpected solid resources")
 			}
 			compareWithWimlib(t, w)
@@ -521,8 +521,8 @@ func rawBlobTable(t testing.TB, data []byte) (Header, []BlobEntry) {
 	}
 	tb := data[h.BlobTable.Offset:h.BlobTable.End()]
 	var entries []BlobEntry
-	for i := 0; i+BlobEntrySize <= len(tb); i += BlobEntrySize {
-		entries = append(entries, DecodeBlobEntry(tb[i:]))
+	for i := 0; i+blobEntrySize <= len(tb); i += blobEntrySize {
+		entries = append(entries, decodeBlobEntry(tb[i:]))
 	}
 	return h, entries
 }
@@ -541,7 +541,7 @@ func writeResourceOnly(t testing.TB, from, to string) {
 	var table []byte
 	for _, e := range entries {
 		if !e.IsMetadata() {
-			table = e.AppendEncode(table)
+			table = e.appendEncode(table)
 		}
 	}
 	h.BlobTable = ResourceHeader{StoredSize: int64(len(table)), Flags: ResMetadata, Offset: int64(len(out)), Size: int64(len(table))}
@@ -740,11 +740,11 @@ func TestIntegrityDamage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	it, err := w.IntegrityTable()
-	if err != nil || it.ChunkSize != IntegrityChunkSize || len(it.Hashes) != 1 {
+	it, err := w.readIntegrityTable()
+	if err != nil || it.ChunkSize != integrityChunkSize || len(it.Hashes) != 1 {
 		t.Fatalf("integrity table %+v, %v", it, err)
 	}
-	again, err := ComputeIntegrity(context.Background(), w.ra, w.Header().BlobTable.End(), it.ChunkSize, nil)
+	again, err := computeIntegrity(context.Background(), w.ra, w.Header().BlobTable.End(), it.ChunkSize, nil)
 	if err != nil || !slices.Equal(again.Hashes, it.Hashes) {
 		t.Errorf("ComputeIntegrity disagrees: %v", err)
 	}
@@ -864,7 +864,7 @@ func writeTempWIM(t testing.TB, name string, data []byte) string {
 // setBlobEntry overwrites blob table entry i of a WIM image in memory.
 func setBlobEntry(data []byte, i int, e BlobEntry) {
 	h, _ := ParseHeader(data)
-	e.Encode(data[h.BlobTable.Offset+int64(i)*BlobEntrySize:])
+	e.Encode(data[h.BlobTable.Offset+int64(i)*blobEntrySize:])
 }
 
 // withoutIntegrity drops the integrity table from a WIM image in memory,
@@ -1082,7 +1082,7 @@ func TestHostileFiles(t *testing.T) {
 			// The reference count of a file blob: covered by the
 			// integrity table, ignored by readers.
 			i := slices.IndexFunc(entries, func(e BlobEntry) bool { return !e.IsMetadata() })
-			b[hdr.BlobTable.Offset+int64(i)*BlobEntrySize+26] ^= 1
+			b[hdr.BlobTable.Offset+int64(i)*blobEntrySize+26] ^= 1
 		}, "integrity check failed", false},
 		{"image count too large", func(b []byte) {
 			h := hdr
@@ -1129,7 +1129,7 @@ func TestHostileFiles(t *testing.T) {
 func TestHostileSolid(t *testing.T) {
 	base := containerFixture(t, "solid.esd")
 	_, entries := rawBlobTable(t, base)
-	ri := slices.IndexFunc(entries, func(e BlobEntry) bool { return e.Res.Size == SolidResourceMagic })
+	ri := slices.IndexFunc(entries, func(e BlobEntry) bool { return e.Res.Size == solidResourceMagic })
 	res := entries[ri].Res
 	le32 := func(b []byte, off int64, v uint32) { binary.LittleEndian.PutUint32(b[off:], v) }
 	cases := []struct {
@@ -1143,7 +1143,7 @@ func TestHostileSolid(t *testing.T) {
 		{"zero chunk", func(b []byte) { le32(b, res.Offset+16, 0) }, "stored size 0"},
 		{"chunk past end", func(b []byte) { le32(b, res.Offset+16, 1<<30) }, "stored size"},
 		{"blob outside its resource", func(b []byte) {
-			i := slices.IndexFunc(entries, func(e BlobEntry) bool { return e.Res.Solid() && e.Res.Size != SolidResourceMagic })
+			i := slices.IndexFunc(entries, func(e BlobEntry) bool { return e.Res.Solid() && e.Res.Size != solidResourceMagic })
 			e := entries[i]
 			e.Res.Offset = 1 << 40
 			setBlobEntry(b, i, e)

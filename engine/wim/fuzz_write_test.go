@@ -134,7 +134,7 @@ func FuzzWriteRoundTrip(f *testing.F) {
 		if got := wtComparable(t, back); !slices.Equal(got, want) {
 			t.Fatalf("tree differs:\n%s", wtLineDiff(want, got))
 		}
-		st, info := back.Stats(), r.XML().Image(1)
+		st, info := back.treeStats(), r.XML().Image(1)
 		if st.DirCount != info.DirCount || st.FileCount != info.FileCount || st.TotalBytes != info.TotalBytes || st.HardLinkBytes != info.HardLinkBytes {
 			t.Fatalf("XML stats %+v, tree %+v", info, st)
 		}

@@ -38,8 +38,8 @@ const (
 	FlagCompressXPRESS2 = 0x00200000 // XPRESS written by some Microsoft tools
 )
 
-// MaxImages is the largest image count this package accepts, as in wimlib.
-const MaxImages = 65535
+// maxImages is the largest image count this package accepts, as in wimlib.
+const maxImages = 65535
 
 // Compression identifies a codec. The values are those of the solid
 // resource header (0 none, 1 XPRESS, 2 LZX, 3 LZMS).
@@ -219,11 +219,11 @@ func ParseHeader(b []byte) (Header, error) {
 	h.Part = le.Uint16(b[0x28:])
 	h.TotalParts = le.Uint16(b[0x2A:])
 	h.ImageCount = le.Uint32(b[0x2C:])
-	h.BlobTable = DecodeResourceHeader(b[0x30:])
-	h.XML = DecodeResourceHeader(b[0x48:])
-	h.BootMetadata = DecodeResourceHeader(b[0x60:])
+	h.BlobTable = decodeResourceHeader(b[0x30:])
+	h.XML = decodeResourceHeader(b[0x48:])
+	h.BootMetadata = decodeResourceHeader(b[0x60:])
 	h.BootIndex = le.Uint32(b[0x78:])
-	h.Integrity = DecodeResourceHeader(b[0x7C:])
+	h.Integrity = decodeResourceHeader(b[0x7C:])
 
 	if h.Version != VersionDefault && h.Version != VersionSolid {
 		return h, &FormatError{Offset: 0x0C, Msg: fmt.Sprintf("unknown WIM version 0x%x", h.Version)}
@@ -231,8 +231,8 @@ func ParseHeader(b []byte) (Header, error) {
 	if h.TotalParts == 0 || h.Part == 0 || h.Part > h.TotalParts {
 		return h, &FormatError{Offset: 0x28, Msg: fmt.Sprintf("invalid part number %d of %d", h.Part, h.TotalParts)}
 	}
-	if h.ImageCount > MaxImages {
-		return h, &FormatError{Offset: 0x2C, Msg: fmt.Sprintf("image count %d exceeds %d", h.ImageCount, MaxImages)}
+	if h.ImageCount > maxImages {
+		return h, &FormatError{Offset: 0x2C, Msg: fmt.Sprintf("image count %d exceeds %d", h.ImageCount, maxImages)}
 	}
 	if h.Flags&FlagCompression != 0 {
 		c := h.Compression()

@@ -139,7 +139,7 @@ func TestParseHeaderErrors(t *testing.T) {
 		{"part zero", func(b []byte) []byte { le.PutUint16(b[0x28:], 0); return b }, "part number"},
 		{"part beyond total", func(b []byte) []byte { le.PutUint16(b[0x28:], 3); return b }, "part number"},
 		{"total zero", func(b []byte) []byte { le.PutUint16(b[0x2A:], 0); return b }, "part number"},
-		{"image count", func(b []byte) []byte { le.PutUint32(b[0x2C:], MaxImages+1); return b }, "image count"},
+		{"image count", func(b []byte) []byte { le.PutUint32(b[0x2C:], maxImages+1); return b }, "image count"},
 		{"codec missing", func(b []byte) []byte { le.PutUint32(b[0x10:], FlagCompression); return b }, "codec"},
 		{"chunk not power of two", func(b []byte) []byte { le.PutUint32(b[0x14:], 40000); return b }, "chunk size"},
 		{"chunk too small for LZX", func(b []byte) []byte { le.PutUint32(b[0x14:], 4096); return b }, "chunk size"},
@@ -179,15 +179,15 @@ func TestResourceHeaderRoundTrip(t *testing.T) {
 	for _, r := range []ResourceHeader{
 		{},
 		{StoredSize: 1, Flags: ResCompressed, Offset: 208, Size: 2},
-		{StoredSize: MaxStoredSize, Flags: 0xFF, Offset: math.MaxInt64, Size: math.MaxInt64},
-		{StoredSize: 0x123456789ABC, Flags: ResSolid, Offset: 0x100000000, Size: SolidResourceMagic},
+		{StoredSize: maxStoredSize, Flags: 0xFF, Offset: math.MaxInt64, Size: math.MaxInt64},
+		{StoredSize: 0x123456789ABC, Flags: ResSolid, Offset: 0x100000000, Size: solidResourceMagic},
 	} {
-		var b [ResourceHeaderSize]byte
+		var b [resourceHeaderSize]byte
 		r.Encode(b[:])
-		if got := DecodeResourceHeader(b[:]); got != r {
+		if got := decodeResourceHeader(b[:]); got != r {
 			t.Errorf("round trip of %v gives %v", r, got)
 		}
-		if got := r.AppendEncode([]byte{9}); !bytes.Equal(got[1:], b[:]) || got[0] != 9 {
+		if got := r.appendEncode([]byte{9}); !bytes.Equal(got[1:], b[:]) || got[0] != 9 {
 			t.Errorf("AppendEncode differs from Encode")
 		}
 	}
@@ -212,12 +212,12 @@ func TestBlobEntryRoundTrip(t *testing.T) {
 	for i := range e.Hash {
 		e.Hash[i] = byte(i * 13)
 	}
-	var b [BlobEntrySize]byte
+	var b [blobEntrySize]byte
 	e.Encode(b[:])
-	if got := DecodeBlobEntry(b[:]); got != e {
+	if got := decodeBlobEntry(b[:]); got != e {
 		t.Fatalf("round trip: %+v", got)
 	}
-	if got := e.AppendEncode(nil); !bytes.Equal(got, b[:]) {
+	if got := e.appendEncode(nil); !bytes.Equal(got, b[:]) {
 		t.Fatal("AppendEncode differs")
 	}
 	if binary.LittleEndian.Uint16(b[24:]) != 3 || binary.LittleEndian.Uint32(b[26:]) != 7 || b[30] != 0 || b[49] != byte(19*13) {
@@ -229,7 +229,7 @@ func TestBlobEntryRoundTrip(t *testing.T) {
 		h, entries := rawBlobTable(t, data)
 		var out []byte
 		for _, e := range entries {
-			out = e.AppendEncode(out)
+			out = e.appendEncode(out)
 		}
 		if !bytes.Equal(out, data[h.BlobTable.Offset:h.BlobTable.End()]) {
 			t.Errorf("%s: blob table does not re-encode identically", name)

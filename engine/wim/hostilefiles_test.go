@@ -110,7 +110,7 @@ func writeHostileWIM(name string, spec hostileSpec) error {
 	}
 	meta := ResourceHeader{Offset: off, StoredSize: int64(len(table)) + dataLen, Size: spec.metaSize, Flags: ResMetadata | ResCompressed}
 	off += meta.StoredSize
-	bt := BlobEntry{Res: meta, Part: 1, RefCount: 1, Hash: metaHash}.AppendEncode(nil)
+	bt := BlobEntry{Res: meta, Part: 1, RefCount: 1, Hash: metaHash}.appendEncode(nil)
 	bw.Write(bt)
 	blobTable := ResourceHeader{Offset: off, StoredSize: int64(len(bt)), Size: int64(len(bt)), Flags: ResMetadata}
 	off += blobTable.StoredSize

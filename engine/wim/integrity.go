@@ -11,30 +11,30 @@ import (
 	"github.com/wimconsole/wimconsole/engine/progress"
 )
 
-// IntegrityChunkSize is the chunk size of the integrity tables wimlib and
+// integrityChunkSize is the chunk size of the integrity tables wimlib and
 // Microsoft's tools write (10 MiB).
-const IntegrityChunkSize = 10 << 20
+const integrityChunkSize = 10 << 20
 
 // ErrNoIntegrity is returned by CheckIntegrity for a file without an
 // integrity table.
 var ErrNoIntegrity = errors.New("wim: file has no integrity table")
 
-// IntegrityTable holds the SHA-1 digest of each chunk of a WIM file from
+// integrityTable holds the SHA-1 digest of each chunk of a WIM file from
 // the end of the header to the end of the blob table.
-type IntegrityTable struct {
+type integrityTable struct {
 	ChunkSize uint32
 	Hashes    []Hash
 }
 
-// ParseIntegrityTable decodes an integrity table: {u32 size, u32 count,
+// parseIntegrityTable decodes an integrity table: {u32 size, u32 count,
 // u32 chunk size} and count digests.
-func ParseIntegrityTable(b []byte) (*IntegrityTable, error) {
+func parseIntegrityTable(b []byte) (*integrityTable, error) {
 	if len(b) < 12 {
 		return nil, &FormatError{Msg: fmt.Sprintf("integrity table of %d bytes is too short", len(b))}
 	}
 	size := binary.LittleEndian.Uint32(b[0:])
 	count := binary.LittleEndian.Uint32(b[4:])
-	t := &IntegrityTable{ChunkSize: binary.LittleEndian.Uint32(b[8:])}
+	t := &integrityTable{ChunkSize: binary.LittleEndian.Uint32(b[8:])}
 	if uint64(size) != uint64(len(b)) || uint64(size) != uint64(count)*20+12 {
 		return nil, &FormatError{Msg: fmt.Sprintf("integrity table size %d does not match its %d entries and resource size %d", size, count, len(b))}
 	}
@@ -49,7 +49,7 @@ func ParseIntegrityTable(b []byte) (*IntegrityTable, error) {
 }
 
 // MarshalBinary encodes the table in its on-disk form.
-func (t *IntegrityTable) MarshalBinary() ([]byte, error) {
+func (t *integrityTable) MarshalBinary() ([]byte, error) {
 	size := 12 + 20*uint64(len(t.Hashes))
 	if size > 1<<32-1 {
 		return nil, errors.New("wim: integrity table too large")
@@ -64,9 +64,9 @@ func (t *IntegrityTable) MarshalBinary() ([]byte, error) {
 	return b, nil
 }
 
-// ComputeIntegrity computes the integrity table of the file bytes from
+// computeIntegrity computes the integrity table of the file bytes from
 // HeaderSize to end (the end of the blob table) in chunks of chunkSize.
-func ComputeIntegrity(ctx context.Context, r io.ReaderAt, end int64, chunkSize uint32, report progress.Func) (*IntegrityTable, error) {
+func computeIntegrity(ctx context.Context, r io.ReaderAt, end int64, chunkSize uint32, report progress.Func) (*integrityTable, error) {
 	if chunkSize == 0 {
 		return nil, errors.New("wim: integrity chunk size 0")
 	}
@@ -75,7 +75,7 @@ func ComputeIntegrity(ctx context.Context, r io.ReaderAt, end int64, chunkSize u
 	}
 	total := end - HeaderSize
 	n := (total + int64(chunkSize) - 1) / int64(chunkSize)
-	t := &IntegrityTable{ChunkSize: chunkSize, Hashes: make([]Hash, 0, min(n, 1<<20))}
+	t := &integrityTable{ChunkSize: chunkSize, Hashes: make([]Hash, 0, min(n, 1<<20))}
 	err := hashChunks(ctx, r, total, chunkSize, report, "integrity", func(i int64, h Hash) error {
 		t.Hashes = append(t.Hashes, h)
 		return nil
@@ -116,9 +116,9 @@ func hashChunks(ctx context.Context, r io.ReaderAt, total int64, chunkSize uint3
 	return nil
 }
 
-// IntegrityTable reads and checks the file's integrity table; it returns
+// integrityTable reads and checks the file's integrity table; it returns
 // ErrNoIntegrity when there is none.
-func (w *WIM) IntegrityTable() (*IntegrityTable, error) {
+func (w *WIM) readIntegrityTable() (*integrityTable, error) {
 	res := w.hdr.Integrity
 	if res.IsZero() || res.Size == 0 {
 		return nil, ErrNoIntegrity
@@ -127,7 +127,7 @@ func (w *WIM) IntegrityTable() (*IntegrityTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := ParseIntegrityTable(b)
+	t, err := parseIntegrityTable(b)
 	if err != nil {
 		var fe *FormatError
 		if errors.As(err, &fe) {
@@ -155,7 +155,7 @@ func (w *WIM) CheckIntegrity(ctx context.Context) error {
 }
 
 func (w *WIM) checkIntegrity(ctx context.Context, report progress.Func) error {
-	t, err := w.IntegrityTable()
+	t, err := w.readIntegrityTable()
 	if err != nil {
 		return err
 	}

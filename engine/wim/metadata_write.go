@@ -7,7 +7,7 @@ import (
 	"slices"
 )
 
-// EncodeMetadata encodes img as an uncompressed metadata resource, the
+// encodeMetadata encodes img as an uncompressed metadata resource, the
 // inverse of ParseMetadata: the security data, the root entry and an end
 // marker, then each folder's list of children (in wimlib's collation
 // order, ended by an end marker), folders in pre-order, as wimlib and
@@ -21,7 +21,7 @@ import (
 // It refuses what ParseMetadata would refuse: names that fail CheckName or
 // repeat in a folder, folders nested deeper than MaxDepth, a root that is
 // not a folder, and security ids out of range.
-func EncodeMetadata(img *Image) ([]byte, error) {
+func encodeMetadata(img *Image) ([]byte, error) {
 	root := img.Root
 	if root == nil {
 		root = &File{Attributes: AttrDirectory, SecurityID: -1}
@@ -90,7 +90,7 @@ func EncodeMetadata(img *Image) ([]byte, error) {
 	return buf, nil
 }
 
-// metaEncoder holds the state of one EncodeMetadata call.
+// metaEncoder holds the state of one encodeMetadata call.
 type metaEncoder struct {
 	nsec  int
 	order []*encEntry // folders, pre-order
@@ -322,18 +322,18 @@ func pad8(b []byte) []byte {
 	return b
 }
 
-// ImageStats are the figures of an image that its XML element records.
-type ImageStats struct {
+// imageStats are the figures of an image that its XML element records.
+type imageStats struct {
 	DirCount, FileCount       int64
 	TotalBytes, HardLinkBytes int64
 }
 
-// Stats computes img's statistics as wimlib does: every name counts as a
+// treeStats computes img's statistics as wimlib does: every name counts as a
 // folder or a file; TOTALBYTES is the size of all streams of every name,
 // HARDLINKBYTES the part of it due to extra names of hard-linked files.
 // Stream sizes are taken from the File and Stream Size fields.
-func (img *Image) Stats() ImageStats {
-	var st ImageStats
+func (img *Image) treeStats() imageStats {
+	var st imageStats
 	seen := make(map[HardLinkKey]bool)
 	for f := range img.All() {
 		if f.IsDir() {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// ResourceHeaderSize is the size of a resource header on disk.
-const ResourceHeaderSize = 24
+// resourceHeaderSize is the size of a resource header on disk.
+const resourceHeaderSize = 24
 
 // Resource header flags (ResourceHeader.Flags).
 const (
@@ -17,13 +17,13 @@ const (
 	ResSolid      = 0x10 // solid resource or a blob inside one (version 0xE00 only)
 )
 
-// MaxStoredSize is the largest stored size a resource header can express
+// maxStoredSize is the largest stored size a resource header can express
 // (56 bits).
-const MaxStoredSize = 1<<56 - 1
+const maxStoredSize = 1<<56 - 1
 
-// SolidResourceMagic is the uncompressed size recorded in the blob table
+// solidResourceMagic is the uncompressed size recorded in the blob table
 // entry that describes a solid resource itself (rather than a blob in it).
-const SolidResourceMagic = 0x100000000
+const solidResourceMagic = 0x100000000
 
 // ResourceHeader locates a resource in a WIM file: StoredSize bytes at
 // Offset, decompressing to Size bytes. On disk it is 24 bytes: a 56-bit
@@ -59,14 +59,14 @@ func (r ResourceHeader) String() string {
 	return fmt.Sprintf("{stored %d at 0x%x, size %d, flags 0x%02x}", r.StoredSize, r.Offset, r.Size, r.Flags)
 }
 
-// DecodeResourceHeader decodes the 24-byte on-disk form of a resource
+// decodeResourceHeader decodes the 24-byte on-disk form of a resource
 // header. Values above the int64 range come back negative; callers validate
 // them against the file size.
-func DecodeResourceHeader(b []byte) ResourceHeader {
+func decodeResourceHeader(b []byte) ResourceHeader {
 	_ = b[23]
 	v := binary.LittleEndian.Uint64(b[0:8])
 	return ResourceHeader{
-		StoredSize: int64(v & MaxStoredSize),
+		StoredSize: int64(v & maxStoredSize),
 		Flags:      uint8(v >> 56),
 		Offset:     int64(binary.LittleEndian.Uint64(b[8:16])),
 		Size:       int64(binary.LittleEndian.Uint64(b[16:24])),
@@ -77,14 +77,14 @@ func DecodeResourceHeader(b []byte) ResourceHeader {
 // truncated to 56 bits.
 func (r ResourceHeader) Encode(b []byte) {
 	_ = b[23]
-	binary.LittleEndian.PutUint64(b[0:8], uint64(r.StoredSize)&MaxStoredSize|uint64(r.Flags)<<56)
+	binary.LittleEndian.PutUint64(b[0:8], uint64(r.StoredSize)&maxStoredSize|uint64(r.Flags)<<56)
 	binary.LittleEndian.PutUint64(b[8:16], uint64(r.Offset))
 	binary.LittleEndian.PutUint64(b[16:24], uint64(r.Size))
 }
 
-// AppendEncode appends the 24-byte on-disk form of r to b.
-func (r ResourceHeader) AppendEncode(b []byte) []byte {
-	var buf [ResourceHeaderSize]byte
+// appendEncode appends the 24-byte on-disk form of r to b.
+func (r ResourceHeader) appendEncode(b []byte) []byte {
+	var buf [resourceHeaderSize]byte
 	r.Encode(buf[:])
 	return append(b, buf[:]...)
 }

@@ -41,11 +41,11 @@ func shortEntryWIM() []byte {
 	xml := encodeUTF16(`<WIM><TOTALBYTES>366</TOTALBYTES><IMAGE INDEX="1"><DIRCOUNT>1</DIRCOUNT><FILECOUNT>0</FILECOUNT><TOTALBYTES>0</TOTALBYTES><NAME>SE</NAME></IMAGE></WIM>`)
 	metaOff := int64(HeaderSize)
 	tableOff := metaOff + int64(len(meta))
-	xmlOff := tableOff + BlobEntrySize
+	xmlOff := tableOff + blobEntrySize
 	h := Header{
 		Magic: Magic, Version: VersionDefault, Part: 1, TotalParts: 1, ImageCount: 1,
 		GUID:      [16]byte{'s', 'h', 'o', 'r', 't', '-', 'e', 'n', 't', 'r', 'y'},
-		BlobTable: ResourceHeader{StoredSize: BlobEntrySize, Flags: ResMetadata, Offset: tableOff, Size: BlobEntrySize},
+		BlobTable: ResourceHeader{StoredSize: blobEntrySize, Flags: ResMetadata, Offset: tableOff, Size: blobEntrySize},
 		XML:       ResourceHeader{StoredSize: int64(len(xml)), Offset: xmlOff, Size: int64(len(xml))},
 	}
 	out, _ := h.MarshalBinary()
@@ -53,7 +53,7 @@ func shortEntryWIM() []byte {
 	out = BlobEntry{
 		Res:  ResourceHeader{StoredSize: int64(len(meta)), Flags: ResMetadata, Offset: metaOff, Size: int64(len(meta))},
 		Part: 1, RefCount: 1, Hash: sha1.Sum(meta),
-	}.AppendEncode(out)
+	}.appendEncode(out)
 	return append(out, xml...)
 }
 

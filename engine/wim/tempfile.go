@@ -25,9 +25,9 @@ var (
 // held no lock) must be before it is taken for a killed writer's.
 const legacyTempAge = time.Hour
 
-// IsTempName reports whether name (a base name) is that of a temporary file
+// isTempName reports whether name (a base name) is that of a temporary file
 // of a WIM being written by Create.
-func IsTempName(name string) bool { return tempName.MatchString(name) }
+func isTempName(name string) bool { return tempName.MatchString(name) }
 
 // createTemp creates a new file in dir named after base, with the
 // permissions os.Create gives, and locks it for its writer (see lockTemp).

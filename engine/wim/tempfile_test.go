@@ -22,7 +22,7 @@ func tempFiles(t *testing.T, dir string) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		if IsTempName(e.Name()) || legacyTempName.MatchString(e.Name()) {
+		if isTempName(e.Name()) || legacyTempName.MatchString(e.Name()) {
 			out = append(out, e.Name())
 		}
 	}

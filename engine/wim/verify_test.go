@@ -221,7 +221,7 @@ func TestRefGlob(t *testing.T) {
 }
 
 func TestInfoClone(t *testing.T) {
-	info, err := ParseXML(encodeUTF16(msXML))
+	info, err := parseXMLData(encodeUTF16(msXML))
 	if err != nil {
 		t.Fatal(err)
 	}

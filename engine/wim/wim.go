@@ -34,8 +34,11 @@ import (
 	"sync"
 )
 
-// OpenOptions adjust Open.
+// OpenOptions adjust Open and NewReader.
 type OpenOptions struct {
+	// Name is what messages call the data NewReader reads, as they name
+	// the file Open opens ("" stands for "WIM data"). Open ignores it.
+	Name string
 	// Refs names more WIM files to take blobs from, by digest: the other
 	// parts of a split set, or the Res.rwm of a WDS image group. A name
 	// that is not a file but a glob pattern ("install*.swm", as
@@ -52,7 +55,8 @@ type OpenOptions struct {
 	CheckIntegrity bool
 	// NoSplitSearch stops Open from looking for the missing parts of a
 	// split set next to part 1 (name2.swm, name3.swm, ...). Sets of more
-	// than 1000 parts are never searched.
+	// than 1000 parts are never searched, nor are they for NewReader,
+	// whose data has no folder to search.
 	NoSplitSearch bool
 }
 
@@ -82,38 +86,79 @@ type WIM struct {
 // finds its sibling parts itself when they follow wimlib's naming
 // (name.swm, name2.swm, ...) and are not among the references.
 func Open(name string, opts *OpenOptions) (*WIM, error) {
-	if opts == nil {
-		opts = &OpenOptions{}
-	}
-	w, err := openFile(name)
+	f, size, err := openOS(name)
 	if err != nil {
 		return nil, err
 	}
-	if opts.CheckIntegrity && !w.hdr.Integrity.IsZero() {
-		if err := w.CheckIntegrity(context.Background()); err != nil {
-			w.Close()
-			return nil, err
-		}
-	}
-	if err := w.openRefs(opts); err != nil {
-		w.Close()
+	w, err := newReader(name, f, f, size, opts)
+	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	return w, nil
 }
 
-// openFile opens one file, without references.
-func openFile(name string) (*WIM, error) {
-	f, err := os.Open(name)
+// NewReader reads the WIM held in the size bytes of r, as Open reads a
+// file: the header, XML data and blob table are read and checked now
+// (integrity too with opts.CheckIntegrity), blobs on demand, through r,
+// which may be used concurrently. Reference files (opts.Refs, opts.Shared)
+// are taken as Open takes them. Close closes the reference files NewReader
+// opened, never r.
+func NewReader(r io.ReaderAt, size int64, opts *OpenOptions) (*WIM, error) {
+	name := "WIM data"
+	if opts != nil && opts.Name != "" {
+		name = opts.Name
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("%s: negative size %d", name, size)
+	}
+	return newReader(name, r, nil, size, opts)
+}
+
+// newReader reads the WIM in the size bytes of ra, named name in messages;
+// f is the open file ra reads, or nil. On error nothing is left open but f.
+func newReader(name string, ra io.ReaderAt, f *os.File, size int64, opts *OpenOptions) (*WIM, error) {
+	if opts == nil {
+		opts = &OpenOptions{}
+	}
+	w, err := newWIM(name, ra, size)
 	if err != nil {
 		return nil, err
+	}
+	w.f = f
+	if opts.CheckIntegrity && !w.hdr.Integrity.IsZero() {
+		if err := w.CheckIntegrity(context.Background()); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.openRefs(opts); err != nil {
+		w.closeRefs()
+		return nil, err
+	}
+	return w, nil
+}
+
+// openOS opens file name for reading and returns its size.
+func openOS(name string) (*os.File, int64, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, 0, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+// openFile opens one file, without references.
+func openFile(name string) (*WIM, error) {
+	f, size, err := openOS(name)
+	if err != nil {
 		return nil, err
 	}
-	w, err := newWIM(name, f, st.Size())
+	w, err := newWIM(name, f, size)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -194,7 +239,7 @@ func (w *WIM) load() error {
 func (w *WIM) parseXML() (*Info, error) {
 	res := w.hdr.XML
 	if res.Size == 0 {
-		return ParseXML(nil)
+		return parseXMLData(nil)
 	}
 	if res.Size > maxXMLSize {
 		return nil, xmlError("%d bytes is too large", res.Size)
@@ -389,7 +434,7 @@ func (w *WIM) openRefs(opts *OpenOptions) error {
 			}
 		}
 	}
-	if w.hdr.TotalParts > 1 && w.hdr.TotalParts <= maxSplitSearch && !opts.NoSplitSearch {
+	if w.hdr.TotalParts > 1 && w.hdr.TotalParts <= maxSplitSearch && !opts.NoSplitSearch && w.f != nil {
 		for p := 1; p <= int(w.hdr.TotalParts); p++ {
 			if !parts[uint16(p)] {
 				if err := add(w.partName(uint16(p)), true); err != nil {
@@ -425,14 +470,23 @@ func (w *WIM) Close() error {
 		if w.f != nil {
 			err = w.f.Close()
 		}
-		for _, r := range w.refs[w.lent:] {
-			if e := r.Close(); err == nil {
-				err = e
-			}
+		if e := w.closeRefs(); err == nil {
+			err = e
 		}
 		w.closeErr = err
 	})
 	return w.closeErr
+}
+
+// closeRefs closes the reference files w opened itself.
+func (w *WIM) closeRefs() error {
+	var err error
+	for _, r := range w.refs[w.lent:] {
+		if e := r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
 }
 
 // Name returns the file name w was opened with.
@@ -481,11 +535,11 @@ func (w *WIM) Refs() []*WIM { return w.refs }
 // order: image metadata resources and file blobs. Entries a reader ignores
 // (zero digest or size, another part's, repeated digests, unreferenced
 // metadata) and the entries that describe solid resources are left out;
-// see SolidResources. The slice is the caller's.
+// see solidResources. The slice is the caller's.
 func (w *WIM) Blobs() []BlobEntry { return slices.Clone(w.table.entries) }
 
-// SolidResources returns the file's solid resources, in table order.
-func (w *WIM) SolidResources() []*SolidResource { return w.table.solids }
+// solidResources returns the file's solid resources, in table order.
+func (w *WIM) solidResources() []*SolidResource { return w.table.solids }
 
 // Blob looks up a file blob by digest in this file, then in the reference
 // files in order.
@@ -567,6 +621,30 @@ func (w *WIM) openEntry(e *BlobEntry, what string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return newHashingReader(rc, e.Size(), e.Hash, w.name, r.off, what), nil
+}
+
+// openBlobRange returns a reader of n bytes of the data of blob h from
+// offset off, which must lie within the blob. A range is not checked
+// against the digest (only the whole blob can be); data that ends early is
+// a *FormatError.
+func (w *WIM) openBlobRange(h Hash, off, n int64) (io.ReadCloser, error) {
+	o, e := w.find(h)
+	if o == nil {
+		return nil, w.missing(h)
+	}
+	what := "blob " + h.String()
+	if off < 0 || n < 0 || off > e.Size() || n > e.Size()-off {
+		return nil, fmt.Errorf("%s: %s: range of %d bytes at %d is outside its %d bytes", o.name, what, n, off, e.Size())
+	}
+	r, start, err := o.blobResource(e, what)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := r.open(start+off, n)
+	if err != nil {
+		return nil, err
+	}
+	return &sizedReader{rc: rc, remain: n, file: o.name, off: r.off, what: what}, nil
 }
 
 // ReadBlob returns the whole data of blob h, refusing a blob larger than

@@ -99,7 +99,7 @@ type Writer struct {
 	origSize     int64       // its size when opened
 	oldTable     []BlobEntry // its blob table entries, raw, in order
 	oldMeta      []int       // indexes in oldTable of the images' metadata entries
-	oldIntegrity *IntegrityTable
+	oldIntegrity *integrityTable
 	oldTableEnd  int64
 	removed      map[int]bool // old images removed (1-based)
 	bootIndex    int          // 1-based, among the images at Close
@@ -306,8 +306,8 @@ func (w *Writer) HasBlob(h Hash) bool {
 	return ok
 }
 
-// BlobSize returns the size of blob h if the file holds it.
-func (w *Writer) BlobSize(h Hash) (int64, bool) {
+// blobSize returns the size of blob h if the file holds it.
+func (w *Writer) blobSize(h Hash) (int64, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n, ok := w.have[h]
@@ -944,7 +944,7 @@ func (w *Writer) finish() error {
 	refs := w.refs
 	newBlob := w.newBlob
 	w.mu.Unlock()
-	table = slices.Grow(table, BlobEntrySize*(len(w.oldTable)+len(w.newMeta)+len(newBlob)))
+	table = slices.Grow(table, blobEntrySize*(len(w.oldTable)+len(w.newMeta)+len(newBlob)))
 	for i, e := range w.oldTable {
 		if !keepOld[i] {
 			continue
@@ -952,7 +952,7 @@ func (w *Writer) finish() error {
 		if !e.IsMetadata() && oldIdx[e.Hash] == i {
 			e.RefCount = satAdd(e.RefCount, refs[e.Hash])
 		}
-		table = e.AppendEncode(table)
+		table = e.appendEncode(table)
 	}
 	for k, i := range w.oldMeta {
 		if !w.removed[k+1] {
@@ -964,13 +964,13 @@ func (w *Writer) finish() error {
 			return fmt.Errorf("wim: %s: metadata resource was not written", w.name)
 		}
 		e := BlobEntry{Res: s.res, Part: 1, RefCount: 1, Hash: s.hash}
-		table = e.AppendEncode(table)
+		table = e.appendEncode(table)
 		meta = append(meta, s.res)
 	}
 	slices.SortStableFunc(newBlob, func(a, b BlobEntry) int { return cmpInt64(a.Res.Offset, b.Res.Offset) })
 	for _, e := range newBlob {
 		e.RefCount = max(1, refs[e.Hash])
-		table = e.AppendEncode(table)
+		table = e.appendEncode(table)
 	}
 	if len(meta) != len(w.info.Images) {
 		return fmt.Errorf("wim: %s: %d metadata resources for %d images in the XML data", w.name, len(meta), len(w.info.Images))
@@ -1053,9 +1053,9 @@ func (w *Writer) finish() error {
 
 // integrity computes the integrity table of the file up to end, reusing
 // the old table's digests for the chunks an append left unchanged.
-func (w *Writer) integrity(end int64) (*IntegrityTable, error) {
-	const cs = IntegrityChunkSize
-	t := &IntegrityTable{ChunkSize: cs}
+func (w *Writer) integrity(end int64) (*integrityTable, error) {
+	const cs = integrityChunkSize
+	t := &integrityTable{ChunkSize: cs}
 	total := end - HeaderSize
 	n := (total + cs - 1) / cs
 	reuse := int64(0)
@@ -1230,7 +1230,7 @@ func (o *outBuf) rollback(off int64) {
 var now = func() time.Time { return time.Now().UTC() }
 
 // AddImage adds img as a new image described by info, and returns its
-// 1-based index. The image's metadata resource is encoded (EncodeMetadata)
+// 1-based index. The image's metadata resource is encoded (encodeMetadata)
 // and written; its statistics (DIRCOUNT, FILECOUNT, TOTALBYTES,
 // HARDLINKBYTES) are computed from the tree, whose Size fields must be set;
 // CREATIONTIME and LASTMODIFICATIONTIME are set to now when zero. Every
@@ -1258,7 +1258,7 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 	if w.hdr.Flags&FlagResourceOnly != 0 {
 		return 0, fmt.Errorf("wim: %s: a resource-only file holds no images", w.name)
 	}
-	if len(w.info.Images) >= MaxImages {
+	if len(w.info.Images) >= maxImages {
 		return 0, fmt.Errorf("wim: %s: already %d images", w.name, len(w.info.Images))
 	}
 	if info.Name != "" {
@@ -1275,7 +1275,7 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 		if h.IsZero() || missing != nil {
 			return
 		}
-		n, ok := w.BlobSize(h)
+		n, ok := w.blobSize(h)
 		if ok {
 			if *size == 0 {
 				*size = n
@@ -1312,7 +1312,7 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 		}
 	}
 	if !raw {
-		data, err := EncodeMetadata(img)
+		data, err := encodeMetadata(img)
 		if err != nil {
 			return 0, err
 		}
@@ -1330,7 +1330,7 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 		}
 	}
 	w.mu.Unlock()
-	st := img.Stats()
+	st := img.treeStats()
 	info.DirCount, info.FileCount = st.DirCount, st.FileCount
 	info.TotalBytes, info.HardLinkBytes = st.TotalBytes, st.HardLinkBytes
 	t := now()

@@ -338,7 +338,7 @@ func TestEncodeMetadataMatchesWimlib(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := EncodeMetadata(img)
+	out, err := encodeMetadata(img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +381,7 @@ func wtImage() *Image {
 	return &Image{Root: root, Security: [][]byte{[]byte("descriptor zero"), []byte("descriptor one, longer")}}
 }
 
-// wtComparable flattens an image for comparison: the fields EncodeMetadata
+// wtComparable flattens an image for comparison: the fields encodeMetadata
 // stores, per path.
 func wtComparable(t testing.TB, img *Image) []string {
 	t.Helper()
@@ -407,7 +407,7 @@ func wtComparable(t testing.TB, img *Image) []string {
 
 func TestEncodeMetadataRoundTrip(t *testing.T) {
 	img := wtImage()
-	data, err := EncodeMetadata(img)
+	data, err := encodeMetadata(img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ func TestEncodeMetadataRoundTrip(t *testing.T) {
 		t.Errorf("round trip differs:\n%s", wtLineDiff(want, have))
 	}
 	// Encoding the parsed image again gives the same bytes.
-	again, err := EncodeMetadata(got)
+	again, err := encodeMetadata(got)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestEncodeMetadataRoundTrip(t *testing.T) {
 }
 
 // wtSorted returns img with children in collation order, as ParseMetadata
-// returns them (EncodeMetadata sorts without changing its input).
+// returns them (encodeMetadata sorts without changing its input).
 func wtSorted(img *Image) *Image {
 	img.Walk(func(_ string, f *File) error {
 		slices.SortStableFunc(f.Children, func(a, b *File) int {
@@ -466,7 +466,7 @@ func TestEncodeMetadataRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := EncodeMetadata(tt.img); err == nil {
+			if _, err := encodeMetadata(tt.img); err == nil {
 				t.Error("EncodeMetadata accepted it")
 			}
 		})
@@ -479,7 +479,7 @@ func TestEncodeMetadataRefuses(t *testing.T) {
 		d.Children = []*File{c}
 		d = c
 	}
-	if _, err := EncodeMetadata(&Image{Root: root}); err == nil {
+	if _, err := encodeMetadata(&Image{Root: root}); err == nil {
 		t.Error("EncodeMetadata accepted a tree deeper than MaxDepth")
 	}
 }

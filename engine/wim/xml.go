@@ -19,7 +19,7 @@ import (
 
 // Info is a WIM's XML data: the file's total size and a description of
 // each image. Elements Info has no field for are kept, in their place, so
-// that Marshal writes back everything ParseXML read.
+// that Marshal writes back everything parseXMLData read.
 type Info struct {
 	TotalBytes int64
 	Images     []ImageInfo // Images[i].Index == i+1
@@ -147,17 +147,17 @@ func encodeUTF16(s string) []byte {
 	return b
 }
 
-// ParseXML parses a WIM's XML data: UTF-16LE text, normally starting with
+// parseXMLData parses a WIM's XML data: UTF-16LE text, normally starting with
 // a byte order mark, whose root is <WIM>. Each <IMAGE> must carry an INDEX
 // attribute, and the indexes must be exactly 1..N.
-func ParseXML(data []byte) (*Info, error) {
+func parseXMLData(data []byte) (*Info, error) {
 	if len(data) > maxXMLSize {
 		return nil, xmlError("%d bytes is too large", len(data))
 	}
 	return parseXMLFrom(bytes.NewReader(data), int64(len(data)))
 }
 
-// parseXMLFrom parses the size bytes of XML data r yields (see ParseXML),
+// parseXMLFrom parses the size bytes of XML data r yields (see parseXMLData),
 // decoding the UTF-16 as it goes: the text is never held whole, in
 // UTF-16 or in UTF-8, only the tree built from it.
 func parseXMLFrom(r io.Reader, size int64) (*Info, error) {
@@ -374,8 +374,8 @@ func infoFromTree(root *xmlNode) (*Info, error) {
 			if err != nil {
 				return nil, err
 			}
-			if len(images) >= MaxImages {
-				return nil, xmlError("more than %d images", MaxImages)
+			if len(images) >= maxImages {
+				return nil, xmlError("more than %d images", maxImages)
 			}
 			images = append(images, img)
 			info.layout = append(info.layout, slot{name: "IMAGE"})
@@ -746,7 +746,7 @@ func arrange(layout []slot, order []string, want func(string) bool) []slot {
 
 // Marshal encodes the XML data as a WIM stores it: UTF-16LE with a byte
 // order mark, no declaration, no whitespace between elements. Elements
-// ParseXML kept are written back in their places; fields that were not in
+// parseXMLData kept are written back in their places; fields that were not in
 // the parsed document go where Microsoft's tools put them. The images'
 // INDEX attributes are renumbered from their positions.
 func (i *Info) Marshal() ([]byte, error) {

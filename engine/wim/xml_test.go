@@ -21,7 +21,7 @@ const msXML = `<WIM><TOTALBYTES>4467285286</TOTALBYTES><IMAGE INDEX="1"><DIRCOUN
 
 func TestXMLMicrosoftRoundTrip(t *testing.T) {
 	raw := encodeUTF16(msXML)
-	info, err := ParseXML(raw)
+	info, err := parseXMLData(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestXMLMicrosoftRoundTrip(t *testing.T) {
 			t.Errorf("marshalled XML lacks %s\n%s", sub, s)
 		}
 	}
-	again, err := ParseXML(out)
+	again, err := parseXMLData(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestXMLNew(t *testing.T) {
 	if got := decodeUTF16(out); got != want {
 		t.Fatalf("new XML:\n got %s\nwant %s", got, want)
 	}
-	back, err := ParseXML(out)
+	back, err := parseXMLData(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestXMLNew(t *testing.T) {
 	info.Images = append(info.Images, ImageInfo{Name: "B"}, ImageInfo{Name: "C"})
 	info.Images = append(info.Images[:0], info.Images[1:]...)
 	out, _ = info.Marshal()
-	back, err = ParseXML(out)
+	back, err = parseXMLData(out)
 	if err != nil || len(back.Images) != 2 || back.Images[1].Name != "C" || back.Images[1].Index != 2 {
 		t.Fatalf("renumbered: %v %+v", err, back)
 	}
@@ -196,7 +196,7 @@ func TestParseXMLErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseXML(encodeUTF16(c.doc))
+			_, err := parseXMLData(encodeUTF16(c.doc))
 			if err == nil || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one mentioning %q", err, c.want)
 			}
@@ -210,7 +210,7 @@ func TestParseXMLTolerance(t *testing.T) {
 	doc := "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<!-- c -->\n<WIM>\n  <IMAGE INDEX=\"2\"><NAME>two</NAME></IMAGE>\n" +
 		"  <IMAGE INDEX=\"1\" EXTRA=\"x\"><DIRCOUNT>lots</DIRCOUNT><NAME>one</NAME><NAME>again</NAME><CREATIONTIME><HIGHPART>zz</HIGHPART></CREATIONTIME></IMAGE>\n" +
 		"  <ESD><ENCRYPTED>1</ENCRYPTED></ESD>\n</WIM>\n"
-	info, err := ParseXML(encodeUTF16(doc))
+	info, err := parseXMLData(encodeUTF16(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestParseXMLTolerance(t *testing.T) {
 	}
 	// Odd byte counts and a missing BOM are accepted.
 	raw := encodeUTF16("<WIM></WIM>")[2:]
-	if _, err := ParseXML(append(raw, 0)); err != nil {
+	if _, err := parseXMLData(append(raw, 0)); err != nil {
 		t.Errorf("no BOM, odd length: %v", err)
 	}
 }
@@ -260,7 +260,7 @@ func TestXMLAcceptedByWimlib(t *testing.T) {
 	oracle.Wimlib(t)
 	data := withoutIntegrity(containerFixture(t, "lzx.wim"))
 	h, _ := ParseHeader(data)
-	info, err := ParseXML(data[h.XML.Offset:h.XML.End()])
+	info, err := parseXMLData(data[h.XML.Offset:h.XML.End()])
 	if err != nil {
 		t.Fatal(err)
 	}
