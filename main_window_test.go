@@ -190,8 +190,9 @@ func (rc *realConsole) shot(name string) image.Image {
 	return img
 }
 
-// keep saves a crop of img as name in $WIMCONSOLE_SCREENSHOT_DIR, when it
-// is set (the screenshots of the README are made so).
+// keep saves a crop of img as name (a path relative to
+// $WIMCONSOLE_SCREENSHOT_DIR) when that variable is set: the screenshots in
+// docs are made so.
 func (rc *realConsole) keep(img image.Image, r image.Rectangle, name string) {
 	rc.t.Helper()
 	dir := os.Getenv("WIMCONSOLE_SCREENSHOT_DIR")
@@ -202,7 +203,11 @@ func (rc *realConsole) keep(img image.Image, r image.Rectangle, name string) {
 	if err := png.Encode(&b, crop(img, r)); err != nil {
 		rc.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+	name = filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		rc.t.Fatal(err)
+	}
+	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
 		rc.t.Fatal(err)
 	}
 }
@@ -284,11 +289,14 @@ func TestConsoleMenusStayOpenUnderXvfb(t *testing.T) {
 			time.Sleep(1500 * time.Millisecond)
 			open := rc.shot(trigger + "-" + m.name + "-open")
 			if n := changed(closed, open, area); n < area.Dx()*area.Dy()/4 {
-				t.Errorf("after %s, menu %s is not open 1.5 s after the click: %d of %d pixels under its title changed (screenshots in %s)\n%s",
-					trigger, m.name, n, area.Dx()*area.Dy(), rc.shots, rc.logs.String())
+				t.Errorf("after %s, menu %s is not open 1.5 s after the click: %d of %d pixels under its title changed (screenshots in %s)",
+					trigger, m.name, n, area.Dx()*area.Dy(), rc.shots)
 			}
-			if trigger == "CLI" && m.name == "Action" {
-				rc.keep(open, image.Rect(0, 0, 560, 360), "console-menu-open.png")
+			if trigger == "CLI" {
+				rc.keep(open, image.Rect(max(m.x-20, 0), 0, m.x+240, 290), "screenshots/menu-"+strings.ToLower(m.name)+"-after-change.png")
+				if m.name == "Action" {
+					rc.keep(open, image.Rect(0, 0, 560, 360), "console-menu-open.png")
+				}
 			}
 			// Dismiss the menu with a click outside it, on the status bar;
 			// the band comes back as it was (the menu is what changed it).
@@ -303,6 +311,7 @@ func TestConsoleMenusStayOpenUnderXvfb(t *testing.T) {
 		}
 	}
 	if t.Failed() {
+		t.Logf("console output:\n%s", rc.logs.String())
 		keepFailedShots(t, rc.shots)
 	}
 }
