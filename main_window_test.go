@@ -83,7 +83,11 @@ func startPopulatedConsole(t *testing.T) *realConsole {
 	oracle.Wimlib(t)
 	rc.bin = wimconsoleBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), windowTestTimeout)
-	t.Cleanup(cancel)
+	start := time.Now()
+	t.Cleanup(func() {
+		cancel()
+		t.Logf("%s after the build of the binary", time.Since(start).Round(100*time.Millisecond))
+	})
 	rc.ctx = ctx
 	tmp := t.TempDir()
 	rc.shots = t.TempDir()
