@@ -57,15 +57,20 @@ func (js *Jobs) Start(title string, fn func(ctx context.Context, report progress
 	js.mu.Unlock()
 	js.changed()
 	go func() {
-		err := fn(ctx, j.report)
-		if err == nil && ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		if errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("%s: cancelled", title)
+		err := runJobFunc(ctx, fn, j.report)
+		state := JobDone
+		switch {
+		case err == nil:
+			// Done, even if Cancel came too late to stop it: the work
+			// is there.
+		case errors.Is(err, context.Canceled):
+			state = JobCancelled
+			err = &cancelledError{title: title}
+		default:
+			state = JobFailed
 		}
 		j.mu.Lock()
-		j.err, j.finished = err, true
+		j.err, j.finished, j.state = err, true, state
 		j.mu.Unlock()
 		js.mu.Lock()
 		delete(js.running, j.id)
@@ -76,6 +81,51 @@ func (js *Jobs) Start(title string, fn func(ctx context.Context, report progress
 	}()
 	return j
 }
+
+// runJobFunc calls fn, turning a panic into an error.
+func runJobFunc(ctx context.Context, fn func(ctx context.Context, report progress.Func) error, report progress.Func) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	return fn(ctx, report)
+}
+
+// JobState says where a job stands.
+type JobState int
+
+// Job states.
+const (
+	JobRunning   JobState = iota
+	JobDone               // ended without an error
+	JobFailed             // ended with an error (Err)
+	JobCancelled          // stopped by Cancel; Err wraps context.Canceled
+)
+
+func (s JobState) String() string {
+	switch s {
+	case JobRunning:
+		return "Running"
+	case JobDone:
+		return "Done"
+	case JobFailed:
+		return "Failed"
+	case JobCancelled:
+		return "Cancelled"
+	}
+	return fmt.Sprintf("JobState(%d)", int(s))
+}
+
+// cancelledError is the error of a job stopped by Cancel.
+type cancelledError struct{ title string }
+
+func (e *cancelledError) Error() string { return e.title + ": cancelled" }
+func (e *cancelledError) Unwrap() error { return context.Canceled }
+
+// IsCancelled reports whether err is the error of a job (or an operation)
+// stopped by Cancel rather than a failure.
+func IsCancelled(err error) bool { return errors.Is(err, context.Canceled) }
 
 // Running returns the jobs that have not ended, oldest first.
 func (js *Jobs) Running() []*Job {
@@ -139,7 +189,15 @@ type Job struct {
 	lastNotify  time.Time
 	err         error
 	finished    bool
+	state       JobState
 	cancelAsked bool
+}
+
+// State returns where the job stands: running, done, failed or cancelled.
+func (j *Job) State() JobState {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state
 }
 
 // Title returns what the job does.
@@ -156,7 +214,8 @@ func (j *Job) Cancel() {
 // Done is closed when the job has ended.
 func (j *Job) Done() <-chan struct{} { return j.done }
 
-// Err returns the job's error once it has ended (nil on success).
+// Err returns the job's error once it has ended (nil on success; one that
+// IsCancelled when the job was cancelled).
 func (j *Job) Err() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
