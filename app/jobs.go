@@ -186,6 +186,7 @@ type Job struct {
 	phaseStart  time.Time
 	doneBytes   int64
 	totalBytes  int64
+	eta         Estimator // of the current phase
 	lastNotify  time.Time
 	err         error
 	finished    bool
@@ -227,7 +228,9 @@ func (j *Job) report(r progress.Report) {
 	j.mu.Lock()
 	if r.Phase != j.phase {
 		j.phase, j.phaseStart = r.Phase, now
+		j.eta = Estimator{}
 	}
+	j.eta.Observe(now, r.Done, r.Total)
 	j.doneBytes, j.totalBytes = r.Done, r.Total
 	notify := now.Sub(j.lastNotify) >= j.jobs.interval || (r.Total > 0 && r.Done >= r.Total)
 	if notify {
@@ -262,9 +265,8 @@ func (j *Job) Status() JobStatus {
 		Elapsed: now.Sub(j.started), ETA: -1, Finished: j.finished, Cancelled: j.cancelAsked, Err: j.err}
 	if j.totalBytes > 0 {
 		st.Fraction = min(1, float64(j.doneBytes)/float64(j.totalBytes))
-		if el := now.Sub(j.phaseStart); j.doneBytes > 0 && el > 0 {
-			rate := float64(j.doneBytes) / el.Seconds()
-			st.ETA = time.Duration(float64(j.totalBytes-j.doneBytes) / rate * float64(time.Second))
+		if eta, ok := j.eta.ETA(now); ok {
+			st.ETA = eta
 		}
 	}
 	return st
@@ -285,17 +287,7 @@ func (st JobStatus) String() string {
 	}
 	s := fmt.Sprintf("%s: %d%% · %s of %s", phase, int(st.Fraction*100), FormatBytes(st.Done), FormatBytes(st.Total))
 	if st.ETA >= 0 && st.Done < st.Total {
-		s += " · about " + formatETA(st.ETA) + " left"
+		s += " · about " + FormatETA(st.ETA) + " left"
 	}
 	return s
-}
-
-func formatETA(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d.Seconds()+0.5))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
 }
