@@ -112,3 +112,131 @@ func TestExportImageCancel(t *testing.T) {
 		})
 	}
 }
+
+// cancelAt15 returns a context cancelled by its progress function at 15%
+// of a phase's bytes, and a function giving how long ago that was.
+func cancelAt15(t *testing.T) (context.Context, progress.Func, func() time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var mu sync.Mutex
+	var at time.Time
+	report := func(r progress.Report) {
+		if r.Total > 0 && r.Done*100 >= 15*r.Total {
+			mu.Lock()
+			if at.IsZero() {
+				at = time.Now()
+				cancel()
+			}
+			mu.Unlock()
+		}
+	}
+	since := func() time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		if at.IsZero() {
+			t.Fatal("the operation ended before it was cancelled")
+		}
+		return time.Since(at)
+	}
+	return ctx, report, since
+}
+
+// TestStoreJobsCancel: adding an image, replacing one and regrouping,
+// cancelled at 15%, return within a second with the context's error and
+// leave the store as it was (it verifies; its Res.rwm keeps its bytes).
+func TestStoreJobsCancel(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tree")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.NewChaCha8([32]byte{11})
+	for i := range 6 {
+		buf := make([]byte, 16<<20)
+		rng.Read(buf)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.bin", i)), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := filepath.Join(t.TempDir(), "big.wim")
+	if _, err := wim.Capture(context.Background(), dir, big, wim.CaptureOptions{Name: "Big", Compression: wim.XPRESS, Threads: 2}); err != nil {
+		t.Fatal(err)
+	}
+	small := captureWIM(t, "xpress", writeTree(t, baseTree("small")))
+	for _, tc := range []struct {
+		name string
+		run  func(ctx context.Context, s *Store, report progress.Func) error
+	}{
+		{"add image", func(ctx context.Context, s *Store, report progress.Func) error {
+			_, err := s.AddImage(ctx, big, AddOptions{Group: "G", FileName: "big", Progress: report})
+			return err
+		}},
+		{"replace image", func(ctx context.Context, s *Store, report progress.Func) error {
+			r := ImageRef{Group: "G", File: "small"}
+			off := false
+			if err := s.SetImage(context.Background(), r, SetOptions{Enabled: &off}); err != nil {
+				return err
+			}
+			return s.ReplaceImage(ctx, r, big, ReplaceOptions{Force: true, Progress: report})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openStore(t)
+			if _, err := s.AddImage(context.Background(), small, AddOptions{Group: "G", FileName: "small"}); err != nil {
+				t.Fatal(err)
+			}
+			before, err := os.ReadFile(s.ResPath("G"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, report, since := cancelAt15(t)
+			err = tc.run(ctx, s, report)
+			lat := since()
+			t.Logf("returned %v after the cancel", lat.Round(time.Millisecond))
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("after cancel: %v", err)
+			}
+			if lat > time.Second {
+				t.Errorf("returned %v after the cancel, want within 1 s", lat)
+			}
+			after, err := os.ReadFile(s.ResPath("G"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(before, after) {
+				t.Errorf("Res.rwm is %d bytes, was %d", len(after), len(before))
+			}
+			mustVerify(t, s)
+		})
+	}
+	t.Run("regroup", func(t *testing.T) {
+		s := openStore(t)
+		if _, err := s.AddImage(context.Background(), small, AddOptions{Group: "G", FileName: "small"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddImage(context.Background(), big, AddOptions{Group: "G", FileName: "big2"}); err != nil {
+			t.Fatal(err)
+		}
+		before, err := os.ReadFile(s.ResPath("G"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, report, since := cancelAt15(t)
+		_, err = s.Regroup(ctx, "G", RegroupOptions{Progress: report})
+		lat := since()
+		t.Logf("returned %v after the cancel", lat.Round(time.Millisecond))
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("after cancel: %v", err)
+		}
+		if lat > time.Second {
+			t.Errorf("returned %v after the cancel, want within 1 s", lat)
+		}
+		after, err := os.ReadFile(s.ResPath("G"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(before, after) {
+			t.Errorf("Res.rwm is %d bytes, was %d", len(after), len(before))
+		}
+		mustVerify(t, s)
+	})
+}

@@ -229,7 +229,7 @@ func (s *Store) CommitImage(ctx context.Context, r ImageRef, base ImageVersion, 
 		w.Abort()
 		return fail(err)
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseContext(ctx); err != nil {
 		return fail(err)
 	}
 	step("commit-res-written")
@@ -431,7 +431,7 @@ func (s *Store) commitBoot(ctx context.Context, op *op, r ImageRef, old *wim.WIM
 		w.Abort()
 		return err
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseContext(ctx); err != nil {
 		return err
 	}
 	step("commit-temp-written")

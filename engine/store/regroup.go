@@ -183,7 +183,7 @@ func (s *Store) buildGroup(ctx context.Context, g string, files []string, build 
 				return err
 			}
 		}
-		err = w.Close()
+		err = w.CloseContext(ctx)
 		closeSrcs()
 		if err != nil {
 			return err
