@@ -179,3 +179,76 @@ func TestExportCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelWhileClosing cancels a capture and an export at the moment
+// their data is all written and Close begins: the file is not committed
+// (no new file, the appended-to file's old bytes) and the call says it was
+// cancelled.
+func TestCancelWhileClosing(t *testing.T) {
+	src := cancelSource(t, false, 1)
+	tree := filepath.Join(t.TempDir(), "tree")
+	if err := os.MkdirAll(filepath.Join(tree, "Windows"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tree, "Windows", "win.ini"), []byte("[fonts]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		append bool
+		run    func(ctx context.Context, dest string) error
+	}{
+		{"capture", false, func(ctx context.Context, dest string) error {
+			_, err := Capture(ctx, tree, dest, CaptureOptions{Compression: XPRESS})
+			return err
+		}},
+		{"capture append", true, func(ctx context.Context, dest string) error {
+			_, err := Capture(ctx, tree, dest, CaptureOptions{Name: "Second", Append: true})
+			return err
+		}},
+		{"export", false, func(ctx context.Context, dest string) error {
+			_, err := Export(ctx, imgOpenW(t, src), []int{1}, dest, ExportOptions{})
+			return err
+		}},
+		{"export append", true, func(ctx context.Context, dest string) error {
+			_, err := Export(ctx, imgOpenW(t, src), []int{1}, dest, ExportOptions{Name: "Second"})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			dest := filepath.Join(dir, "out.wim")
+			var oldSize int64
+			var oldSum [20]byte
+			if tc.append {
+				if _, err := Capture(context.Background(), tree, dest, CaptureOptions{Name: "First", Compression: None}); err != nil {
+					t.Fatal(err)
+				}
+				oldSize, oldSum = fileSum(t, dest)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			crashHook = func(step string) {
+				if step == "after-data" {
+					cancel()
+				}
+			}
+			defer func() { crashHook = nil }()
+			err := tc.run(ctx, dest)
+			crashHook = nil
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("after a cancel while closing: %v", err)
+			}
+			ents, _ := os.ReadDir(dir)
+			if !tc.append {
+				if len(ents) != 0 {
+					t.Errorf("left in the folder: %v", ents)
+				}
+				return
+			}
+			if size, sum := fileSum(t, dest); size != oldSize || sum != oldSum {
+				t.Errorf("appended-to file is %d bytes, SHA-1 %x; was %d bytes, %x", size, sum, oldSize, oldSum)
+			}
+		})
+	}
+}
