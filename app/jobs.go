@@ -57,15 +57,20 @@ func (js *Jobs) Start(title string, fn func(ctx context.Context, report progress
 	js.mu.Unlock()
 	js.changed()
 	go func() {
-		err := fn(ctx, j.report)
-		if err == nil && ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		if errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("%s: cancelled", title)
+		err := runJobFunc(ctx, fn, j.report)
+		state := JobDone
+		switch {
+		case err == nil:
+			// Done, even if Cancel came too late to stop it: the work
+			// is there.
+		case errors.Is(err, context.Canceled):
+			state = JobCancelled
+			err = &cancelledError{title: title}
+		default:
+			state = JobFailed
 		}
 		j.mu.Lock()
-		j.err, j.finished = err, true
+		j.err, j.finished, j.state = err, true, state
 		j.mu.Unlock()
 		js.mu.Lock()
 		delete(js.running, j.id)
@@ -76,6 +81,51 @@ func (js *Jobs) Start(title string, fn func(ctx context.Context, report progress
 	}()
 	return j
 }
+
+// runJobFunc calls fn, turning a panic into an error.
+func runJobFunc(ctx context.Context, fn func(ctx context.Context, report progress.Func) error, report progress.Func) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	return fn(ctx, report)
+}
+
+// JobState says where a job stands.
+type JobState int
+
+// Job states.
+const (
+	JobRunning   JobState = iota
+	JobDone               // ended without an error
+	JobFailed             // ended with an error (Err)
+	JobCancelled          // stopped by Cancel; Err wraps context.Canceled
+)
+
+func (s JobState) String() string {
+	switch s {
+	case JobRunning:
+		return "Running"
+	case JobDone:
+		return "Done"
+	case JobFailed:
+		return "Failed"
+	case JobCancelled:
+		return "Cancelled"
+	}
+	return fmt.Sprintf("JobState(%d)", int(s))
+}
+
+// cancelledError is the error of a job stopped by Cancel.
+type cancelledError struct{ title string }
+
+func (e *cancelledError) Error() string { return e.title + ": cancelled" }
+func (e *cancelledError) Unwrap() error { return context.Canceled }
+
+// IsCancelled reports whether err is the error of a job (or an operation)
+// stopped by Cancel rather than a failure.
+func IsCancelled(err error) bool { return errors.Is(err, context.Canceled) }
 
 // Running returns the jobs that have not ended, oldest first.
 func (js *Jobs) Running() []*Job {
@@ -136,10 +186,19 @@ type Job struct {
 	phaseStart  time.Time
 	doneBytes   int64
 	totalBytes  int64
+	eta         Estimator // of the current phase
 	lastNotify  time.Time
 	err         error
 	finished    bool
+	state       JobState
 	cancelAsked bool
+}
+
+// State returns where the job stands: running, done, failed or cancelled.
+func (j *Job) State() JobState {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state
 }
 
 // Title returns what the job does.
@@ -156,7 +215,8 @@ func (j *Job) Cancel() {
 // Done is closed when the job has ended.
 func (j *Job) Done() <-chan struct{} { return j.done }
 
-// Err returns the job's error once it has ended (nil on success).
+// Err returns the job's error once it has ended (nil on success; one that
+// IsCancelled when the job was cancelled).
 func (j *Job) Err() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -168,7 +228,9 @@ func (j *Job) report(r progress.Report) {
 	j.mu.Lock()
 	if r.Phase != j.phase {
 		j.phase, j.phaseStart = r.Phase, now
+		j.eta = Estimator{}
 	}
+	j.eta.Observe(now, r.Done, r.Total)
 	j.doneBytes, j.totalBytes = r.Done, r.Total
 	notify := now.Sub(j.lastNotify) >= j.jobs.interval || (r.Total > 0 && r.Done >= r.Total)
 	if notify {
@@ -203,9 +265,8 @@ func (j *Job) Status() JobStatus {
 		Elapsed: now.Sub(j.started), ETA: -1, Finished: j.finished, Cancelled: j.cancelAsked, Err: j.err}
 	if j.totalBytes > 0 {
 		st.Fraction = min(1, float64(j.doneBytes)/float64(j.totalBytes))
-		if el := now.Sub(j.phaseStart); j.doneBytes > 0 && el > 0 {
-			rate := float64(j.doneBytes) / el.Seconds()
-			st.ETA = time.Duration(float64(j.totalBytes-j.doneBytes) / rate * float64(time.Second))
+		if eta, ok := j.eta.ETA(now); ok {
+			st.ETA = eta
 		}
 	}
 	return st
@@ -226,17 +287,7 @@ func (st JobStatus) String() string {
 	}
 	s := fmt.Sprintf("%s: %d%% · %s of %s", phase, int(st.Fraction*100), FormatBytes(st.Done), FormatBytes(st.Total))
 	if st.ETA >= 0 && st.Done < st.Total {
-		s += " · about " + formatETA(st.ETA) + " left"
+		s += " · about " + FormatETA(st.ETA) + " left"
 	}
 	return s
-}
-
-func formatETA(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d.Seconds()+0.5))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
 }

@@ -693,15 +693,22 @@ func TestJobBarAndCloseWithJobs(t *testing.T) {
 	if len(f.c.jobs.Running()) != 1 {
 		t.Fatal("job ended")
 	}
-	// The job bar's Cancel cancels it; the error says so.
+	// The job bar's Cancel cancels it: the row says it is cancelling,
+	// then the status line says "Cancelled", with no error dialog.
 	test.Tap(row.cancel)
+	if row.detail.Text != "Cancelling…" {
+		t.Fatalf("job row after Cancel: %q", row.detail.Text)
+	}
 	f.c.settle()
-	if j.Err() == nil || !strings.Contains(overlayText(f.c), "cancelled") {
-		t.Fatalf("cancelled job: %v, %q", j.Err(), overlayText(f.c))
+	if j.State() != app.JobCancelled || !app.IsCancelled(j.Err()) {
+		t.Fatalf("cancelled job: %v, %v", j.State(), j.Err())
+	}
+	if txt := overlayText(f.c); txt != "" {
+		t.Fatalf("a dialog after Cancel: %q", txt)
 	}
 	f.c.showJobs()
-	if len(f.c.jobBox.Objects) != 0 || f.c.jobStatus.Text != "" {
-		t.Fatal("job bar not cleared")
+	if len(f.c.jobBox.Objects) != 0 || f.c.jobStatus.Text != "Long work: Cancelled" {
+		t.Fatalf("job bar not cleared, status %q", f.c.jobStatus.Text)
 	}
 	close(release)
 }

@@ -44,7 +44,10 @@ type Console struct {
 	jobStatus *widget.Label
 	jobBox    *fyne.Container
 	jobRows   map[*app.Job]*jobRow
-	selected  string
+	// jobNote is what the job status shows when no job runs: how the
+	// last job ended when that is news ("Export x: Cancelled").
+	jobNote  string
+	selected string
 	// current is the dialog or wizard opened last (tests drive it).
 	current any
 	// browser is the open file browser, if any: files dropped on the
@@ -276,7 +279,7 @@ func (c *Console) showDetails() { c.details.show(c.model.Details(c.selected)) }
 
 func (c *Console) updateStatus() {
 	c.status.SetText(c.model.StatusText(c.selected))
-	c.jobStatus.SetText(c.jobs.Summary())
+	c.jobStatus.SetText(c.jobSummary())
 	c.showReadOnly()
 }
 

@@ -29,6 +29,7 @@ func newJobRow(j *app.Job) *jobRow {
 		j.Cancel()
 		r.cancel.Disable()
 		r.cancel.SetText("Cancelling…")
+		r.detail.SetText("Cancelling…")
 	})
 	title := widget.NewLabel(j.Title())
 	title.TextStyle.Bold = true
@@ -39,6 +40,10 @@ func newJobRow(j *app.Job) *jobRow {
 func (r *jobRow) update() {
 	st := r.job.Status()
 	r.bar.SetValue(st.Fraction)
+	if st.Cancelled {
+		r.detail.SetText("Cancelling…")
+		return
+	}
 	r.detail.SetText(st.String())
 }
 
@@ -68,12 +73,22 @@ func (c *Console) showJobs() {
 	if changed {
 		c.jobBox.Refresh()
 	}
-	c.jobStatus.SetText(c.jobs.Summary())
+	c.jobStatus.SetText(c.jobSummary())
+}
+
+// jobSummary is the job status line: the running jobs, or else how the last
+// job ended when it was cancelled.
+func (c *Console) jobSummary() string {
+	if s := c.jobs.Summary(); s != "" {
+		return s
+	}
+	return c.jobNote
 }
 
 // runJob runs fn as a job titled title. When it ends, the model is reloaded
 // (in the job's goroutine) and then, on the main goroutine, the window is
-// redrawn, an error shown as a dialog, and done called (when not nil) with
+// redrawn, an error shown as a dialog (a cancelled job only says
+// "Cancelled" in the job status line), and done called (when not nil) with
 // the job's error.
 func (c *Console) runJob(title string, fn func(ctx context.Context, report progress.Func) error, done func(err error)) *app.Job {
 	j := c.jobs.Start(title, fn)
@@ -81,10 +96,14 @@ func (c *Console) runJob(title string, fn func(ctx context.Context, report progr
 		<-j.Done()
 		c.model.Refresh()
 		return func() {
+			err := j.Err()
+			c.jobNote = ""
+			if j.State() == app.JobCancelled {
+				c.jobNote = title + ": Cancelled"
+			}
 			c.showJobs()
 			c.redraw()
-			err := j.Err()
-			if err != nil {
+			if err != nil && j.State() != app.JobCancelled {
 				c.showError(title, err)
 			}
 			if done != nil {

@@ -53,6 +53,10 @@ func (s *Store) ExportImage(ctx context.Context, r ImageRef, dest string, o Expo
 			os.Remove(tmp)
 			return err
 		}
+		if err := ctx.Err(); err != nil {
+			os.Remove(tmp) // cancelled: the old file stays
+			return err
+		}
 		if err := os.Rename(tmp, dest); err != nil {
 			os.Remove(tmp)
 			return err

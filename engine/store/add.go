@@ -625,7 +625,7 @@ func (s *Store) growResAt(ctx context.Context, res string, src *wim.WIM, imgs []
 		w.Abort()
 		return 0, 0, err
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseContext(ctx); err != nil {
 		return 0, 0, err
 	}
 	return codec, chunk, nil

@@ -277,7 +277,7 @@ func (s *Store) appendRes(ctx context.Context, c *commit, write func(context.Con
 		w.Abort()
 		return 0, 0, err
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseContext(ctx); err != nil {
 		return 0, 0, err
 	}
 	step("commit-res-written")
@@ -488,7 +488,7 @@ func (s *Store) commitBoot(ctx context.Context, c *commit, write func(context.Co
 		w.Abort()
 		return err
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseContext(ctx); err != nil {
 		return err
 	}
 	step("commit-temp-written")

@@ -208,7 +208,7 @@ func (s *Store) buildRes(ctx context.Context, g string, files []string, build st
 			return nil, err
 		}
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseContext(ctx); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -94,7 +94,7 @@ func Capture(ctx context.Context, dir, dest string, o CaptureOptions) (int, erro
 			return 0, err
 		}
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseContext(ctx); err != nil {
 		return 0, err
 	}
 	return idx, nil

@@ -96,7 +96,7 @@ func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOp
 		w.Abort()
 		return nil, err
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseContext(ctx); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -124,7 +124,19 @@ type Writer struct {
 
 	finished      bool
 	headerWritten bool
+
+	// aborting is set by Abort and by a call whose context ended while it
+	// waited on the pipeline: the workers and the write goroutine then
+	// drop what is queued instead of compressing and writing it.
+	aborting atomic.Bool
+	// closeCtx is the context of CloseContext: checked before the header
+	// (and, for a new file, the rename) commits the file.
+	closeCtx context.Context
 }
+
+// copyPiece bounds the bytes copied as stored (inside the kernel or
+// through a buffer) between two checks for cancellation.
+const copyPiece = 16 << 20
 
 // metaSlot receives the location of an added image's metadata resource.
 type metaSlot struct {
@@ -147,9 +159,10 @@ type wtask struct {
 	b    *wblob
 	idx  int64
 	last bool
-	data []byte        // uncompressed chunk (pooled)
-	comp []byte        // compressed chunk (pooled), nil when it is stored raw
-	done chan struct{} // closed when compression is done; nil when none is needed
+	data []byte          // uncompressed chunk (pooled)
+	comp []byte          // compressed chunk (pooled), nil when it is stored raw
+	done chan struct{}   // closed when compression is done; nil when none is needed
+	ctx  context.Context // the call that queued it; nil for barriers and aborts
 
 	src      *WIM           // taskRaw: file to copy from
 	srcRes   ResourceHeader // taskRaw: the resource as stored there
@@ -424,7 +437,7 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 			return abort(err)
 		}
 		sha.Write(buf)
-		t := &wtask{kind: taskChunk, b: b, idx: i, data: buf, last: i == b.nchunks-1}
+		t := &wtask{kind: taskChunk, b: b, idx: i, data: buf, last: i == b.nchunks-1, ctx: ctx}
 		if t.last {
 			sha.Sum(b.hash[:0])
 			if want != nil && b.hash != *want {
@@ -445,33 +458,88 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 				return b.hash, nil
 			}
 		}
-		w.submit(t)
+		if err := w.submit(ctx, t); err != nil {
+			return Hash{}, err
+		}
 		queued = true
 	}
 	return b.hash, nil
 }
 
 // submit queues t in file order and hands it to a compression worker.
-func (w *Writer) submit(t *wtask) {
+// When ctx ends while it waits for room, the writer is marked failed (so
+// Close aborts it) and ctx's error returned.
+func (w *Writer) submit(ctx context.Context, t *wtask) error {
 	if w.codec != None && t.kind == taskChunk {
 		t.done = make(chan struct{})
-		w.send(t)
-		w.work <- t
-		return
+		if err := w.sendCtx(ctx, t); err != nil {
+			close(t.done)
+			putBuffer(t.data)
+			return err
+		}
+		select {
+		case w.work <- t:
+		case <-ctx.Done():
+			// The write goroutine waits on t.done: it finds the
+			// writer failed and drops the chunk.
+			w.cancelled(ctx.Err())
+			close(t.done)
+			return ctx.Err()
+		}
+		return nil
 	}
-	w.send(t)
+	return w.sendCtx(ctx, t)
 }
 
 // send queues t for the write goroutine, after any pending run of raw
 // copies.
 func (w *Writer) send(t *wtask) {
+	w.sendCtx(context.Background(), t)
+}
+
+// sendCtx is send that gives up when ctx ends while the queue is full: the
+// writer is then marked failed and ctx's error returned.
+func (w *Writer) sendCtx(ctx context.Context, t *wtask) error {
 	if r := w.run; r != nil {
 		w.run = nil
-		w.order <- r
+		select {
+		case w.order <- r:
+		case <-ctx.Done():
+			w.cancelled(ctx.Err())
+			return ctx.Err()
+		}
 	}
 	if t != nil {
-		w.order <- t
+		select {
+		case w.order <- t:
+		case <-ctx.Done():
+			w.cancelled(ctx.Err())
+			return ctx.Err()
+		}
 	}
+	return nil
+}
+
+// cancelled marks the writer failed with err (a context's error): what is
+// queued is dropped, and Close aborts.
+func (w *Writer) cancelled(err error) {
+	w.setErr(err)
+	w.aborting.Store(true)
+}
+
+// dropping reports whether the task t is not to be done: the writer is
+// aborting or t's call was cancelled (which then fails the writer).
+func (w *Writer) dropping(t *wtask) bool {
+	if w.aborting.Load() {
+		return true
+	}
+	if t.ctx != nil {
+		if err := t.ctx.Err(); err != nil {
+			w.cancelled(err)
+			return true
+		}
+	}
+	return false
 }
 
 // maxRawRun bounds the bytes copied as stored in one read.
@@ -479,7 +547,7 @@ const maxRawRun = 4 << 20
 
 // queueRaw queues the copy of blob h, stored as res in o. Blobs stored one
 // after the other are copied together, in one read.
-func (w *Writer) queueRaw(o *WIM, res ResourceHeader, h Hash) {
+func (w *Writer) queueRaw(ctx context.Context, o *WIM, res ResourceHeader, h Hash) error {
 	if r := w.run; r != nil && r.src == o {
 		last := r.srcRes
 		if len(r.more) > 0 {
@@ -487,11 +555,14 @@ func (w *Writer) queueRaw(o *WIM, res ResourceHeader, h Hash) {
 		}
 		if res.Offset == last.End() && res.End()-r.srcRes.Offset <= maxRawRun {
 			r.more = append(r.more, rawItem{res, h})
-			return
+			return nil
 		}
 	}
-	w.send(nil)
-	w.run = &wtask{kind: taskRaw, src: o, srcRes: res, srcHash: h}
+	if err := w.sendCtx(ctx, nil); err != nil {
+		return err
+	}
+	w.run = &wtask{kind: taskRaw, src: o, srcRes: res, srcHash: h, ctx: ctx}
+	return nil
 }
 
 // compressLoop is a compression worker.
@@ -506,7 +577,7 @@ func (w *Writer) compressLoop() {
 		if c == nil && err == nil {
 			c, err = newCompressor(w.codec, w.chunk)
 		}
-		if err == nil && len(t.data) > 1 {
+		if err == nil && len(t.data) > 1 && !w.dropping(t) {
 			dst := getBuffer(w.chunk, len(t.data)-1)
 			if n := compressChunk(c, dst, t.data); n > 0 && n < len(t.data) {
 				t.comp = dst[:n]
@@ -562,13 +633,19 @@ func (w *Writer) writeLoop() {
 			}
 			close(t.barrier)
 		case taskRaw:
-			w.copyRaw(t)
+			if !w.dropping(t) {
+				w.copyRaw(t)
+			}
 		case taskAbort:
 			if t.b.start != 0 {
 				w.out.rollback(t.b.start)
 			}
 		case taskChunk:
-			w.writeChunk(t)
+			if w.dropping(t) {
+				w.dropChunk(t)
+			} else {
+				w.writeChunk(t)
+			}
 		}
 		if w.out.err != nil {
 			w.setErr(fmt.Errorf("wim: %s: %w", w.path, w.out.err))
@@ -577,6 +654,17 @@ func (w *Writer) writeLoop() {
 	w.out.flush()
 	if w.out.err != nil {
 		w.setErr(fmt.Errorf("wim: %s: %w", w.path, w.out.err))
+	}
+}
+
+// dropChunk releases a chunk that is not written (the writer is aborting).
+func (w *Writer) dropChunk(t *wtask) {
+	if t.done != nil {
+		<-t.done
+	}
+	putBuffer(t.data)
+	if t.comp != nil {
+		putBuffer(t.comp)
 	}
 }
 
@@ -674,14 +762,28 @@ func (w *Writer) copyRaw(t *wtask) {
 	}
 	// In the kernel where the source is a file; the rest (or all of an
 	// in-memory source) through the buffer.
+	// Piece by piece, so that a cancel stops a copy of gigabytes.
 	k := int64(0)
-	if t.src.f != nil {
-		k = w.out.copyFrom(t.src.f, t.srcRes.Offset, n)
+	for t.src.f != nil && k < n {
+		if w.dropping(t) {
+			w.out.rollback(pos)
+			return
+		}
+		m := min(int64(copyPiece), n-k)
+		c := w.out.copyFrom(t.src.f, t.srcRes.Offset+k, m)
+		k += c
+		if c < m {
+			break
+		}
 	}
 	if k < n && w.srcBuf == nil {
 		w.srcBuf = make([]byte, 1<<20)
 	}
-	for k < n {
+	for i := 0; k < n; i++ {
+		if i%(copyPiece/(1<<20)) == 0 && w.dropping(t) {
+			w.out.rollback(pos)
+			return
+		}
 		m := min(int64(len(w.srcBuf)), n-k)
 		if _, err := t.src.ra.ReadAt(w.srcBuf[:m], t.srcRes.Offset+k); err != nil {
 			w.setErr(fmt.Errorf("wim: %s: reading blob %s at offset 0x%x: %w", t.src.name, t.srcHash, t.srcRes.Offset+k, err))
@@ -747,8 +849,7 @@ func (w *Writer) CopyBlob(ctx context.Context, src *WIM, h Hash) error {
 		w.mu.Lock()
 		w.have[h] = e.Size()
 		w.mu.Unlock()
-		w.queueRaw(o, e.Res, h)
-		return nil
+		return w.queueRaw(ctx, o, e.Res, h)
 	}
 	rc, err := o.openEntry(e, "blob")
 	if err != nil {
@@ -806,6 +907,7 @@ func (w *Writer) Abort() error {
 	if w.f == nil {
 		return nil
 	}
+	w.aborting.Store(true)
 	w.stopPipeline()
 	w.out.release()
 	defer func() { w.f = nil }()
@@ -846,6 +948,32 @@ var crashHook func(step string)
 // (see Abort) and the file left as it was.
 func (w *Writer) Close() error {
 	return w.close(nil)
+}
+
+// CloseContext is Close that gives up, aborting the writing (see Abort),
+// when ctx ends before the file is committed: before the header is
+// written and, for a new file, before the rename. Once the header of an
+// appended file is written the append stands.
+func (w *Writer) CloseContext(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		if w.f == nil {
+			return fmt.Errorf("wim: %s: writer is closed", w.name)
+		}
+		w.Abort()
+		w.releaseTemp()
+		return err
+	}
+	w.closeCtx = ctx
+	return w.close(nil)
+}
+
+// closeCancelled returns the error of CloseContext's context once it has
+// ended.
+func (w *Writer) closeCancelled() error {
+	if w.closeCtx == nil {
+		return nil
+	}
+	return w.closeCtx.Err()
 }
 
 // close is Close with a function run between syncing the new file and
@@ -890,6 +1018,10 @@ func (w *Writer) close(beforeRename func()) error {
 	}
 	if beforeRename != nil {
 		beforeRename()
+	}
+	if err := w.closeCancelled(); err != nil {
+		os.Remove(w.path)
+		return err
 	}
 	if err := os.Rename(w.path, w.name); err != nil {
 		os.Remove(w.path)
@@ -1029,6 +1161,9 @@ func (w *Writer) finish() error {
 		}
 	}
 	w.hook("before-header")
+	if err := w.closeCancelled(); err != nil {
+		return err
+	}
 	hb, _ := h.MarshalBinary()
 	w.headerWritten = true // from here on the file must not be cut back
 	if _, err := w.f.WriteAt(hb, 0); err != nil {
@@ -1066,6 +1201,9 @@ func (w *Writer) integrity(end int64) (*integrityTable, error) {
 	buf := make([]byte, 1<<20)
 	w.opts.Progress.Send(progress.Report{Phase: PhaseIntegrity, Total: total})
 	for i := reuse; i < n; i++ {
+		if err := w.closeCancelled(); err != nil {
+			return nil, err
+		}
 		off := HeaderSize + i*cs
 		size := min(int64(cs), end-off)
 		sha := sha1.New()
@@ -1307,7 +1445,9 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 			if _, err := src.resourceFor(e.Res, fmt.Sprintf("metadata resource of image %d", index)); err != nil {
 				return 0, err
 			}
-			w.send(&wtask{kind: taskRaw, src: src, srcRes: e.Res, srcHash: e.Hash, meta: slot})
+			if err := w.sendCtx(ctx, &wtask{kind: taskRaw, src: src, srcRes: e.Res, srcHash: e.Hash, meta: slot, ctx: ctx}); err != nil {
+				return 0, err
+			}
 			raw = true
 		}
 	}
