@@ -53,11 +53,23 @@ func TestLoadInstallSessions(t *testing.T) {
 	results := make([]result, sessions)
 	var wg sync.WaitGroup
 	start := time.Now()
+	// The disable falls in the middle whatever the machine's load: it
+	// comes once a few sessions are downloading, and the second half of
+	// the clients ask only after it (a fixed delay left every session on
+	// one side of it on a loaded machine).
+	const underWay = 5
+	var downloading atomic.Int32
+	sessionsUnderWay := make(chan struct{})
+	disabledCh := make(chan struct{})
 	for i := range sessions {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(time.Duration(i) * 15 * time.Millisecond) // arrivals over 0.75 s
+			if i < sessions/2 {
+				time.Sleep(time.Duration(i) * 15 * time.Millisecond) // arrivals over 0.375 s
+			} else {
+				<-disabledCh
+			}
 			c := ts.client(t, "operator")
 			r := &results[i]
 			r.dest = filepath.Join(t.TempDir(), "d")
@@ -65,7 +77,12 @@ func TestLoadInstallSessions(t *testing.T) {
 			var mu sync.Mutex
 			report := func(p progress.Report) {
 				// A slow client: the session lasts a while.
-				once.Do(func() { time.Sleep(300 * time.Millisecond) })
+				once.Do(func() {
+					if downloading.Add(1) == underWay {
+						close(sessionsUnderWay)
+					}
+					time.Sleep(300 * time.Millisecond)
+				})
 				mu.Lock()
 				r.lastData = time.Now()
 				if p.Phase == PhaseDownload {
@@ -97,12 +114,19 @@ func TestLoadInstallSessions(t *testing.T) {
 	}()
 
 	// Disable in the middle, then Replace (it waits for the sessions).
-	time.Sleep(400 * time.Millisecond)
+	select {
+	case <-sessionsUnderWay:
+	case <-ctx.Done():
+		close(disabledCh)
+		t.Fatalf("fewer than %d sessions started downloading within the test's time", underWay)
+	}
 	no := false
 	if err := admin.SetImage(ctx, ref, store.SetOptions{Enabled: &no}); err != nil {
+		close(disabledCh)
 		t.Fatal(err)
 	}
 	disabled := time.Now()
+	close(disabledCh)
 	if err := admin.ReplaceImage(ctx, ref, srcB, store.ReplaceOptions{Wait: 50 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
