@@ -115,12 +115,12 @@ func (d *nativeDialogs) call(show func() error) (err error) {
 			d.mu.Unlock()
 		}
 	}()
-	if err := show(); errors.Is(err, dialog.ErrCancelled) {
+	err = show()
+	afterDialog()
+	if errors.Is(err, dialog.ErrCancelled) {
 		return app.ErrCancelled
-	} else if err != nil {
-		return err
 	}
-	return nil
+	return err
 }
 
 func (d *nativeDialogs) unavailable() error {
