@@ -60,7 +60,7 @@ func runConsole(root string) error {
 		return fmt.Errorf("opening the store: %w", err)
 	}
 	a := fyneapp.NewWithID(appID)
-	c := views.NewConsole(a, app.NewModel(local), nativeDialogs{})
+	c := views.NewConsole(a, app.NewModel(local), &nativeDialogs{})
 	stop, err := c.LiveSync()
 	if err != nil {
 		return fmt.Errorf("watching the store: %w", err)

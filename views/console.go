@@ -36,6 +36,9 @@ type Console struct {
 	model   *app.Model
 	dialogs app.Dialogs
 	jobs    *app.Jobs
+	// fileDialogOpen is set while a native file dialog is open (see
+	// filedialogs.go); main goroutine only.
+	fileDialogOpen bool
 
 	tree      *widget.Tree
 	rows      []*nodeRow

@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -61,19 +60,7 @@ func (c *Console) addDriverPackage() {
 		dialog.ShowInformation("Add Driver Package", "Disable "+n.Label+" first.\n\n"+app.ErrImageEnabled.Error()+".", c.Window)
 		return
 	}
-	c.background(func() func() {
-		folder, err := c.dialogs.PickFolder("Driver Package Folder")
-		return func() {
-			if errors.Is(err, app.ErrCancelled) || (err == nil && folder == "") {
-				return
-			}
-			if err != nil {
-				c.showError("Add driver package", err)
-				return
-			}
-			c.askDriverOptions(n, folder)
-		}
-	})
+	c.pickFolder("Driver Package Folder", func(folder string) { c.askDriverOptions(n, folder) })
 }
 
 // askDriverOptions shows the form of the driver package in folder, then

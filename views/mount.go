@@ -61,23 +61,20 @@ func (c *Console) mountImage() {
 				c.showInfo("Mount "+label, "Disable "+label+" first.\n\n"+app.ErrImageEnabled.Error()+".")
 			}
 		}
-		dir, err := c.dialogs.PickFolder("Mount " + label + " to an empty or new folder")
 		return func() {
-			if errors.Is(err, app.ErrCancelled) {
-				return
-			}
-			if err != nil {
-				c.showError("Mount "+label, err)
-				return
-			}
-			c.runJob("Mount "+label, func(ctx context.Context, report progress.Func) error {
-				_, err := srv.MountImage(ctx, r, dir, report)
-				return err
-			}, func(err error) {
-				if err == nil {
-					c.showInfo("Mount "+label, fmt.Sprintf("%s is mounted to\n%s\n\nChange its files there with any tool, then choose %s on the image to commit the changes or discard them.", label, dir, unmountLabel))
-				}
-			})
+			c.pickFolder("Mount "+label+" to an empty or new folder", func(dir string) { c.mountTo(srv, r, label, dir) })
+		}
+	})
+}
+
+// mountTo mounts image r (labelled label) of srv to folder dir, as a job.
+func (c *Console) mountTo(srv *app.Server, r store.ImageRef, label, dir string) {
+	c.runJob("Mount "+label, func(ctx context.Context, report progress.Func) error {
+		_, err := srv.MountImage(ctx, r, dir, report)
+		return err
+	}, func(err error) {
+		if err == nil {
+			c.showInfo("Mount "+label, fmt.Sprintf("%s is mounted to\n%s\n\nChange its files there with any tool, then choose %s on the image to commit the changes or discard them.", label, dir, unmountLabel))
 		}
 	})
 }

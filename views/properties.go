@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -218,22 +217,12 @@ func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties, x imag
 // associate picks an unattend file and associates it with the image.
 func (w *imageProperties) associate() {
 	c := w.c
-	c.background(func() func() {
-		files, err := c.dialogs.OpenFiles("Associate Unattend File", app.FileFilter{Description: "Unattend files (*.xml)", Extensions: []string{"xml"}})
-		return func() {
-			if errors.Is(err, app.ErrCancelled) || (err == nil && len(files) == 0) {
-				return
-			}
-			if err != nil {
-				c.showError("Associate unattend file", err)
-				return
-			}
-			w.dlg.Hide()
-			r, srv := w.n.Ref(), w.n.Server
-			c.runJob("Associate unattend file with "+w.n.Label, func(ctx context.Context, _ progress.Func) error {
-				return srv.SetUnattend(ctx, r, files[0])
-			}, nil)
-		}
+	c.openFiles("Associate Unattend File", []app.FileFilter{{Description: "Unattend files (*.xml)", Extensions: []string{"xml"}}}, func(files []string) {
+		w.dlg.Hide()
+		r, srv := w.n.Ref(), w.n.Server
+		c.runJob("Associate unattend file with "+w.n.Label, func(ctx context.Context, _ progress.Func) error {
+			return srv.SetUnattend(ctx, r, files[0])
+		}, nil)
 	})
 }
 
@@ -321,26 +310,16 @@ func (w *imageProperties) reloadLangPacks() {
 // as a job.
 func (w *imageProperties) addLangPacks() {
 	c := w.c
-	c.background(func() func() {
-		files, err := c.dialogs.OpenFiles("Add Language Packs", app.FileFilter{Description: "Language packs (*.cab)", Extensions: []string{"cab"}})
-		return func() {
-			if errors.Is(err, app.ErrCancelled) || (err == nil && len(files) == 0) {
-				return
-			}
-			if err != nil {
-				c.showError("Add language packs", err)
-				return
-			}
-			r, srv := w.n.Ref(), w.n.Server
-			c.runJob("Add language packs to "+w.n.Label, func(ctx context.Context, _ progress.Func) error {
-				for _, f := range files {
-					if err := srv.AddLanguagePack(ctx, r, f); err != nil {
-						return err
-					}
+	c.openFiles("Add Language Packs", []app.FileFilter{{Description: "Language packs (*.cab)", Extensions: []string{"cab"}}}, func(files []string) {
+		r, srv := w.n.Ref(), w.n.Server
+		c.runJob("Add language packs to "+w.n.Label, func(ctx context.Context, _ progress.Func) error {
+			for _, f := range files {
+				if err := srv.AddLanguagePack(ctx, r, f); err != nil {
+					return err
 				}
-				return nil
-			}, func(error) { w.reloadLangPacks() })
-		}
+			}
+			return nil
+		}, func(error) { w.reloadLangPacks() })
 	})
 }
 

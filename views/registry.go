@@ -604,40 +604,29 @@ func (e *registryEditor) importReg() {
 	if e.view == nil || e.info.ReadOnly {
 		return
 	}
-	e.c.background(func() func() {
-		files, err := e.c.dialogs.OpenFiles("Import .reg into "+label,
-			app.FileFilter{Description: "Registration entries", Extensions: []string{"reg"}})
-		return func() {
-			if errors.Is(err, app.ErrCancelled) || (err == nil && len(files) == 0) {
-				return
-			}
-			if err != nil {
-				e.c.showError("Import .reg", err)
-				return
-			}
-			applied, skipped := 0, 0
-			e.stage("Import .reg", e.key, func(ss *servicing.Session) error {
-				for _, file := range files {
-					data, err := os.ReadFile(file)
-					if err != nil {
-						return err
-					}
-					res, err := ss.ImportReg(context.Background(), name, file, data)
-					if err != nil {
-						return err
-					}
-					applied += res.Applied
-					skipped += len(res.Skipped)
+	e.c.openFiles("Import .reg into "+label, []app.FileFilter{{Description: "Registration entries", Extensions: []string{"reg"}}}, func(files []string) {
+		applied, skipped := 0, 0
+		e.stage("Import .reg", e.key, func(ss *servicing.Session) error {
+			for _, file := range files {
+				data, err := os.ReadFile(file)
+				if err != nil {
+					return err
 				}
-				return nil
-			}, func() {
-				msg := fmt.Sprintf("imported %d operations; skipped %d", applied, skipped)
-				if skipped > 0 {
-					msg += " (for keys of other hives)"
+				res, err := ss.ImportReg(context.Background(), name, file, data)
+				if err != nil {
+					return err
 				}
-				dialog.ShowInformation("Import .reg", msg, e.c.Window)
-			})
-		}
+				applied += res.Applied
+				skipped += len(res.Skipped)
+			}
+			return nil
+		}, func() {
+			msg := fmt.Sprintf("imported %d operations; skipped %d", applied, skipped)
+			if skipped > 0 {
+				msg += " (for keys of other hives)"
+			}
+			dialog.ShowInformation("Import .reg", msg, e.c.Window)
+		})
 	})
 }
 

@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -296,20 +295,10 @@ func (b *fileBrowser) extract() {
 // path p of image r into it, as a job.
 func (c *Console) extractPath(srv *app.Server, r store.ImageRef, p string) {
 	title := "Extract " + path.Base(p)
-	c.background(func() func() {
-		dest, err := c.dialogs.PickFolder("Extract to folder")
-		return func() {
-			if errors.Is(err, app.ErrCancelled) {
-				return
-			}
-			if err != nil {
-				c.showError(title, err)
-				return
-			}
-			c.runJob(title, func(ctx context.Context, report progress.Func) error {
-				return srv.ExtractFiles(ctx, r, []string{p}, dest, report)
-			}, nil)
-		}
+	c.pickFolder("Extract to folder", func(dest string) {
+		c.runJob(title, func(ctx context.Context, report progress.Func) error {
+			return srv.ExtractFiles(ctx, r, []string{p}, dest, report)
+		}, nil)
 	})
 }
 
@@ -333,20 +322,7 @@ func (b *fileBrowser) addFiles() {
 	if b.ss == nil || b.searching {
 		return
 	}
-	dir := b.dir
-	b.c.background(func() func() {
-		files, err := b.c.dialogs.OpenFiles("Add Files to " + imagePath(dir))
-		return func() {
-			if errors.Is(err, app.ErrCancelled) || len(files) == 0 {
-				return
-			}
-			if err != nil {
-				b.c.showError("Add Files", err)
-				return
-			}
-			b.addLocal(files)
-		}
-	})
+	b.c.openFiles("Add Files to "+imagePath(b.dir), nil, b.addLocal)
 }
 
 // addFolder asks for a folder and stages adding it, with everything in it,
@@ -355,20 +331,7 @@ func (b *fileBrowser) addFolder() {
 	if b.ss == nil || b.searching {
 		return
 	}
-	dir := b.dir
-	b.c.background(func() func() {
-		folder, err := b.c.dialogs.PickFolder("Add Folder to " + imagePath(dir))
-		return func() {
-			if errors.Is(err, app.ErrCancelled) {
-				return
-			}
-			if err != nil {
-				b.c.showError("Add Folder", err)
-				return
-			}
-			b.addLocal([]string{folder})
-		}
-	})
+	b.c.pickFolder("Add Folder to "+imagePath(b.dir), func(folder string) { b.addLocal([]string{folder}) })
 }
 
 // addLocal stages adding the local files and folders paths to the folder
@@ -410,22 +373,12 @@ func (b *fileBrowser) replaceSelected() {
 		dialog.ShowInformation("Replace", "Select the file to replace.", b.c.Window)
 		return
 	}
-	b.c.background(func() func() {
-		files, err := b.c.dialogs.OpenFiles("Replace " + imagePath(e.Path))
-		return func() {
-			if errors.Is(err, app.ErrCancelled) || (err == nil && len(files) == 0) {
-				return
-			}
-			if err != nil {
-				b.c.showError("Replace", err)
-				return
-			}
-			if len(files) != 1 {
-				b.c.showError("Replace "+path.Base(e.Path), fmt.Errorf("choose one file, not %d", len(files)))
-				return
-			}
-			b.stage("Replace "+path.Base(e.Path), func() error { return b.ss.Replace(e.Path, files[0]) })
+	b.c.openFiles("Replace "+imagePath(e.Path), nil, func(files []string) {
+		if len(files) != 1 {
+			b.c.showError("Replace "+path.Base(e.Path), fmt.Errorf("choose one file, not %d", len(files)))
+			return
 		}
+		b.stage("Replace "+path.Base(e.Path), func() error { return b.ss.Replace(e.Path, files[0]) })
 	})
 }
 

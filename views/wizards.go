@@ -19,29 +19,14 @@ import (
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
-// pickFiles asks for WIM files with the native dialog (in a goroutine: it
-// blocks) unless files were given, and calls then with them on the main
-// goroutine.
+// pickFiles asks for WIM files with the file dialog (see filedialogs.go)
+// unless files were given, and calls then with them on the main goroutine.
 func (c *Console) pickFiles(title string, files []string, then func([]string)) {
 	if len(files) > 0 {
 		then(files)
 		return
 	}
-	c.background(func() func() {
-		files, err := c.dialogs.OpenFiles(title, app.WIMFilters...)
-		return func() {
-			if errors.Is(err, app.ErrCancelled) {
-				return
-			}
-			if err != nil {
-				c.showError(title, err)
-				return
-			}
-			if len(files) > 0 {
-				then(files)
-			}
-		}
-	})
+	c.openFiles(title, app.WIMFilters, then)
 }
 
 // addWizard is the Add Image wizard: source files, the group (existing or
@@ -279,19 +264,9 @@ func (c *Console) exportImage() {
 	if !ok || n.Image == nil {
 		return
 	}
-	c.background(func() func() {
-		dest, err := c.dialogs.SaveFile("Export Image", n.Image.File, app.WIMFilters...)
-		return func() {
-			if errors.Is(err, app.ErrCancelled) {
-				return
-			}
-			if err != nil {
-				c.showError("Export Image", err)
-				return
-			}
-			w := &exportWizard{c: c, dest: dest, n: n}
-			w.show()
-		}
+	c.saveFile("Export Image", n.Image.File, app.WIMFilters, func(dest string) {
+		w := &exportWizard{c: c, dest: dest, n: n}
+		w.show()
 	})
 }
 
