@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/wimconsole/wimconsole/app"
+	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
@@ -21,6 +22,14 @@ import (
 // (in the dialog on top, if one is shown), or to the canvas's handler when
 // none is focused. It then waits for the work the key started.
 func press(t *testing.T, c *Console, name fyne.KeyName) {
+	t.Helper()
+	pressNoWait(t, c, name)
+	c.settle()
+}
+
+// pressNoWait types key name as press does, without waiting for the work
+// it started (while a job runs, which settle would wait for).
+func pressNoWait(t *testing.T, c *Console, name fyne.KeyName) {
 	t.Helper()
 	cv := c.Window.Canvas()
 	if name == fyne.KeyTab {
@@ -35,19 +44,23 @@ func press(t *testing.T, c *Console, name fyne.KeyName) {
 	} else if h := cv.OnTypedKey(); h != nil {
 		h(ev)
 	}
-	c.settle()
 }
 
 // pressShortcut types a key with modifiers as the driver does: the main
 // menu's shortcuts come first, whatever is shown.
 func pressShortcut(t *testing.T, c *Console, name fyne.KeyName, mod fyne.KeyModifier) {
 	t.Helper()
+	pressShortcutNoWait(t, c, name, mod)
+	c.settle()
+}
+
+func pressShortcutNoWait(t *testing.T, c *Console, name fyne.KeyName, mod fyne.KeyModifier) {
+	t.Helper()
 	want := (&desktop.CustomShortcut{KeyName: name, Modifier: mod}).ShortcutName()
 	for _, m := range c.Window.MainMenu().Items {
 		for _, it := range m.Items {
 			if it.Shortcut != nil && it.Shortcut.ShortcutName() == want && it.Action != nil {
 				it.Action()
-				c.settle()
 				return
 			}
 		}
@@ -57,7 +70,6 @@ func pressShortcut(t *testing.T, c *Console, name fyne.KeyName, mod fyne.KeyModi
 	} else {
 		c.Window.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: name, Modifier: mod})
 	}
-	c.settle()
 }
 
 // panes returns what Tab moves between, as the window holds them: the
@@ -231,5 +243,31 @@ func TestCtrlQQuits(t *testing.T) {
 	pressShortcut(t, c, fyne.KeyQ, fyne.KeyModifierControl)
 	if quits != 2 {
 		t.Fatalf("Ctrl+Q with a dialog open quit %d times", quits-1)
+	}
+	press(t, c, fyne.KeyEscape)
+	// While a job runs it asks first: Esc keeps the job and the app,
+	// Enter cancels the job and then quits.
+	release := make(chan struct{})
+	defer close(release)
+	j := c.runJob("Long work", func(ctx context.Context, _ progress.Func) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	}, nil)
+	pressShortcutNoWait(t, c, fyne.KeyQ, fyne.KeyModifierControl)
+	if txt := overlayText(c); quits != 2 || !strings.Contains(txt, "Long work") {
+		t.Fatalf("Ctrl+Q with a job running: %d quits, dialog %q", quits-2, txt)
+	}
+	pressNoWait(t, c, fyne.KeyEscape)
+	if quits != 2 || len(c.jobs.Running()) != 1 || overlays(c) != 0 {
+		t.Fatalf("Esc on the question: %d quits, %d jobs, %d dialogs", quits-2, len(c.jobs.Running()), overlays(c))
+	}
+	pressShortcutNoWait(t, c, fyne.KeyQ, fyne.KeyModifierControl)
+	press(t, c, fyne.KeyReturn) // cancels the job, waits for it, quits
+	if quits != 3 || j.Err() == nil {
+		t.Fatalf("Enter on the question: %d quits, job error %v", quits-2, j.Err())
 	}
 }
