@@ -271,3 +271,28 @@ func TestCtrlQQuits(t *testing.T) {
 		t.Fatalf("Enter on the question: %d quits, job error %v", quits-2, j.Err())
 	}
 }
+
+// In the focused details pane Up and Down move the selected row and Enter
+// opens the row's Properties.
+func TestDetailsKeyboard(t *testing.T) {
+	f := newFixture(t)
+	c := f.c
+	_, details, _ := panes(t, c)
+	c.Select(app.GroupID(f.srv, "Lab"))
+	press(t, c, fyne.KeyTab)
+	if !focused(c, details) {
+		t.Fatalf("Tab from the tree focused %T", c.Window.Canvas().Focused())
+	}
+	press(t, c, fyne.KeyDown) // the first row
+	press(t, c, fyne.KeyDown) // the second
+	want := c.Details().RowIDs[1]
+	press(t, c, fyne.KeyReturn)
+	p, ok := c.current.(*imageProperties)
+	if !ok {
+		t.Fatalf("Enter on a details row opened %T: %q", c.current, overlayText(c))
+	}
+	n, _ := c.model.Node(want)
+	if c.Selected() != want || n.Image == nil || p.p.Image.Ref != n.Image.Ref {
+		t.Fatalf("Enter opened %s (selection %s), want the second row's %s", p.p.Image.Ref, c.Selected(), want)
+	}
+}
