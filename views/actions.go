@@ -69,11 +69,11 @@ func (c *Console) actionItems() []*fyne.MenuItem {
 		for _, it := range []*fyne.MenuItem{browse, service, mount, driver} {
 			it.Disabled = n.Server.IsRemote()
 		}
-		del := item("Delete", c.deleteSelected)
+		rename, del := item("Rename", c.renameImage), item("Delete", c.deleteSelected)
 		// A read-only store is listed, shown and exported from only.
-		disableChanging(n, toggle, replace, cp, service, mount, driver, del)
+		disableChanging(n, toggle, replace, cp, service, mount, driver, rename, del)
 		items = append(items, sep(), browse, service, mount, driver)
-		return append(items, sep(), del, sep(), refresh, sep(), props)
+		return append(items, sep(), rename, del, sep(), refresh, sep(), props)
 	}
 	return []*fyne.MenuItem{refresh}
 }
@@ -181,7 +181,7 @@ func (c *Console) confirm(title, msg, verb string, yes func()) {
 
 // askName asks for a name, checked by check, then calls done with it.
 func (c *Console) askName(title, label, initial string, check func(string) error, done func(string)) {
-	e := widget.NewEntry()
+	e := c.newDialogEntry()
 	e.SetText(initial)
 	e.Validator = check
 	f := dialog.NewForm(title, "OK", "Cancel", []*widget.FormItem{widget.NewFormItem(label, e)}, func(ok bool) {
@@ -191,6 +191,7 @@ func (c *Console) askName(title, label, initial string, check func(string) error
 	}, c.Window)
 	f.Resize(fyne.NewSize(420, 0))
 	f.Show()
+	c.Window.Canvas().Focus(e) // type the name at once; Enter: OK, Esc: Cancel
 	c.current = &nameDialog{entry: e, submit: func() {
 		if err := check(e.Text); err != nil {
 			c.showError(title, err)
@@ -203,7 +204,7 @@ func (c *Console) askName(title, label, initial string, check func(string) error
 
 // nameDialog lets tests fill in and submit a name dialog.
 type nameDialog struct {
-	entry  *widget.Entry
+	entry  *dialogEntry
 	submit func()
 }
 

@@ -216,7 +216,7 @@ func TestRightClickOpensContextMenu(t *testing.T) {
 	}
 	// The Action menu holds the same items as the context menu.
 	got := menuLabels(f.c.Window.MainMenu().Items[1].Items)
-	want := []string{"Disable", "Export Image…", "Replace Image…", "Copy Image…", "Browse Files…", "Service Image…", "Mount to Folder…", "Add Driver Package…", "Delete", "Refresh", "Properties"}
+	want := []string{"Disable", "Export Image…", "Replace Image…", "Copy Image…", "Browse Files…", "Service Image…", "Mount to Folder…", "Add Driver Package…", "Rename", "Delete", "Refresh", "Properties"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("install image actions %v, want %v", got, want)
 	}
@@ -224,7 +224,7 @@ func TestRightClickOpensContextMenu(t *testing.T) {
 	for id, want := range map[string]string{
 		"server:" + f.srv.Name:        "Add Install Image…,Add Boot Image…,Add Image Group…,Add Server…,Refresh,Properties",
 		app.GroupID(f.srv, "Lab"):     "Add Install Image…,Regroup…,Find Files…,Rename,Delete,Refresh,Properties",
-		app.ImageID(f.srv, f.refs[2]): "Disable,Export Image…,Replace Image…,Browse Files…,Service Image…,Mount to Folder…,Add Driver Package…,Delete,Refresh,Properties",
+		app.ImageID(f.srv, f.refs[2]): "Disable,Export Image…,Replace Image…,Browse Files…,Service Image…,Mount to Folder…,Add Driver Package…,Rename,Delete,Refresh,Properties",
 		app.InstallID(f.srv):          "Add Install Image…,Add Image Group…,Refresh",
 	} {
 		f.c.Select(id)
@@ -619,7 +619,8 @@ func TestProperties(t *testing.T) {
 	if len(g.space.Images) != 2 || g.space.ResBytes == 0 {
 		t.Fatalf("group space %+v", g.space)
 	}
-	// Enter opens Properties too (boot image).
+	// Enter opens Properties too (boot image), once the dialog is closed.
+	tapButton(t, f.c, "Close")
 	f.c.Select(app.ImageID(f.srv, f.refs[2]))
 	f.c.Window.Canvas().(interface{ OnTypedKey() func(*fyne.KeyEvent) }).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	f.c.settle()

@@ -41,6 +41,7 @@ type Console struct {
 	fileDialogOpen bool
 
 	tree      *widget.Tree
+	treeW     *keyTree // the tree as the window holds it (it takes the keys)
 	rows      []*nodeRow
 	details   *detailsPane
 	status    *widget.Label
@@ -78,6 +79,11 @@ type Console struct {
 	// changing are the toolbar's actions that change a store, disabled
 	// on a read-only one.
 	changing []*widget.ToolbarAction
+	// toolbarFirst is the toolbar's first button (Tab reaches it).
+	toolbarFirst *widget.ToolbarAction
+
+	// quit quits the application (File > Quit, Ctrl+Q).
+	quit func()
 
 	// menuKey names the action set the menu bar was built for: the bar is
 	// built again only when it changes, since setting it closes a menu
@@ -98,34 +104,27 @@ func NewConsole(a fyne.App, model *app.Model, dialogs app.Dialogs) *Console {
 		jobRows:   map[*app.Job]*jobRow{},
 		do:        fyne.Do,
 		doWait:    fyne.DoAndWait,
+		quit:      a.Quit,
 	}
 	c.Window.SetIcon(resources.AppIcon)
-	c.tree = c.newTree()
+	c.treeW = c.newTree()
+	c.tree = &c.treeW.Tree
 	c.details = newDetailsPane()
+	c.details.onKey = c.detailsKey
 	c.details.open = func(id string) {
 		if _, ok := c.model.Node(id); ok {
 			c.tree.Select(id)
 			c.showProperties()
 		}
 	}
-	split := container.NewHSplit(c.tree, c.details.table)
+	split := container.NewHSplit(c.treeW, c.details.widget)
 	split.Offset = 0.3
 	c.jobBox = container.NewVBox()
 	statusBar := container.NewBorder(widget.NewSeparator(), nil, nil, c.jobStatus, c.status)
 	bottom := container.NewVBox(c.jobBox, statusBar)
 	c.Window.SetContent(container.NewBorder(c.toolbar(), bottom, nil, nil, split))
 	c.updateMenu()
-	c.Window.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF5}, func(fyne.Shortcut) { c.Refresh() })
-	c.Window.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
-		switch ev.Name {
-		case fyne.KeyF5:
-			c.Refresh()
-		case fyne.KeyReturn, fyne.KeyEnter:
-			c.showProperties()
-		case fyne.KeyDelete:
-			c.deleteSelected()
-		}
-	})
+	c.Window.Canvas().SetOnTypedKey(c.typedKey)
 	c.Window.SetOnDropped(c.dropped)
 	c.Window.SetCloseIntercept(c.closeRequested)
 	c.jobs.SetOnChange(func() { c.do(c.showJobs) })
@@ -134,6 +133,7 @@ func NewConsole(a fyne.App, model *app.Model, dialogs app.Dialogs) *Console {
 		c.tree.OpenBranch(roots[0])
 		c.tree.Select(roots[0])
 	}
+	c.Window.Canvas().Focus(c.treeW)
 	c.updateStatus()
 	return c
 }
@@ -287,12 +287,14 @@ func (c *Console) updateStatus() {
 }
 
 func (c *Console) toolbar() *widget.Toolbar {
+	refresh := widget.NewToolbarAction(theme.ViewRefreshIcon(), c.Refresh)
+	c.toolbarFirst = refresh
 	add := widget.NewToolbarAction(theme.ContentAddIcon(), func() { c.addImage(nil, c.selectedGroup()) })
 	addGroup := widget.NewToolbarAction(theme.FolderNewIcon(), c.addGroup)
 	del := widget.NewToolbarAction(theme.DeleteIcon(), c.deleteSelected)
 	c.changing = []*widget.ToolbarAction{add, addGroup, del}
 	return widget.NewToolbar(
-		widget.NewToolbarAction(theme.ViewRefreshIcon(), c.Refresh),
+		refresh,
 		widget.NewToolbarSeparator(),
 		add, addGroup,
 		widget.NewToolbarSeparator(),
@@ -345,10 +347,15 @@ func (c *Console) mainMenuOf(actions []*fyne.MenuItem) *fyne.MainMenu {
 	refresh.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
 	addInstall := fyne.NewMenuItem("Add Install Image…", func() { c.addImage(nil, c.selectedGroup()) })
 	addInstall.Disabled = c.readOnly()
+	quit := fyne.NewMenuItem("Quit", c.quitRequested)
+	quit.IsQuit = true
+	quit.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}
 	file := fyne.NewMenu("File",
 		addInstall,
 		fyne.NewMenuItem("Add Server…", c.addServer),
 		fyne.NewMenuItem("Store Location…", c.showStoreLocation),
+		fyne.NewMenuItemSeparator(),
+		quit,
 	)
 	view := fyne.NewMenu("View", refresh)
 	help := fyne.NewMenu("Help",
@@ -370,6 +377,13 @@ func (c *Console) closeRequested() {
 		c.Window.Close()
 		return
 	}
+	c.confirmCloseWithJobs(c.Window.Close)
+}
+
+// confirmCloseWithJobs asks whether to cancel the running jobs and, if so,
+// cancels them and runs closeFn once they have stopped.
+func (c *Console) confirmCloseWithJobs(closeFn func()) {
+	running := c.jobs.Running()
 	msg := fmt.Sprintf("%d job(s) are still running:\n", len(running))
 	for _, j := range running {
 		msg += "\n  " + j.Title()
@@ -382,7 +396,7 @@ func (c *Console) closeRequested() {
 		c.jobs.CancelAll()
 		c.background(func() func() {
 			c.jobs.Wait()
-			return c.Window.Close
+			return closeFn
 		})
 	}, c.Window)
 }

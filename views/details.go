@@ -12,12 +12,17 @@ import (
 // sorted by the column whose header was last clicked.
 type detailsPane struct {
 	table   *widget.Table
+	widget  *keyTable // the table as the window holds it (it takes the keys)
+	row     int       // the selected row (-1: none)
 	raw     app.Table // as the model gave it
 	content app.Table // as shown (sorted)
 	sortCol int       // -1: model order
 	desc    bool
 	// open is called with the node ID of a double-clicked row.
 	open func(id string)
+	// onKey handles a key typed in the focused table, reporting whether
+	// it took it.
+	onKey func(ev *fyne.KeyEvent) bool
 }
 
 // cell is one cell of the details table: a label that selects its row on a
@@ -35,7 +40,12 @@ func newCell(p *detailsPane) *cell {
 	return c
 }
 
-func (c *cell) Tapped(*fyne.PointEvent) { c.p.table.Select(c.id) }
+func (c *cell) Tapped(*fyne.PointEvent) {
+	c.p.table.Select(c.id)
+	if cv := fyne.CurrentApp().Driver().CanvasForObject(c); cv != nil {
+		cv.Focus(c.p.widget)
+	}
+}
 
 func (c *cell) DoubleTapped(*fyne.PointEvent) {
 	c.p.table.Select(c.id)
@@ -45,21 +55,25 @@ func (c *cell) DoubleTapped(*fyne.PointEvent) {
 }
 
 func newDetailsPane() *detailsPane {
-	p := &detailsPane{sortCol: -1}
-	p.table = widget.NewTableWithHeaders(
-		func() (int, int) { return len(p.content.Rows), len(p.content.Columns) },
-		func() fyne.CanvasObject { return newCell(p) },
-		func(id widget.TableCellID, obj fyne.CanvasObject) {
-			text := ""
-			if id.Row < len(p.content.Rows) && id.Col < len(p.content.Rows[id.Row]) {
-				text = p.content.Rows[id.Row][id.Col]
-			}
-			c := obj.(*cell)
-			c.id = id
-			c.SetText(text)
-		},
-	)
+	p := &detailsPane{sortCol: -1, row: -1}
+	p.widget = &keyTable{p: p}
+	p.table = &p.widget.Table
+	p.table.Length = func() (int, int) { return len(p.content.Rows), len(p.content.Columns) }
+	p.table.CreateCell = func() fyne.CanvasObject { return newCell(p) }
+	p.table.UpdateCell = func(id widget.TableCellID, obj fyne.CanvasObject) {
+		text := ""
+		if id.Row < len(p.content.Rows) && id.Col < len(p.content.Rows[id.Row]) {
+			text = p.content.Rows[id.Row][id.Col]
+		}
+		c := obj.(*cell)
+		c.id = id
+		c.SetText(text)
+	}
+	p.widget.ExtendBaseWidget(p.widget)
+	p.table.ShowHeaderRow = true
 	p.table.ShowHeaderColumn = false
+	p.table.OnSelected = func(id widget.TableCellID) { p.row = id.Row }
+	p.table.OnUnselected = func(widget.TableCellID) { p.row = -1 }
 	p.table.CreateHeader = func() fyne.CanvasObject {
 		b := widget.NewButton("", nil)
 		b.Importance = widget.LowImportance

@@ -71,7 +71,7 @@ func TestReadOnlyConsole(t *testing.T) {
 		}
 	}
 	check(app.ImageID(srv, refs[0]), []string{"Export Image…", "Browse Files…", "Refresh", "Properties"},
-		[]string{"Disable", "Replace Image…", "Copy Image…", "Service Image…", mountLabel, "Add Driver Package…", "Delete"})
+		[]string{"Disable", "Replace Image…", "Copy Image…", "Service Image…", mountLabel, "Add Driver Package…", "Rename", "Delete"})
 	check(app.GroupID(srv, "Lab"), []string{"Find Files…", "Refresh", "Properties"},
 		[]string{"Add Install Image…", "Regroup…", "Rename", "Delete"})
 	check(app.InstallID(srv), []string{"Refresh"}, []string{"Add Install Image…", "Add Image Group…"})

@@ -113,7 +113,7 @@ func TestAddRemoteServer(t *testing.T) {
 
 	// A remote server's menus are the local ones, with Remove Server.
 	c.Select(imgID)
-	if got := strings.Join(menuLabels(c.actionItems()), ","); got != "Disable,Export Image…,Replace Image…,Copy Image…,Browse Files…,Service Image…,Mount to Folder…,Add Driver Package…,Delete,Refresh,Properties" {
+	if got := strings.Join(menuLabels(c.actionItems()), ","); got != "Disable,Export Image…,Replace Image…,Copy Image…,Browse Files…,Service Image…,Mount to Folder…,Add Driver Package…,Rename,Delete,Refresh,Properties" {
 		t.Errorf("remote image menu: %s", got)
 	}
 	for _, it := range c.actionItems() {

@@ -66,10 +66,11 @@ func (r *nodeRow) show(n app.Node) {
 	r.Refresh()
 }
 
-// Tapped selects the node.
+// Tapped selects the node and gives the tree the keyboard focus.
 func (r *nodeRow) Tapped(*fyne.PointEvent) {
 	if r.id != "" {
 		r.c.tree.Select(r.id)
+		r.c.Window.Canvas().Focus(r.c.treeW)
 	}
 }
 
@@ -114,20 +115,20 @@ func nodeIcon(n app.Node) fyne.Resource {
 	return resources.FolderIcon
 }
 
-func (c *Console) newTree() *widget.Tree {
-	t := widget.NewTree(
-		c.model.Children,
-		c.model.IsBranch,
-		func(branch bool) fyne.CanvasObject {
-			r := newNodeRow(c)
-			c.rows = append(c.rows, r)
-			return r
-		},
-		func(id widget.TreeNodeID, branch bool, obj fyne.CanvasObject) {
-			n, _ := c.model.Node(id)
-			obj.(*nodeRow).show(n)
-		},
-	)
+func (c *Console) newTree() *keyTree {
+	t := &keyTree{c: c}
+	t.ChildUIDs = c.model.Children
+	t.IsBranch = c.model.IsBranch
+	t.CreateNode = func(branch bool) fyne.CanvasObject {
+		r := newNodeRow(c)
+		c.rows = append(c.rows, r)
+		return r
+	}
+	t.UpdateNode = func(id widget.TreeNodeID, branch bool, obj fyne.CanvasObject) {
+		n, _ := c.model.Node(id)
+		obj.(*nodeRow).show(n)
+	}
+	t.ExtendBaseWidget(t)
 	t.OnSelected = func(id widget.TreeNodeID) {
 		c.selected = id
 		c.showDetails()
