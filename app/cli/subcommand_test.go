@@ -119,3 +119,24 @@ func TestUnattendOldOrder(t *testing.T) {
 	do(0, "unattend", "remove", "G/install")
 	do(1, "unattend", "G/install", "show")
 }
+
+// TestSubcommandsRefuseServer: the subcommands that work on local files
+// (reg, unattend, service, langpack) refuse --server as their commands
+// did, rather than acting on the local store.
+func TestSubcommandsRefuseServer(t *testing.T) {
+	st := filepath.Join(t.TempDir(), "RemoteInstall")
+	for _, args := range [][]string{
+		{"reg", "get", "G/install", "SOFTWARE", "K"},
+		{"unattend", "show", "G/install"},
+		{"service", "begin", "G/install"},
+		{"langpack", "list", "G/install"},
+	} {
+		code, _, errOut := run(t, append([]string{"--store", st, "--server", "https://127.0.0.1:1", "--token", "x"}, args...)...)
+		if code != ExitUsage || !strings.Contains(errOut, "local files only") {
+			t.Errorf("%q with --server: exit %d, stderr %q; want exit 2, local files only", args, code, errOut)
+		}
+	}
+	if _, err := os.Stat(st); !os.IsNotExist(err) {
+		t.Errorf("a refused command created the store: %v", err)
+	}
+}
