@@ -13,7 +13,7 @@ func init() { register(newLangPackCmd) }
 
 func newLangPackCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "langpack",
+		Use:   "langpack list|add|remove IMAGE ...",
 		Short: "Associate language packs (.cab) with an install image",
 		Long: `Language packs are cabinet files kept with an image's external data, in
 Images/<Group>/<file>/LangPacks/. They travel with the image through
@@ -25,7 +25,10 @@ replace-image, copy-image and regroup, as WDS keeps them.`,
 	list := &cobra.Command{
 		Use:   "list IMAGE [--json]",
 		Short: "List an image's language packs",
-		Args:  exactArgs(1, "an image (GROUP/FILE)"),
+		Long:  `Print the file names of the language packs kept with IMAGE, one a line.`,
+		Example: `  wimconsole langpack list Lab/install
+  wimconsole langpack list Lab/install --json`,
+		Args: exactArgs(1, "an image (GROUP/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return onImage(env, cmd, args[0], func(_ context.Context, s *store.Store, r store.ImageRef) error {
 				packs, err := s.LanguagePacks(r)
@@ -46,7 +49,10 @@ replace-image, copy-image and regroup, as WDS keeps them.`,
 	add := &cobra.Command{
 		Use:   "add IMAGE FILE.cab",
 		Short: "Associate a language pack with an image (replaces one of the same name)",
-		Args:  exactArgs(2, "an image (GROUP/FILE) and a .cab file"),
+		Long: `Copy the cabinet file FILE.cab into IMAGE's LangPacks folder, replacing a
+language pack of the same name. A file that is not a cabinet changes nothing.`,
+		Example: `  wimconsole langpack add Lab/install fr-fr.cab`,
+		Args:    exactArgs(2, "an image (GROUP/FILE) and a .cab file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
 				if err := s.AddLanguagePack(ctx, r, args[1]); err != nil {
@@ -58,9 +64,11 @@ replace-image, copy-image and regroup, as WDS keeps them.`,
 		},
 	}
 	remove := &cobra.Command{
-		Use:   "remove IMAGE NAME.cab",
-		Short: "Remove a language pack from an image",
-		Args:  exactArgs(2, "an image (GROUP/FILE) and a language pack's file name"),
+		Use:     "remove IMAGE NAME.cab",
+		Short:   "Remove a language pack from an image",
+		Long:    `Remove the language pack NAME.cab (as langpack list prints it) from IMAGE.`,
+		Example: `  wimconsole langpack remove Lab/install fr-fr.cab`,
+		Args:    exactArgs(2, "an image (GROUP/FILE) and a language pack's file name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
 				if err := s.RemoveLanguagePack(ctx, r, args[1]); err != nil {

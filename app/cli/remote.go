@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,16 +57,7 @@ func wireRemote(env *Env, root *cobra.Command) {
 		run, ok := remoteCommands[cmd.Name()]
 		local := cmd.RunE
 		if !ok {
-			if local == nil {
-				continue
-			}
-			name := cmd.Name()
-			cmd.RunE = func(cmd *cobra.Command, args []string) error {
-				if env.Server != "" {
-					return usageErrorf("%s works on local files only (not with --server)", name)
-				}
-				return local(cmd, args)
-			}
+			localOnly(env, cmd)
 			continue
 		}
 		cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -78,6 +70,26 @@ func wireRemote(env *Env, root *cobra.Command) {
 			}
 			return explainRemote(env, run(env, c, cmd, args))
 		}
+	}
+}
+
+// localOnly makes cmd and its subcommands (reg get, service begin …) refuse
+// --server: they work on local files only.
+func localOnly(env *Env, cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		localOnly(env, sub)
+	}
+	local := cmd.RunE
+	if local == nil {
+		return
+	}
+	name := cmd.CommandPath()
+	name = name[strings.IndexByte(name, ' ')+1:]
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if env.Server != "" {
+			return usageErrorf("%s works on local files only (not with --server)", name)
+		}
+		return local(cmd, args)
 	}
 }
 

@@ -232,3 +232,24 @@ func plural(n int) string {
 	}
 	return "s"
 }
+
+// rangeArgs is cobra.RangeArgs with a message that names what is expected.
+func rangeArgs(min, max int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < min || len(args) > max {
+			return usageErrorf("%s expects %s (got %d argument%s)", cmd.Name(), what, len(args), plural(len(args)))
+		}
+		return nil
+	}
+}
+
+// minimumArgs is cobra.MinimumNArgs with a message that names what is
+// expected.
+func minimumArgs(min int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < min {
+			return usageErrorf("%s expects %s (got %d argument%s)", cmd.Name(), what, len(args), plural(len(args)))
+		}
+		return nil
+	}
+}

@@ -295,125 +295,185 @@ servicing session the change is staged; otherwise it is committed at once.`,
 	return cmd
 }
 
+// regVerbs are reg's subcommands, in the order help lists them.
+var regVerbs = []string{"get", "set", "add-key", "delete", "import"}
+
 func newRegCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "reg IMAGE HIVE get|set|delete|import ...",
+		Use:   "reg get|set|add-key|delete|import IMAGE HIVE ...",
 		Short: "Read and edit a registry hive inside an image",
 		Long: `HIVE is SYSTEM, SOFTWARE, DEFAULT, SAM, SECURITY (Windows\System32\config)
 or the image path of a user's NTUSER.DAT; SAM and SECURITY are read-only.
 Keys are paths below the hive's root (Microsoft\Windows). Edits go into the
 image's servicing session, or are committed at once when it has none.
 
-  reg IMAGE HIVE get KEY [VALUE]
-  reg IMAGE HIVE set KEY VALUE TYPE DATA...     (REG_SZ, REG_EXPAND_SZ, REG_DWORD,
-                                                 REG_QWORD, REG_MULTI_SZ, REG_BINARY)
-  reg IMAGE HIVE add-key KEY
-  reg IMAGE HIVE delete KEY [VALUE]
-  reg IMAGE HIVE import FILE.reg`,
-		Args: cobra.MinimumNArgs(3),
+The older order, reg IMAGE HIVE VERB ..., still works and prints a note.`,
+		Example: `  wimconsole reg get Lab/install SOFTWARE 'Microsoft\Windows NT\CurrentVersion' ProductName
+  wimconsole reg set Lab/install SYSTEM 'ControlSet001\Services\Foo' Start REG_DWORD 4`,
+		// reg IMAGE HIVE VERB ... (the order before the subcommands) is
+		// rewritten below; anything else is a usage error.
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			img, hv, verb, rest := args[0], args[1], args[2], args[3:]
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			switch verb {
-			case "get":
-				if len(rest) < 1 || len(rest) > 2 {
-					return usageErrorf("get takes a key and optionally a value name")
-				}
-				return readHive(ctx, env, img, hv, func(h hive.Hive) error {
-					k, err := h.Lookup(rest[0])
-					if err != nil {
-						return err
-					}
-					if len(rest) == 2 {
-						v, err := h.Value(k, rest[1])
-						if err != nil {
-							return err
-						}
-						fmt.Fprintln(env.Stdout, hive.FormatValue(v))
-						return nil
-					}
-					kids, err := h.Children(k)
-					if err != nil {
-						return err
-					}
-					for _, c := range kids {
-						fmt.Fprintf(env.Stdout, "[%s]\n", c.Name())
-					}
-					vals, err := h.Values(k)
-					if err != nil {
-						return err
-					}
-					for _, v := range vals {
-						n := v.Name
-						if n == "" {
-							n = "(Default)"
-						}
-						fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", n, v.Type, hive.FormatValue(v))
-					}
-					return nil
-				})
-			case "set":
-				if len(rest) < 4 {
-					return usageErrorf("set takes a key, a value name, a type and data")
-				}
-				v, err := hive.ParseValue(rest[1], rest[2], rest[3:])
-				if err != nil {
-					return &UsageError{err}
-				}
-				return editHive(ctx, env, img, hv, func(h hive.Hive) error {
-					k, err := hive.AddKeys(h, rest[0])
-					if err != nil {
-						return err
-					}
-					return h.SetValue(k, v)
-				})
-			case "add-key":
-				if len(rest) != 1 {
-					return usageErrorf("add-key takes a key")
-				}
-				return editHive(ctx, env, img, hv, func(h hive.Hive) error {
-					_, err := hive.AddKeys(h, rest[0])
-					return err
-				})
-			case "delete":
-				if len(rest) < 1 || len(rest) > 2 {
-					return usageErrorf("delete takes a key and optionally a value name")
-				}
-				return editHive(ctx, env, img, hv, func(h hive.Hive) error {
-					k, err := h.Lookup(rest[0])
-					if err != nil {
-						return err
-					}
-					if len(rest) == 2 {
-						return h.DeleteValue(k, rest[1])
-					}
-					return h.DeleteKey(k)
-				})
-			case "import":
-				if len(rest) != 1 {
-					return usageErrorf("import takes a .reg file")
-				}
-				data, err := os.ReadFile(rest[0])
-				if err != nil {
-					return err
-				}
-				return withSession(ctx, env, img, func(ss *servicing.Session) error {
-					res, err := ss.ImportReg(ctx, hv, rest[0], data)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(env.Stdout, "imported %d operation%s", res.Applied, plural(res.Applied))
-					if len(res.Skipped) > 0 {
-						fmt.Fprintf(env.Stdout, "; skipped %d for keys of other hives", len(res.Skipped))
-					}
-					fmt.Fprintln(env.Stdout)
-					return nil
-				})
+			if len(args) == 0 {
+				return usageErrorf("reg expects a subcommand: %s", strings.Join(regVerbs, ", "))
 			}
-			return usageErrorf("unknown reg action %q (get, set, add-key, delete, import)", verb)
+			if len(args) < 3 {
+				return usageErrorf("unknown reg subcommand %q (%s)", args[0], strings.Join(regVerbs, ", "))
+			}
+			for _, sub := range cmd.Commands() {
+				if sub.Name() == args[2] {
+					env.notef("'reg IMAGE HIVE %s' is deprecated; use 'reg %s IMAGE HIVE ...'", args[2], args[2])
+					rest := append([]string{args[0], args[1]}, args[3:]...)
+					if err := sub.ValidateArgs(rest); err != nil {
+						return err
+					}
+					return sub.RunE(sub, rest)
+				}
+			}
+			return usageErrorf("unknown reg action %q (%s)", args[2], strings.Join(regVerbs, ", "))
 		},
 	}
+	get := &cobra.Command{
+		Use:   "get IMAGE HIVE KEY [VALUE]",
+		Short: "Print a key's subkeys and values, or one value",
+		Long: `Print the subkeys ([name]) and values (name, type, data) of KEY, or the data
+of the value VALUE of KEY. A staged edit of the image's servicing session shows.`,
+		Example: `  wimconsole reg get Lab/install SOFTWARE 'Microsoft\Windows NT\CurrentVersion'
+  wimconsole reg get Lab/install SOFTWARE 'Microsoft\Windows NT\CurrentVersion' ProductName`,
+		Args: rangeArgs(3, 4, "an image, a hive, a key and optionally a value name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			img, hv, rest := args[0], args[1], args[2:]
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			return readHive(ctx, env, img, hv, func(h hive.Hive) error {
+				k, err := h.Lookup(rest[0])
+				if err != nil {
+					return err
+				}
+				if len(rest) == 2 {
+					v, err := h.Value(k, rest[1])
+					if err != nil {
+						return err
+					}
+					fmt.Fprintln(env.Stdout, hive.FormatValue(v))
+					return nil
+				}
+				kids, err := h.Children(k)
+				if err != nil {
+					return err
+				}
+				for _, c := range kids {
+					fmt.Fprintf(env.Stdout, "[%s]\n", c.Name())
+				}
+				vals, err := h.Values(k)
+				if err != nil {
+					return err
+				}
+				for _, v := range vals {
+					n := v.Name
+					if n == "" {
+						n = "(Default)"
+					}
+					fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", n, v.Type, hive.FormatValue(v))
+				}
+				return nil
+			})
+		},
+	}
+	set := &cobra.Command{
+		Use:   "set IMAGE HIVE KEY VALUE TYPE DATA...",
+		Short: "Set a value (creating missing keys)",
+		Long: `Set the value VALUE of KEY, creating KEY and its parents when missing. TYPE is
+REG_SZ, REG_EXPAND_SZ, REG_DWORD, REG_QWORD, REG_MULTI_SZ (one DATA word per
+string) or REG_BINARY (hex bytes). An empty VALUE ("") is the key's default value.`,
+		Example: `  wimconsole reg set Lab/install SYSTEM 'ControlSet001\Services\Foo' Start REG_DWORD 4
+  wimconsole reg set Lab/install SOFTWARE Contoso Paths REG_MULTI_SZ 'C:\A' 'C:\B'`,
+		Args: minimumArgs(6, "an image, a hive, a key, a value name, a type and data"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			img, hv, rest := args[0], args[1], args[2:]
+			v, err := hive.ParseValue(rest[1], rest[2], rest[3:])
+			if err != nil {
+				return &UsageError{err}
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			return editHive(ctx, env, img, hv, func(h hive.Hive) error {
+				k, err := hive.AddKeys(h, rest[0])
+				if err != nil {
+					return err
+				}
+				return h.SetValue(k, v)
+			})
+		},
+	}
+	addKey := &cobra.Command{
+		Use:     "add-key IMAGE HIVE KEY",
+		Short:   "Create a key and its missing parents",
+		Long:    `Create KEY, and every missing key above it. An existing key is left as it is.`,
+		Example: `  wimconsole reg add-key Lab/install SOFTWARE 'Contoso\Settings'`,
+		Args:    exactArgs(3, "an image, a hive and a key"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			return editHive(ctx, env, args[0], args[1], func(h hive.Hive) error {
+				_, err := hive.AddKeys(h, args[2])
+				return err
+			})
+		},
+	}
+	del := &cobra.Command{
+		Use:   "delete IMAGE HIVE KEY [VALUE]",
+		Short: "Delete a key (with everything below it) or one value",
+		Long:  `Delete KEY with its subkeys and values or, with VALUE, only that value of KEY.`,
+		Example: `  wimconsole reg delete Lab/install SOFTWARE Contoso
+  wimconsole reg delete Lab/install SOFTWARE Contoso Paths`,
+		Args: rangeArgs(3, 4, "an image, a hive, a key and optionally a value name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rest := args[2:]
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			return editHive(ctx, env, args[0], args[1], func(h hive.Hive) error {
+				k, err := h.Lookup(rest[0])
+				if err != nil {
+					return err
+				}
+				if len(rest) == 2 {
+					return h.DeleteValue(k, rest[1])
+				}
+				return h.DeleteKey(k)
+			})
+		},
+	}
+	imp := &cobra.Command{
+		Use:   "import IMAGE HIVE FILE.reg",
+		Short: "Apply a .reg file (regedit's export format) to a hive",
+		Long: `Apply the keys and values of a .reg file (REGEDIT4 or Windows Registry Editor
+Version 5.00) to HIVE. Keys of other hives are skipped and counted.`,
+		Example: `  wimconsole reg import Lab/install SOFTWARE contoso.reg`,
+		Args:    exactArgs(3, "an image, a hive and a .reg file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			img, hv, file := args[0], args[1], args[2]
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			return withSession(ctx, env, img, func(ss *servicing.Session) error {
+				res, err := ss.ImportReg(ctx, hv, file, data)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "imported %d operation%s", res.Applied, plural(res.Applied))
+				if len(res.Skipped) > 0 {
+					fmt.Fprintf(env.Stdout, "; skipped %d for keys of other hives", len(res.Skipped))
+				}
+				fmt.Fprintln(env.Stdout)
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(get, set, addKey, del, imp)
 	return cmd
 }
 
@@ -479,46 +539,101 @@ without case: a pattern with a separator matches the whole path
 	return cmd
 }
 
+// unattendVerbs are unattend's subcommands.
+var unattendVerbs = []string{"show", "validate", "set", "remove"}
+
 func newUnattendCmd(env *Env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "unattend IMAGE show|validate|set FILE|remove",
+	cmd := &cobra.Command{
+		Use:   "unattend show|validate|set|remove IMAGE [FILE]",
 		Short: "Show, validate, set or remove an image's ImageUnattend.xml",
-		Args:  cobra.RangeArgs(2, 3),
+		Long: `The unattend file Windows Setup uses for an image (WDS's "image unattend
+file"), kept in the store with the image.
+
+The older order, unattend IMAGE VERB [FILE], still works and prints a note.`,
+		Example: `  wimconsole unattend show Lab/install
+  wimconsole unattend set Lab/install unattend.xml`,
+		// unattend IMAGE VERB [FILE] (the order before the subcommands) is
+		// rewritten below; anything else is a usage error.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErrorf("unattend expects a subcommand: %s", strings.Join(unattendVerbs, ", "))
+			}
+			if len(args) < 2 {
+				return usageErrorf("unknown unattend subcommand %q (%s)", args[0], strings.Join(unattendVerbs, ", "))
+			}
+			for _, sub := range cmd.Commands() {
+				if sub.Name() == args[1] {
+					env.notef("'unattend IMAGE %s' is deprecated; use 'unattend %s IMAGE'", args[1], args[1])
+					rest := append([]string{args[0]}, args[2:]...)
+					if err := sub.ValidateArgs(rest); err != nil {
+						return err
+					}
+					return sub.RunE(sub, rest)
+				}
+			}
+			return usageErrorf("unknown unattend action %q (%s)", args[1], strings.Join(unattendVerbs, ", "))
+		},
+	}
+	show := func(verb, short, long string) *cobra.Command {
+		return &cobra.Command{
+			Use:     verb + " IMAGE",
+			Short:   short,
+			Long:    long,
+			Example: "  wimconsole unattend " + verb + " Lab/install",
+			Args:    exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+					doc, err := servicing.ImageUnattend(ctx, s, r)
+					if err != nil {
+						return err
+					}
+					if doc == nil {
+						return fmt.Errorf("image %s has no unattend file", r)
+					}
+					if verb == "show" {
+						env.Stdout.Write(doc)
+						return nil
+					}
+					if err := unattend.Validate("ImageUnattend.xml", doc); err != nil {
+						return err
+					}
+					fmt.Fprintln(env.Stdout, "valid")
+					return nil
+				})
+			},
+		}
+	}
+	set := &cobra.Command{
+		Use:   "set IMAGE FILE",
+		Short: "Validate an unattend file and make it the image's ImageUnattend.xml",
+		Long: `Read FILE once, check that it is an unattend document, and install it as the
+image's unattend file (replacing any). A file that is not valid changes nothing.`,
+		Example: "  wimconsole unattend set Lab/install unattend.xml",
+		Args:    exactArgs(2, "an image and an unattend XML file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
-				return unattendVerb(env, ctx, s, r, args)
+				// The store reads the file once, validates it and installs it.
+				return s.SetImage(ctx, r, store.SetOptions{Unattend: &args[1]})
 			})
 		},
 	}
-}
-
-// unattendVerb runs the verb of `unattend IMAGE VERB [FILE]` (args as
-// given) on image r.
-func unattendVerb(env *Env, ctx context.Context, s *store.Store, r store.ImageRef, args []string) error {
-	switch verb := args[1]; {
-	case (verb == "show" || verb == "validate") && len(args) == 2:
-		doc, err := servicing.ImageUnattend(ctx, s, r)
-		if err != nil {
-			return err
-		}
-		if doc == nil {
-			return fmt.Errorf("image %s has no unattend file", r)
-		}
-		if verb == "show" {
-			env.Stdout.Write(doc)
-			return nil
-		}
-		if err := unattend.Validate("ImageUnattend.xml", doc); err != nil {
-			return err
-		}
-		fmt.Fprintln(env.Stdout, "valid")
-		return nil
-	case verb == "set" && len(args) == 3:
-		// The store reads the file once, validates it and installs it.
-		return s.SetImage(ctx, r, store.SetOptions{Unattend: &args[2]})
-	case verb == "remove" && len(args) == 2:
-		none := ""
-		return s.SetImage(ctx, r, store.SetOptions{Unattend: &none})
+	remove := &cobra.Command{
+		Use:     "remove IMAGE",
+		Short:   "Remove the image's ImageUnattend.xml",
+		Long:    `Remove the image's unattend file; Windows Setup then asks what it would have read there.`,
+		Example: "  wimconsole unattend remove Lab/install",
+		Args:    exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+				none := ""
+				return s.SetImage(ctx, r, store.SetOptions{Unattend: &none})
+			})
+		},
 	}
-	return usageErrorf("unattend IMAGE show|validate|set FILE|remove")
+	cmd.AddCommand(
+		show("show", "Print the image's ImageUnattend.xml", `Print the image's unattend file as stored.`),
+		show("validate", "Check the image's ImageUnattend.xml", `Check that the image's unattend file is a valid unattend document; print "valid".`),
+		set, remove)
+	return cmd
 }

@@ -73,22 +73,22 @@ func TestServiceCommands(t *testing.T) {
 	}
 	do(1, "add-driver", "G/install", t.TempDir())
 	do(0, "add-driver", "G/install", filepath.Join("..", "..", "engine", "servicing", "inf", "testdata", "inf", "good"), "--name", "contoso", "--arch", "amd64")
-	do(0, "unattend", "G/install", "validate")
-	out = do(0, "unattend", "G/install", "show")
+	do(0, "unattend", "validate", "G/install")
+	out = do(0, "unattend", "show", "G/install")
 	if !strings.Contains(out, `C:\Drivers\contoso`) {
 		t.Fatalf("unattend show:\n%s", out)
 	}
-	do(0, "unattend", "G/install", "remove")
-	do(1, "unattend", "G/install", "show")
+	do(0, "unattend", "remove", "G/install")
+	do(1, "unattend", "show", "G/install")
 	// set refuses a file that is not an unattend document, and sets a good one.
 	bad := filepath.Join(t.TempDir(), "bad.xml")
 	os.WriteFile(bad, []byte(`<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="bogus"/></unattend>`), 0o644)
-	do(1, "unattend", "G/install", "set", bad)
-	do(1, "unattend", "G/install", "show")
+	do(1, "unattend", "set", "G/install", bad)
+	do(1, "unattend", "show", "G/install")
 	good := filepath.Join(t.TempDir(), "good.xml")
 	os.WriteFile(good, []byte(`<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="oobeSystem"/></unattend>`), 0o644)
-	do(0, "unattend", "G/install", "set", good)
-	if out = do(0, "unattend", "G/install", "show"); !strings.Contains(out, "oobeSystem") {
+	do(0, "unattend", "set", "G/install", good)
+	if out = do(0, "unattend", "show", "G/install"); !strings.Contains(out, "oobeSystem") {
 		t.Fatalf("unattend show after set:\n%s", out)
 	}
 	do(0, "verify-store")

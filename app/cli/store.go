@@ -128,7 +128,7 @@ func newAddImageGroupCmd(env *Env) *cobra.Command {
 func newRemoveImageGroupCmd(env *Env) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use:   "remove-image-group NAME [--force]",
+		Use:   "remove-image-group GROUP [--force]",
 		Short: "Remove an image group (with its images only with --force)",
 		Args:  exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -148,7 +148,7 @@ func newRemoveImageGroupCmd(env *Env) *cobra.Command {
 func newSetImageGroupCmd(env *Env) *cobra.Command {
 	var name string
 	cmd := &cobra.Command{
-		Use:   "set-image-group NAME --name NEW",
+		Use:   "set-image-group GROUP --name NEW",
 		Short: "Rename an image group",
 		Args:  exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
