@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/wimconsole/wimconsole/internal/versiontest"
 )
 
 // The tests that run the real binary share one build of it: linking the
@@ -36,7 +38,8 @@ func wimconsoleBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "wimconsole")
-		binOut, binErr = exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		build := append(append([]string{"build"}, versiontest.BuildFlags...), "-o", binPath, ".")
+		binOut, binErr = exec.Command("go", build...).CombinedOutput()
 	})
 	if binErr != nil {
 		t.Fatalf("go build: %v\n%s", binErr, binOut)

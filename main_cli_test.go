@@ -9,7 +9,14 @@ import (
 	"testing"
 
 	"github.com/wimconsole/wimconsole/internal/oracle"
+	"github.com/wimconsole/wimconsole/internal/versiontest"
 )
+
+// TestVersionNamesTheBinary: `wimconsole version` names wimconsole and the
+// commit the build info holds (wimconsole-cli's is in its TestBinary).
+func TestVersionNamesTheBinary(t *testing.T) {
+	versiontest.Check(t, wimconsoleBinary(t), "wimconsole")
+}
 
 // TestCLIQuietInCLocale runs the real binary's command line under the C
 // locales of servers and containers: stderr must stay empty (Fyne's locale

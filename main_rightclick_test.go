@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wimconsole/wimconsole/internal/fixtures"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
@@ -26,20 +27,10 @@ func TestRightClickDisableUnderXvfb(t *testing.T) {
 	xvfb := oracle.Need(t, "Xvfb")
 	xdotool := oracle.Need(t, "xdotool")
 	imp := oracle.Need(t, "import")
-	oracle.Wimlib(t)
 	tmp := t.TempDir()
 
 	bin := wimconsoleBinary(t)
-	src := filepath.Join(tmp, "src")
-	if err := os.MkdirAll(filepath.Join(src, "Windows"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(src, "Windows", "win.ini"), []byte("[fonts]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	wimFile := filepath.Join(tmp, "install.wim")
-	oracle.Run(t, "capture", src, wimFile, "Windows 11 Pro")
-	oracle.Run(t, "append", src, wimFile, "Windows 11 Enterprise")
+	wimFile := fixtures.Path(t, "install.wim") // Windows 11 Pro and Enterprise
 	store := filepath.Join(tmp, "RemoteInstall")
 	cli := func(args ...string) []byte {
 		t.Helper()

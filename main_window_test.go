@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wimconsole/wimconsole/internal/fixtures"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
@@ -80,7 +81,6 @@ func startPopulatedConsole(t *testing.T) *realConsole {
 	}
 	xvfb := oracle.Need(t, "Xvfb")
 	rc := &realConsole{t: t, xdotool: oracle.Need(t, "xdotool"), imp: oracle.Need(t, "import")}
-	oracle.Wimlib(t)
 	rc.bin = wimconsoleBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), windowTestTimeout)
 	start := time.Now()
@@ -92,23 +92,9 @@ func startPopulatedConsole(t *testing.T) *realConsole {
 	tmp := t.TempDir()
 	rc.shots = t.TempDir()
 
-	src := filepath.Join(tmp, "src")
-	if err := os.MkdirAll(filepath.Join(src, "Windows", "System32"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string]string{
-		"Windows/win.ini":              "[fonts]\n",
-		"Windows/System32/drivers.txt": strings.Repeat("driver\n", 100),
-	} {
-		if err := os.WriteFile(filepath.Join(src, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	install := filepath.Join(tmp, "install.wim")
-	oracle.Run(t, "capture", src, install, "Windows 11 Pro")
-	oracle.Run(t, "append", src, install, "Windows 11 Enterprise")
-	server := filepath.Join(tmp, "server.wim")
-	oracle.Run(t, "capture", src, server, "Windows Server 2025")
+	// Two images (Windows 11 Pro and Enterprise) and one (Windows Server 2025)
+	// of a two-file tree, made by testdata/make.sh with wimlib-imagex.
+	install, server := fixtures.Path(t, "install.wim"), fixtures.Path(t, "server.wim")
 	rc.store = filepath.Join(tmp, "RemoteInstall")
 	rc.cli("add-image", install, "--group", "Lab")
 	rc.cli("add-image", server, "--group", "Prod")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/engine/unattend"
+	"github.com/wimconsole/wimconsole/internal/fixtures"
 )
 
 // disabledImage returns a server with group Lab holding one disabled image.
@@ -157,8 +157,7 @@ func TestUnattendStatus(t *testing.T) {
 	if st, _ := srv.UnattendStatus(ctx, r); st != "" {
 		t.Fatalf("status without an unattend file: %q", st)
 	}
-	good := filepath.Join(t.TempDir(), "unattend.xml")
-	os.WriteFile(good, []byte(`<?xml version="1.0"?><unattend xmlns="urn:schemas-microsoft-com:unattend"/>`), 0o644)
+	good := fixtures.Path(t, "ImageUnattend.xml")
 	if err := srv.SetUnattend(ctx, r, good); err != nil {
 		t.Fatal(err)
 	}

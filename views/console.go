@@ -423,12 +423,9 @@ func (c *Console) showCommandLineHelp() {
 }
 
 func (c *Console) showAbout() {
-	meta := fyne.CurrentApp().Metadata()
-	version := meta.Version
-	if version == "" {
-		version = "development build"
-	}
+	// The version the build stamped (app.Version), not FyneApp.toml's
+	// packaging version, which go build does not see.
 	dialog.ShowInformation("About WIM Console", fmt.Sprintf(
 		"WIM Console %s\n\nManages Windows deployment images and image stores\nlaid out as Windows Deployment Services lays them out.\n\n%s/%s, %s",
-		version, runtime.GOOS, runtime.GOARCH, runtime.Version()), c.Window)
+		app.Version(), runtime.GOOS, runtime.GOARCH, runtime.Version()), c.Window)
 }

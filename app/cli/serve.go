@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/remote"
 )
 
@@ -77,7 +78,7 @@ clients together 1024 (--max-conns-per-addr, --max-conns); more are closed.`,
 				}
 				cert = &c
 			}
-			o := remote.Options{Version: Version, MaxConnsPerAddr: maxPerAddr, MaxConns: maxConns}
+			o := remote.Options{Version: app.Version(), MaxConnsPerAddr: maxPerAddr, MaxConns: maxConns}
 			if !quiet {
 				o.Logf = func(format string, args ...any) { fmt.Fprintf(env.Stderr, format+"\n", args...) }
 			}

@@ -3,10 +3,10 @@ package cli
 import (
 	"fmt"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
@@ -46,24 +46,17 @@ path.`,
 	}
 }
 
-// Version is the program's version, as in FyneApp.toml.
-const Version = "0.1.0"
-
 func newVersionCmd(env *Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of WIM Console",
-		Args:  exactArgs(0, "no arguments"),
+		Long: `Print the program's name and version, the commit it was built from
+(", modified" when built from a work tree with uncommitted changes) and the
+commit's date, as the Go toolchain stamped them into the binary; then the
+platform and the Go release it was built with.`,
+		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rev := ""
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-						rev = " (" + s.Value[:12] + ")"
-					}
-				}
-			}
-			fmt.Fprintf(env.Stdout, "wimconsole %s%s %s/%s %s\n", Version, rev, runtime.GOOS, runtime.GOARCH, runtime.Version())
+			fmt.Fprintf(env.Stdout, "%s %s\n%s/%s, %s\n", env.name(), app.Version(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 			return nil
 		},
 	}

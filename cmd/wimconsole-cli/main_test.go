@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wimconsole/wimconsole/internal/versiontest"
 )
 
 // TestNoGUILibraries keeps the command-line build free of the GUI: none of
@@ -26,12 +28,15 @@ func TestNoGUILibraries(t *testing.T) {
 }
 
 // TestBinary builds wimconsole-cli and checks that it runs commands, names
-// itself in help and errors, and exits with the documented codes.
+// itself in help, errors and its version (with the commit it was built
+// from), and exits with the documented codes.
 func TestBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "wimconsole-cli")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	build := append(append([]string{"build"}, versiontest.BuildFlags...), "-o", bin, ".")
+	if out, err := exec.Command("go", build...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	versiontest.Check(t, bin, "wimconsole-cli")
 	tests := []struct {
 		args       []string
 		code       int
@@ -39,7 +44,7 @@ func TestBinary(t *testing.T) {
 		stderr     string
 		notInStdio string
 	}{
-		{args: []string{"version"}, stdout: "wimconsole "},
+		{args: []string{"version"}, stdout: "wimconsole-cli "},
 		{args: nil, stdout: "wimconsole-cli [command]", notInStdio: "open the console window"},
 		{args: []string{"capture", "--help"}, stdout: "wimconsole-cli capture"},
 		{args: []string{"nosuch"}, code: 2, stderr: "wimconsole-cli: unknown command"},

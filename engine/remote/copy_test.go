@@ -19,6 +19,7 @@ import (
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/internal/fixtures"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 	"github.com/wimconsole/wimconsole/internal/testtree"
 )
@@ -30,8 +31,7 @@ func copySource(t *testing.T, ts *testServer) map[string]map[string]string {
 	t.Helper()
 	admin := ts.client(t, "admin")
 	trees := map[string]map[string]string{}
-	unattend := filepath.Join(t.TempDir(), "u.xml")
-	os.WriteFile(unattend, []byte(`<?xml version="1.0"?><unattend xmlns="urn:schemas-microsoft-com:unattend"/>`), 0o644)
+	unattend := fixtures.Path(t, "ImageUnattend.xml")
 	for i, v := range []string{"a", "b"} {
 		tree := baseTree(v)
 		tree["Users/Public/random-"+v+".bin"] = randomString(200<<10 + i)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/internal/fixtures"
 )
 
 var bg = context.Background()
@@ -274,8 +275,7 @@ func TestEveryAction(t *testing.T) {
 	if err := c.AddGroup(bg, "Win"); err == nil {
 		t.Error("AddGroup of an existing group succeeded")
 	}
-	unattend := filepath.Join(t.TempDir(), "u.xml")
-	os.WriteFile(unattend, []byte(`<?xml version="1.0"?><unattend xmlns="urn:schemas-microsoft-com:unattend"/>`), 0o644)
+	unattend := fixtures.Path(t, "ImageUnattend.xml")
 	var phases []string
 	refs, err := c.AddImage(bg, srcA, store.AddOptions{Group: "Win", Name: "Pro", Unattend: unattend, Progress: func(p wimProgress) {
 		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {

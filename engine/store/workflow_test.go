@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/internal/fixtures"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
@@ -20,8 +21,7 @@ func TestWDSServicingWorkflow(t *testing.T) {
 	s := openStore(t)
 	a, b := baseTree("A"), baseTree("B")
 	src := captureWIM(t, "lzx", writeTree(t, a), writeTree(t, b))
-	unattend := filepath.Join(t.TempDir(), "u.xml")
-	os.WriteFile(unattend, []byte(`<unattend xmlns="urn:schemas-microsoft-com:unattend"/>`), 0o644)
+	unattend := fixtures.Path(t, "ImageUnattend.xml")
 
 	// 1. Add a two-image WIM.
 	refs, err := s.AddImage(ctx, src, AddOptions{Group: "Win11", Unattend: unattend})
