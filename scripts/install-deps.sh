@@ -6,7 +6,7 @@
 #                                   (C compiler and the GL/X11/Wayland/GTK headers
 #                                   Fyne and sqweek/dialog link against)
 #   scripts/install-deps.sh test    the above, plus the test oracles: wimtools
-#                                   (wimlib-imagex), libwim-dev, ntfs-3g, libhivex,
+#                                   (wimlib-imagex), libwim-dev, ntfs-3g, libhivex, p7zip-full (7z), attr,
 #                                   Xvfb, xdotool and ImageMagick for the window test
 #
 # Debian and Ubuntu only (apt). Uses sudo when not run as root. On other systems
@@ -16,7 +16,7 @@ set -euo pipefail
 BUILD_PKGS=(gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev
   libxinerama-dev libxi-dev libxxf86vm-dev libxkbcommon-dev libwayland-dev libgtk-3-dev
   libhivex-dev)
-TEST_PKGS=(wimtools libwim-dev ntfs-3g libhivex-bin xvfb xauth xdotool
+TEST_PKGS=(wimtools libwim-dev ntfs-3g libhivex-bin p7zip-full attr xvfb xauth xdotool
   imagemagick libgl1-mesa-dri)
 
 case "${1:-build}" in
