@@ -213,21 +213,6 @@ func (d *dialogConsole) screenshotRoot(name string) {
 	}
 }
 
-// differing counts the pixels of r that differ between a and b.
-func differing(a, b image.Image, r image.Rectangle) int {
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			r1, g1, b1, _ := a.At(x, y).RGBA()
-			r2, g2, b2, _ := b.At(x, y).RGBA()
-			if r1 != r2 || g1 != g2 || b1 != b2 {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // TestNativeDialogsOpenAndCancelUnderXvfb opens each native file dialog in
 // the real console and cancels it with Escape, WIMCONSOLE_DIALOG_CYCLES
 // times each (10 unless set): the file chooser of Add Image (toolbar "+"),
@@ -279,13 +264,13 @@ func TestFileDialogFallbackUnderXvfb(t *testing.T) {
 			t.Fatalf("a GTK dialog opened although GTK cannot start: %s", out)
 		}
 		open := d.screenshot(fmt.Sprintf("fallback-open-%d.png", i))
-		if n := differing(before, open, dialogArea); n < dialogArea.Dx()*dialogArea.Dy()/4 {
+		if n := changed(before, open, dialogArea); n < dialogArea.Dx()*dialogArea.Dy()/4 {
 			t.Fatalf("\"+\" (%d): no dialog in the window (%d pixels changed)\nconsole output:\n%s", i, n, d.logs.String())
 		}
 		d.click("1", 827, 588) // the dialog's Cancel
 		for try := 0; ; try++ {
 			d.alive("after cancelling Fyne's dialog")
-			n := differing(before, d.screenshot(fmt.Sprintf("fallback-closed-%d.png", i)), dialogArea)
+			n := changed(before, d.screenshot(fmt.Sprintf("fallback-closed-%d.png", i)), dialogArea)
 			if n <= dialogArea.Dx()*dialogArea.Dy()/50 {
 				break
 			}
