@@ -122,6 +122,8 @@ type Server struct {
 	o      Options
 	mux    *http.ServeMux
 	host   string
+	// handler is serve under recoverPanics, built once in NewServer.
+	handler http.Handler
 
 	// catMu serialises the short catalog transactions this process makes
 	// (the catalog is locked with a file lock that is polled, which would
@@ -150,6 +152,7 @@ func NewServer(st *store.Store, o Options) (*Server, error) {
 	o = o.withDefaults()
 	srv := &Server{st: st, tokens: OpenTokens(st.Root()), o: o, sessions: map[string]sessionOwner{}, events: newBroker()}
 	srv.host, _ = os.Hostname()
+	srv.handler = recoverPanics(http.HandlerFunc(srv.serve), srv.o.Logf)
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
 	for _, d := range []string{uploadsDir, exportsDir} {
 		p := filepath.Join(st.Root(), store.ConsoleDir, d)
@@ -199,7 +202,7 @@ func (srv *Server) Close() error {
 // (see timeouts.go). A panic in any of it is an error answer (see
 // recoverPanics).
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	recoverPanics(http.HandlerFunc(srv.serve), srv.o.Logf).ServeHTTP(w, r)
+	srv.handler.ServeHTTP(w, r)
 }
 
 func (srv *Server) serve(w http.ResponseWriter, r *http.Request) {
