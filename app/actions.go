@@ -75,13 +75,14 @@ func (g Gain) String() string {
 // store anew and what the group holds already. A group that does not exist
 // yet holds nothing.
 func (s *Server) GroupGain(ctx context.Context, group string, picks []SourceImage) (Gain, error) {
-	if s.Remote != nil {
+	st, ok := s.local()
+	if !ok {
 		return Gain{}, errors.New("the group's data is on the server")
 	}
 	var res *wim.WIM
 	if group != "" {
-		if _, err := os.Stat(s.Store.ResPath(group)); err == nil {
-			r, err := wim.Open(s.Store.ResPath(group), &wim.OpenOptions{NoSplitSearch: true})
+		if _, err := os.Stat(st.ResPath(group)); err == nil {
+			r, err := wim.Open(st.ResPath(group), &wim.OpenOptions{NoSplitSearch: true})
 			if err != nil {
 				return Gain{}, err
 			}
@@ -193,10 +194,11 @@ func (s *Server) SetNameDescription(ctx context.Context, r store.ImageRef, name,
 // UnattendPath returns the path of image r's unattend file as stored in the
 // group folder ("" when it has none).
 func (s *Server) UnattendPath(ctx context.Context, r store.ImageRef) (string, error) {
-	if s.Remote != nil {
+	st, ok := s.local()
+	if !ok {
 		return "", errors.New("the unattend file is on the server")
 	}
-	im, err := s.Store.GetImage(ctx, r)
+	im, err := st.GetImage(ctx, r)
 	if err != nil {
 		return "", err
 	}
@@ -208,9 +210,9 @@ func (s *Server) UnattendPath(ctx context.Context, r store.ImageRef) (string, er
 	}
 	var base string
 	if r.Boot {
-		base = s.Store.BootImagesDir(r.Arch)
+		base = st.BootImagesDir(r.Arch)
 	} else {
-		base = s.Store.GroupDir(r.Group)
+		base = st.GroupDir(r.Group)
 	}
 	return filepath.Join(base, filepath.FromSlash(im.Unattend)), nil
 }
@@ -240,15 +242,17 @@ func DeleteWarning(im *store.Image) string {
 func (s *Server) DeleteGroupWarning(ctx context.Context, g string) string {
 	images, _ := s.Service().ListImages(ctx, store.ListOptions{Group: g, Type: store.TypeInstall, NoSpace: true})
 	var res int64
-	if s.Remote != nil {
-		infos, _ := s.Remote.GroupInfos(ctx)
+	if st, ok := s.local(); ok {
+		if fi, err := os.Stat(st.ResPath(g)); err == nil {
+			res = fi.Size()
+		}
+	} else {
+		infos, _ := s.Service().GroupInfos(ctx)
 		for _, gi := range infos {
 			if gi.Name == g {
 				res = gi.ResBytes
 			}
 		}
-	} else if st, err := os.Stat(s.Store.ResPath(g)); err == nil {
-		res = st.Size()
 	}
 	if len(images) == 0 {
 		return fmt.Sprintf("Delete the empty image group %q?", g)
@@ -297,9 +301,10 @@ func (s *Server) CopyImage(ctx context.Context, r store.ImageRef, file, name str
 // that no image of its group uses: "install-copy", "install-copy2", ...
 func (s *Server) FreeFileName(r store.ImageRef) string {
 	var taken map[string]bool
-	if s.Remote != nil {
+	st, local := s.local()
+	if !local {
 		taken = map[string]bool{}
-		images, _ := s.Remote.ListImages(context.Background(), store.ListOptions{Group: r.Group, Type: store.TypeInstall, NoSpace: true})
+		images, _ := s.Service().ListImages(context.Background(), store.ListOptions{Group: r.Group, Type: store.TypeInstall, NoSpace: true})
 		for _, im := range images {
 			taken[strings.TrimSuffix(im.File, ".wim")] = true
 		}
@@ -317,7 +322,7 @@ func (s *Server) FreeFileName(r store.ImageRef) string {
 		}
 		c := r
 		c.File = name
-		if _, err := os.Stat(s.Store.ImagePath(c)); os.IsNotExist(err) {
+		if _, err := os.Stat(st.ImagePath(c)); os.IsNotExist(err) {
 			return name
 		}
 	}
@@ -396,7 +401,7 @@ func (s *Server) Properties(ctx context.Context, r store.ImageRef) (*ImageProper
 	if p.Sessions, err = svc.Sessions(ctx, r); err != nil {
 		return nil, err
 	}
-	if s.Remote != nil {
+	if _, ok := s.local(); !ok {
 		return p, nil // the unattend file is on the server
 	}
 	if path, err := s.UnattendPath(ctx, r); err == nil && path != "" {

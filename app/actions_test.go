@@ -29,10 +29,10 @@ func TestModelImagesAndDetails(t *testing.T) {
 	ctx := context.Background()
 	srv := newServer(t)
 	src := makeWIM(t, "A", "B")
-	if _, err := srv.Store.AddImage(ctx, src, store.AddOptions{Group: "Lab"}); err != nil {
+	if _, err := storeOf(srv).AddImage(ctx, src, store.AddOptions{Group: "Lab"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.Store.AddImage(ctx, src, store.AddOptions{Boot: true, Arch: "x64", Indexes: []int{1}}); err != nil {
+	if _, err := storeOf(srv).AddImage(ctx, src, store.AddOptions{Boot: true, Arch: "x64", Indexes: []int{1}}); err != nil {
 		t.Fatal(err)
 	}
 	m := NewModel(srv)
@@ -128,7 +128,7 @@ func TestActions(t *testing.T) {
 	if !strings.Contains(g.String(), "already in the group") {
 		t.Error(g.String())
 	}
-	im, _ := srv.Store.GetImage(ctx, refs[0])
+	im, _ := storeOf(srv).GetImage(ctx, refs[0])
 	if im.Name != "Renamed" || im.Description != "d" {
 		t.Fatalf("name/description not set: %+v", im)
 	}
@@ -136,7 +136,7 @@ func TestActions(t *testing.T) {
 	if err := srv.ReplaceImage(ctx, refs[0], src, store.ReplaceOptions{SourceIndex: 2}); err != nil {
 		t.Fatal(err)
 	}
-	im, _ = srv.Store.GetImage(ctx, refs[0])
+	im, _ = storeOf(srv).GetImage(ctx, refs[0])
 	if !im.Enabled || im.Name != "Renamed" {
 		t.Fatalf("after replace: %+v", im)
 	}
@@ -174,7 +174,7 @@ func TestActions(t *testing.T) {
 	if err := srv.DeleteGroup("Lab3"); err != nil {
 		t.Fatal(err)
 	}
-	if gs, _ := srv.Store.Groups(); len(gs) != 0 {
+	if gs, _ := storeOf(srv).Groups(); len(gs) != 0 {
 		t.Fatalf("groups left %v", gs)
 	}
 }

@@ -15,21 +15,21 @@ import (
 // store reconciles as images copied in by hand.
 func storeWithImages(b testing.TB, n int) *Server {
 	srv := newServer(b)
-	refs, err := srv.Store.AddImage(context.Background(), makeWIM(b, "A"), store.AddOptions{Group: "Big"})
+	refs, err := storeOf(srv).AddImage(context.Background(), makeWIM(b, "A"), store.AddOptions{Group: "Big"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, err := os.ReadFile(srv.Store.ImagePath(refs[0]))
+	data, err := os.ReadFile(storeOf(srv).ImagePath(refs[0]))
 	if err != nil {
 		b.Fatal(err)
 	}
 	for i := 1; i < n; i++ {
-		name := filepath.Join(srv.Store.GroupDir("Big"), fmt.Sprintf("img%04d.wim", i))
+		name := filepath.Join(storeOf(srv).GroupDir("Big"), fmt.Sprintf("img%04d.wim", i))
 		if err := os.WriteFile(name, data, 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if _, err := srv.Store.ListImages(context.Background(), store.ListOptions{}); err != nil {
+	if _, err := storeOf(srv).ListImages(context.Background(), store.ListOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	return srv

@@ -24,13 +24,17 @@ type LangPack struct {
 // CanChangeLanguagePacks reports whether language packs can be added to and
 // removed from the server's images (local servers only; see
 // ErrRemoteLangPacks).
-func (s *Server) CanChangeLanguagePacks() bool { return s.Remote == nil && s.Store != nil }
+func (s *Server) CanChangeLanguagePacks() bool {
+	_, ok := s.local()
+	return ok
+}
 
 // LanguagePacks lists the language packs of install image r, sorted by
 // name. On a server on the network the names come from the image's record
 // and the sizes are unknown.
 func (s *Server) LanguagePacks(ctx context.Context, r store.ImageRef) ([]LangPack, error) {
-	if !s.CanChangeLanguagePacks() {
+	st, ok := s.local()
+	if !ok {
 		im, err := s.Service().GetImage(ctx, r)
 		if err != nil {
 			return nil, err
@@ -41,11 +45,11 @@ func (s *Server) LanguagePacks(ctx context.Context, r store.ImageRef) ([]LangPac
 		}
 		return out, nil
 	}
-	names, err := s.Store.LanguagePacks(r)
+	names, err := st.LanguagePacks(r)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(filepath.Dir(s.Store.ImagePath(r)), r.File, store.LangPacksDir)
+	dir := filepath.Join(filepath.Dir(st.ImagePath(r)), r.File, store.LangPacksDir)
 	out := make([]LangPack, len(names))
 	for i, n := range names {
 		out[i] = LangPack{Name: n, Bytes: -1}
@@ -59,16 +63,18 @@ func (s *Server) LanguagePacks(ctx context.Context, r store.ImageRef) ([]LangPac
 // AddLanguagePack associates the cabinet file src with install image r (a
 // pack of the same name is replaced; see store.Store.AddLanguagePack).
 func (s *Server) AddLanguagePack(ctx context.Context, r store.ImageRef, src string) error {
-	if !s.CanChangeLanguagePacks() {
+	st, ok := s.local()
+	if !ok {
 		return ErrRemoteLangPacks
 	}
-	return s.Store.AddLanguagePack(ctx, r, src)
+	return st.AddLanguagePack(ctx, r, src)
 }
 
 // RemoveLanguagePack removes the language pack named name from image r.
 func (s *Server) RemoveLanguagePack(ctx context.Context, r store.ImageRef, name string) error {
-	if !s.CanChangeLanguagePacks() {
+	st, ok := s.local()
+	if !ok {
 		return ErrRemoteLangPacks
 	}
-	return s.Store.RemoveLanguagePack(ctx, r, name)
+	return st.RemoveLanguagePack(ctx, r, name)
 }

@@ -17,13 +17,14 @@ import (
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
-// Server is one image store the console manages. The local server is the
-// store on this machine (Store set); a server on the network has Remote set
-// instead (see ConnectServer).
+// Server is one image store the console manages, through one Service: the
+// local server's is a LocalService over the store on this machine, a server
+// on the network's a RemoteService (see ConnectServer). What only one kind
+// of store has, callers ask its Service for (see LocalStore and
+// RemoteEndpoint).
 type Server struct {
-	Name   string
-	Store  *store.Store
-	Remote *RemoteService
+	Name string
+	svc  Service
 }
 
 // LocalServer opens (creating if needed) the store at root and names the
@@ -37,7 +38,7 @@ func LocalServer(root string) (*Server, error) {
 	if err != nil || host == "" {
 		host = "localhost"
 	}
-	return &Server{Name: host, Store: s}, nil
+	return &Server{Name: host, svc: NewLocalService(host, s)}, nil
 }
 
 // NodeKind says what a tree node stands for.
@@ -297,7 +298,8 @@ const remoteListTimeout = 20 * time.Second
 // refreshServer reads server s's tree into nodes (through add) and groups.
 func (m *Model) refreshServer(ctx context.Context, s *Server, add func(string, Node), fail func(error),
 	nodes map[string]Node, groups map[string]groupSummary) {
-	if s.Remote != nil {
+	svc := s.Service()
+	if svc.Remote() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, remoteListTimeout)
 		defer cancel()
@@ -307,11 +309,10 @@ func (m *Model) refreshServer(ctx context.Context, s *Server, add func(string, N
 	iid, bid := InstallID(s), BootID(s)
 	add(sid, Node{ID: iid, Kind: KindInstallImages, Label: "Install Images", Server: s})
 	add(sid, Node{ID: bid, Kind: KindBootImages, Label: "Boot Images", Server: s})
-	svc := s.Service()
 	infos, err := svc.GroupInfos(ctx)
 	if err != nil {
 		fail(fmt.Errorf("%s: listing image groups: %w", s.Name, err))
-		if s.Remote != nil && offline(err) {
+		if svc.Remote() && offline(err) {
 			nodes[sid] = Node{ID: sid, Kind: KindServer, Label: s.Name + " (offline)", Server: s}
 			return
 		}

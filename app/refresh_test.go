@@ -126,7 +126,7 @@ func TestRefreshWhileServerComesBack(t *testing.T) {
 		t.Fatal("no refresh after the server went away")
 	}
 	if !s.Offline() {
-		t.Fatalf("state %v with the server stopped, want offline", s.Remote.State())
+		t.Fatalf("state %v with the server stopped, want offline", s.Service().State())
 	}
 
 	remotetest.Serve(t, st, addr)
@@ -170,7 +170,7 @@ func TestWatchSettles(t *testing.T) {
 	if _, err := wim.Capture(ctx, dir, src, wim.CaptureOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	refs, err := srv.Store.AddImage(ctx, src, store.AddOptions{Group: "G"})
+	refs, err := storeOf(srv).AddImage(ctx, src, store.AddOptions{Group: "G"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,99 +8,137 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wimconsole/wimconsole/engine/remote"
 	"github.com/wimconsole/wimconsole/engine/store"
 )
+
+// LocalStore is what a Service over a store on this machine adds: the
+// store itself, for what only a local store has (its folders and files,
+// servicing, language packs, the read-only check). Callers ask for it with
+// a type assertion on Server.Service(); LocalService has it.
+type LocalStore interface {
+	Store() *store.Store
+}
+
+// RemoteEndpoint is what a Service reached over the network adds: the
+// configuration the user's server list keeps, and the check "Add Server…"
+// makes. RemoteService has it.
+type RemoteEndpoint interface {
+	Config() RemoteServer
+	Connect(ctx context.Context) (remote.Info, error)
+}
+
+// NewServer returns the server whose actions go through svc, named as svc
+// names itself.
+func NewServer(svc Service) *Server {
+	return &Server{Name: svc.Name(), svc: svc}
+}
 
 // NewRemoteServer returns the server cfg describes, reached over the
 // network. It does not connect: a server that cannot be reached shows as
 // offline until it answers. Its name defaults to the address's host:port.
 func NewRemoteServer(cfg RemoteServer) (*Server, error) {
+	s, _, err := newRemoteServer(cfg)
+	return s, err
+}
+
+func newRemoteServer(cfg RemoteServer) (*Server, *RemoteService, error) {
 	if cfg.Name == "" {
 		u, err := url.Parse(cfg.URL)
 		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("server address %q: want https://HOST:PORT", cfg.URL)
+			return nil, nil, fmt.Errorf("server address %q: want https://HOST:PORT", cfg.URL)
 		}
 		cfg.Name = u.Host
 	}
 	if strings.Contains(cfg.Name, "/") {
-		return nil, fmt.Errorf("server name %q: a name cannot hold '/'", cfg.Name)
+		return nil, nil, fmt.Errorf("server name %q: a name cannot hold '/'", cfg.Name)
 	}
 	r, err := NewRemoteService(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &Server{Name: cfg.Name, Remote: r}, nil
+	return &Server{Name: cfg.Name, svc: r}, r, nil
 }
 
 // ConnectServer is what "Add Server…" does once the fingerprint is
 // trusted: it makes the server and checks that it answers and accepts the
 // token.
 func ConnectServer(ctx context.Context, cfg RemoteServer) (*Server, error) {
-	s, err := NewRemoteServer(cfg)
+	s, r, err := newRemoteServer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Remote.Connect(ctx); err != nil {
+	if _, err := r.Connect(ctx); err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", cfg.URL, err)
 	}
 	return s, nil
 }
 
-// Service returns the service the server's actions go through.
-func (s *Server) Service() Service {
-	if s.Remote != nil {
-		return s.Remote
+// Service returns the service the server's actions go through: always the
+// same one, made with the server.
+func (s *Server) Service() Service { return s.svc }
+
+// local returns the server's store when its service is over a store on this
+// machine (see LocalStore).
+func (s *Server) local() (*store.Store, bool) {
+	l, ok := s.svc.(LocalStore)
+	if !ok {
+		return nil, false
 	}
-	return NewLocalService(s.Name, s.Store)
+	st := l.Store()
+	return st, st != nil
 }
 
 // IsRemote reports whether the server is reached over the network.
-func (s *Server) IsRemote() bool { return s.Remote != nil }
+func (s *Server) IsRemote() bool { return s.svc.Remote() }
 
 // Offline reports whether the server is a remote one that cannot be reached
 // now.
 func (s *Server) Offline() bool {
-	return s.Remote != nil && s.Remote.State().State == Offline
+	return s.svc.State().State == Offline
 }
 
 // Location is where the server's store is: its folder, or its address.
 func (s *Server) Location() string {
-	if s.Remote != nil {
-		return s.Remote.Config().URL
+	if st, ok := s.local(); ok {
+		return st.Root()
 	}
-	return s.Store.Root()
+	if e, ok := s.svc.(RemoteEndpoint); ok {
+		return e.Config().URL
+	}
+	return ""
 }
 
 // GroupDir returns image group g's folder ("" on a remote server).
 func (s *Server) GroupDir(g string) string {
-	if s.Remote != nil {
-		return ""
+	if st, ok := s.local(); ok {
+		return st.GroupDir(g)
 	}
-	return s.Store.GroupDir(g)
+	return ""
 }
 
 // BootDir returns the folder of the boot images of architecture a ("" on a
 // remote server).
 func (s *Server) BootDir(a string) string {
-	if s.Remote != nil {
-		return ""
+	if st, ok := s.local(); ok {
+		return filepath.Join(st.Root(), store.BootDir, a, store.ImagesDir)
 	}
-	return filepath.Join(s.Store.Root(), store.BootDir, a, store.ImagesDir)
+	return ""
 }
 
 // CatalogPath returns the catalog's file ("" on a remote server).
 func (s *Server) CatalogPath() string {
-	if s.Remote != nil {
-		return ""
+	if st, ok := s.local(); ok {
+		return st.CatalogPath()
 	}
-	return s.Store.CatalogPath()
+	return ""
 }
 
 // archs returns the server's boot architectures; a remote server's are
 // those of its boot images.
 func (s *Server) archs(images []store.Image) ([]string, error) {
-	if s.Remote == nil {
-		return s.Store.Archs()
+	if st, ok := s.local(); ok {
+		return st.Archs()
 	}
 	var out []string
 	for _, im := range images {
@@ -146,8 +184,8 @@ func (m *Model) RemoveServer(s *Server) {
 func (m *Model) RemoteServers() []RemoteServer {
 	var out []RemoteServer
 	for _, s := range m.Servers() {
-		if s.Remote != nil {
-			cfg := s.Remote.Config()
+		if e, ok := s.svc.(RemoteEndpoint); ok {
+			cfg := e.Config()
 			cfg.Name = s.Name
 			out = append(out, cfg)
 		}
@@ -159,10 +197,10 @@ func (m *Model) RemoteServers() []RemoteServer {
 // its store or of its connection, the model reloads and changed is called,
 // from the stream's goroutine. Stop with the returned function.
 func (m *Model) WatchServer(s *Server, changed func(err error)) (stop func(), err error) {
-	if s.Remote == nil {
+	if !s.svc.Remote() {
 		return nil, fmt.Errorf("server %s is not a remote server", s.Name)
 	}
-	return s.Remote.Watch(func(Change) { changed(m.Refresh()) })
+	return s.svc.Watch(func(Change) { changed(m.Refresh()) })
 }
 
 // ReadOnly reports whether the server's store cannot be changed, and why
@@ -170,8 +208,8 @@ func (m *Model) WatchServer(s *Server, changed func(err error)) (stop func(), er
 // without write rights. The console then offers only the actions that
 // read. A remote server reports its refusals as errors.
 func (s *Server) ReadOnly() (bool, string) {
-	if s.Remote != nil || s.Store == nil {
-		return false, ""
+	if st, ok := s.local(); ok {
+		return st.ReadOnly()
 	}
-	return s.Store.ReadOnly()
+	return false, ""
 }

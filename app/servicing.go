@@ -19,11 +19,13 @@ var ErrRemoteServicing = errors.New("browsing and servicing images work on the l
 // as WDS requires, an image must be disabled before it is changed.
 var ErrImageEnabled = errors.New("the image is enabled: disable it before servicing it, as WDS requires, so that no client installs it while it changes")
 
+// localStore returns the store servicing works on: the server's when its
+// service is over a store on this machine (see LocalStore).
 func (s *Server) localStore() (*store.Store, error) {
-	if s.Remote != nil || s.Store == nil {
-		return nil, ErrRemoteServicing
+	if st, ok := s.local(); ok {
+		return st, nil
 	}
-	return s.Store, nil
+	return nil, ErrRemoteServicing
 }
 
 // ListFiles lists the folder at image path p of image r (see servicing.List).
@@ -129,10 +131,11 @@ func FormatAttributes(a uint32) string {
 // with the reason it can no longer be committed ("" when it can be
 // resumed), for the start-up check. A remote server has none here.
 func (s *Server) PendingSessions() ([]servicing.Pending, error) {
-	if s.Remote != nil || s.Store == nil {
+	st, ok := s.local()
+	if !ok {
 		return nil, nil
 	}
-	return servicing.Stale(s.Store)
+	return servicing.Stale(st)
 }
 
 // Session returns the servicing session of image r (an error wrapping

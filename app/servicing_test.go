@@ -30,7 +30,7 @@ func TestFormatAttributes(t *testing.T) {
 func TestServiceImageUseCases(t *testing.T) {
 	ctx := context.Background()
 	srv := newServer(t)
-	refs, err := srv.Store.AddImage(ctx, makeWIM(t, "A"), store.AddOptions{Group: "Lab"})
+	refs, err := storeOf(srv).AddImage(ctx, makeWIM(t, "A"), store.AddOptions{Group: "Lab"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestServiceImageUseCases(t *testing.T) {
 	}
 
 	// A server on the network is refused.
-	remote := &Server{Name: "far", Remote: &RemoteService{}}
+	remote := &Server{Name: "far", svc: &RemoteService{}}
 	if _, err := remote.ListFiles(ctx, r, "/"); !errors.Is(err, ErrRemoteServicing) {
 		t.Errorf("ListFiles on a remote server: %v", err)
 	}

@@ -23,7 +23,7 @@ func disabledImage(t *testing.T) (*Server, store.ImageRef) {
 	t.Helper()
 	ctx := context.Background()
 	srv := newServer(t)
-	refs, err := srv.Store.AddImage(ctx, makeWIM(t, "A"), store.AddOptions{Group: "Lab"})
+	refs, err := storeOf(srv).AddImage(ctx, makeWIM(t, "A"), store.AddOptions{Group: "Lab"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestInSession(t *testing.T) {
 	if err != nil || staged || id == "" {
 		t.Fatalf("InSession without a session: staged %v, id %q, %v", staged, id, err)
 	}
-	if _, err := servicing.ForImage(srv.Store, r); !errors.Is(err, servicing.ErrNoSession) {
+	if _, err := servicing.ForImage(storeOf(srv), r); !errors.Is(err, servicing.ErrNoSession) {
 		t.Fatalf("the session was left open: %v", err)
 	}
 	if es, _ := srv.ListFiles(ctx, r, "/"); paths(es) != "/Windows,/one.txt" {
@@ -70,7 +70,7 @@ func TestInSession(t *testing.T) {
 	}); !errors.Is(err, boom) {
 		t.Fatalf("InSession returned %v, want fn's error", err)
 	}
-	if _, err := servicing.ForImage(srv.Store, r); !errors.Is(err, servicing.ErrNoSession) {
+	if _, err := servicing.ForImage(storeOf(srv), r); !errors.Is(err, servicing.ErrNoSession) {
 		t.Fatalf("the failed session was left open: %v", err)
 	}
 	if es, _ := srv.ListFiles(ctx, r, "/"); paths(es) != "/Windows,/one.txt" {
@@ -86,7 +86,7 @@ func TestInSession(t *testing.T) {
 	if err != nil || !staged || id != ss.ID {
 		t.Fatalf("InSession with session %s: staged %v, id %q, %v", ss.ID, staged, id, err)
 	}
-	again, err := servicing.ForImage(srv.Store, r)
+	again, err := servicing.ForImage(storeOf(srv), r)
 	if err != nil || len(again.Changes) != 1 || again.Changes[0].Path != "/three.txt" {
 		t.Fatalf("session after InSession: %+v %v", again, err)
 	}
@@ -102,7 +102,7 @@ func TestInSession(t *testing.T) {
 	if _, _, err := srv.InSession(ctx, r, add("four.txt")); err == nil || !strings.Contains(err.Error(), "enabled") {
 		t.Fatalf("InSession on an enabled image: %v", err)
 	}
-	remoteSrv := &Server{Name: "far", Remote: &RemoteService{}}
+	remoteSrv := &Server{Name: "far", svc: &RemoteService{}}
 	if _, _, err := remoteSrv.InSession(ctx, r, add("x")); !errors.Is(err, ErrRemoteServicing) {
 		t.Fatalf("InSession on a remote server: %v", err)
 	}
@@ -125,7 +125,7 @@ func TestAddDriverUseCase(t *testing.T) {
 	if es, _ := srv.ListFiles(ctx, r, "/Drivers/contoso"); paths(es) != "/Drivers/contoso/contoso.cat,/Drivers/contoso/contoso.inf,/Drivers/contoso/contoso.sys" {
 		t.Fatalf("committed package: %s", paths(es))
 	}
-	doc, err := servicing.ImageUnattend(ctx, srv.Store, r)
+	doc, err := servicing.ImageUnattend(ctx, storeOf(srv), r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestAddDriverUseCase(t *testing.T) {
 	if es, _ := srv.ListFiles(ctx, r, "/Drivers"); paths(es) != "/Drivers/contoso" {
 		t.Fatalf("after a refused package: %s", paths(es))
 	}
-	if _, err := servicing.ForImage(srv.Store, r); !errors.Is(err, servicing.ErrNoSession) {
+	if _, err := servicing.ForImage(storeOf(srv), r); !errors.Is(err, servicing.ErrNoSession) {
 		t.Fatalf("a refused package left a session: %v", err)
 	}
 }
@@ -200,12 +200,12 @@ func TestLanguagePackUseCases(t *testing.T) {
 	}
 
 	// A server on the network lists them from the image's record only.
-	token, _, err := remote.OpenTokens(srv.Store.Root()).Create(remote.RoleAdmin, nil, "console")
+	token, _, err := remote.OpenTokens(storeOf(srv).Root()).Create(remote.RoleAdmin, nil, "console")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, _ := remotetest.Serve(t, srv.Store, "127.0.0.1:0")
-	cert, _ := remote.LoadOrCreateCert(srv.Store.Root())
+	addr, _ := remotetest.Serve(t, storeOf(srv), "127.0.0.1:0")
+	cert, _ := remote.LoadOrCreateCert(storeOf(srv).Root())
 	far, err := ConnectServer(ctx, RemoteServer{URL: "https://" + addr, Fingerprint: remote.CertFingerprint(cert), Token: token})
 	if err != nil {
 		t.Fatal(err)

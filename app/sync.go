@@ -16,10 +16,11 @@ func (m *Model) Watch(changed func(err error)) (stop func(), err error) {
 		}
 	}
 	for _, s := range m.Servers() {
-		if s.Store == nil {
+		st, ok := s.local()
+		if !ok {
 			continue // a remote server: see WatchServer
 		}
-		w, err := watch.New(s.Store.Root(), 0)
+		w, err := watch.New(st.Root(), 0)
 		if err != nil {
 			stopAll()
 			return nil, err

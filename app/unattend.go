@@ -22,7 +22,7 @@ const UnattendValid = "valid unattend file"
 // the file is on a server on the network (the server validated it when it
 // was associated).
 func (s *Server) UnattendStatus(ctx context.Context, r store.ImageRef) (status string, ok bool) {
-	if s.Remote != nil {
+	if _, ok := s.local(); !ok {
 		return "", false
 	}
 	path, err := s.UnattendPath(ctx, r)

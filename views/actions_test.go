@@ -72,11 +72,11 @@ func newFixture(t *testing.T) *fixture {
 	}
 	ctx := context.Background()
 	src := makeWIM(t, "A", "B")
-	refs, err := srv.Store.AddImage(ctx, src, store.AddOptions{Group: "Lab"})
+	refs, err := storeOf(srv).AddImage(ctx, src, store.AddOptions{Group: "Lab"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	boot, err := srv.Store.AddImage(ctx, src, store.AddOptions{Boot: true, Arch: "x64", Indexes: []int{1}})
+	boot, err := storeOf(srv).AddImage(ctx, src, store.AddOptions{Boot: true, Arch: "x64", Indexes: []int{1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func tapButtonNoWait(t *testing.T, c *Console, label string) {
 
 func (f *fixture) image(t *testing.T, r store.ImageRef) store.Image {
 	t.Helper()
-	im, err := f.srv.Store.GetImage(context.Background(), r)
+	im, err := storeOf(f.srv).GetImage(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,12 +274,12 @@ func TestDeleteImageConfirms(t *testing.T) {
 		t.Fatalf("confirmation does not name what is lost: %q", txt)
 	}
 	tapButton(t, f.c, "Cancel")
-	if _, err := os.Stat(f.srv.Store.ImagePath(f.refs[0])); err != nil {
+	if _, err := os.Stat(storeOf(f.srv).ImagePath(f.refs[0])); err != nil {
 		t.Fatal("cancelled delete removed the image")
 	}
 	f.do(t, id, "Delete")
 	tapButton(t, f.c, "Delete")
-	if _, err := os.Stat(f.srv.Store.ImagePath(f.refs[0])); !os.IsNotExist(err) {
+	if _, err := os.Stat(storeOf(f.srv).ImagePath(f.refs[0])); !os.IsNotExist(err) {
 		t.Fatal("image not deleted")
 	}
 	if f.c.Selected() != app.GroupID(f.srv, "Lab") {
@@ -290,7 +290,7 @@ func TestDeleteImageConfirms(t *testing.T) {
 	f.c.Window.Canvas().(interface{ OnTypedKey() func(*fyne.KeyEvent) }).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyDelete})
 	f.c.settle()
 	tapButton(t, f.c, "Delete")
-	if _, err := os.Stat(f.srv.Store.ImagePath(f.refs[2])); !os.IsNotExist(err) {
+	if _, err := os.Stat(storeOf(f.srv).ImagePath(f.refs[2])); !os.IsNotExist(err) {
 		t.Fatal("boot image not deleted by the Delete key")
 	}
 }
@@ -302,7 +302,7 @@ func TestGroupAddRenameDelete(t *testing.T) {
 	nd.entry.SetText("New Group")
 	nd.submit()
 	f.c.settle()
-	if _, err := os.Stat(f.srv.Store.GroupDir("New Group")); err != nil {
+	if _, err := os.Stat(storeOf(f.srv).GroupDir("New Group")); err != nil {
 		t.Fatal(err)
 	}
 	if f.c.Selected() != app.GroupID(f.srv, "New Group") {
@@ -342,7 +342,7 @@ func TestGroupAddRenameDelete(t *testing.T) {
 		t.Fatalf("group delete confirmation: %q", txt)
 	}
 	tapButton(t, f.c, "Delete")
-	if gs, _ := f.srv.Store.Groups(); len(gs) != 1 || gs[0] != "Renamed" {
+	if gs, _ := storeOf(f.srv).Groups(); len(gs) != 1 || gs[0] != "Renamed" {
 		t.Fatalf("groups after delete: %v", gs)
 	}
 }
@@ -377,7 +377,7 @@ func TestAddImageWizard(t *testing.T) {
 	if txt := overlayText(f.c); !strings.Contains(txt, "Added 1 image") {
 		t.Fatalf("summary %q", txt)
 	}
-	ims, _ := f.srv.Store.ListImages(context.Background(), store.ListOptions{Group: "Lab"})
+	ims, _ := storeOf(f.srv).ListImages(context.Background(), store.ListOptions{Group: "Lab"})
 	if len(ims) != 3 || ims[2].Name != "Lab C" || ims[2].Description != "third" {
 		t.Fatalf("images after add: %+v", ims)
 	}
@@ -394,7 +394,7 @@ func TestAddImageWizard(t *testing.T) {
 	}
 	w.submit()
 	f.c.settle()
-	if ims, _ := f.srv.Store.ListImages(context.Background(), store.ListOptions{Group: "Fresh"}); len(ims) != 2 {
+	if ims, _ := storeOf(f.srv).ListImages(context.Background(), store.ListOptions{Group: "Fresh"}); len(ims) != 2 {
 		t.Fatalf("new group has %d images", len(ims))
 	}
 	// Boot image.
@@ -511,7 +511,7 @@ func TestReplaceWizard(t *testing.T) {
 		t.Fatalf("after replace: %+v", im)
 	}
 	// The replaced image's data is image Y's.
-	x, err := wim.Open(f.srv.Store.ImagePath(f.refs[0]), &wim.OpenOptions{Refs: []string{f.srv.Store.ResPath("Lab")}})
+	x, err := wim.Open(storeOf(f.srv).ImagePath(f.refs[0]), &wim.OpenOptions{Refs: []string{storeOf(f.srv).ResPath("Lab")}})
 	if err != nil {
 		t.Fatal(err)
 	}

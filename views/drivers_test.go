@@ -62,7 +62,7 @@ func (f *fixture) driverResultText(t *testing.T) string {
 // noSession fails when image r has a servicing session.
 func (f *fixture) noSession(t *testing.T, r store.ImageRef) {
 	t.Helper()
-	if _, err := servicing.ForImage(f.srv.Store, r); !errors.Is(err, servicing.ErrNoSession) {
+	if _, err := servicing.ForImage(storeOf(f.srv), r); !errors.Is(err, servicing.ErrNoSession) {
 		t.Fatalf("image %s has a servicing session: %v", r, err)
 	}
 }
@@ -108,7 +108,7 @@ func TestAddDriverPackageCommitted(t *testing.T) {
 	}
 	f.noSession(t, r)
 	dir := filepath.Join(t.TempDir(), "applied")
-	oracle.Run(t, "apply", f.srv.Store.ImagePath(r), "1", dir, "--ref="+f.srv.Store.ResPath("Lab"))
+	oracle.Run(t, "apply", storeOf(f.srv).ImagePath(r), "1", dir, "--ref="+storeOf(f.srv).ResPath("Lab"))
 	if got := strings.Join(files(t, dir), ","); got != "Drivers/contoso/contoso.cat,Drivers/contoso/contoso.inf,Drivers/contoso/contoso.sys,Windows/own.txt,Windows/system32/kernel.dll" {
 		t.Fatalf("committed image holds %s", got)
 	}
@@ -117,7 +117,7 @@ func TestAddDriverPackageCommitted(t *testing.T) {
 			t.Errorf("%s holds %q", name, got)
 		}
 	}
-	doc, err := servicing.ImageUnattend(ctx, f.srv.Store, r)
+	doc, err := servicing.ImageUnattend(ctx, storeOf(f.srv), r)
 	if err != nil || doc == nil {
 		t.Fatalf("unattend after commit: %q %v", doc, err)
 	}
@@ -200,7 +200,7 @@ func TestAddDriverPackageRefused(t *testing.T) {
 		if f.hasDrivers(t, r) {
 			t.Fatalf("%s: the image has a \\Drivers folder", what)
 		}
-		if doc, err := servicing.ImageUnattend(ctx, f.srv.Store, r); doc != nil || err != nil {
+		if doc, err := servicing.ImageUnattend(ctx, storeOf(f.srv), r); doc != nil || err != nil {
 			t.Fatalf("%s: the image has an unattend file: %q %v", what, doc, err)
 		}
 	}
@@ -233,7 +233,7 @@ func TestAddDriverPackageRefused(t *testing.T) {
 	if txt := overlayText(f.c); !strings.Contains(txt, "failed") {
 		t.Fatalf("no error for a malformed INF in a session: %q", txt)
 	}
-	again, err := servicing.ForImage(f.srv.Store, r)
+	again, err := servicing.ForImage(storeOf(f.srv), r)
 	if err != nil || again.ID != ss.ID || len(again.Changes) != 0 || again.Unattend {
 		t.Fatalf("session after a refused package: %+v %v", again, err)
 	}
@@ -267,7 +267,7 @@ func TestLanguagePacksInProperties(t *testing.T) {
 	tapButton(t, f.c, "Add…")
 	f.c.jobs.Wait()
 	f.c.settle()
-	if names, err := f.srv.Store.LanguagePacks(r); err != nil || strings.Join(names, ",") != "de-de.cab,fr-fr.cab" {
+	if names, err := storeOf(f.srv).LanguagePacks(r); err != nil || strings.Join(names, ",") != "de-de.cab,fr-fr.cab" {
 		t.Fatalf("store packs %v %v (%q)", names, err, overlayText(f.c))
 	}
 	if len(p.packs) != 2 || p.packs[0] != (app.LangPack{Name: "de-de.cab", Bytes: 100}) || p.packs[1].Name != "fr-fr.cab" {
@@ -290,7 +290,7 @@ func TestLanguagePacksInProperties(t *testing.T) {
 	if txt := overlayText(f.c); !strings.Contains(txt, "failed") || !strings.Contains(txt, "MSCF") {
 		t.Fatalf("no error for a file that is not a cabinet: %q", txt)
 	}
-	if names, _ := f.srv.Store.LanguagePacks(r); len(names) != 2 {
+	if names, _ := storeOf(f.srv).LanguagePacks(r); len(names) != 2 {
 		t.Fatalf("store packs after a refused file: %v", names)
 	}
 
@@ -302,7 +302,7 @@ func TestLanguagePacksInProperties(t *testing.T) {
 		t.Fatalf("confirmation %q", txt)
 	}
 	tapButton(t, f.c, "Cancel")
-	if names, _ := f.srv.Store.LanguagePacks(r); len(names) != 2 {
+	if names, _ := storeOf(f.srv).LanguagePacks(r); len(names) != 2 {
 		t.Fatal("a cancelled remove removed the pack")
 	}
 	p.packList.Select(1)
@@ -310,7 +310,7 @@ func TestLanguagePacksInProperties(t *testing.T) {
 	tapButton(t, f.c, "Remove")
 	f.c.jobs.Wait()
 	f.c.settle()
-	if names, _ := f.srv.Store.LanguagePacks(r); strings.Join(names, ",") != "de-de.cab" {
+	if names, _ := storeOf(f.srv).LanguagePacks(r); strings.Join(names, ",") != "de-de.cab" {
 		t.Fatalf("store packs after remove: %v", names)
 	}
 	if len(p.packs) != 1 || p.packs[0].Name != "de-de.cab" {

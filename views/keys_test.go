@@ -106,7 +106,7 @@ func TestEnterConfirmsDeleteAndKeysStayInTheDialog(t *testing.T) {
 		t.Fatalf("keys typed in the confirmation opened more dialogs: %d overlays, top %q", n, overlayText(c))
 	}
 	press(t, c, fyne.KeyReturn)
-	if _, err := os.Stat(f.srv.Store.ImagePath(f.refs[0])); !os.IsNotExist(err) {
+	if _, err := os.Stat(storeOf(f.srv).ImagePath(f.refs[0])); !os.IsNotExist(err) {
 		t.Fatalf("Enter did not confirm the delete (stat: %v); top dialog %q", err, overlayText(c))
 	}
 	if n := overlays(c); n != 0 {
@@ -145,13 +145,13 @@ func TestEscClosesDialogs(t *testing.T) {
 			t.Fatalf("%s: Esc left %d dialog(s) open: %q", tc.name, n, overlayText(c))
 		}
 	}
-	if _, err := os.Stat(f.srv.Store.ImagePath(f.refs[0])); err != nil {
+	if _, err := os.Stat(storeOf(f.srv).ImagePath(f.refs[0])); err != nil {
 		t.Fatalf("Esc on the confirmation deleted the image: %v", err)
 	}
-	if _, err := os.Stat(f.srv.Store.GroupDir("Lab")); err != nil {
+	if _, err := os.Stat(storeOf(f.srv).GroupDir("Lab")); err != nil {
 		t.Fatalf("Esc on the rename renamed the group: %v", err)
 	}
-	if ims, err := f.srv.Store.ListImages(context.Background(), store.ListOptions{}); err != nil || len(ims) != 3 {
+	if ims, err := storeOf(f.srv).ListImages(context.Background(), store.ListOptions{}); err != nil || len(ims) != 3 {
 		t.Fatalf("Esc on the Add wizard: %d images (%v), want 3", len(ims), err)
 	}
 }

@@ -77,7 +77,7 @@ func TestMountEditUnmountCommit(t *testing.T) {
 		t.Fatalf("the session is still open: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "applied")
-	oracle.Run(t, "apply", f.srv.Store.ImagePath(f.refs[0]), "1", out, "--ref="+f.srv.Store.ResPath("Lab"))
+	oracle.Run(t, "apply", storeOf(f.srv).ImagePath(f.refs[0]), "1", out, "--ref="+storeOf(f.srv).ResPath("Lab"))
 	if got := strings.Join(files(t, out), ","); got != "Windows/own.txt,Windows/setup.log,Windows/system32/kernel.dll" {
 		t.Fatalf("committed image holds %s", got)
 	}
@@ -95,7 +95,7 @@ func TestMountUnmountDiscard(t *testing.T) {
 	f.c.jobs.Wait()
 	f.c.settle()
 	tapButton(t, f.c, "OK")
-	before, err := os.ReadFile(f.srv.Store.ImagePath(f.refs[1]))
+	before, err := os.ReadFile(storeOf(f.srv).ImagePath(f.refs[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestMountUnmountDiscard(t *testing.T) {
 	if txt := overlayText(f.c); !strings.Contains(txt, "discarded") {
 		t.Fatalf("discard result: %q", txt)
 	}
-	after, err := os.ReadFile(f.srv.Store.ImagePath(f.refs[1]))
+	after, err := os.ReadFile(storeOf(f.srv).ImagePath(f.refs[1]))
 	if err != nil || string(after) != string(before) {
 		t.Fatalf("discarding changed the image (%v)", err)
 	}

@@ -43,7 +43,7 @@ func (f *fixture) serviceHiveImage(t *testing.T) (*registryEditor, store.ImageRe
 	if _, err := wim.Capture(ctx, dir, src, wim.CaptureOptions{Name: "Hive Image"}); err != nil {
 		t.Fatal(err)
 	}
-	refs, err := f.srv.Store.AddImage(ctx, src, store.AddOptions{Group: "Reg"})
+	refs, err := storeOf(f.srv).AddImage(ctx, src, store.AddOptions{Group: "Reg"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestRegistryEditorEditCommit(t *testing.T) {
 	f.c.jobs.Wait()
 	f.c.settle()
 	dir := filepath.Join(t.TempDir(), "applied")
-	oracle.Run(t, "apply", f.srv.Store.ImagePath(ref), "1", dir, "--ref="+f.srv.Store.ResPath("Reg"))
+	oracle.Run(t, "apply", storeOf(f.srv).ImagePath(ref), "1", dir, "--ref="+storeOf(f.srv).ResPath("Reg"))
 	hv := filepath.Join(dir, "Windows", "System32", "config", "SYSTEM")
 	get := func(args ...string) string {
 		out, err := exec.Command(hivexget, append([]string{hv}, args...)...).CombinedOutput()

@@ -117,7 +117,7 @@ func TestServiceEnabledImageRefused(t *testing.T) {
 	if txt := overlayText(f.c); !strings.Contains(txt, "WDS requires") {
 		t.Fatalf("no message for an enabled image: %q", txt)
 	}
-	if _, err := servicing.ForImage(f.srv.Store, f.refs[0]); !errors.Is(err, servicing.ErrNoSession) {
+	if _, err := servicing.ForImage(storeOf(f.srv), f.refs[0]); !errors.Is(err, servicing.ErrNoSession) {
 		t.Fatalf("a session was begun: %v", err)
 	}
 }
@@ -187,7 +187,7 @@ func TestServiceImageCommit(t *testing.T) {
 	tapButton(t, f.c, "Commit")
 	f.c.jobs.Wait()
 	f.c.settle()
-	if _, err := servicing.ForImage(f.srv.Store, f.refs[0]); !errors.Is(err, servicing.ErrNoSession) {
+	if _, err := servicing.ForImage(storeOf(f.srv), f.refs[0]); !errors.Is(err, servicing.ErrNoSession) {
 		t.Fatalf("session still open after commit: %v (%q)", err, overlayText(f.c))
 	}
 	if txt := overlayText(f.c); strings.Contains(txt, "Staged changes") {
@@ -197,7 +197,7 @@ func TestServiceImageCommit(t *testing.T) {
 		t.Fatalf("the image lists %v after commit", entryPaths(es))
 	}
 	dir := filepath.Join(t.TempDir(), "applied")
-	oracle.Run(t, "apply", f.srv.Store.ImagePath(f.refs[0]), "1", dir, "--ref="+f.srv.Store.ResPath("Lab"))
+	oracle.Run(t, "apply", storeOf(f.srv).ImagePath(f.refs[0]), "1", dir, "--ref="+storeOf(f.srv).ResPath("Lab"))
 	if got := strings.Join(files(t, dir), ","); got != "Windows/new.txt,Windows/system32/kernel.dll" {
 		t.Fatalf("committed image holds %s", got)
 	}
@@ -206,7 +206,7 @@ func TestServiceImageCommit(t *testing.T) {
 	}
 	// The other image of the group is untouched.
 	dir2 := filepath.Join(t.TempDir(), "other")
-	oracle.Run(t, "apply", f.srv.Store.ImagePath(f.refs[1]), "1", dir2, "--ref="+f.srv.Store.ResPath("Lab"))
+	oracle.Run(t, "apply", storeOf(f.srv).ImagePath(f.refs[1]), "1", dir2, "--ref="+storeOf(f.srv).ResPath("Lab"))
 	if got := strings.Join(files(t, dir2), ","); got != "Windows/own.txt,Windows/system32/kernel.dll" {
 		t.Fatalf("the other image holds %s", got)
 	}
@@ -217,7 +217,7 @@ func TestServiceImageDiscard(t *testing.T) {
 	stageAddDelete(t, f)
 	tapButtonNoWait(t, f.c, "Discard")
 	tapButton(t, f.c, "Discard")
-	if _, err := servicing.ForImage(f.srv.Store, f.refs[0]); !errors.Is(err, servicing.ErrNoSession) {
+	if _, err := servicing.ForImage(storeOf(f.srv), f.refs[0]); !errors.Is(err, servicing.ErrNoSession) {
 		t.Fatalf("session still open after discard: %v", err)
 	}
 	es, err := f.srv.ListFiles(context.Background(), f.refs[0], `\Windows`)
@@ -296,7 +296,7 @@ func TestServiceAddFolderReplaceDrop(t *testing.T) {
 		t.Fatal("the console still routes drops to the closed browser")
 	}
 	dir := filepath.Join(t.TempDir(), "applied")
-	oracle.Run(t, "apply", f.srv.Store.ImagePath(f.refs[0]), "1", dir, "--ref="+f.srv.Store.ResPath("Lab"))
+	oracle.Run(t, "apply", storeOf(f.srv).ImagePath(f.refs[0]), "1", dir, "--ref="+storeOf(f.srv).ResPath("Lab"))
 	want := "Tools/bin/tool.exe,Tools/readme.txt,Windows/own.txt,Windows/system32/dropped.ini,Windows/system32/kernel.dll"
 	if got := strings.Join(files(t, dir), ","); got != want {
 		t.Fatalf("committed image holds %s, want %s", got, want)

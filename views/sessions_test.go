@@ -18,7 +18,7 @@ import (
 func TestStartupSessions(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	st := f.srv.Store
+	st := storeOf(f.srv)
 	f.disable(t, 0)
 	f.disable(t, 1)
 	f.disable(t, 2)

@@ -247,7 +247,7 @@ func withSession(ctx context.Context, env *Env, arg string, fn func(ss *servicin
 	if err != nil {
 		return err
 	}
-	staged, id, err := (&app.Server{Store: s}).InSession(ctx, r, fn)
+	staged, id, err := app.NewServer(app.NewLocalService("", s)).InSession(ctx, r, fn)
 	if err != nil {
 		return err
 	}
