@@ -293,26 +293,18 @@ the package is loaded at start by drvload lines in startnet.cmd. Within an open
 servicing session the change is staged; otherwise it is committed at once.`,
 		Args: exactArgs(2, "an image and a driver package folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := imageRef(args[0])
-			if err != nil {
-				return err
-			}
-			srv, err := localServer(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			res, err := srv.AddDriver(ctx, r, args[1], o)
-			if err != nil {
-				return err
-			}
-			for _, w := range res.Warnings {
-				fmt.Fprintln(env.Stderr, "warning:", w)
-			}
-			fmt.Fprintf(env.Stdout, "driver package %s (%s) staged for Windows Setup at %s\n", args[1], strings.Join(res.INFs, ", "), res.ImagePath)
-			printWhere(env, r, res.Staged, res.SessionID)
-			return nil
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+				res, err := srv.AddDriver(ctx, r, args[1], o)
+				if err != nil {
+					return err
+				}
+				for _, w := range res.Warnings {
+					fmt.Fprintln(env.Stderr, "warning:", w)
+				}
+				fmt.Fprintf(env.Stdout, "driver package %s (%s) staged for Windows Setup at %s\n", args[1], strings.Join(res.INFs, ", "), res.ImagePath)
+				printWhere(env, r, res.Staged, res.SessionID)
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -502,11 +494,11 @@ func readHive(ctx context.Context, env *Env, img, hv string, fn func(h *app.Load
 		return err
 	}
 	h, err := srv.OpenHive(ctx, r, hv)
-	if err != nil {
-		return err
+	if err == nil {
+		defer h.Close()
+		err = fn(h)
 	}
-	defer h.Close()
-	return fn(h)
+	return err
 }
 
 func newFindCmd(env *Env) *cobra.Command {
@@ -519,27 +511,23 @@ without case: a pattern with a separator matches the whole path
 (\Windows\System32\drivers\*.sys), one without matches the name (*.inf).`,
 		Args: exactArgs(2, "a group and a pattern"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			srv, err := localServer(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			m, err := srv.FindInGroup(ctx, args[0], args[1])
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(env, m)
-			}
-			for _, x := range m {
-				kind := fmt.Sprint(x.Size)
-				if x.Dir {
-					kind = "<DIR>"
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				m, err := (&app.Server{Store: s}).FindInGroup(ctx, args[0], args[1])
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", x.Image, strings.ReplaceAll(x.Path, "/", `\`), kind)
-			}
-			return nil
+				if asJSON {
+					return printJSON(env, m)
+				}
+				for _, x := range m {
+					kind := fmt.Sprint(x.Size)
+					if x.Dir {
+						kind = "<DIR>"
+					}
+					fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", x.Image, strings.ReplaceAll(x.Path, "/", `\`), kind)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
