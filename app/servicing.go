@@ -19,6 +19,38 @@ var ErrRemoteServicing = errors.New("browsing and servicing images work on the l
 // as WDS requires, an image must be disabled before it is changed.
 var ErrImageEnabled = errors.New("the image is enabled: disable it before servicing it, as WDS requires, so that no client installs it while it changes")
 
+// The servicing types views and the command line need are re-exported here
+// on purpose, so that they service images through app only.
+type (
+	// Session is a servicing session of an image (see servicing.Session).
+	Session = servicing.Session
+	// FileEntry is a file or folder of an image, as the browser lists it.
+	FileEntry = servicing.Entry
+	// FileMatch is a file or folder found in an image of a group.
+	FileMatch = servicing.Match
+	// StagedChange is one change staged in a servicing session.
+	StagedChange = servicing.Change
+	// CommitOptions say how a session is committed: as an update of the
+	// image, or as a new image.
+	CommitOptions = servicing.CommitOptions
+	// CommitResult is what committing a session did.
+	CommitResult = servicing.CommitResult
+	// MountResult is what unmounting a mounted session did.
+	MountResult = servicing.MountResult
+	// PendingSession is a servicing session kept in a store, with the
+	// reason it can no longer be committed ("" when it can be resumed).
+	PendingSession = servicing.Pending
+)
+
+// ErrNoSession is returned (wrapped) when an image has no servicing
+// session.
+var ErrNoSession = servicing.ErrNoSession
+
+// CheckEntryName checks that name can name a file or folder of an image
+// (or a driver package's folder): not empty, no separators, no characters
+// Windows refuses.
+func CheckEntryName(name string) error { return servicing.CheckName(name) }
+
 // localStore returns the store servicing works on: the server's when its
 // service is over a store on this machine (see LocalStore).
 func (s *Server) localStore() (*store.Store, error) {
@@ -29,7 +61,7 @@ func (s *Server) localStore() (*store.Store, error) {
 }
 
 // ListFiles lists the folder at image path p of image r (see servicing.List).
-func (s *Server) ListFiles(ctx context.Context, r store.ImageRef, p string) ([]servicing.Entry, error) {
+func (s *Server) ListFiles(ctx context.Context, r store.ImageRef, p string) ([]FileEntry, error) {
 	st, err := s.localStore()
 	if err != nil {
 		return nil, err
@@ -39,7 +71,7 @@ func (s *Server) ListFiles(ctx context.Context, r store.ImageRef, p string) ([]s
 
 // SearchFiles returns the entries of image r whose paths match pattern (see
 // servicing.Search).
-func (s *Server) SearchFiles(ctx context.Context, r store.ImageRef, pattern string) ([]servicing.Match, error) {
+func (s *Server) SearchFiles(ctx context.Context, r store.ImageRef, pattern string) ([]FileMatch, error) {
 	st, err := s.localStore()
 	if err != nil {
 		return nil, err
@@ -59,7 +91,7 @@ func (s *Server) ExtractFiles(ctx context.Context, r store.ImageRef, paths []str
 
 // ServiceImage resumes the servicing session of image r, or begins one. The
 // image must be disabled (ErrImageEnabled otherwise).
-func (s *Server) ServiceImage(ctx context.Context, r store.ImageRef) (*servicing.Session, error) {
+func (s *Server) ServiceImage(ctx context.Context, r store.ImageRef) (*Session, error) {
 	st, err := s.localStore()
 	if err != nil {
 		return nil, err
@@ -79,7 +111,7 @@ func (s *Server) ServiceImage(ctx context.Context, r store.ImageRef) (*servicing
 
 // SessionEntries lists the folder at image path p of the session's tree,
 // with the staged changes applied.
-func SessionEntries(ss *servicing.Session, p string) ([]servicing.Entry, error) {
+func SessionEntries(ss *Session, p string) ([]FileEntry, error) {
 	img, err := ss.Tree()
 	if err != nil {
 		return nil, err
@@ -93,7 +125,7 @@ func SessionEntries(ss *servicing.Session, p string) ([]servicing.Entry, error) 
 
 // SessionSearch returns the entries of the session's tree, with the staged
 // changes applied, whose paths match pattern (see servicing.FindInGroup).
-func SessionSearch(ctx context.Context, ss *servicing.Session, pattern string) ([]servicing.Entry, error) {
+func SessionSearch(ctx context.Context, ss *Session, pattern string) ([]FileEntry, error) {
 	img, err := ss.Tree()
 	if err != nil {
 		return nil, err
@@ -103,7 +135,7 @@ func SessionSearch(ctx context.Context, ss *servicing.Session, pattern string) (
 
 // FindInGroup searches every install image of group g for paths matching
 // pattern (see servicing.FindInGroup).
-func (s *Server) FindInGroup(ctx context.Context, g, pattern string) ([]servicing.Match, error) {
+func (s *Server) FindInGroup(ctx context.Context, g, pattern string) ([]FileMatch, error) {
 	st, err := s.localStore()
 	if err != nil {
 		return nil, err
@@ -130,7 +162,7 @@ func FormatAttributes(a uint32) string {
 // PendingSessions lists the servicing sessions kept in the local store, each
 // with the reason it can no longer be committed ("" when it can be
 // resumed), for the start-up check. A remote server has none here.
-func (s *Server) PendingSessions() ([]servicing.Pending, error) {
+func (s *Server) PendingSessions() ([]PendingSession, error) {
 	st, ok := s.local()
 	if !ok {
 		return nil, nil
@@ -140,7 +172,7 @@ func (s *Server) PendingSessions() ([]servicing.Pending, error) {
 
 // Session returns the servicing session of image r (an error wrapping
 // servicing.ErrNoSession when it has none).
-func (s *Server) Session(r store.ImageRef) (*servicing.Session, error) {
+func (s *Server) Session(r store.ImageRef) (*Session, error) {
 	st, err := s.localStore()
 	if err != nil {
 		return nil, err
@@ -151,7 +183,7 @@ func (s *Server) Session(r store.ImageRef) (*servicing.Session, error) {
 // MountImage extracts image r, which must be disabled, to the empty or new
 // folder dir for any tool to change, in a servicing session that
 // UnmountImage commits or discards.
-func (s *Server) MountImage(ctx context.Context, r store.ImageRef, dir string, report progress.Func) (*servicing.Session, error) {
+func (s *Server) MountImage(ctx context.Context, r store.ImageRef, dir string, report progress.Func) (*Session, error) {
 	st, err := s.localStore()
 	if err != nil {
 		return nil, err
@@ -172,4 +204,34 @@ func checkDisabled(ctx context.Context, st *store.Store, r store.ImageRef) error
 		return ErrImageEnabled
 	}
 	return nil
+}
+
+// BeginSession begins a servicing session on image r, which must be
+// disabled and have no session (servicing.Begin says why not otherwise).
+// ServiceImage resumes an open session instead.
+func (s *Server) BeginSession(ctx context.Context, r store.ImageRef) (*Session, error) {
+	st, err := s.localStore()
+	if err != nil {
+		return nil, err
+	}
+	return servicing.Begin(ctx, st, r)
+}
+
+// MountedSession returns the servicing session mounted at the folder dir.
+func (s *Server) MountedSession(dir string) (*Session, error) {
+	st, err := s.localStore()
+	if err != nil {
+		return nil, err
+	}
+	return servicing.Mounted(st, dir)
+}
+
+// DiscardSession ends the session ss without changing its image; the
+// folder of a mounted session is removed with every change made there.
+func DiscardSession(ctx context.Context, ss *Session) error {
+	if ss.Mount != "" {
+		_, err := ss.Unmount(ctx, false, CommitOptions{})
+		return err
+	}
+	return ss.Discard()
 }

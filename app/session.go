@@ -15,7 +15,7 @@ import (
 // once as an update of the image; when fn or the commit fails, the session
 // is discarded and the image is left as it was. sessionID names the session
 // used. A new session needs the image disabled, as servicing.Begin says.
-func (s *Server) InSession(ctx context.Context, r store.ImageRef, fn func(ss *servicing.Session) error) (staged bool, sessionID string, err error) {
+func (s *Server) InSession(ctx context.Context, r store.ImageRef, fn func(ss *Session) error) (staged bool, sessionID string, err error) {
 	st, err := s.localStore()
 	if err != nil {
 		return false, "", err
@@ -44,6 +44,16 @@ func (s *Server) InSession(ctx context.Context, r store.ImageRef, fn func(ss *se
 	return false, ss.ID, nil
 }
 
+// The driver types views and the command line need are re-exported here on
+// purpose, so that they add drivers through app only.
+type (
+	// DriverOptions name a driver package in the image and say where
+	// Windows Setup finds it (see servicing.DriverOptions).
+	DriverOptions = servicing.DriverOptions
+	// DriverResult is what staging a driver package did.
+	DriverResult = servicing.DriverResult
+)
+
 // DriverOutcome is what AddDriver did: the engine's result, and where the
 // change went.
 type DriverOutcome struct {
@@ -59,9 +69,9 @@ type DriverOutcome struct {
 // r (see servicing.Session.AddDriver): in the image's open servicing
 // session, or committed at once when it has none (see InSession). A
 // package that fails its checks changes nothing.
-func (s *Server) AddDriver(ctx context.Context, r store.ImageRef, folder string, o servicing.DriverOptions) (*DriverOutcome, error) {
-	var res *servicing.DriverResult
-	staged, id, err := s.InSession(ctx, r, func(ss *servicing.Session) error {
+func (s *Server) AddDriver(ctx context.Context, r store.ImageRef, folder string, o DriverOptions) (*DriverOutcome, error) {
+	var res *DriverResult
+	staged, id, err := s.InSession(ctx, r, func(ss *Session) error {
 		var err error
 		res, err = ss.AddDriver(ctx, folder, o)
 		return err

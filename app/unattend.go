@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/unattend"
 )
@@ -45,8 +46,46 @@ func (s *Server) UnattendStatus(ctx context.Context, r store.ImageRef) (status s
 // CheckUnattend validates the unattend document doc, named name in the
 // messages (see UnattendStatus).
 func CheckUnattend(name string, doc []byte) (status string, ok bool) {
-	if err := unattend.Validate(name, doc); err != nil {
+	if err := ValidateUnattend(name, doc); err != nil {
 		return fmt.Sprintf("the unattend file does not validate:\n%v", err), false
 	}
 	return UnattendValid, true
+}
+
+// ValidateUnattend checks that doc, named name in the messages, is a valid
+// unattend document; the error lists the problems found, each at
+// file:line:column.
+func ValidateUnattend(name string, doc []byte) error { return unattend.Validate(name, doc) }
+
+// ImageUnattend returns the unattend file of image r as stored (an error
+// when the image has none).
+func (s *Server) ImageUnattend(ctx context.Context, r store.ImageRef) ([]byte, error) {
+	st, err := s.localStore()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := servicing.ImageUnattend(ctx, st, r)
+	if err != nil {
+		return nil, err
+	}
+	if doc == nil {
+		return nil, fmt.Errorf("image %s has no unattend file", r)
+	}
+	return doc, nil
+}
+
+// PnpComponent is the unattend component whose DriverPaths entries Add
+// Driver Package writes (offlineServicing pass).
+const PnpComponent = unattend.PnpComponent
+
+// DriverArchitectures are the processor architectures an unattend
+// DriverPaths entry can name (wow64 is not one).
+func DriverArchitectures() []string {
+	var out []string
+	for _, a := range unattend.Architectures {
+		if a != "wow64" {
+			out = append(out, a)
+		}
+	}
+	return out
 }

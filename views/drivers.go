@@ -14,9 +14,7 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/store"
-	"github.com/wimconsole/wimconsole/engine/unattend"
 )
 
 // archFromImage is the architecture choice that lets the engine read the
@@ -35,8 +33,8 @@ type driverForm struct {
 }
 
 // options returns the engine's options for the form's fields.
-func (f *driverForm) options() servicing.DriverOptions {
-	o := servicing.DriverOptions{Name: strings.TrimSpace(f.name.Text)}
+func (f *driverForm) options() app.DriverOptions {
+	o := app.DriverOptions{Name: strings.TrimSpace(f.name.Text)}
 	if f.setupPath != nil {
 		o.SetupPath = strings.TrimSpace(f.setupPath.Text)
 	}
@@ -77,13 +75,7 @@ func (c *Console) askDriverOptions(n app.Node, folder string) {
 	} else {
 		f.setupPath = widget.NewEntry()
 		f.setupPath.SetPlaceHolder(`C:\Drivers\<name>`)
-		var archs []string
-		for _, a := range unattend.Architectures {
-			if a != "wow64" {
-				archs = append(archs, a)
-			}
-		}
-		f.arch = widget.NewSelect(append([]string{archFromImage}, archs...), nil)
+		f.arch = widget.NewSelect(append([]string{archFromImage}, app.DriverArchitectures()...), nil)
 		f.arch.SetSelected(archFromImage)
 		items = append(items,
 			widget.NewFormItem("Windows Setup path", f.setupPath),
@@ -105,7 +97,7 @@ func (c *Console) askDriverOptions(n app.Node, folder string) {
 func (c *Console) runAddDriver(n app.Node, f *driverForm) {
 	o := f.options()
 	title := "Add driver package " + filepath.Base(f.folder) + " to " + n.Label
-	if err := servicing.CheckName(o.Name); err != nil {
+	if err := app.CheckEntryName(o.Name); err != nil {
 		c.showError(title, fmt.Errorf("driver package name: %w", err))
 		return
 	}
@@ -155,7 +147,7 @@ func driverSummary(label string, r store.ImageRef, name string, files int, out *
 	case r.Boot:
 		b.WriteString("startnet.cmd already loads the package.\n")
 	case out.SetupPath != "":
-		fmt.Fprintf(&b, "DriverPaths entry added to ImageUnattend.xml: %s\n(%s, offlineServicing pass)\n", out.SetupPath, unattend.PnpComponent)
+		fmt.Fprintf(&b, "DriverPaths entry added to ImageUnattend.xml: %s\n(%s, offlineServicing pass)\n", out.SetupPath, app.PnpComponent)
 	default:
 		b.WriteString("ImageUnattend.xml already lists the package's DriverPaths entry.\n")
 	}

@@ -12,7 +12,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/servicing"
 )
 
 // findDialog is the Find Files dialog of an image group: a path pattern
@@ -25,7 +24,7 @@ type findDialog struct {
 	search  *widget.Entry
 	found   *widget.Label
 	list    *widget.List
-	matches []servicing.Match
+	matches []app.FileMatch
 	labels  []string // image label of each match
 	sel     int
 }
@@ -100,10 +99,10 @@ func (w *findDialog) run() {
 }
 
 // selected returns the selected match.
-func (w *findDialog) selected() (servicing.Match, bool) {
+func (w *findDialog) selected() (app.FileMatch, bool) {
 	if w.sel < 0 || w.sel >= len(w.matches) {
 		dialog.ShowInformation("Find Files", "Select a file or folder found.", w.c.Window)
-		return servicing.Match{}, false
+		return app.FileMatch{}, false
 	}
 	return w.matches[w.sel], true
 }

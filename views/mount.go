@@ -12,7 +12,6 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
@@ -54,7 +53,7 @@ func (c *Console) mountImage() {
 			return func() {
 				c.showInfo("Mount "+label, label+" has a servicing session open. Commit or discard it from Service Image… before mounting the image.")
 			}
-		case !errors.Is(err, servicing.ErrNoSession):
+		case !errors.Is(err, app.ErrNoSession):
 			return func() { c.showError("Mount "+label, err) }
 		case !disabled:
 			return func() {
@@ -94,7 +93,7 @@ const (
 
 // showUnmount asks how to end the mounted session ss of image r, then
 // commits or discards it as a job.
-func (c *Console) showUnmount(srv *app.Server, r store.ImageRef, label string, ss *servicing.Session) {
+func (c *Console) showUnmount(srv *app.Server, r store.ImageRef, label string, ss *app.Session) {
 	how, file := commitChoice([]string{unmountCommit, unmountAsNew, unmountDiscard}, unmountAsNew, srv.FreeFileName(r))
 	items := []*widget.FormItem{
 		widget.NewFormItem("Folder", widget.NewLabel(ss.Mount)),
@@ -128,12 +127,12 @@ func (c *Console) showUnmount(srv *app.Server, r store.ImageRef, label string, s
 }
 
 // unmount ends the mounted session ss as a job and shows what it did.
-func (c *Console) unmount(label string, ss *servicing.Session, commit bool, newImage string) {
-	var res *servicing.MountResult
+func (c *Console) unmount(label string, ss *app.Session, commit bool, newImage string) {
+	var res *app.MountResult
 	title := "Unmount " + label
 	c.runJob(title, func(ctx context.Context, report progress.Func) error {
 		var err error
-		res, err = ss.Unmount(ctx, commit, servicing.CommitOptions{NewImage: newImage, Progress: report})
+		res, err = ss.Unmount(ctx, commit, app.CommitOptions{NewImage: newImage, Progress: report})
 		return err
 	}, func(err error) {
 		if err != nil {

@@ -2,13 +2,10 @@ package views
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -18,13 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/servicing"
-	"github.com/wimconsole/wimconsole/engine/servicing/hive"
 )
-
-// registryHives are the hives the editor's chooser offers; a user's
-// NTUSER.DAT is opened by its image path.
-var registryHives = []string{"SYSTEM", "SOFTWARE", "DEFAULT", "SAM", "SECURITY"}
 
 // hiveRootID is the tree node of a hive's root key; every other key's node ID
 // is `\` followed by its path below the root.
@@ -53,7 +44,7 @@ func parentKeyNode(id string) string {
 type registryEditor struct {
 	c  *Console
 	b  *fileBrowser
-	ss *servicing.Session
+	ss *app.Session
 
 	// mu serialises the editor's use of the session (opening a hive,
 	// staging an edit): a Session is used by one goroutine at a time.
@@ -61,12 +52,12 @@ type registryEditor struct {
 
 	shut   bool                // the dialog was closed
 	want   string              // the hive asked for last
-	name   string              // the hive shown, as servicing.LookupHive takes it
-	info   servicing.HiveInfo  // where it is, whether it is read-only
-	view   *hiveView           // the hive shown, open read-only; nil before one opens
+	name   string              // the hive shown, as app.LookupHive takes it
+	info   app.HiveInfo        // where it is, whether it is read-only
+	view   *app.LoadedHive     // the hive shown, open read-only; nil before one opens
 	kids   map[string][]string // node ID -> child node IDs, for the keys loaded
 	key    string              // the selected node ("" none)
-	values []hive.Value        // the selected key's values, as shown
+	values []app.HiveValue     // the selected key's values, as shown
 	valSel int                 // the selected value's row, -1 for none
 
 	dlg      dialog.Dialog
@@ -95,7 +86,7 @@ func (b *fileBrowser) openRegistry() {
 
 // show builds and shows the dialog.
 func (e *registryEditor) show(title string) {
-	e.hives = widget.NewSelect(registryHives, func(s string) {
+	e.hives = widget.NewSelect(app.RegistryHives, func(s string) {
 		if s != "" {
 			e.openHive(s)
 		}
@@ -182,12 +173,12 @@ func (e *registryEditor) closed() {
 }
 
 // closeView closes v (if not nil) off the main goroutine.
-func (e *registryEditor) closeView(v *hiveView) {
+func (e *registryEditor) closeView(v *app.LoadedHive) {
 	if v == nil {
 		return
 	}
 	e.c.background(func() func() {
-		v.close()
+		v.Close()
 		return nil
 	})
 }
@@ -203,10 +194,10 @@ func (e *registryEditor) openUserHive() {
 	e.openHive(p)
 }
 
-// openHive shows the hive name (see servicing.LookupHive), with the
-// session's staged changes.
+// openHive shows the hive name (see app.LookupHive), with the session's
+// staged changes.
 func (e *registryEditor) openHive(name string) {
-	hi, err := servicing.LookupHive(name)
+	hi, err := app.LookupHive(name)
 	if err != nil {
 		e.c.showError("Open hive "+name, err)
 		return
@@ -220,7 +211,7 @@ func (e *registryEditor) openHive(name string) {
 			if err != nil && e.want == name {
 				e.want = e.name // keep showing the hive shown
 				e.hives.Selected = ""
-				if slices.Contains(registryHives, e.name) {
+				if slices.Contains(app.RegistryHives, e.name) {
 					e.hives.Selected = e.name
 				}
 				e.hives.Refresh()
@@ -289,7 +280,7 @@ func (e *registryEditor) showPath() {
 // fullPath returns the key of node id as a running system names it
 // (HKEY_LOCAL_MACHINE\SYSTEM\...).
 func (e *registryEditor) fullPath(id string) string {
-	return hive.JoinPath(e.info.Root, nodeKeyPath(id))
+	return app.JoinKeyPath(e.info.Root, nodeKeyPath(id))
 }
 
 // updateButtons enables the edit buttons that apply: none on a read-only
@@ -352,11 +343,7 @@ func (e *registryEditor) branchOpened(id widget.TreeNodeID) {
 		return
 	}
 	e.c.background(func() func() {
-		var kids map[string][]string
-		err := v.read(func(h hive.Hive) (err error) {
-			kids, err = keyKids(h, need, false)
-			return err
-		})
+		kids, err := keyKids(v, need, false)
 		return func() {
 			if v != e.view {
 				return
@@ -388,11 +375,7 @@ func (e *registryEditor) selectKey(id widget.TreeNodeID) {
 		return
 	}
 	e.c.background(func() func() {
-		var vals []hive.Value
-		err := v.read(func(h hive.Hive) (err error) {
-			vals, err = keyValues(h, id)
-			return err
-		})
+		vals, err := keyValues(v, id)
 		return func() {
 			if v != e.view || id != e.key {
 				return
@@ -409,7 +392,7 @@ func (e *registryEditor) selectKey(id widget.TreeNodeID) {
 }
 
 // selectedValue returns the selected value, or nil.
-func (e *registryEditor) selectedValue() *hive.Value {
+func (e *registryEditor) selectedValue() *app.HiveValue {
 	if e.valSel < 0 || e.valSel >= len(e.values) {
 		return nil
 	}
@@ -421,7 +404,7 @@ func (e *registryEditor) selectedValue() *hive.Value {
 // node sel selected (its nearest existing parent if it is gone), the
 // browser's change list is refreshed, and done (if any) runs. An error is
 // shown as a dialog saying what failed.
-func (e *registryEditor) stage(what, sel string, change func(ss *servicing.Session) error, done func()) {
+func (e *registryEditor) stage(what, sel string, change func(ss *app.Session) error, done func()) {
 	name := e.name
 	var known, open []string
 	for id := range e.kids {
@@ -457,11 +440,12 @@ func (e *registryEditor) stage(what, sel string, change func(ss *servicing.Sessi
 	})
 }
 
-// editHive stages fn's change to the hive shown (see stage).
-func (e *registryEditor) editHive(what, sel string, fn func(h hive.Hive) error) {
+// editHive stages edit's change to the hive shown, which it is given the
+// name of (see stage).
+func (e *registryEditor) editHive(what, sel string, edit func(ctx context.Context, ss *app.Session, name string) error) {
 	name := e.name
-	e.stage(what, sel, func(ss *servicing.Session) error {
-		return ss.EditHive(context.Background(), name, fn)
+	e.stage(what, sel, func(ss *app.Session) error {
+		return edit(context.Background(), ss, name)
 	}, nil)
 }
 
@@ -480,10 +464,9 @@ func (e *registryEditor) askNewKey() {
 	}
 	e.c.askName("New Key", "Name", "", check, func(name string) {
 		e.c.current = e
-		p := hive.JoinPath(nodeKeyPath(parent), strings.Trim(name, `\`))
-		e.editHive("New Key "+name, keyNodeID(p), func(h hive.Hive) error {
-			_, err := hive.AddKeys(h, p)
-			return err
+		p := app.JoinKeyPath(nodeKeyPath(parent), strings.Trim(name, `\`))
+		e.editHive("New Key "+name, keyNodeID(p), func(ctx context.Context, ss *app.Session, hv string) error {
+			return app.AddRegistryKey(ctx, ss, hv, p)
 		})
 	})
 }
@@ -498,12 +481,8 @@ func (e *registryEditor) deleteKey() {
 	full := e.fullPath(id)
 	e.c.confirm("Delete Key", "Delete the key "+full+" with all its subkeys and values?", "Delete", func() {
 		e.c.current = e
-		e.editHive("Delete "+full, parentKeyNode(id), func(h hive.Hive) error {
-			k, err := h.Lookup(nodeKeyPath(id))
-			if err != nil {
-				return err
-			}
-			return h.DeleteKey(k)
+		e.editHive("Delete "+full, parentKeyNode(id), func(ctx context.Context, ss *app.Session, hv string) error {
+			return app.DeleteRegistryKey(ctx, ss, hv, nodeKeyPath(id))
 		})
 	})
 }
@@ -515,14 +494,10 @@ func (e *registryEditor) deleteValue() {
 		return
 	}
 	name := v.Name
-	e.c.confirm("Delete Value", fmt.Sprintf("Delete the value %s of %s?", regValueName(name), e.fullPath(id)), "Delete", func() {
+	e.c.confirm("Delete Value", fmt.Sprintf("Delete the value %s of %s?", app.HiveValueName(name), e.fullPath(id)), "Delete", func() {
 		e.c.current = e
-		e.editHive("Delete value "+regValueName(name), id, func(h hive.Hive) error {
-			k, err := h.Lookup(nodeKeyPath(id))
-			if err != nil {
-				return err
-			}
-			return h.DeleteValue(k, name)
+		e.editHive("Delete value "+app.HiveValueName(name), id, func(ctx context.Context, ss *app.Session, hv string) error {
+			return app.DeleteRegistryValue(ctx, ss, hv, nodeKeyPath(id), name)
 		})
 	})
 }
@@ -543,40 +518,26 @@ func (e *registryEditor) askSetValue() {
 	if id == "" {
 		return
 	}
-	types := make([]string, len(hive.EditTypes))
-	for i, t := range hive.EditTypes {
-		types[i] = t.String()
-	}
-	f := &setValueForm{name: widget.NewEntry(), typ: widget.NewSelect(types, nil), data: widget.NewMultiLineEntry()}
-	f.typ.SetSelected(hive.SZ.String())
+	f := &setValueForm{name: widget.NewEntry(), typ: widget.NewSelect(app.HiveValueTypes(), nil), data: widget.NewMultiLineEntry()}
+	f.typ.SetSelected(app.HiveTypeSZ)
 	f.data.SetPlaceHolder("REG_MULTI_SZ: one string a line; numbers: 42 or 0x2a; REG_BINARY: hex bytes")
 	f.data.SetMinRowsVisible(3)
 	if v := e.selectedValue(); v != nil {
 		f.name.SetText(v.Name)
-		if _, ok := hive.ParseType(v.Type.String()); ok {
+		if text, ok := app.HiveValueText(*v); ok {
 			f.typ.SetSelected(v.Type.String())
-			f.data.SetText(valueEditText(*v))
+			f.data.SetText(text)
 		}
 	}
 	f.submit = func() {
 		e.c.current = e
-		var data []string
-		if f.typ.Selected == hive.MultiSZ.String() {
-			data = strings.Split(strings.ReplaceAll(f.data.Text, "\r\n", "\n"), "\n")
-		} else {
-			data = []string{f.data.Text}
-		}
-		v, err := hive.ParseValue(f.name.Text, f.typ.Selected, data)
+		v, err := app.ParseHiveValueText(f.name.Text, f.typ.Selected, f.data.Text)
 		if err != nil {
 			e.c.showError("Set Value", err)
 			return
 		}
-		e.editHive("Set value "+regValueName(v.Name), id, func(h hive.Hive) error {
-			k, err := h.Lookup(nodeKeyPath(id))
-			if err != nil {
-				return err
-			}
-			return h.SetValue(k, v)
+		e.editHive("Set value "+app.HiveValueName(v.Name), id, func(ctx context.Context, ss *app.Session, hv string) error {
+			return app.SetRegistryValue(ctx, ss, hv, nodeKeyPath(id), v)
 		})
 	}
 	items := []*widget.FormItem{
@@ -606,18 +567,14 @@ func (e *registryEditor) importReg() {
 	}
 	e.c.openFiles("Import .reg into "+label, []app.FileFilter{{Description: "Registration entries", Extensions: []string{"reg"}}}, func(files []string) {
 		applied, skipped := 0, 0
-		e.stage("Import .reg", e.key, func(ss *servicing.Session) error {
+		e.stage("Import .reg", e.key, func(ss *app.Session) error {
 			for _, file := range files {
-				data, err := os.ReadFile(file)
-				if err != nil {
-					return err
-				}
-				res, err := ss.ImportReg(context.Background(), name, file, data)
+				res, err := app.ImportRegFile(context.Background(), ss, name, file)
 				if err != nil {
 					return err
 				}
 				applied += res.Applied
-				skipped += len(res.Skipped)
+				skipped += res.Skipped
 			}
 			return nil
 		}, func() {
@@ -630,107 +587,82 @@ func (e *registryEditor) importReg() {
 	})
 }
 
-// regValueName names a value in messages: (Default) for the default value.
-func regValueName(name string) string {
-	if name == "" {
-		return "(Default)"
-	}
-	return name
-}
-
 // valueColumns returns the Name, Type and Data columns of v.
-func valueColumns(v hive.Value) [3]string {
-	return [3]string{regValueName(v.Name), v.Type.String(), hive.FormatValue(v)}
-}
-
-// valueEditText returns v's data as the Set Value form takes it back.
-func valueEditText(v hive.Value) string {
-	d, err := v.Decoded()
-	if err != nil {
-		return ""
-	}
-	switch x := d.(type) {
-	case string:
-		return x
-	case uint32, uint64:
-		return fmt.Sprint(x)
-	case []string:
-		return strings.Join(x, "\n")
-	case []byte:
-		return hex.EncodeToString(x)
-	}
-	return ""
+func valueColumns(v app.HiveValue) [3]string {
+	return [3]string{app.HiveValueName(v.Name), v.Type.String(), app.FormatHiveValue(v)}
 }
 
 // hiveSnapshot is what the editor shows of a hive: the hive, open, the
 // children of the keys loaded, the selected node and its values.
 type hiveSnapshot struct {
-	view   *hiveView
+	view   *app.LoadedHive
 	kids   map[string][]string
 	sel    string
-	values []hive.Value
+	values []app.HiveValue
 }
 
 // loadHive opens the hive name of ss and reads the children of the nodes
 // known, of the nodes open and the root and of their children (so that the
 // tree knows which are branches), and the values of the key of node sel,
 // or of its nearest parent that exists. It runs off the main goroutine.
-func loadHive(ss *servicing.Session, name string, known, open []string, sel string) (*hiveSnapshot, error) {
-	v, err := openHiveView(ss, name)
+func loadHive(ss *app.Session, name string, known, open []string, sel string) (*hiveSnapshot, error) {
+	v, err := app.OpenSessionHive(ss, name)
 	if err != nil {
 		return nil, err
 	}
-	s := &hiveSnapshot{view: v}
-	err = v.read(func(h hive.Hive) error {
-		kids, err := keyKids(h, known, false)
-		if err != nil {
-			return err
-		}
-		deep, err := keyKids(h, append(open, hiveRootID), true)
-		if err != nil {
-			return err
-		}
-		maps.Copy(kids, deep)
-		s.kids = kids
-		for p := nodeKeyPath(sel); ; p = nodeKeyPath(parentKeyNode(keyNodeID(p))) {
-			k, err := h.Lookup(p)
-			if errors.Is(err, hive.ErrNotFound) && p != "" {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			s.sel = keyNodeID(k.Path)
-			s.values, err = keyValues(h, s.sel)
-			return err
-		}
-	})
+	s, err := snapshot(v, known, open, sel)
 	if err != nil {
-		v.close()
+		v.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
+// snapshot reads the hive v for loadHive.
+func snapshot(v *app.LoadedHive, known, open []string, sel string) (*hiveSnapshot, error) {
+	kids, err := keyKids(v, known, false)
+	if err != nil {
+		return nil, err
+	}
+	deep, err := keyKids(v, append(open, hiveRootID), true)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(kids, deep)
+	s := &hiveSnapshot{view: v, kids: kids}
+	for p := nodeKeyPath(sel); ; p = nodeKeyPath(parentKeyNode(keyNodeID(p))) {
+		k, err := v.Lookup(p)
+		if errors.Is(err, app.ErrKeyNotFound) && p != "" {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.sel = keyNodeID(k)
+		s.values, err = keyValues(v, s.sel)
+		return s, err
+	}
+}
+
 // keyKids lists the child node IDs of the keys of the nodes ids, sorted
 // as regedit sorts them, and when deep of their children too. Keys that
 // no longer exist are left out.
-func keyKids(h hive.Hive, ids []string, deep bool) (map[string][]string, error) {
+func keyKids(v *app.LoadedHive, ids []string, deep bool) (map[string][]string, error) {
 	out := map[string][]string{}
-	var list func(k hive.Key, deep bool) error
-	list = func(k hive.Key, deep bool) error {
-		id := keyNodeID(k.Path)
+	var list func(p string, deep bool) error
+	list = func(p string, deep bool) error {
+		id := keyNodeID(p)
 		if _, ok := out[id]; ok && !deep {
 			return nil
 		}
-		cs, err := h.Children(k)
+		cs, err := v.Subkeys(p)
 		if err != nil {
 			return err
 		}
-		sort.Slice(cs, func(i, j int) bool { return strings.ToLower(cs[i].Path) < strings.ToLower(cs[j].Path) })
+		app.SortKeyPaths(cs)
 		kids := make([]string, len(cs))
 		for i, c := range cs {
-			kids[i] = keyNodeID(c.Path)
+			kids[i] = keyNodeID(c)
 		}
 		out[id] = kids
 		if deep {
@@ -743,14 +675,14 @@ func keyKids(h hive.Hive, ids []string, deep bool) (map[string][]string, error) 
 		return nil
 	}
 	for _, id := range ids {
-		k, err := h.Lookup(nodeKeyPath(id))
-		if errors.Is(err, hive.ErrNotFound) {
+		p, err := v.Lookup(nodeKeyPath(id))
+		if errors.Is(err, app.ErrKeyNotFound) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		if err := list(k, deep); err != nil {
+		if err := list(p, deep); err != nil {
 			return nil, err
 		}
 	}
@@ -759,77 +691,11 @@ func keyKids(h hive.Hive, ids []string, deep bool) (map[string][]string, error) 
 
 // keyValues returns the values of the key of node id, the default value
 // first, then by name without case.
-func keyValues(h hive.Hive, id string) ([]hive.Value, error) {
-	k, err := h.Lookup(nodeKeyPath(id))
+func keyValues(v *app.LoadedHive, id string) ([]app.HiveValue, error) {
+	vs, err := v.Values(nodeKeyPath(id))
 	if err != nil {
 		return nil, err
 	}
-	vs, err := h.Values(k)
-	if err != nil {
-		return nil, err
-	}
-	sort.SliceStable(vs, func(i, j int) bool { return strings.ToLower(vs[i].Name) < strings.ToLower(vs[j].Name) })
+	app.SortHiveValues(vs)
 	return vs, nil
-}
-
-// errViewClosed is returned by reads of a closed hiveView.
-var errViewClosed = errors.New("the hive was closed")
-
-// hiveView is a hive of a servicing session held open read-only by a
-// goroutine of its own, inside Session.ReadHive, which extracts the hive
-// from the image each time it is called: the editor reads key by key as
-// branches open, and extracts the hive once per edit.
-type hiveView struct {
-	mu     sync.Mutex // held during a read, so close waits for it
-	closed bool
-	reqs   chan func(h hive.Hive)
-	done   chan struct{} // closed when the goroutine has closed the hive
-}
-
-// openHiveView opens the hive name of ss (see servicing.LookupHive), with
-// the session's staged changes.
-func openHiveView(ss *servicing.Session, name string) (*hiveView, error) {
-	v := &hiveView{reqs: make(chan func(hive.Hive)), done: make(chan struct{})}
-	opened := make(chan error, 1)
-	go func() {
-		defer close(v.done)
-		err := ss.ReadHive(context.Background(), name, func(h hive.Hive) error {
-			opened <- nil
-			for fn := range v.reqs {
-				fn(h)
-			}
-			return nil
-		})
-		if err != nil {
-			opened <- err // ReadHive failed before calling fn
-		}
-	}()
-	if err := <-opened; err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-// read calls fn with the hive, on the view's goroutine, and returns its
-// error.
-func (v *hiveView) read(fn func(h hive.Hive) error) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.closed {
-		return errViewClosed
-	}
-	errc := make(chan error, 1)
-	v.reqs <- func(h hive.Hive) { errc <- fn(h) }
-	return <-errc
-}
-
-// close closes the hive once reads under way are done; later reads fail.
-func (v *hiveView) close() {
-	v.mu.Lock()
-	if !v.closed {
-		v.closed = true
-		close(v.reqs)
-	}
-	v.mu.Unlock()
-	<-v.done
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
@@ -28,15 +27,15 @@ type fileBrowser struct {
 	srv   *app.Server
 	ref   store.ImageRef
 	label string
-	ss    *servicing.Session // nil: browsing only
+	ss    *app.Session // nil: browsing only
 	// closed is set when the dialog has closed.
 	closed bool
 
 	dir       string // the folder shown ("/")
 	searching bool   // entries are search results
-	entries   []servicing.Entry
+	entries   []app.FileEntry
 	sel       int // index in entries, -1 for none
-	changes   []servicing.Change
+	changes   []app.StagedChange
 
 	dlg       dialog.Dialog
 	pathLabel *widget.Label
@@ -157,7 +156,7 @@ var entryColumnNames = []string{"Name", "Size", "Attributes", "Created", "Modifi
 
 // entryColumns returns the columns of e (see entryColumnNames): search
 // results show the whole path; Streams names the named data streams.
-func entryColumns(e servicing.Entry, whole bool) []string {
+func entryColumns(e app.FileEntry, whole bool) []string {
 	name := path.Base(e.Path)
 	if whole {
 		name = e.Path
@@ -188,10 +187,10 @@ func columnRow(n int, texts ...string) *fyne.Container {
 }
 
 // load runs list in the background and shows its entries.
-func (b *fileBrowser) load(what string, searching bool, dir string, list func() ([]servicing.Entry, error)) {
+func (b *fileBrowser) load(what string, searching bool, dir string, list func() ([]app.FileEntry, error)) {
 	b.c.background(func() func() {
 		entries, err := list()
-		var changes []servicing.Change
+		var changes []app.StagedChange
 		if b.ss != nil {
 			changes = append(changes, b.ss.Changes...)
 		}
@@ -217,7 +216,7 @@ func (b *fileBrowser) load(what string, searching bool, dir string, list func() 
 
 // open shows the folder dir of the image (or of the serviced tree).
 func (b *fileBrowser) open(dir string) {
-	b.load("Browse "+dir, false, dir, func() ([]servicing.Entry, error) {
+	b.load("Browse "+dir, false, dir, func() ([]app.FileEntry, error) {
 		if b.ss != nil {
 			return app.SessionEntries(b.ss, dir)
 		}
@@ -234,9 +233,9 @@ func (b *fileBrowser) up() {
 }
 
 // selected returns the selected entry.
-func (b *fileBrowser) selected() (servicing.Entry, bool) {
+func (b *fileBrowser) selected() (app.FileEntry, bool) {
 	if b.sel < 0 || b.sel >= len(b.entries) {
-		return servicing.Entry{}, false
+		return app.FileEntry{}, false
 	}
 	return b.entries[b.sel], true
 }
@@ -267,12 +266,12 @@ func (b *fileBrowser) runSearch(pattern string) {
 		return
 	}
 	dir := b.dir
-	b.load("Search "+pattern, true, dir, func() ([]servicing.Entry, error) {
+	b.load("Search "+pattern, true, dir, func() ([]app.FileEntry, error) {
 		if b.ss != nil {
 			return app.SessionSearch(context.Background(), b.ss, pattern)
 		}
 		ms, err := b.srv.SearchFiles(context.Background(), b.ref, pattern)
-		out := make([]servicing.Entry, len(ms))
+		out := make([]app.FileEntry, len(ms))
 		for i, m := range ms {
 			out[i] = m.Entry
 		}
@@ -416,7 +415,7 @@ func (b *fileBrowser) renameSelected() {
 	if b.ss == nil || !ok {
 		return
 	}
-	b.c.askName("Rename", "New name", path.Base(e.Path), servicing.CheckName, func(name string) {
+	b.c.askName("Rename", "New name", path.Base(e.Path), app.CheckEntryName, func(name string) {
 		b.c.current = b
 		b.stage("Rename "+path.Base(e.Path), func() error { return b.ss.Rename(e.Path, name) })
 	})
@@ -429,7 +428,7 @@ func (b *fileBrowser) newFolder() {
 		return
 	}
 	dir := b.dir
-	b.c.askName("New Folder", "Name", "New Folder", servicing.CheckName, func(name string) {
+	b.c.askName("New Folder", "Name", "New Folder", app.CheckEntryName, func(name string) {
 		b.c.current = b
 		b.stage("New folder "+name, func() error { return b.ss.Mkdir(path.Join(dir, name)) })
 	})
@@ -471,7 +470,7 @@ func (b *fileBrowser) askCommit() {
 func (b *fileBrowser) commit(newImage string) {
 	ss := b.ss
 	b.c.runJob("Commit "+b.label, func(ctx context.Context, report progress.Func) error {
-		_, err := ss.Commit(ctx, servicing.CommitOptions{NewImage: newImage, Progress: report})
+		_, err := ss.Commit(ctx, app.CommitOptions{NewImage: newImage, Progress: report})
 		return err
 	}, func(err error) {
 		if err == nil {

@@ -10,13 +10,12 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/servicing"
 )
 
 // pendingSession is a servicing session found at start-up on one server.
 type pendingSession struct {
 	srv *app.Server
-	servicing.Pending
+	app.PendingSession
 }
 
 // describe says which image the session changes (label, as the tree
@@ -60,7 +59,7 @@ func (c *Console) CheckSessions() {
 				errs = append(errs, fmt.Errorf("%s: %w", srv.Name, err))
 			}
 			for _, p := range ps {
-				found = append(found, pendingSession{srv: srv, Pending: p})
+				found = append(found, pendingSession{srv: srv, PendingSession: p})
 			}
 		}
 		if len(found) == 0 && len(errs) == 0 {
@@ -159,12 +158,7 @@ func (c *Console) discardSession(w *sessionsDialog) {
 	c.confirm("Discard Session", msg, "Discard", func() {
 		ss := p.Session
 		c.background(func() func() {
-			var err error
-			if ss.Mount != "" {
-				_, err = ss.Unmount(context.Background(), false, servicing.CommitOptions{})
-			} else {
-				err = ss.Discard()
-			}
+			err := app.DiscardSession(context.Background(), ss)
 			return func() {
 				if err != nil {
 					c.showError("Discard session of "+p.Image, err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
@@ -30,16 +31,20 @@ replace-image, copy-image and regroup, as WDS keeps them.`,
   wimconsole langpack list Lab/install --json`,
 		Args: exactArgs(1, "an image (GROUP/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onImage(env, cmd, args[0], func(_ context.Context, s *store.Store, r store.ImageRef) error {
-				packs, err := s.LanguagePacks(r)
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+				packs, err := srv.LanguagePacks(ctx, r)
 				if err != nil {
 					return err
 				}
-				if asJSON {
-					return printJSONList(env, packs)
+				names := make([]string, len(packs))
+				for i, p := range packs {
+					names[i] = p.Name
 				}
-				for _, p := range packs {
-					fmt.Fprintln(env.Stdout, p)
+				if asJSON {
+					return printJSONList(env, names)
+				}
+				for _, n := range names {
+					fmt.Fprintln(env.Stdout, n)
 				}
 				return nil
 			})
@@ -54,8 +59,8 @@ language pack of the same name. A file that is not a cabinet changes nothing.`,
 		Example: `  wimconsole langpack add Lab/install fr-fr.cab`,
 		Args:    exactArgs(2, "an image (GROUP/FILE) and a .cab file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
-				if err := s.AddLanguagePack(ctx, r, args[1]); err != nil {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+				if err := srv.AddLanguagePack(ctx, r, args[1]); err != nil {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "added %s to %s\n", args[1], r)
@@ -70,8 +75,8 @@ language pack of the same name. A file that is not a cabinet changes nothing.`,
 		Example: `  wimconsole langpack remove Lab/install fr-fr.cab`,
 		Args:    exactArgs(2, "an image (GROUP/FILE) and a language pack's file name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
-				if err := s.RemoveLanguagePack(ctx, r, args[1]); err != nil {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+				if err := srv.RemoveLanguagePack(ctx, r, args[1]); err != nil {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "removed %s from %s\n", args[1], r)

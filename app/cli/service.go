@@ -10,10 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/servicing"
-	"github.com/wimconsole/wimconsole/engine/servicing/hive"
 	"github.com/wimconsole/wimconsole/engine/store"
-	"github.com/wimconsole/wimconsole/engine/unattend"
 )
 
 func init() {
@@ -26,21 +23,38 @@ func init() {
 	register(newUnattendCmd)
 }
 
-// sessionOf opens the store and the servicing session of image arg.
-func sessionOf(env *Env, arg string) (*store.Store, *servicing.Session, error) {
-	r, err := imageRef(arg)
-	if err != nil {
-		return nil, nil, err
-	}
+// localServer opens the store as the local server the use cases of app
+// run on.
+func localServer(env *Env) (*app.Server, error) {
 	s, err := openStore(env)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	ss, err := servicing.ForImage(s, r)
-	if errors.Is(err, servicing.ErrNoSession) {
+	return app.NewServer(app.NewLocalService("", s)), nil
+}
+
+// onLocalImage runs fn on image arg of the local server (see onImage).
+func onLocalImage(env *Env, cmd *cobra.Command, arg string, fn func(ctx context.Context, srv *app.Server, r store.ImageRef) error) error {
+	return onImage(env, cmd, arg, func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+		return fn(ctx, app.NewServer(app.NewLocalService("", s)), r)
+	})
+}
+
+// sessionOf opens the store and the servicing session of image arg.
+func sessionOf(env *Env, arg string) (*app.Session, error) {
+	r, err := imageRef(arg)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := localServer(env)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := srv.Session(r)
+	if errors.Is(err, app.ErrNoSession) {
 		err = fmt.Errorf("%w (start one with: wimconsole service begin %s)", err, r)
 	}
-	return s, ss, err
+	return ss, err
 }
 
 func newServiceCmd(env *Env) *cobra.Command {
@@ -54,11 +68,11 @@ plus only the new data appended to the group's Res.rwm, crash-safe — as an
 update of the image or, with --new-image, as a new image of the group; or
 discard. Sessions are kept in the store and survive restarts.`,
 	}
-	one := func(use, short string, n int, what string, fn func(ctx context.Context, ss *servicing.Session, args []string) error) *cobra.Command {
+	one := func(use, short string, n int, what string, fn func(ctx context.Context, ss *app.Session, args []string) error) *cobra.Command {
 		return &cobra.Command{
 			Use: use, Short: short, Args: exactArgs(n, what),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				_, ss, err := sessionOf(env, args[0])
+				ss, err := sessionOf(env, args[0])
 				if err != nil {
 					return err
 				}
@@ -72,8 +86,8 @@ discard. Sessions are kept in the store and survive restarts.`,
 		Use: "begin IMAGE", Short: "Begin a servicing session on a disabled image",
 		Args: exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
-				ss, err := servicing.Begin(ctx, s, r)
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+				ss, err := srv.BeginSession(ctx, r)
 				if err != nil {
 					return err
 				}
@@ -87,12 +101,12 @@ discard. Sessions are kept in the store and survive restarts.`,
 		Use: "status [IMAGE]", Short: "List servicing sessions, or the changes staged for IMAGE",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(env)
+			srv, err := localServer(env)
 			if err != nil {
 				return err
 			}
 			if len(args) == 1 {
-				_, ss, err := sessionOf(env, args[0])
+				ss, err := sessionOf(env, args[0])
 				if err != nil {
 					return err
 				}
@@ -111,7 +125,7 @@ discard. Sessions are kept in the store and survive restarts.`,
 				}
 				return nil
 			}
-			all, err := servicing.Stale(s)
+			all, err := srv.PendingSessions()
 			if err != nil {
 				return err
 			}
@@ -130,20 +144,20 @@ discard. Sessions are kept in the store and survive restarts.`,
 	}
 	status.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	add := one("add IMAGE SOURCE IMAGE-PATH", "Stage adding a file or folder at a path of the image", 3, "an image, a source file or folder and an image path",
-		func(_ context.Context, ss *servicing.Session, a []string) error { return ss.Add(a[1], a[2]) })
+		func(_ context.Context, ss *app.Session, a []string) error { return ss.Add(a[1], a[2]) })
 	replace := one("replace IMAGE IMAGE-PATH SOURCE", "Stage replacing a file of the image", 3, "an image, an image path and a source file",
-		func(_ context.Context, ss *servicing.Session, a []string) error { return ss.Replace(a[1], a[2]) })
+		func(_ context.Context, ss *app.Session, a []string) error { return ss.Replace(a[1], a[2]) })
 	del := one("delete IMAGE IMAGE-PATH", "Stage deleting a file or folder of the image", 2, "an image and an image path",
-		func(_ context.Context, ss *servicing.Session, a []string) error { return ss.Delete(a[1]) })
+		func(_ context.Context, ss *app.Session, a []string) error { return ss.Delete(a[1]) })
 	mkdir := one("mkdir IMAGE IMAGE-PATH", "Stage a new empty folder", 2, "an image and an image path",
-		func(_ context.Context, ss *servicing.Session, a []string) error { return ss.Mkdir(a[1]) })
+		func(_ context.Context, ss *app.Session, a []string) error { return ss.Mkdir(a[1]) })
 	rename := one("rename IMAGE IMAGE-PATH NEW-NAME-OR-PATH", "Stage renaming or moving a file or folder of the image", 3, "an image, an image path and a new name or path",
-		func(_ context.Context, ss *servicing.Session, a []string) error { return ss.Rename(a[1], a[2]) })
+		func(_ context.Context, ss *app.Session, a []string) error { return ss.Rename(a[1], a[2]) })
 	discard := one("discard IMAGE", "End the session without changing the image", 1, "an image",
-		func(_ context.Context, ss *servicing.Session, a []string) error { return ss.Discard() })
-	var co servicing.CommitOptions
+		func(_ context.Context, ss *app.Session, a []string) error { return ss.Discard() })
+	var co app.CommitOptions
 	commit := one("commit IMAGE [--new-image FILE] [--name N] [--description D]", "Commit the staged changes", 1, "an image",
-		func(ctx context.Context, ss *servicing.Session, a []string) error {
+		func(ctx context.Context, ss *app.Session, a []string) error {
 			report, done := progressLine(env)
 			co.Progress = report
 			res, err := ss.Commit(ctx, co)
@@ -159,7 +173,7 @@ discard. Sessions are kept in the store and survive restarts.`,
 	return cmd
 }
 
-func commitFlags(cmd *cobra.Command, co *servicing.CommitOptions) {
+func commitFlags(cmd *cobra.Command, co *app.CommitOptions) {
 	f := cmd.Flags()
 	f.StringVar(&co.NewImage, "new-image", "", "commit as a new image of the group with this file name")
 	f.StringVar(&co.Name, "name", "", "name of the committed image")
@@ -175,9 +189,9 @@ Change the files there with any tool, then run unmount DIR --commit (only new
 and changed files are read, hashed and compressed) or --discard.`,
 		Args: exactArgs(2, "an image and a folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
 				report, done := progressLine(env)
-				ss, err := servicing.Mount(ctx, s, r, args[1], report)
+				ss, err := srv.MountImage(ctx, r, args[1], report)
 				done()
 				if err != nil {
 					return err
@@ -191,7 +205,7 @@ and changed files are read, hashed and compressed) or --discard.`,
 
 func newUnmountCmd(env *Env) *cobra.Command {
 	var commit, discard bool
-	var co servicing.CommitOptions
+	var co app.CommitOptions
 	cmd := &cobra.Command{
 		Use:   "unmount DIR --commit|--discard [--new-image FILE]",
 		Short: "Commit or discard the changes made in a mounted image folder",
@@ -203,11 +217,11 @@ func newUnmountCmd(env *Env) *cobra.Command {
 			if discard && co.NewImage != "" {
 				return usageErrorf("--new-image goes with --commit")
 			}
-			s, err := openStore(env)
+			srv, err := localServer(env)
 			if err != nil {
 				return err
 			}
-			ss, err := servicing.Mounted(s, args[0])
+			ss, err := srv.MountedSession(args[0])
 			if err != nil {
 				return err
 			}
@@ -238,29 +252,35 @@ func newUnmountCmd(env *Env) *cobra.Command {
 // withSession runs fn in the image's open session or, when it has none, in
 // a new session committed at once (discarded when fn fails): see
 // app.Server.InSession.
-func withSession(ctx context.Context, env *Env, arg string, fn func(ss *servicing.Session) error) error {
+func withSession(ctx context.Context, env *Env, arg string, fn func(ss *app.Session) error) error {
 	r, err := imageRef(arg)
 	if err != nil {
 		return err
 	}
-	s, err := openStore(env)
+	srv, err := localServer(env)
 	if err != nil {
 		return err
 	}
-	staged, id, err := app.NewServer(app.NewLocalService("", s)).InSession(ctx, r, fn)
+	staged, id, err := srv.InSession(ctx, r, fn)
 	if err != nil {
 		return err
 	}
+	printWhere(env, r, staged, id)
+	return nil
+}
+
+// printWhere says where a change to image r went: staged in its open
+// session id, or committed at once.
+func printWhere(env *Env, r store.ImageRef, staged bool, id string) {
 	if staged {
 		fmt.Fprintf(env.Stdout, "staged in session %s (commit with: wimconsole service commit %s)\n", id, r)
 	} else {
 		fmt.Fprintf(env.Stdout, "committed to %s\n", r)
 	}
-	return nil
 }
 
 func newAddDriverCmd(env *Env) *cobra.Command {
-	var o servicing.DriverOptions
+	var o app.DriverOptions
 	cmd := &cobra.Command{
 		Use:   "add-driver IMAGE FOLDER [--name N] [--arch A] [--setup-path P]",
 		Short: "Stage a driver package for Windows Setup (or WinPE) in an image",
@@ -273,10 +293,8 @@ the package is loaded at start by drvload lines in startnet.cmd. Within an open
 servicing session the change is staged; otherwise it is committed at once.`,
 		Args: exactArgs(2, "an image and a driver package folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			return withSession(ctx, env, args[0], func(ss *servicing.Session) error {
-				res, err := ss.AddDriver(ctx, args[1], o)
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+				res, err := srv.AddDriver(ctx, r, args[1], o)
 				if err != nil {
 					return err
 				}
@@ -284,6 +302,7 @@ servicing session the change is staged; otherwise it is committed at once.`,
 					fmt.Fprintln(env.Stderr, "warning:", w)
 				}
 				fmt.Fprintf(env.Stdout, "driver package %s (%s) staged for Windows Setup at %s\n", args[1], strings.Join(res.INFs, ", "), res.ImagePath)
+				printWhere(env, r, res.Staged, res.SessionID)
 				return nil
 			})
 		},
@@ -345,36 +364,28 @@ of the value VALUE of KEY. A staged edit of the image's servicing session shows.
 			img, hv, rest := args[0], args[1], args[2:]
 			ctx, stop := signalContext(cmd)
 			defer stop()
-			return readHive(ctx, env, img, hv, func(h hive.Hive) error {
-				k, err := h.Lookup(rest[0])
-				if err != nil {
-					return err
-				}
+			return readHive(ctx, env, img, hv, func(h *app.LoadedHive) error {
 				if len(rest) == 2 {
-					v, err := h.Value(k, rest[1])
+					v, err := h.Value(rest[0], rest[1])
 					if err != nil {
 						return err
 					}
-					fmt.Fprintln(env.Stdout, hive.FormatValue(v))
+					fmt.Fprintln(env.Stdout, app.FormatHiveValue(v))
 					return nil
 				}
-				kids, err := h.Children(k)
+				kids, err := h.Subkeys(rest[0])
 				if err != nil {
 					return err
 				}
 				for _, c := range kids {
-					fmt.Fprintf(env.Stdout, "[%s]\n", c.Name())
+					fmt.Fprintf(env.Stdout, "[%s]\n", c[strings.LastIndexByte(c, '\\')+1:])
 				}
-				vals, err := h.Values(k)
+				vals, err := h.Values(rest[0])
 				if err != nil {
 					return err
 				}
 				for _, v := range vals {
-					n := v.Name
-					if n == "" {
-						n = "(Default)"
-					}
-					fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", n, v.Type, hive.FormatValue(v))
+					fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", app.HiveValueName(v.Name), v.Type, app.FormatHiveValue(v))
 				}
 				return nil
 			})
@@ -391,18 +402,14 @@ string) or REG_BINARY (hex bytes). An empty VALUE ("") is the key's default valu
 		Args: minimumArgs(6, "an image, a hive, a key, a value name, a type and data"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			img, hv, rest := args[0], args[1], args[2:]
-			v, err := hive.ParseValue(rest[1], rest[2], rest[3:])
+			v, err := app.ParseHiveValue(rest[1], rest[2], rest[3:])
 			if err != nil {
 				return &UsageError{err}
 			}
 			ctx, stop := signalContext(cmd)
 			defer stop()
-			return editHive(ctx, env, img, hv, func(h hive.Hive) error {
-				k, err := hive.AddKeys(h, rest[0])
-				if err != nil {
-					return err
-				}
-				return h.SetValue(k, v)
+			return withSession(ctx, env, img, func(ss *app.Session) error {
+				return app.SetRegistryValue(ctx, ss, hv, rest[0], v)
 			})
 		},
 	}
@@ -415,9 +422,8 @@ string) or REG_BINARY (hex bytes). An empty VALUE ("") is the key's default valu
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signalContext(cmd)
 			defer stop()
-			return editHive(ctx, env, args[0], args[1], func(h hive.Hive) error {
-				_, err := hive.AddKeys(h, args[2])
-				return err
+			return withSession(ctx, env, args[0], func(ss *app.Session) error {
+				return app.AddRegistryKey(ctx, ss, args[1], args[2])
 			})
 		},
 	}
@@ -432,15 +438,11 @@ string) or REG_BINARY (hex bytes). An empty VALUE ("") is the key's default valu
 			rest := args[2:]
 			ctx, stop := signalContext(cmd)
 			defer stop()
-			return editHive(ctx, env, args[0], args[1], func(h hive.Hive) error {
-				k, err := h.Lookup(rest[0])
-				if err != nil {
-					return err
-				}
+			return withSession(ctx, env, args[0], func(ss *app.Session) error {
 				if len(rest) == 2 {
-					return h.DeleteValue(k, rest[1])
+					return app.DeleteRegistryValue(ctx, ss, args[1], rest[0], rest[1])
 				}
-				return h.DeleteKey(k)
+				return app.DeleteRegistryKey(ctx, ss, args[1], rest[0])
 			})
 		},
 	}
@@ -453,20 +455,23 @@ Version 5.00) to HIVE. Keys of other hives are skipped and counted.`,
 		Args:    exactArgs(3, "an image, a hive and a .reg file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			img, hv, file := args[0], args[1], args[2]
-			data, err := os.ReadFile(file)
+			// A file that cannot be read is refused before any session
+			// begins.
+			f, err := os.Open(file)
 			if err != nil {
 				return err
 			}
+			f.Close()
 			ctx, stop := signalContext(cmd)
 			defer stop()
-			return withSession(ctx, env, img, func(ss *servicing.Session) error {
-				res, err := ss.ImportReg(ctx, hv, file, data)
+			return withSession(ctx, env, img, func(ss *app.Session) error {
+				res, err := app.ImportRegFile(ctx, ss, hv, file)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "imported %d operation%s", res.Applied, plural(res.Applied))
-				if len(res.Skipped) > 0 {
-					fmt.Fprintf(env.Stdout, "; skipped %d for keys of other hives", len(res.Skipped))
+				if res.Skipped > 0 {
+					fmt.Fprintf(env.Stdout, "; skipped %d for keys of other hives", res.Skipped)
 				}
 				fmt.Fprintln(env.Stdout)
 				return nil
@@ -477,29 +482,23 @@ Version 5.00) to HIVE. Keys of other hives are skipped and counted.`,
 	return cmd
 }
 
-func editHive(ctx context.Context, env *Env, img, hv string, fn func(h hive.Hive) error) error {
-	return withSession(ctx, env, img, func(ss *servicing.Session) error { return ss.EditHive(ctx, hv, fn) })
-}
-
-// readHive reads the hive of the image's session when it has one (so
-// staged edits show), else of the image.
-func readHive(ctx context.Context, env *Env, img, hv string, fn func(h hive.Hive) error) error {
+// readHive runs fn with the hive hv of image img: of the image's session
+// when it has one (so that staged edits show), else of the image.
+func readHive(ctx context.Context, env *Env, img, hv string, fn func(h *app.LoadedHive) error) error {
 	r, err := imageRef(img)
 	if err != nil {
 		return err
 	}
-	s, err := openStore(env)
+	srv, err := localServer(env)
 	if err != nil {
 		return err
 	}
-	ss, err := servicing.ForImage(s, r)
-	if errors.Is(err, servicing.ErrNoSession) {
-		return servicing.ReadImageHive(ctx, s, r, hv, fn)
+	h, err := srv.OpenHive(ctx, r, hv)
+	if err == nil {
+		defer h.Close()
+		err = fn(h)
 	}
-	if err != nil {
-		return err
-	}
-	return ss.ReadHive(ctx, hv, fn)
+	return err
 }
 
 func newFindCmd(env *Env) *cobra.Command {
@@ -512,27 +511,23 @@ without case: a pattern with a separator matches the whole path
 (\Windows\System32\drivers\*.sys), one without matches the name (*.inf).`,
 		Args: exactArgs(2, "a group and a pattern"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(env)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			m, err := servicing.FindInGroup(ctx, s, args[0], args[1])
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(env, m)
-			}
-			for _, x := range m {
-				kind := fmt.Sprint(x.Size)
-				if x.Dir {
-					kind = "<DIR>"
+			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+				m, err := (app.NewServer(app.NewLocalService("", s))).FindInGroup(ctx, args[0], args[1])
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", x.Image, strings.ReplaceAll(x.Path, "/", `\`), kind)
-			}
-			return nil
+				if asJSON {
+					return printJSON(env, m)
+				}
+				for _, x := range m {
+					kind := fmt.Sprint(x.Size)
+					if x.Dir {
+						kind = "<DIR>"
+					}
+					fmt.Fprintf(env.Stdout, "%s\t%s\t%s\n", x.Image, strings.ReplaceAll(x.Path, "/", `\`), kind)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -583,19 +578,16 @@ The older order, unattend IMAGE VERB [FILE], still works and prints a note.`,
 			Example: "  wimconsole unattend " + verb + " Lab/install",
 			Args:    exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
-					doc, err := servicing.ImageUnattend(ctx, s, r)
+				return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+					doc, err := srv.ImageUnattend(ctx, r)
 					if err != nil {
 						return err
-					}
-					if doc == nil {
-						return fmt.Errorf("image %s has no unattend file", r)
 					}
 					if verb == "show" {
 						env.Stdout.Write(doc)
 						return nil
 					}
-					if err := unattend.Validate("ImageUnattend.xml", doc); err != nil {
+					if err := app.ValidateUnattend("ImageUnattend.xml", doc); err != nil {
 						return err
 					}
 					fmt.Fprintln(env.Stdout, "valid")
@@ -612,9 +604,9 @@ image's unattend file (replacing any). A file that is not valid changes nothing.
 		Example: "  wimconsole unattend set Lab/install unattend.xml",
 		Args:    exactArgs(2, "an image and an unattend XML file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
 				// The store reads the file once, validates it and installs it.
-				return s.SetImage(ctx, r, store.SetOptions{Unattend: &args[1]})
+				return srv.SetUnattend(ctx, r, args[1])
 			})
 		},
 	}
@@ -625,9 +617,8 @@ image's unattend file (replacing any). A file that is not valid changes nothing.
 		Example: "  wimconsole unattend remove Lab/install",
 		Args:    exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
-				none := ""
-				return s.SetImage(ctx, r, store.SetOptions{Unattend: &none})
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+				return srv.SetUnattend(ctx, r, "")
 			})
 		},
 	}
