@@ -11,8 +11,6 @@ import (
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
-func init() { rootHooks = append(rootHooks, wireCompletion) }
-
 // A useArg is one positional argument a command's Use line names.
 type useArg struct {
 	Name     string // as written: IMAGE, FILE.cab, IMAGE|all

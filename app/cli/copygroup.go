@@ -1,17 +1,18 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/remote"
 )
 
 func init() {
-	register(newCopyGroupCmd)
-	remoteCommands["copy-image-group"] = remoteCopyGroup
+	registerRemote(newCopyGroupCmd)
 }
 
 // copyGroupFlags are the flags of copy-image-group.
@@ -34,14 +35,7 @@ copy. The --to token must be an administrator's ($WIMCONSOLE_TO_TOKEN by
 default). With --server, that server pushes the group itself.`,
 		Args: exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if env.Server != "" {
-				c, err := remoteClient(env)
-				if err != nil {
-					return err
-				}
-				return explainRemote(env, remoteCopyGroup(env, c, cmd, args))
-			}
-			return copyGroup(env, nil, cmd, args)
+			return copyGroup(env, cmd, fl, args[0])
 		},
 	}
 	f := cmd.Flags()
@@ -53,57 +47,48 @@ default). With --server, that server pushes the group itself.`,
 	return cmd
 }
 
-func remoteCopyGroup(env *Env, c *remote.Client, cmd *cobra.Command, args []string) error {
-	return copyGroup(env, c, cmd, args)
-}
-
-// copyGroup copies group args[0] of the local store (src nil) or of the
-// server of src to --to.
-func copyGroup(env *Env, src *remote.Client, cmd *cobra.Command, args []string) error {
-	f := cmd.Flags()
-	to, _ := f.GetString("to")
-	tok, _ := f.GetString("to-token")
-	fp, _ := f.GetString("to-fingerprint")
-	as, _ := f.GetString("as")
+// copyGroup copies group g of the local store, or of the server of
+// --server (which then pushes the group itself), to --to.
+func copyGroup(env *Env, cmd *cobra.Command, fl copyGroupFlags, g string) error {
+	tok := fl.toToken
 	if tok == "" {
 		tok = os.Getenv("WIMCONSOLE_TO_TOKEN")
 	}
 	if tok == "" {
 		return usageErrorf("--to needs the destination's token: --to-token TOKEN or $WIMCONSOLE_TO_TOKEN")
 	}
-	dest, err := remote.NewClient(to, remote.ClientOptions{Token: tok, Fingerprint: fp})
+	dest, err := remote.NewClient(fl.to, remote.ClientOptions{Token: tok, Fingerprint: fl.toFingerprint})
 	if err != nil {
 		return &UsageError{err}
 	}
-	ctx, stop := signalContext(cmd)
-	defer stop()
-	report, done := progressLine(env)
-	o := remote.CopyOptions{Progress: report}
-	var res *remote.CopyResult
-	if src != nil {
-		res, err = src.CopyGroupTo(ctx, args[0], dest, as, o)
-	} else {
-		s, serr := openStore(env)
-		if serr != nil {
-			done()
-			return serr
+	return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
+		report, done := progressLine(env)
+		o := remote.CopyOptions{Progress: report}
+		var res *remote.CopyResult
+		var err error
+		switch svc := svc.(type) {
+		case *app.RemoteService:
+			res, err = svc.Client().CopyGroupTo(ctx, g, dest, fl.as, o)
+		case *app.LocalService:
+			res, err = remote.CopyGroup(ctx, svc.Store(), g, dest, fl.as, o)
+		default:
+			err = fmt.Errorf("copy-image-group cannot copy from %s: neither a local store nor a server", svc.Name())
 		}
-		res, err = remote.CopyGroup(ctx, s, args[0], dest, as, o)
-	}
-	done()
-	if res != nil && err != nil && res.BlobsSent > 0 {
-		fmt.Fprintf(env.Stderr, "%d blobs (%d bytes) were committed before the failure; run the command again to resume\n", res.BlobsSent, res.BytesSent)
-	}
-	if err != nil {
-		return err
-	}
-	for _, r := range res.Images {
-		fmt.Fprintf(env.Stdout, "copied %s\n", r)
-	}
-	for _, r := range res.Skipped {
-		fmt.Fprintf(env.Stdout, "skipped %s (already there)\n", r)
-	}
-	fmt.Fprintf(env.Stdout, "copied image group %s to %s as %s: %d of %d blobs sent (%d bytes in %d batches)\n",
-		args[0], dest.URL(), res.Group, res.BlobsSent, res.Blobs, res.BytesSent, res.Batches)
-	return nil
+		done()
+		if res != nil && err != nil && res.BlobsSent > 0 {
+			fmt.Fprintf(env.Stderr, "%d blobs (%d bytes) were committed before the failure; run the command again to resume\n", res.BlobsSent, res.BytesSent)
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range res.Images {
+			fmt.Fprintf(env.Stdout, "copied %s\n", r)
+		}
+		for _, r := range res.Skipped {
+			fmt.Fprintf(env.Stdout, "skipped %s (already there)\n", r)
+		}
+		fmt.Fprintf(env.Stdout, "copied image group %s to %s as %s: %d of %d blobs sent (%d bytes in %d batches)\n",
+			g, dest.URL(), res.Group, res.BlobsSent, res.Blobs, res.BytesSent, res.Batches)
+		return nil
+	})
 }

@@ -36,7 +36,8 @@ type Env struct {
 	Store string
 	// Server, Token and Fingerprint are --server, --token (or
 	// WIMCONSOLE_TOKEN) and --fingerprint (or WIMCONSOLE_FINGERPRINT): the
-	// store commands then act on that server (see remote.go).
+	// store commands then act on that server, the others refuse to run
+	// (see remote.go).
 	Server, Token, Fingerprint string
 	// Console opens the console window on a store root; main.go sets it.
 	// Without it (tests, or a build without the GUI) the bare command prints
@@ -65,9 +66,6 @@ func (env *Env) notef(format string, args ...any) {
 type constructor func(env *Env) *cobra.Command
 
 var constructors []constructor
-
-// rootHooks run at the end of NewRoot, with every command in place.
-var rootHooks []func(env *Env, root *cobra.Command)
 
 // register adds a top-level command. Files of this package call it from
 // init, one call per command, so each command lives in its own file.
@@ -120,9 +118,9 @@ func NewRoot(env *Env) *cobra.Command {
 		c.Flags().SortFlags = false
 		root.AddCommand(c)
 	}
-	for _, h := range rootHooks {
-		h(env, root)
-	}
+	addServerFlags(env, root)
+	wireCompletion(env, root)
+	refuseServer(env, root)
 	return root
 }
 
@@ -135,8 +133,12 @@ const DebugEnv = "WIMCONSOLE_DEBUG"
 // for usage errors. A panic in a command (a bug, usually on bad input) is
 // an internal error: exit 1 with one line that names the command line, and
 // so the file it was given, and the stack only under DebugEnv.
-func Execute(args []string, env *Env) (code int) {
-	root := NewRoot(env)
+func Execute(args []string, env *Env) int {
+	return execute(NewRoot(env), args, env)
+}
+
+// execute is Execute on a root built by NewRoot.
+func execute(root *cobra.Command, args []string, env *Env) (code int) {
 	root.SetArgs(args)
 	defer func() {
 		if v := recover(); v != nil {

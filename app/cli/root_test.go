@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -119,9 +118,10 @@ func TestBareCommandOpensConsole(t *testing.T) {
 // that each is exit 1 with one "internal error" line naming the command
 // line and its file, with the stack only under WIMCONSOLE_DEBUG.
 func TestPanicIsInternalError(t *testing.T) {
-	old := rootHooks
-	t.Cleanup(func() { rootHooks = old })
-	rootHooks = append(slices.Clone(old), func(env *Env, root *cobra.Command) {
+	run := func(t *testing.T, args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		env := &Env{Stdout: &out, Stderr: &errb}
+		root := NewRoot(env)
 		root.AddCommand(&cobra.Command{Use: "crash FILE", Hidden: true, RunE: func(*cobra.Command, []string) error {
 			var entry []byte
 			_ = entry[100] // the index out of range the short-entry WIM caused
@@ -132,7 +132,9 @@ func TestPanicIsInternalError(t *testing.T) {
 			go func() { done <- wim.Guard(func() error { panic("worker") }) }()
 			return fmt.Errorf("reading: %w", <-done)
 		}})
-	})
+		code := execute(root, args, env)
+		return code, out.String(), errb.String()
+	}
 	tests := []struct {
 		args  []string
 		debug string

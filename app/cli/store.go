@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -13,26 +12,27 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 func init() {
-	register(newAddImageGroupCmd)
-	register(newRemoveImageGroupCmd)
-	register(newSetImageGroupCmd)
-	register(newGetAllImageGroupsCmd)
-	register(newAddImageCmd)
-	register(newGetAllImagesCmd)
-	register(newGetImageCmd)
-	register(newSetImageCmd)
-	register(newExportImageCmd)
-	register(newReplaceImageCmd)
-	register(newCopyImageCmd)
-	register(newRemoveImageCmd)
-	register(newRegroupCmd)
-	register(newSpaceCmd)
-	register(newVerifyStoreCmd)
-	register(newInstallImageCmd)
+	registerRemote(newAddImageGroupCmd)
+	registerRemote(newRemoveImageGroupCmd)
+	registerRemote(newSetImageGroupCmd)
+	registerRemote(newGetAllImageGroupsCmd)
+	registerRemote(newAddImageCmd)
+	registerRemote(newGetAllImagesCmd)
+	registerRemote(newGetImageCmd)
+	registerRemote(newSetImageCmd)
+	registerRemote(newExportImageCmd)
+	registerRemote(newReplaceImageCmd)
+	registerRemote(newCopyImageCmd)
+	registerRemote(newRemoveImageCmd)
+	registerRemote(newRegroupCmd)
+	registerRemote(newSpaceCmd)
+	registerRemote(newVerifyStoreCmd)
+	registerRemote(newInstallImageCmd)
 }
 
 func printJSON(env *Env, v any) error {
@@ -88,8 +88,10 @@ func onImage(env *Env, cmd *cobra.Command, ref string, fn func(ctx context.Conte
 	return onStore(env, cmd, func(ctx context.Context, s *store.Store) error { return fn(ctx, s, r) })
 }
 
-// onStore opens the store and runs fn with a context that Ctrl-C cancels:
-// the start of every store command.
+// onStore opens the local store and runs fn with a context that Ctrl-C
+// cancels: the start of the commands that work on the store's files
+// themselves (servicing, language packs); the store commands that also
+// work on a server start with onService.
 func onStore(env *Env, cmd *cobra.Command, fn func(ctx context.Context, s *store.Store) error) error {
 	s, err := openStore(env)
 	if err != nil {
@@ -114,8 +116,8 @@ func newAddImageGroupCmd(env *Env) *cobra.Command {
 		Short: "Create an image group",
 		Args:  exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
-				if err := s.AddGroup(args[0]); err != nil {
+			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
+				if err := svc.AddGroup(ctx, args[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "created image group %s\n", args[0])
@@ -132,8 +134,8 @@ func newRemoveImageGroupCmd(env *Env) *cobra.Command {
 		Short: "Remove an image group (with its images only with --force)",
 		Args:  exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
-				if err := s.RemoveGroup(args[0], force); err != nil {
+			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
+				if err := svc.RemoveGroup(ctx, args[0], force); err != nil {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "removed image group %s\n", args[0])
@@ -152,8 +154,8 @@ func newSetImageGroupCmd(env *Env) *cobra.Command {
 		Short: "Rename an image group",
 		Args:  exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
-				if err := s.RenameGroup(args[0], name); err != nil {
+			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
+				if err := svc.RenameGroup(ctx, args[0], name); err != nil {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "renamed image group %s to %s\n", args[0], name)
@@ -173,8 +175,8 @@ func newGetAllImageGroupsCmd(env *Env) *cobra.Command {
 		Short: "List the image groups",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
-				gs, err := s.GroupInfos()
+			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
+				gs, err := svc.GroupInfos(ctx)
 				if err != nil {
 					return err
 				}
@@ -222,10 +224,10 @@ a damaged source changes nothing.`,
 				}
 			}
 			o.Indexes = indexes
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
 				report, done := progressLine(env)
 				o.Progress = report
-				refs, err := s.AddImage(ctx, args[0], o)
+				refs, err := svc.AddImage(ctx, args[0], o)
 				done()
 				for _, r := range refs {
 					fmt.Fprintf(env.Stdout, "added %s\n", r)
@@ -259,8 +261,8 @@ func newGetAllImagesCmd(env *Env) *cobra.Command {
 			if err := checkImageType(o.Type); err != nil {
 				return err
 			}
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
-				ims, err := s.ListImages(ctx, o)
+			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
+				ims, err := svc.ListImages(ctx, o)
 				if err != nil {
 					return err
 				}
@@ -282,8 +284,8 @@ func newGetImageCmd(env *Env) *cobra.Command {
 		Short: "Show an image's properties (IMAGE is GROUP/FILE or boot/ARCH/FILE)",
 		Args:  exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
-				im, err := s.GetImage(ctx, r)
+			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r store.ImageRef) error {
+				im, err := svc.GetImage(ctx, r)
 				if err != nil {
 					return err
 				}
@@ -341,8 +343,8 @@ func newSetImageCmd(env *Env) *cobra.Command {
 			if o == (store.SetOptions{}) {
 				return usageErrorf("set-image: nothing to change")
 			}
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
-				return s.SetImage(ctx, r, o)
+			return runService(env, cmd, r.String(), func(ctx context.Context, svc app.Service) error {
+				return svc.SetImage(ctx, r, o)
 			})
 		},
 	}
@@ -370,10 +372,10 @@ func newExportImageCmd(env *Env) *cobra.Command {
 			if o.Overwrite, err = parseOverwrite(overwrite); err != nil {
 				return err
 			}
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+			return runService(env, cmd, r.String(), func(ctx context.Context, svc app.Service) error {
 				report, done := progressLine(env)
 				o.Progress = report
-				err := s.ExportImage(ctx, r, args[1], o)
+				err := svc.ExportImage(ctx, r, args[1], o)
 				done()
 				if err != nil {
 					return err
@@ -405,10 +407,10 @@ ahead at once with --force.`,
 			if o.Force && cmd.Flags().Changed("wait") {
 				return usageErrorf("--wait and --force exclude each other")
 			}
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r store.ImageRef) error {
 				report, done := progressLine(env)
 				o.Progress = report
-				err := s.ReplaceImage(ctx, r, args[1], o)
+				err := svc.ReplaceImage(ctx, r, args[1], o)
 				done()
 				if err != nil {
 					return err
@@ -434,8 +436,8 @@ func newCopyImageCmd(env *Env) *cobra.Command {
 		Short: "Copy an image within its group",
 		Args:  exactArgs(1, "an image (GROUP/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
-				nr, err := s.CopyImage(ctx, r, o)
+			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r store.ImageRef) error {
+				nr, err := svc.CopyImage(ctx, r, o)
 				if err != nil {
 					return err
 				}
@@ -458,8 +460,8 @@ func newRemoveImageCmd(env *Env) *cobra.Command {
 		Short: "Remove an image (its data stays in Res.rwm until regroup)",
 		Args:  exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
-				if err := s.RemoveImage(ctx, r); err != nil {
+			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r store.ImageRef) error {
+				if err := svc.RemoveImage(ctx, r); err != nil {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "removed %s\n", r)
@@ -486,10 +488,10 @@ needs. --verify also decompresses every blob and checks its SHA-1 before
 the swap, which takes about as long as verify-store on the group.`,
 		Args: exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
 				report, done := progressLine(env)
 				o.Progress = report
-				res, err := s.Regroup(ctx, args[0], o)
+				res, err := svc.Regroup(ctx, args[0], o)
 				done()
 				if err != nil {
 					return err
@@ -516,17 +518,20 @@ func newSpaceCmd(env *Env) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
 				groups := args
 				if len(groups) == 0 {
-					var err error
-					if groups, err = s.Groups(); err != nil {
+					gs, err := svc.GroupInfos(ctx)
+					if err != nil {
 						return err
+					}
+					for _, g := range gs {
+						groups = append(groups, g.Name)
 					}
 				}
 				out := []*store.GroupSpace{}
 				for _, g := range groups {
-					gs, err := s.Space(ctx, g)
+					gs, err := svc.Space(ctx, g)
 					if err != nil {
 						return err
 					}
@@ -551,13 +556,13 @@ func newVerifyStoreCmd(env *Env) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
+			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
 				g := ""
 				if len(args) == 1 {
 					g = args[0]
 				}
 				report, done := progressLine(env)
-				res, err := s.VerifyStore(ctx, g, report)
+				res, err := svc.VerifyStore(ctx, g, report)
 				done()
 				return printVerifyStore(env, res, err)
 			})
@@ -580,17 +585,18 @@ session's lease is renewed; the session of a killed client expires.`,
 				h, _ := os.Hostname()
 				client = h + ":" + strconv.Itoa(os.Getpid())
 			}
-			return onImage(env, cmd, args[0], func(ctx context.Context, s *store.Store, r store.ImageRef) error {
+			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r store.ImageRef) error {
 				report, done := progressLine(env)
-				err := s.InstallImage(ctx, r, args[1], client, report)
+				err := svc.InstallImage(ctx, r, args[1], client, report)
 				done()
-				if errors.Is(err, store.ErrImageDisabled) {
-					return fmt.Errorf("%v (enable it with: set-image %s --enabled yes)", err, r)
-				}
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(env.Stdout, "installed %s to %s\n", r, args[1])
+				from := ""
+				if svc.Remote() {
+					from = " from " + svc.Name()
+				}
+				fmt.Fprintf(env.Stdout, "installed %s to %s%s\n", r, args[1], from)
 				return nil
 			})
 		},
