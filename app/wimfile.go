@@ -170,3 +170,34 @@ func OptimizeWIM(ctx context.Context, name string, o OptimizeOptions) error {
 func DeleteWIMImage(ctx context.Context, name string, index int, soft bool) error {
 	return wim.DeleteImage(ctx, name, index, soft)
 }
+
+// SplitOptions are SplitWIM's options.
+type SplitOptions = wim.SplitOptions
+
+// DefaultPartSize is the part size of a split set when none is given
+// (3.8 GiB: FAT32-safe).
+const DefaultPartSize = wim.DefaultPartSize
+
+// SplitWIM writes the images of src as a split set whose first part is
+// dest (install.swm, install2.swm, …) and returns the parts' names.
+func SplitWIM(ctx context.Context, src *WIM, dest string, o SplitOptions) ([]string, error) {
+	return wim.Split(ctx, src, dest, o)
+}
+
+// ParseSize reads a size as administrators type it: a number of MiB (as
+// DISM's /FileSize and wimlib-imagex split take it), or a number with a
+// unit: K, M, G or T, with or without B or iB ("3.8G", "700MB", "4096M").
+// Units are binary: DISM's MB is a MiB.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	num := strings.TrimRightFunc(t, func(r rune) bool { return r >= 'A' && r <= 'z' })
+	unit := strings.ToUpper(strings.TrimSpace(t[len(num):]))
+	unit = strings.TrimSuffix(strings.TrimSuffix(unit, "B"), "I")
+	mult := map[string]float64{"": 1 << 20, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+	m, ok := mult[unit]
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if !ok || err != nil || v <= 0 || v*m > 1<<62 {
+		return 0, fmt.Errorf("size %q: want a positive number of MiB, or one with a unit (700M, 3.8G)", s)
+	}
+	return int64(v * m), nil
+}

@@ -38,6 +38,22 @@ func parseCompression(s string) (app.Compression, error) {
 	return c, nil
 }
 
+// sameCompression checks that the existing WIM file name uses compression
+// c, which an append keeps: a --compress that differs is a usage error
+// naming the file's.
+func sameCompression(name string, c app.Compression) error {
+	w, err := app.OpenWIM(name, nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if have := w.Header().Compression(); have != c {
+		return usageErrorf("--compress %v: %s uses %v, which --append keeps (leave --compress out, or give %v)",
+			strings.ToLower(c.String()), name, have, strings.ToLower(have.String()))
+	}
+	return nil
+}
+
 // ---- capture ----
 
 func newCaptureCmd(env *Env) *cobra.Command {
@@ -65,7 +81,11 @@ terminal.` + tempHelp,
 				return err
 			}
 			if appendF && cmd.Flags().Changed("compress") {
-				return usageErrorf("--compress cannot be used with --append: the file keeps its own compression")
+				// Scripts written for wimlib-imagex name the file's own
+				// compression: accept that, refuse another.
+				if err := sameCompression(args[1], c); err != nil {
+					return err
+				}
 			}
 			ctx, stop := signalContext(cmd)
 			defer stop()
@@ -96,7 +116,7 @@ terminal.` + tempHelp,
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "name of the new image (required)")
 	f.StringVar(&desc, "description", "", "description of the new image")
-	f.StringVar(&compress, "compress", "lzx", compressHelp+" (new files only)")
+	f.StringVar(&compress, "compress", "lzx", compressHelp+" (with --append: the file's own, or left out)")
 	f.BoolVar(&check, "check", false, "write an integrity table")
 	f.BoolVar(&boot, "boot", false, "mark the new image bootable")
 	f.BoolVar(&appendF, "append", false, "add the image to the existing FILE in place")
