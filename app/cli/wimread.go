@@ -8,14 +8,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/app"
 )
 
 func init() {
@@ -26,61 +24,6 @@ func init() {
 }
 
 const refHelp = "another WIM to take file data from: a split part, or a WDS group's Res.rwm (repeatable; globs allowed)"
-
-// openWIM opens name with the --ref files, expanding glob patterns in them
-// as wimlib-imagex does.
-func openWIM(name string, refs []string) (*wim.WIM, error) {
-	var all []string
-	for _, r := range refs {
-		if !strings.ContainsAny(r, "*?[") {
-			all = append(all, r)
-			continue
-		}
-		m, err := filepath.Glob(r)
-		if err != nil {
-			return nil, fmt.Errorf("--ref %q: %v", r, err)
-		}
-		if len(m) == 0 {
-			return nil, fmt.Errorf("--ref %q matches no file", r)
-		}
-		all = append(all, m...)
-	}
-	return wim.Open(name, &wim.OpenOptions{Refs: all})
-}
-
-// openWIMImage opens the WIM file path with refs and finds its image arg
-// (an index or a name); the file is closed when that fails.
-func openWIMImage(path string, refs []string, arg string) (*wim.WIM, int, error) {
-	w, err := openWIM(path, refs)
-	if err != nil {
-		return nil, 0, err
-	}
-	index, err := imageIndex(w, arg)
-	if err != nil {
-		w.Close()
-		return nil, 0, err
-	}
-	return w, index, nil
-}
-
-// imageIndex resolves an image argument: a 1-based index, or an image
-// name as recorded in the XML data.
-func imageIndex(w *wim.WIM, arg string) (int, error) {
-	if n, err := strconv.Atoi(arg); err == nil {
-		if n < 1 || n > w.ImageCount() {
-			return 0, fmt.Errorf("%s has no image %d (it has %d)", w.Name(), n, w.ImageCount())
-		}
-		return n, nil
-	}
-	if info := w.XML(); info != nil {
-		for _, im := range info.Images {
-			if im.Name == arg {
-				return im.Index, nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("%s has no image named %q", w.Name(), arg)
-}
 
 // signalContext is the command's context, cancelled by an interrupt.
 func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
@@ -153,13 +96,13 @@ var headerFlagNames = []struct {
 	flag uint32
 	name string
 }{
-	{wim.FlagCompression, "compression"},
-	{wim.FlagReadOnly, "readonly"},
-	{wim.FlagSpanned, "spanned"},
-	{wim.FlagResourceOnly, "resource_only"},
-	{wim.FlagMetadataOnly, "metadata_only"},
-	{wim.FlagWriteInProgress, "write_in_progress"},
-	{wim.FlagRPFix, "rp_fix"},
+	{app.FlagCompression, "compression"},
+	{app.FlagReadOnly, "readonly"},
+	{app.FlagSpanned, "spanned"},
+	{app.FlagResourceOnly, "resource_only"},
+	{app.FlagMetadataOnly, "metadata_only"},
+	{app.FlagWriteInProgress, "write_in_progress"},
+	{app.FlagRPFix, "rp_fix"},
 }
 
 func newInfoCmd(env *Env) *cobra.Command {
@@ -187,7 +130,7 @@ product_type, product_suite, languages, default_language, system_root,
 version {major, minor, build, sp_build, sp_level}}.`,
 		Args: exactArgs(1, "a WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := openWIM(args[0], refs)
+			w, err := app.OpenWIM(args[0], refs)
 			if err != nil {
 				return err
 			}
@@ -204,7 +147,7 @@ version {major, minor, build, sp_build, sp_level}}.`,
 	return cmd
 }
 
-func infoJSON(w *wim.WIM, path string) *wimInfoJSON {
+func infoJSON(w *app.WIM, path string) *wimInfoJSON {
 	h := w.Header()
 	out := &wimInfoJSON{
 		Path:        path,
@@ -263,8 +206,8 @@ func infoJSON(w *wim.WIM, path string) *wimInfoJSON {
 
 // chunkSize is the chunk size as wimlib reports it: 0 for an uncompressed
 // file.
-func chunkSize(h wim.Header) uint32 {
-	if h.Compression() == wim.None {
+func chunkSize(h app.WIMHeader) uint32 {
+	if h.Compression() == app.NoCompression {
 		return 0
 	}
 	return h.ChunkSize
@@ -279,7 +222,7 @@ func wimTime(t time.Time) string {
 }
 
 // printInfo prints the layout of `wimlib-imagex info FILE`.
-func printInfo(out io.Writer, w *wim.WIM, path string) {
+func printInfo(out io.Writer, w *app.WIM, path string) {
 	h := w.Header()
 	info := w.XML()
 	var total int64
@@ -301,16 +244,16 @@ func printInfo(out io.Writer, w *wim.WIM, path string) {
 	if !h.Integrity.IsZero() {
 		attrs = append(attrs, "Integrity info")
 	}
-	if h.Flags&wim.FlagRPFix != 0 {
+	if h.Flags&app.FlagRPFix != 0 {
 		attrs = append(attrs, "Relative path junction")
 	}
-	if h.Flags&wim.FlagResourceOnly != 0 {
+	if h.Flags&app.FlagResourceOnly != 0 {
 		attrs = append(attrs, "Resource only")
 	}
-	if h.Flags&wim.FlagMetadataOnly != 0 {
+	if h.Flags&app.FlagMetadataOnly != 0 {
 		attrs = append(attrs, "Metadata only")
 	}
-	if h.Flags&wim.FlagReadOnly != 0 {
+	if h.Flags&app.FlagReadOnly != 0 {
 		attrs = append(attrs, "Readonly")
 	}
 	fmt.Fprintf(out, "Attributes:     %s\n\n", strings.Join(attrs, ", "))
@@ -407,7 +350,7 @@ type streamJSON struct {
 	Hash string `json:"hash,omitempty"`
 }
 
-func hashString(h wim.Hash) string {
+func hashString(h app.Hash) string {
 	if h.IsZero() {
 		return ""
 	}
@@ -436,7 +379,7 @@ reparse {size, hash} (the reparse data of a reparse point) and streams
 from the blob tables, so --json needs the --ref files that hold the data.`,
 		Args: exactArgs(2, "a WIM file and an image"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, index, err := openWIMImage(args[0], refs, args[1])
+			w, index, err := app.OpenWIMImage(args[0], refs, args[1])
 			if err != nil {
 				return err
 			}
@@ -445,20 +388,13 @@ from the blob tables, so --json needs the --ref files that hold the data.`,
 				// Paths need no blob: list them even when the file
 				// data lives in a --ref file that was not given, as
 				// wimlib-imagex does.
-				data, err := w.MetadataResource(index)
-				if err != nil {
+				bw := bufio.NewWriter(env.Stdout)
+				if err := app.ImagePaths(w, index, func(path string) error {
+					bw.WriteString(path)
+					return bw.WriteByte('\n')
+				}); err != nil {
 					return err
 				}
-				img, err := wim.ParseMetadata(data)
-				if err != nil {
-					return fmt.Errorf("%s: image %d: %w", w.Name(), index, err)
-				}
-				bw := bufio.NewWriter(env.Stdout)
-				img.Walk(func(path string, f *wim.File) error {
-					bw.WriteString(path)
-					bw.WriteByte('\n')
-					return nil
-				})
 				return bw.Flush()
 			}
 			img, err := w.Image(index)
@@ -466,7 +402,7 @@ from the blob tables, so --json needs the --ref files that hold the data.`,
 				return err
 			}
 			list := []dirEntryJSON{}
-			img.Walk(func(path string, f *wim.File) error {
+			img.Walk(func(path string, f *app.WIMEntry) error {
 				e := dirEntryJSON{
 					Path: path, Name: f.Name, ShortName: f.ShortName, Attributes: f.Attributes,
 					Size: f.Size, Hash: hashString(f.Hash),
@@ -512,7 +448,7 @@ that could reach outside DIR ('..', '/', '\', ':', NUL) make the whole image
 refused. A progress line is shown when stderr is a terminal.`,
 		Args: exactArgs(3, "a WIM file, an image and a target folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, index, err := openWIMImage(args[0], refs, args[1])
+			w, index, err := app.OpenWIMImage(args[0], refs, args[1])
 			if err != nil {
 				return err
 			}
@@ -562,7 +498,7 @@ exits 0 only when everything is good; otherwise exits 1 naming the first bad
 blob, chunk or entry.`,
 		Args: exactArgs(1, "a WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, err := openWIM(args[0], refs)
+			w, err := app.OpenWIM(args[0], refs)
 			if err != nil {
 				return err
 			}

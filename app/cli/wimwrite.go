@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/app"
 )
 
 func init() {
@@ -23,25 +23,35 @@ const compressHelp = "compression: none, xpress or lzx"
 // temporary name (see wim.Create).
 const tempHelp = `
 
-A new file is written as .FILE` + wim.TempInfix + `XXXXXXXXXXXX in FILE's folder, then
+A new file is written as .FILE` + app.TempInfix + `XXXXXXXXXXXX in FILE's folder, then
 renamed to FILE. A run that is killed leaves that hidden file behind; the
 next command that writes a WIM file into the same folder removes it (a file
 that a running command is still writing is locked, and left alone).`
 
-// parseCompression reads a --compress value: none, xpress or lzx (also
-// wimlib-imagex's names fast and maximum).
-func parseCompression(s string) (wim.Compression, error) {
-	switch strings.ToLower(s) {
-	case "none":
-		return wim.None, nil
-	case "xpress", "fast":
-		return wim.XPRESS, nil
-	case "lzx", "maximum":
-		return wim.LZX, nil
-	case "lzms", "recovery":
-		return 0, usageErrorf("--compress %s: LZMS cannot be written; use none, xpress or lzx", s)
+// parseCompression reads a --compress value (see app.ParseCompression);
+// a wrong one is a usage error.
+func parseCompression(s string) (app.Compression, error) {
+	c, err := app.ParseCompression(s)
+	if err != nil {
+		return 0, &UsageError{err}
 	}
-	return 0, usageErrorf("--compress %q: want none, xpress or lzx", s)
+	return c, nil
+}
+
+// sameCompression checks that the existing WIM file name uses compression
+// c, which an append keeps: a --compress that differs is a usage error
+// naming the file's.
+func sameCompression(name string, c app.Compression) error {
+	w, err := app.OpenWIM(name, nil)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if have := w.Header().Compression(); have != c {
+		return usageErrorf("--compress %v: %s uses %v, which --append keeps (leave --compress out, or give %v)",
+			strings.ToLower(c.String()), name, have, strings.ToLower(have.String()))
+	}
+	return nil
 }
 
 // ---- capture ----
@@ -71,20 +81,24 @@ terminal.` + tempHelp,
 				return err
 			}
 			if appendF && cmd.Flags().Changed("compress") {
-				return usageErrorf("--compress cannot be used with --append: the file keeps its own compression")
+				// Scripts written for wimlib-imagex name the file's own
+				// compression: accept that, refuse another.
+				if err := sameCompression(args[1], c); err != nil {
+					return err
+				}
 			}
 			ctx, stop := signalContext(cmd)
 			defer stop()
 			report, done := progressLine(env)
 			var skipped []string
-			idx, err := wim.Capture(ctx, args[0], args[1], wim.CaptureOptions{
+			idx, err := app.Capture(ctx, args[0], args[1], app.CaptureOptions{
 				Name: name, Description: desc, Compression: c,
 				Integrity: check, Boot: boot, Append: appendF, Progress: report,
 				SkipBadNames: skipBad,
 				Skipped:      func(path string, _ error) { skipped = append(skipped, path) },
 			})
 			done()
-			var bad *wim.BadNameError
+			var bad *app.BadNameError
 			if errors.As(err, &bad) {
 				return fmt.Errorf("%v (leave such files out with --skip-bad-names)", err)
 			}
@@ -102,7 +116,7 @@ terminal.` + tempHelp,
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "name of the new image (required)")
 	f.StringVar(&desc, "description", "", "description of the new image")
-	f.StringVar(&compress, "compress", "lzx", compressHelp+" (new files only)")
+	f.StringVar(&compress, "compress", "lzx", compressHelp+" (with --append: the file's own, or left out)")
 	f.BoolVar(&check, "check", false, "write an integrity table")
 	f.BoolVar(&boot, "boot", false, "mark the new image bootable")
 	f.BoolVar(&appendF, "append", false, "add the image to the existing FILE in place")
@@ -130,7 +144,7 @@ holds is not written again. Data stored with the destination's compression is
 copied as it is, without decompressing it, unless --recompress is given.` + tempHelp,
 		Args: exactArgs(3, "a source WIM, an image (or all) and a destination WIM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := wim.ExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt}
+			o := app.WIMExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt}
 			if cmd.Flags().Changed("compress") {
 				c, err := parseCompression(compress)
 				if err != nil {
@@ -138,7 +152,7 @@ copied as it is, without decompressing it, unless --recompress is given.` + temp
 				}
 				o.Compression = &c
 			}
-			src, err := openWIM(args[0], refs)
+			src, err := app.OpenWIM(args[0], refs)
 			if err != nil {
 				return err
 			}
@@ -155,7 +169,7 @@ copied as it is, without decompressing it, unless --recompress is given.` + temp
 					return usageErrorf("--name and --description apply to one image, not all %d", len(images))
 				}
 			} else {
-				i, err := imageIndex(src, args[1])
+				i, err := app.ImageIndex(src, args[1])
 				if err != nil {
 					return err
 				}
@@ -165,7 +179,7 @@ copied as it is, without decompressing it, unless --recompress is given.` + temp
 			defer stop()
 			report, done := progressLine(env)
 			o.Progress = report
-			idx, err := wim.Export(ctx, src, images, args[2], o)
+			idx, err := app.ExportWIM(ctx, src, images, args[2], o)
 			done()
 			if err != nil {
 				return err
@@ -205,7 +219,7 @@ written next to FILE, synced, then renamed over it: an interruption leaves
 FILE as it was. A resource-only file (a WDS Res.rwm) keeps all its data.` + tempHelp,
 		Args: exactArgs(1, "a WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := wim.OptimizeOptions{Recompress: recompress, Integrity: check, Refs: refs}
+			o := app.OptimizeOptions{Recompress: recompress, Integrity: check, Refs: refs}
 			if cmd.Flags().Changed("compress") {
 				c, err := parseCompression(compress)
 				if err != nil {
@@ -217,7 +231,7 @@ FILE as it was. A resource-only file (a WDS Res.rwm) keeps all its data.` + temp
 			defer stop()
 			report, done := progressLine(env)
 			o.Progress = report
-			err := wim.Optimize(ctx, args[0], o)
+			err := app.OptimizeWIM(ctx, args[0], o)
 			done()
 			return err
 		},
@@ -243,14 +257,14 @@ does). With --soft only the image's entry goes: quick and crash-safe, in
 place, but no space is freed until the file is optimized.` + tempHelp,
 		Args: exactArgs(2, "a WIM file and an image"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, index, err := openWIMImage(args[0], nil, args[1])
+			w, index, err := app.OpenWIMImage(args[0], nil, args[1])
 			if err != nil {
 				return err
 			}
 			w.Close()
 			ctx, stop := signalContext(cmd)
 			defer stop()
-			return wim.DeleteImage(ctx, args[0], index, soft)
+			return app.DeleteWIMImage(ctx, args[0], index, soft)
 		},
 	}
 	cmd.Flags().BoolVar(&soft, "soft", false, "only remove the image's entry; free no space")

@@ -261,3 +261,27 @@ func TestWriteCommandsCleanKilledTemps(t *testing.T) {
 		t.Fatalf("%s: a killed export's temporary file was left", left)
 	}
 }
+
+// TestCaptureAppendCompress: scripts written for wimlib-imagex pass the
+// file's own --compress with --append; that is accepted, another codec is
+// refused naming the file's.
+func TestCaptureAppendCompress(t *testing.T) {
+	oracle.Wimlib(t)
+	a, b := writeTree(t, "a"), writeTree(t, "b")
+	file := filepath.Join(t.TempDir(), "c.wim")
+	if code, _, errs := wimCLI(t, "capture", a, file, "--name", "One", "--compress", "lzx"); code != 0 {
+		t.Fatalf("capture: exit %d: %s", code, errs)
+	}
+	before, _ := os.ReadFile(file)
+	code, _, errs := wimCLI(t, "capture", b, file, "--append", "--name", "Two", "--compress", "xpress")
+	if code != 2 || !strings.Contains(errs, "uses LZX") {
+		t.Errorf("--append --compress xpress into an LZX file: exit %d: %s", code, errs)
+	}
+	if after, _ := os.ReadFile(file); string(after) != string(before) {
+		t.Error("the refused append changed the file")
+	}
+	if code, _, errs := wimCLI(t, "capture", b, file, "--append", "--name", "Two", "--compress", "maximum"); code != 0 {
+		t.Fatalf("--append --compress maximum (LZX) into an LZX file: exit %d: %s", code, errs)
+	}
+	checkWIM(t, file, a, b)
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wimconsole/wimconsole/internal/oracle"
+)
+
+// TestSplitCommand splits a two-image file into FAT32-style parts, then
+// applies each image from the set with our own apply and wimlib-imagex's
+// (--ref with a glob, as administrators type it).
+func TestSplitCommand(t *testing.T) {
+	oracle.Wimlib(t)
+	a, b := writeTree(t, "a"), writeTree(t, "b")
+	file := filepath.Join(t.TempDir(), "install.wim")
+	for i, tree := range []string{a, b} {
+		args := []string{"capture", tree, file, "--name", []string{"Home", "Pro"}[i], "--compress", "xpress"}
+		if i > 0 {
+			args = append(args, "--append")
+		}
+		if code, _, errs := wimCLI(t, args...); code != 0 {
+			t.Fatalf("capture: exit %d: %s", code, errs)
+		}
+	}
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "install.swm")
+	code, out, errs := wimCLI(t, "split", file, dest, "--part-size", "2K")
+	if code != 0 {
+		t.Fatalf("split: exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], dest+": part 1 of ") || !strings.HasPrefix(lines[1], filepath.Join(dir, "install2.swm")+": part 2 of ") {
+		t.Fatalf("split printed:\n%s", out)
+	}
+	glob := filepath.Join(dir, "install*.swm")
+	oracle.Run(t, "verify", dest, "--ref="+glob)
+	for i, tree := range []string{a, b} {
+		ours := filepath.Join(t.TempDir(), "ours")
+		name := []string{"Home", "Pro"}[i]
+		if code, _, errs := wimCLI(t, "apply", dest, name, ours, "--ref", glob); code != 0 {
+			t.Fatalf("apply %s: exit %d: %s", name, code, errs)
+		}
+		sameFiles(t, tree, ours)
+		theirs := filepath.Join(t.TempDir(), "theirs")
+		oracle.Run(t, "apply", dest, string(rune('1'+i)), theirs, "--ref="+glob)
+		sameFiles(t, tree, theirs)
+	}
+	if code, out, errs := wimCLI(t, "verify", dest, "--ref", glob); code != 0 || !strings.Contains(out, "OK") {
+		t.Errorf("verify: exit %d: %s%s", code, out, errs)
+	}
+
+	// A second split to the same name is refused and changes nothing.
+	before, _ := os.ReadDir(dir)
+	code, _, errs = wimCLI(t, "split", file, dest, "--part-size", "2K")
+	if code != 1 || !strings.Contains(errs, "install.swm already exists") {
+		t.Errorf("split over an existing set: exit %d: %s", code, errs)
+	}
+	if after, _ := os.ReadDir(dir); len(after) != len(before) {
+		t.Errorf("%d files in the folder, %d before", len(after), len(before))
+	}
+	// A wrong size is a usage error.
+	if code, _, errs := wimCLI(t, "split", file, filepath.Join(dir, "x.swm"), "--part-size", "big"); code != 2 || !strings.Contains(errs, "--part-size") {
+		t.Errorf("--part-size big: exit %d: %s", code, errs)
+	}
+}

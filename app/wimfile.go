@@ -1,0 +1,203 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/wimconsole/wimconsole/engine/wim"
+)
+
+// WIM files on their own, outside a store: what the info, dir, apply,
+// verify, capture, export, optimize and delete commands do.
+//
+// The engine's reader types are re-exported on purpose, as archive/zip's
+// are used directly by its callers: a WIM, its header, the files of an
+// image. app adds what every caller needs around them (--ref globs, images
+// named by index or by name, the compression names administrators type).
+type (
+	// WIM is an open WIM file.
+	WIM = wim.WIM
+	// WIMHeader is a WIM file's header.
+	WIMHeader = wim.Header
+	// WIMEntry is a file or folder of an image.
+	WIMEntry = wim.File
+	// Hash is a SHA-1 digest of file data.
+	Hash = wim.Hash
+	// Compression is a WIM compression format.
+	Compression = wim.Compression
+	// CaptureOptions are Capture's options.
+	CaptureOptions = wim.CaptureOptions
+	// WIMExportOptions are ExportWIM's options.
+	WIMExportOptions = wim.ExportOptions
+	// OptimizeOptions are OptimizeWIM's options.
+	OptimizeOptions = wim.OptimizeOptions
+	// BadNameError is a file name an image cannot hold, met by Capture.
+	BadNameError = wim.BadNameError
+	// PanicError is a panic turned into an error (a bug, usually on bad
+	// input), with its stack.
+	PanicError = wim.PanicError
+)
+
+// Compression formats, and the header flags info shows.
+const (
+	NoCompression = wim.None
+	XPRESS        = wim.XPRESS
+	LZX           = wim.LZX
+
+	FlagCompression     = wim.FlagCompression
+	FlagReadOnly        = wim.FlagReadOnly
+	FlagSpanned         = wim.FlagSpanned
+	FlagResourceOnly    = wim.FlagResourceOnly
+	FlagMetadataOnly    = wim.FlagMetadataOnly
+	FlagWriteInProgress = wim.FlagWriteInProgress
+	FlagRPFix           = wim.FlagRPFix
+
+	// TempInfix is in the name of a WIM file being written, before it is
+	// renamed into place.
+	TempInfix = wim.TempInfix
+)
+
+// OpenWIM opens the WIM file name with the ref files that hold its data
+// (split parts, a WDS group's Res.rwm), expanding glob patterns in refs as
+// wimlib-imagex does.
+func OpenWIM(name string, refs []string) (*WIM, error) {
+	var all []string
+	for _, r := range refs {
+		if !strings.ContainsAny(r, "*?[") {
+			all = append(all, r)
+			continue
+		}
+		m, err := filepath.Glob(r)
+		if err != nil {
+			return nil, fmt.Errorf("--ref %q: %v", r, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("--ref %q matches no file", r)
+		}
+		all = append(all, m...)
+	}
+	return wim.Open(name, &wim.OpenOptions{Refs: all})
+}
+
+// OpenWIMImage opens the WIM file path with refs and finds its image arg
+// (an index or a name); the file is closed when that fails.
+func OpenWIMImage(path string, refs []string, arg string) (*WIM, int, error) {
+	w, err := OpenWIM(path, refs)
+	if err != nil {
+		return nil, 0, err
+	}
+	index, err := ImageIndex(w, arg)
+	if err != nil {
+		w.Close()
+		return nil, 0, err
+	}
+	return w, index, nil
+}
+
+// ImageIndex resolves an image argument: a 1-based index, or an image
+// name as recorded in the XML data.
+func ImageIndex(w *WIM, arg string) (int, error) {
+	if n, err := strconv.Atoi(arg); err == nil {
+		if n < 1 || n > w.ImageCount() {
+			return 0, fmt.Errorf("%s has no image %d (it has %d)", w.Name(), n, w.ImageCount())
+		}
+		return n, nil
+	}
+	if info := w.XML(); info != nil {
+		for _, im := range info.Images {
+			if im.Name == arg {
+				return im.Index, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%s has no image named %q", w.Name(), arg)
+}
+
+// ParseCompression reads a compression name: none, xpress or lzx (also
+// wimlib-imagex's names fast and maximum).
+func ParseCompression(s string) (Compression, error) {
+	switch strings.ToLower(s) {
+	case "none":
+		return wim.None, nil
+	case "xpress", "fast":
+		return wim.XPRESS, nil
+	case "lzx", "maximum":
+		return wim.LZX, nil
+	case "lzms", "recovery":
+		return 0, fmt.Errorf("--compress %s: LZMS cannot be written; use none, xpress or lzx", s)
+	}
+	return 0, fmt.Errorf("--compress %q: want none, xpress or lzx", s)
+}
+
+// ImagePaths calls fn with every path of image index of w, "/" first, then
+// each folder before its contents. It reads only the image's metadata, so
+// an image whose file data lives in a file not opened (a WDS image without
+// its Res.rwm, split part 1 alone) lists too.
+func ImagePaths(w *WIM, index int, fn func(path string) error) error {
+	data, err := w.MetadataResource(index)
+	if err != nil {
+		return err
+	}
+	img, err := wim.ParseMetadata(data)
+	if err != nil {
+		return fmt.Errorf("%s: image %d: %w", w.Name(), index, err)
+	}
+	return img.Walk(func(path string, _ *wim.File) error { return fn(path) })
+}
+
+// Capture captures the folder dir as a new image of the WIM file dest (new,
+// or appended in place with o.Append) and returns its index.
+func Capture(ctx context.Context, dir, dest string, o CaptureOptions) (int, error) {
+	return wim.Capture(ctx, dir, dest, o)
+}
+
+// ExportWIM copies images of src into the WIM file dest (new, or grown in
+// place) and returns their indexes there.
+func ExportWIM(ctx context.Context, src *WIM, images []int, dest string, o WIMExportOptions) ([]int, error) {
+	return wim.Export(ctx, src, images, dest, o)
+}
+
+// OptimizeWIM rebuilds the WIM file name without holes and unused data.
+func OptimizeWIM(ctx context.Context, name string, o OptimizeOptions) error {
+	return wim.Optimize(ctx, name, o)
+}
+
+// DeleteWIMImage deletes image index of the WIM file name: rebuilding the
+// file without it, or with soft only dropping its entry, in place.
+func DeleteWIMImage(ctx context.Context, name string, index int, soft bool) error {
+	return wim.DeleteImage(ctx, name, index, soft)
+}
+
+// SplitOptions are SplitWIM's options.
+type SplitOptions = wim.SplitOptions
+
+// DefaultPartSize is the part size of a split set when none is given
+// (3.8 GiB: FAT32-safe).
+const DefaultPartSize = wim.DefaultPartSize
+
+// SplitWIM writes the images of src as a split set whose first part is
+// dest (install.swm, install2.swm, …) and returns the parts' names.
+func SplitWIM(ctx context.Context, src *WIM, dest string, o SplitOptions) ([]string, error) {
+	return wim.Split(ctx, src, dest, o)
+}
+
+// ParseSize reads a size as administrators type it: a number of MiB (as
+// DISM's /FileSize and wimlib-imagex split take it), or a number with a
+// unit: K, M, G or T, with or without B or iB ("3.8G", "700MB", "4096M").
+// Units are binary: DISM's MB is a MiB.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	num := strings.TrimRightFunc(t, func(r rune) bool { return r >= 'A' && r <= 'z' })
+	unit := strings.ToUpper(strings.TrimSpace(t[len(num):]))
+	unit = strings.TrimSuffix(strings.TrimSuffix(unit, "B"), "I")
+	mult := map[string]float64{"": 1 << 20, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+	m, ok := mult[unit]
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if !ok || err != nil || v <= 0 || v*m > 1<<62 {
+		return 0, fmt.Errorf("size %q: want a positive number of MiB, or one with a unit (700M, 3.8G)", s)
+	}
+	return int64(v * m), nil
+}

@@ -1,0 +1,353 @@
+package wim
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/wimconsole/wimconsole/engine/progress"
+)
+
+// DefaultPartSize is the part size of Split when none is given: 3.8 GiB,
+// below FAT32's 4 GiB file limit with room for a part's tables, as DISM
+// users pick for a USB stick.
+const DefaultPartSize = 3800 << 20
+
+// PhaseSplit is the phase of Split's progress reports.
+const PhaseSplit = "splitting"
+
+// SplitOptions configure Split.
+type SplitOptions struct {
+	// PartSize bounds the size of each part; 0 means DefaultPartSize. A
+	// blob is never cut, so a part holding a blob larger than PartSize is
+	// larger (as DISM and wimlib do).
+	PartSize int64
+	// Progress receives the bytes copied out of the total.
+	Progress progress.Func
+}
+
+// SplitPartNames returns the names of the parts of a split set whose first
+// part is dest: dest itself, then the base name with the part number
+// before the extension (install.swm, install2.swm, install3.swm …), as
+// DISM and wimlib name them and Windows Setup looks for them.
+func SplitPartNames(dest string, parts int) []string {
+	ext := filepath.Ext(dest)
+	base := strings.TrimSuffix(dest, ext)
+	names := []string{dest}
+	for i := 2; i <= parts; i++ {
+		names = append(names, base+strconv.Itoa(i)+ext)
+	}
+	return names
+}
+
+// splitItem is one resource of a split set: a file blob or an image's
+// metadata, where it is in its source file.
+type splitItem struct {
+	src   *WIM
+	entry BlobEntry
+}
+
+// Split writes the images of src (with the file data they use, from src or
+// its references) as a split set: parts that share one GUID, each with its
+// part number and the total count, the spanned flag and a blob table of
+// the resources it holds. Part 1 holds every image's metadata, and each
+// part the XML data of all images. Resources are copied as they are stored,
+// without decompressing them. dest names part 1 (see SplitPartNames); none
+// of the parts may exist yet. The parts are written under temporary names
+// and renamed into place only when all are complete, part 1 last: a split
+// that fails or is cancelled leaves nothing behind. It returns the names
+// of the parts.
+func Split(ctx context.Context, src *WIM, dest string, o SplitOptions) ([]string, error) {
+	if o.PartSize == 0 {
+		o.PartSize = DefaultPartSize
+	}
+	if o.PartSize < 0 {
+		return nil, fmt.Errorf("wim: part size %d: want a positive size", o.PartSize)
+	}
+	items, err := splitItems(src)
+	if err != nil {
+		return nil, err
+	}
+	parts := planParts(items, src.ImageCount(), o.PartSize)
+	names := SplitPartNames(dest, len(parts))
+	for _, n := range names {
+		if _, err := os.Lstat(n); err == nil {
+			return nil, fmt.Errorf("wim: %s already exists: remove it (and the other parts of its set) or choose another name", n)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("wim: %w", err)
+		}
+	}
+	s := &splitter{src: src, total: len(parts), report: o.Progress}
+	if _, err := rand.Read(s.guid[:]); err != nil {
+		return nil, fmt.Errorf("wim: GUID: %w", err)
+	}
+	for _, p := range parts {
+		for _, it := range p {
+			s.bytes += it.entry.Res.StoredSize
+		}
+	}
+	var temps []*splitTemp
+	defer func() {
+		for _, t := range temps {
+			t.discard()
+		}
+	}()
+	for i, p := range parts {
+		t, err := s.writePart(ctx, names[i], i+1, p)
+		if err != nil {
+			return nil, err
+		}
+		temps = append(temps, t)
+	}
+	// Every part is complete and synced: rename them into place, part 1
+	// last, so that a reader never finds part 1 of an incomplete set.
+	for i := len(temps) - 1; i >= 0; i-- {
+		if err := temps[i].commit(); err != nil {
+			for _, n := range names[i+1:] {
+				os.Remove(n)
+			}
+			return nil, err
+		}
+	}
+	temps = nil
+	syncDir(filepath.Dir(dest))
+	return names, nil
+}
+
+// splitItems returns what a split set of src holds: the images' metadata,
+// then every file blob they use, in the order they are stored (so that the
+// source is read front to back).
+func splitItems(src *WIM) ([]splitItem, error) {
+	files := append([]*WIM{src}, src.Refs()...)
+	for _, f := range files {
+		if len(f.solidResources()) > 0 {
+			return nil, fmt.Errorf("wim: %s holds solid (ESD) resources, which a split set cannot carry: export it without solid compression first", f.Name())
+		}
+		if f != src && (f.hdr.Compression() != src.hdr.Compression() || f.hdr.ChunkSize != src.hdr.ChunkSize) {
+			return nil, fmt.Errorf("wim: %s is compressed differently from %s (%v, not %v): export them into one file first", f.Name(), src.Name(), f.hdr.Compression(), src.hdr.Compression())
+		}
+	}
+	var items []splitItem
+	seen := make(map[Hash]bool)
+	var blobs []splitItem
+	for i := 1; i <= src.ImageCount(); i++ {
+		me, err := src.MetadataEntry(i)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, splitItem{src, me})
+		img, err := src.Image(i)
+		if err != nil {
+			return nil, err
+		}
+		for h := range img.BlobRefs() {
+			if seen[h] {
+				continue
+			}
+			seen[h] = true
+			o, e := src.find(h)
+			if o == nil {
+				return nil, src.missing(h)
+			}
+			blobs = append(blobs, splitItem{o, *e})
+		}
+	}
+	slices.SortStableFunc(blobs, func(a, b splitItem) int {
+		if a.src != b.src {
+			return slices.Index(files, a.src) - slices.Index(files, b.src)
+		}
+		return cmpInt64(a.entry.Res.Offset, b.entry.Res.Offset)
+	})
+	return append(items, blobs...), nil
+}
+
+// planParts deals the items (metadata first) into parts of at most size
+// stored bytes each: a part is full when the next blob would reach size,
+// except that the metadata all goes into part 1 and every part takes at
+// least one blob.
+func planParts(items []splitItem, metadata int, size int64) [][]splitItem {
+	parts := [][]splitItem{nil}
+	var used int64
+	for k, it := range items {
+		n := it.entry.Res.StoredSize
+		cur := len(parts) - 1
+		if k >= metadata && used > 0 && used+n >= size {
+			parts = append(parts, nil)
+			cur++
+			used = 0
+		}
+		parts[cur] = append(parts[cur], it)
+		used += n
+	}
+	return parts
+}
+
+// splitter writes the parts of one split set.
+type splitter struct {
+	src    *WIM
+	guid   [16]byte
+	total  int
+	bytes  int64 // stored bytes of all parts' resources
+	done   int64
+	report progress.Func
+	buf    []byte
+}
+
+// splitTemp is a complete part under its temporary name.
+type splitTemp struct {
+	f, hold *os.File
+	name    string
+}
+
+func (t *splitTemp) discard() {
+	if t.f != nil {
+		os.Remove(t.f.Name())
+		t.f.Close()
+		t.f = nil
+	}
+	if t.hold != nil {
+		t.hold.Close()
+		t.hold = nil
+	}
+}
+
+func (t *splitTemp) commit() error {
+	if err := os.Rename(t.f.Name(), t.name); err != nil {
+		return fmt.Errorf("wim: %w", err)
+	}
+	t.f.Close()
+	t.f = nil
+	if t.hold != nil {
+		t.hold.Close()
+		t.hold = nil
+	}
+	return nil
+}
+
+// writePart writes part number n of the set, holding items, to a
+// temporary file next to name, and syncs it.
+func (s *splitter) writePart(ctx context.Context, name string, n int, items []splitItem) (*splitTemp, error) {
+	dir, base := filepath.Split(name)
+	if dir == "" {
+		dir = "."
+	}
+	f, hold, err := createTemp(dir, base)
+	if err != nil {
+		return nil, fmt.Errorf("wim: %w", err)
+	}
+	t := &splitTemp{f: f, hold: hold, name: name}
+	if err := s.fillPart(ctx, f, n, items); err != nil {
+		t.discard()
+		return nil, err
+	}
+	return t, nil
+}
+
+func (s *splitter) fillPart(ctx context.Context, f *os.File, n int, items []splitItem) error {
+	pos := int64(HeaderSize)
+	var meta, blobs []BlobEntry
+	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e := it.entry
+		if err := s.copyResource(ctx, f, pos, it.src, e.Res); err != nil {
+			return err
+		}
+		e.Res.Offset = pos
+		e.Part = uint16(n)
+		pos += e.Res.StoredSize
+		if e.IsMetadata() {
+			meta = append(meta, e)
+		} else {
+			blobs = append(blobs, e)
+		}
+	}
+	h := Header{Magic: Magic, Version: s.src.hdr.Version, Flags: s.src.hdr.Flags, ChunkSize: s.src.hdr.ChunkSize, GUID: s.guid,
+		Part: uint16(n), TotalParts: uint16(s.total), ImageCount: uint32(s.src.ImageCount())}
+	h.Flags |= FlagSpanned
+	h.Flags &^= FlagWriteInProgress | FlagResourceOnly | FlagMetadataOnly
+	// Image metadata first, image 1 first, as readers expect.
+	var table []byte
+	for _, e := range append(meta, blobs...) {
+		table = e.appendEncode(table)
+	}
+	h.BlobTable = ResourceHeader{Offset: pos, StoredSize: int64(len(table)), Size: int64(len(table)), Flags: ResMetadata}
+	if _, err := f.WriteAt(table, pos); err != nil {
+		return fmt.Errorf("wim: %s: %w", f.Name(), err)
+	}
+	pos += int64(len(table))
+	info := s.src.XML()
+	if info == nil {
+		info = &Info{}
+	}
+	// Every part keeps the source's TOTALBYTES, as wimlib writes split
+	// sets: 7-Zip takes the parts for a damaged set otherwise.
+	info = info.Clone()
+	xmlData, err := info.Marshal()
+	if err != nil {
+		return fmt.Errorf("wim: %s: %w", f.Name(), err)
+	}
+	h.XML = ResourceHeader{Offset: pos, StoredSize: int64(len(xmlData)), Size: int64(len(xmlData)), Flags: ResMetadata}
+	if _, err := f.WriteAt(xmlData, pos); err != nil {
+		return fmt.Errorf("wim: %s: %w", f.Name(), err)
+	}
+	if boot := s.src.BootIndex(); n == 1 && boot > 0 && boot <= len(meta) {
+		h.BootIndex = uint32(boot)
+		h.BootMetadata = meta[boot-1].Res
+	}
+	hb, _ := h.MarshalBinary()
+	if _, err := f.WriteAt(hb, 0); err != nil {
+		return fmt.Errorf("wim: %s: writing header: %w", f.Name(), err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("wim: %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// copyResource copies the stored bytes of res in src to f at pos: inside
+// the kernel where it can, through a buffer elsewhere, in pieces so that a
+// cancel is seen within one piece.
+func (s *splitter) copyResource(ctx context.Context, f *os.File, pos int64, src *WIM, res ResourceHeader) error {
+	for k := int64(0); k < res.StoredSize; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m := min(int64(copyPiece), res.StoredSize-k)
+		c := int64(0)
+		if src.f != nil {
+			c = copyFileRange(f, pos+k, src.f, res.Offset+k, m)
+		}
+		for c < m {
+			if s.buf == nil {
+				s.buf = make([]byte, 1<<20)
+			}
+			b := s.buf[:min(int64(len(s.buf)), m-c)]
+			if _, err := src.ra.ReadAt(b, res.Offset+k+c); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return fmt.Errorf("wim: %s: reading the resource at offset 0x%x: %w", src.name, res.Offset+k+c, err)
+			}
+			if _, err := f.WriteAt(b, pos+k+c); err != nil {
+				return fmt.Errorf("wim: %s: %w", f.Name(), err)
+			}
+			c += int64(len(b))
+		}
+		k += m
+		s.done += m
+		if s.report != nil {
+			s.report(progress.Report{Phase: PhaseSplit, Done: s.done, Total: s.bytes})
+		}
+	}
+	return nil
+}
