@@ -13,7 +13,6 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/app/cli"
-	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/internal/startup"
 	"github.com/wimconsole/wimconsole/views"
 )
@@ -51,7 +50,7 @@ func main() {
 // runConsole opens the console window on the store at root ("" for the
 // per-user default) and returns when the window is closed.
 func runConsole(root string) error {
-	root, err := store.ResolveRoot(root)
+	root, err := app.ResolveRoot(root)
 	if err != nil {
 		return err
 	}

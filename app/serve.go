@@ -71,9 +71,13 @@ type StoreServer struct {
 	root string
 }
 
-// NewStoreServer prepares the server of the local store l; Serve starts it.
-func NewStoreServer(l *LocalService, o ServeOptions) (*StoreServer, error) {
-	st := l.Store()
+// NewStoreServer prepares the server of the local store of srv; Serve
+// starts it.
+func NewStoreServer(srv *Server, o ServeOptions) (*StoreServer, error) {
+	st, ok := srv.local()
+	if !ok {
+		return nil, fmt.Errorf("server %s: only a store on this machine can be served", srv.Name)
+	}
 	s := &StoreServer{root: st.Root()}
 	if !o.Insecure {
 		var c tls.Certificate
@@ -88,11 +92,11 @@ func NewStoreServer(l *LocalService, o ServeOptions) (*StoreServer, error) {
 		}
 		s.cert = &c
 	}
-	srv, err := remote.NewServer(st, remote.Options{Version: Version(), Logf: o.Logf, MaxConnsPerAddr: o.MaxConnsPerAddr, MaxConns: o.MaxConns})
+	rs, err := remote.NewServer(st, remote.Options{Version: Version(), Logf: o.Logf, MaxConnsPerAddr: o.MaxConnsPerAddr, MaxConns: o.MaxConns})
 	if err != nil {
 		return nil, err
 	}
-	s.srv = srv
+	s.srv = rs
 	return s, nil
 }
 
@@ -167,4 +171,15 @@ func (r *RemoteService) CopyGroupTo(ctx context.Context, group string, dest Remo
 	res, err := r.c.CopyGroupTo(ctx, group, c, as, remote.CopyOptions{Progress: report})
 	r.observe(err)
 	return res, err
+}
+
+// CheckAddress checks the server's address and credentials as a client
+// would use them, without connecting, and returns the address in the form
+// the client uses (for messages).
+func (cfg RemoteServer) CheckAddress() (string, error) {
+	c, err := remote.NewClient(cfg.URL, remote.ClientOptions{Token: cfg.Token, Fingerprint: cfg.Fingerprint})
+	if err != nil {
+		return "", err
+	}
+	return c.URL(), nil
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // actionItems are the actions of the selected node: the Action menu and the
@@ -213,7 +212,7 @@ func (c *Console) addGroup() {
 	if s == nil {
 		return
 	}
-	c.askName("Add Image Group", "Group name", "", store.CheckGroupName, func(g string) {
+	c.askName("Add Image Group", "Group name", "", app.CheckGroupName, func(g string) {
 		c.runJob("Add group "+g, func(context.Context, progress.Func) error { return s.AddGroup(g) }, func(err error) {
 			if err == nil {
 				c.Select(app.GroupID(s, g))
@@ -228,7 +227,7 @@ func (c *Console) renameGroup() {
 		return
 	}
 	from := n.Name
-	c.askName("Rename Image Group", "New name", from, store.CheckGroupName, func(to string) {
+	c.askName("Rename Image Group", "New name", from, app.CheckGroupName, func(to string) {
 		if to == from {
 			return
 		}
@@ -248,7 +247,7 @@ func (c *Console) copyImage() {
 		return
 	}
 	r := n.Ref()
-	c.askName("Copy Image", "File name of the copy", n.Server.FreeFileName(r), store.CheckFileName, func(file string) {
+	c.askName("Copy Image", "File name of the copy", n.Server.FreeFileName(r), app.CheckFileName, func(file string) {
 		file = strings.TrimSuffix(file, ".wim")
 		c.runJob("Copy "+n.Label, func(ctx context.Context, _ progress.Func) error {
 			_, err := n.Server.CopyImage(ctx, r, file, "")

@@ -14,7 +14,6 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // archFromImage is the architecture choice that lets the engine read the
@@ -132,7 +131,7 @@ func countFiles(dir string) int {
 // driverSummary says what Add Driver Package did to image label (r): the
 // package is staged for Windows Setup (or loaded by WinPE), never
 // injected.
-func driverSummary(label string, r store.ImageRef, name string, files int, out *app.DriverOutcome) string {
+func driverSummary(label string, r app.ImageRef, name string, files int, out *app.DriverOutcome) string {
 	var b strings.Builder
 	if r.Boot {
 		fmt.Fprintf(&b, "Driver package %s is staged for WinPE in %s: it is loaded at start by drvload.\n\n", name, label)
@@ -172,7 +171,7 @@ type driverResult struct {
 	text    string
 }
 
-func (c *Console) showDriverResult(label string, r store.ImageRef, name string, files int, out *app.DriverOutcome) {
+func (c *Console) showDriverResult(label string, r app.ImageRef, name string, files int, out *app.DriverOutcome) {
 	text := driverSummary(label, r, name, files, out)
 	d := dialog.NewCustom("Driver Package Staged", "Close", container.NewVScroll(wrapLabel(text)), c.Window)
 	d.Resize(fyne.NewSize(620, 380))

@@ -9,8 +9,8 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // Keyboard. Keys reach the focused widget; with none focused (in the
@@ -343,7 +343,7 @@ func (c *Console) renameImage() {
 			return
 		}
 		c.runJob("Rename "+n.Label, func(ctx context.Context, _ progress.Func) error {
-			return n.Server.Service().SetImage(ctx, r, store.SetOptions{Name: &to})
+			return n.Server.Service().SetImage(ctx, r, app.SetOptions{Name: &to})
 		}, nil)
 	})
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // Labels of the image action that mounts an image to a folder, and of the
@@ -67,7 +66,7 @@ func (c *Console) mountImage() {
 }
 
 // mountTo mounts image r (labelled label) of srv to folder dir, as a job.
-func (c *Console) mountTo(srv *app.Server, r store.ImageRef, label, dir string) {
+func (c *Console) mountTo(srv *app.Server, r app.ImageRef, label, dir string) {
 	c.runJob("Mount "+label, func(ctx context.Context, report progress.Func) error {
 		_, err := srv.MountImage(ctx, r, dir, report)
 		return err
@@ -93,7 +92,7 @@ const (
 
 // showUnmount asks how to end the mounted session ss of image r, then
 // commits or discards it as a job.
-func (c *Console) showUnmount(srv *app.Server, r store.ImageRef, label string, ss *app.Session) {
+func (c *Console) showUnmount(srv *app.Server, r app.ImageRef, label string, ss *app.Session) {
 	how, file := commitChoice([]string{unmountCommit, unmountAsNew, unmountDiscard}, unmountAsNew, srv.FreeFileName(r))
 	items := []*widget.FormItem{
 		widget.NewFormItem("Folder", widget.NewLabel(ss.Mount)),
@@ -112,7 +111,7 @@ func (c *Console) showUnmount(srv *app.Server, r store.ImageRef, label string, s
 			})
 		case unmountAsNew:
 			name := strings.TrimSuffix(strings.TrimSpace(file.Text), ".wim")
-			if err := store.CheckFileName(name); err != nil {
+			if err := app.CheckFileName(name); err != nil {
 				c.showError("Unmount "+label, err)
 				return
 			}

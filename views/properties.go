@@ -12,7 +12,6 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // showProperties opens the Properties of the selection.
@@ -73,11 +72,11 @@ func (c *Console) showTableDialog(title string, rows [][]string) {
 
 // groupProperties is the Properties dialog of an image group.
 type groupProperties struct {
-	space *store.GroupSpace
+	space *app.GroupSpace
 	rows  [][]string
 }
 
-func (c *Console) showGroupProperties(n app.Node, sp *store.GroupSpace) {
+func (c *Console) showGroupProperties(n app.Node, sp *app.GroupSpace) {
 	rows := [][]string{
 		{"Group", n.Name},
 		{"Folder", n.Server.GroupDir(n.Name)},

@@ -14,7 +14,6 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // fileBrowser shows an image's files without extracting it: one folder at
@@ -25,7 +24,7 @@ import (
 type fileBrowser struct {
 	c     *Console
 	srv   *app.Server
-	ref   store.ImageRef
+	ref   app.ImageRef
 	label string
 	ss    *app.Session // nil: browsing only
 	// closed is set when the dialog has closed.
@@ -292,7 +291,7 @@ func (b *fileBrowser) extract() {
 
 // extractPath asks for a folder and extracts the file or folder at image
 // path p of image r into it, as a job.
-func (c *Console) extractPath(srv *app.Server, r store.ImageRef, p string) {
+func (c *Console) extractPath(srv *app.Server, r app.ImageRef, p string) {
 	title := "Extract " + path.Base(p)
 	c.pickFolder("Extract to folder", func(dest string) {
 		c.runJob(title, func(ctx context.Context, report progress.Func) error {
@@ -454,7 +453,7 @@ func (b *fileBrowser) askCommit() {
 		name := ""
 		if how.Selected == asNew {
 			name = strings.TrimSuffix(strings.TrimSpace(file.Text), ".wim")
-			if err := store.CheckFileName(name); err != nil {
+			if err := app.CheckFileName(name); err != nil {
 				b.c.showError("Commit", err)
 				return
 			}

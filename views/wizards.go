@@ -16,7 +16,6 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // pickFiles asks for WIM files with the file dialog (see filedialogs.go)
@@ -85,7 +84,7 @@ func (w *addWizard) show(target string) {
 	var where *widget.FormItem
 	if w.boot {
 		title = "Add Boot Image"
-		archs := append([]string{"(from the image)"}, store.BootArchs...)
+		archs := append([]string{"(from the image)"}, app.BootArchs()...)
 		w.arch = widget.NewSelect(archs, nil)
 		w.arch.SetSelected(archs[0])
 		if target != "" {
@@ -101,7 +100,7 @@ func (w *addWizard) show(target string) {
 		case len(groups) > 0:
 			w.group.SetText(groups[0])
 		default:
-			w.group.SetText(store.DefaultGroup)
+			w.group.SetText(app.DefaultGroup)
 		}
 		w.group.OnChanged = func(string) { w.updateGain() }
 		where = widget.NewFormItem("Image group", w.group)
@@ -183,7 +182,7 @@ func (w *addWizard) updateGain() {
 	n := w.gains
 	w.c.background(func() func() {
 		var text string
-		if err := store.CheckGroupName(group); err != nil {
+		if err := app.CheckGroupName(group); err != nil {
 			text = err.Error()
 		} else if g, err := w.srv.GroupGain(context.Background(), group, picks); err != nil {
 			text = "cannot tell: " + err.Error()
@@ -212,7 +211,7 @@ func (w *addWizard) submit() {
 		}
 	} else {
 		req.Group = strings.TrimSpace(w.group.Text)
-		if err := store.CheckGroupName(req.Group); err != nil {
+		if err := app.CheckGroupName(req.Group); err != nil {
 			c.showError("Add Image", err)
 			return
 		}
@@ -221,7 +220,7 @@ func (w *addWizard) submit() {
 		req.Name, req.Description = strings.TrimSpace(w.name.Text), strings.TrimSpace(w.desc.Text)
 	}
 	w.dlg.Hide()
-	var added []store.ImageRef
+	var added []app.ImageRef
 	title := fmt.Sprintf("Add %d image(s)", len(req.Picks))
 	c.runJob(title, func(ctx context.Context, report progress.Func) error {
 		var err error
@@ -290,12 +289,12 @@ func (w *exportWizard) show() {
 
 func (w *exportWizard) submit() {
 	w.dlg.Hide()
-	o := store.ExportOptions{Name: strings.TrimSpace(w.name.Text), Description: strings.TrimSpace(w.desc.Text)}
+	o := app.ExportOptions{Name: strings.TrimSpace(w.name.Text), Description: strings.TrimSpace(w.desc.Text)}
 	switch w.mode.Selected {
 	case exportOverwrite:
-		o.Overwrite = store.OverwriteYes
+		o.Overwrite = app.OverwriteYes
 	case exportAppend:
-		o.Overwrite = store.OverwriteAppend
+		o.Overwrite = app.OverwriteAppend
 	}
 	r, srv, dest := w.n.Ref(), w.n.Server, w.dest
 	w.c.runJob("Export "+w.n.Label, func(ctx context.Context, report progress.Func) error {
@@ -318,7 +317,7 @@ type replaceWizard struct {
 	index    *widget.Select
 	force    *widget.Check
 	wait     *widget.Entry // minutes to wait for sessions
-	sessions []store.Session
+	sessions []app.InstallSession
 }
 
 func (c *Console) replaceImage() {
@@ -329,7 +328,7 @@ func (c *Console) replaceImage() {
 	c.pickFiles("Replace Image", nil, func(files []string) {
 		c.background(func() func() {
 			images, err := app.InspectSources(files[:1])
-			var sessions []store.Session
+			var sessions []app.InstallSession
 			if err == nil {
 				sessions, err = n.Server.Service().Sessions(context.Background(), n.Ref())
 			}
@@ -395,7 +394,7 @@ func (w *replaceWizard) submit() {
 		return
 	}
 	w.dlg.Hide()
-	o := store.ReplaceOptions{SourceIndex: w.images[i].Index, Force: w.force.Checked,
+	o := app.ReplaceOptions{SourceIndex: w.images[i].Index, Force: w.force.Checked,
 		Wait: time.Duration(mins * float64(time.Minute))}
 	r, srv, src := w.n.Ref(), w.n.Server, w.src
 	c.runJob("Replace "+w.n.Label, func(ctx context.Context, report progress.Func) error {
@@ -416,7 +415,7 @@ type regroupWizard struct {
 	preview app.RegroupPreview
 	into    *widget.Entry
 	verify  *widget.Check
-	result  *store.RegroupResult
+	result  *app.RegroupResult
 }
 
 func (c *Console) regroup() {
@@ -466,7 +465,7 @@ func (w *regroupWizard) submit() {
 		into = ""
 	}
 	if into != "" {
-		if err := store.CheckGroupName(into); err != nil {
+		if err := app.CheckGroupName(into); err != nil {
 			c.showError("Regroup", err)
 			return
 		}

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // A useArg is one positional argument a command's Use line names.
@@ -141,15 +140,15 @@ func completeStore(env *Env, kind string) ([]string, cobra.ShellCompDirective) {
 	if env.Server != "" {
 		return nil, none
 	}
-	root, err := store.ResolveRoot(env.Store)
+	root, err := app.ResolveRoot(env.Store)
 	if err != nil {
 		return nil, none
 	}
-	st, err := store.OpenWith(root, store.OpenOptions{ReadOnly: true})
+	srv, err := app.ReadOnlyLocalServer(root)
 	if err != nil {
 		return nil, none
 	}
-	svc := app.NewLocalService("", st)
+	svc := srv.Service()
 	ctx := context.Background()
 	var out []string
 	if kind == "GROUP" {
@@ -162,7 +161,7 @@ func completeStore(env *Env, kind string) ([]string, cobra.ShellCompDirective) {
 		}
 		return out, none
 	}
-	imgs, err := svc.ListImages(ctx, store.ListOptions{NoSpace: true})
+	imgs, err := svc.ListImages(ctx, app.ListOptions{NoSpace: true})
 	if err != nil {
 		return nil, none
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/remote"
 )
 
 func init() {
@@ -57,23 +56,18 @@ func copyGroup(env *Env, cmd *cobra.Command, fl copyGroupFlags, g string) error 
 	if tok == "" {
 		return usageErrorf("--to needs the destination's token: --to-token TOKEN or $WIMCONSOLE_TO_TOKEN")
 	}
-	dest, err := remote.NewClient(fl.to, remote.ClientOptions{Token: tok, Fingerprint: fl.toFingerprint})
+	dest := app.RemoteServer{URL: fl.to, Token: tok, Fingerprint: fl.toFingerprint}
+	destURL, err := dest.CheckAddress()
 	if err != nil {
 		return &UsageError{err}
 	}
 	return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
-		report, done := progressLine(env)
-		o := remote.CopyOptions{Progress: report}
-		var res *remote.CopyResult
-		var err error
-		switch svc := svc.(type) {
-		case *app.RemoteService:
-			res, err = svc.Client().CopyGroupTo(ctx, g, dest, fl.as, o)
-		case *app.LocalService:
-			res, err = remote.CopyGroup(ctx, svc.Store(), g, dest, fl.as, o)
-		default:
-			err = fmt.Errorf("copy-image-group cannot copy from %s: neither a local store nor a server", svc.Name())
+		c, ok := svc.(app.GroupCopier)
+		if !ok {
+			return fmt.Errorf("copy-image-group cannot copy from %s: it can copy only from a local store or a server", svc.Name())
 		}
+		report, done := progressLine(env)
+		res, err := c.CopyGroupTo(ctx, g, dest, fl.as, report)
 		done()
 		if res != nil && err != nil && res.BlobsSent > 0 {
 			fmt.Fprintf(env.Stderr, "%d blobs (%d bytes) were committed before the failure; run the command again to resume\n", res.BlobsSent, res.BytesSent)
@@ -88,7 +82,7 @@ func copyGroup(env *Env, cmd *cobra.Command, fl copyGroupFlags, g string) error 
 			fmt.Fprintf(env.Stdout, "skipped %s (already there)\n", r)
 		}
 		fmt.Fprintf(env.Stdout, "copied image group %s to %s as %s: %d of %d blobs sent (%d bytes in %d batches)\n",
-			g, dest.URL(), res.Group, res.BlobsSent, res.Blobs, res.BytesSent, res.Batches)
+			g, destURL, res.Group, res.BlobsSent, res.Blobs, res.BytesSent, res.Batches)
 		return nil
 	})
 }

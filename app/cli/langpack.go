@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 func init() { register(newLangPackCmd) }
@@ -31,7 +30,7 @@ replace-image, copy-image and regroup, as WDS keeps them.`,
   wimconsole langpack list Lab/install --json`,
 		Args: exactArgs(1, "an image (GROUP/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r app.ImageRef) error {
 				packs, err := srv.LanguagePacks(ctx, r)
 				if err != nil {
 					return err
@@ -59,7 +58,7 @@ language pack of the same name. A file that is not a cabinet changes nothing.`,
 		Example: `  wimconsole langpack add Lab/install fr-fr.cab`,
 		Args:    exactArgs(2, "an image (GROUP/FILE) and a .cab file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r app.ImageRef) error {
 				if err := srv.AddLanguagePack(ctx, r, args[1]); err != nil {
 					return err
 				}
@@ -75,7 +74,7 @@ language pack of the same name. A file that is not a cabinet changes nothing.`,
 		Example: `  wimconsole langpack remove Lab/install fr-fr.cab`,
 		Args:    exactArgs(2, "an image (GROUP/FILE) and a language pack's file name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r app.ImageRef) error {
 				if err := srv.RemoveLanguagePack(ctx, r, args[1]); err != nil {
 					return err
 				}

@@ -4,14 +4,14 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/app"
 )
 
 // The printers and flag readers below are shared by the commands run on a local store and
 // through a server (remote.go), so that both print the same.
 
 // printGroups prints get-all-image-groups.
-func printGroups(env *Env, gs []store.GroupInfo, asJSON bool) error {
+func printGroups(env *Env, gs []app.GroupInfo, asJSON bool) error {
 	if asJSON {
 		return printJSONList(env, gs)
 	}
@@ -33,7 +33,7 @@ func checkImageType(t string) error {
 }
 
 // printImages prints get-all-images.
-func printImages(env *Env, ims []store.Image, asJSON bool) error {
+func printImages(env *Env, ims []app.Image, asJSON bool) error {
 	if asJSON {
 		return printJSONList(env, ims)
 	}
@@ -47,13 +47,13 @@ func printImages(env *Env, ims []store.Image, asJSON bool) error {
 }
 
 // printRegroup prints what regroup did.
-func printRegroup(env *Env, res *store.RegroupResult) {
+func printRegroup(env *Env, res *app.RegroupResult) {
 	fmt.Fprintf(env.Stdout, "regrouped %s: %d bytes before, %d after (%d reclaimed)\n",
 		res.Group, res.BytesBefore, res.BytesAfter, res.BytesBefore-res.BytesAfter)
 }
 
 // printSpace prints space.
-func printSpace(env *Env, out []*store.GroupSpace, asJSON bool) error {
+func printSpace(env *Env, out []*app.GroupSpace, asJSON bool) error {
 	if asJSON {
 		return printJSON(env, out)
 	}
@@ -69,7 +69,7 @@ func printSpace(env *Env, out []*store.GroupSpace, asJSON bool) error {
 
 // printVerifyStore prints the problems verify-store found, then the
 // summary when it passed; it returns err.
-func printVerifyStore(env *Env, res *store.VerifyResult, err error) error {
+func printVerifyStore(env *Env, res *app.VerifyResult, err error) error {
 	if res != nil {
 		for _, p := range res.Problems {
 			fmt.Fprintln(env.Stdout, p)
@@ -83,14 +83,14 @@ func printVerifyStore(env *Env, res *store.VerifyResult, err error) error {
 }
 
 // parseOverwrite reads export-image's --overwrite.
-func parseOverwrite(s string) (store.Overwrite, error) {
+func parseOverwrite(s string) (app.Overwrite, error) {
 	switch s {
 	case "no":
-		return store.OverwriteNo, nil
+		return app.OverwriteNo, nil
 	case "yes":
-		return store.OverwriteYes, nil
+		return app.OverwriteYes, nil
 	case "append":
-		return store.OverwriteAppend, nil
+		return app.OverwriteAppend, nil
 	}
-	return store.OverwriteNo, usageErrorf("--overwrite %q: want no, yes or append", s)
+	return app.OverwriteNo, usageErrorf("--overwrite %q: want no, yes or append", s)
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/remote"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // The store commands are written once, over app.Service: --server URL
@@ -80,11 +78,11 @@ func refuseServer(env *Env, root *cobra.Command) {
 // missing).
 func (env *Env) service() (app.Service, error) {
 	if env.Server == "" {
-		s, err := openStore(env)
+		s, err := localServer(env)
 		if err != nil {
 			return nil, err
 		}
-		return app.NewLocalService("", s), nil
+		return s.Service(), nil
 	}
 	tok := env.Token
 	if tok == "" {
@@ -104,7 +102,7 @@ func onService(env *Env, cmd *cobra.Command, fn func(ctx context.Context, svc ap
 
 // onServiceImage is onService for a command that acts on one image: ref
 // is parsed first (a wrong one is a usage error).
-func onServiceImage(env *Env, cmd *cobra.Command, ref string, fn func(ctx context.Context, svc app.Service, r store.ImageRef) error) error {
+func onServiceImage(env *Env, cmd *cobra.Command, ref string, fn func(ctx context.Context, svc app.Service, r app.ImageRef) error) error {
 	r, err := imageRef(ref)
 	if err != nil {
 		return err
@@ -134,11 +132,11 @@ func (env *Env) explain(svc app.Service, image string, err error) error {
 	if svc.Remote() && (errors.As(err, &ua) || errors.As(err, &cie) || errors.As(err, &hie)) {
 		ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 		defer stop()
-		if fp, ferr := remote.FetchFingerprint(ctx, env.Server); ferr == nil {
+		if fp, ferr := app.ProbeServer(ctx, env.Server); ferr == nil {
 			return fmt.Errorf("%v: the server's certificate is not trusted; its fingerprint is %s: if 'wimconsole serve' printed the same, pass --fingerprint %s", err, fp, fp)
 		}
 	}
-	if errors.Is(err, store.ErrImageDisabled) {
+	if errors.Is(err, app.ErrImageDisabled) {
 		who := "enable it with"
 		if svc.Remote() {
 			who = "an administrator can enable it with"

@@ -17,7 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/app"
 )
 
 // Exit codes.
@@ -142,7 +142,7 @@ func execute(root *cobra.Command, args []string, env *Env) (code int) {
 	root.SetArgs(args)
 	defer func() {
 		if v := recover(); v != nil {
-			code = env.internalError(args, &wim.PanicError{Value: v, Stack: debug.Stack()})
+			code = env.internalError(args, &app.PanicError{Value: v, Stack: debug.Stack()})
 		}
 	}()
 	cmd, err := root.ExecuteC()
@@ -150,7 +150,7 @@ func execute(root *cobra.Command, args []string, env *Env) (code int) {
 		return ExitOK
 	}
 	// A panic a worker goroutine turned into an error.
-	var pe *wim.PanicError
+	var pe *app.PanicError
 	if errors.As(err, &pe) {
 		return env.internalError(args, pe)
 	}
@@ -169,7 +169,7 @@ func execute(root *cobra.Command, args []string, env *Env) (code int) {
 }
 
 // internalError reports a caught panic and returns ExitFailure.
-func (env *Env) internalError(args []string, pe *wim.PanicError) int {
+func (env *Env) internalError(args []string, pe *app.PanicError) int {
 	fmt.Fprintf(env.Stderr, "%s: %s (running: %s)", env.name(), firstLine(pe.Error()), strings.Join(args, " "))
 	if v := os.Getenv(DebugEnv); v != "" && v != "0" {
 		fmt.Fprintf(env.Stderr, "\n%s", pe.Stack)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/remote"
 )
 
 func init() {
@@ -57,32 +55,19 @@ clients together 1024 (--max-conns-per-addr, --max-conns); more are closed.`,
 				if certFile != "" {
 					return usageErrorf("--insecure-loopback excludes --tls-cert")
 				}
-				if !remote.IsLoopback(listen) {
+				if !app.IsLoopback(listen) {
 					return usageErrorf("--insecure-loopback: %s is not a loopback address (127.0.0.1, ::1)", listen)
 				}
 			}
-			s, err := openStore(env)
+			s, err := localServer(env)
 			if err != nil {
 				return err
 			}
-			var cert *tls.Certificate
-			if !insecure {
-				var c tls.Certificate
-				if certFile != "" {
-					c, err = tls.LoadX509KeyPair(certFile, keyFile)
-				} else {
-					c, err = remote.LoadOrCreateCert(s.Root())
-				}
-				if err != nil {
-					return err
-				}
-				cert = &c
-			}
-			o := remote.Options{Version: app.Version(), MaxConnsPerAddr: maxPerAddr, MaxConns: maxConns}
+			o := app.ServeOptions{CertFile: certFile, KeyFile: keyFile, Insecure: insecure, MaxConnsPerAddr: maxPerAddr, MaxConns: maxConns}
 			if !quiet {
 				o.Logf = func(format string, args ...any) { fmt.Fprintf(env.Stderr, format+"\n", args...) }
 			}
-			srv, err := remote.NewServer(s, o)
+			srv, err := app.NewStoreServer(s, o)
 			if err != nil {
 				return err
 			}
@@ -91,16 +76,12 @@ clients together 1024 (--max-conns-per-addr, --max-conns); more are closed.`,
 			if err != nil {
 				return err
 			}
-			scheme := "https"
-			if cert == nil {
-				scheme = "http"
+			url := srv.Scheme() + "://" + l.Addr().String()
+			fmt.Fprintf(env.Stdout, "serving %s on %s\n", srv.Root(), url)
+			if fp := srv.Fingerprint(); fp != "" {
+				fmt.Fprintf(env.Stdout, "certificate fingerprint (SHA-256): %s\n", fp)
 			}
-			url := scheme + "://" + l.Addr().String()
-			fmt.Fprintf(env.Stdout, "serving %s on %s\n", s.Root(), url)
-			if cert != nil {
-				fmt.Fprintf(env.Stdout, "certificate fingerprint (SHA-256): %s\n", remote.CertFingerprint(*cert))
-			}
-			if n, err := srv.Tokens().List(); err == nil && len(n) == 0 {
+			if !srv.HasTokens() {
 				fmt.Fprintf(env.Stdout, "no tokens yet: create one with 'wimconsole token create --role admin'\n")
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -120,7 +101,7 @@ clients together 1024 (--max-conns-per-addr, --max-conns); more are closed.`,
 			if serveListening != nil {
 				serveListening(url)
 			}
-			return remote.Serve(ctx, srv, l, cert)
+			return srv.Serve(ctx, l)
 		},
 	}
 	f := cmd.Flags()
@@ -129,7 +110,7 @@ clients together 1024 (--max-conns-per-addr, --max-conns); more are closed.`,
 	f.StringVar(&keyFile, "tls-key", "", "PEM private key of --tls-cert")
 	f.BoolVar(&insecure, "insecure-loopback", false, "plain HTTP, on a loopback address only")
 	f.BoolVar(&quiet, "quiet", false, "do not log failed requests")
-	f.IntVar(&maxPerAddr, "max-conns-per-addr", remote.DefaultMaxConnsPerAddr, "connections one client address may hold at once (-1: no bound)")
-	f.IntVar(&maxConns, "max-conns", remote.DefaultMaxConns, "connections of all clients together (-1: no bound)")
+	f.IntVar(&maxPerAddr, "max-conns-per-addr", app.DefaultMaxConnsPerAddr, "connections one client address may hold at once (-1: no bound)")
+	f.IntVar(&maxConns, "max-conns", app.DefaultMaxConns, "connections of all clients together (-1: no bound)")
 	return cmd
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 func init() {
@@ -15,14 +14,15 @@ func init() {
 	register(newVersionCmd)
 }
 
-// openStore resolves --store (or the default) and opens the store, creating
-// its layout when missing.
-func openStore(env *Env) (*store.Store, error) {
-	root, err := store.ResolveRoot(env.Store)
+// localServer resolves --store (or the default) and opens the store as the
+// local server the use cases of app run on, creating its layout when
+// missing.
+func localServer(env *Env) (*app.Server, error) {
+	root, err := app.ResolveRoot(env.Store)
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(root)
+	return app.LocalServer(root)
 }
 
 func newInitializeServerCmd(env *Env) *cobra.Command {
@@ -36,7 +36,7 @@ WdsConsole/catalog.db. An existing store is left as it is. Prints the store's
 path.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(env)
+			s, err := localServer(env)
 			if err != nil {
 				return err
 			}

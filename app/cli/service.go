@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 func init() {
@@ -23,21 +22,9 @@ func init() {
 	register(newUnattendCmd)
 }
 
-// localServer opens the store as the local server the use cases of app
-// run on.
-func localServer(env *Env) (*app.Server, error) {
-	s, err := openStore(env)
-	if err != nil {
-		return nil, err
-	}
-	return app.NewServer(app.NewLocalService("", s)), nil
-}
-
 // onLocalImage runs fn on image arg of the local server (see onImage).
-func onLocalImage(env *Env, cmd *cobra.Command, arg string, fn func(ctx context.Context, srv *app.Server, r store.ImageRef) error) error {
-	return onImage(env, cmd, arg, func(ctx context.Context, s *store.Store, r store.ImageRef) error {
-		return fn(ctx, app.NewServer(app.NewLocalService("", s)), r)
-	})
+func onLocalImage(env *Env, cmd *cobra.Command, arg string, fn func(ctx context.Context, srv *app.Server, r app.ImageRef) error) error {
+	return onImage(env, cmd, arg, fn)
 }
 
 // sessionOf opens the store and the servicing session of image arg.
@@ -86,7 +73,7 @@ discard. Sessions are kept in the store and survive restarts.`,
 		Use: "begin IMAGE", Short: "Begin a servicing session on a disabled image",
 		Args: exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r app.ImageRef) error {
 				ss, err := srv.BeginSession(ctx, r)
 				if err != nil {
 					return err
@@ -189,7 +176,7 @@ Change the files there with any tool, then run unmount DIR --commit (only new
 and changed files are read, hashed and compressed) or --discard.`,
 		Args: exactArgs(2, "an image and a folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r app.ImageRef) error {
 				report, done := progressLine(env)
 				ss, err := srv.MountImage(ctx, r, args[1], report)
 				done()
@@ -271,7 +258,7 @@ func withSession(ctx context.Context, env *Env, arg string, fn func(ss *app.Sess
 
 // printWhere says where a change to image r went: staged in its open
 // session id, or committed at once.
-func printWhere(env *Env, r store.ImageRef, staged bool, id string) {
+func printWhere(env *Env, r app.ImageRef, staged bool, id string) {
 	if staged {
 		fmt.Fprintf(env.Stdout, "staged in session %s (commit with: wimconsole service commit %s)\n", id, r)
 	} else {
@@ -293,7 +280,7 @@ the package is loaded at start by drvload lines in startnet.cmd. Within an open
 servicing session the change is staged; otherwise it is committed at once.`,
 		Args: exactArgs(2, "an image and a driver package folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r app.ImageRef) error {
 				res, err := srv.AddDriver(ctx, r, args[1], o)
 				if err != nil {
 					return err
@@ -511,8 +498,8 @@ without case: a pattern with a separator matches the whole path
 (\Windows\System32\drivers\*.sys), one without matches the name (*.inf).`,
 		Args: exactArgs(2, "a group and a pattern"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onStore(env, cmd, func(ctx context.Context, s *store.Store) error {
-				m, err := (app.NewServer(app.NewLocalService("", s))).FindInGroup(ctx, args[0], args[1])
+			return onStore(env, cmd, func(ctx context.Context, srv *app.Server) error {
+				m, err := srv.FindInGroup(ctx, args[0], args[1])
 				if err != nil {
 					return err
 				}
@@ -578,7 +565,7 @@ The older order, unattend IMAGE VERB [FILE], still works and prints a note.`,
 			Example: "  wimconsole unattend " + verb + " Lab/install",
 			Args:    exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+				return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r app.ImageRef) error {
 					doc, err := srv.ImageUnattend(ctx, r)
 					if err != nil {
 						return err
@@ -604,7 +591,7 @@ image's unattend file (replacing any). A file that is not valid changes nothing.
 		Example: "  wimconsole unattend set Lab/install unattend.xml",
 		Args:    exactArgs(2, "an image and an unattend XML file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r app.ImageRef) error {
 				// The store reads the file once, validates it and installs it.
 				return srv.SetUnattend(ctx, r, args[1])
 			})
@@ -617,7 +604,7 @@ image's unattend file (replacing any). A file that is not valid changes nothing.
 		Example: "  wimconsole unattend remove Lab/install",
 		Args:    exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r store.ImageRef) error {
+			return onLocalImage(env, cmd, args[0], func(ctx context.Context, srv *app.Server, r app.ImageRef) error {
 				return srv.SetUnattend(ctx, r, "")
 			})
 		},

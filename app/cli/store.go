@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 func init() {
@@ -52,7 +51,7 @@ func printJSONList[T any](env *Env, list []T) error {
 
 // printImage prints an image's properties, as a table or as JSON (get-image,
 // locally or through a server).
-func printImage(env *Env, im store.Image, asJSON bool) error {
+func printImage(env *Env, im app.Image, asJSON bool) error {
 	if asJSON {
 		return printJSON(env, im)
 	}
@@ -80,20 +79,20 @@ func printImage(env *Env, im store.Image, asJSON bool) error {
 
 // onImage is the common start of a command that acts on one image: parse
 // ref, open the store, and run fn with a context that Ctrl-C cancels.
-func onImage(env *Env, cmd *cobra.Command, ref string, fn func(ctx context.Context, s *store.Store, r store.ImageRef) error) error {
+func onImage(env *Env, cmd *cobra.Command, ref string, fn func(ctx context.Context, srv *app.Server, r app.ImageRef) error) error {
 	r, err := imageRef(ref)
 	if err != nil {
 		return err
 	}
-	return onStore(env, cmd, func(ctx context.Context, s *store.Store) error { return fn(ctx, s, r) })
+	return onStore(env, cmd, func(ctx context.Context, srv *app.Server) error { return fn(ctx, srv, r) })
 }
 
 // onStore opens the local store and runs fn with a context that Ctrl-C
 // cancels: the start of the commands that work on the store's files
 // themselves (servicing, language packs); the store commands that also
 // work on a server start with onService.
-func onStore(env *Env, cmd *cobra.Command, fn func(ctx context.Context, s *store.Store) error) error {
-	s, err := openStore(env)
+func onStore(env *Env, cmd *cobra.Command, fn func(ctx context.Context, srv *app.Server) error) error {
+	s, err := localServer(env)
 	if err != nil {
 		return err
 	}
@@ -102,8 +101,8 @@ func onStore(env *Env, cmd *cobra.Command, fn func(ctx context.Context, s *store
 	return fn(ctx, s)
 }
 
-func imageRef(s string) (store.ImageRef, error) {
-	r, err := store.ParseImageRef(s)
+func imageRef(s string) (app.ImageRef, error) {
+	r, err := app.ParseImageRef(s)
 	if err != nil {
 		return r, usageErrorf("%v", err)
 	}
@@ -190,7 +189,7 @@ func newGetAllImageGroupsCmd(env *Env) *cobra.Command {
 
 func newAddImageCmd(env *Env) *cobra.Command {
 	var (
-		o       store.AddOptions
+		o       app.AddOptions
 		typ     string
 		indexes []int
 	)
@@ -250,7 +249,7 @@ a damaged source changes nothing.`,
 
 func newGetAllImagesCmd(env *Env) *cobra.Command {
 	var (
-		o      store.ListOptions
+		o      app.ListOptions
 		asJSON bool
 	)
 	cmd := &cobra.Command{
@@ -284,7 +283,7 @@ func newGetImageCmd(env *Env) *cobra.Command {
 		Short: "Show an image's properties (IMAGE is GROUP/FILE or boot/ARCH/FILE)",
 		Args:  exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r store.ImageRef) error {
+			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r app.ImageRef) error {
 				im, err := svc.GetImage(ctx, r)
 				if err != nil {
 					return err
@@ -319,7 +318,7 @@ func newSetImageCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var o store.SetOptions
+			var o app.SetOptions
 			fl := cmd.Flags()
 			if fl.Changed("enabled") {
 				b, err := parseYesNo("enabled", enabled)
@@ -340,7 +339,7 @@ func newSetImageCmd(env *Env) *cobra.Command {
 			if fl.Changed("display-order") {
 				o.DisplayOrder = &order
 			}
-			if o == (store.SetOptions{}) {
+			if o == (app.SetOptions{}) {
 				return usageErrorf("set-image: nothing to change")
 			}
 			return runService(env, cmd, r.String(), func(ctx context.Context, svc app.Service) error {
@@ -368,7 +367,7 @@ func newExportImageCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o := store.ExportOptions{Name: name, Description: desc}
+			o := app.ExportOptions{Name: name, Description: desc}
 			if o.Overwrite, err = parseOverwrite(overwrite); err != nil {
 				return err
 			}
@@ -393,7 +392,7 @@ func newExportImageCmd(env *Env) *cobra.Command {
 }
 
 func newReplaceImageCmd(env *Env) *cobra.Command {
-	var o store.ReplaceOptions
+	var o app.ReplaceOptions
 	cmd := &cobra.Command{
 		Use:   "replace-image IMAGE SOURCE [--source-index N] [--name N] [--description D] [--wait DURATION | --force]",
 		Short: "Replace a disabled image by an image of a WIM file",
@@ -407,7 +406,7 @@ ahead at once with --force.`,
 			if o.Force && cmd.Flags().Changed("wait") {
 				return usageErrorf("--wait and --force exclude each other")
 			}
-			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r store.ImageRef) error {
+			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r app.ImageRef) error {
 				report, done := progressLine(env)
 				o.Progress = report
 				err := svc.ReplaceImage(ctx, r, args[1], o)
@@ -430,13 +429,13 @@ ahead at once with --force.`,
 }
 
 func newCopyImageCmd(env *Env) *cobra.Command {
-	var o store.CopyOptions
+	var o app.CopyOptions
 	cmd := &cobra.Command{
 		Use:   "copy-image IMAGE --filename NEW [--name N] [--description D]",
 		Short: "Copy an image within its group",
 		Args:  exactArgs(1, "an image (GROUP/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r store.ImageRef) error {
+			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r app.ImageRef) error {
 				nr, err := svc.CopyImage(ctx, r, o)
 				if err != nil {
 					return err
@@ -460,7 +459,7 @@ func newRemoveImageCmd(env *Env) *cobra.Command {
 		Short: "Remove an image (its data stays in Res.rwm until regroup)",
 		Args:  exactArgs(1, "an image (GROUP/FILE or boot/ARCH/FILE)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r store.ImageRef) error {
+			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r app.ImageRef) error {
 				if err := svc.RemoveImage(ctx, r); err != nil {
 					return err
 				}
@@ -472,7 +471,7 @@ func newRemoveImageCmd(env *Env) *cobra.Command {
 }
 
 func newRegroupCmd(env *Env) *cobra.Command {
-	var o store.RegroupOptions
+	var o app.RegroupOptions
 	cmd := &cobra.Command{
 		Use:   "regroup GROUP [--into NEWNAME] [--verify]",
 		Short: "Rebuild an image group from its live images, reclaiming dead data",
@@ -529,7 +528,7 @@ func newSpaceCmd(env *Env) *cobra.Command {
 						groups = append(groups, g.Name)
 					}
 				}
-				out := []*store.GroupSpace{}
+				out := []*app.GroupSpace{}
 				for _, g := range groups {
 					gs, err := svc.Space(ctx, g)
 					if err != nil {
@@ -585,7 +584,7 @@ session's lease is renewed; the session of a killed client expires.`,
 				h, _ := os.Hostname()
 				client = h + ":" + strconv.Itoa(os.Getpid())
 			}
-			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r store.ImageRef) error {
+			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r app.ImageRef) error {
 				report, done := progressLine(env)
 				err := svc.InstallImage(ctx, r, args[1], client, report)
 				done()

@@ -8,8 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wimconsole/wimconsole/engine/remote"
-	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/app"
 )
 
 func init() {
@@ -30,15 +29,12 @@ groups (repeatable), as WDS's image group security does.`,
 		Args: exactArgs(0, "a subcommand: create, list or revoke"),
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	tokens := func() (*remote.Tokens, error) {
-		root, err := store.ResolveRoot(env.Store)
+	tokens := func() (*app.Tokens, error) {
+		root, err := app.ResolveRoot(env.Store)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := store.Open(root); err != nil {
-			return nil, err
-		}
-		return remote.OpenTokens(root), nil
+		return app.OpenTokens(root)
 	}
 	var role, label string
 	var groups []string
@@ -47,12 +43,12 @@ groups (repeatable), as WDS's image group security does.`,
 		Short: "Create a token and print it (the last word of the output; shown once)",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := remote.ParseRole(role)
+			r, err := app.ParseRole(role)
 			if err != nil {
 				return &UsageError{err}
 			}
 			for _, g := range groups {
-				if err := store.CheckGroupName(g); err != nil {
+				if err := app.CheckGroupName(g); err != nil {
 					return &UsageError{err}
 				}
 			}
