@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
@@ -200,4 +202,42 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q: want a positive number of MiB, or one with a unit (700M, 3.8G)", s)
 	}
 	return int64(v * m), nil
+}
+
+// ExportWIMSplit exports images of src as a new split set whose first part
+// is dest, with parts of at most partSize bytes (see SplitWIM): the images
+// are exported into a new WIM file in a hidden folder next to dest, which
+// is split and then removed, whether the work succeeds or not. None of the
+// parts may exist. It returns the images' indexes and the parts' names.
+func ExportWIMSplit(ctx context.Context, src *WIM, images []int, dest string, partSize int64, o WIMExportOptions) ([]int, []string, error) {
+	if _, err := os.Lstat(dest); err == nil {
+		return nil, nil, fmt.Errorf("%s already exists: a split set is always new; remove it or choose another name", dest)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dest), "."+filepath.Base(dest)+TempInfix+"split-")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(tmp)
+	whole := filepath.Join(tmp, "export.wim")
+	report := o.Progress
+	if report != nil {
+		o.Progress = func(r progress.Report) {
+			r.Phase = "exporting"
+			report(r)
+		}
+	}
+	idx, err := wim.Export(ctx, src, images, whole, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := wim.Open(whole, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer w.Close()
+	names, err := wim.Split(ctx, w, dest, wim.SplitOptions{PartSize: partSize, Progress: report})
+	if err != nil {
+		return nil, nil, err
+	}
+	return idx, names, nil
 }

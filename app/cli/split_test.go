@@ -66,3 +66,48 @@ func TestSplitCommand(t *testing.T) {
 		t.Errorf("--part-size big: exit %d: %s", code, errs)
 	}
 }
+
+// TestExportSplit: export --split writes a new split set of the chosen
+// images and leaves no working file behind.
+func TestExportSplit(t *testing.T) {
+	oracle.Wimlib(t)
+	a, b := writeTree(t, "a"), writeTree(t, "b")
+	file := filepath.Join(t.TempDir(), "install.wim")
+	for i, tree := range []string{a, b} {
+		args := []string{"capture", tree, file, "--name", []string{"Home", "Pro"}[i]}
+		if i > 0 {
+			args = append(args, "--append")
+		}
+		if code, _, errs := wimCLI(t, args...); code != 0 {
+			t.Fatalf("capture: exit %d: %s", code, errs)
+		}
+	}
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "pro.swm")
+	code, out, errs := wimCLI(t, "export", file, "Pro", dest, "--split", "2K", "--compress", "xpress")
+	if code != 0 {
+		t.Fatalf("export --split: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "image 2 of "+file+" exported as image 1") || !strings.Contains(out, "split into") {
+		t.Errorf("export printed:\n%s", out)
+	}
+	glob := filepath.Join(dir, "pro*.swm")
+	parts, _ := filepath.Glob(glob)
+	entries, _ := os.ReadDir(dir)
+	if len(parts) < 2 || len(entries) != len(parts) {
+		t.Fatalf("parts %q; the folder holds %d entries", parts, len(entries))
+	}
+	theirs := filepath.Join(t.TempDir(), "theirs")
+	oracle.Run(t, "apply", dest, "1", theirs, "--ref="+glob)
+	sameFiles(t, b, theirs)
+	if info := oracle.Run(t, "info", dest); !strings.Contains(info, "Compression:    XPRESS") || !strings.Contains(info, "Image Count:    1") {
+		t.Errorf("wimlib info:\n%s", info)
+	}
+	// Onto an existing set: refused, nothing changes.
+	if code, _, errs := wimCLI(t, "export", file, "Home", dest, "--split", "2K"); code != 1 || !strings.Contains(errs, "already exists") {
+		t.Errorf("export --split onto an existing set: exit %d: %s", code, errs)
+	}
+	if after, _ := os.ReadDir(dir); len(after) != len(entries) {
+		t.Errorf("%d entries after the refused export, %d before", len(after), len(entries))
+	}
+}

@@ -132,19 +132,31 @@ func newExportCmd(env *Env) *cobra.Command {
 		refs                  []string
 		name, desc, compress  string
 		recompress, check, bt bool
+		split                 string
 	)
 	cmd := &cobra.Command{
-		Use:   "export SRC IMAGE|all DEST",
+		Use:   "export SRC IMAGE|all DEST [--split SIZE]",
 		Short: "Copy images of a WIM file into another (new or existing) WIM file",
 		Long: `Copy image IMAGE (a 1-based index or an image name), or all images, of SRC
 into DEST with the file data they use (from SRC or a --ref file). A new DEST
 is created with SRC's compression unless --compress says otherwise; an
 existing DEST is grown in place, keeping its compression, and data it already
 holds is not written again. Data stored with the destination's compression is
-copied as it is, without decompressing it, unless --recompress is given.` + tempHelp,
+copied as it is, without decompressing it, unless --recompress is given.
+
+With --split SIZE, DEST is a new split set instead (DEST.swm, DEST2.swm …,
+each at most SIZE: see split), for a FAT32 USB stick.` + tempHelp,
 		Args: exactArgs(3, "a source WIM, an image (or all) and a destination WIM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := app.WIMExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt}
+			var partSize int64
+			if cmd.Flags().Changed("split") {
+				n, err := app.ParseSize(split)
+				if err != nil {
+					return usageErrorf("--split: %v", err)
+				}
+				partSize = n
+			}
 			if cmd.Flags().Changed("compress") {
 				c, err := parseCompression(compress)
 				if err != nil {
@@ -179,13 +191,22 @@ copied as it is, without decompressing it, unless --recompress is given.` + temp
 			defer stop()
 			report, done := progressLine(env)
 			o.Progress = report
-			idx, err := app.ExportWIM(ctx, src, images, args[2], o)
+			var idx []int
+			var parts []string
+			if partSize > 0 {
+				idx, parts, err = app.ExportWIMSplit(ctx, src, images, args[2], partSize, o)
+			} else {
+				idx, err = app.ExportWIM(ctx, src, images, args[2], o)
+			}
 			done()
 			if err != nil {
 				return err
 			}
 			for k, i := range idx {
 				fmt.Fprintf(env.Stdout, "%s: image %d of %s exported as image %d\n", args[2], images[k], args[0], i)
+			}
+			if len(parts) > 1 {
+				fmt.Fprintf(env.Stdout, "%s: split into %d parts: %s\n", args[2], len(parts), strings.Join(parts, ", "))
 			}
 			return nil
 		},
@@ -198,6 +219,7 @@ copied as it is, without decompressing it, unless --recompress is given.` + temp
 	f.BoolVar(&recompress, "recompress", false, "compress all data again instead of copying it as stored")
 	f.BoolVar(&check, "check", false, "write an integrity table")
 	f.BoolVar(&bt, "boot", false, "mark the exported image bootable")
+	f.StringVar(&split, "split", "", "write a new split set of parts of at most SIZE (700M, 3.8G) for a FAT32 USB stick")
 	return cmd
 }
 
