@@ -57,6 +57,8 @@ type Console struct {
 	// browser is the open file browser, if any: files dropped on the
 	// window while it services an image are staged into its session.
 	browser *fileBrowser
+	// drop is what the last files dropped on the window left (drop.go).
+	drop dropState
 
 	// do and doWait hand work to the main goroutine: fyne.Do and
 	// fyne.DoAndWait (tests serialise them instead, as the test driver

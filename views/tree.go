@@ -20,10 +20,13 @@ type nodeRow struct {
 	id    string
 	icon  *widget.Icon
 	label *canvas.Text
+	mark  *canvas.Rectangle // shown while files dropped on the node land (drop.go)
 }
 
 func newNodeRow(c *Console) *nodeRow {
 	r := &nodeRow{c: c, icon: widget.NewIcon(resources.FolderIcon), label: canvas.NewText("template", theme.Color(theme.ColorNameForeground))}
+	r.mark = canvas.NewRectangle(theme.Color(theme.ColorNameFocus))
+	r.mark.Hide()
 	r.ExtendBaseWidget(r)
 	return r
 }
@@ -31,8 +34,8 @@ func newNodeRow(c *Console) *nodeRow {
 func (r *nodeRow) CreateRenderer() fyne.WidgetRenderer {
 	r.label.TextSize = theme.TextSize()
 	icon := container.NewGridWrap(fyne.NewSquareSize(theme.IconInlineSize()), r.icon)
-	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewCenter(icon), nil,
-		container.New(&padLeft{}, r.label)))
+	return widget.NewSimpleRenderer(container.NewStack(r.mark, container.NewBorder(nil, nil, container.NewCenter(icon), nil,
+		container.New(&padLeft{}, r.label))))
 }
 
 // padLeft lays out one object centred vertically, a little right.
@@ -63,6 +66,8 @@ func (r *nodeRow) show(n app.Node) {
 		r.label.TextStyle = fyne.TextStyle{}
 	}
 	r.label.Refresh()
+	r.mark.Hidden = n.ID == "" || n.ID != r.c.drop.flash
+	r.mark.Refresh()
 	r.Refresh()
 }
 
