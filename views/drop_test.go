@@ -45,7 +45,10 @@ func TestDropMixedFilesOnGroup(t *testing.T) {
 	other := app.GroupID(f.srv, "Other")
 	f.c.Window.Canvas().Refresh(f.c.Window.Content())
 	row := rowOf(t, f.c, other)
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(row).Add(fyne.NewPos(5, 5))
+	// On the row's indent, left of its icon: the tree highlights the whole
+	// row under the pointer, so the files go to that row's group.
+	d := fyne.CurrentApp().Driver()
+	pos := fyne.NewPos(d.AbsolutePositionForObject(f.c.treeW).X+2, d.AbsolutePositionForObject(row).Y+5)
 
 	f.c.dropped(pos, []fyne.URI{storage.NewFileURI(notes), storage.NewFileURI(src)})
 	if f.c.drop.flash != other || !row.mark.Visible() {

@@ -144,16 +144,18 @@ func (c *Console) newTree() *keyTree {
 }
 
 // nodeAt returns the ID of the tree node shown at the absolute window
-// position pos ("" when none).
+// position pos ("" when none). A row's indent and expander count as the
+// row: the tree highlights the whole row under the pointer.
 func (c *Console) nodeAt(pos fyne.Position) string {
 	d := fyne.CurrentApp().Driver()
+	left := d.AbsolutePositionForObject(c.treeW).X
 	for _, r := range c.rows {
 		if r.id == "" || !r.Visible() {
 			continue
 		}
 		p := d.AbsolutePositionForObject(r)
 		s := r.Size()
-		if pos.X >= p.X && pos.X < p.X+s.Width && pos.Y >= p.Y && pos.Y < p.Y+s.Height {
+		if pos.X >= left && pos.X < p.X+s.Width && pos.Y >= p.Y && pos.Y < p.Y+s.Height {
 			return r.id
 		}
 	}
