@@ -60,6 +60,7 @@ func runConsole(root string) error {
 	}
 	a := fyneapp.NewWithID(appID)
 	c := views.NewConsole(a, app.NewModel(local), &nativeDialogs{})
+	c.FitScreen(screenSize())
 	stop, err := c.LiveSync()
 	if err != nil {
 		return fmt.Errorf("watching the store: %w", err)

@@ -94,6 +94,12 @@ func TestConsoleWindowUnderXvfb(t *testing.T) {
 // removes its lock and socket.
 func startXvfb(t *testing.T, xvfb string) string {
 	t.Helper()
+	return startXvfbScreen(t, xvfb, "1280x800x24")
+}
+
+// startXvfbScreen starts Xvfb with one screen of geometry (WxHxDEPTH).
+func startXvfbScreen(t *testing.T, xvfb, geometry string) string {
+	t.Helper()
 	for n := 90; n < 140; n++ {
 		if displayInUse(n) {
 			continue
@@ -103,7 +109,7 @@ func startXvfb(t *testing.T, xvfb string) string {
 			t.Fatal(err)
 		}
 		display := fmt.Sprintf(":%d", n)
-		cmd := exec.Command(xvfb, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-displayfd", "3")
+		cmd := exec.Command(xvfb, display, "-screen", "0", geometry, "-nolisten", "tcp", "-displayfd", "3")
 		cmd.ExtraFiles = []*os.File{w}
 		err = cmd.Start()
 		w.Close()

@@ -3,8 +3,6 @@ package views
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -254,52 +252,4 @@ func (c *Console) copyImage() {
 			return err
 		}, nil)
 	})
-}
-
-// dropped handles files dropped on the window: while Service Image… is
-// open they are staged into its session; otherwise WIM files open the Add
-// Image wizard (the group under the pointer preselected) and anything else
-// is refused with a message.
-func (c *Console) dropped(pos fyne.Position, uris []fyne.URI) {
-	var wims, others, local []string
-	for _, u := range uris {
-		path := u.Path()
-		if u.Scheme() != "file" {
-			if p, err := url.PathUnescape(u.String()); err == nil {
-				path = p
-			}
-		} else {
-			local = append(local, path)
-		}
-		if u.Scheme() == "file" && app.IsWIMFile(path) {
-			wims = append(wims, path)
-		} else {
-			others = append(others, filepath.Base(path))
-		}
-	}
-	// While an image is being serviced, drops add to it.
-	if c.browser != nil && len(local) > 0 && c.browser.dropped(local) {
-		return
-	}
-	if len(others) > 0 {
-		dialog.ShowInformation("Not a Windows Image",
-			"Only Windows image files (.wim, .esd, .swm) can be added by dropping them here.\n\nNot added: "+strings.Join(others, ", "), c.Window)
-	}
-	if len(wims) == 0 {
-		return
-	}
-	target := c.nodeAt(pos)
-	if n, ok := c.model.Node(target); ok && (n.Kind == app.KindBootArch || n.Kind == app.KindBootImage || n.Kind == app.KindBootImages) {
-		arch := ""
-		if n.Kind != app.KindBootImages {
-			arch = n.Name
-		}
-		c.addBootImage(wims, arch)
-		return
-	}
-	group := c.groupOf(target)
-	if group == "" {
-		group = c.selectedGroup()
-	}
-	c.addImage(wims, group)
 }

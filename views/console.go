@@ -57,6 +57,8 @@ type Console struct {
 	// browser is the open file browser, if any: files dropped on the
 	// window while it services an image are staged into its session.
 	browser *fileBrowser
+	// drop is what the last files dropped on the window left (drop.go).
+	drop dropState
 
 	// do and doWait hand work to the main goroutine: fyne.Do and
 	// fyne.DoAndWait (tests serialise them instead, as the test driver
@@ -128,7 +130,7 @@ func NewConsole(a fyne.App, model *app.Model, dialogs app.Dialogs) *Console {
 	c.Window.SetOnDropped(c.dropped)
 	c.Window.SetCloseIntercept(c.closeRequested)
 	c.jobs.SetOnChange(func() { c.do(c.showJobs) })
-	c.Window.Resize(fyne.NewSize(1100, 700))
+	c.Window.Resize(defaultWindowSize) // FitScreen makes it smaller on a small screen
 	if roots := model.Children(""); len(roots) > 0 {
 		c.tree.OpenBranch(roots[0])
 		c.tree.Select(roots[0])

@@ -20,10 +20,13 @@ type nodeRow struct {
 	id    string
 	icon  *widget.Icon
 	label *canvas.Text
+	mark  *canvas.Rectangle // shown while files dropped on the node land (drop.go)
 }
 
 func newNodeRow(c *Console) *nodeRow {
 	r := &nodeRow{c: c, icon: widget.NewIcon(resources.FolderIcon), label: canvas.NewText("template", theme.Color(theme.ColorNameForeground))}
+	r.mark = canvas.NewRectangle(theme.Color(theme.ColorNameFocus))
+	r.mark.Hide()
 	r.ExtendBaseWidget(r)
 	return r
 }
@@ -31,8 +34,8 @@ func newNodeRow(c *Console) *nodeRow {
 func (r *nodeRow) CreateRenderer() fyne.WidgetRenderer {
 	r.label.TextSize = theme.TextSize()
 	icon := container.NewGridWrap(fyne.NewSquareSize(theme.IconInlineSize()), r.icon)
-	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewCenter(icon), nil,
-		container.New(&padLeft{}, r.label)))
+	return widget.NewSimpleRenderer(container.NewStack(r.mark, container.NewBorder(nil, nil, container.NewCenter(icon), nil,
+		container.New(&padLeft{}, r.label))))
 }
 
 // padLeft lays out one object centred vertically, a little right.
@@ -63,6 +66,8 @@ func (r *nodeRow) show(n app.Node) {
 		r.label.TextStyle = fyne.TextStyle{}
 	}
 	r.label.Refresh()
+	r.mark.Hidden = n.ID == "" || n.ID != r.c.drop.flash
+	r.mark.Refresh()
 	r.Refresh()
 }
 
@@ -139,16 +144,18 @@ func (c *Console) newTree() *keyTree {
 }
 
 // nodeAt returns the ID of the tree node shown at the absolute window
-// position pos ("" when none).
+// position pos ("" when none). A row's indent and expander count as the
+// row: the tree highlights the whole row under the pointer.
 func (c *Console) nodeAt(pos fyne.Position) string {
 	d := fyne.CurrentApp().Driver()
+	left := d.AbsolutePositionForObject(c.treeW).X
 	for _, r := range c.rows {
 		if r.id == "" || !r.Visible() {
 			continue
 		}
 		p := d.AbsolutePositionForObject(r)
 		s := r.Size()
-		if pos.X >= p.X && pos.X < p.X+s.Width && pos.Y >= p.Y && pos.Y < p.Y+s.Height {
+		if pos.X >= left && pos.X < p.X+s.Width && pos.Y >= p.Y && pos.Y < p.Y+s.Height {
 			return r.id
 		}
 	}

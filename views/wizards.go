@@ -61,13 +61,16 @@ func (c *Console) addBootImage(files []string, arch string) {
 }
 
 func (c *Console) openAddWizard(files []string, boot bool, target string) {
+	leftOut := c.takeLeftOut() // files a drop left out: told on top of the wizard
 	srv := c.server()
 	if srv == nil {
+		c.reportLeftOut(leftOut)
 		return
 	}
 	c.background(func() func() {
 		images, err := app.InspectSources(files)
 		return func() {
+			defer c.reportLeftOut(leftOut)
 			if err != nil {
 				c.showError("Add Image", err)
 				return
