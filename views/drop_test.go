@@ -79,7 +79,7 @@ func TestDropMixedFilesOnGroup(t *testing.T) {
 	}
 	w.submit()
 	f.c.settle()
-	ims, err := f.srv.Store.ListImages(context.Background(), store.ListOptions{Group: "Other", NoSpace: true})
+	ims, err := storeOf(f.srv).ListImages(context.Background(), store.ListOptions{Group: "Other", NoSpace: true})
 	if err != nil {
 		t.Fatal(err)
 	}
