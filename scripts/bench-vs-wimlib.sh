@@ -70,7 +70,7 @@ row() { # NAME INPUT_BYTES OUT_OURS OUT_WIMLIB
 
 has() { "$WIMCONSOLE" "$1" --help >/dev/null 2>&1; }
 rows=("$@")
-[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx apply-lzx apply-xpress verify-lzx info export-raw export-recompress add-image regroup)
+[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx apply-lzx apply-xpress verify-lzx info export-raw export-recompress split add-image regroup)
 treeB=$(dirname "$tree")/B treeC=$(dirname "$tree")/C
 # cp_eq BYTES: what cp takes for BYTES, from cp of the reference WIM (printed
 # at the end) — the bound for rows that mostly copy data.
@@ -142,6 +142,15 @@ for r in "${rows[@]}"; do
         measure "$r.wimlib" wimlib-imagex export "$WORK/ref-lzx.wim" 1 "$WORK/w.wim" "${wc[@]}"
       done
       row "$r" "$(stat -c %s "$WORK/ref-lzx.wim")" "$(stat -c %s "$WORK/o.wim")" "$(stat -c %s "$WORK/w.wim")" ;;
+    split)
+      # Parts of 100 MiB (a FAT32 stick takes 3.8 GiB ones; smaller parts
+      # make several of them from the corpus), copied as stored.
+      for i in $(seq "$RUNS"); do
+        rm -rf "$WORK/so" "$WORK/sw"; mkdir -p "$WORK/so" "$WORK/sw"
+        measure "$r.ours" "$WIMCONSOLE" split "$WORK/ref-lzx.wim" "$WORK/so/p.swm" --part-size 100M
+        measure "$r.wimlib" wimlib-imagex split "$WORK/ref-lzx.wim" "$WORK/sw/p.swm" 100
+      done
+      row "$r" "$(stat -c %s "$WORK/ref-lzx.wim")" "$(cat "$WORK"/so/*.swm | wc -c)" "$(cat "$WORK"/sw/*.swm | wc -c)" ;;
     add-image)
       [ -d "$treeB" ] || { echo "# $r: no tree B next to $tree" >&2; continue; }
       [ -f "$WORK/ref-B.wim" ] || wimlib-imagex capture "$treeB" "$WORK/ref-B.wim" B --compress=lzx >/dev/null
