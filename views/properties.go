@@ -209,7 +209,7 @@ type imageProperties struct {
 	// status; saved are those the image has (since the dialog opened or
 	// the last Apply).
 	name, description, order *dialogEntry
-	online                   *widget.Check
+	online                   *dialogCheck
 	saved                    app.ImageSettings
 	frame                    *propertiesFrame
 }
@@ -225,7 +225,7 @@ func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties, x imag
 	w.description.SetText(im.Description)
 	w.order.SetText(strconv.Itoa(im.DisplayOrder))
 	w.order.Validator = func(s string) error { _, err := parseDisplayOrder(s); return err }
-	w.online = widget.NewCheck("Online: offered to clients for installing", nil)
+	w.online = c.newDialogCheck("Online: offered to clients for installing")
 	w.online.SetChecked(im.Enabled)
 	general := widget.NewForm(
 		widget.NewFormItem("Name", w.name),
@@ -302,6 +302,32 @@ func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties, x imag
 		c.Window.Canvas().Focus(w.name)
 	}
 	c.current = w
+}
+
+// dialogCheck is a check box in a dialog: Enter presses the dialog's
+// default button and Esc cancels it, as in a dialogEntry (a focused check
+// box takes the keys, and Fyne's uses Space only).
+type dialogCheck struct {
+	widget.Check
+	c *Console
+}
+
+func (c *Console) newDialogCheck(text string) *dialogCheck {
+	k := &dialogCheck{c: c}
+	k.Text = text
+	k.ExtendBaseWidget(k)
+	return k
+}
+
+func (k *dialogCheck) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyEscape, fyne.KeyReturn, fyne.KeyEnter:
+		if top := k.c.Window.Canvas().Overlays().Top(); top != nil {
+			k.c.overlayKey(top, ev)
+			return
+		}
+	}
+	k.Check.TypedKey(ev)
 }
 
 // parseDisplayOrder reads a display order (priority) as typed.

@@ -129,6 +129,10 @@ func TestPropertiesEditImage(t *testing.T) {
 			func(im store.Image) app.ImageSettings { s := app.SettingsOf(&im); s.DisplayOrder = 7; return s }},
 		{"offline, OK", 0, func(w *imageProperties) { w.online.SetChecked(false) }, "OK",
 			func(im store.Image) app.ImageSettings { s := app.SettingsOf(&im); s.Enabled = false; return s }},
+		{"offline, Enter on the check box", 0, func(w *imageProperties) {
+			w.online.SetChecked(false)
+			w.c.Window.Canvas().Focus(w.online)
+		}, "Enter", func(im store.Image) app.ImageSettings { s := app.SettingsOf(&im); s.Enabled = false; return s }},
 		{"all four, Enter", 0, func(w *imageProperties) {
 			w.name.SetText("Renamed")
 			w.description.SetText("New description")
@@ -154,7 +158,7 @@ func TestPropertiesEditImage(t *testing.T) {
 			tc.edit(w)
 			switch tc.save {
 			case "Enter":
-				press(t, c, fyne.KeyReturn) // in the focused name field
+				press(t, c, fyne.KeyReturn) // in the focused field
 			default:
 				tapButton(t, c, tc.save)
 			}
@@ -223,7 +227,7 @@ func stamp(t *testing.T, f *fixture, r store.ImageRef) string {
 // TestPropertiesEscChangesNothing: whatever was typed, Esc (in a field or
 // with none focused) and Cancel close the dialog and change nothing.
 func TestPropertiesEscChangesNothing(t *testing.T) {
-	for _, how := range []string{"Esc in the name field", "Esc", "Cancel"} {
+	for _, how := range []string{"Esc in the name field", "Esc on the check box", "Esc", "Cancel"} {
 		t.Run(how, func(t *testing.T) {
 			f := newFixture(t)
 			c, r := f.c, f.refs[0]
@@ -241,6 +245,9 @@ func TestPropertiesEscChangesNothing(t *testing.T) {
 				if !focused(c, w.name) {
 					t.Fatalf("the name field does not have the focus: %T", c.Window.Canvas().Focused())
 				}
+				press(t, c, fyne.KeyEscape)
+			case "Esc on the check box":
+				c.Window.Canvas().Focus(w.online)
 				press(t, c, fyne.KeyEscape)
 			default:
 				tapButton(t, c, "Cancel")
