@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -386,12 +385,13 @@ func (w *imageProperties) save(close bool) {
 // refusedChange adds to err, why the server refused a change made in a
 // Properties dialog, that nothing was changed and what to do.
 func refusedChange(s *app.Server, err error) error {
-	switch {
-	case err == nil || app.IsCancelled(err):
+	if err == nil || app.IsCancelled(err) {
 		return err
-	case s.Offline():
+	}
+	if s.Offline() {
 		return fmt.Errorf("%w\n\nThe server %s cannot be reached, so nothing was changed: check that it runs (wimconsole serve) and that the network reaches it, then press OK or Apply again", err, s.Name)
-	case errors.Is(err, store.ErrReadOnly):
+	}
+	if ro, _ := s.ReadOnly(); ro {
 		return fmt.Errorf("%w\n\nNothing was changed: this store can only be read from here", err)
 	}
 	return fmt.Errorf("%w\n\nNothing was changed: correct the setting, then press OK or Apply again, or Cancel", err)
