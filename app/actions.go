@@ -191,6 +191,44 @@ func (s *Server) SetNameDescription(ctx context.Context, r store.ImageRef, name,
 	return s.Service().SetImage(ctx, r, store.SetOptions{Name: &name, Description: &description})
 }
 
+// ImageSettings are what the General tab of an image's Properties
+// changes: its name, description, display order (priority: lower numbers
+// are listed first) and status.
+type ImageSettings struct {
+	Name, Description string
+	DisplayOrder      int
+	Enabled           bool
+}
+
+// SettingsOf returns image im's ImageSettings.
+func SettingsOf(im *store.Image) ImageSettings {
+	return ImageSettings{Name: im.Name, Description: im.Description, DisplayOrder: im.DisplayOrder, Enabled: im.Enabled}
+}
+
+// SetImageSettings changes image r's settings from from to to, in one
+// change of the store that carries only the fields that differ: a change
+// the store refuses (a name another image of the group has, a read-only
+// store, a server that cannot be reached) changes none of them.
+func (s *Server) SetImageSettings(ctx context.Context, r store.ImageRef, from, to ImageSettings) error {
+	var o store.SetOptions
+	if to.Name != from.Name {
+		o.Name = &to.Name
+	}
+	if to.Description != from.Description {
+		o.Description = &to.Description
+	}
+	if to.DisplayOrder != from.DisplayOrder {
+		o.DisplayOrder = &to.DisplayOrder
+	}
+	if to.Enabled != from.Enabled {
+		o.Enabled = &to.Enabled
+	}
+	if o == (store.SetOptions{}) {
+		return nil
+	}
+	return s.Service().SetImage(ctx, r, o)
+}
+
 // UnattendPath returns the path of image r's unattend file as stored in the
 // group folder ("" when it has none).
 func (s *Server) UnattendPath(ctx context.Context, r store.ImageRef) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -55,12 +56,18 @@ func (c *Console) showProperties() {
 
 func propertyForm(rows [][]string) *widget.Form {
 	form := widget.NewForm()
+	appendRows(form, rows)
+	return form
+}
+
+// appendRows appends rows (label, value) to form, the values as wrapped
+// labels.
+func appendRows(form *widget.Form, rows [][]string) {
 	for _, r := range rows {
 		v := widget.NewLabel(r[1])
 		v.Wrapping = fyne.TextWrapBreak
 		form.Append(r[0], v)
 	}
-	return form
 }
 
 func (c *Console) showTableDialog(title string, rows [][]string) {
@@ -70,15 +77,24 @@ func (c *Console) showTableDialog(title string, rows [][]string) {
 	c.current = d
 }
 
-// groupProperties is the Properties dialog of an image group.
+// groupProperties is the Properties dialog of an image group: General
+// (its name, which OK or Apply renames the group to, and its space) and
+// Space by image.
 type groupProperties struct {
+	c     *Console
+	n     app.Node
 	space *app.GroupSpace
 	rows  [][]string
+	tabs  *container.AppTabs
+	frame *propertiesFrame
+	// name is the group's name field; saved the name the group has.
+	name  *dialogEntry
+	saved string
 }
 
 func (c *Console) showGroupProperties(n app.Node, sp *app.GroupSpace) {
-	rows := [][]string{
-		{"Group", n.Name},
+	w := &groupProperties{c: c, n: n, space: sp, saved: n.Name}
+	w.rows = [][]string{
 		{"Folder", n.Server.GroupDir(n.Name)},
 		{"Images", strconv.Itoa(len(sp.Images))},
 		{"Res.rwm", app.FormatBytes(sp.ResBytes)},
@@ -87,6 +103,11 @@ func (c *Console) showGroupProperties(n app.Node, sp *app.GroupSpace) {
 		{"Tables and XML", app.FormatBytes(sp.OverheadBytes)},
 		{"Image files", app.FormatBytes(sp.ImageFileBytes)},
 	}
+	w.name = c.newDialogEntry()
+	w.name.SetText(n.Name)
+	w.name.Validator = app.CheckGroupName
+	general := widget.NewForm(widget.NewFormItem("Group name", w.name))
+	appendRows(general, w.rows)
 	per := widget.NewTable(
 		func() (int, int) { return len(sp.Images) + 1, 3 },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
@@ -104,14 +125,45 @@ func (c *Console) showGroupProperties(n app.Node, sp *app.GroupSpace) {
 	per.SetColumnWidth(0, 260)
 	per.SetColumnWidth(1, 110)
 	per.SetColumnWidth(2, 110)
-	tabs := container.NewAppTabs(
-		container.NewTabItem("General", propertyForm(rows)),
+	w.tabs = container.NewAppTabs(
+		container.NewTabItem("General", container.NewVScroll(general)),
 		container.NewTabItem("Space by image", per),
 	)
-	d := dialog.NewCustom(n.Label+" Properties", "Close", tabs, c.Window)
-	d.Resize(fyne.NewSize(600, 460))
-	d.Show()
-	c.current = &groupProperties{space: sp, rows: rows}
+	w.frame = c.showPropertiesFrame(n, w.tabs, groupPropertiesSize, w.save)
+	if w.frame.readOnly {
+		w.name.Disable()
+	} else {
+		c.Window.Canvas().Focus(w.name)
+	}
+	c.current = w
+}
+
+// save renames the group when its name was changed, then closes the
+// dialog when close is set (OK). A refused rename leaves the dialog open
+// with the name typed, behind the error.
+func (w *groupProperties) save(close bool) {
+	c, srv, from := w.c, w.n.Server, w.saved
+	to := strings.TrimSpace(w.name.Text)
+	if to == from {
+		w.frame.done(close)
+		return
+	}
+	if err := app.CheckGroupName(to); err != nil {
+		c.showError("Rename image group "+from, err)
+		return
+	}
+	w.frame.saving()
+	c.runJob("Rename group "+from, func(context.Context, progress.Func) error {
+		return refusedChange(srv, srv.RenameGroup(from, to))
+	}, func(err error) {
+		w.frame.saved()
+		if err != nil {
+			return // runJob showed why; the name typed stays for another try
+		}
+		w.saved = to
+		c.Select(app.GroupID(srv, to))
+		w.frame.done(close)
+	})
 }
 
 // imageExtras is what the Properties of an image show beyond
@@ -150,15 +202,45 @@ type imageProperties struct {
 	packSel   int // index in packs, -1 for none
 	packList  *widget.List
 	packState *widget.Label
+
+	// The General tab's settings: name, description, display order and
+	// status; saved are those the image has (since the dialog opened or
+	// the last Apply).
+	name, description, order *dialogEntry
+	online                   *dialogCheck
+	saved                    app.ImageSettings
+	frame                    *propertiesFrame
 }
 
 func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties, x imageExtras) {
 	w := &imageProperties{c: c, n: n, p: p, packs: x.packs, packSel: -1}
 	im := p.Image
-	var general [][]string
+	// General: the settings, then the image's facts.
+	w.saved = app.SettingsOf(&im)
+	w.name, w.description, w.order = c.newDialogEntry(), c.newDialogEntry(), c.newDialogEntry()
+	w.name.SetText(im.Name)
+	w.name.Validator = checkImageName
+	w.description.SetText(im.Description)
+	w.order.SetText(strconv.Itoa(im.DisplayOrder))
+	w.order.Validator = func(s string) error { _, err := parseDisplayOrder(s); return err }
+	w.online = c.newDialogCheck("Online: offered to clients for installing")
+	w.online.SetChecked(im.Enabled)
+	general := widget.NewForm(
+		widget.NewFormItem("Name", w.name),
+		widget.NewFormItem("Description", w.description),
+		widget.NewFormItem("Display order", w.order),
+		widget.NewFormItem("Status", w.online),
+	)
+	general.Items[2].HintText = "Lower numbers are listed first to clients"
+	var facts [][]string
 	for _, kv := range app.GeneralProperties(&im) {
-		general = append(general, []string{kv[0], kv[1]})
+		switch kv[0] {
+		case "Name", "Description", "Status":
+		default:
+			facts = append(facts, []string{kv[0], kv[1]})
+		}
 	}
+	appendRows(general, facts)
 	// Unattend: associate, view, remove.
 	w.unattend = widget.NewMultiLineEntry()
 	w.unattend.SetText(p.Unattend)
@@ -199,18 +281,191 @@ func (c *Console) showImageProperties(n app.Node, p *app.ImageProperties, x imag
 			s.PID, s.Started.Local().Format("2006-01-02 15:04:05"), s.Heartbeat.Local().Format("15:04:05"))})
 	}
 	w.tabs = container.NewAppTabs(
-		container.NewTabItem("General", container.NewVScroll(propertyForm(general))),
+		container.NewTabItem("General", container.NewVScroll(general)),
 		container.NewTabItem("Unattend", unattend),
 	)
 	if n.Kind == app.KindImage {
 		w.tabs.Append(container.NewTabItem("Language Packs", w.langPacksTab(x.packsErr)))
 	}
-	w.tabs.Append(container.NewTabItem("Space", propertyForm(space)))
-	w.tabs.Append(container.NewTabItem("Sessions", propertyForm(sessions)))
-	w.dlg = dialog.NewCustom(n.Label+" Properties", "Close", w.tabs, c.Window)
-	w.dlg.Resize(fyne.NewSize(640, 520))
-	w.dlg.Show()
+	w.tabs.Append(container.NewTabItem("Space", container.NewVScroll(propertyForm(space))))
+	w.tabs.Append(container.NewTabItem("Sessions", container.NewVScroll(propertyForm(sessions))))
+	w.frame = c.showPropertiesFrame(n, w.tabs, imagePropertiesSize, w.save)
+	w.dlg = w.frame.dlg
+	if w.frame.readOnly {
+		w.name.Disable()
+		w.description.Disable()
+		w.order.Disable()
+		w.online.Disable()
+	} else {
+		c.Window.Canvas().Focus(w.name)
+	}
 	c.current = w
+}
+
+// dialogCheck is a check box in a dialog: Enter presses the dialog's
+// default button and Esc cancels it, as in a dialogEntry (a focused check
+// box takes the keys, and Fyne's uses Space only).
+type dialogCheck struct {
+	widget.Check
+	c *Console
+}
+
+func (c *Console) newDialogCheck(text string) *dialogCheck {
+	k := &dialogCheck{c: c}
+	k.Text = text
+	k.ExtendBaseWidget(k)
+	return k
+}
+
+func (k *dialogCheck) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyEscape, fyne.KeyReturn, fyne.KeyEnter:
+		if top := k.c.Window.Canvas().Overlays().Top(); top != nil {
+			k.c.overlayKey(top, ev)
+			return
+		}
+	}
+	k.Check.TypedKey(ev)
+}
+
+// parseDisplayOrder reads a display order (priority) as typed.
+func parseDisplayOrder(s string) (int, error) {
+	v, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("the display order %q is not a whole number of 0 or more: type 0 to list the image first, higher numbers to list it later", strings.TrimSpace(s))
+	}
+	return v, nil
+}
+
+// settings returns the General tab's settings as typed.
+func (w *imageProperties) settings() (app.ImageSettings, error) {
+	e := app.ImageSettings{Name: w.name.Text, Description: w.description.Text, Enabled: w.online.Checked}
+	if e.Name != w.saved.Name {
+		e.Name = strings.TrimSpace(e.Name)
+	}
+	if err := checkImageName(e.Name); err != nil {
+		return e, fmt.Errorf("%w: type the name clients see in the image list", err)
+	}
+	var err error
+	e.DisplayOrder, err = parseDisplayOrder(w.order.Text)
+	return e, err
+}
+
+// save stores the General tab's settings that changed, in one change of the
+// store, then closes the dialog when close is set (OK). A refused change
+// (a name another image has, a read-only store, a server offline) changes
+// nothing and leaves the dialog open with what was typed, behind the error.
+func (w *imageProperties) save(close bool) {
+	c, srv, r, from := w.c, w.n.Server, w.n.Ref(), w.saved
+	title := "Properties of " + w.n.Label
+	to, err := w.settings()
+	if err != nil {
+		c.showError(title, err)
+		return
+	}
+	if to == from {
+		w.frame.done(close)
+		return
+	}
+	w.frame.saving()
+	c.runJob(title, func(ctx context.Context, _ progress.Func) error {
+		return refusedChange(srv, srv.SetImageSettings(ctx, r, from, to))
+	}, func(err error) {
+		w.frame.saved()
+		if err != nil {
+			return // runJob showed why
+		}
+		w.saved = to
+		w.p.Image.Name, w.p.Image.Description = to.Name, to.Description
+		w.frame.done(close)
+	})
+}
+
+// refusedChange adds to err, why the server refused a change made in a
+// Properties dialog, that nothing was changed and what to do.
+func refusedChange(s *app.Server, err error) error {
+	if err == nil || app.IsCancelled(err) {
+		return err
+	}
+	if s.Offline() {
+		return fmt.Errorf("%w\n\nThe server %s cannot be reached, so nothing was changed: check that it runs (wimconsole serve) and that the network reaches it, then press OK or Apply again", err, s.Name)
+	}
+	if ro, _ := s.ReadOnly(); ro {
+		return fmt.Errorf("%w\n\nNothing was changed: this store can only be read from here", err)
+	}
+	return fmt.Errorf("%w\n\nNothing was changed: correct the setting, then press OK or Apply again, or Cancel", err)
+}
+
+// Properties dialogs keep one size, whichever tab shows: the tabs' own
+// minimum sizes change as each is first drawn (a wrapped label asks for its
+// height at the width it is given), and a dialog that followed them grew,
+// moved (it is centred) and drew past the window, so that a click aimed at
+// the next tab missed. Long content scrolls inside its tab.
+var (
+	imagePropertiesSize = fyne.NewSize(600, 420)
+	groupPropertiesSize = fyne.NewSize(560, 380)
+)
+
+// fixedSize is a layout that asks for size, whatever its objects ask,
+// and lays them over all the space it is given.
+type fixedSize struct{ size fyne.Size }
+
+func (l fixedSize) MinSize([]fyne.CanvasObject) fyne.Size { return l.size }
+
+func (l fixedSize) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.Position{})
+		o.Resize(size)
+	}
+}
+
+// propertiesFrame is the frame of a Properties dialog: its tabs at one
+// fixed size, and Cancel, Apply and OK (the default: Enter presses it, Esc
+// presses Cancel). On a read-only store nothing can be changed: OK only
+// closes and Apply is greyed out.
+type propertiesFrame struct {
+	dlg       *dialog.CustomDialog
+	ok, apply *widget.Button
+	readOnly  bool
+}
+
+// showPropertiesFrame shows tabs as the Properties of node n, at size;
+// save(close) stores what was changed (close: OK, else Apply).
+func (c *Console) showPropertiesFrame(n app.Node, tabs *container.AppTabs, size fyne.Size, save func(close bool)) *propertiesFrame {
+	f := &propertiesFrame{}
+	f.readOnly, _ = n.Server.ReadOnly()
+	f.dlg = dialog.NewCustomWithoutButtons(n.Label+" Properties", container.New(fixedSize{size}, tabs), c.Window)
+	cancel := widget.NewButton("Cancel", f.dlg.Hide)
+	f.apply = widget.NewButton("Apply", func() { save(false) })
+	f.ok = widget.NewButton("OK", func() { save(true) })
+	f.ok.Importance = widget.HighImportance
+	if f.readOnly {
+		f.apply.Disable()
+	}
+	f.dlg.SetButtons([]fyne.CanvasObject{cancel, f.apply, f.ok})
+	f.dlg.Show()
+	return f
+}
+
+// saving greys out OK and Apply while a change is stored.
+func (f *propertiesFrame) saving() {
+	f.ok.Disable()
+	f.apply.Disable()
+}
+
+// saved enables OK and Apply again.
+func (f *propertiesFrame) saved() {
+	f.ok.Enable()
+	if !f.readOnly {
+		f.apply.Enable()
+	}
+}
+
+// done closes the dialog after OK (close); after Apply it stays.
+func (f *propertiesFrame) done(close bool) {
+	if close {
+		f.dlg.Hide()
+	}
 }
 
 // associate picks an unattend file and associates it with the image.
