@@ -282,6 +282,14 @@ func (c *Console) dropped(pos fyne.Position, uris []fyne.URI) {
 	if c.browser != nil && len(local) > 0 && c.browser.dropped(local) {
 		return
 	}
+	// While the Add Image wizard is open, drops go to it.
+	if w, ok := c.current.(*addWizard); ok && w.open() {
+		if len(others) > 0 {
+			w.reportDrop(fmt.Errorf("only Windows image files (.wim, .esd, .swm) can be added.\n\nNot added: %s", strings.Join(others, ", ")))
+		}
+		w.acceptDrop(wims)
+		return
+	}
 	if len(others) > 0 {
 		dialog.ShowInformation("Not a Windows Image",
 			"Only Windows image files (.wim, .esd, .swm) can be added by dropping them here.\n\nNot added: "+strings.Join(others, ", "), c.Window)

@@ -347,6 +347,7 @@ func (c *Console) mainMenuOf(actions []*fyne.MenuItem) *fyne.MainMenu {
 	refresh.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
 	addInstall := fyne.NewMenuItem("Add Install Image…", func() { c.addImage(nil, c.selectedGroup()) })
 	addInstall.Disabled = c.readOnly()
+	addInstall.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault}
 	quit := fyne.NewMenuItem("Quit", c.quitRequested)
 	quit.IsQuit = true
 	quit.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}
