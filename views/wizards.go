@@ -109,6 +109,7 @@ type addWizard struct {
 
 	source *dialogEntry
 	list   *fyne.Container // the image rows
+	scroll *container.Scroll
 	checks []*wizardCheck
 
 	group *wizardSelectEntry // install images
@@ -224,13 +225,13 @@ func (w *addWizard) build(target string) {
 
 	// Page 2: the images of the file(s), all visible in a tall list.
 	w.list = container.NewVBox()
-	scroll := container.NewVScroll(w.list)
+	w.scroll = container.NewVScroll(w.list)
 	rowH := widget.NewCheck("Image", nil).MinSize().Height
-	scroll.SetMinSize(fyne.NewSize(0, 8*(rowH+theme.Padding())))
+	w.scroll.SetMinSize(fyne.NewSize(0, 8*(rowH+theme.Padding())))
 	header := imageRow(listCell("Image", true), "Edition", "Arch", "Size", true)
 	imagesPage := &wizardPage{
 		title:   "Images",
-		content: container.NewBorder(container.NewVBox(widget.NewLabel("Tick the images to add (Space ticks the focused one):"), header), nil, nil, nil, scroll),
+		content: container.NewBorder(container.NewVBox(widget.NewLabel("Tick the images to add (Space ticks the focused one):"), header), nil, nil, nil, w.scroll),
 		validate: func() error {
 			if len(w.picks()) == 0 {
 				return errors.New("tick at least one image to add")
