@@ -2,6 +2,9 @@ package views
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -136,7 +139,7 @@ func (w *wizard) check() {
 // nil.
 func (w *wizard) setProblem(err error) {
 	if err != nil {
-		w.problem.SetText(err.Error())
+		w.problem.SetText(sentence(err.Error()))
 		w.next.Disable()
 		return
 	}
@@ -266,4 +269,18 @@ func (e *wizardSelectEntry) TypedKey(ev *fyne.KeyEvent) {
 	if !e.c.dialogKey(ev) {
 		e.SelectEntry.TypedKey(ev)
 	}
+}
+
+// sentence makes msg (an error's text) a sentence: a capital first letter
+// and a full stop.
+func sentence(msg string) string {
+	r, n := utf8.DecodeRuneInString(msg)
+	if n == 0 {
+		return msg
+	}
+	msg = string(unicode.ToUpper(r)) + msg[n:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }

@@ -73,6 +73,14 @@ func sameStrings(a, b []string) bool {
 	return true
 }
 
+// orDash is s, or a dash for a fact the image does not record.
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
 // fixedWidth lays o out width wide.
 func fixedWidth(o fyne.CanvasObject, width float32) fyne.CanvasObject {
 	return container.New(layout.NewGridWrapLayout(fyne.NewSize(width, o.MinSize().Height)), o)
@@ -340,7 +348,7 @@ func (w *addWizard) setImages(files []string, images []app.SourceImage) {
 		ch := w.c.newWizardCheck(label, func(bool) { w.ticked() })
 		ch.Checked = true
 		w.checks = append(w.checks, ch)
-		w.list.Add(imageRow(ch, im.Edition, im.Arch, app.FormatBytes(im.Bytes), false))
+		w.list.Add(imageRow(ch, orDash(im.Edition), orDash(im.Arch), app.FormatBytes(im.Bytes), false))
 	}
 	w.list.Refresh()
 	w.namedFor = ""
