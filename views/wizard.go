@@ -79,9 +79,8 @@ func (c *Console) newWizard(title string, size fyne.Size, finish func(), pages .
 	body := container.NewBorder(container.NewVBox(w.heading, widget.NewSeparator()),
 		container.NewVBox(widget.NewSeparator(), w.problem), nil, nil, stack)
 	w.dlg = dialog.NewCustomWithoutButtons(title, body, c.Window)
-	// Cancel first: the console's Esc presses the first button that is not
-	// the default one (see dialogButtons).
-	w.dlg.SetButtons([]fyne.CanvasObject{w.cancel, w.back, w.next})
+	// As WDS lays them out; Esc presses Cancel (see dialogButtons).
+	w.dlg.SetButtons([]fyne.CanvasObject{w.back, w.next, w.cancel})
 	w.dlg.Resize(size)
 	return w
 }
