@@ -142,6 +142,16 @@ type addWizard struct {
 // preselected.
 func (c *Console) addImage(files []string, group string) { c.openAddWizard(files, false, group) }
 
+// addImageFromMenu is File > Add Install Image… and its shortcut Ctrl+N,
+// which the window runs whatever is shown and even when the item is greyed
+// out: it does nothing on a read-only store or while a dialog is shown.
+func (c *Console) addImageFromMenu() {
+	if c.readOnly() || c.Window.Canvas().Overlays().Top() != nil {
+		return
+	}
+	c.addImage(nil, c.selectedGroup())
+}
+
 // addBootImage opens the Add Image wizard for boot images.
 func (c *Console) addBootImage(files []string, arch string) { c.openAddWizard(files, true, arch) }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/engine/store/storetest"
 )
 
 // storeState describes everything of f's store a wizard could change: each
@@ -75,6 +76,31 @@ func TestAddWizardKeyboardOnly(t *testing.T) {
 	ims, _ := f.srv.Store.ListImages(context.Background(), store.ListOptions{Group: "Lab"})
 	if len(ims) != 4 || ims[2].Name != "Image K" || ims[3].Name != "Image L" {
 		t.Fatalf("after Finish the group holds %d images (%s)", len(ims), overlayText(c))
+	}
+}
+
+// Ctrl+N opens nothing while a dialog is shown, nor on a read-only store
+// (the window runs a menu's shortcut even when its item is greyed out).
+func TestCtrlNOnlyWhenAnImageCanBeAdded(t *testing.T) {
+	f := newFixture(t)
+	c := f.c
+	f.do(t, app.ImageID(f.srv, f.refs[0]), "Properties")
+	pressShortcut(t, c, fyne.KeyN, fyne.KeyModifierShortcutDefault)
+	if _, ok := c.current.(*addWizard); ok || overlays(c) != 1 {
+		t.Fatalf("Ctrl+N over Properties: %d overlays, current %T", overlays(c), c.current)
+	}
+
+	dir, seal := storetest.ReadOnlyMount(t)
+	root := filepath.Join(dir, "RemoteInstall")
+	if _, err := store.Open(root); err != nil {
+		t.Fatal(err)
+	}
+	seal()
+	ro, _ := newTestConsole(t, root)
+	ro.settle()
+	pressShortcut(t, ro, fyne.KeyN, fyne.KeyModifierShortcutDefault)
+	if _, ok := ro.current.(*addWizard); ok || overlays(ro) != 0 {
+		t.Fatalf("Ctrl+N on a read-only store: %d overlays, current %T", overlays(ro), ro.current)
 	}
 }
 
