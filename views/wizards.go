@@ -301,7 +301,7 @@ func (w *addWizard) build(target string) {
 	if w.group != nil {
 		namesPage.focus = w.group
 	} else {
-		namesPage.focus = w.name
+		namesPage.focus = w.arch
 	}
 
 	// Page 4: the summary.
