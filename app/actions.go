@@ -145,6 +145,7 @@ type AddRequest struct {
 	Arch        string        // boot images: architecture ("" from the image)
 	Name        string        // one image only: its name ("" keeps the source's)
 	Description string        // one image only
+	FileName    string        // one image only: its file name ("" chosen as WDS does)
 }
 
 // AddImages adds the images of req, file by file, and returns what was added.
@@ -164,7 +165,7 @@ func (s *Server) AddImages(ctx context.Context, req AddRequest, report progress.
 	for _, name := range order {
 		o := store.AddOptions{Group: req.Group, Boot: req.Boot, Arch: req.Arch, Indexes: byFile[name], Progress: report}
 		if len(req.Picks) == 1 {
-			o.Name, o.Description = req.Name, req.Description
+			o.Name, o.Description, o.FileName = req.Name, req.Description, req.FileName
 		}
 		refs, err := s.Service().AddImage(ctx, name, o)
 		added = append(added, refs...)

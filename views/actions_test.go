@@ -349,17 +349,29 @@ func TestGroupAddRenameDelete(t *testing.T) {
 
 func TestAddImageWizard(t *testing.T) {
 	f := newFixture(t)
-	// Cancelled file dialog: nothing opens.
+	// The wizard opens on its source page, asking no file dialog;
+	// Browse… cancelled leaves the page as it was.
 	f.do(t, app.GroupID(f.srv, "Lab"), "Add Install Image…")
-	if f.dlg.opens != 1 || f.c.current != nil {
-		t.Fatalf("cancelled open: %d opens, current %T", f.dlg.opens, f.c.current)
+	w, ok := f.c.current.(*addWizard)
+	if !ok || w.wiz.at != 0 || f.dlg.opens != 0 {
+		t.Fatalf("Add Install Image… opened %T (%d file dialogs)", f.c.current, f.dlg.opens)
+	}
+	if !w.wiz.next.Disabled() {
+		t.Fatal("Next is enabled with no source file")
+	}
+	tapButton(t, f.c, "Browse…")
+	if f.dlg.opens != 1 || w.source.Text != "" || w.wiz.at != 0 {
+		t.Fatalf("cancelled Browse…: %d opens, source %q, page %d", f.dlg.opens, w.source.Text, w.wiz.at)
 	}
 	src := makeWIM(t, "A", "C")
 	f.dlg.files = []string{src}
-	f.do(t, app.GroupID(f.srv, "Lab"), "Add Install Image…")
-	w := f.c.current.(*addWizard)
-	if w.group.Text != "Lab" || len(w.checks) != 2 {
-		t.Fatalf("wizard group %q, %d images", w.group.Text, len(w.checks))
+	tapButton(t, f.c, "Browse…")
+	if w.source.Text != src {
+		t.Fatalf("Browse… filled in %q", w.source.Text)
+	}
+	next(t, w.wiz)
+	if w.wiz.at != 1 || w.group.Text != "Lab" || len(w.checks) != 2 {
+		t.Fatalf("images page %d: group %q, %d images", w.wiz.at, w.group.Text, len(w.checks))
 	}
 	if !strings.Contains(w.gain.Text, "already in the group") {
 		t.Fatalf("gain %q", w.gain.Text)
@@ -367,18 +379,22 @@ func TestAddImageWizard(t *testing.T) {
 	// Only image C, renamed.
 	w.checks[0].SetChecked(false)
 	f.c.settle()
-	if w.name.Disabled() || w.name.Text != "Image C" {
-		t.Fatalf("name entry %q disabled=%v", w.name.Text, w.name.Disabled())
+	next(t, w.wiz)
+	if w.wiz.at != 2 || w.name.Text != "Image C" || w.file.Text != "install-(3)" {
+		t.Fatalf("names page %d: name %q, file %q", w.wiz.at, w.name.Text, w.file.Text)
 	}
 	w.name.SetText("Lab C")
 	w.desc.SetText("third")
-	w.submit()
-	f.c.settle()
+	next(t, w.wiz)
+	if txt := w.summary.Text; w.wiz.at != 3 || !strings.Contains(txt, "Lab C") || !strings.Contains(txt, "install-(3).wim") {
+		t.Fatalf("summary page %d: %q", w.wiz.at, txt)
+	}
+	next(t, w.wiz) // Finish
 	if txt := overlayText(f.c); !strings.Contains(txt, "Added 1 image") {
 		t.Fatalf("summary %q", txt)
 	}
 	ims, _ := storeOf(f.srv).ListImages(context.Background(), store.ListOptions{Group: "Lab"})
-	if len(ims) != 3 || ims[2].Name != "Lab C" || ims[2].Description != "third" {
+	if len(ims) != 3 || ims[2].Name != "Lab C" || ims[2].Description != "third" || ims[2].File != "install-(3).wim" {
 		t.Fatalf("images after add: %+v", ims)
 	}
 	if n, _ := f.c.model.Node(f.c.Selected()); n.Label != "Lab C" {
@@ -387,13 +403,16 @@ func TestAddImageWizard(t *testing.T) {
 	// Both images into a new group, typed in.
 	f.do(t, "server:"+f.srv.Name, "Add Install Image…")
 	w = f.c.current.(*addWizard)
+	w.source.SetText(src)
+	next(t, w.wiz)
+	next(t, w.wiz)
 	w.group.SetText("Fresh")
 	f.c.settle()
 	if !strings.Contains(w.gain.Text, "0 bytes already") {
 		t.Fatalf("gain into a new group: %q", w.gain.Text)
 	}
-	w.submit()
-	f.c.settle()
+	next(t, w.wiz)
+	next(t, w.wiz)
 	if ims, _ := storeOf(f.srv).ListImages(context.Background(), store.ListOptions{Group: "Fresh"}); len(ims) != 2 {
 		t.Fatalf("new group has %d images", len(ims))
 	}
@@ -403,21 +422,41 @@ func TestAddImageWizard(t *testing.T) {
 	if w.arch.Selected != "x64" {
 		t.Fatalf("arch %q", w.arch.Selected)
 	}
+	w.source.SetText(src)
+	next(t, w.wiz)
 	w.checks[1].SetChecked(false)
+	next(t, w.wiz)
 	w.name.SetText("WinPE")
-	w.submit()
-	f.c.settle()
+	next(t, w.wiz)
+	next(t, w.wiz)
 	if kids := f.c.model.Children(app.ArchID(f.srv, "x64")); len(kids) != 2 {
 		t.Fatalf("boot images %v", kids)
 	}
-	// A damaged source is an error dialog.
+	// A damaged source typed in: the source page says so and stays.
 	bad := filepath.Join(t.TempDir(), "bad.wim")
 	os.WriteFile(bad, []byte("not a wim"), 0o644)
-	f.dlg.files = []string{bad}
 	f.do(t, app.GroupID(f.srv, "Lab"), "Add Install Image…")
+	w = f.c.current.(*addWizard)
+	w.source.SetText(bad)
+	next(t, w.wiz)
+	if w.wiz.at != 0 || !strings.Contains(w.wiz.problem.Text, "bad.wim") {
+		t.Fatalf("damaged source: page %d, problem %q", w.wiz.at, w.wiz.problem.Text)
+	}
+	w.wiz.Cancel()
+	// A damaged source dropped is an error dialog.
+	f.c.addImage([]string{bad}, "Lab")
+	f.c.settle()
 	if txt := overlayText(f.c); !strings.Contains(txt, "Add Image failed") || !strings.Contains(txt, "bad.wim") {
 		t.Fatalf("damaged source: %q", txt)
 	}
+}
+
+// next presses Next (Finish on the last page) and waits for what it
+// started.
+func next(t *testing.T, w *wizard) {
+	t.Helper()
+	w.Next()
+	w.c.settle()
 }
 
 func TestDropFiles(t *testing.T) {
@@ -427,10 +466,11 @@ func TestDropFiles(t *testing.T) {
 	f.c.dropped(fyne.NewPos(-1, -1), []fyne.URI{storage.NewFileURI(src)})
 	f.c.settle()
 	w, ok := f.c.current.(*addWizard)
-	if !ok || w.group.Text != "Lab" || w.files[0] != src {
+	if !ok || w.group.Text != "Lab" || w.files[0] != src || w.wiz.at != 1 {
 		t.Fatalf("drop opened %T", f.c.current)
 	}
 	// Dropped onto another group's row: that group is preselected.
+	w.wiz.Cancel()
 	f.c.current = nil
 	f.srv.AddGroup("Other")
 	f.c.model.Refresh()
@@ -452,6 +492,7 @@ func TestDropFiles(t *testing.T) {
 	if w := f.c.current.(*addWizard); w.group.Text != "Other" {
 		t.Fatalf("dropped on Other: group %q", w.group.Text)
 	}
+	f.c.current.(*addWizard).wiz.Cancel()
 	// Other files get a message.
 	f.c.dropped(fyne.NewPos(0, 0), []fyne.URI{storage.NewFileURI("/tmp/notes.txt")})
 	if txt := overlayText(f.c); !strings.Contains(txt, "notes.txt") || !strings.Contains(txt, ".wim") {
@@ -462,18 +503,24 @@ func TestDropFiles(t *testing.T) {
 func TestExportWizard(t *testing.T) {
 	f := newFixture(t)
 	dest := filepath.Join(t.TempDir(), "out.wim")
-	f.dlg.save = dest
 	f.do(t, app.ImageID(f.srv, f.refs[0]), "Export Image…")
 	w := f.c.current.(*exportWizard)
+	next(t, w.wiz)
+	w.dest.SetText(dest)
 	w.name.SetText("Exported A")
-	w.submit()
-	f.c.settle()
+	next(t, w.wiz)
+	if !strings.Contains(w.summary.Text, dest) || !strings.Contains(w.summary.Text, "Exported A") {
+		t.Fatalf("summary %q", w.summary.Text)
+	}
+	next(t, w.wiz)
 	// Append the second image.
 	f.do(t, app.ImageID(f.srv, f.refs[1]), "Export Image…")
 	w = f.c.current.(*exportWizard)
+	next(t, w.wiz)
+	w.dest.SetText(dest)
 	w.mode.SetSelected(exportAppend)
-	w.submit()
-	f.c.settle()
+	next(t, w.wiz)
+	next(t, w.wiz)
 	x, err := wim.Open(dest, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -485,27 +532,45 @@ func TestExportWizard(t *testing.T) {
 	if err := x.Verify(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	// New file onto an existing one: refused with a dialog.
+	// New file onto an existing one: flagged on the destination page,
+	// Next disabled, nothing written.
+	before, _ := os.Stat(dest)
 	f.do(t, app.ImageID(f.srv, f.refs[1]), "Export Image…")
-	f.c.current.(*exportWizard).submit()
-	f.c.settle()
-	if txt := overlayText(f.c); !strings.Contains(txt, "Export Image B failed") {
-		t.Fatalf("export onto an existing file: %q", txt)
+	w = f.c.current.(*exportWizard)
+	next(t, w.wiz)
+	w.dest.SetText(dest)
+	if !strings.Contains(w.wiz.problem.Text, "exists") || !w.wiz.next.Disabled() {
+		t.Fatalf("new file onto an existing one: problem %q, Next disabled %v", w.wiz.problem.Text, w.wiz.next.Disabled())
+	}
+	next(t, w.wiz)
+	if w.wiz.at != 1 {
+		t.Fatalf("Next left the page with the problem %q", w.wiz.problem.Text)
+	}
+	w.wiz.Cancel()
+	if after, _ := os.Stat(dest); after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
+		t.Fatal("the cancelled export changed the file")
 	}
 }
 
 func TestReplaceWizard(t *testing.T) {
 	f := newFixture(t)
-	f.dlg.files = []string{makeWIM(t, "X", "Y")}
+	src := makeWIM(t, "X", "Y")
 	f.do(t, app.ImageID(f.srv, f.refs[0]), "Replace Image…")
 	w := f.c.current.(*replaceWizard)
-	if len(w.index.Options) != 2 {
+	f.dlg.files = []string{src}
+	tapButton(t, f.c, "Browse…")
+	next(t, w.wiz)
+	if w.wiz.at != 1 || len(w.index.Options) != 2 {
 		t.Fatalf("source images %v", w.index.Options)
 	}
 	w.index.SetSelectedIndex(1)
+	next(t, w.wiz)
 	w.force.SetChecked(true)
-	w.submit()
-	f.c.settle()
+	next(t, w.wiz)
+	if !strings.Contains(w.summary.Text, "image 2 of "+src) || !strings.Contains(w.summary.Text, "without waiting") {
+		t.Fatalf("summary %q", w.summary.Text)
+	}
+	next(t, w.wiz)
 	im := f.image(t, f.refs[0])
 	if !im.Enabled || im.Name != "Image A" {
 		t.Fatalf("after replace: %+v", im)
@@ -524,13 +589,23 @@ func TestReplaceWizard(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(data), "variant Y") {
 		t.Fatalf("replaced data %q %v", data[:min(len(data), 20)], err)
 	}
-	// A bad wait is refused.
+	// A bad wait is flagged on the options page.
 	f.do(t, app.ImageID(f.srv, f.refs[0]), "Replace Image…")
 	w = f.c.current.(*replaceWizard)
+	w.src.SetText(src)
+	next(t, w.wiz)
+	next(t, w.wiz)
 	w.wait.SetText("soon")
-	w.submit()
-	if txt := overlayText(f.c); !strings.Contains(txt, "minutes") {
-		t.Fatalf("bad wait: %q", txt)
+	if !strings.Contains(w.wiz.problem.Text, "minutes") || !w.wiz.next.Disabled() {
+		t.Fatalf("bad wait: %q", w.wiz.problem.Text)
+	}
+	// Not keeping the name: the image takes the source image's.
+	w.wait.SetText("0")
+	w.keepName.SetChecked(false)
+	next(t, w.wiz)
+	next(t, w.wiz)
+	if im := f.image(t, f.refs[0]); im.Name != "Image X" {
+		t.Fatalf("replaced without keeping the name: %q", im.Name)
 	}
 }
 
@@ -561,9 +636,13 @@ func TestRegroupWizard(t *testing.T) {
 	if w.preview.Reclaimable == 0 || !strings.Contains(overlayText(f.c), "reclaims about") {
 		t.Fatalf("preview %+v: %q", w.preview, overlayText(f.c))
 	}
+	next(t, w.wiz)
 	w.into.SetText("Lab2")
-	w.submit()
-	f.c.settle()
+	next(t, w.wiz)
+	if want := app.FormatBytes(w.preview.Reclaimable) + " are reclaimable"; !strings.Contains(w.summary.Text, want) || !strings.Contains(w.summary.Text, "renamed Lab2") {
+		t.Fatalf("summary %q, want %q", w.summary.Text, want)
+	}
+	next(t, w.wiz)
 	txt := overlayText(f.c)
 	if !strings.Contains(txt, "Before:") || !strings.Contains(txt, "Reclaimed:") {
 		t.Fatalf("summary %q", txt)
@@ -620,7 +699,7 @@ func TestProperties(t *testing.T) {
 		t.Fatalf("group space %+v", g.space)
 	}
 	// Enter opens Properties too (boot image), once the dialog is closed.
-	tapButton(t, f.c, "Cancel")
+	tapButton(t, f.c, "Close")
 	f.c.Select(app.ImageID(f.srv, f.refs[2]))
 	f.c.Window.Canvas().(interface{ OnTypedKey() func(*fyne.KeyEvent) }).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	f.c.settle()

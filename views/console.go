@@ -347,8 +347,9 @@ func (c *Console) mainMenu() *fyne.MainMenu { return c.mainMenuOf(c.actionItems(
 func (c *Console) mainMenuOf(actions []*fyne.MenuItem) *fyne.MainMenu {
 	refresh := fyne.NewMenuItem("Refresh", c.Refresh)
 	refresh.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
-	addInstall := fyne.NewMenuItem("Add Install Image…", func() { c.addImage(nil, c.selectedGroup()) })
+	addInstall := fyne.NewMenuItem("Add Install Image…", c.addImageFromMenu)
 	addInstall.Disabled = c.readOnly()
+	addInstall.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault}
 	quit := fyne.NewMenuItem("Quit", c.quitRequested)
 	quit.IsQuit = true
 	quit.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"errors"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,14 @@ func (c *Console) dropped(pos fyne.Position, uris []fyne.URI) {
 	}
 	// While an image is being serviced, drops add to it.
 	if c.browser != nil && len(local) > 0 && c.browser.dropped(local) {
+		return
+	}
+	// While the Add Image wizard is open, drops go to it.
+	if w, ok := c.current.(*addWizard); ok && w.open() {
+		if len(others) > 0 {
+			w.reportDrop(errors.New(leftOutMessage(others)))
+		}
+		w.acceptDrop(wims)
 		return
 	}
 	if len(wims) == 0 {

@@ -43,9 +43,15 @@ func TestFileDialogsFallBackToFyne(t *testing.T) {
 		name, title string
 		open        func()
 	}{
-		{"open", "Add Install Image", func() { f.c.addImage(nil, "Lab") }},
+		{"open", "Add Install Image", func() { f.c.addImage(nil, "Lab"); tapButton(t, f.c, "Browse…") }},
 		{"folder", "Extract to folder", func() { f.c.extractPath(f.srv, f.refs[0], "/a.txt") }},
-		{"save", "Export Image", func() { f.c.Select(image); f.c.exportImage() }},
+		{"save", "Export Image", func() {
+			f.c.Select(image)
+			f.c.exportImage()
+			w := f.c.current.(*exportWizard)
+			w.wiz.Next()
+			tapButton(t, f.c, "Browse…")
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := d.calls
@@ -70,10 +76,10 @@ func TestFileDialogsFallBackToFyne(t *testing.T) {
 				e.SetText(dest)
 				tapButton(t, f.c, "Save")
 				w, ok := f.c.current.(*exportWizard)
-				if !ok || w.dest != dest {
+				if !ok || w.dest.Text != dest {
 					t.Fatalf("Export wizard not opened on %s: current %T", dest, f.c.current)
 				}
-				w.dlg.Hide()
+				w.wiz.Cancel()
 				return
 			}
 			if _, ok := f.c.current.(*dialog.FileDialog); !ok {
@@ -133,8 +139,9 @@ func TestSecondFileDialogIsRefused(t *testing.T) {
 	f := newFixture(t)
 	d := &blockingDialogs{release: make(chan struct{})}
 	f.c.dialogs = d
-	f.c.addImage(nil, "Lab")
-	f.c.addImage(nil, "Lab")
+	f.c.addImage(nil, "Lab") // the wizard, on its source page
+	tapButtonNoWait(t, f.c, "Browse…")
+	tapButtonNoWait(t, f.c, "Browse…")
 	if shown := overlayText(f.c); !strings.Contains(shown, fileDialogBusy) {
 		t.Errorf("second request shows %q, want %q", shown, fileDialogBusy)
 	}
@@ -143,8 +150,10 @@ func TestSecondFileDialogIsRefused(t *testing.T) {
 	if n := d.opens.Load(); n != 1 {
 		t.Fatalf("native dialog opened %d times, want 1", n)
 	}
-	f.c.addImage(nil, "Lab")
-	f.c.settle()
+	if shown := overlayText(f.c); strings.Contains(shown, fileDialogBusy) {
+		press(t, f.c, fyne.KeyEscape) // the message
+	}
+	tapButton(t, f.c, "Browse…")
 	if n := d.opens.Load(); n != 2 {
 		t.Fatalf("after the first closed, native dialog opened %d times in all, want 2", n)
 	}

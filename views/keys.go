@@ -135,6 +135,11 @@ func dialogButtons(top fyne.CanvasObject) (def, dismiss *widget.Button, ok bool)
 			dismiss = b
 		}
 	}
+	for _, b := range buttons {
+		if b.Text == "Cancel" && b != def {
+			dismiss = b // a wizard's Back comes before its Cancel
+		}
+	}
 	if def == nil && len(buttons) == 1 {
 		def = buttons[0] // Close, OK: the only way out
 	}
@@ -370,12 +375,25 @@ func (c *Console) newDialogEntry() *dialogEntry {
 }
 
 func (e *dialogEntry) TypedKey(ev *fyne.KeyEvent) {
+	if e.MultiLine && (ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter) {
+		e.Entry.TypedKey(ev) // a new line, not the default button
+		return
+	}
+	if !e.c.dialogKey(ev) {
+		e.Entry.TypedKey(ev)
+	}
+}
+
+// dialogKey handles Esc, Enter and Return pressed in a widget of the
+// dialog shown on top as the dialog does (see overlayKey), and reports
+// whether it did.
+func (c *Console) dialogKey(ev *fyne.KeyEvent) bool {
 	switch ev.Name {
 	case fyne.KeyEscape, fyne.KeyReturn, fyne.KeyEnter:
-		if top := e.c.Window.Canvas().Overlays().Top(); top != nil {
-			e.c.overlayKey(top, ev)
-			return
+		if top := c.Window.Canvas().Overlays().Top(); top != nil {
+			c.overlayKey(top, ev)
+			return true
 		}
 	}
-	e.Entry.TypedKey(ev)
+	return false
 }

@@ -153,9 +153,10 @@ func TestAddRemoteServer(t *testing.T) {
 	// Export downloads, Copy Image copies on the server, Add Install
 	// Image uploads: each as a job of the console.
 	dest := filepath.Join(t.TempDir(), "out.wim")
-	f.dlg.save = dest
 	f.do(t, id1, "Export Image…")
-	c.current.(*exportWizard).submit()
+	ew := c.current.(*exportWizard)
+	ew.dest.SetText(dest)
+	ew.submit()
 	c.settle()
 	x, err := wim.Open(dest, nil)
 	if err != nil {
@@ -185,9 +186,10 @@ func TestAddRemoteServer(t *testing.T) {
 	if _, err := st.GetImage(ctx, cp); err == nil {
 		t.Fatalf("Delete left the copy on the server (%s)", overlayText(c))
 	}
-	f.dlg.files = []string{makeWIM(t, "Z")}
 	f.do(t, app.GroupID(srv, "Deploy"), "Add Install Image…")
 	w := c.current.(*addWizard)
+	w.source.SetText(makeWIM(t, "Z"))
+	next(t, w.wiz)
 	if !strings.Contains(w.gain.Text, "cannot tell") {
 		t.Errorf("gain on a remote group: %q", w.gain.Text)
 	}
