@@ -64,7 +64,9 @@ func runConsole(root string) error {
 		consoles = append(consoles, c)
 		stop, err := c.LiveSync()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "wimconsole: watching the store:", err)
+			// The console works without it; changes made elsewhere show
+			// on Refresh (F5).
+			c.ShowError("Watching the store for changes", err)
 		} else {
 			stops = append(stops, stop)
 		}

@@ -25,6 +25,10 @@ func (c *Console) showError(what string, err error) {
 	d.Show()
 }
 
+// ShowError shows err in the console's window as showError does, for
+// what failed outside it (main.go's start-up work).
+func (c *Console) ShowError(what string, err error) { c.showError(what, err) }
+
 // errorContent is headline (bold), err's summary and, when the engine
 // said more, its details in a closed "Details" section.
 func errorContent(headline string, err error) fyne.CanvasObject {
