@@ -224,8 +224,7 @@ func (c *Console) restartSync() error {
 	stop, err := c.model.Watch(func(err error) {
 		c.do(func() {
 			if err != nil {
-				summary, _ := app.ExplainError(err)
-				c.status.SetText(summary)
+				c.showStatusError(err)
 				return
 			}
 			c.redraw()

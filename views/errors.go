@@ -29,6 +29,14 @@ func (c *Console) showError(what string, err error) {
 // what failed outside it (main.go's start-up work).
 func (c *Console) ShowError(what string, err error) { c.showError(what, err) }
 
+// showStatusError says err in the status bar, in the administrator's
+// words: for errors of the background (live sync, a remote server's
+// events) that open no dialog.
+func (c *Console) showStatusError(err error) {
+	summary, _ := app.ExplainError(err)
+	c.status.SetText(summary)
+}
+
 // errorContent is headline (bold), err's summary and, when the engine
 // said more, its details in a closed "Details" section.
 func errorContent(headline string, err error) fyne.CanvasObject {

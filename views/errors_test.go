@@ -66,3 +66,16 @@ func findAccordion(o fyne.CanvasObject) *widget.Accordion {
 	}
 	return nil
 }
+
+// TestStatusErrorInWords: an error of the background work (live sync, a
+// remote server's events) shows in the status bar in the same words,
+// without the temporary file's name.
+func TestStatusErrorInWords(t *testing.T) {
+	f := newFixture(t)
+	tmp := filepath.Join(f.srv.Store.Root(), "Images", "Lab", ".wimconsole-0123456789ab-install.wim")
+	f.c.showStatusError(&fs.PathError{Op: "open", Path: tmp, Err: syscall.EACCES})
+	want := "You have no permission to read " + filepath.Join(f.srv.Store.Root(), "Images", "Lab", "install.wim")
+	if got := f.c.status.Text; !strings.HasPrefix(got, want) {
+		t.Errorf("status %q, want it to start %q", got, want)
+	}
+}
