@@ -34,32 +34,30 @@ func ExplainError(err error) (summary, details string) {
 		summary = full
 	}
 	summary = CleanTempNames(summary)
-	chain := errorChain(err)
+	causes := hiddenCauses(err, full)
 	var pe *wim.PanicError
 	switch {
 	case errors.As(err, &pe):
 		details = full + "\n\n" + strings.TrimSpace(string(pe.Stack))
-	case summary == full && len(chain) <= 1:
-		details = ""
-	case len(chain) <= 1:
+	case summary == full && len(causes) == 0:
+		details = "" // the message says it all
+	case len(causes) == 0:
 		details = full
 	default:
-		details = full + "\n\nCaused by:\n  " + strings.Join(chain[1:], "\n  ")
+		details = full + "\n\nCaused by:\n  " + strings.Join(causes, "\n  ")
 	}
 	return summary, details
 }
 
-// errorChain returns the messages of err and of each error it wraps, the
-// outermost first, temporary names cleaned; a message that only repeats
-// the one it wraps is left out.
-func errorChain(err error) []string {
+// hiddenCauses returns the messages of the errors err wraps (the
+// outermost first, temporary names cleaned) that full, err's message,
+// does not already hold: a cause that fmt.Errorf's %w quoted is left out.
+func hiddenCauses(err error, full string) []string {
 	var out []string
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		msg := CleanTempNames(e.Error())
-		if n := len(out); n > 0 && out[n-1] == msg {
-			continue
+	for e := errors.Unwrap(err); e != nil; e = errors.Unwrap(e) {
+		if msg := CleanTempNames(e.Error()); !strings.Contains(full, msg) {
+			out = append(out, msg)
 		}
-		out = append(out, msg)
 	}
 	return out
 }

@@ -28,11 +28,22 @@ func TestExplainError(t *testing.T) {
 			sum:  []string{"no image is ticked"},
 		},
 		{
+			name: "a wrapped message that quotes its causes is its own summary, without details",
+			err:  fmt.Errorf("bad pattern %q: %w", "[", errors.New("syntax error in pattern")),
+			sum:  []string{`bad pattern "[": syntax error in pattern`},
+		},
+		{
+			name: "a cause the message does not quote is in the details",
+			err:  &wrapped{msg: "export failed", err: errors.New("the share went away")},
+			sum:  []string{"export failed"},
+			det:  []string{"Caused by:\n  the share went away"},
+		},
+		{
 			name:   "disk full while writing a WIM names the destination, not its temporary file",
 			err:    fmt.Errorf("export: %w", &fs.PathError{Op: "write", Path: "/srv/out/.install.wim.wimconsole-tmp0123456789ab", Err: syscall.ENOSPC}),
 			sum:    []string{"The disk that holds /srv/out/install.wim is full", "Free some space"},
 			notSum: []string{"wimconsole-tmp", "0x"},
-			det:    []string{"/srv/out/install.wim", "no space left on device", "Caused by"},
+			det:    []string{"export: write /srv/out/install.wim: no space left on device"},
 		},
 		{
 			name:   "permission denied in the store's temporary name",
@@ -155,3 +166,12 @@ func TestCleanTempNames(t *testing.T) {
 		}
 	}
 }
+
+// wrapped is an error whose message does not quote the error it wraps.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
