@@ -48,32 +48,43 @@ func main() {
 }
 
 // runConsole opens the console window on the store at root ("" for the
-// per-user default) and returns when the window is closed.
+// per-user default) and returns when the window is closed. A store that
+// cannot be opened shows a window saying why, with a way out (another
+// folder, or Quit), instead of ending with a message in the terminal.
 func runConsole(root string) error {
 	root, err := app.ResolveRoot(root)
 	if err != nil {
 		return err
 	}
-	local, err := app.LocalServer(root)
-	if err != nil {
-		return fmt.Errorf("opening the store: %w", err)
-	}
 	a := fyneapp.NewWithID(appID)
-	c := views.NewConsole(a, app.NewModel(local), &nativeDialogs{})
-	c.FitScreen(screenSize())
-	stop, err := c.LiveSync()
-	if err != nil {
-		return fmt.Errorf("watching the store: %w", err)
-	}
-	defer stop()
-	if path, err := app.ServerListPath(); err == nil {
-		if err := c.LoadServers(path); err != nil {
-			fmt.Fprintln(os.Stderr, "wimconsole:", err)
+	var consoles []*views.Console
+	var stops []func()
+	views.StartConsole(a, root, &nativeDialogs{}, func(c *views.Console) {
+		consoles = append(consoles, c)
+		c.FitScreen(screenSize())
+		stop, err := c.LiveSync()
+		if err != nil {
+			// The console works without it; changes made elsewhere show
+			// on Refresh (F5).
+			c.ShowError("Watching the store for changes", err)
+		} else {
+			stops = append(stops, stop)
 		}
+		if path, err := app.ServerListPath(); err == nil {
+			if err := c.LoadServers(path); err != nil {
+				fmt.Fprintln(os.Stderr, "wimconsole:", err)
+			}
+		}
+		c.CheckSessions()
+		c.Window.SetMaster()
+		c.Window.Show()
+	})
+	a.Run()
+	for _, stop := range stops {
+		stop()
 	}
-	defer c.StopServers()
-	c.CheckSessions()
-	c.Window.SetMaster()
-	c.Window.ShowAndRun()
+	for _, c := range consoles {
+		c.StopServers()
+	}
 	return nil
 }

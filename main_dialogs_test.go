@@ -85,7 +85,7 @@ func startDialogConsole(t *testing.T, timeout time.Duration, extraEnv ...string)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	d.ctx = ctx
-	d.win = strings.Fields(d.x("search", "--sync", "--onlyvisible", "--name", "^WIM Console$"))[0]
+	d.win = strings.Fields(d.x("search", "--sync", "--onlyvisible", "--name", consoleWindowName))[0]
 	time.Sleep(time.Second) // first frame
 	d.click("1", 41, 116)   // expand Install Images
 	d.click("1", 65, 147)   // expand Lab
@@ -167,7 +167,7 @@ func (d *dialogConsole) cancelNative(title string) {
 	d.alive("after its " + title + " dialog was cancelled")
 	// The console's window is still there; its answer to the dialog
 	// reaches the main goroutine before the next request.
-	d.x("search", "--onlyvisible", "--name", "^WIM Console$")
+	d.x("search", "--onlyvisible", "--name", consoleWindowName)
 	time.Sleep(50 * time.Millisecond)
 }
 

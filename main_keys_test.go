@@ -105,7 +105,7 @@ func TestKeysUnderXvfb(t *testing.T) {
 		}
 		return strings.TrimSpace(string(out))
 	}
-	win := strings.Fields(x("search", "--sync", "--onlyvisible", "--name", "^WIM Console$"))[0]
+	win := strings.Fields(x("search", "--sync", "--onlyvisible", "--name", consoleWindowName))[0]
 	time.Sleep(time.Second) // first frame
 	// Keys go to the window under the pointer (Xvfb runs no window
 	// manager): the pointer stays over the window.

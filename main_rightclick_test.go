@@ -68,7 +68,7 @@ func TestRightClickDisableUnderXvfb(t *testing.T) {
 		}
 		return strings.TrimSpace(string(out))
 	}
-	win := strings.Fields(x("search", "--sync", "--onlyvisible", "--name", "^WIM Console$"))[0]
+	win := strings.Fields(x("search", "--sync", "--onlyvisible", "--name", consoleWindowName))[0]
 	time.Sleep(time.Second) // first frame
 	click := func(button, px, py string) {
 		x("mousemove", "--window", win, px, py, "click", button)

@@ -52,7 +52,7 @@ func TestConsoleFitsTheScreenAtScale2UnderXvfb(t *testing.T) {
 		_ = rc.cmd.Process.Kill()
 		_ = rc.cmd.Wait()
 	})
-	rc.win = strings.Fields(rc.x("search", "--sync", "--onlyvisible", "--name", "^WIM Console$"))[0]
+	rc.win = strings.Fields(rc.x("search", "--sync", "--onlyvisible", "--name", consoleWindowName))[0]
 
 	// The window's place and size, once it has settled (a monitor whose DPI
 	// changes Fyne's scale sizes it again just after it shows).

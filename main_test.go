@@ -17,8 +17,13 @@ import (
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
+// consoleWindowName matches the console window's title for xdotool search
+// --name: "WIM Console – HOST – /path/of/the/store" (the store is an
+// absolute path), not the window of a store that cannot be opened.
+const consoleWindowName = "^WIM Console .+ /"
+
 // TestConsoleWindowUnderXvfb starts the real binary under Xvfb, waits for
-// the window named "WIM Console", and screenshots it.
+// the console window (consoleWindowName), and screenshots it.
 func TestConsoleWindowUnderXvfb(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real X server")
@@ -47,11 +52,11 @@ func TestConsoleWindowUnderXvfb(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	search := exec.CommandContext(ctx, xdotool, "search", "--sync", "--onlyvisible", "--name", "^WIM Console$")
+	search := exec.CommandContext(ctx, xdotool, "search", "--sync", "--onlyvisible", "--name", consoleWindowName)
 	search.Env = append(os.Environ(), "DISPLAY="+display)
 	out, err := search.Output()
 	if err != nil {
-		t.Fatalf("window \"WIM Console\" did not appear: %v\nconsole output:\n%s", err, logs.String())
+		t.Fatalf("the console window did not appear: %v\nconsole output:\n%s", err, logs.String())
 	}
 	win := strings.Fields(string(out))[0]
 

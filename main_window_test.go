@@ -114,7 +114,7 @@ func startPopulatedConsole(t *testing.T) *realConsole {
 		_ = rc.cmd.Process.Kill()
 		_ = rc.cmd.Wait()
 	})
-	rc.win = strings.Fields(rc.x("search", "--sync", "--onlyvisible", "--name", "^WIM Console$"))[0]
+	rc.win = strings.Fields(rc.x("search", "--sync", "--onlyvisible", "--name", consoleWindowName))[0]
 	time.Sleep(time.Second) // first frame
 	rc.click("1", 41, 116)  // expand Install Images
 	rc.click("1", 65, 147)  // expand Lab

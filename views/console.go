@@ -91,6 +91,17 @@ type Console struct {
 	// built again only when it changes, since setting it closes a menu
 	// the user has open (and a reload comes at any time).
 	menuKey string
+
+	// listSelected rows of the details list are selected, while the tree
+	// selection is listSelectedFor (see setSelectionStatus).
+	listSelected    int
+	listSelectedFor string
+
+	// syncMu guards syncStop, which stops the live sync of the local
+	// store (see LiveSync); a switch of stores restarts it.
+	syncMu   sync.Mutex
+	syncStop func()
+	syncing  bool
 }
 
 // NewConsole builds the console window over model. dialogs are the native
@@ -108,11 +119,15 @@ func NewConsole(a fyne.App, model *app.Model, dialogs app.Dialogs) *Console {
 		doWait:    fyne.DoAndWait,
 		quit:      a.Quit,
 	}
+	// A long status line is cut with an ellipsis rather than widening the
+	// window beyond the screen (FYNE_SCALE=2).
+	c.status.Truncation = fyne.TextTruncateEllipsis
 	c.Window.SetIcon(resources.AppIcon)
 	c.treeW = c.newTree()
 	c.tree = &c.treeW.Tree
 	c.details = newDetailsPane()
 	c.details.onKey = c.detailsKey
+	c.followListSelection()
 	c.details.open = func(id string) {
 		if _, ok := c.model.Node(id); ok {
 			c.tree.Select(id)
@@ -179,7 +194,7 @@ func (c *Console) Refresh() {
 		err := c.model.Refresh()
 		return func() {
 			if err != nil {
-				dialog.ShowError(err, c.Window)
+				c.showError("Refresh", err)
 			}
 			c.redraw()
 		}
@@ -188,17 +203,49 @@ func (c *Console) Refresh() {
 
 // LiveSync keeps the window in step with the stores on disk: changes made by
 // the command line, another console or a file manager show within a second.
-// The returned function stops it.
+// The returned function stops it (and the live sync of a store switched to
+// later, see openStore).
 func (c *Console) LiveSync() (stop func(), err error) {
-	return c.model.Watch(func(err error) {
+	if err := c.restartSync(); err != nil {
+		return nil, err
+	}
+	c.syncMu.Lock()
+	c.syncing = true
+	c.syncMu.Unlock()
+	return func() {
+		c.syncMu.Lock()
+		old := c.syncStop
+		c.syncStop, c.syncing = nil, false
+		c.syncMu.Unlock()
+		if old != nil {
+			old()
+		}
+	}, nil
+}
+
+// restartSync stops the watchers of the stores shown before and watches
+// the model's stores as they are now. It may run on any goroutine.
+func (c *Console) restartSync() error {
+	stop, err := c.model.Watch(func(err error) {
 		c.do(func() {
 			if err != nil {
-				c.status.SetText(err.Error())
+				c.showStatusError(err)
 				return
 			}
 			c.redraw()
 		})
 	})
+	if err != nil {
+		return err
+	}
+	c.syncMu.Lock()
+	old := c.syncStop
+	c.syncStop = stop
+	c.syncMu.Unlock()
+	if old != nil {
+		old()
+	}
+	return nil
 }
 
 // background runs work in a goroutine, then the function it returns (if
@@ -283,7 +330,11 @@ func (c *Console) redraw() {
 func (c *Console) showDetails() { c.details.show(c.model.Details(c.selected)) }
 
 func (c *Console) updateStatus() {
-	c.status.SetText(c.model.StatusText(c.selected))
+	selected := 0
+	if c.listSelectedFor == c.selected {
+		selected = c.listSelected
+	}
+	c.status.SetText(c.model.SelectionStatus(c.selected, selected, len(c.details.content.Rows)))
 	c.jobStatus.SetText(c.jobSummary())
 	c.showReadOnly()
 }
@@ -404,16 +455,121 @@ func (c *Console) confirmCloseWithJobs(closeFn func()) {
 	}, c.Window)
 }
 
+// setSelectionStatus says in the status bar that n rows of the details
+// list are selected ("Lab: 3 of 12 selected"); 0 shows what the tree's
+// selection holds. The list calls it when its selection changes; a new
+// tree selection forgets it.
+func (c *Console) setSelectionStatus(n int) {
+	c.listSelected, c.listSelectedFor = n, c.selected
+	c.updateStatus()
+}
+
+// followListSelection counts the details list's selected row in the
+// status bar (one row at a time: the list selects one).
+func (c *Console) followListSelection() {
+	t := c.details.table
+	selected, unselected := t.OnSelected, t.OnUnselected
+	t.OnSelected = func(id widget.TableCellID) {
+		c.setSelectionStatus(1)
+		if selected != nil {
+			selected(id)
+		}
+	}
+	t.OnUnselected = func(id widget.TableCellID) {
+		c.setSelectionStatus(0)
+		if unselected != nil {
+			unselected(id)
+		}
+	}
+}
+
+// storeLocationTitle is the title of File > Store Location….
+const storeLocationTitle = "Store Location"
+
+// showStoreLocation shows where the servers' stores are, and offers to
+// open another folder as the local store.
 func (c *Console) showStoreLocation() {
 	var text string
 	for _, s := range c.model.Servers() {
 		text += fmt.Sprintf("%s\n%s\n\n", s.Name, s.Location())
 	}
 	entry := widget.NewMultiLineEntry()
-	entry.SetText(text)
-	d := dialog.NewCustom("Store Location", "Close", entry, c.Window)
-	d.Resize(fyne.NewSize(600, 220))
+	entry.SetText(strings.TrimSpace(text))
+	entry.Wrapping = fyne.TextWrapBreak
+	d := dialog.NewCustomConfirm(storeLocationTitle, "Open Another Store…", "Close", entry, func(ok bool) {
+		if ok {
+			c.chooseStore()
+		}
+	}, c.Window)
+	d.Resize(fyne.NewSize(600, 240))
 	d.Show()
+	c.current = d
+}
+
+// chooseStore asks for a folder and opens it as the local store.
+func (c *Console) chooseStore() {
+	if len(c.jobs.Running()) > 0 {
+		c.showInfo(storeLocationTitle, "Jobs are running on the store shown. Wait for them to end, or cancel them, before opening another store.")
+		return
+	}
+	c.pickFolder("Open Image Store", c.openStore)
+}
+
+// openStore opens the folder root as the local server's store in this
+// window: the tree shows it, live sync follows it instead of the old one,
+// and its leftover servicing sessions are offered. A folder that holds
+// other files and no store is made a store only when the administrator
+// agrees; an empty or missing one becomes a new store; a store that cannot
+// be written opens read-only.
+func (c *Console) openStore(root string) {
+	c.background(func() func() {
+		kind, err := app.InspectStoreFolder(root)
+		return func() {
+			switch {
+			case err != nil:
+				c.showError("Open store "+root, err)
+			case kind == app.FolderOther:
+				c.confirm("Create a Store?", notAStore(root), "Create Store", func() { c.switchStore(root) })
+			default:
+				c.switchStore(root)
+			}
+		}
+	})
+}
+
+// notAStore asks whether to create a store in root, a folder of other files.
+func notAStore(root string) string {
+	return fmt.Sprintf("%s is not an image store and is not empty. Create a store in it?\n\nThe store's folders (Images, Boot, WdsConsole) are added beside what the folder holds; nothing in it is changed.", root)
+}
+
+// switchStore opens root (creating the store if needed) and shows it in
+// place of the local store shown now.
+func (c *Console) switchStore(root string) {
+	c.background(func() func() {
+		srv, err := app.LocalServer(root)
+		if err != nil {
+			return func() { c.showError("Open store "+root, err) }
+		}
+		c.model.SetLocalServer(srv)
+		c.syncMu.Lock()
+		syncing := c.syncing
+		c.syncMu.Unlock()
+		var serr error
+		if syncing {
+			serr = c.restartSync()
+		}
+		return func() {
+			c.redraw()
+			if roots := c.model.Children(""); len(roots) > 0 {
+				c.tree.OpenBranch(roots[0])
+				c.Select(roots[0])
+			}
+			if serr != nil {
+				c.showError("Watching "+root, serr)
+			}
+			c.CheckSessions()
+		}
+	})
 }
 
 func (c *Console) showCommandLineHelp() {

@@ -101,8 +101,8 @@ func TestTreeShowsServerAndFolders(t *testing.T) {
 			t.Errorf("tree does not show %q; shown: %q", want, shown)
 		}
 	}
-	if got := c.Window.Title(); got != "WIM Console" {
-		t.Errorf("title %q", got)
+	if got, want := c.Window.Title(), "WIM Console – "+srv.Name+" – "+srv.Location(); got != want {
+		t.Errorf("title %q, want %q", got, want)
 	}
 	var menus []string
 	for _, m := range c.Window.MainMenu().Items {
@@ -127,8 +127,8 @@ func TestDetailsFollowSelection(t *testing.T) {
 	if !found {
 		t.Fatalf("server details lack the store path: %v", d.Rows)
 	}
-	if st := labels(c.Window.Content()); !contains(st, srv.Name+": "+root) {
-		t.Errorf("status bar does not show the store path; labels %q", st)
+	if st := c.status.Text; !strings.HasPrefix(st, srv.Name+" ("+root+"): ") || !contains(labels(c.Window.Content()), st) {
+		t.Errorf("status bar %q does not show the server and its store path", st)
 	}
 	// A group created on disk appears after Refresh, under Install Images.
 	if err := os.MkdirAll(filepath.Join(root, "Images", "Win11"), 0o755); err != nil {

@@ -42,21 +42,16 @@ func (c *Console) findInGroup() {
 	w.found = widget.NewLabel("Every install image of the group is searched; a pattern without \\ matches names.")
 	w.found.Wrapping = fyne.TextWrapWord
 	w.list = widget.NewList(func() int { return len(w.matches) }, func() fyne.CanvasObject {
-		return columnRow(4)
+		return newListRow(columnRow(len(findColumnNames)), w.list.Select, func(widget.ListItemID) { w.browse() })
 	}, func(id widget.ListItemID, o fyne.CanvasObject) {
 		if id < 0 || id >= len(w.matches) {
 			return
 		}
-		m := w.matches[id]
-		cells := o.(*fyne.Container).Objects
-		cols := entryColumns(m.Entry, true)
-		for i, s := range []string{w.labels[id], imagePath(cols[0]), cols[1], cols[4]} {
-			cells[i].(*widget.Label).SetText(s)
-		}
+		o.(*listRow).setTexts(id, w.columns(id))
 	})
 	w.list.OnSelected = func(id widget.ListItemID) { w.sel = id }
 	w.list.OnUnselected = func(widget.ListItemID) { w.sel = -1 }
-	header := columnRow(4, "Image", "Path", "Size", "Modified")
+	header := columnRow(len(findColumnNames), findColumnNames...)
 	top := container.NewVBox(
 		container.NewBorder(nil, nil, nil, widget.NewButton("Search", w.run), w.search),
 		w.found, header)
@@ -65,6 +60,17 @@ func (c *Console) findInGroup() {
 	d.Resize(fyne.NewSize(960, 600))
 	d.Show()
 	c.current = w
+}
+
+// findColumnNames are the columns of the matches: the file's name and its
+// whole path in Windows form (C:\Windows\System32\drivers\x.sys) apart.
+var findColumnNames = []string{"Image", "Name", "Path", "Size", "Modified"}
+
+// columns returns the texts of match id (see findColumnNames).
+func (w *findDialog) columns(id int) []string {
+	m := w.matches[id]
+	cols := entryColumns(m.Entry, true) // name, path, size, attributes, modified, streams
+	return []string{w.labels[id], cols[0], cols[1], cols[2], cols[4]}
 }
 
 // run searches the group for the pattern typed, in the background.
@@ -107,14 +113,19 @@ func (w *findDialog) selected() (app.FileMatch, bool) {
 	return w.matches[w.sel], true
 }
 
-// browse opens Browse Files on the selected match's image, in its folder.
+// browse opens Browse Files on the selected match's image, in its folder
+// (a folder found opens itself; a double-click on a match does the same).
 func (w *findDialog) browse() {
 	m, ok := w.selected()
 	if !ok {
 		return
 	}
+	dir := path.Dir(m.Path)
+	if m.Dir {
+		dir = m.Path
+	}
 	b := &fileBrowser{c: w.c, srv: w.srv, ref: m.Image, label: w.labels[w.sel], sel: -1}
-	b.showAt("Browse Files – "+b.label, path.Dir(m.Path))
+	b.showAt("Browse Files – "+b.label, dir)
 }
 
 // extract extracts the selected match to a folder.

@@ -5,7 +5,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -113,16 +112,3 @@ func (c *Console) runJob(title string, fn func(ctx context.Context, report progr
 	})
 	return j
 }
-
-// showError shows err as a dialog saying what failed.
-func (c *Console) showError(what string, err error) {
-	dialog.ShowError(&actionError{what: what, err: err}, c.Window)
-}
-
-type actionError struct {
-	what string
-	err  error
-}
-
-func (e *actionError) Error() string { return e.what + " failed:\n" + e.err.Error() }
-func (e *actionError) Unwrap() error { return e.err }

@@ -388,12 +388,12 @@ func refusedChange(s *app.Server, err error) error {
 		return err
 	}
 	if s.Offline() {
-		return fmt.Errorf("%w\n\nThe server %s cannot be reached, so nothing was changed: check that it runs (wimconsole serve) and that the network reaches it, then press OK or Apply again", err, s.Name)
+		return app.WithAdvice(err, fmt.Sprintf("The server %s cannot be reached, so nothing was changed: check that it runs (wimconsole serve) and that the network reaches it, then press OK or Apply again.", s.Name))
 	}
 	if ro, _ := s.ReadOnly(); ro {
-		return fmt.Errorf("%w\n\nNothing was changed: this store can only be read from here", err)
+		return app.WithAdvice(err, "Nothing was changed: this store can only be read from here.")
 	}
-	return fmt.Errorf("%w\n\nNothing was changed: correct the setting, then press OK or Apply again, or Cancel", err)
+	return app.WithAdvice(err, "Nothing was changed: correct the setting, then press OK or Apply again, or Cancel.")
 }
 
 // Properties dialogs keep one size, whichever tab shows: the tabs' own

@@ -7,31 +7,20 @@ import (
 	"github.com/wimconsole/wimconsole/app"
 )
 
-// windowTitle is the console's title: "read-only" is added while a store
-// shown cannot be changed (a mounted snapshot, a share without write
-// rights).
+// windowTitle is the console's title: the server of the selection and
+// where its store is ("WIM Console – HOST – /srv/RemoteInstall"), and
+// "(read-only)" while that store cannot be changed (a mounted snapshot, a
+// share without write rights).
 func (c *Console) windowTitle() string {
-	var ro []string
-	servers := c.model.Servers()
-	for _, s := range servers {
-		if ok, _ := s.ReadOnly(); ok {
-			ro = append(ro, s.Name)
-		}
-	}
-	switch {
-	case len(ro) == 0:
+	s := c.server()
+	if s == nil {
 		return Title
-	case len(servers) == 1:
-		return Title + " (read-only)"
 	}
-	t := Title + " ("
-	for i, n := range ro {
-		if i > 0 {
-			t += ", "
-		}
-		t += n
+	t := Title + " – " + s.Name + " – " + s.Location()
+	if ro, _ := s.ReadOnly(); ro {
+		t += " (read-only)"
 	}
-	return t + " read-only)"
+	return t
 }
 
 // readOnly reports whether the selection's server cannot be changed.

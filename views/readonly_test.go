@@ -48,7 +48,7 @@ func TestReadOnlyConsole(t *testing.T) {
 
 	c, srv := newTestConsole(t, root)
 	c.settle()
-	if got, want := c.Window.Title(), "WIM Console (read-only)"; got != want {
+	if got, want := c.Window.Title(), "WIM Console – "+srv.Name+" – "+root+" (read-only)"; got != want {
 		t.Errorf("title %q, want %q", got, want)
 	}
 	// The tree lists the store.
@@ -129,8 +129,8 @@ func findButtons(o fyne.CanvasObject) []*widget.Button {
 // the plain title and every action enabled.
 func TestWritableConsoleNotReadOnly(t *testing.T) {
 	f := newFixture(t)
-	if got := f.c.Window.Title(); got != Title {
-		t.Errorf("title %q, want %q", got, Title)
+	if got, want := f.c.Window.Title(), Title+" – "+f.srv.Name+" – "+f.srv.Location(); got != want {
+		t.Errorf("title %q, want %q", got, want)
 	}
 	f.c.Select(app.ImageID(f.srv, f.refs[0]))
 	for l, on := range menuState(f.c.actionItems()) {

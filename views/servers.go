@@ -69,7 +69,7 @@ func (c *Console) watchServer(s *app.Server) {
 		c.do(func() {
 			c.redraw()
 			if err != nil {
-				c.status.SetText(err.Error())
+				c.showStatusError(err)
 			}
 		})
 	})

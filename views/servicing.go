@@ -30,8 +30,9 @@ type fileBrowser struct {
 	// closed is set when the dialog has closed.
 	closed bool
 
-	dir       string // the folder shown ("/")
-	searching bool   // entries are search results
+	dir       string          // the folder shown ("/")
+	searching bool            // entries are search results
+	header    *fyne.Container // the column names (they change for search results)
 	entries   []app.FileEntry
 	sel       int // index in entries, -1 for none
 	changes   []app.StagedChange
@@ -89,15 +90,12 @@ func (b *fileBrowser) show(title string) { b.showAt(title, "/") }
 func (b *fileBrowser) showAt(title, dir string) {
 	b.pathLabel = widget.NewLabel("/")
 	b.list = widget.NewList(func() int { return len(b.entries) }, func() fyne.CanvasObject {
-		return columnRow(len(entryColumnNames))
+		return newListRow(columnRow(len(entryColumnNames)), b.list.Select, func(widget.ListItemID) { b.openSelected() })
 	}, func(id widget.ListItemID, o fyne.CanvasObject) {
 		if id < 0 || id >= len(b.entries) {
 			return
 		}
-		cells := o.(*fyne.Container).Objects
-		for i, s := range entryColumns(b.entries[id], b.searching) {
-			cells[i].(*widget.Label).SetText(s)
-		}
+		o.(*listRow).setTexts(id, entryColumns(b.entries[id], b.searching))
 	})
 	b.list.OnSelected = func(id widget.ListItemID) { b.sel = id }
 	b.list.OnUnselected = func(widget.ListItemID) { b.sel = -1 }
@@ -105,6 +103,7 @@ func (b *fileBrowser) showAt(title, dir string) {
 	b.search.SetPlaceHolder(`Search: *.inf or \Windows\System32\*.dll`)
 	b.search.OnSubmitted = b.runSearch
 	header := columnRow(len(entryColumnNames), entryColumnNames...)
+	b.header = header
 	nav := container.NewHBox(
 		widget.NewButton("Up", b.up),
 		widget.NewButton("Open", b.openSelected),
@@ -150,21 +149,28 @@ func (b *fileBrowser) showAt(title, dir string) {
 	b.open(dir)
 }
 
-// entryColumnNames are the browser's columns.
-var entryColumnNames = []string{"Name", "Size", "Attributes", "Created", "Modified", "Streams"}
+// entryColumnNames are the browser's columns; searchColumnNames those of
+// its search results, which show where each one is instead of its
+// creation date.
+var (
+	entryColumnNames  = []string{"Name", "Size", "Attributes", "Created", "Modified", "Streams"}
+	searchColumnNames = []string{"Name", "Path", "Size", "Attributes", "Modified", "Streams"}
+)
 
-// entryColumns returns the columns of e (see entryColumnNames): search
-// results show the whole path; Streams names the named data streams.
+// entryColumns returns the columns of e (see entryColumnNames; with
+// whole, searchColumnNames: the whole path in Windows form, as
+// C:\Windows\System32\drivers\x.sys); Streams names the named data
+// streams.
 func entryColumns(e app.FileEntry, whole bool) []string {
 	name := path.Base(e.Path)
-	if whole {
-		name = e.Path
-	}
 	size := ""
 	if e.Dir {
 		name += "/"
 	} else {
 		size = app.FormatBytes(e.Size)
+	}
+	if whole {
+		return []string{name, windowsPath(e.Path), size, app.FormatAttributes(e.Attributes), app.FormatDate(e.Modified), strings.Join(e.Streams, ", ")}
 	}
 	return []string{name, size, app.FormatAttributes(e.Attributes), app.FormatDate(e.Created), app.FormatDate(e.Modified), strings.Join(e.Streams, ", ")}
 }
@@ -199,6 +205,13 @@ func (b *fileBrowser) load(what string, searching bool, dir string, list func() 
 				return
 			}
 			b.entries, b.searching, b.dir, b.sel = entries, searching, dir, -1
+			names := entryColumnNames
+			if searching {
+				names = searchColumnNames
+			}
+			for i, l := range b.header.Objects {
+				l.(*widget.Label).SetText(names[i])
+			}
 			b.changes = changes
 			b.pathLabel.SetText(imagePath(dir))
 			if searching {

@@ -330,7 +330,9 @@ func TestEntryColumns(t *testing.T) {
 		{servicing.Entry{Path: "/Windows/notepad.exe", Size: 2048, Attributes: 0x21, Modified: mod, Streams: []string{"Zone.Identifier", "sig"}}, false,
 			"notepad.exe|2.0 KB|RA||2026-01-02 03:04|Zone.Identifier, sig"},
 		{servicing.Entry{Path: "/Windows/System32", Dir: true, Attributes: 0x10, Created: mod}, true,
-			"/Windows/System32/||D|2026-01-02 03:04||"},
+			`System32/|C:\Windows\System32||D||`},
+		{servicing.Entry{Path: "/Windows/System32/drivers/x.sys", Size: 10, Modified: mod}, true,
+			`x.sys|C:\Windows\System32\drivers\x.sys|10 bytes||2026-01-02 03:04|`},
 	} {
 		if got := strings.Join(entryColumns(tc.e, tc.whole), "|"); got != tc.want {
 			t.Errorf("entryColumns(%s) = %q, want %q", tc.e.Path, got, tc.want)

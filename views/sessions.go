@@ -116,10 +116,18 @@ func (c *Console) showSessions(found []pendingSession) {
 	}
 	intro := widget.NewLabel("These images have servicing sessions left from an earlier run. Resume one to go on changing the image, or discard it: its staged changes are dropped and the image stays as it is.")
 	intro.Wrapping = fyne.TextWrapWord
-	content := container.NewBorder(intro, container.NewHBox(w.resume, w.discard), nil, nil, w.list)
-	w.dlg = dialog.NewCustom("Servicing Sessions", "Later", content, c.Window)
+	content := container.NewBorder(intro, nil, nil, nil, w.list)
+	// Resume is the default button (Enter), Later the one Esc presses.
+	w.resume.Importance = widget.HighImportance
+	d := dialog.NewCustomWithoutButtons("Servicing Sessions", content, c.Window)
+	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Later", d.Hide), w.discard, w.resume})
+	w.dlg = d
 	w.dlg.Resize(fyne.NewSize(760, 380))
 	w.dlg.Show()
+	if len(found) == 1 {
+		// The one session is selected: Enter resumes it.
+		w.list.Select(0)
+	}
 	c.current = w
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+
 	"github.com/wimconsole/wimconsole/engine/servicing"
 )
 
@@ -105,5 +107,29 @@ func TestStartupSessions(t *testing.T) {
 	f.c.settle()
 	if got := strings.Join(entryPaths(b.entries), ","); !strings.Contains(got, "/Windows/staged.txt") {
 		t.Fatalf("the resumed tree lists %s", got)
+	}
+}
+
+// TestSingleSessionPreselected: one leftover servicing session is selected
+// in the start-up dialog, so Enter resumes it.
+func TestSingleSessionPreselected(t *testing.T) {
+	f := newFixture(t)
+	f.disable(t, 0)
+	if _, err := servicing.Begin(context.Background(), storeOf(f.srv), f.refs[0]); err != nil {
+		t.Fatal(err)
+	}
+	f.c.CheckSessions()
+	f.c.settle()
+	w, ok := f.c.current.(*sessionsDialog)
+	if !ok {
+		t.Fatalf("no sessions dialog: %T", f.c.current)
+	}
+	if w.sel != 0 || w.resume.Disabled() {
+		t.Fatalf("the one session is not selected (sel %d), or Resume is disabled", w.sel)
+	}
+	press(t, f.c, fyne.KeyReturn)
+	b := f.browser(t)
+	if b.ss == nil || b.ref != f.refs[0] {
+		t.Fatalf("Enter opened %v on %s", b.ss, b.ref)
 	}
 }
