@@ -111,6 +111,7 @@ func NewConsole(a fyne.App, model *app.Model, dialogs app.Dialogs) *Console {
 	c.tree = &c.treeW.Tree
 	c.details = newDetailsPane()
 	c.details.onKey = c.detailsKey
+	c.wireDetails()
 	c.details.open = func(id string) {
 		if _, ok := c.model.Node(id); ok {
 			c.tree.Select(id)
@@ -278,7 +279,7 @@ func (c *Console) redraw() {
 	c.updateStatus()
 }
 
-func (c *Console) showDetails() { c.details.show(c.model.Details(c.selected)) }
+func (c *Console) showDetails() { c.details.show(c.selected, c.model.Details(c.selected)) }
 
 func (c *Console) updateStatus() {
 	c.status.SetText(c.model.StatusText(c.selected))
