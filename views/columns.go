@@ -1,55 +1,51 @@
 package views
 
 import (
+	"strconv"
+	"strings"
+
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
-	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
 // The details table's column headers: a click sorts by the column (a
-// second click reverses), dragging the separator at a header's right edge
-// resizes the column. Widths dragged are kept for the session (see
-// detailsPane.widths), also when the pane shows another node and comes
-// back, and when the store is reloaded.
+// second click reverses); dragging the separator between two headers
+// (the table's own resize: the pointer turns into a resize arrow over it)
+// resizes the column on its left. Widths dragged are kept for the session
+// (detailsPane.widths): through reloads, and when the pane shows another
+// node and comes back to the same columns. Columns not dragged fit their
+// content each time the pane is shown.
 
-// gripWidth is how wide the separator that resizes a column is to grab.
-const gripWidth = 8
-
-// headerCell is one column header: the sort button and the grip.
+// headerCell is one column header: a flat button that sorts.
 type headerCell struct {
-	widget.BaseWidget
-	p    *detailsPane
-	col  int
-	sort *widget.Button
-	grip *columnGrip
+	widget.Button
+	p   *detailsPane
+	col int
 }
 
 func newHeaderCell(p *detailsPane) *headerCell {
 	h := &headerCell{p: p, col: -1}
-	h.sort = widget.NewButton("", func() {
+	h.Importance = widget.LowImportance
+	h.Alignment = widget.ButtonAlignLeading
+	h.OnTapped = func() {
 		if h.col >= 0 {
 			p.sortBy(h.col)
 		}
-	})
-	h.sort.Importance = widget.LowImportance
-	h.sort.Alignment = widget.ButtonAlignLeading
-	h.grip = &columnGrip{h: h, line: canvas.NewRectangle(theme.Color(theme.ColorNameSeparator))}
-	h.grip.ExtendBaseWidget(h.grip)
+	}
 	h.ExtendBaseWidget(h)
 	return h
 }
 
-func (h *headerCell) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(container.New(&headerLayout{h: h}, h.sort, h.grip))
-}
-
-// show points the header at column col.
+// show points the header at column col. The table has laid the header
+// out at the column's width just before: a width other than the one the
+// pane set is one the administrator dragged, and is kept.
 func (h *headerCell) show(col int) {
 	p := h.p
 	h.col = col
+	if w := h.Size().Width; w > 0 {
+		p.noteWidth(col, w)
+	}
 	text := ""
 	if col >= 0 && col < len(p.content.Columns) {
 		text = p.content.Columns[col]
@@ -62,68 +58,59 @@ func (h *headerCell) show(col int) {
 			icon = theme.MenuDropUpIcon()
 		}
 	}
-	if h.sort.Text != text || h.sort.Icon != icon {
-		h.sort.Icon = icon
-		h.sort.Text = text
-		h.sort.Refresh()
+	if h.Text != text || h.Icon != icon {
+		h.Icon = icon
+		h.Text = text
+		h.Refresh()
 	}
 }
 
-// headerLayout lays out the sort button over the whole header and the grip
-// along its right edge, on top.
-type headerLayout struct{ h *headerCell }
-
-func (*headerLayout) MinSize(objs []fyne.CanvasObject) fyne.Size { return objs[0].MinSize() }
-
-func (l *headerLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
-	objs[0].Move(fyne.NewPos(0, 0))
-	objs[0].Resize(size)
-	objs[1].Move(fyne.NewPos(size.Width-gripWidth, 0))
-	objs[1].Resize(fyne.NewSize(gripWidth, size.Height))
-	l.h.p.headerH = size.Height
+// widthKey names column col of the columns shown, for widths.
+func (p *detailsPane) widthKey(col int) string {
+	return strings.Join(p.content.Columns, "\x00") + "\x01" + strconv.Itoa(col)
 }
 
-// columnGrip is the separator at a header's right edge: dragging it
-// resizes the column.
-type columnGrip struct {
-	widget.BaseWidget
-	h     *headerCell
-	line  *canvas.Rectangle
-	start float32 // the column's width when the drag began (-1: no drag)
-	moved float32
+// width returns column col's width: as dragged this session, or what fits
+// its content.
+func (p *detailsPane) width(col int) float32 {
+	if w, ok := p.widths[p.widthKey(col)]; ok {
+		return w
+	}
+	if col >= 0 && col < len(p.fit) {
+		return p.fit[col]
+	}
+	return 0
 }
 
-func (g *columnGrip) CreateRenderer() fyne.WidgetRenderer {
-	return &gripRenderer{g: g}
-}
-
-func (g *columnGrip) Cursor() desktop.Cursor { return desktop.HResizeCursor }
-
-func (g *columnGrip) Dragged(ev *fyne.DragEvent) {
-	col := g.h.col
-	if col < 0 {
+// noteWidth keeps w as column col's width when it is not the width the
+// pane gave the column: the administrator dragged it.
+func (p *detailsPane) noteWidth(col int, w float32) {
+	if p.sizing || col < 0 || col >= len(p.content.Columns) {
 		return
 	}
-	if g.start <= 0 {
-		g.start, g.moved = g.h.p.width(col), 0
+	if d := w - p.width(col); d > 0.5 || d < -0.5 {
+		p.widths[p.widthKey(col)] = w
 	}
-	g.moved += ev.Dragged.DX
-	g.h.p.setWidth(col, g.start+g.moved)
 }
 
-func (g *columnGrip) DragEnd() { g.start, g.moved = 0, 0 }
-
-// gripRenderer draws the grip as a thin line in the middle of its strip.
-type gripRenderer struct{ g *columnGrip }
-
-func (r *gripRenderer) Layout(size fyne.Size) {
-	r.g.line.Move(fyne.NewPos(size.Width-2, size.Height/4))
-	r.g.line.Resize(fyne.NewSize(1, size.Height/2))
+// fitWidths computes the widths that fit the columns' content.
+func (p *detailsPane) fitWidths() {
+	t := p.content
+	p.fit = make([]float32, len(t.Columns))
+	for col := range t.Columns {
+		w := textWidth(t.Columns[col]) + theme.IconInlineSize()
+		for i, r := range t.Rows {
+			if i > 200 { // enough to size the column; keeps big tables fast
+				break
+			}
+			if col < len(r) {
+				w = max(w, textWidth(r[col]))
+			}
+		}
+		p.fit[col] = min(w, 520)
+	}
 }
-func (r *gripRenderer) MinSize() fyne.Size { return fyne.NewSize(gripWidth, 1) }
-func (r *gripRenderer) Refresh() {
-	r.g.line.FillColor = theme.Color(theme.ColorNameSeparator)
-	r.g.line.Refresh()
+
+func textWidth(s string) float32 {
+	return fyne.MeasureText(s, 14, fyne.TextStyle{Bold: true}).Width + 24
 }
-func (r *gripRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.g.line} }
-func (r *gripRenderer) Destroy()                     {}

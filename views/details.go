@@ -3,7 +3,6 @@ package views
 import (
 	"image/color"
 	"strconv"
-	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -34,10 +33,11 @@ type detailsPane struct {
 	anchor int             // where Shift+click extends from (-1: none)
 
 	// widths are the column widths the administrator dragged, by column
-	// set and name, kept for the session.
+	// set and column, kept for the session; fit are the widths that fit
+	// the content shown (see columns.go).
 	widths map[string]float32
-	// headerH is the height of the header row (as last laid out).
-	headerH float32
+	fit    []float32
+	sizing bool // the pane is setting the widths: headers laid out meanwhile are not dragged
 
 	// open is called with the node ID of a double-clicked row.
 	open func(id string)
@@ -59,9 +59,6 @@ type detailsPane struct {
 // TestOfflineRowsContrast). Italics and the disabled icon tell them apart;
 // the greyed ColorNameDisabled they had reads at 1.3:1 on white.
 const offlineTextColor = theme.ColorNameForeground
-
-// minColumnWidth is the narrowest a column can be dragged.
-const minColumnWidth = 40
 
 // cell is one cell of the details table: a label on a background that
 // shows whether its row is selected. A tap selects its row (with Ctrl or
@@ -310,47 +307,13 @@ func (p *detailsPane) show(of string, t app.Table) {
 		p.sel = keep
 		p.refocus(focused)
 	}
+	p.fitWidths()
+	p.sizing = true
 	for col := range t.Columns {
 		p.table.SetColumnWidth(col, p.width(col))
 	}
+	p.sizing = false
 	p.table.Refresh()
-}
-
-// widthKey names column col of the columns shown, for widths.
-func (p *detailsPane) widthKey(col int) string {
-	return strings.Join(p.content.Columns, "\x00") + "\x01" + strconv.Itoa(col)
-}
-
-// setWidth sets column col's width (dragged by the administrator) and
-// keeps it for the session.
-func (p *detailsPane) setWidth(col int, w float32) {
-	if col < 0 || col >= len(p.content.Columns) {
-		return
-	}
-	w = max(w, minColumnWidth)
-	p.widths[p.widthKey(col)] = w
-	p.table.SetColumnWidth(col, w)
-}
-
-// width returns column col's width: as dragged this session, or what fits
-// the column's content.
-func (p *detailsPane) width(col int) float32 {
-	if w, ok := p.widths[p.widthKey(col)]; ok {
-		return w
-	}
-	if col < 0 || col >= len(p.content.Columns) {
-		return 0
-	}
-	w := textWidth(p.content.Columns[col]) + theme.IconInlineSize()
-	for i, r := range p.content.Rows {
-		if i > 200 {
-			break
-		}
-		if col < len(r) {
-			w = max(w, textWidth(r[col]))
-		}
-	}
-	return min(w, 520)
 }
 
 func sameColumns(a, b []string) bool {
@@ -363,8 +326,4 @@ func sameColumns(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-func textWidth(s string) float32 {
-	return fyne.MeasureText(s, 14, fyne.TextStyle{Bold: true}).Width + 24
 }

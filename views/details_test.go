@@ -323,8 +323,9 @@ func TestDetailsEnterOpensFocusedRow(t *testing.T) {
 	}
 }
 
-// Dragging a header's grip resizes its column; the width stays through a
-// reload and when the pane comes back to the same kind of list.
+// Dragging the separator between two headers resizes the column on its
+// left; the width stays through a reload and when the pane comes back to
+// the same columns, while the other columns still fit their content.
 func TestDetailsColumnResizeKept(t *testing.T) {
 	f := listFixture(t)
 	c := f.c
@@ -333,13 +334,10 @@ func TestDetailsColumnResizeKept(t *testing.T) {
 	if col < 0 || indexOf(p.content.Columns, "Priority") < 0 {
 		t.Fatalf("columns %v lack Priority or Description", p.content.Columns)
 	}
-	h := newHeaderCell(p)
-	h.show(col)
-	before := p.width(col)
-	drag(h.grip, 50)
-	drag(h.grip, 30)
+	before, name := p.width(col), p.width(0)
+	dragSeparator(t, c, col, 80)
 	if got := p.width(col); math.Abs(float64(got-(before+80))) > 0.5 {
-		t.Fatalf("dragged 50 and 30 pixels: width %v, was %v", got, before)
+		t.Fatalf("dragged 80 pixels: width %v, was %v", got, before)
 	}
 	c.redraw() // a reload (live sync, F5)
 	c.Select(app.InstallID(f.srv))
@@ -347,23 +345,69 @@ func TestDetailsColumnResizeKept(t *testing.T) {
 	if got := p.width(col); math.Abs(float64(got-(before+80))) > 0.5 {
 		t.Fatalf("width after a reload and coming back: %v, want %v", got, before+80)
 	}
-	// Too far left: the column keeps a minimum.
-	drag(h.grip, -5000)
-	if got := p.width(col); got != minColumnWidth {
-		t.Fatalf("dragged far left: width %v", got)
+	if h := header(t, c, col); math.Abs(float64(h.Size().Width-(before+80))) > 0.5 {
+		t.Fatalf("the header is %v wide, want %v", h.Size().Width, before+80)
+	}
+	if got := p.width(0); got != name || len(p.widths) != 1 {
+		t.Fatalf("the columns not dragged: first %v, was %v; widths kept %v", got, name, p.widths)
 	}
 	// Sorting by a header still works.
-	test.Tap(h.sort)
+	test.Tap(header(t, c, col))
 	if p.sortCol != col {
 		t.Fatalf("tap on the header sorted by %d", p.sortCol)
 	}
 }
 
-// drag drags grip dx pixels right, in two moves.
-func drag(g *columnGrip, dx float32) {
-	g.Dragged(&fyne.DragEvent{Dragged: fyne.NewDelta(dx/2, 0)})
-	g.Dragged(&fyne.DragEvent{Dragged: fyne.NewDelta(dx/2, 0)})
-	g.DragEnd()
+// header returns the header of column col as the window shows it.
+func header(t *testing.T, c *Console, col int) *headerCell {
+	t.Helper()
+	var found *headerCell
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		if h, ok := o.(*headerCell); ok && h.col == col {
+			found = h
+			return
+		}
+		switch v := o.(type) {
+		case *fyne.Container:
+			for _, x := range v.Objects {
+				walk(x)
+			}
+		case fyne.Widget:
+			for _, x := range test.WidgetRenderer(v).Objects() {
+				walk(x)
+			}
+		}
+	}
+	walk(c.Window.Content())
+	if found == nil {
+		t.Fatalf("no header shows column %d", col)
+	}
+	return found
+}
+
+// dragSeparator drags the separator right of column col's header dx
+// pixels, as the mouse does: over it, down, moved, up.
+func dragSeparator(t *testing.T, c *Console, col int, dx float32) {
+	t.Helper()
+	d := fyne.CurrentApp().Driver()
+	h := header(t, c, col)
+	tbl := c.details.widget
+	x := d.AbsolutePositionForObject(h).X - d.AbsolutePositionForObject(tbl).X + h.Size().Width + theme.Padding()/2
+	at := fyne.NewPos(x, h.Size().Height/2)
+	tbl.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}})
+	if tbl.Cursor() != desktop.HResizeCursor {
+		t.Fatalf("the pointer over the separator is %v", tbl.Cursor())
+	}
+	tbl.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}})
+	for _, step := range []float32{dx / 2, dx} {
+		tbl.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: at.AddXY(step, 0)}, Dragged: fyne.NewDelta(dx/2, 0)})
+	}
+	tbl.DragEnd()
+	tbl.MouseUp(&desktop.MouseEvent{})
 }
 
 // variantTheme is Fyne's default theme in variant v, whatever the

@@ -255,14 +255,6 @@ type keyTable struct {
 // AcceptsTab lets the table take Tab, which moves to the toolbar.
 func (t *keyTable) AcceptsTab() bool { return true }
 
-// MouseDown does not start Fyne's own column resize (from the gap between
-// two headers): the headers' grips resize columns, and keep the widths
-// (see columns.go).
-func (t *keyTable) MouseDown(*desktop.MouseEvent) {}
-
-// Cursor is the arrow: the grips show the resize cursor.
-func (t *keyTable) Cursor() desktop.Cursor { return desktop.DefaultCursor }
-
 func (t *keyTable) TypedKey(ev *fyne.KeyEvent) {
 	if t.p.onKey == nil || !t.p.onKey(ev) {
 		t.Table.TypedKey(ev)
