@@ -136,6 +136,10 @@ func (c *Console) setEnabled(enabled bool) {
 // deleteSelected deletes the selected image or group after a confirmation
 // that names what is lost.
 func (c *Console) deleteSelected() {
+	if _, several := c.listImages(); several {
+		c.deleteImages() // the toolbar's Delete, on rows selected in the list
+		return
+	}
 	n, ok := c.selectedNode()
 	if !ok {
 		return

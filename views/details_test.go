@@ -175,6 +175,13 @@ func TestDetailsMultiSelect(t *testing.T) {
 			t.Fatalf("click on row %d with %v: selected %q, want %q", step.row, step.mods, got, step.want)
 		}
 	}
+	// A sort keeps the selection (it follows the images).
+	c.details.sortBy(0)
+	c.details.sortBy(0)
+	if got := selectedNames(c); got != "Image C,Image A" {
+		t.Fatalf("selection after a sort: %q", got)
+	}
+	c.details.sortBy(3) // Priority: the model's order again
 	// The Action menu acts on the two.
 	actions := c.Window.MainMenu().Items[1]
 	if got := strings.Join(menuLabels(actions.Items), ","); got != "Disable,Export Images…,Delete,Refresh" {
@@ -226,10 +233,22 @@ func TestDetailsMultiSelect(t *testing.T) {
 	}
 	c.Window.Canvas().Overlays().Top().Hide()
 
-	// Delete asks once, naming them, then deletes the two selected.
+	// The toolbar's Properties opens the focused row.
 	clickRow(c, 0, 0)
 	clickRow(c, 2, ctrl)
-	runMenu(t, c, "Delete")
+	clickRow(c, 1, ctrl)
+	c.showProperties()
+	c.settle()
+	if p, ok := c.current.(*imageProperties); !ok || p.p.Image.Name != "Image B" {
+		t.Fatalf("Properties with several rows selected opened %T, want the focused row's", c.current)
+	}
+	c.Window.Canvas().Overlays().Top().Hide()
+
+	// Delete asks once, naming them, then deletes the two selected (the
+	// toolbar's Delete as the menu's).
+	clickRow(c, 1, ctrl)
+	c.deleteSelected()
+	c.settle()
 	txt := overlayText(c)
 	if !strings.Contains(txt, "Delete 2 images?") || !strings.Contains(txt, "Image A (install.wim)") || !strings.Contains(txt, "Image C (") {
 		t.Fatalf("Delete of two asks %q", txt)

@@ -33,13 +33,19 @@ func (c *Console) wireDetails() {
 	}
 }
 
-// target returns the node the actions act on: the row selected in the
-// details list when exactly one is, else the tree's selection.
+// target returns the node the actions on one node act on: the row
+// selected in the details list (with several, the focused one: the
+// toolbar's Properties opens it), else the tree's selection.
 func (c *Console) target() string {
-	if ids := c.details.selectedIDs(); len(ids) == 1 {
-		if _, ok := c.model.Node(ids[0]); ok {
-			return ids[0]
-		}
+	id := ""
+	switch ids := c.details.selectedIDs(); {
+	case len(ids) == 1:
+		id = ids[0]
+	case len(ids) > 1 && c.details.selected(c.details.focus):
+		id = c.details.focusedID()
+	}
+	if _, ok := c.model.Node(id); ok && id != "" {
+		return id
 	}
 	return c.selected
 }
