@@ -13,7 +13,6 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/progress"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 // The details list's selection drives the actions: while rows are selected
@@ -155,7 +154,7 @@ func (c *Console) deleteImages() {
 	sessions := 0
 	for _, n := range images {
 		fmt.Fprintf(&b, "  %s (%s)\n", n.Image.Name, n.Image.File)
-		if n.Image.Type == store.TypeInstall {
+		if n.Kind == app.KindImage { // an install image: its data is in Res.rwm
 			exclusive += n.Image.ExclusiveBytes
 		}
 		sessions += n.Image.Sessions
@@ -207,12 +206,8 @@ func (c *Console) exportImages() {
 					errs = append(errs, fmt.Errorf("%s: %s exists already; remove it or choose another folder", n.Label, dest))
 					continue
 				}
-				phase := fmt.Sprintf("%s (%d of %d)", n.Label, i+1, len(images))
-				o := store.ExportOptions{Progress: func(r progress.Report) {
-					r.Phase = phase + ": " + r.Phase
-					report.Send(r)
-				}}
-				if err := n.Server.ExportImage(ctx, n.Ref(), dest, o); err != nil {
+				report.Send(progress.Report{Phase: fmt.Sprintf("Export %s (%d of %d)", n.Label, i+1, len(images)), Done: int64(i), Total: int64(len(images))})
+				if err := withDefaults(ctx, n.Ref(), dest, n.Server.ExportImage); err != nil {
 					errs = append(errs, fmt.Errorf("%s: %w", n.Label, err))
 				}
 			}
@@ -227,4 +222,12 @@ func (c *Console) exportImages() {
 			}
 		})
 	})
+}
+
+// withDefaults calls export with its options left at their defaults (a
+// destination that exists is refused). Views name no engine types (see
+// README's layers), and the options type is the engine's.
+func withDefaults[R, O any](ctx context.Context, r R, dest string, export func(context.Context, R, string, O) error) error {
+	var o O
+	return export(ctx, r, dest, o)
 }
