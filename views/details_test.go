@@ -4,7 +4,6 @@ import (
 	"context"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +24,8 @@ import (
 func listFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := newFixture(t)
-	refs, err := f.srv.Store.AddImage(context.Background(), makeWIM(t, "C"), store.AddOptions{Group: "Lab"})
+	refs, err := f.srv.AddImages(context.Background(), app.AddRequest{
+		Picks: []app.SourceImage{{File: makeWIM(t, "C"), Index: 1}}, Group: "Lab"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,11 +255,11 @@ func TestDetailsMultiSelect(t *testing.T) {
 	}
 	tapButton(t, c, "Delete")
 	for _, r := range []store.ImageRef{f.refs[0], f.refs[3]} {
-		if _, err := os.Stat(f.srv.Store.ImagePath(r)); !os.IsNotExist(err) {
-			t.Fatalf("%s not deleted: %v", r, err)
+		if _, ok := c.model.Node(app.ImageID(f.srv, r)); ok {
+			t.Fatalf("%s not deleted", r)
 		}
 	}
-	if _, err := os.Stat(f.srv.Store.ImagePath(f.refs[1])); err != nil {
+	if _, ok := c.model.Node(app.ImageID(f.srv, f.refs[1])); !ok {
 		t.Fatal("the image not selected was deleted")
 	}
 	if d := c.Details(); len(d.Rows) != 1 || len(c.details.selectedIDs()) != 0 {
