@@ -48,13 +48,23 @@ func TestModelImagesAndDetails(t *testing.T) {
 	if err := srv.SetEnabled(ctx, n.Ref(), false); err != nil {
 		t.Fatal(err)
 	}
+	b, _ := m.Node(kids[1])
+	if err := srv.SetNameDescription(ctx, b.Ref(), "Image B", "Lab build"); err != nil {
+		t.Fatal(err)
+	}
 	m.Refresh()
 	if n, _ = m.Node(kids[0]); !n.Disabled() {
 		t.Fatal("disabled image not shown disabled")
 	}
 	d := m.Details(gid)
-	if len(d.Columns) != 9 || len(d.Rows) != 2 || d.Rows[0][2] != "Offline" || d.Rows[1][2] != "Online" {
+	if len(d.Columns) != 11 || len(d.Rows) != 2 || d.Rows[0][2] != "Offline" || d.Rows[1][2] != "Online" {
 		t.Fatalf("group details %v %v", d.Columns, d.Rows)
+	}
+	// Priority (the display order) and Description, as WDS lists them.
+	for i, want := range []struct{ order, desc string }{{"1", ""}, {"2", "Lab build"}} {
+		if d.Columns[3] != "Priority" || d.Columns[4] != "Description" || d.Rows[i][3] != want.order || d.Rows[i][4] != want.desc {
+			t.Fatalf("group details: Priority and Description %v %v", d.Columns, d.Rows)
+		}
 	}
 	if s := d.Sorted(2, false); s.Rows[0][2] != "Offline" || s.RowIDs[0] != kids[0] {
 		t.Fatalf("sorted by status %v", s.Rows)

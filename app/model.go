@@ -442,30 +442,30 @@ func (m *Model) Details(id string) Table {
 		}
 		return t
 	case KindGroup:
-		t := Table{Columns: []string{"Image Name", "Architecture", "Status", "Expanded Size",
-			"Exclusive Size", "Date", "OS Version", "Languages", "File Name"}}
+		t := Table{Columns: []string{"Image Name", "Architecture", "Status", "Priority", "Description",
+			"Expanded Size", "Exclusive Size", "Date", "OS Version", "Languages", "File Name"}}
 		for _, c := range m.Children(id) {
 			im, _ := m.Node(c)
 			x := im.Image
-			t.Rows = append(t.Rows, []string{im.Label, x.Arch, statusText(x), FormatBytes(x.ExpandedBytes),
-				FormatBytes(x.ExclusiveBytes), FormatDate(x.Created), x.OSVersion,
-				strings.Join(x.Languages, ", "), x.File})
-			t.Keys = append(t.Keys, []string{im.Label, x.Arch, statusText(x), sizeKey(x.ExpandedBytes),
-				sizeKey(x.ExclusiveBytes), x.Created.UTC().Format("20060102150405"), x.OSVersion,
-				strings.Join(x.Languages, ", "), x.File})
+			t.Rows = append(t.Rows, []string{im.Label, x.Arch, statusText(x), strconv.Itoa(x.DisplayOrder),
+				x.Description, FormatBytes(x.ExpandedBytes), FormatBytes(x.ExclusiveBytes), FormatDate(x.Created),
+				x.OSVersion, strings.Join(x.Languages, ", "), x.File})
+			t.Keys = append(t.Keys, []string{im.Label, x.Arch, statusText(x), strconv.Itoa(x.DisplayOrder),
+				x.Description, sizeKey(x.ExpandedBytes), sizeKey(x.ExclusiveBytes),
+				x.Created.UTC().Format("20060102150405"), x.OSVersion, strings.Join(x.Languages, ", "), x.File})
 			t.RowIDs = append(t.RowIDs, c)
 		}
 		return t
 	case KindBootArch:
-		t := Table{Columns: []string{"Image Name", "Architecture", "Status", "Expanded Size",
-			"Date", "OS Version", "File Name"}}
+		t := Table{Columns: []string{"Image Name", "Architecture", "Status", "Priority", "Description",
+			"Expanded Size", "Date", "OS Version", "File Name"}}
 		for _, c := range m.Children(id) {
 			im, _ := m.Node(c)
 			x := im.Image
-			t.Rows = append(t.Rows, []string{im.Label, x.Arch, statusText(x), FormatBytes(x.ExpandedBytes),
-				FormatDate(x.Created), x.OSVersion, x.File})
-			t.Keys = append(t.Keys, []string{im.Label, x.Arch, statusText(x), sizeKey(x.ExpandedBytes),
-				x.Created.UTC().Format("20060102150405"), x.OSVersion, x.File})
+			t.Rows = append(t.Rows, []string{im.Label, x.Arch, statusText(x), strconv.Itoa(x.DisplayOrder),
+				x.Description, FormatBytes(x.ExpandedBytes), FormatDate(x.Created), x.OSVersion, x.File})
+			t.Keys = append(t.Keys, []string{im.Label, x.Arch, statusText(x), strconv.Itoa(x.DisplayOrder),
+				x.Description, sizeKey(x.ExpandedBytes), x.Created.UTC().Format("20060102150405"), x.OSVersion, x.File})
 			t.RowIDs = append(t.RowIDs, c)
 		}
 		return t

@@ -13,13 +13,18 @@ import (
 	"github.com/wimconsole/wimconsole/engine/progress"
 )
 
-// actionItems are the actions of the selected node: the Action menu and the
-// node's context menu show the same list.
+// actionItems are the actions of the selected node (the target: the row
+// selected in the details list, else the tree's selection; see
+// listactions.go): the Action menu and the node's context menu show the
+// same list.
 func (c *Console) actionItems() []*fyne.MenuItem {
 	item := fyne.NewMenuItem
 	sep := fyne.NewMenuItemSeparator
 	refresh := item("Refresh", c.Refresh)
-	n, ok := c.model.Node(c.selected)
+	if images, several := c.listImages(); several {
+		return c.multiActionItems(images)
+	}
+	n, ok := c.model.Node(c.target())
 	if !ok {
 		return []*fyne.MenuItem{refresh}
 	}
@@ -75,11 +80,11 @@ func (c *Console) actionItems() []*fyne.MenuItem {
 	return []*fyne.MenuItem{refresh}
 }
 
-// selectedNode returns the selected node.
-func (c *Console) selectedNode() (app.Node, bool) { return c.model.Node(c.selected) }
+// selectedNode returns the node the actions act on.
+func (c *Console) selectedNode() (app.Node, bool) { return c.model.Node(c.target()) }
 
 // selectedGroup returns the image group of the selection ("" if none).
-func (c *Console) selectedGroup() string { return c.groupOf(c.selected) }
+func (c *Console) selectedGroup() string { return c.groupOf(c.target()) }
 
 func (c *Console) groupOf(id string) string {
 	n, ok := c.model.Node(id)
@@ -128,6 +133,10 @@ func (c *Console) setEnabled(enabled bool) {
 // deleteSelected deletes the selected image or group after a confirmation
 // that names what is lost.
 func (c *Console) deleteSelected() {
+	if _, several := c.listImages(); several {
+		c.deleteImages() // the toolbar's Delete, on rows selected in the list
+		return
+	}
 	n, ok := c.selectedNode()
 	if !ok {
 		return

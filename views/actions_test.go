@@ -699,7 +699,7 @@ func TestProperties(t *testing.T) {
 		t.Fatalf("group space %+v", g.space)
 	}
 	// Enter opens Properties too (boot image), once the dialog is closed.
-	tapButton(t, f.c, "Close")
+	tapButton(t, f.c, "Cancel")
 	f.c.Select(app.ImageID(f.srv, f.refs[2]))
 	f.c.Window.Canvas().(interface{ OnTypedKey() func(*fyne.KeyEvent) }).OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	f.c.settle()

@@ -127,7 +127,7 @@ func NewConsole(a fyne.App, model *app.Model, dialogs app.Dialogs) *Console {
 	c.tree = &c.treeW.Tree
 	c.details = newDetailsPane()
 	c.details.onKey = c.detailsKey
-	c.followListSelection()
+	c.wireDetails()
 	c.details.open = func(id string) {
 		if _, ok := c.model.Node(id); ok {
 			c.tree.Select(id)
@@ -327,7 +327,7 @@ func (c *Console) redraw() {
 	c.updateStatus()
 }
 
-func (c *Console) showDetails() { c.details.show(c.model.Details(c.selected)) }
+func (c *Console) showDetails() { c.details.show(c.selected, c.model.Details(c.selected)) }
 
 func (c *Console) updateStatus() {
 	selected := 0
@@ -462,25 +462,6 @@ func (c *Console) confirmCloseWithJobs(closeFn func()) {
 func (c *Console) setSelectionStatus(n int) {
 	c.listSelected, c.listSelectedFor = n, c.selected
 	c.updateStatus()
-}
-
-// followListSelection counts the details list's selected row in the
-// status bar (one row at a time: the list selects one).
-func (c *Console) followListSelection() {
-	t := c.details.table
-	selected, unselected := t.OnSelected, t.OnUnselected
-	t.OnSelected = func(id widget.TableCellID) {
-		c.setSelectionStatus(1)
-		if selected != nil {
-			selected(id)
-		}
-	}
-	t.OnUnselected = func(id widget.TableCellID) {
-		c.setSelectionStatus(0)
-		if unselected != nil {
-			unselected(id)
-		}
-	}
 }
 
 // storeLocationTitle is the title of File > Store Location….

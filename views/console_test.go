@@ -16,13 +16,15 @@ import (
 )
 
 // fakeDialogs stands in for the native file dialogs.
-// It answers OpenFiles with files (cancelled when empty) and SaveFile with
-// save (cancelled when empty), and counts the calls.
+// It answers OpenFiles with files (cancelled when empty), SaveFile with
+// save and PickFolder with folder (cancelled when empty), and counts the
+// calls.
 type fakeDialogs struct {
-	files []string
-	save  string
-	opens int
-	saves int
+	files  []string
+	save   string
+	folder string
+	opens  int
+	saves  int
 }
 
 func (f *fakeDialogs) OpenFiles(string, ...app.FileFilter) ([]string, error) {
@@ -39,7 +41,12 @@ func (f *fakeDialogs) SaveFile(string, string, ...app.FileFilter) (string, error
 	}
 	return f.save, nil
 }
-func (f *fakeDialogs) PickFolder(string) (string, error) { return "", app.ErrCancelled }
+func (f *fakeDialogs) PickFolder(string) (string, error) {
+	if f.folder == "" {
+		return "", app.ErrCancelled
+	}
+	return f.folder, nil
+}
 
 func newTestConsole(t *testing.T, root string) (*Console, *app.Server) {
 	t.Helper()

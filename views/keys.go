@@ -156,6 +156,13 @@ type keyTree struct {
 // AcceptsTab lets the tree take Tab, which moves to the details pane.
 func (t *keyTree) AcceptsTab() bool { return true }
 
+// FocusGained gives the actions back to the tree's selection: rows selected
+// in the details list are unselected.
+func (t *keyTree) FocusGained() {
+	t.c.details.clearSelection()
+	t.Tree.FocusGained()
+}
+
 func (t *keyTree) TypedKey(ev *fyne.KeyEvent) {
 	c := t.c
 	switch ev.Name {
@@ -270,7 +277,7 @@ func (c *Console) detailsKey(ev *fyne.KeyEvent) bool {
 		if rows == 0 {
 			return true
 		}
-		r := p.row
+		r := p.focus
 		switch {
 		case r < 0 || r >= rows:
 			r = 0
@@ -279,18 +286,25 @@ func (c *Console) detailsKey(ev *fyne.KeyEvent) bool {
 		case ev.Name == fyne.KeyDown && r < rows-1:
 			r++
 		}
-		p.table.Select(widget.TableCellID{Row: r, Col: 0})
-	case fyne.KeyReturn, fyne.KeyEnter, fyne.KeyDelete, fyne.KeyF2:
-		// The row's node (an image of a group, a group of the folder)
-		// becomes the selection, as a double-click makes it.
-		if p.row >= 0 && p.row < len(p.content.RowIDs) {
-			if id := p.content.RowIDs[p.row]; id != "" {
-				if _, ok := c.model.Node(id); ok {
-					c.Select(id)
-				}
+		var mods fyne.KeyModifier
+		if shiftDown() {
+			mods = fyne.KeyModifierShift
+		}
+		p.click(r, mods)
+	case fyne.KeyReturn, fyne.KeyEnter:
+		// The focused row's node (an image of a group, a group of the
+		// folder) becomes the selection, as a double-click makes it, and
+		// opens.
+		if id := p.focusedID(); id != "" {
+			if _, ok := c.model.Node(id); ok {
+				c.Select(id)
 			}
 		}
 		c.selectionKey(ev.Name)
+	case fyne.KeySpace:
+		if p.focus >= 0 {
+			p.click(p.focus, fyne.KeyModifierControl)
+		}
 	default:
 		return c.selectionKey(ev.Name)
 	}

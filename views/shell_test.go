@@ -1,6 +1,7 @@
 package views
 
 import (
+	"fyne.io/fyne/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/store"
@@ -31,11 +31,11 @@ func TestStatusBarCountsSelection(t *testing.T) {
 	if got := f.c.status.Text; got != want {
 		t.Errorf("status of the group %q, want %q", got, want)
 	}
-	f.c.details.table.Select(widget.TableCellID{Row: 1, Col: 0})
+	f.c.details.click(1, 0)
 	if got := f.c.status.Text; got != "Lab: 1 of 2 selected" {
 		t.Errorf("status with a row of the list selected %q", got)
 	}
-	f.c.setSelectionStatus(2) // the list's multi-select reports 2
+	f.c.details.click(0, fyne.KeyModifierControl) // Ctrl+click a second row
 	if got := f.c.status.Text; got != "Lab: 2 of 2 selected" {
 		t.Errorf("status with two rows selected %q", got)
 	}

@@ -59,7 +59,8 @@ func (r *nodeRow) show(n app.Node) {
 	r.label.Text = n.Label
 	r.label.TextSize = theme.TextSize()
 	if n.Disabled() {
-		r.label.Color = theme.Color(theme.ColorNameDisabled)
+		// Readable (see offlineTextColor); italics say it is offline.
+		r.label.Color = theme.Color(offlineTextColor)
 		r.label.TextStyle = fyne.TextStyle{Italic: true}
 	} else {
 		r.label.Color = theme.Color(theme.ColorNameForeground)
@@ -74,6 +75,7 @@ func (r *nodeRow) show(n app.Node) {
 // Tapped selects the node and gives the tree the keyboard focus.
 func (r *nodeRow) Tapped(*fyne.PointEvent) {
 	if r.id != "" {
+		r.c.details.clearSelection() // the actions act on the tree's selection again
 		r.c.tree.Select(r.id)
 		r.c.Window.Canvas().Focus(r.c.treeW)
 	}
@@ -84,6 +86,7 @@ func (r *nodeRow) TappedSecondary(ev *fyne.PointEvent) {
 	if r.id == "" {
 		return
 	}
+	r.c.details.clearSelection()
 	r.c.tree.Select(r.id)
 	r.c.showContextMenu(ev.AbsolutePosition)
 }
@@ -93,6 +96,7 @@ func (r *nodeRow) DoubleTapped(*fyne.PointEvent) {
 	if r.id == "" {
 		return
 	}
+	r.c.details.clearSelection()
 	r.c.tree.Select(r.id)
 	r.c.showProperties()
 }
