@@ -209,8 +209,13 @@ func (c *Console) exportImages() {
 					errs = append(errs, fmt.Errorf("%s: %s exists already; remove it or choose another folder", n.Label, dest))
 					continue
 				}
-				report.Send(progress.Report{Phase: fmt.Sprintf("Export %s (%d of %d)", n.Label, i+1, len(images)), Done: int64(i), Total: int64(len(images))})
-				if err := withDefaults(ctx, n.Ref(), dest, n.Server.ExportImage); err != nil {
+				phase := fmt.Sprintf("Export %s (%d of %d)", n.Label, i+1, len(images))
+				report.Send(progress.Report{Phase: phase})
+				o := app.ExportOptions{Progress: func(r progress.Report) {
+					r.Phase = phase
+					report.Send(r)
+				}}
+				if err := n.Server.ExportImage(ctx, n.Ref(), dest, o); err != nil {
 					errs = append(errs, fmt.Errorf("%s: %w", n.Label, err))
 				}
 			}
@@ -227,10 +232,3 @@ func (c *Console) exportImages() {
 	})
 }
 
-// withDefaults calls export with its options left at their defaults (a
-// destination that exists is refused). Views name no engine types (see
-// README's layers), and the options type is the engine's.
-func withDefaults[R, O any](ctx context.Context, r R, dest string, export func(context.Context, R, string, O) error) error {
-	var o O
-	return export(ctx, r, dest, o)
-}
