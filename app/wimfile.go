@@ -25,6 +25,10 @@ type (
 	WIM = wim.WIM
 	// WIMHeader is a WIM file's header.
 	WIMHeader = wim.Header
+	// WIMImageInfo is what a WIM's XML data says of one image.
+	WIMImageInfo = wim.ImageInfo
+	// WIMWindowsVersion is the Windows version an image's XML data records.
+	WIMWindowsVersion = wim.WindowsVersion
 	// WIMEntry is a file or folder of an image.
 	WIMEntry = wim.File
 	// Hash is a SHA-1 digest of file data.
