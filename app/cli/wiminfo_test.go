@@ -277,3 +277,32 @@ func TestAddImageByName(t *testing.T) {
 		t.Errorf("replaced image has %s bytes; image Second of the source has %s", got, want)
 	}
 }
+
+// TestVerifyStoreNote: a group whose Res.rwm lacks the resource-only flag
+// (made by another tool) passes verify-store, with a note.
+func TestVerifyStoreNote(t *testing.T) {
+	oracle.Wimlib(t)
+	st := filepath.Join(t.TempDir(), "RemoteInstall")
+	src := filepath.Join(t.TempDir(), "install.wim")
+	oracle.Run(t, "capture", writeTree(t, "note"), src, "One")
+	if code, out, errOut := run(t, "--store", st, "add-image", src, "--group", "G"); code != ExitOK {
+		t.Fatalf("add-image: %s%s", out, errOut)
+	}
+	res := filepath.Join(st, "Images", "G", "Res.rwm")
+	data, err := os.ReadFile(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[0x10] &^= 0x10 // the resource-only header flag
+	if err := os.WriteFile(res, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "--store", st, "verify-store")
+	if code != ExitOK || !strings.Contains(out, "Res.rwm: note: not marked resource-only") || !strings.Contains(out, "OK") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	_, out, _ = wimCLI(t, "info", res, "--json")
+	if strings.Contains(out, "resource_only") {
+		t.Errorf("info --json still shows resource_only:\n%s", out)
+	}
+}
