@@ -306,3 +306,48 @@ func TestVerifyStoreNote(t *testing.T) {
 		t.Errorf("info --json still shows resource_only:\n%s", out)
 	}
 }
+
+// TestUnknownXMLThroughCommands: XML elements wimlib-imagex records and
+// this program has no field for survive info's rewrite, export, capture
+// --append, add-image into a store and set-image there.
+func TestUnknownXMLThroughCommands(t *testing.T) {
+	oracle.Wimlib(t)
+	tree := writeTree(t, "unknown")
+	src := filepath.Join(t.TempDir(), "install.wim")
+	oracle.Run(t, "capture", tree, src, "One")
+	oracle.Run(t, "info", src, "1", "--image-property", "WINDOWS/SERVICINGDATA/GDRDUREVISION=7", "--image-property", "VENDOR/TAG=golden")
+	parts := []string{"<SERVICINGDATA><GDRDUREVISION>7</GDRDUREVISION></SERVICINGDATA>", "<VENDOR><TAG>golden</TAG></VENDOR>"}
+	has := func(file, what string) {
+		t.Helper()
+		raw := oracle.Run(t, "info", "--xml", file)
+		var sb strings.Builder
+		for i := 0; i+1 < len(raw); i += 2 {
+			sb.WriteByte(raw[i]) // the elements checked are ASCII
+		}
+		for _, p := range parts {
+			if !strings.Contains(sb.String(), p) {
+				t.Errorf("%s: %s lost:\n%s", what, p, sb.String())
+			}
+		}
+	}
+	do := func(args ...string) {
+		t.Helper()
+		if code, out, errOut := run(t, args...); code != ExitOK {
+			t.Fatalf("%q: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	do("info", src, "One", "--name", "Renamed", "--flags", "Professional", "--boot")
+	has(src, "info --name")
+	dst := filepath.Join(t.TempDir(), "dst.wim")
+	do("export", src, "Renamed", dst)
+	has(dst, "export")
+	do("capture", writeTree(t, "unknown2"), src, "--name", "Two", "--append")
+	has(src, "capture --append")
+	st := filepath.Join(t.TempDir(), "RemoteInstall")
+	do("--store", st, "add-image", src, "--group", "G", "--index", "Renamed", "--filename", "img")
+	img := filepath.Join(st, "Images", "G", "img.wim")
+	has(img, "add-image")
+	do("--store", st, "set-image", "G/img", "--name", "Renamed again", "--description", "d")
+	has(img, "set-image")
+	oracle.Run(t, "verify", img, "--ref", filepath.Join(st, "Images", "G", "Res.rwm"))
+}
