@@ -199,9 +199,10 @@ func newAddImageCmd(env *Env) *cobra.Command {
 		Use:   "add-image FILE [--group G] [--index N|NAME]... [--image-name NAME]... [--name N] [--description D] [--filename F] [--unattend XML] [--type install|boot] [--skip-verify]",
 		Short: "Add images of a WIM file to the store",
 		Long: `Add images of the WIM file FILE (all of them, or those given with --index, by
-index or name, or with --image-name, by name) to an image group (created when missing; "ImageGroup1" when none is named), or
-with --type boot as boot images under Boot/<arch>/Images (the architecture
-from the image, or --group ARCH).
+index or name, or with --image-name, by name) to an image group (created when
+missing; "ImageGroup1" when none is named), or with --type boot as boot images
+under Boot/<arch>/Images (the architecture from the image, or --group ARCH).
+A name two images of FILE share is refused: give the index.
 
 The group's Res.rwm is grown in place, crash-safe; data it holds already is
 not stored again, and data compressed with the group's codec is copied as
