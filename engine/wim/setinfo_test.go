@@ -366,3 +366,41 @@ func TestSetImageInfoCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestSetImageInfoLock: SetImageInfo is refused while another writer has
+// the file, and an append is refused while SetImageInfo holds it.
+func TestSetImageInfoLock(t *testing.T) {
+	if lockFile(nil) == nil {
+		t.Skip("no file locks on this system")
+	}
+	file := siTwoImages(t, XPRESS, false)
+	w, err := OpenAppend(file, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = SetImageInfo(file, 1, InfoEdit{Name: ptr("x")})
+	w.Abort()
+	if err == nil || !strings.Contains(err.Error(), "another process") {
+		t.Fatalf("SetImageInfo during an append: %v", err)
+	}
+	// While SetImageInfo writes (stopped at its hook), no append starts.
+	defer func() { crashHook = nil }()
+	var appendErr error
+	crashHook = func(step string) {
+		if step == "before-header" {
+			w, appendErr = OpenAppend(file, WriteOptions{})
+			if appendErr == nil {
+				w.Abort()
+			}
+		}
+	}
+	if err := SetImageInfo(file, 1, InfoEdit{Name: ptr("y")}); err != nil {
+		t.Fatal(err)
+	}
+	if appendErr == nil {
+		t.Error("OpenAppend succeeded while SetImageInfo held the file")
+	}
+	if got := imgOpenW(t, file).XML().Image(1).Name; got != "y" {
+		t.Errorf("name %q", got)
+	}
+}
