@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,10 @@ type (
 	WIM = wim.WIM
 	// WIMHeader is a WIM file's header.
 	WIMHeader = wim.Header
+	// WIMImageInfo is what a WIM's XML data says of one image.
+	WIMImageInfo = wim.ImageInfo
+	// WIMWindowsVersion is the Windows version an image's XML data records.
+	WIMWindowsVersion = wim.WindowsVersion
 	// WIMEntry is a file or folder of an image.
 	WIMEntry = wim.File
 	// Hash is a SHA-1 digest of file data.
@@ -100,7 +105,8 @@ func OpenWIMImage(path string, refs []string, arg string) (*WIM, int, error) {
 }
 
 // ImageIndex resolves an image argument: a 1-based index, or an image
-// name as recorded in the XML data.
+// name as recorded in the XML data. A name that two images have is
+// refused (the index tells them apart).
 func ImageIndex(w *WIM, arg string) (int, error) {
 	if n, err := strconv.Atoi(arg); err == nil {
 		if n < 1 || n > w.ImageCount() {
@@ -108,14 +114,77 @@ func ImageIndex(w *WIM, arg string) (int, error) {
 		}
 		return n, nil
 	}
+	var found []int
 	if info := w.XML(); info != nil {
 		for _, im := range info.Images {
 			if im.Name == arg {
-				return im.Index, nil
+				found = append(found, im.Index)
 			}
 		}
 	}
-	return 0, fmt.Errorf("%s has no image named %q", w.Name(), arg)
+	switch len(found) {
+	case 0:
+		return 0, fmt.Errorf("%s has no image named %q ('info %s' lists its images)", w.Name(), arg, w.Name())
+	case 1:
+		return found[0], nil
+	}
+	return 0, fmt.Errorf("%s has %d images named %q (%s): give the index", w.Name(), len(found), arg, andList(found))
+}
+
+// andList writes 2, 5 and 7.
+func andList(n []int) string {
+	s := make([]string, len(n))
+	for i, v := range n {
+		s[i] = strconv.Itoa(v)
+	}
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
+
+// ImageIndexes opens the WIM file path and resolves each of args (an
+// index or a name, see ImageIndex); an image given twice is refused.
+func ImageIndexes(path string, args []string) ([]int, error) {
+	w, err := wim.Open(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	var out []int
+	for _, a := range args {
+		i, err := ImageIndex(w, a)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, i) {
+			return nil, fmt.Errorf("%s: image %d is given twice (as %q)", path, i, a)
+		}
+		out = append(out, i)
+	}
+	return out, nil
+}
+
+// WIMInfoEdit is what SetWIMImageInfo changes; WIMProperty is one XML
+// element of an image, by its path ("WINDOWS/EDITIONID").
+type (
+	WIMInfoEdit = wim.InfoEdit
+	WIMProperty = wim.Property
+)
+
+// SettableWIMProperties are the property paths SetWIMImageInfo can set.
+func SettableWIMProperties() []string { return slices.Clone(wim.SettableProperties) }
+
+// ParseWIMProperty reads NAME=VALUE (wimlib-imagex's --image-property).
+func ParseWIMProperty(s string) (WIMProperty, error) { return wim.ParseProperty(s) }
+
+// SetWIMImageInfo changes image index of the WIM file name in place: its
+// name, description, edition flags and other XML properties, and with
+// e.Boot makes it the bootable image. Only the XML data and the header are
+// rewritten, crash-safe; elements of the XML data this program does not
+// know are kept.
+func SetWIMImageInfo(name string, index int, e WIMInfoEdit) error {
+	return wim.SetImageInfo(name, index, e)
 }
 
 // ParseCompression reads a compression name: none, xpress or lzx (also

@@ -74,6 +74,9 @@ func printVerifyStore(env *Env, res *app.VerifyResult, err error) error {
 		for _, p := range res.Problems {
 			fmt.Fprintln(env.Stdout, p)
 		}
+		for _, n := range res.Notes {
+			fmt.Fprintf(env.Stdout, "%s: note: %s\n", n.Path, n.Msg)
+		}
 	}
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -191,15 +192,17 @@ func newAddImageCmd(env *Env) *cobra.Command {
 	var (
 		o       app.AddOptions
 		typ     string
-		indexes []int
+		indexes []string // --index: indexes or names
+		names   []string // --image-name
 	)
 	cmd := &cobra.Command{
-		Use:   "add-image FILE [--group G] [--index N]... [--name N] [--description D] [--filename F] [--unattend XML] [--type install|boot] [--skip-verify]",
+		Use:   "add-image FILE [--group G] [--index N|NAME]... [--image-name NAME]... [--name N] [--description D] [--filename F] [--unattend XML] [--type install|boot] [--skip-verify]",
 		Short: "Add images of a WIM file to the store",
-		Long: `Add images of the WIM file FILE (all of them, or those given with --index) to
-an image group (created when missing; "ImageGroup1" when none is named), or
-with --type boot as boot images under Boot/<arch>/Images (the architecture
-from the image, or --group ARCH).
+		Long: `Add images of the WIM file FILE (all of them, or those given with --index, by
+index or name, or with --image-name, by name) to an image group (created when
+missing; "ImageGroup1" when none is named), or with --type boot as boot images
+under Boot/<arch>/Images (the architecture from the image, or --group ARCH).
+A name two images of FILE share is refused: give the index.
 
 The group's Res.rwm is grown in place, crash-safe; data it holds already is
 not stored again, and data compressed with the group's codec is copied as
@@ -218,11 +221,17 @@ a damaged source changes nothing.`,
 				return usageErrorf("--type %q: want install or boot", typ)
 			}
 			for _, i := range indexes {
-				if i < 1 {
-					return usageErrorf("--index %d: image indexes start at 1", i)
+				if n, err := strconv.Atoi(i); err == nil && n < 1 {
+					return usageErrorf("--index %d: image indexes start at 1", n)
 				}
 			}
-			o.Indexes = indexes
+			if sel := append(slices.Clone(indexes), names...); len(sel) > 0 {
+				idx, err := app.ImageIndexes(args[0], sel)
+				if err != nil {
+					return err
+				}
+				o.Indexes = idx
+			}
 			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
 				report, done := progressLine(env)
 				o.Progress = report
@@ -237,7 +246,8 @@ a damaged source changes nothing.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Group, "group", "", "image group (boot images: architecture)")
-	f.IntSliceVar(&indexes, "index", nil, "image of FILE to add (repeatable; default all)")
+	f.StringSliceVar(&indexes, "index", nil, "image of FILE to add, by index or name (repeatable; default all)")
+	f.StringArrayVar(&names, "image-name", nil, "image of FILE to add, by name (repeatable; for names with commas)")
 	f.StringVar(&o.Name, "name", "", "image name (one image only)")
 	f.StringVar(&o.Description, "description", "", "image description")
 	f.StringVar(&o.FileName, "filename", "", "file name in the group (one image only)")
@@ -392,21 +402,31 @@ func newExportImageCmd(env *Env) *cobra.Command {
 }
 
 func newReplaceImageCmd(env *Env) *cobra.Command {
-	var o app.ReplaceOptions
+	var (
+		o      app.ReplaceOptions
+		source string // --source-index: an index or a name
+	)
 	cmd := &cobra.Command{
-		Use:   "replace-image IMAGE SOURCE [--source-index N] [--name N] [--description D] [--wait DURATION | --force]",
+		Use:   "replace-image IMAGE SOURCE [--source-index N|NAME] [--name N] [--description D] [--wait DURATION | --force]",
 		Short: "Replace a disabled image by an image of a WIM file",
-		Long: `Replace IMAGE, which must be disabled, by image --source-index of the WIM file
-SOURCE. The image keeps its file name, unattend file, $OEM$ folder, language
-packs and catalog state (and its name and description unless given). Its
-install sessions must end first: replace waits up to --wait for them, or goes
-ahead at once with --force.`,
+		Long: `Replace IMAGE, which must be disabled, by image --source-index (an index or
+a name) of the WIM file SOURCE. The image keeps its file name, unattend file,
+$OEM$ folder, language packs and catalog state (and its name and description
+unless given). Its install sessions must end first: replace waits up to --wait
+for them, or goes ahead at once with --force.`,
 		Args: exactArgs(2, "an image and a source WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Force && cmd.Flags().Changed("wait") {
 				return usageErrorf("--wait and --force exclude each other")
 			}
 			return onServiceImage(env, cmd, args[0], func(ctx context.Context, svc app.Service, r app.ImageRef) error {
+				if source != "" {
+					idx, err := app.ImageIndexes(args[1], []string{source})
+					if err != nil {
+						return err
+					}
+					o.SourceIndex = idx[0]
+				}
 				report, done := progressLine(env)
 				o.Progress = report
 				err := svc.ReplaceImage(ctx, r, args[1], o)
@@ -420,7 +440,7 @@ ahead at once with --force.`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.SourceIndex, "source-index", 0, "image of SOURCE (default: its only image)")
+	f.StringVar(&source, "source-index", "", "image of SOURCE, by index or name (default: its only image)")
 	f.StringVar(&o.Name, "name", "", "new image name")
 	f.StringVar(&o.Description, "description", "", "new description")
 	f.DurationVar(&o.Wait, "wait", 0, "how long to wait for install sessions to end")

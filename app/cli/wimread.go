@@ -106,17 +106,23 @@ var headerFlagNames = []struct {
 }
 
 func newInfoCmd(env *Env) *cobra.Command {
-	var refs []string
-	var asJSON bool
+	var (
+		refs   []string
+		asJSON bool
+		boot   bool
+		props  []string
+		edit   infoEdit
+	)
 	cmd := &cobra.Command{
-		Use:   "info FILE",
-		Short: "Show what a WIM file holds: its header and its images",
+		Use:   "info FILE [IMAGE] [NEW_NAME] [NEW_DESC]",
+		Short: "Show what a WIM file holds, or change an image's name, description and flags",
 		Long: `Show a WIM file's header facts (GUID, version, compression, chunk size, part
 number, flags, boot index, image count, total bytes) and, for each image, what
 its XML data says: index, name, description, folder and file counts, total
 bytes, creation and modification times and, for Windows images, architecture,
 product name, edition, installation type, languages and version. The text
-layout is that of 'wimlib-imagex info'.
+layout is that of 'wimlib-imagex info'. With IMAGE (an index or a name) only
+that image is shown.
 
 With --json, one JSON object is printed instead, with lower_snake_case keys:
 path, guid (hex), version, compression, chunk_size, part_number, total_parts,
@@ -127,27 +133,145 @@ description, display_name, display_description, flags, dir_count, file_count,
 total_bytes, hard_link_bytes, created, modified (RFC 3339, UTC), wimboot and
 windows {arch, arch_name, product_name, edition_id, installation_type, hal,
 product_type, product_suite, languages, default_language, system_root,
-version {major, minor, build, sp_build, sp_level}}.`,
-		Args: exactArgs(1, "a WIM file"),
+version {major, minor, build, sp_build, sp_level}}.
+
+Changing an image, as 'wimlib-imagex info' does: NEW_NAME and NEW_DESC (or
+--name and --description), --flags (the edition flag, e.g. Professional),
+--display-name, --display-description, --image-property NAME=VALUE (NAME is
+one of ` + strings.Join(app.SettableWIMProperties(), ", ") + `; an
+empty VALUE removes the element) and --boot (make IMAGE the bootable image).
+Only the XML data and the header are rewritten, in place and crash-safe: an
+interruption leaves the file with the old properties or the new ones. XML
+elements this program does not know are kept. A name must not be another
+image's, nor a number.`,
+		Args: rangeArgs(1, 4, "a WIM file, and optionally an image, a new name and a new description"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := edit.build(cmd, args, props, boot)
+			if err != nil {
+				return err
+			}
+			if e != nil && asJSON {
+				return usageErrorf("--json shows a file; it does not go with changes")
+			}
 			w, err := app.OpenWIM(args[0], refs)
 			if err != nil {
 				return err
 			}
 			defer w.Close()
+			index := 0
+			switch {
+			case len(args) > 1:
+				if index, err = app.ImageIndex(w, args[1]); err != nil {
+					return err
+				}
+			case e != nil && w.ImageCount() == 1:
+				index = 1
+			case e != nil:
+				return usageErrorf("%s has %d images: name the one to change (an index or a name) after the file", args[0], w.ImageCount())
+			}
+			if e != nil {
+				w.Close()
+				if err := app.SetWIMImageInfo(args[0], index, *e); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "%s: image %d changed: %s\n", args[0], index, edit.summary(e))
+				return nil
+			}
 			if asJSON {
-				return printJSON(env, infoJSON(w, args[0]))
+				return printJSON(env, infoJSON(w, args[0], index))
+			}
+			if index > 0 {
+				printImageInfo(env.Stdout, w, index)
+				return nil
 			}
 			printInfo(env.Stdout, w, args[0])
 			return nil
 		},
 	}
-	cmd.Flags().StringArrayVar(&refs, "ref", nil, refHelp)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	f := cmd.Flags()
+	f.StringArrayVar(&refs, "ref", nil, refHelp)
+	f.BoolVar(&asJSON, "json", false, "print one JSON object")
+	f.StringVar(&edit.name, "name", "", "new name of IMAGE")
+	f.StringVar(&edit.desc, "description", "", "new description of IMAGE")
+	f.StringVar(&edit.flags, "flags", "", "new edition flag of IMAGE (<FLAGS>, e.g. Professional)")
+	f.StringVar(&edit.displayName, "display-name", "", "new display name of IMAGE")
+	f.StringVar(&edit.displayDesc, "display-description", "", "new display description of IMAGE")
+	f.StringArrayVar(&props, "image-property", nil, "set an XML element of IMAGE: NAME=VALUE, e.g. WINDOWS/EDITIONID=Professional (repeatable)")
+	f.BoolVar(&boot, "boot", false, "make IMAGE the bootable image")
 	return cmd
 }
 
-func infoJSON(w *app.WIM, path string) *wimInfoJSON {
+// infoEdit holds info's change flags.
+type infoEdit struct {
+	name, desc, flags, displayName, displayDesc string
+}
+
+// build returns the change the command line asks for, or nil for none.
+func (ie *infoEdit) build(cmd *cobra.Command, args, props []string, boot bool) (*app.WIMInfoEdit, error) {
+	e := &app.WIMInfoEdit{Boot: boot}
+	changed := boot
+	set := func(flag string, v string, dst **string) {
+		if cmd.Flags().Changed(flag) {
+			*dst = &v
+			changed = true
+		}
+	}
+	set("name", ie.name, &e.Name)
+	set("description", ie.desc, &e.Description)
+	set("flags", ie.flags, &e.Flags)
+	set("display-name", ie.displayName, &e.DisplayName)
+	set("display-description", ie.displayDesc, &e.DisplayDescription)
+	for i, flag := range []string{"name", "description"} {
+		if len(args) <= 2+i {
+			continue
+		}
+		if cmd.Flags().Changed(flag) {
+			return nil, usageErrorf("the new %s is given twice (as an argument and with --%s)", flag, flag)
+		}
+		v := args[2+i]
+		if i == 0 {
+			e.Name = &v
+		} else {
+			e.Description = &v
+		}
+		changed = true
+	}
+	for _, p := range props {
+		prop, err := app.ParseWIMProperty(p)
+		if err != nil {
+			return nil, usageErrorf("--image-property: %v", err)
+		}
+		e.Properties = append(e.Properties, prop)
+		changed = true
+	}
+	if !changed {
+		return nil, nil
+	}
+	return e, nil
+}
+
+// summary says what e changed.
+func (ie *infoEdit) summary(e *app.WIMInfoEdit) string {
+	var parts []string
+	for _, f := range []struct {
+		what string
+		v    *string
+	}{{"name", e.Name}, {"description", e.Description}, {"flags", e.Flags}, {"display name", e.DisplayName}, {"display description", e.DisplayDescription}} {
+		if f.v != nil {
+			parts = append(parts, fmt.Sprintf("%s %q", f.what, *f.v))
+		}
+	}
+	for _, p := range e.Properties {
+		parts = append(parts, fmt.Sprintf("%s %q", p.Path, p.Value))
+	}
+	if e.Boot {
+		parts = append(parts, "now the bootable image")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// infoJSON describes w; with index > 0, only that image.
+func infoJSON(w *app.WIM, path string, index int) *wimInfoJSON {
 	h := w.Header()
 	out := &wimInfoJSON{
 		Path:        path,
@@ -174,6 +298,9 @@ func infoJSON(w *app.WIM, path string) *wimInfoJSON {
 	}
 	out.TotalBytes = info.TotalBytes
 	for _, im := range info.Images {
+		if index > 0 && im.Index != index {
+			continue
+		}
 		j := imageInfoJSON{
 			Index: im.Index, Name: im.Name, Description: im.Description,
 			DisplayName: im.DisplayName, DisplayDescription: im.DisplayDescription,
@@ -263,64 +390,82 @@ func printInfo(out io.Writer, w *app.WIM, path string) {
 		return
 	}
 	for _, im := range info.Images {
-		fmt.Fprintf(out, "Index:                  %d\n", im.Index)
-		fmt.Fprintf(out, "Name:                   %s\n", im.Name)
-		fmt.Fprintf(out, "Description:            %s\n", im.Description)
-		if im.DisplayName != "" {
-			fmt.Fprintf(out, "Display Name:           %s\n", im.DisplayName)
+		printWIMImage(out, im)
+	}
+}
+
+// printImageInfo prints the layout of `wimlib-imagex info FILE IMAGE`.
+func printImageInfo(out io.Writer, w *app.WIM, index int) {
+	title := fmt.Sprintf("Information for Image %d", index)
+	fmt.Fprintln(out, title)
+	fmt.Fprintln(out, strings.Repeat("-", len(title)))
+	if info := w.XML(); info != nil && info.Image(index) != nil {
+		printWIMImage(out, *info.Image(index))
+	}
+}
+
+// printWIMImage prints one image as `wimlib-imagex info` does.
+func printWIMImage(out io.Writer, im app.WIMImageInfo) {
+	fmt.Fprintf(out, "Index:                  %d\n", im.Index)
+	fmt.Fprintf(out, "Name:                   %s\n", im.Name)
+	fmt.Fprintf(out, "Description:            %s\n", im.Description)
+	if im.DisplayName != "" {
+		fmt.Fprintf(out, "Display Name:           %s\n", im.DisplayName)
+	}
+	if im.DisplayDescription != "" {
+		fmt.Fprintf(out, "Display Description:    %s\n", im.DisplayDescription)
+	}
+	fmt.Fprintf(out, "Directory Count:        %d\n", im.DirCount)
+	fmt.Fprintf(out, "File Count:             %d\n", im.FileCount)
+	fmt.Fprintf(out, "Total Bytes:            %d\n", im.TotalBytes)
+	fmt.Fprintf(out, "Hard Link Bytes:        %d\n", im.HardLinkBytes)
+	fmt.Fprintf(out, "Creation Time:          %s\n", wimTime(im.Created))
+	fmt.Fprintf(out, "Last Modification Time: %s\n", wimTime(im.Modified))
+	if win := im.Windows; win != nil {
+		fmt.Fprintf(out, "Architecture:           %s\n", win.ArchName())
+		for _, f := range []struct{ label, v string }{
+			{"Product Name:           ", win.ProductName},
+			{"Edition ID:             ", win.EditionID},
+			{"Installation Type:      ", win.InstallationType},
+			{"HAL:                    ", win.HAL},
+			{"Product Type:           ", win.ProductType},
+			{"Product Suite:          ", win.ProductSuite},
+		} {
+			if f.v != "" {
+				fmt.Fprintf(out, "%s%s\n", f.label, f.v)
+			}
 		}
-		if im.DisplayDescription != "" {
-			fmt.Fprintf(out, "Display Description:    %s\n", im.DisplayDescription)
+		if len(win.Languages) > 0 || win.DefaultLanguage != "" {
+			fmt.Fprint(out, "Languages:              ")
+			for _, l := range win.Languages {
+				fmt.Fprintf(out, "%s ", l)
+			}
+			fmt.Fprintln(out)
+			if win.DefaultLanguage != "" {
+				fmt.Fprintf(out, "Default Language:       %s\n", win.DefaultLanguage)
+			}
 		}
-		fmt.Fprintf(out, "Directory Count:        %d\n", im.DirCount)
-		fmt.Fprintf(out, "File Count:             %d\n", im.FileCount)
-		fmt.Fprintf(out, "Total Bytes:            %d\n", im.TotalBytes)
-		fmt.Fprintf(out, "Hard Link Bytes:        %d\n", im.HardLinkBytes)
-		fmt.Fprintf(out, "Creation Time:          %s\n", wimTime(im.Created))
-		fmt.Fprintf(out, "Last Modification Time: %s\n", wimTime(im.Modified))
-		if win := im.Windows; win != nil {
-			fmt.Fprintf(out, "Architecture:           %s\n", win.ArchName())
-			for _, f := range []struct{ label, v string }{
-				{"Product Name:           ", win.ProductName},
-				{"Edition ID:             ", win.EditionID},
-				{"Installation Type:      ", win.InstallationType},
-				{"HAL:                    ", win.HAL},
-				{"Product Type:           ", win.ProductType},
-				{"Product Suite:          ", win.ProductSuite},
-			} {
-				if f.v != "" {
-					fmt.Fprintf(out, "%s%s\n", f.label, f.v)
-				}
-			}
-			if len(win.Languages) > 0 || win.DefaultLanguage != "" {
-				fmt.Fprint(out, "Languages:              ")
-				for _, l := range win.Languages {
-					fmt.Fprintf(out, "%s ", l)
-				}
-				fmt.Fprintln(out)
-				if win.DefaultLanguage != "" {
-					fmt.Fprintf(out, "Default Language:       %s\n", win.DefaultLanguage)
-				}
-			}
-			if win.SystemRoot != "" {
-				fmt.Fprintf(out, "System Root:            %s\n", win.SystemRoot)
-			}
-			v := win.Version
+		if win.SystemRoot != "" {
+			fmt.Fprintf(out, "System Root:            %s\n", win.SystemRoot)
+		}
+		// wimlib prints the version only when there is a <VERSION>,
+		// which the XML data holds when it is set.
+		if v := win.Version; v != (app.WIMWindowsVersion{}) {
 			fmt.Fprintf(out, "Major Version:          %d\n", v.Major)
 			fmt.Fprintf(out, "Minor Version:          %d\n", v.Minor)
 			fmt.Fprintf(out, "Build:                  %d\n", v.Build)
 			fmt.Fprintf(out, "Service Pack Build:     %d\n", v.SPBuild)
 			fmt.Fprintf(out, "Service Pack Level:     %d\n", v.SPLevel)
 		}
-		if im.Flags != "" {
-			fmt.Fprintf(out, "Flags:                  %s\n", im.Flags)
-		}
-		wb := "no"
-		if im.WIMBoot {
-			wb = "yes"
-		}
-		fmt.Fprintf(out, "WIMBoot compatible:     %s\n\n", wb)
 	}
+	if im.Flags != "" {
+		fmt.Fprintf(out, "Flags:                  %s\n", im.Flags)
+	}
+	wb := "no"
+	if im.WIMBoot {
+		wb = "yes"
+	}
+	fmt.Fprintf(out, "WIMBoot compatible:     %s\n\n", wb)
 }
 
 // ---- dir ----

@@ -218,7 +218,7 @@ func TestWimReadErrors(t *testing.T) {
 		{[]string{"dir", multi}, ExitUsage, "expects"},
 		{[]string{"dir"}, ExitUsage, "expects"},
 		{[]string{"apply", multi, "1"}, ExitUsage, "expects"},
-		{[]string{"info", multi, "extra"}, ExitUsage, "expects"},
+		{[]string{"info", multi, "1", "name", "description", "extra"}, ExitUsage, "expects"},
 		{[]string{"verify"}, ExitUsage, "expects"},
 		{[]string{"info", multi, "--frob"}, ExitUsage, "unknown flag"},
 		{[]string{"dir", multi, "1", "--ref"}, ExitUsage, "flag needs an argument"},

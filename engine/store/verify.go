@@ -25,6 +25,9 @@ type VerifyResult struct {
 	Images   int       `json:"images"`
 	Groups   int       `json:"groups"`
 	Problems []Problem `json:"problems"`
+	// Notes are facts worth knowing that are not failures: a group made
+	// by another tool, laid out differently from the console's own.
+	Notes []Problem `json:"notes,omitempty"`
 }
 
 // ErrVerify is matched by the error VerifyStore returns when it finds
@@ -92,7 +95,9 @@ func (s *Store) verifyGroup(ctx context.Context, grp string, res *VerifyResult, 
 			defer rw.Close()
 			h := rw.Header()
 			if h.Flags&wim.FlagResourceOnly == 0 {
-				add(resPath, errors.New("not marked resource-only"))
+				// wimlib-imagex and other tools write a group's
+				// Res.rwm without the flag; the data is what counts.
+				res.Notes = append(res.Notes, Problem{Path: resPath, Msg: "not marked resource-only, as files written by other tools (wimlib-imagex) are not; its data is checked all the same and the group works as it is"})
 			}
 			if err := rw.Verify(ctx, phased(report, PhaseVerify)); err != nil {
 				add(resPath, err)

@@ -21,7 +21,7 @@ import (
 
 // Environment of the crash helper process.
 const (
-	crashEnvOp   = "WIMCRASH_OP"   // capture-append, export, soft-delete
+	crashEnvOp   = "WIMCRASH_OP"   // capture-append, export, soft-delete, set-info
 	crashEnvFile = "WIMCRASH_FILE" // the WIM being changed
 	crashEnvSrc  = "WIMCRASH_SRC"  // folder (capture) or WIM (export)
 	crashEnvStep = "WIMCRASH_STEP" // exit(137) at this step ("blob:N" for the Nth blob)
@@ -72,6 +72,8 @@ func TestCrashHelper(t *testing.T) {
 		}
 	case "soft-delete":
 		err = DeleteImage(ctx, file, 1, true)
+	case "set-info":
+		err = SetImageInfo(file, 2, InfoEdit{Name: ptr("new name"), Flags: ptr("Professional"), Boot: true})
 	default:
 		err = fmt.Errorf("unknown op %q", op)
 	}
