@@ -231,4 +231,3 @@ func (c *Console) exportImages() {
 		})
 	})
 }
-

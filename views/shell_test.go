@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/store/storetest"
