@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/wimconsole/wimconsole/app"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,7 +126,7 @@ func TestInfoOneImageJSON(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var v wimInfoJSON
+	var v app.WIMSummary
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestInfoJSONHeaderFlags(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("%s: %s", tt.file, errOut)
 		}
-		var v wimInfoJSON
+		var v app.WIMSummary
 		if err := json.Unmarshal([]byte(out), &v); err != nil {
 			t.Fatal(err)
 		}

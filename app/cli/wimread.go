@@ -36,75 +36,6 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 
 // ---- info ----
 
-// wimInfoJSON is the object `info --json` prints.
-type wimInfoJSON struct {
-	Path        string          `json:"path"`
-	GUID        string          `json:"guid"`
-	Version     uint32          `json:"version"`
-	Compression string          `json:"compression"`
-	ChunkSize   uint32          `json:"chunk_size"`
-	PartNumber  int             `json:"part_number"`
-	TotalParts  int             `json:"total_parts"`
-	HeaderFlags uint32          `json:"header_flags"`
-	Flags       []string        `json:"flags"`
-	BootIndex   int             `json:"boot_index"`
-	ImageCount  int             `json:"image_count"`
-	TotalBytes  int64           `json:"total_bytes"`
-	Images      []imageInfoJSON `json:"images"`
-}
-
-type imageInfoJSON struct {
-	Index              int          `json:"index"`
-	Name               string       `json:"name"`
-	Description        string       `json:"description"`
-	DisplayName        string       `json:"display_name,omitempty"`
-	DisplayDescription string       `json:"display_description,omitempty"`
-	Flags              string       `json:"flags,omitempty"`
-	DirCount           int64        `json:"dir_count"`
-	FileCount          int64        `json:"file_count"`
-	TotalBytes         int64        `json:"total_bytes"`
-	HardLinkBytes      int64        `json:"hard_link_bytes"`
-	Created            *time.Time   `json:"created,omitempty"`
-	Modified           *time.Time   `json:"modified,omitempty"`
-	WIMBoot            bool         `json:"wimboot"`
-	Windows            *windowsJSON `json:"windows,omitempty"`
-}
-
-type windowsJSON struct {
-	Arch             int      `json:"arch"`
-	ArchName         string   `json:"arch_name"`
-	ProductName      string   `json:"product_name,omitempty"`
-	EditionID        string   `json:"edition_id,omitempty"`
-	InstallationType string   `json:"installation_type,omitempty"`
-	HAL              string   `json:"hal,omitempty"`
-	ProductType      string   `json:"product_type,omitempty"`
-	ProductSuite     string   `json:"product_suite,omitempty"`
-	Languages        []string `json:"languages,omitempty"`
-	DefaultLanguage  string   `json:"default_language,omitempty"`
-	SystemRoot       string   `json:"system_root,omitempty"`
-	Version          struct {
-		Major   int `json:"major"`
-		Minor   int `json:"minor"`
-		Build   int `json:"build"`
-		SPBuild int `json:"sp_build"`
-		SPLevel int `json:"sp_level"`
-	} `json:"version"`
-}
-
-// headerFlagNames names the header flags, in the order they are listed.
-var headerFlagNames = []struct {
-	flag uint32
-	name string
-}{
-	{app.FlagCompression, "compression"},
-	{app.FlagReadOnly, "readonly"},
-	{app.FlagSpanned, "spanned"},
-	{app.FlagResourceOnly, "resource_only"},
-	{app.FlagMetadataOnly, "metadata_only"},
-	{app.FlagWriteInProgress, "write_in_progress"},
-	{app.FlagRPFix, "rp_fix"},
-}
-
 func newInfoCmd(env *Env) *cobra.Command {
 	var (
 		refs   []string
@@ -178,7 +109,7 @@ image's, nor a number.`,
 				return nil
 			}
 			if asJSON {
-				return printJSON(env, infoJSON(w, args[0], index))
+				return printJSON(env, app.DescribeWIM(w, args[0], index))
 			}
 			if index > 0 {
 				printImageInfo(env.Stdout, w, index)
@@ -270,76 +201,6 @@ func (ie *infoEdit) summary(e *app.WIMInfoEdit) string {
 	return strings.Join(parts, ", ")
 }
 
-// infoJSON describes w; with index > 0, only that image.
-func infoJSON(w *app.WIM, path string, index int) *wimInfoJSON {
-	h := w.Header()
-	out := &wimInfoJSON{
-		Path:        path,
-		GUID:        hex.EncodeToString(h.GUID[:]),
-		Version:     h.Version,
-		Compression: h.Compression().String(),
-		ChunkSize:   chunkSize(h),
-		PartNumber:  int(h.Part),
-		TotalParts:  int(h.TotalParts),
-		HeaderFlags: h.Flags,
-		Flags:       []string{},
-		BootIndex:   int(h.BootIndex),
-		ImageCount:  w.ImageCount(),
-		Images:      []imageInfoJSON{},
-	}
-	for _, f := range headerFlagNames {
-		if h.Flags&f.flag != 0 {
-			out.Flags = append(out.Flags, f.name)
-		}
-	}
-	info := w.XML()
-	if info == nil {
-		return out
-	}
-	out.TotalBytes = info.TotalBytes
-	for _, im := range info.Images {
-		if index > 0 && im.Index != index {
-			continue
-		}
-		j := imageInfoJSON{
-			Index: im.Index, Name: im.Name, Description: im.Description,
-			DisplayName: im.DisplayName, DisplayDescription: im.DisplayDescription,
-			Flags: im.Flags, DirCount: im.DirCount, FileCount: im.FileCount,
-			TotalBytes: im.TotalBytes, HardLinkBytes: im.HardLinkBytes, WIMBoot: im.WIMBoot,
-		}
-		if !im.Created.IsZero() {
-			t := im.Created
-			j.Created = &t
-		}
-		if !im.Modified.IsZero() {
-			t := im.Modified
-			j.Modified = &t
-		}
-		if win := im.Windows; win != nil {
-			wj := &windowsJSON{
-				Arch: win.Arch, ArchName: win.ArchName(), ProductName: win.ProductName,
-				EditionID: win.EditionID, InstallationType: win.InstallationType, HAL: win.HAL,
-				ProductType: win.ProductType, ProductSuite: win.ProductSuite,
-				Languages: win.Languages, DefaultLanguage: win.DefaultLanguage, SystemRoot: win.SystemRoot,
-			}
-			wj.Version.Major, wj.Version.Minor, wj.Version.Build = win.Version.Major, win.Version.Minor, win.Version.Build
-			wj.Version.SPBuild, wj.Version.SPLevel = win.Version.SPBuild, win.Version.SPLevel
-			j.Windows = wj
-		}
-		out.Images = append(out.Images, j)
-	}
-	return out
-}
-
-// chunkSize is the chunk size as wimlib reports it: 0 for an uncompressed
-// file.
-func chunkSize(h app.WIMHeader) uint32 {
-	if h.Compression() == app.NoCompression {
-		return 0
-	}
-	return h.ChunkSize
-}
-
 // wimTime formats a time as wimlib-imagex does.
 func wimTime(t time.Time) string {
 	if t.IsZero() {
@@ -363,7 +224,7 @@ func printInfo(out io.Writer, w *app.WIM, path string) {
 	fmt.Fprintf(out, "Version:        %d\n", h.Version)
 	fmt.Fprintf(out, "Image Count:    %d\n", w.ImageCount())
 	fmt.Fprintf(out, "Compression:    %s\n", h.Compression())
-	fmt.Fprintf(out, "Chunk Size:     %d bytes\n", chunkSize(h))
+	fmt.Fprintf(out, "Chunk Size:     %d bytes\n", app.ChunkSizeOf(h))
 	fmt.Fprintf(out, "Part Number:    %d/%d\n", h.Part, h.TotalParts)
 	fmt.Fprintf(out, "Boot Index:     %d\n", h.BootIndex)
 	fmt.Fprintf(out, "Size:           %d bytes\n", total)
@@ -470,38 +331,6 @@ func printWIMImage(out io.Writer, im app.WIMImageInfo) {
 
 // ---- dir ----
 
-// dirEntryJSON is one entry of `dir --json`.
-type dirEntryJSON struct {
-	Path               string       `json:"path"`
-	Name               string       `json:"name"`
-	ShortName          string       `json:"short_name,omitempty"`
-	Attributes         uint32       `json:"attributes"`
-	Size               int64        `json:"size"`
-	Hash               string       `json:"hash,omitempty"`
-	Created            time.Time    `json:"created"`
-	Accessed           time.Time    `json:"accessed"`
-	Modified           time.Time    `json:"modified"`
-	SecurityID         int32        `json:"security_id"`
-	SecurityDescriptor string       `json:"security_descriptor,omitempty"`
-	LinkGroup          uint64       `json:"link_group"`
-	ReparseTag         uint32       `json:"reparse_tag,omitempty"`
-	Reparse            *streamJSON  `json:"reparse,omitempty"`
-	Streams            []streamJSON `json:"streams,omitempty"`
-}
-
-type streamJSON struct {
-	Name string `json:"name,omitempty"`
-	Size int64  `json:"size"`
-	Hash string `json:"hash,omitempty"`
-}
-
-func hashString(h app.Hash) string {
-	if h.IsZero() {
-		return ""
-	}
-	return h.String()
-}
-
 func newDirCmd(env *Env) *cobra.Command {
 	var refs []string
 	var asJSON bool
@@ -542,32 +371,10 @@ from the blob tables, so --json needs the --ref files that hold the data.`,
 				}
 				return bw.Flush()
 			}
-			img, err := w.Image(index)
+			list, err := app.DescribeEntries(w, index)
 			if err != nil {
 				return err
 			}
-			list := []dirEntryJSON{}
-			img.Walk(func(path string, f *app.WIMEntry) error {
-				e := dirEntryJSON{
-					Path: path, Name: f.Name, ShortName: f.ShortName, Attributes: f.Attributes,
-					Size: f.Size, Hash: hashString(f.Hash),
-					Created: f.Created, Accessed: f.Accessed, Modified: f.Modified,
-					SecurityID: f.SecurityID, LinkGroup: f.LinkGroup, ReparseTag: f.ReparseTag,
-				}
-				if f.SecurityID >= 0 && int(f.SecurityID) < len(img.Security) {
-					e.SecurityDescriptor = hex.EncodeToString(img.Security[f.SecurityID])
-				}
-				for _, s := range f.Streams {
-					sj := streamJSON{Name: s.Name, Size: s.Size, Hash: hashString(s.Hash)}
-					if s.Name == "" {
-						e.Reparse = &sj
-					} else {
-						e.Streams = append(e.Streams, sj)
-					}
-				}
-				list = append(list, e)
-				return nil
-			})
 			return printJSON(env, list)
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/wimconsole/wimconsole/app"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,7 +67,7 @@ func TestInfoCommand(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("%q: exit %d: %s", args, code, errOut)
 		}
-		var v wimInfoJSON
+		var v app.WIMSummary
 		if err := json.Unmarshal([]byte(out), &v); err != nil {
 			t.Fatalf("%q: %v\n%s", args, err, out)
 		}
@@ -111,7 +112,7 @@ func TestDirCommand(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("dir --json: exit %d: %s", code, errOut)
 	}
-	var list []dirEntryJSON
+	var list []app.EntrySummary
 	if err := json.Unmarshal([]byte(out), &list); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestDirCommand(t *testing.T) {
 	if len(list) != strings.Count(plain, "\n") || list[0].Path != "/" {
 		t.Fatalf("%d JSON entries for %d paths", len(list), strings.Count(plain, "\n"))
 	}
-	byPath := map[string]dirEntryJSON{}
+	byPath := map[string]app.EntrySummary{}
 	for _, e := range list {
 		byPath[e.Path] = e
 	}
@@ -280,7 +281,7 @@ func TestInfoWindowsImage(t *testing.T) {
 		t.Fatalf("wimlib did not record the properties:\n%s", want)
 	}
 	_, out, _ = wimCLI(t, "info", multi, "--json")
-	var v wimInfoJSON
+	var v app.WIMSummary
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatal(err)
 	}
