@@ -60,8 +60,10 @@ func (w *WIM) Apply(ctx context.Context, index int, dir string, report progress.
 // apply` does on a POSIX system: folders, files with their data, empty
 // files, hard links (entries sharing a link group), symbolic links made
 // from symlink and junction reparse points, and the access and
-// modification times of everything. Named data streams, security
-// descriptors, attributes, short names and the data of other reparse
+// modification times of everything. A file with the sparse attribute is
+// written with holes where its data has 4 KiB blocks of zeros, as wimlib
+// writes it; other files are written whole. Named data streams, security
+// descriptors, other attributes, short names and the data of other reparse
 // points are not extracted (ApplyStats counts what was skipped).
 //
 // The target of an absolute link that was "fixed" at capture time (the
