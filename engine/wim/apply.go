@@ -60,8 +60,10 @@ func (w *WIM) Apply(ctx context.Context, index int, dir string, report progress.
 // apply` does on a POSIX system: folders, files with their data, empty
 // files, hard links (entries sharing a link group), symbolic links made
 // from symlink and junction reparse points, and the access and
-// modification times of everything. Named data streams, security
-// descriptors, attributes, short names and the data of other reparse
+// modification times of everything. A file with the sparse attribute is
+// written with holes where its data has 4 KiB blocks of zeros, as wimlib
+// writes it; other files are written whole. Named data streams, security
+// descriptors, other attributes, short names and the data of other reparse
 // points are not extracted (ApplyStats counts what was skipped).
 //
 // The target of an absolute link that was "fixed" at capture time (the
@@ -207,6 +209,10 @@ type planInode struct {
 	hash  Hash     // zero: created empty
 	size  int64
 }
+
+// sparse reports whether the file is to be extracted sparse: whether it
+// has the sparse attribute, as wimlib tests it.
+func (ino *planInode) sparse() bool { return ino.files[0].Attributes&AttrSparseFile != 0 }
 
 // path returns the path on disk of name k of the file.
 func (ino *planInode) path(k int) string { return filepath.Join(ino.dirs[k], ino.files[k].Name) }
@@ -439,21 +445,20 @@ func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, bu
 			}
 		}
 	}()
-	writers := make([]io.Writer, 0, len(batch))
+	dst := &batchWriter{ctx: ctx, progressed: progressed}
 	for _, ino := range batch {
 		f, err := createFile(ino.path(0))
 		if err != nil {
 			return err
 		}
 		files = append(files, f)
-		writers = append(writers, f)
+		dst.add(f, ino.sparse())
 	}
 	r, err := w.OpenBlob(j.hash)
 	if err != nil {
 		return fmt.Errorf("wim: apply: %s: %w", batch[0].files[0].Path(), err)
 	}
 	defer r.Close()
-	dst := &progressWriter{ctx: ctx, w: io.MultiWriter(writers...), each: int64(len(batch)), progressed: progressed}
 	n, err := io.CopyBuffer(dst, r, buf)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -464,25 +469,16 @@ func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, bu
 	if n != j.size {
 		return fmt.Errorf("wim: apply: %s: blob %s gave %d bytes, want %d", batch[0].files[0].Path(), j.hash, n, j.size)
 	}
-	return nil
-}
-
-// progressWriter counts what is written (once per target file) and stops
-// on cancellation.
-type progressWriter struct {
-	ctx        context.Context
-	w          io.Writer
-	each       int64
-	progressed func(int64)
-}
-
-func (p *progressWriter) Write(b []byte) (int, error) {
-	if err := p.ctx.Err(); err != nil {
-		return 0, err
+	// Sparse files end in a hole when their last blocks are zero: give
+	// them their size.
+	for i, f := range dst.files {
+		if dst.sparse[i] {
+			if err := f.Truncate(j.size); err != nil {
+				return fmt.Errorf("wim: apply: setting the size of %s: %w", batch[i].files[0].Path(), err)
+			}
+		}
 	}
-	n, err := p.w.Write(b)
-	p.progressed(int64(n) * p.each)
-	return n, err
+	return nil
 }
 
 // createFile creates a new regular file; O_EXCL makes it fail, rather than
