@@ -29,7 +29,8 @@ const (
 )
 
 // solidMemory bounds the chunk buffers of solid resources in flight
-// (uncompressed and compressed): with 64 MiB chunks, 6 chunks at a time.
+// (uncompressed and compressed): with 64 MiB chunks, at most 6 chunks at a
+// time (fewer with fewer workers: see setSolid).
 const solidMemory = 768 << 20
 
 // defaultChunkSize returns the chunk size written for codec c when none is
@@ -103,8 +104,16 @@ func (w *Writer) setSolid(c Compression, chunk int, threads int) error {
 	if chunk < 0 || chunk > 1<<30 || !c.ValidChunkSize(uint32(chunk)) {
 		return fmt.Errorf("wim: %s: invalid solid chunk size %d for %v", w.name, chunk, c)
 	}
+	// Chunks in flight: with large chunks, one per worker and one being
+	// written; small ones need a deeper window (as the non-solid
+	// pipeline's) for the handoffs not to leave workers idle. Memory
+	// bounds both.
 	n := max(1, threads)
-	inFlight := min(n+1, max(2, solidMemory/(2*chunk)))
+	want := n + 1
+	if chunk < 1<<20 {
+		want = max(64, 8*n)
+	}
+	inFlight := min(want, max(2, solidMemory/(2*chunk)))
 	w.solid = solidState{on: true, codec: c, chunk: chunk, slots: make(chan struct{}, inFlight)}
 	w.hdr.Version = VersionSolid
 	return nil
@@ -283,7 +292,9 @@ func (w *Writer) compressSolid(t *wtask) error {
 			return err
 		}
 	}
-	dst := getBuffer(s.chunk, len(t.data)-1)
+	// A whole chunk's buffer, so that it is pooled: a fresh 64 MiB for
+	// every chunk would have the heap grow between collections.
+	dst := getBuffer(s.chunk, s.chunk)[:len(t.data)-1]
 	if n := compressChunk(c, dst, t.data); n > 0 && n < len(t.data) {
 		t.comp = dst[:n]
 	} else {
