@@ -61,7 +61,7 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("wim: %s changed while being opened", name)
 	}
-	w := &Writer{name: name, path: name, f: f, opts: opts, codec: c, chunk: int(h.ChunkSize), hdr: h, origSize: st.Size()}
+	w := &Writer{name: name, path: name, f: f, opts: opts, codec: c, chunk: int(h.ChunkSize), hdr: h, origSize: st.Size(), origFlags: h.Flags}
 	if c == None {
 		w.chunk = 0
 	}

@@ -1,6 +1,7 @@
 package wim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -8,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
@@ -316,5 +319,69 @@ func TestSolidChunkOptions(t *testing.T) {
 	}
 	if got := defaultChunkSize(LZMS, false); got != 128<<10 {
 		t.Errorf("LZMS chunk %d", got)
+	}
+}
+
+// TestSolidExportCancel cancels solid exports from the progress callback
+// part-way: Export returns the context's error, a new destination is not
+// left behind (nor its temporary file) and an appended one keeps its bytes;
+// nothing hangs on the window of solid chunks in flight.
+func TestSolidExportCancel(t *testing.T) {
+	src := cancelSource(t, true, 4, 4, 4)
+	s, err := Open(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, appendTo := range []bool{false, true} {
+		dir := t.TempDir()
+		dest := filepath.Join(dir, "out.esd")
+		var before []byte
+		if appendTo {
+			w, err := Create(dest, WriteOptions{Compression: XPRESS, Solid: true, SolidCompression: XPRESS})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			before, _ = os.ReadFile(dest)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		o := ExportOptions{Solid: true, SolidCompression: XPRESS, SolidChunkSize: 1 << 16, Threads: 2,
+			Progress: func(r progress.Report) {
+				if r.Done > 3<<20 {
+					cancel()
+				}
+			}}
+		done := make(chan error, 1)
+		go func() {
+			_, err := Export(ctx, s, []int{1}, dest, o)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("append=%v: Export = %v, want context.Canceled", appendTo, err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("append=%v: Export did not return after the cancel", appendTo)
+		}
+		cancel()
+		ents, _ := os.ReadDir(dir)
+		if appendTo {
+			after, _ := os.ReadFile(dest)
+			if !bytes.Equal(before, after) || len(ents) != 1 {
+				t.Errorf("cancelled append changed the file (%d bytes, was %d) or left %d entries", len(after), len(before), len(ents))
+				for i := range min(len(before), len(after)) {
+					if before[i] != after[i] {
+						t.Errorf("first difference at 0x%x", i)
+						break
+					}
+				}
+			}
+		} else if len(ents) != 0 {
+			t.Errorf("cancelled export left %v", ents)
+		}
 	}
 }

@@ -113,6 +113,7 @@ type Writer struct {
 
 	// The existing file (OpenAppend).
 	origSize     int64       // its size when opened
+	origFlags    uint32      // its header flags when opened
 	oldTable     []BlobEntry // its blob table entries, raw, in order
 	oldMeta      []int       // indexes in oldTable of the images' metadata entries
 	oldIntegrity *integrityTable
@@ -1014,7 +1015,9 @@ func (w *Writer) Abort() error {
 		err = w.f.Truncate(w.origSize)
 	}
 	var fl [4]byte
-	binary.LittleEndian.PutUint32(fl[:], w.hdr.Flags&^FlagWriteInProgress)
+	// The flags as they were: an export may have added the reparse-point
+	// fix flag to w.hdr meanwhile.
+	binary.LittleEndian.PutUint32(fl[:], w.origFlags&^FlagWriteInProgress)
 	if _, e := w.f.WriteAt(fl[:], 0x10); err == nil {
 		err = e
 	}
