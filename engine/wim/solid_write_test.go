@@ -43,6 +43,40 @@ func solidAddFile(t *testing.T, dir, name, data string) {
 	}
 }
 
+// solidCheckRefs fails unless every file blob's reference count is the
+// number of references the images make to it.
+func solidCheckRefs(t *testing.T, file string) {
+	t.Helper()
+	w, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	compareWithWimlib(t, w) // wimlib's view of every blob: offsets, sizes, references
+	want := map[Hash]uint32{}
+	for i := 1; i <= w.ImageCount(); i++ {
+		img, err := w.Image(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for f := range img.All() {
+			if !f.Hash.IsZero() {
+				want[f.Hash]++
+			}
+			for _, st := range f.Streams {
+				if !st.Hash.IsZero() {
+					want[st.Hash]++
+				}
+			}
+		}
+	}
+	for _, e := range w.Blobs() {
+		if !e.IsMetadata() && e.RefCount != want[e.Hash] {
+			t.Errorf("blob %s: reference count %d, images make %d", e.Hash, e.RefCount, want[e.Hash])
+		}
+	}
+}
+
 // solidStats opens file and returns its version and number of solid
 // resources.
 func solidStats(t *testing.T, file string) (uint32, int) {
@@ -108,6 +142,7 @@ func TestSolidWriteReadByWimlib(t *testing.T) {
 			}
 			wtCheckOurs(t, file, nil, a, b)
 			wtCheckWimlib(t, file, nil, a, b)
+			solidCheckRefs(t, file)
 			out := oracle.Run(t, "info", file)
 			if !strings.Contains(out, "Solid") && !strings.Contains(out, "solid") {
 				t.Logf("wimlib info:\n%s", out)
@@ -170,6 +205,7 @@ func TestSolidAppend(t *testing.T) {
 				t.Fatalf("second append: %v", err)
 			}
 			wtCheckWimlib(t, file, nil, "", "", c, "")
+			solidCheckRefs(t, file)
 		})
 	}
 }
