@@ -28,7 +28,9 @@ compressed together: an ESD file, much smaller and slower to read, as DISM's
 lzx or xpress (--solid-compress implies --solid); their chunks are 64M for
 LZMS and 32K otherwise unless --solid-chunk-size says. Without --compress,
 image metadata uses the same codec. An existing file that has solid
-resources gets new ones whatever is asked.`
+resources gets new ones with the codec and chunk size of its last one,
+whatever is asked; --solid makes an existing file without any start having
+them.`
 
 // solidFlags are the flags of solid writing.
 type solidFlags struct {
