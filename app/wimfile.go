@@ -53,6 +53,7 @@ const (
 	NoCompression = wim.None
 	XPRESS        = wim.XPRESS
 	LZX           = wim.LZX
+	LZMS          = wim.LZMS
 
 	FlagCompression     = wim.FlagCompression
 	FlagReadOnly        = wim.FlagReadOnly
@@ -187,8 +188,8 @@ func SetWIMImageInfo(name string, index int, e WIMInfoEdit) error {
 	return wim.SetImageInfo(name, index, e)
 }
 
-// ParseCompression reads a compression name: none, xpress or lzx (also
-// wimlib-imagex's names fast and maximum).
+// ParseCompression reads a compression name: none, xpress, lzx or lzms
+// (also wimlib-imagex's names fast, maximum and recovery).
 func ParseCompression(s string) (Compression, error) {
 	switch strings.ToLower(s) {
 	case "none":
@@ -198,9 +199,40 @@ func ParseCompression(s string) (Compression, error) {
 	case "lzx", "maximum":
 		return wim.LZX, nil
 	case "lzms", "recovery":
-		return 0, fmt.Errorf("--compress %s: LZMS cannot be written; use none, xpress or lzx", s)
+		return wim.LZMS, nil
 	}
-	return 0, fmt.Errorf("--compress %q: want none, xpress or lzx", s)
+	return 0, fmt.Errorf("--compress %q: want none, xpress, lzx or lzms", s)
+}
+
+// ParseSolidCompression reads the codec of solid resources: lzms, lzx or
+// xpress (and the names ParseCompression takes for them).
+func ParseSolidCompression(s string) (Compression, error) {
+	c, err := ParseCompression(s)
+	if err != nil || c == wim.None {
+		return 0, fmt.Errorf("--solid-compress %q: want lzms, lzx or xpress", s)
+	}
+	return c, nil
+}
+
+// ParseChunkSize reads a chunk size for codec c, in bytes as
+// wimlib-imagex takes it (32768, 32K, 64M): a power of two within the
+// codec's range.
+func ParseChunkSize(s string, c Compression) (int, error) {
+	num, shift := strings.ToUpper(strings.TrimSpace(s)), 0
+	for suffix, sh := range map[string]int{"K": 10, "M": 20, "G": 30} {
+		if t, ok := strings.CutSuffix(num, suffix); ok {
+			num, shift = t, sh
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > 1<<30>>shift {
+		return 0, fmt.Errorf("%q is not a chunk size: give bytes as 32768, 32K or 64M", s)
+	}
+	n <<= shift
+	if !c.ValidChunkSize(uint32(n)) {
+		return 0, fmt.Errorf("%s is not a chunk size for %v: want a power of two from 32K (4K for XPRESS) up to 2M for LZX, 64K for XPRESS, 1G for LZMS", s, c)
+	}
+	return int(n), nil
 }
 
 // ImagePaths calls fn with every path of image index of w, "/" first, then

@@ -173,3 +173,43 @@ func TestSetWIMImageInfo(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+func TestParseCompressionAndChunkSize(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Compression
+		ok   bool
+	}{
+		{"none", NoCompression, true}, {"XPRESS", XPRESS, true}, {"maximum", LZX, true},
+		{"lzms", LZMS, true}, {"recovery", LZMS, true}, {"zip", 0, false},
+	} {
+		got, err := ParseCompression(c.in)
+		if (err == nil) != c.ok || (c.ok && got != c.want) {
+			t.Errorf("ParseCompression(%q) = %v, %v", c.in, got, err)
+		}
+	}
+	for _, c := range []struct {
+		in   string
+		want Compression
+		ok   bool
+	}{
+		{"lzms", LZMS, true}, {"lzx", LZX, true}, {"fast", XPRESS, true}, {"none", 0, false}, {"zip", 0, false},
+	} {
+		got, err := ParseSolidCompression(c.in)
+		if (err == nil) != c.ok || (c.ok && got != c.want) {
+			t.Errorf("ParseSolidCompression(%q) = %v, %v", c.in, got, err)
+		}
+	}
+	for _, c := range []struct {
+		in    string
+		codec Compression
+		want  int
+	}{
+		{"32768", LZX, 32768}, {"32K", LZX, 32768}, {"2m", LZX, 2 << 20}, {"64M", LZMS, 64 << 20}, {"1G", LZMS, 1 << 30},
+		{"4K", XPRESS, 4096}, {"4K", LZX, 0}, {"4M", LZX, 0}, {"3000", LZMS, 0}, {"2G", LZMS, 0}, {"x", LZX, 0}, {"-32K", LZX, 0},
+	} {
+		got, err := ParseChunkSize(c.in, c.codec)
+		if (err == nil) != (c.want != 0) || got != c.want {
+			t.Errorf("ParseChunkSize(%q, %v) = %d, %v; want %d", c.in, c.codec, got, err, c.want)
+		}
+	}
+}

@@ -6,7 +6,11 @@
 #
 # ROWS (default: all that the binary supports): apply-lzx apply-xpress verify-lzx info
 #   capture-none capture-xpress capture-lzx export-raw export-recompress
-#   add-image regroup
+#   add-image regroup capture-solid wim-to-esd esd-to-wim
+# capture-solid captures the tree as an ESD (--solid); wim-to-esd exports the
+# LZX reference with --solid; both with solid LZMS, both tools alike, or with
+# solid LZX (and LZX metadata) when our binary has no LZMS compressor yet (a
+# line says so). esd-to-wim exports an ESD wimlib made (solid LZMS) to LZX.
 # add-image adds edition B (a WIM wimlib captured from tree B) to an image group
 # that holds edition A, against `wimlib-imagex export B.wim 1 A.wim` (append to
 # an existing WIM); regroup rebuilds a group holding A, B and C after B's
@@ -70,7 +74,7 @@ row() { # NAME INPUT_BYTES OUT_OURS OUT_WIMLIB
 
 has() { "$WIMCONSOLE" "$1" --help >/dev/null 2>&1; }
 rows=("$@")
-[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx apply-lzx apply-xpress verify-lzx info export-raw export-recompress split add-image regroup)
+[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx apply-lzx apply-xpress verify-lzx info export-raw export-recompress split add-image regroup capture-solid wim-to-esd esd-to-wim)
 treeB=$(dirname "$tree")/B treeC=$(dirname "$tree")/C
 # cp_eq BYTES: what cp takes for BYTES, from cp of the reference WIM (printed
 # at the end) — the bound for rows that mostly copy data.
@@ -89,8 +93,45 @@ need_abc() {
 for c in xpress lzx; do
   [ -f "$WORK/ref-$c.wim" ] || wimlib-imagex capture "$tree" "$WORK/ref-$c.wim" bench --compress=$c >/dev/null
 done
+# solid_args sets ours_solid and wimlib_solid, the solid options of both
+# tools: LZMS when our binary can write it, else LZX.
+solid_args() {
+  [ -n "${ours_solid+x}" ] && return
+  mkdir -p "$WORK/probe"; echo probe >"$WORK/probe/f"
+  if "$WIMCONSOLE" capture "$WORK/probe" "$WORK/probe.esd" --name p --solid >/dev/null 2>&1; then
+    ours_solid=(--solid); wimlib_solid=(--solid)
+  else
+    echo "# solid rows use solid LZX (LZX metadata): this build has no LZMS compressor" >&2
+    ours_solid=(--solid --solid-compress lzx); wimlib_solid=(--solid --solid-compress=lzx --compress=lzx)
+  fi
+  rm -rf "$WORK/probe" "$WORK/probe.esd"
+}
 for r in "${rows[@]}"; do
   case $r in
+    capture-solid)
+      solid_args
+      for i in $(seq "$RUNS"); do
+        rm -f "$WORK/o.esd" "$WORK/w.esd"
+        measure "$r.ours" "$WIMCONSOLE" capture "$tree" "$WORK/o.esd" --name bench "${ours_solid[@]}"
+        measure "$r.wimlib" wimlib-imagex capture "$tree" "$WORK/w.esd" bench "${wimlib_solid[@]}"
+      done
+      row "$r" "$tree_bytes" "$(stat -c %s "$WORK/o.esd")" "$(stat -c %s "$WORK/w.esd")" ;;
+    wim-to-esd)
+      solid_args
+      for i in $(seq "$RUNS"); do
+        rm -f "$WORK/o.esd" "$WORK/w.esd"
+        measure "$r.ours" "$WIMCONSOLE" export "$WORK/ref-lzx.wim" all "$WORK/o.esd" "${ours_solid[@]}"
+        measure "$r.wimlib" wimlib-imagex export "$WORK/ref-lzx.wim" all "$WORK/w.esd" "${wimlib_solid[@]}"
+      done
+      row "$r" "$(stat -c %s "$WORK/ref-lzx.wim")" "$(stat -c %s "$WORK/o.esd")" "$(stat -c %s "$WORK/w.esd")" ;;
+    esd-to-wim)
+      [ -f "$WORK/ref.esd" ] || wimlib-imagex capture "$tree" "$WORK/ref.esd" bench --solid >/dev/null
+      for i in $(seq "$RUNS"); do
+        rm -f "$WORK/o.wim" "$WORK/w.wim"
+        measure "$r.ours" "$WIMCONSOLE" export "$WORK/ref.esd" 1 "$WORK/o.wim" --compress lzx
+        measure "$r.wimlib" wimlib-imagex export "$WORK/ref.esd" 1 "$WORK/w.wim" --compress=lzx
+      done
+      row "$r" "$(stat -c %s "$WORK/ref.esd")" "$(stat -c %s "$WORK/o.wim")" "$(stat -c %s "$WORK/w.wim")" ;;
     capture-*)
       has capture || { echo "# $r: wimconsole has no capture yet" >&2; continue; }
       c=${r#capture-}

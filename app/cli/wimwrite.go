@@ -17,7 +17,54 @@ func init() {
 	register(newDeleteCmd)
 }
 
-const compressHelp = "compression: none, xpress or lzx"
+const compressHelp = "compression: none, xpress, lzx or lzms"
+
+// solidHelp ends the help of the commands that write solid resources.
+const solidHelp = `
+
+With --solid the file data is packed into solid resources, many files
+compressed together: an ESD file, much smaller and slower to read, as DISM's
+/Compress:recovery makes. Their codec is LZMS unless --solid-compress says
+lzx or xpress (--solid-compress implies --solid); their chunks are 64M for
+LZMS and 32K otherwise unless --solid-chunk-size says. Without --compress,
+image metadata uses the same codec. An existing file that has solid
+resources gets new ones with the codec and chunk size of its last one,
+whatever is asked; --solid makes an existing file without any start having
+them.`
+
+// solidFlags are the flags of solid writing.
+type solidFlags struct {
+	solid           bool
+	compress, chunk string
+}
+
+func (s *solidFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&s.solid, "solid", false, "pack file data into solid resources (an ESD file; LZMS by default)")
+	f.StringVar(&s.compress, "solid-compress", "lzms", "codec of solid resources: lzms, lzx or xpress (implies --solid)")
+	f.StringVar(&s.chunk, "solid-chunk-size", "", "chunk size of solid resources (default 64M for LZMS, 32K for lzx and xpress)")
+}
+
+// parse returns whether solid resources are asked for, their codec and
+// chunk size (0: the default); wrong values are usage errors.
+func (s *solidFlags) parse(cmd *cobra.Command) (bool, app.Compression, int, error) {
+	f := cmd.Flags()
+	on := s.solid || f.Changed("solid-compress") || f.Changed("solid-chunk-size")
+	if !on {
+		return false, 0, 0, nil
+	}
+	c, err := app.ParseSolidCompression(s.compress)
+	if err != nil {
+		return false, 0, 0, &UsageError{err}
+	}
+	chunk := 0
+	if f.Changed("solid-chunk-size") {
+		if chunk, err = app.ParseChunkSize(s.chunk, c); err != nil {
+			return false, 0, 0, usageErrorf("--solid-chunk-size: %v", err)
+		}
+	}
+	return true, c, chunk, nil
+}
 
 // tempHelp ends the help of the commands that write a new WIM file under a
 // temporary name (see wim.Create).
@@ -61,6 +108,7 @@ func newCaptureCmd(env *Env) *cobra.Command {
 		name, desc, compress string
 		check, boot, appendF bool
 		skipBad              bool
+		solid                solidFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "capture DIR FILE --name NAME",
@@ -73,12 +121,19 @@ Folders, files, symbolic links (stored as symlink reparse points, absolute
 targets inside DIR made relative to the image root, as wimlib does), hard
 links and file times are captured; identical contents are stored once.
 Compression runs on all processors. A progress line is shown when stderr is a
-terminal.` + tempHelp,
+terminal.` + solidHelp + tempHelp,
 		Args: exactArgs(2, "a folder and a WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := parseCompression(compress)
 			if err != nil {
 				return err
+			}
+			isSolid, sc, schunk, err := solid.parse(cmd)
+			if err != nil {
+				return err
+			}
+			if isSolid && !cmd.Flags().Changed("compress") {
+				c = sc
 			}
 			if appendF && cmd.Flags().Changed("compress") {
 				// Scripts written for wimlib-imagex name the file's own
@@ -93,6 +148,7 @@ terminal.` + tempHelp,
 			var skipped []string
 			idx, err := app.Capture(ctx, args[0], args[1], app.CaptureOptions{
 				Name: name, Description: desc, Compression: c,
+				Solid: isSolid, SolidCompression: sc, SolidChunkSize: schunk,
 				Integrity: check, Boot: boot, Append: appendF, Progress: report,
 				SkipBadNames: skipBad,
 				Skipped:      func(path string, _ error) { skipped = append(skipped, path) },
@@ -121,6 +177,7 @@ terminal.` + tempHelp,
 	f.BoolVar(&boot, "boot", false, "mark the new image bootable")
 	f.BoolVar(&appendF, "append", false, "add the image to the existing FILE in place")
 	f.BoolVar(&skipBad, "skip-bad-names", false, "leave out files whose names an image cannot hold (':', '\\', ...) instead of failing")
+	solid.add(cmd)
 	cmd.MarkFlagRequired("name")
 	return cmd
 }
@@ -133,6 +190,7 @@ func newExportCmd(env *Env) *cobra.Command {
 		name, desc, compress  string
 		recompress, check, bt bool
 		split                 string
+		solid                 solidFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "export SRC IMAGE|all DEST [--split SIZE]",
@@ -145,7 +203,10 @@ holds is not written again. Data stored with the destination's compression is
 copied as it is, without decompressing it, unless --recompress is given.
 
 With --split SIZE, DEST is a new split set instead (DEST.swm, DEST2.swm …,
-each at most SIZE: see split), for a FAT32 USB stick.` + tempHelp,
+each at most SIZE: see split), for a FAT32 USB stick.
+
+WIM to ESD: export SRC all DEST.esd --solid. ESD to WIM: export SRC.esd all
+DEST.wim --compress lzx.` + solidHelp + tempHelp,
 		Args: exactArgs(3, "a source WIM, an image (or all) and a destination WIM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := app.WIMExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt}
@@ -164,6 +225,14 @@ each at most SIZE: see split), for a FAT32 USB stick.` + tempHelp,
 				}
 				o.Compression = &c
 			}
+			isSolid, sc, schunk, err := solid.parse(cmd)
+			if err != nil {
+				return err
+			}
+			if isSolid && partSize > 0 {
+				return usageErrorf("--solid and --split: a split set is not written with solid resources; export to an ESD, or split without --solid")
+			}
+			o.Solid, o.SolidCompression, o.SolidChunkSize = isSolid, sc, schunk
 			src, err := app.OpenWIM(args[0], refs)
 			if err != nil {
 				return err
@@ -220,6 +289,7 @@ each at most SIZE: see split), for a FAT32 USB stick.` + tempHelp,
 	f.BoolVar(&check, "check", false, "write an integrity table")
 	f.BoolVar(&bt, "boot", false, "mark the exported image bootable")
 	f.StringVar(&split, "split", "", "write a new split set of parts of at most SIZE (700M, 3.8G) for a FAT32 USB stick")
+	solid.add(cmd)
 	return cmd
 }
 

@@ -15,6 +15,12 @@ import (
 // image it had before. The codec, chunk size and header flags are the
 // file's own; opts.Compression and opts.ChunkSize are ignored.
 //
+// A file that has solid resources (an ESD) keeps them and gets new file
+// blobs in new solid resources, with the codec and chunk size of its last
+// one. opts.Solid makes a file without any start having them (with
+// opts.SolidCompression and opts.SolidChunkSize); its version becomes the
+// solid one.
+//
 // The header's write-in-progress flag (0x40) is set on disk until Close or
 // Abort, as wimlib does; readers ignore it. Where the system has flock, the
 // file is locked against other writers (wimlib takes the same lock) until
@@ -33,9 +39,6 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 		return nil, fmt.Errorf("wim: %s: the file is marked read-only", name)
 	}
 	c := h.Compression()
-	if c == LZMS {
-		return nil, fmt.Errorf("wim: %s: cannot append to an LZMS-compressed file", name)
-	}
 	raw, err := src.readHeaderResource(h.BlobTable, "blob table")
 	if err != nil {
 		return nil, err
@@ -58,7 +61,7 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("wim: %s changed while being opened", name)
 	}
-	w := &Writer{name: name, path: name, f: f, opts: opts, codec: c, chunk: int(h.ChunkSize), hdr: h, origSize: st.Size()}
+	w := &Writer{name: name, path: name, f: f, opts: opts, codec: c, chunk: int(h.ChunkSize), hdr: h, origSize: st.Size(), origFlags: h.Flags}
 	if c == None {
 		w.chunk = 0
 	}
@@ -74,6 +77,24 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 		return nil, err
 	}
 	w.info = info
+	w.oldVersionSolid = h.Version == VersionSolid
+	w.oldSolidSize = make(map[int64]int64)
+	solids := src.solidResources()
+	for _, s := range solids {
+		w.oldSolidSize[s.Res.Offset] = s.Size
+	}
+	if n := len(solids); n > 0 || opts.Solid {
+		sc, chunk := opts.SolidCompression, opts.SolidChunkSize
+		if n > 0 {
+			sc, chunk = solids[n-1].Compression, int(solids[n-1].ChunkSize)
+		} else if sc == None {
+			sc = LZMS
+		}
+		if err := w.setSolid(sc, chunk, w.threads()); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	w.init()
 	fail := func(err error) (*Writer, error) {
 		w.stopPipeline()
@@ -96,7 +117,7 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 			metaSeen++
 		}
 	}
-	for _, s := range src.solidResources() {
+	for _, s := range solids {
 		end = max(end, s.Res.End())
 	}
 	for _, e := range src.Blobs() {

@@ -26,8 +26,12 @@ type CaptureOptions struct {
 	// Compression and ChunkSize of a new file (see WriteOptions).
 	Compression Compression
 	ChunkSize   int
-	Integrity   bool // write an integrity table
-	Boot        bool // mark the new image bootable
+	// Solid, SolidCompression and SolidChunkSize: see WriteOptions.
+	Solid            bool
+	SolidCompression Compression
+	SolidChunkSize   int
+	Integrity        bool // write an integrity table
+	Boot             bool // mark the new image bootable
 	// Append adds the image to the existing file dest in place instead
 	// of creating (or replacing) it.
 	Append bool
@@ -46,12 +50,15 @@ type CaptureOptions struct {
 // the new image's index.
 func Capture(ctx context.Context, dir, dest string, o CaptureOptions) (int, error) {
 	wo := WriteOptions{
-		Compression: o.Compression,
-		ChunkSize:   o.ChunkSize,
-		Integrity:   o.Integrity,
-		RPFix:       !o.NoRPFix,
-		Threads:     o.Threads,
-		Progress:    o.Progress,
+		Compression:      o.Compression,
+		ChunkSize:        o.ChunkSize,
+		Solid:            o.Solid,
+		SolidCompression: o.SolidCompression,
+		SolidChunkSize:   o.SolidChunkSize,
+		Integrity:        o.Integrity,
+		RPFix:            !o.NoRPFix,
+		Threads:          o.Threads,
+		Progress:         o.Progress,
 	}
 	var w *Writer
 	var err error

@@ -22,6 +22,14 @@ type ExportOptions struct {
 	// else DefaultChunkSize). Both are ignored when appending.
 	Compression *Compression
 	ChunkSize   int
+	// Solid packs the file data of a new destination into solid
+	// resources (see WriteOptions.Solid): WIM to ESD with the default
+	// LZMS. With no Compression, the metadata's codec is the solid one.
+	// An existing destination that has solid resources gets new ones
+	// regardless.
+	Solid            bool
+	SolidCompression Compression // LZMS for None
+	SolidChunkSize   int
 	// Recompress decompresses and compresses again blobs that could be
 	// copied as stored, and encodes the images' metadata afresh.
 	Recompress bool
@@ -74,7 +82,7 @@ func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOp
 
 	srcHdr := src.Header()
 	wo := WriteOptions{Integrity: o.Integrity, Recompress: o.Recompress, Threads: o.Threads, Progress: o.Progress,
-		RPFix: srcHdr.Flags&FlagRPFix != 0}
+		RPFix: srcHdr.Flags&FlagRPFix != 0, Solid: o.Solid, SolidCompression: o.SolidCompression, SolidChunkSize: o.SolidChunkSize}
 	var w *Writer
 	_, err := os.Stat(dest)
 	appending := err == nil
@@ -85,7 +93,15 @@ func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOp
 			w.hdr.Flags |= FlagRPFix
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		wo.Compression, wo.ChunkSize = exportCodec(srcHdr, o.Compression, o.ChunkSize)
+		want := o.Compression
+		if o.Solid && want == nil {
+			sc := o.SolidCompression
+			if sc == None {
+				sc = LZMS
+			}
+			want = &sc
+		}
+		wo.Compression, wo.ChunkSize = exportCodec(srcHdr, want, o.ChunkSize)
 		w, err = Create(dest, wo)
 	}
 	if err != nil {

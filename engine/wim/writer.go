@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -34,12 +35,27 @@ const (
 
 // WriteOptions configure a Writer.
 type WriteOptions struct {
-	// Compression is the codec of the file's resources: None, XPRESS or
-	// LZX. It applies to new files only; an appended file keeps its own.
+	// Compression is the codec of the file's non-solid resources (its
+	// header's): None, XPRESS, LZX or LZMS. It applies to new files only;
+	// an appended file keeps its own.
 	Compression Compression
 	// ChunkSize is the uncompressed size of a compressed chunk; 0 means
-	// DefaultChunkSize. New files only.
+	// DefaultChunkSize (DefaultLZMSChunkSize for LZMS). New files only.
 	ChunkSize int
+	// Solid packs file blobs into solid resources (an ESD file when the
+	// codec is LZMS): many blobs compressed together, in chunks of
+	// SolidChunkSize with SolidCompression. Image metadata is never solid;
+	// it uses Compression. An appended file that has solid resources gets
+	// new ones whatever Solid says, with the codec and chunk size of its
+	// last one.
+	Solid bool
+	// SolidCompression is the codec of solid resources: LZMS (the
+	// default, for the zero value None), LZX or XPRESS.
+	SolidCompression Compression
+	// SolidChunkSize is the chunk size of solid resources; 0 means the
+	// codec's default (DefaultSolidLZMSChunkSize for LZMS,
+	// DefaultSolidOtherChunkSize for the others).
+	SolidChunkSize int
 	// Integrity writes an integrity table. An appended file that has one
 	// keeps it regardless.
 	Integrity bool
@@ -97,12 +113,16 @@ type Writer struct {
 
 	// The existing file (OpenAppend).
 	origSize     int64       // its size when opened
+	origFlags    uint32      // its header flags when opened
 	oldTable     []BlobEntry // its blob table entries, raw, in order
 	oldMeta      []int       // indexes in oldTable of the images' metadata entries
 	oldIntegrity *integrityTable
 	oldTableEnd  int64
-	removed      map[int]bool // old images removed (1-based)
-	bootIndex    int          // 1-based, among the images at Close
+	oldSolidSize map[int64]int64 // uncompressed size of its solid resources, by offset
+	// oldVersionSolid: its version is VersionSolid (solid flags count).
+	oldVersionSolid bool
+	removed         map[int]bool // old images removed (1-based)
+	bootIndex       int          // 1-based, among the images at Close
 
 	mu      sync.Mutex
 	have    map[Hash]int64 // file blobs in the output (old, new, queued): size
@@ -110,6 +130,8 @@ type Writer struct {
 	newMeta []*metaSlot    // metadata resources of added images
 	refs    map[Hash]uint32
 	err     error // first error of the pipeline
+
+	solid solidState // file blobs packed into solid resources
 
 	// Pipeline.
 	order   chan *wtask
@@ -151,12 +173,14 @@ const (
 	taskAbort          // the blob's data could not be read: drop what was written
 	taskRaw            // copy a stored resource as it is
 	taskBarrier        // flush and signal
+	taskSolid          // one chunk of a solid resource
 )
 
 // wtask is one unit of work for the write goroutine, in file order.
 type wtask struct {
 	kind int
 	b    *wblob
+	sres *solidRes // taskSolid: the resource
 	idx  int64
 	last bool
 	data []byte          // uncompressed chunk (pooled)
@@ -205,15 +229,24 @@ func Create(name string, opts WriteOptions) (*Writer, error) {
 	switch c {
 	case None:
 		chunk = 0
-	case XPRESS, LZX:
+	case XPRESS, LZX, LZMS:
 		if chunk == 0 {
-			chunk = DefaultChunkSize
+			chunk = defaultChunkSize(c, false)
 		}
 		if chunk < 0 || chunk > math.MaxUint32 || !c.ValidChunkSize(uint32(chunk)) {
 			return nil, fmt.Errorf("wim: %s: invalid chunk size %d for %v", name, chunk, c)
 		}
 	default:
 		return nil, fmt.Errorf("wim: %s: cannot write %v compression", name, c)
+	}
+	sc := opts.SolidCompression
+	if opts.Solid && sc == None {
+		sc = LZMS
+	}
+	if c == LZMS || (opts.Solid && sc == LZMS) {
+		if _, err := newCompressor(LZMS, DefaultLZMSChunkSize); err != nil {
+			return nil, fmt.Errorf("wim: %s: %w", name, err)
+		}
 	}
 	if opts.ResourceOnly && opts.MetadataOnly {
 		return nil, fmt.Errorf("wim: %s: a file cannot be both resource-only and metadata-only", name)
@@ -250,6 +283,14 @@ func Create(name string, opts WriteOptions) (*Writer, error) {
 	if opts.RPFix {
 		w.hdr.Flags |= FlagRPFix
 	}
+	if opts.Solid {
+		if err := w.setSolid(sc, opts.SolidChunkSize, w.threads()); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			w.releaseTemp()
+			return nil, err
+		}
+	}
 	// The header is written last; until then the file starts with zeros.
 	w.origSize = 0
 	w.init()
@@ -268,10 +309,7 @@ func (w *Writer) init() {
 		w.piece = 256 << 10
 	}
 	w.out.f = w.f
-	n := w.opts.Threads
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
+	n := w.threads()
 	// The window of chunks in flight: enough that workers and the writer
 	// rarely wait on each other (each handoff can cost a scheduling delay
 	// on a busy machine), small enough to bound memory (a few MiB).
@@ -281,7 +319,7 @@ func (w *Writer) init() {
 	}
 	w.order = make(chan *wtask, window)
 	w.writerD = make(chan struct{})
-	if w.codec != None {
+	if w.codec != None || (w.solid.on && w.solid.codec != None) {
 		w.work = make(chan *wtask, window)
 		for range n {
 			w.workers.Add(1)
@@ -289,6 +327,14 @@ func (w *Writer) init() {
 		}
 	}
 	go w.writeLoop()
+}
+
+// threads returns the number of compression workers.
+func (w *Writer) threads() int {
+	if n := w.opts.Threads; n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // Name returns the name of the WIM being written.
@@ -410,6 +456,9 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 	if want != nil && w.HasBlob(*want) {
 		return *want, nil
 	}
+	if w.solid.on && meta == nil {
+		return w.writeSolid(ctx, r, size, want)
+	}
 	piece := int64(w.piece)
 	b := &wblob{size: size, nchunks: max(1, (size+piece-1)/piece), meta: meta}
 	sha := sha1.New()
@@ -470,11 +519,17 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 // When ctx ends while it waits for room, the writer is marked failed (so
 // Close aborts it) and ctx's error returned.
 func (w *Writer) submit(ctx context.Context, t *wtask) error {
-	if w.codec != None && t.kind == taskChunk {
+	if (t.kind == taskChunk && w.codec != None) || (t.kind == taskSolid && w.solid.codec != None) {
 		t.done = make(chan struct{})
 		if err := w.sendCtx(ctx, t); err != nil {
 			close(t.done)
-			putBuffer(t.data)
+			if t.kind == taskSolid {
+				// The write goroutine never sees it: give back its slot.
+				putSolidBuffer(t.data, w.solid.chunk)
+				<-w.solid.slots
+			} else {
+				putBuffer(t.data)
+			}
 			return err
 		}
 		select {
@@ -500,6 +555,12 @@ func (w *Writer) send(t *wtask) {
 // sendCtx is send that gives up when ctx ends while the queue is full: the
 // writer is then marked failed and ctx's error returned.
 func (w *Writer) sendCtx(ctx context.Context, t *wtask) error {
+	if t != nil && t.kind != taskSolid && w.solid.cur != nil {
+		// What is queued now goes after the solid resource being filled.
+		if err := w.endSolid(ctx); err != nil {
+			return err
+		}
+	}
 	if r := w.run; r != nil {
 		w.run = nil
 		select {
@@ -574,8 +635,23 @@ func (w *Writer) compressLoop() {
 	var c chunkCompressor
 	var err error
 	for t := range w.work {
+		if t.kind == taskSolid {
+			if len(t.data) > 1 && !w.dropping(t) {
+				if e := w.compressSolid(t); e != nil {
+					w.setErr(fmt.Errorf("wim: %s: %w", w.name, e))
+					w.aborting.Store(true)
+				}
+			}
+			close(t.done)
+			continue
+		}
 		if c == nil && err == nil {
 			c, err = newCompressor(w.codec, w.chunk)
+			if err != nil {
+				// Storing the data raw instead would be silent: fail.
+				w.setErr(fmt.Errorf("wim: %s: %w", w.name, err))
+				w.aborting.Store(true)
+			}
 		}
 		if err == nil && len(t.data) > 1 && !w.dropping(t) {
 			dst := getBuffer(w.chunk, len(t.data)-1)
@@ -600,9 +676,15 @@ func newCompressor(c Compression, chunk int) (chunkCompressor, error) {
 		return xpress.NewCompressor(chunk)
 	case LZX:
 		return lzx.NewCompressor(chunk)
+	case LZMS:
+		return nil, errNoLZMS
 	}
 	return nil, fmt.Errorf("wim: no compressor for %v", c)
 }
+
+// errNoLZMS is the error of writing LZMS while this build has no LZMS
+// compressor.
+var errNoLZMS = errors.New("LZMS compression is not available in this build; choose LZX or XPRESS")
 
 // compressChunk calls c, turning a codec panic into "did not shrink": the
 // chunk is then stored raw, which is always correct.
@@ -645,6 +727,12 @@ func (w *Writer) writeLoop() {
 				w.dropChunk(t)
 			} else {
 				w.writeChunk(t)
+			}
+		case taskSolid:
+			if w.dropping(t) {
+				w.dropSolidChunk(t)
+			} else {
+				w.writeSolidChunk(t)
 			}
 		}
 		if w.out.err != nil {
@@ -839,7 +927,7 @@ func (w *Writer) CopyBlob(ctx context.Context, src *WIM, h Hash) error {
 	if o == nil {
 		return src.missing(h)
 	}
-	if w.canRawCopy(o, e) {
+	if !w.solid.on && w.canRawCopy(o, e) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -891,6 +979,12 @@ func (w *Writer) stopPipeline() {
 	if w.finished {
 		return
 	}
+	if w.aborting.Load() || w.failed() != nil {
+		putSolidBuffer(w.solid.buf, w.solid.chunk)
+		w.solid.buf, w.solid.cur = nil, nil
+	} else if err := w.endSolid(context.Background()); err != nil {
+		w.setErr(err)
+	}
 	w.send(nil)
 	w.finished = true
 	close(w.order)
@@ -921,7 +1015,9 @@ func (w *Writer) Abort() error {
 		err = w.f.Truncate(w.origSize)
 	}
 	var fl [4]byte
-	binary.LittleEndian.PutUint32(fl[:], w.hdr.Flags&^FlagWriteInProgress)
+	// The flags as they were: an export may have added the reparse-point
+	// fix flag to w.hdr meanwhile.
+	binary.LittleEndian.PutUint32(fl[:], w.origFlags&^FlagWriteInProgress)
 	if _, e := w.f.WriteAt(fl[:], 0x10); err == nil {
 		err = e
 	}
@@ -1077,11 +1173,32 @@ func (w *Writer) finish() error {
 	newBlob := w.newBlob
 	w.mu.Unlock()
 	table = slices.Grow(table, blobEntrySize*(len(w.oldTable)+len(w.newMeta)+len(newBlob)))
+	// Solid entries of the old table move, run by run, into the one solid
+	// run written last (see appendSolidTable).
+	oldSolid := w.oldVersionSolid
+	var runs []solidRun
+	oldFirst := make(map[Hash]bool)
 	for i, e := range w.oldTable {
 		if !keepOld[i] {
 			continue
 		}
-		if !e.IsMetadata() && oldIdx[e.Hash] == i {
+		if oldSolid {
+			if e.Res.Flags&ResSolid != 0 {
+				if i == 0 || w.oldTable[i-1].Res.Flags&ResSolid == 0 {
+					runs = append(runs, solidRun{})
+				}
+				r := &runs[len(runs)-1]
+				r.entries = append(r.entries, e)
+				if !e.IsMetadata() && !e.Hash.IsZero() && oldIdx[e.Hash] == i {
+					oldFirst[e.Hash] = true
+				}
+				continue
+			}
+		} else if w.solid.on {
+			// The flag means nothing in the old version: keep it so.
+			e.Res.Flags &^= ResSolid
+		}
+		if !e.IsMetadata() && !e.Hash.IsZero() && oldIdx[e.Hash] == i {
 			e.RefCount = satAdd(e.RefCount, refs[e.Hash])
 		}
 		table = e.appendEncode(table)
@@ -1103,6 +1220,12 @@ func (w *Writer) finish() error {
 	for _, e := range newBlob {
 		e.RefCount = max(1, refs[e.Hash])
 		table = e.appendEncode(table)
+	}
+	if len(runs) > 0 || len(w.solid.all) > 0 {
+		var err error
+		if table, err = w.appendSolidTable(table, runs, refs, oldFirst); err != nil {
+			return err
+		}
 	}
 	if len(meta) != len(w.info.Images) {
 		return fmt.Errorf("wim: %s: %d metadata resources for %d images in the XML data", w.name, len(meta), len(w.info.Images))

@@ -1,0 +1,422 @@
+package wim
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/wimconsole/wimconsole/engine/progress"
+)
+
+// Chunk sizes written by default, as wimlib's: non-solid LZMS resources
+// use 128 KiB chunks; solid LZMS resources (ESD files) 64 MiB chunks, solid
+// XPRESS and LZX resources 32 KiB.
+const (
+	DefaultLZMSChunkSize       = 128 << 10
+	DefaultSolidLZMSChunkSize  = 64 << 20
+	DefaultSolidOtherChunkSize = 32 << 10
+)
+
+// Bounds of the chunk table reserved at the start of a solid resource (in
+// entries of 4 bytes). A resource ends when its table is full; a blob
+// never spans two resources.
+const (
+	minSolidReserve = 16
+	maxSolidReserve = 8192
+)
+
+// solidMemory bounds the chunk buffers of solid resources in flight
+// (uncompressed and compressed): with 64 MiB chunks, at most 6 chunks at a
+// time (fewer with fewer workers: see setSolid).
+const solidMemory = 768 << 20
+
+// defaultChunkSize returns the chunk size written for codec c when none is
+// given: of non-solid resources, or of solid ones.
+func defaultChunkSize(c Compression, solid bool) int {
+	switch {
+	case c == None:
+		return 0
+	case solid && c == LZMS:
+		return DefaultSolidLZMSChunkSize
+	case solid:
+		return DefaultSolidOtherChunkSize
+	case c == LZMS:
+		return DefaultLZMSChunkSize
+	}
+	return DefaultChunkSize
+}
+
+// solidRes is a solid resource being written: the file blobs packed in
+// it, compressed together chunk by chunk.
+type solidRes struct {
+	// Producer side (the goroutine calling WriteBlob and CopyBlob).
+	reserve int64       // chunk table entries reserved in the file
+	nchunks int64       // chunks queued
+	size    int64       // uncompressed bytes queued, dead bytes included
+	blobs   []solidBlob // blobs in it, by offset
+
+	// Write goroutine side.
+	start     int64    // where its reserved header and table start
+	dataStart int64    // where its first chunk starts
+	csizes    []uint32 // stored size of each chunk written
+	usize     int64    // uncompressed bytes written
+	res       ResourceHeader
+	ok        bool // written in full: res locates it
+}
+
+// solidBlob is a blob inside a solid resource.
+type solidBlob struct {
+	hash      Hash
+	off, size int64
+}
+
+// solidState is the part of a Writer that packs file blobs into solid
+// resources (WriteOptions.Solid, or an appended file that has them).
+type solidState struct {
+	on     bool
+	codec  Compression
+	chunk  int
+	buf    []byte      // the chunk being filled (producer)
+	cur    *solidRes   // the resource being filled (producer)
+	all    []*solidRes // every solid resource started, in file order
+	queued int64       // bytes queued into solid resources (producer)
+	slots  chan struct{}
+
+	// Compressors for solid chunks: at most one per chunk in flight.
+	cmu   sync.Mutex
+	comps []chunkCompressor
+}
+
+// setSolid turns solid writing on with codec c and chunk size chunk (0:
+// the codec's default) and sizes the window of chunks in flight.
+func (w *Writer) setSolid(c Compression, chunk int, threads int) error {
+	switch c {
+	case XPRESS, LZX, LZMS:
+	default:
+		return fmt.Errorf("wim: %s: cannot write solid resources with %v compression (use LZMS, LZX or XPRESS)", w.name, c)
+	}
+	if chunk == 0 {
+		chunk = defaultChunkSize(c, true)
+	}
+	if chunk < 0 || chunk > 1<<30 || !c.ValidChunkSize(uint32(chunk)) {
+		return fmt.Errorf("wim: %s: invalid solid chunk size %d for %v", w.name, chunk, c)
+	}
+	// Chunks in flight: with large chunks, one per worker and one being
+	// written; small ones need a deeper window (as the non-solid
+	// pipeline's) for the handoffs not to leave workers idle. Memory
+	// bounds both.
+	n := max(1, threads)
+	want := n + 1
+	if chunk < 1<<20 {
+		want = max(64, 8*n)
+	}
+	inFlight := min(want, max(2, solidMemory/(2*chunk)))
+	w.solid = solidState{on: true, codec: c, chunk: chunk, slots: make(chan struct{}, inFlight)}
+	w.hdr.Version = VersionSolid
+	return nil
+}
+
+// solidReserve returns the chunk table entries to reserve for a new solid
+// resource whose first blob has size bytes: enough for what is left to
+// write as far as SetTotal tells, within bounds.
+func (w *Writer) solidReserve(size int64) int64 {
+	cs := int64(w.solid.chunk)
+	est := max(size, w.total.Load()-w.solid.queued)
+	n := (est+cs-1)/cs + 1
+	need := (size + cs - 1) / cs
+	return max(need, min(max(n, minSolidReserve), maxSolidReserve))
+}
+
+// writeSolid packs a file blob into the current solid resource, hashing
+// it. A duplicate found once the data is read is taken back when its bytes
+// are all still in the chunk being filled; otherwise they stay in the
+// resource unreferenced (a capture hashes first the files that may be
+// duplicates, so this is rare).
+func (w *Writer) writeSolid(ctx context.Context, r io.Reader, size int64, want *Hash) (Hash, error) {
+	s := &w.solid
+	cs := int64(s.chunk)
+	if c := s.cur; c != nil && (c.size+size+cs-1)/cs > c.reserve {
+		if err := w.endSolid(ctx); err != nil {
+			return Hash{}, err
+		}
+	}
+	if s.cur == nil {
+		s.cur = &solidRes{reserve: w.solidReserve(size)}
+		s.all = append(s.all, s.cur)
+	}
+	res := s.cur
+	start, startChunks, startFill := res.size, res.nchunks, len(s.buf)
+	takeBack := func() {
+		if res.nchunks == startChunks {
+			s.buf = s.buf[:startFill]
+			s.queued -= res.size - start
+			res.size = start
+		}
+	}
+	sha := sha1.New()
+	for left := size; left > 0; {
+		if err := ctx.Err(); err != nil {
+			takeBack()
+			return Hash{}, err
+		}
+		if err := w.failed(); err != nil {
+			takeBack()
+			return Hash{}, err
+		}
+		if len(s.buf) == s.chunk {
+			if err := w.submitSolid(ctx, res, false); err != nil {
+				return Hash{}, err
+			}
+		}
+		n := int(min(left, int64(s.chunk-len(s.buf))))
+		w.growSolidBuf(n)
+		k := len(s.buf)
+		p := s.buf[k : k+n]
+		if _, err := io.ReadFull(r, p); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				err = fmt.Errorf("data ended at byte %d of %d (did the file change?)", size-left, size)
+			}
+			takeBack()
+			return Hash{}, err
+		}
+		s.buf = s.buf[:k+n]
+		sha.Write(p)
+		left -= int64(n)
+		res.size += int64(n)
+		s.queued += int64(n)
+	}
+	var h Hash
+	sha.Sum(h[:0])
+	if want != nil && h != *want {
+		takeBack()
+		return Hash{}, fmt.Errorf("data hashes to %s, not %s (did the file change?)", h, *want)
+	}
+	w.mu.Lock()
+	_, dup := w.have[h]
+	if !dup {
+		w.have[h] = size
+	}
+	w.mu.Unlock()
+	if dup {
+		takeBack()
+		return h, nil
+	}
+	res.blobs = append(res.blobs, solidBlob{hash: h, off: start, size: size})
+	return h, nil
+}
+
+// growSolidBuf makes room for n more bytes in the chunk being filled,
+// growing it by doubling up to the chunk size: a small file does not cost
+// a whole 64 MiB chunk.
+func (w *Writer) growSolidBuf(n int) {
+	s := &w.solid
+	need := len(s.buf) + n
+	if need <= cap(s.buf) {
+		return
+	}
+	c := max(need, 2*cap(s.buf), 64<<10)
+	if c > s.chunk || need > s.chunk/2 {
+		c = s.chunk
+	}
+	var b []byte
+	if c == s.chunk {
+		b = getBuffer(s.chunk, s.chunk)[:len(s.buf)]
+	} else {
+		b = make([]byte, len(s.buf), c)
+	}
+	copy(b, s.buf)
+	if cap(s.buf) == s.chunk {
+		putBuffer(s.buf)
+	}
+	s.buf = b
+}
+
+// submitSolid queues the chunk being filled, of res; last ends res.
+func (w *Writer) submitSolid(ctx context.Context, res *solidRes, last bool) error {
+	s := &w.solid
+	t := &wtask{kind: taskSolid, sres: res, idx: res.nchunks, data: s.buf, last: last, ctx: ctx}
+	s.buf = nil
+	res.nchunks++
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		w.cancelled(ctx.Err())
+		putSolidBuffer(t.data, s.chunk)
+		return ctx.Err()
+	}
+	return w.submit(ctx, t)
+}
+
+// putSolidBuffer recycles a solid chunk buffer of a whole chunk.
+func putSolidBuffer(b []byte, chunk int) {
+	if cap(b) == chunk {
+		putBuffer(b)
+	}
+}
+
+// endSolid ends the current solid resource: its last chunk is queued and
+// the next blob starts a new resource. Anything else queued for the file
+// (a metadata resource, a copy) must come after it.
+func (w *Writer) endSolid(ctx context.Context) error {
+	s := &w.solid
+	res := s.cur
+	if res == nil {
+		return nil
+	}
+	s.cur = nil
+	if res.size == 0 {
+		// Every blob was taken back: nothing to write.
+		s.all = s.all[:len(s.all)-1]
+		return nil
+	}
+	return w.submitSolid(ctx, res, true)
+}
+
+// compressSolid compresses the solid chunk of t with a compressor of its
+// own, made on first need; at most one exists per chunk in flight.
+func (w *Writer) compressSolid(t *wtask) error {
+	s := &w.solid
+	s.cmu.Lock()
+	var c chunkCompressor
+	if n := len(s.comps); n > 0 {
+		c = s.comps[n-1]
+		s.comps = s.comps[:n-1]
+	}
+	s.cmu.Unlock()
+	if c == nil {
+		var err error
+		if c, err = newCompressor(s.codec, s.chunk); err != nil {
+			return err
+		}
+	}
+	// A whole chunk's buffer, so that it is pooled: a fresh 64 MiB for
+	// every chunk would have the heap grow between collections.
+	dst := getBuffer(s.chunk, s.chunk)[:len(t.data)-1]
+	if n := compressChunk(c, dst, t.data); n > 0 && n < len(t.data) {
+		t.comp = dst[:n]
+	} else {
+		putSolidBuffer(dst, s.chunk)
+	}
+	s.cmu.Lock()
+	s.comps = append(s.comps, c)
+	s.cmu.Unlock()
+	return nil
+}
+
+// writeSolidChunk writes one chunk of a solid resource: the first
+// reserves the resource's header and chunk table, the last fills them in
+// (the header goes right before the table, which ends where the data
+// starts; what the reservation spared stays unused before it, as wimlib
+// does).
+func (w *Writer) writeSolidChunk(t *wtask) {
+	res := t.sres
+	if t.idx == 0 {
+		res.start = w.out.pos()
+		w.out.zeros(solidHeaderSize + int(res.reserve)*4)
+		res.dataStart = w.out.pos()
+	}
+	if t.done != nil {
+		<-t.done
+	}
+	data := t.data
+	if t.comp != nil {
+		data = t.comp
+	}
+	w.out.write(data)
+	res.csizes = append(res.csizes, uint32(len(data)))
+	n := int64(len(t.data))
+	res.usize += n
+	putSolidBuffer(t.data, w.solid.chunk)
+	if t.comp != nil {
+		putSolidBuffer(t.comp, w.solid.chunk)
+	}
+	<-w.solid.slots
+	done := w.done.Add(n)
+	w.opts.Progress.Send(progress.Report{Phase: PhaseWrite, Done: done, Total: max(w.total.Load(), done)})
+	if !t.last {
+		return
+	}
+	if int64(len(res.csizes)) > res.reserve {
+		w.setErr(fmt.Errorf("wim: %s: solid resource of %d chunks overflows its table of %d", w.name, len(res.csizes), res.reserve))
+		return
+	}
+	tableOff := res.dataStart - 4*int64(len(res.csizes))
+	hdrOff := tableOff - solidHeaderSize
+	b := make([]byte, solidHeaderSize, solidHeaderSize+4*len(res.csizes))
+	binary.LittleEndian.PutUint64(b[0:], uint64(res.usize))
+	binary.LittleEndian.PutUint32(b[8:], uint32(w.solid.chunk))
+	binary.LittleEndian.PutUint32(b[12:], uint32(w.solid.codec))
+	for _, c := range res.csizes {
+		b = binary.LittleEndian.AppendUint32(b, c)
+	}
+	w.out.patch(hdrOff, b)
+	res.res = ResourceHeader{Offset: hdrOff, StoredSize: w.out.pos() - hdrOff, Size: solidResourceMagic, Flags: ResSolid}
+	res.ok = true
+	if crashHook != nil {
+		crashHook("blob")
+	}
+}
+
+// dropSolidChunk releases a solid chunk that is not written.
+func (w *Writer) dropSolidChunk(t *wtask) {
+	if t.done != nil {
+		<-t.done
+	}
+	putSolidBuffer(t.data, w.solid.chunk)
+	if t.comp != nil {
+		putSolidBuffer(t.comp, w.solid.chunk)
+	}
+	<-w.solid.slots
+}
+
+// solidRun is a run of blob table entries with the solid flag: resource
+// entries and the entries of the blobs in them.
+type solidRun struct {
+	entries []BlobEntry
+}
+
+// appendSolidTable appends to table the solid resources of the file as
+// one solid run, as wimlib writes them: the old runs of an appended file
+// as they were, then the new resources, each resource's entry before its
+// blobs'. A blob's offset counts from the start of the run's first
+// resource.
+func (w *Writer) appendSolidTable(table []byte, old []solidRun, refs map[Hash]uint32, oldFirst map[Hash]bool) ([]byte, error) {
+	var base int64
+	for _, run := range old {
+		var size int64
+		for _, e := range run.entries {
+			if e.Res.Size == solidResourceMagic {
+				n, ok := w.oldSolidSize[e.Res.Offset]
+				if !ok {
+					return nil, fmt.Errorf("wim: %s: solid resource at offset 0x%x is not in the file's blob table", w.name, e.Res.Offset)
+				}
+				size += n
+			}
+		}
+		for _, e := range run.entries {
+			if e.Res.Size != solidResourceMagic {
+				e.Res.Offset += base
+				if oldFirst[e.Hash] {
+					e.RefCount = satAdd(e.RefCount, refs[e.Hash])
+				}
+			}
+			table = e.appendEncode(table)
+		}
+		base += size
+	}
+	for _, res := range w.solid.all {
+		if !res.ok {
+			return nil, fmt.Errorf("wim: %s: a solid resource was not written", w.name)
+		}
+		table = BlobEntry{Res: res.res, Part: 1, RefCount: 1}.appendEncode(table)
+		for _, b := range res.blobs {
+			e := BlobEntry{Res: ResourceHeader{Offset: base + b.off, StoredSize: b.size, Flags: ResSolid}, Part: 1, RefCount: max(1, refs[b.hash]), Hash: b.hash}
+			table = e.appendEncode(table)
+		}
+		base += res.usize
+	}
+	return table, nil
+}
