@@ -1,0 +1,326 @@
+package lzms
+
+import "fmt"
+
+// The compressor. A chunk goes through the x86 filter (on a copy), then a
+// single pass that parses and codes at once: at each position the hash
+// chains (compress_match.go) give the longest matches, the three visible
+// recent offsets give repeat matches, and each candidate is scored with the
+// models' current state (the Huffman codeword lengths and the adaptive
+// probabilities the next item would be coded with) as the bits it saves
+// over coding its bytes as literals. The best candidate is taken unless the
+// next position has a better one (a lazy parse), and the item chosen is
+// coded at once (compress_enc.go), which moves the models on; so the parse
+// always sees the exact state the decoder will be in. Delta matches are
+// not searched for.
+
+// Compressor parameters.
+const (
+	encSearchDepth = 32  // hash chain entries visited per position
+	encNiceLen     = 64  // a match this long is taken without looking further
+	encLitSpan     = 256 // bytes whose literal cost is summed exactly
+	encPad         = 8   // zero bytes after the chunk in buf, for hashing
+)
+
+// Compressor compresses LZMS chunks. Not safe for concurrent use; reuse it.
+//
+// Its memory grows with the largest chunk compressed: about 5 bytes per
+// byte of chunk (a filtered copy and the hash chains), plus 1.3 MiB.
+type Compressor struct {
+	maxChunk int
+	buf      []byte // the chunk after the x86 filter, then encPad zeros
+	mf       matchFinder
+	matches  []lzMatch
+	x86      x86State
+
+	main     [numMainProbs]probEntry
+	match    [numMatchProbs]probEntry
+	lz       [numOtherProbs]probEntry
+	delta    [numOtherProbs]probEntry
+	lzRep    [numLZReps - 1][numOtherProbs]probEntry
+	deltaRep [numLZReps - 1][numOtherProbs]probEntry
+
+	literal     encCode
+	lzOffset    encCode
+	length      encCode
+	deltaOffset encCode
+	deltaPower  encCode
+	scratch     buildScratch
+
+	// Decision contexts and the recent-offset queue, exactly as the
+	// decoder keeps them (see matchState).
+	mainState, matchState, lzState uint32
+	lzRepState                     [numLZReps - 1]uint32
+	recentLZ                       [numRepSlots]uint32
+	prev                           int
+
+	ins int // positions below ins are in the hash chains
+
+	offSlots *[fastOffsets]uint16
+	lenSlots *[fastLengths]uint8
+
+	rc rangeEncoder
+	bw bitWriter
+}
+
+// NewCompressor returns a compressor for chunks of at most maxChunk bytes;
+// error if maxChunk is zero or above the format's limit (MaxChunkSize).
+func NewCompressor(maxChunk int) (*Compressor, error) {
+	if maxChunk <= 0 || maxChunk > MaxChunkSize {
+		return nil, fmt.Errorf("lzms: chunk size %d out of range 1..%d", maxChunk, MaxChunkSize)
+	}
+	c := &Compressor{maxChunk: maxChunk}
+	c.offSlots, c.lenSlots = slotTables()
+	c.x86.init()
+	return c, nil
+}
+
+// Compress compresses src (len(src) <= maxChunk) into dst and returns the
+// number of bytes written, or 0 if the result would not fit in dst (callers
+// pass dst = make([]byte, len(src)-1) to demand that the data shrink).
+//
+// An empty src, or one longer than the chunk size, also gives 0. The output
+// is one whole LZMS chunk as a WIM stores it; Decompress, given len(src),
+// restores src.
+func (c *Compressor) Compress(dst, src []byte) int {
+	n := len(src)
+	if n == 0 || n > c.maxChunk || len(dst) < 4 {
+		return 0
+	}
+	if cap(c.buf) < n+encPad {
+		c.buf = make([]byte, n+encPad)
+	}
+	data := c.buf[:n]
+	copy(data, src)
+	clear(c.buf[n : n+encPad])
+	c.x86.apply(data)
+	c.reset(n)
+
+	limit := len(dst)
+	for pos := 0; pos < n; {
+		if len(c.rc.out)+len(c.bw.out) > limit {
+			return 0
+		}
+		cur := c.best(data, pos, false)
+		// Lazy evaluation: while the next position has a better match,
+		// code a literal and move there.
+		for cur.length != 0 && cur.length < encNiceLen && pos+1 < n {
+			next := c.best(data, pos+1, true)
+			if next.gain <= cur.gain {
+				break
+			}
+			c.putLiteral(data[pos])
+			pos++
+			cur = next
+		}
+		if cur.length == 0 {
+			c.putLiteral(data[pos])
+			pos++
+			continue
+		}
+		c.putLZ(cur.length, cur.offset, cur.rep)
+		end := pos + int(cur.length)
+		for ; c.ins < end; c.ins++ {
+			c.mf.insert(c.buf, c.ins)
+		}
+		pos = end
+	}
+
+	c.rc.finish()
+	c.bw.finish()
+	front, back := len(c.rc.out), len(c.bw.out)
+	if front+back > limit {
+		return 0
+	}
+	copy(dst, c.rc.out)
+	// The bitstream's units are read from the end of the chunk backwards.
+	for i := 0; i < back; i += 2 {
+		j := front + back - 2 - i
+		dst[j], dst[j+1] = c.bw.out[i], c.bw.out[i+1]
+	}
+	return front + back
+}
+
+// reset puts the models in their initial state for a chunk of n bytes.
+func (c *Compressor) reset(n int) {
+	for _, t := range [][]probEntry{c.main[:], c.match[:], c.lz[:], c.delta[:],
+		c.lzRep[0][:], c.lzRep[1][:], c.deltaRep[0][:], c.deltaRep[1][:]} {
+		for i := range t {
+			t[i] = probEntry{recent: initRecent, zeros: initZeros}
+		}
+	}
+	slots := numOffsetSlots(n)
+	c.literal.reset(numLiteralSyms, literalRebuild, &c.scratch)
+	c.lzOffset.reset(slots, lzOffsetRebuild, &c.scratch)
+	c.length.reset(numLengthSyms, lengthRebuild, &c.scratch)
+	c.deltaOffset.reset(slots, deltaOffsetRebuild, &c.scratch)
+	c.deltaPower.reset(numDeltaPowerSyms, deltaPowerRebuild, &c.scratch)
+	c.mainState, c.matchState, c.lzState = 0, 0, 0
+	c.lzRepState = [numLZReps - 1]uint32{}
+	c.recentLZ = [numRepSlots]uint32{1, 2, 3, 4}
+	c.prev = itemLiteral
+	c.ins = 0
+	c.mf.reset(n)
+	c.rc.reset()
+	c.bw.reset()
+}
+
+// candidate is a match the parser may take: an explicit offset (rep < 0)
+// or the visible recent offset rep, with the bits (in cost units) it saves
+// over literals.
+type candidate struct {
+	length, offset uint32
+	rep            int
+	gain           int64
+}
+
+// best returns the best match at pos (length 0 if none saves anything).
+// afterLiteral scores it as if a literal were coded first (the lazy
+// parse's look at the next position). Position pos joins the hash chains
+// here if it has not yet.
+func (c *Compressor) best(data []byte, pos int, afterLiteral bool) candidate {
+	maxLen := len(data) - pos
+	ms := c.matches[:0]
+	if pos == c.ins {
+		ms = c.mf.find(c.buf, pos, maxLen, encNiceLen, encSearchDepth, ms)
+		c.ins++
+	}
+	c.matches = ms
+	if maxLen < 2 {
+		return candidate{}
+	}
+	mainState, base := c.mainState, 0
+	if afterLiteral {
+		mainState <<= 1
+	} else if c.prev == itemLZ {
+		base = 1 // the previous match's offset is not visible yet
+	}
+	head := c.main[mainState&(numMainProbs-1)].cost1() + c.match[c.matchState&(numMatchProbs-1)].cost0()
+	lzE := &c.lz[c.lzState&(numOtherProbs-1)]
+	litMain := int64(c.main[0].cost0())
+
+	var b candidate
+	consider := func(length, off uint32, rep int, cost uint32) {
+		g := c.literalCost(data[pos:pos+int(length)], litMain) - int64(cost+c.lengthCost(length))
+		if g > b.gain {
+			b = candidate{length, off, rep, g}
+		}
+	}
+	r0 := &c.lzRep[0][c.lzRepState[0]&(numOtherProbs-1)]
+	r1 := &c.lzRep[1][c.lzRepState[1]&(numOtherProbs-1)]
+	repCost := [numLZReps]uint32{r0.cost0(), r0.cost1() + r1.cost0(), r0.cost1() + r1.cost1()}
+	for r := range numLZReps {
+		off := c.recentLZ[base+r]
+		if int(off) > pos {
+			continue
+		}
+		if l := matchLen(data, pos-int(off), pos, maxLen); l >= 2 {
+			consider(uint32(l), off, r, head+lzE.cost1()+repCost[r])
+		}
+	}
+	explicit := head + lzE.cost0()
+	for _, m := range ms {
+		if m.offset == c.recentLZ[base] || m.offset == c.recentLZ[base+1] || m.offset == c.recentLZ[base+2] {
+			continue // the repeat match is cheaper
+		}
+		consider(m.length, m.offset, -1, explicit+c.offsetCost(m.offset))
+	}
+	return b
+}
+
+// literalCost estimates the cost of coding p as literals: exactly for its
+// first encLitSpan bytes, in proportion beyond.
+func (c *Compressor) literalCost(p []byte, perLit int64) int64 {
+	q := p[:min(len(p), encLitSpan)]
+	var sum int64
+	lens := &c.literal.lens
+	for _, b := range q {
+		sum += int64(lens[b])
+	}
+	sum = sum<<costShift + perLit*int64(len(q))
+	if len(p) > len(q) {
+		sum = sum * int64(len(p)) / int64(len(q))
+	}
+	return sum
+}
+
+func (c *Compressor) offsetSlot(off uint32) int {
+	if off < fastOffsets {
+		return int(c.offSlots[off])
+	}
+	return slotOf(offsetBase[:], off)
+}
+
+func (c *Compressor) lengthSlot(length uint32) int {
+	if length < fastLengths {
+		return int(c.lenSlots[length])
+	}
+	return slotOf(lengthBase[:], length)
+}
+
+func (c *Compressor) offsetCost(off uint32) uint32 {
+	s := c.offsetSlot(off)
+	return (uint32(c.lzOffset.lens[s]) + uint32(offsetExtra[s])) << costShift
+}
+
+func (c *Compressor) lengthCost(length uint32) uint32 {
+	s := c.lengthSlot(length)
+	return (uint32(c.length.lens[s]) + uint32(lengthExtra[s])) << costShift
+}
+
+// putLiteral codes a literal.
+func (c *Compressor) putLiteral(b byte) {
+	c.rc.encode(&c.main[c.mainState&(numMainProbs-1)], 0)
+	c.mainState <<= 1
+	c.literal.put(&c.bw, int(b), &c.scratch)
+	c.prev = itemLiteral
+}
+
+// putLZ codes an LZ match with an explicit offset (rep < 0) or the visible
+// recent offset rep, and updates the recent-offset queue as the decoder
+// does.
+func (c *Compressor) putLZ(length, off uint32, rep int) {
+	c.rc.encode(&c.main[c.mainState&(numMainProbs-1)], 1)
+	c.mainState = c.mainState<<1 | 1
+	c.rc.encode(&c.match[c.matchState&(numMatchProbs-1)], 0)
+	c.matchState <<= 1
+	lzE := &c.lz[c.lzState&(numOtherProbs-1)]
+	q := &c.recentLZ
+	if rep < 0 {
+		c.rc.encode(lzE, 0)
+		c.lzState <<= 1
+		s := c.offsetSlot(off)
+		c.lzOffset.put(&c.bw, s, &c.scratch)
+		if x := uint(offsetExtra[s]); x != 0 {
+			c.bw.put(off-offsetBase[s], x)
+		}
+		q[3], q[2], q[1] = q[2], q[1], q[0]
+	} else {
+		c.rc.encode(lzE, 1)
+		c.lzState = c.lzState<<1 | 1
+		for i := range rep {
+			st := &c.lzRepState[i]
+			c.rc.encode(&c.lzRep[i][*st&(numOtherProbs-1)], 1)
+			*st = *st<<1 | 1
+		}
+		if rep < numLZReps-1 {
+			st := &c.lzRepState[rep]
+			c.rc.encode(&c.lzRep[rep][*st&(numOtherProbs-1)], 0)
+			*st <<= 1
+		}
+		i := rep
+		if c.prev == itemLZ {
+			i++
+		}
+		for ; i > 0; i-- {
+			q[i] = q[i-1]
+		}
+	}
+	s := c.lengthSlot(length)
+	c.length.put(&c.bw, s, &c.scratch)
+	if x := uint(lengthExtra[s]); x != 0 {
+		c.bw.put(length-lengthBase[s], x)
+	}
+	q[0] = off
+	c.prev = itemLZ
+}
