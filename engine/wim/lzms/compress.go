@@ -8,11 +8,12 @@ import "fmt"
 // recent offsets give repeat matches, and each candidate is scored with the
 // models' current state (the Huffman codeword lengths and the adaptive
 // probabilities the next item would be coded with) as the bits it saves
-// over coding its bytes as literals. The best candidate is taken unless the
+// over coding its bytes as literals; delta matches, explicit (found by a
+// hash of the next three differences at each power) and repeated, compete
+// the same way. The best candidate is taken unless the
 // next position has a better one (a lazy parse), and the item chosen is
 // coded at once (compress_enc.go), which moves the models on; so the parse
-// always sees the exact state the decoder will be in. Delta matches are
-// not searched for.
+// always sees the exact state the decoder will be in.
 
 // Compressor parameters.
 const (
@@ -31,6 +32,8 @@ type Compressor struct {
 	buf      []byte // the chunk after the x86 filter, then encPad zeros
 	mf       matchFinder
 	matches  []lzMatch
+	df       deltaFinder
+	dfound   [deltaPowers]deltaFound
 	x86      x86State
 
 	main     [numMainProbs]probEntry
@@ -49,10 +52,11 @@ type Compressor struct {
 
 	// Decision contexts and the recent-offset queue, exactly as the
 	// decoder keeps them (see matchState).
-	mainState, matchState, lzState uint32
-	lzRepState                     [numLZReps - 1]uint32
-	recentLZ                       [numRepSlots]uint32
-	prev                           int
+	mainState, matchState, lzState, deltaState uint32
+	lzRepState, deltaRepState                  [numLZReps - 1]uint32
+	recentLZ                                   [numRepSlots]uint32
+	recentDelta                                [numRepSlots]deltaPair
+	prev                                       int
 
 	ins int // positions below ins are in the hash chains
 
@@ -118,10 +122,15 @@ func (c *Compressor) Compress(dst, src []byte) int {
 			pos++
 			continue
 		}
-		c.putLZ(cur.length, cur.offset, cur.rep)
+		if cur.delta {
+			c.putDelta(cur.length, cur.power, cur.offset, cur.rep)
+		} else {
+			c.putLZ(cur.length, cur.offset, cur.rep)
+		}
 		end := pos + int(cur.length)
 		for ; c.ins < end; c.ins++ {
 			c.mf.insert(c.buf, c.ins)
+			c.df.insert(data, c.ins, nil)
 		}
 		pos = end
 	}
@@ -155,23 +164,27 @@ func (c *Compressor) reset(n int) {
 	c.length.reset(numLengthSyms, lengthRebuild, &c.scratch)
 	c.deltaOffset.reset(slots, deltaOffsetRebuild, &c.scratch)
 	c.deltaPower.reset(numDeltaPowerSyms, deltaPowerRebuild, &c.scratch)
-	c.mainState, c.matchState, c.lzState = 0, 0, 0
+	c.mainState, c.matchState, c.lzState, c.deltaState = 0, 0, 0, 0
 	c.lzRepState = [numLZReps - 1]uint32{}
+	c.deltaRepState = [numLZReps - 1]uint32{}
 	c.recentLZ = [numRepSlots]uint32{1, 2, 3, 4}
+	c.recentDelta = [numRepSlots]deltaPair{{0, 1}, {0, 2}, {0, 3}, {0, 4}}
 	c.prev = itemLiteral
 	c.ins = 0
 	c.mf.reset(n)
+	c.df.reset(n)
 	c.rc.reset()
 	c.bw.reset()
 }
 
-// candidate is a match the parser may take: an explicit offset (rep < 0)
-// or the visible recent offset rep, with the bits (in cost units) it saves
-// over literals.
+// candidate is a match the parser may take: an explicit source (rep < 0)
+// or the visible recent source rep, with the bits (in cost units) it saves
+// over literals. For a delta match, offset is the raw offset.
 type candidate struct {
-	length, offset uint32
-	rep            int
-	gain           int64
+	length, offset, power uint32
+	delta                 bool
+	rep                   int
+	gain                  int64
 }
 
 // best returns the best match at pos (length 0 if none saves anything).
@@ -181,21 +194,27 @@ type candidate struct {
 func (c *Compressor) best(data []byte, pos int, afterLiteral bool) candidate {
 	maxLen := len(data) - pos
 	ms := c.matches[:0]
-	if pos == c.ins {
+	searched := pos == c.ins
+	if searched {
 		ms = c.mf.find(c.buf, pos, maxLen, encNiceLen, encSearchDepth, ms)
+		c.df.insert(data, pos, &c.dfound)
 		c.ins++
 	}
 	c.matches = ms
 	if maxLen < 2 {
 		return candidate{}
 	}
-	mainState, base := c.mainState, 0
+	mainState, base, dbase := c.mainState, 0, 0
 	if afterLiteral {
 		mainState <<= 1
 	} else if c.prev == itemLZ {
 		base = 1 // the previous match's offset is not visible yet
+	} else if c.prev == itemDelta {
+		dbase = 1
 	}
-	head := c.main[mainState&(numMainProbs-1)].cost1() + c.match[c.matchState&(numMatchProbs-1)].cost0()
+	mainCost := c.main[mainState&(numMainProbs-1)].cost1()
+	matchE := &c.match[c.matchState&(numMatchProbs-1)]
+	head := mainCost + matchE.cost0()
 	lzE := &c.lz[c.lzState&(numOtherProbs-1)]
 	litMain := int64(c.main[0].cost0())
 
@@ -203,7 +222,13 @@ func (c *Compressor) best(data []byte, pos int, afterLiteral bool) candidate {
 	consider := func(length, off uint32, rep int, cost uint32) {
 		g := c.literalCost(data[pos:pos+int(length)], litMain) - int64(cost+c.lengthCost(length))
 		if g > b.gain {
-			b = candidate{length, off, rep, g}
+			b = candidate{length: length, offset: off, rep: rep, gain: g}
+		}
+	}
+	considerDelta := func(length, raw, power uint32, rep int, cost uint32) {
+		g := c.literalCost(data[pos:pos+int(length)], litMain) - int64(cost+c.lengthCost(length))
+		if g > b.gain {
+			b = candidate{length, raw, power, true, rep, g}
 		}
 	}
 	r0 := &c.lzRep[0][c.lzRepState[0]&(numOtherProbs-1)]
@@ -224,6 +249,34 @@ func (c *Compressor) best(data []byte, pos int, afterLiteral bool) candidate {
 			continue // the repeat match is cheaper
 		}
 		consider(m.length, m.offset, -1, explicit+c.offsetCost(m.offset))
+	}
+
+	// Delta matches.
+	dhead := mainCost + matchE.cost1()
+	dE := &c.delta[c.deltaState&(numOtherProbs-1)]
+	d0 := &c.deltaRep[0][c.deltaRepState[0]&(numOtherProbs-1)]
+	d1 := &c.deltaRep[1][c.deltaRepState[1]&(numOtherProbs-1)]
+	drepCost := [numLZReps]uint32{d0.cost0(), d0.cost1() + d1.cost0(), d0.cost1() + d1.cost1()}
+	for r := range numLZReps {
+		p := c.recentDelta[dbase+r]
+		span, off := 1<<p.power, int(p.raw)<<p.power
+		if off+span > pos {
+			continue
+		}
+		if l := deltaLen(data, pos, off, span, maxLen); l >= 2 {
+			considerDelta(uint32(l), p.raw, p.power, r, dhead+dE.cost1()+drepCost[r])
+		}
+	}
+	if searched {
+		explicit := dhead + dE.cost0()
+		for power, f := range c.dfound {
+			if f.length == 0 {
+				continue
+			}
+			s := c.offsetSlot(f.raw)
+			cost := explicit + (uint32(c.deltaPower.lens[power])+uint32(c.deltaOffset.lens[s])+uint32(offsetExtra[s]))<<costShift
+			considerDelta(f.length, f.raw, uint32(power), -1, cost)
+		}
 	}
 	return b
 }
@@ -323,4 +376,54 @@ func (c *Compressor) putLZ(length, off uint32, rep int) {
 	}
 	q[0] = off
 	c.prev = itemLZ
+}
+
+// putDelta codes a delta match with an explicit source (rep < 0) or the
+// visible recent source rep, and updates the recent-source queue as the
+// decoder does.
+func (c *Compressor) putDelta(length, power, raw uint32, rep int) {
+	c.rc.encode(&c.main[c.mainState&(numMainProbs-1)], 1)
+	c.mainState = c.mainState<<1 | 1
+	c.rc.encode(&c.match[c.matchState&(numMatchProbs-1)], 1)
+	c.matchState = c.matchState<<1 | 1
+	dE := &c.delta[c.deltaState&(numOtherProbs-1)]
+	q := &c.recentDelta
+	if rep < 0 {
+		c.rc.encode(dE, 0)
+		c.deltaState <<= 1
+		c.deltaPower.put(&c.bw, int(power), &c.scratch)
+		s := c.offsetSlot(raw)
+		c.deltaOffset.put(&c.bw, s, &c.scratch)
+		if x := uint(offsetExtra[s]); x != 0 {
+			c.bw.put(raw-offsetBase[s], x)
+		}
+		q[3], q[2], q[1] = q[2], q[1], q[0]
+	} else {
+		c.rc.encode(dE, 1)
+		c.deltaState = c.deltaState<<1 | 1
+		for i := range rep {
+			st := &c.deltaRepState[i]
+			c.rc.encode(&c.deltaRep[i][*st&(numOtherProbs-1)], 1)
+			*st = *st<<1 | 1
+		}
+		if rep < numLZReps-1 {
+			st := &c.deltaRepState[rep]
+			c.rc.encode(&c.deltaRep[rep][*st&(numOtherProbs-1)], 0)
+			*st <<= 1
+		}
+		i := rep
+		if c.prev == itemDelta {
+			i++
+		}
+		for ; i > 0; i-- {
+			q[i] = q[i-1]
+		}
+	}
+	s := c.lengthSlot(length)
+	c.length.put(&c.bw, s, &c.scratch)
+	if x := uint(lengthExtra[s]); x != 0 {
+		c.bw.put(length-lengthBase[s], x)
+	}
+	q[0] = deltaPair{power, raw}
+	c.prev = itemDelta
 }

@@ -106,3 +106,93 @@ func matchLen(data []byte, j, i, limit int) int {
 	}
 	return n
 }
+
+// The delta match finder. A delta match with span 1<<power repeats the
+// differences data[i] - data[i-span] of an earlier stretch whose distance
+// is a multiple of span. One table serves all powers: it is indexed by a
+// hash of the power, the position modulo span and the next three
+// differences, and holds the most recent position + 1 with that hash.
+const (
+	deltaPowers      = 6 // powers searched: spans 1 to 32, as wimlib does
+	deltaMinHashBits = 10
+	deltaMaxHashBits = 17
+	deltaMinLen      = 3 // the bytes hashed
+)
+
+type deltaFinder struct {
+	table    []uint32
+	hashBits uint
+}
+
+func (df *deltaFinder) reset(n int) {
+	hb := uint(min(max(bits.Len(uint(n))+1, deltaMinHashBits), deltaMaxHashBits))
+	df.hashBits = hb
+	if cap(df.table) < 1<<hb {
+		df.table = make([]uint32, 1<<hb)
+	}
+	df.table = df.table[:1<<hb]
+	clear(df.table)
+}
+
+// hash hashes the differences at pos with the given span (pos >= span,
+// pos+3 <= len(data)).
+func (df *deltaFinder) hash(data []byte, pos int, power uint) uint32 {
+	span := 1 << power
+	d0 := data[pos] - data[pos-span]
+	d1 := data[pos+1] - data[pos+1-span]
+	d2 := data[pos+2] - data[pos+2-span]
+	v := uint32(span+pos&(span-1))<<24 | uint32(d2)<<16 | uint32(d1)<<8 | uint32(d0)
+	return v * 0x9E3779B1 >> (32 - df.hashBits)
+}
+
+// insert adds pos for every power. With found non-nil, it also returns in
+// found[power] the longest delta match of the earlier position with the
+// same hash (length 0 if none).
+func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFound) {
+	if found != nil {
+		*found = [deltaPowers]deltaFound{}
+	}
+	n := len(data)
+	if pos+deltaMinLen > n {
+		return
+	}
+	for power := range uint(deltaPowers) {
+		span := 1 << power
+		if pos < span {
+			break
+		}
+		h := df.hash(data, pos, power)
+		cur := df.table[h]
+		df.table[h] = uint32(pos) + 1
+		if found == nil || cur == 0 {
+			continue
+		}
+		// off is 0 when another power's entry for pos shares the hash.
+		off := pos - int(cur-1)
+		if off == 0 || off&(span-1) != 0 || off+span > pos {
+			continue
+		}
+		if l := deltaLen(data, pos, off, span, n-pos); l >= deltaMinLen {
+			found[power] = deltaFound{uint32(l), uint32(off >> power)}
+		}
+	}
+}
+
+// deltaFound is a delta match found for one power: its length and raw
+// offset (the offset over the span).
+type deltaFound struct{ length, raw uint32 }
+
+// deltaLen returns how long a delta match at pos with offset off and span
+// runs, up to limit bytes (off+span <= pos).
+func deltaLen(data []byte, pos, off, span, limit int) int {
+	a := data[pos : pos+limit]
+	b := data[pos-span : pos-span+limit]
+	c := data[pos-off : pos-off+limit]
+	d := data[pos-off-span : pos-off-span+limit]
+	for i := range a {
+		if a[i]-b[i] != c[i]-d[i] {
+			return i
+		}
+	}
+	return limit
+}
