@@ -326,3 +326,18 @@ func TestRangeEncoder(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressNoAllocs: once a compressor has seen a chunk of the largest
+// size, compressing allocates nothing.
+func TestCompressNoAllocs(t *testing.T) {
+	c := mustCompressor(t, 1<<17)
+	src := realText(1 << 17)
+	dst := make([]byte, len(src))
+	c.Compress(dst, src)
+	for _, n := range []int{1 << 17, 5000, 20} {
+		allocs := testing.AllocsPerRun(3, func() { c.Compress(dst, src[:n]) })
+		if allocs != 0 {
+			t.Errorf("%d bytes: %v allocations per Compress", n, allocs)
+		}
+	}
+}
