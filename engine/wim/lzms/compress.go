@@ -2,31 +2,26 @@ package lzms
 
 import "fmt"
 
-// The compressor. A chunk goes through the x86 filter (on a copy), then a
-// single pass that parses and codes at once: at each position the hash
-// chains (compress_match.go) give the longest matches, the three visible
-// recent offsets give repeat matches, and each candidate is scored with the
-// models' current state (the Huffman codeword lengths and the adaptive
-// probabilities the next item would be coded with) as the bits it saves
-// over coding its bytes as literals; delta matches, explicit (found by a
-// hash of the next three differences at each power) and repeated, compete
-// the same way. The best candidate is taken unless the
-// next position has a better one (a lazy parse), and the item chosen is
-// coded at once (compress_enc.go), which moves the models on; so the parse
-// always sees the exact state the decoder will be in.
+// The compressor. A chunk goes through the x86 filter (on a copy), then is
+// parsed and coded window by window (compress_parse.go): binary-tree match
+// finding and a delta match finder (compress_match.go) feed a minimum-cost
+// path search priced with the models' state at the window's start, and the
+// path found is coded at once with the range coder, the backwards bitstream
+// and the adaptive Huffman codes (compress_enc.go), which moves the models
+// on for the next window exactly as the decoder's will move.
 
 // Compressor parameters.
 const (
-	encSearchDepth = 32  // hash chain entries visited per position
-	encNiceLen     = 64  // a match this long is taken without looking further
-	encLitSpan     = 256 // bytes whose literal cost is summed exactly
-	encPad         = 8   // zero bytes after the chunk in buf, for hashing
+	encSearchDepth = 16 // tree nodes visited per position
+	encNiceLen     = 64 // a match this long is taken without looking further
+	encPad         = 8  // zero bytes after the chunk in buf, for hashing
 )
 
 // Compressor compresses LZMS chunks. Not safe for concurrent use; reuse it.
 //
-// Its memory grows with the largest chunk compressed: about 5 bytes per
-// byte of chunk (a filtered copy and the hash chains), plus 1.3 MiB.
+// Its memory grows with the largest chunk compressed: about 9 bytes per
+// byte of chunk (a filtered copy and the match finder's trees), plus up to
+// 5 MiB of tables.
 type Compressor struct {
 	maxChunk int
 	buf      []byte // the chunk after the x86 filter, then encPad zeros
@@ -60,6 +55,10 @@ type Compressor struct {
 
 	ins int // positions below ins are in the hash chains
 
+	nodes []optNode // the minimum-cost parse's window
+	costs windowCosts
+	items []parseItem
+
 	offSlots *[fastOffsets]uint16
 	lenSlots *[fastLengths]uint8
 
@@ -73,7 +72,7 @@ func NewCompressor(maxChunk int) (*Compressor, error) {
 	if maxChunk <= 0 || maxChunk > MaxChunkSize {
 		return nil, fmt.Errorf("lzms: chunk size %d out of range 1..%d", maxChunk, MaxChunkSize)
 	}
-	c := &Compressor{maxChunk: maxChunk}
+	c := &Compressor{maxChunk: maxChunk, nodes: make([]optNode, encWindow+1)}
 	c.offSlots, c.lenSlots = slotTables()
 	c.x86.init()
 	return c, nil
@@ -105,34 +104,7 @@ func (c *Compressor) Compress(dst, src []byte) int {
 		if len(c.rc.out)+len(c.bw.out) > limit {
 			return 0
 		}
-		cur := c.best(data, pos, false)
-		// Lazy evaluation: while the next position has a better match,
-		// code a literal and move there.
-		for cur.length != 0 && cur.length < encNiceLen && pos+1 < n {
-			next := c.best(data, pos+1, true)
-			if next.gain <= cur.gain {
-				break
-			}
-			c.putLiteral(data[pos])
-			pos++
-			cur = next
-		}
-		if cur.length == 0 {
-			c.putLiteral(data[pos])
-			pos++
-			continue
-		}
-		if cur.delta {
-			c.putDelta(cur.length, cur.power, cur.offset, cur.rep)
-		} else {
-			c.putLZ(cur.length, cur.offset, cur.rep)
-		}
-		end := pos + int(cur.length)
-		for ; c.ins < end; c.ins++ {
-			c.mf.insert(c.buf, c.ins)
-			c.df.insert(data, c.ins, nil)
-		}
-		pos = end
+		pos = c.parseWindow(data, pos)
 	}
 
 	c.rc.finish()
@@ -175,126 +147,6 @@ func (c *Compressor) reset(n int) {
 	c.df.reset(n)
 	c.rc.reset()
 	c.bw.reset()
-}
-
-// candidate is a match the parser may take: an explicit source (rep < 0)
-// or the visible recent source rep, with the bits (in cost units) it saves
-// over literals. For a delta match, offset is the raw offset.
-type candidate struct {
-	length, offset, power uint32
-	delta                 bool
-	rep                   int
-	gain                  int64
-}
-
-// best returns the best match at pos (length 0 if none saves anything).
-// afterLiteral scores it as if a literal were coded first (the lazy
-// parse's look at the next position). Position pos joins the hash chains
-// here if it has not yet.
-func (c *Compressor) best(data []byte, pos int, afterLiteral bool) candidate {
-	maxLen := len(data) - pos
-	ms := c.matches[:0]
-	searched := pos == c.ins
-	if searched {
-		ms = c.mf.find(c.buf, pos, maxLen, encNiceLen, encSearchDepth, ms)
-		c.df.insert(data, pos, &c.dfound)
-		c.ins++
-	}
-	c.matches = ms
-	if maxLen < 2 {
-		return candidate{}
-	}
-	mainState, base, dbase := c.mainState, 0, 0
-	if afterLiteral {
-		mainState <<= 1
-	} else if c.prev == itemLZ {
-		base = 1 // the previous match's offset is not visible yet
-	} else if c.prev == itemDelta {
-		dbase = 1
-	}
-	mainCost := c.main[mainState&(numMainProbs-1)].cost1()
-	matchE := &c.match[c.matchState&(numMatchProbs-1)]
-	head := mainCost + matchE.cost0()
-	lzE := &c.lz[c.lzState&(numOtherProbs-1)]
-	litMain := int64(c.main[0].cost0())
-
-	var b candidate
-	consider := func(length, off uint32, rep int, cost uint32) {
-		g := c.literalCost(data[pos:pos+int(length)], litMain) - int64(cost+c.lengthCost(length))
-		if g > b.gain {
-			b = candidate{length: length, offset: off, rep: rep, gain: g}
-		}
-	}
-	considerDelta := func(length, raw, power uint32, rep int, cost uint32) {
-		g := c.literalCost(data[pos:pos+int(length)], litMain) - int64(cost+c.lengthCost(length))
-		if g > b.gain {
-			b = candidate{length, raw, power, true, rep, g}
-		}
-	}
-	r0 := &c.lzRep[0][c.lzRepState[0]&(numOtherProbs-1)]
-	r1 := &c.lzRep[1][c.lzRepState[1]&(numOtherProbs-1)]
-	repCost := [numLZReps]uint32{r0.cost0(), r0.cost1() + r1.cost0(), r0.cost1() + r1.cost1()}
-	for r := range numLZReps {
-		off := c.recentLZ[base+r]
-		if int(off) > pos {
-			continue
-		}
-		if l := matchLen(data, pos-int(off), pos, maxLen); l >= 2 {
-			consider(uint32(l), off, r, head+lzE.cost1()+repCost[r])
-		}
-	}
-	explicit := head + lzE.cost0()
-	for _, m := range ms {
-		if m.offset == c.recentLZ[base] || m.offset == c.recentLZ[base+1] || m.offset == c.recentLZ[base+2] {
-			continue // the repeat match is cheaper
-		}
-		consider(m.length, m.offset, -1, explicit+c.offsetCost(m.offset))
-	}
-
-	// Delta matches.
-	dhead := mainCost + matchE.cost1()
-	dE := &c.delta[c.deltaState&(numOtherProbs-1)]
-	d0 := &c.deltaRep[0][c.deltaRepState[0]&(numOtherProbs-1)]
-	d1 := &c.deltaRep[1][c.deltaRepState[1]&(numOtherProbs-1)]
-	drepCost := [numLZReps]uint32{d0.cost0(), d0.cost1() + d1.cost0(), d0.cost1() + d1.cost1()}
-	for r := range numLZReps {
-		p := c.recentDelta[dbase+r]
-		span, off := 1<<p.power, int(p.raw)<<p.power
-		if off+span > pos {
-			continue
-		}
-		if l := deltaLen(data, pos, off, span, maxLen); l >= 2 {
-			considerDelta(uint32(l), p.raw, p.power, r, dhead+dE.cost1()+drepCost[r])
-		}
-	}
-	if searched {
-		explicit := dhead + dE.cost0()
-		for power, f := range c.dfound {
-			if f.length == 0 {
-				continue
-			}
-			s := c.offsetSlot(f.raw)
-			cost := explicit + (uint32(c.deltaPower.lens[power])+uint32(c.deltaOffset.lens[s])+uint32(offsetExtra[s]))<<costShift
-			considerDelta(f.length, f.raw, uint32(power), -1, cost)
-		}
-	}
-	return b
-}
-
-// literalCost estimates the cost of coding p as literals: exactly for its
-// first encLitSpan bytes, in proportion beyond.
-func (c *Compressor) literalCost(p []byte, perLit int64) int64 {
-	q := p[:min(len(p), encLitSpan)]
-	var sum int64
-	lens := &c.literal.lens
-	for _, b := range q {
-		sum += int64(lens[b])
-	}
-	sum = sum<<costShift + perLit*int64(len(q))
-	if len(p) > len(q) {
-		sum = sum * int64(len(p)) / int64(len(q))
-	}
-	return sum
 }
 
 func (c *Compressor) offsetSlot(off uint32) int {

@@ -5,15 +5,23 @@ import (
 	"math/bits"
 )
 
-// The match finder: hash chains on the next three bytes. head holds, for
-// each hash, the most recent position + 1 (0: none); prev links each
-// position to the previous one with the same hash. Every position is
-// inserted, those inside matches too, so that the chains see all of the
-// chunk.
+// The match finder: binary trees, as in the LZX compressor. Positions
+// whose next four bytes hash alike form a binary search tree ordered by the
+// bytes that follow them, and the tree is re-rooted at the current position
+// by the same walk that finds its matches. A small hash table adds the most
+// recent length 3 matches, which the trees (keyed on four bytes) miss.
+//
+// A search that stops at a match of nice bytes leaves the tree ordered on
+// the first nice bytes only, and a later search trusts the order as far as
+// its own nice length: so nice must not shrink along a chunk, except near
+// its end, where maxLen bounds it.
+//
+// Table entries hold position+1 (0: empty).
 
 const (
-	mfMinHashBits = 10
-	mfMaxHashBits = 18
+	mfHash3Bits    = 15
+	mfMinHash4Bits = 10
+	mfMaxHash4Bits = 20
 )
 
 // lzMatch is a match found at a position.
@@ -23,71 +31,120 @@ type lzMatch struct {
 }
 
 type matchFinder struct {
-	head     []uint32
-	prev     []uint32
-	hashBits uint
+	hash3     []uint32 // two most recent positions by hash of three bytes
+	hash4     []uint32 // tree roots
+	child     []uint32 // left, right child of each position
+	hash4Bits uint
 }
 
-// reset prepares the finder for a chunk of n bytes: the hash table grows
-// with the chunk (up to 2^18 heads) so that small chunks clear little.
+// reset prepares the finder for a chunk of n bytes: the root table grows
+// with the chunk so that small chunks clear little.
 func (mf *matchFinder) reset(n int) {
-	hb := uint(min(max(bits.Len(uint(n)), mfMinHashBits), mfMaxHashBits))
-	mf.hashBits = hb
-	if cap(mf.head) < 1<<hb {
-		mf.head = make([]uint32, 1<<hb)
+	hb := uint(min(max(bits.Len(uint(n)), mfMinHash4Bits), mfMaxHash4Bits))
+	mf.hash4Bits = hb
+	if cap(mf.hash4) < 1<<hb {
+		mf.hash4 = make([]uint32, 1<<hb)
 	}
-	mf.head = mf.head[:1<<hb]
-	clear(mf.head)
-	if cap(mf.prev) < n {
-		mf.prev = make([]uint32, n)
+	mf.hash4 = mf.hash4[:1<<hb]
+	clear(mf.hash4)
+	if mf.hash3 == nil {
+		mf.hash3 = make([]uint32, 2<<mfHash3Bits)
 	}
-	mf.prev = mf.prev[:n] // every entry is written before it is read
+	clear(mf.hash3)
+	if cap(mf.child) < 2*n {
+		mf.child = make([]uint32, 2*n)
+	}
+	mf.child = mf.child[:2*n] // every entry is written before it is read
 }
 
-// hash hashes data[pos:pos+3]; data has 4 readable bytes from pos on (the
-// compressor's buffer is padded).
-func (mf *matchFinder) hash(data []byte, pos int) uint32 {
-	return (binary.LittleEndian.Uint32(data[pos:]) & 0xFFFFFF) * 0x9E3779B1 >> (32 - mf.hashBits)
-}
+func hash3(v uint32) uint32 { return (v & 0xFFFFFF) * 0x9E3779B1 >> (32 - mfHash3Bits) }
 
-// insert adds position pos without searching.
-func (mf *matchFinder) insert(data []byte, pos int) {
-	h := mf.hash(data, pos)
-	mf.prev[pos] = mf.head[h]
-	mf.head[h] = uint32(pos) + 1
-}
-
-// find inserts pos and appends to out its matches of at least 3 bytes, in
-// strictly increasing length (each with the smallest offset found for it),
-// visiting at most depth chain entries and stopping at a match of nice
-// bytes. maxLen bounds the lengths; data[pos:pos+maxLen] lies in the chunk.
+// find inserts position pos and appends to out its matches, in strictly
+// increasing length and offset. maxLen bounds the lengths (pos+maxLen <=
+// len(data)); the tree search visits at most depth nodes and stops at the
+// first match of nice (<= maxLen) bytes. data has 4 readable bytes from pos
+// on (the compressor's buffer is padded).
 func (mf *matchFinder) find(data []byte, pos, maxLen, nice, depth int, out []lzMatch) []lzMatch {
-	h := mf.hash(data, pos)
-	cur := mf.head[h]
-	mf.prev[pos] = cur
-	mf.head[h] = uint32(pos) + 1
-	if maxLen < 3 {
+	cur := uint32(pos) + 1
+	first := len(out)
+	if maxLen < 4 {
+		// Too close to the end for the trees; matches this short
+		// there are not worth the search.
 		return out
 	}
-	nice = min(nice, maxLen)
+	seq := binary.LittleEndian.Uint32(data[pos:])
 	best := 2
-	for ; cur != 0 && depth > 0; depth-- {
-		m := int(cur - 1)
-		cur = mf.prev[m]
-		// best < maxLen here, so both bytes lie in the chunk.
-		if data[m+best] != data[pos+best] {
-			continue
-		}
-		l := matchLen(data, m, pos, maxLen)
-		if l > best {
-			best = l
-			out = append(out, lzMatch{uint32(l), uint32(pos - m)})
-			if l >= nice {
-				break
+	// Length 3: the more recent of the two last positions with the same
+	// hash whose three bytes agree.
+	h3 := hash3(seq) * 2
+	h := mf.hash3[h3 : h3+2 : h3+2]
+	p0, p1 := h[0], h[1]
+	h[0], h[1] = cur, p0
+	s3 := seq & 0xFFFFFF
+	if p0 != 0 && binary.LittleEndian.Uint32(data[p0-1:])&0xFFFFFF == s3 {
+		out = append(out, lzMatch{3, cur - p0})
+		best = 3
+	} else if p1 != 0 && binary.LittleEndian.Uint32(data[p1-1:])&0xFFFFFF == s3 {
+		out = append(out, lzMatch{3, cur - p1})
+		best = 3
+	}
+	// Length 4 and up: the binary tree.
+	h4 := seq * 0x9E3779B1 >> (32 - mf.hash4Bits)
+	node := mf.hash4[h4]
+	mf.hash4[h4] = cur
+	child := mf.child
+	lt := 2 * pos   // where to link the next node less than pos
+	gt := 2*pos + 1 // where to link the next node greater than pos
+	if node == 0 {
+		child[lt], child[gt] = 0, 0
+		return out
+	}
+	ltLen, gtLen := 0, 0
+	n := 0
+	for {
+		m := int(node - 1)
+		if data[m+n] == data[pos+n] {
+			n = n + 1 + matchLen(data, m+n+1, pos+n+1, maxLen-n-1)
+			if n > best {
+				best = n
+				out = addMatch(out, first, uint32(n), cur-node)
+			}
+			if n >= nice {
+				child[lt] = child[2*m]
+				child[gt] = child[2*m+1]
+				return out
 			}
 		}
+		if data[m+n] < data[pos+n] {
+			child[lt] = node
+			lt = 2*m + 1
+			node = child[lt]
+			ltLen = n
+			n = min(n, gtLen)
+		} else {
+			child[gt] = node
+			gt = 2 * m
+			node = child[gt]
+			gtLen = n
+			n = min(n, ltLen)
+		}
+		depth--
+		if node == 0 || depth == 0 {
+			child[lt], child[gt] = 0, 0
+			return out
+		}
 	}
-	return out
+}
+
+// addMatch appends a match of length n (longer than any of out[first:])
+// and offset off to out, first dropping the shorter matches of out[first:]
+// whose offsets are not smaller: the new match covers their lengths as
+// cheaply or more.
+func addMatch(out []lzMatch, first int, n, off uint32) []lzMatch {
+	for len(out) > first && out[len(out)-1].offset >= off {
+		out = out[:len(out)-1]
+	}
+	return append(out, lzMatch{n, off})
 }
 
 // matchLen returns how far data[j:] and data[i:] agree, up to limit bytes
