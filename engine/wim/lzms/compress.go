@@ -12,7 +12,7 @@ import "fmt"
 
 // Compressor parameters.
 const (
-	encSearchDepth = 16 // tree nodes visited per position
+	encSearchDepth = 12 // tree nodes visited per position
 	encNiceLen     = 64 // a match this long is taken without looking further
 	encPad         = 8  // zero bytes after the chunk in buf, for hashing
 )

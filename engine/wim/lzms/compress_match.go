@@ -40,7 +40,7 @@ type matchFinder struct {
 // reset prepares the finder for a chunk of n bytes: the root table grows
 // with the chunk so that small chunks clear little.
 func (mf *matchFinder) reset(n int) {
-	hb := uint(min(max(bits.Len(uint(n)), mfMinHash4Bits), mfMaxHash4Bits))
+	hb := uint(min(max(bits.Len(uint(n))-3, mfMinHash4Bits), mfMaxHash4Bits))
 	mf.hash4Bits = hb
 	if cap(mf.hash4) < 1<<hb {
 		mf.hash4 = make([]uint32, 1<<hb)
