@@ -85,7 +85,7 @@ type ctInput struct {
 // decompressor restores each chunk that shrank, and that text and code do
 // shrink.
 func TestCompressRoundTrip(t *testing.T) {
-	inputs := ctInputs(t, 384<<10)
+	inputs := ctInputs(t, 256<<10)
 	for _, cs := range []int{32 << 10, 128 << 10} {
 		t.Run(fmt.Sprintf("chunk=%dK", cs>>10), func(t *testing.T) {
 			c := mustCompressor(t, cs)
@@ -338,6 +338,34 @@ func TestCompressNoAllocs(t *testing.T) {
 		allocs := testing.AllocsPerRun(3, func() { c.Compress(dst, src[:n]) })
 		if allocs != 0 {
 			t.Errorf("%d bytes: %v allocations per Compress", n, allocs)
+		}
+	}
+}
+
+// TestDeltaLen checks the word-at-a-time delta match length against the
+// definition, on data with runs of equal differences.
+func TestDeltaLen(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	data := make([]byte, 4096)
+	for i := range data {
+		data[i] = byte(r.Intn(3) * 100)
+	}
+	for trial := range 2000 {
+		span := 1 << r.Intn(6)
+		off := span * (1 + r.Intn(20))
+		pos := off + span + r.Intn(len(data)-off-span-100)
+		limit := r.Intn(len(data) - pos + 1)
+		if trial%2 == 0 { // make a long match: copy the differences
+			for i := pos; i < pos+limit-r.Intn(limit/2+1); i++ {
+				data[i] = data[i-off] + data[i-span] - data[i-off-span]
+			}
+		}
+		want := 0
+		for want < limit && data[pos+want]-data[pos+want-span] == data[pos+want-off]-data[pos+want-off-span] {
+			want++
+		}
+		if got := deltaLen(data, pos, off, span, limit); got != want {
+			t.Fatalf("pos %d off %d span %d limit %d: %d, want %d", pos, off, span, limit, got, want)
 		}
 	}
 }
