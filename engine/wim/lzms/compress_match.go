@@ -168,7 +168,9 @@ func matchLen(data []byte, j, i, limit int) int {
 // differences data[i] - data[i-span] of an earlier stretch whose distance
 // is a multiple of span. One table serves all powers: it is indexed by a
 // hash of the power, the position modulo span and the next three
-// differences, and holds the most recent position + 1 with that hash.
+// differences (the key), and holds the most recent position + 1 with that
+// hash (high 32 bits) and its key (low 32 bits), which rejects most
+// collisions without reading the data.
 const (
 	deltaPowers      = 6 // powers searched: spans 1 to 32, as wimlib does
 	deltaMinHashBits = 10
@@ -177,29 +179,29 @@ const (
 )
 
 type deltaFinder struct {
-	table    []uint32
+	table    []uint64
 	hashBits uint
 }
 
 func (df *deltaFinder) reset(n int) {
-	hb := uint(min(max(bits.Len(uint(n))+1, deltaMinHashBits), deltaMaxHashBits))
+	hb := uint(min(max(bits.Len(uint(n))-1, deltaMinHashBits), deltaMaxHashBits))
 	df.hashBits = hb
 	if cap(df.table) < 1<<hb {
-		df.table = make([]uint32, 1<<hb)
+		df.table = make([]uint64, 1<<hb)
 	}
 	df.table = df.table[:1<<hb]
 	clear(df.table)
 }
 
-// hash hashes the differences at pos with the given span (pos >= span,
-// pos+3 <= len(data)).
-func (df *deltaFinder) hash(data []byte, pos int, power uint) uint32 {
+// key returns the key of the differences at pos with the given span (pos
+// >= span, pos+3 <= len(data)) and its hash.
+func (df *deltaFinder) key(data []byte, pos int, power uint) (key, hash uint32) {
 	span := 1 << power
 	d0 := data[pos] - data[pos-span]
 	d1 := data[pos+1] - data[pos+1-span]
 	d2 := data[pos+2] - data[pos+2-span]
 	v := uint32(span+pos&(span-1))<<24 | uint32(d2)<<16 | uint32(d1)<<8 | uint32(d0)
-	return v * 0x9E3779B1 >> (32 - df.hashBits)
+	return v, v * 0x9E3779B1 >> (32 - df.hashBits)
 }
 
 // insert adds pos for every power. With found non-nil, it also returns in
@@ -218,14 +220,16 @@ func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFou
 		if pos < span {
 			break
 		}
-		h := df.hash(data, pos, power)
-		cur := df.table[h]
-		df.table[h] = uint32(pos) + 1
-		if found == nil || cur == 0 {
+		k, h := df.key(data, pos, power)
+		e := df.table[h]
+		df.table[h] = uint64(pos+1)<<32 | uint64(k)
+		if found == nil || e == 0 || uint32(e) != k {
 			continue
 		}
-		// off is 0 when another power's entry for pos shares the hash.
-		off := pos - int(cur-1)
+		// The same key means the same span and three differences, and
+		// a distance that is a multiple of span; off is 0 when another
+		// power's entry for pos shares the hash.
+		off := pos - int(e>>32-1)
 		if off == 0 || off&(span-1) != 0 || off+span > pos {
 			continue
 		}
