@@ -53,7 +53,7 @@ type Compressor struct {
 	recentDelta                                [numRepSlots]deltaPair
 	prev                                       int
 
-	ins int // positions below ins are in the hash chains
+	ins int // positions below ins have been through the match finders
 
 	nodes []optNode // the minimum-cost parse's window
 	costs windowCosts
