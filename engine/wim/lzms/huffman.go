@@ -75,9 +75,19 @@ func (c *huffCode) rebuild(s *buildScratch) {
 // value), with lengths handed out longest first in that order. The encoder
 // does exactly the same, so the code must match bit for bit. numSyms >= 2.
 func (c *huffCode) build(s *buildScratch) {
-	n := c.numSyms
+	var lenCount [maxCodeLen + 1]uint32
+	lens := s.codeLengths(c.freqs[:c.numSyms], &lenCount)
+	c.fill(lens, &lenCount)
+}
+
+// codeLengths returns the codeword length of each symbol of the code build
+// describes for freqs (at least 2 symbols), and counts them by length in
+// lenCount. The result is s.lens[:len(freqs)]. The compressor builds its
+// codes with it too, so both sides agree bit for bit.
+func (s *buildScratch) codeLengths(freqs []uint32, lenCount *[maxCodeLen + 1]uint32) []uint8 {
+	n := len(freqs)
 	keys := s.keys[:n]
-	sortSymbols(c.freqs[:n], keys, s.counts[:n])
+	sortSymbols(freqs, keys, s.counts[:n])
 
 	// Two-queue Huffman construction: leaves in keys (sorted), internal
 	// nodes in nodeFreq in creation order, whose frequencies never decrease.
@@ -105,7 +115,7 @@ func (c *huffCode) build(s *buildScratch) {
 	// the root down: each non-root internal node at depth d turns one
 	// codeword of length d into two of length d+1. Depths beyond the limit
 	// are folded back as wimlib does (never needed for real LZMS data).
-	var lenCount [maxCodeLen + 1]uint32
+	*lenCount = [maxCodeLen + 1]uint32{}
 	lenCount[1] = 2
 	depth := s.depth[:n-1]
 	depth[n-2] = 0
@@ -132,7 +142,7 @@ func (c *huffCode) build(s *buildScratch) {
 			i++
 		}
 	}
-	c.fill(lens, &lenCount)
+	return lens
 }
 
 // fill builds the decoding structures for the canonical code with the given

@@ -47,7 +47,17 @@ func (x *x86State) init() {
 }
 
 // undo reverses the compressor's x86 translation on a decoded chunk.
-func (x *x86State) undo(buf []byte) {
+func (x *x86State) undo(buf []byte) { x.filter(buf, true) }
+
+// apply makes the compressor's x86 translation of a chunk, the exact inverse
+// of undo: both find the same instructions, as translation changes only
+// operands, which neither side scans for opcodes, and both key the usage
+// table on the target computed from the untranslated operand.
+func (x *x86State) apply(buf []byte) { x.filter(buf, false) }
+
+// filter translates (undo false) or restores (undo true) the operands of
+// the likely instructions in buf.
+func (x *x86State) filter(buf []byte, undo bool) {
 	n := len(buf)
 	if n <= x86Margin+1 {
 		return
@@ -104,11 +114,22 @@ func (x *x86State) undo(buf []byte) {
 			nb, maxOff = 3, x86MaxOffset
 		}
 		operand := w[nb : nb+4]
+		var target uint16
+		if !undo {
+			target = uint16(p + int(binary.LittleEndian.Uint16(operand)))
+		}
 		if p-lastX86 <= maxOff {
 			v := binary.LittleEndian.Uint32(operand)
-			binary.LittleEndian.PutUint32(operand, v-uint32(p))
+			if undo {
+				v -= uint32(p)
+			} else {
+				v += uint32(p)
+			}
+			binary.LittleEndian.PutUint32(operand, v)
 		}
-		target := uint16(p + int(binary.LittleEndian.Uint16(operand)))
+		if undo {
+			target = uint16(p + int(binary.LittleEndian.Uint16(operand)))
+		}
 		last := p + nb + 3 // position of the operand's last byte
 		g := base + int64(last)
 		if g-int64(usage[target]) <= x86IDWindow {

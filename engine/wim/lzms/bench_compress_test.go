@@ -1,0 +1,75 @@
+package lzms
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
+)
+
+// benchCompressInput is 512 KiB each of text, x86 code, delta-like data,
+// zeros and random data.
+func benchCompressInput() []byte {
+	const k = 512 << 10
+	return slices.Concat(realText(k), realCode(3*k, "/usr/bin/bash")[2*k:], synthDelta(k, 1),
+		make([]byte, k), randomBytes(k, 1))
+}
+
+var benchCompressChunks = []benchCase{{"chunk=32K", 32 << 10}, {"chunk=128K", 128 << 10}, {"chunk=2M", 2 << 20}}
+
+// BenchmarkCompress compresses the benchmark input in chunks, as the WIM
+// writer does (dst one byte shorter than the chunk), and reports the output
+// size over the input's as "ratio".
+func BenchmarkCompress(b *testing.B) {
+	data := benchCompressInput()
+	for _, bc := range benchCompressChunks {
+		b.Run(bc.name, func(b *testing.B) {
+			c := mustCompressor(b, bc.chunkSize)
+			dst := make([]byte, bc.chunkSize)
+			var out int
+			b.ReportAllocs()
+			benchLoop(b, len(data), func() {
+				out = 0
+				for off := 0; off < len(data); off += bc.chunkSize {
+					src := data[off:min(off+bc.chunkSize, len(data))]
+					n := c.Compress(dst[:len(src)-1], src)
+					if n == 0 {
+						n = len(src)
+					}
+					out += n
+				}
+			})
+			b.ReportMetric(float64(out)/float64(len(data)), "ratio")
+		})
+	}
+}
+
+// BenchmarkCompressLibwim compresses the same input with libwim's default
+// level (built with -tags libwim). The oracle wrapper creates a compressor
+// and copies the chunk through C memory on every call, which this figure
+// includes.
+func BenchmarkCompressLibwim(b *testing.B) {
+	libwim.Need(b)
+	data := benchCompressInput()
+	for _, bc := range benchCompressChunks {
+		b.Run(bc.name, func(b *testing.B) {
+			var out int
+			benchLoop(b, len(data), func() {
+				out = 0
+				for off := 0; off < len(data); off += bc.chunkSize {
+					src := data[off:min(off+bc.chunkSize, len(data))]
+					c, err := libwim.Compress(libwim.LZMS, bc.chunkSize, 0, src)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n := len(c)
+					if c == nil {
+						n = len(src)
+					}
+					out += n
+				}
+			})
+			b.ReportMetric(float64(out)/float64(len(data)), "ratio")
+		})
+	}
+}

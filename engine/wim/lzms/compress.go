@@ -1,0 +1,281 @@
+package lzms
+
+import "fmt"
+
+// The compressor. A chunk goes through the x86 filter (on a copy), then is
+// parsed and coded window by window (compress_parse.go): binary-tree match
+// finding and a delta match finder (compress_match.go) feed a minimum-cost
+// path search priced with the models' state at the window's start, and the
+// path found is coded at once with the range coder, the backwards bitstream
+// and the adaptive Huffman codes (compress_enc.go), which moves the models
+// on for the next window exactly as the decoder's will move.
+
+// Compressor parameters.
+const (
+	encSearchDepth = 12 // tree nodes visited per position
+	encNiceLen     = 64 // a match this long is taken without looking further
+	encPad         = 8  // zero bytes after the chunk in buf, for hashing
+)
+
+// Compressor compresses LZMS chunks. Not safe for concurrent use; reuse it.
+//
+// Its memory grows with the largest chunk compressed: about 9 bytes per
+// byte of chunk (a filtered copy and the match finder's trees), plus up to
+// 5 MiB of tables.
+type Compressor struct {
+	maxChunk int
+	buf      []byte // the chunk after the x86 filter, then encPad zeros
+	mf       matchFinder
+	matches  []lzMatch
+	df       deltaFinder
+	dfound   [deltaPowers]deltaFound
+	x86      x86State
+
+	main     [numMainProbs]probEntry
+	match    [numMatchProbs]probEntry
+	lz       [numOtherProbs]probEntry
+	delta    [numOtherProbs]probEntry
+	lzRep    [numLZReps - 1][numOtherProbs]probEntry
+	deltaRep [numLZReps - 1][numOtherProbs]probEntry
+
+	literal     encCode
+	lzOffset    encCode
+	length      encCode
+	deltaOffset encCode
+	deltaPower  encCode
+	scratch     buildScratch
+
+	// Decision contexts and the recent-offset queue, exactly as the
+	// decoder keeps them (see matchState).
+	mainState, matchState, lzState, deltaState uint32
+	lzRepState, deltaRepState                  [numLZReps - 1]uint32
+	recentLZ                                   [numRepSlots]uint32
+	recentDelta                                [numRepSlots]deltaPair
+	prev                                       int
+
+	ins int // positions below ins have been through the match finders
+
+	nodes []optNode // the minimum-cost parse's window
+	costs windowCosts
+	items []parseItem
+
+	offSlots *[fastOffsets]uint16
+	lenSlots *[fastLengths]uint8
+
+	rc rangeEncoder
+	bw bitWriter
+}
+
+// NewCompressor returns a compressor for chunks of at most maxChunk bytes;
+// error if maxChunk is zero or above the format's limit (MaxChunkSize).
+func NewCompressor(maxChunk int) (*Compressor, error) {
+	if maxChunk <= 0 || maxChunk > MaxChunkSize {
+		return nil, fmt.Errorf("lzms: chunk size %d out of range 1..%d", maxChunk, MaxChunkSize)
+	}
+	c := &Compressor{maxChunk: maxChunk, nodes: make([]optNode, encWindow+1)}
+	c.offSlots, c.lenSlots = slotTables()
+	c.x86.init()
+	return c, nil
+}
+
+// Compress compresses src (len(src) <= maxChunk) into dst and returns the
+// number of bytes written, or 0 if the result would not fit in dst (callers
+// pass dst = make([]byte, len(src)-1) to demand that the data shrink).
+//
+// An empty src, or one longer than the chunk size, also gives 0. The output
+// is one whole LZMS chunk as a WIM stores it; Decompress, given len(src),
+// restores src.
+func (c *Compressor) Compress(dst, src []byte) int {
+	n := len(src)
+	if n == 0 || n > c.maxChunk || len(dst) < 4 {
+		return 0
+	}
+	if cap(c.buf) < n+encPad {
+		c.buf = make([]byte, n+encPad)
+	}
+	data := c.buf[:n]
+	copy(data, src)
+	clear(c.buf[n : n+encPad])
+	c.x86.apply(data)
+	c.reset(n)
+
+	limit := len(dst)
+	for pos := 0; pos < n; {
+		if len(c.rc.out)+len(c.bw.out) > limit {
+			return 0
+		}
+		pos = c.parseWindow(data, pos)
+	}
+
+	c.rc.finish()
+	c.bw.finish()
+	front, back := len(c.rc.out), len(c.bw.out)
+	if front+back > limit {
+		return 0
+	}
+	copy(dst, c.rc.out)
+	// The bitstream's units are read from the end of the chunk backwards.
+	for i := 0; i < back; i += 2 {
+		j := front + back - 2 - i
+		dst[j], dst[j+1] = c.bw.out[i], c.bw.out[i+1]
+	}
+	return front + back
+}
+
+// reset puts the models in their initial state for a chunk of n bytes.
+func (c *Compressor) reset(n int) {
+	for _, t := range [][]probEntry{c.main[:], c.match[:], c.lz[:], c.delta[:],
+		c.lzRep[0][:], c.lzRep[1][:], c.deltaRep[0][:], c.deltaRep[1][:]} {
+		for i := range t {
+			t[i] = probEntry{recent: initRecent, zeros: initZeros}
+		}
+	}
+	slots := numOffsetSlots(n)
+	c.literal.reset(numLiteralSyms, literalRebuild, &c.scratch)
+	c.lzOffset.reset(slots, lzOffsetRebuild, &c.scratch)
+	c.length.reset(numLengthSyms, lengthRebuild, &c.scratch)
+	c.deltaOffset.reset(slots, deltaOffsetRebuild, &c.scratch)
+	c.deltaPower.reset(numDeltaPowerSyms, deltaPowerRebuild, &c.scratch)
+	c.mainState, c.matchState, c.lzState, c.deltaState = 0, 0, 0, 0
+	c.lzRepState = [numLZReps - 1]uint32{}
+	c.deltaRepState = [numLZReps - 1]uint32{}
+	c.recentLZ = [numRepSlots]uint32{1, 2, 3, 4}
+	c.recentDelta = [numRepSlots]deltaPair{{0, 1}, {0, 2}, {0, 3}, {0, 4}}
+	c.prev = itemLiteral
+	c.ins = 0
+	c.mf.reset(n)
+	c.df.reset(n)
+	c.rc.reset()
+	c.bw.reset()
+}
+
+func (c *Compressor) offsetSlot(off uint32) int {
+	if off < fastOffsets {
+		return int(c.offSlots[off])
+	}
+	return slotOf(offsetBase[:], off)
+}
+
+func (c *Compressor) lengthSlot(length uint32) int {
+	if length < fastLengths {
+		return int(c.lenSlots[length])
+	}
+	return slotOf(lengthBase[:], length)
+}
+
+func (c *Compressor) offsetCost(off uint32) uint32 {
+	s := c.offsetSlot(off)
+	return (uint32(c.lzOffset.lens[s]) + uint32(offsetExtra[s])) << costShift
+}
+
+func (c *Compressor) lengthCost(length uint32) uint32 {
+	s := c.lengthSlot(length)
+	return (uint32(c.length.lens[s]) + uint32(lengthExtra[s])) << costShift
+}
+
+// putLiteral codes a literal.
+func (c *Compressor) putLiteral(b byte) {
+	c.rc.encode(&c.main[c.mainState&(numMainProbs-1)], 0)
+	c.mainState <<= 1
+	c.literal.put(&c.bw, int(b), &c.scratch)
+	c.prev = itemLiteral
+}
+
+// putLZ codes an LZ match with an explicit offset (rep < 0) or the visible
+// recent offset rep, and updates the recent-offset queue as the decoder
+// does.
+func (c *Compressor) putLZ(length, off uint32, rep int) {
+	c.rc.encode(&c.main[c.mainState&(numMainProbs-1)], 1)
+	c.mainState = c.mainState<<1 | 1
+	c.rc.encode(&c.match[c.matchState&(numMatchProbs-1)], 0)
+	c.matchState <<= 1
+	lzE := &c.lz[c.lzState&(numOtherProbs-1)]
+	q := &c.recentLZ
+	if rep < 0 {
+		c.rc.encode(lzE, 0)
+		c.lzState <<= 1
+		s := c.offsetSlot(off)
+		c.lzOffset.put(&c.bw, s, &c.scratch)
+		if x := uint(offsetExtra[s]); x != 0 {
+			c.bw.put(off-offsetBase[s], x)
+		}
+		q[3], q[2], q[1] = q[2], q[1], q[0]
+	} else {
+		c.rc.encode(lzE, 1)
+		c.lzState = c.lzState<<1 | 1
+		for i := range rep {
+			st := &c.lzRepState[i]
+			c.rc.encode(&c.lzRep[i][*st&(numOtherProbs-1)], 1)
+			*st = *st<<1 | 1
+		}
+		if rep < numLZReps-1 {
+			st := &c.lzRepState[rep]
+			c.rc.encode(&c.lzRep[rep][*st&(numOtherProbs-1)], 0)
+			*st <<= 1
+		}
+		i := rep
+		if c.prev == itemLZ {
+			i++
+		}
+		for ; i > 0; i-- {
+			q[i] = q[i-1]
+		}
+	}
+	s := c.lengthSlot(length)
+	c.length.put(&c.bw, s, &c.scratch)
+	if x := uint(lengthExtra[s]); x != 0 {
+		c.bw.put(length-lengthBase[s], x)
+	}
+	q[0] = off
+	c.prev = itemLZ
+}
+
+// putDelta codes a delta match with an explicit source (rep < 0) or the
+// visible recent source rep, and updates the recent-source queue as the
+// decoder does.
+func (c *Compressor) putDelta(length, power, raw uint32, rep int) {
+	c.rc.encode(&c.main[c.mainState&(numMainProbs-1)], 1)
+	c.mainState = c.mainState<<1 | 1
+	c.rc.encode(&c.match[c.matchState&(numMatchProbs-1)], 1)
+	c.matchState = c.matchState<<1 | 1
+	dE := &c.delta[c.deltaState&(numOtherProbs-1)]
+	q := &c.recentDelta
+	if rep < 0 {
+		c.rc.encode(dE, 0)
+		c.deltaState <<= 1
+		c.deltaPower.put(&c.bw, int(power), &c.scratch)
+		s := c.offsetSlot(raw)
+		c.deltaOffset.put(&c.bw, s, &c.scratch)
+		if x := uint(offsetExtra[s]); x != 0 {
+			c.bw.put(raw-offsetBase[s], x)
+		}
+		q[3], q[2], q[1] = q[2], q[1], q[0]
+	} else {
+		c.rc.encode(dE, 1)
+		c.deltaState = c.deltaState<<1 | 1
+		for i := range rep {
+			st := &c.deltaRepState[i]
+			c.rc.encode(&c.deltaRep[i][*st&(numOtherProbs-1)], 1)
+			*st = *st<<1 | 1
+		}
+		if rep < numLZReps-1 {
+			st := &c.deltaRepState[rep]
+			c.rc.encode(&c.deltaRep[rep][*st&(numOtherProbs-1)], 0)
+			*st <<= 1
+		}
+		i := rep
+		if c.prev == itemDelta {
+			i++
+		}
+		for ; i > 0; i-- {
+			q[i] = q[i-1]
+		}
+	}
+	s := c.lengthSlot(length)
+	c.length.put(&c.bw, s, &c.scratch)
+	if x := uint(lengthExtra[s]); x != 0 {
+		c.bw.put(length-lengthBase[s], x)
+	}
+	q[0] = deltaPair{power, raw}
+	c.prev = itemDelta
+}

@@ -1,0 +1,225 @@
+package lzms
+
+import (
+	"encoding/binary"
+	"math"
+	"sync"
+)
+
+// The compressor's two output streams and its side of the adaptive models.
+
+// rangeEncoder is the binary range encoder whose 16-bit units go at the
+// front of the chunk. It is the LZMA encoder with 16-bit units: the unit
+// about to be written and any run of 0xFFFF units after it are held back
+// (cache, cacheSize) until it is known whether a carry reaches them.
+type rangeEncoder struct {
+	low       uint64 // 32 bits of interval start, plus the carry in bit 32
+	rng       uint32
+	cache     uint16
+	cacheSize int
+	started   bool // the first unit shifted out, a 0, is not written
+	out       []byte
+}
+
+func (e *rangeEncoder) reset() {
+	e.low, e.rng = 0, 0xFFFFFFFF
+	e.cache, e.cacheSize, e.started = 0, 1, false
+	e.out = e.out[:0]
+}
+
+// shiftLow moves the top 16 bits of low out, into the cache or the output.
+func (e *rangeEncoder) shiftLow() {
+	if uint32(e.low) < 0xFFFF0000 || e.low>>32 != 0 {
+		carry := uint16(e.low >> 32)
+		for ; e.cacheSize > 0; e.cacheSize-- {
+			if e.started {
+				e.out = binary.LittleEndian.AppendUint16(e.out, e.cache+carry)
+			}
+			e.started = true
+			e.cache = 0xFFFF
+		}
+		e.cache = uint16(e.low >> 16)
+	}
+	e.cacheSize++
+	e.low = (e.low & 0xFFFF) << 16
+}
+
+// encode codes one decision with probability entry pe, updating pe the way
+// the decoder does (rcBit).
+func (e *rangeEncoder) encode(pe *probEntry, bit uint32) {
+	if e.rng <= 0xFFFF {
+		e.rng <<= 16
+		e.shiftLow()
+	}
+	bound := (e.rng >> probBits) * clampProb(pe.zeros)
+	if bit == 0 {
+		e.rng = bound
+	} else {
+		e.low += uint64(bound)
+		e.rng -= bound
+	}
+	r := pe.recent
+	pe.recent = r<<1 | uint64(bit)
+	pe.zeros += uint32(r>>63) - bit
+}
+
+// finish writes out what is left of low. The decoder reads one unit ahead
+// of each normalisation the encoder makes, plus the two it starts with:
+// three shifts write exactly that many units.
+func (e *rangeEncoder) finish() {
+	for range 3 {
+		e.shiftLow()
+	}
+}
+
+// clampProb is an entry's probability of a 0, out of 64, kept within 1..63.
+func clampProb(zeros uint32) uint32 {
+	return min(max(zeros, 1), probDenom-1)
+}
+
+// bitWriter collects the Huffman bitstream, high bit first, in 16-bit units
+// in the order written; the chunk holds them in reverse order at its end.
+type bitWriter struct {
+	buf uint64
+	n   uint // bits in buf not yet written out (< 16 between calls)
+	out []byte
+}
+
+func (w *bitWriter) reset() {
+	w.buf, w.n = 0, 0
+	w.out = w.out[:0]
+}
+
+// put writes the low nb bits of v (nb <= 30).
+func (w *bitWriter) put(v uint32, nb uint) {
+	w.buf = w.buf<<nb | uint64(v)
+	w.n += nb
+	for w.n >= 16 {
+		w.n -= 16
+		w.out = binary.LittleEndian.AppendUint16(w.out, uint16(w.buf>>w.n))
+	}
+}
+
+// finish pads the last unit with zero bits.
+func (w *bitWriter) finish() {
+	if w.n > 0 {
+		w.out = binary.LittleEndian.AppendUint16(w.out, uint16(w.buf<<(16-w.n)))
+		w.n = 0
+	}
+}
+
+// encCode is the encoder's side of an adaptive Huffman code (huffCode): the
+// same frequencies, rebuilt at the same symbol counts with the same
+// builder, giving each symbol's codeword and length.
+type encCode struct {
+	numSyms     int
+	rebuildFreq int
+	left        int
+
+	freqs [maxOffsetSyms]uint32
+	lens  [maxOffsetSyms]uint8
+	codes [maxOffsetSyms]uint16
+}
+
+func (c *encCode) reset(numSyms, rebuildFreq int, s *buildScratch) {
+	c.numSyms, c.rebuildFreq, c.left = numSyms, rebuildFreq, rebuildFreq
+	for i := range c.freqs[:numSyms] {
+		c.freqs[i] = 1
+	}
+	if numSyms >= 2 {
+		c.build(s)
+	}
+}
+
+// build makes the canonical code for the current frequencies: codewords of
+// each length are consecutive, in symbol order, as fill assigns them.
+func (c *encCode) build(s *buildScratch) {
+	var lenCount [maxCodeLen + 1]uint32
+	lens := s.codeLengths(c.freqs[:c.numSyms], &lenCount)
+	var next [maxCodeLen + 1]uint32
+	code := uint32(0)
+	for l := 1; l <= maxCodeLen; l++ {
+		next[l] = code
+		code = (code + lenCount[l]) << 1
+	}
+	copy(c.lens[:], lens)
+	for sym, l := range lens {
+		c.codes[sym] = uint16(next[l])
+		next[l]++
+	}
+}
+
+// put writes sym and counts it, rebuilding the code when due.
+func (c *encCode) put(w *bitWriter, sym int, s *buildScratch) {
+	w.put(uint32(c.codes[sym]), uint(c.lens[sym]))
+	c.freqs[sym]++
+	c.left--
+	if c.left == 0 {
+		c.build(s)
+		for i, f := range c.freqs[:c.numSyms] {
+			c.freqs[i] = f>>1 + 1
+		}
+		c.left = c.rebuildFreq
+	}
+}
+
+// Costs, for the parser, are in 1/costScale bits.
+const (
+	costShift = 6
+	costScale = 1 << costShift
+)
+
+// bitCost[p] is the cost of coding a bit whose probability is p/64 (p is
+// clamped to 1..63 first, as the coder does).
+var bitCost = func() (t [probDenom + 1]uint32) {
+	for p := range t {
+		q := float64(min(max(p, 1), probDenom-1)) / probDenom
+		t[p] = uint32(math.Round(-math.Log2(q) * costScale))
+	}
+	return t
+}()
+
+// cost0 and cost1 are the costs of coding a 0 or a 1 with e.
+func (e *probEntry) cost0() uint32 { return bitCost[e.zeros] }
+func (e *probEntry) cost1() uint32 { return bitCost[probDenom-e.zeros] }
+
+// Slot lookup tables for small values; larger ones are searched.
+const (
+	fastOffsets = 1 << 16
+	fastLengths = 1 << 12
+)
+
+var slotTables = sync.OnceValues(func() (*[fastOffsets]uint16, *[fastLengths]uint8) {
+	var off [fastOffsets]uint16
+	var length [fastLengths]uint8
+	s := 0
+	for v := 1; v < fastOffsets; v++ {
+		for offsetBase[s+1] <= uint32(v) {
+			s++
+		}
+		off[v] = uint16(s)
+	}
+	s = 0
+	for v := 1; v < fastLengths; v++ {
+		for lengthBase[s+1] <= uint32(v) {
+			s++
+		}
+		length[v] = uint8(s)
+	}
+	return &off, &length
+})
+
+// slotOf returns the slot of v (>= 1) in base, which has one entry more
+// than there are slots.
+func slotOf(base []uint32, v uint32) int {
+	lo, hi := 0, len(base)-2
+	for lo < hi { // the last slot whose base is <= v
+		mid := (lo + hi + 1) / 2
+		if base[mid] <= v {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
+}

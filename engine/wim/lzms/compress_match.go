@@ -1,0 +1,276 @@
+package lzms
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// The match finder: binary trees, as in the LZX compressor. Positions
+// whose next four bytes hash alike form a binary search tree ordered by the
+// bytes that follow them, and the tree is re-rooted at the current position
+// by the same walk that finds its matches. A small hash table adds the most
+// recent length 3 matches, which the trees (keyed on four bytes) miss.
+//
+// A search that stops at a match of nice bytes leaves the tree ordered on
+// the first nice bytes only, and a later search trusts the order as far as
+// its own nice length: so nice must not shrink along a chunk, except near
+// its end, where maxLen bounds it.
+//
+// Table entries hold position+1 (0: empty).
+
+const (
+	mfHash3Bits    = 15
+	mfMinHash4Bits = 10
+	mfMaxHash4Bits = 20
+)
+
+// lzMatch is a match found at a position.
+type lzMatch struct {
+	length uint32
+	offset uint32
+}
+
+type matchFinder struct {
+	hash3     []uint32 // two most recent positions by hash of three bytes
+	hash4     []uint32 // tree roots
+	child     []uint32 // left, right child of each position
+	hash4Bits uint
+}
+
+// reset prepares the finder for a chunk of n bytes: the root table grows
+// with the chunk so that small chunks clear little.
+func (mf *matchFinder) reset(n int) {
+	hb := uint(min(max(bits.Len(uint(n))-3, mfMinHash4Bits), mfMaxHash4Bits))
+	mf.hash4Bits = hb
+	if cap(mf.hash4) < 1<<hb {
+		mf.hash4 = make([]uint32, 1<<hb)
+	}
+	mf.hash4 = mf.hash4[:1<<hb]
+	clear(mf.hash4)
+	if mf.hash3 == nil {
+		mf.hash3 = make([]uint32, 2<<mfHash3Bits)
+	}
+	clear(mf.hash3)
+	if cap(mf.child) < 2*n {
+		mf.child = make([]uint32, 2*n)
+	}
+	mf.child = mf.child[:2*n] // every entry is written before it is read
+}
+
+func hash3(v uint32) uint32 { return (v & 0xFFFFFF) * 0x9E3779B1 >> (32 - mfHash3Bits) }
+
+// find inserts position pos and appends to out its matches, in strictly
+// increasing length and offset. maxLen bounds the lengths (pos+maxLen <=
+// len(data)); the tree search visits at most depth nodes and stops at the
+// first match of nice (<= maxLen) bytes. data has 4 readable bytes from pos
+// on (the compressor's buffer is padded).
+func (mf *matchFinder) find(data []byte, pos, maxLen, nice, depth int, out []lzMatch) []lzMatch {
+	cur := uint32(pos) + 1
+	first := len(out)
+	if maxLen < 4 {
+		// Too close to the end for the trees; matches this short
+		// there are not worth the search.
+		return out
+	}
+	seq := binary.LittleEndian.Uint32(data[pos:])
+	best := 2
+	// Length 3: the more recent of the two last positions with the same
+	// hash whose three bytes agree.
+	h3 := hash3(seq) * 2
+	h := mf.hash3[h3 : h3+2 : h3+2]
+	p0, p1 := h[0], h[1]
+	h[0], h[1] = cur, p0
+	s3 := seq & 0xFFFFFF
+	if p0 != 0 && binary.LittleEndian.Uint32(data[p0-1:])&0xFFFFFF == s3 {
+		out = append(out, lzMatch{3, cur - p0})
+		best = 3
+	} else if p1 != 0 && binary.LittleEndian.Uint32(data[p1-1:])&0xFFFFFF == s3 {
+		out = append(out, lzMatch{3, cur - p1})
+		best = 3
+	}
+	// Length 4 and up: the binary tree.
+	h4 := seq * 0x9E3779B1 >> (32 - mf.hash4Bits)
+	node := mf.hash4[h4]
+	mf.hash4[h4] = cur
+	child := mf.child
+	lt := 2 * pos   // where to link the next node less than pos
+	gt := 2*pos + 1 // where to link the next node greater than pos
+	if node == 0 {
+		child[lt], child[gt] = 0, 0
+		return out
+	}
+	ltLen, gtLen := 0, 0
+	n := 0
+	for {
+		m := int(node - 1)
+		if data[m+n] == data[pos+n] {
+			n = n + 1 + matchLen(data, m+n+1, pos+n+1, maxLen-n-1)
+			if n > best {
+				best = n
+				out = addMatch(out, first, uint32(n), cur-node)
+			}
+			if n >= nice {
+				child[lt] = child[2*m]
+				child[gt] = child[2*m+1]
+				return out
+			}
+		}
+		if data[m+n] < data[pos+n] {
+			child[lt] = node
+			lt = 2*m + 1
+			node = child[lt]
+			ltLen = n
+			n = min(n, gtLen)
+		} else {
+			child[gt] = node
+			gt = 2 * m
+			node = child[gt]
+			gtLen = n
+			n = min(n, ltLen)
+		}
+		depth--
+		if node == 0 || depth == 0 {
+			child[lt], child[gt] = 0, 0
+			return out
+		}
+	}
+}
+
+// addMatch appends a match of length n (longer than any of out[first:])
+// and offset off to out, first dropping the shorter matches of out[first:]
+// whose offsets are not smaller: the new match covers their lengths as
+// cheaply or more.
+func addMatch(out []lzMatch, first int, n, off uint32) []lzMatch {
+	for len(out) > first && out[len(out)-1].offset >= off {
+		out = out[:len(out)-1]
+	}
+	return append(out, lzMatch{n, off})
+}
+
+// matchLen returns how far data[j:] and data[i:] agree, up to limit bytes
+// (j < i, i+limit <= len(data)).
+func matchLen(data []byte, j, i, limit int) int {
+	n := 0
+	for n+8 <= limit {
+		x := binary.LittleEndian.Uint64(data[i+n:]) ^ binary.LittleEndian.Uint64(data[j+n:])
+		if x != 0 {
+			return n + bits.TrailingZeros64(x)>>3
+		}
+		n += 8
+	}
+	for n < limit && data[i+n] == data[j+n] {
+		n++
+	}
+	return n
+}
+
+// The delta match finder. A delta match with span 1<<power repeats the
+// differences data[i] - data[i-span] of an earlier stretch whose distance
+// is a multiple of span. One table serves all powers: it is indexed by a
+// hash of the power, the position modulo span and the next three
+// differences (the key), and holds the most recent position + 1 with that
+// hash (high 32 bits) and its key (low 32 bits), which rejects most
+// collisions without reading the data.
+const (
+	deltaPowers      = 6 // powers searched: spans 1 to 32, as wimlib does
+	deltaMinHashBits = 10
+	deltaMaxHashBits = 17
+	deltaMinLen      = 3 // the bytes hashed
+)
+
+type deltaFinder struct {
+	table    []uint64
+	hashBits uint
+}
+
+func (df *deltaFinder) reset(n int) {
+	hb := uint(min(max(bits.Len(uint(n))-1, deltaMinHashBits), deltaMaxHashBits))
+	df.hashBits = hb
+	if cap(df.table) < 1<<hb {
+		df.table = make([]uint64, 1<<hb)
+	}
+	df.table = df.table[:1<<hb]
+	clear(df.table)
+}
+
+// key returns the key of the differences at pos with the given span (pos
+// >= span, pos+3 <= len(data)) and its hash.
+func (df *deltaFinder) key(data []byte, pos int, power uint) (key, hash uint32) {
+	span := 1 << power
+	d0 := data[pos] - data[pos-span]
+	d1 := data[pos+1] - data[pos+1-span]
+	d2 := data[pos+2] - data[pos+2-span]
+	v := uint32(span+pos&(span-1))<<24 | uint32(d2)<<16 | uint32(d1)<<8 | uint32(d0)
+	return v, v * 0x9E3779B1 >> (32 - df.hashBits)
+}
+
+// insert adds pos for every power. With found non-nil, it also returns in
+// found[power] the longest delta match of the earlier position with the
+// same hash (length 0 if none).
+func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFound) {
+	if found != nil {
+		*found = [deltaPowers]deltaFound{}
+	}
+	n := len(data)
+	if pos+deltaMinLen > n {
+		return
+	}
+	for power := range uint(deltaPowers) {
+		span := 1 << power
+		if pos < span {
+			break
+		}
+		k, h := df.key(data, pos, power)
+		e := df.table[h]
+		df.table[h] = uint64(pos+1)<<32 | uint64(k)
+		if found == nil || e == 0 || uint32(e) != k {
+			continue
+		}
+		// The same key means the same span and three differences, and
+		// a distance that is a multiple of span; off is 0 when another
+		// power's entry for pos shares the hash.
+		off := pos - int(e>>32-1)
+		if off == 0 || off&(span-1) != 0 || off+span > pos {
+			continue
+		}
+		if l := deltaLen(data, pos, off, span, n-pos); l >= deltaMinLen {
+			found[power] = deltaFound{uint32(l), uint32(off >> power)}
+		}
+	}
+}
+
+// deltaFound is a delta match found for one power: its length and raw
+// offset (the offset over the span).
+type deltaFound struct{ length, raw uint32 }
+
+// deltaLen returns how long a delta match at pos with offset off and span
+// runs, up to limit bytes (off+span <= pos).
+func deltaLen(data []byte, pos, off, span, limit int) int {
+	a := data[pos : pos+limit]
+	b := data[pos-span : pos-span+limit]
+	c := data[pos-off : pos-off+limit]
+	d := data[pos-off-span : pos-off-span+limit]
+	i := 0
+	// Eight bytes at a time: a-b and c-d byte by byte, without borrows
+	// between bytes.
+	for ; i+8 <= limit; i += 8 {
+		x := subBytes(binary.LittleEndian.Uint64(a[i:]), binary.LittleEndian.Uint64(b[i:])) ^
+			subBytes(binary.LittleEndian.Uint64(c[i:]), binary.LittleEndian.Uint64(d[i:]))
+		if x != 0 {
+			return i + bits.TrailingZeros64(x)>>3
+		}
+	}
+	for ; i < limit; i++ {
+		if a[i]-b[i] != c[i]-d[i] {
+			return i
+		}
+	}
+	return limit
+}
+
+// subBytes returns the bytewise differences x[k]-y[k] (mod 256) of the
+// eight bytes of x and y.
+func subBytes(x, y uint64) uint64 {
+	const h = 0x8080808080808080
+	return ((x | h) - (y &^ h)) ^ ((x ^ ^y) & h)
+}

@@ -1,0 +1,314 @@
+package lzms
+
+// The minimum-cost parse. The chunk is parsed in windows of encWindow
+// positions: every position of a window gets its matches (hash chains,
+// delta finder, and the repeat sources of the cheapest way to reach it),
+// and a forward search finds the cheapest path of literals and matches
+// through the window, with costs frozen from the models' state at the
+// window's start. Each node keeps the recent-source queues of the cheapest
+// path to it, so repeat matches are found and priced as the decoder will
+// see them. The path is then coded, which moves the models on for the next
+// window. A match of encNiceLen bytes or more ends the window early: the
+// path to its start is coded, then the match.
+
+const (
+	encWindow = 4096
+	infCost   = ^uint32(0)
+)
+
+// parseState is what the parse tracks along a path: the recent-source
+// queues (laid out as the decoder keeps them) and the kind of the last item.
+type parseState struct {
+	lz    [numRepSlots]uint32
+	delta [numRepSlots]deltaPair
+	prev  int
+}
+
+// lzBase and deltaBase are the queue index of the first visible source.
+func (s *parseState) lzBase() int {
+	if s.prev == itemLZ {
+		return 1
+	}
+	return 0
+}
+
+func (s *parseState) deltaBase() int {
+	if s.prev == itemDelta {
+		return 1
+	}
+	return 0
+}
+
+// useLZ updates s for an LZ match with offset off: explicit (rep < 0) or
+// visible source rep.
+func (s *parseState) useLZ(off uint32, rep int) {
+	q := &s.lz
+	if rep < 0 {
+		q[3], q[2], q[1] = q[2], q[1], q[0]
+	} else {
+		for i := rep + s.lzBase(); i > 0; i-- {
+			q[i] = q[i-1]
+		}
+	}
+	q[0] = off
+	s.prev = itemLZ
+}
+
+func (s *parseState) useDelta(p deltaPair, rep int) {
+	q := &s.delta
+	if rep < 0 {
+		q[3], q[2], q[1] = q[2], q[1], q[0]
+	} else {
+		for i := rep + s.deltaBase(); i > 0; i-- {
+			q[i] = q[i-1]
+		}
+	}
+	q[0] = p
+	s.prev = itemDelta
+}
+
+// optNode is a position of the window: the cheapest cost to reach it, the
+// item that does (length 0: none yet; 1 with kind literal: a literal) and
+// the state after it.
+type optNode struct {
+	cost   uint32
+	length uint32
+	off    uint32 // LZ offset or delta raw offset
+	power  uint32
+	kind   int
+	st     parseState
+}
+
+// parseItem is an item of the chosen path.
+type parseItem struct {
+	length, off, power uint32
+	kind               int
+}
+
+// windowCosts are the costs of a window, frozen at its start.
+type windowCosts struct {
+	lit                       [numLiteralSyms]uint32
+	lzExplicit, deltaExplicit uint32
+	lzRep, deltaRep           [numLZReps]uint32
+	length                    [encNiceLen + 1]uint32
+}
+
+func (c *Compressor) windowCosts(w *windowCosts) {
+	main := &c.main[c.mainState&(numMainProbs-1)]
+	lit0 := main.cost0()
+	for b := range w.lit {
+		w.lit[b] = uint32(c.literal.lens[b])<<costShift + lit0
+	}
+	matchE := &c.match[c.matchState&(numMatchProbs-1)]
+	lzE := &c.lz[c.lzState&(numOtherProbs-1)]
+	dE := &c.delta[c.deltaState&(numOtherProbs-1)]
+	lzHead := main.cost1() + matchE.cost0()
+	dHead := main.cost1() + matchE.cost1()
+	w.lzExplicit = lzHead + lzE.cost0()
+	w.deltaExplicit = dHead + dE.cost0()
+	r0 := &c.lzRep[0][c.lzRepState[0]&(numOtherProbs-1)]
+	r1 := &c.lzRep[1][c.lzRepState[1]&(numOtherProbs-1)]
+	w.lzRep = [numLZReps]uint32{r0.cost0(), r0.cost1() + r1.cost0(), r0.cost1() + r1.cost1()}
+	d0 := &c.deltaRep[0][c.deltaRepState[0]&(numOtherProbs-1)]
+	d1 := &c.deltaRep[1][c.deltaRepState[1]&(numOtherProbs-1)]
+	w.deltaRep = [numLZReps]uint32{d0.cost0(), d0.cost1() + d1.cost0(), d0.cost1() + d1.cost1()}
+	for r := range numLZReps {
+		w.lzRep[r] += lzHead + lzE.cost1()
+		w.deltaRep[r] += dHead + dE.cost1()
+	}
+	for l := 1; l <= encNiceLen; l++ {
+		w.length[l] = c.lengthCost(uint32(l))
+	}
+}
+
+// relax offers node j the path through node i with an item of the given
+// cost; st is computed only if it wins.
+func (c *Compressor) relax(i, l int, cost uint32, off, power uint32, kind, rep int) {
+	nd := &c.nodes[i+l]
+	if cost >= nd.cost {
+		return
+	}
+	nd.cost, nd.length, nd.off, nd.power, nd.kind = cost, uint32(l), off, power, kind
+	nd.st = c.nodes[i].st
+	if kind == itemLZ {
+		nd.st.useLZ(off, rep)
+	} else {
+		nd.st.useDelta(deltaPair{power, off}, rep)
+	}
+}
+
+// parseWindow parses and codes the window starting at pos and returns where
+// the next one starts.
+func (c *Compressor) parseWindow(data []byte, pos int) int {
+	n := len(data)
+	end := min(encWindow, n-pos)
+	w := &c.costs
+	c.windowCosts(w)
+	nodes := c.nodes[:end+1]
+	nodes[0] = optNode{st: parseState{c.recentLZ, c.recentDelta, c.prev}}
+	for k := 1; k <= end; k++ {
+		nodes[k].cost = infCost
+	}
+
+	for i := 0; i < end; i++ {
+		p := pos + i
+		maxLen := n - p
+		ms := c.mf.find(c.buf, p, maxLen, min(encNiceLen, maxLen), encSearchDepth, c.matches[:0])
+		c.matches = ms
+		c.df.insert(data, p, &c.dfound)
+		c.ins++
+		nd := &nodes[i]
+		base := nd.cost
+		st := nd.st
+
+		// A long match ends the window.
+		var long parseItem
+		if k := len(ms); k > 0 && ms[k-1].length >= encNiceLen {
+			long = parseItem{ms[k-1].length, ms[k-1].offset, 0, itemLZ}
+		}
+		// Repeat LZ matches.
+		lb := st.lzBase()
+		var repLen [numLZReps]int
+		for r := range numLZReps {
+			off := st.lz[lb+r]
+			if int(off) > p || maxLen < 2 {
+				continue
+			}
+			l := matchLen(data, p-int(off), p, maxLen)
+			repLen[r] = l
+			if l >= encNiceLen && uint32(l) > long.length {
+				long = parseItem{uint32(l), off, 0, itemLZ}
+			}
+		}
+		// Repeat delta matches.
+		db := st.deltaBase()
+		var dRepLen [numLZReps]int
+		for r := range numLZReps {
+			dp := st.delta[db+r]
+			span, off := 1<<dp.power, int(dp.raw)<<dp.power
+			if off+span > p || maxLen < 2 {
+				continue
+			}
+			l := deltaLen(data, p, off, span, maxLen)
+			dRepLen[r] = l
+			if l >= encNiceLen && uint32(l) > long.length {
+				long = parseItem{uint32(l), dp.raw, dp.power, itemDelta}
+			}
+		}
+		for power, f := range c.dfound {
+			if f.length >= encNiceLen && f.length > long.length {
+				long = parseItem{f.length, f.raw, uint32(power), itemDelta}
+			}
+		}
+		if long.length != 0 {
+			c.codePath(data, pos, i)
+			c.codeItem(long)
+			// The positions inside the match stay out of the trees,
+			// which remain valid without them: later positions find
+			// this data at the match's source instead.
+			stop := p + int(long.length)
+			for ; c.ins < stop; c.ins++ {
+				c.df.insert(data, c.ins, nil)
+			}
+			return stop
+		}
+
+		// Literal.
+		if cost := base + w.lit[data[p]]; cost < nodes[i+1].cost {
+			nx := &nodes[i+1]
+			nx.cost, nx.length, nx.kind = cost, 1, itemLiteral
+			nx.st = st
+			nx.st.prev = itemLiteral
+		}
+		room := end - i
+		for r, l := range repLen {
+			for k := 2; k <= min(l, room); k++ {
+				c.relax(i, k, base+w.lzRep[r]+w.length[k], st.lz[lb+r], 0, itemLZ, r)
+			}
+		}
+		prevLen := 2
+		for _, m := range ms {
+			if m.offset == st.lz[lb] || m.offset == st.lz[lb+1] || m.offset == st.lz[lb+2] {
+				prevLen = int(m.length)
+				continue // the repeat match is cheaper
+			}
+			oc := base + w.lzExplicit + c.offsetCost(m.offset)
+			for k := prevLen + 1; k <= min(int(m.length), room); k++ {
+				c.relax(i, k, oc+w.length[k], m.offset, 0, itemLZ, -1)
+			}
+			prevLen = int(m.length)
+		}
+		for r, l := range dRepLen {
+			dp := st.delta[db+r]
+			for k := 2; k <= min(l, room); k++ {
+				c.relax(i, k, base+w.deltaRep[r]+w.length[k], dp.raw, dp.power, itemDelta, r)
+			}
+		}
+		for power, f := range c.dfound {
+			if f.length == 0 {
+				continue
+			}
+			s := c.offsetSlot(f.raw)
+			dc := base + w.deltaExplicit + (uint32(c.deltaPower.lens[power])+uint32(c.deltaOffset.lens[s])+uint32(offsetExtra[s]))<<costShift
+			for k := deltaMinLen; k <= min(int(f.length), room); k++ {
+				c.relax(i, k, dc+w.length[k], f.raw, uint32(power), itemDelta, -1)
+			}
+		}
+	}
+	c.codePath(data, pos, end)
+	return pos + end
+}
+
+// codePath codes the cheapest path from the window's start (pos) to node
+// i.
+func (c *Compressor) codePath(data []byte, pos, i int) {
+	items := c.items[:0]
+	for i > 0 {
+		nd := &c.nodes[i]
+		items = append(items, parseItem{nd.length, nd.off, nd.power, nd.kind})
+		i -= int(nd.length)
+	}
+	c.items = items
+	p := pos
+	for k := len(items) - 1; k >= 0; k-- {
+		it := items[k]
+		if it.kind == itemLiteral {
+			c.putLiteral(data[p])
+		} else {
+			c.codeItem(it)
+		}
+		p += int(it.length)
+	}
+}
+
+// codeItem codes a match, as a repeat match when its source is visible in
+// the recent-source queue, else with an explicit source.
+func (c *Compressor) codeItem(it parseItem) {
+	if it.kind == itemLZ {
+		q, b := &c.recentLZ, 0
+		if c.prev == itemLZ {
+			b = 1
+		}
+		rep := -1
+		for r := range numLZReps {
+			if q[b+r] == it.off {
+				rep = r
+				break
+			}
+		}
+		c.putLZ(it.length, it.off, rep)
+		return
+	}
+	q, b := &c.recentDelta, 0
+	if c.prev == itemDelta {
+		b = 1
+	}
+	rep := -1
+	for r := range numLZReps {
+		if q[b+r] == (deltaPair{it.power, it.off}) {
+			rep = r
+			break
+		}
+	}
+	c.putDelta(it.length, it.power, it.off, rep)
+}

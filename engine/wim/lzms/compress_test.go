@@ -1,0 +1,371 @@
+package lzms
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+func mustCompressor(t testing.TB, maxChunk int) *Compressor {
+	t.Helper()
+	c, err := NewCompressor(maxChunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// ctRoundTrip compresses src into a dst of dstLen bytes and, if that
+// succeeded, checks that d restores src. It returns the compressed size
+// (0: did not fit).
+func ctRoundTrip(t testing.TB, c *Compressor, d *Decompressor, src []byte, dstLen int) (int, []byte) {
+	t.Helper()
+	dst := make([]byte, dstLen)
+	n := c.Compress(dst, src)
+	if n == 0 {
+		return 0, nil
+	}
+	if n < 4 || n%2 != 0 || n > dstLen {
+		t.Fatalf("%d bytes: compressed size %d is not a valid chunk size (dst %d)", len(src), n, dstLen)
+	}
+	got := make([]byte, len(src))
+	if err := d.Decompress(got, dst[:n]); err != nil {
+		t.Fatalf("%d bytes -> %d: decompress: %v", len(src), n, err)
+	}
+	if i := firstDiff(got, src); i >= 0 {
+		t.Fatalf("%d bytes -> %d: output differs from byte %d", len(src), n, i)
+	}
+	return n, dst[:n]
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}
+
+// ctInputs are the compressor's test inputs: real and synthetic data of the
+// kinds corpus_test.go makes, and the data of the golden chunks.
+func ctInputs(t testing.TB, size int) []ctInput {
+	in := []ctInput{
+		{"text", realText(size)},
+		{"bash", realCode(size, "/usr/bin/bash")},
+		{"synthx86", synthX86(size, 5)},
+		{"delta", synthDelta(size, 6)},
+		{"zeros", make([]byte, size)},
+		{"random", randomBytes(size, 7)},
+	}
+	d := mustDecompressor(t, goldenMaxLen)
+	for _, g := range loadGoldens(t) {
+		out := make([]byte, g.size)
+		if err := d.Decompress(out, g.src); err != nil {
+			t.Fatalf("golden %s: %v", g.name, err)
+		}
+		in = append(in, ctInput{"golden-" + g.name, out})
+	}
+	return in
+}
+
+type ctInput struct {
+	name string
+	data []byte
+}
+
+// TestCompressRoundTrip compresses every input in chunks of 32 KiB and
+// 128 KiB (wimlib's non-solid LZMS chunk size) and checks that the
+// decompressor restores each chunk that shrank, and that text and code do
+// shrink.
+func TestCompressRoundTrip(t *testing.T) {
+	inputs := ctInputs(t, 256<<10)
+	for _, cs := range []int{32 << 10, 128 << 10} {
+		t.Run(fmt.Sprintf("chunk=%dK", cs>>10), func(t *testing.T) {
+			c := mustCompressor(t, cs)
+			d := mustDecompressor(t, cs)
+			for _, in := range inputs {
+				total, comp := 0, 0
+				for off := 0; off < len(in.data); off += cs {
+					chunk := in.data[off:min(off+cs, len(in.data))]
+					n, _ := ctRoundTrip(t, c, d, chunk, len(chunk)-1)
+					total += len(chunk)
+					if n == 0 {
+						n = len(chunk)
+					}
+					comp += n
+				}
+				t.Logf("%-28s %8d -> %8d (%.3f)", in.name, total, comp, float64(comp)/float64(total))
+				if in.name != "random" && !strings.Contains(in.name, "delta") && comp >= total {
+					t.Errorf("%s: nothing shrank", in.name)
+				}
+			}
+		})
+	}
+}
+
+// TestCompressShort covers chunks of 1 to 20 bytes (the x86 filter starts
+// at 18) with room to spare, so that they are coded even when they grow.
+func TestCompressShort(t *testing.T) {
+	c := mustCompressor(t, 1<<16)
+	d := mustDecompressor(t, 1<<16)
+	code := synthX86(4096, 9)
+	srcs := map[string][]byte{
+		"text":   realText(64),
+		"zeros":  make([]byte, 64),
+		"random": randomBytes(64, 3),
+		"e8":     bytes.Repeat([]byte{0xE8, 0, 0, 0, 0, 0x90}, 11),
+		"x86":    code[100:],
+	}
+	for name, s := range srcs {
+		for size := 1; size <= 20; size++ {
+			for _, dstLen := range []int{size + 64, size - 1} {
+				n, _ := ctRoundTrip(t, c, d, s[:size], max(dstLen, 0))
+				if n == 0 && dstLen > size {
+					t.Fatalf("%s, %d bytes: not compressed into %d bytes", name, size, dstLen)
+				}
+			}
+		}
+	}
+}
+
+// TestCompressX86 checks the x86 filter on code-like data: apply changes
+// operands, undo restores them, chunks of 17 bytes or fewer are untouched,
+// and the compressed chunks decode.
+func TestCompressX86(t *testing.T) {
+	var x, y x86State
+	x.init()
+	y.init()
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		changes bool
+	}{
+		{"synthx86", synthX86(64<<10, 11), true},
+		{"bash", realCode(256<<10, "/usr/bin/bash")[128<<10:], true},
+		{"e8-calls", e8Calls(2000), true},
+		{"17-bytes", bytes.Repeat([]byte{0xE8, 1, 0, 0, 0}, 4)[:17], false},
+		{"text", realText(64 << 10), false},
+	} {
+		buf := bytes.Clone(tc.data)
+		x.apply(buf)
+		if changed := !bytes.Equal(buf, tc.data); changed != tc.changes {
+			t.Errorf("%s: filter changed the data: %v, want %v", tc.name, changed, tc.changes)
+		}
+		y.undo(buf)
+		if i := firstDiff(buf, tc.data); i >= 0 {
+			t.Fatalf("%s: undo(apply(x)) differs from x at byte %d", tc.name, i)
+		}
+		c := mustCompressor(t, len(tc.data))
+		d := mustDecompressor(t, len(tc.data))
+		ctRoundTrip(t, c, d, tc.data, len(tc.data)+64)
+	}
+}
+
+// e8Calls returns n CALL instructions, all to the same target.
+func e8Calls(n int) []byte {
+	var b []byte
+	for range n {
+		b = append(b, 0xE8)
+		b = binary.LittleEndian.AppendUint32(b, uint32(0x20000-len(b)-4))
+	}
+	return b
+}
+
+// TestCompressSolid compresses one 8 MiB chunk (mixed text, code, zeros
+// and delta-like data) with a compressor and decompressor made for 64 MiB
+// solid chunks.
+func TestCompressSolid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8 MiB chunk")
+	}
+	const size = 8 << 20
+	var data []byte
+	for i := 0; len(data) < size; i++ {
+		data = append(data, realText(1<<20)...)
+		data = append(data, realCode(1<<20, "/usr/bin/bash")...)
+		data = append(data, synthDelta(256<<10, int64(i))...)
+		data = append(data, make([]byte, 64<<10)...)
+		data = append(data, randomBytes(64<<10, int64(i))...)
+	}
+	data = data[:size]
+	c := mustCompressor(t, 64<<20)
+	d := mustDecompressor(t, 64<<20)
+	n, _ := ctRoundTrip(t, c, d, data, size-1)
+	if n == 0 {
+		t.Fatal("8 MiB of mixed data did not shrink")
+	}
+	t.Logf("%d -> %d (%.3f)", size, n, float64(n)/size)
+}
+
+// TestCompressLimits covers the contract the WIM writer relies on: 0 when
+// src is empty or over the chunk size, or when the result does not fit in
+// dst, never a write past dst.
+func TestCompressLimits(t *testing.T) {
+	c := mustCompressor(t, 1<<16)
+	d := mustDecompressor(t, 1<<16)
+	text := realText(1 << 16)
+	n, _ := ctRoundTrip(t, c, d, text, len(text)-1)
+	if n == 0 {
+		t.Fatal("text did not shrink")
+	}
+	for _, tc := range []struct {
+		name   string
+		src    []byte
+		dstLen int
+	}{
+		{"empty", nil, 100},
+		{"over chunk size", make([]byte, 1<<16+1), 1 << 17},
+		{"random into len-1", randomBytes(1<<16, 1), 1<<16 - 1},
+		{"text into too little", text, n - 2},
+		{"dst under 4", text[:3], 3},
+	} {
+		dst := make([]byte, tc.dstLen+16)
+		for i := range dst {
+			dst[i] = 0xA5
+		}
+		if got := c.Compress(dst[:tc.dstLen], tc.src); got != 0 {
+			t.Errorf("%s: Compress returned %d, want 0", tc.name, got)
+		}
+		for i := tc.dstLen; i < len(dst); i++ {
+			if dst[i] != 0xA5 {
+				t.Fatalf("%s: wrote past dst at %d", tc.name, i)
+			}
+		}
+	}
+	// The compressor still works after those.
+	if m, _ := ctRoundTrip(t, c, d, text, len(text)-1); m != n {
+		t.Fatalf("after the failures: %d bytes, first time %d", m, n)
+	}
+}
+
+func TestNewCompressor(t *testing.T) {
+	for _, tc := range []struct {
+		size int
+		ok   bool
+	}{{0, false}, {-1, false}, {1, true}, {32 << 10, true}, {MaxChunkSize, true}, {MaxChunkSize + 1, false}} {
+		_, err := NewCompressor(tc.size)
+		if (err == nil) != tc.ok {
+			t.Errorf("NewCompressor(%d): %v, want ok=%v", tc.size, err, tc.ok)
+		}
+	}
+}
+
+// TestCompressDeterministic: the output depends only on the input, not on
+// what the compressor did before.
+func TestCompressDeterministic(t *testing.T) {
+	c := mustCompressor(t, 1<<17)
+	d := mustDecompressor(t, 1<<17)
+	a := realCode(100000, "/usr/bin/bash")
+	_, first := ctRoundTrip(t, c, d, a, len(a))
+	first = bytes.Clone(first)
+	ctRoundTrip(t, c, d, realText(1<<17), 1<<17)
+	ctRoundTrip(t, c, d, synthX86(5000, 1), 5000)
+	_, again := ctRoundTrip(t, c, d, a, len(a))
+	if !bytes.Equal(first, again) {
+		t.Fatal("same input, different output after other chunks")
+	}
+}
+
+// TestRangeEncoder codes random decisions with skewed, changing
+// probabilities (long runs of likely bits make the carry and the held-back
+// 0xFFFF units happen) and decodes them with the decoder's rcBit.
+func TestRangeEncoder(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	for trial := range 50 {
+		var e rangeEncoder
+		e.reset()
+		var enc, dec [4]probEntry
+		for i := range enc {
+			enc[i] = probEntry{recent: initRecent, zeros: initZeros}
+		}
+		dec = enc
+		bitsIn := make([]uint32, 20000)
+		for i := range bitsIn {
+			p := 0.5
+			switch (i / 1000) % 3 {
+			case 0:
+				p = 0.02
+			case 1:
+				p = 0.98
+			}
+			if trial%2 == 1 {
+				p = 1 - p
+			}
+			if r.Float64() < p {
+				bitsIn[i] = 1
+			}
+			e.encode(&enc[i&3], bitsIn[i])
+		}
+		e.finish()
+		src := e.out
+		if len(src) < 4 {
+			t.Fatalf("trial %d: %d bytes", trial, len(src))
+		}
+		rng := uint32(0xFFFFFFFF)
+		code := uint32(binary.LittleEndian.Uint16(src))<<16 | uint32(binary.LittleEndian.Uint16(src[2:]))
+		pos := 4
+		for i, want := range bitsIn {
+			if rng <= 0xFFFF {
+				rng, code, pos = rcNormalize(rng, code, src, pos)
+			}
+			var bit uint32
+			bit, rng, code = rcBit(rng, code, &dec[i&3])
+			if bit != want {
+				t.Fatalf("trial %d: bit %d decoded as %d", trial, i, bit)
+			}
+		}
+		if pos != len(src) {
+			t.Fatalf("trial %d: decoder read %d of %d bytes", trial, pos, len(src))
+		}
+	}
+}
+
+// TestCompressNoAllocs: once a compressor has seen a chunk of the largest
+// size, compressing allocates nothing.
+func TestCompressNoAllocs(t *testing.T) {
+	c := mustCompressor(t, 1<<17)
+	src := realText(1 << 17)
+	dst := make([]byte, len(src))
+	c.Compress(dst, src)
+	for _, n := range []int{1 << 17, 5000, 20} {
+		allocs := testing.AllocsPerRun(3, func() { c.Compress(dst, src[:n]) })
+		if allocs != 0 {
+			t.Errorf("%d bytes: %v allocations per Compress", n, allocs)
+		}
+	}
+}
+
+// TestDeltaLen checks the word-at-a-time delta match length against the
+// definition, on data with runs of equal differences.
+func TestDeltaLen(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	data := make([]byte, 4096)
+	for i := range data {
+		data[i] = byte(r.Intn(3) * 100)
+	}
+	for trial := range 2000 {
+		span := 1 << r.Intn(6)
+		off := span * (1 + r.Intn(20))
+		pos := off + span + r.Intn(len(data)-off-span-100)
+		limit := r.Intn(len(data) - pos + 1)
+		if trial%2 == 0 { // make a long match: copy the differences
+			for i := pos; i < pos+limit-r.Intn(limit/2+1); i++ {
+				data[i] = data[i-off] + data[i-span] - data[i-off-span]
+			}
+		}
+		want := 0
+		for want < limit && data[pos+want]-data[pos+want-span] == data[pos+want-off]-data[pos+want-off-span] {
+			want++
+		}
+		if got := deltaLen(data, pos, off, span, limit); got != want {
+			t.Fatalf("pos %d off %d span %d limit %d: %d, want %d", pos, off, span, limit, got, want)
+		}
+	}
+}
