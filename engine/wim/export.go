@@ -17,7 +17,8 @@ type ExportOptions struct {
 	// when one image is exported.
 	Name, Description string
 	// Compression is the codec of a new destination file; nil keeps the
-	// source's (XPRESS when the source uses LZMS, which cannot be written).
+	// source's (an ESD's LZMS too, non-solid unless Solid says otherwise; give
+	// LZX for a WIM that every Windows tool reads).
 	// ChunkSize goes with it (0: the source's when the codec is the same,
 	// else DefaultChunkSize). Both are ignored when appending.
 	Compression *Compression
@@ -127,8 +128,6 @@ func exportCodec(h Header, want *Compression, chunk int) (Compression, int) {
 			return *want, 0
 		}
 		c = *want
-	} else if c == LZMS {
-		return XPRESS, 0
 	}
 	if chunk == 0 && c != None {
 		chunk = int(h.ChunkSize)

@@ -12,7 +12,7 @@ import (
 // OptimizeOptions configure Optimize and DeleteImage.
 type OptimizeOptions struct {
 	// Compression is the codec of the rebuilt file; nil keeps the file's
-	// own (XPRESS for LZMS, which cannot be written). ChunkSize goes with
+	// own. ChunkSize goes with
 	// it, as in ExportOptions.
 	Compression *Compression
 	ChunkSize   int

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/wim/lzms"
 	"github.com/wimconsole/wimconsole/engine/wim/lzx"
 	"github.com/wimconsole/wimconsole/engine/wim/xpress"
 )
@@ -242,11 +242,6 @@ func Create(name string, opts WriteOptions) (*Writer, error) {
 	sc := opts.SolidCompression
 	if opts.Solid && sc == None {
 		sc = LZMS
-	}
-	if c == LZMS || (opts.Solid && sc == LZMS) {
-		if _, err := newCompressor(LZMS, DefaultLZMSChunkSize); err != nil {
-			return nil, fmt.Errorf("wim: %s: %w", name, err)
-		}
 	}
 	if opts.ResourceOnly && opts.MetadataOnly {
 		return nil, fmt.Errorf("wim: %s: a file cannot be both resource-only and metadata-only", name)
@@ -677,14 +672,10 @@ func newCompressor(c Compression, chunk int) (chunkCompressor, error) {
 	case LZX:
 		return lzx.NewCompressor(chunk)
 	case LZMS:
-		return nil, errNoLZMS
+		return lzms.NewCompressor(chunk)
 	}
 	return nil, fmt.Errorf("wim: no compressor for %v", c)
 }
-
-// errNoLZMS is the error of writing LZMS while this build has no LZMS
-// compressor.
-var errNoLZMS = errors.New("LZMS compression is not available in this build; choose LZX or XPRESS")
 
 // compressChunk calls c, turning a codec panic into "did not shrink": the
 // chunk is then stored raw, which is always correct.
