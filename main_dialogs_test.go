@@ -221,7 +221,7 @@ var (
 func (d *dialogConsole) key(k string) {
 	d.t.Helper()
 	d.x("key", k)
-	time.Sleep(150 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
 }
 
 // waitWizard screenshots the window as name until wizardArea shows a
