@@ -115,10 +115,7 @@ func (d *dialogConsole) x(args ...string) string {
 }
 
 func (d *dialogConsole) xErr(args ...string) (string, error) {
-	c := exec.CommandContext(d.ctx, d.xdotool, args...)
-	c.Env = d.env
-	out, err := c.Output()
-	return strings.TrimSpace(string(out)), err
+	return xdotoolRun(d.ctx, d.xdotool, d.env, args...)
 }
 
 // click clicks button at (px, py) of the console window.
@@ -144,6 +141,7 @@ func (d *dialogConsole) cancelNative(title string) {
 			dlg = strings.Fields(out)[0]
 		case !errors.As(err, &exit) || time.Now().After(deadline):
 			d.alive("while the console opened its " + title + " dialog")
+			d.screenshotRoot("no-" + strings.ReplaceAll(title, " ", "-") + ".png")
 			d.t.Fatalf("no %s dialog opened (%v)\nconsole output:\n%s", title, err, d.logs.String())
 		default:
 			time.Sleep(30 * time.Millisecond)
@@ -176,10 +174,8 @@ func (d *dialogConsole) cancelNative(title string) {
 func (d *dialogConsole) screenshot(name string) image.Image {
 	d.t.Helper()
 	file := filepath.Join(d.t.TempDir(), name)
-	c := exec.CommandContext(d.ctx, d.imp, "-window", d.win, file)
-	c.Env = d.env
-	if out, err := c.CombinedOutput(); err != nil {
-		d.t.Fatalf("import: %v\n%s", err, out)
+	if err := importWindow(d.ctx, d.imp, d.env, d.win, file); err != nil {
+		d.t.Fatal(err)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -213,12 +209,72 @@ func (d *dialogConsole) screenshotRoot(name string) {
 	}
 }
 
+// Where the wizards open, centred in the 1100x700 window: Add Image's is
+// 800x600, Export Image's 660x512.
+var (
+	addWizardArea    = image.Rect(150, 50, 950, 650)
+	exportWizardArea = image.Rect(220, 94, 880, 606)
+)
+
+// key presses k in the console (the window under the pointer: Xvfb runs
+// no window manager) and lets it paint.
+func (d *dialogConsole) key(k string) {
+	d.t.Helper()
+	d.x("key", k)
+	time.Sleep(50 * time.Millisecond)
+}
+
+// waitWizard screenshots the window as name until wizardArea shows a
+// wizard (open: a quarter of it changed from base) or is back to base,
+// pixel for pixel but for 1 in 50 (closed), and returns that screenshot;
+// it fails the test after 10 s.
+func (d *dialogConsole) waitWizard(wizardArea image.Rectangle, base image.Image, open bool, name string) image.Image {
+	d.t.Helper()
+	area := wizardArea.Dx() * wizardArea.Dy()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d.alive("while waiting for its wizard to " + map[bool]string{true: "open", false: "close"}[open])
+		shot := d.screenshot(name)
+		n := changed(base, shot, wizardArea)
+		if open && n >= area/4 || !open && n <= area/50 {
+			return shot
+		}
+		if time.Now().After(deadline) {
+			d.screenshotRoot("stuck-" + name)
+			if open {
+				d.t.Fatalf("%s: no wizard in the window (%d pixels changed)\nconsole output:\n%s", name, n, d.logs.String())
+			}
+			d.t.Fatalf("%s: the wizard did not close (%d pixels differ)\nconsole output:\n%s", name, n, d.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// openAddWizard clicks the toolbar's "+" (Add Install Image) and waits for
+// its wizard, on its source page: the path box has the focus, Browse… is
+// next to it.
+func (d *dialogConsole) openAddWizard(base image.Image, name string) image.Image {
+	d.t.Helper()
+	d.click("1", 67, 49)
+	return d.waitWizard(addWizardArea, base, true, name)
+}
+
+// pressBrowse presses Browse… from the keyboard: Tab from the path box
+// (a page's first field, which has the focus) onto it, Space.
+func (d *dialogConsole) pressBrowse() {
+	d.t.Helper()
+	d.key("Tab")
+	d.key("space")
+}
+
 // TestNativeDialogsOpenAndCancelUnderXvfb opens each native file dialog in
 // the real console and cancels it with Escape, WIMCONSOLE_DIALOG_CYCLES
-// times each (10 unless set): the file chooser of Add Image (toolbar "+"),
-// the save dialog of Export Image… and the folder dialog of Mount to
-// Folder… (right-click on the disabled image). The console must stay alive,
-// the dialog's window must go from the screen, and the console must answer
+// times each (10 unless set): the file chooser of Add Image (toolbar "+",
+// then the wizard's Browse…), the save dialog of Export Image… (the
+// disabled image's right-click menu, Next, Browse…; both wizards are then
+// cancelled with Escape) and the folder dialog of Mount to Folder… (the
+// same menu). The console must stay alive, the
+// dialog's window must go from the screen, and the console must answer
 // the next click, after every one. The dialogs used to run on whatever
 // goroutine asked, and a cancelled GTK dialog could stay on the screen,
 // frozen, until the next one (its destroy request left in Xlib's buffer).
@@ -231,14 +287,28 @@ func TestNativeDialogsOpenAndCancelUnderXvfb(t *testing.T) {
 		}
 		cycles = n
 	}
-	d := startDialogConsole(t, 40*time.Second+time.Duration(cycles)*4*time.Second)
+	d := startDialogConsole(t, 60*time.Second+time.Duration(cycles)*8*time.Second)
+	time.Sleep(time.Second) // the selected image's details
+	base := d.screenshot("native-base.png")
 	start := time.Now()
 	for i := 0; i < cycles; i++ {
-		d.click("1", 67, 49) // toolbar "+": Add Install Image
+		d.openAddWizard(base, "native-wizard.png")
+		d.pressBrowse()
 		d.cancelNative("Open File")
+		// Esc in the path box presses the wizard's Cancel; Browse… keeps
+		// the focus and lets Esc go (a plain button), so back onto the box.
+		d.key("shift+Tab")
+		d.key("Escape")
+		d.waitWizard(addWizardArea, base, false, "native-wizard-closed.png")
 		d.click("3", 160, 178) // the image's menu
 		d.click("1", 217, 240) // Export Image…
+		d.waitWizard(exportWizardArea, base, true, "native-export.png")
+		d.key("Return") // Next: the destination page, its file box
+		d.pressBrowse()
 		d.cancelNative("Save File")
+		d.key("shift+Tab")
+		d.key("Escape")
+		d.waitWizard(exportWizardArea, base, false, "native-export-closed.png")
 		d.click("3", 160, 178)
 		d.click("1", 226, 440) // Mount to Folder…
 		d.cancelNative("Open Folder")
@@ -248,36 +318,48 @@ func TestNativeDialogsOpenAndCancelUnderXvfb(t *testing.T) {
 
 // TestFileDialogFallbackUnderXvfb starts the console where GTK cannot start
 // (GDK_BACKEND=wayland with no Wayland display; the window itself is X11
-// through GLFW): the toolbar's "+" must show Fyne's file dialog inside the
-// window, every time, and the console must not crash (it used to die of
-// sqweek/dialog's "gtk initialisation failed" panic).
+// through GLFW): the Add Image wizard's Browse… (toolbar "+") must show
+// Fyne's file dialog inside the window, every time, and the console must
+// not crash (it used to die of sqweek/dialog's "gtk initialisation failed"
+// panic).
 func TestFileDialogFallbackUnderXvfb(t *testing.T) {
-	d := startDialogConsole(t, 60*time.Second, "GDK_BACKEND=wayland")
+	d := startDialogConsole(t, 90*time.Second, "GDK_BACKEND=wayland")
 	dialogArea := image.Rect(180, 100, 920, 600) // where Fyne's dialog opens in the 1100x700 window
+	pathBox := image.Rect(174, 190, 842, 222)    // the wizard's path box, under the file dialog
 	time.Sleep(time.Second)                      // the selected image's details
 	before := d.screenshot("fallback-before.png")
 	for i := 1; i <= 2; i++ {
-		d.click("1", 67, 49) // toolbar "+"
+		wizard := d.openAddWizard(before, fmt.Sprintf("fallback-wizard-%d.png", i))
+		d.pressBrowse()
 		time.Sleep(time.Second)
-		d.alive(fmt.Sprintf("after \"+\" (%d) without GTK", i))
+		d.alive(fmt.Sprintf("after Browse… (%d) without GTK", i))
 		if out, err := d.xErr("search", "--name", "^Open File$"); err == nil {
 			t.Fatalf("a GTK dialog opened although GTK cannot start: %s", out)
 		}
+		// Fyne's file dialog, as dark as the wizard it covers, changes less
+		// of the area than a dialog over the plain window did, but all of
+		// the wizard's path box.
 		open := d.screenshot(fmt.Sprintf("fallback-open-%d.png", i))
-		if n := changed(before, open, dialogArea); n < dialogArea.Dx()*dialogArea.Dy()/4 {
-			t.Fatalf("\"+\" (%d): no dialog in the window (%d pixels changed)\nconsole output:\n%s", i, n, d.logs.String())
+		n, box := changed(wizard, open, dialogArea), changed(wizard, open, pathBox)
+		if n < dialogArea.Dx()*dialogArea.Dy()/8 || box < pathBox.Dx()*pathBox.Dy()*3/4 {
+			t.Fatalf("Browse… (%d): no file dialog over the wizard (%d pixels changed, %d of %d in the path box)\nconsole output:\n%s",
+				i, n, box, pathBox.Dx()*pathBox.Dy(), d.logs.String())
 		}
+		t.Logf("Browse… (%d): %d pixels changed, %d of %d in the path box", i, n, box, pathBox.Dx()*pathBox.Dy())
 		d.click("1", 827, 588) // the dialog's Cancel
 		for try := 0; ; try++ {
 			d.alive("after cancelling Fyne's dialog")
-			n := changed(before, d.screenshot(fmt.Sprintf("fallback-closed-%d.png", i)), dialogArea)
+			n := changed(wizard, d.screenshot(fmt.Sprintf("fallback-closed-%d.png", i)), dialogArea)
 			if n <= dialogArea.Dx()*dialogArea.Dy()/50 {
 				break
 			}
 			if try == 10 {
-				t.Fatalf("\"+\" (%d): the dialog did not close on Cancel (%d pixels differ)", i, n)
+				t.Fatalf("Browse… (%d): the file dialog did not close on Cancel (%d pixels differ from the wizard)", i, n)
 			}
 			time.Sleep(300 * time.Millisecond)
 		}
+		d.key("shift+Tab") // back to the path box, where Esc is Cancel
+		d.key("Escape")
+		d.waitWizard(addWizardArea, before, false, fmt.Sprintf("fallback-wizard-closed-%d.png", i))
 	}
 }

@@ -93,17 +93,15 @@ func TestKeysUnderXvfb(t *testing.T) {
 			<-exited
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), windowTestTimeout)
 	defer cancel()
 	x := func(args ...string) string {
 		t.Helper()
-		c := exec.CommandContext(ctx, xdotool, args...)
-		c.Env = env
-		out, err := c.Output()
+		out, err := xdotoolRun(ctx, xdotool, env, args...)
 		if err != nil {
 			t.Fatalf("xdotool %s: %v\nconsole output:\n%s", strings.Join(args, " "), err, logs.String())
 		}
-		return strings.TrimSpace(string(out))
+		return out
 	}
 	win := strings.Fields(x("search", "--sync", "--onlyvisible", "--name", consoleWindowName))[0]
 	time.Sleep(time.Second) // first frame
@@ -117,10 +115,8 @@ func TestKeysUnderXvfb(t *testing.T) {
 	shoot := func(name string) image.Image {
 		t.Helper()
 		file := filepath.Join(t.TempDir(), name)
-		c := exec.Command(imp, "-window", win, file)
-		c.Env = env
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("import: %v\n%s", err, out)
+		if err := importWindow(ctx, imp, env, win, file); err != nil {
+			t.Fatal(err)
 		}
 		shots[name] = file
 		f, err := os.Open(file)

@@ -25,14 +25,23 @@ func TestPropertiesUnderXvfb(t *testing.T) {
 	rc.click("1", 160, 178) // Lab/install
 	rc.click("1", 152, 48)  // the toolbar's Properties
 	rc.park()
-	general := rc.shot("general")
 	const underlineY = 175
 	tabs := []struct {
 		name string
 		x    int
 	}{{"General", 285}, {"Unattend", 366}, {"Language Packs", 475}, {"Space", 572}, {"Sessions", 642}}
+	// The dialog reads the image's details before it opens: on a loaded
+	// machine that takes more than the click's pause.
+	general := rc.shot("general")
+	for deadline := time.Now().Add(10 * time.Second); isDark(general.At(tabs[0].x, underlineY)) && time.Now().Before(deadline); {
+		time.Sleep(300 * time.Millisecond)
+		general = rc.shot("general")
+	}
+	time.Sleep(300 * time.Millisecond) // done painting
+	general = rc.shot("general")
 	underline := general.At(tabs[0].x, underlineY)
 	if isDark(underline) {
+		keepFailedShots(t, rc.shots)
 		t.Fatalf("Properties did not open, or its General tab is not underlined at (%d, %d) (screenshots in %s)\n%s",
 			tabs[0].x, underlineY, rc.shots, rc.logs.String())
 	}

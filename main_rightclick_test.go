@@ -56,17 +56,15 @@ func TestRightClickDisableUnderXvfb(t *testing.T) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), windowTestTimeout)
 	defer cancel()
 	x := func(args ...string) string {
 		t.Helper()
-		c := exec.CommandContext(ctx, xdotool, args...)
-		c.Env = env
-		out, err := c.Output()
+		out, err := xdotoolRun(ctx, xdotool, env, args...)
 		if err != nil {
 			t.Fatalf("xdotool %s: %v\nconsole output:\n%s", strings.Join(args, " "), err, logs.String())
 		}
-		return strings.TrimSpace(string(out))
+		return out
 	}
 	win := strings.Fields(x("search", "--sync", "--onlyvisible", "--name", consoleWindowName))[0]
 	time.Sleep(time.Second) // first frame
@@ -78,10 +76,8 @@ func TestRightClickDisableUnderXvfb(t *testing.T) {
 	click("1", "65", "147")  // expand Lab
 	click("3", "160", "178") // right-click the first image
 	shot := filepath.Join(t.TempDir(), "context-menu.png")
-	c := exec.Command(imp, "-window", win, shot)
-	c.Env = env
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
+	if err := importWindow(ctx, imp, env, win, shot); err != nil {
+		t.Fatal(err)
 	}
 	click("1", "192", "196") // the menu's first item: Disable
 
@@ -127,10 +123,8 @@ func TestRightClickDisableUnderXvfb(t *testing.T) {
 	}
 	time.Sleep(time.Second) // the browser's first listing
 	serviceShot := filepath.Join(t.TempDir(), "service-image.png")
-	c = exec.Command(imp, "-window", win, serviceShot)
-	c.Env = env
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
+	if err := importWindow(ctx, imp, env, win, serviceShot); err != nil {
+		t.Fatal(err)
 	}
 	if dir := os.Getenv("WIMCONSOLE_SCREENSHOT_DIR"); dir != "" {
 		for name, from := range map[string]string{"context-menu.png": shot, "service-image.png": serviceShot} {

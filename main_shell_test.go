@@ -71,10 +71,8 @@ func TestStoreTitleAndProblemWindowUnderXvfb(t *testing.T) {
 	}
 	time.Sleep(time.Second) // first frame
 	shot := filepath.Join(rc.shots, "store-problem.png")
-	c := exec.CommandContext(rc.ctx, rc.imp, "-window", win, shot)
-	c.Env = rc.env
-	if out, err := c.CombinedOutput(); err != nil {
-		t.Fatalf("import: %v\n%s", err, out)
+	if err := importWindow(rc.ctx, rc.imp, rc.env, win, shot); err != nil {
+		t.Fatal(err)
 	}
 	f, err := os.Open(shot)
 	if err != nil {

@@ -31,8 +31,49 @@ import (
 // details pane's Status row (for an image) at y=284.
 
 // windowTestTimeout bounds each real-window test, from after the build of
-// the binary (shared by the tests) to its end.
-const windowTestTimeout = 45 * time.Second
+// the binary (shared by the tests) to its end: a guard against a hung
+// test, not a measure of the console (the tests check what they time).
+// On a loaded machine (make test runs the packages side by side) a test
+// of 25 s alone has taken 45 s.
+const windowTestTimeout = 3 * time.Minute
+
+// commandTimeout bounds each xdotool or import command.
+const commandTimeout = 20 * time.Second
+
+// importWindow screenshots X window win into file with ImageMagick's
+// import, trying again when an attempt fails or outlasts commandTimeout:
+// on a loaded machine one attempt can time out while the console and the
+// X server are fine. It gives up after 3 attempts or when ctx ends.
+func importWindow(ctx context.Context, imp string, env []string, win, file string) error {
+	var err error
+	for try := 0; try < 3 && ctx.Err() == nil; try++ {
+		c, cancel := context.WithTimeout(ctx, commandTimeout)
+		cmd := exec.CommandContext(c, imp, "-window", win, file)
+		cmd.Env = env
+		out, e := cmd.CombinedOutput()
+		cancel()
+		if e == nil {
+			return nil
+		}
+		err = fmt.Errorf("import -window %s (attempt %d): %v\n%s", win, try+1, e, out)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+// xdotoolRun runs xdotool with args on the display of env, within
+// commandTimeout, and returns its trimmed output. It is not retried: a
+// click or a key is not to be sent twice.
+func xdotoolRun(ctx context.Context, xdotool string, env []string, args ...string) (string, error) {
+	c, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(c, xdotool, args...)
+	cmd.Env = env
+	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
+}
 
 // realConsole is the console binary running on its own X server.
 type realConsole struct {
@@ -136,13 +177,11 @@ func (rc *realConsole) cli(args ...string) []byte {
 // x runs xdotool on the console's display.
 func (rc *realConsole) x(args ...string) string {
 	rc.t.Helper()
-	c := exec.CommandContext(rc.ctx, rc.xdotool, args...)
-	c.Env = rc.env
-	out, err := c.Output()
+	out, err := xdotoolRun(rc.ctx, rc.xdotool, rc.env, args...)
 	if err != nil {
 		rc.t.Fatalf("xdotool %s: %v\nconsole output:\n%s", strings.Join(args, " "), err, rc.logs.String())
 	}
-	return strings.TrimSpace(string(out))
+	return out
 }
 
 // click clicks button at (px, py) in the window and lets it paint.
@@ -163,10 +202,8 @@ func (rc *realConsole) park() {
 func (rc *realConsole) shot(name string) image.Image {
 	rc.t.Helper()
 	file := filepath.Join(rc.shots, name+".png")
-	c := exec.CommandContext(rc.ctx, rc.imp, "-window", rc.win, file)
-	c.Env = rc.env
-	if out, err := c.CombinedOutput(); err != nil {
-		rc.t.Fatalf("import: %v\n%s", err, out)
+	if err := importWindow(rc.ctx, rc.imp, rc.env, rc.win, file); err != nil {
+		rc.t.Fatal(err)
 	}
 	f, err := os.Open(file)
 	if err != nil {
