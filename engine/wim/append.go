@@ -25,6 +25,9 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 		return nil, err
 	}
 	defer src.Close()
+	if src.pipable {
+		return nil, fmt.Errorf("wim: %s: a pipable WIM cannot be appended to in place; export its images to a new file first", name)
+	}
 	h := src.Header()
 	if h.TotalParts != 1 {
 		return nil, fmt.Errorf("wim: %s: cannot append to part %d of a split set", name, h.Part)

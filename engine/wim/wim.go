@@ -76,6 +76,8 @@ type WIM struct {
 	refs  []*WIM // files blobs are also taken from, in order
 	lent  int    // refs[:lent] are OpenOptions.Shared: not closed with w
 	cache chunkCache
+	// pipable: the file is wimlib's pipable variant (see pipable.go).
+	pipable bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -186,6 +188,9 @@ func (w *WIM) load() error {
 		}
 		return fmt.Errorf("%s: reading header: %w", w.name, err)
 	}
+	if w.pipable, err = w.readPipableHeader(b[:]); err != nil {
+		return err
+	}
 	w.hdr, err = ParseHeader(b[:])
 	if err != nil {
 		var fe *FormatError
@@ -193,6 +198,9 @@ func (w *WIM) load() error {
 			fe.File = w.name
 		}
 		return err
+	}
+	if w.pipable {
+		w.hdr.Magic = pipableMagic
 	}
 	h := &w.hdr
 	if h.BlobTable.Size == 0 && h.XML.Size == 0 {

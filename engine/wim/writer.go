@@ -865,6 +865,9 @@ func (w *Writer) canRawCopy(o *WIM, e *BlobEntry) bool {
 	if w.opts.Recompress || e.Solid != nil || e.Res.Flags&(ResSolid|ResFree) != 0 {
 		return false
 	}
+	if o.pipable && e.Res.Compressed() {
+		return false // chunks laid out differently (see pipable.go)
+	}
 	oc := o.hdr.Compression()
 	if e.Res.Compressed() {
 		return w.codec != None && oc == w.codec && int(o.hdr.ChunkSize) == w.chunk
