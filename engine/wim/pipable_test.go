@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,5 +74,111 @@ func TestPipableWrite(t *testing.T) {
 				wtCheckOurs(t, file, nil, src)
 			})
 		}
+	}
+}
+
+// pipeApply applies image index of the pipable WIM data b as read from a
+// pipe (a plain reader: no seeking, no ReadAt).
+func pipeApply(t *testing.T, b []byte, index int, out string) (*ApplyStats, error) {
+	t.Helper()
+	w, err := OpenPipe(struct{ io.Reader }{bytes.NewReader(b)}, "standard input")
+	if err != nil {
+		return nil, err
+	}
+	return w.ApplyPipe(context.Background(), index, out, nil)
+}
+
+// TestPipableApplyFromPipe applies images of pipable WIMs, wimlib's and
+// ours, from a pipe in one pass: the second image of two (the first one's
+// metadata skipped), a blob shared by more files than are written at once.
+func TestPipableApplyFromPipe(t *testing.T) {
+	oracle.Wimlib(t)
+	src1 := wtSampleTree(t, 11)
+	src2 := filepath.Join(t.TempDir(), "many")
+	same := bytes.Repeat([]byte("the same data in many files\n"), 5000)
+	nodes := []wtNode{{path: "d", kind: 'd'}, {path: "other", kind: 'f', data: []byte("other\n")}, {path: "link", kind: 'l', target: "d/f00"}}
+	for i := range 40 {
+		nodes = append(nodes, wtNode{path: fmt.Sprintf("d/f%02d", i), kind: 'f', data: same})
+	}
+	wtBuild(t, src2, nodes)
+	for _, c := range []string{"none", "XPRESS", "LZX"} {
+		t.Run("wimlib-"+c, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "p.wim")
+			oracle.Run(t, "capture", src1, file, "one", "--pipable", "--compress="+c)
+			oracle.Run(t, "append", src2, file, "two")
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !IsPipableMagic(b) {
+				t.Fatal("wimlib's append did not keep the file pipable")
+			}
+			for i, src := range []string{src1, src2} {
+				out := filepath.Join(t.TempDir(), "out")
+				if _, err := pipeApply(t, b, i+1, out); err != nil {
+					t.Fatalf("image %d: %v", i+1, err)
+				}
+				wtSameTree(t, src, out)
+			}
+		})
+	}
+	t.Run("ours", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "ours.wim")
+		if _, err := Capture(context.Background(), src2, file, CaptureOptions{Compression: LZX, Pipable: true}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "out")
+		st, err := pipeApply(t, b, 1, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wtSameTree(t, src2, out)
+		if st.Files != 41 || st.Symlinks != 1 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+}
+
+// TestPipableBadPipe: a normal WIM, a cut or damaged pipable WIM on a
+// pipe are refused with messages that say what is wrong.
+func TestPipableBadPipe(t *testing.T) {
+	oracle.Wimlib(t)
+	src := wtSampleTree(t, 5)
+	dir := t.TempDir()
+	normal, pipable := filepath.Join(dir, "n.wim"), filepath.Join(dir, "p.wim")
+	oracle.Run(t, "capture", src, normal, "n")
+	oracle.Run(t, "capture", src, pipable, "p", "--pipable", "--compress=none")
+	nb, _ := os.ReadFile(normal)
+	pb, err := os.ReadFile(pipable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damage the data of a text file, stored raw: its digest no longer matches.
+	i := bytes.Index(pb, []byte("fairly repetitive"))
+	if i < 0 {
+		t.Fatal("no text file data found in the file")
+	}
+	bad := bytes.Clone(pb)
+	bad[i] ^= 0xFF
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"normal", nb, "normal WIM, which cannot be read from a pipe"},
+		{"cut", pb[:len(pb)/2], "pipe ended"},
+		{"damaged", bad, "SHA-1 mismatch"},
+		{"empty", nil, "pipe ended in the header"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := pipeApply(t, tc.data, 1, filepath.Join(t.TempDir(), "out"))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
 	}
 }

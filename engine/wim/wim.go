@@ -78,6 +78,8 @@ type WIM struct {
 	cache chunkCache
 	// pipable: the file is wimlib's pipable variant (see pipable.go).
 	pipable bool
+	// pipe: blobs come from a pipe, in file order (see OpenPipe).
+	pipe *pipeReader
 
 	closeOnce sync.Once
 	closeErr  error
@@ -658,6 +660,9 @@ func (w *WIM) openBlobRange(h Hash, off, n int64) (io.ReadCloser, error) {
 // ReadBlob returns the whole data of blob h, refusing a blob larger than
 // limit bytes. The digest is checked.
 func (w *WIM) ReadBlob(h Hash, limit int64) ([]byte, error) {
+	if w.pipe != nil {
+		return w.pipe.heldBlob(h)
+	}
 	o, e := w.find(h)
 	if o == nil {
 		return nil, w.missing(h)
