@@ -19,6 +19,8 @@ func init() {
 
 const compressHelp = "compression: none, xpress or lzx"
 
+const pipableHelp = "write a pipable WIM (wimlib's format for apply - from a pipe; Microsoft's tools cannot read it)"
+
 // tempHelp ends the help of the commands that write a new WIM file under a
 // temporary name (see wim.Create).
 const tempHelp = `
@@ -60,7 +62,7 @@ func newCaptureCmd(env *Env) *cobra.Command {
 	var (
 		name, desc, compress string
 		check, boot, appendF bool
-		skipBad              bool
+		skipBad, pipable     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "capture DIR FILE --name NAME",
@@ -80,6 +82,9 @@ terminal.` + tempHelp,
 			if err != nil {
 				return err
 			}
+			if appendF && pipable {
+				return usageErrorf("--pipable writes a new file; it cannot be used with --append")
+			}
 			if appendF && cmd.Flags().Changed("compress") {
 				// Scripts written for wimlib-imagex name the file's own
 				// compression: accept that, refuse another.
@@ -94,8 +99,8 @@ terminal.` + tempHelp,
 			idx, err := app.Capture(ctx, args[0], args[1], app.CaptureOptions{
 				Name: name, Description: desc, Compression: c,
 				Integrity: check, Boot: boot, Append: appendF, Progress: report,
-				SkipBadNames: skipBad,
-				Skipped:      func(path string, _ error) { skipped = append(skipped, path) },
+				SkipBadNames: skipBad, Pipable: pipable,
+				Skipped: func(path string, _ error) { skipped = append(skipped, path) },
 			})
 			done()
 			var bad *app.BadNameError
@@ -121,6 +126,7 @@ terminal.` + tempHelp,
 	f.BoolVar(&boot, "boot", false, "mark the new image bootable")
 	f.BoolVar(&appendF, "append", false, "add the image to the existing FILE in place")
 	f.BoolVar(&skipBad, "skip-bad-names", false, "leave out files whose names an image cannot hold (':', '\\', ...) instead of failing")
+	f.BoolVar(&pipable, "pipable", false, pipableHelp)
 	cmd.MarkFlagRequired("name")
 	return cmd
 }
@@ -132,6 +138,7 @@ func newExportCmd(env *Env) *cobra.Command {
 		refs                  []string
 		name, desc, compress  string
 		recompress, check, bt bool
+		pipable               bool
 		split                 string
 	)
 	cmd := &cobra.Command{
@@ -148,8 +155,11 @@ With --split SIZE, DEST is a new split set instead (DEST.swm, DEST2.swm …,
 each at most SIZE: see split), for a FAT32 USB stick.` + tempHelp,
 		Args: exactArgs(3, "a source WIM, an image (or all) and a destination WIM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := app.WIMExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt}
+			o := app.WIMExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt, Pipable: pipable}
 			var partSize int64
+			if pipable && cmd.Flags().Changed("split") {
+				return usageErrorf("--pipable and --split cannot be used together: a split set is not written pipable")
+			}
 			if cmd.Flags().Changed("split") {
 				n, err := app.ParseSize(split)
 				if err != nil {
@@ -220,6 +230,7 @@ each at most SIZE: see split), for a FAT32 USB stick.` + tempHelp,
 	f.BoolVar(&check, "check", false, "write an integrity table")
 	f.BoolVar(&bt, "boot", false, "mark the exported image bootable")
 	f.StringVar(&split, "split", "", "write a new split set of parts of at most SIZE (700M, 3.8G) for a FAT32 USB stick")
+	f.BoolVar(&pipable, "pipable", false, pipableHelp+"; DEST must be new")
 	return cmd
 }
 

@@ -27,8 +27,11 @@ type ExportOptions struct {
 	Recompress bool
 	Integrity  bool // write an integrity table
 	Boot       bool // mark the (first) exported image bootable
-	Threads    int
-	Progress   progress.Func
+	// Pipable writes a new destination as a pipable WIM (see
+	// WriteOptions.Pipable); an existing one cannot be.
+	Pipable  bool
+	Threads  int
+	Progress progress.Func
 }
 
 // Export copies images (1-based indexes) of src, with the blobs they
@@ -79,6 +82,8 @@ func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOp
 	_, err := os.Stat(dest)
 	appending := err == nil
 	switch {
+	case appending && o.Pipable:
+		return nil, fmt.Errorf("wim: export: %s exists; a pipable WIM is always a new file: remove it or choose another name", dest)
 	case appending:
 		w, err = OpenAppend(dest, wo)
 		if err == nil && srcHdr.Flags&FlagRPFix != 0 {
@@ -86,6 +91,7 @@ func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOp
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		wo.Compression, wo.ChunkSize = exportCodec(srcHdr, o.Compression, o.ChunkSize)
+		wo.Pipable = o.Pipable
 		w, err = Create(dest, wo)
 	}
 	if err != nil {
