@@ -105,6 +105,7 @@ func rebuild(ctx context.Context, name string, o OptimizeOptions, skip int) erro
 		Recompress:   o.Recompress,
 		Threads:      o.Threads,
 		Progress:     o.Progress,
+		Pipable:      src.pipable, // as wimlib: a pipable file stays pipable
 	})
 	if err != nil {
 		return err

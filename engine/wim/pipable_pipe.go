@@ -28,8 +28,8 @@ type pipeReader struct {
 	total int64           // bytes of the image being applied, from the XML data
 	held  map[Hash][]byte // reparse data of links, kept for makeLink
 	dec   decompressor
-	cbuf  []byte
-	ubuf  []byte
+	cbuf  []byte // stored chunk
+	ubuf  []byte // decompressed chunk
 }
 
 // noSeek stands for the data of a WIM read from a pipe: nothing can be
@@ -71,6 +71,9 @@ func OpenPipe(r io.Reader, name string) (*WIM, error) {
 		return nil, fmt.Errorf("%s: part %d of a split set; part 1 must be sent first", name, h.Part)
 	}
 	p.codec, p.chunk = h.Compression(), int64(h.ChunkSize)
+	if p.codec != None && p.chunk > maxChunkSize {
+		return nil, errAt(name, 0x14, "chunk size %d is larger than %d", p.chunk, maxChunkSize)
+	}
 
 	bh, err := p.blobHeader(false)
 	if err != nil {
@@ -371,10 +374,15 @@ func (p *pipeReader) blobHeader(partOK bool) (pwmBlobHeader, error) {
 // readAll reads a whole resource (of a size already bounded), checking its
 // digest.
 func (p *pipeReader) readAll(bh pwmBlobHeader, what string) ([]byte, error) {
+	// Grown as the data comes: a pipe does not tell how much follows, so
+	// a size read from it must not be allocated up front.
 	r := p.open(bh, what)
-	b, err := readAllSized(r, bh.size)
+	b, err := io.ReadAll(io.LimitReader(r, bh.size))
 	if err != nil {
 		return nil, err
+	}
+	if int64(len(b)) != bh.size {
+		return nil, p.ended(io.ErrUnexpectedEOF, what)
 	}
 	// The digest is checked by the read that reaches the end.
 	if _, err := r.Read(make([]byte, 1)); err != io.EOF {
@@ -494,21 +502,20 @@ func (r *pipeResource) chunk() error {
 	if err != nil {
 		return err
 	}
-	if int64(cap(p.ubuf)) < p.chunk {
-		p.ubuf = make([]byte, p.chunk)
-		p.cbuf = make([]byte, p.chunk)
-	}
 	at := p.pos
-	dst := p.ubuf[:usize]
-	if csize == usize {
-		if err := p.read(dst); err != nil {
-			return p.ended(err, r.what)
+	if usize > bombChunk && csize < usize/bombRatio {
+		return errAt(p.name, at, "%s: chunk %d claims %d bytes from %d; refusing a likely decompression bomb", r.what, i, usize, csize)
+	}
+	src, err := p.readChunk(csize)
+	if err != nil {
+		return p.ended(err, r.what)
+	}
+	dst := src // stored raw
+	if csize != usize {
+		if int64(cap(p.ubuf)) < usize {
+			p.ubuf = make([]byte, usize)
 		}
-	} else {
-		src := p.cbuf[:csize]
-		if err := p.read(src); err != nil {
-			return p.ended(err, r.what)
-		}
+		dst = p.ubuf[:usize]
 		if p.dec == nil {
 			if p.dec, err = getDecompressor(p.codec, int(p.chunk)); err != nil {
 				return errAt(p.name, at, "%s: %v decompressor for %d-byte chunks: %v", r.what, p.codec, p.chunk, err)
@@ -523,6 +530,26 @@ func (r *pipeResource) chunk() error {
 	r.next++
 	r.cur = dst
 	return nil
+}
+
+// readChunk reads the n stored bytes of a chunk. A large chunk's buffer
+// grows as its data comes: a size read from a pipe must not be allocated
+// before the data is there.
+func (p *pipeReader) readChunk(n int64) ([]byte, error) {
+	if int64(cap(p.cbuf)) < n && n <= 1<<20 {
+		p.cbuf = make([]byte, n)
+	}
+	if int64(cap(p.cbuf)) >= n {
+		b := p.cbuf[:n]
+		return b, p.read(b)
+	}
+	b, err := io.ReadAll(io.LimitReader(p.r, n))
+	p.pos += int64(len(b))
+	if err == nil && int64(len(b)) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	p.cbuf = b
+	return b, err
 }
 
 // finish checks the digest once the data is read whole.

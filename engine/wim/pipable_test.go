@@ -182,3 +182,46 @@ func TestPipableBadPipe(t *testing.T) {
 		})
 	}
 }
+
+// TestPipableToNormal: images of a pipable WIM exported, optimized,
+// deleted: the compressed chunks of a pipable file are never copied as
+// stored into a normal one (their layout differs), and a pipable file
+// rebuilt stays pipable, as wimlib keeps it.
+func TestPipableToNormal(t *testing.T) {
+	oracle.Wimlib(t)
+	src1, src2 := wtSampleTree(t, 21), wtSampleTree(t, 22)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p.wim")
+	oracle.Run(t, "capture", src1, p, "one", "--pipable", "--compress=LZX")
+	oracle.Run(t, "append", src2, p, "two")
+	w := imgOpenW(t, p)
+
+	normal := filepath.Join(dir, "normal.wim")
+	lzx := LZX
+	if _, err := Export(context.Background(), w, []int{1, 2}, normal, ExportOptions{Compression: &lzx}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(normal); IsPipableMagic(b) {
+		t.Error("export made a pipable file without being asked")
+	}
+	wtCheckWimlib(t, normal, nil, src1, src2)
+	wtCheckOurs(t, normal, nil, src1, src2)
+
+	pipedAgain := filepath.Join(dir, "again.wim")
+	if _, err := Export(context.Background(), w, []int{2}, pipedAgain, ExportOptions{Pipable: true}); err != nil {
+		t.Fatal(err)
+	}
+	wtCheckWimlib(t, pipedAgain, nil, src2)
+
+	if err := Optimize(context.Background(), p, OptimizeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := DeleteImage(context.Background(), p, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); !IsPipableMagic(b) {
+		t.Error("optimize or delete made a pipable file normal")
+	}
+	wtCheckWimlib(t, p, nil, src2)
+	wtCheckOurs(t, p, nil, src2)
+}
