@@ -206,6 +206,23 @@ func TestPipableToNormal(t *testing.T) {
 	}
 	wtCheckWimlib(t, normal, nil, src1, src2)
 	wtCheckOurs(t, normal, nil, src1, src2)
+	// Same codec: chunks copied as stored, only their size prefixes gone.
+	n := imgOpenW(t, normal)
+	copied := 0
+	for _, e := range n.Blobs() {
+		se, ok := w.Blob(e.Hash)
+		if e.IsMetadata() || !ok || !se.Res.Compressed() {
+			continue
+		}
+		chunks := (se.Size() + 32767) / 32768
+		if e.Res.StoredSize != se.Res.StoredSize-chunks*pwmChunkHdrSize {
+			t.Errorf("blob %s: stored in %d bytes, from %d in %d chunks in the pipable file: not copied as stored", e.Hash, e.Res.StoredSize, se.Res.StoredSize, chunks)
+		}
+		copied++
+	}
+	if copied == 0 {
+		t.Error("no compressed blob to check")
+	}
 
 	pipedAgain := filepath.Join(dir, "again.wim")
 	if _, err := Export(context.Background(), w, []int{2}, pipedAgain, ExportOptions{Pipable: true}); err != nil {

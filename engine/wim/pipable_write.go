@@ -300,3 +300,60 @@ func (w *Writer) convertPipable() error {
 	w.path, w.hold = f.Name(), hold
 	return nil
 }
+
+// copyUnpiped copies a compressed resource of a pipable WIM into the file
+// being written without decompressing it: its chunks as stored, without
+// their size prefixes, behind the chunk table the normal layout puts first.
+func (w *Writer) copyUnpiped(t *wtask) {
+	pos := w.out.pos()
+	what := "blob " + t.srcHash.String()
+	r, err := t.src.resourceFor(t.srcRes, what)
+	if err != nil {
+		w.setErr(err)
+		return
+	}
+	it := r.iter()
+	chunks := make([]chunkRef, 0, r.nchunks)
+	entSize := chunkTableEntrySize(r.size)
+	table := make([]byte, 0, (r.nchunks-1)*entSize)
+	var offset int64
+	for i := int64(0); i < r.nchunks; i++ {
+		c, err := it.nextChunk()
+		if err != nil {
+			w.setErr(err)
+			return
+		}
+		chunks = append(chunks, c)
+		offset += int64(c.csize)
+		if i < r.nchunks-1 {
+			if entSize == 4 {
+				table = binary.LittleEndian.AppendUint32(table, uint32(offset))
+			} else {
+				table = binary.LittleEndian.AppendUint64(table, uint64(offset))
+			}
+		}
+	}
+	w.out.write(table)
+	for _, c := range chunks {
+		if w.dropping(t) {
+			w.out.rollback(pos)
+			return
+		}
+		if cap(w.srcBuf) < c.csize {
+			w.srcBuf = make([]byte, max(c.csize, 1<<20))
+		}
+		b := w.srcBuf[:c.csize]
+		if _, err := t.src.ra.ReadAt(b, c.fileOff); err != nil {
+			w.setErr(errAt(t.src.name, c.fileOff, "%s: reading chunk %d: %v", what, c.index, err))
+			w.out.rollback(pos)
+			return
+		}
+		w.out.write(b)
+	}
+	if w.out.err != nil {
+		return
+	}
+	res := t.srcRes
+	res.StoredSize = int64(len(table)) + offset
+	w.rawRecord(t, res, t.srcHash, pos)
+}

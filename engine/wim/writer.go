@@ -747,6 +747,10 @@ func (w *Writer) writeChunk(t *wtask) {
 
 // copyRaw copies a stored resource from another WIM as it is.
 func (w *Writer) copyRaw(t *wtask) {
+	if t.src.pipable && t.srcRes.Compressed() {
+		w.copyUnpiped(t) // chunks laid out differently (see pipable.go)
+		return
+	}
 	pos := w.out.pos()
 	n := t.srcRes.StoredSize
 	if len(t.more) > 0 {
@@ -874,9 +878,6 @@ func (w *Writer) CopyBlob(ctx context.Context, src *WIM, h Hash) error {
 func (w *Writer) canRawCopy(o *WIM, e *BlobEntry) bool {
 	if w.opts.Recompress || e.Solid != nil || e.Res.Flags&(ResSolid|ResFree) != 0 {
 		return false
-	}
-	if o.pipable && e.Res.Compressed() {
-		return false // chunks laid out differently (see pipable.go)
 	}
 	oc := o.hdr.Compression()
 	if e.Res.Compressed() {
