@@ -253,7 +253,7 @@ func (p *pipeReader) writeFiles(ctx context.Context, pl *applyPlan, st *ApplySta
 			}
 			writers = append(writers, &held)
 		}
-		dst := &progressWriter{ctx: ctx, w: io.MultiWriter(writers...), each: int64(len(batch)), progressed: progressed}
+		dst := &pipeWriter{ctx: ctx, w: io.MultiWriter(writers...), each: int64(len(batch)), progressed: progressed}
 		_, err = io.CopyBuffer(dst, p.open(bh, what), buf)
 		if cerr := closeAll(); err == nil {
 			err = cerr
@@ -291,6 +291,24 @@ func (p *pipeReader) writeFiles(ctx context.Context, pl *applyPlan, st *ApplySta
 	return nil
 }
 
+// pipeWriter writes to w, counting what is written (each times: once per
+// file) and stopping on cancellation.
+type pipeWriter struct {
+	ctx        context.Context
+	w          io.Writer
+	each       int64
+	progressed func(int64)
+}
+
+func (p *pipeWriter) Write(b []byte) (int, error) {
+	if err := p.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := p.w.Write(b)
+	p.progressed(int64(n) * p.each)
+	return n, err
+}
+
 // copyApplied creates dst with the contents of src.
 func copyApplied(ctx context.Context, src, dst string, buf []byte) error {
 	in, err := os.Open(src)
@@ -302,7 +320,7 @@ func copyApplied(ctx context.Context, src, dst string, buf []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.CopyBuffer(&progressWriter{ctx: ctx, w: out, progressed: func(int64) {}}, in, buf)
+	_, err = io.CopyBuffer(&pipeWriter{ctx: ctx, w: out, progressed: func(int64) {}}, in, buf)
 	if cerr := out.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
