@@ -39,7 +39,7 @@ func wimlibApplyPipe(t *testing.T, file, index, dir string) {
 // TestPipableCommands: info, dir, verify, apply (from the file and from
 // standard input) and store add-image read wimlib's pipable WIMs; capture
 // --pipable and export --pipable write pipable WIMs wimlib reads, from the
-// file and from a pipe.
+// file and from a pipe; capture --append keeps a pipable file pipable.
 func TestPipableCommands(t *testing.T) {
 	oracle.Wimlib(t)
 	tree := writeTree(t, "p1")
@@ -119,6 +119,15 @@ func TestPipableCommands(t *testing.T) {
 	wimlibApplyPipe(t, exported2, "1", out)
 	sameFiles(t, tree2, out)
 
+	// A pipable file grows by being written again, still pipable.
+	do(ExitOK, "capture", tree2, ours, "--name", "Added", "--append")
+	if info := oracle.Run(t, "info", ours); !strings.Contains(info, "Pipable, Integrity info") || !strings.Contains(info, "Image Count:    2") {
+		t.Errorf("after capture --append:\n%s", info)
+	}
+	out = filepath.Join(t.TempDir(), "wimlib-pipe4")
+	wimlibApplyPipe(t, ours, "2", out)
+	sameFiles(t, tree2, out)
+
 	// What cannot be done, said so.
 	for _, tc := range []struct {
 		code  int
@@ -128,8 +137,7 @@ func TestPipableCommands(t *testing.T) {
 	}{
 		{ExitUsage, nil, []string{"capture", tree, ours, "--name", "x", "--pipable", "--append"}, "cannot be used with --append"},
 		{ExitUsage, nil, []string{"export", theirs, "1", filepath.Join(dir, "s.swm"), "--pipable", "--split", "1M"}, "--pipable and --split"},
-		{ExitFailure, nil, []string{"export", theirs, "1", ours, "--pipable"}, "always a new file"},
-		{ExitFailure, nil, []string{"capture", tree, ours, "--name", "x", "--append"}, "cannot be appended to in place"},
+		{ExitFailure, nil, []string{"export", theirs, "1", normal, "--pipable"}, "cannot become pipable in place"},
 		{ExitUsage, b, []string{"apply", "-", "1", filepath.Join(dir, "o1"), "--ref", theirs}, "--ref cannot be used"},
 		{ExitFailure, mustRead(t, normal), []string{"apply", "-", "1", filepath.Join(dir, "o2")}, "cannot be read from a pipe"},
 		{ExitFailure, b, []string{"apply", "-", "Three", filepath.Join(dir, "o3")}, `no image named "Three"`},

@@ -70,6 +70,9 @@ func newCaptureCmd(env *Env) *cobra.Command {
 		Long: `Capture the folder DIR as a new image named NAME: into a new WIM file FILE
 (replacing any file of that name), or with --append into the existing FILE,
 grown in place (crash-safe: the old images stay readable whatever happens).
+With --pipable, FILE is a pipable WIM (wimlib's format, which apply - reads
+from a pipe in one pass); a pipable FILE given to --append is written again
+whole and stays pipable.
 
 Folders, files, symbolic links (stored as symlink reparse points, absolute
 targets inside DIR made relative to the image root, as wimlib does), hard
@@ -83,7 +86,7 @@ terminal.` + tempHelp,
 				return err
 			}
 			if appendF && pipable {
-				return usageErrorf("--pipable writes a new file; it cannot be used with --append")
+				return usageErrorf("--pipable writes a new file; it cannot be used with --append (a pipable FILE stays pipable)")
 			}
 			if appendF && cmd.Flags().Changed("compress") {
 				// Scripts written for wimlib-imagex name the file's own

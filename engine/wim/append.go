@@ -19,6 +19,9 @@ import (
 // Abort, as wimlib does; readers ignore it. Where the system has flock, the
 // file is locked against other writers (wimlib takes the same lock) until
 // Close or Abort.
+//
+// A pipable WIM cannot grow in place: it is written again whole, still
+// pipable, and replaced at Close (see appendPipable).
 func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 	src, err := Open(name, &OpenOptions{NoSplitSearch: true})
 	if err != nil {
@@ -26,7 +29,8 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 	}
 	defer src.Close()
 	if src.pipable {
-		return nil, fmt.Errorf("wim: %s: a pipable WIM cannot be appended to in place; export its images to a new file first", name)
+		src.Close()
+		return appendPipable(name, opts)
 	}
 	h := src.Header()
 	if h.TotalParts != 1 {

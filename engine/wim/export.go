@@ -82,8 +82,8 @@ func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOp
 	_, err := os.Stat(dest)
 	appending := err == nil
 	switch {
-	case appending && o.Pipable:
-		return nil, fmt.Errorf("wim: export: %s exists; a pipable WIM is always a new file: remove it or choose another name", dest)
+	case appending && o.Pipable && !isPipableFile(dest):
+		return nil, fmt.Errorf("wim: export: %s exists and is not pipable; it cannot become pipable in place: remove it or choose another name", dest)
 	case appending:
 		w, err = OpenAppend(dest, wo)
 		if err == nil && srcHdr.Flags&FlagRPFix != 0 {

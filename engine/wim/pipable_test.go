@@ -242,3 +242,48 @@ func TestPipableToNormal(t *testing.T) {
 	wtCheckWimlib(t, p, nil, src2)
 	wtCheckOurs(t, p, nil, src2)
 }
+
+// TestPipableAppend: a pipable WIM grown (capture --append, export into
+// it) or an image soft-deleted is written again whole and stays pipable,
+// as wimlib does; its data is copied as stored.
+func TestPipableAppend(t *testing.T) {
+	oracle.Wimlib(t)
+	src1, src2, src3 := wtSampleTree(t, 31), wtSampleTree(t, 32), wtSampleTree(t, 33)
+	p := filepath.Join(t.TempDir(), "p.wim")
+	oracle.Run(t, "capture", src1, p, "one", "--pipable", "--compress=XPRESS", "--check")
+	if _, err := Capture(context.Background(), src2, p, CaptureOptions{Name: "two", Append: true}); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other.wim")
+	oracle.Run(t, "capture", src3, other, "three")
+	o := imgOpenW(t, other)
+	for i, pipable := range []bool{false, true} {
+		if _, err := Export(context.Background(), o, []int{1}, p, ExportOptions{Pipable: pipable, Name: fmt.Sprint("three-", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := DeleteImage(context.Background(), p, 4, true); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsPipableMagic(b) {
+		t.Fatal("the file is no longer pipable")
+	}
+	info := oracle.Run(t, "info", p)
+	if !strings.Contains(info, "Pipable, Integrity info") || !strings.Contains(info, "Image Count:    3") {
+		t.Errorf("wimlib info:\n%s", info)
+	}
+	wtCheckWimlib(t, p, nil, src1, src2, src3)
+	wtCheckOurs(t, p, nil, src1, src2, src3)
+	out := filepath.Join(t.TempDir(), "pipe")
+	if _, err := pipeApply(t, b, 2, out); err != nil {
+		t.Fatal(err)
+	}
+	wtSameTree(t, src2, out)
+	if dir, _ := os.ReadDir(filepath.Dir(p)); len(dir) != 1 {
+		t.Errorf("files left next to the WIM: %v", dir)
+	}
+}

@@ -296,8 +296,15 @@ func (w *Writer) convertPipable() error {
 		return fmt.Errorf("wim: %s: %w", w.name, err)
 	}
 	os.Remove(w.path)
-	w.releaseTemp()
+	if w.hold != nil {
+		w.hold.Close()
+	}
 	w.path, w.hold = f.Name(), hold
+	if w.oldLock != nil {
+		// Windows cannot rename over an open file.
+		w.oldLock.Close()
+		w.oldLock = nil
+	}
 	return nil
 }
 
@@ -356,4 +363,70 @@ func (w *Writer) copyUnpiped(t *wtask) {
 	res := t.srcRes
 	res.StoredSize = int64(len(table)) + offset
 	w.rawRecord(t, res, t.srcHash, pos)
+}
+
+// isPipableFile reports whether the file name starts with the pipable
+// magic.
+func isPipableFile(name string) bool {
+	f, err := os.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [8]byte
+	_, err = io.ReadFull(f, b[:])
+	return err == nil && IsPipableMagic(b[:])
+}
+
+// appendPipable is OpenAppend for a pipable WIM, which cannot grow in
+// place (its tables and header must stay last, after the file data): as
+// wimlib does, the file is written again whole, still pipable, with its
+// images followed by what is added, and renamed over the old one at Close.
+// Its compressed data is copied as stored.
+func appendPipable(name string, opts WriteOptions) (*Writer, error) {
+	// The writers' lock, held until Close: an append meanwhile would be
+	// lost with the old file.
+	lf, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("wim: %w", err)
+	}
+	if err := lockFile(lf); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("wim: %s: %w", name, err)
+	}
+	src, err := Open(name, &OpenOptions{NoSplitSearch: true})
+	if err != nil {
+		lf.Close()
+		return nil, err
+	}
+	defer src.Close()
+	h := src.Header()
+	if h.Flags&FlagReadOnly != 0 {
+		return nil, fmt.Errorf("wim: %s: the file is marked read-only", name)
+	}
+	c := h.Compression()
+	if c == LZMS {
+		return nil, fmt.Errorf("wim: %s: cannot append to an LZMS-compressed file", name)
+	}
+	opts.Compression, opts.ChunkSize, opts.Pipable = c, int(h.ChunkSize), true
+	opts.Integrity = opts.Integrity || !h.Integrity.IsZero()
+	opts.ResourceOnly = h.Flags&FlagResourceOnly != 0
+	opts.MetadataOnly = h.Flags&FlagMetadataOnly != 0
+	opts.RPFix = h.Flags&FlagRPFix != 0
+	w, err := Create(name, opts)
+	if err != nil {
+		lf.Close()
+		return nil, err
+	}
+	w.oldLock = lf
+	// Everything copied before src is closed.
+	if err := rebuildInto(context.Background(), w, src, 0); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	if err := w.Flush(false); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	return w, nil
 }

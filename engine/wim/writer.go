@@ -139,6 +139,9 @@ type Writer struct {
 	// pipableIntegrity: WriteOptions.Integrity of a pipable file, whose
 	// integrity table is computed when it is laid out again.
 	pipableIntegrity bool
+	// oldLock holds the writers' lock on the file a pipable append
+	// replaces, until it is replaced or the writing aborted.
+	oldLock *os.File
 }
 
 // copyPiece bounds the bytes copied as stored (inside the kernel or
@@ -1058,6 +1061,10 @@ func (w *Writer) releaseTemp() {
 	if w.hold != nil {
 		w.hold.Close()
 		w.hold = nil
+	}
+	if w.oldLock != nil {
+		w.oldLock.Close()
+		w.oldLock = nil
 	}
 }
 
