@@ -46,6 +46,13 @@ import (
 //     metadata-flagged blobs like the others) until it has every blob it
 //     needs. The header of a further split part ("WLPWM" where a blob
 //     header is expected) may appear in between and is skipped.
+//   - The integrity table (optional) covers the file from the end of the
+//     first header to the end of the blob table, as in a normal WIM.
+//
+// pipable_test.go checks these against wimlib-imagex 1.14: files it writes
+// (capture --pipable, --check, append) read from the file and from a pipe,
+// and files written here verified and applied by it, from the file and
+// from a pipe. Pipable split sets (the part headers) are not tested.
 const (
 	pwmBlobMagic      = 0x2b9b9ba2443db9d8
 	pwmBlobHeaderSize = 40
