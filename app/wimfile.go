@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,6 +44,8 @@ type (
 	OptimizeOptions = wim.OptimizeOptions
 	// BadNameError is a file name an image cannot hold, met by Capture.
 	BadNameError = wim.BadNameError
+	// ApplyStats sums up what an apply created and skipped.
+	ApplyStats = wim.ApplyStats
 	// PanicError is a panic turned into an error (a bug, usually on bad
 	// input), with its stack.
 	PanicError = wim.PanicError
@@ -88,6 +91,14 @@ func OpenWIM(name string, refs []string) (*WIM, error) {
 		all = append(all, m...)
 	}
 	return wim.Open(name, &wim.OpenOptions{Refs: all})
+}
+
+// OpenWIMPipe reads the header and XML data of a pipable WIM from r (a
+// pipe, such as standard input: read once, in one pass), named name in
+// messages. The WIM tells its images and applies one of them with
+// ApplyPipe; nothing else can be read from it.
+func OpenWIMPipe(r io.Reader, name string) (*WIM, error) {
+	return wim.OpenPipe(r, name)
 }
 
 // OpenWIMImage opens the WIM file path with refs and finds its image arg

@@ -31,6 +31,8 @@ const (
 type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
+	// Stdin is what apply - reads (nil: the process's standard input).
+	Stdin io.Reader
 	// Store is the store root from --store or WIMCONSOLE_STORE ("" means the
 	// per-user default, resolved by the command that needs a store).
 	Store string

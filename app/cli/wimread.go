@@ -229,6 +229,9 @@ func printInfo(out io.Writer, w *app.WIM, path string) {
 	fmt.Fprintf(out, "Boot Index:     %d\n", h.BootIndex)
 	fmt.Fprintf(out, "Size:           %d bytes\n", total)
 	var attrs []string
+	if w.Pipable() {
+		attrs = append(attrs, "Pipable")
+	}
 	if !h.Integrity.IsZero() {
 		attrs = append(attrs, "Integrity info")
 	}
@@ -397,23 +400,25 @@ points; fixed absolute targets are rebased onto DIR) and file times. Named
 data streams, security descriptors, attributes, short names and other reparse
 data have no POSIX equivalent and are skipped, with a note on stderr. Names
 that could reach outside DIR ('..', '/', '\', ':', NUL) make the whole image
-refused. A progress line is shown when stderr is a terminal.`,
+refused. A progress line is shown when stderr is a terminal.
+
+FILE '-' reads a pipable WIM (see capture --pipable) from standard input, in
+one pass, as 'wimlib-imagex apply -' does: cat install.wim | apply - 1 DIR,
+or the output of curl or ssh.`,
 		Args: exactArgs(3, "a WIM file, an image and a target folder"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, index, err := app.OpenWIMImage(args[0], refs, args[1])
-			if err != nil {
-				return err
-			}
-			defer w.Close()
-			img, err := w.Image(index)
-			if err != nil {
-				return err
-			}
 			ctx, stop := signalContext(cmd)
 			defer stop()
-			report, done := progressLine(env)
-			st, err := w.ApplyImage(ctx, img, args[2], report)
-			done()
+			var st *app.ApplyStats
+			var err error
+			if args[0] == "-" {
+				if len(refs) > 0 {
+					return usageErrorf("--ref cannot be used with a WIM read from standard input")
+				}
+				st, err = applyFromStdin(ctx, env, args[1], args[2])
+			} else {
+				st, err = applyFile(ctx, env, args[0], refs, args[1], args[2])
+			}
 			if err != nil {
 				return err
 			}
@@ -434,6 +439,42 @@ refused. A progress line is shown when stderr is a terminal.`,
 	}
 	cmd.Flags().StringArrayVar(&refs, "ref", nil, refHelp)
 	return cmd
+}
+
+// applyFile extracts image arg of the WIM file path into dir.
+func applyFile(ctx context.Context, env *Env, path string, refs []string, arg, dir string) (*app.ApplyStats, error) {
+	w, index, err := app.OpenWIMImage(path, refs, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	img, err := w.Image(index)
+	if err != nil {
+		return nil, err
+	}
+	report, done := progressLine(env)
+	defer done()
+	return w.ApplyImage(ctx, img, dir, report)
+}
+
+// applyFromStdin extracts image arg of the pipable WIM on standard input
+// into dir, reading it once.
+func applyFromStdin(ctx context.Context, env *Env, arg, dir string) (*app.ApplyStats, error) {
+	in := env.Stdin
+	if in == nil {
+		in = os.Stdin
+	}
+	w, err := app.OpenWIMPipe(in, "standard input")
+	if err != nil {
+		return nil, err
+	}
+	index, err := app.ImageIndex(w, arg)
+	if err != nil {
+		return nil, err
+	}
+	report, done := progressLine(env)
+	defer done()
+	return w.ApplyPipe(ctx, index, dir, report)
 }
 
 // ---- verify ----

@@ -66,6 +66,8 @@ func (s *solidFlags) parse(cmd *cobra.Command) (bool, app.Compression, int, erro
 	return true, c, chunk, nil
 }
 
+const pipableHelp = "write a pipable WIM (wimlib's format for apply - from a pipe; Microsoft's tools cannot read it)"
+
 // tempHelp ends the help of the commands that write a new WIM file under a
 // temporary name (see wim.Create).
 const tempHelp = `
@@ -107,7 +109,7 @@ func newCaptureCmd(env *Env) *cobra.Command {
 	var (
 		name, desc, compress string
 		check, boot, appendF bool
-		skipBad              bool
+		skipBad, pipable     bool
 		solid                solidFlags
 	)
 	cmd := &cobra.Command{
@@ -116,6 +118,9 @@ func newCaptureCmd(env *Env) *cobra.Command {
 		Long: `Capture the folder DIR as a new image named NAME: into a new WIM file FILE
 (replacing any file of that name), or with --append into the existing FILE,
 grown in place (crash-safe: the old images stay readable whatever happens).
+With --pipable, FILE is a pipable WIM (wimlib's format, which apply - reads
+from a pipe in one pass); a pipable FILE given to --append is written again
+whole and stays pipable.
 
 Folders, files, symbolic links (stored as symlink reparse points, absolute
 targets inside DIR made relative to the image root, as wimlib does), hard
@@ -135,6 +140,9 @@ terminal.` + solidHelp + tempHelp,
 			if isSolid && !cmd.Flags().Changed("compress") {
 				c = sc
 			}
+			if appendF && pipable {
+				return usageErrorf("--pipable writes a new file; it cannot be used with --append (a pipable FILE stays pipable)")
+			}
 			if appendF && cmd.Flags().Changed("compress") {
 				// Scripts written for wimlib-imagex name the file's own
 				// compression: accept that, refuse another.
@@ -150,8 +158,8 @@ terminal.` + solidHelp + tempHelp,
 				Name: name, Description: desc, Compression: c,
 				Solid: isSolid, SolidCompression: sc, SolidChunkSize: schunk,
 				Integrity: check, Boot: boot, Append: appendF, Progress: report,
-				SkipBadNames: skipBad,
-				Skipped:      func(path string, _ error) { skipped = append(skipped, path) },
+				SkipBadNames: skipBad, Pipable: pipable,
+				Skipped: func(path string, _ error) { skipped = append(skipped, path) },
 			})
 			done()
 			var bad *app.BadNameError
@@ -178,6 +186,7 @@ terminal.` + solidHelp + tempHelp,
 	f.BoolVar(&appendF, "append", false, "add the image to the existing FILE in place")
 	f.BoolVar(&skipBad, "skip-bad-names", false, "leave out files whose names an image cannot hold (':', '\\', ...) instead of failing")
 	solid.add(cmd)
+	f.BoolVar(&pipable, "pipable", false, pipableHelp)
 	cmd.MarkFlagRequired("name")
 	return cmd
 }
@@ -189,6 +198,7 @@ func newExportCmd(env *Env) *cobra.Command {
 		refs                  []string
 		name, desc, compress  string
 		recompress, check, bt bool
+		pipable               bool
 		split                 string
 		solid                 solidFlags
 	)
@@ -209,8 +219,11 @@ WIM to ESD: export SRC all DEST.esd --solid. ESD to WIM: export SRC.esd all
 DEST.wim --compress lzx.` + solidHelp + tempHelp,
 		Args: exactArgs(3, "a source WIM, an image (or all) and a destination WIM"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := app.WIMExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt}
+			o := app.WIMExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt, Pipable: pipable}
 			var partSize int64
+			if pipable && cmd.Flags().Changed("split") {
+				return usageErrorf("--pipable and --split cannot be used together: a split set is not written pipable")
+			}
 			if cmd.Flags().Changed("split") {
 				n, err := app.ParseSize(split)
 				if err != nil {
@@ -290,6 +303,7 @@ DEST.wim --compress lzx.` + solidHelp + tempHelp,
 	f.BoolVar(&bt, "boot", false, "mark the exported image bootable")
 	f.StringVar(&split, "split", "", "write a new split set of parts of at most SIZE (700M, 3.8G) for a FAT32 USB stick")
 	solid.add(cmd)
+	f.BoolVar(&pipable, "pipable", false, pipableHelp+"; DEST must be new")
 	return cmd
 }
 

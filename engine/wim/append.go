@@ -25,12 +25,19 @@ import (
 // Abort, as wimlib does; readers ignore it. Where the system has flock, the
 // file is locked against other writers (wimlib takes the same lock) until
 // Close or Abort.
+//
+// A pipable WIM cannot grow in place: it is written again whole, still
+// pipable, and replaced at Close (see appendPipable).
 func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 	src, err := Open(name, &OpenOptions{NoSplitSearch: true})
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	if src.pipable {
+		src.Close()
+		return appendPipable(name, opts)
+	}
 	h := src.Header()
 	if h.TotalParts != 1 {
 		return nil, fmt.Errorf("wim: %s: cannot append to part %d of a split set", name, h.Part)

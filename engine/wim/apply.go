@@ -102,7 +102,11 @@ func (w *WIM) ApplyImage(ctx context.Context, img *Image, dir string, report pro
 	}
 
 	// Files with their data.
-	if err := w.writeFiles(ctx, pl, st, report); err != nil {
+	writeFiles := w.writeFiles
+	if w.pipe != nil {
+		writeFiles = w.pipe.writeFiles // in the order the pipe brings the data
+	}
+	if err := writeFiles(ctx, pl, st, report); err != nil {
 		return st, err
 	}
 

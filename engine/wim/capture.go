@@ -35,6 +35,9 @@ type CaptureOptions struct {
 	// Append adds the image to the existing file dest in place instead
 	// of creating (or replacing) it.
 	Append bool
+	// Pipable writes a new file as a pipable WIM (see
+	// WriteOptions.Pipable).
+	Pipable bool
 	// NoRPFix stores absolute symbolic link targets as they are, rather
 	// than relative to the image root when they point inside the folder.
 	NoRPFix bool
@@ -59,6 +62,7 @@ func Capture(ctx context.Context, dir, dest string, o CaptureOptions) (int, erro
 		RPFix:            !o.NoRPFix,
 		Threads:          o.Threads,
 		Progress:         o.Progress,
+		Pipable:          o.Pipable,
 	}
 	var w *Writer
 	var err error

@@ -36,8 +36,11 @@ type ExportOptions struct {
 	Recompress bool
 	Integrity  bool // write an integrity table
 	Boot       bool // mark the (first) exported image bootable
-	Threads    int
-	Progress   progress.Func
+	// Pipable writes a new destination as a pipable WIM (see
+	// WriteOptions.Pipable); an existing one cannot be.
+	Pipable  bool
+	Threads  int
+	Progress progress.Func
 }
 
 // Export copies images (1-based indexes) of src, with the blobs they
@@ -88,6 +91,8 @@ func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOp
 	_, err := os.Stat(dest)
 	appending := err == nil
 	switch {
+	case appending && o.Pipable && !isPipableFile(dest):
+		return nil, fmt.Errorf("wim: export: %s exists and is not pipable; it cannot become pipable in place: remove it or choose another name", dest)
 	case appending:
 		w, err = OpenAppend(dest, wo)
 		if err == nil && srcHdr.Flags&FlagRPFix != 0 {
@@ -103,6 +108,7 @@ func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOp
 			want = &sc
 		}
 		wo.Compression, wo.ChunkSize = exportCodec(srcHdr, want, o.ChunkSize)
+		wo.Pipable = o.Pipable
 		w, err = Create(dest, wo)
 	}
 	if err != nil {

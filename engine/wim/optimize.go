@@ -48,7 +48,7 @@ func Optimize(ctx context.Context, name string, o OptimizeOptions) error {
 // space. Otherwise the file is rebuilt without the image and the data only
 // it used (see Optimize).
 func DeleteImage(ctx context.Context, name string, index int, soft bool) error {
-	if !soft {
+	if !soft || isPipableFile(name) { // a pipable file cannot change in place
 		return rebuild(ctx, name, OptimizeOptions{}, index)
 	}
 	w, err := OpenAppend(name, WriteOptions{})
@@ -105,6 +105,7 @@ func rebuild(ctx context.Context, name string, o OptimizeOptions, skip int) erro
 		Recompress:   o.Recompress,
 		Threads:      o.Threads,
 		Progress:     o.Progress,
+		Pipable:      src.pipable, // as wimlib: a pipable file stays pipable
 	})
 	if err != nil {
 		return err

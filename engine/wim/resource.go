@@ -54,6 +54,7 @@ type resource struct {
 	size   int64  // uncompressed size
 
 	chunked bool // compressed: chunk table and chunks
+	pipable bool // pipable layout: sized chunks, chunk table last
 	solid   bool // solid layout: 16-byte header, table of chunk sizes
 	codec   Compression
 	chunk   int64 // uncompressed chunk size
@@ -76,6 +77,7 @@ func (w *WIM) resourceFor(res ResourceHeader, what string) (*resource, error) {
 	}
 	if res.Compressed() {
 		r.chunked = true
+		r.pipable = w.pipable
 		r.codec = w.hdr.Compression()
 		if r.codec == None {
 			return nil, errAt(w.name, res.Offset, "%s: compressed resource in a WIM without compression", what)
@@ -142,6 +144,15 @@ func (r *resource) check() error {
 	r.tableOff = r.off + hdr
 	r.dataOff = r.tableOff + r.nentries*r.entSize
 	r.dataLen = r.stored - hdr - r.nentries*r.entSize
+	if r.pipable {
+		// Each chunk has a size in front; the table comes last.
+		if r.dataLen-r.nchunks*pwmChunkHdrSize < r.nchunks {
+			return errAt(name, r.off, "%s: %d bytes cannot hold %d chunks", r.what, r.dataLen, r.nchunks)
+		}
+		r.dataOff = r.off
+		r.dataLen -= r.nchunks * pwmChunkHdrSize
+		r.tableOff = r.off + r.stored - r.nentries*r.entSize
+	}
 	if r.dataLen < r.nchunks {
 		return errAt(name, r.off, "%s: %d bytes cannot hold %d chunks", r.what, r.dataLen, r.nchunks)
 	}
@@ -274,6 +285,9 @@ func (it *chunkIter) nextChunk() (chunkRef, error) {
 		return chunkRef{}, errAt(r.w.name, entOff, "%s: chunk %d claims %d bytes from %d; refusing a likely decompression bomb", r.what, i, usize, csize)
 	}
 	c := chunkRef{index: i, fileOff: r.dataOff + it.pos, csize: int(csize), usize: int(usize)}
+	if r.pipable {
+		c.fileOff += (i + 1) * pwmChunkHdrSize
+	}
 	it.pos += csize
 	it.next++
 	return c, nil

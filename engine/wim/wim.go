@@ -76,6 +76,10 @@ type WIM struct {
 	refs  []*WIM // files blobs are also taken from, in order
 	lent  int    // refs[:lent] are OpenOptions.Shared: not closed with w
 	cache chunkCache
+	// pipable: the file is wimlib's pipable variant (see pipable.go).
+	pipable bool
+	// pipe: blobs come from a pipe, in file order (see OpenPipe).
+	pipe *pipeReader
 
 	closeOnce sync.Once
 	closeErr  error
@@ -186,6 +190,9 @@ func (w *WIM) load() error {
 		}
 		return fmt.Errorf("%s: reading header: %w", w.name, err)
 	}
+	if w.pipable, err = w.readPipableHeader(b[:]); err != nil {
+		return err
+	}
 	w.hdr, err = ParseHeader(b[:])
 	if err != nil {
 		var fe *FormatError
@@ -193,6 +200,9 @@ func (w *WIM) load() error {
 			fe.File = w.name
 		}
 		return err
+	}
+	if w.pipable {
+		w.hdr.Magic = pipableMagic
 	}
 	h := &w.hdr
 	if h.BlobTable.Size == 0 && h.XML.Size == 0 {
@@ -650,6 +660,9 @@ func (w *WIM) openBlobRange(h Hash, off, n int64) (io.ReadCloser, error) {
 // ReadBlob returns the whole data of blob h, refusing a blob larger than
 // limit bytes. The digest is checked.
 func (w *WIM) ReadBlob(h Hash, limit int64) ([]byte, error) {
+	if w.pipe != nil {
+		return w.pipe.heldBlob(h)
+	}
 	o, e := w.find(h)
 	if o == nil {
 		return nil, w.missing(h)

@@ -82,6 +82,10 @@ type WriteOptions struct {
 	// For writing many small files and syncing them at once; the header
 	// is still written last.
 	NoSync bool
+	// Pipable makes a new file a pipable WIM (wimlib's streamable variant,
+	// see pipable.go): Close writes the file as usual, then lays it out
+	// again as a pipable WIM (WritePipable) before renaming it into place.
+	Pipable bool
 }
 
 // A Writer writes a WIM file: a new one (Create), or an existing one grown
@@ -154,6 +158,12 @@ type Writer struct {
 	// closeCtx is the context of CloseContext: checked before the header
 	// (and, for a new file, the rename) commits the file.
 	closeCtx context.Context
+	// pipableIntegrity: WriteOptions.Integrity of a pipable file, whose
+	// integrity table is computed when it is laid out again.
+	pipableIntegrity bool
+	// oldLock holds the writers' lock on the file a pipable append
+	// replaces, until it is replaced or the writing aborted.
+	oldLock *os.File
 }
 
 // copyPiece bounds the bytes copied as stored (inside the kernel or
@@ -261,6 +271,9 @@ func Create(name string, opts WriteOptions) (*Writer, error) {
 		f.Chmod(st.Mode().Perm())
 	}
 	w := &Writer{name: name, path: f.Name(), f: f, hold: hold, create: true, opts: opts, codec: c, chunk: chunk, info: &Info{}}
+	if opts.Pipable {
+		w.pipableIntegrity, w.opts.Integrity = opts.Integrity, false
+	}
 	w.hdr = Header{Magic: Magic, Version: VersionDefault, Part: 1, TotalParts: 1}
 	w.hdr.SetCompression(c, uint32(chunk))
 	if _, err := rand.Read(w.hdr.GUID[:]); err != nil {
@@ -816,6 +829,10 @@ func (w *Writer) writeChunk(t *wtask) {
 
 // copyRaw copies a stored resource from another WIM as it is.
 func (w *Writer) copyRaw(t *wtask) {
+	if t.src.pipable && t.srcRes.Compressed() {
+		w.copyUnpiped(t) // chunks laid out differently (see pipable.go)
+		return
+	}
 	pos := w.out.pos()
 	n := t.srcRes.StoredSize
 	if len(t.more) > 0 {
@@ -1103,6 +1120,12 @@ func (w *Writer) close(beforeRename func()) error {
 	if !w.create {
 		return nil
 	}
+	if w.opts.Pipable {
+		if err := w.convertPipable(); err != nil {
+			os.Remove(w.path)
+			return err
+		}
+	}
 	if beforeRename != nil {
 		beforeRename()
 	}
@@ -1125,6 +1148,10 @@ func (w *Writer) releaseTemp() {
 	if w.hold != nil {
 		w.hold.Close()
 		w.hold = nil
+	}
+	if w.oldLock != nil {
+		w.oldLock.Close()
+		w.oldLock = nil
 	}
 }
 
