@@ -651,7 +651,7 @@ func (zeroReader) Read(p []byte) (int, error) {
 func TestWriterOptions(t *testing.T) {
 	dir := t.TempDir()
 	for _, o := range []WriteOptions{
-		{Compression: LZMS},
+		{Compression: LZMS, ChunkSize: 1000},
 		{Compression: XPRESS, ChunkSize: 1000},
 		{Compression: LZX, ChunkSize: 4096},
 		{Compression: Compression(9)},
