@@ -74,7 +74,7 @@ row() { # NAME INPUT_BYTES OUT_OURS OUT_WIMLIB
 
 has() { "$WIMCONSOLE" "$1" --help >/dev/null 2>&1; }
 rows=("$@")
-[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx apply-lzx apply-xpress verify-lzx info export-raw export-recompress split add-image regroup capture-solid wim-to-esd esd-to-wim)
+[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx apply-lzx apply-xpress verify-lzx info export-raw export-recompress split add-image regroup capture-lzms capture-solid wim-to-esd esd-to-wim)
 treeB=$(dirname "$tree")/B treeC=$(dirname "$tree")/C
 # cp_eq BYTES: what cp takes for BYTES, from cp of the reference WIM (printed
 # at the end) — the bound for rows that mostly copy data.
@@ -93,23 +93,12 @@ need_abc() {
 for c in xpress lzx; do
   [ -f "$WORK/ref-$c.wim" ] || wimlib-imagex capture "$tree" "$WORK/ref-$c.wim" bench --compress=$c >/dev/null
 done
-# solid_args sets ours_solid and wimlib_solid, the solid options of both
-# tools: LZMS when our binary can write it, else LZX.
-solid_args() {
-  [ -n "${ours_solid+x}" ] && return
-  mkdir -p "$WORK/probe"; echo probe >"$WORK/probe/f"
-  if "$WIMCONSOLE" capture "$WORK/probe" "$WORK/probe.esd" --name p --solid >/dev/null 2>&1; then
-    ours_solid=(--solid); wimlib_solid=(--solid)
-  else
-    echo "# solid rows use solid LZX (LZX metadata): this build has no LZMS compressor" >&2
-    ours_solid=(--solid --solid-compress lzx); wimlib_solid=(--solid --solid-compress=lzx --compress=lzx)
-  fi
-  rm -rf "$WORK/probe" "$WORK/probe.esd"
-}
+# The solid rows write ESD files: solid LZMS, 64 MiB chunks (both tools'
+# default for --solid).
+ours_solid=(--solid); wimlib_solid=(--solid)
 for r in "${rows[@]}"; do
   case $r in
     capture-solid)
-      solid_args
       for i in $(seq "$RUNS"); do
         rm -f "$WORK/o.esd" "$WORK/w.esd"
         measure "$r.ours" "$WIMCONSOLE" capture "$tree" "$WORK/o.esd" --name bench "${ours_solid[@]}"
@@ -117,7 +106,6 @@ for r in "${rows[@]}"; do
       done
       row "$r" "$tree_bytes" "$(stat -c %s "$WORK/o.esd")" "$(stat -c %s "$WORK/w.esd")" ;;
     wim-to-esd)
-      solid_args
       for i in $(seq "$RUNS"); do
         rm -f "$WORK/o.esd" "$WORK/w.esd"
         measure "$r.ours" "$WIMCONSOLE" export "$WORK/ref-lzx.wim" all "$WORK/o.esd" "${ours_solid[@]}"
