@@ -76,6 +76,10 @@ type WIM struct {
 	refs  []*WIM // files blobs are also taken from, in order
 	lent  int    // refs[:lent] are OpenOptions.Shared: not closed with w
 	cache chunkCache
+	// keepTable asks load to keep the blob table as read in rawTable
+	// (OpenAppend, which copies it entry by entry).
+	keepTable bool
+	rawTable  []byte
 
 	closeOnce sync.Once
 	closeErr  error
@@ -228,6 +232,9 @@ func (w *WIM) load() error {
 	table, err := w.readHeaderResource(h.BlobTable, "blob table")
 	if err != nil {
 		return err
+	}
+	if w.keepTable {
+		w.rawTable = table
 	}
 	w.table, err = parseBlobTable(table, h, w.ra, w.size, w.name, h.BlobTable.Offset)
 	return err
