@@ -216,7 +216,11 @@ func (s *Store) checkCommit(c *commit, base ImageVersion) error {
 	if o.NewFile == "" && rec.Enabled {
 		return fmt.Errorf("image %s is enabled: disable it before committing changes to it", r)
 	}
-	if c.old, err = s.openImage(r); err != nil {
+	// r's file alone: the commit needs its header and XML data (and, for a
+	// boot image, its data, which a boot image's file holds), never the
+	// group's Res.rwm, whose blob table (one entry per blob of the group)
+	// the append reads anyway.
+	if c.old, err = wim.Open(s.ImagePath(r), &wim.OpenOptions{NoSplitSearch: true}); err != nil {
 		return err
 	}
 	if c.info, err = s.commitInfo(c); err != nil {

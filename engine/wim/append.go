@@ -29,7 +29,7 @@ import (
 // A pipable WIM cannot grow in place: it is written again whole, still
 // pipable, and replaced at Close (see appendPipable).
 func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
-	src, err := Open(name, &OpenOptions{NoSplitSearch: true})
+	src, err := openKeepTable(name)
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +46,7 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 		return nil, fmt.Errorf("wim: %s: the file is marked read-only", name)
 	}
 	c := h.Compression()
-	raw, err := src.readHeaderResource(h.BlobTable, "blob table")
-	if err != nil {
-		return nil, err
-	}
+	raw := src.rawTable
 	f, err := os.OpenFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("wim: %w", err)
@@ -152,6 +149,23 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 		return fail(fmt.Errorf("wim: %s: %w", name, err))
 	}
 	w.out.base = end
+	return w, nil
+}
+
+// openKeepTable opens the WIM file name alone (no reference files, no
+// split parts), keeping its blob table as read: the table is read once,
+// not again for OpenAppend's copy of it (it has an entry per blob of the
+// file, megabytes for a large image group's Res.rwm).
+func openKeepTable(name string) (*WIM, error) {
+	f, size, err := openOS(name)
+	if err != nil {
+		return nil, err
+	}
+	w := &WIM{name: name, ra: f, f: f, size: size, keepTable: true}
+	if err := w.load(); err != nil {
+		f.Close()
+		return nil, err
+	}
 	return w, nil
 }
 

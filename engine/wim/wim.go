@@ -80,6 +80,10 @@ type WIM struct {
 	pipable bool
 	// pipe: blobs come from a pipe, in file order (see OpenPipe).
 	pipe *pipeReader
+	// keepTable asks load to keep the blob table as read in rawTable
+	// (OpenAppend, which copies it entry by entry).
+	keepTable bool
+	rawTable  []byte
 
 	closeOnce sync.Once
 	closeErr  error
@@ -238,6 +242,9 @@ func (w *WIM) load() error {
 	table, err := w.readHeaderResource(h.BlobTable, "blob table")
 	if err != nil {
 		return err
+	}
+	if w.keepTable {
+		w.rawTable = table
 	}
 	w.table, err = parseBlobTable(table, h, w.ra, w.size, w.name, h.BlobTable.Offset)
 	return err
