@@ -295,9 +295,7 @@ func TestNativeDialogsOpenAndCancelUnderXvfb(t *testing.T) {
 		d.openAddWizard(base, "native-wizard.png")
 		d.pressBrowse()
 		d.cancelNative("Open File")
-		// Esc in the path box presses the wizard's Cancel; Browse… keeps
-		// the focus and lets Esc go (a plain button), so back onto the box.
-		d.key("shift+Tab")
+		// Browse… keeps the focus; Esc on it presses the wizard's Cancel.
 		d.key("Escape")
 		d.waitWizard(addWizardArea, base, false, "native-wizard-closed.png")
 		d.click("3", 160, 178) // the image's menu
@@ -306,8 +304,7 @@ func TestNativeDialogsOpenAndCancelUnderXvfb(t *testing.T) {
 		d.key("Return") // Next: the destination page, its file box
 		d.pressBrowse()
 		d.cancelNative("Save File")
-		d.key("shift+Tab")
-		d.key("Escape")
+		d.key("Escape") // on Browse…, as above
 		d.waitWizard(exportWizardArea, base, false, "native-export-closed.png")
 		d.click("3", 160, 178)
 		d.click("1", 226, 440) // Mount to Folder…
@@ -358,8 +355,7 @@ func TestFileDialogFallbackUnderXvfb(t *testing.T) {
 			}
 			time.Sleep(300 * time.Millisecond)
 		}
-		d.key("shift+Tab") // back to the path box, where Esc is Cancel
-		d.key("Escape")
+		d.key("Escape") // Browse… still has the focus: Esc is the wizard's Cancel
 		d.waitWizard(addWizardArea, before, false, fmt.Sprintf("fallback-wizard-closed-%d.png", i))
 	}
 }

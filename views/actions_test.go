@@ -150,6 +150,10 @@ func tapButtonNoWait(t *testing.T, c *Console, label string) {
 			if v.Text == label {
 				found = v
 			}
+		case *dialogButton:
+			if v.Text == label {
+				found = &v.Button
+			}
 		case *fyne.Container:
 			for _, x := range v.Objects {
 				walk(x)

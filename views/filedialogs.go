@@ -142,7 +142,7 @@ func (c *Console) fyneSaveFile(title, suggested string, then func(string)) {
 		}
 		return nil
 	}
-	browse := widget.NewButton("Browse…", func() {
+	browse := c.newDialogButton("Browse…", nil, func() {
 		folder := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
 			if err == nil && u != nil {
 				entry.SetText(filepath.Join(u.Path(), filepath.Base(strings.TrimSpace(entry.Text))))

@@ -118,6 +118,8 @@ func dialogButtons(top fyne.CanvasObject) (def, dismiss *widget.Button, ok bool)
 		switch v := o.(type) {
 		case *widget.Button:
 			buttons = append(buttons, v)
+		case *dialogButton:
+			buttons = append(buttons, &v.Button)
 		case *fyne.Container:
 			for _, x := range v.Objects {
 				walk(x)
@@ -395,6 +397,41 @@ func (e *dialogEntry) TypedKey(ev *fyne.KeyEvent) {
 	}
 	if !e.c.dialogKey(ev) {
 		e.Entry.TypedKey(ev)
+	}
+}
+
+// dialogButton is a button in a dialog (a wizard's Back, Next and Cancel,
+// a Browse… next to a path box, a dialog's own row of buttons). Fyne's
+// button takes only Space when it has the focus (reached with Tab), so Esc
+// pressed there would never cancel the dialog. Here Esc cancels the dialog
+// as it does with nothing focused, and Enter presses the focused button
+// itself, not the dialog's default one: in Windows dialogs the focused
+// push button is the one Enter presses, so Tab onto Back or Cancel and
+// Enter does what the button says. Space presses it too, as before.
+type dialogButton struct {
+	widget.Button
+	c *Console
+}
+
+// newDialogButton returns a dialog's button labelled label, with icon
+// (nil: none), that runs tapped.
+func (c *Console) newDialogButton(label string, icon fyne.Resource, tapped func()) *dialogButton {
+	b := &dialogButton{c: c}
+	b.Text, b.Icon, b.OnTapped = label, icon, tapped
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+func (b *dialogButton) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter:
+		b.Tapped(&fyne.PointEvent{}) // nothing while it is disabled
+	case fyne.KeyEscape:
+		if !b.c.dialogKey(ev) {
+			b.Button.TypedKey(ev)
+		}
+	default:
+		b.Button.TypedKey(ev)
 	}
 }
 

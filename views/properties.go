@@ -425,7 +425,7 @@ func (l fixedSize) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 // closes and Apply is greyed out.
 type propertiesFrame struct {
 	dlg       *dialog.CustomDialog
-	ok, apply *widget.Button
+	ok, apply *dialogButton
 	readOnly  bool
 }
 
@@ -435,9 +435,9 @@ func (c *Console) showPropertiesFrame(n app.Node, tabs *container.AppTabs, size 
 	f := &propertiesFrame{}
 	f.readOnly, _ = n.Server.ReadOnly()
 	f.dlg = dialog.NewCustomWithoutButtons(n.Label+" Properties", container.New(fixedSize{size}, tabs), c.Window)
-	cancel := widget.NewButton("Cancel", f.dlg.Hide)
-	f.apply = widget.NewButton("Apply", func() { save(false) })
-	f.ok = widget.NewButton("OK", func() { save(true) })
+	cancel := c.newDialogButton("Cancel", nil, f.dlg.Hide)
+	f.apply = c.newDialogButton("Apply", nil, func() { save(false) })
+	f.ok = c.newDialogButton("OK", nil, func() { save(true) })
 	f.ok.Importance = widget.HighImportance
 	if f.readOnly {
 		f.apply.Disable()

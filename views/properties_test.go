@@ -224,10 +224,11 @@ func stamp(t *testing.T, f *fixture, r store.ImageRef) string {
 	return b.String()
 }
 
-// TestPropertiesEscChangesNothing: whatever was typed, Esc (in a field or
-// with none focused) and Cancel close the dialog and change nothing.
+// TestPropertiesEscChangesNothing: whatever was typed, Esc (in a field, on
+// a button reached with Tab, or with none focused) and Cancel close the
+// dialog and change nothing.
 func TestPropertiesEscChangesNothing(t *testing.T) {
-	for _, how := range []string{"Esc in the name field", "Esc on the check box", "Esc", "Cancel"} {
+	for _, how := range []string{"Esc in the name field", "Esc on the check box", "Esc on OK", "Esc on Apply", "Esc", "Cancel"} {
 		t.Run(how, func(t *testing.T) {
 			f := newFixture(t)
 			c, r := f.c, f.refs[0]
@@ -248,6 +249,12 @@ func TestPropertiesEscChangesNothing(t *testing.T) {
 				press(t, c, fyne.KeyEscape)
 			case "Esc on the check box":
 				c.Window.Canvas().Focus(w.online)
+				press(t, c, fyne.KeyEscape)
+			case "Esc on OK":
+				tabTo(t, c, w.frame.ok, "OK")
+				press(t, c, fyne.KeyEscape)
+			case "Esc on Apply":
+				tabTo(t, c, w.frame.apply, "Apply")
 				press(t, c, fyne.KeyEscape)
 			default:
 				tapButton(t, c, "Cancel")

@@ -41,8 +41,8 @@ type sessionsDialog struct {
 	list    *widget.List
 	pending []pendingSession
 	sel     int
-	resume  *widget.Button
-	discard *widget.Button
+	resume  *dialogButton
+	discard *dialogButton
 }
 
 // CheckSessions looks for servicing sessions left in the local stores (by a
@@ -101,8 +101,8 @@ func (c *Console) showSessions(found []pendingSession) {
 			lines[0].(*widget.Label).SetText(first)
 			lines[1].(*widget.Label).SetText(second)
 		})
-	w.resume = widget.NewButton("Resume", func() { c.resumeSession(w) })
-	w.discard = widget.NewButton("Discard…", func() { c.discardSession(w) })
+	w.resume = c.newDialogButton("Resume", nil, func() { c.resumeSession(w) })
+	w.discard = c.newDialogButton("Discard…", nil, func() { c.discardSession(w) })
 	w.resume.Disable()
 	w.discard.Disable()
 	w.list.OnSelected = func(id widget.ListItemID) {
@@ -120,7 +120,7 @@ func (c *Console) showSessions(found []pendingSession) {
 	// Resume is the default button (Enter), Later the one Esc presses.
 	w.resume.Importance = widget.HighImportance
 	d := dialog.NewCustomWithoutButtons("Servicing Sessions", content, c.Window)
-	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Later", d.Hide), w.discard, w.resume})
+	d.SetButtons([]fyne.CanvasObject{c.newDialogButton("Later", nil, d.Hide), w.discard, w.resume})
 	w.dlg = d
 	w.dlg.Resize(fyne.NewSize(760, 380))
 	w.dlg.Show()

@@ -15,7 +15,9 @@ import (
 
 // A wizard is a dialog of pages, one shown at a time, with < Back, Next >
 // (Finish on the last page) and Cancel, as the WDS wizards have. Enter
-// presses Next or Finish, Esc (also inside a text box) presses Cancel.
+// presses Next or Finish, Esc (also inside a text box or on a focused
+// button) presses Cancel; Enter on a button focused with Tab presses that
+// button (see dialogButton).
 // Nothing is done before Finish: Cancel at any page changes nothing.
 
 // wizardPage is one page of a wizard.
@@ -51,7 +53,7 @@ type wizard struct {
 
 	dlg                *dialog.CustomDialog
 	heading, problem   *widget.Label
-	back, next, cancel *widget.Button
+	back, next, cancel *dialogButton
 	// closed is set once the wizard closed (Finish, Cancel, Esc): work
 	// of a page's leave that ends later is dropped.
 	closed bool
@@ -67,10 +69,10 @@ func (c *Console) newWizard(title string, size fyne.Size, finish func(), pages .
 	w.problem = widget.NewLabel("")
 	w.problem.Importance = widget.DangerImportance
 	w.problem.Wrapping = fyne.TextWrapWord
-	w.back = widget.NewButtonWithIcon("Back", theme.NavigateBackIcon(), w.Back)
-	w.next = widget.NewButtonWithIcon("Next", theme.NavigateNextIcon(), w.Next)
+	w.back = c.newDialogButton("Back", theme.NavigateBackIcon(), w.Back)
+	w.next = c.newDialogButton("Next", theme.NavigateNextIcon(), w.Next)
 	w.next.Importance = widget.HighImportance
-	w.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), w.Cancel)
+	w.cancel = c.newDialogButton("Cancel", theme.CancelIcon(), w.Cancel)
 	stack := container.NewStack()
 	for _, p := range pages {
 		p.content.Hide()
@@ -250,7 +252,8 @@ func (s *wizardSelect) TypedKey(ev *fyne.KeyEvent) {
 }
 
 // wizardSelectEntry is a text box with a list to pick from, with the keys
-// of dialogEntry.
+// of dialogEntry; its arrow, which shows the list, has those of
+// dialogButton.
 type wizardSelectEntry struct {
 	widget.SelectEntry
 	c *Console
@@ -261,6 +264,13 @@ func (c *Console) newWizardSelectEntry(options []string) *wizardSelectEntry {
 	e.ExtendBaseWidget(e)
 	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
 	e.SetOptions(options)
+	// The list's arrow is a button Tab reaches: with the keys of
+	// dialogButton, Esc on it cancels the wizard.
+	if arrow, ok := e.ActionItem.(*widget.Button); ok {
+		b := c.newDialogButton(arrow.Text, arrow.Icon, arrow.OnTapped)
+		b.Importance = arrow.Importance
+		e.ActionItem = b
+	}
 	return e
 }
 

@@ -226,7 +226,7 @@ func (w *addWizard) build(target string) {
 	// Page 1: the source file(s).
 	w.source = c.newDialogEntry()
 	w.source.SetPlaceHolder(string(filepath.Separator) + filepath.Join("path", "to", "install.wim"))
-	browse := widget.NewButton("Browse…", func() {
+	browse := c.newDialogButton("Browse…", nil, func() {
 		c.openFiles(title, app.WIMFilters, func(files []string) {
 			c.current = w
 			w.source.SetText(joinPaths(files))
@@ -707,7 +707,7 @@ func (w *exportWizard) build() {
 	}
 	w.dest = c.newDialogEntry()
 	w.dest.SetText(filepath.Join(home, file))
-	browse := widget.NewButton("Browse…", func() {
+	browse := c.newDialogButton("Browse…", nil, func() {
 		c.saveFile("Export Image", im.File, app.WIMFilters, func(dest string) {
 			c.current = w
 			w.dest.SetText(dest)
@@ -846,7 +846,7 @@ func (w *replaceWizard) build() {
 	c := w.c
 	w.src = c.newDialogEntry()
 	w.src.SetPlaceHolder(string(filepath.Separator) + filepath.Join("path", "to", "install.wim"))
-	browse := widget.NewButton("Browse…", func() {
+	browse := c.newDialogButton("Browse…", nil, func() {
 		c.openFiles("Replace Image", app.WIMFilters, func(files []string) {
 			c.current = w
 			w.src.SetText(files[0])

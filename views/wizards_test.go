@@ -104,47 +104,130 @@ func TestCtrlNOnlyWhenAnImageCanBeAdded(t *testing.T) {
 	}
 }
 
-// Esc (also typed in a text box) or Cancel at any page of any wizard closes
-// it and changes nothing: no job, the store and the destination untouched.
-func TestWizardsEscAtEachPageChangesNothing(t *testing.T) {
-	f := newFixture(t)
+// openedWizard is a wizard a test opened; fill fills in what its page
+// needs to go on.
+type openedWizard struct {
+	wiz  *wizard
+	fill func()
+}
+
+// wizardCase is one of the console's wizards: the tree node and the action
+// that open it, and open, which returns the wizard just opened.
+type wizardCase struct {
+	name, node, action string
+	open               func() openedWizard
+}
+
+// wizardCases returns the console's four wizards as f's console opens
+// them, with a source file to add or replace from, and dest, the file
+// Export may write (it must not exist while the wizard is cancelled).
+func wizardCases(t *testing.T, f *fixture) (cases []wizardCase, dest string) {
+	t.Helper()
 	c := f.c
 	src := makeWIM(t, "A", "E")
-	dest := filepath.Join(t.TempDir(), "out.wim")
+	dest = filepath.Join(t.TempDir(), "out.wim")
 	if err := f.srv.DeleteImage(context.Background(), f.refs[1]); err != nil {
 		t.Fatal(err)
 	}
 	c.model.Refresh()
 	c.redraw()
 	image, group := app.ImageID(f.srv, f.refs[0]), app.GroupID(f.srv, "Lab")
-	type opened struct {
-		wiz  *wizard
-		fill func() // fills in what the page needs to go on
-	}
-	for _, tc := range []struct {
-		name, node, action string
-		open               func() opened
-	}{
-		{"add", group, "Add Install Image…", func() opened {
+	return []wizardCase{
+		{"add", group, "Add Install Image…", func() openedWizard {
 			w := c.current.(*addWizard)
-			return opened{w.wiz, func() {
+			return openedWizard{w.wiz, func() {
 				w.source.SetText(src)
 				w.group.SetText("New")
 			}}
 		}},
-		{"export", image, "Export Image…", func() opened {
+		{"export", image, "Export Image…", func() openedWizard {
 			w := c.current.(*exportWizard)
-			return opened{w.wiz, func() { w.dest.SetText(dest) }}
+			return openedWizard{w.wiz, func() { w.dest.SetText(dest) }}
 		}},
-		{"replace", image, "Replace Image…", func() opened {
+		{"replace", image, "Replace Image…", func() openedWizard {
 			w := c.current.(*replaceWizard)
-			return opened{w.wiz, func() { w.src.SetText(src); w.force.SetChecked(true) }}
+			return openedWizard{w.wiz, func() { w.src.SetText(src); w.force.SetChecked(true) }}
 		}},
-		{"regroup", group, "Regroup…", func() opened {
+		{"regroup", group, "Regroup…", func() openedWizard {
 			w := c.current.(*regroupWizard)
-			return opened{w.wiz, func() { w.into.SetText("Lab2") }}
+			return openedWizard{w.wiz, func() { w.into.SetText("Lab2") }}
 		}},
-	} {
+	}, dest
+}
+
+// openWizardAt opens tc's wizard and goes on to its page page.
+func openWizardAt(t *testing.T, f *fixture, tc wizardCase, page int) openedWizard {
+	t.Helper()
+	f.do(t, tc.node, tc.action)
+	o := tc.open()
+	for o.wiz.at < page {
+		o.fill()
+		from := o.wiz.at
+		next(t, o.wiz)
+		if o.wiz.at == from {
+			t.Fatalf("page %d does not go on: %q", from, o.wiz.problem.Text)
+		}
+	}
+	return o
+}
+
+// checkCancelled fails t unless wizard o closed and changed nothing: no
+// job, the store as it was before, no file at dest.
+func checkCancelled(t *testing.T, f *fixture, o openedWizard, before, dest, what string) {
+	t.Helper()
+	c := f.c
+	if !o.wiz.closed || overlays(c) != 0 {
+		t.Fatalf("%s: the wizard is still open (%d overlays: %q)", what, overlays(c), overlayText(c))
+	}
+	if n := len(c.jobs.Running()); n != 0 {
+		t.Fatalf("%s: %d job(s) started", what, n)
+	}
+	if after := storeState(t, f); after != before {
+		t.Fatalf("%s: the store changed:\n%s\nwas\n%s", what, after, before)
+	}
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Fatalf("%s: the destination was written (%v)", what, err)
+	}
+}
+
+// tab moves the focus on as Tab does. A multi-line box keeps Tab (it types
+// one); the focus is moved past it as the next field's click would.
+func tab(t *testing.T, c *Console) {
+	t.Helper()
+	cv := c.Window.Canvas()
+	if tb, ok := cv.Focused().(fyne.Tabbable); ok && tb.AcceptsTab() {
+		cv.FocusNext()
+		return
+	}
+	press(t, c, fyne.KeyTab)
+}
+
+// tabTo presses Tab until o has the focus.
+func tabTo(t *testing.T, c *Console, o fyne.CanvasObject, name string) {
+	t.Helper()
+	for i := 0; !focused(c, o); i++ {
+		if i == 40 {
+			t.Fatalf("Tab does not reach %s (the focus stays on %T)", name, c.Window.Canvas().Focused())
+		}
+		tab(t, c)
+	}
+}
+
+// focusName names the focused widget f in a test's message.
+func focusName(f fyne.Focusable) string {
+	if b, ok := f.(*dialogButton); ok {
+		return b.Text
+	}
+	return fmt.Sprintf("%T", f)
+}
+
+// Esc (also typed in a text box) or Cancel at any page of any wizard closes
+// it and changes nothing: no job, the store and the destination untouched.
+func TestWizardsEscAtEachPageChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	c := f.c
+	cases, dest := wizardCases(t, f)
+	for _, tc := range cases {
 		for _, how := range []string{"Esc", "Esc in a text box", "Cancel"} {
 			t.Run(tc.name+"/"+how, func(t *testing.T) {
 				before := storeState(t, f)
@@ -152,16 +235,7 @@ func TestWizardsEscAtEachPageChangesNothing(t *testing.T) {
 				o := tc.open()
 				for page := 0; page < len(o.wiz.pages); page++ {
 					if page > 0 {
-						f.do(t, tc.node, tc.action)
-						o = tc.open()
-						for o.wiz.at < page {
-							o.fill()
-							from := o.wiz.at
-							next(t, o.wiz)
-							if o.wiz.at == from {
-								t.Fatalf("page %d does not go on: %q", from, o.wiz.problem.Text)
-							}
-						}
+						o = openWizardAt(t, f, tc, page)
 					}
 					switch how {
 					case "Esc":
@@ -178,21 +252,119 @@ func TestWizardsEscAtEachPageChangesNothing(t *testing.T) {
 					case "Cancel":
 						tapButton(t, c, "Cancel")
 					}
-					if !o.wiz.closed || overlays(c) != 0 {
-						t.Fatalf("page %d: the wizard is still open (%d overlays: %q)", page, overlays(c), overlayText(c))
-					}
-					if n := len(c.jobs.Running()); n != 0 {
-						t.Fatalf("page %d: %d job(s) started", page, n)
-					}
-					if after := storeState(t, f); after != before {
-						t.Fatalf("page %d: the store changed:\n%s\nwas\n%s", page, after, before)
-					}
-					if _, err := os.Stat(dest); !os.IsNotExist(err) {
-						t.Fatalf("page %d: the destination was written (%v)", page, err)
-					}
+					checkCancelled(t, f, o, before, dest, fmt.Sprintf("page %d", page))
 				}
 			})
 		}
+	}
+}
+
+// Esc with any of a wizard's buttons focused with Tab (Browse…, Back,
+// Next, Cancel, a list's arrow: Fyne's plain button kept Esc from the
+// wizard) cancels the wizard at any page and changes nothing.
+func TestWizardsEscOnEachFocusedButton(t *testing.T) {
+	f := newFixture(t)
+	c := f.c
+	cases, dest := wizardCases(t, f)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := storeState(t, f)
+			pages := 1
+			for page := 0; page < pages; page++ {
+				// Tab once round the page, noting where its buttons come.
+				o := openWizardAt(t, f, tc, page)
+				pages = len(o.wiz.pages)
+				var seen []fyne.Focusable
+				buttons := map[int]string{}
+				reached := map[string]bool{}
+			round:
+				for tabs := 1; tabs <= 40; tabs++ {
+					tab(t, c)
+					fo := c.Window.Canvas().Focused()
+					for _, s := range seen {
+						if s == fo {
+							break round
+						}
+					}
+					seen = append(seen, fo)
+					if _, ok := fo.(*dialogButton); ok {
+						buttons[tabs] = focusName(fo)
+						reached[focusName(fo)] = true
+					}
+				}
+				o.wiz.Cancel()
+				want := []string{"Cancel"}
+				if page > 0 {
+					want = append(want, "Back")
+				}
+				if page == 0 && (tc.name == "add" || tc.name == "replace") || page == 1 && tc.name == "export" {
+					want = append(want, "Browse…") // the source or destination page
+				}
+				for _, w := range want {
+					if !reached[w] {
+						t.Errorf("page %d: Tab did not reach %s (reached %v)", page, w, reached)
+					}
+				}
+				for tabs, name := range buttons {
+					o := openWizardAt(t, f, tc, page)
+					for i := 0; i < tabs; i++ {
+						tab(t, c)
+					}
+					if got := focusName(c.Window.Canvas().Focused()); got != name {
+						t.Fatalf("page %d: Tab %d focused %s, not %s as before", page, tabs, got, name)
+					}
+					press(t, c, fyne.KeyEscape)
+					checkCancelled(t, f, o, before, dest, fmt.Sprintf("page %d, Esc on %s", page, name))
+				}
+			}
+		})
+	}
+}
+
+// Enter on a button focused with Tab presses that button, as in Windows
+// dialogs, not the wizard's default Next: Back goes back, Cancel cancels,
+// Browse… browses; Space still presses it too.
+func TestWizardEnterPressesTheFocusedButton(t *testing.T) {
+	f := newFixture(t)
+	c := f.c
+	cases, dest := wizardCases(t, f)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := storeState(t, f)
+			o := openWizardAt(t, f, tc, 1)
+			tabTo(t, c, o.wiz.back, "Back")
+			press(t, c, fyne.KeyReturn)
+			if o.wiz.at != 0 || o.wiz.closed || overlays(c) != 1 {
+				t.Fatalf("Enter on Back: page %d, closed %v, %d overlays", o.wiz.at, o.wiz.closed, overlays(c))
+			}
+			tabTo(t, c, o.wiz.cancel, "Cancel")
+			press(t, c, fyne.KeyReturn)
+			checkCancelled(t, f, o, before, dest, "Enter on Cancel")
+		})
+	}
+	// Add Image's Browse…: Enter and Space open the file dialog, whose
+	// choice fills the path box; the wizard stays on its page.
+	f.dlg.files = []string{"/chosen/install.wim"}
+	for _, key := range []fyne.KeyName{fyne.KeyReturn, fyne.KeySpace} {
+		o := openWizardAt(t, f, cases[0], 0)
+		w := c.current.(*addWizard)
+		var browse fyne.CanvasObject
+		for i := 0; browse == nil; i++ {
+			if i == 40 {
+				t.Fatal("Tab does not reach Browse…")
+			}
+			tab(t, c)
+			if b, ok := c.Window.Canvas().Focused().(*dialogButton); ok && b.Text == "Browse…" {
+				browse = b
+			}
+		}
+		opens := f.dlg.opens
+		press(t, c, key)
+		if f.dlg.opens != opens+1 || w.source.Text != "/chosen/install.wim" || o.wiz.at != 0 || o.wiz.closed {
+			t.Fatalf("%s on Browse…: %d file dialog(s) opened, path %q, page %d, closed %v",
+				key, f.dlg.opens-opens, w.source.Text, o.wiz.at, o.wiz.closed)
+		}
+		o.wiz.Cancel()
 	}
 }
 
