@@ -83,6 +83,8 @@ type realConsole struct {
 	store   string
 	imp     string
 	xdotool string
+	xvfb    string
+	home    string // XDG config, data and cache folder; holds the store
 	env     []string
 	cmd     *exec.Cmd
 	logs    *lockedBuffer
@@ -117,11 +119,31 @@ func (l *lockedBuffer) String() string {
 //	209 Lab/install-(2), 240 Prod, 271 Prod/server, 302 Boot Images
 func startPopulatedConsole(t *testing.T) *realConsole {
 	t.Helper()
+	rc := newRealConsole(t)
+	// Two images (Windows 11 Pro and Enterprise) and one (Windows Server 2025)
+	// of a two-file tree, made by testdata/make.sh with wimlib-imagex.
+	install, server := fixtures.Path(t, "install.wim"), fixtures.Path(t, "server.wim")
+	rc.cli("add-image", install, "--group", "Lab")
+	rc.cli("add-image", server, "--group", "Prod")
+	rc.cli("set-image", "Prod/server", "--enabled", "no")
+	rc.start()
+	rc.click("1", 41, 116) // expand Install Images
+	rc.click("1", 65, 147) // expand Lab
+	rc.click("1", 65, 240) // expand Prod
+	rc.park()
+	return rc
+}
+
+// newRealConsole prepares a console on the store folder rc.store, which
+// does not exist yet: fill it with rc.cli, then open the console with
+// rc.start. It skips the test in -short mode or when Xvfb, xdotool or
+// import is missing.
+func newRealConsole(t *testing.T) *realConsole {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a real X server")
 	}
-	xvfb := oracle.Need(t, "Xvfb")
-	rc := &realConsole{t: t, xdotool: oracle.Need(t, "xdotool"), imp: oracle.Need(t, "import")}
+	rc := &realConsole{t: t, xvfb: oracle.Need(t, "Xvfb"), xdotool: oracle.Need(t, "xdotool"), imp: oracle.Need(t, "import")}
 	rc.bin = wimconsoleBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), windowTestTimeout)
 	start := time.Now()
@@ -130,20 +152,20 @@ func startPopulatedConsole(t *testing.T) *realConsole {
 		t.Logf("%s after the build of the binary", time.Since(start).Round(100*time.Millisecond))
 	})
 	rc.ctx = ctx
-	tmp := t.TempDir()
+	rc.home = t.TempDir()
 	rc.shots = t.TempDir()
+	rc.store = filepath.Join(rc.home, "RemoteInstall")
+	return rc
+}
 
-	// Two images (Windows 11 Pro and Enterprise) and one (Windows Server 2025)
-	// of a two-file tree, made by testdata/make.sh with wimlib-imagex.
-	install, server := fixtures.Path(t, "install.wim"), fixtures.Path(t, "server.wim")
-	rc.store = filepath.Join(tmp, "RemoteInstall")
-	rc.cli("add-image", install, "--group", "Lab")
-	rc.cli("add-image", server, "--group", "Prod")
-	rc.cli("set-image", "Prod/server", "--enabled", "no")
-
-	display := startXvfb(t, xvfb)
-	rc.env = append(os.Environ(), "DISPLAY="+display, "XDG_CONFIG_HOME="+tmp, "XDG_DATA_HOME="+tmp,
-		"XDG_CACHE_HOME="+tmp, "LIBGL_ALWAYS_SOFTWARE=1")
+// start opens the console on rc.store on its own X server and waits for
+// its window's first frame.
+func (rc *realConsole) start() {
+	t := rc.t
+	t.Helper()
+	display := startXvfb(t, rc.xvfb)
+	rc.env = append(os.Environ(), "DISPLAY="+display, "XDG_CONFIG_HOME="+rc.home, "XDG_DATA_HOME="+rc.home,
+		"XDG_CACHE_HOME="+rc.home, "LIBGL_ALWAYS_SOFTWARE=1")
 	rc.cmd = exec.Command(rc.bin, "--store", rc.store)
 	rc.cmd.Env = rc.env
 	rc.logs = &lockedBuffer{}
@@ -157,11 +179,6 @@ func startPopulatedConsole(t *testing.T) *realConsole {
 	})
 	rc.win = strings.Fields(rc.x("search", "--sync", "--onlyvisible", "--name", consoleWindowName))[0]
 	time.Sleep(time.Second) // first frame
-	rc.click("1", 41, 116)  // expand Install Images
-	rc.click("1", 65, 147)  // expand Lab
-	rc.click("1", 65, 240)  // expand Prod
-	rc.park()
-	return rc
 }
 
 // cli runs the command line on the console's store.
