@@ -692,9 +692,11 @@ func (w *exportWizard) build() {
 			about.Append(kv[0], l)
 		}
 	}
+	// The facts scroll: the page fits the wizard whatever the window.
 	imagePage := &wizardPage{
-		title:   "Image",
-		content: container.NewVBox(widget.NewLabel("Export this image as a standalone WIM file (its metadata and the data it uses):"), about),
+		title: "Image",
+		content: container.NewBorder(widget.NewLabel("Export this image as a standalone WIM file (its metadata and the data it uses):"),
+			nil, nil, nil, container.NewVScroll(about)),
 	}
 
 	home, err := os.UserHomeDir()

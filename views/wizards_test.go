@@ -613,3 +613,27 @@ func firstEntry(o fyne.CanvasObject) *dialogEntry {
 	walk(o)
 	return found
 }
+
+// Every page of the Export wizard fits the wizard's content area, in the
+// fixture's window and in the 1100x700 one of the real-window tests.
+func TestExportWizardPagesFit(t *testing.T) {
+	f := newFixture(t)
+	for _, size := range []fyne.Size{fyne.NewSize(1000, 700), fyne.NewSize(1100, 700)} {
+		f.c.Window.Resize(size)
+		f.do(t, app.ImageID(f.srv, f.refs[0]), "Export Image…")
+		w := f.c.current.(*exportWizard)
+		for i, p := range w.wiz.pages {
+			f.c.Window.Canvas().Refresh(f.c.Window.Canvas().Overlays().Top())
+			got, need := p.content.Size(), p.content.MinSize()
+			t.Logf("%v: page %q is %.0fx%.0f, needs %.0fx%.0f", size, p.title, got.Width, got.Height, need.Width, need.Height)
+			if got.Height < need.Height || got.Width < need.Width {
+				t.Errorf("%v: page %q is %.0fx%.0f, its content needs %.0fx%.0f", size, p.title, got.Width, got.Height, need.Width, need.Height)
+			}
+			if i < len(w.wiz.pages)-1 {
+				w.dest.SetText(filepath.Join(t.TempDir(), "fit.wim"))
+				next(t, w.wiz)
+			}
+		}
+		w.wiz.Cancel()
+	}
+}
