@@ -662,6 +662,28 @@ type exportWizard struct {
 	name    *dialogEntry
 	desc    *dialogEntry
 	summary *widget.Label
+	// imagePage is the first page; destPage the destination page.
+	imagePage, destPage *wizardPage
+	// taken is what the destination's leave read of the file to append
+	// to: the names of its images.
+	taken destNames
+	// reads counts the reads of the destination's leave: a read that ends
+	// after another began is dropped.
+	reads int
+}
+
+// destNames are the image names of a WIM file as read at its size and
+// time: a file changed since is read again.
+type destNames struct {
+	path  string
+	size  int64
+	mod   time.Time
+	names map[string]bool
+}
+
+// of reports whether d holds the names of the file path as st describes it.
+func (d destNames) of(path string, st os.FileInfo) bool {
+	return d.names != nil && d.path == path && d.size == st.Size() && d.mod.Equal(st.ModTime())
 }
 
 const (
@@ -693,7 +715,7 @@ func (w *exportWizard) build() {
 		}
 	}
 	// The facts scroll: the page fits the wizard whatever the window.
-	imagePage := &wizardPage{
+	w.imagePage = &wizardPage{
 		title: "Image",
 		content: container.NewBorder(widget.NewLabel("Export this image as a standalone WIM file (its metadata and the data it uses):"),
 			nil, nil, nil, container.NewVScroll(about)),
@@ -724,7 +746,7 @@ func (w *exportWizard) build() {
 	w.desc.Wrapping = fyne.TextWrapWord
 	w.desc.SetMinRowsVisible(3)
 	w.desc.SetText(im.Description)
-	destPage := &wizardPage{
+	w.destPage = &wizardPage{
 		title: "Destination",
 		content: widget.NewForm(
 			widget.NewFormItem("File", container.NewBorder(nil, nil, nil, browse, w.dest)),
@@ -733,6 +755,7 @@ func (w *exportWizard) build() {
 			widget.NewFormItem("Description", w.desc),
 		),
 		validate: w.destProblem,
+		leave:    w.readDest,
 		focus:    w.dest,
 	}
 
@@ -740,7 +763,7 @@ func (w *exportWizard) build() {
 	w.summary.Wrapping = fyne.TextWrapWord
 	summaryPage := &wizardPage{title: "Summary", content: w.summary, enter: w.showSummary}
 
-	w.wiz = c.newWizard("Export Image", fyne.NewSize(660, 460), w.submit, imagePage, destPage, summaryPage)
+	w.wiz = c.newWizard("Export Image", fyne.NewSize(660, 460), w.submit, w.imagePage, w.destPage, summaryPage)
 	w.dest.OnChanged = func(string) { w.wiz.check() }
 	w.name.OnChanged = func(string) { w.wiz.check() }
 }
@@ -771,7 +794,65 @@ func (w *exportWizard) destProblem() error {
 	if strings.TrimSpace(w.name.Text) == "" {
 		return errors.New("type a name for the exported image")
 	}
+	if w.mode.Selected == exportAppend && w.taken.of(dest, st) && w.taken.names[w.exportName()] {
+		return fmt.Errorf("%s already has an image named %q: type another name", dest, w.exportName())
+	}
 	return nil
+}
+
+// exportName is the name the exported image gets: the name typed, or the
+// image's own.
+func (w *exportWizard) exportName() string {
+	if name := strings.TrimSpace(w.name.Text); name != "" {
+		return name
+	}
+	return w.n.Image.Name
+}
+
+// readDest is the destination page's leave: appending to a file, it reads
+// the names of the file's images (in the background) so that destProblem
+// flags a name the file has already, then goes on if none is taken.
+func (w *exportWizard) readDest(next func()) {
+	dest := w.destPath()
+	st, err := os.Stat(dest)
+	if w.mode.Selected != exportAppend || err != nil || w.taken.of(dest, st) {
+		next()
+		return
+	}
+	w.reads++
+	read := w.reads
+	w.c.background(func() func() {
+		names, err := wimImageNames(dest)
+		return func() {
+			if read != w.reads || w.wiz.closed || w.wiz.page() != w.destPage {
+				return // Back, or another Next, since
+			}
+			if err != nil {
+				w.wiz.leaveFailed(fmt.Errorf("cannot read the images of the file to append to: %v; choose another file, or %q", err, exportOverwrite))
+				return
+			}
+			w.taken = destNames{path: dest, size: st.Size(), mod: st.ModTime(), names: names}
+			if err := w.destProblem(); err != nil {
+				w.wiz.leaveFailed(err)
+				return
+			}
+			next()
+		}
+	})
+}
+
+// wimImageNames returns the names of the images of the WIM file name.
+func wimImageNames(name string) (map[string]bool, error) {
+	f, err := app.OpenWIM(name, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names := map[string]bool{}
+	for _, im := range f.XML().Images {
+		names[im.Name] = true
+	}
+	return names, nil
 }
 
 func (w *exportWizard) showSummary() {

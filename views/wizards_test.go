@@ -614,6 +614,94 @@ func firstEntry(o fyne.CanvasObject) *dialogEntry {
 	return found
 }
 
+// Appending to a WIM that has an image of the export's name already is
+// flagged on the destination page, with Next disabled until the name is
+// changed; a new file, an overwrite or a free name go on.
+func TestExportWizardFlagsNameInAppendedFile(t *testing.T) {
+	f := newFixture(t)
+	lab := makeWIM(t, "A", "Z") // "Image A", as the image exported
+	notWIM := filepath.Join(t.TempDir(), "notes.wim")
+	if err := os.WriteFile(notWIM, []byte("not a WIM"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, dest, mode, imageName string
+		want                        string // the problem; "" goes on
+	}{
+		{"append, name taken", lab, exportAppend, "Image A", lab + ` already has an image named "Image A": type another name.`},
+		{"append, other name taken", lab, exportAppend, "Image Z", lab + ` already has an image named "Image Z"`},
+		{"append, names differ in case", lab, exportAppend, "image a", ""},
+		{"append, free name", lab, exportAppend, "Image B", ""},
+		{"overwrite, same name", lab, exportOverwrite, "Image A", ""},
+		{"new file", filepath.Join(t.TempDir(), "new.wim"), exportNew, "Image A", ""},
+		{"append to a file that is not a WIM", notWIM, exportAppend, "Image A", "Cannot read the images of the file to append to: " + notWIM},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.do(t, app.ImageID(f.srv, f.refs[0]), "Export Image…")
+			w := f.c.current.(*exportWizard)
+			defer w.wiz.Cancel()
+			next(t, w.wiz)
+			w.dest.SetText(tc.dest)
+			w.mode.SetSelected(tc.mode)
+			w.name.SetText(tc.imageName)
+			next(t, w.wiz)
+			if tc.want == "" {
+				if w.wiz.at != 2 {
+					t.Fatalf("stayed on page %d: %q", w.wiz.at, w.wiz.problem.Text)
+				}
+				return
+			}
+			if w.wiz.at != 1 || !strings.Contains(w.wiz.problem.Text, tc.want) || !w.wiz.next.Disabled() {
+				t.Fatalf("page %d, problem %q (want %q), Next disabled %v", w.wiz.at, w.wiz.problem.Text, tc.want, w.wiz.next.Disabled())
+			}
+			next(t, w.wiz)
+			if w.wiz.at != 1 {
+				t.Fatal("Next left the page")
+			}
+		})
+	}
+
+	// Fixed by another name, flagged again at once by the taken name, and
+	// the export goes through once fixed.
+	before, err := os.ReadFile(lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.do(t, app.ImageID(f.srv, f.refs[0]), "Export Image…")
+	w := f.c.current.(*exportWizard)
+	next(t, w.wiz)
+	w.dest.SetText(lab)
+	w.mode.SetSelected(exportAppend)
+	next(t, w.wiz)
+	if !strings.Contains(w.wiz.problem.Text, `already has an image named "Image A"`) {
+		t.Fatalf("problem %q", w.wiz.problem.Text)
+	}
+	w.name.SetText("Image B")
+	if w.wiz.problem.Text != "" || w.wiz.next.Disabled() {
+		t.Fatalf("renamed: problem %q, Next disabled %v", w.wiz.problem.Text, w.wiz.next.Disabled())
+	}
+	w.name.SetText("Image Z")
+	if !strings.Contains(w.wiz.problem.Text, `already has an image named "Image Z"`) || !w.wiz.next.Disabled() {
+		t.Fatalf("a taken name typed: problem %q, Next disabled %v", w.wiz.problem.Text, w.wiz.next.Disabled())
+	}
+	w.name.SetText("Image B")
+	next(t, w.wiz)
+	if after, _ := os.ReadFile(lab); string(after) != string(before) {
+		t.Fatal("the file changed before Finish")
+	}
+	next(t, w.wiz)
+	if !w.wiz.closed {
+		t.Fatalf("Finish: %q", w.wiz.problem.Text)
+	}
+	names, err := wimImageNames(lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 3 || !names["Image B"] {
+		t.Fatalf("images after the append: %v (overlays: %q)", names, overlayText(f.c))
+	}
+}
+
 // Every page of the Export wizard fits the wizard's content area, in the
 // fixture's window and in the 1100x700 one of the real-window tests.
 func TestExportWizardPagesFit(t *testing.T) {
