@@ -164,13 +164,24 @@ func (h *hashChains[T]) longest(pos, minLen, maxLen, nice, depth int) (int, uint
 	return best, bestOff
 }
 
-// fastGain estimates what a match saves, in bits: about 8 per byte less the
-// offset's extra bits; a repeat offset has none and a cheaper header.
+// fastGain scores a match for the lazy parse: its length, plus 3 for a
+// repeat offset (no offset bits, and the queue keeps the offsets that
+// structured data repeats), plus 1 for an offset below 4096 and 1 more
+// below 256. (Scored in bits saved, 8 per byte less the offset's extra
+// bits, the output of text was 12% larger: the parse took far matches a
+// byte longer over repeats; this weighting is that of wimlib's lazy parse.)
 func (c *Compressor) fastGain(length int, code uint32) int {
 	if code < numRecentOffsets {
-		return 8*length + 2
+		return length + 3
 	}
-	return 8*length - int(extraBits[c.slotOf(code)])
+	g := length
+	if code < 4096 {
+		g++
+	}
+	if code < 256 {
+		g++
+	}
+	return g
 }
 
 // fastMatch returns the best match at pos of the explicit one (length l,
