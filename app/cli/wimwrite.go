@@ -17,7 +17,7 @@ func init() {
 	register(newDeleteCmd)
 }
 
-const compressHelp = "compression: none, xpress or lzx"
+const compressHelp = "compression: none, xpress or lzx; lzx:fast, lzx:slow or wimlib's lzx:N (1-34 fast, 35-69 default, 70-100 slow) pick the LZX level"
 
 // tempHelp ends the help of the commands that write a new WIM file under a
 // temporary name (see wim.Create).
@@ -28,14 +28,14 @@ renamed to FILE. A run that is killed leaves that hidden file behind; the
 next command that writes a WIM file into the same folder removes it (a file
 that a running command is still writing is locked, and left alone).`
 
-// parseCompression reads a --compress value (see app.ParseCompression);
-// a wrong one is a usage error.
-func parseCompression(s string) (app.Compression, error) {
-	c, err := app.ParseCompression(s)
+// parseCompression reads a --compress value and its LZX level (see
+// app.ParseCompressionLevel); a wrong one is a usage error.
+func parseCompression(s string) (app.Compression, int, error) {
+	c, level, err := app.ParseCompressionLevel(s)
 	if err != nil {
-		return 0, &UsageError{err}
+		return 0, 0, &UsageError{err}
 	}
-	return c, nil
+	return c, level, nil
 }
 
 // sameCompression checks that the existing WIM file name uses compression
@@ -76,7 +76,7 @@ Compression runs on all processors. A progress line is shown when stderr is a
 terminal.` + tempHelp,
 		Args: exactArgs(2, "a folder and a WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := parseCompression(compress)
+			c, level, err := parseCompression(compress)
 			if err != nil {
 				return err
 			}
@@ -92,7 +92,7 @@ terminal.` + tempHelp,
 			report, done := progressLine(env)
 			var skipped []string
 			idx, err := app.Capture(ctx, args[0], args[1], app.CaptureOptions{
-				Name: name, Description: desc, Compression: c,
+				Name: name, Description: desc, Compression: c, LZXLevel: level,
 				Integrity: check, Boot: boot, Append: appendF, Progress: report,
 				SkipBadNames: skipBad,
 				Skipped:      func(path string, _ error) { skipped = append(skipped, path) },
@@ -158,11 +158,11 @@ each at most SIZE: see split), for a FAT32 USB stick.` + tempHelp,
 				partSize = n
 			}
 			if cmd.Flags().Changed("compress") {
-				c, err := parseCompression(compress)
+				c, level, err := parseCompression(compress)
 				if err != nil {
 					return err
 				}
-				o.Compression = &c
+				o.Compression, o.LZXLevel = &c, level
 			}
 			src, err := app.OpenWIM(args[0], refs)
 			if err != nil {
@@ -243,11 +243,11 @@ FILE as it was. A resource-only file (a WDS Res.rwm) keeps all its data.` + temp
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := app.OptimizeOptions{Recompress: recompress, Integrity: check, Refs: refs}
 			if cmd.Flags().Changed("compress") {
-				c, err := parseCompression(compress)
+				c, level, err := parseCompression(compress)
 				if err != nil {
 					return err
 				}
-				o.Compression = &c
+				o.Compression, o.LZXLevel = &c, level
 			}
 			ctx, stop := signalContext(cmd)
 			defer stop()

@@ -26,6 +26,7 @@ type CaptureOptions struct {
 	// Compression and ChunkSize of a new file (see WriteOptions).
 	Compression Compression
 	ChunkSize   int
+	LZXLevel    int  // see WriteOptions; 0: the default
 	Integrity   bool // write an integrity table
 	Boot        bool // mark the new image bootable
 	// Append adds the image to the existing file dest in place instead
@@ -48,6 +49,7 @@ func Capture(ctx context.Context, dir, dest string, o CaptureOptions) (int, erro
 	wo := WriteOptions{
 		Compression: o.Compression,
 		ChunkSize:   o.ChunkSize,
+		LZXLevel:    o.LZXLevel,
 		Integrity:   o.Integrity,
 		RPFix:       !o.NoRPFix,
 		Threads:     o.Threads,

@@ -22,6 +22,9 @@ type ExportOptions struct {
 	// else DefaultChunkSize). Both are ignored when appending.
 	Compression *Compression
 	ChunkSize   int
+	// LZXLevel is the level of data compressed again with LZX (see
+	// WriteOptions); 0: the default.
+	LZXLevel int
 	// Recompress decompresses and compresses again blobs that could be
 	// copied as stored, and encodes the images' metadata afresh.
 	Recompress bool
@@ -73,7 +76,7 @@ func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOp
 	}
 
 	srcHdr := src.Header()
-	wo := WriteOptions{Integrity: o.Integrity, Recompress: o.Recompress, Threads: o.Threads, Progress: o.Progress,
+	wo := WriteOptions{Integrity: o.Integrity, Recompress: o.Recompress, LZXLevel: o.LZXLevel, Threads: o.Threads, Progress: o.Progress,
 		RPFix: srcHdr.Flags&FlagRPFix != 0}
 	var w *Writer
 	_, err := os.Stat(dest)

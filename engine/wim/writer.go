@@ -40,6 +40,10 @@ type WriteOptions struct {
 	// ChunkSize is the uncompressed size of a compressed chunk; 0 means
 	// DefaultChunkSize. New files only.
 	ChunkSize int
+	// LZXLevel is the LZX compression level: lzx.LevelFast, LevelDefault,
+	// LevelSlow or a wimlib-style 1..100 (see lzx.NewCompressorLevel); 0
+	// is the default.
+	LZXLevel int
 	// Integrity writes an integrity table. An appended file that has one
 	// keeps it regardless.
 	Integrity bool
@@ -575,7 +579,7 @@ func (w *Writer) compressLoop() {
 	var err error
 	for t := range w.work {
 		if c == nil && err == nil {
-			c, err = newCompressor(w.codec, w.chunk)
+			c, err = newCompressor(w.codec, w.chunk, w.opts.LZXLevel)
 		}
 		if err == nil && len(t.data) > 1 && !w.dropping(t) {
 			dst := getBuffer(w.chunk, len(t.data)-1)
@@ -594,12 +598,12 @@ type chunkCompressor interface {
 	Compress(dst, src []byte) int
 }
 
-func newCompressor(c Compression, chunk int) (chunkCompressor, error) {
+func newCompressor(c Compression, chunk, lzxLevel int) (chunkCompressor, error) {
 	switch c {
 	case XPRESS:
 		return xpress.NewCompressor(chunk)
 	case LZX:
-		return lzx.NewCompressor(chunk)
+		return lzx.NewCompressorLevel(chunk, lzxLevel)
 	}
 	return nil, fmt.Errorf("wim: no compressor for %v", c)
 }
