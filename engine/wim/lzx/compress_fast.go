@@ -39,7 +39,7 @@ type encParams struct {
 
 // Settings of each level.
 var (
-	paramsFast    = encParams{fast: true, depth: 32, nice: 64, split: true, splitDepth: 1}
+	paramsFast    = encParams{fast: true, depth: 64, nice: 96, split: true, splitDepth: 1}
 	paramsDefault = encParams{depth: encSearchDepth, nice: encNiceLen, passes: encPasses}
 	paramsSlow    = encParams{depth: 48, nice: 96, passes: 4, len2: true, noSkip: true}
 )
