@@ -12,6 +12,7 @@ import (
 
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/engine/wim/lzx"
 )
 
 // WIM files on their own, outside a store: what the info, dir, apply,
@@ -244,6 +245,35 @@ func ParseChunkSize(s string, c Compression) (int, error) {
 		return 0, fmt.Errorf("%s is not a chunk size for %v: want a power of two from 32K (4K for XPRESS) up to 2M for LZX, 64K for XPRESS, 1G for LZMS", s, c)
 	}
 	return int(n), nil
+}
+
+// ParseCompressionLevel reads a --compress value: a compression name (see
+// ParseCompression), for LZX optionally followed by a level as
+// wimlib-imagex writes it: lzx:fast, lzx:default, lzx:slow, or lzx:N with
+// wimlib's numbers (1 to 34 run the fast level, 35 to 69 the default, 70
+// and up the slow one). It returns the codec and the LZX level (0: the
+// default).
+func ParseCompressionLevel(s string) (Compression, int, error) {
+	name, level, hasLevel := strings.Cut(s, ":")
+	c, err := ParseCompression(name)
+	if err != nil || !hasLevel {
+		return c, 0, err
+	}
+	if c != wim.LZX {
+		return 0, 0, fmt.Errorf("--compress %s: only lzx takes a level (lzx:fast, lzx:slow or lzx:1 to lzx:100)", s)
+	}
+	switch strings.ToLower(level) {
+	case "fast":
+		return c, lzx.LevelFast, nil
+	case "default":
+		return c, lzx.LevelDefault, nil
+	case "slow":
+		return c, lzx.LevelSlow, nil
+	}
+	if n, err := strconv.Atoi(level); err == nil && n >= 1 {
+		return c, n, nil
+	}
+	return 0, 0, fmt.Errorf("--compress %s: the level after lzx: must be fast, default, slow or a number from 1 to 100", s)
 }
 
 // ImagePaths calls fn with every path of image index of w, "/" first, then

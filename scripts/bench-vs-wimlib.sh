@@ -5,12 +5,14 @@
 #   scripts/bench-vs-wimlib.sh [ROWS...]
 #
 # ROWS (default: all that the binary supports): apply-lzx apply-xpress verify-lzx info
-#   capture-none capture-xpress capture-lzx export-raw export-recompress
-#   add-image regroup capture-solid wim-to-esd esd-to-wim
-# capture-solid captures the tree as an ESD (--solid); wim-to-esd exports the
-# LZX reference with --solid; both with solid LZMS, both tools alike, or with
-# solid LZX (and LZX metadata) when our binary has no LZMS compressor yet (a
-# line says so). esd-to-wim exports an ESD wimlib made (solid LZMS) to LZX.
+#   capture-none capture-xpress capture-lzx capture-lzx-fast capture-lzx-slow
+#   export-raw export-recompress split add-image regroup capture-lzms
+#   capture-solid wim-to-esd esd-to-wim
+# capture-lzx-fast and capture-lzx-slow are --compress lzx:fast and lzx:slow
+# against wimlib-imagex --compress=lzx:20 and lzx:100 (the LZX Pareto line).
+# capture-solid captures the tree as an ESD (--solid, solid LZMS, both tools
+# alike); wim-to-esd exports the LZX reference with --solid; esd-to-wim
+# exports an ESD wimlib made (solid LZMS) to LZX.
 # add-image adds edition B (a WIM wimlib captured from tree B) to an image group
 # that holds edition A, against `wimlib-imagex export B.wim 1 A.wim` (append to
 # an existing WIM); regroup rebuilds a group holding A, B and C after B's
@@ -74,7 +76,7 @@ row() { # NAME INPUT_BYTES OUT_OURS OUT_WIMLIB
 
 has() { "$WIMCONSOLE" "$1" --help >/dev/null 2>&1; }
 rows=("$@")
-[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx apply-lzx apply-xpress verify-lzx info export-raw export-recompress split add-image regroup capture-lzms capture-solid wim-to-esd esd-to-wim)
+[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx capture-lzx-fast capture-lzx-slow apply-lzx apply-xpress verify-lzx info export-raw export-recompress split add-image regroup capture-lzms capture-solid wim-to-esd esd-to-wim)
 treeB=$(dirname "$tree")/B treeC=$(dirname "$tree")/C
 # cp_eq BYTES: what cp takes for BYTES, from cp of the reference WIM (printed
 # at the end) — the bound for rows that mostly copy data.
@@ -123,10 +125,15 @@ for r in "${rows[@]}"; do
     capture-*)
       has capture || { echo "# $r: wimconsole has no capture yet" >&2; continue; }
       c=${r#capture-}
+      cw=$c
+      case $c in
+        lzx-fast) c=lzx:fast cw=lzx:20 ;;
+        lzx-slow) c=lzx:slow cw=lzx:100 ;;
+      esac
       for i in $(seq "$RUNS"); do
         rm -f "$WORK/o.wim" "$WORK/w.wim"
         measure "$r.ours" "$WIMCONSOLE" capture "$tree" "$WORK/o.wim" --name bench --compress "$c"
-        measure "$r.wimlib" wimlib-imagex capture "$tree" "$WORK/w.wim" bench --compress="$c"
+        measure "$r.wimlib" wimlib-imagex capture "$tree" "$WORK/w.wim" bench --compress="$cw"
       done
       row "$r" "$tree_bytes" "$(stat -c %s "$WORK/o.wim")" "$(stat -c %s "$WORK/w.wim")" ;;
     apply-*)

@@ -17,7 +17,7 @@ func init() {
 	register(newDeleteCmd)
 }
 
-const compressHelp = "compression: none, xpress, lzx or lzms"
+const compressHelp = "compression: none, xpress, lzx or lzms; lzx:fast, lzx:slow or wimlib's lzx:N (1-34 fast, 35-69 default, 70-100 slow) pick the LZX level"
 
 // solidHelp ends the help of the commands that write solid resources.
 const solidHelp = `
@@ -77,14 +77,14 @@ renamed to FILE. A run that is killed leaves that hidden file behind; the
 next command that writes a WIM file into the same folder removes it (a file
 that a running command is still writing is locked, and left alone).`
 
-// parseCompression reads a --compress value (see app.ParseCompression);
-// a wrong one is a usage error.
-func parseCompression(s string) (app.Compression, error) {
-	c, err := app.ParseCompression(s)
+// parseCompression reads a --compress value and its LZX level (see
+// app.ParseCompressionLevel); a wrong one is a usage error.
+func parseCompression(s string) (app.Compression, int, error) {
+	c, level, err := app.ParseCompressionLevel(s)
 	if err != nil {
-		return 0, &UsageError{err}
+		return 0, 0, &UsageError{err}
 	}
-	return c, nil
+	return c, level, nil
 }
 
 // sameCompression checks that the existing WIM file name uses compression
@@ -129,7 +129,7 @@ Compression runs on all processors. A progress line is shown when stderr is a
 terminal.` + solidHelp + tempHelp,
 		Args: exactArgs(2, "a folder and a WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := parseCompression(compress)
+			c, level, err := parseCompression(compress)
 			if err != nil {
 				return err
 			}
@@ -155,7 +155,7 @@ terminal.` + solidHelp + tempHelp,
 			report, done := progressLine(env)
 			var skipped []string
 			idx, err := app.Capture(ctx, args[0], args[1], app.CaptureOptions{
-				Name: name, Description: desc, Compression: c,
+				Name: name, Description: desc, Compression: c, LZXLevel: level,
 				Solid: isSolid, SolidCompression: sc, SolidChunkSize: schunk,
 				Integrity: check, Boot: boot, Append: appendF, Progress: report,
 				SkipBadNames: skipBad, Pipable: pipable,
@@ -232,11 +232,11 @@ DEST.wim --compress lzx.` + solidHelp + tempHelp,
 				partSize = n
 			}
 			if cmd.Flags().Changed("compress") {
-				c, err := parseCompression(compress)
+				c, level, err := parseCompression(compress)
 				if err != nil {
 					return err
 				}
-				o.Compression = &c
+				o.Compression, o.LZXLevel = &c, level
 			}
 			isSolid, sc, schunk, err := solid.parse(cmd)
 			if err != nil {
@@ -327,11 +327,11 @@ FILE as it was. A resource-only file (a WDS Res.rwm) keeps all its data.` + temp
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := app.OptimizeOptions{Recompress: recompress, Integrity: check, Refs: refs}
 			if cmd.Flags().Changed("compress") {
-				c, err := parseCompression(compress)
+				c, level, err := parseCompression(compress)
 				if err != nil {
 					return err
 				}
-				o.Compression = &c
+				o.Compression, o.LZXLevel = &c, level
 			}
 			ctx, stop := signalContext(cmd)
 			defer stop()

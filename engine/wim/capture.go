@@ -26,6 +26,7 @@ type CaptureOptions struct {
 	// Compression and ChunkSize of a new file (see WriteOptions).
 	Compression Compression
 	ChunkSize   int
+	LZXLevel    int // see WriteOptions; 0: the default
 	// Solid, SolidCompression and SolidChunkSize: see WriteOptions.
 	Solid            bool
 	SolidCompression Compression
@@ -55,6 +56,7 @@ func Capture(ctx context.Context, dir, dest string, o CaptureOptions) (int, erro
 	wo := WriteOptions{
 		Compression:      o.Compression,
 		ChunkSize:        o.ChunkSize,
+		LZXLevel:         o.LZXLevel,
 		Solid:            o.Solid,
 		SolidCompression: o.SolidCompression,
 		SolidChunkSize:   o.SolidChunkSize,

@@ -31,6 +31,9 @@ type ExportOptions struct {
 	Solid            bool
 	SolidCompression Compression // LZMS for None
 	SolidChunkSize   int
+	// LZXLevel is the level of data compressed again with LZX (see
+	// WriteOptions); 0: the default.
+	LZXLevel int
 	// Recompress decompresses and compresses again blobs that could be
 	// copied as stored, and encodes the images' metadata afresh.
 	Recompress bool
@@ -85,7 +88,7 @@ func Export(ctx context.Context, src *WIM, images []int, dest string, o ExportOp
 	}
 
 	srcHdr := src.Header()
-	wo := WriteOptions{Integrity: o.Integrity, Recompress: o.Recompress, Threads: o.Threads, Progress: o.Progress,
+	wo := WriteOptions{Integrity: o.Integrity, Recompress: o.Recompress, LZXLevel: o.LZXLevel, Threads: o.Threads, Progress: o.Progress,
 		RPFix: srcHdr.Flags&FlagRPFix != 0, Solid: o.Solid, SolidCompression: o.SolidCompression, SolidChunkSize: o.SolidChunkSize}
 	var w *Writer
 	_, err := os.Stat(dest)

@@ -44,7 +44,7 @@ func writeHostileWIM(name string, spec hostileSpec) error {
 	if spec.metaSize < int64(len(tree)) {
 		return fmt.Errorf("metadata of %d bytes cannot hold the %d-byte tree", spec.metaSize, len(tree))
 	}
-	comp, err := newCompressor(LZX, hostileChunk)
+	comp, err := newCompressor(LZX, hostileChunk, 0)
 	if err != nil {
 		return err
 	}

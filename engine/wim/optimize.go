@@ -16,6 +16,7 @@ type OptimizeOptions struct {
 	// it, as in ExportOptions.
 	Compression *Compression
 	ChunkSize   int
+	LZXLevel    int // see WriteOptions; 0: the default
 	// Recompress compresses every blob again instead of copying those
 	// already stored with the right codec.
 	Recompress bool
@@ -98,6 +99,7 @@ func rebuild(ctx context.Context, name string, o OptimizeOptions, skip int) erro
 	w, err := Create(name, WriteOptions{
 		Compression:  c,
 		ChunkSize:    chunk,
+		LZXLevel:     o.LZXLevel,
 		Integrity:    o.Integrity || !h.Integrity.IsZero(),
 		ResourceOnly: h.Flags&FlagResourceOnly != 0,
 		MetadataOnly: h.Flags&FlagMetadataOnly != 0,

@@ -288,7 +288,7 @@ func (w *Writer) compressSolid(t *wtask) error {
 	s.cmu.Unlock()
 	if c == nil {
 		var err error
-		if c, err = newCompressor(s.codec, s.chunk); err != nil {
+		if c, err = newCompressor(s.codec, s.chunk, w.opts.LZXLevel); err != nil {
 			return err
 		}
 	}

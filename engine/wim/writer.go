@@ -56,6 +56,10 @@ type WriteOptions struct {
 	// codec's default (DefaultSolidLZMSChunkSize for LZMS,
 	// DefaultSolidOtherChunkSize for the others).
 	SolidChunkSize int
+	// LZXLevel is the LZX compression level: lzx.LevelFast, LevelDefault,
+	// LevelSlow or a wimlib-style 1..100 (see lzx.NewCompressorLevel); 0
+	// is the default.
+	LZXLevel int
 	// Integrity writes an integrity table. An appended file that has one
 	// keeps it regardless.
 	Integrity bool
@@ -654,7 +658,7 @@ func (w *Writer) compressLoop() {
 			continue
 		}
 		if c == nil && err == nil {
-			c, err = newCompressor(w.codec, w.chunk)
+			c, err = newCompressor(w.codec, w.chunk, w.opts.LZXLevel)
 			if err != nil {
 				// Storing the data raw instead would be silent: fail.
 				w.setErr(fmt.Errorf("wim: %s: %w", w.name, err))
@@ -678,12 +682,12 @@ type chunkCompressor interface {
 	Compress(dst, src []byte) int
 }
 
-func newCompressor(c Compression, chunk int) (chunkCompressor, error) {
+func newCompressor(c Compression, chunk, lzxLevel int) (chunkCompressor, error) {
 	switch c {
 	case XPRESS:
 		return xpress.NewCompressor(chunk)
 	case LZX:
-		return lzx.NewCompressor(chunk)
+		return lzx.NewCompressorLevel(chunk, lzxLevel)
 	case LZMS:
 		return lzms.NewCompressor(chunk)
 	}

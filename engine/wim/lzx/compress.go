@@ -21,8 +21,14 @@ import "fmt"
 //     (compress_huffman.go) and the block itself: verbatim or aligned,
 //     whichever is smaller, or uncompressed when that is smaller still
 //     (compress_write.go).
+//
+// That is the default level; the slow level runs the same deeper (and
+// searches length 2 matches), and the fast level replaces the trees, the
+// cache and the path search with hash chains and a lazy parse
+// (compress_fast.go).
 
-// Compressor parameters.
+// Compressor parameters. The search depth, nice length and passes are
+// those of the default level (see levelParams).
 const (
 	encSearchDepth = 24 // tree nodes visited per position
 	encNiceLen     = 48 // a match this long is taken without looking further
@@ -43,9 +49,13 @@ type Compressor struct {
 	numSlots int
 	numMain  int
 
+	params encParams
+
 	buf  []byte               // the chunk after E8 translation
 	mf16 *matchFinder[uint16] // for chunks of at most 32 KiB
 	mf32 *matchFinder[uint32] // for larger chunks
+	hc16 *hashChains[uint16]  // the fast level's finder, chunks of at most 32 KiB
+	hc32 *hashChains[uint32]  // the fast level's finder, larger chunks
 
 	// Matches of the current region: those of its position i are
 	// cache[cacheIdx[i]:cacheIdx[i+1]] (none at positions skipped inside
@@ -72,10 +82,11 @@ type Compressor struct {
 	compressedSeen bool
 	rawBlocks      int
 
-	huff  huffBuilder
-	items []parseItem // the chosen path: literal runs and matches
-	rev   []parseItem // scratch for walkPath
-	bw    bitWriter
+	huff   huffBuilder
+	items  []parseItem // the chosen path: literal runs and matches
+	ritems []parseItem // the fast level's parse of a whole region
+	rev    []parseItem // scratch for walkPath
+	bw     bitWriter
 
 	// Block splitting scratch.
 	bounds []int
@@ -122,23 +133,42 @@ func (q recentOffsets) update(code uint32) recentOffsets {
 }
 
 // NewCompressor returns a compressor for chunks of at most maxChunk bytes (a power
-// of two, 32768 ... 2097152); error otherwise.
+// of two, 32768 ... 2097152) at the default level; error otherwise.
 func NewCompressor(maxChunk int) (*Compressor, error) {
+	return NewCompressorLevel(maxChunk, LevelDefault)
+}
+
+// NewCompressorLevel returns a compressor for chunks of at most maxChunk
+// bytes at the given level: LevelFast, LevelDefault, LevelSlow, 0 (the
+// default) or a wimlib-style level 1..100 (see LevelParams); error
+// otherwise.
+func NewCompressorLevel(maxChunk, level int) (*Compressor, error) {
 	if maxChunk < minWindowSize || maxChunk > maxWindowSize || maxChunk&(maxChunk-1) != 0 {
 		return nil, fmt.Errorf("lzx: chunk size %d is not a power of two from %d to %d", maxChunk, minWindowSize, maxWindowSize)
 	}
+	p, err := levelParams(level)
+	if err != nil {
+		return nil, err
+	}
 	order := windowOrder(maxChunk)
 	c := &Compressor{
+		params:   p,
 		maxChunk: maxChunk,
 		order:    order,
 		numSlots: numOffsetSlots(order),
 		numMain:  numMainSyms(order),
 		buf:      make([]byte, maxChunk),
 	}
-	if maxChunk <= 1<<15 {
-		c.mf16 = newMatchFinder[uint16](maxChunk, uint32(1)<<order-3)
-	} else {
-		c.mf32 = newMatchFinder[uint32](maxChunk, uint32(1)<<order-3)
+	maxOff := uint32(1)<<order - 3
+	switch {
+	case p.fast && maxChunk <= 1<<15:
+		c.hc16 = newHashChains[uint16](maxChunk, maxOff)
+	case p.fast:
+		c.hc32 = newHashChains[uint32](maxChunk, maxOff)
+	case maxChunk <= 1<<15:
+		c.mf16 = newMatchFinder[uint16](maxChunk, maxOff, p.len2)
+	default:
+		c.mf32 = newMatchFinder[uint32](maxChunk, maxOff, p.len2)
 	}
 	blk := min(maxChunk, encMaxBlock+encRegionSlack) + maxMatchLen + 1
 	c.cacheIdx = make([]int32, blk+1)
@@ -188,9 +218,14 @@ func (c *Compressor) Compress(dst, src []byte) int {
 	data := c.buf[:n]
 	copy(data, src)
 	e8Preprocess(data)
-	if c.mf16 != nil {
+	switch {
+	case c.hc16 != nil:
+		c.hc16.reset(data)
+	case c.hc32 != nil:
+		c.hc32.reset(data)
+	case c.mf16 != nil:
 		c.mf16.reset(data)
-	} else {
+	default:
 		c.mf32.reset(data)
 	}
 	clear(c.prevMain)
@@ -201,12 +236,18 @@ func (c *Compressor) Compress(dst, src []byte) int {
 	q := recentInit
 	for start := 0; start < n; {
 		var end int
-		if c.mf16 != nil {
+		switch {
+		case c.hc16 != nil:
+			end, q = compressRegionFast(c, c.hc16, data, start, q)
+		case c.hc32 != nil:
+			end, q = compressRegionFast(c, c.hc32, data, start, q)
+		case c.mf16 != nil:
 			end = findRegionMatches(c, c.mf16, data, start)
-		} else {
+			q = c.compressRegion(data, start, end, q)
+		default:
 			end = findRegionMatches(c, c.mf32, data, start)
+			q = c.compressRegion(data, start, end, q)
 		}
-		q = c.compressRegion(data, start, end, q)
 		start = end
 		if len(c.bw.out) > len(dst) {
 			return 0

@@ -14,7 +14,8 @@ import (
 // repeat offset matches of length 2. (wimlib searches them with a third
 // table; measured here on the benchmark corpus, they made the output 0.7%
 // smaller and took 12% more time, most of it in the path search at the
-// many positions that then have a match.)
+// many positions that then have a match.) The slow level searches them
+// (hash2 below): the most recent position with the same two bytes.
 //
 // A search that stops at a match of niceLen bytes leaves the tree ordered on
 // the first niceLen bytes only, and a later search trusts the order as far
@@ -40,6 +41,7 @@ type mfPos interface{ ~uint16 | ~uint32 }
 
 // matchFinder finds matches in one chunk at a time.
 type matchFinder[T mfPos] struct {
+	hash2  []T // most recent position by its two bytes (nil: not searched)
 	hash3  []T // two most recent positions by hash of three bytes
 	hash4  []T // tree roots
 	child  []T // left, right child of each position
@@ -47,17 +49,22 @@ type matchFinder[T mfPos] struct {
 	maxOff uint32 // largest offset the window allows
 }
 
-func newMatchFinder[T mfPos](maxChunk int, maxOff uint32) *matchFinder[T] {
-	return &matchFinder[T]{
+func newMatchFinder[T mfPos](maxChunk int, maxOff uint32, len2 bool) *matchFinder[T] {
+	mf := &matchFinder[T]{
 		hash3:  make([]T, 2<<mfHash3Bits),
 		hash4:  make([]T, 1<<mfHash4Bits),
 		child:  make([]T, 2*maxChunk),
 		maxOff: maxOff,
 	}
+	if len2 {
+		mf.hash2 = make([]T, 1<<16)
+	}
+	return mf
 }
 
 // reset prepares the finder for a new chunk.
 func (mf *matchFinder[T]) reset(data []byte) {
+	clear(mf.hash2)
 	clear(mf.hash3)
 	clear(mf.hash4)
 	mf.data = data
@@ -109,6 +116,14 @@ func (mf *matchFinder[T]) find(pos, maxLen, niceLen, depth int, out []lzMatch) [
 	}
 	seq := binary.LittleEndian.Uint32(data[pos:])
 	best := 2
+	if mf.hash2 != nil {
+		// Length 2: the most recent position with the same two bytes.
+		k := uint16(seq)
+		if p := uint32(mf.hash2[k]); p != 0 && cur-p <= mf.maxOff {
+			out = append(out, lzMatch{2, cur - p})
+		}
+		mf.hash2[k] = T(cur)
+	}
 	// Length 3: the more recent of the two last positions with the same
 	// hash whose three bytes agree.
 	h3 := hash3(seq) * 2
@@ -117,10 +132,10 @@ func (mf *matchFinder[T]) find(pos, maxLen, niceLen, depth int, out []lzMatch) [
 	hash3[0], hash3[1] = T(cur), T(p0)
 	s3 := seq & 0xFFFFFF
 	if p0 != 0 && cur-p0 <= mf.maxOff && binary.LittleEndian.Uint32(data[p0-1:])&0xFFFFFF == s3 {
-		out = append(out, lzMatch{3, cur - p0})
+		out = addMatch(out, first, 3, cur-p0)
 		best = 3
 	} else if p1 != 0 && cur-p1 <= mf.maxOff && binary.LittleEndian.Uint32(data[p1-1:])&0xFFFFFF == s3 {
-		out = append(out, lzMatch{3, cur - p1})
+		out = addMatch(out, first, 3, cur-p1)
 		best = 3
 	}
 	// Length 4 and up: the binary tree.

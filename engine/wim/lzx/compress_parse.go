@@ -60,7 +60,7 @@ func findRegionMatches[T mfPos](c *Compressor, mf *matchFinder[T], data []byte, 
 		// shrink from one position to a later one, except at the end
 		// of the chunk where no search follows.
 		maxLen := min(maxMatchLen, len(data)-pos)
-		nice := min(encNiceLen, maxLen)
+		nice := min(c.params.nice, maxLen)
 		if pos < skipUntil {
 			// Inside a long match: the position is not even inserted.
 			// The trees stay valid without it; later positions find
@@ -71,8 +71,8 @@ func findRegionMatches[T mfPos](c *Compressor, mf *matchFinder[T], data []byte, 
 			continue
 		}
 		before := len(cache)
-		cache = mf.find(pos, maxLen, nice, encSearchDepth, cache)
-		if len(cache) > before {
+		cache = mf.find(pos, maxLen, nice, c.params.depth, cache)
+		if len(cache) > before && !c.params.noSkip {
 			if l := int(cache[len(cache)-1].length); l >= nice {
 				skipUntil = pos + l
 			}

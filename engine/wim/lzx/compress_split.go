@@ -196,7 +196,7 @@ func (c *Compressor) splitRegion(data []byte, start, rlen int) []int {
 	}
 	toks = append(toks, splitTok{pos: int32(rlen)}) // sentinel
 	c.toks = toks
-	c.splitRange(0, len(toks)-1, xlogx())
+	c.splitRange(0, len(toks)-1, c.params.splitDepth, xlogx())
 	c.bounds = append(c.bounds, rlen)
 	return c.bounds
 }
@@ -205,9 +205,9 @@ func (c *Compressor) splitRegion(data []byte, start, rlen int) []int {
 func rawBits(n int) float64 { return float64(8*n + 128) }
 
 // splitRange splits the tokens [a, b) in two where that is cheapest, if
-// that is cheaper than one block, and recurses; it appends the inner
-// boundaries to c.bounds in order.
-func (c *Compressor) splitRange(a, b int, t []float64) {
+// that is cheaper than one block, and recurses (at most depth levels; 0:
+// no limit); it appends the inner boundaries to c.bounds in order.
+func (c *Compressor) splitRange(a, b, depth int, t []float64) {
 	toks := c.toks
 	p0, p1 := int(toks[a].pos), int(toks[b].pos)
 	if p1-p0 < 2*encMinBlock {
@@ -240,9 +240,13 @@ func (c *Compressor) splitRange(a, b int, t []float64) {
 	if bestK < 0 {
 		return
 	}
-	c.splitRange(a, bestK, t)
+	if depth != 1 {
+		c.splitRange(a, bestK, depth-1, t)
+	}
 	c.bounds = append(c.bounds, int(toks[bestK].pos))
-	c.splitRange(bestK, b, t)
+	if depth != 1 {
+		c.splitRange(bestK, b, depth-1, t)
+	}
 }
 
 // compressRegion codes the region data[start:end], whose matches are
@@ -261,7 +265,7 @@ func (c *Compressor) compressRegion(data []byte, start, end int, q recentOffsets
 			c.tallyRange(a, b)
 		}
 		var qEnd recentOffsets
-		for pass := 1; pass < encPasses; pass++ {
+		for pass := 1; pass < c.params.passes; pass++ {
 			c.buildCodes()
 			c.setCostsFromCode(encUnusedMain, encUnusedLen, 7)
 			c.computeMatchCosts()

@@ -1,0 +1,341 @@
+package lzx
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Levels. The compressor runs one of three settings, named after the
+// wimlib levels they stand against:
+//
+//   - LevelFast (wimlib's 20): hash chains and a lazy parse, no
+//     minimum-cost path (compressRegionFast below);
+//   - LevelDefault (wimlib's 50): binary trees, a lazy parse for the first
+//     estimates, one minimum-cost path search per block (compress.go);
+//   - LevelSlow (wimlib's 100): the same with deeper searches, longer nice
+//     matches and more path searches per block.
+//
+// A wimlib-style level N picks one of them: 1..34 fast (wimlib's own fast
+// levels, LZX_MAX_FAST_LEVEL, are those up to 34), 35..69 default, 70 and
+// above slow. 0 is the default.
+const (
+	LevelFast    = 20
+	LevelDefault = 50
+	LevelSlow    = 100
+)
+
+// encParams are the settings of one level.
+type encParams struct {
+	fast   bool // hash chains and a lazy parse only
+	depth  int  // tree nodes (or chain links) visited per position
+	nice   int  // a match this long is taken without looking further
+	passes int  // lazy parse + minimum-cost path searches per block (binary trees)
+	split  bool // the fast level: split regions into blocks
+	len2   bool // binary trees: search explicit offset matches of length 2
+	noSkip bool // binary trees: search inside nice matches too
+
+	splitDepth int // levels of block splitting (0: no limit)
+}
+
+// Settings of each level.
+var (
+	paramsFast    = encParams{fast: true, depth: 64, nice: 96, split: true, splitDepth: 1}
+	paramsDefault = encParams{depth: encSearchDepth, nice: encNiceLen, passes: encPasses}
+	paramsSlow    = encParams{depth: 48, nice: 96, passes: 4, len2: true, noSkip: true}
+)
+
+// levelParams returns the settings of level (see LevelFast).
+func levelParams(level int) (encParams, error) {
+	switch {
+	case level == 0:
+		return paramsDefault, nil
+	case level < 0:
+		return encParams{}, fmt.Errorf("lzx: compression level %d is not 1 to 100 (or 0 for the default)", level)
+	case level < 35:
+		return paramsFast, nil
+	case level < 70:
+		return paramsDefault, nil
+	}
+	return paramsSlow, nil
+}
+
+// LevelName returns the setting a level runs: "fast", "default" or "slow"
+// ("" for a level NewCompressorLevel rejects).
+func LevelName(level int) string {
+	p, err := levelParams(level)
+	switch {
+	case err != nil:
+		return ""
+	case p.fast:
+		return "fast"
+	case p.passes > encPasses:
+		return "slow"
+	}
+	return "default"
+}
+
+// The fast level's match finder: hash chains. Every position is linked to
+// the previous one whose next four bytes hash alike; a search walks the
+// chain from the most recent, up to depth links. A one-entry table by a
+// hash of three bytes adds the most recent length 3 match. Entries hold
+// position+1 (0: none), in 16 bits for chunks of at most 32 KiB.
+const (
+	hcHash3Bits = 14
+	hcHash4Bits = 15
+)
+
+type hashChains[T mfPos] struct {
+	head3  []T
+	head4  []T
+	prev   []T // previous position in the chain of each position
+	data   []byte
+	maxOff uint32
+}
+
+func newHashChains[T mfPos](maxChunk int, maxOff uint32) *hashChains[T] {
+	return &hashChains[T]{
+		head3:  make([]T, 1<<hcHash3Bits),
+		head4:  make([]T, 1<<hcHash4Bits),
+		prev:   make([]T, maxChunk),
+		maxOff: maxOff,
+	}
+}
+
+func (h *hashChains[T]) reset(data []byte) {
+	clear(h.head3)
+	clear(h.head4)
+	h.data = data
+}
+
+func hcHash3(v uint32) uint32 { return (v & 0xFFFFFF) * 0x9E3779B1 >> (32 - hcHash3Bits) }
+func hcHash4(v uint32) uint32 { return v * 0x9E3779B1 >> (32 - hcHash4Bits) }
+
+// insert links position pos (pos+4 <= len(data)) into the tables.
+func (h *hashChains[T]) insert(pos int) {
+	seq := binary.LittleEndian.Uint32(h.data[pos:])
+	h.head3[hcHash3(seq)] = T(pos + 1)
+	k := hcHash4(seq)
+	h.prev[pos] = h.head4[k]
+	h.head4[k] = T(pos + 1)
+}
+
+// longest inserts position pos and returns its longest match longer than
+// minLen (0: none) and at most maxLen (4 <= maxLen <= len(data)-pos), and
+// its offset; the search follows at most depth links and stops at a match
+// of nice bytes.
+func (h *hashChains[T]) longest(pos, minLen, maxLen, nice, depth int) (int, uint32) {
+	data := h.data
+	seq := binary.LittleEndian.Uint32(data[pos:])
+	cur := uint32(pos) + 1
+	best, bestOff := minLen, uint32(0)
+	k3 := hcHash3(seq)
+	if p := uint32(h.head3[k3]); best < 3 && p != 0 && cur-p <= h.maxOff &&
+		binary.LittleEndian.Uint32(data[p-1:])&0xFFFFFF == seq&0xFFFFFF {
+		best, bestOff = 3, cur-p
+	}
+	h.head3[k3] = T(cur)
+	k4 := hcHash4(seq)
+	node := uint32(h.head4[k4])
+	h.prev[pos] = T(node)
+	h.head4[k4] = T(cur)
+	for ; node != 0 && depth > 0; depth-- {
+		if cur-node > h.maxOff {
+			break
+		}
+		m := int(node - 1)
+		node = uint32(h.prev[m])
+		if best >= 4 && best < maxLen && data[m+best] != data[pos+best] {
+			continue
+		}
+		if binary.LittleEndian.Uint32(data[m:]) != seq {
+			continue
+		}
+		n := matchLen(data, m, pos, 4, maxLen)
+		if n > best {
+			best, bestOff = n, uint32(pos-m)
+			if n >= nice {
+				break
+			}
+		}
+	}
+	if bestOff == 0 {
+		return 0, 0
+	}
+	return best, bestOff
+}
+
+// fastGain scores a match for the lazy parse: its length, plus 3 for a
+// repeat offset (no offset bits, and the queue keeps the offsets that
+// structured data repeats), plus 1 for an offset below 4096 and 1 more
+// below 256. (Scored in bits saved, 8 per byte less the offset's extra
+// bits, the output of text was 12% larger: the parse took far matches a
+// byte longer over repeats; this weighting is that of wimlib's lazy parse.)
+func (c *Compressor) fastGain(length int, code uint32) int {
+	if code < numRecentOffsets {
+		return length + 3
+	}
+	g := length
+	if code < 4096 {
+		g++
+	}
+	if code < 256 {
+		g++
+	}
+	return g
+}
+
+// fastMatch returns the best match at pos of the explicit one (length l,
+// offset off) and the repeat offset matches of q: its length (0: none worth
+// taking), code and gain. Without an explicit match of 3 bytes or more it
+// returns none: a repeat match is seldom there, and looking for it at
+// every literal took a fifth of the time.
+func (c *Compressor) fastMatch(data []byte, pos, maxL, l int, off uint32, q recentOffsets) (int, uint32, int) {
+	bl, bc, bg := 0, uint32(0), 0
+	if l < 3 {
+		return 0, 0, 0
+	}
+	{
+		code := off + offsetAdjust
+		for r := 0; r < numRecentOffsets; r++ {
+			if q.get(r) == off {
+				code = uint32(r)
+				break
+			}
+		}
+		// A short far match costs more than its literals.
+		if l > 3 || code < numRecentOffsets || off < 8192 {
+			bl, bc, bg = l, code, c.fastGain(l, code)
+		}
+	}
+	for r := 0; r < numRecentOffsets; r++ {
+		o := int(q.get(r))
+		if o > pos {
+			continue
+		}
+		if rl := repLen(data, pos, o, maxL); rl >= 3 {
+			if g := c.fastGain(rl, uint32(r)); g > bg {
+				bl, bc, bg = rl, uint32(r), g
+			}
+		}
+	}
+	return bl, bc, bg
+}
+
+// compressRegionFast codes the next region of the chunk from start (as
+// findRegionMatches bounds it) at the fast level: a lazy parse over hash
+// chains (at each position the best of the longest match and the repeat
+// offset matches, unless the next position has a better one), then the
+// block split of the default level, and the blocks. It returns the
+// region's end and the recent offsets after it.
+func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, start int, q recentOffsets) (int, recentOffsets) {
+	end := min(len(data), start+encMaxBlock)
+	if len(data)-end < encRegionSlack {
+		end = len(data)
+	}
+	q0 := q
+	nice, depth := c.params.nice, c.params.depth
+	f := &c.freqs
+	*f = symbolFreqs{}
+	items := c.items[:0]
+	lits := 0
+	ins := start // the first position not yet inserted
+	literal := func(pos int) {
+		f.main[data[pos]]++
+		lits++
+	}
+	for i := start; i < end; {
+		maxL := min(maxMatchLen, end-i)
+		if maxL < 4 {
+			if i >= ins && i+4 <= len(data) {
+				hc.insert(i)
+				ins = i + 1
+			}
+			literal(i)
+			i++
+			continue
+		}
+		l, off := hc.longest(i, 0, maxL, min(nice, maxL), depth)
+		ins = i + 1
+		cl, cc, cg := c.fastMatch(data, i, maxL, l, off, q)
+		if cl == 0 {
+			literal(i)
+			i++
+			continue
+		}
+		// Lazy: a literal first while the next position has a better
+		// match. A repeat of the last offset, or a nice match, is taken
+		// at once.
+		for cc != 0 && cl < nice && i+1 < end {
+			j := i + 1
+			maxJ := min(maxMatchLen, end-j)
+			if maxJ < 4 {
+				break
+			}
+			l2, off2 := hc.longest(j, 0, maxJ, min(nice, maxJ), max(depth/2, 1))
+			ins = j + 1
+			nl, nc, ng := c.fastMatch(data, j, maxJ, l2, off2, q)
+			if nl == 0 || ng <= cg {
+				break
+			}
+			literal(i)
+			i, cl, cc, cg = j, nl, nc, ng
+		}
+		c.tallyMatch(cl, cc)
+		items = append(items, parseItem{lits: uint32(lits), length: uint32(cl), code: cc})
+		lits = 0
+		q = q.update(cc)
+		for p := max(ins, i+1); p < i+cl && p+4 <= len(data); p++ {
+			hc.insert(p)
+		}
+		i += cl
+		ins = max(ins, i)
+	}
+	c.items = append(items, parseItem{lits: uint32(lits)})
+
+	rlen := end - start
+	var bounds []int
+	if c.params.split {
+		bounds = c.splitRegion(data, start, rlen)
+	} else {
+		bounds = append(c.bounds[:0], rlen)
+	}
+	if len(bounds) == 1 {
+		c.buildCodes()
+		c.writeBlock(data, start, end, q)
+		return end, q
+	}
+	// Cut the region's parse at the block bounds (token starts).
+	c.ritems = append(c.ritems[:0], c.items...)
+	q = q0
+	k, used, p, a := 0, 0, 0, 0
+	for _, b := range bounds {
+		*f = symbolFreqs{}
+		items := c.items[:0]
+		lits := 0
+		for p < b {
+			it := c.ritems[k]
+			if rem := int(it.lits) - used; rem > 0 {
+				n := min(rem, b-p)
+				for _, x := range data[start+p : start+p+n] {
+					f.main[x]++
+				}
+				lits += n
+				used += n
+				p += n
+				continue
+			}
+			c.tallyMatch(int(it.length), it.code)
+			items = append(items, parseItem{lits: uint32(lits), length: it.length, code: it.code})
+			lits = 0
+			q = q.update(it.code)
+			p += int(it.length)
+			k++
+			used = 0
+		}
+		c.items = append(items, parseItem{lits: uint32(lits)})
+		c.buildCodes()
+		c.writeBlock(data, start+a, start+b, q)
+		a = b
+	}
+	return end, q
+}
