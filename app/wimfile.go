@@ -352,34 +352,66 @@ func ParseSize(s string) (int64, error) {
 // is split and then removed, whether the work succeeds or not. None of the
 // parts may exist. It returns the images' indexes and the parts' names.
 func ExportWIMSplit(ctx context.Context, src *WIM, images []int, dest string, partSize int64, o WIMExportOptions) ([]int, []string, error) {
-	if _, err := os.Lstat(dest); err == nil {
-		return nil, nil, fmt.Errorf("%s already exists: a split set is always new; remove it or choose another name", dest)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dest), "."+filepath.Base(dest)+TempInfix+"split-")
-	if err != nil {
-		return nil, nil, err
-	}
-	defer os.RemoveAll(tmp)
-	whole := filepath.Join(tmp, "export.wim")
-	report := o.Progress
-	if report != nil {
-		o.Progress = func(r progress.Report) {
-			r.Phase = "exporting"
-			report(r)
-		}
-	}
-	idx, err := wim.Export(ctx, src, images, whole, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	w, err := wim.Open(whole, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer w.Close()
-	names, err := wim.Split(ctx, w, dest, wim.SplitOptions{PartSize: partSize, Progress: report})
+	var idx []int
+	names, err := exportThenSplit(ctx, dest, partSize, o.Progress, func(whole string, report progress.Func) error {
+		o.Progress = report
+		var err error
+		idx, err = wim.Export(ctx, src, images, whole, o)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return idx, names, nil
+}
+
+// exportThenSplit runs export into a new WIM file in a hidden folder next
+// to dest, splits that file into the parts of dest (see SplitWIM) and
+// removes the folder, whether the work succeeds or not. report gets the
+// export's progress (phase "exporting"), then the split's.
+func exportThenSplit(ctx context.Context, dest string, partSize int64, report progress.Func, export func(whole string, report progress.Func) error) ([]string, error) {
+	if _, err := os.Lstat(dest); err == nil {
+		return nil, fmt.Errorf("%s already exists: a split set is always new; remove it or choose another name", dest)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dest), "."+filepath.Base(dest)+TempInfix+"split-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	whole := filepath.Join(tmp, "export.wim")
+	exporting := report
+	if report != nil {
+		exporting = func(r progress.Report) {
+			r.Phase = "exporting"
+			report(r)
+		}
+	}
+	if err := export(whole, exporting); err != nil {
+		return nil, err
+	}
+	w, err := wim.Open(whole, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return wim.Split(ctx, w, dest, wim.SplitOptions{PartSize: partSize, Progress: report})
+}
+
+// SplitSetName is the name of the first part of a split set written for
+// dest: dest with the extension .swm, as Windows Setup looks for
+// sources\install.swm.
+func SplitSetName(dest string) string {
+	return strings.TrimSuffix(dest, filepath.Ext(dest)) + ".swm"
+}
+
+// ExportImageSplit exports image r of the server as a new split set whose
+// first part is dest (install.swm, install2.swm, …), parts of at most
+// partSize bytes, for a FAT32 USB stick: the console's Export wizard
+// offers it. It returns the parts' names.
+func (s *Server) ExportImageSplit(ctx context.Context, r ImageRef, dest string, partSize int64, o ExportOptions) ([]string, error) {
+	return exportThenSplit(ctx, dest, partSize, o.Progress, func(whole string, report progress.Func) error {
+		o.Progress = report
+		o.Overwrite = OverwriteNo
+		return s.ExportImage(ctx, r, whole, o)
+	})
 }

@@ -690,6 +690,7 @@ const (
 	exportNew       = "New file"
 	exportOverwrite = "Overwrite the file"
 	exportAppend    = "Append to the file"
+	exportSplit     = "New split set for a FAT32 USB stick (parts of 3.8 GiB)"
 )
 
 func (c *Console) exportImage() {
@@ -737,7 +738,7 @@ func (w *exportWizard) build() {
 			w.dest.SetText(dest)
 		})
 	})
-	w.mode = c.newWizardSelect([]string{exportNew, exportAppend, exportOverwrite}, func(string) { w.wiz.check() })
+	w.mode = c.newWizardSelect([]string{exportNew, exportAppend, exportOverwrite, exportSplit}, func(string) { w.wiz.check() })
 	w.mode.Selected = exportNew
 	w.name = c.newDialogEntry()
 	w.name.SetText(im.Name)
@@ -781,6 +782,17 @@ func (w *exportWizard) destProblem() error {
 	dest := w.destPath()
 	if st, err := os.Stat(filepath.Dir(dest)); err != nil || !st.IsDir() {
 		return fmt.Errorf("the folder %s does not exist: choose another folder", filepath.Dir(dest))
+	}
+	if w.mode.Selected == exportSplit {
+		// The parts are DEST.swm, DEST2.swm …: none may exist.
+		first := app.SplitSetName(dest)
+		if _, err := os.Stat(first); err == nil {
+			return fmt.Errorf("%s exists: a split set is always new; choose another name or folder", first)
+		}
+		if strings.TrimSpace(w.name.Text) == "" {
+			return errors.New("type a name for the exported image")
+		}
+		return nil
 	}
 	st, err := os.Stat(dest)
 	switch {
@@ -862,6 +874,11 @@ func (w *exportWizard) showSummary() {
 		verb = "Append to the file"
 	case exportOverwrite:
 		verb = "Overwrite the file"
+	case exportSplit:
+		first := app.SplitSetName(w.destPath())
+		w.summary.SetText(fmt.Sprintf("Export the image %q (%s)\n\nas a split set for a FAT32 USB stick: %s, %s, … (parts of at most %s; copy them all to the stick's sources folder)\nas the image %q.\n\nClick Finish to export it; the job shows its progress and can be cancelled.",
+			w.n.Image.Name, w.n.Ref(), first, strings.TrimSuffix(first, ".swm")+"2.swm", app.FormatBytes(app.DefaultPartSize), strings.TrimSpace(w.name.Text)))
+		return
 	}
 	w.summary.SetText(fmt.Sprintf("Export the image %q (%s)\n\n%s %s\nas the image %q.\n\nClick Finish to export it; the job shows its progress and can be cancelled.",
 		w.n.Image.Name, w.n.Ref(), verb, w.destPath(), strings.TrimSpace(w.name.Text)))
@@ -885,6 +902,21 @@ func (w *exportWizard) submit() {
 		o.Overwrite = app.OverwriteAppend
 	}
 	r, srv, dest := w.n.Ref(), w.n.Server, w.destPath()
+	if w.mode.Selected == exportSplit {
+		first := app.SplitSetName(dest)
+		var parts []string
+		w.c.runJob("Export "+w.n.Label, func(ctx context.Context, report progress.Func) error {
+			o.Progress = report
+			var err error
+			parts, err = srv.ExportImageSplit(ctx, r, first, app.DefaultPartSize, o)
+			return err
+		}, func(err error) {
+			if err == nil {
+				dialog.ShowInformation("Export Image", fmt.Sprintf("Exported %q as a split set of %d part(s):\n%s", w.n.Label, len(parts), strings.Join(parts, "\n")), w.c.Window)
+			}
+		})
+		return
+	}
 	w.c.runJob("Export "+w.n.Label, func(ctx context.Context, report progress.Func) error {
 		o.Progress = report
 		return srv.ExportImage(ctx, r, dest, o)

@@ -725,3 +725,56 @@ func TestExportWizardPagesFit(t *testing.T) {
 		w.wiz.Cancel()
 	}
 }
+
+// TestExportWizardSplitSet: "New split set for a FAT32 USB stick" writes
+// DEST.swm (and more parts for a bigger image) that read back as the image,
+// refuses a set that exists, and leaves no working file behind.
+func TestExportWizardSplitSet(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "install.wim")
+	f.do(t, app.ImageID(f.srv, f.refs[0]), "Export Image…")
+	w := f.c.current.(*exportWizard)
+	next(t, w.wiz)
+	w.dest.SetText(dest)
+	w.mode.SetSelected(exportSplit)
+	next(t, w.wiz)
+	if w.wiz.at != 2 {
+		t.Fatalf("stayed on the destination page: %q", w.wiz.problem.Text)
+	}
+	if !strings.Contains(w.summary.Text, filepath.Join(dir, "install.swm")) || !strings.Contains(w.summary.Text, "FAT32") {
+		t.Errorf("summary %q", w.summary.Text)
+	}
+	next(t, w.wiz) // Finish
+	f.c.jobs.Wait()
+	f.c.settle()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "install.swm" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("the folder holds %q, want install.swm alone", names)
+	}
+	wm, err := app.OpenWIM(filepath.Join(dir, "install.swm"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := wm.Header()
+	if h.Flags&app.FlagSpanned == 0 || h.Part != 1 || h.TotalParts != 1 || wm.XML().Image(1).Name != f.image(t, f.refs[0]).Name {
+		t.Errorf("part 1: flags %#x, part %d/%d", h.Flags, h.Part, h.TotalParts)
+	}
+	wm.Close()
+
+	// The set exists now: flagged on the destination page.
+	f.do(t, app.ImageID(f.srv, f.refs[0]), "Export Image…")
+	w = f.c.current.(*exportWizard)
+	defer w.wiz.Cancel()
+	next(t, w.wiz)
+	w.dest.SetText(dest)
+	w.mode.SetSelected(exportSplit)
+	next(t, w.wiz)
+	if w.wiz.at != 1 || !strings.Contains(w.wiz.problem.Text, "install.swm exists") {
+		t.Errorf("page %d, problem %q", w.wiz.at, w.wiz.problem.Text)
+	}
+}

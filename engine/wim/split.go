@@ -19,7 +19,7 @@ import (
 // DefaultPartSize is the part size of Split when none is given: 3.8 GiB,
 // below FAT32's 4 GiB file limit with room for a part's tables, as DISM
 // users pick for a USB stick.
-const DefaultPartSize = 3800 << 20
+const DefaultPartSize = 3891 << 20
 
 // PhaseSplit is the phase of Split's progress reports.
 const PhaseSplit = "splitting"
