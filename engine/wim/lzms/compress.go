@@ -203,16 +203,7 @@ func (c *Compressor) putLZ(length, off uint32, rep int) {
 	} else {
 		c.rc.encode(lzE, 1)
 		c.lzState = c.lzState<<1 | 1
-		for i := range rep {
-			st := &c.lzRepState[i]
-			c.rc.encode(&c.lzRep[i][*st&(numOtherProbs-1)], 1)
-			*st = *st<<1 | 1
-		}
-		if rep < numLZReps-1 {
-			st := &c.lzRepState[rep]
-			c.rc.encode(&c.lzRep[rep][*st&(numOtherProbs-1)], 0)
-			*st <<= 1
-		}
+		c.putRepeat(rep, &c.lzRep, &c.lzRepState)
 		i := rep
 		if c.prev == itemLZ {
 			i++
@@ -221,13 +212,34 @@ func (c *Compressor) putLZ(length, off uint32, rep int) {
 			q[i] = q[i-1]
 		}
 	}
+	c.putLength(length)
+	q[0] = off
+	c.prev = itemLZ
+}
+
+// putRepeat codes which recent source (0..numLZReps-1) a repeat match
+// uses, with the decisions and states of its kind (LZ or delta): a 1 for
+// each source passed over, then a 0 unless it is the last.
+func (c *Compressor) putRepeat(rep int, probs *[numLZReps - 1][numOtherProbs]probEntry, states *[numLZReps - 1]uint32) {
+	for i := range rep {
+		st := &states[i]
+		c.rc.encode(&probs[i][*st&(numOtherProbs-1)], 1)
+		*st = *st<<1 | 1
+	}
+	if rep < numLZReps-1 {
+		st := &states[rep]
+		c.rc.encode(&probs[rep][*st&(numOtherProbs-1)], 0)
+		*st <<= 1
+	}
+}
+
+// putLength codes a match length: its slot, then the slot's extra bits.
+func (c *Compressor) putLength(length uint32) {
 	s := c.lengthSlot(length)
 	c.length.put(&c.bw, s, &c.scratch)
 	if x := uint(lengthExtra[s]); x != 0 {
 		c.bw.put(length-lengthBase[s], x)
 	}
-	q[0] = off
-	c.prev = itemLZ
 }
 
 // putDelta codes a delta match with an explicit source (rep < 0) or the
@@ -253,16 +265,7 @@ func (c *Compressor) putDelta(length, power, raw uint32, rep int) {
 	} else {
 		c.rc.encode(dE, 1)
 		c.deltaState = c.deltaState<<1 | 1
-		for i := range rep {
-			st := &c.deltaRepState[i]
-			c.rc.encode(&c.deltaRep[i][*st&(numOtherProbs-1)], 1)
-			*st = *st<<1 | 1
-		}
-		if rep < numLZReps-1 {
-			st := &c.deltaRepState[rep]
-			c.rc.encode(&c.deltaRep[rep][*st&(numOtherProbs-1)], 0)
-			*st <<= 1
-		}
+		c.putRepeat(rep, &c.deltaRep, &c.deltaRepState)
 		i := rep
 		if c.prev == itemDelta {
 			i++
@@ -271,11 +274,7 @@ func (c *Compressor) putDelta(length, power, raw uint32, rep int) {
 			q[i] = q[i-1]
 		}
 	}
-	s := c.lengthSlot(length)
-	c.length.put(&c.bw, s, &c.scratch)
-	if x := uint(lengthExtra[s]); x != 0 {
-		c.bw.put(length-lengthBase[s], x)
-	}
+	c.putLength(length)
 	q[0] = deltaPair{power, raw}
 	c.prev = itemDelta
 }

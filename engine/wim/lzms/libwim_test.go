@@ -384,3 +384,9 @@ func BenchmarkLibwimDecompress(b *testing.B) {
 		})
 	}
 }
+
+// corpusFile is a fuzz corpus file holding the chunk src and its
+// uncompressed size (written by -update).
+func corpusFile(src []byte, size int) []byte {
+	return fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\nint(%d)\n", src, size)
+}

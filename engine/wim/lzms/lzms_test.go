@@ -63,10 +63,6 @@ func parseCorpusFile(path string) (src []byte, size int, err error) {
 	return []byte(s), size, nil
 }
 
-func corpusFile(src []byte, size int) []byte {
-	return fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\nint(%d)\n", src, size)
-}
-
 func loadGoldens(t testing.TB) []golden {
 	t.Helper()
 	f, err := os.Open(goldenList)
