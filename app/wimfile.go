@@ -409,9 +409,19 @@ func SplitSetName(dest string) string {
 // partSize bytes, for a FAT32 USB stick: the console's Export wizard
 // offers it. It returns the parts' names.
 func (s *Server) ExportImageSplit(ctx context.Context, r ImageRef, dest string, partSize int64, o ExportOptions) ([]string, error) {
+	return ExportImageSplit(ctx, s.Service(), r, dest, partSize, o)
+}
+
+// ExportImageSplit exports image r of the store svc serves, local or
+// remote, as a new split set whose first part is dest (see
+// Server.ExportImageSplit): the image is exported into a working folder
+// next to dest (downloaded, from a remote store), split there into the
+// parts, and the folder removed. A split set is always new:
+// o.Overwrite is ignored, and an existing dest or part is refused.
+func ExportImageSplit(ctx context.Context, svc Service, r ImageRef, dest string, partSize int64, o ExportOptions) ([]string, error) {
 	return exportThenSplit(ctx, dest, partSize, o.Progress, func(whole string, report progress.Func) error {
 		o.Progress = report
 		o.Overwrite = OverwriteNo
-		return s.ExportImage(ctx, r, whole, o)
+		return svc.ExportImage(ctx, r, whole, o)
 	})
 }

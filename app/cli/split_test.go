@@ -2,7 +2,9 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -110,4 +112,82 @@ func TestExportSplit(t *testing.T) {
 	if after, _ := os.ReadDir(dir); len(after) != len(entries) {
 		t.Errorf("%d entries after the refused export, %d before", len(after), len(entries))
 	}
+}
+
+// TestExportImageSplit: export-image --split writes an image of a store's
+// group as a new split set, from a local store and through --server (the
+// image downloaded, then split here); wimlib-imagex verifies and applies
+// the set, and so does our apply. --split with --overwrite yes or append,
+// a bad size and an existing set are refused and change nothing.
+func TestExportImageSplit(t *testing.T) {
+	oracle.Wimlib(t)
+	st := filepath.Join(t.TempDir(), "RemoteInstall")
+	tree := writeTree(t, "xs")
+	src := filepath.Join(t.TempDir(), "install.wim")
+	if code, _, errs := wimCLI(t, "capture", tree, src, "--name", "Pro", "--compress", "xpress"); code != 0 {
+		t.Fatalf("capture: exit %d: %s", code, errs)
+	}
+	for _, args := range [][]string{{"add-image-group", "Win"}, {"add-image", src, "--group", "Win"}} {
+		if code, out, errs := run(t, append([]string{"--store", st}, args...)...); code != 0 {
+			t.Fatalf("%q: exit %d: %s%s", args, code, out, errs)
+		}
+	}
+	check := func(t *testing.T, global []string) {
+		dir := t.TempDir()
+		dest := filepath.Join(dir, "install.swm")
+		exportImage := func(args ...string) (int, string, string) {
+			return run(t, append(append(append([]string{}, global...), "export-image", "Win/install"), args...)...)
+		}
+		code, out, errs := exportImage(dest, "--split", "2K")
+		if code != 0 {
+			t.Fatalf("export-image --split: exit %d: %s%s", code, out, errs)
+		}
+		glob := filepath.Join(dir, "install*.swm")
+		parts, _ := filepath.Glob(glob)
+		entries, _ := os.ReadDir(dir)
+		if len(parts) < 2 || len(entries) != len(parts) {
+			t.Fatalf("parts %q; the folder holds %d entries (a working file left behind?)", parts, len(entries))
+		}
+		if want := "exported Win/install to " + dest + "\n" + dest + ": split into " + strconv.Itoa(len(parts)) + " parts: " + dest + ", " + filepath.Join(dir, "install2.swm"); !strings.HasPrefix(out, want) {
+			t.Errorf("export-image printed:\n%s\nwant it to begin with:\n%s", out, want)
+		}
+		oracle.Run(t, "verify", dest, "--ref="+glob)
+		theirs := filepath.Join(t.TempDir(), "theirs")
+		oracle.Run(t, "apply", dest, "1", theirs, "--ref="+glob)
+		sameFiles(t, tree, theirs)
+		ours := filepath.Join(t.TempDir(), "ours")
+		if code, _, errs := wimCLI(t, "apply", dest, "1", ours, "--ref", glob); code != 0 {
+			t.Fatalf("apply: exit %d: %s", code, errs)
+		}
+		sameFiles(t, tree, ours)
+		if info := oracle.Run(t, "info", dest); !strings.Contains(info, "Part Number:    1/"+strconv.Itoa(len(parts))) || !strings.Contains(info, "Compression:    XPRESS") {
+			t.Errorf("wimlib info:\n%s", info)
+		}
+		if out, err := exec.Command(oracle.Need(t, "7z"), "t", dest).CombinedOutput(); err != nil || !strings.Contains(string(out), "Everything is Ok") {
+			t.Errorf("7z t %s: %v\n%s", dest, err, out)
+		}
+
+		for _, c := range []struct {
+			args []string
+			code int
+			want string
+		}{
+			{[]string{dest, "--split", "2K"}, 1, "install.swm already exists"},
+			{[]string{filepath.Join(dir, "new.swm"), "--split", "2K", "--overwrite", "append"}, 2, "--split and --overwrite append cannot be used together"},
+			{[]string{filepath.Join(dir, "new.swm"), "--split", "2K", "--overwrite", "yes"}, 2, "--split and --overwrite yes cannot be used together"},
+			{[]string{filepath.Join(dir, "new.swm"), "--split", "big"}, 2, `--split: size "big"`},
+		} {
+			if code, out, errs := exportImage(c.args...); code != c.code || !strings.Contains(errs, c.want) {
+				t.Errorf("export-image %q: exit %d, stderr %q%s; want exit %d, %q", c.args, code, errs, out, c.code, c.want)
+			}
+		}
+		if after, _ := os.ReadDir(dir); len(after) != len(entries) {
+			t.Errorf("%d entries after the refused exports, %d before", len(after), len(entries))
+		}
+	}
+	t.Run("local", func(t *testing.T) { check(t, []string{"--store", st}) })
+	t.Run("remote", func(t *testing.T) {
+		url, fp, token := startRemote(t, st)
+		check(t, []string{"--server", url, "--token", token, "--fingerprint", fp})
+	})
 }

@@ -367,11 +367,22 @@ func newSetImageCmd(env *Env) *cobra.Command {
 }
 
 func newExportImageCmd(env *Env) *cobra.Command {
-	var overwrite, name, desc string
+	var overwrite, name, desc, split string
 	cmd := &cobra.Command{
-		Use:   "export-image IMAGE DEST [--overwrite no|yes|append] [--name N] [--description D]",
+		Use:   "export-image IMAGE DEST [--overwrite no|yes|append] [--name N] [--description D] [--split SIZE]",
 		Short: "Write an image as a standalone WIM file",
-		Args:  exactArgs(2, "an image and a destination WIM file"),
+		Long: `Write IMAGE (GROUP/FILE or boot/ARCH/FILE) as a standalone WIM file DEST:
+its metadata and every file it uses from the group's Res.rwm. DEST must be
+new unless --overwrite yes (replace it) or append (add the image to it).
+
+With --split SIZE, DEST is a new split set instead (DEST.swm, DEST2.swm …,
+each at most SIZE: see split), for a FAT32 USB stick: name it install.swm
+for Windows Setup. SIZE is a number of MiB, or a number with a unit: 700M,
+3.8G. None of the parts may exist yet, so --overwrite is refused with it.
+Read the set with: apply DEST.swm 1 DIR --ref 'DEST*.swm'.
+
+Through --server the image is downloaded, then split on this machine.`,
+		Args: exactArgs(2, "an image and a destination WIM file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := imageRef(args[0])
 			if err != nil {
@@ -381,15 +392,32 @@ func newExportImageCmd(env *Env) *cobra.Command {
 			if o.Overwrite, err = parseOverwrite(overwrite); err != nil {
 				return err
 			}
+			var partSize int64
+			if cmd.Flags().Changed("split") {
+				if o.Overwrite != app.OverwriteNo {
+					return usageErrorf("--split and --overwrite %s cannot be used together: a split set is always new (remove its old parts first, or export to another name)", overwrite)
+				}
+				if partSize, err = app.ParseSize(split); err != nil {
+					return usageErrorf("--split: %v", err)
+				}
+			}
 			return runService(env, cmd, r.String(), func(ctx context.Context, svc app.Service) error {
 				report, done := progressLine(env)
 				o.Progress = report
-				err := svc.ExportImage(ctx, r, args[1], o)
+				var parts []string
+				if partSize > 0 {
+					parts, err = app.ExportImageSplit(ctx, svc, r, args[1], partSize, o)
+				} else {
+					err = svc.ExportImage(ctx, r, args[1], o)
+				}
 				done()
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "exported %s to %s\n", r, args[1])
+				if len(parts) > 1 {
+					fmt.Fprintf(env.Stdout, "%s: split into %d parts: %s\n", args[1], len(parts), strings.Join(parts, ", "))
+				}
 				return nil
 			})
 		},
@@ -398,6 +426,7 @@ func newExportImageCmd(env *Env) *cobra.Command {
 	f.StringVar(&overwrite, "overwrite", "no", "no, yes or append")
 	f.StringVar(&name, "name", "", "name of the exported image")
 	f.StringVar(&desc, "description", "", "description of the exported image")
+	f.StringVar(&split, "split", "", "write a new split set of parts of at most SIZE (700M, 3.8G) for a FAT32 USB stick")
 	return cmd
 }
 
