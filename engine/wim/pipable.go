@@ -46,13 +46,25 @@ import (
 //     metadata-flagged blobs like the others) until it has every blob it
 //     needs. The header of a further split part ("WLPWM" where a blob
 //     header is expected) may appear in between and is skipped.
+//   - Split sets (wimlib-imagex split of a pipable WIM, src/split.c and
+//     write_wim_part): every part is a pipable file of its own, laid out as
+//     above, with the set's GUID, its part number and the part count in
+//     both headers and the spanned flag; each part has the XML copy after
+//     its first header, part 1 alone the metadata resources, each part its
+//     own blobs, blob table and XML data, then the final header. Sent one
+//     after the other through a pipe (cat install.swm install2.swm …), the
+//     parts read as one pipable WIM. wimlib puts an integrity table in
+//     each part when the source had one, which its own pipe reader then
+//     cannot get past; Split writes none.
 //   - The integrity table (optional) covers the file from the end of the
 //     first header to the end of the blob table, as in a normal WIM.
 //
 // pipable_test.go checks these against wimlib-imagex 1.14: files it writes
 // (capture --pipable, --check, append) read from the file and from a pipe,
 // and files written here verified and applied by it, from the file and
-// from a pipe. Pipable split sets (the part headers) are not tested.
+// from a pipe. split_test.go (TestSplitPipable) checks pipable split sets
+// both ways: wimlib's read here, ours read by wimlib, by --ref and through
+// a pipe.
 const (
 	pwmBlobMagic      = 0x2b9b9ba2443db9d8
 	pwmBlobHeaderSize = 40

@@ -28,8 +28,10 @@ type pipeReader struct {
 	total int64           // bytes of the image being applied, from the XML data
 	held  map[Hash][]byte // reparse data of links, kept for makeLink
 	dec   decompressor
-	cbuf  []byte // stored chunk
-	ubuf  []byte // decompressed chunk
+	parts uint16          // parts of the split set (1: a whole WIM)
+	seen  map[uint16]bool // parts whose header came through the pipe
+	cbuf  []byte          // stored chunk
+	ubuf  []byte          // decompressed chunk
 }
 
 // noSeek stands for the data of a WIM read from a pipe: nothing can be
@@ -71,6 +73,7 @@ func OpenPipe(r io.Reader, name string) (*WIM, error) {
 		return nil, fmt.Errorf("%s: part %d of a split set; part 1 must be sent first", name, h.Part)
 	}
 	p.codec, p.chunk = h.Compression(), int64(h.ChunkSize)
+	p.parts, p.seen = h.TotalParts, map[uint16]bool{1: true}
 	if p.codec != None && p.chunk > maxChunkSize {
 		return nil, errAt(name, 0x14, "chunk size %d is larger than %d", p.chunk, maxChunkSize)
 	}
@@ -204,6 +207,9 @@ func (p *pipeReader) writeFiles(ctx context.Context, pl *applyPlan, st *ApplySta
 		bh, err := p.blobHeader(true)
 		if err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				if p.parts > 1 && len(p.seen) < int(p.parts) {
+					return fmt.Errorf("%s: the pipe ended with the data of %d files or links still missing: only %d of the %d parts of the split set came through it; send every part, part 1 first (cat install.swm install2.swm … |)", p.name, len(jobs)+len(links), len(p.seen), p.parts)
+				}
 				return fmt.Errorf("%s: the pipe ended with the data of %d files or links still missing", p.name, len(jobs)+len(links))
 			}
 			return err
@@ -369,6 +375,10 @@ func (p *pipeReader) blobHeader(partOK bool) (pwmBlobHeader, error) {
 		var rest [HeaderSize - pwmBlobHeaderSize]byte
 		if err := p.read(rest[:]); err != nil {
 			return pwmBlobHeader{}, p.ended(err, "a part header")
+		}
+		if p.seen != nil {
+			// The part number, at 0x28 of the header.
+			p.seen[binary.LittleEndian.Uint16(rest[0x28-pwmBlobHeaderSize:])] = true
 		}
 		return pwmBlobHeader{size: -1}, nil
 	}

@@ -3,6 +3,7 @@ package wim
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +66,14 @@ type splitItem struct {
 // and renamed into place only when all are complete, part 1 last: a split
 // that fails or is cancelled leaves nothing behind. It returns the names
 // of the parts.
+//
+// A pipable src (wimlib's streamable variant, see pipable.go) is split
+// into pipable parts, as wimlib-imagex split does: each part has the
+// pipable layout (a first header without tables, a copy of the XML data,
+// part 1's metadata, the part's blobs, each behind its blob header, then
+// the blob table, the XML data and the complete header last), so that the
+// parts sent one after the other through a pipe apply in one pass
+// (wimlib-imagex apply - ; our apply -).
 func Split(ctx context.Context, src *WIM, dest string, o SplitOptions) ([]string, error) {
 	if o.PartSize == 0 {
 		o.PartSize = DefaultPartSize
@@ -85,7 +94,7 @@ func Split(ctx context.Context, src *WIM, dest string, o SplitOptions) ([]string
 			return nil, fmt.Errorf("wim: %w", err)
 		}
 	}
-	s := &splitter{src: src, total: len(parts), report: o.Progress}
+	s := &splitter{src: src, total: len(parts), report: o.Progress, pipable: src.pipable}
 	if _, err := rand.Read(s.guid[:]); err != nil {
 		return nil, fmt.Errorf("wim: GUID: %w", err)
 	}
@@ -133,6 +142,14 @@ func splitItems(src *WIM) ([]splitItem, error) {
 		}
 		if f != src && (f.hdr.Compression() != src.hdr.Compression() || f.hdr.ChunkSize != src.hdr.ChunkSize) {
 			return nil, fmt.Errorf("wim: %s is compressed differently from %s (%v, not %v): export them into one file first", f.Name(), src.Name(), f.hdr.Compression(), src.hdr.Compression())
+		}
+		if f != src && f.pipable != src.pipable && src.hdr.Compression() != None {
+			// Compressed resources are laid out differently in the two.
+			p, n := f, src
+			if src.pipable {
+				p, n = src, f
+			}
+			return nil, fmt.Errorf("wim: %s is a pipable WIM and %s is not, so their compressed data cannot be copied into one split set: export them into one file first", p.Name(), n.Name())
 		}
 	}
 	var items []splitItem
@@ -199,6 +216,8 @@ type splitter struct {
 	done   int64
 	report progress.Func
 	buf    []byte
+	// pipable: the parts are written pipable (the source is).
+	pipable bool
 }
 
 // splitTemp is a complete part under its temporary name.
@@ -252,13 +271,72 @@ func (s *splitter) writePart(ctx context.Context, name string, n int, items []sp
 }
 
 func (s *splitter) fillPart(ctx context.Context, f *os.File, n int, items []splitItem) error {
+	h := Header{Magic: Magic, Version: s.src.hdr.Version, Flags: s.src.hdr.Flags, ChunkSize: s.src.hdr.ChunkSize, GUID: s.guid,
+		Part: uint16(n), TotalParts: uint16(s.total), ImageCount: uint32(s.src.ImageCount())}
+	h.Flags |= FlagSpanned
+	h.Flags &^= FlagWriteInProgress | FlagResourceOnly | FlagMetadataOnly
+	info := s.src.XML()
+	if info == nil {
+		info = &Info{}
+	}
+	// Every part keeps the source's TOTALBYTES, as wimlib writes split
+	// sets: 7-Zip takes the parts for a damaged set otherwise.
+	info = info.Clone()
+	xmlData, err := info.Marshal()
+	if err != nil {
+		return fmt.Errorf("wim: %s: %w", f.Name(), err)
+	}
 	pos := int64(HeaderSize)
+	// put writes data at pos as a resource of the part (behind its blob
+	// header in a pipable part) and returns its reshdr.
+	put := func(data []byte, what string) (ResourceHeader, error) {
+		if s.pipable {
+			if err := s.blobHeader(f, pos, pwmBlobHeader{size: int64(len(data)), hash: sha1.Sum(data), flags: ResMetadata}); err != nil {
+				return ResourceHeader{}, err
+			}
+			pos += pwmBlobHeaderSize
+		}
+		if _, err := f.WriteAt(data, pos); err != nil {
+			return ResourceHeader{}, fmt.Errorf("wim: %s: writing %s: %w", f.Name(), what, err)
+		}
+		res := ResourceHeader{Offset: pos, StoredSize: int64(len(data)), Size: int64(len(data)), Flags: ResMetadata}
+		pos += int64(len(data))
+		return res, nil
+	}
+	if s.pipable {
+		// The first header, without tables (a pipe reader takes the
+		// part's numbers and codec from it), then the XML data a pipe
+		// reader needs before the images' metadata (without TOTALBYTES,
+		// as wimlib writes this copy).
+		first := h
+		first.Magic = pipableMagic
+		hb, _ := first.MarshalBinary()
+		if _, err := f.WriteAt(hb, 0); err != nil {
+			return fmt.Errorf("wim: %s: writing header: %w", f.Name(), err)
+		}
+		early := info.Clone()
+		early.TotalBytes = 0
+		b, err := early.Marshal()
+		if err != nil {
+			return fmt.Errorf("wim: %s: %w", f.Name(), err)
+		}
+		if _, err := put(b, "XML data"); err != nil {
+			return err
+		}
+	}
 	var meta, blobs []BlobEntry
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		e := it.entry
+		if s.pipable {
+			bh := pwmBlobHeader{size: e.Res.Size, hash: e.Hash, flags: e.Res.Flags & (ResMetadata | ResCompressed)}
+			if err := s.blobHeader(f, pos, bh); err != nil {
+				return err
+			}
+			pos += pwmBlobHeaderSize
+		}
 		if err := s.copyResource(ctx, f, pos, it.src, e.Res); err != nil {
 			return err
 		}
@@ -271,44 +349,41 @@ func (s *splitter) fillPart(ctx context.Context, f *os.File, n int, items []spli
 			blobs = append(blobs, e)
 		}
 	}
-	h := Header{Magic: Magic, Version: s.src.hdr.Version, Flags: s.src.hdr.Flags, ChunkSize: s.src.hdr.ChunkSize, GUID: s.guid,
-		Part: uint16(n), TotalParts: uint16(s.total), ImageCount: uint32(s.src.ImageCount())}
-	h.Flags |= FlagSpanned
-	h.Flags &^= FlagWriteInProgress | FlagResourceOnly | FlagMetadataOnly
 	// Image metadata first, image 1 first, as readers expect.
 	var table []byte
 	for _, e := range append(meta, blobs...) {
 		table = e.appendEncode(table)
 	}
-	h.BlobTable = ResourceHeader{Offset: pos, StoredSize: int64(len(table)), Size: int64(len(table)), Flags: ResMetadata}
-	if _, err := f.WriteAt(table, pos); err != nil {
-		return fmt.Errorf("wim: %s: %w", f.Name(), err)
+	if h.BlobTable, err = put(table, "the blob table"); err != nil {
+		return err
 	}
-	pos += int64(len(table))
-	info := s.src.XML()
-	if info == nil {
-		info = &Info{}
-	}
-	// Every part keeps the source's TOTALBYTES, as wimlib writes split
-	// sets: 7-Zip takes the parts for a damaged set otherwise.
-	info = info.Clone()
-	xmlData, err := info.Marshal()
-	if err != nil {
-		return fmt.Errorf("wim: %s: %w", f.Name(), err)
-	}
-	h.XML = ResourceHeader{Offset: pos, StoredSize: int64(len(xmlData)), Size: int64(len(xmlData)), Flags: ResMetadata}
-	if _, err := f.WriteAt(xmlData, pos); err != nil {
-		return fmt.Errorf("wim: %s: %w", f.Name(), err)
+	if h.XML, err = put(xmlData, "XML data"); err != nil {
+		return err
 	}
 	if boot := s.src.BootIndex(); n == 1 && boot > 0 && boot <= len(meta) {
 		h.BootIndex = uint32(boot)
 		h.BootMetadata = meta[boot-1].Res
 	}
+	at := int64(0)
+	if s.pipable {
+		// The complete header comes last in a pipable file.
+		h.Magic, at = pipableMagic, pos
+	}
 	hb, _ := h.MarshalBinary()
-	if _, err := f.WriteAt(hb, 0); err != nil {
+	if _, err := f.WriteAt(hb, at); err != nil {
 		return fmt.Errorf("wim: %s: writing header: %w", f.Name(), err)
 	}
 	if err := f.Sync(); err != nil {
+		return fmt.Errorf("wim: %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// blobHeader writes the blob header of a pipable part's resource at pos.
+func (s *splitter) blobHeader(f *os.File, pos int64, bh pwmBlobHeader) error {
+	var b [pwmBlobHeaderSize]byte
+	bh.encode(b[:])
+	if _, err := f.WriteAt(b[:], pos); err != nil {
 		return fmt.Errorf("wim: %s: %w", f.Name(), err)
 	}
 	return nil

@@ -1,12 +1,15 @@
 package wim
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -181,4 +184,161 @@ func TestSplitRefusesAndLeavesNothing(t *testing.T) {
 			t.Errorf("folder holds %q after a cancel", got)
 		}
 	})
+
+	t.Run("pipable and normal", func(t *testing.T) {
+		// Their compressed resources are laid out differently: one split
+		// set cannot hold both as stored.
+		dir := t.TempDir()
+		pipable := filepath.Join(dir, "pipable.wim")
+		oracle.Run(t, "capture", wtSampleTree(t, 6), pipable, "p", "--pipable", "--compress=LZX")
+		w := imgOpenW(t, pipable, srcFile)
+		_, err := Split(context.Background(), w, filepath.Join(dir, "p.swm"), SplitOptions{})
+		if err == nil || !strings.Contains(err.Error(), "pipable.wim is a pipable WIM and "+srcFile+" is not") {
+			t.Fatalf("err = %v", err)
+		}
+		if got := listDir(dir); !slices.Equal(got, []string{"pipable.wim"}) {
+			t.Errorf("folder holds %q", got)
+		}
+	})
+}
+
+// pipableSetBlobs returns, for each part of a split set, the hashes of the
+// resources its blob table lists (metadata and file data), in table order.
+func pipableSetBlobs(t *testing.T, names []string) [][]Hash {
+	t.Helper()
+	var out [][]Hash
+	for _, n := range names {
+		w, err := Open(n, &OpenOptions{NoSplitSearch: true})
+		if err != nil {
+			t.Fatalf("Open %s: %v", n, err)
+		}
+		var hs []Hash
+		for _, e := range w.Blobs() {
+			hs = append(hs, e.Hash)
+		}
+		w.Close()
+		out = append(out, hs)
+	}
+	return out
+}
+
+// concatFiles returns the files' bytes one after the other, as `cat`
+// sends the parts of a set through a pipe.
+func concatFiles(t *testing.T, names []string) []byte {
+	t.Helper()
+	var b []byte
+	for _, n := range names {
+		d, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, d...)
+	}
+	return b
+}
+
+// TestSplitPipable splits pipable WIMs made by wimlib-imagex, of every
+// codec, as wimlib-imagex split does: into pipable parts (the pipable
+// magic first and last, a shared GUID), the same resources in each part as
+// wimlib's own split puts there; wimlib verifies and applies our set with
+// --ref and from a pipe (the parts one after the other), and our reader
+// does the same with wimlib's set and ours, with --ref, by finding the
+// parts next to part 1, and from a pipe. 7-Zip opens no pipable WIM
+// (wimlib's neither): it must treat our parts as it treats wimlib's.
+func TestSplitPipable(t *testing.T) {
+	oracle.Wimlib(t)
+	srcs := []string{wtSampleTree(t, 31), wtSampleTree(t, 32)}
+	for _, c := range []string{"none", "XPRESS", "LZX"} {
+		t.Run(c, func(t *testing.T) {
+			dir := t.TempDir()
+			srcFile := filepath.Join(dir, "src.wim")
+			oracle.Run(t, "capture", srcs[0], srcFile, "one", "--pipable", "--compress="+c)
+			oracle.Run(t, "append", srcs[1], srcFile, "two")
+			src := imgOpenW(t, srcFile)
+			if !src.Pipable() {
+				t.Fatal("wimlib's append did not keep the file pipable")
+			}
+			var data int64
+			for _, e := range src.Blobs() {
+				if !e.IsMetadata() {
+					data += e.Res.StoredSize
+				}
+			}
+			partSize := data / 4
+			theirsDir, oursDir := filepath.Join(dir, "theirs"), filepath.Join(dir, "ours")
+			os.Mkdir(theirsDir, 0o755)
+			os.Mkdir(oursDir, 0o755)
+			oracle.Run(t, "split", srcFile, filepath.Join(theirsDir, "install.swm"), strconv.FormatFloat(float64(partSize)/(1<<20), 'f', -1, 64))
+			theirs, _ := filepath.Glob(filepath.Join(theirsDir, "install*.swm"))
+			slices.SortFunc(theirs, func(a, b string) int { return len(a) - len(b) }) // install.swm, install2.swm … install10.swm
+			ours, err := Split(context.Background(), src, filepath.Join(oursDir, "install.swm"), SplitOptions{PartSize: partSize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ours) < 3 || len(ours) != len(theirs) {
+				t.Fatalf("%d parts, wimlib's split makes %d", len(ours), len(theirs))
+			}
+			var guid [16]byte
+			for i, n := range ours {
+				b, err := os.ReadFile(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !IsPipableMagic(b) || !IsPipableMagic(b[len(b)-HeaderSize:]) {
+					t.Fatalf("%s does not start and end with the pipable magic", n)
+				}
+				p := imgOpenW(t, n)
+				h := p.Header()
+				if i == 0 {
+					guid = h.GUID
+				}
+				if !p.Pipable() || h.GUID != guid || int(h.Part) != i+1 || int(h.TotalParts) != len(ours) || h.Flags&FlagSpanned == 0 || h.ImageCount != 2 {
+					t.Errorf("%s: pipable %v, part %d/%d, flags %#x, images %d, GUID shared %v", n, p.Pipable(), h.Part, h.TotalParts, h.Flags, h.ImageCount, h.GUID == guid)
+				}
+				if info := oracle.Run(t, "info", n); !strings.Contains(info, "Pipable") {
+					t.Errorf("wimlib does not see %s as pipable:\n%s", n, info)
+				}
+			}
+			if got, want := pipableSetBlobs(t, ours), pipableSetBlobs(t, theirs); !slices.EqualFunc(got, want, slices.Equal) {
+				t.Errorf("the parts hold other resources than wimlib's split puts in them:\nours   %v\nwimlib %v", got, want)
+			}
+
+			// Ours, read by wimlib: --ref, then the parts through a pipe.
+			wtCheckWimlib(t, ours[0], ours[1:], srcs...)
+			cmd := exec.Command(oracle.Wimlib(t), "apply", "-", "2", filepath.Join(dir, "wimlib-pipe"))
+			cmd.Stdin = bytes.NewReader(concatFiles(t, ours))
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("cat our parts | wimlib-imagex apply - 2: %v\n%s", err, msg)
+			}
+			wtSameTree(t, srcs[1], filepath.Join(dir, "wimlib-pipe"))
+
+			// Both sets, read by us.
+			for _, set := range [][]string{ours, theirs} {
+				wtCheckOurs(t, set[0], set[1:], srcs...)
+				wtCheckOurs(t, set[0], nil, srcs...) // the parts found next to part 1
+				for i, want := range srcs {
+					out := filepath.Join(t.TempDir(), "our-pipe")
+					if _, err := pipeApply(t, concatFiles(t, set), i+1, out); err != nil {
+						t.Fatalf("%s… through a pipe, image %d: %v", set[0], i+1, err)
+					}
+					wtSameTree(t, want, out)
+				}
+				// Part 1 alone: the message says the other parts are missing.
+				_, err := pipeApply(t, concatFiles(t, set[:1]), 2, filepath.Join(t.TempDir(), "part1-only"))
+				if want := fmt.Sprintf("only 1 of the %d parts of the split set came through it", len(set)); err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("%s alone through a pipe: err = %v, want %q", set[0], err, want)
+				}
+			}
+
+			sevenZip := func(file string) (bool, string) {
+				out, err := exec.Command(oracle.Need(t, "7z"), "t", file).CombinedOutput()
+				return err == nil, string(out)
+			}
+			if ok, out := sevenZip(ours[0]); ok {
+				t.Errorf("7z t opened our pipable part, which it cannot read:\n%s", out)
+			} else if ok2, out2 := sevenZip(theirs[0]); ok2 || strings.Contains(out, "Cannot open") != strings.Contains(out2, "Cannot open") {
+				t.Errorf("7z t treats our part and wimlib's differently:\nours:\n%s\nwimlib's:\n%s", out, out2)
+			}
+		})
+	}
 }
