@@ -30,6 +30,11 @@ exist yet.
 
 Read the set with: apply DEST.swm 1 DIR --ref 'DEST*.swm'.
 
+A pipable WIM (wimlib's format, see capture --pipable) is split into
+pipable parts, as wimlib-imagex split does: sent one after the other
+through a pipe they apply in one pass (cat DEST.swm DEST2.swm … | apply -
+1 DIR).
+
 SIZE is a number of MiB (as DISM's /FileSize), or a number with a unit:
 700M, 3.8G (units are binary: M is MiB).`,
 		Args: exactArgs(2, "a WIM file and the first part's name"),

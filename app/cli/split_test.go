@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -190,4 +192,55 @@ func TestExportImageSplit(t *testing.T) {
 		url, fp, token := startRemote(t, st)
 		check(t, []string{"--server", url, "--token", token, "--fingerprint", fp})
 	})
+}
+
+// TestSplitPipableCommand: split of a pipable WIM (wimlib's) writes
+// pipable parts, as wimlib-imagex split does, that wimlib and we read with
+// --ref and, sent one after the other, from a pipe.
+func TestSplitPipableCommand(t *testing.T) {
+	oracle.Wimlib(t)
+	a, b := writeTree(t, "pa"), writeTree(t, "pb")
+	file := filepath.Join(t.TempDir(), "install.wim")
+	oracle.Run(t, "capture", a, file, "Home", "--pipable", "--compress=lzx")
+	oracle.Run(t, "append", b, file, "Pro")
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "install.swm")
+	if code, _, errs := wimCLI(t, "split", file, dest, "--part-size", "1K"); code != 0 {
+		t.Fatalf("split: exit %d: %s", code, errs)
+	}
+	glob := filepath.Join(dir, "install*.swm")
+	parts, _ := filepath.Glob(glob)
+	if len(parts) < 2 {
+		t.Fatalf("parts %q", parts)
+	}
+	parts = append([]string{dest}, slices.DeleteFunc(parts, func(p string) bool { return p == dest })...)
+	var all []byte
+	for _, p := range parts {
+		if info := oracle.Run(t, "info", p); !strings.Contains(info, "Pipable") {
+			t.Errorf("wimlib does not see %s as pipable:\n%s", p, info)
+		}
+		all = append(all, mustRead(t, p)...)
+	}
+	oracle.Run(t, "verify", dest, "--ref="+glob)
+	theirs := filepath.Join(t.TempDir(), "theirs")
+	oracle.Run(t, "apply", dest, "Pro", theirs, "--ref="+glob)
+	sameFiles(t, b, theirs)
+	cmd := exec.Command(oracle.Wimlib(t), "apply", "-", "1", filepath.Join(dir, "wimlib-pipe"))
+	cmd.Stdin = bytes.NewReader(all)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cat parts | wimlib-imagex apply - 1: %v\n%s", err, out)
+	}
+	sameFiles(t, a, filepath.Join(dir, "wimlib-pipe"))
+	for i, tree := range []string{a, b} {
+		ours := filepath.Join(t.TempDir(), "ours")
+		if code, _, errs := wimCLI(t, "apply", dest, strconv.Itoa(i+1), ours, "--ref", glob); code != 0 {
+			t.Fatalf("apply --ref: exit %d: %s", code, errs)
+		}
+		sameFiles(t, tree, ours)
+		pipe := filepath.Join(t.TempDir(), "pipe")
+		if code, _, errs := runStdin(t, bytes.NewReader(all), "apply", "-", strconv.Itoa(i+1), pipe); code != 0 {
+			t.Fatalf("cat parts | apply - %d: exit %d: %s", i+1, code, errs)
+		}
+		sameFiles(t, tree, pipe)
+	}
 }

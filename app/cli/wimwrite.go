@@ -222,7 +222,7 @@ DEST.wim --compress lzx.` + solidHelp + tempHelp,
 			o := app.WIMExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt, Pipable: pipable}
 			var partSize int64
 			if pipable && cmd.Flags().Changed("split") {
-				return usageErrorf("--pipable and --split cannot be used together: a split set is not written pipable")
+				return usageErrorf("--pipable and --split cannot be used together: export --pipable to a file, then split it (a pipable WIM splits into pipable parts)")
 			}
 			if cmd.Flags().Changed("split") {
 				n, err := app.ParseSize(split)
