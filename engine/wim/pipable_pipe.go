@@ -363,6 +363,11 @@ func (p *pipeReader) ended(err error, what string) error {
 // the header of a further split part may come instead: it is skipped and
 // reported with size -1.
 func (p *pipeReader) blobHeader(partOK bool) (pwmBlobHeader, error) {
+	if partOK {
+		if err := p.skipIntegrity(); err != nil {
+			return pwmBlobHeader{}, err
+		}
+	}
 	var b [pwmBlobHeaderSize]byte
 	at := p.pos
 	if err := p.read(b[:]); err != nil {
@@ -397,6 +402,31 @@ func (p *pipeReader) blobHeader(partOK bool) (pwmBlobHeader, error) {
 	h := pwmBlobHeader{size: int64(size), flags: uint8(flags)}
 	copy(h.hash[:], b[16:36])
 	return h, nil
+}
+
+// skipIntegrity passes over an integrity table where one comes next: at
+// the end of a part of a split set whose source had one (wimlib-imagex
+// split keeps it in every part; its own pipe reader stops there). It is
+// recognised by its shape, {u32 size, u32 count, u32 chunk size} with size
+// = 12 + 20 × count, where a blob header or a part header would begin.
+func (p *pipeReader) skipIntegrity() error {
+	b, err := p.r.Peek(12)
+	if err != nil {
+		return nil // the caller reads the end of the pipe
+	}
+	le := binary.LittleEndian
+	if le.Uint64(b) == pwmBlobMagic || IsPipableMagic(b) {
+		return nil
+	}
+	size, count, chunk := int64(le.Uint32(b)), int64(le.Uint32(b[4:])), le.Uint32(b[8:])
+	if count == 0 || size != 12+20*count || chunk == 0 {
+		return nil // not one: the blob header check says what is wrong
+	}
+	if err := discard(p.r, size); err != nil {
+		return p.ended(err, "an integrity table")
+	}
+	p.pos += size
+	return nil
 }
 
 // readAll reads a whole resource (of a size already bounded), checking its
