@@ -3,6 +3,7 @@ package wim
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -55,6 +56,17 @@ func TestPipableWrite(t *testing.T) {
 				}
 				if !IsPipableMagic(b) || !IsPipableMagic(b[len(b)-HeaderSize:]) {
 					t.Fatalf("%s does not start and end with the pipable magic", file)
+				}
+				// The XML copy after the first header has no TOTALBYTES (the
+				// file's size is not known yet), as wimlib writes it; the
+				// XML data at the end has it.
+				early := decodeUTF16(b[HeaderSize+pwmBlobHeaderSize : HeaderSize+pwmBlobHeaderSize+int(binary.LittleEndian.Uint64(b[HeaderSize+8:]))])
+				outside := early[:strings.Index(early, "<IMAGE")] + early[strings.LastIndex(early, "</IMAGE>"):]
+				if strings.Contains(outside, "TOTALBYTES") {
+					t.Errorf("XML copy at the start has the file's TOTALBYTES: %s", outside)
+				}
+				if w := imgOpenW(t, file); w.XML().TotalBytes <= 0 || w.XML().TotalBytes >= int64(len(b)) {
+					t.Errorf("TOTALBYTES %d at the end, file of %d bytes", w.XML().TotalBytes, len(b))
 				}
 				info := oracle.Run(t, "info", file)
 				if !strings.Contains(info, "Pipable") {

@@ -43,8 +43,9 @@ func WritePipable(ctx context.Context, out io.Writer, src *WIM, integrity bool) 
 	hb, _ := first.MarshalBinary()
 	p.write(hb)
 
-	// The XML data a pipe reader needs first (its TOTALBYTES is unknown).
-	info.TotalBytes = 0
+	// The XML data a pipe reader needs first (its TOTALBYTES is unknown:
+	// left out, as wimlib does).
+	info.noTotal = true
 	xml, err := info.Marshal()
 	if err != nil {
 		return fmt.Errorf("wim: %s: %w", src.name, err)
@@ -72,7 +73,7 @@ func WritePipable(ctx context.Context, out io.Writer, src *WIM, integrity bool) 
 	h2 := first
 	h2.BlobTable = p.buffer(table, ResMetadata)
 	integ := p.stopIntegrity()
-	info.TotalBytes = p.pos
+	info.TotalBytes, info.noTotal = p.pos, false
 	if xml, err = info.Marshal(); err != nil {
 		return fmt.Errorf("wim: %s: %w", src.name, err)
 	}

@@ -315,7 +315,7 @@ func (s *splitter) fillPart(ctx context.Context, f *os.File, n int, items []spli
 			return fmt.Errorf("wim: %s: writing header: %w", f.Name(), err)
 		}
 		early := info.Clone()
-		early.TotalBytes = 0
+		early.noTotal = true
 		b, err := early.Marshal()
 		if err != nil {
 			return fmt.Errorf("wim: %s: %w", f.Name(), err)

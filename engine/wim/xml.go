@@ -26,6 +26,10 @@ type Info struct {
 
 	layout []slot // children of <WIM> in document order
 	tail   string // whitespace after </WIM> (wimlib 1.13 writes "\n")
+	// noTotal makes Marshal leave TOTALBYTES out, as wimlib writes the
+	// copy of the XML data at the start of a pipable WIM (the file's size
+	// is not known yet there).
+	noTotal bool
 }
 
 // ImageInfo is the <IMAGE> element describing one image.
@@ -753,7 +757,10 @@ func (i *Info) Marshal() ([]byte, error) {
 	w := &xmlWriter{}
 	w.start("WIM", nil)
 	layout := arrange(i.layout, wimOrder, func(name string) bool {
-		return name == "TOTALBYTES" || len(i.Images) > 0
+		if name == "TOTALBYTES" {
+			return !i.noTotal
+		}
+		return len(i.Images) > 0
 	})
 	// Each IMAGE slot takes the next image; images beyond the parsed
 	// slots follow the last one.
@@ -769,7 +776,9 @@ func (i *Info) Marshal() ([]byte, error) {
 		case s.node != nil:
 			w.node(s.node)
 		case s.name == "TOTALBYTES":
-			w.num("TOTALBYTES", i.TotalBytes)
+			if !i.noTotal {
+				w.num("TOTALBYTES", i.TotalBytes)
+			}
 		case s.name == "IMAGE":
 			slots--
 			for next < len(i.Images) {
