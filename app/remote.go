@@ -242,6 +242,10 @@ func (r *RemoteService) Connect(ctx context.Context) (remote.Info, error) {
 	return in, err
 }
 
+// Close closes the service's idle connections to the server (see
+// remote.Client.Close); a later call dials again.
+func (r *RemoteService) Close() error { return r.c.Close() }
+
 // Client returns the underlying API client.
 func (r *RemoteService) Client() *remote.Client { return r.c }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -116,6 +117,10 @@ func runService(env *Env, cmd *cobra.Command, image string, fn func(ctx context.
 	svc, err := env.service()
 	if err != nil {
 		return err
+	}
+	if c, ok := svc.(io.Closer); ok {
+		// A one-shot remote service: its connections end with the command.
+		defer c.Close()
 	}
 	ctx, stop := signalContext(cmd)
 	defer stop()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wimconsole/wimconsole/engine/remote"
 	"github.com/wimconsole/wimconsole/engine/wim"
 )
 
@@ -132,4 +133,19 @@ func TestServeAndRemoteCommands(t *testing.T) {
 	t.Setenv("WIMCONSOLE_TOKEN", admin)
 	run(t, "--server", url, "--fingerprint", fp, "set-image-group", "Win", "--name", "Win2")
 	remote(0, admin, "remove-image-group", "Win2", "--force")
+}
+
+// TestRemoteCommandsCloseTheirConnections runs more --server commands, one
+// after another, than the server lets one address hold connections
+// (remote.DefaultMaxConnsPerAddr): each command must leave none open
+// behind it, or a script that runs many commands is refused part way.
+func TestRemoteCommandsCloseTheirConnections(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "RemoteInstall")
+	url, fp, token := startRemote(t, root)
+	for i := range remote.DefaultMaxConnsPerAddr + 8 {
+		code, _, errOut := run(t, "--server", url, "--token", token, "--fingerprint", fp, "get-all-images")
+		if code != 0 {
+			t.Fatalf("command %d: exit %d: %s", i+1, code, errOut)
+		}
+	}
 }

@@ -117,6 +117,16 @@ func NewClient(rawURL string, o ClientOptions) (*Client, error) {
 	return &Client{base: u, o: o, hc: &http.Client{Transport: tr}}, nil
 }
 
+// Close closes the client's idle connections. A client used for one
+// command (the command line's --server) closes them when it is done, so a
+// script running many commands does not run into the server's bound on
+// connections per address (Options.MaxConnsPerAddr) while old ones idle.
+// The client can still be used after Close; it dials again.
+func (c *Client) Close() error {
+	c.hc.CloseIdleConnections()
+	return nil
+}
+
 func parseServerURL(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(rawURL, "/"))
 	if err != nil {
