@@ -239,11 +239,19 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 	items := c.items[:0]
 	lits := 0
 	ins := start // the first position not yet inserted
+	fs := &c.fsplit
+	fs.begin(end - start)
+	if !c.params.split {
+		fs.next = end - start + 1
+	}
 	literal := func(pos int) {
 		f.main[data[pos]]++
 		lits++
 	}
 	for i := start; i < end; {
+		if i-start >= fs.next {
+			fs.keep(i-start, f)
+		}
 		maxL := min(maxMatchLen, end-i)
 		if maxL < 4 {
 			if i >= ins && i+4 <= len(data) {
@@ -271,7 +279,11 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 			if maxJ < 4 {
 				break
 			}
-			l2, off2 := hc.longest(j, 0, maxJ, min(nice, maxJ), max(depth/2, 1))
+			// Only a match longer than cl-2 can score more than
+			// the current one (an explicit match scores at most its
+			// length + 2): the search looks for those alone, and
+			// without one the current match is taken.
+			l2, off2 := hc.longest(j, max(cl-2, 0), maxJ, min(nice, maxJ), max(depth/2, 1))
 			ins = j + 1
 			nl, nc, ng := c.fastMatch(data, j, maxJ, l2, off2, q)
 			if nl == 0 || ng <= cg {
@@ -293,12 +305,11 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 	c.items = append(items, parseItem{lits: uint32(lits)})
 
 	rlen := end - start
-	var bounds []int
-	if c.params.split {
-		bounds = c.splitRegion(data, start, rlen)
-	} else {
-		bounds = append(c.bounds[:0], rlen)
+	bounds := append(c.bounds[:0], rlen)
+	if p := fs.best(f, rlen, c.numMain); p > 0 {
+		bounds = append(bounds[:0], p, rlen)
 	}
+	c.bounds = bounds
 	if len(bounds) == 1 {
 		c.buildCodes()
 		c.writeBlock(data, start, end, q)
