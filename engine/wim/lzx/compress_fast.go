@@ -305,10 +305,7 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 	c.items = append(items, parseItem{lits: uint32(lits)})
 
 	rlen := end - start
-	bounds := append(c.bounds[:0], rlen)
-	if p := fs.best(f, rlen, c.numMain); p > 0 {
-		bounds = append(bounds[:0], p, rlen)
-	}
+	bounds := append(append(c.bounds[:0], fs.split(f, rlen, c.numMain)...), rlen)
 	c.bounds = bounds
 	if len(bounds) == 1 {
 		c.buildCodes()

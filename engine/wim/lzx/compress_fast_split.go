@@ -6,27 +6,33 @@ package lzx
 // level's time, and split few of them. The fast level instead keeps the
 // symbol counts of its parse at a few points of the region (every
 // fastSplitSeg of it, at the first token start there), and cuts the region
-// in two at the point where the entropy estimates of both sides (as
-// splitRegion estimates them) save the most, if they save more than a block
-// costs.
+// where the entropy estimates of both sides (as splitRegion estimates them)
+// save the most, if they save more than a block costs; then each side the
+// same way, fastSplitDepth levels deep.
 
-const fastSplitSegs = 16 // points of a region where the parse's counts are kept
+const (
+	fastSplitSegs  = 16 // points of a region where the parse's counts are kept
+	fastSplitDepth = 2  // levels of cuts: at most 1<<fastSplitDepth blocks
+)
 
 // fastSplit is the fast level's splitting state for one region.
 type fastSplit struct {
 	seg  int           // distance between points
 	next int           // region position of the next point
-	pos  []int         // region positions of the points kept
-	snap []symbolFreqs // the counts before each of them
+	pos  []int         // region positions of the points: 0, those kept, the region's end
+	snap []symbolFreqs // the counts before each point (snap[0] stays zero)
 	used []uint16      // symbols used in the region: main, length, then aligned ones
+	nm   int           // main symbols in used
+	nl   int           // length symbols in used
+	cuts []int         // the cuts chosen, in order
 }
 
 // begin prepares for a region of rlen bytes.
 func (s *fastSplit) begin(rlen int) {
 	if s.snap == nil {
-		s.snap = make([]symbolFreqs, fastSplitSegs)
+		s.snap = make([]symbolFreqs, fastSplitSegs+2)
 	}
-	s.pos = s.pos[:0]
+	s.pos = append(s.pos[:0], 0)
 	s.seg = max(encMinBlock, rlen/fastSplitSegs)
 	s.next = s.seg
 	if rlen < 2*encMinBlock {
@@ -37,78 +43,93 @@ func (s *fastSplit) begin(rlen int) {
 // keep records counts f before region position p (a token start, p >=
 // s.next).
 func (s *fastSplit) keep(p int, f *symbolFreqs) {
-	if len(s.pos) < len(s.snap) {
+	if len(s.pos) < len(s.snap)-1 {
 		s.snap[len(s.pos)] = *f
 		s.pos = append(s.pos, p)
 	}
 	s.next = p - p%s.seg + s.seg
 }
 
-// best returns the region position where a region of rlen bytes, whose
-// symbol counts are f, is best cut in two, or 0 to keep it whole.
-func (s *fastSplit) best(f *symbolFreqs, rlen, numMain int) int {
-	if len(s.pos) == 0 {
-		return 0
+// split returns the region positions where a region of rlen bytes, whose
+// symbol counts are f, is best cut (none to keep it whole), in order.
+func (s *fastSplit) split(f *symbolFreqs, rlen, numMain int) []int {
+	s.cuts = s.cuts[:0]
+	if len(s.pos) == 1 {
+		return s.cuts
 	}
-	t := xlogx()
+	s.snap[len(s.pos)] = *f
+	s.pos = append(s.pos, rlen)
 	used := s.used[:0]
 	for sym, n := range f.main[:numMain] {
 		if n != 0 {
 			used = append(used, uint16(sym))
 		}
 	}
-	nMainUsed := len(used)
+	s.nm = len(used)
 	for sym, n := range f.length {
 		if n != 0 {
 			used = append(used, uint16(sym))
 		}
 	}
-	nLenUsed := len(used) - nMainUsed
+	s.nl = len(used) - s.nm
 	for sym, n := range f.aligned {
 		if n != 0 {
 			used = append(used, uint16(sym))
 		}
 	}
 	s.used = used
-	whole := fastEst(f, f, used, nMainUsed, nLenUsed, false, t)
-	bestV, bestP := min(whole, rawBits(rlen)), 0
-	for k, p := range s.pos {
-		if p < encMinBlock || rlen-p < encMinBlock {
-			continue
-		}
-		left := fastEst(&s.snap[k], f, used, nMainUsed, nLenUsed, false, t)
-		right := fastEst(&s.snap[k], f, used, nMainUsed, nLenUsed, true, t)
-		if v := min(left, rawBits(p)) + min(right, rawBits(rlen-p)); v+encBlockBits < bestV {
-			bestV, bestP = v, p
-		}
-	}
-	return bestP
+	s.splitRange(0, len(s.pos)-1, fastSplitDepth, xlogx())
+	return s.cuts
 }
 
-// fastEst estimates the bits of a block whose counts are a (or, with rest,
-// total less a), as blockEst.bits does, over the symbols used: the first
-// nMain of used are main symbols, the next nLen length symbols, the rest
-// aligned ones.
-func fastEst(a, total *symbolFreqs, used []uint16, nMain, nLen int, rest bool, t []float64) float64 {
-	me, _, mu := fastEntropy(a.main[:], total.main[:], used[:nMain], rest, t)
-	le, _, lu := fastEntropy(a.length[:], total.length[:], used[nMain:nMain+nLen], rest, t)
-	ae, an, _ := fastEntropy(a.aligned[:], total.aligned[:], used[nMain+nLen:], rest, t)
+// splitRange cuts the region between points a and b at the point that
+// saves the most, if any, and recurses on both sides (depth levels in
+// all), appending the cuts to s.cuts in order.
+func (s *fastSplit) splitRange(a, b, depth int, t []float64) {
+	p0, p1 := s.pos[a], s.pos[b]
+	if depth == 0 || p1-p0 < 2*encMinBlock {
+		return
+	}
+	best := min(s.est(a, b, t), rawBits(p1-p0))
+	bestK := -1
+	for k := a + 1; k < b; k++ {
+		p := s.pos[k]
+		if p-p0 < encMinBlock || p1-p < encMinBlock {
+			continue
+		}
+		v := min(s.est(a, k, t), rawBits(p-p0)) + min(s.est(k, b, t), rawBits(p1-p))
+		if v+encBlockBits < best {
+			best, bestK = v, k
+		}
+	}
+	if bestK < 0 {
+		return
+	}
+	s.splitRange(a, bestK, depth-1, t)
+	s.cuts = append(s.cuts, s.pos[bestK])
+	s.splitRange(bestK, b, depth-1, t)
+}
+
+// est estimates the bits of a block from point a to point b, as
+// blockEst.bits does.
+func (s *fastSplit) est(a, b int, t []float64) float64 {
+	lo, hi := &s.snap[a], &s.snap[b]
+	u := s.used
+	me, _, mu := fastEntropy(lo.main[:], hi.main[:], u[:s.nm], t)
+	le, _, lu := fastEntropy(lo.length[:], hi.length[:], u[s.nm:s.nm+s.nl], t)
+	ae, an, _ := fastEntropy(lo.aligned[:], hi.aligned[:], u[s.nm+s.nl:], t)
 	al := min(float64(alignedBits*an), ae+alignedLenBits*numAligned)
 	return 3*numPreSyms*preLenBits + 20 + me + encTableBits*float64(mu) + le + encTableBits*float64(lu) + al
 }
 
-// fastEntropy returns the entropy in bits of the counts cnt (or, with rest,
-// tot less cnt) of symbols syms, their total and how many are nonzero.
-func fastEntropy(cnt, tot []uint32, syms []uint16, rest bool, t []float64) (float64, uint32, int) {
+// fastEntropy returns the entropy in bits of the counts hi less lo of
+// symbols syms, their total and how many are nonzero.
+func fastEntropy(lo, hi []uint32, syms []uint16, t []float64) (float64, uint32, int) {
 	var s float64
 	var n uint32
 	u := 0
 	for _, sym := range syms {
-		f := cnt[sym]
-		if rest {
-			f = tot[sym] - f
-		}
-		if f != 0 {
+		if f := hi[sym] - lo[sym]; f != 0 {
 			s += t[f]
 			n += f
 			u++
