@@ -121,15 +121,24 @@ func (h *hashChains[T]) insert(pos int) {
 
 // longest inserts position pos and returns its longest match longer than
 // minLen (0: none) and at most maxLen (4 <= maxLen <= len(data)-pos), and
-// its offset; the search follows at most depth links and stops at a match
+// its offset (0, 0: none); the search follows at most depth links and stops at a match
 // of nice bytes.
+//
+// Nodes below lim are out of reach (or 0, the end of the chain), so one
+// comparison ends the walk. Until a match of 4 bytes is found, a node is
+// tried by its first 4 bytes; then by the 4 bytes that end one past the
+// best length (tail), which most nodes fail, then the first 4.
 func (h *hashChains[T]) longest(pos, minLen, maxLen, nice, depth int) (int, uint32) {
 	data := h.data
 	seq := binary.LittleEndian.Uint32(data[pos:])
 	cur := uint32(pos) + 1
+	lim := uint32(1)
+	if cur > h.maxOff {
+		lim = cur - h.maxOff
+	}
 	best, bestOff := minLen, uint32(0)
 	k3 := hcHash3(seq)
-	if p := uint32(h.head3[k3]); best < 3 && p != 0 && cur-p <= h.maxOff &&
+	if p := uint32(h.head3[k3]); best < 3 && p >= lim &&
 		binary.LittleEndian.Uint32(data[p-1:])&0xFFFFFF == seq&0xFFFFFF {
 		best, bestOff = 3, cur-p
 	}
@@ -138,24 +147,42 @@ func (h *hashChains[T]) longest(pos, minLen, maxLen, nice, depth int) (int, uint
 	node := uint32(h.head4[k4])
 	h.prev[pos] = T(node)
 	h.head4[k4] = T(cur)
-	for ; node != 0 && depth > 0; depth-- {
-		if cur-node > h.maxOff {
-			break
+	prev := h.prev
+	if best < 4 {
+		for {
+			if node < lim || depth <= 0 {
+				if bestOff == 0 {
+					return 0, 0
+				}
+				return best, bestOff
+			}
+			m := int(node - 1)
+			node = uint32(prev[m])
+			depth--
+			if binary.LittleEndian.Uint32(data[m:]) == seq {
+				best, bestOff = matchLen(data, m, pos, 4, maxLen), uint32(pos-m)
+				break
+			}
 		}
+	}
+	if best >= nice || best >= maxLen {
+		return best, bestOff
+	}
+	tail := binary.LittleEndian.Uint32(data[pos+best-3:])
+	for ; node >= lim && depth > 0; depth-- {
 		m := int(node - 1)
-		node = uint32(h.prev[m])
-		if best >= 4 && best < maxLen && data[m+best] != data[pos+best] {
-			continue
-		}
-		if binary.LittleEndian.Uint32(data[m:]) != seq {
+		node = uint32(prev[m])
+		if binary.LittleEndian.Uint32(data[m+best-3:]) != tail ||
+			binary.LittleEndian.Uint32(data[m:]) != seq {
 			continue
 		}
 		n := matchLen(data, m, pos, 4, maxLen)
 		if n > best {
 			best, bestOff = n, uint32(pos-m)
-			if n >= nice {
+			if n >= nice || n >= maxLen {
 				break
 			}
+			tail = binary.LittleEndian.Uint32(data[pos+best-3:])
 		}
 	}
 	if bestOff == 0 {
