@@ -10,9 +10,14 @@ import (
 // end of zero runs with a sliding minimum, writes bit for bit what the scan
 // of every run length it replaced (ctWriteLensScan) writes: code lengths
 // of every shape, from the previous block's or from zeros, with runs of
-// zeros and of equal lengths around the limits 4, 19, 20 and 51.
+// zeros and of equal lengths around the limits 4, 19, 20 and 51, at the
+// default level (two passes) and the fast one (one).
 func TestWriteLensSlidingMin(t *testing.T) {
-	c, err := NewCompressorLevel(32768, LevelFast)
+	def, err := NewCompressor(32768)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := NewCompressorLevel(32768, LevelFast)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,9 +43,13 @@ func TestWriteLensSlidingMin(t *testing.T) {
 		}
 		return l
 	}
-	for tc := range 3000 {
+	for tc := range 4000 {
+		c := def
+		if tc%2 == 1 {
+			c = fast // one pass of the shortest path
+		}
 		m := []int{numChars, numMainSyms(15) - numChars, numMainSyms(21) - numChars, numLenSyms, 1, 7, 60}[tc%7]
-		lens := gen(m, []int{0, 30, 60, 90, 100}[tc%5])
+		lens := gen(m, []int{0, 30, 60, 90, 100}[tc/2%5])
 		prev := make([]uint8, m)
 		if tc%3 != 0 {
 			prev = gen(m, 50)
@@ -57,8 +66,9 @@ func TestWriteLensSlidingMin(t *testing.T) {
 	}
 }
 
-// ctWriteLensScan is writeLens as it was before the sliding minimum: every
-// run length of every zero run tried in turn.
+// ctWriteLensScan is writeLens as it was before the sliding minimum (every
+// run length of every zero run tried in turn), with the fast level's one
+// pass.
 func ctWriteLensScan(c *Compressor, lens, prev []uint8) {
 	m := len(lens)
 	if cap(c.preBest) < m+1 {
@@ -87,7 +97,11 @@ func ctWriteLensScan(c *Compressor, lens, prev []uint8) {
 	var freq [numPreSyms]uint32
 	var preLens [numPreSyms]uint8
 	var preCodes [numPreSyms]uint32
-	for iter := 0; iter < 2; iter++ {
+	passes := 2
+	if c.params.fast {
+		passes = 1
+	}
+	for iter := 0; iter < passes; iter++ {
 		// Shortest path from the end; step encodes the choice: 0 a
 		// single delta, otherwise symbol<<8 | run length.
 		best[m] = 0
