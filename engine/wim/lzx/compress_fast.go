@@ -3,6 +3,7 @@ package lzx
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // Levels. The compressor runs one of three settings, named after the
@@ -216,30 +217,53 @@ func (c *Compressor) fastGain(length int, code uint32) int {
 // taking), code and gain. Without an explicit match of 3 bytes or more it
 // returns none: a repeat match is seldom there, and looking for it at
 // every literal took a fifth of the time.
+//
+// The repeat offsets are tried on one load of the 8 bytes at pos; the one
+// that is the explicit match's offset is not tried again when that match
+// has 4 bytes or more (then its length is the full one).
 func (c *Compressor) fastMatch(data []byte, pos, maxL, l int, off uint32, q recentOffsets) (int, uint32, int) {
-	bl, bc, bg := 0, uint32(0), 0
 	if l < 3 {
 		return 0, 0, 0
 	}
-	{
-		code := off + offsetAdjust
-		for r := 0; r < numRecentOffsets; r++ {
-			if q.get(r) == off {
-				code = uint32(r)
-				break
-			}
-		}
-		// A short far match costs more than its literals.
-		if l > 3 || code < numRecentOffsets || off < 8192 {
-			bl, bc, bg = l, code, c.fastGain(l, code)
+	bl, bc, bg := 0, uint32(0), 0
+	reps := [numRecentOffsets]uint32{q.get(0), q.get(1), q.get(2)}
+	code := off + offsetAdjust
+	for r, o := range reps {
+		if o == off {
+			code = uint32(r)
+			break
 		}
 	}
-	for r := 0; r < numRecentOffsets; r++ {
-		o := int(q.get(r))
-		if o > pos {
+	// A short far match costs more than its literals.
+	if l > 3 || code < numRecentOffsets || off < 8192 {
+		bl, bc, bg = l, code, c.fastGain(l, code)
+	}
+	wide := pos+8 <= len(data)
+	var w uint64
+	if wide {
+		w = binary.LittleEndian.Uint64(data[pos:])
+	}
+	for r, o := range reps {
+		if int(o) > pos || (uint32(r) == code && l >= 4) {
 			continue
 		}
-		if rl := repLen(data, pos, o, maxL); rl >= 3 {
+		var rl int
+		if wide {
+			x := w ^ binary.LittleEndian.Uint64(data[pos-int(o):])
+			switch {
+			case x&0xFFFFFF != 0:
+				continue
+			case x != 0:
+				rl = min(bits.TrailingZeros64(x)>>3, maxL)
+			case maxL <= 8:
+				rl = maxL
+			default:
+				rl = matchLen(data, pos-int(o), pos, 8, maxL)
+			}
+		} else {
+			rl = repLen(data, pos, int(o), maxL)
+		}
+		if rl >= 3 {
 			if g := c.fastGain(rl, uint32(r)); g > bg {
 				bl, bc, bg = rl, uint32(r), g
 			}
