@@ -31,16 +31,16 @@ type encParams struct {
 	depth  int  // tree nodes (or chain links) visited per position
 	nice   int  // a match this long is taken without looking further
 	passes int  // lazy parse + minimum-cost path searches per block (binary trees)
-	split  bool // the fast level: split regions into blocks
+	split  bool // the fast level: split regions into blocks (fastSplit)
 	len2   bool // binary trees: search explicit offset matches of length 2
 	noSkip bool // binary trees: search inside nice matches too
 
-	splitDepth int // levels of block splitting (0: no limit)
+	splitDepth int // binary trees: levels of block splitting (0: no limit)
 }
 
 // Settings of each level.
 var (
-	paramsFast    = encParams{fast: true, depth: 64, nice: 96, split: true, splitDepth: 1}
+	paramsFast    = encParams{fast: true, depth: 64, nice: 96, split: true}
 	paramsDefault = encParams{depth: encSearchDepth, nice: encNiceLen, passes: encPasses}
 	paramsSlow    = encParams{depth: 48, nice: 96, passes: 4, len2: true, noSkip: true}
 )
@@ -275,9 +275,9 @@ func (c *Compressor) fastMatch(data []byte, pos, maxL, l int, off uint32, q rece
 // compressRegionFast codes the next region of the chunk from start (as
 // findRegionMatches bounds it) at the fast level: a lazy parse over hash
 // chains (at each position the best of the longest match and the repeat
-// offset matches, unless the next position has a better one), then the
-// block split of the default level, and the blocks. It returns the
-// region's end and the recent offsets after it.
+// offset matches, unless the next position has a better one), then its
+// block split from the symbol counts kept along the parse (fastSplit), and
+// the blocks. It returns the region's end and the recent offsets after it.
 func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, start int, q recentOffsets) (int, recentOffsets) {
 	end := min(len(data), start+encMaxBlock)
 	if len(data)-end < encRegionSlack {
