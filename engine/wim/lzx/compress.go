@@ -85,6 +85,7 @@ type Compressor struct {
 	huff   huffBuilder
 	items  []parseItem // the chosen path: literal runs and matches
 	ritems []parseItem // the fast level's parse of a whole region
+	fsplit fastSplit   // the fast level's block splitting
 	rev    []parseItem // scratch for walkPath
 	bw     bitWriter
 

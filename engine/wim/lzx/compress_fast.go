@@ -3,6 +3,7 @@ package lzx
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // Levels. The compressor runs one of three settings, named after the
@@ -30,16 +31,16 @@ type encParams struct {
 	depth  int  // tree nodes (or chain links) visited per position
 	nice   int  // a match this long is taken without looking further
 	passes int  // lazy parse + minimum-cost path searches per block (binary trees)
-	split  bool // the fast level: split regions into blocks
+	split  bool // the fast level: split regions into blocks (fastSplit)
 	len2   bool // binary trees: search explicit offset matches of length 2
 	noSkip bool // binary trees: search inside nice matches too
 
-	splitDepth int // levels of block splitting (0: no limit)
+	splitDepth int // binary trees: levels of block splitting (0: no limit)
 }
 
 // Settings of each level.
 var (
-	paramsFast    = encParams{fast: true, depth: 64, nice: 96, split: true, splitDepth: 1}
+	paramsFast    = encParams{fast: true, depth: 64, nice: 96, split: true}
 	paramsDefault = encParams{depth: encSearchDepth, nice: encNiceLen, passes: encPasses}
 	paramsSlow    = encParams{depth: 48, nice: 96, passes: 4, len2: true, noSkip: true}
 )
@@ -121,15 +122,24 @@ func (h *hashChains[T]) insert(pos int) {
 
 // longest inserts position pos and returns its longest match longer than
 // minLen (0: none) and at most maxLen (4 <= maxLen <= len(data)-pos), and
-// its offset; the search follows at most depth links and stops at a match
+// its offset (0, 0: none); the search follows at most depth links and stops at a match
 // of nice bytes.
+//
+// Nodes below lim are out of reach (or 0, the end of the chain), so one
+// comparison ends the walk. Until a match of 4 bytes is found, a node is
+// tried by its first 4 bytes; then by the 4 bytes that end one past the
+// best length (tail), which most nodes fail, then the first 4.
 func (h *hashChains[T]) longest(pos, minLen, maxLen, nice, depth int) (int, uint32) {
 	data := h.data
 	seq := binary.LittleEndian.Uint32(data[pos:])
 	cur := uint32(pos) + 1
+	lim := uint32(1)
+	if cur > h.maxOff {
+		lim = cur - h.maxOff
+	}
 	best, bestOff := minLen, uint32(0)
 	k3 := hcHash3(seq)
-	if p := uint32(h.head3[k3]); best < 3 && p != 0 && cur-p <= h.maxOff &&
+	if p := uint32(h.head3[k3]); best < 3 && p >= lim &&
 		binary.LittleEndian.Uint32(data[p-1:])&0xFFFFFF == seq&0xFFFFFF {
 		best, bestOff = 3, cur-p
 	}
@@ -138,24 +148,42 @@ func (h *hashChains[T]) longest(pos, minLen, maxLen, nice, depth int) (int, uint
 	node := uint32(h.head4[k4])
 	h.prev[pos] = T(node)
 	h.head4[k4] = T(cur)
-	for ; node != 0 && depth > 0; depth-- {
-		if cur-node > h.maxOff {
-			break
+	prev := h.prev
+	if best < 4 {
+		for {
+			if node < lim || depth <= 0 {
+				if bestOff == 0 {
+					return 0, 0
+				}
+				return best, bestOff
+			}
+			m := int(node - 1)
+			node = uint32(prev[m])
+			depth--
+			if binary.LittleEndian.Uint32(data[m:]) == seq {
+				best, bestOff = matchLen(data, m, pos, 4, maxLen), uint32(pos-m)
+				break
+			}
 		}
+	}
+	if best >= nice || best >= maxLen {
+		return best, bestOff
+	}
+	tail := binary.LittleEndian.Uint32(data[pos+best-3:])
+	for ; node >= lim && depth > 0; depth-- {
 		m := int(node - 1)
-		node = uint32(h.prev[m])
-		if best >= 4 && best < maxLen && data[m+best] != data[pos+best] {
-			continue
-		}
-		if binary.LittleEndian.Uint32(data[m:]) != seq {
+		node = uint32(prev[m])
+		if binary.LittleEndian.Uint32(data[m+best-3:]) != tail ||
+			binary.LittleEndian.Uint32(data[m:]) != seq {
 			continue
 		}
 		n := matchLen(data, m, pos, 4, maxLen)
 		if n > best {
 			best, bestOff = n, uint32(pos-m)
-			if n >= nice {
+			if n >= nice || n >= maxLen {
 				break
 			}
+			tail = binary.LittleEndian.Uint32(data[pos+best-3:])
 		}
 	}
 	if bestOff == 0 {
@@ -189,30 +217,53 @@ func (c *Compressor) fastGain(length int, code uint32) int {
 // taking), code and gain. Without an explicit match of 3 bytes or more it
 // returns none: a repeat match is seldom there, and looking for it at
 // every literal took a fifth of the time.
+//
+// The repeat offsets are tried on one load of the 8 bytes at pos; the one
+// that is the explicit match's offset is not tried again when that match
+// has 4 bytes or more (then its length is the full one).
 func (c *Compressor) fastMatch(data []byte, pos, maxL, l int, off uint32, q recentOffsets) (int, uint32, int) {
-	bl, bc, bg := 0, uint32(0), 0
 	if l < 3 {
 		return 0, 0, 0
 	}
-	{
-		code := off + offsetAdjust
-		for r := 0; r < numRecentOffsets; r++ {
-			if q.get(r) == off {
-				code = uint32(r)
-				break
-			}
-		}
-		// A short far match costs more than its literals.
-		if l > 3 || code < numRecentOffsets || off < 8192 {
-			bl, bc, bg = l, code, c.fastGain(l, code)
+	bl, bc, bg := 0, uint32(0), 0
+	reps := [numRecentOffsets]uint32{q.get(0), q.get(1), q.get(2)}
+	code := off + offsetAdjust
+	for r, o := range reps {
+		if o == off {
+			code = uint32(r)
+			break
 		}
 	}
-	for r := 0; r < numRecentOffsets; r++ {
-		o := int(q.get(r))
-		if o > pos {
+	// A short far match costs more than its literals.
+	if l > 3 || code < numRecentOffsets || off < 8192 {
+		bl, bc, bg = l, code, c.fastGain(l, code)
+	}
+	wide := pos+8 <= len(data)
+	var w uint64
+	if wide {
+		w = binary.LittleEndian.Uint64(data[pos:])
+	}
+	for r, o := range reps {
+		if int(o) > pos || (uint32(r) == code && l >= 4) {
 			continue
 		}
-		if rl := repLen(data, pos, o, maxL); rl >= 3 {
+		var rl int
+		if wide {
+			x := w ^ binary.LittleEndian.Uint64(data[pos-int(o):])
+			switch {
+			case x&0xFFFFFF != 0:
+				continue
+			case x != 0:
+				rl = min(bits.TrailingZeros64(x)>>3, maxL)
+			case maxL <= 8:
+				rl = maxL
+			default:
+				rl = matchLen(data, pos-int(o), pos, 8, maxL)
+			}
+		} else {
+			rl = repLen(data, pos, int(o), maxL)
+		}
+		if rl >= 3 {
 			if g := c.fastGain(rl, uint32(r)); g > bg {
 				bl, bc, bg = rl, uint32(r), g
 			}
@@ -224,9 +275,9 @@ func (c *Compressor) fastMatch(data []byte, pos, maxL, l int, off uint32, q rece
 // compressRegionFast codes the next region of the chunk from start (as
 // findRegionMatches bounds it) at the fast level: a lazy parse over hash
 // chains (at each position the best of the longest match and the repeat
-// offset matches, unless the next position has a better one), then the
-// block split of the default level, and the blocks. It returns the
-// region's end and the recent offsets after it.
+// offset matches, unless the next position has a better one), then its
+// block split from the symbol counts kept along the parse (fastSplit), and
+// the blocks. It returns the region's end and the recent offsets after it.
 func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, start int, q recentOffsets) (int, recentOffsets) {
 	end := min(len(data), start+encMaxBlock)
 	if len(data)-end < encRegionSlack {
@@ -239,11 +290,19 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 	items := c.items[:0]
 	lits := 0
 	ins := start // the first position not yet inserted
+	fs := &c.fsplit
+	fs.begin(end - start)
+	if !c.params.split {
+		fs.next = end - start + 1
+	}
 	literal := func(pos int) {
 		f.main[data[pos]]++
 		lits++
 	}
 	for i := start; i < end; {
+		if i-start >= fs.next {
+			fs.keep(i-start, f)
+		}
 		maxL := min(maxMatchLen, end-i)
 		if maxL < 4 {
 			if i >= ins && i+4 <= len(data) {
@@ -271,7 +330,11 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 			if maxJ < 4 {
 				break
 			}
-			l2, off2 := hc.longest(j, 0, maxJ, min(nice, maxJ), max(depth/2, 1))
+			// Only a match longer than cl-2 can score more than
+			// the current one (an explicit match scores at most its
+			// length + 2): the search looks for those alone, and
+			// without one the current match is taken.
+			l2, off2 := hc.longest(j, max(cl-2, 0), maxJ, min(nice, maxJ), max(depth/2, 1))
 			ins = j + 1
 			nl, nc, ng := c.fastMatch(data, j, maxJ, l2, off2, q)
 			if nl == 0 || ng <= cg {
@@ -293,12 +356,8 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 	c.items = append(items, parseItem{lits: uint32(lits)})
 
 	rlen := end - start
-	var bounds []int
-	if c.params.split {
-		bounds = c.splitRegion(data, start, rlen)
-	} else {
-		bounds = append(c.bounds[:0], rlen)
-	}
+	bounds := append(append(c.bounds[:0], fs.split(f, rlen, c.numMain)...), rlen)
+	c.bounds = bounds
 	if len(bounds) == 1 {
 		c.buildCodes()
 		c.writeBlock(data, start, end, q)
