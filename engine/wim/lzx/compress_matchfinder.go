@@ -41,10 +41,10 @@ type mfPos interface{ ~uint16 | ~uint32 }
 
 // matchFinder finds matches in one chunk at a time.
 type matchFinder[T mfPos] struct {
-	hash2  []T // most recent position by its two bytes (nil: not searched)
-	hash3  []T // two most recent positions by hash of three bytes
-	hash4  []T // tree roots
-	child  []T // left, right child of each position
+	hash2  []T    // most recent position by its two bytes (nil: not searched)
+	hash3  []T    // two most recent positions by hash of three bytes
+	hash4  []T    // tree roots
+	child  [][2]T // left, right child of each position
 	data   []byte
 	maxOff uint32 // largest offset the window allows
 }
@@ -53,7 +53,7 @@ func newMatchFinder[T mfPos](maxChunk int, maxOff uint32, len2 bool) *matchFinde
 	mf := &matchFinder[T]{
 		hash3:  make([]T, 2<<mfHash3Bits),
 		hash4:  make([]T, 1<<mfHash4Bits),
-		child:  make([]T, 2*maxChunk),
+		child:  make([][2]T, maxChunk),
 		maxOff: maxOff,
 	}
 	if len2 {
@@ -143,44 +143,47 @@ func (mf *matchFinder[T]) find(pos, maxLen, niceLen, depth int, out []lzMatch) [
 	node := uint32(mf.hash4[h4])
 	mf.hash4[h4] = T(cur)
 	child := mf.child
-	lt := 2 * pos   // where to link the next node less than pos
-	gt := 2*pos + 1 // where to link the next node greater than pos
+	// Where to link the next node less than pos, and greater: as in
+	// wimlib, pointers to the pending child slots.
+	lt, gt := &child[pos][0], &child[pos][1]
 	if node == 0 {
-		child[lt], child[gt] = 0, 0
+		*lt, *gt = 0, 0
 		return out
 	}
 	ltLen, gtLen := 0, 0
 	n := 0
 	for {
 		m := int(node - 1)
-		if data[m+n] == data[pos+n] {
+		a, b := data[m+n], data[pos+n]
+		if a == b {
 			n = matchLen(data, m, pos, n+1, maxLen)
 			if n > best && cur-node <= mf.maxOff {
 				best = n
 				out = addMatch(out, first, uint32(n), cur-node)
 			}
 			if n >= niceLen {
-				child[lt] = child[2*m]
-				child[gt] = child[2*m+1]
+				*lt, *gt = child[m][0], child[m][1]
 				return out
 			}
+			// n < niceLen <= maxLen: both bytes are in the data.
+			a, b = data[m+n], data[pos+n]
 		}
-		if data[m+n] < data[pos+n] {
-			child[lt] = T(node)
-			lt = 2*m + 1
-			node = uint32(child[lt])
+		if a < b {
+			*lt = T(node)
+			lt = &child[m][1]
+			node = uint32(*lt)
 			ltLen = n
 			n = min(n, gtLen)
 		} else {
-			child[gt] = T(node)
-			gt = 2 * m
-			node = uint32(child[gt])
+			*gt = T(node)
+			gt = &child[m][0]
+			node = uint32(*gt)
 			gtLen = n
 			n = min(n, ltLen)
 		}
 		depth--
 		if node == 0 || depth == 0 {
-			child[lt], child[gt] = 0, 0
+			*lt, *gt = 0, 0
 			return out
 		}
 	}
