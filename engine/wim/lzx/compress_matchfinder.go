@@ -42,7 +42,7 @@ type mfPos interface{ ~uint16 | ~uint32 }
 // matchFinder finds matches in one chunk at a time.
 type matchFinder[T mfPos] struct {
 	hash2  []T    // most recent position by its two bytes (nil: not searched)
-	hash3  []T    // two most recent positions by hash of three bytes
+	hash3  [][2]T // two most recent positions by hash of three bytes
 	hash4  []T    // tree roots
 	child  [][2]T // left, right child of each position
 	data   []byte
@@ -51,7 +51,7 @@ type matchFinder[T mfPos] struct {
 
 func newMatchFinder[T mfPos](maxChunk int, maxOff uint32, len2 bool) *matchFinder[T] {
 	mf := &matchFinder[T]{
-		hash3:  make([]T, 2<<mfHash3Bits),
+		hash3:  make([][2]T, 1<<mfHash3Bits),
 		hash4:  make([]T, 1<<mfHash4Bits),
 		child:  make([][2]T, maxChunk),
 		maxOff: maxOff,
@@ -126,8 +126,7 @@ func (mf *matchFinder[T]) find(pos, maxLen, niceLen, depth int, out []lzMatch) [
 	}
 	// Length 3: the more recent of the two last positions with the same
 	// hash whose three bytes agree.
-	h3 := hash3(seq) * 2
-	hash3 := mf.hash3[h3 : h3+2 : h3+2]
+	hash3 := &mf.hash3[hash3(seq)]
 	p0, p1 := uint32(hash3[0]), uint32(hash3[1])
 	hash3[0], hash3[1] = T(cur), T(p0)
 	s3 := seq & 0xFFFFFF
@@ -145,7 +144,8 @@ func (mf *matchFinder[T]) find(pos, maxLen, niceLen, depth int, out []lzMatch) [
 	child := mf.child
 	// Where to link the next node less than pos, and greater: as in
 	// wimlib, pointers to the pending child slots.
-	lt, gt := &child[pos][0], &child[pos][1]
+	cp := &child[pos]
+	lt, gt := &cp[0], &cp[1]
 	if node == 0 {
 		*lt, *gt = 0, 0
 		return out
@@ -162,7 +162,8 @@ func (mf *matchFinder[T]) find(pos, maxLen, niceLen, depth int, out []lzMatch) [
 				out = addMatch(out, first, uint32(n), cur-node)
 			}
 			if n >= niceLen {
-				*lt, *gt = child[m][0], child[m][1]
+				mc := &child[m]
+				*lt, *gt = mc[0], mc[1]
 				return out
 			}
 			// n < niceLen <= maxLen: both bytes are in the data.
