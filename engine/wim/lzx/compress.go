@@ -101,6 +101,9 @@ type Compressor struct {
 	preStep []uint16
 	preZero []uint16
 	preSame []uint16
+	// preDelta holds each length's precode delta symbol, worked out once
+	// per writeLens call rather than on every pass.
+	preDelta []uint8
 
 	slotTab1 [1 << 15]uint8 // slot of formatted offsets below 1<<15
 	slotTab2 []uint8        // slot of formatted offsets >> 14

@@ -214,11 +214,14 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 		c.preStep = make([]uint16, m+1)
 		c.preZero = make([]uint16, m+1)
 		c.preSame = make([]uint16, m+1)
+		c.preDelta = make([]uint8, m+1)
 	}
 	best, step := c.preBest[:m+1], c.preStep[:m+1]
 	zrun, srun := c.preZero[:m+1], c.preSame[:m+1]
+	delta := c.preDelta[:m]
 	zrun[m], srun[m] = 0, 0
 	for i := m - 1; i >= 0; i-- {
+		delta[i] = uint8((int(prev[i]) - int(lens[i]) + 17) % 17)
 		srun[i] = 1
 		if i+1 < m && lens[i+1] == lens[i] {
 			srun[i] = srun[i+1] + 1
@@ -253,7 +256,7 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 		var w4, w20 runMin
 		runEnd := -1
 		for i := m - 1; i >= 0; i-- {
-			d := (int(prev[i]) - int(lens[i]) + 17) % 17
+			d := delta[i]
 			b := cost[d] + best[i+1]
 			st := uint16(0)
 			if z := int(zrun[i]); z >= 4 {
@@ -275,11 +278,13 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 					}
 				}
 			}
-			if s := int(srun[i]); s >= 4 {
-				for k := 4; k <= min(5, s); k++ {
-					if v := cost[preSame4] + 1 + cost[d] + best[i+k]; v < b {
-						b, st = v, preSame4<<8|uint16(k)
-					}
+			if s := srun[i]; s >= 4 {
+				cs := cost[preSame4] + 1 + cost[d]
+				if v := cs + best[i+4]; v < b {
+					b, st = v, preSame4<<8|4
+				}
+				if s >= 5 && cs+best[i+5] < b {
+					b, st = cs+best[i+5], preSame4<<8|5
 				}
 			}
 			best[i], step[i] = b, st
@@ -287,7 +292,7 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 		freq = [numPreSyms]uint32{}
 		for i := 0; i < m; {
 			st := step[i]
-			d := (int(prev[i]) - int(lens[i]) + 17) % 17
+			d := delta[i]
 			switch st >> 8 {
 			case 0:
 				freq[d]++
@@ -313,7 +318,7 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 	}
 	for i := 0; i < m; {
 		st := step[i]
-		d := (int(prev[i]) - int(lens[i]) + 17) % 17
+		d := delta[i]
 		sym := int(st >> 8)
 		k := int(st & 0xFF)
 		switch sym {
