@@ -369,3 +369,57 @@ func TestDeltaLen(t *testing.T) {
 		}
 	}
 }
+
+// TestDeltaFinder checks the delta finder against brute force: every match
+// it reports is real and as long as it runs, and it finds a match at most
+// of the positions where one with the same three differences exists.
+func TestDeltaFinder(t *testing.T) {
+	data := make([]byte, 8192, 8192+encPad)
+	r := rand.New(rand.NewSource(5))
+	for i := range data {
+		switch {
+		case i < 64 || i%1000 < 300:
+			data[i] = byte(r.Intn(256))
+		default: // delta-like: repeat the differences of 8 to 64 bytes back
+			span := 1 << (i / 1000 % deltaPowers)
+			data[i] = data[i-span*(1+i/2000)] + data[i-span] - data[i-span-span*(1+i/2000)]
+		}
+	}
+	{
+		var df deltaFinder
+		df.reset(len(data))
+		var found [deltaPowers]deltaFound
+		exists, hits := 0, 0
+		for pos := range data {
+			df.insert(data, pos, &found)
+			any, got := false, false
+			for power := range deltaPowers {
+				span := 1 << power
+				if f := found[power]; f.length != 0 {
+					got = true
+					off := int(f.raw) << power
+					want := deltaLen(data, pos, off, span, len(data)-pos)
+					if off == 0 || off+span > pos || int(f.length) != want || want < deltaMinLen {
+						t.Fatalf("pos %d power %d: length %d raw %d, but the match runs %d", pos, power, f.length, f.raw, want)
+					}
+				}
+				for off := span; off+span <= pos && off <= 4096 && pos+deltaMinLen <= len(data); off += span {
+					if deltaLen(data, pos, off, span, deltaMinLen) == deltaMinLen {
+						any = true
+						break
+					}
+				}
+			}
+			if any {
+				exists++
+				if got {
+					hits++
+				}
+			}
+		}
+		if exists == 0 || hits < exists*3/4 {
+			t.Errorf("matches found at %d of the %d positions that have one", hits, exists)
+		}
+		t.Logf("matches found at %d of the %d positions that have one", hits, exists)
+	}
+}
