@@ -57,6 +57,16 @@ func (mf *matchFinder) reset(n int) {
 	mf.child = mf.child[:2*n] // every entry is written before it is read
 }
 
+// touch reads the root table entries that find will read at pos (pos+4 <=
+// len of the padded buffer) and returns them summed: a caller that keeps
+// the sum makes the loads real, so that they start the cache misses a
+// position early, the way wimlib prefetches.
+func (mf *matchFinder) touch(data []byte, pos int) uint32 {
+	seq := binary.LittleEndian.Uint32(data[pos:])
+	h3 := hash3(seq) * 2
+	return mf.hash3[h3] + mf.hash4[seq*0x9E3779B1>>(32-mf.hash4Bits)]
+}
+
 func hash3(v uint32) uint32 { return (v & 0xFFFFFF) * 0x9E3779B1 >> (32 - mfHash3Bits) }
 
 // find inserts position pos and appends to out its matches, in strictly
@@ -191,6 +201,24 @@ func (df *deltaFinder) reset(n int) {
 	}
 	df.table = df.table[:1<<hb]
 	clear(df.table)
+}
+
+// touch reads the table entries that insert will read at pos (pos+4 <=
+// len of the padded buffer) and returns them summed; see matchFinder.touch.
+func (df *deltaFinder) touch(buf []byte, pos int) uint32 {
+	x := binary.LittleEndian.Uint32(buf[pos:])
+	shift := 32 - df.hashBits
+	var sum uint32
+	for power := range uint(deltaPowers) {
+		span := 1 << power
+		if pos < span {
+			break
+		}
+		y := binary.LittleEndian.Uint32(buf[pos-span:])
+		k := uint32(span+pos&(span-1))<<24 | subBytes32(x, y)&0xFFFFFF
+		sum += uint32(df.table[k*0x9E3779B1>>shift])
+	}
+	return sum
 }
 
 // insert adds pos for every power. With found non-nil, it also returns in

@@ -154,6 +154,11 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 	for i := 0; i < end; i++ {
 		p := pos + i
 		maxLen := n - p
+		if p+1 < n {
+			// Start the next position's table reads now: their
+			// cache misses then overlap this position's work.
+			c.sink += c.mf.touch(c.buf, p+1) + c.df.touch(c.buf, p+1)
+		}
 		ms := c.mf.find(c.buf, p, maxLen, min(encNiceLen, maxLen), encSearchDepth, c.matches[:0])
 		c.matches = ms
 		c.df.insert(data, p, &c.dfound)
