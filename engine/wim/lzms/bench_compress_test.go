@@ -73,3 +73,77 @@ func BenchmarkCompressLibwim(b *testing.B) {
 		})
 	}
 }
+
+// benchKinds are the benchmark input's kinds, 1 MiB each, compressed apart
+// in 128 KiB chunks by BenchmarkCompressKinds and BenchmarkCompressKindsLibwim:
+// the gap between the two compressors differs much between kinds (random
+// data, as in the .gz and .png files of a Windows tree, costs a match
+// finder the most for nothing).
+func benchKinds() []struct {
+	name string
+	data []byte
+} {
+	const k = 1 << 20
+	return []struct {
+		name string
+		data []byte
+	}{
+		{"text", realText(k)},
+		{"code", realCode(k, "/usr/bin/*")},
+		{"delta", synthDelta(k, 1)},
+		{"random", randomBytes(k, 1)},
+	}
+}
+
+// BenchmarkCompressKinds compresses each kind of benchmarkKinds in 128 KiB
+// chunks.
+func BenchmarkCompressKinds(b *testing.B) {
+	const cs = 128 << 10
+	for _, kd := range benchKinds() {
+		b.Run(kd.name, func(b *testing.B) {
+			c := mustCompressor(b, cs)
+			dst := make([]byte, cs)
+			var out int
+			benchLoop(b, len(kd.data), func() {
+				out = 0
+				for off := 0; off < len(kd.data); off += cs {
+					src := kd.data[off:min(off+cs, len(kd.data))]
+					n := c.Compress(dst[:len(src)-1], src)
+					if n == 0 {
+						n = len(src)
+					}
+					out += n
+				}
+			})
+			b.ReportMetric(float64(out)/float64(len(kd.data)), "ratio")
+		})
+	}
+}
+
+// BenchmarkCompressKindsLibwim is BenchmarkCompressKinds with libwim's
+// default level.
+func BenchmarkCompressKindsLibwim(b *testing.B) {
+	libwim.Need(b)
+	const cs = 128 << 10
+	for _, kd := range benchKinds() {
+		b.Run(kd.name, func(b *testing.B) {
+			var out int
+			benchLoop(b, len(kd.data), func() {
+				out = 0
+				for off := 0; off < len(kd.data); off += cs {
+					src := kd.data[off:min(off+cs, len(kd.data))]
+					c, err := libwim.Compress(libwim.LZMS, cs, 0, src)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n := len(c)
+					if c == nil {
+						n = len(src)
+					}
+					out += n
+				}
+			})
+			b.ReportMetric(float64(out)/float64(len(kd.data)), "ratio")
+		})
+	}
+}

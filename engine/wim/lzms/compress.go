@@ -21,7 +21,7 @@ const (
 //
 // Its memory grows with the largest chunk compressed: about 9 bytes per
 // byte of chunk (a filtered copy and the match finder's trees), plus up to
-// 5 MiB of tables.
+// 5 MiB of tables; the output is written in place in dst.
 type Compressor struct {
 	maxChunk int
 	buf      []byte // the chunk after the x86 filter, then encPad zeros
@@ -62,8 +62,11 @@ type Compressor struct {
 	offSlots *[fastOffsets]uint16
 	lenSlots *[fastLengths]uint8
 
-	rc rangeEncoder
-	bw bitWriter
+	out chunkOut // the chunk being written, in the caller's dst
+	rc  rangeEncoder
+	bw  bitWriter
+
+	sink uint32 // keeps the parse's early table reads (touch) from being dropped
 }
 
 // NewCompressor returns a compressor for chunks of at most maxChunk bytes;
@@ -98,27 +101,19 @@ func (c *Compressor) Compress(dst, src []byte) int {
 	clear(c.buf[n : n+encPad])
 	c.x86.apply(data)
 	c.reset(n)
+	c.out.reset(dst)
+	defer c.out.reset(nil) // keep no reference to the caller's buffer
 
-	limit := len(dst)
-	for pos := 0; pos < n; {
-		if len(c.rc.out)+len(c.bw.out) > limit {
-			return 0
-		}
+	for pos := 0; pos < n && !c.out.full; {
 		pos = c.parseWindow(data, pos)
 	}
-
 	c.rc.finish()
 	c.bw.finish()
-	front, back := len(c.rc.out), len(c.bw.out)
-	if front+back > limit {
+	if c.out.full {
 		return 0
 	}
-	copy(dst, c.rc.out)
-	// The bitstream's units are read from the end of the chunk backwards.
-	for i := 0; i < back; i += 2 {
-		j := front + back - 2 - i
-		dst[j], dst[j+1] = c.bw.out[i], c.bw.out[i+1]
-	}
+	front, back := c.out.front, c.out.back
+	copy(dst[front:], dst[len(dst)-back:])
 	return front + back
 }
 
@@ -145,8 +140,8 @@ func (c *Compressor) reset(n int) {
 	c.ins = 0
 	c.mf.reset(n)
 	c.df.reset(n)
-	c.rc.reset()
-	c.bw.reset()
+	c.rc.reset(&c.out)
+	c.bw.reset(&c.out)
 }
 
 func (c *Compressor) offsetSlot(off uint32) int {

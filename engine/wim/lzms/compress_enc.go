@@ -8,6 +8,41 @@ import (
 
 // The compressor's two output streams and its side of the adaptive models.
 
+// chunkOut is the chunk being written, in the caller's dst: the range
+// coder's units from the front, the bitstream's from the back (the chunk
+// holds them in reverse order at its end, so the k-th unit written goes
+// 2k+2 bytes before the end). Compress then moves the back part down to
+// follow the front part. Writing in place keeps no output buffers the size
+// of the chunk's output in the compressor. full records that the two parts
+// would have met: the chunk does not fit.
+type chunkOut struct {
+	buf         []byte
+	front, back int
+	full        bool
+}
+
+func (o *chunkOut) reset(buf []byte) {
+	o.buf, o.front, o.back, o.full = buf, 0, 0, false
+}
+
+func (o *chunkOut) putFront(u uint16) {
+	if o.front+o.back+2 > len(o.buf) {
+		o.full = true
+		return
+	}
+	binary.LittleEndian.PutUint16(o.buf[o.front:], u)
+	o.front += 2
+}
+
+func (o *chunkOut) putBack(u uint16) {
+	if o.front+o.back+2 > len(o.buf) {
+		o.full = true
+		return
+	}
+	o.back += 2
+	binary.LittleEndian.PutUint16(o.buf[len(o.buf)-o.back:], u)
+}
+
 // rangeEncoder is the binary range encoder whose 16-bit units go at the
 // front of the chunk. It is the LZMA encoder with 16-bit units: the unit
 // about to be written and any run of 0xFFFF units after it are held back
@@ -18,13 +53,13 @@ type rangeEncoder struct {
 	cache     uint16
 	cacheSize int
 	started   bool // the first unit shifted out, a 0, is not written
-	out       []byte
+	out       *chunkOut
 }
 
-func (e *rangeEncoder) reset() {
+func (e *rangeEncoder) reset(out *chunkOut) {
 	e.low, e.rng = 0, 0xFFFFFFFF
 	e.cache, e.cacheSize, e.started = 0, 1, false
-	e.out = e.out[:0]
+	e.out = out
 }
 
 // shiftLow moves the top 16 bits of low out, into the cache or the output.
@@ -33,7 +68,7 @@ func (e *rangeEncoder) shiftLow() {
 		carry := uint16(e.low >> 32)
 		for ; e.cacheSize > 0; e.cacheSize-- {
 			if e.started {
-				e.out = binary.LittleEndian.AppendUint16(e.out, e.cache+carry)
+				e.out.putFront(e.cache + carry)
 			}
 			e.started = true
 			e.cache = 0xFFFF
@@ -77,17 +112,17 @@ func clampProb(zeros uint32) uint32 {
 	return min(max(zeros, 1), probDenom-1)
 }
 
-// bitWriter collects the Huffman bitstream, high bit first, in 16-bit units
-// in the order written; the chunk holds them in reverse order at its end.
+// bitWriter writes the Huffman bitstream, high bit first, in 16-bit units
+// at the back of the chunk.
 type bitWriter struct {
 	buf uint64
 	n   uint // bits in buf not yet written out (< 16 between calls)
-	out []byte
+	out *chunkOut
 }
 
-func (w *bitWriter) reset() {
+func (w *bitWriter) reset(out *chunkOut) {
 	w.buf, w.n = 0, 0
-	w.out = w.out[:0]
+	w.out = out
 }
 
 // put writes the low nb bits of v (nb <= 30).
@@ -96,14 +131,14 @@ func (w *bitWriter) put(v uint32, nb uint) {
 	w.n += nb
 	for w.n >= 16 {
 		w.n -= 16
-		w.out = binary.LittleEndian.AppendUint16(w.out, uint16(w.buf>>w.n))
+		w.out.putBack(uint16(w.buf >> w.n))
 	}
 }
 
 // finish pads the last unit with zero bits.
 func (w *bitWriter) finish() {
 	if w.n > 0 {
-		w.out = binary.LittleEndian.AppendUint16(w.out, uint16(w.buf<<(16-w.n)))
+		w.out.putBack(uint16(w.buf << (16 - w.n)))
 		w.n = 0
 	}
 }

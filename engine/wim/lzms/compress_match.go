@@ -57,6 +57,16 @@ func (mf *matchFinder) reset(n int) {
 	mf.child = mf.child[:2*n] // every entry is written before it is read
 }
 
+// touch reads the root table entries that find will read at pos (pos+4 <=
+// len of the padded buffer) and returns them summed: a caller that keeps
+// the sum makes the loads real, so that they start the cache misses a
+// position early, the way wimlib prefetches.
+func (mf *matchFinder) touch(data []byte, pos int) uint32 {
+	seq := binary.LittleEndian.Uint32(data[pos:])
+	h3 := hash3(seq) * 2
+	return mf.hash3[h3] + mf.hash4[seq*0x9E3779B1>>(32-mf.hash4Bits)]
+}
+
 func hash3(v uint32) uint32 { return (v & 0xFFFFFF) * 0x9E3779B1 >> (32 - mfHash3Bits) }
 
 // find inserts position pos and appends to out its matches, in strictly
@@ -193,20 +203,29 @@ func (df *deltaFinder) reset(n int) {
 	clear(df.table)
 }
 
-// key returns the key of the differences at pos with the given span (pos
-// >= span, pos+3 <= len(data)) and its hash.
-func (df *deltaFinder) key(data []byte, pos int, power uint) (key, hash uint32) {
-	span := 1 << power
-	d0 := data[pos] - data[pos-span]
-	d1 := data[pos+1] - data[pos+1-span]
-	d2 := data[pos+2] - data[pos+2-span]
-	v := uint32(span+pos&(span-1))<<24 | uint32(d2)<<16 | uint32(d1)<<8 | uint32(d0)
-	return v, v * 0x9E3779B1 >> (32 - df.hashBits)
+// touch reads the table entries that insert will read at pos (pos+4 <=
+// len of the padded buffer) and returns them summed; see matchFinder.touch.
+func (df *deltaFinder) touch(buf []byte, pos int) uint32 {
+	x := binary.LittleEndian.Uint32(buf[pos:])
+	shift := 32 - df.hashBits
+	var sum uint32
+	for power := range uint(deltaPowers) {
+		span := 1 << power
+		if pos < span {
+			break
+		}
+		y := binary.LittleEndian.Uint32(buf[pos-span:])
+		k := uint32(span+pos&(span-1))<<24 | subBytes32(x, y)&0xFFFFFF
+		sum += uint32(df.table[k*0x9E3779B1>>shift])
+	}
+	return sum
 }
 
 // insert adds pos for every power. With found non-nil, it also returns in
 // found[power] the longest delta match of the earlier position with the
-// same hash (length 0 if none).
+// same hash (length 0 if none). data is the chunk; its backing array has 4
+// readable bytes past its end (the compressor's padding), so the three
+// differences of every power come from two 32-bit loads.
 func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFound) {
 	if found != nil {
 		*found = [deltaPowers]deltaFound{}
@@ -215,14 +234,22 @@ func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFou
 	if pos+deltaMinLen > n {
 		return
 	}
+	buf := data[:n+4]
+	x := binary.LittleEndian.Uint32(buf[pos:])
+	table := df.table
+	shift := 32 - df.hashBits
 	for power := range uint(deltaPowers) {
 		span := 1 << power
 		if pos < span {
 			break
 		}
-		k, h := df.key(data, pos, power)
-		e := df.table[h]
-		df.table[h] = uint64(pos+1)<<32 | uint64(k)
+		// The key: the span and the position modulo span (which a
+		// match's must share), then the next three differences.
+		y := binary.LittleEndian.Uint32(buf[pos-span:])
+		k := uint32(span+pos&(span-1))<<24 | subBytes32(x, y)&0xFFFFFF
+		h := k * 0x9E3779B1 >> shift
+		e := table[h]
+		table[h] = uint64(pos+1)<<32 | uint64(k)
 		if found == nil || e == 0 || uint32(e) != k {
 			continue
 		}
@@ -266,6 +293,12 @@ func deltaLen(data []byte, pos, off, span, limit int) int {
 		}
 	}
 	return limit
+}
+
+// subBytes32 is subBytes for four bytes.
+func subBytes32(x, y uint32) uint32 {
+	const h = 0x80808080
+	return ((x | h) - (y &^ h)) ^ ((x ^ ^y) & h)
 }
 
 // subBytes returns the bytewise differences x[k]-y[k] (mod 256) of the

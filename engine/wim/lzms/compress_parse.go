@@ -121,19 +121,20 @@ func (c *Compressor) windowCosts(w *windowCosts) {
 	}
 }
 
-// relax offers node j the path through node i with an item of the given
-// cost; st is computed only if it wins.
-func (c *Compressor) relax(i, l int, cost uint32, off, power uint32, kind, rep int) {
-	nd := &c.nodes[i+l]
-	if cost >= nd.cost {
-		return
+// relaxRun offers nodes[lo..hi] the path through nodes[0] with an item of
+// that length and the given source, costing head plus the length's cost;
+// to is the state after the item, the same for every length.
+func relaxRun(nodes []optNode, lo, hi int, head uint32, length *[encNiceLen + 1]uint32, off, power uint32, kind int, to *parseState) {
+	if hi > encNiceLen {
+		hi = encNiceLen // longer matches end the window before this
 	}
-	nd.cost, nd.length, nd.off, nd.power, nd.kind = cost, uint32(l), off, power, kind
-	nd.st = c.nodes[i].st
-	if kind == itemLZ {
-		nd.st.useLZ(off, rep)
-	} else {
-		nd.st.useDelta(deltaPair{power, off}, rep)
+	for k := lo; k <= hi; k++ {
+		cost := head + length[k]
+		nd := &nodes[k]
+		if cost < nd.cost {
+			nd.cost, nd.length, nd.off, nd.power, nd.kind = cost, uint32(k), off, power, kind
+			nd.st = *to
+		}
 	}
 }
 
@@ -153,6 +154,11 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 	for i := 0; i < end; i++ {
 		p := pos + i
 		maxLen := n - p
+		if p+1 < n {
+			// Start the next position's table reads now: their
+			// cache misses then overlap this position's work.
+			c.sink += c.mf.touch(c.buf, p+1) + c.df.touch(c.buf, p+1)
+		}
 		ms := c.mf.find(c.buf, p, maxLen, min(encNiceLen, maxLen), encSearchDepth, c.matches[:0])
 		c.matches = ms
 		c.df.insert(data, p, &c.dfound)
@@ -174,7 +180,13 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			if int(off) > p || maxLen < 2 {
 				continue
 			}
-			l := matchLen(data, p-int(off), p, maxLen)
+			// Matches under 2 bytes are not used: most sources
+			// fail on the first two bytes, without a call.
+			src := p - int(off)
+			if data[src] != data[p] || data[src+1] != data[p+1] {
+				continue
+			}
+			l := matchLen(data, src, p, maxLen)
 			repLen[r] = l
 			if l >= encNiceLen && uint32(l) > long.length {
 				long = parseItem{uint32(l), off, 0, itemLZ}
@@ -187,6 +199,9 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			dp := st.delta[db+r]
 			span, off := 1<<dp.power, int(dp.raw)<<dp.power
 			if off+span > p || maxLen < 2 {
+				continue
+			}
+			if data[p]-data[p-span] != data[p-off]-data[p-off-span] {
 				continue
 			}
 			l := deltaLen(data, p, off, span, maxLen)
@@ -221,10 +236,14 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			nx.st.prev = itemLiteral
 		}
 		room := end - i
+		next := nodes[i:]
 		for r, l := range repLen {
-			for k := 2; k <= min(l, room); k++ {
-				c.relax(i, k, base+w.lzRep[r]+w.length[k], st.lz[lb+r], 0, itemLZ, r)
+			if l < 2 {
+				continue
 			}
+			to := st
+			to.useLZ(st.lz[lb+r], r)
+			relaxRun(next, 2, min(l, room), base+w.lzRep[r], &w.length, st.lz[lb+r], 0, itemLZ, &to)
 		}
 		prevLen := 2
 		for _, m := range ms {
@@ -232,17 +251,21 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				prevLen = int(m.length)
 				continue // the repeat match is cheaper
 			}
-			oc := base + w.lzExplicit + c.offsetCost(m.offset)
-			for k := prevLen + 1; k <= min(int(m.length), room); k++ {
-				c.relax(i, k, oc+w.length[k], m.offset, 0, itemLZ, -1)
+			if hi := min(int(m.length), room); hi > prevLen {
+				to := st
+				to.useLZ(m.offset, -1)
+				relaxRun(next, prevLen+1, hi, base+w.lzExplicit+c.offsetCost(m.offset), &w.length, m.offset, 0, itemLZ, &to)
 			}
 			prevLen = int(m.length)
 		}
 		for r, l := range dRepLen {
-			dp := st.delta[db+r]
-			for k := 2; k <= min(l, room); k++ {
-				c.relax(i, k, base+w.deltaRep[r]+w.length[k], dp.raw, dp.power, itemDelta, r)
+			if l < 2 {
+				continue
 			}
+			dp := st.delta[db+r]
+			to := st
+			to.useDelta(dp, r)
+			relaxRun(next, 2, min(l, room), base+w.deltaRep[r], &w.length, dp.raw, dp.power, itemDelta, &to)
 		}
 		for power, f := range c.dfound {
 			if f.length == 0 {
@@ -250,9 +273,9 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			}
 			s := c.offsetSlot(f.raw)
 			dc := base + w.deltaExplicit + (uint32(c.deltaPower.lens[power])+uint32(c.deltaOffset.lens[s])+uint32(offsetExtra[s]))<<costShift
-			for k := deltaMinLen; k <= min(int(f.length), room); k++ {
-				c.relax(i, k, dc+w.length[k], f.raw, uint32(power), itemDelta, -1)
-			}
+			to := st
+			to.useDelta(deltaPair{uint32(power), f.raw}, -1)
+			relaxRun(next, deltaMinLen, min(int(f.length), room), dc, &w.length, f.raw, uint32(power), itemDelta, &to)
 		}
 	}
 	c.codePath(data, pos, end)

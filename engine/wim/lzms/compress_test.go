@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -280,7 +281,9 @@ func TestRangeEncoder(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	for trial := range 50 {
 		var e rangeEncoder
-		e.reset()
+		var out chunkOut
+		out.reset(make([]byte, 1<<16))
+		e.reset(&out)
 		var enc, dec [4]probEntry
 		for i := range enc {
 			enc[i] = probEntry{recent: initRecent, zeros: initZeros}
@@ -304,7 +307,10 @@ func TestRangeEncoder(t *testing.T) {
 			e.encode(&enc[i&3], bitsIn[i])
 		}
 		e.finish()
-		src := e.out
+		if out.full {
+			t.Fatalf("trial %d: output does not fit in %d bytes", trial, len(out.buf))
+		}
+		src := out.buf[:out.front]
 		if len(src) < 4 {
 			t.Fatalf("trial %d: %d bytes", trial, len(src))
 		}
@@ -367,5 +373,85 @@ func TestDeltaLen(t *testing.T) {
 		if got := deltaLen(data, pos, off, span, limit); got != want {
 			t.Fatalf("pos %d off %d span %d limit %d: %d, want %d", pos, off, span, limit, got, want)
 		}
+	}
+}
+
+// TestDeltaFinder checks the delta finder against brute force: every match
+// it reports is real and as long as it runs, and it finds a match at most
+// of the positions where one with the same three differences exists.
+func TestDeltaFinder(t *testing.T) {
+	data := make([]byte, 8192, 8192+encPad)
+	r := rand.New(rand.NewSource(5))
+	for i := range data {
+		switch {
+		case i < 64 || i%1000 < 300:
+			data[i] = byte(r.Intn(256))
+		default: // delta-like: repeat the differences of 8 to 64 bytes back
+			span := 1 << (i / 1000 % deltaPowers)
+			data[i] = data[i-span*(1+i/2000)] + data[i-span] - data[i-span-span*(1+i/2000)]
+		}
+	}
+	{
+		var df deltaFinder
+		df.reset(len(data))
+		var found [deltaPowers]deltaFound
+		exists, hits := 0, 0
+		for pos := range data {
+			df.insert(data, pos, &found)
+			any, got := false, false
+			for power := range deltaPowers {
+				span := 1 << power
+				if f := found[power]; f.length != 0 {
+					got = true
+					off := int(f.raw) << power
+					want := deltaLen(data, pos, off, span, len(data)-pos)
+					if off == 0 || off+span > pos || int(f.length) != want || want < deltaMinLen {
+						t.Fatalf("pos %d power %d: length %d raw %d, but the match runs %d", pos, power, f.length, f.raw, want)
+					}
+				}
+				for off := span; off+span <= pos && off <= 4096 && pos+deltaMinLen <= len(data); off += span {
+					if deltaLen(data, pos, off, span, deltaMinLen) == deltaMinLen {
+						any = true
+						break
+					}
+				}
+			}
+			if any {
+				exists++
+				if got {
+					hits++
+				}
+			}
+		}
+		if exists == 0 || hits < exists*3/4 {
+			t.Errorf("matches found at %d of the %d positions that have one", hits, exists)
+		}
+		t.Logf("matches found at %d of the %d positions that have one", hits, exists)
+	}
+}
+
+// TestCompressMemory: the first chunk a compressor sees allocates its
+// filtered copy, its trees (9 bytes a byte together) and its tables, and no
+// buffers for the output, which is written in place in dst (up to 2 MiB
+// more per MiB of output with growing output buffers, as before).
+func TestCompressMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8 MiB chunk")
+	}
+	src := append(realText(4<<20), realCode(4<<20, "/usr/bin/*")...)
+	c := mustCompressor(t, len(src))
+	dst := make([]byte, len(src)-1)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	n := c.Compress(dst, src)
+	runtime.ReadMemStats(&after)
+	if n == 0 {
+		t.Fatal("8 MiB of text and code did not shrink")
+	}
+	const tables = 6<<20 + 512<<10 // tree roots, hash tables, parse state
+	got, limit := after.TotalAlloc-before.TotalAlloc, uint64(9*len(src)+tables)
+	t.Logf("allocated %d bytes for %d -> %d bytes", got, len(src), n)
+	if got > limit {
+		t.Errorf("compressing %d bytes to %d allocated %d bytes, over %d", len(src), n, got, limit)
 	}
 }
