@@ -378,6 +378,10 @@ func (w *Writer) HasBlob(h Hash) bool {
 	return ok
 }
 
+// BlobSize returns the size of blob h, and whether the file holds (or
+// will hold) it.
+func (w *Writer) BlobSize(h Hash) (int64, bool) { return w.blobSize(h) }
+
 // blobSize returns the size of blob h if the file holds it.
 func (w *Writer) blobSize(h Hash) (int64, bool) {
 	w.mu.Lock()
