@@ -185,9 +185,11 @@ type capScanner struct {
 	self    os.FileInfo // the WIM being written
 	buf     []byte      // file contents read to be hashed first
 	// small receives the files of at most smallFile bytes as the scan
-	// finds them, for CaptureTree to write while the scan goes on; nil
-	// when the scan runs alone.
-	small chan capSmall
+	// finds them, in batches of smallBatch (fewer handoffs between the
+	// goroutines), for CaptureTree to write while the scan goes on; nil
+	// when the scan runs alone. batch is the scanner's batch being filled.
+	small chan []capSmall
+	batch []capSmall
 	// base is the writer's progress when the capture began; handed, the
 	// bytes of the small files handed over (see writeSmall).
 	base, handed int64
@@ -218,7 +220,7 @@ func (w *Writer) CaptureTree(ctx context.Context, dir string, o TreeOptions) (*I
 	scanCtx, stopScan := context.WithCancel(ctx)
 	defer stopScan()
 	s := &capScanner{ctx: scanCtx, opts: o, root: dir, byID: make(map[capFileID]*capInode), report: w.opts.Progress,
-		small: make(chan capSmall, 256)}
+		small: make(chan []capSmall, 8)}
 	// The file being written may be inside the tree: leave it out.
 	if w.f != nil {
 		s.self, _ = w.f.Stat()
@@ -231,7 +233,12 @@ func (w *Writer) CaptureTree(ctx context.Context, dir string, o TreeOptions) (*I
 	scanned := make(chan error, 1)
 	go func() {
 		defer close(s.small)
-		scanned <- Guard(func() error { return s.scanDir(root, dir, 0) })
+		scanned <- Guard(func() error {
+			if err := s.scanDir(root, dir, 0); err != nil {
+				return err
+			}
+			return s.sendSmall()
+		})
 	}()
 	if err := s.writeSmall(ctx, w); err != nil {
 		stopScan()
@@ -324,10 +331,11 @@ func (s *capScanner) scanDir(d *File, path string, depth int) error {
 					s.byID[id] = in
 				}
 				if s.small != nil && in.size > 0 && in.size <= smallFile {
-					select {
-					case s.small <- capSmall{in: in, path: p}:
-					case <-s.ctx.Done():
-						return s.ctx.Err()
+					s.batch = append(s.batch, capSmall{in: in, path: p})
+					if len(s.batch) == smallBatch {
+						if err := s.sendSmall(); err != nil {
+							return err
+						}
 					}
 				}
 			}
@@ -499,11 +507,38 @@ func SymlinkReparseData(target string) ([]byte, error) {
 	return b, nil
 }
 
+// smallBatch is the number of small files the scan hands over at once.
+const smallBatch = 64
+
+// sendSmall hands the batch of small files over to the writer.
+func (s *capScanner) sendSmall() error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	select {
+	case s.small <- s.batch:
+		s.batch = make([]capSmall, 0, smallBatch)
+		return nil
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+}
+
 // writeSmall writes the small files the scan hands over, as it finds them,
 // until the scan ends. Each is read once into memory and hashed before it
 // is written, so that a duplicate is never compressed.
 func (s *capScanner) writeSmall(ctx context.Context, w *Writer) error {
-	for c := range s.small {
+	for batch := range s.small {
+		if err := s.writeBatch(ctx, w, batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeBatch writes one batch of small files (see writeSmall).
+func (s *capScanner) writeBatch(ctx context.Context, w *Writer, batch []capSmall) error {
+	for _, c := range batch {
 		// The total grows with the scan; writeData sets it for good.
 		s.handed += c.in.size
 		w.SetTotal(s.base + s.handed)
