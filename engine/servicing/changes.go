@@ -41,6 +41,14 @@ type Change struct {
 	// copies cannot tell: their targets resolve elsewhere), by slash path
 	// below the added folder.
 	Links map[string]StagedLink `json:"links,omitempty"`
+	// Hashes holds the SHA-1 digest (hexadecimal) of each staged regular
+	// file of an add or replace, by slash path below the added folder ("."
+	// for the staged file itself), as found when the change was staged:
+	// building the tree again (for the next change, or the commit) takes
+	// them instead of reading the files again. The commit checks the data
+	// against them as it writes it. Sessions staged without them hash
+	// their files at each build.
+	Hashes map[string]string `json:"hashes,omitempty"`
 }
 
 // StagedLink is a symbolic link of an added folder, as capture stores it:
@@ -180,6 +188,46 @@ type tree struct {
 	blobs map[wim.Hash]blobSource
 	rpfix bool   // the image's absolute link targets inside it are fixed (FlagRPFix)
 	group uint64 // the highest hard-link group given out; 0 until newGroup
+	// unsized: the sizes of the data the image had are not filled in
+	// (see buildTree); fillSizes fills them from the group's Res.rwm.
+	unsized bool
+}
+
+// fillSizes sets the size of every file and stream of an unsized tree
+// whose data the session did not stage, from w, the group's Res.rwm open
+// for the commit's append. Data that Res.rwm does not hold is an error:
+// the commit would make an image that cannot be applied.
+func (t *tree) fillSizes(w *wim.Writer, image, res string) error {
+	if !t.unsized {
+		return nil
+	}
+	size := func(f *wim.File, h wim.Hash, n *int64) error {
+		if h.IsZero() || *n != 0 {
+			return nil
+		}
+		if b, ok := t.blobs[h]; ok {
+			*n = b.size
+			return nil
+		}
+		sz, ok := w.BlobSize(h)
+		if !ok {
+			return fmt.Errorf("the data of %s in image %s (blob %s) is not in %s: the image group is damaged; run verify-store, and restore the group from a backup", f.Path(), image, h, res)
+		}
+		*n = sz
+		return nil
+	}
+	for f := range t.img.All() {
+		if err := size(f, f.Hash, &f.Size); err != nil {
+			return err
+		}
+		for i := range f.Streams {
+			if err := size(f, f.Streams[i].Hash, &f.Streams[i].Size); err != nil {
+				return err
+			}
+		}
+	}
+	t.unsized = false
+	return nil
 }
 
 // newGroup returns a hard-link group id no entry of the tree holds.
@@ -226,8 +274,9 @@ func newDir(parent *wim.File, name string, t time.Time) *wim.File {
 		Created: t, Accessed: t, Modified: t}
 }
 
-// apply applies change c, whose data lives under the session folder dir.
-func (t *tree) apply(c Change, dir string) error {
+// apply applies change c, whose data lives under the session folder dir,
+// recording in c.Hashes the digests of the staged files it had to read.
+func (t *tree) apply(c *Change, dir string) error {
 	now := time.Now().UTC()
 	switch c.Op {
 	case OpAdd, OpMkdir:
@@ -245,7 +294,7 @@ func (t *tree) apply(c Change, dir string) error {
 			attach(parent, newDir(parent, name, now))
 			return nil
 		}
-		a := &adder{t: t, c: c, byID: map[wim.FileID]*wim.File{}}
+		a := &adder{t: t, c: *c, rec: c, byID: map[wim.FileID]*wim.File{}}
 		f, err := a.fromDisk(parent, name, filepath.Join(dir, filepath.FromSlash(c.Data)), ".", 0)
 		if err != nil {
 			return err
@@ -292,11 +341,11 @@ func (t *tree) apply(c Change, dir string) error {
 			return fmt.Errorf("%s is not a regular file; only files can be replaced", c.Path)
 		}
 		src := filepath.Join(dir, filepath.FromSlash(c.Data))
-		h, size, err := t.hashFile(src)
+		st, err := os.Stat(src)
 		if err != nil {
 			return err
 		}
-		st, err := os.Stat(src)
+		h, size, err := t.stagedFile(c, ".", src, st)
 		if err != nil {
 			return err
 		}
@@ -331,10 +380,35 @@ func (t *tree) hashFile(p string) (wim.Hash, int64, error) {
 	return sum, n, nil
 }
 
+// stagedFile returns the digest and size of the staged regular file p
+// (st its Stat), rel its key in c.Hashes: the digest recorded there when
+// the file's size agrees with it, otherwise the file's, read and recorded.
+// Its data is registered as the source of the blob.
+func (t *tree) stagedFile(c *Change, rel, p string, st os.FileInfo) (wim.Hash, int64, error) {
+	if s, ok := c.Hashes[rel]; ok {
+		if h, err := wim.ParseHash(s); err == nil && h.IsZero() == (st.Size() == 0) {
+			if !h.IsZero() {
+				t.blobs[h] = blobSource{path: p, size: st.Size()}
+			}
+			return h, st.Size(), nil
+		}
+	}
+	h, n, err := t.hashFile(p)
+	if err != nil {
+		return h, n, err
+	}
+	if c.Hashes == nil {
+		c.Hashes = map[string]string{}
+	}
+	c.Hashes[rel] = h.String()
+	return h, n, nil
+}
+
 // adder builds the entries of one staged add.
 type adder struct {
 	t    *tree
 	c    Change
+	rec  *Change                  // the change whose Hashes record the digests of its files
 	byID map[wim.FileID]*wim.File // the first name of each file with several
 }
 
@@ -385,7 +459,7 @@ func (a *adder) fromDisk(parent *wim.File, name, p, rel string, depth int) (*wim
 			f.LinkGroup = first.LinkGroup
 			break
 		}
-		if f.Hash, f.Size, err = t.hashFile(p); err != nil {
+		if f.Hash, f.Size, err = t.stagedFile(a.rec, rel, p, st); err != nil {
 			return nil, err
 		}
 		if ok && nlink > 1 {
@@ -441,18 +515,38 @@ func (a *adder) link(f *wim.File, p, rel string, st os.FileInfo) error {
 }
 
 // build loads the image's tree and applies the staged changes.
-func (ss *Session) build() (*tree, error) {
-	w, err := ss.openBase()
+func (ss *Session) build() (*tree, error) { return ss.buildTree(false) }
+
+// buildTree is build; forCommit builds the tree a commit writes: an install
+// image's file is then opened alone, without the group's Res.rwm, whose
+// blob table (one entry per blob of the group) the commit's append reads
+// anyway, and the files the session did not change are left without their
+// sizes (t.unsized) for commitTree to take from that table.
+func (ss *Session) buildTree(forCommit bool) (*tree, error) {
+	var w *wim.WIM
+	var err error
+	unsized := forCommit && !ss.ref.Boot
+	if unsized {
+		w, err = wim.Open(ss.s.ImagePath(ss.ref), &wim.OpenOptions{NoSplitSearch: true})
+	} else {
+		w, err = ss.openBase()
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer w.Close()
-	img, err := w.Image(1)
+	var img *wim.Image
+	if unsized {
+		img, err = w.ImageTree(1)
+	} else {
+		img, err = w.Image(1)
+	}
 	if err != nil {
 		return nil, err
 	}
-	t := &tree{img: img, blobs: map[wim.Hash]blobSource{}, rpfix: w.Header().Flags&wim.FlagRPFix != 0}
-	for i, c := range ss.Changes {
+	t := &tree{img: img, blobs: map[wim.Hash]blobSource{}, rpfix: w.Header().Flags&wim.FlagRPFix != 0, unsized: unsized}
+	for i := range ss.Changes {
+		c := &ss.Changes[i]
 		if err := t.apply(c, ss.dir); err != nil {
 			return nil, fmt.Errorf("change %d (%s): %w", i+1, c, err)
 		}
@@ -498,7 +592,7 @@ func (ss *Session) stage(c Change) error {
 	if err != nil {
 		return fail(err)
 	}
-	if err := t.apply(c, ss.dir); err != nil {
+	if err := t.apply(&c, ss.dir); err != nil {
 		return fail(err)
 	}
 	// Replacing the file the previous change replaced (a hive edited

@@ -64,7 +64,7 @@ func (ss *Session) Commit(ctx context.Context, o CommitOptions) (*CommitResult, 
 	if err := ss.checkCommit(); err != nil {
 		return nil, err
 	}
-	t, err := ss.build()
+	t, err := ss.buildTree(true)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +93,9 @@ func (ss *Session) commitTree(ctx context.Context, t *tree, unattend []byte, o C
 	}
 	sort.Slice(hashes, func(i, j int) bool { return bytes.Compare(hashes[i][:], hashes[j][:]) < 0 })
 	write := func(ctx context.Context, w *wim.Writer) error {
+		if err := t.fillSizes(w, ss.ref.String(), ss.s.ResPath(ss.ref.Group)); err != nil {
+			return err
+		}
 		var total int64
 		for _, h := range hashes {
 			if !w.HasBlob(h) {

@@ -147,6 +147,18 @@ type capInode struct {
 	dir   string
 	size  int64
 	files []*File
+	// hash of the data, once written; written: by the writer while the
+	// scan runs (a small file, see capScanner.small).
+	hash    Hash
+	written bool
+}
+
+// capSmall is a small file handed by the scan to the writer while the scan
+// goes on: its path and size, read when the scanner sent it (the inode's
+// files may grow with hard links found later).
+type capSmall struct {
+	in   *capInode
+	path string
 }
 
 // path returns the file's path, as scanned.
@@ -172,6 +184,15 @@ type capScanner struct {
 	report  progress.Func
 	self    os.FileInfo // the WIM being written
 	buf     []byte      // file contents read to be hashed first
+	// small receives the files of at most smallFile bytes as the scan
+	// finds them, in batches of smallBatch (fewer handoffs between the
+	// goroutines), for CaptureTree to write while the scan goes on; nil
+	// when the scan runs alone. batch is the scanner's batch being filled.
+	small chan []capSmall
+	batch []capSmall
+	// base is the writer's progress when the capture began; handed, the
+	// bytes of the small files handed over (see writeSmall).
+	base, handed int64
 }
 
 // CaptureTree reads the folder tree dir, writes the data of its files into
@@ -192,7 +213,14 @@ func (w *Writer) CaptureTree(ctx context.Context, dir string, o TreeOptions) (*I
 	if !st.IsDir() {
 		return nil, fmt.Errorf("wim: capture: %s is not a folder", dir)
 	}
-	s := &capScanner{ctx: ctx, opts: o, root: dir, byID: make(map[capFileID]*capInode), report: w.opts.Progress}
+	// The scan runs in its own goroutine, handing small files over as it
+	// finds them: reading, hashing and compressing them overlap the scan
+	// instead of waiting for its end. Larger files are written after it,
+	// when the sizes of all of them are known (see writeData).
+	scanCtx, stopScan := context.WithCancel(ctx)
+	defer stopScan()
+	s := &capScanner{ctx: scanCtx, opts: o, root: dir, byID: make(map[capFileID]*capInode), report: w.opts.Progress,
+		small: make(chan []capSmall, 8)}
 	// The file being written may be inside the tree: leave it out.
 	if w.f != nil {
 		s.self, _ = w.f.Stat()
@@ -201,9 +229,30 @@ func (w *Writer) CaptureTree(ctx context.Context, dir string, o TreeOptions) (*I
 	root := &File{Attributes: AttrDirectory, SecurityID: -1}
 	capSetTimes(root, st)
 	root.Attributes = capAttributes(st, AttrDirectory)
-	if err := s.scanDir(root, dir, 0); err != nil {
+	s.base = w.done.Load()
+	scanned := make(chan error, 1)
+	go func() {
+		defer close(s.small)
+		scanned <- Guard(func() error {
+			if err := s.scanDir(root, dir, 0); err != nil {
+				return err
+			}
+			return s.sendSmall()
+		})
+	}()
+	if err := s.writeSmall(ctx, w); err != nil {
+		stopScan()
+		for range s.small {
+		}
+		<-scanned
 		return nil, err
 	}
+	if err := <-scanned; err != nil {
+		return nil, err
+	}
+	// What is queued from now on must outlive the scan's context, which
+	// ends when CaptureTree returns.
+	s.ctx = ctx
 	w.opts.Progress.Send(progress.Report{Phase: PhaseScan, Done: s.count, Total: s.count})
 
 	// Link groups for files with several names in the tree.
@@ -280,6 +329,14 @@ func (s *capScanner) scanDir(d *File, path string, depth int) error {
 				s.inodes = append(s.inodes, in)
 				if ok && nlink > 1 {
 					s.byID[id] = in
+				}
+				if s.small != nil && in.size > 0 && in.size <= smallFile {
+					s.batch = append(s.batch, capSmall{in: in, path: p})
+					if len(s.batch) == smallBatch {
+						if err := s.sendSmall(); err != nil {
+							return err
+						}
+					}
 				}
 			}
 		case mode&fs.ModeSymlink != 0:
@@ -450,10 +507,55 @@ func SymlinkReparseData(target string) ([]byte, error) {
 	return b, nil
 }
 
-// writeData writes the reparse data and file contents into w, in scan
-// order. Files whose size no other file (or blob of w) shares cannot be
-// duplicates and are hashed while they are written; the others are hashed
-// first, so that a duplicate is never compressed.
+// smallBatch is the number of small files the scan hands over at once.
+const smallBatch = 64
+
+// sendSmall hands the batch of small files over to the writer.
+func (s *capScanner) sendSmall() error {
+	if len(s.batch) == 0 {
+		return nil
+	}
+	select {
+	case s.small <- s.batch:
+		s.batch = make([]capSmall, 0, smallBatch)
+		return nil
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+}
+
+// writeSmall writes the small files the scan hands over, as it finds them,
+// until the scan ends. Each is read once into memory and hashed before it
+// is written, so that a duplicate is never compressed.
+func (s *capScanner) writeSmall(ctx context.Context, w *Writer) error {
+	for batch := range s.small {
+		if err := s.writeBatch(ctx, w, batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeBatch writes one batch of small files (see writeSmall).
+func (s *capScanner) writeBatch(ctx context.Context, w *Writer, batch []capSmall) error {
+	for _, c := range batch {
+		// The total grows with the scan; writeData sets it for good.
+		s.handed += c.in.size
+		w.SetTotal(s.base + s.handed)
+		h, err := s.writeSmallFile(ctx, w, c.path, c.in.size)
+		if err != nil {
+			return fmt.Errorf("wim: capture: %s: %w", c.path, err)
+		}
+		c.in.hash, c.in.written = h, true
+	}
+	return nil
+}
+
+// writeData writes the reparse data and the contents of the files not
+// written yet into w, in scan order, and gives every file its hash. Files
+// whose size no other file (or blob of w) shares cannot be duplicates and
+// are hashed while they are written; the others are hashed first, so that
+// a duplicate is never compressed.
 func (s *capScanner) writeData(w *Writer) error {
 	for _, r := range s.reparse {
 		h, err := w.WriteBlob(s.ctx, bytes.NewReader(r.data), int64(len(r.data)))
@@ -465,7 +567,7 @@ func (s *capScanner) writeData(w *Writer) error {
 	sizes := make(map[int64]int)
 	var total int64
 	for _, in := range s.inodes {
-		if in.size > 0 {
+		if in.size > 0 && !in.written {
 			sizes[in.size]++
 			total += in.size
 		}
@@ -477,17 +579,20 @@ func (s *capScanner) writeData(w *Writer) error {
 		}
 	}
 	w.mu.Unlock()
-	w.SetTotal(w.done.Load() + total)
+	w.SetTotal(s.base + s.handed + total)
 	for _, in := range s.inodes {
 		if in.size == 0 {
 			continue
 		}
-		h, err := s.writeFile(w, in, sizes[in.size] > 1)
-		if err != nil {
-			return fmt.Errorf("wim: capture: %s: %w", in.path(), err)
+		if !in.written {
+			h, err := s.writeFile(w, in, sizes[in.size] > 1)
+			if err != nil {
+				return fmt.Errorf("wim: capture: %s: %w", in.path(), err)
+			}
+			in.hash = h
 		}
 		for _, f := range in.files {
-			f.Hash = h
+			f.Hash = in.hash
 			f.Size = in.size
 		}
 	}
@@ -508,18 +613,7 @@ func (s *capScanner) writeFile(w *Writer, in *capInode, prehash bool) (Hash, err
 		return w.WriteBlob(s.ctx, f, in.size)
 	}
 	if in.size <= smallFile {
-		if int64(cap(s.buf)) < in.size {
-			s.buf = make([]byte, smallFile)
-		}
-		data := s.buf[:in.size] // WriteBlob copies what it keeps
-		if _, err := io.ReadFull(f, data); err != nil {
-			return Hash{}, fmt.Errorf("reading: %w (did the file change?)", err)
-		}
-		h := Hash(sha1.Sum(data))
-		if w.HasBlob(h) {
-			return h, nil
-		}
-		return w.WriteBlob(s.ctx, bytes.NewReader(data), in.size)
+		return s.readSmall(s.ctx, w, f, in.size)
 	}
 	sha := sha1.New()
 	if n, err := io.Copy(sha, io.LimitReader(f, in.size)); err != nil || n != in.size {
@@ -537,4 +631,31 @@ func (s *capScanner) writeFile(w *Writer, in *capInode, prehash bool) (Hash, err
 		return io.NopCloser(f), nil
 	})
 	return h, err
+}
+
+// writeSmallFile writes the file path of size bytes, at most smallFile.
+func (s *capScanner) writeSmallFile(ctx context.Context, w *Writer, path string, size int64) (Hash, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Hash{}, err
+	}
+	defer f.Close()
+	return s.readSmall(ctx, w, f, size)
+}
+
+// readSmall reads the size bytes (at most smallFile) of f into memory,
+// hashes them and writes them unless w holds them already.
+func (s *capScanner) readSmall(ctx context.Context, w *Writer, f *os.File, size int64) (Hash, error) {
+	if int64(cap(s.buf)) < size {
+		s.buf = make([]byte, smallFile)
+	}
+	data := s.buf[:size] // WriteBlob copies what it keeps
+	if _, err := io.ReadFull(f, data); err != nil {
+		return Hash{}, fmt.Errorf("reading: %w (did the file change?)", err)
+	}
+	h := Hash(sha1.Sum(data))
+	if w.HasBlob(h) {
+		return h, nil
+	}
+	return w.WriteBlob(ctx, bytes.NewReader(data), size)
 }

@@ -11,23 +11,10 @@ import (
 // *MissingBlobError naming the path that needs it; a damaged tree is a
 // *FormatError (see ParseMetadata).
 func (w *WIM) Image(index int) (*Image, error) {
-	if index < 1 || index > w.ImageCount() {
-		return nil, fmt.Errorf("wim: %s: no image %d (the file has %d)", w.Name(), index, w.ImageCount())
-	}
-	data, err := w.MetadataResource(index)
+	img, err := w.ImageTree(index)
 	if err != nil {
 		return nil, err
 	}
-	img, err := ParseMetadata(data)
-	if err != nil {
-		var fe *FormatError
-		if errors.As(err, &fe) {
-			return nil, &FormatError{File: w.Name(), Offset: fe.Offset,
-				Msg: fmt.Sprintf("metadata resource of image %d (offset in its data): %s", index, fe.Msg)}
-		}
-		return nil, err
-	}
-	img.Index = index
 	for f := range img.All() {
 		if !f.Hash.IsZero() {
 			e, ok := w.Blob(f.Hash)
@@ -53,6 +40,32 @@ func (w *WIM) Image(index int) (*Image, error) {
 
 // missingFor is the error for blob h, needed by path of image index, that
 // no open file holds.
+// ImageTree is Image without the sizes: it reads and parses the metadata
+// resource of image index and leaves every file's and stream's Size zero,
+// needing no blob table. It is for a metadata-only file opened without the
+// file that holds its data, whose blob table the caller reads anyway (a
+// servicing commit, which appends to it).
+func (w *WIM) ImageTree(index int) (*Image, error) {
+	if index < 1 || index > w.ImageCount() {
+		return nil, fmt.Errorf("wim: %s: no image %d (the file has %d)", w.Name(), index, w.ImageCount())
+	}
+	data, err := w.MetadataResource(index)
+	if err != nil {
+		return nil, err
+	}
+	img, err := ParseMetadata(data)
+	if err != nil {
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			return nil, &FormatError{File: w.Name(), Offset: fe.Offset,
+				Msg: fmt.Sprintf("metadata resource of image %d (offset in its data): %s", index, fe.Msg)}
+		}
+		return nil, err
+	}
+	img.Index = index
+	return img, nil
+}
+
 func (w *WIM) missingFor(h Hash, path string, index int) error {
 	err := w.missing(h)
 	var mb *MissingBlobError

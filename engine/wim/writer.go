@@ -58,7 +58,8 @@ type WriteOptions struct {
 	SolidChunkSize int
 	// LZXLevel is the LZX compression level: lzx.LevelFast, LevelDefault,
 	// LevelSlow or a wimlib-style 1..100 (see lzx.NewCompressorLevel); 0
-	// is the default.
+	// is the default. It is the level of file data; image metadata is
+	// compressed at the level metadataLZXLevel picks.
 	LZXLevel int
 	// Integrity writes an integrity table. An appended file that has one
 	// keeps it regardless.
@@ -377,6 +378,10 @@ func (w *Writer) HasBlob(h Hash) bool {
 	return ok
 }
 
+// BlobSize returns the size of blob h, and whether the file holds (or
+// will hold) it.
+func (w *Writer) BlobSize(h Hash) (int64, bool) { return w.blobSize(h) }
+
 // blobSize returns the size of blob h if the file holds it.
 func (w *Writer) blobSize(h Hash) (int64, bool) {
 	w.mu.Lock()
@@ -644,8 +649,11 @@ func (w *Writer) compressLoop() {
 	// The compressor is made for the first chunk: a writer that only
 	// copies resources as stored (a metadata-only image file) never needs
 	// one, and an LZX compressor's tables cost more than such a file.
-	var c chunkCompressor
+	// Metadata resources have their own (see metadataLZXLevel), made for
+	// their first chunk.
+	var c, mc chunkCompressor
 	var err error
+	mlevel := metadataLZXLevel(w.opts.LZXLevel)
 	for t := range w.work {
 		if t.kind == taskSolid {
 			if len(t.data) > 1 && !w.dropping(t) {
@@ -665,9 +673,19 @@ func (w *Writer) compressLoop() {
 				w.aborting.Store(true)
 			}
 		}
+		cc := c
+		if err == nil && t.b.meta != nil && w.codec == LZX && mlevel != w.opts.LZXLevel {
+			if mc == nil {
+				if mc, err = newCompressor(LZX, w.chunk, mlevel); err != nil {
+					w.setErr(fmt.Errorf("wim: %s: %w", w.name, err))
+					w.aborting.Store(true)
+				}
+			}
+			cc = mc
+		}
 		if err == nil && len(t.data) > 1 && !w.dropping(t) {
 			dst := getBuffer(w.chunk, len(t.data)-1)
-			if n := compressChunk(c, dst, t.data); n > 0 && n < len(t.data) {
+			if n := compressChunk(cc, dst, t.data); n > 0 && n < len(t.data) {
 				t.comp = dst[:n]
 			} else {
 				putBuffer(dst)
@@ -675,6 +693,25 @@ func (w *Writer) compressLoop() {
 		}
 		close(t.done)
 	}
+}
+
+// metadataLZXLevel returns the LZX level of image metadata in a file whose
+// data is compressed at level (see WriteOptions.LZXLevel): the fast level,
+// unless level asks for something faster still or for the slow setting.
+// On a metadata resource (entries of similar fields, names, little long-range
+// repetition) the fast level's hash chains and lazy parse compress about
+// as well as the default level's minimum-cost paths — on a 6.4 MB resource
+// of 33,000 files, 1.6% smaller — in an eighth of the time: the metadata is
+// what a servicing commit of a small change compresses, and the serial end
+// of a capture.
+func metadataLZXLevel(level int) int {
+	switch {
+	case level == 0:
+		return lzx.LevelFast
+	case level <= lzx.LevelFast, lzx.LevelName(level) == "slow":
+		return level
+	}
+	return lzx.LevelFast
 }
 
 // chunkCompressor is what the codec packages provide.
