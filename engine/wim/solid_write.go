@@ -29,9 +29,15 @@ const (
 )
 
 // solidMemory bounds the chunk buffers of solid resources in flight
-// (uncompressed and compressed): with 64 MiB chunks, at most 6 chunks at a
-// time (fewer with fewer workers: see setSolid).
+// (uncompressed and compressed, the chunk being filled included): with
+// 64 MiB chunks, at most 6 chunks at a time (fewer with fewer workers: see
+// setSolid).
 const solidMemory = 768 << 20
+
+// bigSolidChunk is the chunk size from which a solid chunk takes long
+// enough to compress that one buffer per worker keeps every worker busy
+// (see setSolid).
+const bigSolidChunk = 1 << 20
 
 // defaultChunkSize returns the chunk size written for codec c when none is
 // given: of non-solid resources, or of solid ones.
@@ -83,7 +89,11 @@ type solidState struct {
 	cur    *solidRes   // the resource being filled (producer)
 	all    []*solidRes // every solid resource started, in file order
 	queued int64       // bytes queued into solid resources (producer)
-	slots  chan struct{}
+	// slots holds one token per chunk buffer in use: the chunk being
+	// filled (held: the producer has one for buf) and each chunk queued,
+	// until it is written or dropped.
+	slots chan struct{}
+	held  bool
 
 	// Compressors for solid chunks: at most one per chunk in flight.
 	cmu   sync.Mutex
@@ -104,14 +114,18 @@ func (w *Writer) setSolid(c Compression, chunk int, threads int) error {
 	if chunk < 0 || chunk > 1<<30 || !c.ValidChunkSize(uint32(chunk)) {
 		return fmt.Errorf("wim: %s: invalid solid chunk size %d for %v", w.name, chunk, c)
 	}
-	// Chunks in flight: with large chunks, one per worker and one being
-	// written; small ones need a deeper window (as the non-solid
+	// Chunk buffers, the one being filled included: with large chunks,
+	// one per worker, as wimlib has (each costs a chunk, its compressed
+	// copy up to another, next to a compressor of about 9 bytes per byte
+	// of chunk for LZMS): filling one takes a fraction of a second where
+	// compressing it takes a minute, so a worker waits little for its next
+	// chunk. Small chunks need a deeper window (as the non-solid
 	// pipeline's) for the handoffs not to leave workers idle. Memory
 	// bounds both.
 	n := max(1, threads)
-	want := n + 1
-	if chunk < 1<<20 {
-		want = max(64, 8*n)
+	want := n
+	if chunk < bigSolidChunk {
+		want = max(64, 8*n) + 1
 	}
 	inFlight := min(want, max(2, solidMemory/(2*chunk)))
 	w.solid = solidState{on: true, codec: c, chunk: chunk, slots: make(chan struct{}, inFlight)}
@@ -170,6 +184,9 @@ func (w *Writer) writeSolid(ctx context.Context, r io.Reader, size int64, want *
 			if err := w.submitSolid(ctx, res, false); err != nil {
 				return Hash{}, err
 			}
+		}
+		if err := w.holdSolidSlot(ctx); err != nil {
+			return Hash{}, err
 		}
 		n := int(min(left, int64(s.chunk-len(s.buf))))
 		w.growSolidBuf(n)
@@ -234,19 +251,45 @@ func (w *Writer) growSolidBuf(n int) {
 	s.buf = b
 }
 
-// submitSolid queues the chunk being filled, of res; last ends res.
-func (w *Writer) submitSolid(ctx context.Context, res *solidRes, last bool) error {
+// holdSolidSlot takes a slot for the chunk being filled unless the
+// producer holds one: it waits while every chunk buffer is in use.
+func (w *Writer) holdSolidSlot(ctx context.Context) error {
 	s := &w.solid
-	t := &wtask{kind: taskSolid, sres: res, idx: res.nchunks, data: s.buf, last: last, ctx: ctx}
-	s.buf = nil
-	res.nchunks++
+	if s.held {
+		return nil
+	}
 	select {
 	case s.slots <- struct{}{}:
+		s.held = true
+		return nil
 	case <-ctx.Done():
 		w.cancelled(ctx.Err())
-		putSolidBuffer(t.data, s.chunk)
 		return ctx.Err()
 	}
+}
+
+// releaseSolidFill gives back the chunk being filled and its slot, when
+// it is not to be written.
+func (w *Writer) releaseSolidFill() {
+	s := &w.solid
+	putSolidBuffer(s.buf, s.chunk)
+	s.buf = nil
+	if s.held {
+		s.held = false
+		<-s.slots
+	}
+}
+
+// submitSolid queues the chunk being filled, of res, with its slot; last
+// ends res.
+func (w *Writer) submitSolid(ctx context.Context, res *solidRes, last bool) error {
+	s := &w.solid
+	if err := w.holdSolidSlot(ctx); err != nil {
+		return err
+	}
+	t := &wtask{kind: taskSolid, sres: res, idx: res.nchunks, data: s.buf, last: last, ctx: ctx}
+	s.buf, s.held = nil, false
+	res.nchunks++
 	return w.submit(ctx, t)
 }
 
@@ -325,17 +368,21 @@ func (w *Writer) writeSolidChunk(t *wtask) {
 	if t.comp != nil {
 		data = t.comp
 	}
-	w.out.write(data)
-	res.csizes = append(res.csizes, uint32(len(data)))
+	if len(data) > 0 {
+		// (A last chunk is empty when a blob's data failed to come
+		// right after the chunk before was queued: no chunk then.)
+		w.out.write(data)
+		res.csizes = append(res.csizes, uint32(len(data)))
+	}
 	n := int64(len(t.data))
 	res.usize += n
 	putSolidBuffer(t.data, w.solid.chunk)
 	if t.comp != nil {
 		putSolidBuffer(t.comp, w.solid.chunk)
 	}
-	<-w.solid.slots
 	done := w.done.Add(n)
 	w.opts.Progress.Send(progress.Report{Phase: PhaseWrite, Done: done, Total: max(w.total.Load(), done)})
+	<-w.solid.slots // after the report: what is read is never more than the slots ahead of it
 	if !t.last {
 		return
 	}

@@ -992,10 +992,12 @@ func (w *Writer) stopPipeline() {
 		return
 	}
 	if w.aborting.Load() || w.failed() != nil {
-		putSolidBuffer(w.solid.buf, w.solid.chunk)
-		w.solid.buf, w.solid.cur = nil, nil
+		w.solid.cur = nil
 	} else if err := w.endSolid(context.Background()); err != nil {
 		w.setErr(err)
+	}
+	if w.solid.on {
+		w.releaseSolidFill() // a buffer left unused or unwritten
 	}
 	w.send(nil)
 	w.finished = true
