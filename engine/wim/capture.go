@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -478,7 +479,18 @@ func (s *capScanner) writeData(w *Writer) error {
 	}
 	w.mu.Unlock()
 	w.SetTotal(w.done.Load() + total)
-	for _, in := range s.inodes {
+	inodes := s.inodes
+	if w.solid.on {
+		// Files alike next to each other (see solidSortKey); the scan
+		// order breaks ties.
+		keys := make(map[*capInode]solidSortKey, len(inodes))
+		for _, in := range inodes {
+			keys[in] = newSolidSortKey(solidSortName(in.files))
+		}
+		inodes = slices.Clone(inodes)
+		slices.SortStableFunc(inodes, func(a, b *capInode) int { return keys[a].compare(keys[b]) })
+	}
+	for _, in := range inodes {
 		if in.size == 0 {
 			continue
 		}
