@@ -95,9 +95,15 @@ type solidState struct {
 	slots chan struct{}
 	held  bool
 
-	// Compressors for solid chunks: at most one per chunk in flight.
+	// Compressors for solid chunks: at most one per chunk in flight; and
+	// the buffers their output goes to, kept apart from the chunks'
+	// (a pool shared with them would soon hand out whole chunks as
+	// output buffers: each of those pages stays in memory, where a buffer
+	// only ever used for output has just its first pages touched, as far
+	// as the largest compressed chunk reached).
 	cmu   sync.Mutex
 	comps []chunkCompressor
+	outs  [][]byte
 }
 
 // setSolid turns solid writing on with codec c and chunk size chunk (0:
@@ -335,18 +341,36 @@ func (w *Writer) compressSolid(t *wtask) error {
 			return err
 		}
 	}
-	// A whole chunk's buffer, so that it is pooled: a fresh 64 MiB for
-	// every chunk would have the heap grow between collections.
-	dst := getBuffer(s.chunk, s.chunk)[:len(t.data)-1]
+	// A whole chunk's buffer, reused: a fresh 64 MiB for every chunk
+	// would have the heap grow between collections.
+	s.cmu.Lock()
+	var dst []byte
+	if n := len(s.outs); n > 0 {
+		dst = s.outs[n-1]
+		s.outs = s.outs[:n-1]
+	}
+	s.cmu.Unlock()
+	if dst == nil {
+		dst = make([]byte, s.chunk)
+	}
+	dst = dst[:len(t.data)-1]
 	if n := compressChunk(c, dst, t.data); n > 0 && n < len(t.data) {
 		t.comp = dst[:n]
 	} else {
-		putSolidBuffer(dst, s.chunk)
+		w.putSolidOut(dst)
 	}
 	s.cmu.Lock()
 	s.comps = append(s.comps, c)
 	s.cmu.Unlock()
 	return nil
+}
+
+// putSolidOut keeps an output buffer of compressSolid for another chunk.
+func (w *Writer) putSolidOut(b []byte) {
+	s := &w.solid
+	s.cmu.Lock()
+	s.outs = append(s.outs, b[:cap(b)])
+	s.cmu.Unlock()
 }
 
 // writeSolidChunk writes one chunk of a solid resource: the first
@@ -378,7 +402,7 @@ func (w *Writer) writeSolidChunk(t *wtask) {
 	res.usize += n
 	putSolidBuffer(t.data, w.solid.chunk)
 	if t.comp != nil {
-		putSolidBuffer(t.comp, w.solid.chunk)
+		w.putSolidOut(t.comp)
 	}
 	done := w.done.Add(n)
 	w.opts.Progress.Send(progress.Report{Phase: PhaseWrite, Done: done, Total: max(w.total.Load(), done)})
@@ -414,7 +438,7 @@ func (w *Writer) dropSolidChunk(t *wtask) {
 	}
 	putSolidBuffer(t.data, w.solid.chunk)
 	if t.comp != nil {
-		putSolidBuffer(t.comp, w.solid.chunk)
+		w.putSolidOut(t.comp)
 	}
 	<-w.solid.slots
 }
