@@ -104,6 +104,7 @@ type solidState struct {
 	cmu   sync.Mutex
 	comps []chunkCompressor
 	outs  [][]byte
+	ins   [][]byte // whole-chunk buffers to fill again (see putSolidBuffer)
 }
 
 // setSolid turns solid writing on with codec c and chunk size chunk (0:
@@ -246,14 +247,19 @@ func (w *Writer) growSolidBuf(n int) {
 	}
 	var b []byte
 	if c == s.chunk {
-		b = getBuffer(s.chunk, s.chunk)[:len(s.buf)]
+		s.cmu.Lock()
+		if k := len(s.ins); k > 0 {
+			b = s.ins[k-1][:len(s.buf)]
+			s.ins = s.ins[:k-1]
+		}
+		s.cmu.Unlock()
+		if b == nil {
+			b = make([]byte, len(s.buf), s.chunk)
+		}
 	} else {
 		b = make([]byte, len(s.buf), c)
 	}
 	copy(b, s.buf)
-	if cap(s.buf) == s.chunk {
-		putBuffer(s.buf)
-	}
 	s.buf = b
 }
 
@@ -278,7 +284,7 @@ func (w *Writer) holdSolidSlot(ctx context.Context) error {
 // it is not to be written.
 func (w *Writer) releaseSolidFill() {
 	s := &w.solid
-	putSolidBuffer(s.buf, s.chunk)
+	w.putSolidBuffer(s.buf)
 	s.buf = nil
 	if s.held {
 		s.held = false
@@ -299,10 +305,18 @@ func (w *Writer) submitSolid(ctx context.Context, res *solidRes, last bool) erro
 	return w.submit(ctx, t)
 }
 
-// putSolidBuffer recycles a solid chunk buffer of a whole chunk.
-func putSolidBuffer(b []byte, chunk int) {
-	if cap(b) == chunk {
-		putBuffer(b)
+// putSolidBuffer keeps a chunk buffer of a whole chunk for another chunk
+// of this writer. Not in the pool shared by writers: a collection empties
+// that (the runtime forces one every two minutes, and an LZMS chunk can
+// take longer to compress), and each new 64 MiB chunk buffer then adds to
+// the memory the process holds, the freed ones staying with it until the
+// heap reaches twice its live size.
+func (w *Writer) putSolidBuffer(b []byte) {
+	s := &w.solid
+	if cap(b) == s.chunk {
+		s.cmu.Lock()
+		s.ins = append(s.ins, b[:0])
+		s.cmu.Unlock()
 	}
 }
 
@@ -400,7 +414,7 @@ func (w *Writer) writeSolidChunk(t *wtask) {
 	}
 	n := int64(len(t.data))
 	res.usize += n
-	putSolidBuffer(t.data, w.solid.chunk)
+	w.putSolidBuffer(t.data)
 	if t.comp != nil {
 		w.putSolidOut(t.comp)
 	}
@@ -436,7 +450,7 @@ func (w *Writer) dropSolidChunk(t *wtask) {
 	if t.done != nil {
 		<-t.done
 	}
-	putSolidBuffer(t.data, w.solid.chunk)
+	w.putSolidBuffer(t.data)
 	if t.comp != nil {
 		w.putSolidOut(t.comp)
 	}

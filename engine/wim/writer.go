@@ -537,7 +537,7 @@ func (w *Writer) submit(ctx context.Context, t *wtask) error {
 			close(t.done)
 			if t.kind == taskSolid {
 				// The write goroutine never sees it: give back its slot.
-				putSolidBuffer(t.data, w.solid.chunk)
+				w.putSolidBuffer(t.data)
 				<-w.solid.slots
 			} else {
 				putBuffer(t.data)
