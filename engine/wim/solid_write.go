@@ -242,7 +242,10 @@ func (w *Writer) growSolidBuf(n int) {
 		return
 	}
 	c := max(need, 2*cap(s.buf), 64<<10)
-	if c > s.chunk || need > s.chunk/2 {
+	// Only the first chunk of a resource grows: after it, or with a
+	// chunk's worth of data still to come, the chunk fills whole, and
+	// growing it again would leave a chunk's worth of garbage each time.
+	if c > s.chunk || need > s.chunk/2 || (s.cur != nil && s.cur.nchunks > 0) || w.total.Load()-s.queued >= int64(s.chunk) {
 		c = s.chunk
 	}
 	var b []byte
