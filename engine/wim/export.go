@@ -193,10 +193,26 @@ func exportInto(ctx context.Context, w *Writer, src *WIM, images []int, imgs []*
 // give the progress total.
 func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) error {
 	type loc struct {
-		h    Hash
-		file int
-		off  int64
-		size int64
+		h     Hash
+		file  int
+		off   int64 // of its resource
+		inner int64 // in a solid resource
+		size  int64
+		key   solidSortKey
+	}
+	var names map[Hash]string
+	if w.solid.on {
+		// The name of each file's data, for the solid order: the first
+		// file that has it. Blobs already in solid resources keep their
+		// order, as wimlib keeps it.
+		names = make(map[Hash]string)
+		for _, img := range imgs {
+			for f := range img.All() {
+				if _, ok := names[f.Hash]; !ok && !f.Hash.IsZero() && f.Name != "" {
+					names[f.Hash] = f.Name
+				}
+			}
+		}
 	}
 	files := append([]*WIM{src}, src.Refs()...)
 	fileIndex := func(o *WIM) int { return slices.Index(files, o) }
@@ -216,11 +232,13 @@ func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) e
 			missing = src.missing(h)
 			return
 		}
-		off := e.Res.Offset
+		l := loc{h: h, file: fileIndex(o), off: e.Res.Offset, size: e.Size()}
 		if e.Solid != nil {
-			off = e.Solid.Res.Offset
+			l.off, l.inner = e.Solid.Res.Offset, e.Res.Offset
+		} else if w.solid.on {
+			l.key = newSolidSortKey(names[h])
 		}
-		locs = append(locs, loc{h, fileIndex(o), off, e.Size()})
+		locs = append(locs, l)
 	}
 	for _, img := range imgs {
 		for h := range img.BlobRefs() {
@@ -230,11 +248,19 @@ func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) e
 	if missing != nil {
 		return missing
 	}
+	// In the order the sources are stored, for reading; for solid
+	// resources, files alike together first (see solidSortKey).
 	slices.SortStableFunc(locs, func(a, b loc) int {
+		if c := a.key.compare(b.key); c != 0 {
+			return c
+		}
 		if a.file != b.file {
 			return a.file - b.file
 		}
-		return cmpInt64(a.off, b.off)
+		if c := cmpInt64(a.off, b.off); c != 0 {
+			return c
+		}
+		return cmpInt64(a.inner, b.inner)
 	})
 	var total int64
 	for _, l := range locs {

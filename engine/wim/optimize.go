@@ -13,7 +13,10 @@ import (
 type OptimizeOptions struct {
 	// Compression is the codec of the rebuilt file; nil keeps the file's
 	// own. ChunkSize goes with
-	// it, as in ExportOptions.
+	// it, as in ExportOptions. A file with solid resources (an ESD) is
+	// rebuilt solid, as wimlib-imagex optimize does, with its own solid
+	// codec and chunk size: Compression is then that of the rest (image
+	// metadata); Export makes a non-solid copy.
 	Compression *Compression
 	ChunkSize   int
 	LZXLevel    int // see WriteOptions; 0: the default
@@ -96,7 +99,7 @@ func rebuild(ctx context.Context, name string, o OptimizeOptions, skip int) erro
 		return fmt.Errorf("wim: %s: no image %d (the file has %d)", name, skip, src.ImageCount())
 	}
 	c, chunk := exportCodec(h, o.Compression, o.ChunkSize)
-	w, err := Create(name, WriteOptions{
+	wo := WriteOptions{
 		Compression:  c,
 		ChunkSize:    chunk,
 		LZXLevel:     o.LZXLevel,
@@ -108,7 +111,22 @@ func rebuild(ctx context.Context, name string, o OptimizeOptions, skip int) erro
 		Threads:      o.Threads,
 		Progress:     o.Progress,
 		Pipable:      src.pipable, // as wimlib: a pipable file stays pipable
-	})
+	}
+	// As wimlib: a file with solid resources (an ESD) stays solid, with
+	// the codec and chunk size of its last solid resource (those an
+	// append gives new ones; LZMS's defaults for a codec or chunk size we
+	// do not write), whatever codec the rest gets.
+	if solids := src.solidResources(); len(solids) > 0 && h.Version == VersionSolid && !src.pipable {
+		last := solids[len(solids)-1]
+		wo.Solid, wo.SolidCompression = true, LZMS
+		switch sc := last.Compression; sc {
+		case XPRESS, LZX, LZMS:
+			if sc.ValidChunkSize(last.ChunkSize) && last.ChunkSize <= 1<<30 {
+				wo.SolidCompression, wo.SolidChunkSize = sc, int(last.ChunkSize)
+			}
+		}
+	}
+	w, err := Create(name, wo)
 	if err != nil {
 		return err
 	}

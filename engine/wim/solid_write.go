@@ -29,9 +29,15 @@ const (
 )
 
 // solidMemory bounds the chunk buffers of solid resources in flight
-// (uncompressed and compressed): with 64 MiB chunks, at most 6 chunks at a
-// time (fewer with fewer workers: see setSolid).
+// (uncompressed and compressed, the chunk being filled included): with
+// 64 MiB chunks, at most 6 chunks at a time (fewer with fewer workers: see
+// setSolid).
 const solidMemory = 768 << 20
+
+// bigSolidChunk is the chunk size from which a solid chunk takes long
+// enough to compress that one buffer per worker keeps every worker busy
+// (see setSolid).
+const bigSolidChunk = 1 << 20
 
 // defaultChunkSize returns the chunk size written for codec c when none is
 // given: of non-solid resources, or of solid ones.
@@ -83,11 +89,22 @@ type solidState struct {
 	cur    *solidRes   // the resource being filled (producer)
 	all    []*solidRes // every solid resource started, in file order
 	queued int64       // bytes queued into solid resources (producer)
-	slots  chan struct{}
+	// slots holds one token per chunk buffer in use: the chunk being
+	// filled (held: the producer has one for buf) and each chunk queued,
+	// until it is written or dropped.
+	slots chan struct{}
+	held  bool
 
-	// Compressors for solid chunks: at most one per chunk in flight.
+	// Compressors for solid chunks: at most one per chunk in flight; and
+	// the buffers their output goes to, kept apart from the chunks'
+	// (a pool shared with them would soon hand out whole chunks as
+	// output buffers: each of those pages stays in memory, where a buffer
+	// only ever used for output has just its first pages touched, as far
+	// as the largest compressed chunk reached).
 	cmu   sync.Mutex
 	comps []chunkCompressor
+	outs  [][]byte
+	ins   [][]byte // whole-chunk buffers to fill again (see putSolidBuffer)
 }
 
 // setSolid turns solid writing on with codec c and chunk size chunk (0:
@@ -104,14 +121,18 @@ func (w *Writer) setSolid(c Compression, chunk int, threads int) error {
 	if chunk < 0 || chunk > 1<<30 || !c.ValidChunkSize(uint32(chunk)) {
 		return fmt.Errorf("wim: %s: invalid solid chunk size %d for %v", w.name, chunk, c)
 	}
-	// Chunks in flight: with large chunks, one per worker and one being
-	// written; small ones need a deeper window (as the non-solid
+	// Chunk buffers, the one being filled included: with large chunks,
+	// one per worker, as wimlib has (each costs a chunk, its compressed
+	// copy up to another, next to a compressor of about 9 bytes per byte
+	// of chunk for LZMS): filling one takes a fraction of a second where
+	// compressing it takes a minute, so a worker waits little for its next
+	// chunk. Small chunks need a deeper window (as the non-solid
 	// pipeline's) for the handoffs not to leave workers idle. Memory
 	// bounds both.
 	n := max(1, threads)
-	want := n + 1
-	if chunk < 1<<20 {
-		want = max(64, 8*n)
+	want := n
+	if chunk < bigSolidChunk {
+		want = max(64, 8*n) + 1
 	}
 	inFlight := min(want, max(2, solidMemory/(2*chunk)))
 	w.solid = solidState{on: true, codec: c, chunk: chunk, slots: make(chan struct{}, inFlight)}
@@ -171,6 +192,9 @@ func (w *Writer) writeSolid(ctx context.Context, r io.Reader, size int64, want *
 				return Hash{}, err
 			}
 		}
+		if err := w.holdSolidSlot(ctx); err != nil {
+			return Hash{}, err
+		}
 		n := int(min(left, int64(s.chunk-len(s.buf))))
 		w.growSolidBuf(n)
 		k := len(s.buf)
@@ -218,42 +242,84 @@ func (w *Writer) growSolidBuf(n int) {
 		return
 	}
 	c := max(need, 2*cap(s.buf), 64<<10)
-	if c > s.chunk || need > s.chunk/2 {
+	// Only the first chunk of a resource grows: after it, or with a
+	// chunk's worth of data still to come, the chunk fills whole, and
+	// growing it again would leave a chunk's worth of garbage each time.
+	if c > s.chunk || need > s.chunk/2 || (s.cur != nil && s.cur.nchunks > 0) || w.total.Load()-s.queued >= int64(s.chunk) {
 		c = s.chunk
 	}
 	var b []byte
 	if c == s.chunk {
-		b = getBuffer(s.chunk, s.chunk)[:len(s.buf)]
+		s.cmu.Lock()
+		if k := len(s.ins); k > 0 {
+			b = s.ins[k-1][:len(s.buf)]
+			s.ins = s.ins[:k-1]
+		}
+		s.cmu.Unlock()
+		if b == nil {
+			b = make([]byte, len(s.buf), s.chunk)
+		}
 	} else {
 		b = make([]byte, len(s.buf), c)
 	}
 	copy(b, s.buf)
-	if cap(s.buf) == s.chunk {
-		putBuffer(s.buf)
-	}
 	s.buf = b
 }
 
-// submitSolid queues the chunk being filled, of res; last ends res.
-func (w *Writer) submitSolid(ctx context.Context, res *solidRes, last bool) error {
+// holdSolidSlot takes a slot for the chunk being filled unless the
+// producer holds one: it waits while every chunk buffer is in use.
+func (w *Writer) holdSolidSlot(ctx context.Context) error {
 	s := &w.solid
-	t := &wtask{kind: taskSolid, sres: res, idx: res.nchunks, data: s.buf, last: last, ctx: ctx}
-	s.buf = nil
-	res.nchunks++
+	if s.held {
+		return nil
+	}
 	select {
 	case s.slots <- struct{}{}:
+		s.held = true
+		return nil
 	case <-ctx.Done():
 		w.cancelled(ctx.Err())
-		putSolidBuffer(t.data, s.chunk)
 		return ctx.Err()
 	}
+}
+
+// releaseSolidFill gives back the chunk being filled and its slot, when
+// it is not to be written.
+func (w *Writer) releaseSolidFill() {
+	s := &w.solid
+	w.putSolidBuffer(s.buf)
+	s.buf = nil
+	if s.held {
+		s.held = false
+		<-s.slots
+	}
+}
+
+// submitSolid queues the chunk being filled, of res, with its slot; last
+// ends res.
+func (w *Writer) submitSolid(ctx context.Context, res *solidRes, last bool) error {
+	s := &w.solid
+	if err := w.holdSolidSlot(ctx); err != nil {
+		return err
+	}
+	t := &wtask{kind: taskSolid, sres: res, idx: res.nchunks, data: s.buf, last: last, ctx: ctx}
+	s.buf, s.held = nil, false
+	res.nchunks++
 	return w.submit(ctx, t)
 }
 
-// putSolidBuffer recycles a solid chunk buffer of a whole chunk.
-func putSolidBuffer(b []byte, chunk int) {
-	if cap(b) == chunk {
-		putBuffer(b)
+// putSolidBuffer keeps a chunk buffer of a whole chunk for another chunk
+// of this writer. Not in the pool shared by writers: a collection empties
+// that (the runtime forces one every two minutes, and an LZMS chunk can
+// take longer to compress), and each new 64 MiB chunk buffer then adds to
+// the memory the process holds, the freed ones staying with it until the
+// heap reaches twice its live size.
+func (w *Writer) putSolidBuffer(b []byte) {
+	s := &w.solid
+	if cap(b) == s.chunk {
+		s.cmu.Lock()
+		s.ins = append(s.ins, b[:0])
+		s.cmu.Unlock()
 	}
 }
 
@@ -292,18 +358,36 @@ func (w *Writer) compressSolid(t *wtask) error {
 			return err
 		}
 	}
-	// A whole chunk's buffer, so that it is pooled: a fresh 64 MiB for
-	// every chunk would have the heap grow between collections.
-	dst := getBuffer(s.chunk, s.chunk)[:len(t.data)-1]
+	// A whole chunk's buffer, reused: a fresh 64 MiB for every chunk
+	// would have the heap grow between collections.
+	s.cmu.Lock()
+	var dst []byte
+	if n := len(s.outs); n > 0 {
+		dst = s.outs[n-1]
+		s.outs = s.outs[:n-1]
+	}
+	s.cmu.Unlock()
+	if dst == nil {
+		dst = make([]byte, s.chunk)
+	}
+	dst = dst[:len(t.data)-1]
 	if n := compressChunk(c, dst, t.data); n > 0 && n < len(t.data) {
 		t.comp = dst[:n]
 	} else {
-		putSolidBuffer(dst, s.chunk)
+		w.putSolidOut(dst)
 	}
 	s.cmu.Lock()
 	s.comps = append(s.comps, c)
 	s.cmu.Unlock()
 	return nil
+}
+
+// putSolidOut keeps an output buffer of compressSolid for another chunk.
+func (w *Writer) putSolidOut(b []byte) {
+	s := &w.solid
+	s.cmu.Lock()
+	s.outs = append(s.outs, b[:cap(b)])
+	s.cmu.Unlock()
 }
 
 // writeSolidChunk writes one chunk of a solid resource: the first
@@ -325,17 +409,21 @@ func (w *Writer) writeSolidChunk(t *wtask) {
 	if t.comp != nil {
 		data = t.comp
 	}
-	w.out.write(data)
-	res.csizes = append(res.csizes, uint32(len(data)))
+	if len(data) > 0 {
+		// (A last chunk is empty when a blob's data failed to come
+		// right after the chunk before was queued: no chunk then.)
+		w.out.write(data)
+		res.csizes = append(res.csizes, uint32(len(data)))
+	}
 	n := int64(len(t.data))
 	res.usize += n
-	putSolidBuffer(t.data, w.solid.chunk)
+	w.putSolidBuffer(t.data)
 	if t.comp != nil {
-		putSolidBuffer(t.comp, w.solid.chunk)
+		w.putSolidOut(t.comp)
 	}
-	<-w.solid.slots
 	done := w.done.Add(n)
 	w.opts.Progress.Send(progress.Report{Phase: PhaseWrite, Done: done, Total: max(w.total.Load(), done)})
+	<-w.solid.slots // after the report: what is read is never more than the slots ahead of it
 	if !t.last {
 		return
 	}
@@ -365,9 +453,9 @@ func (w *Writer) dropSolidChunk(t *wtask) {
 	if t.done != nil {
 		<-t.done
 	}
-	putSolidBuffer(t.data, w.solid.chunk)
+	w.putSolidBuffer(t.data)
 	if t.comp != nil {
-		putSolidBuffer(t.comp, w.solid.chunk)
+		w.putSolidOut(t.comp)
 	}
 	<-w.solid.slots
 }

@@ -542,7 +542,7 @@ func (w *Writer) submit(ctx context.Context, t *wtask) error {
 			close(t.done)
 			if t.kind == taskSolid {
 				// The write goroutine never sees it: give back its slot.
-				putSolidBuffer(t.data, w.solid.chunk)
+				w.putSolidBuffer(t.data)
 				<-w.solid.slots
 			} else {
 				putBuffer(t.data)
@@ -1029,10 +1029,12 @@ func (w *Writer) stopPipeline() {
 		return
 	}
 	if w.aborting.Load() || w.failed() != nil {
-		putSolidBuffer(w.solid.buf, w.solid.chunk)
-		w.solid.buf, w.solid.cur = nil, nil
+		w.solid.cur = nil
 	} else if err := w.endSolid(context.Background()); err != nil {
 		w.setErr(err)
+	}
+	if w.solid.on {
+		w.releaseSolidFill() // a buffer left unused or unwritten
 	}
 	w.send(nil)
 	w.finished = true

@@ -1,0 +1,123 @@
+package wim
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wimconsole/wimconsole/internal/oracle"
+)
+
+// TestSolidSortKey checks the solid order of file names: none first,
+// then names without an extension, then by extension and name, ignoring
+// case.
+func TestSolidSortKey(t *testing.T) {
+	names := []string{"", "Makefile", "b", "x.", ".bashrc", "setup.EXE", "a.dll", "B.Dll", "c.dll", "readme.txt", "A.TXT", "ärger.txt", "z.tar.gz"}
+	want := []string{"", "b", "Makefile", "x.", ".bashrc", "a.dll", "B.Dll", "c.dll", "setup.EXE", "z.tar.gz", "A.TXT", "readme.txt", "ärger.txt"}
+	got := slices.Clone(names)
+	slices.SortStableFunc(got, func(a, b string) int { return newSolidSortKey(a).compare(newSolidSortKey(b)) })
+	if !slices.Equal(got, want) {
+		t.Errorf("solid order:\n got %q\nwant %q", got, want)
+	}
+	if c := newSolidSortKey("A.DLL").compare(newSolidSortKey("a.dll")); c != 0 {
+		t.Errorf("A.DLL and a.dll compare %d, want 0 (the order they came in decides)", c)
+	}
+}
+
+// solidOrder returns the names of the files whose data the solid
+// resources of file hold, in the order they are stored.
+func solidOrder(t *testing.T, file string) []string {
+	t.Helper()
+	w, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	img, err := w.Image(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := map[Hash]string{}
+	for f := range img.All() {
+		if !f.Hash.IsZero() {
+			name[f.Hash] = f.Name
+		}
+	}
+	var ents []BlobEntry
+	for _, e := range w.Blobs() {
+		if e.Solid != nil {
+			ents = append(ents, e)
+		}
+	}
+	slices.SortFunc(ents, func(a, b BlobEntry) int { return cmpInt64(a.Res.Offset, b.Res.Offset) })
+	var out []string
+	for _, e := range ents {
+		out = append(out, name[e.Hash])
+	}
+	return out
+}
+
+// TestSolidWriteOrder checks that a WIM to ESD export stores the files in
+// the solid order (files alike together, in the order wimlib's capture
+// gives them), that a solid capture stores them in scan order (it writes
+// small files while the scan goes on, and on the bench corpus the sorted
+// order made our LZMS output 0.64% larger), and that wimlib-imagex verify,
+// apply and 7z t pass on each.
+func TestSolidWriteOrder(t *testing.T) {
+	oracle.Wimlib(t)
+	dir := filepath.Join(t.TempDir(), "src")
+	sub := filepath.Join(dir, "sub")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"zeta.txt": "z", "b.dll": "b", "Alpha.TXT": "A", "noext": "n", "sub/a.DLL": "a", "sub/c.exe": "c", "sub/mid.txt": "m",
+	}
+	for name, seed := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.Repeat(seed+" some text ", 500+len(name))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(filepath.Join(dir, name), wtTime(7), wtTime(7)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(sub, wtTime(8), wtTime(8)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"noext", "a.DLL", "b.dll", "c.exe", "Alpha.TXT", "mid.txt", "zeta.txt"}
+	ctx := context.Background()
+	tmp := t.TempDir()
+
+	esd := filepath.Join(tmp, "cap.esd")
+	if _, err := Capture(ctx, dir, esd, CaptureOptions{Name: "one", NoRPFix: true, Solid: true, SolidCompression: LZMS, SolidChunkSize: 1 << 15}); err != nil {
+		t.Fatal(err)
+	}
+	if got := solidOrder(t, esd); len(got) != len(want) {
+		t.Errorf("capture: solid resource holds %q, want the %d files", got, len(want))
+	}
+	wtCheckWimlib(t, esd, nil, dir)
+	solidCheck7z(t, esd)
+
+	wimFile := filepath.Join(tmp, "src.wim")
+	if _, err := Capture(ctx, dir, wimFile, CaptureOptions{Name: "one", NoRPFix: true, Compression: LZX}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := Open(wimFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	exp := filepath.Join(tmp, "exp.esd")
+	if _, err := Export(ctx, src, []int{1}, exp, ExportOptions{Solid: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := solidOrder(t, exp); !slices.Equal(got, want) {
+		t.Errorf("export: solid order %q, want %q", got, want)
+	}
+	wtCheckWimlib(t, exp, nil, dir)
+	solidCheck7z(t, exp)
+
+}
