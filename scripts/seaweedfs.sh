@@ -11,7 +11,12 @@
 #                                         waits until S3 answers, then prints the
 #                                         endpoint and the credentials it set up
 #                                         (also in DIR/credentials, mode 0600)
-#   scripts/seaweedfs.sh stop DIR         end the weed started on DIR
+#   scripts/seaweedfs.sh sync DIR_A DIR_B replicate site A's buckets to site B (two
+#                                         weeds started as above) with the engine's
+#                                         own `weed filer.sync` (one direction,
+#                                         /buckets only), in the background
+#   scripts/seaweedfs.sh stop DIR         end the weed started on DIR (and the sync
+#                                         feeding it)
 #
 # The binary is ~230 MB and takes ~4 minutes of two cores to build: it lives in
 # ${WIMCONSOLE_SEAWEEDFS_CACHE:-~/.cache/wimconsole-seaweedfs}/weed-<version>,
@@ -52,7 +57,6 @@ start() {
   build >/dev/null
   local key secret
   if [ -f "$dir/credentials" ]; then
-    # shellcheck disable=SC1091
     key=$(sed -n 's/^AWS_ACCESS_KEY_ID=//p' "$dir/credentials")
     secret=$(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' "$dir/credentials")
   else
@@ -89,11 +93,20 @@ start() {
   die "S3 did not answer on 127.0.0.1:$port within 90 s (log: $dir/weed.log)"
 }
 
-stop() {
-  local dir=${1:?usage: seaweedfs.sh stop DIR}
-  [ -f "$dir/weed.pid" ] || return 0
-  local pid i
-  pid=$(cat "$dir/weed.pid")
+sync_sites() {
+  local a=${1:?usage: seaweedfs.sh sync DIR_A DIR_B} b=${2:?usage: seaweedfs.sh sync DIR_A DIR_B}
+  [ -f "$a/s3.port" ] && [ -f "$b/s3.port" ] || die "start both sites first (seaweedfs.sh start DIR PORT)"
+  local fa=$(($(cat "$a/s3.port") + 3)) fb=$(($(cat "$b/s3.port") + 3))
+  nohup "$BIN" filer.sync -a "127.0.0.1:$fa" -b "127.0.0.1:$fb" -isActivePassive \
+    -a.path=/buckets -b.path=/buckets >"$b/sync.log" 2>&1 </dev/null &
+  echo $! >"$b/sync.pid"
+  echo "filer.sync 127.0.0.1:$fa -> 127.0.0.1:$fb (pid $(cat "$b/sync.pid"), log $b/sync.log)"
+}
+
+endpid() {
+  local f=$1 pid i
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
   if kill -0 "$pid" 2>/dev/null; then
     kill "$pid" 2>/dev/null || true
     for i in $(seq 1 40); do
@@ -102,12 +115,19 @@ stop() {
     done
     kill -9 "$pid" 2>/dev/null || true
   fi
-  rm -f "$dir/weed.pid"
+  rm -f "$f"
+}
+
+stop() {
+  local dir=${1:?usage: seaweedfs.sh stop DIR}
+  endpid "$dir/sync.pid"
+  endpid "$dir/weed.pid"
 }
 
 case "${1:-}" in
   build) build ;;
   start) shift; start "$@" ;;
+  sync) shift; build >/dev/null; sync_sites "$@" ;;
   stop) shift; stop "$@" ;;
-  *) echo "usage: $0 build | start DIR [PORT] | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 build | start DIR [PORT] | sync DIR_A DIR_B | stop DIR" >&2; exit 2 ;;
 esac
