@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wimconsole/wimconsole/internal/oracle"
 	"github.com/wimconsole/wimconsole/internal/seaweedtest"
@@ -106,7 +108,7 @@ func TestLibraryCommands(t *testing.T) {
 		}
 		return out + errOut
 	}
-	do(0, "library", "add", "lab", "http://"+e.Addr+"/clitest/sites")
+	do(0, "library", "add", "lab", fmt.Sprintf("http://%s/cli%d/sites", e.Addr, time.Now().UnixNano()))
 	do(0, "--store", a, "add-image", src, "--group", "Win11")
 	if out := do(0, "--store", a, "publish", "Win11", "--to", "lab"); !strings.Contains(out, "published Win11") {
 		t.Fatalf("publish:\n%s", out)

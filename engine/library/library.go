@@ -263,12 +263,12 @@ func (l *Library) putBytes(ctx context.Context, k string, data []byte, ctype str
 func (l *Library) getBytes(ctx context.Context, k string, limit int64) ([]byte, error) {
 	o, err := l.c.GetObject(ctx, l.cfg.Bucket, l.key(k), minio.GetObjectOptions{})
 	if err != nil {
-		return nil, l.wrap("reading "+k, err)
+		return nil, l.wrapMissing("reading "+k, err)
 	}
 	defer o.Close()
 	data, err := io.ReadAll(io.LimitReader(o, limit+1))
 	if err != nil {
-		return nil, l.wrap("reading "+k, err)
+		return nil, l.wrapMissing("reading "+k, err)
 	}
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("library %s: %s is larger than %d bytes: it is not an object this library writes", l.cfg.URL(), k, limit)
@@ -276,8 +276,23 @@ func (l *Library) getBytes(ctx context.Context, k string, limit int64) ([]byte, 
 	return data, nil
 }
 
+// errMissing marks an object that does not exist.
+var errMissing = errors.New("no such object")
+
+// wrapMissing is wrap, keeping errMissing for an object that does not
+// exist.
+func (l *Library) wrapMissing(what string, err error) error {
+	if isNotFound(err) {
+		return fmt.Errorf("library %s: %s: %w", l.cfg.URL(), what, errMissing)
+	}
+	return l.wrap(what, err)
+}
+
 // isNotFound reports whether err says an object does not exist.
 func isNotFound(err error) bool {
+	if errors.Is(err, errMissing) {
+		return true
+	}
 	r := minio.ToErrorResponse(err)
 	return r.Code == "NoSuchKey" || r.StatusCode == http.StatusNotFound
 }

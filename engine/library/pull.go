@@ -117,9 +117,17 @@ func (l *Library) Pull(ctx context.Context, st *store.Store, g string, o PullOpt
 	// Images the group has already; one of the same file but another
 	// name stops the pull before anything changes.
 	have := map[string]string{}
-	list, err := st.ListImages(ctx, store.ListOptions{Group: dest, Type: store.TypeInstall, NoSpace: true})
+	groups, err := st.Groups()
 	if err != nil {
 		return nil, err
+	}
+	var list []store.Image
+	for _, name := range groups {
+		if strings.EqualFold(name, dest) {
+			if list, err = st.ListImages(ctx, store.ListOptions{Group: name, Type: store.TypeInstall, NoSpace: true}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for _, im := range list {
 		if strings.EqualFold(im.Group, dest) {
