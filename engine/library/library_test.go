@@ -385,11 +385,16 @@ func killChild(op string) int {
 func runKilled(t *testing.T, l *Library, op, root, at string, nth int) {
 	t.Helper()
 	c := l.cfg
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envKillOp+"="+op, envKillRoot+"="+root, envKillAt+"="+at, envKillNth+"="+strconv.Itoa(nth),
 		envKillConfig+"="+strings.Join([]string{c.Endpoint, c.AccessKey, c.SecretKey, c.Bucket, c.Prefix}, "|"))
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
+	if ctx.Err() != nil {
+		t.Fatalf("%s did not reach %s#%d within 2 minutes\n%s", op, at, nth, out)
+	}
 	if !errors.As(err, &ee) || ee.ExitCode() != -1 {
 		t.Fatalf("%s killed at %s#%d: %v (want killed)\n%s", op, at, nth, err, out)
 	}
