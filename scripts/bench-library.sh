@@ -25,6 +25,7 @@ command -v rclone >/dev/null || { echo "bench-library: rclone missing (apt-get i
 tree=${WIMBENCH_CORPUS:-$HOME/.cache/wimconsole-bench-small/corpus/A}
 [ -d "$tree" ] || { echo "bench-library: $tree missing; set WIMBENCH_CORPUS" >&2; exit 1; }
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/wimbench-lib.XXXXXX")}
+mkdir -p "$WORK"
 cleanup() { "$here/scripts/seaweedfs.sh" stop "$WORK/weed" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 if [ -z "${WIMCONSOLE:-}" ]; then

@@ -553,3 +553,36 @@ func TestFilerSyncReplication(t *testing.T) {
 	}
 	applyAll(t, b, "Lab", "a", "b")
 }
+
+// TestPublishManyBlobs: many small blobs uploaded by many workers at once
+// (each worker writes its blob objects in a folder of its own: wim.Create
+// in a shared folder could take the lock of a file another worker had
+// just created, and fail).
+func TestPublishManyBlobs(t *testing.T) {
+	ctx := context.Background()
+	l := testLibrary(t)
+	l.Workers = 16
+	files := map[string]string{}
+	for i := range 1500 {
+		files[fmt.Sprintf("f/%04d.txt", i)] = fmt.Sprintf("file %d\n", i)
+	}
+	dir := storetest.WriteTree(t, files)
+	src := filepath.Join(t.TempDir(), "src.wim")
+	if _, err := wim.Capture(ctx, dir, src, wim.CaptureOptions{Name: "Many", Compression: wim.XPRESS}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddImage(ctx, src, store.AddOptions{Group: "Lab", FileName: "many", Name: "Many"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.Publish(ctx, st, "Lab", PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.BlobsSent != 1500 {
+		t.Fatalf("sent %d blobs, want 1500", r.BlobsSent)
+	}
+}
