@@ -39,6 +39,9 @@ export XDG_CONFIG_HOME=$WORK/config
 export RCLONE_CONFIG_WEED_TYPE=s3 RCLONE_CONFIG_WEED_PROVIDER=SeaweedFS RCLONE_CONFIG_WEED_ENDPOINT=$endpoint \
   RCLONE_CONFIG_WEED_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID RCLONE_CONFIG_WEED_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
 ours() { "$WIMCONSOLE" "$@"; }
+# rclone reads AWS_CA_BUNDLE (set by some sandboxes) and then refuses a plain
+# http endpoint; the loopback endpoint needs none.
+rclone() { env -u AWS_CA_BUNDLE rclone "$@"; }
 
 # Group G of store A: the corpus captured (LZX) and added.
 ours capture "$tree" "$WORK/src.wim" --name Bench --compress lzx >/dev/null
@@ -50,7 +53,7 @@ ours --store "$WORK/A" publish G --to seed >/dev/null
 rclone copy weed:bench/seed/blobs "$WORK/blobs" --transfers 8
 nblobs=$(find "$WORK/blobs" -type f | wc -l)
 bytes=$(du -sb "$WORK/blobs" | cut -f1)
-echo "# $(ours version); $(rclone version | head -1); corpus $tree: $nblobs blobs, $bytes bytes of blob objects"
+echo "# $(ours version | head -1); $(rclone version | head -1); corpus $tree: $nblobs blobs, $bytes bytes of blob objects"
 echo "# machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at start (shared)"
 
 measure() { # LABEL CMD...: appends "wall user sys maxrss_kb" to $WORK/LABEL
@@ -71,13 +74,13 @@ report() { # ROW
 echo "# row     tool       wall_s   user_s    sys_s  maxrss_kb   (medians of $RUNS)"
 for i in $(seq 1 "$RUNS"); do
   ours library add "p$i" "$endpoint/bench/p$i" >/dev/null
-  measure publish.ours ours --store "$WORK/A" publish G --to "p$i"
-  measure publish.rclone rclone copy "$WORK/blobs" "weed:bench/r$i/blobs" --transfers 8
+  measure publish.ours "$WIMCONSOLE" --store "$WORK/A" publish G --to "p$i"
+  measure publish.rclone env -u AWS_CA_BUNDLE rclone copy "$WORK/blobs" "weed:bench/r$i/blobs" --transfers 8
 done
 report publish
 for i in $(seq 1 "$RUNS"); do
-  measure pull.ours ours --store "$WORK/B$i" pull seed/G
-  measure pull.rclone rclone copy weed:bench/seed/blobs "$WORK/down$i" --transfers 8
+  measure pull.ours "$WIMCONSOLE" --store "$WORK/B$i" pull seed/G
+  measure pull.rclone env -u AWS_CA_BUNDLE rclone copy weed:bench/seed/blobs "$WORK/down$i" --transfers 8
   rm -rf "$WORK/B$i" "$WORK/down$i"
 done
 report pull

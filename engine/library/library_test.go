@@ -137,6 +137,9 @@ func TestPublishPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	oracle.Run(t, "verify", obj)
+	if out, err := exec.Command(oracle.Need(t, "7z"), "t", obj).CombinedOutput(); err != nil || !strings.Contains(string(out), "Everything is Ok") {
+		t.Fatalf("7z t %s: %v\n%s", obj, err, out)
+	}
 
 	b, err := store.Open(t.TempDir())
 	if err != nil {
