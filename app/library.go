@@ -153,6 +153,22 @@ func readCredentials(p string) (key, secret string, err error) {
 	return key, secret, nil
 }
 
+// The library's results, as the front ends show them.
+type (
+	// LibraryPublishResult says what a publish did.
+	LibraryPublishResult = library.PublishResult
+	// LibraryPullResult says what a pull did.
+	LibraryPullResult = library.PullResult
+	// LibraryVerifyResult says what a library verify checked and found.
+	LibraryVerifyResult = library.VerifyResult
+	// LibraryPruneResult says what a prune removed.
+	LibraryPruneResult = library.PruneResult
+)
+
+// DefaultLibraryGrace is how old an unused object must be before prune
+// removes it.
+const DefaultLibraryGrace = library.DefaultGrace
+
 // Library is an open image library, for the console and the command line.
 type Library struct {
 	cfg LibraryConfig
@@ -194,9 +210,13 @@ type LibraryGroup struct {
 	MissingBytes int64 `json:"missing_bytes"`
 }
 
-// Groups lists the library's groups with their size and, when st is not
-// nil, what st lacks of each.
-func (l *Library) Groups(ctx context.Context, st *store.Store) ([]LibraryGroup, error) {
+// Groups lists the library's groups with their size and, when local is not
+// nil, what its store lacks of each.
+func (l *Library) Groups(ctx context.Context, local *LocalService) ([]LibraryGroup, error) {
+	var st *store.Store
+	if local != nil {
+		st = local.Store()
+	}
 	gs, err := l.lib.Groups(ctx)
 	if err != nil {
 		return nil, err
@@ -218,28 +238,28 @@ func (l *Library) Groups(ctx context.Context, st *store.Store) ([]LibraryGroup, 
 	return out, nil
 }
 
-// Publish publishes group g of st to the library as as ("": the same
-// name), uploading only the blobs the library lacks; report gets progress
-// and ctx cancels.
-func (l *Library) Publish(ctx context.Context, st *store.Store, g, as string, report progress.Func) (*library.PublishResult, error) {
+// Publish publishes group g of local's store to the library as as ("": the
+// same name), uploading only the blobs the library lacks; report gets
+// progress and ctx cancels.
+func (l *Library) Publish(ctx context.Context, local *LocalService, g, as string, report progress.Func) (*LibraryPublishResult, error) {
 	host, _ := os.Hostname()
-	return l.lib.Publish(ctx, st, g, library.PublishOptions{As: as, By: host, Progress: report})
+	return l.lib.Publish(ctx, local.Store(), g, library.PublishOptions{As: as, By: host, Progress: report})
 }
 
-// Pull brings group g of the library into st as as ("": the same name),
-// downloading only the blobs st's group lacks.
-func (l *Library) Pull(ctx context.Context, st *store.Store, g, as string, report progress.Func) (*library.PullResult, error) {
-	return l.lib.Pull(ctx, st, g, library.PullOptions{As: as, Progress: report})
+// Pull brings group g of the library into local's store as as ("": the
+// same name), downloading only the blobs that store's group lacks.
+func (l *Library) Pull(ctx context.Context, local *LocalService, g, as string, report progress.Func) (*LibraryPullResult, error) {
+	return l.lib.Pull(ctx, local.Store(), g, library.PullOptions{As: as, Progress: report})
 }
 
 // Verify reads back and checks every object group g ("": every group)
 // uses.
-func (l *Library) Verify(ctx context.Context, g string, report progress.Func) (*library.VerifyResult, error) {
+func (l *Library) Verify(ctx context.Context, g string, report progress.Func) (*LibraryVerifyResult, error) {
 	return l.lib.Verify(ctx, g, report)
 }
 
 // Prune removes the objects no group uses that are older than grace; dry
 // only counts them.
-func (l *Library) Prune(ctx context.Context, grace time.Duration, dry bool) (*library.PruneResult, error) {
+func (l *Library) Prune(ctx context.Context, grace time.Duration, dry bool) (*LibraryPruneResult, error) {
 	return l.lib.Prune(ctx, grace, dry)
 }

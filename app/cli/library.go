@@ -10,8 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wimconsole/wimconsole/app"
-	"github.com/wimconsole/wimconsole/engine/library"
-	"github.com/wimconsole/wimconsole/engine/store"
 )
 
 func init() {
@@ -76,8 +74,8 @@ config folder. The bucket need not exist yet: the first publish creates it.
 			if len(args) == 0 {
 				return listLibraries(env, asJSON)
 			}
-			return withLibrary(env, cmd, args[0], true, func(ctx context.Context, l *app.Library, st *store.Store) error {
-				gs, err := l.Groups(ctx, st)
+			return withLibrary(env, cmd, args[0], true, func(ctx context.Context, l *app.Library, local *app.LocalService) error {
+				gs, err := l.Groups(ctx, local)
 				if err != nil {
 					return err
 				}
@@ -109,7 +107,7 @@ config folder. The bucket need not exist yet: the first publish creates it.
 			if len(args) == 2 {
 				g = args[1]
 			}
-			return withLibrary(env, cmd, args[0], false, func(ctx context.Context, l *app.Library, _ *store.Store) error {
+			return withLibrary(env, cmd, args[0], false, func(ctx context.Context, l *app.Library, _ *app.LocalService) error {
 				report, done := progressLine(env)
 				res, err := l.Verify(ctx, g, report)
 				done()
@@ -141,7 +139,7 @@ under way keeps what it has uploaded). --dry-run only counts them.`,
 			if grace < 0 {
 				return usageErrorf("--grace must not be negative")
 			}
-			return withLibrary(env, cmd, args[0], false, func(ctx context.Context, l *app.Library, _ *store.Store) error {
+			return withLibrary(env, cmd, args[0], false, func(ctx context.Context, l *app.Library, _ *app.LocalService) error {
 				res, err := l.Prune(ctx, grace, dry)
 				if err != nil {
 					return err
@@ -155,7 +153,7 @@ under way keeps what it has uploaded). --dry-run only counts them.`,
 			})
 		},
 	}
-	prune.Flags().DurationVar(&grace, "grace", library.DefaultGrace, "leave unused objects younger than this")
+	prune.Flags().DurationVar(&grace, "grace", app.DefaultLibraryGrace, "leave unused objects younger than this")
 	prune.Flags().BoolVar(&dry, "dry-run", false, "count what would be removed, remove nothing")
 
 	for _, c := range []*cobra.Command{add, list, verify, prune} {
@@ -180,9 +178,9 @@ group as it was; running the command again resumes it.
 ` + libraryCredentialsHelp,
 		Args: exactArgs(1, "a group name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withLibrary(env, cmd, to, true, func(ctx context.Context, l *app.Library, st *store.Store) error {
+			return withLibrary(env, cmd, to, true, func(ctx context.Context, l *app.Library, local *app.LocalService) error {
 				report, done := progressLine(env)
-				res, err := l.Publish(ctx, st, args[0], as, report)
+				res, err := l.Publish(ctx, local, args[0], as, report)
 				done()
 				if res != nil && err != nil && res.BlobsSent > 0 {
 					fmt.Fprintf(env.Stderr, "%d blobs (%s) were uploaded before the failure; run the command again to resume\n", res.BlobsSent, app.FormatBytes(res.BytesSent))
@@ -225,9 +223,9 @@ run again.
 			if !ok || name == "" || g == "" {
 				return usageErrorf("pull expects LIBRARY/GROUP, not %q", args[0])
 			}
-			return withLibrary(env, cmd, name, true, func(ctx context.Context, l *app.Library, st *store.Store) error {
+			return withLibrary(env, cmd, name, true, func(ctx context.Context, l *app.Library, local *app.LocalService) error {
 				report, done := progressLine(env)
-				res, err := l.Pull(ctx, st, g, as, report)
+				res, err := l.Pull(ctx, local, g, as, report)
 				done()
 				if res != nil && err != nil && res.BlobsReceived > 0 {
 					fmt.Fprintf(env.Stderr, "%d blobs were added to Res.rwm before the failure; run the command again to resume\n", res.BlobsReceived)
@@ -249,7 +247,7 @@ run again.
 
 // withLibrary opens library name and, when needStore, the local store (else
 // fn gets nil), and runs fn with a context that Ctrl-C cancels.
-func withLibrary(env *Env, cmd *cobra.Command, name string, needStore bool, fn func(ctx context.Context, l *app.Library, st *store.Store) error) error {
+func withLibrary(env *Env, cmd *cobra.Command, name string, needStore bool, fn func(ctx context.Context, l *app.Library, local *app.LocalService) error) error {
 	path, err := app.LibraryListPath()
 	if err != nil {
 		return err
@@ -262,21 +260,20 @@ func withLibrary(env *Env, cmd *cobra.Command, name string, needStore bool, fn f
 	if err != nil {
 		return err
 	}
-	var st *store.Store
+	var local *app.LocalService
 	if needStore {
 		s, err := localServer(env)
 		if err != nil {
 			return err
 		}
-		ls, ok := s.Service().(*app.LocalService)
-		if !ok {
+		var ok bool
+		if local, ok = s.Service().(*app.LocalService); !ok {
 			return fmt.Errorf("%s works on a local store only", cmd.CommandPath())
 		}
-		st = ls.Store()
 	}
 	ctx, stop := signalContext(cmd)
 	defer stop()
-	return fn(ctx, l, st)
+	return fn(ctx, l, local)
 }
 
 func listLibraries(env *Env, asJSON bool) error {
