@@ -64,6 +64,9 @@ start() {
     secret=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
     (umask 077 && printf 'AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n' "$key" "$secret" >"$dir/credentials")
   fi
+  if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; then
+    die "port $port of 127.0.0.1 is in use already: give another PORT"
+  fi
   local master=$((port + 1)) volume=$((port + 2)) filer=$((port + 3)) admin=$((port + 4))
   AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret nohup "$BIN" mini \
     -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
