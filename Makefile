@@ -56,6 +56,8 @@ stress: test-deps
 # corpus's tree A, or on WIMBENCH_TREE.
 bench: test-deps
 	scripts/bench-vs-wimlib.sh
+	@if command -v rclone >/dev/null; then scripts/bench-library.sh; \
+	else echo "bench: rclone missing (apt-get install rclone): library rows skipped" >&2; fi
 	@tree=$${WIMBENCH_TREE:-$$HOME/.cache/wimconsole-bench/corpus/A}; \
 	if [ -d "$$tree" ]; then export WIMBENCH_TREE="$$tree"; fi; \
 	$(GO) test -tags $(TESTTAGS) -run '^$$' -bench . -benchtime 3x ./engine/...

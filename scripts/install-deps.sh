@@ -7,7 +7,9 @@
 #                                   Fyne and sqweek/dialog link against)
 #   scripts/install-deps.sh test    the above, plus the test oracles: wimtools
 #                                   (wimlib-imagex), libwim-dev, ntfs-3g, libhivex, p7zip-full (7z), attr,
-#                                   Xvfb, xdotool and ImageMagick for the window test
+#                                   Xvfb, xdotool and ImageMagick for the window test,
+#                                   and SeaweedFS (scripts/seaweedfs.sh build: the
+#                                   image library's S3 engine, built once into a cache)
 #
 # Debian and Ubuntu only (apt). Uses sudo when not run as root. On other systems
 # it prints what to install by hand and exits non-zero if anything is missing.
@@ -46,7 +48,15 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
+# The image library's tests run against a real SeaweedFS (weed), built from
+# source once and reused from the cache.
+weed() {
+  if [ "${1:-build}" = test ]; then
+    "$(dirname "$0")/seaweedfs.sh" build >/dev/null
+  fi
+}
 if [ ${#missing[@]} -eq 0 ]; then
+  weed "${1:-build}"
   exit 0
 fi
 
@@ -63,3 +73,4 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+weed "${1:-build}"
