@@ -23,8 +23,14 @@ func lockFile(f *os.File) error {
 // file. The lock is held through a second descriptor of f's open file,
 // returned to be closed once the temporary file has been renamed or
 // removed (the writer closes f itself before renaming).
+// It returns errTempTaken when another writer's RemoveStaleTemps opened
+// and locked the file between its creation and this lock, taking it for a
+// killed writer's.
 func lockTemp(f *os.File) (*os.File, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, errTempTaken
+		}
 		return nil, err
 	}
 	fd, err := syscall.Dup(int(f.Fd()))

@@ -57,19 +57,3 @@ func (a solidSortKey) compare(b solidSortKey) int {
 	}
 	return slices.Compare(a.name, b.name)
 }
-
-// solidSortName returns the name a blob of files is sorted by: the
-// shortest of their names (the first of the shortest), as wimlib takes
-// for a file with several.
-func solidSortName(files []*File) string {
-	if len(files) == 1 {
-		return files[0].Name
-	}
-	best, bestLen := "", 0
-	for i, f := range files {
-		if n := len(stringToUnits(f.Name)); i == 0 || n < bestLen {
-			best, bestLen = f.Name, n
-		}
-	}
-	return best
-}

@@ -2,6 +2,7 @@ package wim
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,6 +46,12 @@ func createTemp(dir, base string) (f, hold *os.File, err error) {
 			return nil, nil, err
 		}
 		hold, err := lockTemp(f)
+		if errors.Is(err, errTempTaken) {
+			// A cleaner in another goroutine or process holds it and
+			// removes it: try another name.
+			f.Close()
+			continue
+		}
 		if err == nil && !stillAt(f, name) {
 			// Another process took it for a dead writer's between its
 			// creation and the lock: try another name.
@@ -63,6 +70,10 @@ func createTemp(dir, base string) (f, hold *os.File, err error) {
 	}
 	return nil, nil, fmt.Errorf("cannot create a temporary file in %s", dir)
 }
+
+// errTempTaken says that a new temporary file was locked by a
+// RemoveStaleTemps between its creation and its writer's lock.
+var errTempTaken = errors.New("temporary file taken by a cleaner")
 
 // stillAt reports whether the open file f is still the file called name.
 func stillAt(f *os.File, name string) bool {

@@ -2,10 +2,13 @@ package wim
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -136,5 +139,64 @@ func TestKilledExportTempRemoved(t *testing.T) {
 	}
 	if !slices.Equal(names, []string{"other.wim"}) {
 		t.Fatalf("folder holds %q", names)
+	}
+}
+
+// TestCreateTempBesideCleaners creates temporary files in one folder while
+// other goroutines run RemoveStaleTemps on it, as writers creating WIM
+// files side by side do (each Create cleans its folder first). A cleaner
+// can open and lock a new file between its creation and its writer's lock;
+// the writer must then take another name, not fail with "locking:
+// resource temporarily unavailable", and no live writer's file may go.
+func TestCreateTempBesideCleaners(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no flock: Windows keeps a file open for writing from removal instead")
+	}
+	dir := t.TempDir()
+	stop := make(chan struct{})
+	var cleaners sync.WaitGroup
+	for range 2 {
+		cleaners.Add(1)
+		go func() {
+			defer cleaners.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					RemoveStaleTemps(dir)
+				}
+			}
+		}()
+	}
+	var writers sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := range 4 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for i := range 300 {
+				f, hold, err := createTemp(dir, fmt.Sprintf("w%d.wim", w))
+				if err != nil {
+					errs <- fmt.Errorf("writer %d, file %d: %w", w, i, err)
+					return
+				}
+				if !stillAt(f, f.Name()) {
+					errs <- fmt.Errorf("writer %d, file %d: a cleaner removed a live writer's file", w, i)
+				}
+				os.Remove(f.Name())
+				f.Close()
+				if hold != nil {
+					hold.Close()
+				}
+			}
+		}()
+	}
+	writers.Wait()
+	close(stop)
+	cleaners.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
