@@ -54,24 +54,31 @@ fi
 tree_bytes=$(du -sb "$tree" | cut -f1)
 echo "# ours: $(basename "$WIMCONSOLE"): $("$WIMCONSOLE" version); wimlib: $(wimlib-imagex --version | head -1)"
 
-# measure LABEL CMD... : runs CMD once, appends "seconds maxrss_kb" to $WORK/LABEL
+# measure LABEL CMD... : runs CMD once, appends "seconds maxrss_kb user_s
+# sys_s" to $WORK/LABEL
 measure() {
   local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$WORK/t.$$" "$@" >/dev/null 2>"$WORK/err.$$" || {
+  /usr/bin/time -f "%e %M %U %S" -o "$WORK/t.$$" "$@" >/dev/null 2>"$WORK/err.$$" || {
     echo "bench: $label failed: $*" >&2; cat "$WORK/err.$$" >&2; exit 1; }
   cat "$WORK/t.$$" >> "$WORK/$label"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 col() { awk -v c="$2" '{print $c}' "$WORK/$1" | median; }
+# cpu LABEL: the median of user+sys seconds. On a shared machine the wall
+# times swing with the load; CPU time much less.
+cpu() { awk '{print $3+$4}' "$WORK/$1" | median; }
 
-printf '%-18s %12s %9s %9s %6s %12s %12s %6s %9s %9s\n' operation input_bytes ours_s wimlib_s ratio ours_out wimlib_out size_r ours_MiB wimlib_MiB
+printf '%-18s %12s %9s %9s %6s %12s %12s %6s %9s %9s %9s %9s %6s\n' operation input_bytes ours_s wimlib_s ratio ours_out wimlib_out size_r ours_MiB wimlib_MiB ours_cpu wimlib_cpu cpu_r
 row() { # NAME INPUT_BYTES OUT_OURS OUT_WIMLIB
   local o w
   o=$(col "$1.ours" 1); w=$(col "$1.wimlib" 1)
-  printf '%-18s %12s %9.2f %9.2f %6.2f %12s %12s %6s %9.0f %9.0f\n' "$1" "$2" "$o" "$w" \
+  local oc wc
+  oc=$(cpu "$1.ours"); wc=$(cpu "$1.wimlib")
+  printf '%-18s %12s %9.2f %9.2f %6.2f %12s %12s %6s %9.0f %9.0f %9.2f %9.2f %6.2f\n' "$1" "$2" "$o" "$w" \
     "$(awk -v a="$o" -v b="$w" 'BEGIN{print (b>0)?a/b:0}')" "${3:--}" "${4:--}" \
     "$( [ -n "${3:-}" ] && [ -n "${4:-}" ] && awk -v a="$3" -v b="$4" 'BEGIN{printf "%.3f", a/b}' || echo -)" \
-    "$(awk -v k="$(col "$1.ours" 2)" 'BEGIN{print k/1024}')" "$(awk -v k="$(col "$1.wimlib" 2)" 'BEGIN{print k/1024}')"
+    "$(awk -v k="$(col "$1.ours" 2)" 'BEGIN{print k/1024}')" "$(awk -v k="$(col "$1.wimlib" 2)" 'BEGIN{print k/1024}')" \
+    "$oc" "$wc" "$(awk -v a="$oc" -v b="$wc" 'BEGIN{print (b>0)?a/b:0}')"
 }
 
 has() { "$WIMCONSOLE" "$1" --help >/dev/null 2>&1; }
