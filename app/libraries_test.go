@@ -1,0 +1,167 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/internal/seaweedtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	seaweedtest.Stop()
+	os.Exit(code)
+}
+
+// cell returns the value of the Property/Value row named prop of t.
+func cell(t Table, prop string) string {
+	for _, r := range t.Rows {
+		if len(r) == 2 && r[0] == prop {
+			return r[1]
+		}
+	}
+	return ""
+}
+
+// TestLibrariesNodeOffline: a library that cannot be listed shows as
+// offline with the reason in its details, and is no error of the refresh;
+// the Libraries node lists it; no list, no Libraries node.
+func TestLibrariesNodeOffline(t *testing.T) {
+	srv := newServer(t)
+	m := NewModel(srv)
+	if _, ok := m.Node(LibrariesID); ok {
+		t.Fatal("a Libraries node without a library list")
+	}
+	list := filepath.Join(t.TempDir(), "libraries.json")
+	m.SetLibraryList(list)
+	if err := m.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := m.Node(LibrariesID); !ok || n.Kind != KindLibraries || !m.IsBranch(LibrariesID) || n.Server != srv {
+		t.Fatalf("Libraries node %+v %v", n, ok)
+	}
+	if roots := m.Children(""); len(roots) != 2 || roots[1] != LibrariesID {
+		t.Fatalf("roots %v", roots)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	for _, tc := range []struct{ name, url, reason string }{
+		{"nocreds", "http://127.0.0.1:1/bucket/p", "AWS_ACCESS_KEY_ID"},
+		{"down", "http://127.0.0.1:1/bucket/p", "127.0.0.1:1"},
+	} {
+		if tc.name == "down" {
+			t.Setenv("AWS_ACCESS_KEY_ID", "k")
+			t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
+		}
+		if err := m.AddLibrary(LibraryConfig{Name: tc.name, URL: " " + tc.url + " "}); err != nil {
+			t.Fatal(err)
+		}
+		m.RefreshLibraries()
+		start := time.Now()
+		if err := m.Refresh(); err != nil {
+			t.Fatalf("%s: refresh: %v", tc.name, err)
+		}
+		if d := time.Since(start); d > libraryListTimeout+5*time.Second {
+			t.Fatalf("%s: the refresh took %s", tc.name, d)
+		}
+		n, ok := m.Node(LibraryID(tc.name))
+		if !ok || n.Label != tc.name+" (offline)" {
+			t.Fatalf("%s: node %+v", tc.name, n)
+		}
+		d := m.Details(n.ID)
+		if cell(d, "Status") != "Offline" || !strings.Contains(cell(d, "Reason"), tc.reason) {
+			t.Fatalf("%s: details %v", tc.name, d.Rows)
+		}
+		if s := m.NodeStatus(n.ID); !strings.Contains(s, "offline") {
+			t.Fatalf("%s: status %q", tc.name, s)
+		}
+	}
+	if err := m.AddLibrary(LibraryConfig{Name: "down", URL: "http://127.0.0.1:2/b/p"}); err == nil || !strings.Contains(err.Error(), "already") {
+		t.Fatalf("a second library named down: %v", err)
+	}
+	d := m.Details(LibrariesID)
+	if len(d.Rows) != 2 || d.Rows[0][0] != "down" || !strings.HasPrefix(d.Rows[0][3], "Offline: ") {
+		t.Fatalf("Libraries details %v", d.Rows)
+	}
+	if _, err := m.PullFromLibrary(context.Background(), "nope", "G", srv, "", nil); err == nil || !strings.Contains(err.Error(), "library add") {
+		t.Fatalf("pull from an unknown library: %v", err)
+	}
+}
+
+// TestLibraryPublishPull: the console publishes a group of store A to a
+// library on a real SeaweedFS, then pulls it into store B under another
+// name; the details show what each store lacks.
+func TestLibraryPublishPull(t *testing.T) {
+	e := seaweedtest.Start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", e.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", e.SecretKey)
+	ctx := context.Background()
+	list := filepath.Join(t.TempDir(), "libraries.json")
+	a, b := newServer(t), newServer(t)
+	if _, err := storeOf(a).AddImage(ctx, makeWIM(t, "A", "B"), store.AddOptions{Group: "Lab"}); err != nil {
+		t.Fatal(err)
+	}
+	ma, mb := NewModel(a), NewModel(b)
+	ma.SetLibraryList(list)
+	mb.SetLibraryList(list)
+	url := fmt.Sprintf("http://%s/console%d/sites", e.Addr, time.Now().UnixNano())
+	if err := ma.AddLibrary(LibraryConfig{Name: "lab", URL: url}); err != nil {
+		t.Fatal(err)
+	}
+	var reports int
+	count := func(progress.Report) { reports++ }
+	if _, err := ma.PublishToLibrary(ctx, a, "Lab", "lab", "", count); err != nil {
+		t.Fatal(err)
+	}
+	if reports == 0 {
+		t.Error("publish reported no progress")
+	}
+	for _, m := range []*Model{ma, mb} {
+		if err := m.Refresh(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	da, db := ma.Details(LibraryID("lab")), mb.Details(LibraryID("lab"))
+	if strings.Join(da.Columns, ",") != "Name,Images,Size,Missing here" || len(da.Rows) != 1 ||
+		da.Rows[0][0] != "Lab" || da.Rows[0][1] != "2" || da.Rows[0][3] != "0 bytes" || da.RowIDs[0] != LibraryGroupID("lab", "Lab") {
+		t.Fatalf("site A's library details %v %v", da.Rows, da.RowIDs)
+	}
+	if len(db.Rows) != 1 || db.Rows[0][3] == "0 bytes" {
+		t.Fatalf("site B's library details %v", db.Rows)
+	}
+	if n, ok := mb.Node(LibraryGroupID("lab", "Lab")); !ok || n.Kind != KindLibraryGroup || n.Library != "lab" || n.Server != b {
+		t.Fatalf("library group node %+v", n)
+	}
+	if _, err := mb.PublishToLibrary(ctx, b, "Nope", "lab", "", nil); err == nil || !strings.Contains(err.Error(), "Nope") {
+		t.Fatalf("publishing a group store B lacks: %v", err)
+	}
+	reports = 0
+	if _, err := mb.PullFromLibrary(ctx, "lab", "Lab", b, " Site ", count); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if kids := mb.Children(GroupID(b, "Site")); len(kids) != 2 {
+		t.Fatalf("pulled group Site: %v", kids)
+	}
+	// Lab is still missing at B, but its data is there (in Site's
+	// Res.rwm, not Lab's): Missing counts per group.
+	if g := mb.Details(LibraryGroupID("lab", "Lab")); g.Rows[0][1] != "Lab" || cell(g, "Images") != "2" {
+		t.Fatalf("library group details %v", g.Rows)
+	}
+	if _, err := mb.PullFromLibrary(ctx, "lab", "Lab", b, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	mb.Refresh()
+	if db = mb.Details(LibraryID("lab")); db.Rows[0][3] != "0 bytes" {
+		t.Fatalf("after the pull, site B lacks %v", db.Rows)
+	}
+}
