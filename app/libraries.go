@@ -38,6 +38,9 @@ type libraryState struct {
 	cfg    LibraryConfig
 	groups []LibraryGroup
 	err    error // the listing failed: the library shows as offline
+	// empty says why a library that answered has no group yet (its
+	// bucket does not exist until the first publish creates it).
+	empty  string
 	listed time.Time
 }
 
@@ -171,6 +174,12 @@ func listLibrary(ctx context.Context, cfg LibraryConfig, local *Server) (st *lib
 		ls, _ = local.Service().(*LocalService)
 	}
 	st.groups, st.err = l.Groups(ctx, ls)
+	// The engine words S3 errors with their code in brackets: a bucket
+	// that does not exist is a library nobody has published to yet.
+	if st.err != nil && strings.Contains(st.err.Error(), "(NoSuchBucket)") {
+		st.groups, st.err = nil, nil
+		st.empty = "nothing published yet: the first publish creates the bucket"
+	}
 	if errors.Is(st.err, context.DeadlineExceeded) {
 		st.err = fmt.Errorf("library %s (%s) did not answer within %s: check that the endpoint is up and reachable from here",
 			cfg.Name, cfg.URL, libraryListTimeout)
@@ -271,6 +280,9 @@ func (m *Model) libraryStatus(n Node) string {
 		}
 		if st.err != nil {
 			return fmt.Sprintf("%s (offline): %v", n.Name, st.err)
+		}
+		if st.empty != "" {
+			return n.Name + ": " + st.empty
 		}
 		var size, missing int64
 		for _, g := range st.groups {

@@ -115,6 +115,10 @@ func TestLibraryPublishPull(t *testing.T) {
 	if err := ma.AddLibrary(LibraryConfig{Name: "lab", URL: url}); err != nil {
 		t.Fatal(err)
 	}
+	ma.Refresh()
+	if n, _ := ma.Node(LibraryID("lab")); n.Label != "lab" || !strings.Contains(ma.NodeStatus(n.ID), "nothing published yet") {
+		t.Fatalf("a library nobody published to: %+v, %q, %v", n, ma.NodeStatus(n.ID), ma.Details(n.ID).Rows)
+	}
 	var reports int
 	count := func(progress.Report) { reports++ }
 	if _, err := ma.PublishToLibrary(ctx, a, "Lab", "lab", "", count); err != nil {
