@@ -26,8 +26,9 @@ func LibraryID(lib string) string { return LibrariesID + "/" + lib }
 func LibraryGroupID(lib, g string) string { return LibraryID(lib) + "/" + g }
 
 // libraryListTimeout bounds the listing of one library, so that a library
-// that does not answer holds up a refresh for that long at most.
-const libraryListTimeout = 10 * time.Second
+// that does not answer holds up a refresh for that long at most (a
+// variable for tests).
+var libraryListTimeout = 10 * time.Second
 
 // libraryListAge is how long a listing is shown before a refresh lists the
 // library again (RefreshLibraries lists them at once).
@@ -290,6 +291,14 @@ func (m *Model) libraryStatus(n Node) string {
 			missing += g.MissingBytes
 		}
 		return fmt.Sprintf("%s: %s, %s, %s missing here", n.Name, count(len(st.groups), "group"), FormatBytes(size), FormatBytes(missing))
+	}
+	if st := m.libs[n.Library]; st != nil {
+		for _, g := range st.groups {
+			if g.Name == n.Name {
+				return fmt.Sprintf("%s/%s: %s, %s, %s missing here", n.Library, n.Name, count(g.Images, "image"),
+					FormatBytes(g.Size), FormatBytes(g.MissingBytes))
+			}
+		}
 	}
 	return n.Library + "/" + n.Name
 }

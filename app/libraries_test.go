@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,6 +144,9 @@ func TestLibraryPublishPull(t *testing.T) {
 	if n, ok := mb.Node(LibraryGroupID("lab", "Lab")); !ok || n.Kind != KindLibraryGroup || n.Library != "lab" || n.Server != b {
 		t.Fatalf("library group node %+v", n)
 	}
+	if s := mb.NodeStatus(LibraryGroupID("lab", "Lab")); !strings.HasPrefix(s, "lab/Lab: 2 images, ") || !strings.HasSuffix(s, " missing here") {
+		t.Fatalf("library group status %q", s)
+	}
 	if _, err := mb.PublishToLibrary(ctx, b, "Nope", "lab", "", nil); err == nil || !strings.Contains(err.Error(), "Nope") {
 		t.Fatalf("publishing a group store B lacks: %v", err)
 	}
@@ -167,5 +171,52 @@ func TestLibraryPublishPull(t *testing.T) {
 	mb.Refresh()
 	if db = mb.Details(LibraryID("lab")); db.Rows[0][3] != "0 bytes" {
 		t.Fatalf("after the pull, site B lacks %v", db.Rows)
+	}
+}
+
+// TestLibraryNotAnswering: a library whose endpoint takes the connection
+// but never answers shows as offline once libraryListTimeout has passed,
+// saying so; the refresh does not wait longer.
+func TestLibraryNotAnswering(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // never answered
+		}
+	}()
+	old := libraryListTimeout
+	libraryListTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { libraryListTimeout = old })
+	t.Setenv("AWS_ACCESS_KEY_ID", "k")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
+	m := NewModel(newServer(t))
+	m.SetLibraryList(filepath.Join(t.TempDir(), "libraries.json"))
+	if err := m.AddLibrary(LibraryConfig{Name: "mute", URL: "http://" + ln.Addr().String() + "/bucket/p"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := m.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the refresh took %s", d)
+	}
+	n, _ := m.Node(LibraryID("mute"))
+	if reason := cell(m.Details(n.ID), "Reason"); n.Label != "mute (offline)" || !strings.Contains(reason, "did not answer within") {
+		t.Fatalf("node %+v, reason %q", n, reason)
 	}
 }

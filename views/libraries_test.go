@@ -10,6 +10,7 @@ import (
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/internal/seaweedtest"
+	"github.com/wimconsole/wimconsole/resources"
 )
 
 func TestMain(m *testing.M) {
@@ -130,6 +131,9 @@ func TestLibrariesPublishPull(t *testing.T) {
 	rows := c.Details().Rows
 	if len(rows) != 1 || rows[0][0] != "Shared" || rows[0][1] != "2" || rows[0][3] == "0 bytes" {
 		t.Fatalf("library groups %v", rows)
+	}
+	if n, _ := c.model.Node(app.LibraryGroupID("lab", "Shared")); nodeIcon(n) != resources.GroupIcon {
+		t.Error("a library group has not the group icon")
 	}
 	f.do(t, app.LibraryGroupID("lab", "Shared"), "Pull…")
 	nd := c.current.(*nameDialog)
