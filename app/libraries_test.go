@@ -12,6 +12,7 @@ import (
 
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/store"
+	"github.com/wimconsole/wimconsole/internal/oracle"
 	"github.com/wimconsole/wimconsole/internal/seaweedtest"
 )
 
@@ -100,6 +101,7 @@ func TestLibrariesNodeOffline(t *testing.T) {
 // library on a real SeaweedFS, then pulls it into store B under another
 // name; the details show what each store lacks.
 func TestLibraryPublishPull(t *testing.T) {
+	oracle.Wimlib(t)
 	e := seaweedtest.Start(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", e.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", e.SecretKey)
@@ -157,8 +159,17 @@ func TestLibraryPublishPull(t *testing.T) {
 	if err := mb.Refresh(); err != nil {
 		t.Fatal(err)
 	}
-	if kids := mb.Children(GroupID(b, "Site")); len(kids) != 2 {
+	kids := mb.Children(GroupID(b, "Site"))
+	if len(kids) != 2 {
 		t.Fatalf("pulled group Site: %v", kids)
+	}
+	// wimlib-imagex reads the pulled images with the pulled Res.rwm.
+	res := "--ref=" + storeOf(b).ResPath("Site")
+	for _, id := range kids {
+		n, _ := mb.Node(id)
+		path := storeOf(b).ImagePath(n.Ref())
+		oracle.Run(t, "verify", path, res)
+		oracle.Run(t, "apply", path, "1", filepath.Join(t.TempDir(), "out"), res)
 	}
 	// Lab is still missing at B, but its data is there (in Site's
 	// Res.rwm, not Lab's): Missing counts per group.

@@ -69,6 +69,22 @@ func TestLibrariesOffline(t *testing.T) {
 		t.Fatalf("a bad address: %q", txt)
 	}
 	tapButton(t, c, "OK")
+	// A credentials file others can read is refused, saying what to do.
+	creds := filepath.Join(t.TempDir(), "creds")
+	if err := os.WriteFile(creds, []byte("AWS_ACCESS_KEY_ID=k\nAWS_SECRET_ACCESS_KEY=s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.do(t, app.LibrariesID, "Add Library…")
+	d = c.current.(*addLibraryDialog)
+	d.name.SetText("open")
+	d.url.SetText("http://127.0.0.1:1/bucket/p")
+	d.creds.SetText(creds)
+	d.submit()
+	c.settle()
+	if txt := overlayText(c); !strings.Contains(txt, "chmod 600 "+creds) {
+		t.Fatalf("a credentials file others can read: %q", txt)
+	}
+	tapButton(t, c, "OK")
 	f.do(t, app.LibrariesID, "Add Library…")
 	d = c.current.(*addLibraryDialog)
 	d.name.SetText("away")
