@@ -31,8 +31,14 @@ func LibraryGroupID(lib, g string) string { return LibraryID(lib) + "/" + g }
 var libraryListTimeout = 10 * time.Second
 
 // libraryListAge is how long a listing is shown before a refresh lists the
-// library again (RefreshLibraries lists them at once).
-const libraryListAge = 30 * time.Second
+// library again (RefreshLibraries, the console's Refresh, lists them at
+// once); libraryOfflineAge is that of a library found offline, longer, so
+// that the refreshes that follow changes of the store do not wait for it
+// again and again (variables for tests).
+var (
+	libraryListAge    = 30 * time.Second
+	libraryOfflineAge = 2 * time.Minute
+)
 
 // libraryState is what the last listing of a library found.
 type libraryState struct {
@@ -43,6 +49,14 @@ type libraryState struct {
 	// bucket does not exist until the first publish creates it).
 	empty  string
 	listed time.Time
+}
+
+// maxAge is how long the listing st is shown.
+func (st *libraryState) maxAge() time.Duration {
+	if st.err != nil {
+		return libraryOfflineAge
+	}
+	return libraryListAge
 }
 
 // SetLibraryList shows the libraries of the list at path under a
@@ -123,7 +137,7 @@ func (m *Model) refreshLibraries(ctx context.Context, add func(string, Node), fa
 	states := make([]*libraryState, len(list))
 	var wg sync.WaitGroup
 	for i, cfg := range list {
-		if st := old[cfg.Name]; st != nil && st.cfg == cfg && time.Since(st.listed) < libraryListAge {
+		if st := old[cfg.Name]; st != nil && st.cfg == cfg && time.Since(st.listed) < st.maxAge() {
 			states[i] = st
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,6 +195,7 @@ func TestLibraryNotAnswering(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	var accepted atomic.Int32
 	go func() {
 		var held []net.Conn
 		defer func() {
@@ -206,12 +208,13 @@ func TestLibraryNotAnswering(t *testing.T) {
 			if err != nil {
 				return
 			}
+			accepted.Add(1)
 			held = append(held, c) // never answered
 		}
 	}()
-	old := libraryListTimeout
-	libraryListTimeout = 300 * time.Millisecond
-	t.Cleanup(func() { libraryListTimeout = old })
+	oldTimeout, oldAge := libraryListTimeout, libraryListAge
+	libraryListTimeout, libraryListAge = 300*time.Millisecond, 0 // an online library is listed on every refresh
+	t.Cleanup(func() { libraryListTimeout, libraryListAge = oldTimeout, oldAge })
 	t.Setenv("AWS_ACCESS_KEY_ID", "k")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "s")
 	m := NewModel(newServer(t))
@@ -229,5 +232,18 @@ func TestLibraryNotAnswering(t *testing.T) {
 	n, _ := m.Node(LibraryID("mute"))
 	if reason := cell(m.Details(n.ID), "Reason"); n.Label != "mute (offline)" || !strings.Contains(reason, "did not answer within") {
 		t.Fatalf("node %+v, reason %q", n, reason)
+	}
+	// The refreshes that follow (changes of the store) do not wait for
+	// the offline library again; the console's Refresh does.
+	dialled := accepted.Load()
+	start = time.Now()
+	m.Refresh()
+	if d := time.Since(start); accepted.Load() != dialled || d >= libraryListTimeout {
+		t.Fatalf("a second refresh dialled the offline library again (%d → %d connections, %s)", dialled, accepted.Load(), d)
+	}
+	m.RefreshLibraries()
+	m.Refresh()
+	if accepted.Load() == dialled {
+		t.Fatal("RefreshLibraries did not list the library again")
 	}
 }
