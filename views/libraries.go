@@ -33,7 +33,11 @@ func (c *Console) libraryItems(n app.Node) []*fyne.MenuItem {
 	switch n.Kind {
 	case app.KindLibraryGroup:
 		pull := item("Pull…", c.pullGroup)
-		disableChanging(n, pull)
+		if n.Server == nil {
+			pull.Disabled = true // no store on this machine to pull into
+		} else {
+			disableChanging(n, pull)
+		}
 		return []*fyne.MenuItem{pull, sep(), refresh}
 	case app.KindLibrary:
 		return []*fyne.MenuItem{add, sep(), refresh}
