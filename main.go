@@ -75,6 +75,9 @@ func runConsole(root string) error {
 				fmt.Fprintln(os.Stderr, "wimconsole:", err)
 			}
 		}
+		if path, err := app.LibraryListPath(); err == nil {
+			c.LoadLibraries(path)
+		}
 		c.CheckSessions()
 		c.Window.SetMaster()
 		c.Window.Show()

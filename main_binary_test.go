@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wimconsole/wimconsole/internal/seaweedtest"
 	"github.com/wimconsole/wimconsole/internal/versiontest"
 )
 
@@ -20,9 +21,11 @@ var (
 	binOut  []byte
 )
 
-// TestMain removes the shared build when the tests are done.
+// TestMain removes the shared build, and stops the SeaweedFS of the
+// library tests, when the tests are done.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	seaweedtest.Stop()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

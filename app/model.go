@@ -53,6 +53,11 @@ const (
 	KindBootArch
 	KindImage     // an install image, under its group
 	KindBootImage // a boot image, under its architecture
+	// KindLibraries is the Libraries node, beside the servers; its
+	// children are the image libraries of the user's list.
+	KindLibraries
+	KindLibrary      // an image library (Name: its name)
+	KindLibraryGroup // a group of a library (Name: the group, Library: the library)
 )
 
 // Node is one node of the console tree. IDs are stable across refreshes, so
@@ -63,6 +68,9 @@ type Node struct {
 	Label  string
 	Server *Server
 	Name   string // group or architecture name; for images, that of their parent
+	// Library is the library of a KindLibraryGroup node. Library nodes'
+	// Server is the local server, the store a pull goes into.
+	Library string
 	// Image describes the image of a KindImage or KindBootImage node.
 	Image *store.Image
 }
@@ -178,6 +186,12 @@ type Model struct {
 	nodes   map[string]Node
 	kids    map[string][]string
 	groups  map[string]groupSummary // by group node ID
+
+	// libList is the user's library list file ("" shows no Libraries
+	// node); libs is what the last listing of each library found, by
+	// name (see libraries.go). Both are guarded by mu.
+	libList string
+	libs    map[string]*libraryState
 }
 
 // NewModel returns a model over servers, already loaded from disk.
@@ -285,6 +299,7 @@ func (m *Model) load() error {
 	for _, s := range m.Servers() {
 		m.refreshServer(ctx, s, add, fail, nodes, groups)
 	}
+	m.refreshLibraries(ctx, add, fail)
 	m.mu.Lock()
 	m.nodes, m.kids, m.groups = nodes, kids, groups
 	m.mu.Unlock()
@@ -380,7 +395,7 @@ func (m *Model) IsBranch(id string) bool {
 		return id == ""
 	}
 	switch n.Kind {
-	case KindServer, KindInstallImages, KindBootImages, KindGroup, KindBootArch:
+	case KindServer, KindInstallImages, KindBootImages, KindGroup, KindBootArch, KindLibraries, KindLibrary:
 		return true
 	}
 	return false
@@ -475,6 +490,8 @@ func (m *Model) Details(id string) Table {
 			t.Rows = append(t.Rows, []string{p[0], p[1]})
 		}
 		return t
+	case KindLibraries, KindLibrary, KindLibraryGroup:
+		return m.libraryDetails(n)
 	}
 	return Table{Columns: []string{"Name"}}
 }
@@ -569,6 +586,9 @@ func (m *Model) StatusText(id string) string {
 			names[i] = s.Name + ": " + s.Location()
 		}
 		return strings.Join(names, "  ·  ")
+	}
+	if n.Server == nil {
+		return n.Label
 	}
 	return n.Server.Name + ": " + n.Server.Location()
 }

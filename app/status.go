@@ -58,6 +58,8 @@ func (m *Model) NodeStatus(id string) string {
 	case KindBootArch:
 		images, offline, size := m.imageCounts(id)
 		return fmt.Sprintf("%s: %s%s, %s", n.Label, count(images, "image"), offlineText(offline), FormatBytes(size))
+	case KindLibraries, KindLibrary, KindLibraryGroup:
+		return m.libraryStatus(n)
 	case KindImage, KindBootImage:
 		parent := id[:strings.LastIndex(id, "/")]
 		p, _ := m.Node(parent)

@@ -28,6 +28,10 @@ func (c *Console) actionItems() []*fyne.MenuItem {
 	if !ok {
 		return []*fyne.MenuItem{refresh}
 	}
+	switch n.Kind {
+	case app.KindLibraries, app.KindLibrary, app.KindLibraryGroup:
+		return c.libraryItems(n)
+	}
 	props := item("Properties", c.showProperties)
 	addInstall := item("Add Install Image…", func() { c.addImage(nil, c.selectedGroup()) })
 	addBoot := item("Add Boot Image…", func() { c.addBootImage(nil, c.selectedArch()) })
@@ -52,8 +56,11 @@ func (c *Console) actionItems() []*fyne.MenuItem {
 		find.Disabled = n.Server.IsRemote() // searching reads the images: local servers only
 		regroup, rename, del := item("Regroup…", c.regroup), item("Rename", c.renameGroup), item("Delete", c.deleteSelected)
 		disableChanging(n, addInstall, regroup, rename, del)
-		return []*fyne.MenuItem{addInstall, regroup, find, sep(),
-			rename, del, sep(), refresh, sep(), props}
+		items := []*fyne.MenuItem{addInstall, regroup, find}
+		if c.model.LibraryList() != "" {
+			items = append(items, c.publishItem(n))
+		}
+		return append(items, sep(), rename, del, sep(), refresh, sep(), props)
 	case app.KindImage, app.KindBootImage:
 		toggle := item("Disable", func() { c.setEnabled(false) })
 		if n.Disabled() {

@@ -187,9 +187,11 @@ func (c *Console) Details() app.Table { return c.details.content }
 // Jobs returns the console's job list.
 func (c *Console) Jobs() *app.Jobs { return c.jobs }
 
-// Refresh reloads the model from disk and redraws; expansion and selection
-// are kept because node IDs are stable. The reload runs in a goroutine.
+// Refresh reloads the model from disk, and lists the image libraries
+// again, and redraws; expansion and selection are kept because node IDs
+// are stable. The reload runs in a goroutine.
 func (c *Console) Refresh() {
+	c.model.RefreshLibraries()
 	c.background(func() func() {
 		err := c.model.Refresh()
 		return func() {

@@ -108,7 +108,7 @@ func nodeIcon(n app.Node) fyne.Resource {
 			return offlineServerIcon
 		}
 		return resources.ServerIcon
-	case app.KindGroup:
+	case app.KindGroup, app.KindLibraryGroup:
 		return resources.GroupIcon
 	case app.KindImage:
 		if n.Disabled() {

@@ -1,0 +1,178 @@
+package views
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wimconsole/wimconsole/app"
+	"github.com/wimconsole/wimconsole/internal/seaweedtest"
+	"github.com/wimconsole/wimconsole/resources"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	seaweedtest.Stop()
+	os.Exit(code)
+}
+
+// detailsValue returns the value of the Property/Value row named prop of
+// the details shown.
+func detailsValue(c *Console, prop string) string {
+	for _, r := range c.Details().Rows {
+		if len(r) == 2 && r[0] == prop {
+			return r[1]
+		}
+	}
+	return ""
+}
+
+// TestLibrariesOffline: the Libraries node lists a library that does not
+// answer as offline, with the reason in the details, and the console
+// stays usable; Add Library… refuses a bad address in words; Publish with
+// no usable library says how to add one.
+func TestLibrariesOffline(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	f := newFixture(t)
+	c := f.c
+	if _, ok := c.model.Node(app.LibrariesID); ok {
+		t.Fatal("a Libraries node before LoadLibraries")
+	}
+	if contains(menuLabels(c.actionItems()), "Publish to Library…") {
+		t.Fatal("Publish to Library… without a library list")
+	}
+	f.do(t, app.GroupID(f.srv, "Lab"), "Refresh")
+	if contains(menuLabels(c.actionItems()), "Publish to Library…") {
+		t.Fatal("Publish to Library… without a library list")
+	}
+	c.LoadLibraries(filepath.Join(t.TempDir(), "config", app.LibraryListFile))
+	c.settle()
+	f.do(t, app.GroupID(f.srv, "Lab"), "Publish to Library…")
+	if txt := overlayText(c); !strings.Contains(txt, "Add Library…") {
+		t.Fatalf("publish with no library: %q", txt)
+	}
+	tapButton(t, c, "OK")
+	f.do(t, app.LibrariesID, "Add Library…")
+	d, ok := c.current.(*addLibraryDialog)
+	if !ok {
+		t.Fatalf("Add Library… opened %T", c.current)
+	}
+	d.name.SetText("bad")
+	d.url.SetText("ftp://host/bucket")
+	d.submit()
+	c.settle()
+	if txt := overlayText(c); !strings.Contains(txt, "Add Library bad failed") {
+		t.Fatalf("a bad address: %q", txt)
+	}
+	tapButton(t, c, "OK")
+	// A credentials file others can read is refused, saying what to do.
+	creds := filepath.Join(t.TempDir(), "creds")
+	if err := os.WriteFile(creds, []byte("AWS_ACCESS_KEY_ID=k\nAWS_SECRET_ACCESS_KEY=s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.do(t, app.LibrariesID, "Add Library…")
+	d = c.current.(*addLibraryDialog)
+	d.name.SetText("open")
+	d.url.SetText("http://127.0.0.1:1/bucket/p")
+	d.creds.SetText(creds)
+	d.submit()
+	c.settle()
+	if txt := overlayText(c); !strings.Contains(txt, "chmod 600 "+creds) {
+		t.Fatalf("a credentials file others can read: %q", txt)
+	}
+	tapButton(t, c, "OK")
+	f.do(t, app.LibrariesID, "Add Library…")
+	d = c.current.(*addLibraryDialog)
+	d.name.SetText("away")
+	d.url.SetText("http://127.0.0.1:1/bucket/p")
+	d.submit()
+	c.settle()
+	if c.Selected() != app.LibraryID("away") {
+		t.Fatalf("selected %q after Add Library", c.Selected())
+	}
+	if n, _ := c.model.Node(app.LibraryID("away")); n.Label != "away (offline)" {
+		t.Fatalf("library node %+v", n)
+	}
+	if detailsValue(c, "Status") != "Offline" || !strings.Contains(detailsValue(c, "Reason"), "AWS_ACCESS_KEY_ID") {
+		t.Fatalf("offline library details %v", c.Details().Rows)
+	}
+	if got := strings.Join(menuLabels(c.actionItems()), ","); got != "Add Library…,Refresh" {
+		t.Fatalf("library menu %s", got)
+	}
+	if !contains(labels(c.treeW), "away (offline)") {
+		t.Fatalf("tree shows %v", labels(c.treeW))
+	}
+}
+
+// TestLibrariesPublishPull is the console against a real SeaweedFS: Add
+// Library…, Publish to Library… of a group as another name, the library's
+// groups listed with what the store lacks, Pull… into the store under a
+// new name, and a pull without credentials refused in words.
+func TestLibrariesPublishPull(t *testing.T) {
+	e := seaweedtest.Start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", e.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", e.SecretKey)
+	f := newFixture(t)
+	c := f.c
+	c.LoadLibraries(filepath.Join(t.TempDir(), "config", app.LibraryListFile))
+	c.settle()
+	f.do(t, app.LibrariesID, "Add Library…")
+	d := c.current.(*addLibraryDialog)
+	d.name.SetText("lab")
+	d.url.SetText(fmt.Sprintf("http://%s/views%d/site", e.Addr, time.Now().UnixNano()))
+	d.submit()
+	c.settle()
+	if c.Selected() != app.LibraryID("lab") || strings.Join(c.Details().Columns, ",") != "Name,Images,Size,Missing here" || len(c.Details().Rows) != 0 {
+		t.Fatalf("new library: selected %q, details %v %v", c.Selected(), c.Details().Columns, c.Details().Rows)
+	}
+	f.do(t, app.GroupID(f.srv, "Lab"), "Publish to Library…")
+	pd, ok := c.current.(*publishDialog)
+	if !ok {
+		t.Fatalf("Publish to Library… opened %T", c.current)
+	}
+	if pd.library.Selected != "lab" {
+		t.Fatalf("library offered: %q", pd.library.Selected)
+	}
+	pd.as.SetText("Shared")
+	pd.submit()
+	c.settle()
+	if txt := overlayText(c); txt != "" {
+		t.Fatalf("publish: %q", txt)
+	}
+	c.Select(app.LibraryID("lab"))
+	rows := c.Details().Rows
+	if len(rows) != 1 || rows[0][0] != "Shared" || rows[0][1] != "2" || rows[0][3] == "0 bytes" {
+		t.Fatalf("library groups %v", rows)
+	}
+	if n, _ := c.model.Node(app.LibraryGroupID("lab", "Shared")); nodeIcon(n) != resources.GroupIcon {
+		t.Error("a library group has not the group icon")
+	}
+	f.do(t, app.LibraryGroupID("lab", "Shared"), "Pull…")
+	nd := c.current.(*nameDialog)
+	nd.entry.SetText("Pulled")
+	nd.submit()
+	c.settle()
+	if txt := overlayText(c); txt != "" {
+		t.Fatalf("pull: %q", txt)
+	}
+	if c.Selected() != app.GroupID(f.srv, "Pulled") || len(c.model.Children(app.GroupID(f.srv, "Pulled"))) != 2 {
+		t.Fatalf("after the pull: selected %q, %v", c.Selected(), c.model.Children(app.GroupID(f.srv, "Pulled")))
+	}
+	f.do(t, app.LibraryGroupID("lab", "Shared"), "Refresh")
+	if detailsValue(c, "Images") != "2" {
+		t.Fatalf("library group details %v", c.Details().Rows)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	f.do(t, app.LibraryGroupID("lab", "Shared"), "Pull…")
+	nd = c.current.(*nameDialog)
+	nd.entry.SetText("Again")
+	nd.submit()
+	c.settle()
+	if txt := overlayText(c); !strings.Contains(txt, "Pull Shared from lab failed") || !strings.Contains(txt, "AWS_ACCESS_KEY_ID") {
+		t.Fatalf("pull without credentials: %q", txt)
+	}
+}
