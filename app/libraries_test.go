@@ -123,12 +123,14 @@ func TestLibraryPublishPull(t *testing.T) {
 	if n, _ := ma.Node(LibraryID("lab")); n.Label != "lab" || !strings.Contains(ma.NodeStatus(n.ID), "nothing published yet") {
 		t.Fatalf("a library nobody published to: %+v, %q, %v", n, ma.NodeStatus(n.ID), ma.Details(n.ID).Rows)
 	}
-	var reports int
-	count := func(progress.Report) { reports++ }
+	// Reports come from the upload workers at once (progress.Func may be
+	// called from several goroutines).
+	var reports atomic.Int64
+	count := func(progress.Report) { reports.Add(1) }
 	if _, err := ma.PublishToLibrary(ctx, a, "Lab", "lab", "", count); err != nil {
 		t.Fatal(err)
 	}
-	if reports == 0 {
+	if reports.Load() == 0 {
 		t.Error("publish reported no progress")
 	}
 	for _, m := range []*Model{ma, mb} {
@@ -153,9 +155,12 @@ func TestLibraryPublishPull(t *testing.T) {
 	if _, err := mb.PublishToLibrary(ctx, b, "Nope", "lab", "", nil); err == nil || !strings.Contains(err.Error(), "Nope") {
 		t.Fatalf("publishing a group store B lacks: %v", err)
 	}
-	reports = 0
+	reports.Store(0)
 	if _, err := mb.PullFromLibrary(ctx, "lab", "Lab", b, " Site ", count); err != nil {
 		t.Fatal(err)
+	}
+	if reports.Load() == 0 {
+		t.Error("pull reported no progress")
 	}
 	if err := mb.Refresh(); err != nil {
 		t.Fatal(err)
