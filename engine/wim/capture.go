@@ -190,6 +190,12 @@ type capScanner struct {
 	// when the scan runs alone. batch is the scanner's batch being filled.
 	small chan []capSmall
 	batch []capSmall
+	// overlap says small files are handed over during the scan. A solid
+	// capture writes every file after the scan, in scan order instead:
+	// small files first and large ones after would part files alike (on
+	// the bench corpus its LZMS output grew from 1.011 to 1.029 times
+	// wimlib's).
+	overlap bool
 	// base is the writer's progress when the capture began; handed, the
 	// bytes of the small files handed over (see writeSmall).
 	base, handed int64
@@ -220,7 +226,7 @@ func (w *Writer) CaptureTree(ctx context.Context, dir string, o TreeOptions) (*I
 	scanCtx, stopScan := context.WithCancel(ctx)
 	defer stopScan()
 	s := &capScanner{ctx: scanCtx, opts: o, root: dir, byID: make(map[capFileID]*capInode), report: w.opts.Progress,
-		small: make(chan []capSmall, 8)}
+		small: make(chan []capSmall, 8), overlap: !w.solid.on}
 	// The file being written may be inside the tree: leave it out.
 	if w.f != nil {
 		s.self, _ = w.f.Stat()
@@ -330,7 +336,7 @@ func (s *capScanner) scanDir(d *File, path string, depth int) error {
 				if ok && nlink > 1 {
 					s.byID[id] = in
 				}
-				if s.small != nil && in.size > 0 && in.size <= smallFile {
+				if s.overlap && in.size > 0 && in.size <= smallFile {
 					s.batch = append(s.batch, capSmall{in: in, path: p})
 					if len(s.batch) == smallBatch {
 						if err := s.sendSmall(); err != nil {

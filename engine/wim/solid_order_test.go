@@ -121,3 +121,27 @@ func TestSolidWriteOrder(t *testing.T) {
 	solidCheck7z(t, exp)
 
 }
+
+// TestSolidCaptureScanOrder checks that a solid capture stores files in
+// scan order, large ones among the small: handing small files over during
+// the scan (as a non-solid capture does) would put every large file after
+// them and part files alike, which cost 1.8 % of size on the bench corpus.
+func TestSolidCaptureScanOrder(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, smallFile+smallFile/2)
+	for i := range big {
+		big[i] = byte(i * 7 / 5)
+	}
+	for name, data := range map[string][]byte{"a.bin": big, "b.txt": []byte(strings.Repeat("bee ", 300)), "c.txt": []byte(strings.Repeat("sea ", 300))} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	esd := filepath.Join(t.TempDir(), "cap.esd")
+	if _, err := Capture(context.Background(), dir, esd, CaptureOptions{Name: "one", NoRPFix: true, Solid: true, SolidCompression: XPRESS, SolidChunkSize: 1 << 15}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := solidOrder(t, esd), []string{"a.bin", "b.txt", "c.txt"}; !slices.Equal(got, want) {
+		t.Errorf("solid capture order %q, want scan order %q", got, want)
+	}
+}
