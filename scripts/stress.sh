@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Timing bugs hide on an idle machine. This runs the tests of the packages
-# where goroutines meet (app, views, store, servicing, remote) under the race
+# where goroutines meet (app, views, store, servicing, remote, library) under the race
 # detector, COUNT times each, while a CPU hog keeps every core busy and the
 # tests themselves get one OS thread (GOMAXPROCS=1): hand-offs then happen in
 # orders an idle machine never shows.
@@ -19,10 +19,11 @@ GO=${GO:-go}
 declare -A pkg=(
   [app]=./app/ [views]=./views/ [store]=./engine/store/
   [servicing]=./engine/servicing/ [remote]=./engine/remote/
+  [library]=./engine/library/
 )
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  names=(app views store servicing remote)
+  names=(app views store servicing remote library)
 fi
 pkgs=()
 for n in "${names[@]}"; do
