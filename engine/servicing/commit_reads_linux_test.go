@@ -1,41 +1,16 @@
 package servicing
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/wimconsole/wimconsole/engine/wim"
+	"github.com/wimconsole/wimconsole/internal/procio"
 )
-
-// readBytes returns the bytes this process has read through read system
-// calls (rchar of /proc/self/io), pread included.
-func readBytes(t testing.TB) int64 {
-	t.Helper()
-	f, err := os.Open("/proc/self/io")
-	if err != nil {
-		t.Skipf("no /proc/self/io to count the bytes read: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "rchar: "); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Skip("/proc/self/io has no rchar")
-	return 0
-}
 
 // TestCommitReadsResTableOnce (issue 20): a servicing commit of one new
 // file reads the group's Res.rwm blob table once, for the append, and not
@@ -75,12 +50,12 @@ func TestCommitReadsResTableOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	imageFile := fileSize(t, s.ImagePath(r))
-	r0 := readBytes(t)
+	r0 := procio.ReadBytes(t)
 	cr, err := ss.Commit(ctx, CommitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := readBytes(t) - r0
+	read := procio.ReadBytes(t) - r0
 	if cr.NewBlobs != 1 || cr.NewBytes != int64(len(data)) {
 		t.Errorf("commit wrote %d blobs of %d bytes, want 1 of %d", cr.NewBlobs, cr.NewBytes, len(data))
 	}

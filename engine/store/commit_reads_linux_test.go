@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha1"
@@ -9,36 +8,12 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/wimconsole/wimconsole/engine/wim"
 	"github.com/wimconsole/wimconsole/internal/oracle"
+	"github.com/wimconsole/wimconsole/internal/procio"
 )
-
-// procReadBytes returns the bytes this process has read through read
-// system calls (rchar of /proc/self/io), pread included.
-func procReadBytes(t testing.TB) int64 {
-	t.Helper()
-	f, err := os.Open("/proc/self/io")
-	if err != nil {
-		t.Skipf("no /proc/self/io to count the bytes read: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "rchar: "); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Skip("/proc/self/io has no rchar")
-	return 0
-}
 
 // TestCommitImageReadsOnlyWhatChanged (issue 20): committing a small change
 // to an image reads the change, the image's small metadata-only file and
@@ -126,11 +101,11 @@ func TestCommitImageReadsOnlyWhatChanged(t *testing.T) {
 		return w.Flush(true)
 	}
 
-	before := procReadBytes(t)
+	before := procio.ReadBytes(t)
 	if _, err := s.CommitImage(ctx, r, base, img, write, CommitOptions{By: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	read := procReadBytes(t) - before
+	read := procio.ReadBytes(t) - before
 
 	// What a commit may read: the image file's header, XML data and blob
 	// table (for its version; its metadata is img), Res.rwm's blob table
