@@ -379,17 +379,7 @@ func (l *Library) uploadBlobs(ctx context.Context, resPath string, hashes []wim.
 		cancel(err)
 	}
 	o.Progress.Send(progress.Report{Phase: PhaseUpload, Done: 0, Total: total})
-	// Each worker writes in a folder of its own: wim.Create tidies its
-	// folder of dead writers' temporary files, and could take the lock of
-	// a file another worker has just created.
-	nw := min(l.workers(), len(hashes))
-	for w := range nw {
-		if err := os.Mkdir(filepath.Join(tmp, fmt.Sprint(w)), 0o700); err != nil {
-			return err
-		}
-	}
-	for w := range nw {
-		dir := filepath.Join(tmp, fmt.Sprint(w))
+	for range min(l.workers(), len(hashes)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -406,7 +396,7 @@ func (l *Library) uploadBlobs(ctx context.Context, resPath string, hashes []wim.
 				if ctx.Err() != nil {
 					continue
 				}
-				n, err := l.uploadBlob(ctx, rw, h, filepath.Join(dir, h.String()+".wim"))
+				n, err := l.uploadBlob(ctx, rw, h, filepath.Join(tmp, h.String()+".wim"))
 				if err != nil {
 					fail(err)
 					continue
