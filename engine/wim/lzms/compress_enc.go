@@ -98,11 +98,16 @@ func (e *rangeEncoder) encode(pe *probEntry, bit uint32) {
 	pe.zeros += uint32(r>>63) - bit
 }
 
-// finish writes out what is left of low. The decoder reads one unit ahead
-// of each normalisation the encoder makes, plus the two it starts with:
-// three shifts write exactly that many units.
+// finish writes out what is left of low, and one zero unit after it, as
+// wimlib does. The decoder reads one unit ahead of each normalisation the
+// encoder makes, plus the two it starts with: three shifts write exactly
+// that many units. The fourth is for 7-Zip, whose decoder normalises once
+// more after the last symbol when the range is at most 0xFFFF and then
+// requires its code to be 0 and the range coder's units not to reach into
+// the bitstream: without the zero unit it read the bitstream's last unit
+// there and refused the chunk ("Data Error"; about 3 chunks in 100).
 func (e *rangeEncoder) finish() {
-	for range 3 {
+	for range 4 {
 		e.shiftLow()
 	}
 }
