@@ -136,7 +136,6 @@ func TestPipableCommands(t *testing.T) {
 		want  string
 	}{
 		{ExitUsage, nil, []string{"capture", tree, ours, "--name", "x", "--pipable", "--append"}, "cannot be used with --append"},
-		{ExitUsage, nil, []string{"export", theirs, "1", filepath.Join(dir, "s.swm"), "--pipable", "--split", "1M"}, "--pipable and --split"},
 		{ExitFailure, nil, []string{"export", theirs, "1", normal, "--pipable"}, "cannot become pipable in place"},
 		{ExitUsage, b, []string{"apply", "-", "1", filepath.Join(dir, "o1"), "--ref", theirs}, "--ref cannot be used"},
 		{ExitFailure, mustRead(t, normal), []string{"apply", "-", "1", filepath.Join(dir, "o2")}, "cannot be read from a pipe"},

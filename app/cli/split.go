@@ -14,6 +14,7 @@ func init() { register(newSplitCmd) }
 func newSplitCmd(env *Env) *cobra.Command {
 	var refs []string
 	var size string
+	var check bool
 	cmd := &cobra.Command{
 		Use:   "split FILE DEST.swm [--part-size SIZE]",
 		Short: "Split a WIM file into parts (.swm) that fit a FAT32 USB stick",
@@ -30,6 +31,9 @@ exist yet.
 
 Read the set with: apply DEST.swm 1 DIR --ref 'DEST*.swm'.
 
+With --check every part gets an integrity table (verify checks it); a FILE
+that has one gives its parts one without it, as wimlib-imagex split does.
+
 A pipable WIM (wimlib's format, see capture --pipable) is split into
 pipable parts, as wimlib-imagex split does: sent one after the other
 through a pipe they apply in one pass (cat DEST.swm DEST2.swm … | apply -
@@ -39,7 +43,7 @@ SIZE is a number of MiB (as DISM's /FileSize), or a number with a unit:
 700M, 3.8G (units are binary: M is MiB).`,
 		Args: exactArgs(2, "a WIM file and the first part's name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := app.SplitOptions{PartSize: app.DefaultPartSize}
+			o := app.SplitOptions{PartSize: app.DefaultPartSize, Integrity: check}
 			if cmd.Flags().Changed("part-size") {
 				n, err := app.ParseSize(size)
 				if err != nil {
@@ -73,5 +77,6 @@ SIZE is a number of MiB (as DISM's /FileSize), or a number with a unit:
 	}
 	cmd.Flags().StringVar(&size, "part-size", "3.8G", "largest size of a part (MiB, or with a unit: 700M, 3.8G)")
 	cmd.Flags().StringArrayVar(&refs, "ref", nil, refHelp)
+	cmd.Flags().BoolVar(&check, "check", false, "write an integrity table in every part")
 	return cmd
 }

@@ -213,7 +213,9 @@ holds is not written again. Data stored with the destination's compression is
 copied as it is, without decompressing it, unless --recompress is given.
 
 With --split SIZE, DEST is a new split set instead (DEST.swm, DEST2.swm …,
-each at most SIZE: see split), for a FAT32 USB stick.
+each at most SIZE: see split), for a FAT32 USB stick; with --pipable too, a
+set of pipable parts (cat DEST.swm DEST2.swm … | apply - 1 DIR); with
+--check, an integrity table in every part.
 
 WIM to ESD: export SRC all DEST.esd --solid. ESD to WIM: export SRC.esd all
 DEST.wim --compress lzx.` + solidHelp + tempHelp,
@@ -221,9 +223,6 @@ DEST.wim --compress lzx.` + solidHelp + tempHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := app.WIMExportOptions{Name: name, Description: desc, Recompress: recompress, Integrity: check, Boot: bt, Pipable: pipable}
 			var partSize int64
-			if pipable && cmd.Flags().Changed("split") {
-				return usageErrorf("--pipable and --split cannot be used together: export --pipable to a file, then split it (a pipable WIM splits into pipable parts)")
-			}
 			if cmd.Flags().Changed("split") {
 				n, err := app.ParseSize(split)
 				if err != nil {

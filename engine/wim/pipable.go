@@ -54,8 +54,9 @@ import (
 //     own blobs, blob table and XML data, then the final header. Sent one
 //     after the other through a pipe (cat install.swm install2.swm …), the
 //     parts read as one pipable WIM. wimlib puts an integrity table in
-//     each part when the source had one, which its own pipe reader then
-//     cannot get past; ours skips it (by its shape), and Split writes none.
+//     each part when the source had one (or split --check asks), which
+//     its own pipe reader then cannot get past; ours skips it (by its
+//     shape), and Split writes one in the same cases, where wimlib does.
 //   - The integrity table (optional) covers the file from the end of the
 //     first header to the end of the blob table, as in a normal WIM.
 //

@@ -31,6 +31,9 @@ type SplitOptions struct {
 	// blob is never cut, so a part holding a blob larger than PartSize is
 	// larger (as DISM and wimlib do).
 	PartSize int64
+	// Integrity writes an integrity table in every part. A source that
+	// has one gives its parts one too, as wimlib-imagex split does.
+	Integrity bool
 	// Progress receives the bytes copied out of the total.
 	Progress progress.Func
 }
@@ -94,7 +97,8 @@ func Split(ctx context.Context, src *WIM, dest string, o SplitOptions) ([]string
 			return nil, fmt.Errorf("wim: %w", err)
 		}
 	}
-	s := &splitter{src: src, total: len(parts), report: o.Progress, pipable: src.pipable}
+	s := &splitter{src: src, total: len(parts), report: o.Progress, pipable: src.pipable,
+		integrity: o.Integrity || !src.hdr.Integrity.IsZero()}
 	if _, err := rand.Read(s.guid[:]); err != nil {
 		return nil, fmt.Errorf("wim: GUID: %w", err)
 	}
@@ -218,6 +222,8 @@ type splitter struct {
 	buf    []byte
 	// pipable: the parts are written pipable (the source is).
 	pipable bool
+	// integrity: every part gets an integrity table.
+	integrity bool
 }
 
 // splitTemp is a complete part under its temporary name.
@@ -359,6 +365,24 @@ func (s *splitter) fillPart(ctx context.Context, f *os.File, n int, items []spli
 	}
 	if h.XML, err = put(xmlData, "XML data"); err != nil {
 		return err
+	}
+	if s.integrity {
+		// After the XML data, covering the part from its first header's
+		// end to its blob table's, as in a whole WIM (in a pipable part
+		// too, where wimlib puts it there as well).
+		t, err := computeIntegrity(ctx, f, h.BlobTable.End(), integrityChunkSize, nil)
+		if err != nil {
+			return fmt.Errorf("wim: %s: %w", f.Name(), err)
+		}
+		b, err := t.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		if _, err := f.WriteAt(b, pos); err != nil {
+			return fmt.Errorf("wim: %s: writing the integrity table: %w", f.Name(), err)
+		}
+		h.Integrity = ResourceHeader{Offset: pos, StoredSize: int64(len(b)), Size: int64(len(b))}
+		pos += int64(len(b))
 	}
 	if boot := s.src.BootIndex(); n == 1 && boot > 0 && boot <= len(meta) {
 		h.BootIndex = uint32(boot)

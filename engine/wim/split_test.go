@@ -393,3 +393,86 @@ func TestSplitPipableIntegrityFromPipe(t *testing.T) {
 		wtSameTree(t, want, out)
 	}
 }
+
+// TestSplitIntegrity: a source with an integrity table gives every part
+// one, and SplitOptions.Integrity asks for one, as wimlib-imagex split
+// keeps and --check writes them. Each part's table checks, with our reader
+// and with wimlib's (info --check); a pipable set is byte for byte
+// wimlib's (but for its GUID), integrity tables included; wimlib verifies
+// the set and applies it with --ref.
+func TestSplitIntegrity(t *testing.T) {
+	oracle.Wimlib(t)
+	srcs := []string{wtSampleTree(t, 51), wtSampleTree(t, 52)}
+	for _, tc := range []struct {
+		name    string
+		capture []string // wimlib-imagex capture flags of the source
+		ask     bool     // SplitOptions.Integrity
+	}{
+		{"kept", []string{"--check"}, false},
+		{"asked", nil, true},
+		{"pipable-kept", []string{"--check", "--pipable"}, false},
+		{"pipable-asked", []string{"--pipable"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			srcFile := filepath.Join(dir, "src.wim")
+			oracle.Run(t, append([]string{"capture", srcs[0], srcFile, "one", "--compress=XPRESS"}, tc.capture...)...)
+			oracle.Run(t, "append", srcs[1], srcFile, "two")
+			src := imgOpenW(t, srcFile)
+			var data int64
+			for _, e := range src.Blobs() {
+				data += e.Res.StoredSize
+			}
+			partSize := data / 3
+			os.Mkdir(filepath.Join(dir, "ours"), 0o755)
+			ours, err := Split(context.Background(), src, filepath.Join(dir, "ours", "install.swm"), SplitOptions{PartSize: partSize, Integrity: tc.ask})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ours) < 2 {
+				t.Fatalf("%d parts", len(ours))
+			}
+			for _, p := range ours {
+				w := imgOpenW(t, p)
+				if w.Header().Integrity.IsZero() {
+					t.Fatalf("%s has no integrity table", p)
+				}
+				if err := w.CheckIntegrity(context.Background()); err != nil {
+					t.Errorf("%s: %v", p, err)
+				}
+				if info := oracle.Run(t, "info", p, "--check"); !strings.Contains(info, "Integrity") {
+					t.Errorf("wimlib info --check %s:\n%s", p, info)
+				}
+			}
+			wtCheckWimlib(t, ours[0], ours[1:], srcs...)
+			if !src.Pipable() {
+				return
+			}
+			args := []string{"split", srcFile, filepath.Join(dir, "theirs", "install.swm"), strconv.FormatFloat(float64(partSize)/(1<<20), 'f', -1, 64)}
+			if tc.ask {
+				args = append(args, "--check")
+			}
+			os.Mkdir(filepath.Join(dir, "theirs"), 0o755)
+			oracle.Run(t, args...)
+			theirs, _ := filepath.Glob(filepath.Join(dir, "theirs", "install*.swm"))
+			slices.SortFunc(theirs, func(a, b string) int { return len(a) - len(b) })
+			if len(theirs) != len(ours) {
+				t.Fatalf("%d parts, wimlib's split makes %d", len(ours), len(theirs))
+			}
+			for i := range ours {
+				a, b := concatFiles(t, ours[i:i+1]), concatFiles(t, theirs[i:i+1])
+				for _, d := range [][]byte{a, b} {
+					clear(d[0x18:0x28])
+					clear(d[len(d)-HeaderSize+0x18 : len(d)-HeaderSize+0x28])
+				}
+				if !bytes.Equal(a, b) {
+					at := 0
+					for at < min(len(a), len(b)) && a[at] == b[at] {
+						at++
+					}
+					t.Errorf("%s (%d bytes) differs from wimlib's part (%d bytes) at offset %#x", ours[i], len(a), len(b), at)
+				}
+			}
+		})
+	}
+}
