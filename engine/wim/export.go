@@ -267,10 +267,54 @@ func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) e
 		total += l.size
 	}
 	w.SetTotal(w.done.Load() + total)
+	hashes := make([]Hash, len(locs))
+	for i, l := range locs {
+		hashes[i] = l.h
+	}
+	whole := w.wholeSolidCopies(src, hashes)
 	for _, l := range locs {
+		o, e := src.find(l.h)
+		if e != nil && e.Solid != nil {
+			if blobs, ok := whole[e.Solid]; ok {
+				// The first of its blobs copies the whole resource.
+				if blobs != nil {
+					if err := w.copySolidRaw(ctx, o, e.Solid, blobs); err != nil {
+						return err
+					}
+					whole[e.Solid] = nil
+				}
+				continue
+			}
+		}
 		if err := w.CopyBlob(ctx, src, l.h); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// wholeSolidCopies returns the source solid resources to copy whole, as
+// stored, each with the blobs of hashes it holds: those the file can take
+// as they are (solidRawOK) of which the blobs make up enough of the data
+// (solidRawShare).
+func (w *Writer) wholeSolidCopies(src *WIM, hashes []Hash) map[*SolidResource][]solidBlob {
+	if !w.solid.on || w.opts.Recompress {
+		return nil
+	}
+	whole := make(map[*SolidResource][]solidBlob)
+	used := make(map[*SolidResource]int64)
+	for _, h := range hashes {
+		o, e := src.find(h)
+		if e == nil || e.Solid == nil || !w.solidRawOK(o, e.Solid) {
+			continue
+		}
+		whole[e.Solid] = append(whole[e.Solid], solidBlob{hash: h, off: e.SolidOffset, size: e.Size()})
+		used[e.Solid] += e.Size()
+	}
+	for s, n := range used {
+		if n*solidRawDen < s.Size*solidRawNum {
+			delete(whole, s)
+		}
+	}
+	return whole
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
@@ -507,4 +508,50 @@ func (w *Writer) appendSolidTable(table []byte, old []solidRun, refs map[Hash]ui
 		base += res.usize
 	}
 	return table, nil
+}
+
+// solidRawShare is the share of a source solid resource's data that the
+// blobs to copy must make up for the resource to be copied whole, as
+// stored, rather than its blobs compressed again: two thirds, as wimlib
+// decides. The rest stays in the copy, unreferenced (an optimize drops it
+// with --recompress).
+const solidRawNum, solidRawDen = 2, 3
+
+// solidRawOK reports whether solid resource s of file o can be copied as
+// stored into the file's solid resources: the same codec and chunk size
+// as the file writes, and no recompression asked for.
+func (w *Writer) solidRawOK(o *WIM, s *SolidResource) bool {
+	return w.solid.on && !w.opts.Recompress && !o.pipable &&
+		s.Compression == w.solid.codec && int(s.ChunkSize) == w.solid.chunk
+}
+
+// copySolidRaw copies solid resource s of file o as stored, after the
+// solid resource being filled, holding blobs (their offsets in s's data):
+// they are not read, checked or compressed again, as a non-solid blob
+// copied as stored is not (their digests come from o's blob table).
+func (w *Writer) copySolidRaw(ctx context.Context, o *WIM, s *SolidResource, blobs []solidBlob) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	slices.SortFunc(blobs, func(a, b solidBlob) int { return cmpInt64(a.off, b.off) })
+	res := &solidRes{blobs: blobs, usize: s.Size}
+	w.mu.Lock()
+	for _, b := range blobs {
+		w.have[b.hash] = b.size
+	}
+	w.mu.Unlock()
+	var first Hash
+	if len(blobs) > 0 {
+		first = blobs[0].hash
+	}
+	// sendCtx ends the resource being filled first: this one follows it.
+	t := &wtask{kind: taskRaw, src: o, srcRes: s.Res, srcHash: first, ctx: ctx, rawSolid: res}
+	if err := w.sendCtx(ctx, t); err != nil {
+		return err
+	}
+	w.solid.all = append(w.solid.all, res)
+	return nil
 }

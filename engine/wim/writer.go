@@ -203,11 +203,14 @@ type wtask struct {
 	done chan struct{}   // closed when compression is done; nil when none is needed
 	ctx  context.Context // the call that queued it; nil for barriers and aborts
 
-	src      *WIM           // taskRaw: file to copy from
-	srcRes   ResourceHeader // taskRaw: the resource as stored there
-	srcHash  Hash
-	meta     *metaSlot // taskRaw: the resource is this image's metadata
-	more     []rawItem // taskRaw: resources stored right after srcRes, copied with it
+	src     *WIM           // taskRaw: file to copy from
+	srcRes  ResourceHeader // taskRaw: the resource as stored there
+	srcHash Hash
+	meta    *metaSlot // taskRaw: the resource is this image's metadata
+	more    []rawItem // taskRaw: resources stored right after srcRes, copied with it
+	// taskRaw: srcRes is a whole solid resource, copied as stored into
+	// this one (see copySolidRaw)
+	rawSolid *solidRes
 	barrier  chan struct{}
 	barrierF bool // taskBarrier: fsync too
 }
@@ -936,8 +939,20 @@ func (w *Writer) copyRaw(t *wtask) {
 	w.rawDone(t, pos)
 }
 
-// rawDone records the resources of t, copied as stored at pos.
+// rawDone records the resources of t, copied as stored at pos: blobs, an
+// image's metadata, or a whole solid resource.
 func (w *Writer) rawDone(t *wtask, pos int64) {
+	if res := t.rawSolid; res != nil {
+		res.res = ResourceHeader{Offset: pos, StoredSize: t.srcRes.StoredSize, Size: solidResourceMagic, Flags: ResSolid}
+		res.ok = true
+		var n int64
+		for _, b := range res.blobs {
+			n += b.size
+		}
+		done := w.done.Add(n)
+		w.opts.Progress.Send(progress.Report{Phase: PhaseWrite, Done: done, Total: max(w.total.Load(), done)})
+		return
+	}
 	w.rawRecord(t, t.srcRes, t.srcHash, pos)
 	for _, it := range t.more {
 		w.rawRecord(t, it.res, it.hash, pos+it.res.Offset-t.srcRes.Offset)
