@@ -1,12 +1,17 @@
 package views
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
 
 	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/internal/seaweedtest"
@@ -174,5 +179,101 @@ func TestLibrariesPublishPull(t *testing.T) {
 	c.settle()
 	if txt := overlayText(c); !strings.Contains(txt, "Pull Shared from lab failed") || !strings.Contains(txt, "AWS_ACCESS_KEY_ID") {
 		t.Fatalf("pull without credentials: %q", txt)
+	}
+}
+
+// treeBranches returns the labels of the tree rows drawn as branches (with
+// an expand arrow).
+func treeBranches(o fyne.CanvasObject) []string {
+	var out []string
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		if fmt.Sprintf("%T", o) == "*widget.branch" {
+			out = append(out, strings.Join(labels(o), " "))
+			return
+		}
+		switch v := o.(type) {
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(v).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	return out
+}
+
+// TestLibraryOfflineIsLeaf: a library whose endpoint does not answer is a
+// leaf of the tree, "NAME (offline)" with the reason in its details (no
+// expand arrow over no children); once its endpoint answers, Refresh
+// shows it as a branch again, with its groups.
+func TestLibraryOfflineIsLeaf(t *testing.T) {
+	e := seaweedtest.Start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", e.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", e.SecretKey)
+	// A port nothing listens on, for now.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	f := newFixture(t)
+	c := f.c
+	list := filepath.Join(t.TempDir(), "config", app.LibraryListFile)
+	url := fmt.Sprintf("http://%s/leaf%d/site", addr, time.Now().UnixNano())
+	if err := app.AddLibrary(list, app.LibraryConfig{Name: "away", URL: url}); err != nil {
+		t.Fatal(err)
+	}
+	c.LoadLibraries(list)
+	c.settle()
+	c.tree.OpenBranch(app.LibrariesID)
+	c.Select(app.LibraryID("away"))
+	c.settle()
+	if n, _ := c.model.Node(app.LibraryID("away")); n.Label != "away (offline)" {
+		t.Fatalf("library node %+v", n)
+	}
+	if detailsValue(c, "Status") != "Offline" || !strings.Contains(detailsValue(c, "Reason"), addr) {
+		t.Fatalf("offline library details %v", c.Details().Rows)
+	}
+	if !contains(labels(c.treeW), "away (offline)") {
+		t.Fatalf("tree shows %v", labels(c.treeW))
+	}
+	if b := treeBranches(c.treeW); !contains(b, "Libraries") || contains(b, "away (offline)") {
+		t.Fatalf("tree branches %v: want Libraries, and away (offline) as a leaf", b)
+	}
+
+	// The endpoint answers now; a group is published there.
+	seaweedtest.NewProxy(t, e, addr)
+	cfg, err := app.FindLibrary(list, "away")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := app.OpenLibrary(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Publish(context.Background(), f.srv.Service().(*app.LocalService), "Lab", "Shared", nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Refresh()
+	c.settle()
+	c.tree.OpenBranch(app.LibraryID("away"))
+	c.redraw()
+	if n, _ := c.model.Node(app.LibraryID("away")); n.Label != "away" {
+		t.Fatalf("library node after Refresh %+v", n)
+	}
+	if b := treeBranches(c.treeW); !contains(b, "away") {
+		t.Fatalf("tree branches %v after Refresh: want away", b)
+	}
+	if !contains(labels(c.treeW), "Shared") {
+		t.Fatalf("tree shows %v: want group Shared under away", labels(c.treeW))
 	}
 }
