@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"image"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,17 +15,27 @@ import (
 	"github.com/wimconsole/wimconsole/internal/seaweedtest"
 )
 
+// The job bar's Cancel button while one job runs (scale 1).
+const cancelX, cancelY = 1050, 614
+
 // TestLibraryPullUnderXvfb drives the real console against a real
-// SeaweedFS: another site publishes Win11 through the command line; the
-// console shows the Libraries node, the library's groups with what the
-// store lacks, and a right-click → Pull… of Win11 as Pulled runs to
+// SeaweedFS (through seaweedtest.Proxy, which can hold blob requests):
+// another site publishes Win11 through the command line; the console shows
+// the Libraries node, the library's groups with what the store lacks, and
+// library remote, whose endpoint does not answer, as a leaf "remote
+// (offline)"; once remote's endpoint answers, F5 shows it with an expand
+// arrow. A
+// right-click → Pull… of Win11 held mid-way is cancelled with the job
+// bar's Cancel (the store gets no group Pulled); pulled again, it runs to
 // completion.
 //
 // Rows (scale 1, 31 pixels apart): y=85 server, 116 Install Images, 147
-// Boot Images, 178 Libraries, then lab 209 and Win11 240 once expanded.
+// Boot Images, 178 Libraries, then lab 209, Win11 240 and remote 271 once
+// expanded.
 func TestLibraryPullUnderXvfb(t *testing.T) {
 	rc := newRealConsole(t)
 	e := seaweedtest.Start(t)
+	p := seaweedtest.NewProxy(t, e, "")
 	t.Setenv("XDG_CONFIG_HOME", rc.home) // the list `library add` writes is the console's
 	t.Setenv("AWS_ACCESS_KEY_ID", e.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", e.SecretKey)
@@ -38,7 +50,15 @@ func TestLibraryPullUnderXvfb(t *testing.T) {
 			t.Fatalf("wimconsole %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	must("library", "add", "lab", fmt.Sprintf("http://%s/window%d/lab", e.Addr, time.Now().UnixNano()))
+	// A port nothing listens on until the test brings remote's endpoint up.
+	ln, lerr := net.Listen("tcp", "127.0.0.1:0")
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	remote := ln.Addr().String()
+	ln.Close()
+	must("library", "add", "lab", fmt.Sprintf("http://%s/window%d/lab", p.Addr, time.Now().UnixNano()))
+	must("library", "add", "remote", fmt.Sprintf("http://%s/remote%d/lab", remote, time.Now().UnixNano()))
 	must("--store", site, "add-image", fixtures.Path(t, "install.wim"), "--group", "Win11")
 	must("--store", site, "publish", "Win11", "--to", "lab")
 	rc.cli("add-image-group", "Local")
@@ -48,12 +68,55 @@ func TestLibraryPullUnderXvfb(t *testing.T) {
 	rc.click("1", 100, 209) // select lab: its groups in the details
 	rc.click("1", 41, 209)  // expand lab
 	rc.park()
-	rc.shot("library-groups")
-	rc.click("3", 120, 240) // right-click Win11
-	rc.shot("pull-menu")
-	rc.click("1", 152, 258) // the menu's first item: Pull…
-	rc.x("type", "--delay", "20", "Pulled")
-	rc.x("key", "Return")
+	offline := rc.shot("library-groups")
+
+	// remote answers now: F5 lists it again, and it gets its expand arrow.
+	seaweedtest.NewProxy(t, e, remote)
+	rc.x("key", "F5")
+	time.Sleep(2 * time.Second)
+	online := rc.shot("remote-online")
+	arrow := image.Rect(33, 263, 50, 280) // remote's expander
+	if n := changed(offline, online, arrow); n < 10 {
+		keepFailedShots(t, rc.shots)
+		t.Fatalf("remote's row has no expand arrow once online (%d pixels changed)", n)
+	}
+	if changed(offline, online, image.Rect(33, 201, 50, 218)) != 0 {
+		t.Fatal("lab's expander changed")
+	}
+
+	pull := func() {
+		rc.click("3", 120, 240) // right-click Win11
+		rc.shot("pull-menu")
+		rc.click("1", 152, 258) // the menu's first item: Pull…
+		rc.x("type", "--delay", "20", "Pulled")
+		rc.x("key", "Return")
+	}
+	// Pull held after the first blob, then cancelled.
+	p.Hold(1)
+	pull()
+	for deadline := time.Now().Add(30 * time.Second); p.Held() == 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			keepFailedShots(t, rc.shots)
+			t.Fatalf("the pull sent no blob request within 30 s\nconsole output:\n%s", rc.logs.String())
+		}
+	}
+	time.Sleep(time.Second) // the job bar shows
+	rc.park()
+	rc.shot("pull-running")
+	rc.click("1", cancelX, cancelY) // the job bar's Cancel
+	time.Sleep(2 * time.Second)
+	rc.park()
+	rc.shot("pull-cancelled")
+	if out, err := run("--store", rc.store, "get-image", "Pulled/install", "--json"); err == nil {
+		keepFailedShots(t, rc.shots)
+		t.Fatalf("Pulled/install is in the store after the pull was cancelled:\n%s", out)
+	}
+	if p.Held() != 0 {
+		keepFailedShots(t, rc.shots)
+		t.Fatalf("the pull still waits for a blob after Cancel\nconsole output:\n%s", rc.logs.String())
+	}
+	p.Release()
+	pull()
 
 	deadline := time.Now().Add(30 * time.Second)
 	var out string
@@ -74,7 +137,7 @@ func TestLibraryPullUnderXvfb(t *testing.T) {
 	rc.park()
 	rc.shot("pulled")
 	if dir := os.Getenv("WIMCONSOLE_SCREENSHOT_DIR"); dir != "" {
-		for _, name := range []string{"library-groups.png", "pull-menu.png", "pulled.png"} {
+		for _, name := range []string{"library-groups.png", "remote-online.png", "pull-menu.png", "pull-running.png", "pull-cancelled.png", "pulled.png"} {
 			data, _ := os.ReadFile(filepath.Join(rc.shots, name))
 			_ = os.WriteFile(filepath.Join(dir, name), data, 0o644)
 		}
