@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"image"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wimconsole/wimconsole/app"
 	"github.com/wimconsole/wimconsole/internal/fixtures"
 	"github.com/wimconsole/wimconsole/internal/seaweedtest"
 )
@@ -84,16 +86,18 @@ func TestLibraryPullUnderXvfb(t *testing.T) {
 		t.Fatal("lab's expander changed")
 	}
 
-	pull := func() {
+	pull := func(as string) {
 		rc.click("3", 120, 240) // right-click Win11
 		rc.shot("pull-menu")
 		rc.click("1", 152, 258) // the menu's first item: Pull…
-		rc.x("type", "--delay", "20", "Pulled")
+		if as != "" {
+			rc.x("type", "--delay", "20", as)
+		}
 		rc.x("key", "Return")
 	}
 	// Pull held after the first blob, then cancelled.
 	p.Hold(1)
-	pull()
+	pull("Pulled")
 	for deadline := time.Now().Add(30 * time.Second); p.Held() == 0; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			keepFailedShots(t, rc.shots)
@@ -116,13 +120,13 @@ func TestLibraryPullUnderXvfb(t *testing.T) {
 		t.Fatalf("the pull still waits for a blob after Cancel\nconsole output:\n%s", rc.logs.String())
 	}
 	p.Release()
-	pull()
+	pull("") // as Win11
 
 	deadline := time.Now().Add(30 * time.Second)
 	var out string
 	var err error
 	for {
-		out, err = run("--store", rc.store, "get-image", "Pulled/install", "--json")
+		out, err = run("--store", rc.store, "get-image", "Win11/install", "--json")
 		if err == nil || time.Now().After(deadline) {
 			break
 		}
@@ -131,13 +135,57 @@ func TestLibraryPullUnderXvfb(t *testing.T) {
 	if err != nil {
 		rc.shot("pull-failed")
 		keepFailedShots(t, rc.shots)
-		t.Fatalf("Pulled/install not in the store after right-click → Pull…: %v\n%s\nconsole output:\n%s", err, out, rc.logs.String())
+		t.Fatalf("Win11/install not in the store after right-click → Pull…: %v\n%s\nconsole output:\n%s", err, out, rc.logs.String())
 	}
-	time.Sleep(time.Second) // the job's end: the tree selects Pulled
+	time.Sleep(time.Second) // the job's end: the tree selects Win11
 	rc.park()
 	rc.shot("pulled")
+
+	// The library's groups as this store sees them, by the command line.
+	listed := func() app.LibraryGroup {
+		t.Helper()
+		out, err := run("--store", rc.store, "library", "list", "lab", "--json")
+		var gs []app.LibraryGroup
+		if err == nil {
+			err = json.Unmarshal([]byte(out), &gs)
+		}
+		if err != nil || len(gs) != 1 {
+			t.Fatalf("library list lab: %v\n%s", err, out)
+		}
+		return gs[0]
+	}
+	// Rows now: Install Images 116, Local 147, Win11 178, Boot Images 209,
+	// Libraries 240, lab 271, its Win11 302, remote 333.
+	rc.click("1", 100, 271) // select lab
+	rc.park()
+	rc.shot("after-pull")
+	before := listed()
+	if before.Images != 2 || before.MissingBytes != 0 || before.MissingBlobs != 0 {
+		t.Fatalf("after the pull the store lacks %+v", before)
+	}
+	// Site A adds an image to Win11 and publishes it again: F5 shows the
+	// group with 3 images, missing here only what the new image brings.
+	extra := filepath.Join(t.TempDir(), "extra")
+	if err := os.MkdirAll(extra, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(extra, "tool.txt"), []byte(strings.Repeat("a tool only the new image has\n", 400)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must("capture", extra, filepath.Join(extra+".wim"), "--name", "Tools", "--compress", "lzx")
+	must("--store", site, "add-image", extra+".wim", "--group", "Win11")
+	must("--store", site, "publish", "Win11", "--to", "lab")
+	rc.click("1", 100, 271) // select lab (the tree takes F5)
+	rc.x("key", "F5")
+	time.Sleep(2 * time.Second)
+	rc.park()
+	rc.shot("after-republish")
+	after := listed()
+	if after.Images != 3 || after.MissingBlobs == 0 || after.MissingBytes != after.Size-before.Size {
+		t.Fatalf("after site A published Win11 again: %+v (before: %+v); want missing here = the size it gained", after, before)
+	}
 	if dir := os.Getenv("WIMCONSOLE_SCREENSHOT_DIR"); dir != "" {
-		for _, name := range []string{"library-groups.png", "remote-online.png", "pull-menu.png", "pull-running.png", "pull-cancelled.png", "pulled.png"} {
+		for _, name := range []string{"library-groups.png", "remote-online.png", "pull-menu.png", "pull-running.png", "pull-cancelled.png", "pulled.png", "after-pull.png", "after-republish.png"} {
 			data, _ := os.ReadFile(filepath.Join(rc.shots, name))
 			_ = os.WriteFile(filepath.Join(dir, name), data, 0o644)
 		}
