@@ -8,6 +8,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
@@ -84,7 +85,13 @@ func TestPrunePublishRace(t *testing.T) {
 				pr, perr = l.Prune(ctx, grace, false)
 			}()
 			<-decided
-			r, err := l.Publish(ctx, a, "Lab", PublishOptions{})
+			var phaseMu sync.Mutex
+			waited := false
+			r, err := l.Publish(ctx, a, "Lab", PublishOptions{Progress: func(r progress.Report) {
+				phaseMu.Lock()
+				waited = waited || r.Phase == PhasePruneWait
+				phaseMu.Unlock()
+			}})
 			wg.Wait()
 			testHook = nil
 			if err != nil {
@@ -92,6 +99,9 @@ func TestPrunePublishRace(t *testing.T) {
 			}
 			if perr != nil {
 				t.Fatal(perr)
+			}
+			if !waited {
+				t.Errorf("the publish did not report %q", PhasePruneWait)
 			}
 			if r.Blobs != 3 || r.BlobsSent != tc.resent {
 				t.Errorf("publish: %+v, want %d of 3 blobs sent again", r, tc.resent)

@@ -31,6 +31,9 @@ const (
 	PhaseCommit   = "adding file data to Res.rwm"
 	PhaseReceive  = "adding images"
 	PhaseVerify   = "verifying the library"
+	// PhasePruneWait: a publish waits for a prune at work in the library
+	// (see pruneSettle) before it checks its objects.
+	PhasePruneWait = "waiting for a prune of the library"
 )
 
 // PublishOptions configure Publish.
@@ -232,6 +235,7 @@ func (l *Library) restorePruned(ctx context.Context, written time.Time, resPath 
 		return err
 	}
 	if len(locks) > 0 {
+		o.Progress.Send(progress.Report{Phase: PhasePruneWait})
 		step("publish-waiting-for-prune")
 		t := time.NewTimer(time.Until(written.Add(pruneSettle)))
 		select {
