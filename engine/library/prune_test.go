@@ -130,13 +130,16 @@ func TestPrunePublishRace(t *testing.T) {
 
 // TestPruneRemovesUnused: prune removes what no group uses once older than
 // the grace period, keeps what is younger and what a group uses, and a
-// dry run removes nothing; a publish with no prune at work does not wait.
+// dry run removes nothing; a publish with no prune at work, or only the
+// stale lock of a prune that died, does not wait, and the next prune
+// removes that lock.
 func TestPruneRemovesUnused(t *testing.T) {
 	ctx := context.Background()
 	l := testLibrary(t)
-	old := pruneSettle
-	pruneSettle = time.Hour // a publish that waited would time the test out
-	t.Cleanup(func() { pruneSettle = old })
+	oldSettle, oldStale := pruneSettle, pruneLockStale
+	pruneSettle = time.Hour // a publish that waited would time out
+	pruneLockStale = 2 * time.Second
+	t.Cleanup(func() { pruneSettle, pruneLockStale = oldSettle, oldStale })
 	a := groupStore(t, "a", "b")
 	if _, err := l.Publish(ctx, a, "Lab", PublishOptions{As: "Old"}); err != nil {
 		t.Fatal(err)
@@ -153,24 +156,37 @@ func TestPruneRemovesUnused(t *testing.T) {
 	if err != nil || *pr != (PruneResult{}) {
 		t.Fatalf("prune, all young: %+v %v, want nothing removed", pr, err)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	// A prune that died left its lock.
+	dead := locksDir + "prune-1-1.json"
+	if err := l.putBytes(ctx, dead, []byte("{}"), "application/json"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // the lock is stale, Old's objects older than a second
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if _, err := l.Publish(pctx, b, "Lab", PublishOptions{As: "New"}); err != nil {
+		t.Fatalf("publish beside a stale lock: %v", err)
+	}
 	pr, err = l.Prune(ctx, time.Second, true)
 	if err != nil || pr.Manifests != 1 || pr.Blobs != 2 || pr.Images != 2 || pr.Files != 0 {
 		t.Fatalf("dry prune: %+v %v, want Old's manifest, 2 blobs (kernel.dll is Lab's too), 2 images", pr, err)
 	}
-	if locks, err := l.list(ctx, locksDir); err != nil || len(locks) != 0 {
-		t.Fatalf("a dry prune wrote a lock: %v %v", locks, err)
+	if locks, err := l.list(ctx, locksDir); err != nil || len(locks) != 1 || locks[0].Key != dead {
+		t.Fatalf("locks after a dry prune: %v %v, want the dead one only", locks, err)
 	}
 	pr2, err := l.Prune(ctx, time.Second, false)
 	if err != nil || *pr2 != *pr {
 		t.Fatalf("prune: %+v %v, want %+v", pr2, err, pr)
+	}
+	if locks, err := l.list(ctx, locksDir); err != nil || len(locks) != 0 {
+		t.Fatalf("locks after prune: %v %v, want none", locks, err)
 	}
 	pr3, err := l.Prune(ctx, time.Second, true)
 	if err != nil || pr3.Manifests+pr3.Blobs+pr3.Images+pr3.Files != 0 {
 		t.Fatalf("prune again: %+v %v, want nothing left to remove", pr3, err)
 	}
 	v, err := l.Verify(ctx, "", nil)
-	if err != nil || !v.OK() {
+	if err != nil || !v.OK() || len(v.Groups) != 2 {
 		t.Fatalf("verify after prune: %+v %v", v, err)
 	}
 }

@@ -210,7 +210,7 @@ func (l *Library) Publish(ctx context.Context, st *store.Store, g string, o Publ
 	}
 	written := time.Now()
 	step("publish-manifest-written")
-	if err := l.restorePruned(ctx, written, resPath, all, sizes, local, o, stored, res); err != nil {
+	if err := l.restorePruned(ctx, manifestKey(mh), written, resPath, all, sizes, local, o, stored, res); err != nil {
 		return res, err
 	}
 	ptr, _ := json.Marshal(pointer{Manifest: mh.String(), Published: m.Published})
@@ -223,16 +223,28 @@ func (l *Library) Publish(ctx context.Context, st *store.Store, g string, o Publ
 }
 
 // restorePruned makes sure, before a publish writes its pointer, that every
-// object its manifest (written at time written) names is in the library:
-// when a prune is at work (a locks/ object), it first waits until
-// pruneSettle has passed since the manifest was written, so that every
-// removal that prune decided without seeing the manifest has landed. Then it
-// lists the objects again and uploads those a prune removed meanwhile
-// (blobs from resPath, images and data files from their files in local).
-func (l *Library) restorePruned(ctx context.Context, written time.Time, resPath string, all []wim.Hash, sizes map[wim.Hash]int64, local map[string]string, o PublishOptions, stored map[wim.Hash]int64, res *PublishResult) error {
+// object its manifest (object manifest, written at time written) names is
+// in the library: when a prune is at work (a locks/ object that is not
+// stale), it first waits until pruneSettle has passed since the manifest
+// was written, so that every removal that prune decided without seeing the
+// manifest has landed. Then it lists the objects again and uploads those a
+// prune removed meanwhile (blobs from resPath, images and data files from
+// their files in local).
+func (l *Library) restorePruned(ctx context.Context, manifest string, written time.Time, resPath string, all []wim.Hash, sizes map[wim.Hash]int64, local map[string]string, o PublishOptions, stored map[wim.Hash]int64, res *PublishResult) error {
 	locks, err := l.list(ctx, locksDir)
 	if err != nil {
 		return err
+	}
+	if len(locks) > 0 {
+		// Locks of prunes that died do not count: stale by the storage's
+		// clock, that of our manifest.
+		mi, err := l.c.StatObject(ctx, l.cfg.Bucket, l.key(manifest), minio.StatObjectOptions{})
+		if err != nil {
+			return l.wrap("reading "+manifest, err)
+		}
+		if len(staleLocks(locks, mi.LastModified)) == len(locks) {
+			locks = nil
+		}
 	}
 	if len(locks) > 0 {
 		o.Progress.Send(progress.Report{Phase: PhasePruneWait})

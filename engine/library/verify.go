@@ -170,6 +170,13 @@ const DefaultGrace = 24 * time.Hour
 // publish's manifest, young, and keeps what it names. A variable for tests.
 var pruneSettle = 30 * time.Second
 
+// pruneLockStale is how long a prune's lock counts without being written
+// again: a prune writes it again every sixth of that while it works, so a
+// lock older than that is one of a prune that died, which publishes ignore
+// and the next prune removes (as restic's stale locks). A variable for
+// tests.
+var pruneLockStale = 30 * time.Minute
+
 // pruneBatch is how many objects a prune removes between two checks of the
 // clock.
 const pruneBatch = 500
@@ -200,9 +207,15 @@ type PruneResult struct {
 func (l *Library) Prune(ctx context.Context, grace time.Duration, dry bool) (*PruneResult, error) {
 	cut := time.Now().Add(-grace)
 	res := &PruneResult{}
+	var lk string
+	var locked time.Time
 	if !dry {
-		lk, err := l.lockPrune(ctx)
-		if err != nil {
+		if err := l.CreateBucket(ctx); err != nil {
+			return nil, err
+		}
+		lk = fmt.Sprintf("%sprune-%d-%d.json", locksDir, time.Now().UnixNano(), rand.Int64N(1e9))
+		locked = time.Now()
+		if err := l.lockPrune(ctx, lk); err != nil {
 			return nil, err
 		}
 		defer func() {
@@ -255,15 +268,19 @@ func (l *Library) Prune(ctx context.Context, grace time.Duration, dry bool) (*Pr
 		}
 	}
 	if !dry {
-		// Locks of prunes that died (older than the grace period).
+		// Locks of prunes that died.
 		locks, err := l.list(ctx, locksDir)
 		if err != nil {
 			return nil, err
 		}
+		var now time.Time // of the storage's clock: when it wrote our lock
 		for _, o := range locks {
-			if o.Modified.Before(cut) {
-				dead = append(dead, o)
+			if o.Key == lk {
+				now = o.Modified
 			}
+		}
+		if !now.IsZero() {
+			dead = append(dead, staleLocks(locks, now)...)
 		}
 	}
 	step("prune-listed")
@@ -271,6 +288,12 @@ func (l *Library) Prune(ctx context.Context, grace time.Duration, dry bool) (*Pr
 		return res, nil
 	}
 	for len(dead) > 0 {
+		if time.Since(locked) > pruneLockStale/6 {
+			locked = time.Now()
+			if err := l.lockPrune(ctx, lk); err != nil {
+				return res, err
+			}
+		}
 		if time.Since(looked) > pruneSettle/2 {
 			// A publish may have written a manifest since: look again, and
 			// spare what it names.
@@ -319,16 +342,24 @@ func (l *Library) unlist(res *PruneResult, o object) {
 	res.Bytes -= o.Size
 }
 
-// lockPrune writes the object that tells publishes a prune is at work and
-// returns its key.
-func (l *Library) lockPrune(ctx context.Context) (string, error) {
-	if err := l.CreateBucket(ctx); err != nil {
-		return "", err
+// lockPrune writes (again) the lock k that tells publishes a prune is at
+// work.
+func (l *Library) lockPrune(ctx context.Context, k string) error {
+	data, _ := json.Marshal(map[string]any{"prune": time.Now().UTC(), "settle": pruneSettle.String()})
+	return l.putBytes(ctx, k, data, "application/json")
+}
+
+// staleLocks returns the locks written last more than pruneLockStale
+// before now, a time of the storage's clock (so that the clocks of the
+// machines running prunes and publishes do not matter).
+func staleLocks(locks []object, now time.Time) []object {
+	var out []object
+	for _, o := range locks {
+		if o.Modified.Before(now.Add(-pruneLockStale)) {
+			out = append(out, o)
+		}
 	}
-	now := time.Now().UTC()
-	k := fmt.Sprintf("%sprune-%d-%d.json", locksDir, now.UnixNano(), rand.Int64N(1e9))
-	data, _ := json.Marshal(map[string]any{"prune": now, "settle": pruneSettle.String()})
-	return k, l.putBytes(ctx, k, data, "application/json")
+	return out
 }
 
 // inUse returns the keys of the objects in use: the manifests the groups
