@@ -302,8 +302,10 @@ func cancelRunningJob(t *testing.T, c *Console, title, phase string) string {
 		t.Fatalf("running jobs %v, want %s", running, title)
 	}
 	j := running[0]
-	for j.Status().Phase != phase {
-		time.Sleep(10 * time.Millisecond) // the first blob's report reaches the job
+	for deadline := time.Now().Add(30 * time.Second); j.Status().Phase != phase; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s is at %q, want %q", title, j.Status().Phase, phase)
+		}
 	}
 	c.showJobs()
 	row := c.jobRows[j]
