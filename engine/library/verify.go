@@ -210,9 +210,6 @@ func (l *Library) Prune(ctx context.Context, grace time.Duration, dry bool) (*Pr
 	var lk string
 	var locked time.Time
 	if !dry {
-		if err := l.CreateBucket(ctx); err != nil {
-			return nil, err
-		}
 		lk = fmt.Sprintf("%sprune-%d-%d.json", locksDir, time.Now().UnixNano(), rand.Int64N(1e9))
 		locked = time.Now()
 		if err := l.lockPrune(ctx, lk); err != nil {
