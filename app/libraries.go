@@ -202,6 +202,16 @@ func listLibrary(ctx context.Context, cfg LibraryConfig, local *Server) (st *lib
 	return st
 }
 
+// libraryOnline reports whether the last listing of library name
+// answered: an offline library has no groups to show, so its node is a
+// leaf until a refresh finds it online again.
+func (m *Model) libraryOnline(name string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	st := m.libs[name]
+	return st != nil && st.err == nil
+}
+
 // libraryDetails is the details table of a Libraries, library or library
 // group node.
 func (m *Model) libraryDetails(n Node) Table {

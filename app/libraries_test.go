@@ -85,6 +85,9 @@ func TestLibrariesNodeOffline(t *testing.T) {
 		if s := m.NodeStatus(n.ID); !strings.Contains(s, "offline") {
 			t.Fatalf("%s: status %q", tc.name, s)
 		}
+		if m.IsBranch(n.ID) || len(m.Children(n.ID)) != 0 {
+			t.Fatalf("%s: an offline library is a branch (the tree would draw an expand arrow over no children)", tc.name)
+		}
 	}
 	if err := m.AddLibrary(LibraryConfig{Name: "down", URL: "http://127.0.0.1:2/b/p"}); err == nil || !strings.Contains(err.Error(), "already") {
 		t.Fatalf("a second library named down: %v", err)

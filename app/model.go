@@ -395,8 +395,10 @@ func (m *Model) IsBranch(id string) bool {
 		return id == ""
 	}
 	switch n.Kind {
-	case KindServer, KindInstallImages, KindBootImages, KindGroup, KindBootArch, KindLibraries, KindLibrary:
+	case KindServer, KindInstallImages, KindBootImages, KindGroup, KindBootArch, KindLibraries:
 		return true
+	case KindLibrary:
+		return m.libraryOnline(n.Name)
 	}
 	return false
 }

@@ -136,13 +136,17 @@ func (c *Console) pullGroup() {
 		if as != "" {
 			into = as
 		}
-		c.runJob(fmt.Sprintf("Pull %s from %s", g, lib), func(ctx context.Context, report progress.Func) error {
+		title := fmt.Sprintf("Pull %s from %s", g, lib)
+		c.runJob(title, func(ctx context.Context, report progress.Func) error {
 			_, err := c.model.PullFromLibrary(ctx, lib, g, srv, as, report)
 			return err
 		}, func(err error) {
-			if err == nil {
+			switch {
+			case err == nil:
 				c.tree.OpenBranch(app.InstallID(srv))
 				c.Select(app.GroupID(srv, into))
+			case app.IsCancelled(err):
+				c.cancelledNote(title + ": Cancelled; the blobs already checked are kept, and Pull… again fetches only what is still missing")
 			}
 		})
 	})
@@ -202,8 +206,22 @@ func (d *publishDialog) submit() {
 		c.showError("Publish "+g, errors.New("no library chosen"))
 		return
 	}
-	c.runJob(fmt.Sprintf("Publish %s to %s", g, lib), func(ctx context.Context, report progress.Func) error {
+	title := fmt.Sprintf("Publish %s to %s", g, lib)
+	c.runJob(title, func(ctx context.Context, report progress.Func) error {
 		_, err := c.model.PublishToLibrary(ctx, srv, g, lib, as, report)
 		return err
-	}, nil)
+	}, func(err error) {
+		if app.IsCancelled(err) {
+			c.cancelledNote(title + ": Cancelled; the library still shows the group as it was, and publishing again sends only what it lacks")
+		}
+	})
+}
+
+// cancelledNote says in the job status line how a cancelled library
+// transfer left things (instead of runJob's bare "Cancelled").
+func (c *Console) cancelledNote(s string) {
+	if c.jobNote != "" {
+		c.jobNote = s
+		c.showJobs()
+	}
 }

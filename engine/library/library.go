@@ -150,6 +150,7 @@ const (
 	filesDir     = "files/"
 	manifestsDir = "manifests/"
 	groupsDir    = "groups/"
+	locksDir     = "locks/"
 )
 
 func (l *Library) key(k string) string {

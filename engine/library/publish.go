@@ -31,6 +31,9 @@ const (
 	PhaseCommit   = "adding file data to Res.rwm"
 	PhaseReceive  = "adding images"
 	PhaseVerify   = "verifying the library"
+	// PhasePruneWait: a publish waits for a prune at work in the library
+	// (see pruneSettle) before it checks its objects.
+	PhasePruneWait = "waiting for a prune of the library"
 )
 
 // PublishOptions configure Publish.
@@ -158,7 +161,13 @@ func (l *Library) Publish(ctx context.Context, st *store.Store, g string, o Publ
 		return res, err
 	}
 	m := Manifest{Format: manifestFormat, Group: as, Published: time.Now().UTC().Truncate(time.Second), By: o.By, Images: []ManifestImage{}, Blobs: []ManifestBlob{}}
+	local := map[string]string{} // image and data objects -> their files here
 	for i, im := range imgs {
+		local[imageKey(im.meta)] = st.ImagePath(store.ImageRef{Group: group, File: im.file})
+		for _, f := range im.data {
+			h, _ := wim.ParseHash(f.SHA1)
+			local[fileKey(h)] = im.paths[f.Path]
+		}
 		if _, ok := haveImages[im.meta]; !ok {
 			if err := l.putFile(ctx, imageKey(im.meta), st.ImagePath(store.ImageRef{Group: group, File: im.file})); err != nil {
 				return res, err
@@ -191,25 +200,6 @@ func (l *Library) Publish(ctx context.Context, st *store.Store, g string, o Publ
 		return res, nil
 	}
 
-	// Blobs a concurrent prune could have removed since the listing.
-	now, err := l.hashes(ctx, blobsDir, "")
-	if err != nil {
-		return res, err
-	}
-	var gone []wim.Hash
-	total = 0
-	for _, h := range all {
-		if _, ok := now[h]; !ok {
-			gone = append(gone, h)
-			total += sizes[h]
-		}
-	}
-	if len(gone) > 0 {
-		if err := l.uploadBlobs(ctx, resPath, gone, sizes, total, o, stored, res); err != nil {
-			return res, err
-		}
-	}
-
 	data, err := json.Marshal(&m)
 	if err != nil {
 		return res, err
@@ -218,7 +208,11 @@ func (l *Library) Publish(ctx context.Context, st *store.Store, g string, o Publ
 	if err := l.putBytes(ctx, manifestKey(mh), data, "application/json"); err != nil {
 		return res, err
 	}
+	written := time.Now()
 	step("publish-manifest-written")
+	if err := l.restorePruned(ctx, manifestKey(mh), written, resPath, all, sizes, local, o, stored, res); err != nil {
+		return res, err
+	}
 	ptr, _ := json.Marshal(pointer{Manifest: mh.String(), Published: m.Published})
 	if err := l.putBytes(ctx, groupKey(as), ptr, "application/json"); err != nil {
 		return res, err
@@ -226,6 +220,81 @@ func (l *Library) Publish(ctx context.Context, st *store.Store, g string, o Publ
 	step("publish-pointer-written")
 	res.Manifest = mh.String()
 	return res, nil
+}
+
+// restorePruned makes sure, before a publish writes its pointer, that every
+// object its manifest (object manifest, written at time written) names is
+// in the library: when a prune is at work (a locks/ object that is not
+// stale), it first waits until pruneSettle has passed since the manifest
+// was written, so that every removal that prune decided without seeing the
+// manifest has landed. Then it lists the objects again and uploads those a
+// prune removed meanwhile (blobs from resPath, images and data files from
+// their files in local).
+func (l *Library) restorePruned(ctx context.Context, manifest string, written time.Time, resPath string, all []wim.Hash, sizes map[wim.Hash]int64, local map[string]string, o PublishOptions, stored map[wim.Hash]int64, res *PublishResult) error {
+	locks, err := l.list(ctx, locksDir)
+	if err != nil {
+		return err
+	}
+	if len(locks) > 0 {
+		// Locks of prunes that died do not count: stale by the storage's
+		// clock, that of our manifest.
+		mi, err := l.c.StatObject(ctx, l.cfg.Bucket, l.key(manifest), minio.StatObjectOptions{})
+		if err != nil {
+			return l.wrap("reading "+manifest, err)
+		}
+		if len(staleLocks(locks, mi.LastModified)) == len(locks) {
+			locks = nil
+		}
+	}
+	if len(locks) > 0 {
+		o.Progress.Send(progress.Report{Phase: PhasePruneWait})
+		step("publish-waiting-for-prune")
+		t := time.NewTimer(time.Until(written.Add(pruneSettle)))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+	now, err := l.hashes(ctx, blobsDir, "")
+	if err != nil {
+		return err
+	}
+	var gone []wim.Hash
+	var total int64
+	for _, h := range all {
+		if _, ok := now[h]; !ok {
+			gone = append(gone, h)
+			total += sizes[h]
+		}
+	}
+	if err := l.uploadBlobs(ctx, resPath, gone, sizes, total, o, stored, res); err != nil {
+		return err
+	}
+	for _, dir := range []string{imagesDir, filesDir} {
+		objs, err := l.list(ctx, dir)
+		if err != nil {
+			return err
+		}
+		there := map[string]bool{}
+		for _, ob := range objs {
+			there[ob.Key] = true
+		}
+		keys := make([]string, 0, len(local))
+		for k := range local {
+			if strings.HasPrefix(k, dir) && !there[k] {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if err := l.putFile(ctx, k, local[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // sameGroup reports whether manifests a and b describe the same group

@@ -2,7 +2,9 @@ package library
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -158,6 +160,27 @@ func (l *Library) Verify(ctx context.Context, g string, report progress.Func) (*
 // removes it: a publish running now may not have written its manifest yet.
 const DefaultGrace = 24 * time.Hour
 
+// pruneSettle bounds how long a prune's look at the manifests stays good:
+// a prune sends each removal within half of it after it last listed the
+// manifests, and a publish that finds a prune at work (a locks/ object)
+// waits this long after writing its manifest before it checks that the
+// objects it relies on are still there. Any removal the prune decided
+// without seeing that manifest has then landed, and the publish uploads
+// again what it removed; a prune that lists the manifests later sees the
+// publish's manifest, young, and keeps what it names. A variable for tests.
+var pruneSettle = 30 * time.Second
+
+// pruneLockStale is how long a prune's lock counts without being written
+// again: a prune writes it again every sixth of that while it works, so a
+// lock older than that is one of a prune that died, which publishes ignore
+// and the next prune removes (as restic's stale locks). A variable for
+// tests.
+var pruneLockStale = 30 * time.Minute
+
+// pruneBatch is how many objects a prune removes between two checks of the
+// clock.
+const pruneBatch = 500
+
 // PruneResult says what Prune removed (or, dry, would remove).
 type PruneResult struct {
 	Manifests int   `json:"manifests"` // manifests no group points to
@@ -173,49 +196,47 @@ type PruneResult struct {
 // manifests uses — that are older than grace (as restic's prune, so that a
 // publish under way keeps what it uploaded before its manifest). A manifest
 // younger than grace counts as in use. With dry, nothing is removed.
+//
+// A prune that removes anything first writes a locks/prune-….json object
+// (removed when it ends), lists the manifests again whenever half of
+// pruneSettle has passed since it last did, and removes only what is still
+// unused then; a publish that sees the lock checks its objects after the
+// prune's removals can have landed (see pruneSettle). A publish relying on
+// an old object that no manifest uses therefore never ends with a group
+// whose object a prune removed.
 func (l *Library) Prune(ctx context.Context, grace time.Duration, dry bool) (*PruneResult, error) {
 	cut := time.Now().Add(-grace)
 	res := &PruneResult{}
-	ptrs, err := l.list(ctx, groupsDir)
-	if err != nil {
-		return nil, err
-	}
-	live := map[wim.Hash]bool{}
-	for _, o := range ptrs {
-		name, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, groupsDir), ".json")
-		if !ok {
-			continue
+	var lk string
+	var locked time.Time
+	if !dry {
+		lk = fmt.Sprintf("%sprune-%d-%d.json", locksDir, time.Now().UnixNano(), rand.Int64N(1e9))
+		locked = time.Now()
+		if err := l.lockPrune(ctx, lk); err != nil {
+			return nil, err
 		}
-		_, mh, err := l.Manifest(ctx, name)
-		if err != nil {
-			return nil, fmt.Errorf("%w (prune removes nothing while a group cannot be read)", err)
-		}
-		live[mh] = true
+		defer func() {
+			// Removed even when ctx is cancelled: a lock left behind only
+			// makes publishes wait pruneSettle, but it should not stay.
+			c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			l.c.RemoveObject(c, l.cfg.Bucket, l.key(lk), minio.RemoveObjectOptions{})
+		}()
 	}
-	mans, err := l.hashes(ctx, manifestsDir, ".json")
+	looked := time.Now()
+	used, err := l.inUse(ctx, cut)
 	if err != nil {
 		return nil, err
 	}
 	var dead []object
-	used := map[string]bool{}
-	for mh, o := range mans {
-		if !live[mh] && o.Modified.Before(cut) {
+	mans, err := l.hashes(ctx, manifestsDir, ".json")
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range mans {
+		if !used[o.Key] && o.Modified.Before(cut) {
 			dead = append(dead, o)
 			res.Manifests++
-			continue
-		}
-		m, err := l.readManifest(ctx, mh)
-		if err != nil {
-			return nil, fmt.Errorf("%w (prune removes nothing while a manifest cannot be read)", err)
-		}
-		for _, b := range m.Blobs {
-			used[blobsDir+strings.ToLower(b.SHA1)] = true
-		}
-		for _, im := range m.Images {
-			used[imagesDir+strings.ToLower(im.Metadata)+".wim"] = true
-			for _, f := range im.Data {
-				used[filesDir+strings.ToLower(f.SHA1)] = true
-			}
 		}
 	}
 	for _, dir := range []string{blobsDir, imagesDir, filesDir} {
@@ -243,15 +264,159 @@ func (l *Library) Prune(ctx context.Context, grace time.Duration, dry bool) (*Pr
 			}
 		}
 	}
+	if !dry {
+		// Locks of prunes that died.
+		locks, err := l.list(ctx, locksDir)
+		if err != nil {
+			return nil, err
+		}
+		var now time.Time // of the storage's clock: when it wrote our lock
+		for _, o := range locks {
+			if o.Key == lk {
+				now = o.Modified
+			}
+		}
+		if !now.IsZero() {
+			dead = append(dead, staleLocks(locks, now)...)
+		}
+	}
+	step("prune-listed")
 	if dry || len(dead) == 0 {
 		return res, nil
+	}
+	for len(dead) > 0 {
+		if time.Since(locked) > pruneLockStale/6 {
+			locked = time.Now()
+			if err := l.lockPrune(ctx, lk); err != nil {
+				return res, err
+			}
+		}
+		if time.Since(looked) > pruneSettle/2 {
+			// A publish may have written a manifest since: look again, and
+			// spare what it names.
+			looked = time.Now()
+			if used, err = l.inUse(ctx, cut); err != nil {
+				return res, err
+			}
+			if time.Since(looked) > pruneSettle/2 {
+				return res, fmt.Errorf("library %s answers too slowly to prune safely (listing its manifests took over %s); nothing more was removed: prune again later", l.cfg.URL(), pruneSettle/2)
+			}
+		}
+		n := min(pruneBatch, len(dead))
+		var batch []object
+		for _, o := range dead[:n] {
+			if used[o.Key] {
+				l.unlist(res, o)
+				continue
+			}
+			batch = append(batch, o)
+		}
+		dead = dead[n:]
+		step("prune-removing")
+		if err := l.remove(ctx, batch); err != nil {
+			return res, err
+		}
+	}
+	return res, ctx.Err()
+}
+
+// unlist takes o, found in use when the prune looked again, out of res's
+// counts.
+func (l *Library) unlist(res *PruneResult, o object) {
+	switch {
+	case strings.HasPrefix(o.Key, manifestsDir):
+		res.Manifests--
+		return
+	case strings.HasPrefix(o.Key, blobsDir):
+		res.Blobs--
+	case strings.HasPrefix(o.Key, imagesDir):
+		res.Images--
+	case strings.HasPrefix(o.Key, filesDir):
+		res.Files--
+	default:
+		return
+	}
+	res.Bytes -= o.Size
+}
+
+// lockPrune writes (again) the lock k that tells publishes a prune is at
+// work.
+func (l *Library) lockPrune(ctx context.Context, k string) error {
+	data, _ := json.Marshal(map[string]any{"prune": time.Now().UTC(), "settle": pruneSettle.String()})
+	return l.putBytes(ctx, k, data, "application/json")
+}
+
+// staleLocks returns the locks written last more than pruneLockStale
+// before now, a time of the storage's clock (so that the clocks of the
+// machines running prunes and publishes do not matter).
+func staleLocks(locks []object, now time.Time) []object {
+	var out []object
+	for _, o := range locks {
+		if o.Modified.Before(now.Add(-pruneLockStale)) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// inUse returns the keys of the objects in use: the manifests the groups
+// point to or younger than cut, and every blob, image and data file they
+// name.
+func (l *Library) inUse(ctx context.Context, cut time.Time) (map[string]bool, error) {
+	ptrs, err := l.list(ctx, groupsDir)
+	if err != nil {
+		return nil, err
+	}
+	live := map[wim.Hash]bool{}
+	for _, o := range ptrs {
+		name, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, groupsDir), ".json")
+		if !ok {
+			continue
+		}
+		_, mh, err := l.Manifest(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("%w (prune removes nothing while a group cannot be read)", err)
+		}
+		live[mh] = true
+	}
+	mans, err := l.hashes(ctx, manifestsDir, ".json")
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for mh, o := range mans {
+		if !live[mh] && o.Modified.Before(cut) {
+			continue
+		}
+		m, err := l.readManifest(ctx, mh)
+		if err != nil {
+			return nil, fmt.Errorf("%w (prune removes nothing while a manifest cannot be read)", err)
+		}
+		used[o.Key] = true
+		for _, b := range m.Blobs {
+			used[blobsDir+strings.ToLower(b.SHA1)] = true
+		}
+		for _, im := range m.Images {
+			used[imagesDir+strings.ToLower(im.Metadata)+".wim"] = true
+			for _, f := range im.Data {
+				used[filesDir+strings.ToLower(f.SHA1)] = true
+			}
+		}
+	}
+	return used, nil
+}
+
+// remove removes objects objs.
+func (l *Library) remove(ctx context.Context, objs []object) error {
+	if len(objs) == 0 {
+		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // ends the sender when a removal fails
 	ch := make(chan minio.ObjectInfo)
 	go func() {
 		defer close(ch)
-		for _, o := range dead {
+		for _, o := range objs {
 			select {
 			case ch <- minio.ObjectInfo{Key: l.key(o.Key)}:
 			case <-ctx.Done():
@@ -261,8 +426,8 @@ func (l *Library) Prune(ctx context.Context, grace time.Duration, dry bool) (*Pr
 	}()
 	for e := range l.c.RemoveObjects(ctx, l.cfg.Bucket, ch, minio.RemoveObjectsOptions{}) {
 		if e.Err != nil {
-			return res, l.wrap("removing "+e.ObjectName, e.Err)
+			return l.wrap("removing "+e.ObjectName, e.Err)
 		}
 	}
-	return res, ctx.Err()
+	return ctx.Err()
 }
