@@ -577,3 +577,42 @@ func TestCompressLibwimDecodes(t *testing.T) {
 		t.Logf("chunk %7d: %d -> %d bytes", chunk, in, out)
 	}
 }
+
+// TestHuffmanSortKeys checks the code builder's sort (by counting, for
+// frequencies below the number of symbols) against a comparison sort:
+// small and large frequencies, ties, unused symbols, every size of alphabet
+// the compressor builds codes for.
+func TestHuffmanSortKeys(t *testing.T) {
+	var h huffBuilder
+	r := rand.New(rand.NewPCG(5, 6))
+	cases := map[string][]uint32{
+		"none used":  make([]uint32, 8),
+		"one used":   {0, 0, 9, 0},
+		"all ties":   {3, 3, 3, 3, 3},
+		"at n":       {5, 4, 6, 5, 0},
+		"large only": {1 << 20, 70000, 1 << 20, 99},
+	}
+	for _, n := range []int{numPreSyms, numAligned, numLenSyms, 256 + 8*30, maxMainSyms} {
+		for _, scale := range []int{2, n, 40 * n} {
+			f := make([]uint32, n)
+			for s := range f {
+				if r.IntN(4) > 0 {
+					f[s] = uint32(r.IntN(scale))
+				}
+			}
+			cases[fmt.Sprintf("%d symbols below %d", n, scale)] = f
+		}
+	}
+	for name, freq := range cases {
+		var want []uint64
+		for s, f := range freq {
+			if f != 0 {
+				want = append(want, uint64(f)<<16|uint64(s))
+			}
+		}
+		slices.Sort(want)
+		if got := h.sortKeys(freq); !slices.Equal(got, want) && len(want)+len(got) > 0 {
+			t.Errorf("%s: keys %x, want %x", name, got, want)
+		}
+	}
+}
