@@ -616,3 +616,57 @@ func TestHuffmanSortKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestBitWriter checks the bit writer against one that writes a bit at a
+// time: random widths 0..32, alignments (a whole zero unit when aligned)
+// followed by raw bytes, as an uncompressed block writes them, and the bit
+// count along the way.
+func TestBitWriter(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for round := range 300 {
+		var w bitWriter
+		w.reset(16)
+		var want, pending []byte // the reference: its bytes, and its bits not yet a unit
+		bit := func(b byte) {
+			pending = append(pending, b)
+			if len(pending) == 16 {
+				u := uint16(0)
+				for _, x := range pending {
+					u = u<<1 | uint16(x)
+				}
+				want = append(want, byte(u), byte(u>>8))
+				pending = pending[:0]
+			}
+		}
+		for op := range 1 + r.IntN(300) {
+			if r.IntN(20) == 0 {
+				w.align()
+				for range 16 - len(pending) {
+					bit(0)
+				}
+				raw := make([]byte, 2*r.IntN(3))
+				for i := range raw {
+					raw[i] = byte(r.Uint32())
+				}
+				w.out = append(w.out, raw...)
+				want = append(want, raw...)
+			} else {
+				nb := uint8(r.IntN(33))
+				v := uint32(r.Uint64() & (1<<nb - 1))
+				w.put(v, nb)
+				for i := int(nb) - 1; i >= 0; i-- {
+					bit(byte(v >> i & 1))
+				}
+			}
+			if got := w.bits(); got != 8*len(want)+len(pending) {
+				t.Fatalf("round %d, op %d: %d bits written, want %d", round, op, got, 8*len(want)+len(pending))
+			}
+		}
+		for len(pending) != 0 {
+			bit(0)
+		}
+		if got := w.finish(); !slices.Equal(got, want) {
+			t.Fatalf("round %d: wrote %x, want %x", round, got, want)
+		}
+	}
+}
