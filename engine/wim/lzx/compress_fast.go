@@ -138,8 +138,9 @@ func (h *hashChains[T]) hash4(v uint32) uint32 {
 // insert links position pos (pos+4 <= len(data)) into the tables.
 func (h *hashChains[T]) insert(pos int) {
 	seq := binary.LittleEndian.Uint32(h.data[pos:])
-	h.head3[h.hash3(seq)] = T(pos + 1)
-	k := h.hash4(seq)
+	// hash3 and hash4, written out: insert stays small enough to inline.
+	h.head3[(seq&0xFFFFFF)*0x9E3779B1>>(h.sh3&31)&(1<<hcHash3Max-1)] = T(pos + 1)
+	k := seq * 0x9E3779B1 >> (h.sh4 & 31) & (1<<hcHash4Max - 1)
 	h.prev[pos] = h.head4[k]
 	h.head4[k] = T(pos + 1)
 }
@@ -347,6 +348,11 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 		}
 		l, off := hc.longest(i, 0, maxL, min(nice, maxL), depth)
 		ins = i + 1
+		if l < 3 { // fastMatch would find none: a literal, without the call
+			literal(i)
+			i++
+			continue
+		}
 		cl, cc, cg := c.fastMatch(data, i, maxL, l, off, q)
 		if cl == 0 {
 			literal(i)
@@ -368,6 +374,9 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 			// without one the current match is taken.
 			l2, off2 := hc.longest(j, max(cl-2, 0), maxJ, min(nice, maxJ), max(depth/2, 1))
 			ins = j + 1
+			if l2 < 3 {
+				break
+			}
 			nl, nc, ng := c.fastMatch(data, j, maxJ, l2, off2, q)
 			if nl == 0 || ng <= cg {
 				break
