@@ -101,6 +101,8 @@ func BenchmarkTreeLevels(b *testing.B) {
 			}
 			b.SetBytes(int64(total))
 			b.ReportMetric(float64(sizeOurs)/float64(sizeTheirs), "size-ratio")
+			b.ReportMetric(float64(sizeOurs), "ours-bytes")
+			b.ReportMetric(float64(sizeTheirs), "wimlib-bytes")
 			b.ReportMetric(ours.Seconds()/theirs.Seconds(), "cpu-ratio")
 			b.ReportMetric(float64(total)/1e6/ours.Seconds(), "ours-cpu-MB/s")
 			b.ReportMetric(float64(total)/1e6/theirs.Seconds(), "wimlib-cpu-MB/s")

@@ -80,42 +80,67 @@ func LevelName(level int) string {
 // chain from the most recent, up to depth links. A one-entry table by a
 // hash of three bytes adds the most recent length 3 match. Entries hold
 // position+1 (0: none), in 16 bits for chunks of at most 32 KiB.
+//
+// The tables grow with the chunk, up to 1<<hcHash4Max heads for chunks of
+// 16 KiB and more: a small chunk (most files are a few KiB) clears and
+// walks small tables. (wimlib's sizes, 16 and 15 bits, made the output of
+// tree A 0.04% smaller and the fast level slower, its tables no longer in
+// the L1 cache.)
 const (
-	hcHash3Bits = 14
-	hcHash4Bits = 15
+	hcHash3Max = hcHash4Max - 1
+	hcHash4Max = 15
+	hcHashMin  = 10 // bits of the 4-byte table for the smallest chunks
 )
 
 type hashChains[T mfPos] struct {
-	head3  []T
-	head4  []T
+	head3  *[1 << hcHash3Max]T
+	head4  *[1 << hcHash4Max]T
 	prev   []T // previous position in the chain of each position
 	data   []byte
 	maxOff uint32
+	sh3    uint32 // hash shifts: 32 less the bits of each table
+	sh4    uint32
 }
 
 func newHashChains[T mfPos](maxChunk int, maxOff uint32) *hashChains[T] {
 	return &hashChains[T]{
-		head3:  make([]T, 1<<hcHash3Bits),
-		head4:  make([]T, 1<<hcHash4Bits),
+		head3:  new([1 << hcHash3Max]T),
+		head4:  new([1 << hcHash4Max]T),
 		prev:   make([]T, maxChunk),
 		maxOff: maxOff,
 	}
 }
 
+// hcBits returns the bits of the 4-byte table for a chunk of n bytes: one
+// more than n's, within hcHashMin..hcHash4Max (the 3-byte table has one
+// bit less).
+func hcBits(n int) uint32 {
+	return uint32(min(max(bits.Len(uint(n)), hcHashMin-1)+1, hcHash4Max))
+}
+
 func (h *hashChains[T]) reset(data []byte) {
-	clear(h.head3)
-	clear(h.head4)
+	b := hcBits(len(data))
+	h.sh4 = 32 - b
+	h.sh3 = 32 - (b - 1)
+	clear(h.head3[:1<<(b-1)])
+	clear(h.head4[:1<<b])
 	h.data = data
 }
 
-func hcHash3(v uint32) uint32 { return (v & 0xFFFFFF) * 0x9E3779B1 >> (32 - hcHash3Bits) }
-func hcHash4(v uint32) uint32 { return v * 0x9E3779B1 >> (32 - hcHash4Bits) }
+func (h *hashChains[T]) hash3(v uint32) uint32 {
+	return (v & 0xFFFFFF) * 0x9E3779B1 >> (h.sh3 & 31) & (1<<hcHash3Max - 1)
+}
+
+func (h *hashChains[T]) hash4(v uint32) uint32 {
+	return v * 0x9E3779B1 >> (h.sh4 & 31) & (1<<hcHash4Max - 1)
+}
 
 // insert links position pos (pos+4 <= len(data)) into the tables.
 func (h *hashChains[T]) insert(pos int) {
 	seq := binary.LittleEndian.Uint32(h.data[pos:])
-	h.head3[hcHash3(seq)] = T(pos + 1)
-	k := hcHash4(seq)
+	// hash3 and hash4, written out: insert stays small enough to inline.
+	h.head3[(seq&0xFFFFFF)*0x9E3779B1>>(h.sh3&31)&(1<<hcHash3Max-1)] = T(pos + 1)
+	k := seq * 0x9E3779B1 >> (h.sh4 & 31) & (1<<hcHash4Max - 1)
 	h.prev[pos] = h.head4[k]
 	h.head4[k] = T(pos + 1)
 }
@@ -126,9 +151,11 @@ func (h *hashChains[T]) insert(pos int) {
 // of nice bytes.
 //
 // Nodes below lim are out of reach (or 0, the end of the chain), so one
-// comparison ends the walk. Until a match of 4 bytes is found, a node is
-// tried by its first 4 bytes; then by the 4 bytes that end one past the
-// best length (tail), which most nodes fail, then the first 4.
+// comparison ends the walk. When the 3-byte table has no position in
+// reach, no position in reach starts with the same 3 bytes, so the chain
+// is not walked (as wimlib's hc_matchfinder). Until a match of 4 bytes is
+// found, a node is tried by its first 4 bytes; then by the 4 bytes that end
+// one past the best length (tail), which most nodes fail, then the first 4.
 func (h *hashChains[T]) longest(pos, minLen, maxLen, nice, depth int) (int, uint32) {
 	data := h.data
 	seq := binary.LittleEndian.Uint32(data[pos:])
@@ -137,17 +164,20 @@ func (h *hashChains[T]) longest(pos, minLen, maxLen, nice, depth int) (int, uint
 	if cur > h.maxOff {
 		lim = cur - h.maxOff
 	}
-	best, bestOff := minLen, uint32(0)
-	k3 := hcHash3(seq)
-	if p := uint32(h.head3[k3]); best < 3 && p >= lim &&
-		binary.LittleEndian.Uint32(data[p-1:])&0xFFFFFF == seq&0xFFFFFF {
-		best, bestOff = 3, cur-p
-	}
-	h.head3[k3] = T(cur)
-	k4 := hcHash4(seq)
+	k3 := h.hash3(seq)
+	k4 := h.hash4(seq)
+	p := uint32(h.head3[k3])
 	node := uint32(h.head4[k4])
+	h.head3[k3] = T(cur)
 	h.prev[pos] = T(node)
 	h.head4[k4] = T(cur)
+	if p < lim {
+		return 0, 0
+	}
+	best, bestOff := minLen, uint32(0)
+	if best < 3 && binary.LittleEndian.Uint32(data[p-1:])&0xFFFFFF == seq&0xFFFFFF {
+		best, bestOff = 3, cur-p
+	}
 	prev := h.prev
 	if best < 4 {
 		for {
@@ -167,6 +197,9 @@ func (h *hashChains[T]) longest(pos, minLen, maxLen, nice, depth int) (int, uint
 		}
 	}
 	if best >= nice || best >= maxLen {
+		if bestOff == 0 {
+			return 0, 0 // minLen is already maxLen
+		}
 		return best, bestOff
 	}
 	tail := binary.LittleEndian.Uint32(data[pos+best-3:])
@@ -315,6 +348,11 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 		}
 		l, off := hc.longest(i, 0, maxL, min(nice, maxL), depth)
 		ins = i + 1
+		if l < 3 { // fastMatch would find none: a literal, without the call
+			literal(i)
+			i++
+			continue
+		}
 		cl, cc, cg := c.fastMatch(data, i, maxL, l, off, q)
 		if cl == 0 {
 			literal(i)
@@ -336,6 +374,9 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 			// without one the current match is taken.
 			l2, off2 := hc.longest(j, max(cl-2, 0), maxJ, min(nice, maxJ), max(depth/2, 1))
 			ins = j + 1
+			if l2 < 3 {
+				break
+			}
 			nl, nc, ng := c.fastMatch(data, j, maxJ, l2, off2, q)
 			if nl == 0 || ng <= cg {
 				break

@@ -29,3 +29,68 @@ func TestCompressFastNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestHashChainsBruteForce checks the fast level's match finder against a
+// search of every earlier position: with no depth limit, the match it
+// returns is real, within reach, longer than the minimum asked for, and as
+// long as the longest one of 4 bytes or more (a match of 3 comes from a
+// one-entry table, so it may be missed, never invented). Chunks of several
+// sizes (the tables grow with them), positions inserted without a search
+// (inside matches), 16-bit and 32-bit links, and a small reach.
+func TestHashChainsBruteForce(t *testing.T) {
+	syn := ctSynthetic()
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		maxOff uint32
+	}{
+		{"text 100", syn["text"][:100], 1<<15 - 3},
+		{"text 3000", syn["text"][:3000], 1<<15 - 3},
+		{"code 16384", syn["e8code"][:16384], 1<<15 - 3},
+		{"records 8000", syn["records"][:8000], 1<<15 - 3},
+		{"random then text", slices.Concat(syn["random"][:5000], syn["text"][:5000], syn["random"][:2000]), 1<<15 - 3},
+		{"text, reach 700", syn["text"][:9000], 700},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hc16 := newHashChains[uint16](32768, tc.maxOff)
+			hc32 := newHashChains[uint32](32768, tc.maxOff)
+			ctCheckChains(t, tc.data, tc.maxOff, hc16.reset, hc16.insert, hc16.longest)
+			ctCheckChains(t, tc.data, tc.maxOff, hc32.reset, hc32.insert, hc32.longest)
+		})
+	}
+}
+
+func ctCheckChains(t *testing.T, data []byte, maxOff uint32, reset func([]byte), insert func(int), longest func(pos, minLen, maxLen, nice, depth int) (int, uint32)) {
+	t.Helper()
+	reset(data)
+	for pos := 0; pos+4 <= len(data); pos++ {
+		maxLen := min(maxMatchLen, len(data)-pos)
+		if pos%7 == 3 || maxLen < 4 {
+			insert(pos) // as inside a match
+			continue
+		}
+		minLen := []int{0, 0, 3, 5}[pos%4]
+		l, off := longest(pos, minLen, maxLen, maxLen, 1<<30)
+		// The longest match by brute force.
+		want := 0
+		for m := pos - 1; m >= 0 && uint32(pos-m) <= maxOff; m-- {
+			n := 0
+			for n < maxLen && data[m+n] == data[pos+n] {
+				n++
+			}
+			want = max(want, n)
+		}
+		switch {
+		case l == 0 && off == 0:
+			if want >= 4 && want > minLen {
+				t.Fatalf("position %d: no match, want one of %d bytes (more than %d)", pos, want, minLen)
+			}
+		case l <= minLen || l < 3 || off == 0 || off > maxOff || int(off) > pos:
+			t.Fatalf("position %d: match of %d bytes at offset %d (more than %d asked, reach %d)", pos, l, off, minLen, maxOff)
+		case !slices.Equal(data[pos:pos+l], data[pos-int(off):pos-int(off)+l]):
+			t.Fatalf("position %d: %d bytes at offset %d do not match", pos, l, off)
+		case l > want || (want >= 4 && l != want):
+			t.Fatalf("position %d: match of %d bytes, longest is %d", pos, l, want)
+		}
+	}
+}

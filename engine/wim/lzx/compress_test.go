@@ -577,3 +577,96 @@ func TestCompressLibwimDecodes(t *testing.T) {
 		t.Logf("chunk %7d: %d -> %d bytes", chunk, in, out)
 	}
 }
+
+// TestHuffmanSortKeys checks the code builder's sort (by counting, for
+// frequencies below the number of symbols) against a comparison sort:
+// small and large frequencies, ties, unused symbols, every size of alphabet
+// the compressor builds codes for.
+func TestHuffmanSortKeys(t *testing.T) {
+	var h huffBuilder
+	r := rand.New(rand.NewPCG(5, 6))
+	cases := map[string][]uint32{
+		"none used":  make([]uint32, 8),
+		"one used":   {0, 0, 9, 0},
+		"all ties":   {3, 3, 3, 3, 3},
+		"at n":       {5, 4, 6, 5, 0},
+		"large only": {1 << 20, 70000, 1 << 20, 99},
+	}
+	for _, n := range []int{numPreSyms, numAligned, numLenSyms, 256 + 8*30, maxMainSyms} {
+		for _, scale := range []int{2, n, 40 * n} {
+			f := make([]uint32, n)
+			for s := range f {
+				if r.IntN(4) > 0 {
+					f[s] = uint32(r.IntN(scale))
+				}
+			}
+			cases[fmt.Sprintf("%d symbols below %d", n, scale)] = f
+		}
+	}
+	for name, freq := range cases {
+		var want []uint64
+		for s, f := range freq {
+			if f != 0 {
+				want = append(want, uint64(f)<<16|uint64(s))
+			}
+		}
+		slices.Sort(want)
+		if got := h.sortKeys(freq); !slices.Equal(got, want) && len(want)+len(got) > 0 {
+			t.Errorf("%s: keys %x, want %x", name, got, want)
+		}
+	}
+}
+
+// TestBitWriter checks the bit writer against one that writes a bit at a
+// time: random widths 0..32, alignments (a whole zero unit when aligned)
+// followed by raw bytes, as an uncompressed block writes them, and the bit
+// count along the way.
+func TestBitWriter(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for round := range 300 {
+		var w bitWriter
+		w.reset(16)
+		var want, pending []byte // the reference: its bytes, and its bits not yet a unit
+		bit := func(b byte) {
+			pending = append(pending, b)
+			if len(pending) == 16 {
+				u := uint16(0)
+				for _, x := range pending {
+					u = u<<1 | uint16(x)
+				}
+				want = append(want, byte(u), byte(u>>8))
+				pending = pending[:0]
+			}
+		}
+		for op := range 1 + r.IntN(300) {
+			if r.IntN(20) == 0 {
+				w.align()
+				for range 16 - len(pending) {
+					bit(0)
+				}
+				raw := make([]byte, 2*r.IntN(3))
+				for i := range raw {
+					raw[i] = byte(r.Uint32())
+				}
+				w.out = append(w.out, raw...)
+				want = append(want, raw...)
+			} else {
+				nb := uint8(r.IntN(33))
+				v := uint32(r.Uint64() & (1<<nb - 1))
+				w.put(v, nb)
+				for i := int(nb) - 1; i >= 0; i-- {
+					bit(byte(v >> i & 1))
+				}
+			}
+			if got := w.bits(); got != 8*len(want)+len(pending) {
+				t.Fatalf("round %d, op %d: %d bits written, want %d", round, op, got, 8*len(want)+len(pending))
+			}
+		}
+		for len(pending) != 0 {
+			bit(0)
+		}
+		if got := w.finish(); !slices.Equal(got, want) {
+			t.Fatalf("round %d: wrote %x, want %x", round, got, want)
+		}
+	}
+}

@@ -1,13 +1,18 @@
 package lzx
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // bitWriter writes the LZX bit stream: 16-bit little-endian units, each
-// filled from its most significant bit down.
+// filled from its most significant bit down. Bits wait in acc until two
+// units are full, which are written at once (a third of the fast level's
+// time on small files was writing bits, two bytes at a time).
 type bitWriter struct {
 	out []byte
 	acc uint64 // pending bits, the last written in the low bits
-	n   uint   // number of pending bits (< 16 between calls)
+	n   uint   // number of pending bits (< 32 between calls)
 }
 
 func (w *bitWriter) reset(capacity int) {
@@ -22,7 +27,17 @@ func (w *bitWriter) reset(capacity int) {
 func (w *bitWriter) put(v uint32, nb uint8) {
 	w.acc = w.acc<<nb | uint64(v)
 	w.n += uint(nb)
-	for w.n >= 16 {
+	if w.n >= 32 {
+		w.n -= 32
+		// The first unit is the high half: as one little-endian
+		// 32-bit word, the halves trade places.
+		w.out = binary.LittleEndian.AppendUint32(w.out, bits.RotateLeft32(uint32(w.acc>>w.n), 16))
+	}
+}
+
+// flush writes the pending whole units (leaving fewer than 16 bits).
+func (w *bitWriter) flush() {
+	if w.n >= 16 {
 		w.n -= 16
 		u := uint16(w.acc >> w.n)
 		w.out = append(w.out, byte(u), byte(u>>8))
@@ -30,16 +45,19 @@ func (w *bitWriter) put(v uint32, nb uint8) {
 }
 
 // align pads with zero bits to the next 16-bit unit, or writes a whole zero
-// unit when already aligned, as an uncompressed block header requires.
+// unit when already aligned, as an uncompressed block header requires; the
+// bytes that follow go straight to out.
 func (w *bitWriter) align() {
-	w.put(0, uint8(16-w.n))
+	w.put(0, uint8(16-w.n%16))
+	w.flush()
 }
 
 // finish flushes the last partial unit and returns the stream.
 func (w *bitWriter) finish() []byte {
-	if w.n > 0 {
-		w.put(0, uint8(16-w.n))
+	if w.n%16 != 0 {
+		w.put(0, uint8(16-w.n%16))
 	}
+	w.flush()
 	return w.out
 }
 
