@@ -39,6 +39,7 @@ type Compressor struct {
 	freqs   [numSymbols]uint32
 	lens    [numSymbols]uint8
 	codes   [numSymbols]uint16
+	enc     [numSymbols]uint32 // codes<<8 | lens, for write
 	huff    huffmanBuilder
 }
 
@@ -55,6 +56,9 @@ type matchTables struct {
 	// inserted, as wimlib does (wimlib also prefetches their table
 	// entries; Go has no prefetch).
 	next3, next4 uint32
+
+	// full is set when the hash tables may hold entries of the last chunk.
+	full bool
 
 	// A copy of the chunk, padded so that reading 4 bytes at a uint16
 	// position plus a uint8 length needs no bounds check.
@@ -107,8 +111,8 @@ func (c *Compressor) finish(dst []byte, extraBits, extraBytes int) int {
 	// The exact output size: every word the bit stream fills, the final
 	// partial word, the padding word, and the interleaved bytes.
 	totalBits := extraBits
-	for s, f := range c.freqs {
-		totalBits += int(f) * int(c.lens[s])
+	for _, s := range c.huff.syms {
+		totalBits += int(c.freqs[s]) * int(c.lens[s])
 	}
 	size := tableBytes + 2*((totalBits+15)/16+1) + extraBytes
 	if size > len(dst) {
@@ -121,14 +125,40 @@ func (c *Compressor) finish(dst []byte, extraBits, extraBytes int) int {
 func hash3(x uint32) uint32 { return (x & 0xffffff) * 0x1e35a7bd >> (32 - hash3Bits) }
 func hash4(x uint32) uint32 { return x * 0x1e35a7bd >> (32 - hash4Bits) }
 
+// smallChunk is the largest chunk after which the hash tables are emptied
+// entry by entry, rehashing its positions, rather than cleared whole at
+// the next chunk: clearing both tables writes 192 KiB, more than
+// rehashing a few thousand positions, and most chunks of a folder of small
+// files are that small.
+const smallChunk = 4096
+
 // reset prepares the tables for a chunk: empty chains, the chunk in win,
 // and the hashes of its first position.
 func (mf *matchTables) reset(src []byte) {
-	clear(mf.head3[:])
-	clear(mf.head4[:])
+	if mf.full {
+		clear(mf.head3[:])
+		clear(mf.head4[:])
+		mf.full = false
+	}
 	copy(mf.win[:], src)
 	x := binary.LittleEndian.Uint32(mf.win[:])
 	mf.next3, mf.next4 = hash3(x), hash4(x)
+}
+
+// release empties the hash tables after a chunk of n bytes if it is small,
+// by zeroing the entries its positions used (positions within 5 bytes of
+// the end are never inserted); otherwise it leaves them to reset.
+func (mf *matchTables) release(n int) {
+	if n > smallChunk {
+		mf.full = true
+		return
+	}
+	win := &mf.win
+	for p := 0; p < n-4; p++ {
+		x := binary.LittleEndian.Uint32(win[uint16(p):])
+		mf.head3[hash3(x)] = 0
+		mf.head4[hash4(x)] = 0
+	}
 }
 
 // parse chooses literals and matches with lazy evaluation, as wimlib does:
@@ -191,6 +221,7 @@ func (c *Compressor) parse(src []byte) (extraBits, extraBytes int) {
 		mf.skip(src, i, start+length-i)
 		i = start + length
 	}
+	mf.release(n)
 	c.items = items
 	return extraBits, extraBytes
 }
@@ -329,10 +360,11 @@ func (c *Compressor) write(out []byte) {
 	for i := 0; i < tableBytes; i++ {
 		out[i] = c.lens[2*i] | c.lens[2*i+1]<<4
 	}
-	// Codeword and length of each symbol in one table.
-	var enc [numSymbols]uint32
-	for s, l := range c.lens {
-		enc[s] = uint32(c.codes[s])<<8 | uint32(l)
+	// Codeword and length of each symbol in one table (the items use
+	// only symbols with a codeword).
+	enc := &c.enc
+	for _, s := range c.huff.syms {
+		enc[s] = uint32(c.codes[s])<<8 | uint32(c.lens[s])
 	}
 	words := out[tableBytes:]
 	if len(c.longLens) > 0 {

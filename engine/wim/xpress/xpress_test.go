@@ -175,6 +175,36 @@ func TestCompressorReuse(t *testing.T) {
 	}
 }
 
+// TestCompressorReuseExact compresses chunks of all sizes in turn with one
+// Compressor, small ones (whose hash table entries are emptied one by one)
+// before and after large ones (whose tables are cleared whole), and
+// requires each output to be byte for byte what a new Compressor makes.
+func TestCompressorReuseExact(t *testing.T) {
+	inputs := testInputs(t)
+	var text strings.Builder
+	for i := 0; text.Len() < smallChunk+10; i++ {
+		fmt.Fprintf(&text, "chunk %d of a small file, %d\n", i, i*31%17)
+	}
+	for _, n := range []int{5, 6, 7, 300, smallChunk - 1, smallChunk, smallChunk + 1} {
+		inputs = append(inputs, testInput{fmt.Sprintf("text %d", n), []byte(text.String()[:n])})
+	}
+	reused, _ := NewCompressor(MaxChunkSize)
+	dst := make([]byte, 2*MaxChunkSize)
+	want := make([]byte, 2*MaxChunkSize)
+	for round := range 3 {
+		for i := range inputs {
+			in := inputs[(i*5+round*3)%len(inputs)]
+			fresh, _ := NewCompressor(MaxChunkSize)
+			m := fresh.Compress(want, in.data)
+			n := reused.Compress(dst, in.data)
+			if !bytes.Equal(dst[:n], want[:m]) {
+				t.Fatalf("round %d, %s: %d bytes after other chunks, %d from a new Compressor (first difference at %d)",
+					round, in.name, n, m, firstDiff(dst[:n], want[:m]))
+			}
+		}
+	}
+}
+
 func TestNewCompressor(t *testing.T) {
 	for _, tc := range []struct {
 		size int
@@ -441,6 +471,60 @@ func TestHuffmanLengthLimit(t *testing.T) {
 	h.build(&freqs, &lens, &codes)
 	if lens[300] != 1 || lens[0] != 1 {
 		t.Fatalf("single symbol: lengths %d and %d", lens[300], lens[0])
+	}
+}
+
+// TestHuffmanCanonical builds codes for random frequencies, sparse and
+// dense, small (one radix pass) and large (two): the lengths must be those
+// of the keys sorted by frequency then symbol, and the codewords canonical.
+func TestHuffmanCanonical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var h huffmanBuilder
+	for round := range 300 {
+		var freqs [numSymbols]uint32
+		used := 1 + rng.IntN(numSymbols)
+		maxFreq := []int{2, 511, 512, 65537}[round%4]
+		for range used {
+			freqs[rng.IntN(numSymbols)] = uint32(1 + rng.IntN(maxFreq))
+		}
+		var lens, want [numSymbols]uint8
+		var codes [numSymbols]uint16
+		h.build(&freqs, &lens, &codes)
+
+		var ref huffmanBuilder
+		for s, f := range freqs {
+			if f != 0 {
+				ref.keys = append(ref.keys, uint64(f)<<16|uint64(s))
+			}
+		}
+		if len(ref.keys) >= 2 {
+			slices.Sort(ref.keys)
+			if !ref.huffman(&want) {
+				ref.packageMerge(&want)
+			}
+			if lens != want {
+				t.Fatalf("round %d: lengths differ from the sorted reference", round)
+			}
+		}
+		var syms []int
+		for s, l := range lens {
+			if l != 0 {
+				syms = append(syms, s)
+			}
+		}
+		slices.SortStableFunc(syms, func(a, b int) int { return int(lens[a]) - int(lens[b]) })
+		next := uint32(0)
+		for i, s := range syms {
+			if i > 0 {
+				next = (next + 1) << (lens[s] - lens[syms[i-1]])
+			}
+			if uint32(codes[s]) != next {
+				t.Fatalf("round %d: symbol %d (length %d) has codeword %b, want %b", round, s, lens[s], codes[s], next)
+			}
+		}
+		if len(syms) > 0 && next != 1<<lens[syms[len(syms)-1]]-1 {
+			t.Fatalf("round %d: incomplete code, last codeword %b", round, next)
+		}
 	}
 }
 
