@@ -567,3 +567,93 @@ func TestPackageMergeOptimal(t *testing.T) {
 		}
 	}
 }
+
+// parsedMatches runs the parser on src and returns the matches it chose, by
+// starting position, as {length, offset}.
+func parsedMatches(src []byte) map[int][2]int {
+	c, _ := NewCompressor(MaxChunkSize)
+	c.freqs = [numSymbols]uint32{}
+	c.parse(src)
+	out := map[int][2]int{}
+	pos, long := 0, 0
+	for _, it := range c.items {
+		sym := int(it & 0x1ff)
+		if sym < numChars {
+			pos++
+			continue
+		}
+		adj := sym & 15
+		if adj == 15 {
+			adj = int(c.longLens[long])
+			long++
+		}
+		obits := int(it >> 9 & 15)
+		offset := 1<<obits | int(it>>13)
+		out[pos] = [2]int{adj + minMatch, offset}
+		pos += adj + minMatch
+	}
+	return out
+}
+
+// TestParseRules checks where the parse leaves wimlib's lazy rule (a match
+// is taken unless the next position has a longer one): a match of
+// lazyNice bytes is taken at once, and a match one byte longer a byte on
+// is not worth a literal when its offset costs two or more bits more.
+func TestParseRules(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32()%200 + 20) // 0-19 separate the pieces
+		}
+		return b
+	}
+	x := random(64)
+	for _, tc := range []struct {
+		name string
+		// pieces before x[:xLen], then x[:xLen] at position at
+		src  [][]byte
+		xLen int
+		// the match at x[:xLen]: length and source position (its offset
+		// is at minus that); {0, 0} for a literal
+		want [2]int
+	}{{
+		// x[:lazyNice+4] 200 bytes back, x[1:lazyNice+14] 100 bytes back.
+		name: "long match taken at once",
+		src: [][]byte{random(10), {1}, x[:defaultLazyNice+4], {2}, random(80),
+			{3}, x[1 : defaultLazyNice+14], {4}, random(90), {5}},
+		xLen: defaultLazyNice + 14,
+		want: [2]int{defaultLazyNice + 4, 11},
+	}, {
+		// x[1:7] 2000 bytes back (11 offset bits), x[:5] just before
+		// (3 bits): the 5-byte match stays.
+		name: "one byte longer but far",
+		src:  [][]byte{random(10), {1}, x[1:7], {2}, random(2000), {3}, x[:5], {4}},
+		xLen: 7,
+		want: [2]int{5, 10 + 1 + 6 + 1 + 2000 + 1},
+	}, {
+		// The same with x[1:8]: two bytes longer is worth the literal.
+		name: "two bytes longer and far",
+		src:  [][]byte{random(10), {1}, x[1:8], {2}, random(2000), {3}, x[:5], {4}},
+		xLen: 8,
+		want: [2]int{0, 0},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var src []byte
+			for _, p := range tc.src {
+				src = append(src, p...)
+			}
+			at := len(src)
+			src = append(src, x[:tc.xLen]...)
+			src = append(src, 6, 7, 8, 9, 10, 11, 12, 13)
+			got := parsedMatches(src)[at]
+			want := tc.want
+			if want[0] != 0 {
+				want[1] = at - want[1]
+			}
+			if got != want {
+				t.Errorf("at %d: match %v (length, offset), want %v", at, got, want)
+			}
+		})
+	}
+}
