@@ -308,7 +308,7 @@ func (mf *matchTables) longest(src []byte, i, best, nice, depth int) (int, int) 
 				return length, offset
 			}
 		}
-		length, offset = 4+matchLen(src[int(cand)+4:], src[i+4:]), i-int(cand)
+		length, offset = mf.matchLen(int(cand), i, n-i), i-int(cand)
 		if length >= nice {
 			return length, offset
 		}
@@ -328,7 +328,7 @@ func (mf *matchTables) longest(src []byte, i, best, nice, depth int) (int, int) 
 		if binary.LittleEndian.Uint32(win[int(j)+int(uint8(length-3)):]) != tail || binary.LittleEndian.Uint32(win[j:]) != x {
 			continue
 		}
-		if l := 4 + matchLen(src[int(j)+4:], src[i+4:]); l > length {
+		if l := mf.matchLen(int(j), i, n-i); l > length {
 			length, offset = l, i-int(j)
 			if l >= nice {
 				break
@@ -339,21 +339,20 @@ func (mf *matchTables) longest(src []byte, i, best, nice, depth int) (int, int) 
 	return length, offset
 }
 
-// matchLen returns the length of the common prefix of a and b, where a is
-// at least as long as b.
-func matchLen(a, b []byte) int {
-	n := 0
-	for len(b)-n >= 8 {
-		x := binary.LittleEndian.Uint64(a[n:]) ^ binary.LittleEndian.Uint64(b[n:])
+// matchLen returns the length, at most limit, of the common prefix of the
+// chunk at positions a < b, where b+limit is at most the chunk's length and
+// the first 4 bytes are known to agree. It compares 8 bytes of win at a
+// time: bytes past the chunk may be compared but the result is capped, and
+// every index it reads is a uint16 position plus less than 8, within win.
+func (mf *matchTables) matchLen(a, b, limit int) int {
+	win := &mf.win
+	for k := 4; k < limit; k += 8 {
+		x := binary.LittleEndian.Uint64(win[uint16(a+k):]) ^ binary.LittleEndian.Uint64(win[uint16(b+k):])
 		if x != 0 {
-			return n + bits.TrailingZeros64(x)>>3
+			return min(k+bits.TrailingZeros64(x)>>3, limit)
 		}
-		n += 8
 	}
-	for n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
+	return limit
 }
 
 // write emits the table and the items into out, which has exactly the
@@ -367,8 +366,9 @@ func matchLen(a, b []byte) int {
 // words are packed first, straight into out when no match is long, and the
 // bytes are spliced in afterwards otherwise.
 func (c *Compressor) write(out []byte) {
-	for i := 0; i < tableBytes; i++ {
-		out[i] = c.lens[2*i] | c.lens[2*i+1]<<4
+	lens := &c.lens
+	for i, t := 0, out[:tableBytes]; i < len(t); i++ {
+		t[i] = lens[2*i] | lens[2*i+1]<<4
 	}
 	// Codeword and length of each symbol in one table (the items use
 	// only symbols with a codeword).

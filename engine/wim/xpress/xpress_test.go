@@ -2,6 +2,7 @@ package xpress
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -655,5 +656,44 @@ func TestParseRules(t *testing.T) {
 				t.Errorf("at %d: match %v (length, offset), want %v", at, got, want)
 			}
 		})
+	}
+}
+
+// TestMatchLen checks the match extension against a byte-by-byte count on
+// chunks that end in a long repeat, with win past the chunk's end holding
+// bytes that continue the repeat (as a longer earlier chunk leaves them):
+// a match must stop at the chunk's end, also where the chunk is
+// MaxChunkSize long and positions near 65535 are read.
+func TestMatchLen(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	mf := new(matchTables)
+	for _, n := range []int{5, 13, 100, 4097, 32768, MaxChunkSize} {
+		period := 1 + rng.IntN(9)
+		for i := range mf.win {
+			mf.win[i] = byte(i%period) + 'a'
+		}
+		// Random bytes in the first half; the repeat runs to the end and
+		// 1 to 7 bytes on, then stops.
+		for i := range n / 2 {
+			mf.win[i] = byte(rng.IntN(4)) + 'a'
+		}
+		for i := n + 1 + rng.IntN(7); i < len(mf.win); i++ {
+			mf.win[i] = '#'
+		}
+		src := mf.win[:n]
+		for range 5000 {
+			b := 1 + rng.IntN(n-4)
+			a := rng.IntN(b)
+			if binary.LittleEndian.Uint32(src[a:]) != binary.LittleEndian.Uint32(src[b:]) {
+				continue
+			}
+			want := 0
+			for b+want < n && src[a+want] == src[b+want] {
+				want++
+			}
+			if got := mf.matchLen(a, b, n-b); got != want {
+				t.Fatalf("chunk of %d: positions %d and %d: match of %d, want %d", n, a, b, got, want)
+			}
+		}
 	}
 }
