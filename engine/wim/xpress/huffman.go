@@ -5,6 +5,7 @@ import "slices"
 // huffmanBuilder makes length-limited canonical Huffman codes for the 512
 // XPRESS symbols. Its buffers are reused between chunks.
 type huffmanBuilder struct {
+	syms   []uint16 // the symbols with a codeword, ascending
 	keys   []uint64 // freq<<16 | symbol, sorted ascending
 	tmp    []uint64
 	weight []uint64 // node weights: leaves, then internal nodes
@@ -18,13 +19,20 @@ type huffmanBuilder struct {
 
 // build sets lens and codes from freqs. Every code it makes is complete:
 // with a single used symbol, a second one gets a codeword too (as wimlib
-// does); with none, all lengths are zero.
+// does); with none, all lengths are zero. The codes of symbols of length 0
+// are left as they were: nothing reads them. The work beyond clearing lens
+// grows with the number of symbols used, not with the alphabet, as most
+// chunks of a folder of small files use a small part of it.
 func (h *huffmanBuilder) build(freqs *[numSymbols]uint32, lens *[numSymbols]uint8, codes *[numSymbols]uint16) {
 	*lens = [numSymbols]uint8{}
 	h.keys = h.keys[:0]
+	h.syms = h.syms[:0]
+	var maxFreq uint32
 	for s, f := range freqs {
 		if f != 0 {
 			h.keys = append(h.keys, uint64(f)<<16|uint64(s))
+			h.syms = append(h.syms, uint16(s))
+			maxFreq = max(maxFreq, f)
 		}
 	}
 	n := len(h.keys)
@@ -32,32 +40,37 @@ func (h *huffmanBuilder) build(freqs *[numSymbols]uint32, lens *[numSymbols]uint
 	case 0:
 		return
 	case 1:
-		s := int(h.keys[0] & 0xffff)
-		other := 0
+		s := h.syms[0]
+		other := uint16(0)
 		if s == 0 {
 			other = 1
 		}
 		lens[s], lens[other] = 1, 1
+		h.syms = append(h.syms, other)
+		if other < s {
+			h.syms[0], h.syms[1] = other, s
+		}
 	default:
-		h.sortKeys()
+		h.sortKeys(maxFreq)
 		if !h.huffman(lens) {
 			h.packageMerge(lens)
 		}
 	}
-	makeCodes(lens, codes)
+	h.makeCodes(lens, codes)
 }
 
 // sortKeys sorts the keys, which are in symbol order, by frequency: a
-// stable radix sort on 9-bit digits of the frequency (at most 17 bits).
-func (h *huffmanBuilder) sortKeys() {
+// stable radix sort on 9-bit digits of the frequency, as many passes as
+// maxFreq needs (one for most small chunks, at most two).
+func (h *huffmanBuilder) sortKeys(maxFreq uint32) {
 	h.tmp = slices.Grow(h.tmp[:0], len(h.keys))[:len(h.keys)]
 	src, dst := h.keys, h.tmp
-	for shift := 16; shift < 16+18; shift += 9 {
-		var count [1 << 9]int
+	for shift := 16; maxFreq>>(shift-16) != 0; shift += 9 {
+		var count [1 << 9]uint16 // n <= 512
 		for _, k := range src {
 			count[k>>shift&(1<<9-1)]++
 		}
-		sum := 0
+		sum := uint16(0)
 		for i, c := range count {
 			count[i] = sum
 			sum += c
@@ -69,7 +82,7 @@ func (h *huffmanBuilder) sortKeys() {
 		}
 		src, dst = dst, src
 	}
-	// Two passes: the sorted keys are back in h.keys.
+	h.keys, h.tmp = src, dst
 }
 
 // huffman computes optimal unlimited code lengths with the two-queue
@@ -178,27 +191,23 @@ func (h *huffmanBuilder) packageMerge(lens *[numSymbols]uint8) {
 	}
 }
 
-// makeCodes assigns canonical codewords: in order of length, then symbol,
-// each codeword is the previous one plus one, shifted left when the length
-// grows.
-func makeCodes(lens *[numSymbols]uint8, codes *[numSymbols]uint16) {
+// makeCodes assigns canonical codewords to h.syms: in order of length,
+// then symbol, each codeword is the previous one plus one, shifted left
+// when the length grows.
+func (h *huffmanBuilder) makeCodes(lens *[numSymbols]uint8, codes *[numSymbols]uint16) {
 	var count [maxCodeLen + 1]uint16
-	for _, l := range lens {
-		count[l]++
+	for _, s := range h.syms {
+		count[lens[s]&maxCodeLen]++
 	}
-	count[0] = 0
 	var next [maxCodeLen + 1]uint16
 	code := uint16(0)
 	for l := 1; l <= maxCodeLen; l++ {
 		code = (code + count[l-1]) << 1
 		next[l] = code
 	}
-	for s, l := range lens {
-		if l != 0 {
-			codes[s] = next[l]
-			next[l]++
-		} else {
-			codes[s] = 0
-		}
+	for _, s := range h.syms {
+		l := lens[s] & maxCodeLen
+		codes[s] = next[l]
+		next[l]++
 	}
 }

@@ -2,6 +2,7 @@ package xpress
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -170,6 +171,36 @@ func TestCompressorReuse(t *testing.T) {
 			out := make([]byte, len(src))
 			if err := d.Decompress(out, dst[:n]); err != nil || !bytes.Equal(out, src) {
 				t.Fatalf("round %d input %d: err %v", round, i, err)
+			}
+		}
+	}
+}
+
+// TestCompressorReuseExact compresses chunks of all sizes in turn with one
+// Compressor, small ones (whose hash table entries are emptied one by one)
+// before and after large ones (whose tables are cleared whole), and
+// requires each output to be byte for byte what a new Compressor makes.
+func TestCompressorReuseExact(t *testing.T) {
+	inputs := testInputs(t)
+	var text strings.Builder
+	for i := 0; text.Len() < smallChunk+10; i++ {
+		fmt.Fprintf(&text, "chunk %d of a small file, %d\n", i, i*31%17)
+	}
+	for _, n := range []int{5, 6, 7, 300, smallChunk - 1, smallChunk, smallChunk + 1} {
+		inputs = append(inputs, testInput{fmt.Sprintf("text %d", n), []byte(text.String()[:n])})
+	}
+	reused, _ := NewCompressor(MaxChunkSize)
+	dst := make([]byte, 2*MaxChunkSize)
+	want := make([]byte, 2*MaxChunkSize)
+	for round := range 3 {
+		for i := range inputs {
+			in := inputs[(i*5+round*3)%len(inputs)]
+			fresh, _ := NewCompressor(MaxChunkSize)
+			m := fresh.Compress(want, in.data)
+			n := reused.Compress(dst, in.data)
+			if !bytes.Equal(dst[:n], want[:m]) {
+				t.Fatalf("round %d, %s: %d bytes after other chunks, %d from a new Compressor (first difference at %d)",
+					round, in.name, n, m, firstDiff(dst[:n], want[:m]))
 			}
 		}
 	}
@@ -444,6 +475,60 @@ func TestHuffmanLengthLimit(t *testing.T) {
 	}
 }
 
+// TestHuffmanCanonical builds codes for random frequencies, sparse and
+// dense, small (one radix pass) and large (two): the lengths must be those
+// of the keys sorted by frequency then symbol, and the codewords canonical.
+func TestHuffmanCanonical(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var h huffmanBuilder
+	for round := range 300 {
+		var freqs [numSymbols]uint32
+		used := 1 + rng.IntN(numSymbols)
+		maxFreq := []int{2, 511, 512, 65537}[round%4]
+		for range used {
+			freqs[rng.IntN(numSymbols)] = uint32(1 + rng.IntN(maxFreq))
+		}
+		var lens, want [numSymbols]uint8
+		var codes [numSymbols]uint16
+		h.build(&freqs, &lens, &codes)
+
+		var ref huffmanBuilder
+		for s, f := range freqs {
+			if f != 0 {
+				ref.keys = append(ref.keys, uint64(f)<<16|uint64(s))
+			}
+		}
+		if len(ref.keys) >= 2 {
+			slices.Sort(ref.keys)
+			if !ref.huffman(&want) {
+				ref.packageMerge(&want)
+			}
+			if lens != want {
+				t.Fatalf("round %d: lengths differ from the sorted reference", round)
+			}
+		}
+		var syms []int
+		for s, l := range lens {
+			if l != 0 {
+				syms = append(syms, s)
+			}
+		}
+		slices.SortStableFunc(syms, func(a, b int) int { return int(lens[a]) - int(lens[b]) })
+		next := uint32(0)
+		for i, s := range syms {
+			if i > 0 {
+				next = (next + 1) << (lens[s] - lens[syms[i-1]])
+			}
+			if uint32(codes[s]) != next {
+				t.Fatalf("round %d: symbol %d (length %d) has codeword %b, want %b", round, s, lens[s], codes[s], next)
+			}
+		}
+		if len(syms) > 0 && next != 1<<lens[syms[len(syms)-1]]-1 {
+			t.Fatalf("round %d: incomplete code, last codeword %b", round, next)
+		}
+	}
+}
+
 // TestPackageMergeOptimal compares length-limited codes with the Huffman
 // code where the limit does not bind: both must cost the same.
 func TestPackageMergeOptimal(t *testing.T) {
@@ -480,6 +565,135 @@ func TestPackageMergeOptimal(t *testing.T) {
 		}
 		if c1 != c2 {
 			t.Fatalf("package-merge cost %d, Huffman %d", c2, c1)
+		}
+	}
+}
+
+// parsedMatches runs the parser on src and returns the matches it chose, by
+// starting position, as {length, offset}.
+func parsedMatches(src []byte) map[int][2]int {
+	c, _ := NewCompressor(MaxChunkSize)
+	c.freqs = [numSymbols]uint32{}
+	c.parse(src)
+	out := map[int][2]int{}
+	pos, long := 0, 0
+	for _, it := range c.items {
+		sym := int(it & 0x1ff)
+		if sym < numChars {
+			pos++
+			continue
+		}
+		adj := sym & 15
+		if adj == 15 {
+			adj = int(c.longLens[long])
+			long++
+		}
+		obits := int(it >> 9 & 15)
+		offset := 1<<obits | int(it>>13)
+		out[pos] = [2]int{adj + minMatch, offset}
+		pos += adj + minMatch
+	}
+	return out
+}
+
+// TestParseRules checks where the parse leaves wimlib's lazy rule (a match
+// is taken unless the next position has a longer one): a match of
+// lazyNice bytes is taken at once, and a match one byte longer a byte on
+// is not worth a literal when its offset costs two or more bits more.
+func TestParseRules(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32()%200 + 20) // 0-19 separate the pieces
+		}
+		return b
+	}
+	x := random(64)
+	for _, tc := range []struct {
+		name string
+		// pieces before x[:xLen], then x[:xLen] at position at
+		src  [][]byte
+		xLen int
+		// the match at x[:xLen]: length and source position (its offset
+		// is at minus that); {0, 0} for a literal
+		want [2]int
+	}{{
+		// x[:lazyNice+4] 200 bytes back, x[1:lazyNice+14] 100 bytes back.
+		name: "long match taken at once",
+		src: [][]byte{random(10), {1}, x[:defaultLazyNice+4], {2}, random(80),
+			{3}, x[1 : defaultLazyNice+14], {4}, random(90), {5}},
+		xLen: defaultLazyNice + 14,
+		want: [2]int{defaultLazyNice + 4, 11},
+	}, {
+		// x[1:7] 2000 bytes back (11 offset bits), x[:5] just before
+		// (3 bits): the 5-byte match stays.
+		name: "one byte longer but far",
+		src:  [][]byte{random(10), {1}, x[1:7], {2}, random(2000), {3}, x[:5], {4}},
+		xLen: 7,
+		want: [2]int{5, 10 + 1 + 6 + 1 + 2000 + 1},
+	}, {
+		// The same with x[1:8]: two bytes longer is worth the literal.
+		name: "two bytes longer and far",
+		src:  [][]byte{random(10), {1}, x[1:8], {2}, random(2000), {3}, x[:5], {4}},
+		xLen: 8,
+		want: [2]int{0, 0},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var src []byte
+			for _, p := range tc.src {
+				src = append(src, p...)
+			}
+			at := len(src)
+			src = append(src, x[:tc.xLen]...)
+			src = append(src, 6, 7, 8, 9, 10, 11, 12, 13)
+			got := parsedMatches(src)[at]
+			want := tc.want
+			if want[0] != 0 {
+				want[1] = at - want[1]
+			}
+			if got != want {
+				t.Errorf("at %d: match %v (length, offset), want %v", at, got, want)
+			}
+		})
+	}
+}
+
+// TestMatchLen checks the match extension against a byte-by-byte count on
+// chunks that end in a long repeat, with win past the chunk's end holding
+// bytes that continue the repeat (as a longer earlier chunk leaves them):
+// a match must stop at the chunk's end, also where the chunk is
+// MaxChunkSize long and positions near 65535 are read.
+func TestMatchLen(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	mf := new(matchTables)
+	for _, n := range []int{5, 13, 100, 4097, 32768, MaxChunkSize} {
+		period := 1 + rng.IntN(9)
+		for i := range mf.win {
+			mf.win[i] = byte(i%period) + 'a'
+		}
+		// Random bytes in the first half; the repeat runs to the end and
+		// 1 to 7 bytes on, then stops.
+		for i := range n / 2 {
+			mf.win[i] = byte(rng.IntN(4)) + 'a'
+		}
+		for i := n + 1 + rng.IntN(7); i < len(mf.win); i++ {
+			mf.win[i] = '#'
+		}
+		src := mf.win[:n]
+		for range 5000 {
+			b := 1 + rng.IntN(n-4)
+			a := rng.IntN(b)
+			if binary.LittleEndian.Uint32(src[a:]) != binary.LittleEndian.Uint32(src[b:]) {
+				continue
+			}
+			want := 0
+			for b+want < n && src[a+want] == src[b+want] {
+				want++
+			}
+			if got := mf.matchLen(a, b, n-b); got != want {
+				t.Fatalf("chunk of %d: positions %d and %d: match of %d, want %d", n, a, b, got, want)
+			}
 		}
 	}
 }
