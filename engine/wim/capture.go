@@ -610,7 +610,7 @@ func (s *capScanner) writeData(w *Writer) error {
 const smallFile = 1 << 20
 
 func (s *capScanner) writeFile(w *Writer, in *capInode, prehash bool) (Hash, error) {
-	f, err := os.Open(in.path())
+	f, err := capOpen(in.path())
 	if err != nil {
 		return Hash{}, err
 	}
@@ -641,7 +641,7 @@ func (s *capScanner) writeFile(w *Writer, in *capInode, prehash bool) (Hash, err
 
 // writeSmallFile writes the file path of size bytes, at most smallFile.
 func (s *capScanner) writeSmallFile(ctx context.Context, w *Writer, path string, size int64) (Hash, error) {
-	f, err := os.Open(path)
+	f, err := capOpen(path)
 	if err != nil {
 		return Hash{}, err
 	}
@@ -651,7 +651,7 @@ func (s *capScanner) writeSmallFile(ctx context.Context, w *Writer, path string,
 
 // readSmall reads the size bytes (at most smallFile) of f into memory,
 // hashes them and writes them unless w holds them already.
-func (s *capScanner) readSmall(ctx context.Context, w *Writer, f *os.File, size int64) (Hash, error) {
+func (s *capScanner) readSmall(ctx context.Context, w *Writer, f io.Reader, size int64) (Hash, error) {
 	if int64(cap(s.buf)) < size {
 		s.buf = make([]byte, smallFile)
 	}
