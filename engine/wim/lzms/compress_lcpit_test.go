@@ -53,11 +53,11 @@ func lcpitInputs(t testing.TB, big bool) map[string][]byte {
 		in["text-1M"] = realText(1 << 20)
 		rep := rnd(1<<16, 256)
 		var b []byte
-		for len(b) < 1<<20 {
+		for len(b) < 256<<10 {
 			b = append(b, rep[:1+r.IntN(len(rep))]...)
 			b = append(b, rnd(r.IntN(100), 256)...)
 		}
-		in["repeats-1M"] = b[:1<<20]
+		in["repeats-256K"] = b[:256<<10]
 	}
 	return in
 }
@@ -82,14 +82,24 @@ func TestBuildSA(t *testing.T) {
 				}
 				return
 			}
+			// Large texts: a permutation whose neighbours are in
+			// order, each pair checked in constant time from the
+			// ranks of the suffixes one byte on (Burkhardt and
+			// Kärkkäinen's check).
+			rank := make([]int, n+1)
+			rank[n] = -1 // the end sorts first
 			seen := make([]bool, n)
 			for r, p := range sa {
 				if int(p) >= n || seen[p] {
 					t.Fatalf("rank %d: position %d repeated or out of range", r, p)
 				}
 				seen[p] = true
-				if r > 0 && bytes.Compare(text[sa[r-1]:], text[p:]) >= 0 {
-					t.Fatalf("ranks %d and %d out of order", r-1, r)
+				rank[p] = r
+			}
+			for r := 1; r < n; r++ {
+				a, b := sa[r-1], sa[r]
+				if text[a] > text[b] || (text[a] == text[b] && rank[a+1] >= rank[b+1]) {
+					t.Fatalf("ranks %d and %d (positions %d, %d) out of order", r-1, r, a, b)
 				}
 			}
 		})
@@ -169,6 +179,41 @@ func TestLCPFinderMemory(t *testing.T) {
 		got := 4 * (cap(f.intervals) + cap(f.posData))
 		if limit := 8*n + 4096; got > limit {
 			t.Errorf("%d bytes: finder holds %d bytes, over %d", n, got, limit)
+		}
+	}
+}
+
+// BenchmarkLCPFinder: loading a chunk (suffix array, LCPs, tree) and
+// walking it, per kind of data.
+func BenchmarkLCPFinder(b *testing.B) {
+	for _, n := range []int{128 << 10, 8 << 20} {
+		for _, kind := range []string{"text", "code"} {
+			var data []byte
+			if kind == "text" {
+				data = realText(n + encPad)
+			} else {
+				data = realCode(n+encPad, "/usr/bin/*")
+			}
+			data = data[:n]
+			b.Run(fmt.Sprintf("%s-%dK/sa", kind, n>>10), func(b *testing.B) {
+				sa := make([]uint32, n)
+				tmp := make([]uint32, saisScratch(n))
+				benchLoop(b, n, func() { buildSA(data, sa, tmp) })
+			})
+			b.Run(fmt.Sprintf("%s-%dK/load", kind, n>>10), func(b *testing.B) {
+				var f lcpFinder
+				benchLoop(b, n, func() { f.load(data) })
+			})
+			b.Run(fmt.Sprintf("%s-%dK/walk", kind, n>>10), func(b *testing.B) {
+				var f lcpFinder
+				var ms []lzMatch
+				benchLoop(b, n, func() {
+					f.load(data)
+					for p := range n {
+						ms = f.find(data, p, n-p, ms[:0])
+					}
+				})
+			})
 		}
 	}
 }

@@ -19,12 +19,13 @@ const saEmpty = ^uint32(0)
 func saisScratch(n int) int { return n/2 + n/16 + 2*256 + 64 }
 
 // buildSA writes the suffix array of text into sa (len(sa) == len(text)),
-// with tmp (len >= saisScratch(len(text))) as scratch.
-func buildSA(text []byte, sa, tmp []uint32) {
+// with tmp (len >= saisScratch(len(text))) as scratch. The sum it returns
+// keeps early loads (see induce).
+func buildSA(text []byte, sa, tmp []uint32) uint32 {
 	if len(text) == 0 {
-		return
+		return 0
 	}
-	sais(text, sa, 256, tmp)
+	return sais(text, sa, 256, tmp)
 }
 
 // saTypes marks the S-type suffixes of s in bits (1: S, 0: L).
@@ -66,15 +67,25 @@ func saBuckets[T byte | uint32](s []T, bkt []uint32, k int, end bool) {
 	}
 }
 
+// saAhead is how far ahead the induced sorts read the text and types.
+const saAhead = 16
+
 // induce sorts the L-type suffixes from the S-type (LMS) ones in sa, then
-// the S-type from the L-type.
-func induce[T byte | uint32](s []T, sa, bits, bkt []uint32, k int) {
+// the S-type from the L-type. The sum it returns keeps the loads that
+// start the cache misses of the suffixes saAhead places on (see
+// matchFinder.touch).
+func induce[T byte | uint32](s []T, sa, bits, bkt []uint32, k int) uint32 {
 	n := len(s)
 	saBuckets(s, bkt, k, false)
 	last := n - 1
 	sa[bkt[s[last]]] = uint32(last)
 	bkt[s[last]]++
+	last32 := uint32(last)
+	var sink uint32
 	for i := 0; i < n; i++ {
+		// Start the cache misses of the suffix saAhead places on.
+		k := min(sa[min(i+saAhead, last)]-1, last32)
+		sink += uint32(s[k]) + bits[k>>5]
 		j := sa[i]
 		if j == saEmpty || j == 0 {
 			continue
@@ -88,6 +99,8 @@ func induce[T byte | uint32](s []T, sa, bits, bkt []uint32, k int) {
 	}
 	saBuckets(s, bkt, k, true)
 	for i := n - 1; i >= 0; i-- {
+		k := min(sa[max(i-saAhead, 0)]-1, last32)
+		sink += uint32(s[k]) + bits[k>>5]
 		j := sa[i]
 		if j == saEmpty || j == 0 {
 			continue
@@ -99,16 +112,17 @@ func induce[T byte | uint32](s []T, sa, bits, bkt []uint32, k int) {
 			sa[bkt[c]] = j
 		}
 	}
+	return sink
 }
 
 // sais writes the suffix array of s (symbols below k) into sa, with tmp as
 // scratch: the type bits first, then the bucket table, which a recursive
 // call may reuse once this level is done with it.
-func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) {
+func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32) {
 	n := len(s)
 	if n == 1 {
 		sa[0] = 0
-		return
+		return 0
 	}
 	nw := (n + 31) / 32
 	bits := tmp[:nw]
@@ -128,7 +142,7 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) {
 			sa[bkt[c]] = uint32(i)
 		}
 	}
-	induce(s, sa, bits, bkt, k)
+	sink += induce(s, sa, bits, bkt, k)
 
 	// Gather the sorted LMS positions at the front.
 	n1 := 0
@@ -141,7 +155,7 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) {
 	if n1 == 0 {
 		// No LMS suffix (a non-increasing text): induce got every
 		// suffix from the last one alone.
-		return
+		return sink
 	}
 	// Name the LMS substrings in sorted order; equal substrings share a
 	// name. sa[n1 + pos/2] keeps the name of the substring at pos (LMS
@@ -171,7 +185,7 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) {
 	s1 := sa[n-n1:]
 	sa1 := sa[:n1]
 	if int(name) < n1 {
-		sais(s1, sa1, int(name), tmp[nw:])
+		sink += sais(s1, sa1, int(name), tmp[nw:])
 	} else {
 		for i, c := range s1 {
 			sa1[c] = uint32(i)
@@ -200,7 +214,8 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) {
 		bkt[c]--
 		sa[bkt[c]] = p
 	}
-	induce(s, sa, bits, bkt, k)
+	sink += induce(s, sa, bits, bkt, k)
+	return sink
 }
 
 // lmsEqual reports whether the LMS substrings at a and b (a != b) are
