@@ -217,3 +217,37 @@ func BenchmarkLCPFinder(b *testing.B) {
 		}
 	}
 }
+
+// FuzzLCPFinder checks the suffix array and the interval tree's matches at
+// every position of the input (up to 4 KiB) against a comparison sort and a
+// naive scan.
+func FuzzLCPFinder(f *testing.F) {
+	f.Add([]byte("mississippi"))
+	f.Add([]byte("abracadabra abracadabra abracadabra"))
+	f.Add(bytes.Repeat([]byte("ab"), 100))
+	f.Add(make([]byte, 70))
+	f.Add([]byte{3, 2, 1, 3, 2, 1, 0, 3, 2, 1, 3, 2, 1})
+	f.Fuzz(func(t *testing.T, text []byte) {
+		if len(text) == 0 || len(text) > 4096 {
+			return
+		}
+		n := len(text)
+		sa := make([]uint32, n)
+		buildSA(text, sa, make([]uint32, saisScratch(n)))
+		for r := 1; r < n; r++ {
+			if bytes.Compare(text[sa[r-1]:], text[sa[r]:]) >= 0 {
+				t.Fatalf("suffix array out of order at rank %d: %v", r, sa)
+			}
+		}
+		data := append(slices.Clone(text), make([]byte, encPad)...)[:n]
+		var lf lcpFinder
+		lf.load(data)
+		var ms []lzMatch
+		for pos := range n {
+			ms = lf.find(data, pos, n-pos, ms[:0])
+			if want := naiveMatches(data, pos); !slices.Equal(ms, want) {
+				t.Fatalf("position %d: matches %v, want %v", pos, ms, want)
+			}
+		}
+	})
+}
