@@ -85,31 +85,31 @@ func induce[T byte | uint32](s []T, sa, bits, bkt []uint32, k int) uint32 {
 	for i := 0; i < n; i++ {
 		// Start the cache misses of the suffix saAhead places on.
 		k := min(sa[min(i+saAhead, last)]-1, last32)
-		sink += uint32(s[k]) + bits[k>>5]
+		sink += uint32(s[k])
 		j := sa[i]
 		if j == saEmpty || j == 0 {
 			continue
 		}
-		j--
-		if !isS(bits, int(j)) {
-			c := s[j]
-			sa[bkt[c]] = j
+		// Suffix j-1 is L-type if its symbol is above j's, or the
+		// same and j is L-type: the type bits are read only then.
+		c, d := s[j-1], s[j]
+		if c > d || (c == d && !isS(bits, int(j))) {
+			sa[bkt[c]] = j - 1
 			bkt[c]++
 		}
 	}
 	saBuckets(s, bkt, k, true)
 	for i := n - 1; i >= 0; i-- {
 		k := min(sa[max(i-saAhead, 0)]-1, last32)
-		sink += uint32(s[k]) + bits[k>>5]
+		sink += uint32(s[k])
 		j := sa[i]
 		if j == saEmpty || j == 0 {
 			continue
 		}
-		j--
-		if isS(bits, int(j)) {
-			c := s[j]
+		c, d := s[j-1], s[j]
+		if c < d || (c == d && isS(bits, int(j))) {
 			bkt[c]--
-			sa[bkt[c]] = j
+			sa[bkt[c]] = j - 1
 		}
 	}
 	return sink
