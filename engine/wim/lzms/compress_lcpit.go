@@ -17,7 +17,7 @@ package lzms
 // array with each entry's LCP in its top bits, then the tree: for each
 // interval its parent (a ref: lcp<<lcpShift | index) until it is first
 // visited, then its most recent suffix (a position, top bits clear).
-// posData is scratch for SA-IS, then the inverse suffix array, then for
+// posData is scratch for SA-IS, then for the LCPs (see buildLCP), then for
 // each position the deepest interval holding its suffix (before the walk
 // reaches it) or the interval above the ones it is most recent in (after).
 //
@@ -78,40 +78,47 @@ func (f *lcpFinder) load(data []byte) {
 	f.posData = f.posData[:scratch]
 	sa := f.intervals[:n]
 	f.sink += buildSA(data, sa, f.posData)
-	isa := f.posData[:n+lcpitPad]
-	clear(isa[n:])
-	for r, p := range sa {
-		isa[p] = uint32(r)
-	}
+	pd := f.posData[:n+lcpitPad]
+	clear(pd[n:])
 	clear(f.intervals[n:])
-	f.sink += buildLCP(data, f.intervals, isa)
-	f.sink += buildTree(f.intervals, isa, n)
-	f.posData = isa
+	f.sink += buildLCP(data, f.intervals, pd)
+	f.sink += buildTree(f.intervals, pd, n)
+	f.posData = pd
 	f.pos = 0
 	f.ahead1, f.ahead2 = 0, 0
 }
 
 // buildLCP adds to each suffix array entry sa[r] (r > 0) the length of the
 // prefix it shares with sa[r-1], capped to lcpMax and zeroed under lcpMin.
-// Kasai's walk in text order: the shared length drops by at most one from
-// one position to the next. sa and isa have lcpitPad entries past the
-// chunk; the returned sum keeps the loads that start the cache misses of
-// the entries lcpitPad positions on.
-func buildLCP(data []byte, sa, isa []uint32) uint32 {
+// It goes through the permuted LCP array (the Φ method of Kärkkäinen,
+// Manzini and Puglisi, 2009), in the scratch array phi: phi[p] is first the
+// suffix ranked just before p, then the prefix p shares with it, found in
+// text order, where it drops by at most one from one position to the next.
+// Unlike Kasai's walk, that one reads the suffix array in order. sa and phi
+// have lcpitPad entries past the chunk, zero, and data's backing array a
+// byte past its end; the returned sum keeps the loads that start the cache
+// misses of the entries lcpitPad places on.
+func buildLCP(data []byte, sa, phi []uint32) uint32 {
 	n := len(data)
-	h := 0
+	none := uint32(n) // rank 0 has no predecessor
+	phi[sa[0]] = none
+	for r := 1; r < n; r++ {
+		phi[sa[r]] = sa[r-1]
+	}
+	buf := data[:n+1]
 	var sink uint32
+	h := 0
 	for i := 0; i < n; i++ {
-		sink += sa[isa[i+lcpitPad]]
-		r := isa[i]
-		if r == 0 {
+		sink += uint32(buf[phi[i+lcpitPad]])
+		j := phi[i]
+		if j == none {
+			phi[i] = 0
 			h = 0
 			continue
 		}
-		j := int(sa[r-1] & posMask)
-		lim := n - max(i, j)
+		lim := n - max(i, int(j))
 		if h < lim {
-			h += matchLen(data, j+h, i+h, lim-h)
+			h += matchLen(data, int(j)+h, i+h, lim-h)
 		}
 		l := uint32(h)
 		if l < lcpMin {
@@ -119,10 +126,14 @@ func buildLCP(data []byte, sa, isa []uint32) uint32 {
 		} else if l > lcpMax {
 			l = lcpMax
 		}
-		sa[r] |= l << lcpShift
+		phi[i] = l
 		if h > 0 {
 			h--
 		}
+	}
+	for r := 1; r < n; r++ {
+		sink += phi[sa[r+lcpitPad]]
+		sa[r] |= phi[sa[r]] << lcpShift
 	}
 	return sink
 }
