@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -78,6 +79,13 @@ func TestSolidChunkBuffers(t *testing.T) {
 				t.Errorf("%d workers: read %d bytes ahead of those written, want at most %d (one chunk per worker)", threads, lr.max, threads*chunk)
 			}
 			oracle.Run(t, "verify", file)
+			// Full chunks of 1 MiB take the LZMS compressor's
+			// interval-tree match finder; wimlib applies them too.
+			applied := filepath.Join(t.TempDir(), "apply")
+			oracle.Run(t, "apply", file, "1", applied)
+			if got, err := os.ReadFile(filepath.Join(applied, "data.bin")); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("wimlib applied %d bytes (%v), want the %d written", len(got), err, len(data))
+			}
 			solidCheck7z(t, file)
 			r, err := Open(file, nil)
 			if err != nil {

@@ -1,6 +1,9 @@
 package lzms
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -146,4 +149,55 @@ func BenchmarkCompressKindsLibwim(b *testing.B) {
 			b.ReportMetric(float64(out)/float64(len(kd.data)), "ratio")
 		})
 	}
+}
+
+// benchDirChunk is the first size bytes of the regular files under the
+// directory named by $WIMBENCH_LZMS_DIR (in walk order), as a solid WIM
+// resource holds them; the benchmark skips without it.
+func benchDirChunk(b *testing.B, size int) []byte {
+	dir := os.Getenv("WIMBENCH_LZMS_DIR")
+	if dir == "" {
+		b.Skip("WIMBENCH_LZMS_DIR names no directory of files to compress")
+	}
+	var data []byte
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || len(data) >= size {
+			return err
+		}
+		f, err := os.ReadFile(path)
+		data = append(data, f...)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data[:min(size, len(data))]
+}
+
+// BenchmarkCompressSolid compresses one solid-sized chunk (64 MiB, as
+// wimlib-imagex --solid makes them) of the files under $WIMBENCH_LZMS_DIR
+// with our compressor ("ours") and with libwim's ("libwim", with
+// -tags libwim), reporting CPU throughput and the ratio.
+func BenchmarkCompressSolid(b *testing.B) {
+	const cs = 64 << 20
+	data := benchDirChunk(b, cs)
+	b.Run("ours", func(b *testing.B) {
+		c := mustCompressor(b, len(data))
+		dst := make([]byte, len(data))
+		var out int
+		benchLoop(b, len(data), func() { out = c.Compress(dst[:len(data)-1], data) })
+		b.ReportMetric(float64(out)/float64(len(data)), "ratio")
+	})
+	b.Run("libwim", func(b *testing.B) {
+		libwim.Need(b)
+		var out int
+		benchLoop(b, len(data), func() {
+			c, err := libwim.Compress(libwim.LZMS, cs, 0, data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out = len(c)
+		})
+		b.ReportMetric(float64(out)/float64(len(data)), "ratio")
+	})
 }

@@ -4,7 +4,9 @@ import "fmt"
 
 // The compressor. A chunk goes through the x86 filter (on a copy), then is
 // parsed and coded window by window (compress_parse.go): binary-tree match
-// finding and a delta match finder (compress_match.go) feed a minimum-cost
+// finding (compress_match.go; in chunks of lcpitMinChunk bytes and more,
+// the LCP-interval tree of compress_lcpit.go) and a delta match finder
+// (compress_match.go) feed a minimum-cost
 // path search priced with the models' state at the window's start, and the
 // path found is coded at once with the range coder, the backwards bitstream
 // and the adaptive Huffman codes (compress_enc.go), which moves the models
@@ -20,12 +22,15 @@ const (
 // Compressor compresses LZMS chunks. Not safe for concurrent use; reuse it.
 //
 // Its memory grows with the largest chunk compressed: about 9 bytes per
-// byte of chunk (a filtered copy and the match finder's trees), plus up to
+// byte of chunk (a filtered copy and the match finder's trees or, from
+// lcpitMinChunk bytes, its suffix array and interval tree), plus up to
 // 5 MiB of tables; the output is written in place in dst.
 type Compressor struct {
 	maxChunk int
-	buf      []byte // the chunk after the x86 filter, then encPad zeros
-	mf       matchFinder
+	buf      []byte      // the chunk after the x86 filter, then encPad zeros
+	mf       matchFinder // chunks under lcpitMinChunk
+	lcp      lcpFinder   // larger chunks (see useLCP)
+	useLCP   bool
 	matches  []lzMatch
 	df       deltaFinder
 	dfound   [deltaPowers]deltaFound
@@ -100,7 +105,7 @@ func (c *Compressor) Compress(dst, src []byte) int {
 	copy(data, src)
 	clear(c.buf[n : n+encPad])
 	c.x86.apply(data)
-	c.reset(n)
+	c.reset(data)
 	c.out.reset(dst)
 	defer c.out.reset(nil) // keep no reference to the caller's buffer
 
@@ -117,8 +122,10 @@ func (c *Compressor) Compress(dst, src []byte) int {
 	return front + back
 }
 
-// reset puts the models in their initial state for a chunk of n bytes.
-func (c *Compressor) reset(n int) {
+// reset puts the models in their initial state for the chunk data, and
+// loads it into the match finder its size calls for.
+func (c *Compressor) reset(data []byte) {
+	n := len(data)
 	for _, t := range [][]probEntry{c.main[:], c.match[:], c.lz[:], c.delta[:],
 		c.lzRep[0][:], c.lzRep[1][:], c.deltaRep[0][:], c.deltaRep[1][:]} {
 		for i := range t {
@@ -138,7 +145,12 @@ func (c *Compressor) reset(n int) {
 	c.recentDelta = [numRepSlots]deltaPair{{0, 1}, {0, 2}, {0, 3}, {0, 4}}
 	c.prev = itemLiteral
 	c.ins = 0
-	c.mf.reset(n)
+	c.useLCP = n >= lcpitMinChunk && n <= lcpitMaxChunk
+	if c.useLCP {
+		c.lcp.load(data)
+	} else {
+		c.mf.reset(n)
+	}
 	c.df.reset(n)
 	c.rc.reset(&c.out)
 	c.bw.reset(&c.out)

@@ -112,3 +112,30 @@ func TestCompressRatioVsLibwim(t *testing.T) {
 		t.Errorf("our output is %.3f times libwim's (limit %.2f)", r, maxRatioVsLibwim)
 	}
 }
+
+// maxSolidRatioVsLibwim bounds our output size over libwim's in a solid
+// chunk: 1.012 with the interval tree's matches (no depth limit), 1.018
+// with the depth-limited binary trees. (The goal is 1.01.)
+const maxSolidRatioVsLibwim = 1.015
+
+// TestCompressSolidRatioVsLibwim compares our output size with libwim's at
+// its default level on an 8 MiB chunk of a solid resource.
+func TestCompressSolidRatioVsLibwim(t *testing.T) {
+	libwim.Need(t)
+	if testing.Short() {
+		t.Skip("8 MiB chunk")
+	}
+	data := bigMixed(8 << 20)
+	c := mustCompressor(t, 64<<20)
+	dst := make([]byte, len(data)-1)
+	ours := c.Compress(dst, data)
+	theirs := len(compressLZMS(t, 64<<20, 0, data))
+	if ours == 0 || theirs == 0 {
+		t.Fatalf("8 MiB of real data did not shrink: ours %d, libwim %d bytes", ours, theirs)
+	}
+	r := float64(ours) / float64(theirs)
+	t.Logf("ours %d, libwim %d, ratio %.4f", ours, theirs, r)
+	if r > maxSolidRatioVsLibwim {
+		t.Errorf("our output is %.4f times libwim's (limit %.2f)", r, maxSolidRatioVsLibwim)
+	}
+}

@@ -10,6 +10,9 @@ package lzms
 // see them. The path is then coded, which moves the models on for the next
 // window. A match of encNiceLen bytes or more ends the window early: the
 // path to its start is coded, then the match.
+//
+// Chunks of lcpitMinChunk bytes and more take their matches from the
+// LCP-interval tree (compress_lcpit.go) instead of the binary trees.
 
 const (
 	encWindow = 4096
@@ -154,12 +157,21 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 	for i := 0; i < end; i++ {
 		p := pos + i
 		maxLen := n - p
-		if p+1 < n {
-			// Start the next position's table reads now: their
-			// cache misses then overlap this position's work.
-			c.sink += c.mf.touch(c.buf, p+1) + c.df.touch(c.buf, p+1)
+		var ms []lzMatch
+		if c.useLCP {
+			if p+1 < n {
+				c.sink += c.df.touch(c.buf, p+1)
+			}
+			ms = c.lcp.find(c.buf, p, maxLen, c.matches[:0])
+		} else {
+			if p+1 < n {
+				// Start the next position's table reads now:
+				// their cache misses then overlap this
+				// position's work.
+				c.sink += c.mf.touch(c.buf, p+1) + c.df.touch(c.buf, p+1)
+			}
+			ms = c.mf.find(c.buf, p, maxLen, min(encNiceLen, maxLen), encSearchDepth, c.matches[:0])
 		}
-		ms := c.mf.find(c.buf, p, maxLen, min(encNiceLen, maxLen), encSearchDepth, c.matches[:0])
 		c.matches = ms
 		c.df.insert(data, p, &c.dfound)
 		c.ins++
@@ -222,6 +234,11 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			// which remain valid without them: later positions find
 			// this data at the match's source instead.
 			stop := p + int(long.length)
+			if c.useLCP {
+				// The interval tree's walk takes every
+				// position in turn.
+				c.lcp.skip(stop)
+			}
 			for ; c.ins < stop; c.ins++ {
 				c.df.insert(data, c.ins, nil)
 			}
