@@ -157,6 +157,19 @@ type ReceiveImageOptions struct {
 	// the catalog.
 	Data     string
 	Disabled bool // the image arrives disabled
+	// Replace says that image FileName of the group exists and is
+	// replaced, as replace-image replaces an image (its install sessions
+	// must have ended): its file by the received one (written to a
+	// temporary file, synced, renamed over it: the commit point), its
+	// catalog state (enabled or not, display order) kept; Disabled is
+	// ignored.
+	Replace bool
+	// ReplaceData, with Replace, replaces the image's external data folder
+	// by Data (removes it when Data is ""), after the image file: a
+	// replace cut short between the two leaves the new image with its old
+	// external data, which a second replace puts right. Without it the
+	// image keeps its unattend file, $OEM$ folder and language packs.
+	ReplaceData bool
 }
 
 // ReceiveImage adds to image group g the image of src, a metadata-only WIM
@@ -225,6 +238,13 @@ func (s *Store) ReceiveImage(ctx context.Context, g string, src string, o Receiv
 		return fail(err)
 	}
 	nr := ImageRef{Group: g, File: nf}
+	if o.Replace {
+		if err := s.replaceReceived(ctx, op, nr, sw, img, info, codec, chunk, o); err != nil {
+			op.abandon()
+			return ImageRef{}, err
+		}
+		return nr, op.done()
+	}
 	plan := []*plannedImage{{index: 1, img: img, info: info}}
 	if err := s.planNames(ImageRef{Group: g}, plan, AddOptions{FileName: nf}, nf); err != nil {
 		op.done()
@@ -257,6 +277,62 @@ func (s *Store) ReceiveImage(ctx context.Context, g string, src string, o Receiv
 		return ImageRef{}, err
 	}
 	return nr, op.done()
+}
+
+// replaceReceived replaces image nr by the received image img of sw
+// (ReceiveImage with o.Replace), under op.
+func (s *Store) replaceReceived(ctx context.Context, op *op, nr ImageRef, sw *wim.WIM, img *wim.Image, info wim.ImageInfo, codec wim.Compression, chunk int, o ReceiveImageOptions) error {
+	rec, err := s.record(nr)
+	if err != nil {
+		return fmt.Errorf("cannot replace image %s: %w", nr, err)
+	}
+	if err := s.checkNameFree(nr, info.Name); err != nil {
+		return err
+	}
+	if n, err := s.activeSessions(nr); err != nil {
+		return err
+	} else if n > 0 {
+		return fmt.Errorf("image %s has %d install session%s: it is replaced once they end; try again then", nr, n, plural(n))
+	}
+	var newRec imageRecord
+	if o.ReplaceData && o.Data != "" {
+		if err := checkReceivedData(nr, o.Data, &newRec); err != nil {
+			return err
+		}
+	}
+	if err := op.save(); err != nil {
+		return err
+	}
+	dir := s.GroupDir(nr.Group)
+	tmp := filepath.Join(dir, tempTag+op.e.ID+"-"+nr.File+".wim")
+	if err := writeImageFile(ctx, imageFile{name: tmp, src: sw, index: 1, img: img, info: info, codec: codec, chunk: chunk, rpfix: sw.Header().Flags&wim.FlagRPFix != 0}); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, s.ImagePath(nr)); err != nil {
+		return err
+	}
+	syncDir(dir)
+	step("receive-replace-renamed")
+	rec.Cache = nil
+	if o.ReplaceData {
+		// The new folder beside the old one, then swapped in.
+		old := filepath.Join(dir, tempTag+op.e.ID+"-old-"+nr.File)
+		if _, err := os.Stat(filepath.Join(dir, nr.File)); err == nil {
+			if err := os.Rename(filepath.Join(dir, nr.File), old); err != nil {
+				return err
+			}
+		}
+		rec.Unattend, rec.LangPacks = "", newRec.LangPacks
+		if o.Data != "" {
+			if err := s.installReceivedData(nr, o.Data, op.e.ID, &rec); err != nil {
+				return err
+			}
+		}
+		if err := os.RemoveAll(old); err != nil {
+			return err
+		}
+	}
+	return s.putRecord(nr, rec)
 }
 
 // checkBlobsHeld checks that sw (the image file src, opened with its
