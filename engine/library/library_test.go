@@ -18,6 +18,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/engine/wim"
@@ -109,12 +110,63 @@ func applyAll(t *testing.T, st *store.Store, g string, variants ...string) {
 	}
 }
 
+// applyImage applies image file of group g of st with wimlib-imagex
+// (--ref Res.rwm) and checks that it holds files.
+func applyImage(t *testing.T, st *store.Store, g, file string, files map[string]string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	oracle.Run(t, "apply", st.ImagePath(store.ImageRef{Group: g, File: file}), "1", out, "--ref="+st.ResPath(g))
+	storetest.SameTree(t, files, out)
+}
+
+// serviceAdd adds file p holding data to image file of group Lab of st by
+// a servicing commit (the image is disabled for it, and enabled again
+// when it was).
+func serviceAdd(t *testing.T, st *store.Store, file, p, data string) {
+	t.Helper()
+	ctx := context.Background()
+	r := store.ImageRef{Group: "Lab", File: file}
+	list, err := st.ListImages(ctx, store.ListOptions{Group: "Lab", Type: store.TypeInstall, NoSpace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enabled := false
+	for _, im := range list {
+		if strings.TrimSuffix(im.File, ".wim") == file {
+			enabled = im.Enabled
+		}
+	}
+	set := func(on bool) {
+		if err := st.SetImage(ctx, r, store.SetOptions{Enabled: &on}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if enabled {
+		set(false)
+	}
+	ss, err := servicing.Begin(ctx, st, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.AddData(p, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := ss.Commit(ctx, servicing.CommitOptions{}); err != nil || c.NewBlobs != 1 {
+		t.Fatalf("servicing commit: %+v %v, want 1 new blob", c, err)
+	}
+	if enabled {
+		set(true)
+	}
+}
+
 func same(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }
 
 // TestPublishPull: site A publishes a group, site B pulls it and
-// wimlib-imagex applies every image; a second publish after the group
-// gained an image sends only its new blob, and the second pull fetches
-// only that; a third publish of an unchanged group writes nothing.
+// wimlib-imagex applies every image; a second publish after a servicing
+// commit of one added file at site A sends only that file's blob, and the
+// second pull fetches only that and replaces the serviced image (applied
+// with --ref, the file is there); a third publish of an unchanged group
+// writes nothing.
 func TestPublishPull(t *testing.T) {
 	oracle.Wimlib(t)
 	ctx := context.Background()
@@ -160,8 +212,10 @@ func TestPublishPull(t *testing.T) {
 		t.Errorf("the pull left its staging folder: %v", err)
 	}
 
-	// The group changes at site A: only the new image's own blob goes.
-	addVariant(t, a, "c")
+	// Site A services image b (disabled): a servicing commit of one added
+	// file. Only that file's blob goes, and site B's image b is replaced.
+	added := "Windows/added.txt"
+	serviceAdd(t, a, "img-b", added, strings.Repeat("serviced at site A\n", 300))
 	r, err = l.Publish(ctx, a, "Lab", PublishOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -169,14 +223,23 @@ func TestPublishPull(t *testing.T) {
 	if r.Blobs != 4 || r.BlobsSent != 1 || r.Unchanged {
 		t.Fatalf("second publish: %+v, want 1 of 4 blobs sent", r)
 	}
+	if objs, err := l.list(ctx, blobsDir); err != nil || len(objs) != 4 {
+		t.Fatalf("blob objects after the second publish: %d %v, want 4", len(objs), err)
+	}
 	p, err = l.Pull(ctx, b, "Lab", PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.BlobsReceived != 1 || len(p.Images) != 1 || len(p.Skipped) != 2 {
-		t.Fatalf("second pull: %+v, want 1 blob and 1 image", p)
+	if p.BlobsReceived != 1 || len(p.Images) != 0 || !same(p.Updated, []string{"Lab/img-b"}) || !same(p.Skipped, []string{"Lab/img-a"}) {
+		t.Fatalf("second pull: %+v, want 1 blob and img-b updated", p)
 	}
-	applyAll(t, b, "Lab", "a", "b", "c")
+	if got, want := images(t, b, "Lab"), images(t, a, "Lab"); !same(got, want) {
+		t.Fatalf("site B has\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	want := variantFiles("b")
+	want[added] = strings.Repeat("serviced at site A\n", 300)
+	applyImage(t, b, "Lab", "img-b", want)
+	applyAll(t, b, "Lab", "a")
 
 	r, err = l.Publish(ctx, a, "Lab", PublishOptions{})
 	if err != nil {
@@ -186,7 +249,7 @@ func TestPublishPull(t *testing.T) {
 		t.Fatalf("third publish: %+v, want unchanged", r)
 	}
 	gs, err := l.Groups(ctx)
-	if err != nil || len(gs) != 1 || gs[0].Name != "Lab" || gs[0].Images != 3 || gs[0].Blobs != 4 {
+	if err != nil || len(gs) != 1 || gs[0].Name != "Lab" || gs[0].Images != 2 || gs[0].Blobs != 4 {
 		t.Fatalf("groups: %+v %v", gs, err)
 	}
 	n, missBytes, err := Missing(b, "Lab", mustManifest(t, l, "Lab"))
@@ -200,8 +263,111 @@ func TestPublishPull(t *testing.T) {
 	}
 
 	v, err := l.Verify(ctx, "", nil)
-	if err != nil || !v.OK() || v.Blobs != 4 || v.Images != 3 || v.Files != 1 {
+	if err != nil || !v.OK() || v.Blobs != 4 || v.Images != 2 || v.Files != 1 {
 		t.Fatalf("verify: %+v %v", v, err)
+	}
+}
+
+// TestPullUpdatesChangedImage: an image whose file name and name site B
+// has, changed in the library since, is replaced at site B (its external
+// data made the library's, its state kept); an unchanged one is skipped;
+// one renamed in the library is refused, naming the way out, and nothing
+// changes.
+func TestPullUpdatesChangedImage(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	unattend, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ImageUnattend.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unattend2 := append(bytes.Clone(unattend), []byte("<!-- changed at site A -->\n")...)
+	for _, c := range []struct {
+		name    string
+		change  func(t *testing.T, a *store.Store)
+		updated []string
+		refused string
+	}{
+		{"unchanged", func(*testing.T, *store.Store) {}, nil, ""},
+		{"unattend", func(t *testing.T, a *store.Store) {
+			u := filepath.Join(t.TempDir(), "u.xml")
+			os.WriteFile(u, unattend2, 0o644)
+			if err := a.SetImage(ctx, store.ImageRef{Group: "Lab", File: "img-a"}, store.SetOptions{Unattend: &u}); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"Lab/img-a"}, ""},
+		{"serviced", func(t *testing.T, a *store.Store) {
+			serviceAdd(t, a, "img-a", "Windows/new.txt", "new\n")
+		}, []string{"Lab/img-a"}, ""},
+		{"renamed", func(t *testing.T, a *store.Store) {
+			n := "Image A renamed"
+			if err := a.SetImage(ctx, store.ImageRef{Group: "Lab", File: "img-a"}, store.SetOptions{Name: &n}); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, "set-image --name"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := testLibrary(t)
+			a := groupStore(t, "a", "b")
+			if _, err := l.Publish(ctx, a, "Lab", PublishOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			b, err := store.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Pull(ctx, b, "Lab", PullOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			c.change(t, a)
+			if _, err := l.Publish(ctx, a, "Lab", PublishOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			before := resState(t, b, "Lab")
+			p, err := l.Pull(ctx, b, "Lab", PullOptions{})
+			if c.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), c.refused) {
+					t.Fatalf("pull: %v, want a refusal saying %q", err, c.refused)
+				}
+				if after := resState(t, b, "Lab"); after != before {
+					t.Errorf("the refused pull changed group Lab:\n%s\n%s", before, after)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !same(p.Updated, c.updated) || len(p.Images) != 0 || len(p.Skipped)+len(p.Updated) != 2 {
+				t.Fatalf("pull: %+v, want %v updated and the rest skipped", p, c.updated)
+			}
+			if got, want := images(t, b, "Lab"), images(t, a, "Lab"); !same(got, want) {
+				t.Fatalf("site B has\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			m := mustManifest(t, l, "Lab")
+			for _, im := range m.Images {
+				local := &localImage{file: im.File}
+				if err := describeImage(b, "Lab", local); err != nil {
+					t.Fatal(err)
+				}
+				if !sameData(local.data, im.Data) {
+					t.Errorf("image %s: external data %+v, the library's %+v", im.File, local.data, im.Data)
+				}
+				mh, _ := wim.ParseHash(im.Metadata)
+				obj := filepath.Join(t.TempDir(), "img.wim")
+				if err := l.fetchChecked(ctx, imageKey(mh), mh, obj); err != nil {
+					t.Fatal(err)
+				}
+				if ok, err := sameImageFile(b.ImagePath(store.ImageRef{Group: "Lab", File: im.File}), obj); err != nil || !ok {
+					t.Errorf("image %s differs from the library's: %v", im.File, err)
+				}
+			}
+			oracle.Run(t, "verify", b.ResPath("Lab"))
+			files := variantFiles("a")
+			if c.name == "serviced" {
+				files["Windows/new.txt"] = "new\n"
+			}
+			applyImage(t, b, "Lab", "img-a", files)
+			applyAll(t, b, "Lab", "b")
+		})
 	}
 }
 

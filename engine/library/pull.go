@@ -43,7 +43,8 @@ type PullResult struct {
 	Group         string   `json:"group"` // the group in the store
 	Manifest      string   `json:"manifest"`
 	Images        []string `json:"images"`            // images added
-	Skipped       []string `json:"skipped,omitempty"` // images the group had
+	Updated       []string `json:"updated,omitempty"` // images replaced: changed in the library
+	Skipped       []string `json:"skipped,omitempty"` // images the group had, unchanged
 	Blobs         int      `json:"blobs"`             // blobs the group's images use
 	BlobsReceived int      `json:"blobs_received"`    // blobs added to Res.rwm
 	BytesReceived int64    `json:"bytes_received"`    // bytes of the blob objects downloaded
@@ -118,7 +119,7 @@ func (l *Library) Pull(ctx context.Context, st *store.Store, g string, o PullOpt
 
 	// Images the group has already; one of the same file but another
 	// name stops the pull before anything changes.
-	have := map[string]string{}
+	have := map[string]store.Image{}
 	groups, err := st.Groups()
 	if err != nil {
 		return nil, err
@@ -133,12 +134,12 @@ func (l *Library) Pull(ctx context.Context, st *store.Store, g string, o PullOpt
 	}
 	for _, im := range list {
 		if strings.EqualFold(im.Group, dest) {
-			have[strings.ToLower(strings.TrimSuffix(im.File, ".wim"))] = im.Name
+			have[strings.ToLower(strings.TrimSuffix(im.File, ".wim"))] = im
 		}
 	}
 	for _, im := range m.Images {
-		if name, ok := have[strings.ToLower(im.File)]; ok && name != im.Name {
-			return nil, fmt.Errorf("group %s of store %s already has %s.wim holding another image (%q, not %q): pull with --as NEWGROUP, or remove that image first", dest, st.Root(), im.File, name, im.Name)
+		if local, ok := have[strings.ToLower(im.File)]; ok && local.Name != im.Name {
+			return nil, fmt.Errorf("group %s of store %s already has %s.wim holding another image (%q, not %q): if the library's image is that one renamed, rename it here too (set-image --name) and pull again; otherwise pull with --as NEWGROUP, or remove that image first", dest, st.Root(), im.File, local.Name, im.Name)
 		}
 	}
 
@@ -165,8 +166,17 @@ func (l *Library) Pull(ctx context.Context, st *store.Store, g string, o PullOpt
 	for i, im := range m.Images {
 		o.Progress.Send(progress.Report{Phase: PhaseReceive, Done: int64(i), Total: int64(len(m.Images))})
 		ref := dest + "/" + im.File
-		if _, ok := have[strings.ToLower(im.File)]; ok {
-			res.Skipped = append(res.Skipped, ref)
+		if local, ok := have[strings.ToLower(im.File)]; ok {
+			changed, err := l.updateImage(ctx, st, dest, stage, strings.TrimSuffix(local.File, ".wim"), im)
+			if err != nil {
+				return res, err
+			}
+			if changed {
+				step("pull-image-received")
+				res.Updated = append(res.Updated, ref)
+			} else {
+				res.Skipped = append(res.Skipped, ref)
+			}
 			continue
 		}
 		if err := l.receiveImage(ctx, st, dest, stage, im); err != nil {
@@ -594,6 +604,140 @@ func commitBlobs(ctx context.Context, st *store.Store, dest string, batches []st
 	return nil
 }
 
+// updateImage brings image file of group dest, which the library's image
+// im has the same file and name as, up to date with im: when its file
+// differs from im's metadata WIM (but for the header's GUID, which the
+// store gives each image file it writes) or its external data from im's,
+// it is replaced as replace-image replaces an image, crash-safe, keeping
+// its catalog state; its external data is made im's. It says whether the
+// image changed.
+func (l *Library) updateImage(ctx context.Context, st *store.Store, dest, stage, file string, im ManifestImage) (bool, error) {
+	local := &localImage{file: file}
+	if err := describeImage(st, dest, local); err != nil {
+		return false, err
+	}
+	dataSame := sameData(local.data, im.Data)
+	mh, _ := wim.ParseHash(im.Metadata)
+	dir := filepath.Join(stage, "image-"+im.File)
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(dir)
+	wimPath := filepath.Join(dir, im.File+".wim")
+	metaSame := local.meta == mh
+	if !metaSame {
+		if err := l.fetchChecked(ctx, imageKey(mh), mh, wimPath); err != nil {
+			return false, err
+		}
+		same, err := sameImageFile(st.ImagePath(store.ImageRef{Group: dest, File: file}), wimPath)
+		if err != nil {
+			return false, err
+		}
+		if metaSame = same; metaSame && dataSame {
+			return false, nil
+		}
+	} else if dataSame {
+		return false, nil
+	} else if err := l.fetchChecked(ctx, imageKey(mh), mh, wimPath); err != nil {
+		return false, err
+	}
+	data := ""
+	if !dataSame && len(im.Data) > 0 {
+		data = filepath.Join(dir, "data")
+		if err := l.fetchData(ctx, data, im); err != nil {
+			return false, err
+		}
+	}
+	_, err := st.ReceiveImage(ctx, dest, wimPath, store.ReceiveImageOptions{FileName: file, Data: data, Replace: true, ReplaceData: !dataSame})
+	return err == nil, err
+}
+
+// sameData says whether the external data files a and b are the same.
+func sameData(a, b []ManifestFile) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := make(map[string]string, len(a))
+	for _, f := range a {
+		m[f.Path] = strings.ToLower(f.SHA1)
+	}
+	for _, f := range b {
+		if h, ok := m[f.Path]; !ok || h != strings.ToLower(f.SHA1) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameImageFile says whether image files a and b hold the same bytes but
+// for their header's GUID.
+func sameImageFile(a, b string) (bool, error) {
+	fa, err := os.Open(a)
+	if err != nil {
+		return false, err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return false, err
+	}
+	defer fb.Close()
+	sa, err := fa.Stat()
+	if err != nil {
+		return false, err
+	}
+	sb, err := fb.Stat()
+	if err != nil {
+		return false, err
+	}
+	const guidOff, guidEnd = 24, 40
+	if sa.Size() != sb.Size() || sa.Size() < guidEnd {
+		return false, nil
+	}
+	ba, bb := make([]byte, 1<<16), make([]byte, 1<<16)
+	for off := int64(0); ; {
+		na, ea := io.ReadFull(fa, ba)
+		nb, eb := io.ReadFull(fb, bb)
+		if na != nb {
+			return false, nil
+		}
+		if off == 0 { // the first block holds the header
+			clear(ba[guidOff:guidEnd])
+			clear(bb[guidOff:guidEnd])
+		}
+		if !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		off += int64(na)
+		if ea == io.EOF || ea == io.ErrUnexpectedEOF {
+			return true, nil
+		}
+		if ea != nil {
+			return false, ea
+		}
+		if eb != nil {
+			return false, eb
+		}
+	}
+}
+
+// fetchData downloads image im's external data files into folder data,
+// each checked against its SHA-1.
+func (l *Library) fetchData(ctx context.Context, data string, im ManifestImage) error {
+	for _, f := range im.Data {
+		fh, _ := wim.ParseHash(f.SHA1)
+		p := filepath.Join(data, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := l.fetchChecked(ctx, fileKey(fh), fh, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // receiveImage downloads image im's metadata WIM and external data into
 // stage, checks their SHA-1 and adds the image to group dest.
 func (l *Library) receiveImage(ctx context.Context, st *store.Store, dest, stage string, im ManifestImage) error {
@@ -611,15 +755,8 @@ func (l *Library) receiveImage(ctx context.Context, st *store.Store, dest, stage
 	data := ""
 	if len(im.Data) > 0 {
 		data = filepath.Join(dir, "data")
-		for _, f := range im.Data {
-			fh, _ := wim.ParseHash(f.SHA1)
-			p := filepath.Join(data, filepath.FromSlash(f.Path))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			if err := l.fetchChecked(ctx, fileKey(fh), fh, p); err != nil {
-				return err
-			}
+		if err := l.fetchData(ctx, data, im); err != nil {
+			return err
 		}
 	}
 	_, err := st.ReceiveImage(ctx, dest, wimPath, store.ReceiveImageOptions{FileName: im.File, Data: data, Disabled: im.Disabled})
