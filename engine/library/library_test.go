@@ -540,7 +540,13 @@ func killChild(op string) int {
 	case "publish":
 		_, err = l.Publish(ctx, st, "Lab", PublishOptions{})
 	case "pull":
-		_, err = l.Pull(ctx, st, "Lab", PullOptions{BatchBytes: 1})
+		// One blob to a batch, but killed while checking downloads: a
+		// batch open.
+		bb := int64(1)
+		if at == "pull-blob-checked" {
+			bb = 0
+		}
+		_, err = l.Pull(ctx, st, "Lab", PullOptions{BatchBytes: bb})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -628,7 +634,7 @@ func TestKillPullResume(t *testing.T) {
 	for _, at := range []struct {
 		step string
 		nth  int
-	}{{"pull-blob-downloaded", 2}, {"pull-batch-committed", 1}, {"pull-batch-committed", 3}, {"pull-image-received", 2}} {
+	}{{"pull-blob-checked", 3}, {"pull-blob-downloaded", 2}, {"pull-batch-committed", 1}, {"pull-batch-committed", 3}, {"pull-image-received", 2}} {
 		t.Run(fmt.Sprintf("%s#%d", at.step, at.nth), func(t *testing.T) {
 			root := t.TempDir()
 			if _, err := store.Open(root); err != nil {
@@ -646,9 +652,18 @@ func TestKillPullResume(t *testing.T) {
 				oracle.Run(t, "verify", b.ResPath("Lab"))
 			}
 			had := len(images(t, b, "Lab"))
+			kept := stagedBlobs(t, b)
 			p, err := l.Pull(ctx, b, "Lab", PullOptions{})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// What the killed pull checked and kept is not downloaded
+			// again.
+			if want := p.Blobs - held - kept; p.BlobsDownloaded != max(want, 0) {
+				t.Fatalf("Res.rwm held %d blobs after the kill and the stage %d more; the pull downloaded %d, want %d", held, kept, p.BlobsDownloaded, want)
+			}
+			if at.step == "pull-blob-downloaded" && kept != at.nth {
+				t.Errorf("the stage kept %d blobs, want the %d downloaded before the kill", kept, at.nth)
 			}
 			if held+p.BlobsReceived != p.Blobs {
 				t.Fatalf("Res.rwm held %d blobs after the kill, the pull added %d, of %d", held, p.BlobsReceived, p.Blobs)
@@ -669,6 +684,138 @@ func TestKillPullResume(t *testing.T) {
 				t.Fatalf("site B has\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		})
+	}
+}
+
+// stagedBlobs counts the blobs in the batches of st's pull stages that
+// are not in group Lab's Res.rwm yet.
+func stagedBlobs(t *testing.T, st *store.Store) int {
+	t.Helper()
+	held := map[wim.Hash]bool{}
+	if rw, err := wim.Open(st.ResPath("Lab"), nil); err == nil {
+		for _, e := range rw.Blobs() {
+			held[e.Hash] = true
+		}
+		rw.Close()
+	}
+	batches, _ := filepath.Glob(filepath.Join(st.Root(), store.ConsoleDir, PullDir, "*", "batch-*.wim"))
+	n := 0
+	for _, p := range batches {
+		bw, err := wim.Open(p, nil)
+		if err != nil {
+			continue
+		}
+		for _, e := range bw.Blobs() {
+			if !held[e.Hash] {
+				held[e.Hash] = true
+				n++
+			}
+		}
+		bw.Close()
+	}
+	return n
+}
+
+// TestPullRechecksStage: a pull killed after two downloads leaves two
+// batches in its stage; one damaged there (a byte of its compressed data
+// flipped) is checked again by the next pull, which drops it and
+// downloads its blob again, and commits nothing damaged; the other is not
+// downloaded again.
+func TestPullRechecksStage(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	l := testLibrary(t)
+	a := groupStore(t, "a", "b", "c")
+	if _, err := l.Publish(ctx, a, "Lab", PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if _, err := store.Open(root); err != nil {
+		t.Fatal(err)
+	}
+	runKilled(t, l, "pull", root, "pull-blob-downloaded", 2)
+	batches, _ := filepath.Glob(filepath.Join(root, store.ConsoleDir, PullDir, "*", "batch-*.wim"))
+	if len(batches) != 2 {
+		t.Fatalf("the killed pull left %d batches, want 2: %v", len(batches), batches)
+	}
+	f, err := os.OpenFile(batches[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c [1]byte
+	f.ReadAt(c[:], wim.HeaderSize+40)
+	c[0] ^= 0x55
+	f.WriteAt(c[:], wim.HeaderSize+40)
+	f.Close()
+	b, err := store.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.Pull(ctx, b, "Lab", PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BlobsReceived != p.Blobs || p.BlobsDownloaded != p.Blobs-1 {
+		t.Fatalf("pull after the kill: %+v, want all %d blobs received, all but the undamaged staged one downloaded", p, p.Blobs)
+	}
+	applyAll(t, b, "Lab", "a", "b", "c")
+}
+
+// TestPullLargeObjects: blob objects above the in-memory size go through
+// files of the stage, checked the same: an altered one is refused naming
+// it, and the group pulls whole; the stage is gone after.
+func TestPullLargeObjects(t *testing.T) {
+	oracle.Wimlib(t)
+	defer func(n int64) { memBlobBytes = n }(memBlobBytes)
+	memBlobBytes = 0
+	ctx := context.Background()
+	l := testLibrary(t)
+	a := groupStore(t, "a", "b")
+	if _, err := l.Publish(ctx, a, "Lab", PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m := mustManifest(t, l, "Lab")
+	victim, _ := wim.ParseHash(m.Blobs[0].SHA1)
+	k := l.key(blobKey(victim))
+	o, err := l.c.GetObject(ctx, l.cfg.Bucket, k, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := io.ReadAll(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Clone(good)
+	bad[wim.HeaderSize+40] ^= 0x55
+	put := func(data []byte) {
+		if _, err := l.c.PutObject(ctx, l.cfg.Bucket, k, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(bad)
+	b, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Pull(ctx, b, "Lab", PullOptions{})
+	var be *BlobError
+	if !errors.As(err, &be) || be.Hash != victim {
+		t.Fatalf("pull of an altered large object: %v, want a BlobError naming %s", err, victim)
+	}
+	if _, err := os.Stat(b.GroupDir("Lab")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused pull created the group: %v", err)
+	}
+	put(good)
+	p, err := l.Pull(ctx, b, "Lab", PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BlobsReceived != p.Blobs {
+		t.Fatalf("pull: %+v", p)
+	}
+	applyAll(t, b, "Lab", "a", "b")
+	if ents, _ := os.ReadDir(filepath.Join(b.Root(), store.ConsoleDir, PullDir)); len(ents) != 0 {
+		t.Errorf("the pull left %d entries in its stage", len(ents))
 	}
 }
 

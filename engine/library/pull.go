@@ -47,7 +47,10 @@ type PullResult struct {
 	Skipped       []string `json:"skipped,omitempty"` // images the group had, unchanged
 	Blobs         int      `json:"blobs"`             // blobs the group's images use
 	BlobsReceived int      `json:"blobs_received"`    // blobs added to Res.rwm
-	BytesReceived int64    `json:"bytes_received"`    // bytes of the blob objects downloaded
+	// BlobsDownloaded is how many blob objects this pull downloaded (a
+	// resumed pull does not download again those an earlier one kept).
+	BlobsDownloaded int   `json:"blobs_downloaded"`
+	BytesReceived   int64 `json:"bytes_received"` // bytes of the blob objects downloaded
 }
 
 // BlobError says that a blob object of the library is not what its name
@@ -352,6 +355,7 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 	var (
 		wg      sync.WaitGroup
 		got     atomic.Int64
+		gotN    atomic.Int64
 		firstMu sync.Mutex
 		first   error
 	)
@@ -378,6 +382,7 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 					continue
 				}
 				got.Add(b.stored)
+				gotN.Add(1)
 				b.size = sizes[h]
 				step("pull-blob-checked")
 				checked <- b
@@ -477,6 +482,7 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 		}
 	}
 	res.BytesReceived += got.Load()
+	res.BlobsDownloaded += int(gotN.Load())
 	if first != nil {
 		return batches, first
 	}
