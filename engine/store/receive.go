@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/wim"
@@ -239,6 +242,7 @@ func (s *Store) ReceiveImage(ctx context.Context, g string, src string, o Receiv
 	}
 	nr := ImageRef{Group: g, File: nf}
 	if o.Replace {
+		op.e.File = nf // recovery settles the external data of a replace
 		if err := s.replaceReceived(ctx, op, nr, sw, img, info, codec, chunk, o); err != nil {
 			op.abandon()
 			return ImageRef{}, err
@@ -322,17 +326,65 @@ func (s *Store) replaceReceived(ctx context.Context, op *op, nr ImageRef, sw *wi
 				return err
 			}
 		}
+		step("receive-replace-data-moved")
 		rec.Unattend, rec.LangPacks = "", newRec.LangPacks
 		if o.Data != "" {
 			if err := s.installReceivedData(nr, o.Data, op.e.ID, &rec); err != nil {
 				return err
 			}
 		}
+		step("receive-replace-data-in")
 		if err := os.RemoveAll(old); err != nil {
 			return err
 		}
 	}
 	return s.putRecord(nr, rec)
+}
+
+// settleReceiveReplace settles a replace by ReceiveImage (journal entry e,
+// its image e.File in group folder dir) cut short: an external data folder
+// moved aside and not yet replaced is put back, and the image's record
+// names the unattend file and language packs its folder holds.
+func (s *Store) settleReceiveReplace(e journalEntry, dir string) error {
+	cur := filepath.Join(dir, e.File)
+	old := filepath.Join(dir, tempTag+e.ID+"-old-"+e.File)
+	if _, err := os.Stat(old); err == nil {
+		if _, err := os.Stat(cur); errors.Is(err, os.ErrNotExist) {
+			if err := os.Rename(old, cur); err != nil {
+				return err
+			}
+		}
+	}
+	r := ImageRef{Group: e.Group, File: e.File}
+	if _, err := os.Stat(s.ImagePath(r)); err != nil {
+		return nil
+	}
+	var rec imageRecord
+	found := false
+	if err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketImages)
+		if b == nil {
+			return nil
+		}
+		var err error
+		found, err = getJSON(b, r.key(), &rec)
+		return err
+	}); err != nil || !found {
+		return err
+	}
+	rec.Unattend, rec.LangPacks = "", nil
+	if _, err := os.Stat(filepath.Join(cur, "Unattend", unattendFile)); err == nil {
+		rec.Unattend = e.File + "/Unattend/" + unattendFile
+	}
+	if ents, err := os.ReadDir(filepath.Join(cur, LangPacksDir)); err == nil {
+		for _, en := range ents {
+			if en.Type().IsRegular() && !strings.HasPrefix(en.Name(), tempTag) {
+				rec.LangPacks = append(rec.LangPacks, en.Name())
+			}
+		}
+	}
+	rec.Cache = nil
+	return s.putRecord(r, rec)
 }
 
 // checkBlobsHeld checks that sw (the image file src, opened with its
