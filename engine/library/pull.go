@@ -94,14 +94,16 @@ func manifestBlobs(m *Manifest) ([]wim.Hash, map[wim.Hash]int64) {
 }
 
 // Pull brings group g of the library into st, as o.As: the blobs the
-// store's group lacks are downloaded in parallel and each checked (a
-// resource-only WIM holding that one blob, whose data has that SHA-1)
-// before anything is committed; they are then appended to Res.rwm as
-// every append is (blobs, table, header last), and the images the group
-// lacks are added with their external data and state. A blob object that
-// is not what its name says stops the pull before the store changes. A
-// pull cut short resumes: what was checked is kept under WdsConsole/
-// library-pull, what was committed is not fetched again.
+// store's group lacks are downloaded in parallel, each checked once as it
+// arrives (a resource-only WIM holding that one blob, whose data has that
+// SHA-1) and written into a batch of the stage; only once all are there
+// are the batches appended to Res.rwm as every append is (blobs, table,
+// header last). Then the images the group lacks are added with their
+// external data and state, and those the library changed since are
+// replaced (see updateImage). A blob object that is not what its name
+// says stops the pull before the store changes. A pull cut short resumes:
+// the batches it closed under WdsConsole/library-pull are checked again
+// and kept, what was committed is not fetched again.
 func (l *Library) Pull(ctx context.Context, st *store.Store, g string, o PullOptions) (*PullResult, error) {
 	o.Progress.Send(progress.Report{Phase: PhaseCompare})
 	m, mh, err := l.Manifest(ctx, g)
