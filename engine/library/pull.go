@@ -3,6 +3,7 @@ package library
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -613,9 +614,9 @@ func commitBlobs(ctx context.Context, st *store.Store, dest string, batches []st
 }
 
 // updateImage brings image file of group dest, which the library's image
-// im has the same file and name as, up to date with im: when its file
-// differs from im's metadata WIM (but for the header's GUID, which the
-// store gives each image file it writes) or its external data from im's,
+// im has the same file and name as, up to date with im: when it holds
+// another image than im's metadata WIM (see sameImage) or its external
+// data differs from im's,
 // it is replaced as replace-image replaces an image, crash-safe, keeping
 // its catalog state; its external data is made im's. It says whether the
 // image changed.
@@ -633,22 +634,25 @@ func (l *Library) updateImage(ctx context.Context, st *store.Store, dest, stage,
 	}
 	defer os.RemoveAll(dir)
 	wimPath := filepath.Join(dir, im.File+".wim")
-	metaSame := local.meta == mh
+	imagePath := st.ImagePath(store.ImageRef{Group: dest, File: file})
+	metaSame := local.meta == mh || knownSame(st, local.meta, mh)
+	if metaSame && dataSame {
+		return false, nil
+	}
+	if err := l.fetchChecked(ctx, imageKey(mh), mh, wimPath); err != nil {
+		return false, err
+	}
 	if !metaSame {
-		if err := l.fetchChecked(ctx, imageKey(mh), mh, wimPath); err != nil {
-			return false, err
-		}
-		same, err := sameImageFile(st.ImagePath(store.ImageRef{Group: dest, File: file}), wimPath)
+		same, err := sameImage(imagePath, wimPath)
 		if err != nil {
 			return false, err
+		}
+		if same {
+			recordSame(st, imagePath, wimPath, mh)
 		}
 		if metaSame = same; metaSame && dataSame {
 			return false, nil
 		}
-	} else if dataSame {
-		return false, nil
-	} else if err := l.fetchChecked(ctx, imageKey(mh), mh, wimPath); err != nil {
-		return false, err
 	}
 	data := ""
 	if !dataSame && len(im.Data) > 0 {
@@ -657,8 +661,11 @@ func (l *Library) updateImage(ctx context.Context, st *store.Store, dest, stage,
 			return false, err
 		}
 	}
-	_, err := st.ReceiveImage(ctx, dest, wimPath, store.ReceiveImageOptions{FileName: file, Data: data, Replace: true, ReplaceData: !dataSame})
-	return err == nil, err
+	if _, err := st.ReceiveImage(ctx, dest, wimPath, store.ReceiveImageOptions{FileName: file, Data: data, Replace: true, ReplaceData: !dataSame}); err != nil {
+		return false, err
+	}
+	recordSame(st, imagePath, wimPath, mh)
+	return true, nil
 }
 
 // sameData says whether the external data files a and b are the same.
@@ -678,54 +685,100 @@ func sameData(a, b []ManifestFile) bool {
 	return true
 }
 
-// sameImageFile says whether image files a and b hold the same bytes but
-// for their header's GUID.
-func sameImageFile(a, b string) (bool, error) {
-	fa, err := os.Open(a)
+// sameImage says whether image files a and b hold the same image: the
+// same metadata (its SHA-1, whatever its compression) and the same name,
+// description and flags. The store writes every image file it receives
+// anew (its own GUID, its group's codec), so the bytes differ.
+func sameImage(a, b string) (bool, error) {
+	type facts struct {
+		meta []wim.Hash
+		info wim.ImageInfo
+	}
+	read := func(p string) (facts, error) {
+		w, err := wim.Open(p, &wim.OpenOptions{NoSplitSearch: true})
+		if err != nil {
+			return facts{}, err
+		}
+		defer w.Close()
+		var f facts
+		for _, e := range w.Blobs() {
+			if e.IsMetadata() {
+				f.meta = append(f.meta, e.Hash)
+			}
+		}
+		if w.ImageCount() == 1 {
+			f.info = *w.XML().Image(1)
+		}
+		return f, nil
+	}
+	fa, err := read(a)
 	if err != nil {
 		return false, err
 	}
-	defer fa.Close()
-	fb, err := os.Open(b)
+	fb, err := read(b)
 	if err != nil {
 		return false, err
 	}
-	defer fb.Close()
-	sa, err := fa.Stat()
-	if err != nil {
-		return false, err
-	}
-	sb, err := fb.Stat()
-	if err != nil {
-		return false, err
-	}
-	const guidOff, guidEnd = 24, 40
-	if sa.Size() != sb.Size() || sa.Size() < guidEnd {
+	if len(fa.meta) != 1 || len(fb.meta) != 1 || fa.meta[0] != fb.meta[0] {
 		return false, nil
 	}
-	ba, bb := make([]byte, 1<<16), make([]byte, 1<<16)
-	for off := int64(0); ; {
-		na, ea := io.ReadFull(fa, ba)
-		nb, eb := io.ReadFull(fb, bb)
-		if na != nb {
-			return false, nil
-		}
-		if off == 0 { // the first block holds the header
-			clear(ba[guidOff:guidEnd])
-			clear(bb[guidOff:guidEnd])
-		}
-		if !bytes.Equal(ba[:na], bb[:nb]) {
-			return false, nil
-		}
-		off += int64(na)
-		if ea == io.EOF || ea == io.ErrUnexpectedEOF {
-			return true, nil
-		}
-		if ea != nil {
-			return false, ea
-		}
-		if eb != nil {
-			return false, eb
+	ia, ib := fa.info, fb.info
+	return ia.Name == ib.Name && ia.Description == ib.Description && ia.DisplayName == ib.DisplayName &&
+		ia.DisplayDescription == ib.DisplayDescription && ia.Flags == ib.Flags, nil
+}
+
+// sameFile is where a store keeps which of its image files (by the SHA-1
+// of their bytes) hold the same image as which library image files (see
+// sameImage), so that a pull need not download an unchanged image's file
+// again to compare it.
+func sameFile(st *store.Store) string {
+	return filepath.Join(st.Root(), store.ConsoleDir, PullDir, "same-images.json")
+}
+
+// knownSame says whether image file local (its bytes' SHA-1) was found to
+// hold the same image as library image file lib.
+func knownSame(st *store.Store, local, lib wim.Hash) bool {
+	data, err := os.ReadFile(sameFile(st))
+	if err != nil {
+		return false
+	}
+	m := map[string]string{}
+	if json.Unmarshal(data, &m) != nil {
+		return false
+	}
+	return m[local.String()] == lib.String()
+}
+
+// recordSame records that image file p of st holds the same image as
+// library image file lib (downloaded at libPath), after checking it. It
+// is a cache: a failure to record costs a download next time.
+func recordSame(st *store.Store, p, libPath string, lib wim.Hash) {
+	if ok, err := sameImage(p, libPath); err != nil || !ok {
+		return
+	}
+	local, _, err := hashFile(p)
+	if err != nil {
+		return
+	}
+	m := map[string]string{}
+	if data, err := os.ReadFile(sameFile(st)); err == nil {
+		json.Unmarshal(data, &m)
+	}
+	if len(m) >= 10000 {
+		m = map[string]string{}
+	}
+	m[local.String()] = lib.String()
+	data, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	if os.MkdirAll(filepath.Dir(sameFile(st)), 0o755) != nil {
+		return
+	}
+	tmp := sameFile(st) + fmt.Sprintf(".%d.tmp", os.Getpid())
+	if os.WriteFile(tmp, data, 0o644) == nil {
+		if os.Rename(tmp, sameFile(st)) != nil {
+			os.Remove(tmp)
 		}
 	}
 }
@@ -767,7 +820,10 @@ func (l *Library) receiveImage(ctx context.Context, st *store.Store, dest, stage
 			return err
 		}
 	}
-	_, err := st.ReceiveImage(ctx, dest, wimPath, store.ReceiveImageOptions{FileName: im.File, Data: data, Disabled: im.Disabled})
+	r, err := st.ReceiveImage(ctx, dest, wimPath, store.ReceiveImageOptions{FileName: im.File, Data: data, Disabled: im.Disabled})
+	if err == nil {
+		recordSame(st, st.ImagePath(r), wimPath, mh)
+	}
 	return err
 }
 
