@@ -18,6 +18,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/store/storetest"
@@ -849,6 +850,54 @@ func TestPullLargeObjects(t *testing.T) {
 	if stages, _ := filepath.Glob(filepath.Join(b.Root(), store.ConsoleDir, PullDir, "*-Lab")); len(stages) != 0 {
 		t.Errorf("the pull left its stage: %v", stages)
 	}
+}
+
+// TestPullCancel: a pull cancelled while it downloads stops with the
+// context's error and leaves the store as it was; the next pull finishes
+// the group, without downloading again what the cancelled one kept.
+func TestPullCancel(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	l := testLibrary(t)
+	l.Workers = 2
+	a := groupStore(t, "a", "b", "c")
+	if _, err := l.Publish(ctx, a, "Lab", PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var phases []string
+	p, err := l.Pull(cctx, b, "Lab", PullOptions{BatchBytes: 1, Progress: func(r progress.Report) {
+		phases = append(phases, r.Phase)
+		if r.Phase == PhaseDownload && r.Done > 0 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled pull: %v, want context.Canceled", err)
+	}
+	if p.BlobsReceived != 0 {
+		t.Fatalf("the cancelled pull committed %d blobs", p.BlobsReceived)
+	}
+	if _, err := os.Stat(b.GroupDir("Lab")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the cancelled pull created the group: %v", err)
+	}
+	kept := stagedBlobs(t, b)
+	if kept == 0 {
+		t.Fatalf("the cancelled pull kept no checked blob (phases %v)", phases)
+	}
+	p, err = l.Pull(ctx, b, "Lab", PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BlobsReceived != p.Blobs || p.BlobsDownloaded != p.Blobs-kept {
+		t.Fatalf("pull after the cancel: %+v, want %d blobs received, %d downloaded", p, p.Blobs, p.Blobs-kept)
+	}
+	applyAll(t, b, "Lab", "a", "b", "c")
 }
 
 // TestFilerSyncReplication: the storage engine replicates the library —

@@ -350,7 +350,7 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 	for _, h := range hashes {
 		total += sizes[h]
 	}
-	parent := ctx
+	wctx := context.WithoutCancel(ctx)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	work := make(chan wim.Hash)
@@ -447,8 +447,11 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 					next++
 				}
 				// The raw copy reads the object later, from memory; one
-				// in a file is read before that file goes.
-				if err := cur.CopyBlob(parent, b.w, b.h); err != nil {
+				// in a file is read before that file goes. Copying
+				// what was checked goes on when the pull is cancelled
+				// (it is a local write of one blob): the batch is then
+				// closed and kept.
+				if err := cur.CopyBlob(wctx, b.w, b.h); err != nil {
 					return err
 				}
 				if b.file != "" {
@@ -478,7 +481,7 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 		}
 	}
 	if cur != nil {
-		if werr == nil && parent.Err() == nil {
+		if werr == nil {
 			werr = closeBatch()
 		} else {
 			cur.Abort()
