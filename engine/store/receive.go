@@ -296,7 +296,7 @@ func (s *Store) replaceReceived(ctx context.Context, op *op, nr ImageRef, sw *wi
 	if n, err := s.activeSessions(nr); err != nil {
 		return err
 	} else if n > 0 {
-		return fmt.Errorf("image %s has %d install session%s: it is replaced once they end; try again then", nr, n, plural(n))
+		return fmt.Errorf("image %s has %d install session%s under way: it was not replaced; try again once they end", nr, n, plural(n))
 	}
 	var newRec imageRecord
 	if o.ReplaceData && o.Data != "" {
