@@ -13,8 +13,11 @@
 #            to Res.rwm, images added), against `rclone copy` of the library's
 #            blob objects to an empty folder
 # Environment: WIMBENCH_CORPUS (the tree captured into group G; default: tree A
-# of the small bench corpus, ~314 MB), RUNS (default 3), WIMCONSOLE (binary;
-# default wimconsole-cli built into a temp dir), WORK (scratch folder).
+# of the small bench corpus, ~314 MB), RUNS (default 3), ROWS (default
+# "publish pull"), WIMCONSOLE (binary; default wimconsole-cli built into a temp
+# dir), WIMCONSOLE_BASE (optional: another build, e.g. main's, timed as "base"
+# in the same interleaving: base ours rclone, base ours rclone, ...), WORK
+# (scratch folder).
 # Needs rclone (apt-get install rclone) and SeaweedFS (scripts/seaweedfs.sh).
 set -euo pipefail
 export LC_ALL=C
@@ -30,8 +33,12 @@ cleanup() { "$here/scripts/seaweedfs.sh" stop "$WORK/weed" >/dev/null 2>&1 || tr
 trap cleanup EXIT
 if [ -z "${WIMCONSOLE:-}" ]; then
   WIMCONSOLE=$WORK/wimconsole-cli
-  (cd "$here" && go build -o "$WIMCONSOLE" ./cmd/wimconsole-cli)
+  (cd "$here" && go build -tags libwim -o "$WIMCONSOLE" ./cmd/wimconsole-cli)
 fi
+ROWS=${ROWS:-publish pull}
+tools="ours rclone"
+[ -n "${WIMCONSOLE_BASE:-}" ] && tools="base ours rclone"
+has_row() { case " $ROWS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # The endpoint, its credentials for both tools, and a config folder of our own.
 eval "$("$here/scripts/seaweedfs.sh" start "$WORK/weed" "${WEED_PORT:-19333}" | sed 's/^/export /; s/^export endpoint=/endpoint=/')"
@@ -64,7 +71,7 @@ measure() { # LABEL CMD...: appends "wall user sys maxrss_kb" to $WORK/LABEL
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 report() { # ROW
   local row=$1 who col
-  for who in ours rclone; do
+  for who in $tools; do
     printf '%-8s %-7s' "$row" "$who"
     for col in 1 2 3 4; do printf ' %8s' "$(cut -d' ' -f$col "$WORK/$row.$who" | median)"; done
     echo
@@ -72,15 +79,27 @@ report() { # ROW
 }
 
 echo "# row     tool       wall_s   user_s    sys_s  maxrss_kb   (medians of $RUNS)"
-for i in $(seq 1 "$RUNS"); do
-  ours library add "p$i" "$endpoint/bench/p$i" >/dev/null
-  measure publish.ours "$WIMCONSOLE" --store "$WORK/A" publish G --to "p$i"
-  measure publish.rclone env -u AWS_CA_BUNDLE rclone copy "$WORK/blobs" "weed:bench/r$i/blobs" --transfers 8
-done
-report publish
-for i in $(seq 1 "$RUNS"); do
-  measure pull.ours "$WIMCONSOLE" --store "$WORK/B$i" pull seed/G
-  measure pull.rclone env -u AWS_CA_BUNDLE rclone copy weed:bench/seed/blobs "$WORK/down$i" --transfers 8
-  rm -rf "$WORK/B$i" "$WORK/down$i"
-done
-report pull
+if has_row publish; then
+  for i in $(seq 1 "$RUNS"); do
+    if [ -n "${WIMCONSOLE_BASE:-}" ]; then
+      ours library add "q$i" "$endpoint/bench/q$i" >/dev/null
+      measure publish.base "$WIMCONSOLE_BASE" --store "$WORK/A" publish G --to "q$i"
+    fi
+    ours library add "p$i" "$endpoint/bench/p$i" >/dev/null
+    measure publish.ours "$WIMCONSOLE" --store "$WORK/A" publish G --to "p$i"
+    measure publish.rclone env -u AWS_CA_BUNDLE rclone copy "$WORK/blobs" "weed:bench/r$i/blobs" --transfers 8
+  done
+  report publish
+fi
+if has_row pull; then
+  for i in $(seq 1 "$RUNS"); do
+    if [ -n "${WIMCONSOLE_BASE:-}" ]; then
+      measure pull.base "$WIMCONSOLE_BASE" --store "$WORK/C$i" pull seed/G
+      rm -rf "$WORK/C$i"
+    fi
+    measure pull.ours "$WIMCONSOLE" --store "$WORK/B$i" pull seed/G
+    measure pull.rclone env -u AWS_CA_BUNDLE rclone copy weed:bench/seed/blobs "$WORK/down$i" --transfers 8
+    rm -rf "$WORK/B$i" "$WORK/down$i"
+  done
+  report pull
+fi

@@ -236,7 +236,10 @@ run again.
 				for _, r := range res.Images {
 					fmt.Fprintf(env.Stdout, "pulled %s\n", r)
 				}
-				fmt.Fprintf(env.Stdout, "group %s: %d images added, %d there already; %d of %d blobs downloaded (%s)\n", res.Group, len(res.Images), len(res.Skipped), res.BlobsReceived, res.Blobs, app.FormatBytes(res.BytesReceived))
+				for _, r := range res.Updated {
+					fmt.Fprintf(env.Stdout, "updated %s (changed in the library)\n", r)
+				}
+				fmt.Fprintf(env.Stdout, "group %s: %d images added, %d updated, %d there already; %d of %d blobs downloaded (%s)\n", res.Group, len(res.Images), len(res.Updated), len(res.Skipped), res.BlobsReceived, res.Blobs, app.FormatBytes(res.BytesReceived))
 				return nil
 			})
 		},

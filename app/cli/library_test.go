@@ -131,5 +131,20 @@ func TestLibraryCommands(t *testing.T) {
 	if out := do(0, "library", "prune", "lab", "--grace", "0s"); !strings.Contains(out, "removed 0 manifests, 0 blobs") {
 		t.Fatalf("prune:\n%s", out)
 	}
+	// The image changes at site A (a new unattend file): the next pull
+	// updates it at site B, and one more finds it unchanged.
+	u := filepath.Join(t.TempDir(), "u.xml")
+	os.WriteFile(u, []byte(`<?xml version="1.0"?><unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="windowsPE"/></unattend>`), 0o644)
+	do(0, "--store", a, "unattend", "set", "Win11/install", u)
+	do(0, "--store", a, "publish", "Win11", "--to", "lab")
+	if out := do(0, "--store", b, "pull", "lab/Win11", "--as", "Site"); !strings.Contains(out, "updated Site/install") || !strings.Contains(out, "0 images added, 1 updated, 0 there already") {
+		t.Fatalf("pull after the change:\n%s", out)
+	}
+	if out := do(0, "--store", b, "pull", "lab/Win11", "--as", "Site"); !strings.Contains(out, "0 images added, 0 updated, 1 there already") {
+		t.Fatalf("pull of the unchanged group:\n%s", out)
+	}
+	if out := do(0, "--store", b, "unattend", "show", "Site/install"); !strings.Contains(out, "windowsPE") {
+		t.Fatalf("unattend at site B:\n%s", out)
+	}
 	do(1, "--store", b, "pull", "lab/Nope")
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/servicing"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/store/storetest"
 	"github.com/wimconsole/wimconsole/engine/wim"
@@ -109,12 +111,63 @@ func applyAll(t *testing.T, st *store.Store, g string, variants ...string) {
 	}
 }
 
+// applyImage applies image file of group g of st with wimlib-imagex
+// (--ref Res.rwm) and checks that it holds files.
+func applyImage(t *testing.T, st *store.Store, g, file string, files map[string]string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	oracle.Run(t, "apply", st.ImagePath(store.ImageRef{Group: g, File: file}), "1", out, "--ref="+st.ResPath(g))
+	storetest.SameTree(t, files, out)
+}
+
+// serviceAdd adds file p holding data to image file of group Lab of st by
+// a servicing commit (the image is disabled for it, and enabled again
+// when it was).
+func serviceAdd(t *testing.T, st *store.Store, file, p, data string) {
+	t.Helper()
+	ctx := context.Background()
+	r := store.ImageRef{Group: "Lab", File: file}
+	list, err := st.ListImages(ctx, store.ListOptions{Group: "Lab", Type: store.TypeInstall, NoSpace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enabled := false
+	for _, im := range list {
+		if strings.TrimSuffix(im.File, ".wim") == file {
+			enabled = im.Enabled
+		}
+	}
+	set := func(on bool) {
+		if err := st.SetImage(ctx, r, store.SetOptions{Enabled: &on}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if enabled {
+		set(false)
+	}
+	ss, err := servicing.Begin(ctx, st, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.AddData(p, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := ss.Commit(ctx, servicing.CommitOptions{}); err != nil || c.NewBlobs != 1 {
+		t.Fatalf("servicing commit: %+v %v, want 1 new blob", c, err)
+	}
+	if enabled {
+		set(true)
+	}
+}
+
 func same(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }
 
 // TestPublishPull: site A publishes a group, site B pulls it and
-// wimlib-imagex applies every image; a second publish after the group
-// gained an image sends only its new blob, and the second pull fetches
-// only that; a third publish of an unchanged group writes nothing.
+// wimlib-imagex applies every image; a second publish after a servicing
+// commit of one added file at site A sends only that file's blob, and the
+// second pull fetches only that and replaces the serviced image (applied
+// with --ref, the file is there); a third publish of an unchanged group
+// writes nothing.
 func TestPublishPull(t *testing.T) {
 	oracle.Wimlib(t)
 	ctx := context.Background()
@@ -160,8 +213,10 @@ func TestPublishPull(t *testing.T) {
 		t.Errorf("the pull left its staging folder: %v", err)
 	}
 
-	// The group changes at site A: only the new image's own blob goes.
-	addVariant(t, a, "c")
+	// Site A services image b (disabled): a servicing commit of one added
+	// file. Only that file's blob goes, and site B's image b is replaced.
+	added := "Windows/added.txt"
+	serviceAdd(t, a, "img-b", added, strings.Repeat("serviced at site A\n", 300))
 	r, err = l.Publish(ctx, a, "Lab", PublishOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -169,14 +224,23 @@ func TestPublishPull(t *testing.T) {
 	if r.Blobs != 4 || r.BlobsSent != 1 || r.Unchanged {
 		t.Fatalf("second publish: %+v, want 1 of 4 blobs sent", r)
 	}
+	if objs, err := l.list(ctx, blobsDir); err != nil || len(objs) != 4 {
+		t.Fatalf("blob objects after the second publish: %d %v, want 4", len(objs), err)
+	}
 	p, err = l.Pull(ctx, b, "Lab", PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.BlobsReceived != 1 || len(p.Images) != 1 || len(p.Skipped) != 2 {
-		t.Fatalf("second pull: %+v, want 1 blob and 1 image", p)
+	if p.BlobsReceived != 1 || len(p.Images) != 0 || !same(p.Updated, []string{"Lab/img-b"}) || !same(p.Skipped, []string{"Lab/img-a"}) {
+		t.Fatalf("second pull: %+v, want 1 blob and img-b updated", p)
 	}
-	applyAll(t, b, "Lab", "a", "b", "c")
+	if got, want := images(t, b, "Lab"), images(t, a, "Lab"); !same(got, want) {
+		t.Fatalf("site B has\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	want := variantFiles("b")
+	want[added] = strings.Repeat("serviced at site A\n", 300)
+	applyImage(t, b, "Lab", "img-b", want)
+	applyAll(t, b, "Lab", "a")
 
 	r, err = l.Publish(ctx, a, "Lab", PublishOptions{})
 	if err != nil {
@@ -186,7 +250,7 @@ func TestPublishPull(t *testing.T) {
 		t.Fatalf("third publish: %+v, want unchanged", r)
 	}
 	gs, err := l.Groups(ctx)
-	if err != nil || len(gs) != 1 || gs[0].Name != "Lab" || gs[0].Images != 3 || gs[0].Blobs != 4 {
+	if err != nil || len(gs) != 1 || gs[0].Name != "Lab" || gs[0].Images != 2 || gs[0].Blobs != 4 {
 		t.Fatalf("groups: %+v %v", gs, err)
 	}
 	n, missBytes, err := Missing(b, "Lab", mustManifest(t, l, "Lab"))
@@ -200,8 +264,143 @@ func TestPublishPull(t *testing.T) {
 	}
 
 	v, err := l.Verify(ctx, "", nil)
-	if err != nil || !v.OK() || v.Blobs != 4 || v.Images != 3 || v.Files != 1 {
+	if err != nil || !v.OK() || v.Blobs != 4 || v.Images != 2 || v.Files != 1 {
 		t.Fatalf("verify: %+v %v", v, err)
+	}
+}
+
+// TestPullUpdatesChangedImage: an image whose file name and name site B
+// has, changed in the library since, is replaced at site B (its external
+// data made the library's, its state kept); an unchanged one is skipped;
+// one renamed in the library is refused, naming the way out, and nothing
+// changes.
+func TestPullUpdatesChangedImage(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	unattend, err := os.ReadFile(filepath.Join("..", "..", "testdata", "ImageUnattend.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unattend2 := append(bytes.Clone(unattend), []byte("<!-- changed at site A -->\n")...)
+	for _, c := range []struct {
+		name    string
+		change  func(t *testing.T, a *store.Store)
+		updated []string
+		refused string
+	}{
+		{"unchanged", func(*testing.T, *store.Store) {}, nil, ""},
+		{"unattend", func(t *testing.T, a *store.Store) {
+			u := filepath.Join(t.TempDir(), "u.xml")
+			os.WriteFile(u, unattend2, 0o644)
+			if err := a.SetImage(ctx, store.ImageRef{Group: "Lab", File: "img-a"}, store.SetOptions{Unattend: &u}); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"Lab/img-a"}, ""},
+		{"serviced", func(t *testing.T, a *store.Store) {
+			serviceAdd(t, a, "img-a", "Windows/new.txt", "new\n")
+		}, []string{"Lab/img-a"}, ""},
+		{"renamed", func(t *testing.T, a *store.Store) {
+			n := "Image A renamed"
+			if err := a.SetImage(ctx, store.ImageRef{Group: "Lab", File: "img-a"}, store.SetOptions{Name: &n}); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, "set-image --name"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := testLibrary(t)
+			a := groupStore(t, "a", "b")
+			if _, err := l.Publish(ctx, a, "Lab", PublishOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			b, err := store.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Pull(ctx, b, "Lab", PullOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			c.change(t, a)
+			if _, err := l.Publish(ctx, a, "Lab", PublishOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			before := resState(t, b, "Lab")
+			// An unchanged image is known the same without downloading
+			// its file again: the pull works with the image objects
+			// gone (they are put back after).
+			var restore []func()
+			if c.name == "unchanged" {
+				objs, err := l.list(ctx, imagesDir)
+				if err != nil || len(objs) != 2 {
+					t.Fatalf("image objects: %v %v", objs, err)
+				}
+				for _, o := range objs {
+					r, err := l.c.GetObject(ctx, l.cfg.Bucket, l.key(o.Key), minio.GetObjectOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					data, err := io.ReadAll(r)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := l.c.RemoveObject(ctx, l.cfg.Bucket, l.key(o.Key), minio.RemoveObjectOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					k := o.Key
+					restore = append(restore, func() {
+						if _, err := l.c.PutObject(ctx, l.cfg.Bucket, l.key(k), bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+							t.Fatal(err)
+						}
+					})
+				}
+			}
+			p, err := l.Pull(ctx, b, "Lab", PullOptions{})
+			for _, f := range restore {
+				f()
+			}
+			if c.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), c.refused) {
+					t.Fatalf("pull: %v, want a refusal saying %q", err, c.refused)
+				}
+				if after := resState(t, b, "Lab"); after != before {
+					t.Errorf("the refused pull changed group Lab:\n%s\n%s", before, after)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !same(p.Updated, c.updated) || len(p.Images) != 0 || len(p.Skipped)+len(p.Updated) != 2 {
+				t.Fatalf("pull: %+v, want %v updated and the rest skipped", p, c.updated)
+			}
+			if got, want := images(t, b, "Lab"), images(t, a, "Lab"); !same(got, want) {
+				t.Fatalf("site B has\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			m := mustManifest(t, l, "Lab")
+			for _, im := range m.Images {
+				local := &localImage{file: im.File}
+				if err := describeImage(b, "Lab", local); err != nil {
+					t.Fatal(err)
+				}
+				if !sameData(local.data, im.Data) {
+					t.Errorf("image %s: external data %+v, the library's %+v", im.File, local.data, im.Data)
+				}
+				mh, _ := wim.ParseHash(im.Metadata)
+				obj := filepath.Join(t.TempDir(), "img.wim")
+				if err := l.fetchChecked(ctx, imageKey(mh), mh, obj); err != nil {
+					t.Fatal(err)
+				}
+				if ok, err := sameImage(b.ImagePath(store.ImageRef{Group: "Lab", File: im.File}), obj); err != nil || !ok {
+					t.Errorf("image %s differs from the library's: %v", im.File, err)
+				}
+			}
+			oracle.Run(t, "verify", b.ResPath("Lab"))
+			files := variantFiles("a")
+			if c.name == "serviced" {
+				files["Windows/new.txt"] = "new\n"
+			}
+			applyImage(t, b, "Lab", "img-a", files)
+			applyAll(t, b, "Lab", "b")
+		})
 	}
 }
 
@@ -374,7 +573,13 @@ func killChild(op string) int {
 	case "publish":
 		_, err = l.Publish(ctx, st, "Lab", PublishOptions{})
 	case "pull":
-		_, err = l.Pull(ctx, st, "Lab", PullOptions{BatchBytes: 1})
+		// One blob to a batch, but killed while checking downloads: a
+		// batch open.
+		bb := int64(1)
+		if at == "pull-blob-checked" {
+			bb = 0
+		}
+		_, err = l.Pull(ctx, st, "Lab", PullOptions{BatchBytes: bb})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -462,7 +667,7 @@ func TestKillPullResume(t *testing.T) {
 	for _, at := range []struct {
 		step string
 		nth  int
-	}{{"pull-blob-downloaded", 2}, {"pull-batch-committed", 1}, {"pull-batch-committed", 3}, {"pull-image-received", 2}} {
+	}{{"pull-blob-checked", 3}, {"pull-blob-downloaded", 2}, {"pull-batch-committed", 1}, {"pull-batch-committed", 3}, {"pull-image-received", 2}} {
 		t.Run(fmt.Sprintf("%s#%d", at.step, at.nth), func(t *testing.T) {
 			root := t.TempDir()
 			if _, err := store.Open(root); err != nil {
@@ -480,9 +685,18 @@ func TestKillPullResume(t *testing.T) {
 				oracle.Run(t, "verify", b.ResPath("Lab"))
 			}
 			had := len(images(t, b, "Lab"))
+			kept := stagedBlobs(t, b)
 			p, err := l.Pull(ctx, b, "Lab", PullOptions{})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// What the killed pull checked and kept is not downloaded
+			// again.
+			if want := p.Blobs - held - kept; p.BlobsDownloaded != max(want, 0) {
+				t.Fatalf("Res.rwm held %d blobs after the kill and the stage %d more; the pull downloaded %d, want %d", held, kept, p.BlobsDownloaded, want)
+			}
+			if at.step == "pull-blob-downloaded" && kept != at.nth {
+				t.Errorf("the stage kept %d blobs, want the %d downloaded before the kill", kept, at.nth)
 			}
 			if held+p.BlobsReceived != p.Blobs {
 				t.Fatalf("Res.rwm held %d blobs after the kill, the pull added %d, of %d", held, p.BlobsReceived, p.Blobs)
@@ -504,6 +718,186 @@ func TestKillPullResume(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stagedBlobs counts the blobs in the batches of st's pull stages that
+// are not in group Lab's Res.rwm yet.
+func stagedBlobs(t *testing.T, st *store.Store) int {
+	t.Helper()
+	held := map[wim.Hash]bool{}
+	if rw, err := wim.Open(st.ResPath("Lab"), nil); err == nil {
+		for _, e := range rw.Blobs() {
+			held[e.Hash] = true
+		}
+		rw.Close()
+	}
+	batches, _ := filepath.Glob(filepath.Join(st.Root(), store.ConsoleDir, PullDir, "*", "batch-*.wim"))
+	n := 0
+	for _, p := range batches {
+		bw, err := wim.Open(p, nil)
+		if err != nil {
+			continue
+		}
+		for _, e := range bw.Blobs() {
+			if !held[e.Hash] {
+				held[e.Hash] = true
+				n++
+			}
+		}
+		bw.Close()
+	}
+	return n
+}
+
+// TestPullRechecksStage: a pull killed after two downloads leaves two
+// batches in its stage; one damaged there (a byte of its compressed data
+// flipped) is checked again by the next pull, which drops it and
+// downloads its blob again, and commits nothing damaged; the other is not
+// downloaded again.
+func TestPullRechecksStage(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	l := testLibrary(t)
+	a := groupStore(t, "a", "b", "c")
+	if _, err := l.Publish(ctx, a, "Lab", PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if _, err := store.Open(root); err != nil {
+		t.Fatal(err)
+	}
+	runKilled(t, l, "pull", root, "pull-blob-downloaded", 2)
+	batches, _ := filepath.Glob(filepath.Join(root, store.ConsoleDir, PullDir, "*", "batch-*.wim"))
+	if len(batches) != 2 {
+		t.Fatalf("the killed pull left %d batches, want 2: %v", len(batches), batches)
+	}
+	f, err := os.OpenFile(batches[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c [1]byte
+	f.ReadAt(c[:], wim.HeaderSize+40)
+	c[0] ^= 0x55
+	f.WriteAt(c[:], wim.HeaderSize+40)
+	f.Close()
+	b, err := store.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.Pull(ctx, b, "Lab", PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BlobsReceived != p.Blobs || p.BlobsDownloaded != p.Blobs-1 {
+		t.Fatalf("pull after the kill: %+v, want all %d blobs received, all but the undamaged staged one downloaded", p, p.Blobs)
+	}
+	applyAll(t, b, "Lab", "a", "b", "c")
+}
+
+// TestPullLargeObjects: blob objects above the in-memory size go through
+// files of the stage, checked the same: an altered one is refused naming
+// it, and the group pulls whole; the stage is gone after.
+func TestPullLargeObjects(t *testing.T) {
+	oracle.Wimlib(t)
+	defer func(n int64) { memBlobBytes = n }(memBlobBytes)
+	memBlobBytes = 0
+	ctx := context.Background()
+	l := testLibrary(t)
+	a := groupStore(t, "a", "b")
+	if _, err := l.Publish(ctx, a, "Lab", PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m := mustManifest(t, l, "Lab")
+	victim, _ := wim.ParseHash(m.Blobs[0].SHA1)
+	k := l.key(blobKey(victim))
+	o, err := l.c.GetObject(ctx, l.cfg.Bucket, k, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := io.ReadAll(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Clone(good)
+	bad[wim.HeaderSize+40] ^= 0x55
+	put := func(data []byte) {
+		if _, err := l.c.PutObject(ctx, l.cfg.Bucket, k, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(bad)
+	b, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Pull(ctx, b, "Lab", PullOptions{})
+	var be *BlobError
+	if !errors.As(err, &be) || be.Hash != victim {
+		t.Fatalf("pull of an altered large object: %v, want a BlobError naming %s", err, victim)
+	}
+	if _, err := os.Stat(b.GroupDir("Lab")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused pull created the group: %v", err)
+	}
+	put(good)
+	p, err := l.Pull(ctx, b, "Lab", PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BlobsReceived != p.Blobs {
+		t.Fatalf("pull: %+v", p)
+	}
+	applyAll(t, b, "Lab", "a", "b")
+	if stages, _ := filepath.Glob(filepath.Join(b.Root(), store.ConsoleDir, PullDir, "*-Lab")); len(stages) != 0 {
+		t.Errorf("the pull left its stage: %v", stages)
+	}
+}
+
+// TestPullCancel: a pull cancelled while it downloads stops with the
+// context's error and leaves the store as it was; the next pull finishes
+// the group, without downloading again what the cancelled one kept.
+func TestPullCancel(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	l := testLibrary(t)
+	l.Workers = 2
+	a := groupStore(t, "a", "b", "c")
+	if _, err := l.Publish(ctx, a, "Lab", PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var phases []string
+	p, err := l.Pull(cctx, b, "Lab", PullOptions{BatchBytes: 1, Progress: func(r progress.Report) {
+		phases = append(phases, r.Phase)
+		if r.Phase == PhaseDownload && r.Done > 0 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled pull: %v, want context.Canceled", err)
+	}
+	if p.BlobsReceived != 0 {
+		t.Fatalf("the cancelled pull committed %d blobs", p.BlobsReceived)
+	}
+	if _, err := os.Stat(b.GroupDir("Lab")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the cancelled pull created the group: %v", err)
+	}
+	kept := stagedBlobs(t, b)
+	if kept == 0 {
+		t.Fatalf("the cancelled pull kept no checked blob (phases %v)", phases)
+	}
+	p, err = l.Pull(ctx, b, "Lab", PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.BlobsReceived != p.Blobs || p.BlobsDownloaded != p.Blobs-kept {
+		t.Fatalf("pull after the cancel: %+v, want %d blobs received, %d downloaded", p, p.Blobs, p.Blobs-kept)
+	}
+	applyAll(t, b, "Lab", "a", "b", "c")
 }
 
 // TestFilerSyncReplication: the storage engine replicates the library —

@@ -101,9 +101,12 @@ func (l *Library) Verify(ctx context.Context, g string, report progress.Func) (*
 		go func() {
 			defer wg.Done()
 			for h := range work {
-				p := filepath.Join(tmp, h.String())
-				n, err := l.fetchBlob(ctx, h, p)
-				os.Remove(p)
+				b, err := l.fetchBlob(ctx, tmp, h)
+				if b.file != "" {
+					b.w.Close()
+					os.Remove(b.file)
+				}
+				n := b.stored
 				if err != nil {
 					if ctx.Err() != nil {
 						continue

@@ -19,7 +19,7 @@ import (
 
 // Environment of a child process run by the kill tests.
 const (
-	envKillOp   = "WIMSTORE_KILL_OP"   // add, replace, regroup, boot-add, boot-replace, langpack, unattend
+	envKillOp   = "WIMSTORE_KILL_OP"   // add, replace, regroup, boot-add, boot-replace, langpack, unattend, receive-replace
 	envKillRoot = "WIMSTORE_KILL_ROOT" // store root
 	envKillSrc  = "WIMSTORE_KILL_SRC"  // source WIM
 	envKillAt   = "WIMSTORE_KILL_AT"   // step to die at ("" : run until killed from outside)
@@ -76,6 +76,9 @@ func killChild(op string) int {
 		err = s.AddLanguagePack(ctx, ImageRef{Group: "G", File: "install"}, src)
 	case "unattend":
 		err = s.SetImage(ctx, ImageRef{Group: "G", File: "install"}, SetOptions{Unattend: &src})
+	case "receive-replace": // src: "image WIM|external data folder"
+		f := strings.SplitN(src, "|", 2)
+		_, err = s.ReceiveImage(ctx, "G", f[0], ReceiveImageOptions{FileName: "install", Data: f[1], Replace: true, ReplaceData: true})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -522,6 +525,118 @@ func TestKillThenAddWithoutReopen(t *testing.T) {
 			}
 			if len(files) != want {
 				t.Errorf("group G holds %d images, want %d: %v", len(files), want, files)
+			}
+		})
+	}
+}
+
+// TestKillReceiveReplace kills a ReceiveImage that replaces an image and
+// its external data (as a library pull of a changed image does) at each
+// step: after recovery the image reads (wimlib-imagex applies it), it is
+// the old or the new one, its folder holds the old or the new external
+// data whole, the record names the unattend file the folder holds, and no
+// temporary file is left; the same replace run again then finishes it.
+func TestKillReceiveReplace(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("kill tests use POSIX process semantics")
+	}
+	oracle.Wimlib(t)
+	a, b := baseTree("a"), baseTree("b")
+	src := captureWIM(t, "lzx", writeTree(t, a), writeTree(t, b))
+	u := func(pass string) []byte {
+		return []byte(`<?xml version="1.0"?><unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="` + pass + `"/></unattend>`)
+	}
+	for _, at := range []string{"receive-replace-renamed", "receive-replace-data-moved", "receive-replace-data-in"} {
+		t.Run(at, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "RemoteInstall")
+			s, err := Open(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if _, err := s.AddImage(ctx, src, AddOptions{Group: "G"}); err != nil {
+				t.Fatal(err)
+			}
+			ra, rb := ImageRef{Group: "G", File: "install"}, ImageRef{Group: "G", File: "install-(2)"}
+			old := filepath.Join(t.TempDir(), "old.xml")
+			os.WriteFile(old, u("windowsPE"), 0o644)
+			if err := s.SetImage(ctx, ra, SetOptions{Unattend: &old}); err != nil {
+				t.Fatal(err)
+			}
+			// The new image: image 2's file (its data is in Res.rwm), image
+			// 2 removed so that its name is free.
+			img := filepath.Join(t.TempDir(), "new.wim")
+			data, err := os.ReadFile(s.ImagePath(rb))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(img, data, 0o644)
+			if err := s.RemoveImage(ctx, rb); err != nil {
+				t.Fatal(err)
+			}
+			ext := t.TempDir()
+			os.MkdirAll(filepath.Join(ext, "Unattend"), 0o755)
+			os.WriteFile(filepath.Join(ext, "Unattend", unattendFile), u("specialize"), 0o644)
+			os.MkdirAll(filepath.Join(ext, "$OEM$", "$1"), 0o755)
+			os.WriteFile(filepath.Join(ext, "$OEM$", "$1", "setup.cmd"), []byte("echo new\r\n"), 0o644)
+
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), envKillOp+"=receive-replace", envKillRoot+"="+root, envKillSrc+"="+img+"|"+ext, envKillAt+"="+at)
+			out := &limitedBuf{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Run(); err == nil {
+				t.Fatalf("the child was not killed at %s: %s", at, out)
+			}
+			check := func(wantNew bool) {
+				t.Helper()
+				if s, err = Open(root); err != nil {
+					t.Fatal(err)
+				}
+				im, err := s.GetImage(ctx, ra)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tree := a
+				if wantNew {
+					tree = b
+				}
+				out := filepath.Join(t.TempDir(), "out")
+				oracle.Run(t, "apply", s.ImagePath(ra), "1", out, "--ref="+s.ResPath("G"))
+				storetest.SameTree(t, tree, out)
+				folder := filepath.Join(s.GroupDir("G"), "install")
+				got, err := os.ReadFile(filepath.Join(folder, "Unattend", unattendFile))
+				if err != nil || im.Unattend == "" {
+					t.Fatalf("unattend file: %v, record %q", err, im.Unattend)
+				}
+				_, oemErr := os.Stat(filepath.Join(folder, "$OEM$", "$1", "setup.cmd"))
+				switch string(got) {
+				case string(u("windowsPE")):
+					if oemErr == nil {
+						t.Errorf("the old external data has the new $OEM$ folder")
+					}
+				case string(u("specialize")):
+					if oemErr != nil {
+						t.Errorf("the new external data lacks its $OEM$ folder: %v", oemErr)
+					}
+				default:
+					t.Errorf("unattend file: %q", got)
+				}
+				ents, _ := os.ReadDir(s.GroupDir("G"))
+				for _, e := range ents {
+					if strings.HasPrefix(e.Name(), tempTag) || strings.HasPrefix(e.Name(), ".") {
+						t.Errorf("recovery left %s", e.Name())
+					}
+				}
+			}
+			check(true)
+			if _, err := s.ReceiveImage(ctx, "G", img, ReceiveImageOptions{FileName: "install", Data: ext, Replace: true, ReplaceData: true}); err != nil {
+				t.Fatal(err)
+			}
+			check(true)
+			im, _ := s.GetImage(ctx, ra)
+			got, _ := os.ReadFile(filepath.Join(s.GroupDir("G"), "install", "Unattend", unattendFile))
+			if string(got) != string(u("specialize")) || im.Unattend == "" {
+				t.Errorf("after the second replace: unattend %q, record %q", got, im.Unattend)
 			}
 		})
 	}

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/wim"
@@ -63,6 +66,24 @@ func (s *Store) MissingBlobs(g string, hashes []wim.Hash) ([]wim.Hash, error) {
 // written last, so a batch is stored whole or not at all. It returns the
 // number of blobs added (blobs Res.rwm holds already are skipped).
 func (s *Store) ReceiveBlobs(ctx context.Context, g string, batch string, report progress.Func) (int, error) {
+	return s.ReceiveBlobsWith(ctx, g, batch, ReceiveBlobsOptions{Progress: report})
+}
+
+// ReceiveBlobsOptions configure ReceiveBlobsWith.
+type ReceiveBlobsOptions struct {
+	Progress progress.Func
+	// Checked says that the caller checked every blob of the batch against
+	// its SHA-1 digest itself, in this process, from the data it wrote into
+	// the batch (a library pull checks each blob object as it downloads
+	// it): the batch is not decompressed again. A batch left by another
+	// process, or read back from anywhere else, is never Checked.
+	Checked bool
+}
+
+// ReceiveBlobsWith is ReceiveBlobs with options: o.Checked skips the
+// check of the batch's blobs that the caller made already.
+func (s *Store) ReceiveBlobsWith(ctx context.Context, g string, batch string, o ReceiveBlobsOptions) (int, error) {
+	report := o.Progress
 	if err := CheckGroupName(g); err != nil {
 		return 0, err
 	}
@@ -74,8 +95,10 @@ func (s *Store) ReceiveBlobs(ctx context.Context, g string, batch string, report
 	if bw.ImageCount() != 0 {
 		return 0, fmt.Errorf("%s: a batch of file data holds no image; this one has %d", batch, bw.ImageCount())
 	}
-	if err := bw.Verify(ctx, phased(report, PhaseReceive)); err != nil {
-		return 0, err
+	if !o.Checked {
+		if err := bw.Verify(ctx, phased(report, PhaseReceive)); err != nil {
+			return 0, err
+		}
 	}
 	op, err := s.begin(journalEntry{Op: "receive-blobs", Locks: []string{groupKey(g)}, Group: g})
 	if err != nil {
@@ -137,6 +160,19 @@ type ReceiveImageOptions struct {
 	// the catalog.
 	Data     string
 	Disabled bool // the image arrives disabled
+	// Replace says that image FileName of the group exists and is
+	// replaced, as replace-image replaces an image (its install sessions
+	// must have ended): its file by the received one (written to a
+	// temporary file, synced, renamed over it: the commit point), its
+	// catalog state (enabled or not, display order) kept; Disabled is
+	// ignored.
+	Replace bool
+	// ReplaceData, with Replace, replaces the image's external data folder
+	// by Data (removes it when Data is ""), after the image file: a
+	// replace cut short between the two leaves the new image with its old
+	// external data, which a second replace puts right. Without it the
+	// image keeps its unattend file, $OEM$ folder and language packs.
+	ReplaceData bool
 }
 
 // ReceiveImage adds to image group g the image of src, a metadata-only WIM
@@ -205,6 +241,14 @@ func (s *Store) ReceiveImage(ctx context.Context, g string, src string, o Receiv
 		return fail(err)
 	}
 	nr := ImageRef{Group: g, File: nf}
+	if o.Replace {
+		op.e.File = nf // recovery settles the external data of a replace
+		if err := s.replaceReceived(ctx, op, nr, sw, img, info, codec, chunk, o); err != nil {
+			op.abandon()
+			return ImageRef{}, err
+		}
+		return nr, op.done()
+	}
 	plan := []*plannedImage{{index: 1, img: img, info: info}}
 	if err := s.planNames(ImageRef{Group: g}, plan, AddOptions{FileName: nf}, nf); err != nil {
 		op.done()
@@ -237,6 +281,110 @@ func (s *Store) ReceiveImage(ctx context.Context, g string, src string, o Receiv
 		return ImageRef{}, err
 	}
 	return nr, op.done()
+}
+
+// replaceReceived replaces image nr by the received image img of sw
+// (ReceiveImage with o.Replace), under op.
+func (s *Store) replaceReceived(ctx context.Context, op *op, nr ImageRef, sw *wim.WIM, img *wim.Image, info wim.ImageInfo, codec wim.Compression, chunk int, o ReceiveImageOptions) error {
+	rec, err := s.record(nr)
+	if err != nil {
+		return fmt.Errorf("cannot replace image %s: %w", nr, err)
+	}
+	if err := s.checkNameFree(nr, info.Name); err != nil {
+		return err
+	}
+	if n, err := s.activeSessions(nr); err != nil {
+		return err
+	} else if n > 0 {
+		return fmt.Errorf("image %s has %d install session%s under way: it was not replaced; try again once they end", nr, n, plural(n))
+	}
+	var newRec imageRecord
+	if o.ReplaceData && o.Data != "" {
+		if err := checkReceivedData(nr, o.Data, &newRec); err != nil {
+			return err
+		}
+	}
+	if err := op.save(); err != nil {
+		return err
+	}
+	dir := s.GroupDir(nr.Group)
+	tmp := filepath.Join(dir, tempTag+op.e.ID+"-"+nr.File+".wim")
+	if err := writeImageFile(ctx, imageFile{name: tmp, src: sw, index: 1, img: img, info: info, codec: codec, chunk: chunk, rpfix: sw.Header().Flags&wim.FlagRPFix != 0}); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, s.ImagePath(nr)); err != nil {
+		return err
+	}
+	syncDir(dir)
+	step("receive-replace-renamed")
+	rec.Cache = nil
+	if o.ReplaceData {
+		// The new folder beside the old one, then swapped in.
+		old := filepath.Join(dir, tempTag+op.e.ID+"-old-"+nr.File)
+		if _, err := os.Stat(filepath.Join(dir, nr.File)); err == nil {
+			if err := os.Rename(filepath.Join(dir, nr.File), old); err != nil {
+				return err
+			}
+		}
+		step("receive-replace-data-moved")
+		rec.Unattend, rec.LangPacks = "", newRec.LangPacks
+		if o.Data != "" {
+			if err := s.installReceivedData(nr, o.Data, op.e.ID, &rec); err != nil {
+				return err
+			}
+		}
+		step("receive-replace-data-in")
+		if err := os.RemoveAll(old); err != nil {
+			return err
+		}
+	}
+	return s.putRecord(nr, rec)
+}
+
+// settleReceiveReplace settles a replace by ReceiveImage (journal entry e,
+// its image e.File in group folder dir) cut short: an external data folder
+// moved aside and not yet replaced is put back, and the image's record
+// names the unattend file and language packs its folder holds.
+func (s *Store) settleReceiveReplace(e journalEntry, dir string) error {
+	cur := filepath.Join(dir, e.File)
+	old := filepath.Join(dir, tempTag+e.ID+"-old-"+e.File)
+	if _, err := os.Stat(old); err == nil {
+		if _, err := os.Stat(cur); errors.Is(err, os.ErrNotExist) {
+			if err := os.Rename(old, cur); err != nil {
+				return err
+			}
+		}
+	}
+	r := ImageRef{Group: e.Group, File: e.File}
+	if _, err := os.Stat(s.ImagePath(r)); err != nil {
+		return nil
+	}
+	var rec imageRecord
+	found := false
+	if err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketImages)
+		if b == nil {
+			return nil
+		}
+		var err error
+		found, err = getJSON(b, r.key(), &rec)
+		return err
+	}); err != nil || !found {
+		return err
+	}
+	rec.Unattend, rec.LangPacks = "", nil
+	if _, err := os.Stat(filepath.Join(cur, "Unattend", unattendFile)); err == nil {
+		rec.Unattend = e.File + "/Unattend/" + unattendFile
+	}
+	if ents, err := os.ReadDir(filepath.Join(cur, LangPacksDir)); err == nil {
+		for _, en := range ents {
+			if en.Type().IsRegular() && !strings.HasPrefix(en.Name(), tempTag) {
+				rec.LangPacks = append(rec.LangPacks, en.Name())
+			}
+		}
+	}
+	rec.Cache = nil
+	return s.putRecord(r, rec)
 }
 
 // checkBlobsHeld checks that sw (the image file src, opened with its

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/wimconsole/wimconsole/engine/wim"
@@ -140,5 +141,73 @@ func TestReceive(t *testing.T) {
 	}
 	if miss, _ := dst.MissingBlobs("H", all); len(miss) != 0 {
 		t.Errorf("%d blobs still missing", len(miss))
+	}
+}
+
+// TestReceiveReplace: ReceiveImage with Replace replaces an existing
+// image (enabled: replaced all the same), keeping its state, and is refused while the image has an install
+// session (nothing changes then); without Replace the file name must be
+// free; a batch's blobs that the caller checked (ReceiveBlobsWith
+// Checked) are added as any.
+func TestReceiveReplace(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	a, b := baseTree("a"), baseTree("b")
+	if _, err := s.AddImage(ctx, captureWIM(t, "LZX", writeTree(t, a), writeTree(t, b)), AddOptions{Group: "G"}); err != nil {
+		t.Fatal(err)
+	}
+	ra, rb := ImageRef{Group: "G", File: "install"}, ImageRef{Group: "G", File: "install-(2)"}
+	src := filepath.Join(t.TempDir(), "new.wim")
+	data, err := os.ReadFile(s.ImagePath(rb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(src, data, 0o644)
+	if err := s.RemoveImage(ctx, rb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReceiveImage(ctx, "G", src, ReceiveImageOptions{FileName: "install"}); err == nil {
+		t.Fatal("receiving over an existing image without Replace worked")
+	}
+	before, err := os.ReadFile(s.ImagePath(ra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	se, err := s.OpenSession(ra, "client-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReceiveImage(ctx, "G", src, ReceiveImageOptions{FileName: "install", Replace: true}); err == nil || !strings.Contains(err.Error(), "install session") || !strings.Contains(err.Error(), "not replaced") {
+		t.Fatalf("replace during an install session: %v", err)
+	}
+	if after, _ := os.ReadFile(s.ImagePath(ra)); !bytes.Equal(before, after) {
+		t.Fatal("the refused replace changed the image file")
+	}
+	if err := s.CloseSession(se.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReceiveImage(ctx, "G", src, ReceiveImageOptions{FileName: "install", Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	im, err := s.GetImage(ctx, ra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !im.Enabled || im.Name != "Image 2" {
+		t.Errorf("the replaced image: %+v, want Image 2, enabled as before", im)
+	}
+	if after, _ := os.ReadFile(s.ImagePath(ra)); bytes.Equal(before, after) {
+		t.Error("the image file was not replaced")
+	}
+
+	// Checked blobs are committed as any.
+	dst := openStore(t)
+	all := fileBlobs(t, s.ResPath("G"))
+	n, err := dst.ReceiveBlobsWith(ctx, "H", makeBatch(t, s.ResPath("G"), all), ReceiveBlobsOptions{Checked: true})
+	if err != nil || n != len(all) {
+		t.Fatalf("checked batch: %d of %d blobs, %v", n, len(all), err)
+	}
+	if miss, err := dst.MissingBlobs("H", all); err != nil || len(miss) != 0 {
+		t.Fatalf("after the checked batch %d blobs missing, %v", len(miss), err)
 	}
 }

@@ -112,6 +112,12 @@ func (s *Store) settle(e journalEntry) error {
 			})
 		}
 		return nil
+	case "receive-image":
+		if e.File != "" {
+			if err := s.settleReceiveReplace(e, dir); err != nil {
+				return err
+			}
+		}
 	case "commit-image":
 		if err := s.settleCommit(e); err != nil {
 			return err
