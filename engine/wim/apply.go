@@ -488,7 +488,7 @@ func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, bu
 // createFile creates a new regular file; O_EXCL makes it fail, rather than
 // follow, if anything (a link included) already has the name.
 func createFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := createExcl(path)
 	if err != nil {
 		return nil, fmt.Errorf("wim: apply: %w", err)
 	}

@@ -17,3 +17,8 @@ func setFileTimes(path string, atime, mtime time.Time) error {
 // library has no portable way, so links keep the time they were created at
 // on systems other than Linux.
 func setLinkTimes(path string, atime, mtime time.Time) error { return nil }
+
+// createExcl creates path, which must not exist, for writing.
+func createExcl(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+}
