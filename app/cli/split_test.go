@@ -218,12 +218,7 @@ func TestSplitPipableCommand(t *testing.T) {
 	if code, _, errs := wimCLI(t, "split", file, dest, "--part-size", "1K"); code != 0 {
 		t.Fatalf("split: exit %d: %s", code, errs)
 	}
-	glob := filepath.Join(dir, "install*.swm")
-	parts, _ := filepath.Glob(glob)
-	if len(parts) < 2 {
-		t.Fatalf("parts %q", parts)
-	}
-	parts = append([]string{dest}, slices.DeleteFunc(parts, func(p string) bool { return p == dest })...)
+	glob, parts := setParts(t, dest)
 	var all []byte
 	for _, p := range parts {
 		if info := oracle.Run(t, "info", p); !strings.Contains(info, "Pipable") {
@@ -301,12 +296,7 @@ func TestExportPipableSplitCheck(t *testing.T) {
 			if code, _, errs := wimCLI(t, tc.args(dest)...); code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			glob := filepath.Join(dir, "install*.swm")
-			parts, _ := filepath.Glob(glob)
-			if len(parts) < 2 {
-				t.Fatalf("parts %q", parts)
-			}
-			parts = append([]string{dest}, slices.DeleteFunc(parts, func(p string) bool { return p == dest })...)
+			glob, parts := setParts(t, dest)
 			var all []byte
 			for _, p := range parts {
 				info := oracle.Run(t, "info", p, "--check")
@@ -333,4 +323,17 @@ func TestExportPipableSplitCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setParts returns the glob that finds the parts of the split set whose
+// first part is dest (install.swm: install*.swm) and the parts, dest
+// first; it fails unless there are at least two.
+func setParts(t *testing.T, dest string) (string, []string) {
+	t.Helper()
+	glob := strings.TrimSuffix(dest, filepath.Ext(dest)) + "*" + filepath.Ext(dest)
+	parts, _ := filepath.Glob(glob)
+	if len(parts) < 2 {
+		t.Fatalf("parts %q", parts)
+	}
+	return glob, append([]string{dest}, slices.DeleteFunc(parts, func(p string) bool { return p == dest })...)
 }

@@ -302,24 +302,7 @@ func TestSplitPipable(t *testing.T) {
 			if got, want := pipableSetBlobs(t, ours), pipableSetBlobs(t, theirs); !slices.EqualFunc(got, want, slices.Equal) {
 				t.Errorf("the parts hold other resources than wimlib's split puts in them:\nours   %v\nwimlib %v", got, want)
 			}
-			// Byte for byte wimlib's parts, but for the set's GUID (in the
-			// first and the last header).
-			for i := range ours {
-				a, b := concatFiles(t, ours[i:i+1]), concatFiles(t, theirs[i:i+1])
-				for _, d := range [][]byte{a, b} {
-					if len(d) >= 2*HeaderSize {
-						clear(d[0x18:0x28])
-						clear(d[len(d)-HeaderSize+0x18 : len(d)-HeaderSize+0x28])
-					}
-				}
-				if !bytes.Equal(a, b) {
-					at := 0
-					for at < min(len(a), len(b)) && a[at] == b[at] {
-						at++
-					}
-					t.Errorf("%s (%d bytes) differs from wimlib's part (%d bytes) at offset %#x", ours[i], len(a), len(b), at)
-				}
-			}
+			samePipableParts(t, ours, theirs)
 
 			// Ours, read by wimlib: --ref, then the parts through a pipe.
 			wtCheckWimlib(t, ours[0], ours[1:], srcs...)
@@ -459,20 +442,29 @@ func TestSplitIntegrity(t *testing.T) {
 			if len(theirs) != len(ours) {
 				t.Fatalf("%d parts, wimlib's split makes %d", len(ours), len(theirs))
 			}
-			for i := range ours {
-				a, b := concatFiles(t, ours[i:i+1]), concatFiles(t, theirs[i:i+1])
-				for _, d := range [][]byte{a, b} {
-					clear(d[0x18:0x28])
-					clear(d[len(d)-HeaderSize+0x18 : len(d)-HeaderSize+0x28])
-				}
-				if !bytes.Equal(a, b) {
-					at := 0
-					for at < min(len(a), len(b)) && a[at] == b[at] {
-						at++
-					}
-					t.Errorf("%s (%d bytes) differs from wimlib's part (%d bytes) at offset %#x", ours[i], len(a), len(b), at)
-				}
-			}
+			samePipableParts(t, ours, theirs)
 		})
+	}
+}
+
+// samePipableParts fails unless each of our pipable parts is byte for byte
+// wimlib's, but for the set's GUID (in the first and the last header).
+func samePipableParts(t *testing.T, ours, theirs []string) {
+	t.Helper()
+	for i := range ours {
+		a, b := concatFiles(t, ours[i:i+1]), concatFiles(t, theirs[i:i+1])
+		for _, d := range [][]byte{a, b} {
+			if len(d) >= 2*HeaderSize {
+				clear(d[0x18:0x28])
+				clear(d[len(d)-HeaderSize+0x18 : len(d)-HeaderSize+0x28])
+			}
+		}
+		if !bytes.Equal(a, b) {
+			at := 0
+			for at < min(len(a), len(b)) && a[at] == b[at] {
+				at++
+			}
+			t.Errorf("%s (%d bytes) differs from wimlib's part (%d bytes) at offset %#x", ours[i], len(a), len(b), at)
+		}
 	}
 }
