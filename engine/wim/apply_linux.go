@@ -53,20 +53,30 @@ func timespec(t time.Time) syscall.Timespec {
 // architecture.
 func setInt[T ~int32 | ~int64](p *T, v int64) { *p = T(v) }
 
-// createExcl creates path, which must not exist, for writing. os.OpenFile
-// would make the file non-blocking and offer it to the runtime's poller,
-// which refuses regular files (fcntl twice, epoll_ctl): 7 % of an apply's
-// CPU on tree A. os.NewFile of a blocking descriptor costs one fcntl and
-// keeps it out of the poller.
+// createExcl creates path, which must not exist, for writing, blocking:
+// os.OpenFile would make it non-blocking and offer it to the runtime's
+// poller, which refuses regular files (fcntl twice, epoll_ctl): 7 % of an
+// apply's CPU on tree A. os.NewFile of a blocking descriptor costs one
+// fcntl and keeps it out of the poller.
 func createExcl(path string) (*os.File, error) {
+	fd, err := openBlocking(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// openBlocking opens path with flag (and O_CLOEXEC) as a plain blocking
+// descriptor, retrying on EINTR; errors are *os.PathError, as os.Open's.
+func openBlocking(path string, flag int, perm uint32) (int, error) {
 	for {
-		fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o644)
+		fd, err := syscall.Open(path, flag|syscall.O_CLOEXEC, perm)
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+			return -1, &os.PathError{Op: "open", Path: path, Err: err}
 		}
-		return os.NewFile(uintptr(fd), path), nil
+		return fd, nil
 	}
 }

@@ -15,16 +15,11 @@ import (
 // each (a tenth of its CPU time with no compression); this file is read
 // with plain blocking reads instead.
 func capOpen(path string) (io.ReadSeekCloser, error) {
-	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
-		}
-		return &capFile{fd: fd, path: path}, nil
+	fd, err := openBlocking(path, syscall.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
 	}
+	return &capFile{fd: fd, path: path}, nil
 }
 
 // capFile is a file opened by capOpen.
