@@ -1,6 +1,7 @@
 package wim
 
 import (
+	"io"
 	"os"
 	"syscall"
 	"time"
@@ -23,6 +24,109 @@ func setFileTimes(path string, atime, mtime time.Time) error {
 // wimlib does.
 func setLinkTimes(path string, atime, mtime time.Time) error {
 	return utimensat(path, atime, mtime, atSymlinkNofollow)
+}
+
+// outFile is a regular file being applied: a plain blocking descriptor,
+// without an os.File (whose NewFile costs an fcntl and a finalizer per
+// file), written with write(2), its times set on the descriptor
+// (futimens) just before it is closed rather than by path afterwards.
+type outFile struct {
+	fd   int
+	path string // for messages
+}
+
+// createOut creates path, which must not exist (O_EXCL: never through a
+// link), for writing.
+func createOut(path string) (*outFile, error) {
+	fd, err := openBlocking(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &outFile{fd: fd, path: path}, nil
+}
+
+// maxRW is the most one write(2) is asked for, as in package os.
+const maxRW = 1 << 30
+
+// Write writes all of p, or fails.
+func (f *outFile) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := syscall.Write(f.fd, p[n:min(len(p), n+maxRW)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, &os.PathError{Op: "write", Path: f.path, Err: err}
+		}
+		if k == 0 {
+			return n, &os.PathError{Op: "write", Path: f.path, Err: io.ErrShortWrite}
+		}
+		n += k
+	}
+	return n, nil
+}
+
+// WriteAt writes all of p at offset off, or fails.
+func (f *outFile) WriteAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := syscall.Pwrite(f.fd, p[n:min(len(p), n+maxRW)], off+int64(n))
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, &os.PathError{Op: "write", Path: f.path, Err: err}
+		}
+		if k == 0 {
+			return n, &os.PathError{Op: "write", Path: f.path, Err: io.ErrShortWrite}
+		}
+		n += k
+	}
+	return n, nil
+}
+
+// Truncate sets the file's size.
+func (f *outFile) Truncate(size int64) error {
+	for {
+		err := syscall.Ftruncate(f.fd, size)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "truncate", Path: f.path, Err: err}
+		}
+		return nil
+	}
+}
+
+// finish sets the file's access and modification times on its descriptor
+// and closes it; the descriptor is closed whatever fails.
+func (f *outFile) finish(atime, mtime time.Time) error {
+	ts := [2]syscall.Timespec{timespec(atime), timespec(mtime)}
+	// utimensat with a descriptor and no path is futimens(3).
+	_, _, errno := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(f.fd), 0,
+		uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	cerr := f.Close()
+	if errno != 0 {
+		return &os.PathError{Op: "utimensat", Path: f.path, Err: errno}
+	}
+	return cerr
+}
+
+// Close closes the file; it does nothing the second time.
+func (f *outFile) Close() error {
+	if f.fd < 0 {
+		return nil
+	}
+	// Not retried on EINTR: Linux releases the descriptor whatever
+	// close(2) returns.
+	err := syscall.Close(f.fd)
+	f.fd = -1
+	if err != nil {
+		return &os.PathError{Op: "close", Path: f.path, Err: err}
+	}
+	return nil
 }
 
 func utimensat(path string, atime, mtime time.Time, flags int) error {

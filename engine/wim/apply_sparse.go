@@ -3,7 +3,7 @@ package wim
 import (
 	"bytes"
 	"context"
-	"os"
+	"io"
 )
 
 // sparseUnit is the size of the blocks a sparse file is written in: an
@@ -21,14 +21,14 @@ var zeroUnit [sparseUnit]byte
 // at the data.
 type batchWriter struct {
 	ctx        context.Context
-	files      []*os.File
+	files      []*outFile
 	sparse     []bool
 	off        int64 // offset in the blob of the next byte
 	progressed func(int64)
 }
 
 // add makes f a target of the blob.
-func (b *batchWriter) add(f *os.File, sparse bool) {
+func (b *batchWriter) add(f *outFile, sparse bool) {
 	b.files = append(b.files, f)
 	b.sparse = append(b.sparse, sparse)
 }
@@ -58,7 +58,7 @@ func (b *batchWriter) Write(p []byte) (int, error) {
 // are all zeros. A zero block cut by the end of p is skipped too: what p
 // does not write of it reads as zeros already, and the next write fills the
 // rest if it is not.
-func writeSparse(f *os.File, p []byte, off int64) error {
+func writeSparse(f io.WriterAt, p []byte, off int64) error {
 	start := -1 // start in p of the data not yet written
 	for i := 0; i < len(p); {
 		end := min(len(p), i+sparseUnit-int((off+int64(i))%sparseUnit))

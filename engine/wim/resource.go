@@ -308,9 +308,6 @@ func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte)
 		}
 		return nil
 	}
-	if r.codec == None {
-		return errAt(r.w.name, c.fileOff, "%s: chunk %d is compressed (%d of %d bytes) but the resource has no codec", r.what, c.index, c.csize, c.usize)
-	}
 	if cap(*cbuf) < c.csize {
 		// One buffer for all chunks when chunks are small; for large
 		// ones, only what this chunk needs.
@@ -323,6 +320,17 @@ func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte)
 	src := (*cbuf)[:c.csize]
 	if _, err := r.w.ra.ReadAt(src, c.fileOff); err != nil {
 		return errAt(r.w.name, c.fileOff, "%s: reading chunk %d: %v", r.what, c.index, err)
+	}
+	return r.decompress(c, dst, src, d)
+}
+
+// decompress decompresses src, the stored bytes of compressed chunk c,
+// into dst[:c.usize] with d (taken from the pool on first need and
+// returned through *d).
+func (r *resource) decompress(c chunkRef, dst, src []byte, d *decompressor) error {
+	dst = dst[:c.usize]
+	if r.codec == None {
+		return errAt(r.w.name, c.fileOff, "%s: chunk %d is compressed (%d of %d bytes) but the resource has no codec", r.what, c.index, c.csize, c.usize)
 	}
 	if *d == nil {
 		dec, err := getDecompressor(r.codec, int(r.chunk))
