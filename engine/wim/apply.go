@@ -331,15 +331,15 @@ type applyRun struct {
 }
 
 // runnable reports whether j can be part of a run: a blob of at most
-// applyRunMax bytes, stored or not, in a non-solid resource that holds
-// it in one chunk (or uncompressed), and a resource that checks out.
+// applyRunMax bytes, stored or not, in a non-solid resource that checks
+// out.
 func (j *blobJob) runnable() bool {
 	e := j.e
 	if e == nil || e.Solid != nil || e.Size() <= 0 || e.Size() > applyRunMax || e.Res.StoredSize > applyRunMax {
 		return false
 	}
-	r, err := j.w.resourceFor(e.Res, "")
-	return err == nil && (!r.chunked || r.nchunks == 1)
+	_, err := j.w.resourceFor(e.Res, "")
+	return err == nil
 }
 
 // makeRuns cuts jobs, in read order, into runs.
@@ -551,22 +551,29 @@ func (wk *applyWorker) blobData(j *blobJob, span []byte, base int64) ([]byte, er
 	if !r.chunked {
 		data = span[r.off-base : r.off-base+r.size]
 	} else {
-		c, err := r.iter().nextChunk()
-		if err != nil {
-			return nil, err
+		if key := (codecKey{r.codec, int(r.chunk)}); wk.dec != nil && wk.decKey != key {
+			wk.release()
 		}
-		src := span[c.fileOff-base : c.fileOff-base+int64(c.csize)]
-		if c.csize == c.usize {
-			data = src
-		} else {
-			if key := (codecKey{r.codec, int(r.chunk)}); wk.dec != nil && wk.decKey != key {
-				wk.release()
+		if cap(wk.out) < int(r.size) {
+			wk.out = make([]byte, r.size)
+		}
+		data = wk.out[:r.size]
+		// The chunk table is in span too: the iterator reads it there.
+		it := r.iter()
+		it.buf = span[r.tableOff-base : r.tableOff-base+r.nentries*r.entSize]
+		it.first, it.count = 0, r.nentries
+		for i := range r.nchunks {
+			c, err := it.nextChunk()
+			if err != nil {
+				return nil, err
 			}
-			if cap(wk.out) < c.usize {
-				wk.out = make([]byte, c.usize)
+			src := span[c.fileOff-base : c.fileOff-base+int64(c.csize)]
+			dst := data[i*r.chunk : i*r.chunk+int64(c.usize)]
+			if c.csize == c.usize {
+				copy(dst, src)
+				continue
 			}
-			data = wk.out[:c.usize]
-			err := r.decompress(c, data, src, &wk.dec)
+			err = r.decompress(c, dst, src, &wk.dec)
 			if wk.dec != nil {
 				wk.decKey = codecKey{r.codec, int(r.chunk)}
 			}

@@ -69,21 +69,22 @@ func withRuns(t *testing.T, maxBytes, gap int64) {
 }
 
 // runStats counts the runs of blobs read together and the blobs in them
-// for an image of w.
-func runStats(t *testing.T, w *WIM, img *Image) (runs, inRuns int) {
+// for an image of w, and all its blobs.
+func runStats(t *testing.T, w *WIM, img *Image) (runs, inRuns, blobs int) {
 	t.Helper()
 	pl, err := planApply(img, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	jobs, _ := w.applyJobs(pl)
+	blobs = len(jobs)
 	for _, r := range makeRuns(jobs) {
 		if r.end > r.off {
 			runs++
 			inRuns += len(r.jobs)
 		}
 	}
-	return runs, inRuns
+	return runs, inRuns, blobs
 }
 
 // TestApplyRuns applies images whose small blobs are read in runs (one read
@@ -105,14 +106,15 @@ func TestApplyRuns(t *testing.T) {
 		for _, tc := range []struct {
 			name     string
 			max, gap int64
-			minRuns  int // at least this many runs
-			maxRuns  int // at most (0: any)
+			minRuns  int  // at least this many runs
+			maxRuns  int  // at most (0: any)
+			allBut1  bool // every blob but that of big/1m5 in a run
 		}{
-			{"off", 0, 0, 0, 0},
-			{"one blob each", 1, 1 << 20, 0, 0},
-			{"4 KiB", 4096, 0, 2, 0},
-			{"12 KiB gap 0", 12 << 10, 0, 2, 0},
-			{"1 MiB", 1 << 20, 16 << 10, 1, 3},
+			{"off", 0, 0, 0, 0, false},
+			{"one blob each", 1, 1 << 20, 0, 0, false},
+			{"4 KiB", 4096, 0, 2, 0, false},
+			{"12 KiB gap 0", 12 << 10, 0, 2, 0, false},
+			{"1 MiB", 1 << 20, 16 << 10, 1, 3, true},
 		} {
 			t.Run(comp+"/"+tc.name, func(t *testing.T) {
 				withRuns(t, tc.max, tc.gap)
@@ -125,9 +127,13 @@ func TestApplyRuns(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				runs, inRuns := runStats(t, w, img)
+				runs, inRuns, blobs := runStats(t, w, img)
 				if runs < tc.minRuns || tc.maxRuns > 0 && runs > tc.maxRuns || runs > 0 && inRuns <= runs {
 					t.Fatalf("%d runs of %d blobs: want %d to %d runs of several blobs", runs, inRuns, tc.minRuns, tc.maxRuns)
+				}
+				// big/40k (several chunks) is in a run too.
+				if tc.allBut1 && inRuns != blobs-1 {
+					t.Fatalf("%d of %d blobs in runs, want all but one", inRuns, blobs)
 				}
 				dir := filepath.Join(t.TempDir(), "out")
 				st, err := w.ApplyImage(ctx, img, dir, nil)
@@ -159,18 +165,20 @@ func TestApplyRuns(t *testing.T) {
 func TestApplyRunDamage(t *testing.T) {
 	oracle.Wimlib(t)
 	src := runTree(t)
-	for _, comp := range []string{"none", "lzx"} {
-		t.Run(comp, func(t *testing.T) {
+	for _, tc := range []struct{ comp, name string }{
+		{"none", "/d3/f010"}, {"lzx", "/d3/f010"}, {"lzx", "/big/40k"}, // 40k: two chunks
+	} {
+		t.Run(tc.comp+tc.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "d.wim")
-			imgCapture(t, src, file, "--compress="+comp)
+			imgCapture(t, src, file, "--compress="+tc.comp)
 			img := mustImage(t, file)
-			f := img.Lookup("/d3/f010")
+			f := img.Lookup(tc.name)
 			if f == nil {
-				t.Fatal("no /d3/f010")
+				t.Fatalf("no %s", tc.name)
 			}
 			e, ok := imgOpen(t, file).Blob(f.Hash)
 			if !ok || e.Res.StoredSize < 100 {
-				t.Fatalf("blob of /d3/f010: %+v", e)
+				t.Fatalf("blob of %s: %+v", tc.name, e)
 			}
 			data, err := os.ReadFile(file)
 			if err != nil {
@@ -188,7 +196,7 @@ func TestApplyRunDamage(t *testing.T) {
 					t.Fatal(err)
 				}
 				if runMax > 0 {
-					if runs, _ := runStats(t, w, img); runs == 0 {
+					if runs, _, _ := runStats(t, w, img); runs == 0 {
 						t.Fatal("no runs")
 					}
 				}
