@@ -26,7 +26,12 @@
 # line without the GUI libraries, built into a temp dir; WIMCONSOLE=bin/wimconsole
 # measures the build with the console, which loads GTK and OpenGL at start:
 # +0.01 s and about +25 MB peak memory on every row),
-# WORK (scratch folder; default: a temp dir under the corpus cache).
+# WORK (scratch folder; default: a temp dir under the corpus cache),
+# WIMBENCH_APPLY_DIR (where the apply rows extract the tree; default
+# /dev/shm when it has room for three times the tree, else WORK): each timed
+# apply starts after the previous run's tree is deleted and `sync` has
+# written everything out, so the row measures the tools, not the kernel's
+# writeback of the run before (on a disk that swung each run by 4-17 s).
 set -euo pipefail
 export LC_ALL=C
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +57,14 @@ if [ -z "${WIMCONSOLE:-}" ]; then
   (cd "$here" && go build -o "$WIMCONSOLE" ./cmd/wimconsole-cli)
 fi
 tree_bytes=$(du -sb "$tree" | cut -f1)
+if [ -z "${WIMBENCH_APPLY_DIR:-}" ]; then
+  WIMBENCH_APPLY_DIR=$WORK
+  if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(df --output=avail -B1 /dev/shm | tail -1)" -gt $((3 * tree_bytes)) ]; then
+    WIMBENCH_APPLY_DIR=/dev/shm
+  fi
+fi
+APPLY_TO=$(mktemp -d "$WIMBENCH_APPLY_DIR/wimbench-apply.XXXXXX")
+trap 'rm -rf "$WORK" "$APPLY_TO"' EXIT
 echo "# ours: $(basename "$WIMCONSOLE"): $("$WIMCONSOLE" version); wimlib: $(wimlib-imagex --version | head -1)"
 
 # measure LABEL CMD... : runs CMD once, appends "seconds maxrss_kb user_s
@@ -145,20 +158,27 @@ for r in "${rows[@]}"; do
       row "$r" "$tree_bytes" "$(stat -c %s "$WORK/o.wim")" "$(stat -c %s "$WORK/w.wim")" ;;
     apply-*)
       c=${r#apply-}
-      # Every run applies into a fresh folder and nothing is deleted until
-      # the script ends: on ext4 without a journal, creating files within
-      # a minute or more of deleting many is much slower (the allocator
-      # steps over recently deleted inodes), which would penalise
-      # whichever tool ran right after a deletion. The order alternates.
+      # Each run extracts into $APPLY_TO/out after the previous run's tree
+      # is deleted and sync has written out everything pending, so no run
+      # pays for the writeback of the one before. On ext4 without a
+      # journal, creating files soon after deleting many is slower (the
+      # allocator steps over recently deleted inodes): the order alternates
+      # so both tools meet it alike (tmpfs, the default, has no such cost).
+      apply_run() { # LABEL CMD...
+        rm -rf "$APPLY_TO/out"; sync
+        measure "$@"
+      }
       for i in $(seq "$RUNS"); do
         if [ $((i % 2)) = 1 ]; then
-          measure "$r.ours" "$WIMCONSOLE" apply "$WORK/ref-$c.wim" 1 "$WORK/ao-$r-$i"
-          measure "$r.wimlib" wimlib-imagex apply "$WORK/ref-$c.wim" 1 "$WORK/aw-$r-$i"
+          apply_run "$r.ours" "$WIMCONSOLE" apply "$WORK/ref-$c.wim" 1 "$APPLY_TO/out"
+          apply_run "$r.wimlib" wimlib-imagex apply "$WORK/ref-$c.wim" 1 "$APPLY_TO/out"
         else
-          measure "$r.wimlib" wimlib-imagex apply "$WORK/ref-$c.wim" 1 "$WORK/aw-$r-$i"
-          measure "$r.ours" "$WIMCONSOLE" apply "$WORK/ref-$c.wim" 1 "$WORK/ao-$r-$i"
+          apply_run "$r.wimlib" wimlib-imagex apply "$WORK/ref-$c.wim" 1 "$APPLY_TO/out"
+          apply_run "$r.ours" "$WIMCONSOLE" apply "$WORK/ref-$c.wim" 1 "$APPLY_TO/out"
         fi
       done
+      rm -rf "$APPLY_TO/out"
+      echo "# $r: extracted into $WIMBENCH_APPLY_DIR ($(df --output=fstype "$APPLY_TO" | tail -1))"
       row "$r" "$(stat -c %s "$WORK/ref-$c.wim")" ;;
     verify-*)
       c=${r#verify-}
