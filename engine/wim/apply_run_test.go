@@ -216,3 +216,43 @@ func TestApplyRunDamage(t *testing.T) {
 		})
 	}
 }
+
+// TestMakeRuns checks where runs are cut: at applyRunMax bytes, at a gap
+// over applyRunGap, at a change of file, and around blobs too large for a
+// run or damaged, which are read on their own.
+func TestMakeRuns(t *testing.T) {
+	withRuns(t, 100, 10)
+	a := &WIM{name: "a.wim", size: 1000}
+	b := &WIM{name: "b.wim", size: 1000}
+	job := func(w *WIM, off, size int64) *blobJob {
+		return &blobJob{w: w, size: size, e: &BlobEntry{Res: ResourceHeader{Offset: off, StoredSize: size, Size: size}}}
+	}
+	type span struct {
+		off, end int64
+		jobs     int
+	}
+	for _, tc := range []struct {
+		name string
+		jobs []*blobJob
+		want []span
+	}{
+		{"adjacent and a small gap", []*blobJob{job(a, 0, 10), job(a, 10, 10), job(a, 25, 10)}, []span{{0, 35, 3}}},
+		{"gap too large", []*blobJob{job(a, 0, 10), job(a, 30, 10)}, []span{{0, 10, 1}, {30, 40, 1}}},
+		{"other file", []*blobJob{job(a, 0, 10), job(b, 10, 10), job(b, 20, 10)}, []span{{0, 10, 1}, {10, 30, 2}}},
+		{"full", []*blobJob{job(a, 0, 60), job(a, 60, 40), job(a, 100, 1)}, []span{{0, 100, 2}, {100, 101, 1}}},
+		{"too large alone", []*blobJob{job(a, 0, 10), job(a, 10, 101), job(a, 111, 10)}, []span{{0, 10, 1}, {0, 0, 1}, {111, 121, 1}}},
+		{"past the end of the file", []*blobJob{job(a, 0, 10), job(a, 995, 10)}, []span{{0, 10, 1}, {0, 0, 1}}},
+		{"missing", []*blobJob{job(a, 0, 10), {size: 5}, job(a, 10, 10)}, []span{{0, 10, 1}, {0, 0, 1}, {10, 20, 1}}},
+		{"overlapping", []*blobJob{job(a, 0, 10), job(a, 5, 10), job(a, 5, 3)}, []span{{0, 15, 3}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []span
+			for _, r := range makeRuns(tc.jobs) {
+				got = append(got, span{r.off, r.end, len(r.jobs)})
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("runs %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
