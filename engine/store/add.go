@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -565,16 +570,102 @@ func newBlobs(have func(wim.Hash) bool, imgs []*wim.Image) ([]wim.Hash, int64) {
 	return hashes, total
 }
 
+// checkBatchBytes is about how much data (uncompressed) one batch of
+// checkBlobs holds: small enough that the workers share the work evenly,
+// large enough that each batch's read is mostly decompressing.
+var checkBatchBytes int64 = 4 << 20
+
+// checkBatches splits hashes (blobs of sw) into batches to check in
+// parallel, each of blobs stored together, in the order the data is
+// stored; the blobs of one solid resource stay in one batch, so that it is
+// decompressed once. It returns nil when a blob is not found (ReadBlobs
+// then says which).
+func checkBatches(sw *wim.WIM, hashes []wim.Hash) [][]wim.Hash {
+	type loc struct {
+		h    wim.Hash
+		off  int64 // of its resource
+		size int64
+		// key groups the blobs of one solid resource
+		key *wim.SolidResource
+	}
+	locs := make([]loc, 0, len(hashes))
+	for _, h := range hashes {
+		e, ok := sw.Blob(h)
+		if !ok {
+			return nil
+		}
+		l := loc{h: h, off: e.Res.Offset, size: e.Size()}
+		if e.Solid != nil {
+			l.off, l.key = e.Solid.Res.Offset, e.Solid
+		}
+		locs = append(locs, l)
+	}
+	slices.SortStableFunc(locs, func(a, b loc) int { return cmp.Compare(a.off, b.off) })
+	var batches [][]wim.Hash
+	var cur []wim.Hash
+	var n int64
+	for i, l := range locs {
+		// A batch ends on a full measure, never inside a solid resource.
+		if n >= checkBatchBytes && (l.key == nil || l.key != locs[i-1].key) {
+			batches = append(batches, cur)
+			cur, n = nil, 0
+		}
+		cur = append(cur, l.h)
+		n += l.size
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	return batches
+}
+
 // checkBlobs reads the blobs hashes of sw, checking each against its
-// digest, and reports progress against total bytes.
+// digest, and reports progress against total bytes. The batches of
+// checkBatches are shared out to a worker per core; the error is that of
+// the first damaged blob in the order the data is stored, as when one
+// goroutine reads them all: after a failure, the batches before it are
+// still read, those after it are not started.
 func checkBlobs(ctx context.Context, sw *wim.WIM, hashes []wim.Hash, total int64, report progress.Func) error {
-	var done int64
-	return sw.ReadBlobs(ctx, hashes, func(e wim.BlobEntry, r io.Reader) error {
-		n, err := io.Copy(io.Discard, r)
-		done += n
-		report.Send(progress.Report{Phase: PhaseCheck, Done: done, Total: total})
-		return err
-	})
+	var done atomic.Int64
+	read := func(hashes []wim.Hash) error {
+		return sw.ReadBlobs(ctx, hashes, func(e wim.BlobEntry, r io.Reader) error {
+			n, err := io.Copy(io.Discard, r)
+			report.Send(progress.Report{Phase: PhaseCheck, Done: done.Add(n), Total: total})
+			return err
+		})
+	}
+	batches := checkBatches(sw, hashes)
+	workers := min(runtime.GOMAXPROCS(0), len(batches))
+	if workers < 2 {
+		return read(hashes)
+	}
+	errs := make([]error, len(batches))
+	var next atomic.Int64
+	var firstBad atomic.Int64 // the lowest failed batch, len(batches) for none
+	firstBad.Store(int64(len(batches)))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= firstBad.Load() {
+					return
+				}
+				if err := wim.Guard(func() error { return read(batches[i]) }); err != nil {
+					errs[i] = err
+					for bad := firstBad.Load(); i < bad && !firstBad.CompareAndSwap(bad, i); bad = firstBad.Load() {
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if i := firstBad.Load(); i < int64(len(batches)) {
+		return errs[i]
+	}
+	return ctx.Err()
 }
 
 // growRes adds the data of imgs (images of src) to group g's Res.rwm:
