@@ -707,6 +707,13 @@ func (s *Store) growResAt(ctx context.Context, res string, src *wim.WIM, imgs []
 		checked = func() error { return <-result }
 	}
 	err = w.CopyImageBlobs(ctx, src, imgs...)
+	if err == nil && check {
+		// The copied data goes to disk while the check runs, not after
+		// it: Close then syncs only the new tables before the header.
+		// (Unchecked data on disk past the old end changes nothing: the
+		// old header does not reference it, and a failure cuts it off.)
+		err = w.Flush(true)
+	}
 	// The check's error, when there is one, says best what is wrong with
 	// the source (file, offset, blob).
 	if cerr := checked(); cerr != nil {
