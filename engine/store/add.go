@@ -106,11 +106,16 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 		}
 	}
 	var err error
-	a.sw, a.plan, err = s.openSource(src, o)
+	a.sw, a.plan, err = openSourceInfo(src, o)
 	if err != nil {
 		return nil, err
 	}
 	defer a.sw.Close()
+	// The images' metadata (what data they use) is read while the group
+	// is locked and Res.rwm opened. A damaged one still changes nothing:
+	// before Res.rwm grows, the add stops and rolls back.
+	a.startReading()
+	defer a.imagesRead()
 	if err := s.beginAdd(ctx, a, src); err != nil {
 		return nil, err
 	}
@@ -150,6 +155,28 @@ type addition struct {
 	// digests as it is appended to Res.rwm (else it was checked first).
 	checkWhileAdding bool
 	recs             []imageRecord // the new images' records
+	// read gives the outcome of reading the images' metadata (sw.Image),
+	// which runs beside the preparations; readErr keeps it once taken.
+	read    chan error
+	readErr error
+}
+
+// startReading reads the images' metadata of a in a goroutine.
+func (a *addition) startReading() {
+	a.read = make(chan error, 1)
+	go func() {
+		a.read <- wim.Guard(func() error { return readImages(a.sw, a.plan) })
+	}()
+}
+
+// imagesRead waits until the images' metadata is read (each plannedImage's
+// img set) and returns the error reading it, if any.
+func (a *addition) imagesRead() error {
+	if a.read != nil {
+		a.readErr = <-a.read
+		a.read = nil
+	}
+	return a.readErr
 }
 
 // beginAdd begins the journaled add-image operation of a under the
@@ -190,6 +217,8 @@ func (s *Store) planAdd(ctx context.Context, a *addition, src string) error {
 	if !a.o.SkipVerify {
 		if !a.newGroup && exists(s.ResPath(a.o.Group)) {
 			a.checkWhileAdding = true
+		} else if err := a.imagesRead(); err != nil {
+			return err
 		} else if err := checkSourceData(ctx, a.sw, "", a.plan, a.o.Progress); err != nil {
 			return err
 		}
@@ -221,11 +250,19 @@ func (s *Store) writeAdd(ctx context.Context, a *addition) error {
 			return fmt.Errorf("creating image group %q: %w", a.o.Group, err)
 		}
 	}
+	w, err := openRes(filepath.Join(a.dir, ResFile), a.sw, a.o.Progress)
+	if err != nil {
+		return err
+	}
+	if err := a.imagesRead(); err != nil {
+		w.Abort()
+		return err
+	}
 	imgs := make([]*wim.Image, len(a.plan))
 	for i, p := range a.plan {
 		imgs[i] = p.img
 	}
-	codec, chunk, err := s.growResAt(ctx, filepath.Join(a.dir, ResFile), a.sw, imgs, a.checkWhileAdding, a.o.Progress)
+	codec, chunk, err := fillRes(ctx, w, a.sw, imgs, a.checkWhileAdding, a.o.Progress)
 	if err != nil {
 		return err
 	}
@@ -403,6 +440,33 @@ func (s *Store) publishAdd(e journalEntry) error {
 // openSource opens src and reads the images asked for: a damaged source
 // fails here, before anything is written.
 func (s *Store) openSource(src string, o AddOptions) (*wim.WIM, []*plannedImage, error) {
+	sw, plan, err := openSourceInfo(src, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := readImages(sw, plan); err != nil {
+		sw.Close()
+		return nil, nil, err
+	}
+	return sw, plan, nil
+}
+
+// readImages reads the images of plan from sw (their metadata).
+func readImages(sw *wim.WIM, plan []*plannedImage) error {
+	for _, p := range plan {
+		img, err := sw.Image(p.index)
+		if err != nil {
+			return err
+		}
+		p.img = img
+	}
+	return nil
+}
+
+// openSourceInfo is openSource but for the images' metadata, which it
+// leaves unread (each plannedImage's img nil): it opens src and checks the
+// images asked for and their XML data.
+func openSourceInfo(src string, o AddOptions) (*wim.WIM, []*plannedImage, error) {
 	sw, err := wim.Open(src, nil)
 	if err != nil {
 		return nil, nil, err
@@ -433,11 +497,6 @@ func (s *Store) openSource(src string, o AddOptions) (*wim.WIM, []*plannedImage,
 			return nil, nil, fmt.Errorf("image %d given twice", i)
 		}
 		seen[i] = true
-		img, err := sw.Image(i)
-		if err != nil {
-			sw.Close()
-			return nil, nil, err
-		}
 		info := *sw.XML().Image(i)
 		if o.Name != "" {
 			info.Name = o.Name
@@ -461,7 +520,7 @@ func (s *Store) openSource(src string, o AddOptions) (*wim.WIM, []*plannedImage,
 			sw.Close()
 			return nil, nil, fmt.Errorf("%s image %d: its XML data cannot be stored: %w", src, i, err)
 		}
-		plan = append(plan, &plannedImage{index: i, img: img, info: info})
+		plan = append(plan, &plannedImage{index: i, info: info})
 	}
 	return sw, plan, nil
 }
@@ -679,19 +738,29 @@ func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim
 // to Res.rwm is read from src and checked against its digests while it is
 // appended; a failure aborts the append, leaving Res.rwm as it was.
 func (s *Store) growResAt(ctx context.Context, res string, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
-	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd)}
-	var w *wim.Writer
-	var err error
-	if _, serr := os.Stat(res); serr == nil {
-		w, err = wim.OpenAppend(res, wo)
-	} else {
-		wo.Compression, wo.ChunkSize = groupCodec(src.Header())
-		wo.ResourceOnly = true
-		w, err = wim.Create(res, wo)
-	}
+	w, err := openRes(res, src, report)
 	if err != nil {
 		return 0, 0, err
 	}
+	return fillRes(ctx, w, src, imgs, check, report)
+}
+
+// openRes opens the Res.rwm res to grow it, or creates it (with the codec
+// groupCodec chooses for src) when missing.
+func openRes(res string, src *wim.WIM, report progress.Func) (*wim.Writer, error) {
+	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd)}
+	if _, err := os.Stat(res); err == nil {
+		return wim.OpenAppend(res, wo)
+	}
+	wo.Compression, wo.ChunkSize = groupCodec(src.Header())
+	wo.ResourceOnly = true
+	return wim.Create(res, wo)
+}
+
+// fillRes is growResAt's work once Res.rwm is open in w: it adds the data
+// of imgs, checking it with check, and closes w (aborts it on failure).
+func fillRes(ctx context.Context, w *wim.Writer, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
+	var err error
 	codec, chunk := w.Compression(), w.ChunkSize()
 	checked := func() error { return nil }
 	if check {

@@ -324,3 +324,52 @@ func TestAddDamagedDataChangesNothing(t *testing.T) {
 	}
 	mustVerify(t, s)
 }
+
+// TestAddDamagedMetadataChangesNothing: a source whose image metadata is
+// damaged (read while the store prepares the add) is refused, into an
+// existing group and a new one, checked or not: the error names the
+// source and the store is unchanged.
+func TestAddDamagedMetadataChangesNothing(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	s := openStore(t)
+	if _, err := s.AddImage(ctx, captureWIM(t, "lzx", writeTree(t, baseTree("A"))), AddOptions{Group: "G"}); err != nil {
+		t.Fatal(err)
+	}
+	snap := snapshot(t, s.Root())
+	src := captureWIM(t, "lzx", writeTree(t, baseTree("B")), writeTree(t, baseTree("C")))
+	sw, err := wim.Open(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := sw.MetadataEntry(2)
+	sw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[e.Res.Offset+e.Res.StoredSize/2] ^= 0x55
+	bad := filepath.Join(t.TempDir(), "bad-metadata.wim")
+	if err := os.WriteFile(bad, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{"G", "H"} {
+		for _, skip := range []bool{false, true} {
+			_, err := s.AddImage(ctx, bad, AddOptions{Group: g, Indexes: []int{2}, Name: "New", SkipVerify: skip})
+			if err == nil {
+				t.Fatalf("into %s (skip verify %v): add-image succeeded", g, skip)
+			}
+			if !strings.Contains(err.Error(), bad) {
+				t.Errorf("into %s (skip verify %v): the error does not name the source: %v", g, skip, err)
+			}
+			t.Logf("into %s (skip verify %v): %v", g, skip, err)
+			if got := snapshot(t, s.Root()); got != snap {
+				t.Fatalf("into %s (skip verify %v): store changed:\n%s\nwant\n%s", g, skip, got, snap)
+			}
+		}
+	}
+	mustVerify(t, s)
+}
