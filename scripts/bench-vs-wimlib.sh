@@ -6,8 +6,8 @@
 #
 # ROWS (default: all that the binary supports): apply-lzx apply-xpress verify-lzx info
 #   capture-none capture-xpress capture-lzx capture-lzx-fast capture-lzx-slow
-#   export-raw export-recompress split add-image regroup capture-lzms
-#   capture-solid wim-to-esd esd-to-wim
+#   export-raw export-recompress split add-image add-image-noverify regroup
+#   capture-lzms capture-solid wim-to-esd esd-to-wim
 # capture-lzx-fast and capture-lzx-slow are --compress lzx:fast and lzx:slow
 # against wimlib-imagex --compress=lzx:20 and lzx:100 (the LZX Pareto line).
 # capture-solid captures the tree as an ESD (--solid, solid LZMS, both tools
@@ -15,9 +15,11 @@
 # exports an ESD wimlib made (solid LZMS) to LZX.
 # add-image adds edition B (a WIM wimlib captured from tree B) to an image group
 # that holds edition A, against `wimlib-imagex export B.wim 1 A.wim` (append to
-# an existing WIM); regroup rebuilds a group holding A, B and C after B's
-# removal, against `wimlib-imagex export ABC.wim all NEW.wim` of the live images
-# of a WIM where B was soft-deleted. Both need the corpus's sibling trees B and C.
+# an existing WIM); add-image-noverify is the same with --skip-verify (the
+# source's new data copied as stored, not decompressed to check its SHA-1s);
+# regroup rebuilds a group holding A, B and C after B's removal, against
+# `wimlib-imagex export ABC.wim all NEW.wim` of the live images of a WIM where
+# B was soft-deleted. Both need the corpus's sibling trees B and C.
 # Environment: WIMBENCH_CORPUS (a folder to use as the tree; default: tree A of
 # the corpus ../shared/bench/make-corpus.sh builds, ~1.4 GB and 57,000 files,
 # or its ~350 MB version with CORPUS_SCALE=small; the corpus folder itself,
@@ -96,7 +98,7 @@ row() { # NAME INPUT_BYTES OUT_OURS OUT_WIMLIB
 
 has() { "$WIMCONSOLE" "$1" --help >/dev/null 2>&1; }
 rows=("$@")
-[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx capture-lzx-fast capture-lzx-slow apply-lzx apply-xpress verify-lzx info export-raw export-recompress split add-image regroup capture-lzms capture-solid wim-to-esd esd-to-wim)
+[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx capture-lzx-fast capture-lzx-slow apply-lzx apply-xpress verify-lzx info export-raw export-recompress split add-image add-image-noverify regroup capture-lzms capture-solid wim-to-esd esd-to-wim)
 treeB=$(dirname "$tree")/B treeC=$(dirname "$tree")/C
 # cp_eq BYTES: what cp takes for BYTES, from cp of the reference WIM (printed
 # at the end) — the bound for rows that mostly copy data.
@@ -214,20 +216,21 @@ for r in "${rows[@]}"; do
         measure "$r.wimlib" wimlib-imagex split "$WORK/ref-lzx.wim" "$WORK/sw/p.swm" 100
       done
       row "$r" "$(stat -c %s "$WORK/ref-lzx.wim")" "$(cat "$WORK"/so/*.swm | wc -c)" "$(cat "$WORK"/sw/*.swm | wc -c)" ;;
-    add-image)
+    add-image|add-image-noverify)
       [ -d "$treeB" ] || { echo "# $r: no tree B next to $tree" >&2; continue; }
+      skip=(); [ "$r" = add-image-noverify ] && skip=(--skip-verify)
       [ -f "$WORK/ref-B.wim" ] || wimlib-imagex capture "$treeB" "$WORK/ref-B.wim" B --compress=lzx >/dev/null
       for i in $(seq "$RUNS"); do
         rm -rf "$WORK/st" "$WORK/w.wim"
         "$WIMCONSOLE" --store "$WORK/st" add-image "$WORK/ref-lzx.wim" --group G >/dev/null
         cp "$WORK/ref-lzx.wim" "$WORK/w.wim"
         before_o=$(stat -c %s "$WORK/st/Images/G/Res.rwm"); before_w=$(stat -c %s "$WORK/w.wim")
-        measure "$r.ours" "$WIMCONSOLE" --store "$WORK/st" add-image "$WORK/ref-B.wim" --group G --filename B
+        measure "$r.ours" "$WIMCONSOLE" --store "$WORK/st" add-image "$WORK/ref-B.wim" --group G --filename B "${skip[@]}"
         measure "$r.wimlib" wimlib-imagex export "$WORK/ref-B.wim" 1 "$WORK/w.wim"
       done
       grow_o=$(( $(stat -c %s "$WORK/st/Images/G/Res.rwm") + $(stat -c %s "$WORK/st/Images/G/B.wim") - before_o ))
       grow_w=$(( $(stat -c %s "$WORK/w.wim") - before_w ))
-      cp_notes+=("add-image writes $grow_o bytes")
+      cp_notes+=("$r writes $grow_o bytes")
       row "$r" "$(stat -c %s "$WORK/ref-B.wim")" "$grow_o" "$grow_w" ;;
     regroup)
       need_abc || { echo "# $r: no trees B and C next to $tree" >&2; continue; }

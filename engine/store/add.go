@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -101,11 +106,16 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 		}
 	}
 	var err error
-	a.sw, a.plan, err = s.openSource(src, o)
+	a.sw, a.plan, err = openSourceInfo(src, o)
 	if err != nil {
 		return nil, err
 	}
 	defer a.sw.Close()
+	// The images' metadata (what data they use) is read while the group
+	// is locked and Res.rwm opened. A damaged one still changes nothing:
+	// before Res.rwm grows, the add stops and rolls back.
+	a.startReading()
+	defer a.imagesRead()
 	if err := s.beginAdd(ctx, a, src); err != nil {
 		return nil, err
 	}
@@ -145,6 +155,28 @@ type addition struct {
 	// digests as it is appended to Res.rwm (else it was checked first).
 	checkWhileAdding bool
 	recs             []imageRecord // the new images' records
+	// read gives the outcome of reading the images' metadata (sw.Image),
+	// which runs beside the preparations; readErr keeps it once taken.
+	read    chan error
+	readErr error
+}
+
+// startReading reads the images' metadata of a in a goroutine.
+func (a *addition) startReading() {
+	a.read = make(chan error, 1)
+	go func() {
+		a.read <- wim.Guard(func() error { return readImages(a.sw, a.plan) })
+	}()
+}
+
+// imagesRead waits until the images' metadata is read (each plannedImage's
+// img set) and returns the error reading it, if any.
+func (a *addition) imagesRead() error {
+	if a.read != nil {
+		a.readErr = <-a.read
+		a.read = nil
+	}
+	return a.readErr
 }
 
 // beginAdd begins the journaled add-image operation of a under the
@@ -185,6 +217,8 @@ func (s *Store) planAdd(ctx context.Context, a *addition, src string) error {
 	if !a.o.SkipVerify {
 		if !a.newGroup && exists(s.ResPath(a.o.Group)) {
 			a.checkWhileAdding = true
+		} else if err := a.imagesRead(); err != nil {
+			return err
 		} else if err := checkSourceData(ctx, a.sw, "", a.plan, a.o.Progress); err != nil {
 			return err
 		}
@@ -216,11 +250,19 @@ func (s *Store) writeAdd(ctx context.Context, a *addition) error {
 			return fmt.Errorf("creating image group %q: %w", a.o.Group, err)
 		}
 	}
+	w, err := openRes(filepath.Join(a.dir, ResFile), a.sw, a.o.Progress)
+	if err != nil {
+		return err
+	}
+	if err := a.imagesRead(); err != nil {
+		w.Abort()
+		return err
+	}
 	imgs := make([]*wim.Image, len(a.plan))
 	for i, p := range a.plan {
 		imgs[i] = p.img
 	}
-	codec, chunk, err := s.growResAt(ctx, filepath.Join(a.dir, ResFile), a.sw, imgs, a.checkWhileAdding, a.o.Progress)
+	codec, chunk, err := fillRes(ctx, w, a.sw, imgs, a.checkWhileAdding, a.o.Progress)
 	if err != nil {
 		return err
 	}
@@ -398,6 +440,33 @@ func (s *Store) publishAdd(e journalEntry) error {
 // openSource opens src and reads the images asked for: a damaged source
 // fails here, before anything is written.
 func (s *Store) openSource(src string, o AddOptions) (*wim.WIM, []*plannedImage, error) {
+	sw, plan, err := openSourceInfo(src, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := readImages(sw, plan); err != nil {
+		sw.Close()
+		return nil, nil, err
+	}
+	return sw, plan, nil
+}
+
+// readImages reads the images of plan from sw (their metadata).
+func readImages(sw *wim.WIM, plan []*plannedImage) error {
+	for _, p := range plan {
+		img, err := sw.Image(p.index)
+		if err != nil {
+			return err
+		}
+		p.img = img
+	}
+	return nil
+}
+
+// openSourceInfo is openSource but for the images' metadata, which it
+// leaves unread (each plannedImage's img nil): it opens src and checks the
+// images asked for and their XML data.
+func openSourceInfo(src string, o AddOptions) (*wim.WIM, []*plannedImage, error) {
 	sw, err := wim.Open(src, nil)
 	if err != nil {
 		return nil, nil, err
@@ -428,11 +497,6 @@ func (s *Store) openSource(src string, o AddOptions) (*wim.WIM, []*plannedImage,
 			return nil, nil, fmt.Errorf("image %d given twice", i)
 		}
 		seen[i] = true
-		img, err := sw.Image(i)
-		if err != nil {
-			sw.Close()
-			return nil, nil, err
-		}
 		info := *sw.XML().Image(i)
 		if o.Name != "" {
 			info.Name = o.Name
@@ -456,7 +520,7 @@ func (s *Store) openSource(src string, o AddOptions) (*wim.WIM, []*plannedImage,
 			sw.Close()
 			return nil, nil, fmt.Errorf("%s image %d: its XML data cannot be stored: %w", src, i, err)
 		}
-		plan = append(plan, &plannedImage{index: i, img: img, info: info})
+		plan = append(plan, &plannedImage{index: i, info: info})
 	}
 	return sw, plan, nil
 }
@@ -565,16 +629,102 @@ func newBlobs(have func(wim.Hash) bool, imgs []*wim.Image) ([]wim.Hash, int64) {
 	return hashes, total
 }
 
+// checkBatchBytes is about how much data (uncompressed) one batch of
+// checkBlobs holds: small enough that the workers share the work evenly,
+// large enough that each batch's read is mostly decompressing.
+var checkBatchBytes int64 = 4 << 20
+
+// checkBatches splits hashes (blobs of sw) into batches to check in
+// parallel, each of blobs stored together, in the order the data is
+// stored; the blobs of one solid resource stay in one batch, so that it is
+// decompressed once. It returns nil when a blob is not found (ReadBlobs
+// then says which).
+func checkBatches(sw *wim.WIM, hashes []wim.Hash) [][]wim.Hash {
+	type loc struct {
+		h    wim.Hash
+		off  int64 // of its resource
+		size int64
+		// key groups the blobs of one solid resource
+		key *wim.SolidResource
+	}
+	locs := make([]loc, 0, len(hashes))
+	for _, h := range hashes {
+		e, ok := sw.Blob(h)
+		if !ok {
+			return nil
+		}
+		l := loc{h: h, off: e.Res.Offset, size: e.Size()}
+		if e.Solid != nil {
+			l.off, l.key = e.Solid.Res.Offset, e.Solid
+		}
+		locs = append(locs, l)
+	}
+	slices.SortStableFunc(locs, func(a, b loc) int { return cmp.Compare(a.off, b.off) })
+	var batches [][]wim.Hash
+	var cur []wim.Hash
+	var n int64
+	for i, l := range locs {
+		// A batch ends on a full measure, never inside a solid resource.
+		if n >= checkBatchBytes && (l.key == nil || l.key != locs[i-1].key) {
+			batches = append(batches, cur)
+			cur, n = nil, 0
+		}
+		cur = append(cur, l.h)
+		n += l.size
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	return batches
+}
+
 // checkBlobs reads the blobs hashes of sw, checking each against its
-// digest, and reports progress against total bytes.
+// digest, and reports progress against total bytes. The batches of
+// checkBatches are shared out to a worker per core; the error is that of
+// the first damaged blob in the order the data is stored, as when one
+// goroutine reads them all: after a failure, the batches before it are
+// still read, those after it are not started.
 func checkBlobs(ctx context.Context, sw *wim.WIM, hashes []wim.Hash, total int64, report progress.Func) error {
-	var done int64
-	return sw.ReadBlobs(ctx, hashes, func(e wim.BlobEntry, r io.Reader) error {
-		n, err := io.Copy(io.Discard, r)
-		done += n
-		report.Send(progress.Report{Phase: PhaseCheck, Done: done, Total: total})
-		return err
-	})
+	var done atomic.Int64
+	read := func(hashes []wim.Hash) error {
+		return sw.ReadBlobs(ctx, hashes, func(e wim.BlobEntry, r io.Reader) error {
+			n, err := io.Copy(io.Discard, r)
+			report.Send(progress.Report{Phase: PhaseCheck, Done: done.Add(n), Total: total})
+			return err
+		})
+	}
+	batches := checkBatches(sw, hashes)
+	workers := min(runtime.GOMAXPROCS(0), len(batches))
+	if workers < 2 {
+		return read(hashes)
+	}
+	errs := make([]error, len(batches))
+	var next atomic.Int64
+	var firstBad atomic.Int64 // the lowest failed batch, len(batches) for none
+	firstBad.Store(int64(len(batches)))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= firstBad.Load() {
+					return
+				}
+				if err := wim.Guard(func() error { return read(batches[i]) }); err != nil {
+					errs[i] = err
+					for bad := firstBad.Load(); i < bad && !firstBad.CompareAndSwap(bad, i); bad = firstBad.Load() {
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if i := firstBad.Load(); i < int64(len(batches)) {
+		return errs[i]
+	}
+	return ctx.Err()
 }
 
 // growRes adds the data of imgs (images of src) to group g's Res.rwm:
@@ -588,19 +738,29 @@ func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim
 // to Res.rwm is read from src and checked against its digests while it is
 // appended; a failure aborts the append, leaving Res.rwm as it was.
 func (s *Store) growResAt(ctx context.Context, res string, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
-	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd)}
-	var w *wim.Writer
-	var err error
-	if _, serr := os.Stat(res); serr == nil {
-		w, err = wim.OpenAppend(res, wo)
-	} else {
-		wo.Compression, wo.ChunkSize = groupCodec(src.Header())
-		wo.ResourceOnly = true
-		w, err = wim.Create(res, wo)
-	}
+	w, err := openRes(res, src, report)
 	if err != nil {
 		return 0, 0, err
 	}
+	return fillRes(ctx, w, src, imgs, check, report)
+}
+
+// openRes opens the Res.rwm res to grow it, or creates it (with the codec
+// groupCodec chooses for src) when missing.
+func openRes(res string, src *wim.WIM, report progress.Func) (*wim.Writer, error) {
+	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd)}
+	if _, err := os.Stat(res); err == nil {
+		return wim.OpenAppend(res, wo)
+	}
+	wo.Compression, wo.ChunkSize = groupCodec(src.Header())
+	wo.ResourceOnly = true
+	return wim.Create(res, wo)
+}
+
+// fillRes is growResAt's work once Res.rwm is open in w: it adds the data
+// of imgs, checking it with check, and closes w (aborts it on failure).
+func fillRes(ctx context.Context, w *wim.Writer, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
+	var err error
 	codec, chunk := w.Compression(), w.ChunkSize()
 	checked := func() error { return nil }
 	if check {
@@ -616,6 +776,13 @@ func (s *Store) growResAt(ctx context.Context, res string, src *wim.WIM, imgs []
 		checked = func() error { return <-result }
 	}
 	err = w.CopyImageBlobs(ctx, src, imgs...)
+	if err == nil && check {
+		// The copied data goes to disk while the check runs, not after
+		// it: Close then syncs only the new tables before the header.
+		// (Unchecked data on disk past the old end changes nothing: the
+		// old header does not reference it, and a failure cuts it off.)
+		err = w.Flush(true)
+	}
 	// The check's error, when there is one, says best what is wrong with
 	// the source (file, offset, blob).
 	if cerr := checked(); cerr != nil {

@@ -121,15 +121,8 @@ func TestKill(t *testing.T) {
 		}
 		for _, at := range cases {
 			t.Run(op+"/"+at, func(t *testing.T) {
-				root := filepath.Join(t.TempDir(), "RemoteInstall")
-				s, err := Open(root)
-				if err != nil {
-					t.Fatal(err)
-				}
+				root, s := killStore(t, first, AddOptions{Group: "G"})
 				ctx := context.Background()
-				if _, err := s.AddImage(ctx, first, AddOptions{Group: "G"}); err != nil {
-					t.Fatal(err)
-				}
 				ra, rb := ImageRef{Group: "G", File: "install"}, ImageRef{Group: "G", File: "install-(2)"}
 				no := false
 				if err := s.SetImage(ctx, rb, SetOptions{Enabled: &no}); err != nil {
@@ -140,13 +133,7 @@ func TestKill(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				cmd := exec.Command(os.Args[0], "-test.run=^$")
-				cmd.Env = append(os.Environ(), envKillOp+"="+op, envKillRoot+"="+root, envKillSrc+"="+second)
-				if at != "random" {
-					cmd.Env = append(cmd.Env, envKillAt+"="+at)
-				}
-				out := &limitedBuf{}
-				cmd.Stdout, cmd.Stderr = out, out
+				cmd, out := killCmd(op, root, second, strings.TrimSuffix(at, "random"), 0)
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
@@ -154,7 +141,7 @@ func TestKill(t *testing.T) {
 					time.Sleep(time.Duration(10+rng.Intn(150)) * time.Millisecond)
 					cmd.Process.Kill()
 				}
-				err = cmd.Wait()
+				err := cmd.Wait()
 				t.Logf("child: %v %s", err, out)
 				// Recovery at open; then everything committed is whole.
 				s, err = Open(root)
@@ -200,6 +187,39 @@ func TestKill(t *testing.T) {
 	}
 }
 
+// killStore makes a store at a new root holding the images of src, added
+// with o, for a kill test: it returns the root and the store.
+func killStore(t *testing.T, src string, o AddOptions) (string, *Store) {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "RemoteInstall")
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddImage(context.Background(), src, o); err != nil {
+		t.Fatal(err)
+	}
+	return root, s
+}
+
+// killCmd is the child process (not started) that runs op (see killChild)
+// on the store at root with source src and dies at step at, the nth time
+// it is reached (0: the first); at "" lets it run until killed from
+// outside. out collects what it prints.
+func killCmd(op, root, src, at string, nth int) (cmd *exec.Cmd, out *limitedBuf) {
+	cmd = exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envKillOp+"="+op, envKillRoot+"="+root, envKillSrc+"="+src)
+	if at != "" {
+		cmd.Env = append(cmd.Env, envKillAt+"="+at)
+		if nth > 0 {
+			cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", envKillNth, nth))
+		}
+	}
+	out = &limitedBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd, out
+}
+
 type limitedBuf struct{ b []byte }
 
 func (l *limitedBuf) Write(p []byte) (int, error) {
@@ -230,19 +250,9 @@ func TestKillCopyingExternalData(t *testing.T) {
 		"unattend": unattend,
 	} {
 		t.Run(op, func(t *testing.T) {
-			root := filepath.Join(t.TempDir(), "RemoteInstall")
-			s, err := Open(root)
-			if err != nil {
-				t.Fatal(err)
-			}
+			root, s := killStore(t, src, AddOptions{Group: "G"})
 			ctx := context.Background()
-			if _, err := s.AddImage(ctx, src, AddOptions{Group: "G"}); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), envKillOp+"="+op, envKillRoot+"="+root, envKillSrc+"="+in, envKillAt+"=file-temp-written")
-			out := &limitedBuf{}
-			cmd.Stdout, cmd.Stderr = out, out
+			cmd, out := killCmd(op, root, in, "file-temp-written", 0)
 			if err := cmd.Run(); err == nil {
 				t.Fatalf("the child was not killed: %s", out)
 			}
@@ -251,7 +261,8 @@ func TestKillCopyingExternalData(t *testing.T) {
 			if ents, _ := os.ReadDir(folder); len(ents) != 1 {
 				t.Fatalf("the kill left %d files in %s, want the temporary copy", len(ents), folder)
 			}
-			if s, err = Open(root); err != nil {
+			s, err := Open(root)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if ents, _ := os.ReadDir(folder); len(ents) != 0 {
@@ -300,26 +311,13 @@ func TestKillBootImages(t *testing.T) {
 		cases := []string{map[string]string{"boot-add": "boot-image-written", "boot-replace": "boot-replace-written"}[op], "random", "random", "random"}
 		for _, at := range cases {
 			t.Run(op+"/"+at, func(t *testing.T) {
-				root := filepath.Join(t.TempDir(), "RemoteInstall")
-				s, err := Open(root)
-				if err != nil {
-					t.Fatal(err)
-				}
+				root, s := killStore(t, first, AddOptions{Boot: true, Arch: "x64"})
 				ctx := context.Background()
-				if _, err := s.AddImage(ctx, first, AddOptions{Boot: true, Arch: "x64"}); err != nil {
-					t.Fatal(err)
-				}
 				no := false
 				if err := s.SetImage(ctx, bootRef, SetOptions{Enabled: &no}); err != nil {
 					t.Fatal(err)
 				}
-				cmd := exec.Command(os.Args[0], "-test.run=^$")
-				cmd.Env = append(os.Environ(), envKillOp+"="+op, envKillRoot+"="+root, envKillSrc+"="+second)
-				if at != "random" {
-					cmd.Env = append(cmd.Env, envKillAt+"="+at)
-				}
-				out := &limitedBuf{}
-				cmd.Stdout, cmd.Stderr = out, out
+				cmd, out := killCmd(op, root, second, strings.TrimSuffix(at, "random"), 0)
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
@@ -327,7 +325,7 @@ func TestKillBootImages(t *testing.T) {
 					time.Sleep(time.Duration(2+rng.Intn(40)) * time.Millisecond)
 					cmd.Process.Kill()
 				}
-				err = cmd.Wait()
+				err := cmd.Wait()
 				t.Logf("child: %v %s", err, out)
 				if s, err = Open(root); err != nil {
 					t.Fatal(err)
@@ -399,23 +397,10 @@ func TestKillAddMany(t *testing.T) {
 				name = op + "/random"
 			}
 			t.Run(name, func(t *testing.T) {
-				root := filepath.Join(t.TempDir(), "RemoteInstall")
-				s, err := Open(root)
-				if err != nil {
-					t.Fatal(err)
-				}
+				root, s := killStore(t, first, AddOptions{Group: "G", Name: "First"})
 				ctx := context.Background()
-				if _, err := s.AddImage(ctx, first, AddOptions{Group: "G", Name: "First"}); err != nil {
-					t.Fatal(err)
-				}
 				resBefore := fileSum(t, s.ResPath("G"))
-				cmd := exec.Command(os.Args[0], "-test.run=^$")
-				cmd.Env = append(os.Environ(), envKillOp+"="+op, envKillRoot+"="+root, envKillSrc+"="+many)
-				if k.at != "" {
-					cmd.Env = append(cmd.Env, envKillAt+"="+k.at, fmt.Sprintf("%s=%d", envKillNth, k.nth))
-				}
-				out := &limitedBuf{}
-				cmd.Stdout, cmd.Stderr = out, out
+				cmd, out := killCmd(op, root, many, k.at, k.nth)
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
@@ -423,7 +408,7 @@ func TestKillAddMany(t *testing.T) {
 					time.Sleep(time.Duration(50+rng.Intn(1500)) * time.Millisecond)
 					cmd.Process.Kill()
 				}
-				err = cmd.Wait()
+				err := cmd.Wait()
 				t.Logf("child: %v %s", err, out)
 				if k.at != "" && err == nil {
 					t.Fatalf("the child was not killed at %s", k.at)
@@ -488,19 +473,9 @@ func TestKillThenAddWithoutReopen(t *testing.T) {
 	second := captureWIM(t, "xpress", writeTree(t, b))
 	for _, at := range []string{"add-res-written", "add-committed"} {
 		t.Run(at, func(t *testing.T) {
-			root := filepath.Join(t.TempDir(), "RemoteInstall")
-			s, err := Open(root)
-			if err != nil {
-				t.Fatal(err)
-			}
+			root, s := killStore(t, first, AddOptions{Group: "G", Name: "First"})
 			ctx := context.Background()
-			if _, err := s.AddImage(ctx, first, AddOptions{Group: "G", Name: "First"}); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), envKillOp+"=add-many", envKillRoot+"="+root, envKillSrc+"="+many, envKillAt+"="+at)
-			out := &limitedBuf{}
-			cmd.Stdout, cmd.Stderr = out, out
+			cmd, out := killCmd("add-many", root, many, at, 0)
 			if err := cmd.Run(); err == nil {
 				t.Fatalf("the child was not killed: %s", out)
 			}
@@ -508,7 +483,8 @@ func TestKillThenAddWithoutReopen(t *testing.T) {
 			if _, err := s.AddImage(ctx, second, AddOptions{Group: "G", FileName: "second", Name: "Second"}); err != nil {
 				t.Fatal(err)
 			}
-			if s, err = Open(root); err != nil {
+			s, err := Open(root)
+			if err != nil {
 				t.Fatal(err)
 			}
 			mustVerify(t, s)
@@ -548,15 +524,8 @@ func TestKillReceiveReplace(t *testing.T) {
 	}
 	for _, at := range []string{"receive-replace-renamed", "receive-replace-data-moved", "receive-replace-data-in"} {
 		t.Run(at, func(t *testing.T) {
-			root := filepath.Join(t.TempDir(), "RemoteInstall")
-			s, err := Open(root)
-			if err != nil {
-				t.Fatal(err)
-			}
+			root, s := killStore(t, src, AddOptions{Group: "G"})
 			ctx := context.Background()
-			if _, err := s.AddImage(ctx, src, AddOptions{Group: "G"}); err != nil {
-				t.Fatal(err)
-			}
 			ra, rb := ImageRef{Group: "G", File: "install"}, ImageRef{Group: "G", File: "install-(2)"}
 			old := filepath.Join(t.TempDir(), "old.xml")
 			os.WriteFile(old, u("windowsPE"), 0o644)
@@ -580,15 +549,13 @@ func TestKillReceiveReplace(t *testing.T) {
 			os.MkdirAll(filepath.Join(ext, "$OEM$", "$1"), 0o755)
 			os.WriteFile(filepath.Join(ext, "$OEM$", "$1", "setup.cmd"), []byte("echo new\r\n"), 0o644)
 
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), envKillOp+"=receive-replace", envKillRoot+"="+root, envKillSrc+"="+img+"|"+ext, envKillAt+"="+at)
-			out := &limitedBuf{}
-			cmd.Stdout, cmd.Stderr = out, out
+			cmd, out := killCmd("receive-replace", root, img+"|"+ext, at, 0)
 			if err := cmd.Run(); err == nil {
 				t.Fatalf("the child was not killed at %s: %s", at, out)
 			}
 			check := func(wantNew bool) {
 				t.Helper()
+				var err error
 				if s, err = Open(root); err != nil {
 					t.Fatal(err)
 				}

@@ -193,7 +193,7 @@ func exportInto(ctx context.Context, w *Writer, src *WIM, images []int, imgs []*
 // give the progress total.
 func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) error {
 	type loc struct {
-		h     Hash
+		foundBlob
 		file  int
 		off   int64 // of its resource
 		inner int64 // in a solid resource
@@ -232,7 +232,7 @@ func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) e
 			missing = src.missing(h)
 			return
 		}
-		l := loc{h: h, file: fileIndex(o), off: e.Res.Offset, size: e.Size()}
+		l := loc{foundBlob: foundBlob{h: h, o: o, e: e}, file: fileIndex(o), off: e.Res.Offset, size: e.Size()}
 		if e.Solid != nil {
 			l.off, l.inner = e.Solid.Res.Offset, e.Res.Offset
 		} else if w.solid.on {
@@ -267,48 +267,55 @@ func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) e
 		total += l.size
 	}
 	w.SetTotal(w.done.Load() + total)
-	hashes := make([]Hash, len(locs))
+	found := make([]foundBlob, len(locs))
 	for i, l := range locs {
-		hashes[i] = l.h
+		found[i] = l.foundBlob
 	}
-	whole := w.wholeSolidCopies(src, hashes)
+	whole := w.wholeSolidCopies(found)
 	for _, l := range locs {
-		o, e := src.find(l.h)
-		if e != nil && e.Solid != nil {
-			if blobs, ok := whole[e.Solid]; ok {
+		if l.e.Solid != nil {
+			if blobs, ok := whole[l.e.Solid]; ok {
 				// The first of its blobs copies the whole resource.
 				if blobs != nil {
-					if err := w.copySolidRaw(ctx, o, e.Solid, blobs); err != nil {
+					if err := w.copySolidRaw(ctx, l.o, l.e.Solid, blobs); err != nil {
 						return err
 					}
-					whole[e.Solid] = nil
+					whole[l.e.Solid] = nil
 				}
 				continue
 			}
 		}
-		if err := w.CopyBlob(ctx, src, l.h); err != nil {
+		if err := w.copyFound(ctx, l.foundBlob); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// foundBlob is a blob of a source and where it was found: the file
+// holding it (the source or one of its references) and its entry there.
+type foundBlob struct {
+	h Hash
+	o *WIM
+	e *BlobEntry
+}
+
 // wholeSolidCopies returns the source solid resources to copy whole, as
-// stored, each with the blobs of hashes it holds: those the file can take
+// stored, each with the blobs of found it holds: those the file can take
 // as they are (solidRawOK) of which the blobs make up enough of the data
 // (solidRawShare).
-func (w *Writer) wholeSolidCopies(src *WIM, hashes []Hash) map[*SolidResource][]solidBlob {
+func (w *Writer) wholeSolidCopies(found []foundBlob) map[*SolidResource][]solidBlob {
 	if !w.solid.on || w.opts.Recompress {
 		return nil
 	}
 	whole := make(map[*SolidResource][]solidBlob)
 	used := make(map[*SolidResource]int64)
-	for _, h := range hashes {
-		o, e := src.find(h)
-		if e == nil || e.Solid == nil || !w.solidRawOK(o, e.Solid) {
+	for _, f := range found {
+		e := f.e
+		if e.Solid == nil || !w.solidRawOK(f.o, e.Solid) {
 			continue
 		}
-		whole[e.Solid] = append(whole[e.Solid], solidBlob{hash: h, off: e.SolidOffset, size: e.Size()})
+		whole[e.Solid] = append(whole[e.Solid], solidBlob{hash: f.h, off: e.SolidOffset, size: e.Size()})
 		used[e.Solid] += e.Size()
 	}
 	for s, n := range used {

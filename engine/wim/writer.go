@@ -991,6 +991,19 @@ func (w *Writer) CopyBlob(ctx context.Context, src *WIM, h Hash) error {
 	if o == nil {
 		return src.missing(h)
 	}
+	return w.copyFound(ctx, foundBlob{h: h, o: o, e: e})
+}
+
+// copyFound is CopyBlob for a blob looked up already (CopyImageBlobs
+// looks each up once, to plan the copy).
+func (w *Writer) copyFound(ctx context.Context, f foundBlob) error {
+	h, o, e := f.h, f.o, f.e
+	if h.IsZero() || w.HasBlob(h) {
+		return nil
+	}
+	if err := w.failed(); err != nil {
+		return err
+	}
 	if !w.solid.on && w.canRawCopy(o, e) {
 		if err := ctx.Err(); err != nil {
 			return err
