@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -349,9 +350,23 @@ func decompressChunk(d decompressor, dst, src []byte) (err error) {
 }
 
 // open returns a reader of n bytes of the resource's uncompressed data from
-// offset start. Chunks are decompressed in parallel when more than one is
-// needed.
+// offset start, for a reader going through the range once (a group of
+// blobs, a metadata resource): chunks are decompressed in parallel when
+// more than one is needed.
 func (r *resource) open(start, n int64) (io.ReadCloser, error) {
+	return r.openMode(start, n, false)
+}
+
+// openBlob returns a reader of n bytes of the resource's uncompressed data
+// from offset start, for one blob of many read one by one: the large
+// chunks of a solid resource go through the WIM's chunk cache (each is
+// decompressed once for all its blobs; see chunkCache), others are read as
+// open reads them.
+func (r *resource) openBlob(start, n int64) (io.ReadCloser, error) {
+	return r.openMode(start, n, true)
+}
+
+func (r *resource) openMode(start, n int64, blob bool) (io.ReadCloser, error) {
 	if start < 0 || n < 0 || start > r.size || n > r.size-start {
 		return nil, errAt(r.w.name, r.off, "%s: range %d+%d outside resource of %d bytes", r.what, start, n, r.size)
 	}
@@ -365,7 +380,8 @@ func (r *resource) open(start, n int64) (io.ReadCloser, error) {
 	first, last := start/r.chunk, (start+n-1)/r.chunk
 	s.skip = int(start - first*r.chunk)
 	workers := min(int64(runtime.GOMAXPROCS(0)), last-first+1)
-	if workers < 2 || r.chunk > maxParallelChunk {
+	s.cached = r.solid && r.chunk >= cacheMinChunk && (blob || workers < 2 || r.chunk > maxParallelChunk)
+	if s.cached || workers < 2 || r.chunk > maxParallelChunk {
 		s.it = r.iter()
 		if err := s.it.seek(first); err != nil {
 			return nil, err
@@ -429,6 +445,10 @@ type chunkStream struct {
 	it   *chunkIter
 	dec  decompressor
 	cbuf []byte
+	// cached: chunks come from the WIM's chunk cache; held is the one
+	// cur is in.
+	cached bool
+	held   *cachedChunk
 
 	// parallel mode
 	cancel context.CancelFunc
@@ -502,6 +522,10 @@ func (s *chunkStream) fill() error {
 		putBuffer(s.curBuf)
 		s.curBuf = nil
 	}
+	if s.held != nil {
+		s.r.w.cache.release(s.held)
+		s.held = nil
+	}
 	var data []byte
 	if s.order != nil {
 		j := <-s.order
@@ -527,7 +551,13 @@ func (s *chunkStream) fill() error {
 		if err != nil {
 			return err
 		}
-		data, err = s.decodeCached(c)
+		if s.cached {
+			data, err = s.fromCache(c)
+		} else {
+			data = getBuffer(s.r.bufCap(), c.usize)
+			s.curBuf = data
+			err = s.r.decode(c, data, &s.dec, &s.cbuf)
+		}
 		if err != nil {
 			return err
 		}
@@ -541,31 +571,26 @@ func (s *chunkStream) fill() error {
 	return nil
 }
 
-// decodeCached decodes chunk c in sequential mode, through the WIM's cache
-// of large solid chunks.
-func (s *chunkStream) decodeCached(c chunkRef) ([]byte, error) {
-	r := s.r
-	cacheable := r.solid && c.usize >= cacheMinChunk
-	key := chunkKey{r.off, c.index}
-	if cacheable {
-		if b := r.w.cache.get(key); b != nil {
-			return b, nil
+// fromCache returns chunk c from the WIM's chunk cache, telling it the
+// chunk after c (when the iterator can read its place) to decompress ahead.
+func (s *chunkStream) fromCache(c chunkRef) ([]byte, error) {
+	var next *chunkRef
+	if c.index+1 < s.r.nchunks {
+		peek := *s.it
+		if peek.next < peek.first || peek.next >= peek.first+peek.count {
+			// A batch of entries of its own, not over s.it's.
+			peek.buf, peek.count = nil, 0
+		}
+		if n, err := peek.nextChunk(); err == nil {
+			next = &n
 		}
 	}
-	var buf []byte
-	if cacheable {
-		buf = make([]byte, c.usize)
-	} else {
-		buf = getBuffer(r.bufCap(), c.usize)
-		s.curBuf = buf
-	}
-	if err := r.decode(c, buf, &s.dec, &s.cbuf); err != nil {
+	e, err := s.r.w.cache.acquire(s.r, c, next)
+	if err != nil {
 		return nil, err
 	}
-	if cacheable {
-		r.w.cache.put(key, buf)
-	}
-	return buf, nil
+	s.held = e
+	return e.buf[:c.usize], nil
 }
 
 func (s *chunkStream) Read(p []byte) (int, error) {
@@ -601,6 +626,10 @@ func (s *chunkStream) release() {
 	if s.curBuf != nil && len(s.cur) == 0 {
 		putBuffer(s.curBuf)
 	}
+	if s.held != nil {
+		s.r.w.cache.release(s.held)
+		s.held = nil
+	}
 	s.curBuf, s.cur = nil, nil
 }
 
@@ -620,39 +649,162 @@ type chunkKey struct {
 	index int64
 }
 
-// chunkCache keeps the last two large solid chunks decompressed, so that
-// reading the many small blobs of one chunk one by one decompresses it
-// once.
-type chunkCache struct {
-	mu      sync.Mutex
-	keys    [2]chunkKey
-	vals    [2][]byte
-	lastUse int
+// cacheSlots is how many large solid chunks the chunk cache keeps
+// decompressed: the one being read and the next, decompressed ahead (or
+// the last two read, for a reader going back and forth between them).
+const cacheSlots = 2
+
+// cachedChunk is a chunk in the cache, decompressed or being decompressed.
+type cachedChunk struct {
+	key   chunkKey
+	buf   []byte
+	ready chan struct{} // closed once buf holds the data, or err is set
+	err   error
+	refs  int  // readers holding it (under the cache's lock)
+	done  bool // ready is closed (under the cache's lock)
 }
 
-func (c *chunkCache) get(k chunkKey) []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := range c.keys {
-		if c.vals[i] != nil && c.keys[i] == k {
-			c.lastUse = i
-			return c.vals[i]
+// chunkCache keeps the large solid chunks of a WIM decompressed while they
+// are read, so that reading the many blobs of one chunk one by one (as an
+// export or an apply does) decompresses it once, whichever blob needs it
+// first and however many readers wait for it. A reader going through the
+// chunks in order has the next one decompressed ahead while it reads, as
+// the writer compresses what it read.
+//
+// Chunks are decompressed one at a time, with one decompressor and one
+// buffer of compressed data, and the chunk buffers of evicted chunks are
+// reused: the memory held is that of cacheSlots chunks, one compressed
+// chunk and a decompressor, whatever the number of chunks or blobs read (a
+// reader holding a chunk the cache has evicted keeps it a while longer).
+type chunkCache struct {
+	mu       sync.Mutex
+	ents     []*cachedChunk // most recently used last
+	last     chunkKey       // the chunk last asked for, for readahead
+	closed   bool
+	prefetch sync.WaitGroup
+
+	// One decompression at a time, with these.
+	decMu    sync.Mutex
+	dec      decompressor
+	decCodec Compression
+	decChunk int64
+	cbuf     []byte
+}
+
+// acquire returns chunk c of r decompressed, held until release; next, if
+// not nil, is the chunk after it, to decompress ahead when the chunks are
+// being read in order.
+func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedChunk, error) {
+	key := chunkKey{r.off, c.index}
+	cc.mu.Lock()
+	sequential := cc.last == chunkKey{r.off, c.index - 1}
+	cc.last = key
+	e, fresh := cc.lookup(key, c.usize)
+	e.refs++
+	var ahead *cachedChunk
+	if sequential && next != nil && !cc.closed {
+		if a, aFresh := cc.lookup(chunkKey{r.off, next.index}, next.usize); aFresh {
+			ahead = a
+			cc.prefetch.Add(1)
 		}
 	}
-	return nil
+	cc.mu.Unlock()
+	if fresh {
+		cc.fill(r, c, e)
+	}
+	if ahead != nil {
+		go func() {
+			defer cc.prefetch.Done()
+			cc.fill(r, *next, ahead)
+		}()
+	}
+	<-e.ready
+	if e.err != nil {
+		err := e.err
+		cc.release(e)
+		return nil, err
+	}
+	return e, nil
 }
 
-func (c *chunkCache) put(k chunkKey, b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	i := 1 - c.lastUse
-	c.keys[i], c.vals[i], c.lastUse = k, b, i
+// lookup returns the entry of key, or a new one (fresh) to decompress,
+// with a buffer of size bytes: an evicted chunk's when one is free. Called
+// with the lock held.
+func (cc *chunkCache) lookup(key chunkKey, size int) (e *cachedChunk, fresh bool) {
+	for i, x := range cc.ents {
+		if x.key == key {
+			cc.ents = append(append(cc.ents[:i:i], cc.ents[i+1:]...), x)
+			return x, false
+		}
+	}
+	var buf []byte
+	for len(cc.ents) >= cacheSlots {
+		// Not one held by a reader or being decompressed.
+		i := slices.IndexFunc(cc.ents, func(x *cachedChunk) bool { return x.refs == 0 && x.done })
+		if i < 0 {
+			// Every chunk is in use: the oldest leaves the
+			// cache, its buffer to its readers.
+			i = 0
+		} else if buf == nil && cap(cc.ents[i].buf) >= size {
+			buf = cc.ents[i].buf
+		}
+		cc.ents = slices.Delete(cc.ents, i, i+1)
+	}
+	if buf == nil {
+		buf = make([]byte, size)
+	}
+	e = &cachedChunk{key: key, buf: buf[:size], ready: make(chan struct{})}
+	cc.ents = append(cc.ents, e)
+	return e, true
 }
 
-func (c *chunkCache) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.vals = [2][]byte{}
+// fill decompresses chunk c of r into e. A chunk that cannot be read
+// leaves the cache, with its error, so that reading it again tries again.
+func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
+	cc.decMu.Lock()
+	if cc.dec != nil && (cc.decCodec != r.codec || cc.decChunk != r.chunk) {
+		putDecompressor(cc.decCodec, int(cc.decChunk), cc.dec)
+		cc.dec = nil
+	}
+	cc.decCodec, cc.decChunk = r.codec, r.chunk
+	err := Guard(func() error { return r.decode(c, e.buf, &cc.dec, &cc.cbuf) })
+	cc.decMu.Unlock()
+	cc.mu.Lock()
+	if err != nil {
+		e.err = err
+		if i := slices.Index(cc.ents, e); i >= 0 {
+			cc.ents = slices.Delete(cc.ents, i, i+1)
+		}
+	}
+	e.done = true
+	cc.mu.Unlock()
+	close(e.ready)
+}
+
+// release gives back a chunk from acquire.
+func (cc *chunkCache) release(e *cachedChunk) {
+	cc.mu.Lock()
+	e.refs--
+	cc.mu.Unlock()
+}
+
+// reset empties the cache, once any chunk being decompressed ahead is done;
+// none is decompressed ahead after it.
+func (cc *chunkCache) reset() {
+	cc.mu.Lock()
+	cc.closed = true
+	cc.mu.Unlock()
+	cc.prefetch.Wait()
+	cc.mu.Lock()
+	cc.ents = nil
+	cc.mu.Unlock()
+	cc.decMu.Lock()
+	if cc.dec != nil {
+		putDecompressor(cc.decCodec, int(cc.decChunk), cc.dec)
+		cc.dec = nil
+	}
+	cc.cbuf = nil
+	cc.decMu.Unlock()
 }
 
 // hashingReader checks the SHA-1 digest and size of what it passes through
