@@ -294,9 +294,26 @@ func (it *chunkIter) nextChunk() (chunkRef, error) {
 	return c, nil
 }
 
-// bufCap is the capacity of chunk buffers: the chunk size, or less for a
-// resource smaller than one chunk.
-func (r *resource) bufCap() int { return int(min(r.chunk, r.size)) }
+// poolChunkMax is the largest chunk size whose buffers are always whole
+// chunks from the pool: for a short last chunk, a resource smaller than a
+// chunk or compressed data too. Reading the many small blobs of a WIM
+// then leaves no garbage to collect, which would add to the memory held
+// between collections (by half the live heap, with GOGC at 50: 700 MB
+// when an ESD's LZMS compressors are at work); larger chunks get buffers
+// of their size, not to hold 64 MiB for a few bytes.
+const poolChunkMax = 1 << 20
+
+// pooled reports whether r's chunk buffers are whole pooled chunks.
+func (r *resource) pooled() bool { return r.chunk <= poolChunkMax }
+
+// chunkBuf returns a buffer of n bytes for an uncompressed chunk, to give
+// back with putBuffer.
+func (r *resource) chunkBuf(n int) []byte {
+	if r.pooled() {
+		return getBuffer(int(r.chunk), int(r.chunk))[:n]
+	}
+	return getBuffer(int(min(r.chunk, r.size)), n)
+}
 
 // decode reads chunk c into dst[:c.usize], decompressing with d (taken
 // from the pool on first need and returned through *d) and using *cbuf for
@@ -313,13 +330,14 @@ func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte)
 		return errAt(r.w.name, c.fileOff, "%s: chunk %d is compressed (%d of %d bytes) but the resource has no codec", r.what, c.index, c.csize, c.usize)
 	}
 	if cap(*cbuf) < c.csize {
-		// One buffer for all chunks when chunks are small; for large
-		// ones, only what this chunk needs.
-		n := c.csize
-		if bc := r.bufCap(); bc <= 4<<20 {
-			n = max(n, bc)
+		// One pooled buffer for all chunks when chunks are small (its
+		// owner gives it back with putBuffer); for large ones, only
+		// what this chunk needs.
+		if r.pooled() {
+			*cbuf = getBuffer(int(r.chunk), int(r.chunk))
+		} else {
+			*cbuf = make([]byte, c.csize)
 		}
-		*cbuf = make([]byte, n)
 	}
 	src := (*cbuf)[:c.csize]
 	if _, err := r.w.ra.ReadAt(src, c.fileOff); err != nil {
@@ -472,13 +490,14 @@ func (s *chunkStream) startParallel(first, last int64, workers int) {
 				if !j.claimed.CompareAndSwap(false, true) {
 					continue // the reader decoded it
 				}
-				j.buf = getBuffer(r.bufCap(), j.c.usize)
+				j.buf = r.chunkBuf(j.c.usize)
 				j.err = Guard(func() error { return r.decode(j.c, j.buf, &d, &cbuf) })
 				close(j.done)
 			}
 			if d != nil {
 				putDecompressor(r.codec, int(r.chunk), d)
 			}
+			putBuffer(cbuf)
 		}()
 	}
 	go func() {
@@ -534,7 +553,7 @@ func (s *chunkStream) fill() error {
 			// sleeping until one has (a wake-up can cost a thread
 			// switch, when the reading goroutine is locked to its
 			// thread, as a GUI program's main goroutine is).
-			j.buf = getBuffer(s.r.bufCap(), j.c.usize)
+			j.buf = s.r.chunkBuf(j.c.usize)
 			// Under Guard as in the workers, so that a chunk fails
 			// the same way whichever goroutine decodes it.
 			j.err = Guard(func() error { return s.r.decode(j.c, j.buf, &s.dec, &s.cbuf) })
@@ -554,7 +573,7 @@ func (s *chunkStream) fill() error {
 		if s.cached {
 			data, err = s.fromCache(c)
 		} else {
-			data = getBuffer(s.r.bufCap(), c.usize)
+			data = s.r.chunkBuf(c.usize)
 			s.curBuf = data
 			err = s.r.decode(c, data, &s.dec, &s.cbuf)
 		}
@@ -623,6 +642,8 @@ func (s *chunkStream) release() {
 		putDecompressor(s.r.codec, int(s.r.chunk), s.dec)
 		s.dec = nil
 	}
+	putBuffer(s.cbuf)
+	s.cbuf = nil
 	if s.curBuf != nil && len(s.cur) == 0 {
 		putBuffer(s.curBuf)
 	}
@@ -803,6 +824,7 @@ func (cc *chunkCache) reset() {
 		putDecompressor(cc.decCodec, int(cc.decChunk), cc.dec)
 		cc.dec = nil
 	}
+	putBuffer(cc.cbuf)
 	cc.cbuf = nil
 	cc.decMu.Unlock()
 }
