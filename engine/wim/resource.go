@@ -670,19 +670,24 @@ type chunkKey struct {
 	index int64
 }
 
-// cacheSlots is how many large solid chunks the chunk cache keeps
-// decompressed: the one being read and the next, decompressed ahead (or
-// the last two read, for a reader going back and forth between them).
-const cacheSlots = 2
+// readAhead reports whether the chunk cache decompresses the next chunk
+// ahead of an in-order reader. Only with more than two processors: with
+// two, the writer's compression workers use both (an export to LZX), and
+// the chunk decompressed ahead would cost a chunk buffer (64 MiB, and half
+// that again in heap growth between collections) for little time: an LZMS
+// chunk decompresses at about 200 MB/s, a tenth of the time its data takes
+// to compress again.
+func readAhead() bool { return runtime.GOMAXPROCS(0) > 2 }
 
 // cachedChunk is a chunk in the cache, decompressed or being decompressed.
 type cachedChunk struct {
-	key   chunkKey
-	buf   []byte
-	ready chan struct{} // closed once buf holds the data, or err is set
-	err   error
-	refs  int  // readers holding it (under the cache's lock)
-	done  bool // ready is closed (under the cache's lock)
+	key    chunkKey
+	buf    []byte
+	ready  chan struct{} // closed once buf holds the data, or err is set
+	err    error
+	refs   int  // readers holding it (under the cache's lock)
+	done   bool // ready is closed (under the cache's lock)
+	orphan bool // evicted while in use: its buffer goes to spare after
 }
 
 // chunkCache keeps the large solid chunks of a WIM decompressed while they
@@ -694,12 +699,15 @@ type cachedChunk struct {
 //
 // Chunks are decompressed one at a time, with one decompressor and one
 // buffer of compressed data, and the chunk buffers of evicted chunks are
-// reused: the memory held is that of cacheSlots chunks, one compressed
-// chunk and a decompressor, whatever the number of chunks or blobs read (a
-// reader holding a chunk the cache has evicted keeps it a while longer).
+// reused: the memory held is that of one chunk (two when reading ahead),
+// one compressed chunk and a decompressor, whatever the number of chunks
+// or blobs read. A reader holding a chunk the cache has evicted (several
+// readers in neighbouring chunks, as an apply's workers) keeps it a while
+// longer; its buffer then waits in spare for the next chunk.
 type chunkCache struct {
 	mu       sync.Mutex
 	ents     []*cachedChunk // most recently used last
+	spare    []byte         // an orphan's buffer, to reuse
 	last     chunkKey       // the chunk last asked for, for readahead
 	closed   bool
 	prefetch sync.WaitGroup
@@ -723,7 +731,7 @@ func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedC
 	e, fresh := cc.lookup(key, c.usize)
 	e.refs++
 	var ahead *cachedChunk
-	if sequential && next != nil && !cc.closed {
+	if sequential && next != nil && !cc.closed && readAhead() {
 		if a, aFresh := cc.lookup(chunkKey{r.off, next.index}, next.usize); aFresh {
 			ahead = a
 			cc.prefetch.Add(1)
@@ -759,13 +767,21 @@ func (cc *chunkCache) lookup(key chunkKey, size int) (e *cachedChunk, fresh bool
 		}
 	}
 	var buf []byte
-	for len(cc.ents) >= cacheSlots {
+	if cap(cc.spare) >= size {
+		buf, cc.spare = cc.spare, nil
+	}
+	slots := 1
+	if readAhead() {
+		slots = 2
+	}
+	for len(cc.ents) >= slots {
 		// Not one held by a reader or being decompressed.
 		i := slices.IndexFunc(cc.ents, func(x *cachedChunk) bool { return x.refs == 0 && x.done })
 		if i < 0 {
 			// Every chunk is in use: the oldest leaves the
 			// cache, its buffer to its readers.
 			i = 0
+			cc.ents[0].orphan = true
 		} else if buf == nil && cap(cc.ents[i].buf) >= size {
 			buf = cc.ents[i].buf
 		}
@@ -806,6 +822,9 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 func (cc *chunkCache) release(e *cachedChunk) {
 	cc.mu.Lock()
 	e.refs--
+	if e.refs == 0 && e.orphan && e.done && e.err == nil && cap(e.buf) > cap(cc.spare) && !cc.closed {
+		cc.spare = e.buf
+	}
 	cc.mu.Unlock()
 }
 
@@ -817,7 +836,7 @@ func (cc *chunkCache) reset() {
 	cc.mu.Unlock()
 	cc.prefetch.Wait()
 	cc.mu.Lock()
-	cc.ents = nil
+	cc.ents, cc.spare = nil, nil
 	cc.mu.Unlock()
 	cc.decMu.Lock()
 	if cc.dec != nil {
