@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -293,9 +294,26 @@ func (it *chunkIter) nextChunk() (chunkRef, error) {
 	return c, nil
 }
 
-// bufCap is the capacity of chunk buffers: the chunk size, or less for a
-// resource smaller than one chunk.
-func (r *resource) bufCap() int { return int(min(r.chunk, r.size)) }
+// poolChunkMax is the largest chunk size whose buffers are always whole
+// chunks from the pool: for a short last chunk, a resource smaller than a
+// chunk or compressed data too. Reading the many small blobs of a WIM
+// then leaves no garbage to collect, which would add to the memory held
+// between collections (by half the live heap, with GOGC at 50: 700 MB
+// when an ESD's LZMS compressors are at work); larger chunks get buffers
+// of their size, not to hold 64 MiB for a few bytes.
+const poolChunkMax = 1 << 20
+
+// pooled reports whether r's chunk buffers are whole pooled chunks.
+func (r *resource) pooled() bool { return r.chunk <= poolChunkMax }
+
+// chunkBuf returns a buffer of n bytes for an uncompressed chunk, to give
+// back with putBuffer.
+func (r *resource) chunkBuf(n int) []byte {
+	if r.pooled() {
+		return getBuffer(int(r.chunk), int(r.chunk))[:n]
+	}
+	return getBuffer(int(min(r.chunk, r.size)), n)
+}
 
 // decode reads chunk c into dst[:c.usize], decompressing with d (taken
 // from the pool on first need and returned through *d) and using *cbuf for
@@ -309,13 +327,14 @@ func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte)
 		return nil
 	}
 	if cap(*cbuf) < c.csize {
-		// One buffer for all chunks when chunks are small; for large
-		// ones, only what this chunk needs.
-		n := c.csize
-		if bc := r.bufCap(); bc <= 4<<20 {
-			n = max(n, bc)
+		// One pooled buffer for all chunks when chunks are small (its
+		// owner gives it back with putBuffer); for large ones, only
+		// what this chunk needs.
+		if r.pooled() {
+			*cbuf = getBuffer(int(r.chunk), int(r.chunk))
+		} else {
+			*cbuf = make([]byte, c.csize)
 		}
-		*cbuf = make([]byte, n)
 	}
 	src := (*cbuf)[:c.csize]
 	if _, err := r.w.ra.ReadAt(src, c.fileOff); err != nil {
@@ -357,9 +376,23 @@ func decompressChunk(d decompressor, dst, src []byte) (err error) {
 }
 
 // open returns a reader of n bytes of the resource's uncompressed data from
-// offset start. Chunks are decompressed in parallel when more than one is
-// needed.
+// offset start, for a reader going through the range once (a group of
+// blobs, a metadata resource): chunks are decompressed in parallel when
+// more than one is needed.
 func (r *resource) open(start, n int64) (io.ReadCloser, error) {
+	return r.openMode(start, n, false)
+}
+
+// openBlob returns a reader of n bytes of the resource's uncompressed data
+// from offset start, for one blob of many read one by one: the large
+// chunks of a solid resource go through the WIM's chunk cache (each is
+// decompressed once for all its blobs; see chunkCache), others are read as
+// open reads them.
+func (r *resource) openBlob(start, n int64) (io.ReadCloser, error) {
+	return r.openMode(start, n, true)
+}
+
+func (r *resource) openMode(start, n int64, blob bool) (io.ReadCloser, error) {
 	if start < 0 || n < 0 || start > r.size || n > r.size-start {
 		return nil, errAt(r.w.name, r.off, "%s: range %d+%d outside resource of %d bytes", r.what, start, n, r.size)
 	}
@@ -373,7 +406,8 @@ func (r *resource) open(start, n int64) (io.ReadCloser, error) {
 	first, last := start/r.chunk, (start+n-1)/r.chunk
 	s.skip = int(start - first*r.chunk)
 	workers := min(int64(runtime.GOMAXPROCS(0)), last-first+1)
-	if workers < 2 || r.chunk > maxParallelChunk {
+	s.cached = r.solid && r.chunk >= cacheMinChunk && (blob || workers < 2 || r.chunk > maxParallelChunk)
+	if s.cached || workers < 2 || r.chunk > maxParallelChunk {
 		s.it = r.iter()
 		if err := s.it.seek(first); err != nil {
 			return nil, err
@@ -437,6 +471,10 @@ type chunkStream struct {
 	it   *chunkIter
 	dec  decompressor
 	cbuf []byte
+	// cached: chunks come from the WIM's chunk cache; held is the one
+	// cur is in.
+	cached bool
+	held   *cachedChunk
 
 	// parallel mode
 	cancel context.CancelFunc
@@ -460,13 +498,14 @@ func (s *chunkStream) startParallel(first, last int64, workers int) {
 				if !j.claimed.CompareAndSwap(false, true) {
 					continue // the reader decoded it
 				}
-				j.buf = getBuffer(r.bufCap(), j.c.usize)
+				j.buf = r.chunkBuf(j.c.usize)
 				j.err = Guard(func() error { return r.decode(j.c, j.buf, &d, &cbuf) })
 				close(j.done)
 			}
 			if d != nil {
 				putDecompressor(r.codec, int(r.chunk), d)
 			}
+			putBuffer(cbuf)
 		}()
 	}
 	go func() {
@@ -510,6 +549,10 @@ func (s *chunkStream) fill() error {
 		putBuffer(s.curBuf)
 		s.curBuf = nil
 	}
+	if s.held != nil {
+		s.r.w.cache.release(s.held)
+		s.held = nil
+	}
 	var data []byte
 	if s.order != nil {
 		j := <-s.order
@@ -518,7 +561,7 @@ func (s *chunkStream) fill() error {
 			// sleeping until one has (a wake-up can cost a thread
 			// switch, when the reading goroutine is locked to its
 			// thread, as a GUI program's main goroutine is).
-			j.buf = getBuffer(s.r.bufCap(), j.c.usize)
+			j.buf = s.r.chunkBuf(j.c.usize)
 			// Under Guard as in the workers, so that a chunk fails
 			// the same way whichever goroutine decodes it.
 			j.err = Guard(func() error { return s.r.decode(j.c, j.buf, &s.dec, &s.cbuf) })
@@ -535,7 +578,13 @@ func (s *chunkStream) fill() error {
 		if err != nil {
 			return err
 		}
-		data, err = s.decodeCached(c)
+		if s.cached {
+			data, err = s.fromCache(c)
+		} else {
+			data = s.r.chunkBuf(c.usize)
+			s.curBuf = data
+			err = s.r.decode(c, data, &s.dec, &s.cbuf)
+		}
 		if err != nil {
 			return err
 		}
@@ -549,31 +598,26 @@ func (s *chunkStream) fill() error {
 	return nil
 }
 
-// decodeCached decodes chunk c in sequential mode, through the WIM's cache
-// of large solid chunks.
-func (s *chunkStream) decodeCached(c chunkRef) ([]byte, error) {
-	r := s.r
-	cacheable := r.solid && c.usize >= cacheMinChunk
-	key := chunkKey{r.off, c.index}
-	if cacheable {
-		if b := r.w.cache.get(key); b != nil {
-			return b, nil
+// fromCache returns chunk c from the WIM's chunk cache, telling it the
+// chunk after c (when the iterator can read its place) to decompress ahead.
+func (s *chunkStream) fromCache(c chunkRef) ([]byte, error) {
+	var next *chunkRef
+	if c.index+1 < s.r.nchunks {
+		peek := *s.it
+		if peek.next < peek.first || peek.next >= peek.first+peek.count {
+			// A batch of entries of its own, not over s.it's.
+			peek.buf, peek.count = nil, 0
+		}
+		if n, err := peek.nextChunk(); err == nil {
+			next = &n
 		}
 	}
-	var buf []byte
-	if cacheable {
-		buf = make([]byte, c.usize)
-	} else {
-		buf = getBuffer(r.bufCap(), c.usize)
-		s.curBuf = buf
-	}
-	if err := r.decode(c, buf, &s.dec, &s.cbuf); err != nil {
+	e, err := s.r.w.cache.acquire(s.r, c, next)
+	if err != nil {
 		return nil, err
 	}
-	if cacheable {
-		r.w.cache.put(key, buf)
-	}
-	return buf, nil
+	s.held = e
+	return e.buf[:c.usize], nil
 }
 
 func (s *chunkStream) Read(p []byte) (int, error) {
@@ -606,8 +650,14 @@ func (s *chunkStream) release() {
 		putDecompressor(s.r.codec, int(s.r.chunk), s.dec)
 		s.dec = nil
 	}
+	putBuffer(s.cbuf)
+	s.cbuf = nil
 	if s.curBuf != nil && len(s.cur) == 0 {
 		putBuffer(s.curBuf)
+	}
+	if s.held != nil {
+		s.r.w.cache.release(s.held)
+		s.held = nil
 	}
 	s.curBuf, s.cur = nil, nil
 }
@@ -628,39 +678,182 @@ type chunkKey struct {
 	index int64
 }
 
-// chunkCache keeps the last two large solid chunks decompressed, so that
-// reading the many small blobs of one chunk one by one decompresses it
-// once.
-type chunkCache struct {
-	mu      sync.Mutex
-	keys    [2]chunkKey
-	vals    [2][]byte
-	lastUse int
+// readAhead reports whether the chunk cache decompresses the next chunk
+// ahead of an in-order reader. Only with more than two processors: with
+// two, the writer's compression workers use both (an export to LZX), and
+// the chunk decompressed ahead would cost a chunk buffer (64 MiB, and half
+// that again in heap growth between collections) for little time: an LZMS
+// chunk decompresses at about 200 MB/s, a tenth of the time its data takes
+// to compress again.
+func readAhead() bool { return runtime.GOMAXPROCS(0) > 2 }
+
+// cachedChunk is a chunk in the cache, decompressed or being decompressed.
+type cachedChunk struct {
+	key    chunkKey
+	buf    []byte
+	ready  chan struct{} // closed once buf holds the data, or err is set
+	err    error
+	refs   int  // readers holding it (under the cache's lock)
+	done   bool // ready is closed (under the cache's lock)
+	orphan bool // evicted while in use: its buffer goes to spare after
 }
 
-func (c *chunkCache) get(k chunkKey) []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := range c.keys {
-		if c.vals[i] != nil && c.keys[i] == k {
-			c.lastUse = i
-			return c.vals[i]
+// chunkCache keeps the large solid chunks of a WIM decompressed while they
+// are read, so that reading the many blobs of one chunk one by one (as an
+// export or an apply does) decompresses it once, whichever blob needs it
+// first and however many readers wait for it. A reader going through the
+// chunks in order has the next one decompressed ahead while it reads, as
+// the writer compresses what it read.
+//
+// Chunks are decompressed one at a time, with one decompressor and one
+// buffer of compressed data, and the chunk buffers of evicted chunks are
+// reused: the memory held is that of one chunk (two when reading ahead),
+// one compressed chunk and a decompressor, whatever the number of chunks
+// or blobs read. A reader holding a chunk the cache has evicted (several
+// readers in neighbouring chunks, as an apply's workers) keeps it a while
+// longer; its buffer then waits in spare for the next chunk.
+type chunkCache struct {
+	mu       sync.Mutex
+	ents     []*cachedChunk // most recently used last
+	spare    []byte         // an orphan's buffer, to reuse
+	last     chunkKey       // the chunk last asked for, for readahead
+	closed   bool
+	prefetch sync.WaitGroup
+
+	// One decompression at a time, with these.
+	decMu    sync.Mutex
+	dec      decompressor
+	decCodec Compression
+	decChunk int64
+	cbuf     []byte
+}
+
+// acquire returns chunk c of r decompressed, held until release; next, if
+// not nil, is the chunk after it, to decompress ahead when the chunks are
+// being read in order.
+func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedChunk, error) {
+	key := chunkKey{r.off, c.index}
+	cc.mu.Lock()
+	sequential := cc.last == chunkKey{r.off, c.index - 1}
+	cc.last = key
+	e, fresh := cc.lookup(key, c.usize)
+	e.refs++
+	var ahead *cachedChunk
+	if sequential && next != nil && !cc.closed && readAhead() {
+		if a, aFresh := cc.lookup(chunkKey{r.off, next.index}, next.usize); aFresh {
+			ahead = a
+			cc.prefetch.Add(1)
 		}
 	}
-	return nil
+	cc.mu.Unlock()
+	if fresh {
+		cc.fill(r, c, e)
+	}
+	if ahead != nil {
+		go func() {
+			defer cc.prefetch.Done()
+			cc.fill(r, *next, ahead)
+		}()
+	}
+	<-e.ready
+	if e.err != nil {
+		err := e.err
+		cc.release(e)
+		return nil, err
+	}
+	return e, nil
 }
 
-func (c *chunkCache) put(k chunkKey, b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	i := 1 - c.lastUse
-	c.keys[i], c.vals[i], c.lastUse = k, b, i
+// lookup returns the entry of key, or a new one (fresh) to decompress,
+// with a buffer of size bytes: an evicted chunk's when one is free. Called
+// with the lock held.
+func (cc *chunkCache) lookup(key chunkKey, size int) (e *cachedChunk, fresh bool) {
+	for i, x := range cc.ents {
+		if x.key == key {
+			cc.ents = append(append(cc.ents[:i:i], cc.ents[i+1:]...), x)
+			return x, false
+		}
+	}
+	var buf []byte
+	if cap(cc.spare) >= size {
+		buf, cc.spare = cc.spare, nil
+	}
+	slots := 1
+	if readAhead() {
+		slots = 2
+	}
+	for len(cc.ents) >= slots {
+		// Not one held by a reader or being decompressed.
+		i := slices.IndexFunc(cc.ents, func(x *cachedChunk) bool { return x.refs == 0 && x.done })
+		if i < 0 {
+			// Every chunk is in use: the oldest leaves the
+			// cache, its buffer to its readers.
+			i = 0
+			cc.ents[0].orphan = true
+		} else if buf == nil && cap(cc.ents[i].buf) >= size {
+			buf = cc.ents[i].buf
+		}
+		cc.ents = slices.Delete(cc.ents, i, i+1)
+	}
+	if buf == nil {
+		buf = make([]byte, size)
+	}
+	e = &cachedChunk{key: key, buf: buf[:size], ready: make(chan struct{})}
+	cc.ents = append(cc.ents, e)
+	return e, true
 }
 
-func (c *chunkCache) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.vals = [2][]byte{}
+// fill decompresses chunk c of r into e. A chunk that cannot be read
+// leaves the cache, with its error, so that reading it again tries again.
+func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
+	cc.decMu.Lock()
+	if cc.dec != nil && (cc.decCodec != r.codec || cc.decChunk != r.chunk) {
+		putDecompressor(cc.decCodec, int(cc.decChunk), cc.dec)
+		cc.dec = nil
+	}
+	cc.decCodec, cc.decChunk = r.codec, r.chunk
+	err := Guard(func() error { return r.decode(c, e.buf, &cc.dec, &cc.cbuf) })
+	cc.decMu.Unlock()
+	cc.mu.Lock()
+	if err != nil {
+		e.err = err
+		if i := slices.Index(cc.ents, e); i >= 0 {
+			cc.ents = slices.Delete(cc.ents, i, i+1)
+		}
+	}
+	e.done = true
+	cc.mu.Unlock()
+	close(e.ready)
+}
+
+// release gives back a chunk from acquire.
+func (cc *chunkCache) release(e *cachedChunk) {
+	cc.mu.Lock()
+	e.refs--
+	if e.refs == 0 && e.orphan && e.done && e.err == nil && cap(e.buf) > cap(cc.spare) && !cc.closed {
+		cc.spare = e.buf
+	}
+	cc.mu.Unlock()
+}
+
+// reset empties the cache, once any chunk being decompressed ahead is done;
+// none is decompressed ahead after it.
+func (cc *chunkCache) reset() {
+	cc.mu.Lock()
+	cc.closed = true
+	cc.mu.Unlock()
+	cc.prefetch.Wait()
+	cc.mu.Lock()
+	cc.ents, cc.spare = nil, nil
+	cc.mu.Unlock()
+	cc.decMu.Lock()
+	if cc.dec != nil {
+		putDecompressor(cc.decCodec, int(cc.decChunk), cc.dec)
+		cc.dec = nil
+	}
+	putBuffer(cc.cbuf)
+	cc.cbuf = nil
+	cc.decMu.Unlock()
 }
 
 // hashingReader checks the SHA-1 digest and size of what it passes through

@@ -633,7 +633,7 @@ func (w *WIM) openEntry(e *BlobEntry, what string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc, err := r.open(start, e.Size())
+	rc, err := r.openBlob(start, e.Size())
 	if err != nil {
 		return nil, err
 	}
@@ -657,7 +657,7 @@ func (w *WIM) openBlobRange(h Hash, off, n int64) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc, err := r.open(start+off, n)
+	rc, err := r.openBlob(start+off, n)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,332 @@
+package wim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// solidReadFixture writes a file with one solid resource of LZX chunks of
+// 1 MiB (large enough for the chunk cache) holding blobs of sizes, many
+// of them across a chunk boundary, and returns the file and the blobs'
+// data by hash.
+func solidReadFixture(t *testing.T, sizes []int) (string, map[Hash][]byte) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "solid.wim")
+	w, err := Create(file, WriteOptions{Compression: LZX, Solid: true, SolidCompression: LZX, SolidChunkSize: 1 << 20, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := &File{Attributes: AttrDirectory, SecurityID: -1}
+	data := make(map[Hash][]byte)
+	for i, n := range sizes {
+		b := solidText(uint64(i+1), n)
+		h, err := w.WriteBlob(context.Background(), bytes.NewReader(b), int64(n))
+		if err != nil {
+			w.Abort()
+			t.Fatal(err)
+		}
+		data[h] = b
+		root.Children = append(root.Children, &File{Name: fmt.Sprintf("f%02d.txt", i), Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(n)})
+	}
+	if _, err := w.AddImage(context.Background(), &Image{Root: root}, ImageInfo{Name: "one"}); err != nil {
+		w.Abort()
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return file, data
+}
+
+// solidBlobsInOrder returns the solid blobs of w in the order they are
+// stored, as an export reads them.
+func solidBlobsInOrder(w *WIM) []BlobEntry {
+	var es []BlobEntry
+	for _, e := range w.Blobs() {
+		if e.Solid != nil {
+			es = append(es, e)
+		}
+	}
+	slices.SortFunc(es, func(a, b BlobEntry) int {
+		if c := cmpInt64(a.Solid.Res.Offset, b.Solid.Res.Offset); c != 0 {
+			return c
+		}
+		return cmpInt64(a.SolidOffset, b.SolidOffset)
+	})
+	return es
+}
+
+// TestSolidBlobReadMemory reads the blobs of a solid resource of large
+// chunks one by one, in the order they are stored, as an export to a
+// non-solid file does, and checks what that allocates: each chunk is
+// decompressed once, into one chunk buffer reused (two when the next chunk
+// is decompressed ahead), whatever the number of chunks. Reading each blob
+// on its own used to decompress the chunks a blob spans afresh, in
+// parallel, besides the cached ones (several chunks' worth per blob across
+// a boundary, and a new buffer for each cached chunk).
+func TestSolidBlobReadMemory(t *testing.T) {
+	const chunk = 1 << 20
+	var sizes []int
+	for i := range 24 {
+		// 1.4 MiB on average: most blobs cross a chunk boundary.
+		sizes = append(sizes, 700<<10+(i*277<<10)%(1400<<10))
+	}
+	file, data := solidReadFixture(t, sizes)
+	// With 4 processors, the next chunk is decompressed ahead.
+	for _, procs := range []int{1, 2, 4} {
+		t.Run(fmt.Sprint(procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			w, err := Open(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			es := solidBlobsInOrder(w)
+			if len(es) != len(sizes) {
+				t.Fatalf("%d solid blobs, want %d", len(es), len(sizes))
+			}
+			var nchunks int64
+			for _, e := range es {
+				if e.SolidOffset == 0 {
+					nchunks += (e.Solid.Size + chunk - 1) / chunk
+				}
+			}
+			buf := make([]byte, 64<<10)
+			var got bytes.Buffer
+			got.Grow(2 << 20)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			for _, e := range es {
+				got.Reset()
+				rc, err := w.OpenBlob(e.Hash)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Half of each blob by copy, so that the
+				// buffer's growth does not count.
+				if _, err := io.CopyBuffer(io.Discard, io.LimitReader(rc, e.Size()/2), buf); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.CopyBuffer(&got, rc, buf); err != nil {
+					t.Fatalf("blob %s: %v", e.Hash, err)
+				}
+				rc.Close()
+				if want := data[e.Hash]; !bytes.Equal(got.Bytes(), want[len(want)-got.Len():]) {
+					t.Fatalf("blob %s: wrong data", e.Hash)
+				}
+			}
+			runtime.ReadMemStats(&after)
+			alloc := int64(after.TotalAlloc - before.TotalAlloc)
+			// Two chunk buffers, one of compressed data and the
+			// decompressor's; a little for each blob's reader.
+			limit := int64(4*chunk + len(es)*64<<10)
+			t.Logf("%d chunks, %d blobs: allocated %.1f MiB (limit %.1f MiB)", nchunks, len(es), float64(alloc)/(1<<20), float64(limit)/(1<<20))
+			if alloc > limit && !raceEnabled {
+				t.Errorf("reading %d blobs from %d chunks of %d bytes allocated %d bytes, more than %d", len(es), nchunks, chunk, alloc, limit)
+			}
+		})
+	}
+}
+
+// TestSolidBlobReadDamaged damages one chunk of a solid resource of large
+// chunks and reads every blob one by one, in order, as an export does: the
+// blobs in that chunk fail with an error naming the file, the chunk and
+// its offset, whether the chunk was decompressed ahead of its reader or
+// by it, and the blobs of the other chunks still read.
+func TestSolidBlobReadDamaged(t *testing.T) {
+	const chunk = 1 << 20
+	sizes := make([]int, 20)
+	for i := range sizes {
+		sizes[i] = 300 << 10
+	}
+	file, data := solidReadFixture(t, sizes)
+	w, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := solidBlobsInOrder(w)
+	r, err := w.solidResource(es[0].Solid, "solid resource")
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := r.iter()
+	var bad chunkRef
+	for range 3 {
+		if bad, err = it.nextChunk(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	if bad.csize == bad.usize {
+		t.Fatal("chunk 2 is stored raw; the fixture needs it compressed")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0xFF: LZX block type 7, which does not exist.
+	copy(b[bad.fileOff:bad.fileOff+int64(bad.csize)], bytes.Repeat([]byte{0xFF}, bad.csize))
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// With 4 processors, chunk 2 is decompressed ahead, as chunk 1 is
+	// read.
+	for _, procs := range []int{1, 2, 4} {
+		t.Run(fmt.Sprint(procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			w, err := Open(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			wantMsg := fmt.Sprintf("%s: offset 0x%x: blob ", file, bad.fileOff)
+			var failed, read int
+			for _, e := range solidBlobsInOrder(w) {
+				inBad := e.Solid.Res.Offset == r.off && e.SolidOffset < 3*chunk && e.SolidOffset+e.Size() > 2*chunk
+				got, err := w.ReadBlob(e.Hash, 1<<30)
+				switch {
+				case inBad && err == nil:
+					t.Errorf("blob at %d (in damaged chunk 2) read without error", e.SolidOffset)
+				case inBad:
+					var fe *FormatError
+					if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), wantMsg) || !strings.Contains(err.Error(), "chunk 2 ") {
+						t.Errorf("blob at %d: error %q, want a format error starting %q about chunk 2", e.SolidOffset, err, wantMsg)
+					}
+					failed++
+				case err != nil:
+					t.Errorf("blob at %d (not in chunk 2): %v", e.SolidOffset, err)
+				case !bytes.Equal(got, data[e.Hash]):
+					t.Errorf("blob at %d: wrong data", e.SolidOffset)
+				default:
+					read++
+				}
+			}
+			if failed == 0 || read == 0 {
+				t.Errorf("%d blobs failed, %d read; want some of each", failed, read)
+			}
+		})
+	}
+}
+
+// TestSmallBlobReadGarbage reads the blobs of a non-solid LZX file one by
+// one, as a WIM to ESD export does, and checks that they leave little to
+// collect: their chunk buffers, short last chunks and compressed data
+// included, come from the pool of whole chunks. A fresh buffer for each
+// short chunk and each blob's compressed data used to make about as much
+// garbage as data read, which the heap held until the next collection (up
+// to half the live heap with GOGC at 50: hundreds of MB next to an LZMS
+// compressor's tables).
+func TestSmallBlobReadGarbage(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "small.wim")
+	w, err := Create(file, WriteOptions{Compression: LZX, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hashes []Hash
+	var total int64
+	for i := range 300 {
+		// 3 to 75 KiB: short last chunks, blobs of one to three chunks.
+		n := 3<<10 + (i*7919)%(72<<10)
+		h, err := w.WriteBlob(context.Background(), bytes.NewReader(solidText(uint64(i+1), n)), int64(n))
+		if err != nil {
+			w.Abort()
+			t.Fatal(err)
+		}
+		hashes = append(hashes, h)
+		total += int64(n)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, procs := range []int{1, 2} {
+		t.Run(fmt.Sprint(procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			r, err := Open(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			buf := make([]byte, 64<<10)
+			read := func() {
+				for _, h := range hashes {
+					rc, err := r.OpenBlob(h)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := io.CopyBuffer(io.Discard, rc, buf); err != nil {
+						t.Fatalf("blob %s: %v", h, err)
+					}
+					rc.Close()
+				}
+			}
+			read() // fills the pools
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			read()
+			runtime.ReadMemStats(&after)
+			alloc := int64(after.TotalAlloc - before.TotalAlloc)
+			// The readers themselves: a few KiB a blob.
+			limit := int64(len(hashes)) * 8 << 10
+			t.Logf("%d blobs, %d KiB: allocated %d KiB (limit %d KiB)", len(hashes), total>>10, alloc>>10, limit>>10)
+			if alloc > limit && !raceEnabled {
+				t.Errorf("reading %d blobs (%d bytes) allocated %d bytes, more than %d", len(hashes), total, alloc, limit)
+			}
+		})
+	}
+}
+
+// TestSolidBlobReadConcurrent reads the blobs of a solid resource of large
+// chunks from several goroutines at once, each from another blob on (as
+// an apply's workers, or a mounted image's readers, do): chunks evicted
+// while a reader holds them, decompressed ahead or waited for by several
+// readers all give the right data.
+func TestSolidBlobReadConcurrent(t *testing.T) {
+	sizes := make([]int, 16)
+	for i := range sizes {
+		sizes[i] = 200<<10 + i*90<<10
+	}
+	file, data := solidReadFixture(t, sizes)
+	for _, procs := range []int{1, 4} {
+		t.Run(fmt.Sprint(procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			w, err := Open(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			es := solidBlobsInOrder(w)
+			errs := make(chan error, 4)
+			for g := range 4 {
+				go func() {
+					for k := range es {
+						e := es[(k+g*len(es)/4)%len(es)]
+						got, err := w.ReadBlob(e.Hash, 1<<30)
+						if err == nil && !bytes.Equal(got, data[e.Hash]) {
+							err = fmt.Errorf("blob %s: wrong data", e.Hash)
+						}
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+					errs <- nil
+				}()
+			}
+			for range 4 {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
