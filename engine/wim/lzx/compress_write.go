@@ -237,17 +237,21 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 	best, step := c.preBest[:m+1], c.preStep[:m+1]
 	zrun, srun := c.preZero[:m+1], c.preSame[:m+1]
 	delta := c.preDelta[:m]
+	prev = prev[:m]
 	zrun[m], srun[m] = 0, 0
+	run, next := uint16(0), uint8(255) // lengths are at most 16
 	for i := m - 1; i >= 0; i-- {
-		delta[i] = uint8((int(prev[i]) - int(lens[i]) + 17) % 17)
-		srun[i] = 1
-		if i+1 < m && lens[i+1] == lens[i] {
-			srun[i] = srun[i+1] + 1
+		l := lens[i]
+		d := int(prev[i]) - int(l) // -16..16: the delta is d mod 17
+		if d < 0 {
+			d += 17
 		}
-		zrun[i] = 0
-		if lens[i] == 0 {
-			zrun[i] = srun[i]
+		delta[i] = uint8(d)
+		run++
+		if l != next {
+			run = 1
 		}
+		srun[i], next = run, l
 	}
 	var cost [numPreSyms]uint32 // the second pass's: the first pretree's lengths
 	var freq [numPreSyms]uint32
@@ -260,6 +264,13 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 	passes := 2
 	if c.params.fast {
 		passes = 1
+	} else {
+		for i, l := range lens {
+			zrun[i] = 0
+			if l == 0 {
+				zrun[i] = srun[i]
+			}
+		}
 	}
 	for iter := 0; iter < passes; iter++ {
 		// Shortest path from the end; step encodes the choice: 0 a
