@@ -25,7 +25,7 @@ import "fmt"
 // That is the default level; the slow level runs the same deeper (and
 // searches length 2 matches), and the fast level replaces the trees, the
 // cache and the path search with hash chains and a lazy parse
-// (compress_fast.go).
+// (compress_fast.go, compress_fast16.go).
 
 // Compressor parameters. The search depth, nice length and passes are
 // those of the default level (see levelParams).

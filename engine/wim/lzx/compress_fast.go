@@ -79,7 +79,10 @@ func LevelName(level int) string {
 // the previous one whose next four bytes hash alike; a search walks the
 // chain from the most recent, up to depth links. A one-entry table by a
 // hash of three bytes adds the most recent length 3 match. Entries hold
-// position+1 (0: none), in 16 bits for chunks of at most 32 KiB.
+// position+1 (0: none), in 16 bits for chunks of at most 32 KiB. The
+// compressor runs hashChains[uint32] on larger chunks, and on those of at
+// most 32 KiB (WIM chunks) hashChains16 (compress_fast16.go), the same
+// finder in arrays of fixed size.
 //
 // The tables grow with the chunk, up to 1<<hcHash4Max heads for chunks of
 // 16 KiB and more: a small chunk (most files are a few KiB) clears and
