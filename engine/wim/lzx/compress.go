@@ -25,7 +25,7 @@ import "fmt"
 // That is the default level; the slow level runs the same deeper (and
 // searches length 2 matches), and the fast level replaces the trees, the
 // cache and the path search with hash chains and a lazy parse
-// (compress_fast.go).
+// (compress_fast.go, compress_fast16.go).
 
 // Compressor parameters. The search depth, nice length and passes are
 // those of the default level (see levelParams).
@@ -54,7 +54,7 @@ type Compressor struct {
 	buf  []byte               // the chunk after E8 translation
 	mf16 *matchFinder[uint16] // for chunks of at most 32 KiB
 	mf32 *matchFinder[uint32] // for larger chunks
-	hc16 *hashChains[uint16]  // the fast level's finder, chunks of at most 32 KiB
+	hc16 *hashChains16        // the fast level's finder, chunks of at most 32 KiB (buf is its window)
 	hc32 *hashChains[uint32]  // the fast level's finder, larger chunks
 
 	// Matches of the current region: those of its position i are
@@ -165,8 +165,9 @@ func NewCompressorLevel(maxChunk, level int) (*Compressor, error) {
 	}
 	maxOff := uint32(1)<<order - 3
 	switch {
-	case p.fast && maxChunk <= 1<<15:
-		c.hc16 = newHashChains[uint16](maxChunk, maxOff)
+	case p.fast && maxChunk <= hc16Chunk:
+		c.hc16 = newHashChains16(maxOff)
+		c.buf = c.hc16.win[:maxChunk]
 	case p.fast:
 		c.hc32 = newHashChains[uint32](maxChunk, maxOff)
 	case maxChunk <= 1<<15:
@@ -241,10 +242,8 @@ func (c *Compressor) Compress(dst, src []byte) int {
 	for start := 0; start < n; {
 		var end int
 		switch {
-		case c.hc16 != nil:
-			end, q = compressRegionFast(c, c.hc16, data, start, q)
-		case c.hc32 != nil:
-			end, q = compressRegionFast(c, c.hc32, data, start, q)
+		case c.hc16 != nil, c.hc32 != nil:
+			end, q = c.compressRegionFast(fastFinder{c.hc16, c.hc32}, data, start, q)
 		case c.mf16 != nil:
 			end = findRegionMatches(c, c.mf16, data, start)
 			q = c.compressRegion(data, start, end, q)

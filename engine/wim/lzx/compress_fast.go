@@ -79,7 +79,10 @@ func LevelName(level int) string {
 // the previous one whose next four bytes hash alike; a search walks the
 // chain from the most recent, up to depth links. A one-entry table by a
 // hash of three bytes adds the most recent length 3 match. Entries hold
-// position+1 (0: none), in 16 bits for chunks of at most 32 KiB.
+// position+1 (0: none), in 16 bits for chunks of at most 32 KiB. The
+// compressor runs hashChains[uint32] on larger chunks, and on those of at
+// most 32 KiB (WIM chunks) hashChains16 (compress_fast16.go), the same
+// finder in arrays of fixed size.
 //
 // The tables grow with the chunk, up to 1<<hcHash4Max heads for chunks of
 // 16 KiB and more: a small chunk (most files are a few KiB) clears and
@@ -225,6 +228,44 @@ func (h *hashChains[T]) longest(pos, minLen, maxLen, nice, depth int) (int, uint
 	return best, bestOff
 }
 
+// insertRange links positions from..to-1 (to+3 <= len(data)) into the
+// tables.
+func (h *hashChains[T]) insertRange(from, to int) {
+	for p := from; p < to; p++ {
+		h.insert(p)
+	}
+}
+
+// fastFinder is the fast level's match finder of a chunk: h16 for chunks of
+// at most 32 KiB, h32 for larger ones (the other is nil).
+type fastFinder struct {
+	h16 *hashChains16
+	h32 *hashChains[uint32]
+}
+
+func (f fastFinder) insert(pos int) {
+	if f.h16 != nil {
+		f.h16.insert(pos)
+		return
+	}
+	f.h32.insert(pos)
+}
+
+func (f fastFinder) insertRange(from, to int) {
+	if f.h16 != nil {
+		f.h16.insertRange(from, to)
+		return
+	}
+	f.h32.insertRange(from, to)
+}
+
+func (f fastFinder) longest(pos, minLen, maxLen, nice, depth int) (int, uint32) {
+	if f.h16 != nil {
+		return f.h16.longest(pos, minLen, maxLen, nice, depth)
+	}
+	return f.h32.longest(pos, minLen, maxLen, nice, depth)
+}
+
 // fastGain scores a match for the lazy parse: its length, plus 3 for a
 // repeat offset (no offset bits, and the queue keeps the offsets that
 // structured data repeats), plus 1 for an offset below 4096 and 1 more
@@ -311,7 +352,7 @@ func (c *Compressor) fastMatch(data []byte, pos, maxL, l int, off uint32, q rece
 // offset matches, unless the next position has a better one), then its
 // block split from the symbol counts kept along the parse (fastSplit), and
 // the blocks. It returns the region's end and the recent offsets after it.
-func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, start int, q recentOffsets) (int, recentOffsets) {
+func (c *Compressor) compressRegionFast(hc fastFinder, data []byte, start int, q recentOffsets) (int, recentOffsets) {
 	end := min(len(data), start+encMaxBlock)
 	if len(data)-end < encRegionSlack {
 		end = len(data)
@@ -388,9 +429,7 @@ func compressRegionFast[T mfPos](c *Compressor, hc *hashChains[T], data []byte, 
 		items = append(items, parseItem{lits: uint32(lits), length: uint32(cl), code: cc})
 		lits = 0
 		q = q.update(cc)
-		for p := max(ins, i+1); p < i+cl && p+4 <= len(data); p++ {
-			hc.insert(p)
-		}
+		hc.insertRange(max(ins, i+1), min(i+cl, len(data)-3))
 		i += cl
 		ins = max(ins, i)
 	}

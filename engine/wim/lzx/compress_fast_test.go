@@ -36,7 +36,8 @@ func TestCompressFastNoAllocs(t *testing.T) {
 // long as the longest one of 4 bytes or more (a match of 3 comes from a
 // one-entry table, so it may be missed, never invented). Chunks of several
 // sizes (the tables grow with them), positions inserted without a search
-// (inside matches), 16-bit and 32-bit links, and a small reach.
+// (inside matches), 16-bit and 32-bit links, the fixed-size 16-bit finder
+// of 32 KiB chunks, and a small reach.
 func TestHashChainsBruteForce(t *testing.T) {
 	syn := ctSynthetic()
 	for _, tc := range []struct {
@@ -56,6 +57,8 @@ func TestHashChainsBruteForce(t *testing.T) {
 			hc32 := newHashChains[uint32](32768, tc.maxOff)
 			ctCheckChains(t, tc.data, tc.maxOff, hc16.reset, hc16.insert, hc16.longest)
 			ctCheckChains(t, tc.data, tc.maxOff, hc32.reset, hc32.insert, hc32.longest)
+			h := newHashChains16(tc.maxOff)
+			ctCheckChains(t, tc.data, tc.maxOff, h.reset, h.insert, h.longest)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import "slices"
 // compressor. Its scratch space is reused from code to code.
 type huffBuilder struct {
 	keys    []uint64 // freq<<16 | symbol, sorted
+	used    []uint16 // the symbols used, in increasing order
 	start   []uint32 // counting sort: where each frequency's keys begin
 	weight  []uint64 // tree node weights (leaves then internal nodes)
 	parent  []int32
@@ -22,9 +23,7 @@ type huffBuilder struct {
 func (h *huffBuilder) build(freq []uint32, maxLen int, lens []uint8, codes []uint32) {
 	n := len(freq)
 	keys := h.sortKeys(freq)
-	for s := range lens[:n] {
-		lens[s] = 0
-	}
+	clear(lens[:n])
 	switch len(keys) {
 	case 0:
 		canonicalCodes(lens[:n], codes[:n], maxLen)
@@ -42,45 +41,51 @@ func (h *huffBuilder) build(freq []uint32, maxLen int, lens []uint8, codes []uin
 	if !h.huffmanLengths(keys, maxLen, lens) {
 		h.packageMerge(keys, maxLen, lens)
 	}
-	canonicalCodes(lens[:n], codes[:n], maxLen)
+	clear(codes[:n])
+	canonicalCodesOf(lens, codes, h.used, maxLen)
 }
 
 // sortKeys returns the keys freq<<16 | symbol of the symbols of freq that
-// are used, in increasing order. Most frequencies are below the number of
-// symbols: those are sorted by counting (symbols in increasing order within
-// a frequency, as the key order wants), and only the few above by
-// comparison. (slices.Sort of all of them was a tenth of the fast level's
-// time on small files, wimlib's make_huffman_code sorts the same way.)
+// are used, in increasing order, and leaves those symbols, in order, in
+// h.used. Most frequencies are small: those below a bound (twice the
+// number of symbols used, at most the alphabet's size) are sorted by
+// counting (symbols in increasing order within a frequency, as the key
+// order wants), and only the few above by comparison. (slices.Sort of all
+// of them was a tenth of the fast level's time on small files, wimlib's
+// make_huffman_code sorts the same way; the bound keeps the counting to
+// the symbols used, a few of the hundreds of a small block's alphabet.)
 func (h *huffBuilder) sortKeys(freq []uint32) []uint64 {
-	n := len(freq)
-	if cap(h.start) < n+1 {
-		h.start = make([]uint32, n+1)
-	}
-	start := h.start[:n+1] // start[f]: keys of frequency f; start[n]: all larger ones
-	clear(start)
-	used := 0
-	for _, f := range freq {
+	used := h.used[:0]
+	for s, f := range freq {
 		if f != 0 {
-			start[min(f, uint32(n))]++
-			used++
+			used = append(used, uint16(s))
 		}
 	}
-	if cap(h.keys) < used {
-		h.keys = make([]uint64, used, max(used, n))
+	h.used = used
+	nb := min(len(freq), 2*len(used)+2)
+	if cap(h.start) < nb+1 {
+		h.start = make([]uint32, nb+1)
 	}
-	keys := h.keys[:used]
+	start := h.start[:nb+1] // start[f]: keys of frequency f; start[nb]: all larger ones
+	clear(start)
+	for _, s := range used {
+		start[min(freq[s], uint32(nb))]++
+	}
+	if cap(h.keys) < len(used) {
+		h.keys = make([]uint64, len(used), max(len(used), len(freq)))
+	}
+	keys := h.keys[:len(used)]
 	sum := uint32(0)
 	for f, k := range start {
 		start[f] = sum
 		sum += k
 	}
-	big := start[n]
-	for s, f := range freq {
-		if f != 0 {
-			b := min(f, uint32(n))
-			keys[start[b]] = uint64(f)<<16 | uint64(s)
-			start[b]++
-		}
+	big := start[nb]
+	for _, s := range used {
+		f := freq[s]
+		b := min(f, uint32(nb))
+		keys[start[b]] = uint64(f)<<16 | uint64(s)
+		start[b]++
 	}
 	slices.Sort(keys[big:])
 	return keys
@@ -214,5 +219,26 @@ func canonicalCodes(lens []uint8, codes []uint32, maxLen int) {
 		} else {
 			codes[s] = 0
 		}
+	}
+}
+
+// canonicalCodesOf assigns canonical codewords for lens to the symbols
+// used (in increasing order; all others have length 0), as canonicalCodes
+// does, leaving the codes of the others as they are.
+func canonicalCodesOf(lens []uint8, codes []uint32, used []uint16, maxLen int) {
+	var count [maxMainCodeLen + 2]uint32
+	for _, s := range used {
+		count[lens[s]]++
+	}
+	var next [maxMainCodeLen + 2]uint32
+	code := uint32(0)
+	for l := 1; l <= maxLen; l++ {
+		code = (code + count[l-1]) << 1
+		next[l] = code
+	}
+	for _, s := range used {
+		l := lens[s]
+		codes[s] = next[l]
+		next[l]++
 	}
 }

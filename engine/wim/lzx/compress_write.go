@@ -237,22 +237,23 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 	best, step := c.preBest[:m+1], c.preStep[:m+1]
 	zrun, srun := c.preZero[:m+1], c.preSame[:m+1]
 	delta := c.preDelta[:m]
+	prev = prev[:m]
 	zrun[m], srun[m] = 0, 0
+	run, next := uint16(0), uint8(255) // lengths are at most 16
 	for i := m - 1; i >= 0; i-- {
-		delta[i] = uint8((int(prev[i]) - int(lens[i]) + 17) % 17)
-		srun[i] = 1
-		if i+1 < m && lens[i+1] == lens[i] {
-			srun[i] = srun[i+1] + 1
+		l := lens[i]
+		d := int(prev[i]) - int(l) // -16..16: the delta is d mod 17
+		if d < 0 {
+			d += 17
 		}
-		zrun[i] = 0
-		if lens[i] == 0 {
-			zrun[i] = srun[i]
+		delta[i] = uint8(d)
+		run++
+		if l != next {
+			run = 1
 		}
+		srun[i], next = run, l
 	}
-	var cost [numPreSyms]uint32
-	for s := range cost {
-		cost[s] = 4
-	}
+	var cost [numPreSyms]uint32 // the second pass's: the first pretree's lengths
 	var freq [numPreSyms]uint32
 	var preLens [numPreSyms]uint8
 	var preCodes [numPreSyms]uint32
@@ -263,49 +264,23 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 	passes := 2
 	if c.params.fast {
 		passes = 1
+	} else {
+		for i, l := range lens {
+			zrun[i] = 0
+			if l == 0 {
+				zrun[i] = srun[i]
+			}
+		}
 	}
 	for iter := 0; iter < passes; iter++ {
 		// Shortest path from the end; step encodes the choice: 0 a
-		// single delta, otherwise symbol<<8 | run length.
-		// Zero runs: the cheapest end of a run of 4..19 and of 20..51
-		// zeros comes from a sliding minimum (runMin), reset at each
-		// run of zeros (all its positions share i+zrun[i]).
-		best[m] = 0
-		var w4, w20 runMin
-		runEnd := -1
-		for i := m - 1; i >= 0; i-- {
-			d := delta[i]
-			b := cost[d] + best[i+1]
-			st := uint16(0)
-			if z := int(zrun[i]); z >= 4 {
-				if i+z != runEnd {
-					runEnd = i + z
-					w4.reset()
-					w20.reset()
-				}
-				w4.push(i+4, best)
-				w4.drop(i + 19)
-				if j := w4.min(); cost[preZeros4]+4+best[j] < b {
-					b, st = cost[preZeros4]+4+best[j], preZeros4<<8|uint16(j-i)
-				}
-				if z >= 20 {
-					w20.push(i+20, best)
-					w20.drop(i + 51)
-					if j := w20.min(); cost[preZeros20]+5+best[j] < b {
-						b, st = cost[preZeros20]+5+best[j], preZeros20<<8|uint16(j-i)
-					}
-				}
-			}
-			if s := srun[i]; s >= 4 {
-				cs := cost[preSame4] + 1 + cost[d]
-				if v := cs + best[i+4]; v < b {
-					b, st = v, preSame4<<8|4
-				}
-				if s >= 5 && cs+best[i+5] < b {
-					b, st = cs+best[i+5], preSame4<<8|5
-				}
-			}
-			best[i], step[i] = b, st
+		// single delta, otherwise symbol<<8 | run length. The first
+		// pass, every symbol costing 4 bits, takes zero runs from a
+		// table (lensPathUniform).
+		if iter == 0 {
+			lensPathUniform(best, step, lens, srun)
+		} else {
+			lensPath(&cost, best, step, delta, zrun, srun)
 		}
 		freq = [numPreSyms]uint32{}
 		for i := 0; i < m; {
@@ -358,3 +333,124 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 		i += k
 	}
 }
+
+// lensPath finds writeLens's shortest path from the end under pretree
+// costs cost: best[i] is the cost of coding lengths i.. and step[i] the
+// first choice, 0 a single delta, otherwise symbol<<8 | run length.
+// Zero runs: the cheapest end of a run of 4..19 and of 20..51 zeros comes
+// from a sliding minimum (runMin), reset at each run of zeros (all its
+// positions share i+zrun[i]).
+func lensPath(cost *[numPreSyms]uint32, best []uint32, step []uint16, delta []uint8, zrun, srun []uint16) {
+	m := len(delta)
+	best[m] = 0
+	var w4, w20 runMin
+	runEnd := -1
+	for i := m - 1; i >= 0; i-- {
+		d := delta[i]
+		b := cost[d] + best[i+1]
+		st := uint16(0)
+		if z := int(zrun[i]); z >= 4 {
+			if i+z != runEnd {
+				runEnd = i + z
+				w4.reset()
+				w20.reset()
+			}
+			w4.push(i+4, best)
+			w4.drop(i + 19)
+			if j := w4.min(); cost[preZeros4]+4+best[j] < b {
+				b, st = cost[preZeros4]+4+best[j], preZeros4<<8|uint16(j-i)
+			}
+			if z >= 20 {
+				w20.push(i+20, best)
+				w20.drop(i + 51)
+				if j := w20.min(); cost[preZeros20]+5+best[j] < b {
+					b, st = cost[preZeros20]+5+best[j], preZeros20<<8|uint16(j-i)
+				}
+			}
+		}
+		if s := srun[i]; s >= 4 {
+			cs := cost[preSame4] + 1 + cost[d]
+			if v := cs + best[i+4]; v < b {
+				b, st = v, preSame4<<8|4
+			}
+			if s >= 5 && cs+best[i+5] < b {
+				b, st = cs+best[i+5], preSame4<<8|5
+			}
+		}
+		best[i], step[i] = b, st
+	}
+}
+
+// lensPathUniform is lensPath with every pretree symbol costing 4 bits, the
+// first pass's costs: then a run of zeros costs, from each of its
+// positions, a fixed amount (uniformZeros) more than from its end, with
+// the same first step, and only runs of equal nonzero lengths are searched.
+// (The sliding minimums over every zero run were most of writeLens's
+// time, which is a fifth of the fast level's on small files.)
+func lensPathUniform(best []uint32, step []uint16, lens []uint8, srun []uint16) {
+	m := len(lens)
+	best[m] = 0
+	for i := m; i > 0; {
+		if lens[i-1] == 0 {
+			s := i - 1
+			for s > 0 && lens[s-1] == 0 {
+				s--
+			}
+			be := best[i]
+			for j := s; j < i; j++ {
+				d := i - j
+				best[j], step[j] = uniformZeros.cost[d]+be, uniformZeros.step[d]
+			}
+			i = s
+			continue
+		}
+		i--
+		b := 4 + best[i+1]
+		st := uint16(0)
+		if s := srun[i]; s >= 4 {
+			if v := 9 + best[i+4]; v < b {
+				b, st = v, preSame4<<8|4
+			}
+			if s >= 5 && 9+best[i+5] < b {
+				b, st = 9+best[i+5], preSame4<<8|5
+			}
+		}
+		best[i], step[i] = b, st
+	}
+}
+
+// uniformZeros holds, for a run of d zero lengths (d <= maxMainSyms)
+// followed by anything, the cheapest cost of coding the run when every
+// pretree symbol costs 4 bits, and its first step, as lensPath chooses
+// them: the cost of a single delta (4), a run of 4..19 zeros (4+4, the
+// shortest of the cheapest), of 20..51 (4+5), or of 4 or 5 equal lengths
+// (4+1+4), tried in that order, each taken when strictly cheaper.
+var uniformZeros = func() (u struct {
+	cost [maxMainSyms + 1]uint32
+	step [maxMainSyms + 1]uint16
+}) {
+	for d := 1; d <= maxMainSyms; d++ {
+		b, st := 4+u.cost[d-1], uint16(0)
+		for _, r := range [...]struct {
+			sym, lo, hi int
+			cost        uint32
+		}{{preZeros4, 4, 19, 8}, {preZeros20, 20, 51, 9}} {
+			k := -1
+			for n := r.lo; n <= min(r.hi, d); n++ {
+				if k < 0 || u.cost[d-n] < u.cost[d-k] {
+					k = n
+				}
+			}
+			if k >= 0 && r.cost+u.cost[d-k] < b {
+				b, st = r.cost+u.cost[d-k], uint16(r.sym<<8|k)
+			}
+		}
+		for n := 4; n <= min(5, d); n++ {
+			if 9+u.cost[d-n] < b {
+				b, st = 9+u.cost[d-n], uint16(preSame4<<8|n)
+			}
+		}
+		u.cost[d], u.step[d] = b, st
+	}
+	return u
+}()
