@@ -181,7 +181,9 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 		var ms []lzMatch
 		if c.useLCP {
 			if p+1 < n {
-				c.sink += c.df.touch(c.buf, p+1)
+				if c.deltaOn {
+					c.sink += c.df.touch(c.buf, p+1)
+				}
 			}
 			ms = c.lcp.find(c.buf, p, maxLen, c.matches[:0])
 		} else {
@@ -197,7 +199,9 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			ms = c.mf.find(c.buf, p, maxLen, min(encNiceLen, maxLen), encSearchDepth, c.matches[:0])
 		}
 		c.matches = ms
-		c.df.insert(data, p, &c.dfound)
+		if c.deltaOn {
+			c.df.insert(data, p, &c.dfound)
+		}
 		c.ins++
 		if i > 0 {
 			arrive(nodes, i)
@@ -249,9 +253,22 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				long = parseItem{uint32(l), dp.raw, dp.power, itemDelta}
 			}
 		}
+		var bestD uint32
 		for power, f := range c.dfound {
+			bestD = max(bestD, f.length)
 			if f.length >= encNiceLen && f.length > long.length {
 				long = parseItem{f.length, f.raw, uint32(power), itemDelta}
+			}
+		}
+		if bestD > 0 {
+			// The delta finder pays where it finds clearly
+			// longer matches than the LZ ones (see gateDelta).
+			bestLZ := max(repLen[0], repLen[1], repLen[2])
+			if k := len(ms); k > 0 {
+				bestLZ = max(bestLZ, int(ms[k-1].length))
+			}
+			if int(bestD) >= bestLZ+deltaGainMin {
+				c.deltaGain++
 			}
 		}
 		if long.length != 0 {
@@ -266,9 +283,10 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				// position in turn.
 				c.lcp.skip(stop)
 			}
-			for ; c.ins < stop; c.ins++ {
+			for ; c.deltaOn && c.ins < stop; c.ins++ {
 				c.df.insert(data, c.ins, nil)
 			}
+			c.ins = stop
 			return stop
 		}
 
