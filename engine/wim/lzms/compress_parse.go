@@ -253,11 +253,13 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				long = parseItem{uint32(l), dp.raw, dp.power, itemDelta}
 			}
 		}
-		var bestD uint32
-		for power, f := range c.dfound {
-			bestD = max(bestD, f.length)
-			if f.length >= encNiceLen && f.length > long.length {
-				long = parseItem{f.length, f.raw, uint32(power), itemDelta}
+		var bestD uint32 // the longest explicit delta match
+		if c.deltaOn {
+			for power, f := range c.dfound {
+				bestD = max(bestD, f.length)
+				if f.length >= encNiceLen && f.length > long.length {
+					long = parseItem{f.length, f.raw, uint32(power), itemDelta}
+				}
 			}
 		}
 		if bestD > 0 {
@@ -322,6 +324,9 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			relaxRun(next, 2, min(l, room), base+w.deltaRep[r], &w.length, dp.raw, dp.power, itemDelta, int32(r))
 		}
 		for power, f := range c.dfound {
+			if bestD == 0 {
+				break // none found
+			}
 			if f.length == 0 {
 				continue
 			}
