@@ -486,8 +486,8 @@ func TestGateDelta(t *testing.T) {
 	}{
 		{"always pays", []int{pays, n, pays, pays}, "1111"},
 		{"one short", []int{pays - 1, pays - 1, pays - 1}, "100"},
-		{"never pays", make([]int, 18), "100000011000000110"},
-		{"a probe pays", []int{0, 0, 0, 0, 0, 0, 0, 0, pays, 0, 0}, "10000001110"},
+		{"never pays", make([]int, 34), "1" + strings.Repeat("0", 14) + "11" + strings.Repeat("0", 14) + "110"},
+		{"a probe pays", append(make([]int, 16), pays, 0, 0), "1" + strings.Repeat("0", 14) + "1110"},
 		{"pays again while kept", []int{0, pays, 0, 0}, "1110"},
 	}
 	for _, tc := range tests {
