@@ -70,15 +70,19 @@ func (s *parseState) useDelta(p deltaPair, rep int) {
 	s.prev = itemDelta
 }
 
-// optNode is a position of the window: the cheapest cost to reach it, the
-// item that does (length 0: none yet; 1 with kind literal: a literal) and
-// the state after it.
+// optNode is a position of the window: the cheapest cost to reach it and
+// the item that does (length 0: none yet; 1 with kind literal: a literal;
+// rep: the visible recent source a match repeats, or -1 for an explicit
+// source). The state after the item, st, is only filled in when the parse
+// reaches the node, whose cheapest path is then known: the relaxations,
+// which far outnumber the positions, write the item alone.
 type optNode struct {
 	cost   uint32
 	length uint32
 	off    uint32 // LZ offset or delta raw offset
 	power  uint32
-	kind   int
+	kind   int32
+	rep    int32
 	st     parseState
 }
 
@@ -125,19 +129,36 @@ func (c *Compressor) windowCosts(w *windowCosts) {
 }
 
 // relaxRun offers nodes[lo..hi] the path through nodes[0] with an item of
-// that length and the given source, costing head plus the length's cost;
-// to is the state after the item, the same for every length.
-func relaxRun(nodes []optNode, lo, hi int, head uint32, length *[encNiceLen + 1]uint32, off, power uint32, kind int, to *parseState) {
+// that length and the given source (rep as in optNode), costing head plus
+// the length's cost.
+func relaxRun(nodes []optNode, lo, hi int, head uint32, length *[encNiceLen + 1]uint32, off, power uint32, kind, rep int32) {
 	if hi > encNiceLen {
 		hi = encNiceLen // longer matches end the window before this
+	}
+	if hi >= len(nodes) || lo < 0 {
+		return
 	}
 	for k := lo; k <= hi; k++ {
 		cost := head + length[k]
 		nd := &nodes[k]
 		if cost < nd.cost {
-			nd.cost, nd.length, nd.off, nd.power, nd.kind = cost, uint32(k), off, power, kind
-			nd.st = *to
+			nd.cost, nd.length, nd.off, nd.power, nd.kind, nd.rep = cost, uint32(k), off, power, kind, rep
 		}
+	}
+}
+
+// arrive fills in the state of nodes[i] (i > 0), whose cheapest item is
+// final: the state of the node the item starts from, moved on by the item.
+func arrive(nodes []optNode, i int) {
+	nd := &nodes[i]
+	nd.st = nodes[i-int(nd.length)].st
+	switch nd.kind {
+	case itemLiteral:
+		nd.st.prev = itemLiteral
+	case itemLZ:
+		nd.st.useLZ(nd.off, int(nd.rep))
+	default:
+		nd.st.useDelta(deltaPair{nd.power, nd.off}, int(nd.rep))
 	}
 }
 
@@ -160,24 +181,34 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 		var ms []lzMatch
 		if c.useLCP {
 			if p+1 < n {
-				c.sink += c.df.touch(c.buf, p+1)
+				if c.deltaOn {
+					c.sink += c.df.touch(c.buf, p+1)
+				}
 			}
 			ms = c.lcp.find(c.buf, p, maxLen, c.matches[:0])
 		} else {
 			if p+1 < n {
-				// Start the next position's table reads now:
-				// their cache misses then overlap this
-				// position's work.
-				c.sink += c.mf.touch(c.buf, p+1) + c.df.touch(c.buf, p+1)
+				// Start the next position's root table reads
+				// now: their cache misses then overlap this
+				// position's work. (Touching the delta finder's
+				// table too, as the interval tree's path does,
+				// cost 12 % more CPU on 128 KiB chunks of a
+				// Windows tree than it saved.)
+				c.sink += c.mf.touch(c.buf, p+1)
 			}
 			ms = c.mf.find(c.buf, p, maxLen, min(encNiceLen, maxLen), encSearchDepth, c.matches[:0])
 		}
 		c.matches = ms
-		c.df.insert(data, p, &c.dfound)
+		if c.deltaOn {
+			c.df.insert(data, p, &c.dfound)
+		}
 		c.ins++
+		if i > 0 {
+			arrive(nodes, i)
+		}
 		nd := &nodes[i]
 		base := nd.cost
-		st := nd.st
+		st := &nd.st
 
 		// A long match ends the window.
 		var long parseItem
@@ -222,9 +253,24 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				long = parseItem{uint32(l), dp.raw, dp.power, itemDelta}
 			}
 		}
-		for power, f := range c.dfound {
-			if f.length >= encNiceLen && f.length > long.length {
-				long = parseItem{f.length, f.raw, uint32(power), itemDelta}
+		var bestD uint32 // the longest explicit delta match
+		if c.deltaOn {
+			for power, f := range c.dfound {
+				bestD = max(bestD, f.length)
+				if f.length >= encNiceLen && f.length > long.length {
+					long = parseItem{f.length, f.raw, uint32(power), itemDelta}
+				}
+			}
+		}
+		if bestD > 0 {
+			// The delta finder pays where it finds clearly
+			// longer matches than the LZ ones (see gateDelta).
+			bestLZ := max(repLen[0], repLen[1], repLen[2])
+			if k := len(ms); k > 0 {
+				bestLZ = max(bestLZ, int(ms[k-1].length))
+			}
+			if int(bestD) >= bestLZ+deltaGainMin {
+				c.deltaGain++
 			}
 		}
 		if long.length != 0 {
@@ -239,9 +285,10 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				// position in turn.
 				c.lcp.skip(stop)
 			}
-			for ; c.ins < stop; c.ins++ {
+			for ; c.deltaOn && c.ins < stop; c.ins++ {
 				c.df.insert(data, c.ins, nil)
 			}
+			c.ins = stop
 			return stop
 		}
 
@@ -249,8 +296,6 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 		if cost := base + w.lit[data[p]]; cost < nodes[i+1].cost {
 			nx := &nodes[i+1]
 			nx.cost, nx.length, nx.kind = cost, 1, itemLiteral
-			nx.st = st
-			nx.st.prev = itemLiteral
 		}
 		room := end - i
 		next := nodes[i:]
@@ -258,9 +303,7 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			if l < 2 {
 				continue
 			}
-			to := st
-			to.useLZ(st.lz[lb+r], r)
-			relaxRun(next, 2, min(l, room), base+w.lzRep[r], &w.length, st.lz[lb+r], 0, itemLZ, &to)
+			relaxRun(next, 2, min(l, room), base+w.lzRep[r], &w.length, st.lz[lb+r], 0, itemLZ, int32(r))
 		}
 		prevLen := 2
 		for _, m := range ms {
@@ -269,9 +312,7 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				continue // the repeat match is cheaper
 			}
 			if hi := min(int(m.length), room); hi > prevLen {
-				to := st
-				to.useLZ(m.offset, -1)
-				relaxRun(next, prevLen+1, hi, base+w.lzExplicit+c.offsetCost(m.offset), &w.length, m.offset, 0, itemLZ, &to)
+				relaxRun(next, prevLen+1, hi, base+w.lzExplicit+c.offsetCost(m.offset), &w.length, m.offset, 0, itemLZ, -1)
 			}
 			prevLen = int(m.length)
 		}
@@ -280,19 +321,18 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				continue
 			}
 			dp := st.delta[db+r]
-			to := st
-			to.useDelta(dp, r)
-			relaxRun(next, 2, min(l, room), base+w.deltaRep[r], &w.length, dp.raw, dp.power, itemDelta, &to)
+			relaxRun(next, 2, min(l, room), base+w.deltaRep[r], &w.length, dp.raw, dp.power, itemDelta, int32(r))
 		}
 		for power, f := range c.dfound {
+			if bestD == 0 {
+				break // none found
+			}
 			if f.length == 0 {
 				continue
 			}
 			s := c.offsetSlot(f.raw)
 			dc := base + w.deltaExplicit + (uint32(c.deltaPower.lens[power])+uint32(c.deltaOffset.lens[s])+uint32(offsetExtra[s]))<<costShift
-			to := st
-			to.useDelta(deltaPair{uint32(power), f.raw}, -1)
-			relaxRun(next, deltaMinLen, min(int(f.length), room), dc, &w.length, f.raw, uint32(power), itemDelta, &to)
+			relaxRun(next, deltaMinLen, min(int(f.length), room), dc, &w.length, f.raw, uint32(power), itemDelta, -1)
 		}
 	}
 	c.codePath(data, pos, end)
@@ -305,7 +345,7 @@ func (c *Compressor) codePath(data []byte, pos, i int) {
 	items := c.items[:0]
 	for i > 0 {
 		nd := &c.nodes[i]
-		items = append(items, parseItem{nd.length, nd.off, nd.power, nd.kind})
+		items = append(items, parseItem{nd.length, nd.off, nd.power, int(nd.kind)})
 		i -= int(nd.length)
 	}
 	c.items = items

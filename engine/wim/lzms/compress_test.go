@@ -472,3 +472,72 @@ func TestCompressMemory(t *testing.T) {
 		t.Errorf("compressing %d bytes to %d allocated %d bytes, over %d", len(src), n, got, limit)
 	}
 }
+
+// TestGateDelta: the delta finder runs while it pays, stays on for
+// deltaKeep windows after, then runs only as deltaKeep-window probes every
+// deltaProbe windows until a probe finds it pays again.
+func TestGateDelta(t *testing.T) {
+	const n = encWindow
+	pays := n / deltaPaysDiv // the least gain that pays in a window of n bytes
+	tests := []struct {
+		name  string
+		gains []int
+		want  string // on (1) or off (0) after each window
+	}{
+		{"always pays", []int{pays, n, pays, pays}, "1111"},
+		{"one short", []int{pays - 1, pays - 1, pays - 1}, "100"},
+		{"never pays", make([]int, 34), "1" + strings.Repeat("0", 14) + "11" + strings.Repeat("0", 14) + "110"},
+		{"a probe pays", append(make([]int, 16), pays, 0, 0), "1" + strings.Repeat("0", 14) + "1110"},
+		{"pays again while kept", []int{0, pays, 0, 0}, "1110"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustCompressor(t, 1<<17)
+			c.deltaOn, c.deltaIdle = true, 0
+			got := ""
+			for _, g := range tc.gains {
+				c.deltaGain = g
+				c.gateDelta(n)
+				if c.deltaOn {
+					got += "1"
+				} else {
+					got += "0"
+				}
+			}
+			if got != tc.want {
+				t.Errorf("on after each window: %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCompressDeltaGate: in a 128 KiB chunk, the delta finder ends up off
+// on text and code, where its matches do not beat the LZ ones, and on for
+// delta-like data; a solid-sized chunk keeps it on whatever its data. All
+// round-trip.
+func TestCompressDeltaGate(t *testing.T) {
+	const cs = 128 << 10
+	tests := []struct {
+		name   string
+		data   []byte
+		max    int
+		wantOn bool
+	}{
+		{"text", realText(cs), cs, false},
+		{"code", realCode(3*cs, "/usr/bin/bash")[2*cs:], cs, false},
+		{"delta", synthDelta(cs, 3), cs, true},
+		{"text, solid chunk", realText(lcpitMinChunk), lcpitMinChunk, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustCompressor(t, tc.max)
+			d := mustDecompressor(t, tc.max)
+			if n, _ := ctRoundTrip(t, c, d, tc.data, len(tc.data)-1); n == 0 {
+				t.Fatal("did not shrink")
+			}
+			if c.deltaOn != tc.wantOn {
+				t.Errorf("delta finder on at the end: %v, want %v (%d windows since it paid)", c.deltaOn, tc.wantOn, c.deltaIdle)
+			}
+		})
+	}
+}
