@@ -237,13 +237,14 @@ func (f *lcpFinder) advance(cur int, out []lzMatch, record bool) []lzMatch {
 	// Start the cache misses of the next positions' first steps: the
 	// interval above the suffix 3 positions on, the suffix link of the
 	// one 2 on (its interval read a step ago), and the interval that
-	// link names for the one a step on. Stale values cost only a wasted
-	// load.
-	f.sink += iv[pd[f.ahead1]&posMask]
+	// link names for the one a step on (the loads of those come from
+	// earlier steps' prefetches). Stale values cost only a wasted
+	// prefetch.
+	p1 := &iv[pd[f.ahead1]&posMask]
 	f.ahead1 = iv[f.ahead2] & posMask
-	f.sink += pd[f.ahead1]
+	p2 := &pd[f.ahead1]
 	f.ahead2 = pd[c+3] & posMask
-	f.sink += iv[f.ahead2]
+	f.sink += prefetch3(p1, p2, &iv[f.ahead2])
 	pd[c] = 0
 	if c == 0 {
 		// Position 0 visits nothing: a most recent suffix of 0 would

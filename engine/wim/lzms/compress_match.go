@@ -191,6 +191,14 @@ const (
 type deltaFinder struct {
 	table    []uint64
 	hashBits uint
+
+	// The keys and table slots of two positions, an odd and an even one
+	// (see keysAt): touch computes them for the position after the one
+	// insert is to take next, and insert then uses them.
+	at    [2]int
+	np    [2]int // how many powers have a key at at (span <= at)
+	keys  [2][deltaPowers]uint32
+	slots [2][deltaPowers]uint32
 }
 
 func (df *deltaFinder) reset(n int) {
@@ -201,22 +209,38 @@ func (df *deltaFinder) reset(n int) {
 	}
 	df.table = df.table[:1<<hb]
 	clear(df.table)
+	df.at = [2]int{-1, -1}
 }
 
-// touch reads the table entries that insert will read at pos (pos+4 <=
-// len of the padded buffer) and returns them summed; see matchFinder.touch.
-func (df *deltaFinder) touch(buf []byte, pos int) uint32 {
+// keysAt computes the key and table slot of pos for every power whose span
+// it is past. The key: the span and the position modulo span (which a
+// match's must share), then the next three differences. buf has 4 readable
+// bytes from pos on, so the three differences of every power come from two
+// 32-bit loads.
+func (df *deltaFinder) keysAt(buf []byte, pos int) {
 	x := binary.LittleEndian.Uint32(buf[pos:])
 	shift := 32 - df.hashBits
-	var sum uint32
-	for power := range uint(deltaPowers) {
+	np := min(bits.Len(uint(pos)), deltaPowers)
+	keys, slots := &df.keys[pos&1], &df.slots[pos&1]
+	for power := range np {
 		span := 1 << power
-		if pos < span {
-			break
-		}
 		y := binary.LittleEndian.Uint32(buf[pos-span:])
 		k := uint32(span+pos&(span-1))<<24 | subBytes32(x, y)&0xFFFFFF
-		sum += uint32(df.table[k*0x9E3779B1>>shift])
+		keys[power] = k
+		slots[power] = k * 0x9E3779B1 >> shift
+	}
+	df.at[pos&1], df.np[pos&1] = pos, np
+}
+
+// touch computes the keys of pos (pos+4 <= len of the padded buffer) for
+// the insert that follows, reads the table entries that insert will read,
+// and returns them summed; see matchFinder.touch.
+func (df *deltaFinder) touch(buf []byte, pos int) uint32 {
+	df.keysAt(buf, pos)
+	table := df.table
+	var sum uint32
+	for _, h := range df.slots[pos&1][:df.np[pos&1]] {
+		sum += uint32(table[h])
 	}
 	return sum
 }
@@ -224,8 +248,9 @@ func (df *deltaFinder) touch(buf []byte, pos int) uint32 {
 // insert adds pos for every power. With found non-nil, it also returns in
 // found[power] the longest delta match of the earlier position with the
 // same hash (length 0 if none). data is the chunk; its backing array has 4
-// readable bytes past its end (the compressor's padding), so the three
-// differences of every power come from two 32-bit loads.
+// readable bytes past its end (the compressor's padding). The keys come
+// from touch if it was called for pos, else they are computed here: each
+// position's are computed once.
 func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFound) {
 	if found != nil {
 		*found = [deltaPowers]deltaFound{}
@@ -234,28 +259,24 @@ func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFou
 	if pos+deltaMinLen > n {
 		return
 	}
-	buf := data[:n+4]
-	x := binary.LittleEndian.Uint32(buf[pos:])
+	b := pos & 1
+	if df.at[b] != pos {
+		df.keysAt(data[:n+4], pos)
+	}
 	table := df.table
-	shift := 32 - df.hashBits
-	for power := range uint(deltaPowers) {
-		span := 1 << power
-		if pos < span {
-			break
-		}
-		// The key: the span and the position modulo span (which a
-		// match's must share), then the next three differences.
-		y := binary.LittleEndian.Uint32(buf[pos-span:])
-		k := uint32(span+pos&(span-1))<<24 | subBytes32(x, y)&0xFFFFFF
-		h := k * 0x9E3779B1 >> shift
+	val := uint64(pos+1) << 32
+	keys, slots := &df.keys[b], &df.slots[b]
+	for power := range df.np[b] {
+		k, h := keys[power], slots[power]
 		e := table[h]
-		table[h] = uint64(pos+1)<<32 | uint64(k)
+		table[h] = val | uint64(k)
 		if found == nil || e == 0 || uint32(e) != k {
 			continue
 		}
 		// The same key means the same span and three differences, and
 		// a distance that is a multiple of span; off is 0 when another
 		// power's entry for pos shares the hash.
+		span := 1 << power
 		off := pos - int(e>>32-1)
 		if off == 0 || off&(span-1) != 0 || off+span > pos {
 			continue

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -444,6 +445,50 @@ func TestDeltaFinder(t *testing.T) {
 			t.Errorf("matches found at %d of the %d positions that have one", hits, exists)
 		}
 		t.Logf("matches found at %d of the %d positions that have one", hits, exists)
+	}
+}
+
+// TestDeltaFinderTouch: the delta finder driven as the parse drives it
+// (touch of the next position before each insert, and inserts without
+// results over skipped stretches) finds what inserts alone find: touch
+// computes the keys that insert then reuses, in one chunk and the next.
+func TestDeltaFinderTouch(t *testing.T) {
+	data := slices.Concat(synthDelta(16<<10, 2), realText(8<<10), randomBytes(4<<10, 3), make([]byte, 2<<10))
+	n := len(data)
+	buf := append(slices.Clone(data), make([]byte, encPad)...)
+	m := 20 << 10 // the first round's chunk
+	var plain, touched deltaFinder
+	var want, got [deltaPowers]deltaFound
+	for round, size := range []int{m, n} {
+		if round == 1 {
+			copy(buf, buf[1:n]) // other data
+			buf[n-1] = 7
+		}
+		data := buf[:size]
+		plain.reset(size)
+		touched.reset(size)
+		skip := 0
+		for pos := range size {
+			if pos+1 < size {
+				touched.touch(buf, pos+1)
+			}
+			if pos < skip {
+				plain.insert(data, pos, nil)
+				touched.insert(data, pos, nil)
+				continue
+			}
+			if pos%97 == 0 {
+				skip = pos + 1 + pos%13 // a long match's stretch
+			}
+			plain.insert(data, pos, &want)
+			touched.insert(data, pos, &got)
+			if got != want {
+				t.Fatalf("round %d position %d: found %v, want %v", round, pos, got, want)
+			}
+		}
+		if !slices.Equal(touched.table, plain.table) {
+			t.Fatalf("round %d: the tables differ", round)
+		}
 	}
 }
 

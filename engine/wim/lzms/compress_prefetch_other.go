@@ -1,0 +1,8 @@
+//go:build !amd64
+
+package lzms
+
+// prefetch3 starts the cache misses of the three words by loading them, and
+// returns their sum, which the caller keeps so that the loads are not
+// dropped (amd64 prefetches instead; see compress_prefetch_amd64.go).
+func prefetch3(a, b, c *uint32) uint32 { return *a + *b + *c }
