@@ -50,28 +50,21 @@ const maxRW = 1 << 30
 
 // Write writes all of p, or fails.
 func (f *outFile) Write(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		k, err := syscall.Write(f.fd, p[n:min(len(p), n+maxRW)])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return n, &os.PathError{Op: "write", Path: f.path, Err: err}
-		}
-		if k == 0 {
-			return n, &os.PathError{Op: "write", Path: f.path, Err: io.ErrShortWrite}
-		}
-		n += k
-	}
-	return n, nil
+	return f.writeAll(p, func(q []byte, n int) (int, error) { return syscall.Write(f.fd, q) })
 }
 
 // WriteAt writes all of p at offset off, or fails.
 func (f *outFile) WriteAt(p []byte, off int64) (int, error) {
+	return f.writeAll(p, func(q []byte, n int) (int, error) { return syscall.Pwrite(f.fd, q, off+int64(n)) })
+}
+
+// writeAll writes p in pieces of at most maxRW bytes through write, which
+// is given each piece and how much of p is already written; interrupted
+// calls are retried, a short write of nothing is an error.
+func (f *outFile) writeAll(p []byte, write func(q []byte, n int) (int, error)) (int, error) {
 	n := 0
 	for n < len(p) {
-		k, err := syscall.Pwrite(f.fd, p[n:min(len(p), n+maxRW)], off+int64(n))
+		k, err := write(p[n:min(len(p), n+maxRW)], n)
 		if err == syscall.EINTR {
 			continue
 		}

@@ -3,10 +3,7 @@
 package lzms
 
 import (
-	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
@@ -64,8 +61,8 @@ func BenchmarkTree(b *testing.B) {
 	})
 }
 
-// benchTreeChunks reads every $WIMBENCH_EVERY-th file under $WIMBENCH_TREE
-// (the benchmark skips without it) and cuts each into chunks of up to size
+// benchTreeChunks reads every $WIMBENCH_EVERY-th file (default 10) under
+// $WIMBENCH_TREE (the benchmark skips without it) in chunks of up to size
 // bytes, as the WIM writer cuts files; it returns them and their total.
 func benchTreeChunks(b *testing.B, size int) ([][]byte, int) {
 	b.Helper()
@@ -73,38 +70,10 @@ func benchTreeChunks(b *testing.B, size int) ([][]byte, int) {
 	if tree == "" {
 		b.Skip("WIMBENCH_TREE not set")
 	}
-	every := 10
-	if v := os.Getenv("WIMBENCH_EVERY"); v != "" {
-		if _, err := fmt.Sscan(v, &every); err != nil || every < 1 {
-			b.Fatalf("WIMBENCH_EVERY=%q: want a positive number", v)
-		}
+	chunks := libwim.TreeChunks(b, tree, size, 10)
+	total := 0
+	for _, c := range chunks {
+		total += len(c)
 	}
-	var out [][]byte
-	total, k := 0, 0
-	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		if k++; k%every != 0 {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		total += len(data)
-		for len(data) > 0 {
-			n := min(size, len(data))
-			out = append(out, data[:n])
-			data = data[n:]
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if len(out) == 0 {
-		b.Fatalf("%s: no files", tree)
-	}
-	return out, total
+	return chunks, total
 }

@@ -28,7 +28,7 @@ func CompareTree(b *testing.B, ctype, chunkSize int, compress func(dst, src []by
 	if tree == "" {
 		b.Skip("WIMBENCH_TREE not set")
 	}
-	chunks := treeChunks(b, tree, chunkSize)
+	chunks := TreeChunks(b, tree, chunkSize, 5)
 	w, err := NewCodec(ctype, chunkSize, 0)
 	if err != nil {
 		b.Fatal(err)
@@ -68,11 +68,11 @@ func CompareTree(b *testing.B, ctype, chunkSize int, compress func(dst, src []by
 	b.ReportMetric(ours.Seconds()/theirs.Seconds(), "time-ratio")
 }
 
-// treeChunks reads the sampled files of tree and cuts them into chunks of
-// up to size bytes (empty files give none).
-func treeChunks(b *testing.B, tree string, size int) [][]byte {
+// TreeChunks reads every every-th file of tree ($WIMBENCH_EVERY when set)
+// and cuts each into chunks of up to size bytes, as the WIM writer cuts
+// files (empty files give none).
+func TreeChunks(b *testing.B, tree string, size, every int) [][]byte {
 	b.Helper()
-	every := 5
 	if v := os.Getenv("WIMBENCH_EVERY"); v != "" {
 		if _, err := fmt.Sscan(v, &every); err != nil || every < 1 {
 			b.Fatalf("WIMBENCH_EVERY=%q: want a positive number", v)
