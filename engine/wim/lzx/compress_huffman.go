@@ -24,10 +24,10 @@ func (h *huffBuilder) build(freq []uint32, maxLen int, lens []uint8, codes []uin
 	n := len(freq)
 	keys := h.sortKeys(freq)
 	clear(lens[:n])
+	used := h.used
+	var pair [2]uint16
 	switch len(keys) {
 	case 0:
-		canonicalCodes(lens[:n], codes[:n], maxLen)
-		return
 	case 1:
 		s := int(keys[0] & 0xFFFF)
 		other := 0
@@ -35,14 +35,15 @@ func (h *huffBuilder) build(freq []uint32, maxLen int, lens []uint8, codes []uin
 			other = 1
 		}
 		lens[s], lens[other] = 1, 1
-		canonicalCodes(lens[:n], codes[:n], maxLen)
-		return
-	}
-	if !h.huffmanLengths(keys, maxLen, lens) {
-		h.packageMerge(keys, maxLen, lens)
+		pair = [2]uint16{uint16(min(s, other)), uint16(max(s, other))}
+		used = pair[:]
+	default:
+		if !h.huffmanLengths(keys, maxLen, lens) {
+			h.packageMerge(keys, maxLen, lens)
+		}
 	}
 	clear(codes[:n])
-	canonicalCodesOf(lens, codes, h.used, maxLen)
+	canonicalCodesOf(lens, codes, used, maxLen)
 }
 
 // sortKeys returns the keys freq<<16 | symbol of the symbols of freq that
@@ -198,33 +199,9 @@ func (h *huffBuilder) packageMerge(keys []uint64, maxLen int, lens []uint8) {
 	}
 }
 
-// canonicalCodes assigns canonical codewords (shorter codes first, then by
-// symbol) for lens.
-func canonicalCodes(lens []uint8, codes []uint32, maxLen int) {
-	var count [maxMainCodeLen + 2]uint32
-	for _, l := range lens {
-		count[l]++
-	}
-	count[0] = 0
-	var next [maxMainCodeLen + 2]uint32
-	code := uint32(0)
-	for l := 1; l <= maxLen; l++ {
-		code = (code + count[l-1]) << 1
-		next[l] = code
-	}
-	for s, l := range lens {
-		if l != 0 {
-			codes[s] = next[l]
-			next[l]++
-		} else {
-			codes[s] = 0
-		}
-	}
-}
-
-// canonicalCodesOf assigns canonical codewords for lens to the symbols
-// used (in increasing order; all others have length 0), as canonicalCodes
-// does, leaving the codes of the others as they are.
+// canonicalCodesOf assigns canonical codewords (shorter codes first, then
+// by symbol) for lens to the symbols used (in increasing order; all others
+// have length 0), leaving the codes of the others as they are.
 func canonicalCodesOf(lens []uint8, codes []uint32, used []uint16, maxLen int) {
 	var count [maxMainCodeLen + 2]uint32
 	for _, s := range used {
