@@ -307,6 +307,7 @@ type blobJob struct {
 	w      *WIM       // the file holding the blob (nil: none has it)
 	e      *BlobEntry // its entry there
 	order  [4]int64   // part, file, resource offset, offset in resource: read order
+	res    *resource  // its resource, when it is read in a run (makeRuns)
 }
 
 // Runs: the small blobs stored next to one another in a file are read
@@ -330,23 +331,27 @@ type applyRun struct {
 	off, end int64 // the span of the file read at once
 }
 
-// runnable reports whether j can be part of a run: a blob of at most
-// applyRunMax bytes, stored or not, in a non-solid resource that checks
-// out.
-func (j *blobJob) runnable() bool {
+// runResource returns the resource of j if j can be part of a run (a blob
+// of at most applyRunMax bytes, stored or not, in a non-solid resource
+// that checks out), else nil.
+func (j *blobJob) runResource() *resource {
 	e := j.e
 	if e == nil || e.Solid != nil || e.Size() <= 0 || e.Size() > applyRunMax || e.Res.StoredSize > applyRunMax {
-		return false
+		return nil
 	}
-	_, err := j.w.resourceFor(e.Res, "")
-	return err == nil
+	r, err := j.w.resourceFor(e.Res, "blob "+j.hash.String())
+	if err != nil {
+		return nil
+	}
+	return r
 }
 
-// makeRuns cuts jobs, in read order, into runs.
+// makeRuns cuts jobs, in read order, into runs; the jobs of a run keep
+// their resource (res).
 func makeRuns(jobs []*blobJob) []applyRun {
 	var runs []applyRun
 	for _, j := range jobs {
-		if !j.runnable() {
+		if j.res = j.runResource(); j.res == nil {
 			runs = append(runs, applyRun{jobs: []*blobJob{j}})
 			continue
 		}
@@ -538,15 +543,12 @@ func (wk *applyWorker) run(r *applyRun) (int, error) {
 	return completed, nil
 }
 
-// blobData returns the data of blob j (a runnable one) from span, the
-// stored bytes of its file from offset base, decompressed and checked
-// against its digest as OpenBlob's reader checks it. The data is valid
-// until the next call.
+// blobData returns the data of blob j (one of a run, its res set) from
+// span, the stored bytes of its file from offset base, decompressed and
+// checked against its digest as OpenBlob's reader checks it. The data is
+// valid until the next call.
 func (wk *applyWorker) blobData(j *blobJob, span []byte, base int64) ([]byte, error) {
-	r, err := j.w.resourceFor(j.e.Res, "blob "+j.hash.String())
-	if err != nil {
-		return nil, err
-	}
+	r := j.res
 	var data []byte
 	if !r.chunked {
 		data = span[r.off-base : r.off-base+r.size]
@@ -611,10 +613,7 @@ func writeData(ino *planInode, data []byte) error {
 			return fmt.Errorf("wim: apply: %w", err)
 		}
 	}
-	if err := finishFile(f, ino); err != nil {
-		return err
-	}
-	return nil
+	return finishFile(f, ino)
 }
 
 // finishFile sets the times of file ino, open as f, and closes it.

@@ -285,6 +285,12 @@ func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) e
 				continue
 			}
 		}
+		if want, err := w.wantsBlob(l.h); !want {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err := w.copyFound(ctx, l.foundBlob); err != nil {
 			return err
 		}

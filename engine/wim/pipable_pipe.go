@@ -162,14 +162,7 @@ func (p *pipeReader) writeFiles(ctx context.Context, pl *applyPlan, st *ApplySta
 	jobs := make(map[Hash]*blobJob)
 	for _, ino := range pl.inodes {
 		if ino.hash.IsZero() {
-			f, err := createFile(ino.path(0))
-			if err != nil {
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return fmt.Errorf("wim: apply: %w", err)
-			}
-			if err := setTimes(ino); err != nil {
+			if err := writeData(ino, nil); err != nil {
 				return err
 			}
 			st.Files++

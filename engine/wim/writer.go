@@ -981,10 +981,7 @@ func (w *Writer) rawRecord(t *wtask, res ResourceHeader, hash Hash, pos int64) {
 // it (its digest is taken from src's blob table); any other is read,
 // checked against its digest and compressed again.
 func (w *Writer) CopyBlob(ctx context.Context, src *WIM, h Hash) error {
-	if h.IsZero() || w.HasBlob(h) {
-		return nil
-	}
-	if err := w.failed(); err != nil {
+	if want, err := w.wantsBlob(h); !want {
 		return err
 	}
 	o, e := src.find(h)
@@ -994,16 +991,23 @@ func (w *Writer) CopyBlob(ctx context.Context, src *WIM, h Hash) error {
 	return w.copyFound(ctx, foundBlob{h: h, o: o, e: e})
 }
 
-// copyFound is CopyBlob for a blob looked up already (CopyImageBlobs
-// looks each up once, to plan the copy).
-func (w *Writer) copyFound(ctx context.Context, f foundBlob) error {
-	h, o, e := f.h, f.o, f.e
+// wantsBlob reports whether blob h is still to be copied into the file:
+// not the zero hash and not held already; false with the error once the
+// writer has failed.
+func (w *Writer) wantsBlob(h Hash) (bool, error) {
 	if h.IsZero() || w.HasBlob(h) {
-		return nil
+		return false, nil
 	}
 	if err := w.failed(); err != nil {
-		return err
+		return false, err
 	}
+	return true, nil
+}
+
+// copyFound is CopyBlob's copy of a blob looked up already, and wanted
+// (wantsBlob): CopyImageBlobs looks each up once, to plan the copy.
+func (w *Writer) copyFound(ctx context.Context, f foundBlob) error {
+	h, o, e := f.h, f.o, f.e
 	if !w.solid.on && w.canRawCopy(o, e) {
 		if err := ctx.Err(); err != nil {
 			return err
