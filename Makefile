@@ -53,13 +53,18 @@ stress: test-deps
 # (built on first use, ~1.4 GB; CORPUS_SCALE=small for a quick ~350 MB run;
 # WIMBENCH_CORPUS=DIR to use another tree; RUNS=N runs per row, default 3).
 # The encoders alone against libwim's (BenchmarkTreeVsLibwim) run on the
-# corpus's tree A, or on WIMBENCH_TREE.
+# corpus's tree A, or on WIMBENCH_TREE. The servicing commit benchmark
+# (BenchmarkCommitSmallChange) takes tree A captured once into
+# ~/.cache/wimconsole-bench/treeA.wim when that file is there, or
+# WIMBENCH_TREE_WIM, instead of capturing the tree at every run.
 bench: test-deps
 	scripts/bench-vs-wimlib.sh
 	@if command -v rclone >/dev/null; then scripts/bench-library.sh; \
 	else echo "bench: rclone missing (apt-get install rclone): library rows skipped" >&2; fi
 	@tree=$${WIMBENCH_TREE:-$$HOME/.cache/wimconsole-bench/corpus/A}; \
 	if [ -d "$$tree" ]; then export WIMBENCH_TREE="$$tree"; fi; \
+	wim=$${WIMBENCH_TREE_WIM:-$$HOME/.cache/wimconsole-bench/treeA.wim}; \
+	if [ -f "$$wim" ]; then export WIMBENCH_TREE_WIM="$$wim"; fi; \
 	$(GO) test -tags $(TESTTAGS) -run '^$$' -bench . -benchtime 3x ./engine/...
 
 # Regenerate default.pgo (and its copy in cmd/wimconsole-cli), the profile
