@@ -1,6 +1,9 @@
 package lzx
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // hashChains16 is the fast level's finder for chunks of at most 32 KiB, the
 // WIM chunk size: hashChains[uint16]'s rules, with the tables, the links
@@ -36,6 +39,10 @@ const (
 	// maxMatchLen-3, below 1<<8) stays below hc16Win-4: such an index,
 	// typed uint16 plus uint8, is proven in range without a mask.
 	hc16Win = 1<<16 + 1<<8 + 4
+	// hc16Mask masks an index below 1<<16 (changing none: nodes plus
+	// match lengths stay below 1<<15 + 1<<9) to prove an 8-byte load in
+	// range.
+	hc16Mask = 1<<16 - 1
 )
 
 func newHashChains16(maxOff uint32) *hashChains16 {
@@ -84,6 +91,25 @@ func (h *hashChains16) insertRange(from, to int) {
 	}
 }
 
+// extend returns how far the chunk agrees at nodes m and cur (m < cur),
+// from the 4 bytes known to, up to limit (cur-1+limit <= n): matchLen over
+// the window, whose fixed size proves the loads in range.
+func (h *hashChains16) extend(m, cur uint16, limit int) int {
+	n := 4
+	for n+8 <= limit {
+		x := binary.LittleEndian.Uint64(h.win[(uint32(cur)+uint32(n))&hc16Mask:]) ^
+			binary.LittleEndian.Uint64(h.win[(uint32(m)+uint32(n))&hc16Mask:])
+		if x != 0 {
+			return n + bits.TrailingZeros64(x)>>3
+		}
+		n += 8
+	}
+	for n < limit && h.win[(uint32(cur)+uint32(n))&hc16Mask] == h.win[(uint32(m)+uint32(n))&hc16Mask] {
+		n++
+	}
+	return n
+}
+
 // longest is hashChains.longest over the window.
 func (h *hashChains16) longest(pos, minLen, maxLen, nice, depth int) (int, uint32) {
 	cur := uint16(pos + 1)
@@ -108,7 +134,6 @@ func (h *hashChains16) longest(pos, minLen, maxLen, nice, depth int) (int, uint3
 	// chains' loads wait together, where the walks would wait on each in
 	// turn.
 	nb := h.head4[h.load(cur+1, 0)*0x9E3779B1>>(h.sh4&31)&(1<<hcHash4Max-1)]
-	win := h.win[1 : 1+h.n]
 	best, bestNode := minLen, uint16(0)
 	if best < 3 && h.load(p, 0)&0xFFFFFF == seq&0xFFFFFF {
 		best, bestNode = 3, p
@@ -127,7 +152,7 @@ func (h *hashChains16) longest(pos, minLen, maxLen, nice, depth int) (int, uint3
 			nb = h.prev[nb]
 			depth--
 			if h.load(m, 0) == seq {
-				best, bestNode = matchLen(win, int(m)-1, pos, 4, maxLen), m
+				best, bestNode = h.extend(m, cur, maxLen), m
 				break
 			}
 		}
@@ -148,7 +173,7 @@ func (h *hashChains16) longest(pos, minLen, maxLen, nice, depth int) (int, uint3
 		if h.load(m, bt) != tail || h.load(m, 0) != seq {
 			continue
 		}
-		n := matchLen(win, int(m)-1, pos, 4, maxLen)
+		n := h.extend(m, cur, maxLen)
 		if n > best {
 			best, bestNode = n, m
 			if n >= nice || n >= maxLen {
