@@ -167,7 +167,7 @@ func NewCompressorLevel(maxChunk, level int) (*Compressor, error) {
 	switch {
 	case p.fast && maxChunk <= hc16Chunk:
 		c.hc16 = newHashChains16(maxOff)
-		c.buf = c.hc16.win[:maxChunk]
+		c.buf = c.hc16.window(maxChunk)
 	case p.fast:
 		c.hc32 = newHashChains[uint32](maxChunk, maxOff)
 	case maxChunk <= 1<<15:

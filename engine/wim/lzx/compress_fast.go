@@ -259,13 +259,6 @@ func (f fastFinder) insertRange(from, to int) {
 	f.h32.insertRange(from, to)
 }
 
-func (f fastFinder) longest(pos, minLen, maxLen, nice, depth int) (int, uint32) {
-	if f.h16 != nil {
-		return f.h16.longest(pos, minLen, maxLen, nice, depth)
-	}
-	return f.h32.longest(pos, minLen, maxLen, nice, depth)
-}
-
 // fastGain scores a match for the lazy parse: its length, plus 3 for a
 // repeat offset (no offset bits, and the queue keeps the offsets that
 // structured data repeats), plus 1 for an offset below 4096 and 1 more
@@ -369,6 +362,7 @@ func (c *Compressor) compressRegionFast(hc fastFinder, data []byte, start int, q
 	if !c.params.split {
 		fs.next = end - start + 1
 	}
+	h16 := hc.h16
 	literal := func(pos int) {
 		f.main[data[pos]]++
 		lits++
@@ -387,7 +381,13 @@ func (c *Compressor) compressRegionFast(hc fastFinder, data []byte, start int, q
 			i++
 			continue
 		}
-		l, off := hc.longest(i, 0, maxL, min(nice, maxL), depth)
+		var l int
+		var off uint32
+		if h16 != nil { // fastFinder.longest, one call less
+			l, off = h16.longest(i, 0, maxL, min(nice, maxL), depth)
+		} else {
+			l, off = hc.h32.longest(i, 0, maxL, min(nice, maxL), depth)
+		}
 		ins = i + 1
 		if l < 3 { // fastMatch would find none: a literal, without the call
 			literal(i)
@@ -413,7 +413,13 @@ func (c *Compressor) compressRegionFast(hc fastFinder, data []byte, start int, q
 			// the current one (an explicit match scores at most its
 			// length + 2): the search looks for those alone, and
 			// without one the current match is taken.
-			l2, off2 := hc.longest(j, max(cl-2, 0), maxJ, min(nice, maxJ), max(depth/2, 1))
+			var l2 int
+			var off2 uint32
+			if h16 != nil {
+				l2, off2 = h16.longest(j, max(cl-2, 0), maxJ, min(nice, maxJ), max(depth/2, 1))
+			} else {
+				l2, off2 = hc.h32.longest(j, max(cl-2, 0), maxJ, min(nice, maxJ), max(depth/2, 1))
+			}
 			ins = j + 1
 			if l2 < 3 {
 				break

@@ -1,42 +1,64 @@
 package lzx
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // hashChains16 is the fast level's finder for chunks of at most 32 KiB, the
 // WIM chunk size: hashChains[uint16]'s rules, with the tables, the links
-// and the chunk itself in arrays of fixed size indexed through masks, so
-// that the chain walk has no bounds checks and keeps its state in
-// registers (the generic walk took about twice wimlib's time per link).
-// The chunk is held in win, where the compressor translates it (see
+// and the chunk itself in arrays of fixed size, so that the chain walk has
+// no bounds checks and keeps its state in registers (the generic walk took
+// about twice wimlib's time per link).
+//
+// A chain node is a position+1 (0: none), and both the links and the
+// window are indexed by the node itself: position p is at win[p+1] and its
+// link at prev[p+1]. A 16-bit node indexes the 1<<16 links without a mask,
+// so each step of the walk is one load whose address is the last load's
+// value (the walk waits on that load at every link: an add and a mask
+// before it made each link two cycles longer). Links past the chunk's
+// are never touched.
+//
+// The chunk is held in win[1:], where the compressor translates it (see
 // NewCompressorLevel); reset copies any other data there.
 type hashChains16 struct {
 	head3  [1 << hcHash3Max]uint16
 	head4  [1 << hcHash4Max]uint16
-	prev   [hc16Chunk]uint16 // previous position in the chain of each position
-	win    [hc16Win]byte     // the chunk, then slack for 4-byte loads
-	n      int               // bytes of the chunk in win
+	prev   [1 << 16]uint16 // previous node in the chain of each node
+	win    [hc16Win]byte   // a byte, the chunk, then slack for 4-byte loads
+	n      int             // bytes of the chunk in win
 	maxOff uint32
 	sh3    uint32 // hash shifts: 32 less the bits of each table
 	sh4    uint32
+	sink   uint16 // the last link of the next position's chain (see longest)
 }
 
 const (
 	hc16Chunk = 1 << 15
-	// Positions (and a match's length past them) stay below hc16Mask,
-	// so masking an index changes nothing and proves it in range.
+	// A node (at most 1<<15) plus a match's length less 3 (at most
+	// maxMatchLen-3, below 1<<8) stays below hc16Win-4: such an index,
+	// typed uint16 plus uint8, is proven in range without a mask.
+	hc16Win = 1<<16 + 1<<8 + 4
+	// hc16Mask masks an index below 1<<16 (changing none: nodes plus
+	// match lengths stay below 1<<15 + 1<<9) to prove an 8-byte load in
+	// range.
 	hc16Mask = 1<<16 - 1
-	hc16Win  = hc16Mask + 1 + 4
 )
 
 func newHashChains16(maxOff uint32) *hashChains16 {
 	return &hashChains16{maxOff: maxOff}
 }
 
-// reset starts a chunk, data (at most hc16Chunk bytes): win itself or
+// window returns the chunk's place in win, for n bytes.
+func (h *hashChains16) window(n int) []byte {
+	return h.win[1 : 1+n]
+}
+
+// reset starts a chunk, data (at most hc16Chunk bytes): h.window itself or
 // copied into it.
 func (h *hashChains16) reset(data []byte) {
-	if len(data) > 0 && &data[0] != &h.win[0] {
-		copy(h.win[:], data)
+	if len(data) > 0 && &data[0] != &h.win[1] {
+		copy(h.win[1:], data)
 	}
 	h.n = len(data)
 	b := hcBits(len(data))
@@ -46,18 +68,20 @@ func (h *hashChains16) reset(data []byte) {
 	clear(h.head4[:1<<b])
 }
 
-// load returns the 4 bytes of the window at i.
-func (h *hashChains16) load(i uint32) uint32 {
-	return binary.LittleEndian.Uint32(h.win[i&hc16Mask:])
+// load returns the 4 bytes at win[node+k]: those of the chunk at
+// position node-1+k.
+func (h *hashChains16) load(node uint16, k uint8) uint32 {
+	return binary.LittleEndian.Uint32(h.win[uint32(node)+uint32(k):])
 }
 
 // insert links position pos (pos+4 <= n) into the tables.
 func (h *hashChains16) insert(pos int) {
-	seq := h.load(uint32(pos))
-	h.head3[(seq&0xFFFFFF)*0x9E3779B1>>(h.sh3&31)&(1<<hcHash3Max-1)] = uint16(pos + 1)
+	cur := uint16(pos + 1)
+	seq := h.load(cur, 0)
+	h.head3[(seq&0xFFFFFF)*0x9E3779B1>>(h.sh3&31)&(1<<hcHash3Max-1)] = cur
 	k := seq * 0x9E3779B1 >> (h.sh4 & 31) & (1<<hcHash4Max - 1)
-	h.prev[pos&(hc16Chunk-1)] = h.head4[k]
-	h.head4[k] = uint16(pos + 1)
+	h.prev[cur] = h.head4[k]
+	h.head4[k] = cur
 }
 
 // insertRange links positions from..to-1 (to+3 <= n) into the tables.
@@ -67,71 +91,101 @@ func (h *hashChains16) insertRange(from, to int) {
 	}
 }
 
+// extend returns how far the chunk agrees at nodes m and cur (m < cur),
+// from the 4 bytes known to, up to limit (cur-1+limit <= n): matchLen over
+// the window, whose fixed size proves the loads in range.
+func (h *hashChains16) extend(m, cur uint16, limit int) int {
+	n := 4
+	for n+8 <= limit {
+		x := binary.LittleEndian.Uint64(h.win[(uint32(cur)+uint32(n))&hc16Mask:]) ^
+			binary.LittleEndian.Uint64(h.win[(uint32(m)+uint32(n))&hc16Mask:])
+		if x != 0 {
+			return n + bits.TrailingZeros64(x)>>3
+		}
+		n += 8
+	}
+	for n < limit && h.win[(uint32(cur)+uint32(n))&hc16Mask] == h.win[(uint32(m)+uint32(n))&hc16Mask] {
+		n++
+	}
+	return n
+}
+
 // longest is hashChains.longest over the window.
 func (h *hashChains16) longest(pos, minLen, maxLen, nice, depth int) (int, uint32) {
-	seq := h.load(uint32(pos))
-	cur := uint32(pos) + 1
-	lim := uint32(1)
-	if cur > h.maxOff {
-		lim = cur - h.maxOff
+	cur := uint16(pos + 1)
+	seq := h.load(cur, 0)
+	lim := uint16(1)
+	if uint32(cur) > h.maxOff {
+		lim = cur - uint16(h.maxOff)
 	}
 	k3 := (seq & 0xFFFFFF) * 0x9E3779B1 >> (h.sh3 & 31) & (1<<hcHash3Max - 1)
 	k4 := seq * 0x9E3779B1 >> (h.sh4 & 31) & (1<<hcHash4Max - 1)
-	p := uint32(h.head3[k3])
-	node := uint32(h.head4[k4])
-	h.head3[k3] = uint16(cur)
-	h.prev[pos&(hc16Chunk-1)] = uint16(node)
-	h.head4[k4] = uint16(cur)
+	p := h.head3[k3]
+	node := h.head4[k4]
+	h.head3[k3] = cur
+	h.prev[cur] = node
+	h.head4[k4] = cur
 	if p < lim {
 		return 0, 0
 	}
-	best, bestOff := minLen, uint32(0)
-	if best < 3 && h.load(p-1)&0xFFFFFF == seq&0xFFFFFF {
-		best, bestOff = 3, cur-p
+	// The walk also follows the chain of the next position (nb), link for
+	// link, whatever it holds: the lazy step (or the next search) walks
+	// that chain next, and finds its links in the L1 cache. The two
+	// chains' loads wait together, where the walks would wait on each in
+	// turn.
+	nb := h.head4[h.load(cur+1, 0)*0x9E3779B1>>(h.sh4&31)&(1<<hcHash4Max-1)]
+	best, bestNode := minLen, uint16(0)
+	if best < 3 && h.load(p, 0)&0xFFFFFF == seq&0xFFFFFF {
+		best, bestNode = 3, p
 	}
 	if best < 4 {
 		for {
 			if node < lim || depth <= 0 {
-				if bestOff == 0 {
+				h.sink = nb
+				if bestNode == 0 {
 					return 0, 0
 				}
-				return best, bestOff
+				return best, uint32(cur - bestNode)
 			}
-			m := node - 1
-			node = uint32(h.prev[m&(hc16Chunk-1)])
+			m := node
+			node = h.prev[m]
+			nb = h.prev[nb]
 			depth--
-			if h.load(m) == seq {
-				best, bestOff = matchLen(h.win[:h.n], int(m), pos, 4, maxLen), uint32(pos)-m
+			if h.load(m, 0) == seq {
+				best, bestNode = h.extend(m, cur, maxLen), m
 				break
 			}
 		}
 	}
+	h.sink = nb
 	if best >= nice || best >= maxLen {
-		if bestOff == 0 {
+		if bestNode == 0 {
 			return 0, 0 // minLen is already maxLen
 		}
-		return best, bestOff
+		return best, uint32(cur - bestNode)
 	}
-	bt := uint32(best) - 3
-	tail := h.load(uint32(pos) + bt)
+	bt := uint8(best - 3)
+	tail := h.load(cur, bt)
 	for ; node >= lim && depth > 0; depth-- {
-		m := node - 1
-		node = uint32(h.prev[m&(hc16Chunk-1)])
-		if h.load(m+bt) != tail || h.load(m) != seq {
+		m := node
+		node = h.prev[m]
+		nb = h.prev[nb]
+		if h.load(m, bt) != tail || h.load(m, 0) != seq {
 			continue
 		}
-		n := matchLen(h.win[:h.n], int(m), pos, 4, maxLen)
+		n := h.extend(m, cur, maxLen)
 		if n > best {
-			best, bestOff = n, uint32(pos)-m
+			best, bestNode = n, m
 			if n >= nice || n >= maxLen {
 				break
 			}
-			bt = uint32(best) - 3
-			tail = h.load(uint32(pos) + bt)
+			bt = uint8(best - 3)
+			tail = h.load(cur, bt)
 		}
 	}
-	if bestOff == 0 {
+	h.sink = nb
+	if bestNode == 0 {
 		return 0, 0
 	}
-	return best, bestOff
+	return best, uint32(cur - bestNode)
 }

@@ -7,8 +7,8 @@ import (
 
 // TestFastSplit checks the fast level's block splitting on 32 KiB chunks:
 // a chunk of two kinds of data is cut near where they meet, and the output
-// is smaller than one block's; a chunk of one kind, or shorter than two
-// blocks, stays whole; every chunk still decodes (ours and libwim's).
+// is smaller than one block's; a chunk of one kind, or shorter than
+// fastSplitMin, stays whole; every chunk still decodes (ours and libwim's).
 func TestFastSplit(t *testing.T) {
 	syn := ctSynthetic()
 	const chunk = 32768
@@ -21,6 +21,9 @@ func TestFastSplit(t *testing.T) {
 		{"code then skewed", slices.Concat(syn["e8code"][:8192], syn["skew"][:24576]), 8192},
 		{"text", syn["text"][:chunk], 0},
 		{"short text then code", slices.Concat(syn["text"][:1000], syn["e8code"][:1000]), 0},
+		// Below fastSplitMin a region is not split, though it would
+		// save a little.
+		{"12 KiB of skewed then text", slices.Concat(syn["skew"][:6000], syn["text"][:6000]), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := NewCompressorLevel(chunk, LevelFast)
