@@ -570,11 +570,11 @@ func (w *WIM) Blob(h Hash) (BlobEntry, bool) {
 
 // find returns the file holding blob h and its entry.
 func (w *WIM) find(h Hash) (*WIM, *BlobEntry) {
-	if i, ok := w.table.byHash[h]; ok {
+	if i, ok := w.table.find(h); ok {
 		return w, &w.table.entries[i]
 	}
 	for _, r := range w.refs {
-		if i, ok := r.table.byHash[h]; ok {
+		if i, ok := r.table.find(h); ok {
 			return r, &r.table.entries[i]
 		}
 	}
