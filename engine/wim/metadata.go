@@ -269,9 +269,16 @@ func (p *metaParser) countList(off uint64) (n, nameBytes int) {
 		if raw <= 8 || raw > size-off {
 			break
 		}
-		nameBytes += int(le.Uint16(data[off+dOffNameLen:])) + int(le.Uint16(data[off+dOffShortLen:]))
+		length := min(align8(raw), size-off)
+		if length < direntFixedSize {
+			break
+		}
+		// Names claimed longer than the entry are refused: they count
+		// for no more than it, so that the room made stays within data.
+		names := uint64(le.Uint16(data[off+dOffNameLen:])) + uint64(le.Uint16(data[off+dOffShortLen:]))
+		nameBytes += int(min(names, length))
 		n++
-		next := off + max(align8(raw), direntFixedSize)
+		next := off + length
 		for range le.Uint16(data[off+dOffStreams:]) {
 			if next > size || size-next < 8 {
 				break

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -486,5 +487,32 @@ func TestParseMetadataAllocs(t *testing.T) {
 	})
 	if allocs > entries/10 {
 		t.Errorf("ParseMetadata of %d entries: %.0f allocations, want at most %d", entries, allocs, entries/10)
+	}
+}
+
+// TestParseMetadataRoomWithinData: the room made for a list's names is
+// bounded by the list's size, not by the name lengths its entries claim
+// (2,000 entries of 104 bytes claiming 128 KiB of names each would ask for
+// 256 MiB).
+func TestParseMetadataRoomWithinData(t *testing.T) {
+	var kids []*mNode
+	for i := range 2000 {
+		kids = append(kids, mFile(fmt.Sprintf("f%d", i), Hash{}))
+	}
+	dir := mDir("d", kids...)
+	data, lay := encodeMeta(nil, mDir("", dir))
+	for _, k := range kids {
+		patch16(data, lay.entry[k]+dOffNameLen, 0xFFFE)
+		patch16(data, lay.entry[k]+dOffShortLen, 0xFFFE)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := ParseMetadata(data)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "too short for its names") {
+		t.Fatalf("got %v, want the first entry refused", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 16*uint64(len(data)) {
+		t.Errorf("ParseMetadata of %d bytes allocated %d bytes", len(data), n)
 	}
 }
