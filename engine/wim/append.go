@@ -99,6 +99,9 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 			return nil, err
 		}
 	}
+	// The old blobs are known before the first is added: the map is made
+	// at its size, not grown entry by entry.
+	w.have = make(map[Hash]int64, len(src.table.entries))
 	w.init()
 	fail := func(err error) (*Writer, error) {
 		w.stopPipeline()
@@ -110,6 +113,7 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 	end := max(int64(HeaderSize), h.BlobTable.End(), h.XML.End(), h.Integrity.End())
 	w.oldTableEnd = h.BlobTable.End()
 	metaSeen := 0
+	w.oldTable = make([]BlobEntry, 0, len(raw)/blobEntrySize)
 	for i := 0; i+blobEntrySize <= len(raw); i += blobEntrySize {
 		e := decodeBlobEntry(raw[i:])
 		w.oldTable = append(w.oldTable, e)
@@ -124,7 +128,7 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 	for _, s := range solids {
 		end = max(end, s.Res.End())
 	}
-	for _, e := range src.Blobs() {
+	for _, e := range src.table.entries {
 		if !e.IsMetadata() {
 			w.have[e.Hash] = e.Size()
 		}

@@ -3,6 +3,7 @@ package wim
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"slices"
 )
@@ -83,7 +84,7 @@ func (e BlobEntry) appendEncode(b []byte) []byte {
 // blobTable is a parsed blob table.
 type blobTable struct {
 	entries    []BlobEntry      // usable entries, in table order
-	byHash     map[Hash]int     // index into entries, file blobs only
+	byHash     blobIndex        // index into entries, file blobs only
 	metadata   []BlobEntry      // image metadata resources, image 1 first
 	solids     []*SolidResource // solid resources, in table order
 	duplicates int              // ignored entries repeating a hash
@@ -97,7 +98,7 @@ func parseBlobTable(data []byte, h *Header, readAt io.ReaderAt, fileSize int64, 
 		return nil, errAt(name, tableOff, "blob table size %d is not a multiple of %d", len(data), blobEntrySize)
 	}
 	n := len(data) / blobEntrySize
-	t := &blobTable{byHash: make(map[Hash]int, n), entries: make([]BlobEntry, 0, n)}
+	t := &blobTable{byHash: newBlobIndex(n), entries: make([]BlobEntry, 0, n)}
 	entryOff := func(i int) int64 { return tableOff + int64(i)*blobEntrySize }
 
 	for i := 0; i < n; {
@@ -247,13 +248,101 @@ func (t *blobTable) add(e BlobEntry, h *Header, name string, entryOff int64) err
 		t.entries = append(t.entries, e)
 		return nil
 	}
-	if _, dup := t.byHash[e.Hash]; dup {
-		t.duplicates++
-		return nil
-	}
-	t.byHash[e.Hash] = len(t.entries)
 	t.entries = append(t.entries, e)
+	if !t.byHash.insert(t.entries, len(t.entries)-1) {
+		t.entries = t.entries[:len(t.entries)-1]
+		t.duplicates++
+	}
 	return nil
+}
+
+// find returns the index in t.entries of file blob h.
+func (t *blobTable) find(h Hash) (int, bool) { return t.byHash.find(t.entries, h) }
+
+// blobIndex finds the entries of a blob table by digest: open addressing
+// (linear probing) over a power-of-two array of slots, each holding an
+// entry's index and 32 bits of its hash to compare before the digest. It
+// takes a third of the memory of a map[Hash]int and a fraction of its
+// cache misses (a Res.rwm has an entry per file of its group). The slots
+// come from a keyed hash (hash/maphash, seeded per process), so that digests
+// crafted to collide cannot make lookups slow.
+type blobIndex struct {
+	slots []blobSlot
+	n     int // slots used
+}
+
+// blobSlot is entry index+1 (0: an empty slot) and the hash's high bits.
+type blobSlot struct {
+	idx uint32
+	tag uint32
+}
+
+var blobIndexSeed = maphash.MakeSeed()
+
+// newBlobIndex returns an index with room for n entries.
+func newBlobIndex(n int) blobIndex {
+	return blobIndex{slots: make([]blobSlot, blobIndexSize(n))}
+}
+
+// blobIndexSize is the number of slots for n entries: at most 70% full.
+func blobIndexSize(n int) int {
+	size := 8
+	for size*7 < n*10 {
+		size <<= 1
+	}
+	return size
+}
+
+// find returns the index in entries of the blob with digest h.
+func (x *blobIndex) find(entries []BlobEntry, h Hash) (int, bool) {
+	if x.n == 0 {
+		return 0, false
+	}
+	k := maphash.Comparable(blobIndexSeed, h)
+	tag, mask := uint32(k>>32), uint64(len(x.slots)-1)
+	for i := k & mask; ; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s.idx == 0 {
+			return 0, false
+		}
+		if s.tag == tag && entries[s.idx-1].Hash == h {
+			return int(s.idx - 1), true
+		}
+	}
+}
+
+// insert indexes entries[i], unless an earlier entry has its digest:
+// then it returns false.
+func (x *blobIndex) insert(entries []BlobEntry, i int) bool {
+	if (x.n+1)*10 > len(x.slots)*7 {
+		x.grow(entries)
+	}
+	h := entries[i].Hash
+	k := maphash.Comparable(blobIndexSeed, h)
+	tag, mask := uint32(k>>32), uint64(len(x.slots)-1)
+	for j := k & mask; ; j = (j + 1) & mask {
+		s := &x.slots[j]
+		if s.idx == 0 {
+			*s = blobSlot{idx: uint32(i + 1), tag: tag}
+			x.n++
+			return true
+		}
+		if s.tag == tag && entries[s.idx-1].Hash == h {
+			return false
+		}
+	}
+}
+
+// grow doubles the slots (an index made smaller than its table).
+func (x *blobIndex) grow(entries []BlobEntry) {
+	old := x.slots
+	x.slots = make([]blobSlot, max(8, 2*len(old)))
+	x.n = 0
+	for _, s := range old {
+		if s.idx != 0 {
+			x.insert(entries, int(s.idx-1))
+		}
+	}
 }
 
 // sortedByLocation returns the entries ordered by where their data is:

@@ -216,23 +216,35 @@ func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) e
 	}
 	files := append([]*WIM{src}, src.Refs()...)
 	fileIndex := func(o *WIM) int { return slices.Index(files, o) }
-	seen := make(map[Hash]bool)
+	// Each blob is taken once: seen marks it by its entry in the file
+	// that holds it (no map of every digest the images use).
+	seen := make([][]bool, len(files))
 	var locs []loc
 	var missing error
 	add := func(h Hash) {
-		if h.IsZero() || seen[h] || missing != nil {
+		if h.IsZero() || missing != nil {
 			return
 		}
-		seen[h] = true
+		o, i := src.findIndex(h)
+		if o == nil {
+			if !w.HasBlob(h) {
+				missing = src.missing(h)
+			}
+			return
+		}
+		file := fileIndex(o)
+		if seen[file] == nil {
+			seen[file] = make([]bool, len(o.table.entries))
+		}
+		if seen[file][i] {
+			return
+		}
+		seen[file][i] = true
 		if w.HasBlob(h) {
 			return
 		}
-		o, e := src.find(h)
-		if o == nil {
-			missing = src.missing(h)
-			return
-		}
-		l := loc{foundBlob: foundBlob{h: h, o: o, e: e}, file: fileIndex(o), off: e.Res.Offset, size: e.Size()}
+		e := &o.table.entries[i]
+		l := loc{foundBlob: foundBlob{h: h, o: o, e: e}, file: file, off: e.Res.Offset, size: e.Size()}
 		if e.Solid != nil {
 			l.off, l.inner = e.Solid.Res.Offset, e.Res.Offset
 		} else if w.solid.on {

@@ -14,7 +14,8 @@ const imageSeedDir = "testdata/image"
 // FuzzParseMetadata feeds ParseMetadata real wimlib metadata resources, the
 // hostile cases and their mutations. It must never panic, and whatever it
 // accepts must be a sound tree: names that pass CheckName, parents linked,
-// no entry twice, bounded depth and size.
+// no entry twice, bounded depth and size; and it must agree with the
+// reference parser (parseMetadataRef), tree for tree and error for error.
 func FuzzParseMetadata(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(imageSeedDir, "*.meta"))
 	for _, p := range files {
@@ -45,6 +46,7 @@ func FuzzParseMetadata(f *testing.F) {
 		f.Add(tc.data())
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsRef(t, "the input", data)
 		img, err := ParseMetadata(data)
 		if err != nil {
 			if img != nil {

@@ -17,8 +17,8 @@ func (w *WIM) Image(index int) (*Image, error) {
 	}
 	for f := range img.All() {
 		if !f.Hash.IsZero() {
-			e, ok := w.Blob(f.Hash)
-			if !ok {
+			_, e := w.find(f.Hash)
+			if e == nil {
 				return nil, w.missingFor(f.Hash, img.pathOf(f), index)
 			}
 			f.Size = e.Size()
@@ -28,8 +28,8 @@ func (w *WIM) Image(index int) (*Image, error) {
 			if s.Hash.IsZero() {
 				continue
 			}
-			e, ok := w.Blob(s.Hash)
-			if !ok {
+			_, e := w.find(s.Hash)
+			if e == nil {
 				return nil, w.missingFor(s.Hash, img.pathOf(f), index)
 			}
 			s.Size = e.Size()

@@ -1,6 +1,8 @@
 package wim
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -57,69 +59,121 @@ func ParseMetadata(data []byte) (*Image, error) {
 	p := &metaParser{
 		data:       data,
 		maxEntries: len(data)/direntMinSize + 1,
+		nsec:       int64(len(sec)),
 		lists:      make(map[uint64]bool),
 	}
-	root, _, _, err := p.readEntry(rootOff, nil)
+	root, err := p.readEntry(rootOff, nil)
 	if err != nil {
 		return nil, err
 	}
 	img := &Image{Security: sec}
-	if root == nil {
+	if root.f == nil {
 		img.Root = &File{Attributes: AttrDirectory, SecurityID: -1}
 		return img, nil
 	}
-	// wimlib drops a name on the root; so do we.
-	root.Name, root.ShortName = "", ""
-	if !root.IsDir() {
-		return nil, p.errf(rootOff, "the root entry is not a folder (attributes 0x%x)", root.Attributes)
+	// wimlib drops a name on the root; so do we (readEntry leaves names
+	// to readChildren).
+	if !root.f.IsDir() {
+		return nil, p.errf(rootOff, "the root entry is not a folder (attributes 0x%x)", root.f.Attributes)
 	}
-	if sub, ok := p.subdir[root]; ok {
-		if err := p.readChildren(root, sub, 1); err != nil {
+	if root.subdir != 0 {
+		if err := p.readChildren(root.f, root.subdir, rootOff, 1); err != nil {
 			return nil, err
 		}
 	}
-	img.Root = root
-	// Security ids out of range mean "none", as in wimlib.
-	fix := func(f *File) {
-		if f.SecurityID < 0 || int64(f.SecurityID) >= int64(len(sec)) {
-			f.SecurityID = -1
-		}
-	}
-	var walk func(f *File)
-	walk = func(f *File) {
-		fix(f)
-		for _, c := range f.Children {
-			walk(c)
-		}
-	}
-	walk(root)
+	img.Root = root.f
 	return img, nil
 }
 
-// metaParser holds the state of one ParseMetadata call.
+// metaParser holds the state of one ParseMetadata call. The tree's entries,
+// child slices, names and extra data are cut from shared blocks (slabs)
+// rather than allocated one by one: a Windows image has hundreds of
+// thousands of entries.
 type metaParser struct {
 	data       []byte
 	entries    int
 	maxEntries int
-	lists      map[uint64]bool     // child-list offsets already read
-	subdir     map[*File]subdirRef // where each folder's child list is
+	nsec       int64           // security descriptors: ids past them are -1
+	lists      map[uint64]bool // child-list offsets already read
+
+	// kids is a stack of the entries of the child lists being read: a
+	// folder's at kids[base:] while it is read (see readChildren).
+	kids []metaKid
+	// names holds the names of the list being read, as UTF-8 (WTF-8);
+	// each list's become one string that its entries' names slice.
+	names []byte
+	files []File  // slab of entries not yet used
+	ptrs  []*File // slab for child slices
+	extra []byte  // slab for File.Extra
 }
 
-// subdirRef is the child-list offset of a folder and the offset of the
-// folder's own entry, for messages.
-type subdirRef struct {
-	list, entry uint64
+// metaKid is an entry of the child list being read.
+type metaKid struct {
+	f      *File
+	off    uint64 // of the entry
+	subdir uint64 // its child list, or 0
+	// The long name as stored (UTF-16LE) is data[nameOff:nameOff+nameLen]:
+	// the sort key. Decoded, it is metaParser.names[nameAt:shortAt], the
+	// short name names[shortAt:shortEnd].
+	nameOff                   uint32
+	nameLen                   uint16
+	nameAt, shortAt, shortEnd uint32
+}
+
+// rawEntry is a directory entry as readEntry reads it: f without its
+// names, which are in data.
+type rawEntry struct {
+	f           *File // nil at the end of a list
+	name, short []byte
+	nameOff     uint64 // of name in data
+	subdir      uint64 // offset of the child list, 0 for none
+	next        uint64 // offset of the next entry
 }
 
 func (p *metaParser) errf(off uint64, format string, args ...any) *FormatError {
 	return &FormatError{Offset: int64(off), Msg: fmt.Sprintf(format, args...)}
 }
 
-// readChildren reads the child list of dir.
-func (p *metaParser) readChildren(dir *File, sub subdirRef, depth int) error {
-	off := sub.list
+// newFile returns a zero File from the slab. Blocks grow with the number
+// of entries read so far, and never past what data can still hold.
+func (p *metaParser) newFile() *File {
+	if len(p.files) == 0 {
+		n := min(max(p.entries, 16), 1024, p.maxEntries-p.entries+1)
+		p.files = make([]File, n)
+	}
+	f := &p.files[0]
+	p.files = p.files[1:]
+	return f
+}
+
+// childSlice returns a slice of n pointers from the slab, with no room to
+// grow into its neighbour's.
+func (p *metaParser) childSlice(n int) []*File {
+	if len(p.ptrs) < n {
+		p.ptrs = make([]*File, max(n, min(max(p.entries, 64), 4096)))
+	}
+	s := p.ptrs[:n:n]
+	p.ptrs = p.ptrs[n:]
+	return s
+}
+
+// keepExtra copies b into the slab of extra data.
+func (p *metaParser) keepExtra(b []byte) []byte {
+	if len(b) > cap(p.extra)-len(p.extra) {
+		p.extra = make([]byte, 0, max(len(b), min(64<<10, len(p.data))))
+	}
+	n := len(p.extra)
+	p.extra = append(p.extra, b...)
+	return p.extra[n:len(p.extra):len(p.extra)]
+}
+
+// readChildren reads the child list at offset list of dir, whose own entry
+// is at offset entry. The list's entries are read, named and checked
+// first, then sorted; the sub-folders' lists follow in that order.
+func (p *metaParser) readChildren(dir *File, list, entry uint64, depth int) error {
+	off := list
 	if off >= uint64(len(p.data)) {
-		return p.errf(sub.entry, "child list of %s at offset %d lies past the end of the metadata resource (%d bytes)", dir.Path(), off, len(p.data))
+		return p.errf(entry, "child list of %s at offset %d lies past the end of the metadata resource (%d bytes)", dir.Path(), off, len(p.data))
 	}
 	if depth > MaxDepth {
 		return p.errf(off, "folders nested deeper than %d levels at %s", MaxDepth, dir.Path())
@@ -131,50 +185,155 @@ func (p *metaParser) readChildren(dir *File, sub subdirRef, depth int) error {
 		return p.errf(off, "child list of %s was already read for another folder (cycle or shared list)", dir.Path())
 	}
 	p.lists[off] = true
-	type child struct {
-		f     *File
-		units []uint16
-	}
-	var kids []child
-	seen := make(map[string]bool)
+	base := len(p.kids)
+	defer func() { p.kids = p.kids[:base] }()
+	// Room for the whole list at once: one long list (a folder of 20,000
+	// man pages) would otherwise be copied as the slices double.
+	n, nameBytes := p.countList(off)
+	p.kids = slices.Grow(p.kids, n)
+	p.names = slices.Grow(p.names[:0], nameBytes)
 	for {
-		f, units, next, err := p.readEntry(off, dir)
+		e, err := p.readEntry(off, dir)
 		if err != nil {
-			return err
+			return p.duplicateBefore(base, dir, err)
 		}
-		if f == nil {
+		if e.f == nil {
 			break
 		}
-		if err := CheckName(f.Name); err != nil {
-			return p.errf(off, "entry in %s: %v", dir.Path(), err)
+		k := metaKid{f: e.f, off: off, subdir: e.subdir, nameOff: uint32(e.nameOff), nameLen: uint16(len(e.name)), nameAt: uint32(len(p.names))}
+		p.names = appendWTF8(p.names, e.name)
+		k.shortAt = uint32(len(p.names))
+		if name := p.names[k.nameAt:k.shortAt]; !plainName(name) {
+			if err := CheckName(string(name)); err != nil {
+				return p.duplicateBefore(base, dir, p.errf(off, "entry in %s: %v", dir.Path(), err))
+			}
 		}
-		if seen[f.Name] {
-			return p.errf(off, "duplicate name %q in %s", f.Name, dir.Path())
+		p.names = appendWTF8(p.names, e.short)
+		k.shortEnd = uint32(len(p.names))
+		p.kids = append(p.kids, k)
+		off = e.next
+	}
+	kids := p.kids[base:]
+	slices.SortFunc(kids, func(a, b metaKid) int {
+		if c := compareNameBytes(p.nameOf(a), p.nameOf(b)); c != 0 {
+			return c
 		}
-		seen[f.Name] = true
-		kids = append(kids, child{f, units})
-		off = next
+		return cmp.Compare(a.off, b.off)
+	})
+	for i := 1; i < len(kids); i++ {
+		if bytes.Equal(p.nameOf(kids[i-1]), p.nameOf(kids[i])) {
+			return p.duplicateBefore(base, dir, nil)
+		}
 	}
-	slices.SortFunc(kids, func(a, b child) int { return compareNames(a.units, b.units) })
-	dir.Children = make([]*File, len(kids))
-	for i, k := range kids {
-		dir.Children[i] = k.f
+	names := string(p.names)
+	children := p.childSlice(len(kids))
+	for i := range kids {
+		k := &kids[i]
+		k.f.Name = names[k.nameAt:k.shortAt]
+		if k.shortEnd > k.shortAt {
+			k.f.ShortName = names[k.shortAt:k.shortEnd]
+		}
+		children[i] = k.f
 	}
-	for _, k := range kids {
-		if sub, ok := p.subdir[k.f]; ok && k.f.IsDir() {
-			if err := p.readChildren(k.f, sub, depth+1); err != nil {
+	dir.Children = children
+	for i := range children {
+		// By index: the lists below grow p.kids, which may move it.
+		k := &p.kids[base+i]
+		if k.subdir != 0 && k.f.IsDir() {
+			if err := p.readChildren(k.f, k.subdir, k.off, depth+1); err != nil {
 				return err
 			}
 		}
-		delete(p.subdir, k.f)
 	}
 	return nil
 }
 
+// nameOf returns the long name of k as stored (UTF-16LE).
+func (p *metaParser) nameOf(k metaKid) []byte {
+	return p.data[k.nameOff : k.nameOff+uint32(k.nameLen)]
+}
+
+// countList estimates, for the room to make, how many entries the list at
+// off holds and how many bytes their names take, reading only lengths: it
+// stops, short, where the list would be refused (readEntry says why), and
+// at what data can still hold.
+func (p *metaParser) countList(off uint64) (n, nameBytes int) {
+	data := p.data
+	size := uint64(len(data))
+	le := binary.LittleEndian
+	for n < p.maxEntries-p.entries {
+		if off > size || size-off < direntFixedSize {
+			break
+		}
+		raw := le.Uint64(data[off:])
+		if raw <= 8 || raw > size-off {
+			break
+		}
+		length := min(align8(raw), size-off)
+		if length < direntFixedSize {
+			break
+		}
+		// Names claimed longer than the entry are refused: they count
+		// for no more than it, so that the room made stays within data.
+		names := uint64(le.Uint16(data[off+dOffNameLen:])) + uint64(le.Uint16(data[off+dOffShortLen:]))
+		nameBytes += int(min(names, length))
+		n++
+		next := off + length
+		for range le.Uint16(data[off+dOffStreams:]) {
+			if next > size || size-next < 8 {
+				break
+			}
+			raw := le.Uint64(data[next:])
+			if raw > size-next {
+				break
+			}
+			next += max(align8(raw), streamEntryFixedSize)
+		}
+		off = next
+	}
+	return n, nameBytes
+}
+
+// duplicateBefore returns the error for the first entry of the list being
+// read (p.kids[base:]) that repeats the name of an earlier one, as reading
+// the list in order meets it; when there is none, err, which stopped the
+// reading after them.
+func (p *metaParser) duplicateBefore(base int, dir *File, err error) error {
+	kids := p.kids[base:]
+	slices.SortFunc(kids, func(a, b metaKid) int { return cmp.Compare(a.off, b.off) })
+	seen := make(map[string]bool, len(kids))
+	for _, k := range kids {
+		name := string(p.names[k.nameAt:k.shortAt])
+		if seen[name] {
+			return p.errf(k.off, "duplicate name %q in %s", name, dir.Path())
+		}
+		seen[name] = true
+	}
+	return err
+}
+
+// plainName reports whether name, WTF-8, surely passes CheckName: it is
+// neither empty nor "." or "..", and holds no '/' or NUL (its length in
+// UTF-16 code units was checked as stored).
+func plainName(name []byte) bool {
+	switch len(name) {
+	case 0:
+		return false
+	case 1:
+		if name[0] == '.' {
+			return false
+		}
+	case 2:
+		if name[0] == '.' && name[1] == '.' {
+			return false
+		}
+	}
+	return bytes.IndexByte(name, '/') < 0 && bytes.IndexByte(name, 0) < 0
+}
+
 // readEntry reads the directory entry at off, with its stream entries. It
-// returns nil at an end-of-list marker, the entry's name in UTF-16 and the
-// offset of the next entry.
-func (p *metaParser) readEntry(off uint64, parent *File) (*File, []uint16, uint64, error) {
+// returns a nil File at an end-of-list marker.
+func (p *metaParser) readEntry(off uint64, parent *File) (rawEntry, error) {
 	data := p.data
 	size := uint64(len(data))
 	where := func() string {
@@ -184,15 +343,15 @@ func (p *metaParser) readEntry(off uint64, parent *File) (*File, []uint16, uint6
 		return "an entry in " + parent.Path()
 	}
 	if off > size || size-off < 8 {
-		return nil, nil, 0, p.errf(off, "%s lies past the end of the metadata resource (%d bytes)", where(), size)
+		return rawEntry{}, p.errf(off, "%s lies past the end of the metadata resource (%d bytes)", where(), size)
 	}
 	le := binary.LittleEndian
 	rawLen := le.Uint64(data[off:])
 	if rawLen <= 8 {
-		return nil, nil, off + 8, nil // end of list
+		return rawEntry{next: off + 8}, nil // end of list
 	}
 	if rawLen > size-off {
-		return nil, nil, 0, p.errf(off, "%s has length %d, past the end of the metadata resource (%d bytes)", where(), rawLen, size)
+		return rawEntry{}, p.errf(off, "%s has length %d, past the end of the metadata resource (%d bytes)", where(), rawLen, size)
 	}
 	length := align8(rawLen)
 	if length > size-off {
@@ -201,36 +360,18 @@ func (p *metaParser) readEntry(off uint64, parent *File) (*File, []uint16, uint6
 	// Checked after the clamp: a length of 97 to 101 is 104 once aligned,
 	// but only its raw bytes may be there at the very end of data.
 	if length < direntFixedSize {
-		return nil, nil, 0, p.errf(off, "%s has length %d, less than the %d-byte minimum", where(), rawLen, direntFixedSize)
+		return rawEntry{}, p.errf(off, "%s has length %d, less than the %d-byte minimum", where(), rawLen, direntFixedSize)
 	}
 	p.entries++
 	if p.entries > p.maxEntries {
-		return nil, nil, 0, p.errf(off, "more directory entries than a %d-byte metadata resource can hold (overlapping lists)", size)
+		return rawEntry{}, p.errf(off, "more directory entries than a %d-byte metadata resource can hold (overlapping lists)", size)
 	}
 	e := data[off : off+length]
-	f := &File{
-		Attributes: le.Uint32(e[dOffAttributes:]),
-		SecurityID: int32(le.Uint32(e[dOffSecurityID:])),
-		Created:    FiletimeToTime(le.Uint64(e[dOffCreated:])),
-		Accessed:   FiletimeToTime(le.Uint64(e[dOffAccessed:])),
-		Modified:   FiletimeToTime(le.Uint64(e[dOffModified:])),
-		Parent:     parent,
-	}
-	subdir := le.Uint64(e[dOffSubdir:])
-	var mainHash Hash
-	copy(mainHash[:], e[dOffHash:])
-	if f.Attributes&AttrReparsePoint != 0 {
-		f.ReparseTag = le.Uint32(e[dOffReparseTag:])
-		f.ReparseReserved = le.Uint16(e[dOffReparseTag+4:])
-		f.ReparseFlags = le.Uint16(e[dOffReparseTag+6:])
-	} else {
-		f.LinkGroup = le.Uint64(e[dOffReparseTag:])
-	}
 	nStreams := int(le.Uint16(e[dOffStreams:]))
 	shortLen := uint64(le.Uint16(e[dOffShortLen:]))
 	nameLen := uint64(le.Uint16(e[dOffNameLen:]))
 	if shortLen&1 != 0 || nameLen&1 != 0 {
-		return nil, nil, 0, p.errf(off, "%s has an odd name length (%d, short %d)", where(), nameLen, shortLen)
+		return rawEntry{}, p.errf(off, "%s has an odd name length (%d, short %d)", where(), nameLen, shortLen)
 	}
 	need := uint64(direntFixedSize)
 	if nameLen > 0 {
@@ -240,112 +381,195 @@ func (p *metaParser) readEntry(off uint64, parent *File) (*File, []uint16, uint6
 		need += shortLen + 2
 	}
 	if need > length {
-		return nil, nil, 0, p.errf(off, "%s has length %d, too short for its names (%d bytes needed)", where(), rawLen, need)
+		return rawEntry{}, p.errf(off, "%s has length %d, too short for its names (%d bytes needed)", where(), rawLen, need)
 	}
+	if nameLen/2 > maxNameUnits {
+		return rawEntry{}, p.errf(off, "%s has a name of %d UTF-16 code units (more than %d)", where(), nameLen/2, maxNameUnits)
+	}
+	r := rawEntry{subdir: le.Uint64(e[dOffSubdir:])}
 	pos := uint64(direntFixedSize)
-	var units []uint16
 	if nameLen > 0 {
-		units = decodeUnits(e[pos : pos+nameLen])
-		f.Name = unitsToString(units)
+		r.name = e[pos : pos+nameLen]
+		r.nameOff = off + pos
 		pos += nameLen + 2
-		if nameLen/2 > maxNameUnits {
-			return nil, nil, 0, p.errf(off, "%s has a name of %d UTF-16 code units (more than %d)", where(), nameLen/2, maxNameUnits)
-		}
 	}
 	if shortLen > 0 {
-		f.ShortName = unitsToString(decodeUnits(e[pos : pos+shortLen]))
+		r.short = e[pos : pos+shortLen]
 		pos += shortLen + 2
 	}
 	pos = align8(pos)
-	if pos < length {
-		f.Extra = append([]byte(nil), e[pos:]...)
-	}
+	// Stream entries follow, 8-aligned, outside the entry's length. They
+	// are all checked before the entry is made.
 	next := off + length
-	// Stream entries follow, 8-aligned, outside the entry's length.
-	type rawStream struct {
-		name  string
-		named bool
-		hash  Hash
-	}
-	streams := make([]rawStream, 0, 1+min(nStreams, 8))
-	streams = append(streams, rawStream{hash: mainHash})
+	streams := next
 	for i := 0; i < nStreams; i++ {
 		if next > size || size-next < streamEntryFixedSize {
-			return nil, nil, 0, p.errf(next, "stream entry %d of %s lies past the end of the metadata resource", i+1, p.describe(f, parent))
+			return rawEntry{}, p.errf(next, "stream entry %d of %s lies past the end of the metadata resource", i+1, p.describe(r.name, parent))
 		}
 		raw := le.Uint64(data[next:])
 		if raw > size-next {
-			return nil, nil, 0, p.errf(next, "stream entry %d of %s has length %d, past the end of the metadata resource", i+1, p.describe(f, parent), raw)
+			return rawEntry{}, p.errf(next, "stream entry %d of %s has length %d, past the end of the metadata resource", i+1, p.describe(r.name, parent), raw)
 		}
 		slen := align8(raw)
 		if slen > size-next {
 			slen = size - next
 		}
 		if slen < streamEntryFixedSize {
-			return nil, nil, 0, p.errf(next, "stream entry %d of %s has length %d, less than the %d-byte minimum", i+1, p.describe(f, parent), raw, streamEntryFixedSize)
+			return rawEntry{}, p.errf(next, "stream entry %d of %s has length %d, less than the %d-byte minimum", i+1, p.describe(r.name, parent), raw, streamEntryFixedSize)
 		}
-		s := data[next : next+slen]
-		var rs rawStream
-		copy(rs.hash[:], s[16:36])
-		n := uint64(le.Uint16(s[36:]))
-		if n&1 != 0 || streamEntryFixedSize+n > slen {
-			return nil, nil, 0, p.errf(next, "stream entry %d of %s has a bad name length %d", i+1, p.describe(f, parent), n)
+		if n := uint64(le.Uint16(data[next+36:])); n&1 != 0 || streamEntryFixedSize+n > slen {
+			return rawEntry{}, p.errf(next, "stream entry %d of %s has a bad name length %d", i+1, p.describe(r.name, parent), n)
 		}
-		if n > 0 {
-			rs.named = true
-			rs.name = unitsToString(decodeUnits(s[streamEntryFixedSize : streamEntryFixedSize+n]))
-		}
-		streams = append(streams, rs)
 		next += slen
+	}
+	r.next = next
+
+	f := p.newFile()
+	r.f = f
+	f.Attributes = le.Uint32(e[dOffAttributes:])
+	f.SecurityID = int32(le.Uint32(e[dOffSecurityID:]))
+	if f.SecurityID < 0 || int64(f.SecurityID) >= p.nsec {
+		f.SecurityID = -1 // "none", as in wimlib
+	}
+	f.Created = FiletimeToTime(le.Uint64(e[dOffCreated:]))
+	f.Accessed = FiletimeToTime(le.Uint64(e[dOffAccessed:]))
+	f.Modified = FiletimeToTime(le.Uint64(e[dOffModified:]))
+	f.Parent = parent
+	if f.Attributes&AttrReparsePoint != 0 {
+		f.ReparseTag = le.Uint32(e[dOffReparseTag:])
+		f.ReparseReserved = le.Uint16(e[dOffReparseTag+4:])
+		f.ReparseFlags = le.Uint16(e[dOffReparseTag+6:])
+	} else {
+		f.LinkGroup = le.Uint64(e[dOffReparseTag:])
+	}
+	if pos < length {
+		f.Extra = p.keepExtra(e[pos:])
 	}
 	// Assign the streams their roles the way wimlib (and WIMGAPI) do: the
 	// first non-empty unnamed stream is the reparse data of a reparse
 	// point, the next the unnamed data stream; a zero main hash yields to
-	// unnamed extra entries.
-	if f.Attributes&AttrEncrypted != 0 {
-		// The file's data is one raw EFS stream.
-		for _, s := range streams {
-			if !s.named && !s.hash.IsZero() {
-				f.Hash = s.hash
-				break
-			}
-		}
-	} else {
-		isReparse := f.Attributes&AttrReparsePoint != 0
-		foundReparse, foundData := false, false
-		for i, s := range streams {
-			switch {
-			case s.named:
-				f.Streams = append(f.Streams, Stream{Name: s.name, Hash: s.hash})
-			case i != 0 || !s.hash.IsZero():
-				if isReparse && !foundReparse {
-					foundReparse = true
-					f.Streams = append(f.Streams, Stream{Hash: s.hash})
-				} else if !foundData {
-					foundData = true
-					f.Hash = s.hash
-				}
-			}
-		}
-		if isReparse && !foundReparse {
-			f.Streams = append(f.Streams, Stream{}) // empty reparse data
-		}
+	// unnamed extra entries. The main hash (in the entry) comes first.
+	var roles streamRoles
+	roles.f = f
+	roles.encrypted = f.Attributes&AttrEncrypted != 0
+	roles.reparse = f.Attributes&AttrReparsePoint != 0
+	var mainHash Hash
+	copy(mainHash[:], e[dOffHash:])
+	roles.take(true, nil, mainHash)
+	for i, s := 0, streams; i < nStreams; i++ {
+		slen := min(align8(le.Uint64(data[s:])), size-s)
+		var h Hash
+		copy(h[:], data[s+16:s+36])
+		n := uint64(le.Uint16(data[s+36:]))
+		roles.take(false, data[s+streamEntryFixedSize:s+streamEntryFixedSize+n], h)
+		s += slen
 	}
-	if subdir != 0 {
-		if p.subdir == nil {
-			p.subdir = make(map[*File]subdirRef)
-		}
-		p.subdir[f] = subdirRef{list: subdir, entry: off}
+	if roles.reparse && !roles.encrypted && !roles.foundReparse {
+		f.Streams = append(f.Streams, Stream{}) // empty reparse data
 	}
-	return f, units, next, nil
+	return r, nil
 }
 
-// describe names an entry being read for messages.
-func (p *metaParser) describe(f, parent *File) string {
+// streamRoles assigns the streams of an entry, in order, their roles:
+// see readEntry.
+type streamRoles struct {
+	f                       *File
+	encrypted, reparse      bool
+	foundReparse, foundData bool
+}
+
+// take is the next stream: the entry's main hash first, then its stream
+// entries with their names (UTF-16LE, empty for an unnamed one).
+func (r *streamRoles) take(main bool, name []byte, h Hash) {
+	f := r.f
+	if r.encrypted {
+		// The file's data is one raw EFS stream.
+		if !r.foundData && len(name) == 0 && !h.IsZero() {
+			r.foundData = true
+			f.Hash = h
+		}
+		return
+	}
+	switch {
+	case len(name) > 0:
+		f.Streams = append(f.Streams, Stream{Name: string(appendWTF8(nil, name)), Hash: h})
+	case !main || !h.IsZero():
+		if r.reparse && !r.foundReparse {
+			r.foundReparse = true
+			f.Streams = append(f.Streams, Stream{Hash: h})
+		} else if !r.foundData {
+			r.foundData = true
+			f.Hash = h
+		}
+	}
+}
+
+// describe names an entry being read, whose long name is name (UTF-16LE),
+// for messages.
+func (p *metaParser) describe(name []byte, parent *File) string {
 	if parent == nil {
 		return "the root entry"
 	}
-	return fmt.Sprintf("%q in %s", f.Name, parent.Path())
+	return fmt.Sprintf("%q in %s", appendWTF8(nil, name), parent.Path())
+}
+
+// appendWTF8 appends the name b, little-endian UTF-16, to dst as
+// unitsToString converts it (UTF-8, lone surrogates as WTF-8).
+func appendWTF8(dst, b []byte) []byte {
+	for i := 0; i+1 < len(b); i += 2 {
+		c := rune(b[i]) | rune(b[i+1])<<8
+		switch {
+		case c < utf8.RuneSelf:
+			dst = append(dst, byte(c))
+		case utf16.IsSurrogate(c):
+			if c < 0xDC00 && i+3 < len(b) {
+				if c2 := rune(b[i+2]) | rune(b[i+3])<<8; c2 >= 0xDC00 && c2 < 0xE000 {
+					dst = utf8.AppendRune(dst, utf16.DecodeRune(c, c2))
+					i += 2
+					continue
+				}
+			}
+			// WTF-8: the 3-byte form of the lone surrogate.
+			dst = append(dst, byte(0xE0|c>>12), byte(0x80|(c>>6)&0x3F), byte(0x80|c&0x3F))
+		default:
+			dst = utf8.AppendRune(dst, c)
+		}
+	}
+	return dst
+}
+
+// compareNameBytes is compareNames on names as stored (UTF-16LE bytes).
+func compareNameBytes(a, b []byte) int {
+	up := upcaseTable()
+	n := min(len(a), len(b)) &^ 1
+	for i := 0; i < n; i += 2 {
+		x, y := uint16(a[i])|uint16(a[i+1])<<8, uint16(b[i])|uint16(b[i+1])<<8
+		if x == y {
+			continue
+		}
+		if ux, uy := up[x], up[y]; ux != uy {
+			if ux < uy {
+				return -1
+			}
+			return 1
+		}
+	}
+	if len(a)/2 != len(b)/2 {
+		if len(a) < len(b) {
+			return -1
+		}
+		return 1
+	}
+	for i := 0; i < n; i += 2 {
+		x, y := uint16(a[i])|uint16(a[i+1])<<8, uint16(b[i])|uint16(b[i+1])<<8
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
 }
 
 // decodeUnits reads little-endian UTF-16 code units.

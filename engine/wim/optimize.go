@@ -239,7 +239,7 @@ func rebuildInto(ctx context.Context, w *Writer, src *WIM, skip int) error {
 func ownBlobs(src *WIM, img *Image) *Image {
 	root := &File{Attributes: AttrDirectory, SecurityID: -1}
 	for h := range img.BlobRefs() {
-		if _, ok := src.table.byHash[h]; ok {
+		if _, ok := src.table.find(h); ok {
 			root.Children = append(root.Children, &File{Hash: h})
 		}
 	}

@@ -99,7 +99,7 @@ func OpenPipe(r io.Reader, name string) (*WIM, error) {
 	if len(info.Images) != int(h.ImageCount) {
 		return nil, errAt(name, HeaderSize, "XML data describes %d images but the header says %d", len(info.Images), h.ImageCount)
 	}
-	return &WIM{name: name, ra: noSeek{name}, hdr: h, info: info, table: &blobTable{byHash: map[Hash]int{}}, pipe: p}, nil
+	return &WIM{name: name, ra: noSeek{name}, hdr: h, info: info, table: &blobTable{}, pipe: p}, nil
 }
 
 // ApplyPipe extracts image index of a WIM opened with OpenPipe into dir,

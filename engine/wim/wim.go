@@ -570,15 +570,25 @@ func (w *WIM) Blob(h Hash) (BlobEntry, bool) {
 
 // find returns the file holding blob h and its entry.
 func (w *WIM) find(h Hash) (*WIM, *BlobEntry) {
-	if i, ok := w.table.byHash[h]; ok {
-		return w, &w.table.entries[i]
+	o, i := w.findIndex(h)
+	if o == nil {
+		return nil, nil
+	}
+	return o, &o.table.entries[i]
+}
+
+// findIndex returns the file holding blob h and the index of its entry in
+// that file's table.
+func (w *WIM) findIndex(h Hash) (*WIM, int) {
+	if i, ok := w.table.find(h); ok {
+		return w, i
 	}
 	for _, r := range w.refs {
-		if i, ok := r.table.byHash[h]; ok {
-			return r, &r.table.entries[i]
+		if i, ok := r.table.find(h); ok {
+			return r, i
 		}
 	}
-	return nil, nil
+	return nil, 0
 }
 
 // missing builds the error for a blob that no file holds, guessing which

@@ -317,7 +317,9 @@ func Create(name string, opts WriteOptions) (*Writer, error) {
 // init sets up the state shared by Create and OpenAppend and starts the
 // pipeline.
 func (w *Writer) init() {
-	w.have = make(map[Hash]int64)
+	if w.have == nil {
+		w.have = make(map[Hash]int64)
+	}
 	w.refs = make(map[Hash]uint32)
 	w.removed = make(map[int]bool)
 	w.piece = w.chunk
