@@ -66,9 +66,10 @@ type Compressor struct {
 	deltaIdle int // windows since the delta finder last paid
 	deltaGain int // positions of the window where it paid
 
-	nodes []optNode // the minimum-cost parse's window
-	costs windowCosts
-	items []parseItem
+	nodes  []optNode    // the minimum-cost parse's window
+	states []parseState // the state of each node's cheapest path
+	costs  windowCosts
+	items  []parseItem
 
 	offSlots *[fastOffsets]uint16
 	lenSlots *[fastLengths]uint8
@@ -86,7 +87,7 @@ func NewCompressor(maxChunk int) (*Compressor, error) {
 	if maxChunk <= 0 || maxChunk > MaxChunkSize {
 		return nil, fmt.Errorf("lzms: chunk size %d out of range 1..%d", maxChunk, MaxChunkSize)
 	}
-	c := &Compressor{maxChunk: maxChunk, nodes: make([]optNode, encWindow+1)}
+	c := &Compressor{maxChunk: maxChunk, nodes: make([]optNode, encWindow+1), states: make([]parseState, encWindow+1)}
 	c.offSlots, c.lenSlots = slotTables()
 	c.x86.init()
 	return c, nil

@@ -24,7 +24,7 @@ const (
 type parseState struct {
 	lz    [numRepSlots]uint32
 	delta [numRepSlots]deltaPair
-	prev  int
+	prev  int8
 }
 
 // lzBase and deltaBase are the queue index of the first visible source.
@@ -73,17 +73,18 @@ func (s *parseState) useDelta(p deltaPair, rep int) {
 // optNode is a position of the window: the cheapest cost to reach it and
 // the item that does (length 0: none yet; 1 with kind literal: a literal;
 // rep: the visible recent source a match repeats, or -1 for an explicit
-// source). The state after the item, st, is only filled in when the parse
-// reaches the node, whose cheapest path is then known: the relaxations,
-// which far outnumber the positions, write the item alone.
+// source). The state after the item is kept apart (Compressor.states) and
+// only filled in when the parse reaches the node, whose cheapest path is
+// then known: the relaxations, which far outnumber the positions, write
+// the item alone, and 16-byte nodes put four to a cache line where a
+// match's lengths relax one node after another.
 type optNode struct {
 	cost   uint32
 	length uint32
 	off    uint32 // LZ offset or delta raw offset
-	power  uint32
-	kind   int32
-	rep    int32
-	st     parseState
+	power  uint8
+	kind   int8
+	rep    int8
 }
 
 // parseItem is an item of the chosen path.
@@ -131,7 +132,7 @@ func (c *Compressor) windowCosts(w *windowCosts) {
 // relaxRun offers nodes[lo..hi] the path through nodes[0] with an item of
 // that length and the given source (rep as in optNode), costing head plus
 // the length's cost.
-func relaxRun(nodes []optNode, lo, hi int, head uint32, length *[encNiceLen + 1]uint32, off, power uint32, kind, rep int32) {
+func relaxRun(nodes []optNode, lo, hi int, head uint32, length *[encNiceLen + 1]uint32, off, power uint32, kind, rep int8) {
 	if hi > encNiceLen {
 		hi = encNiceLen // longer matches end the window before this
 	}
@@ -142,23 +143,25 @@ func relaxRun(nodes []optNode, lo, hi int, head uint32, length *[encNiceLen + 1]
 		cost := head + length[k]
 		nd := &nodes[k]
 		if cost < nd.cost {
-			nd.cost, nd.length, nd.off, nd.power, nd.kind, nd.rep = cost, uint32(k), off, power, kind, rep
+			*nd = optNode{cost, uint32(k), off, uint8(power), kind, rep}
 		}
 	}
 }
 
-// arrive fills in the state of nodes[i] (i > 0), whose cheapest item is
-// final: the state of the node the item starts from, moved on by the item.
-func arrive(nodes []optNode, i int) {
+// arrive fills in states[i] (i > 0), the state after nodes[i]'s cheapest
+// item, which is final: the state of the node the item starts from, moved
+// on by the item.
+func arrive(nodes []optNode, states []parseState, i int) {
 	nd := &nodes[i]
-	nd.st = nodes[i-int(nd.length)].st
+	st := &states[i]
+	*st = states[i-int(nd.length)]
 	switch nd.kind {
 	case itemLiteral:
-		nd.st.prev = itemLiteral
+		st.prev = itemLiteral
 	case itemLZ:
-		nd.st.useLZ(nd.off, int(nd.rep))
+		st.useLZ(nd.off, int(nd.rep))
 	default:
-		nd.st.useDelta(deltaPair{nd.power, nd.off}, int(nd.rep))
+		st.useDelta(deltaPair{uint32(nd.power), nd.off}, int(nd.rep))
 	}
 }
 
@@ -170,7 +173,9 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 	w := &c.costs
 	c.windowCosts(w)
 	nodes := c.nodes[:end+1]
-	nodes[0] = optNode{st: parseState{c.recentLZ, c.recentDelta, c.prev}}
+	states := c.states[:end+1]
+	nodes[0] = optNode{}
+	states[0] = parseState{c.recentLZ, c.recentDelta, int8(c.prev)}
 	for k := 1; k <= end; k++ {
 		nodes[k].cost = infCost
 	}
@@ -204,11 +209,10 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 		}
 		c.ins++
 		if i > 0 {
-			arrive(nodes, i)
+			arrive(nodes, states, i)
 		}
-		nd := &nodes[i]
-		base := nd.cost
-		st := &nd.st
+		base := nodes[i].cost
+		st := &states[i]
 
 		// A long match ends the window.
 		var long parseItem
@@ -303,7 +307,7 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			if l < 2 {
 				continue
 			}
-			relaxRun(next, 2, min(l, room), base+w.lzRep[r], &w.length, st.lz[lb+r], 0, itemLZ, int32(r))
+			relaxRun(next, 2, min(l, room), base+w.lzRep[r], &w.length, st.lz[lb+r], 0, itemLZ, int8(r))
 		}
 		prevLen := 2
 		for _, m := range ms {
@@ -321,7 +325,7 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				continue
 			}
 			dp := st.delta[db+r]
-			relaxRun(next, 2, min(l, room), base+w.deltaRep[r], &w.length, dp.raw, dp.power, itemDelta, int32(r))
+			relaxRun(next, 2, min(l, room), base+w.deltaRep[r], &w.length, dp.raw, dp.power, itemDelta, int8(r))
 		}
 		for power, f := range c.dfound {
 			if bestD == 0 {
@@ -345,7 +349,7 @@ func (c *Compressor) codePath(data []byte, pos, i int) {
 	items := c.items[:0]
 	for i > 0 {
 		nd := &c.nodes[i]
-		items = append(items, parseItem{nd.length, nd.off, nd.power, int(nd.kind)})
+		items = append(items, parseItem{nd.length, nd.off, uint32(nd.power), int(nd.kind)})
 		i -= int(nd.length)
 	}
 	c.items = items
