@@ -12,11 +12,17 @@ package lzms
 // path to its start is coded, then the match.
 //
 // Chunks of lcpitMinChunk bytes and more take their matches from the
-// LCP-interval tree (compress_lcpit.go) instead of the binary trees.
+// LCP-interval tree (compress_lcpit.go) instead of the binary trees, and
+// are parsed in windows of encSolidWindow positions, wimlib's: costs
+// frozen over half the span follow the models more closely (output 0.17 %
+// smaller on the solid ratio test's 8 MiB chunk than with 4096; 1024 and
+// 3072 both lose to 2048), while in 128 KiB chunks 2048 made the output
+// larger.
 
 const (
-	encWindow = 4096
-	infCost   = ^uint32(0)
+	encWindow      = 4096
+	encSolidWindow = 2048
+	infCost        = ^uint32(0)
 )
 
 // parseState is what the parse tracks along a path: the recent-source
@@ -169,7 +175,11 @@ func arrive(nodes []optNode, states []parseState, i int) {
 // the next one starts.
 func (c *Compressor) parseWindow(data []byte, pos int) int {
 	n := len(data)
-	end := min(encWindow, n-pos)
+	win := encWindow
+	if c.useLCP {
+		win = encSolidWindow
+	}
+	end := min(win, n-pos)
 	w := &c.costs
 	c.windowCosts(w)
 	nodes := c.nodes[:end+1]
