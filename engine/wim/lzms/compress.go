@@ -221,8 +221,10 @@ func (c *Compressor) lengthSlot(length uint32) int {
 	return slotOf(lengthBase[:], length)
 }
 
+// offsetCost is the parse's price of an explicit LZ offset: its slot's
+// codeword and extra bits.
 func (c *Compressor) offsetCost(off uint32) uint32 {
-	s := c.offsetSlot(off)
+	s := offsetSlotOf(off)
 	return (uint32(c.lzOffset.lens[s]) + uint32(offsetExtra[s])) << costShift
 }
 

@@ -586,3 +586,29 @@ func TestCompressDeltaGate(t *testing.T) {
 		})
 	}
 }
+
+// TestOffsetSlotOf: the parse's slot of an offset, from the runs of equal
+// slots, is the slot the coder's tables give, at every offset up to 1<<20
+// and around every slot base.
+func TestOffsetSlotOf(t *testing.T) {
+	c := mustCompressor(t, 1<<17)
+	check := func(off uint32) {
+		if got, want := offsetSlotOf(off), slotOf(offsetBase[:], off); got != want {
+			t.Fatalf("offset %d: slot %d, want %d", off, got, want)
+		}
+		if off < fastOffsets {
+			if got, want := offsetSlotOf(off), c.offsetSlot(off); got != want {
+				t.Fatalf("offset %d: slot %d, fast table's %d", off, got, want)
+			}
+		}
+	}
+	for off := uint32(1); off <= 1<<20; off++ {
+		check(off)
+	}
+	for _, b := range offsetBase[1:maxOffsetSyms] {
+		check(b - 1)
+		check(b)
+		check(b + 1)
+	}
+	check(1<<30 - 1)
+}
