@@ -65,6 +65,8 @@ type Compressor struct {
 	deltaOn   bool
 	deltaIdle int // windows since the delta finder last paid
 	deltaGain int // positions of the window where it paid
+	deltaSeen int // positions of the windows since the last decision
+	deltaPaid int // and where the finder paid in them
 
 	nodes  []optNode    // the minimum-cost parse's window
 	states []parseState // the state of each node's cheapest path
@@ -157,7 +159,7 @@ func (c *Compressor) reset(data []byte) {
 	c.recentDelta = [numRepSlots]deltaPair{{0, 1}, {0, 2}, {0, 3}, {0, 4}}
 	c.prev = itemLiteral
 	c.ins = 0
-	c.deltaOn, c.deltaIdle = true, 0
+	c.deltaOn, c.deltaIdle, c.deltaSeen, c.deltaPaid = true, 0, 0, 0
 	c.dfound = [deltaPowers]deltaFound{}
 	c.useLCP = n >= lcpitMinChunk && n <= lcpitMaxChunk
 	if c.useLCP {
@@ -171,20 +173,25 @@ func (c *Compressor) reset(data []byte) {
 }
 
 // Delta match finding costs a third of the compressor's time and pays on
-// little data besides images, sampled sound and tables of numbers. A window
-// where the delta finder's longest match beats the longest LZ match (repeat
-// or explicit) by deltaGainMin bytes or more at 1/deltaPaysDiv of its
-// positions or more is one where it paid. It runs in every window of a
-// chunk until deltaKeep windows in a row have not paid, then in probes of
-// deltaKeep windows every deltaProbe windows, which turn it back on where
-// it pays again: one window is not enough, as the finder's table starts
-// out empty or stale. (Probes every 8 windows cost 7 % more CPU on tree A's
-// 128 KiB chunks than every 16, for no smaller output there or on the test
-// inputs.) Repeat delta matches are always looked for. Chunks that use the
-// interval tree (solid ones) keep it on: there the gate made the output of
-// TestCompressSolidRatioVsLibwim 0.8 % larger. (Counting the delta matches
-// the path takes instead would never turn it on: while the delta codes are
-// untrained, delta matches cost too much to be taken.)
+// little data besides images, sampled sound and tables of numbers. The gate
+// decides over periods of encWindow positions or more: windows end early
+// at long matches, and decisions on short windows turned the finder off
+// for most of a 128 KiB chunk of delta-like data after two windows of a
+// few hundred positions (BenchmarkCompressKinds' delta data: output 34 %
+// of the input instead of 26 %). A period where the delta finder's longest
+// match beats the longest LZ match (repeat or explicit) by deltaGainMin
+// bytes or more at 1/deltaPaysDiv of its positions or more is one where
+// it paid. It runs in every period of a chunk until deltaKeep periods in a
+// row have not paid, then in probes of deltaKeep periods every deltaProbe
+// periods, which turn it back on where it pays again: one period is not
+// enough, as the finder's table starts out empty or stale. (Probes every 8
+// windows cost 7 % more CPU on tree A's 128 KiB chunks than every 16, for
+// no smaller output there or on the test inputs.) Repeat delta matches are
+// always looked for. Chunks that use the interval tree (solid ones) keep it
+// on: there the gate made the output of TestCompressSolidRatioVsLibwim
+// 0.8 % larger. (Counting the delta matches the path takes instead would
+// never turn it on: while the delta codes are untrained, delta matches
+// cost too much to be taken.)
 const (
 	deltaGainMin = 4
 	deltaPaysDiv = 64
@@ -193,13 +200,20 @@ const (
 )
 
 // gateDelta decides whether the delta finder runs in the next window, after
-// a window of n bytes.
+// a window of n bytes: it counts the window into the period, and at the
+// period's end decides for the next one.
 func (c *Compressor) gateDelta(n int) {
-	if c.deltaGain*deltaPaysDiv >= n {
+	c.deltaSeen += n
+	c.deltaPaid += c.deltaGain
+	if c.deltaSeen < encWindow {
+		return
+	}
+	if c.deltaPaid*deltaPaysDiv >= c.deltaSeen {
 		c.deltaIdle = 0
 	} else {
 		c.deltaIdle++
 	}
+	c.deltaSeen, c.deltaPaid = 0, 0
 	on := c.deltaIdle%deltaProbe < deltaKeep
 	if c.deltaOn && !on {
 		c.dfound = [deltaPowers]deltaFound{}
