@@ -174,11 +174,13 @@ func (c *Compressor) reset(data []byte) {
 
 // Delta match finding costs a third of the compressor's time and pays on
 // little data besides images, sampled sound and tables of numbers. The gate
-// decides over periods of encWindow positions or more: windows end early
+// decides over periods of deltaPeriod positions or more: windows end early
 // at long matches, and decisions on short windows turned the finder off
 // for most of a 128 KiB chunk of delta-like data after two windows of a
 // few hundred positions (BenchmarkCompressKinds' delta data: output 34 %
-// of the input instead of 26 %). A period where the delta finder's longest
+// of the input instead of 26 %), and periods of 2048 positions (the parse
+// window) did so on TestCompressRatioVsLibwim's delta input (output twice
+// libwim's). A period where the delta finder's longest
 // match beats the longest LZ match (repeat or explicit) by deltaGainMin
 // bytes or more at 1/deltaPaysDiv of its positions or more is one where
 // it paid. It runs in every period of a chunk until deltaKeep periods in a
@@ -193,6 +195,7 @@ func (c *Compressor) reset(data []byte) {
 // never turn it on: while the delta codes are untrained, delta matches
 // cost too much to be taken.)
 const (
+	deltaPeriod  = 4096
 	deltaGainMin = 4
 	deltaPaysDiv = 64
 	deltaKeep    = 2
@@ -205,7 +208,7 @@ const (
 func (c *Compressor) gateDelta(n int) {
 	c.deltaSeen += n
 	c.deltaPaid += c.deltaGain
-	if c.deltaSeen < encWindow {
+	if c.deltaSeen < deltaPeriod {
 		return
 	}
 	if c.deltaPaid*deltaPaysDiv >= c.deltaSeen {

@@ -115,7 +115,7 @@ func TestCompressRatioVsLibwim(t *testing.T) {
 
 // maxSolidRatioVsLibwim bounds our output size over libwim's in a solid
 // chunk: 1.0103 with the interval tree's matches (no depth limit) and
-// windows of encSolidWindow positions (1.0120 with encWindow's 4096),
+// parse windows of 2048 positions (1.0120 with 4096),
 // 1.018 with the depth-limited binary trees. (The goal is 1.01.)
 const maxSolidRatioVsLibwim = 1.011
 

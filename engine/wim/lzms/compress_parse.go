@@ -12,19 +12,19 @@ package lzms
 // path to its start is coded, then the match.
 //
 // Chunks of lcpitMinChunk bytes and more take their matches from the
-// LCP-interval tree (compress_lcpit.go) instead of the binary trees, and
-// are parsed in windows of encSolidWindow positions, wimlib's: costs
-// frozen over half the span follow the models more closely (output 0.17 %
-// smaller on the solid ratio test's 8 MiB chunk than with 4096; 1024 and
-// 3072 both lose to 2048), while in 128 KiB chunks 2048 made the output
-// larger.
+// LCP-interval tree (compress_lcpit.go) instead of the binary trees.
+//
+// Windows of 2048 positions, wimlib's: costs frozen over half the span of
+// 4096 follow the models more closely (output 0.17 % smaller on the solid
+// ratio test's 8 MiB chunk; 1024 and 3072 both lose to 2048; 0.05 %
+// smaller on the 128 KiB chunks of TestCompressRatioVsLibwim, once the
+// delta gate stopped deciding per window).
 
 import "math/bits"
 
 const (
-	encWindow      = 4096
-	encSolidWindow = 2048
-	infCost        = ^uint32(0)
+	encWindow = 2048
+	infCost   = ^uint32(0)
 )
 
 // parseState is what the parse tracks along a path: the recent-source
@@ -223,11 +223,7 @@ func arrive(nodes []optNode, states []parseState, i int) {
 // the next one starts.
 func (c *Compressor) parseWindow(data []byte, pos int) int {
 	n := len(data)
-	win := encWindow
-	if c.useLCP {
-		win = encSolidWindow
-	}
-	end := min(win, n-pos)
+	end := min(encWindow, n-pos)
 	w := &c.costs
 	c.windowCosts(w)
 	nodes := c.nodes[:end+1]

@@ -522,7 +522,7 @@ func TestCompressMemory(t *testing.T) {
 // deltaKeep windows after, then runs only as deltaKeep-window probes every
 // deltaProbe windows until a probe finds it pays again.
 func TestGateDelta(t *testing.T) {
-	const n = encWindow
+	const n = deltaPeriod
 	pays := n / deltaPaysDiv // the least gain that pays in a window of n bytes
 	tests := []struct {
 		name  string
