@@ -183,8 +183,10 @@ func matchLen(data []byte, j, i, limit int) int {
 // above), which rejects most collisions without reading the data. Four
 // bytes an entry, as wimlib's: the table is half the size it was with
 // eight-byte entries (whole keys and positions), and its cache misses are
-// the finder's main cost. A position 0 entry, as in the cleared table,
-// never gives a match: no source lies before position 0.
+// the finder's main cost. Positions below 64 MiB leave 6 tag bits (a
+// collision reads the data once in 64 times), 128 KiB chunks 15. A
+// position 0 entry, as in the cleared table, never gives a match: no
+// source lies before position 0.
 const (
 	deltaPowers      = 6 // powers searched: spans 1 to 32, as wimlib does
 	deltaMinHashBits = 10
@@ -214,7 +216,7 @@ func (df *deltaFinder) reset(n int) {
 	}
 	df.table = df.table[:1<<hb]
 	clear(df.table)
-	df.posBits = uint(bits.Len(uint(n)))
+	df.posBits = uint(bits.Len(uint(max(n, 1) - 1))) // positions are below n
 	df.at = [2]int{-1, -1}
 }
 

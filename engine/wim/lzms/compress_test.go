@@ -609,6 +609,18 @@ func TestCompressDeltaGateShortWindows(t *testing.T) {
 	t.Logf("%d bytes -> %d (%.4f)", len(data), total, float64(total)/float64(len(data)))
 }
 
+// TestDeltaFinderTagBits: an entry's tag takes every bit the chunk's
+// positions leave (positions are below the chunk size).
+func TestDeltaFinderTagBits(t *testing.T) {
+	for _, tc := range []struct{ n, tag int }{{1, 32}, {2, 31}, {8192, 19}, {128 << 10, 15}, {64 << 20, 6}, {64<<20 + 1, 5}} {
+		var df deltaFinder
+		df.reset(tc.n)
+		if got := 32 - int(df.posBits); got != tc.tag || uint64(tc.n-1) >= 1<<df.posBits && tc.n > 1 {
+			t.Errorf("chunk of %d bytes: %d tag bits, want %d", tc.n, got, tc.tag)
+		}
+	}
+}
+
 // TestOffsetSlotOf: the parse's slot of an offset, from the runs of equal
 // slots, is the slot the coder's tables give, at every offset up to 1<<20
 // and around every slot base.
