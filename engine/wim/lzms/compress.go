@@ -65,10 +65,13 @@ type Compressor struct {
 	deltaOn   bool
 	deltaIdle int // windows since the delta finder last paid
 	deltaGain int // positions of the window where it paid
+	deltaSeen int // positions of the windows since the last decision
+	deltaPaid int // and where the finder paid in them
 
-	nodes []optNode // the minimum-cost parse's window
-	costs windowCosts
-	items []parseItem
+	nodes  []optNode    // the minimum-cost parse's window
+	states []parseState // the state of each node's cheapest path
+	costs  windowCosts
+	items  []parseItem
 
 	offSlots *[fastOffsets]uint16
 	lenSlots *[fastLengths]uint8
@@ -86,7 +89,7 @@ func NewCompressor(maxChunk int) (*Compressor, error) {
 	if maxChunk <= 0 || maxChunk > MaxChunkSize {
 		return nil, fmt.Errorf("lzms: chunk size %d out of range 1..%d", maxChunk, MaxChunkSize)
 	}
-	c := &Compressor{maxChunk: maxChunk, nodes: make([]optNode, encWindow+1)}
+	c := &Compressor{maxChunk: maxChunk, nodes: make([]optNode, encWindow+1), states: make([]parseState, encWindow+1)}
 	c.offSlots, c.lenSlots = slotTables()
 	c.x86.init()
 	return c, nil
@@ -156,7 +159,7 @@ func (c *Compressor) reset(data []byte) {
 	c.recentDelta = [numRepSlots]deltaPair{{0, 1}, {0, 2}, {0, 3}, {0, 4}}
 	c.prev = itemLiteral
 	c.ins = 0
-	c.deltaOn, c.deltaIdle = true, 0
+	c.deltaOn, c.deltaIdle, c.deltaSeen, c.deltaPaid = true, 0, 0, 0
 	c.dfound = [deltaPowers]deltaFound{}
 	c.useLCP = n >= lcpitMinChunk && n <= lcpitMaxChunk
 	if c.useLCP {
@@ -170,21 +173,29 @@ func (c *Compressor) reset(data []byte) {
 }
 
 // Delta match finding costs a third of the compressor's time and pays on
-// little data besides images, sampled sound and tables of numbers. A window
-// where the delta finder's longest match beats the longest LZ match (repeat
-// or explicit) by deltaGainMin bytes or more at 1/deltaPaysDiv of its
-// positions or more is one where it paid. It runs in every window of a
-// chunk until deltaKeep windows in a row have not paid, then in probes of
-// deltaKeep windows every deltaProbe windows, which turn it back on where
-// it pays again: one window is not enough, as the finder's table starts
-// out empty or stale. (Probes every 8 windows cost 7 % more CPU on tree A's
-// 128 KiB chunks than every 16, for no smaller output there or on the test
-// inputs.) Repeat delta matches are always looked for. Chunks that use the
-// interval tree (solid ones) keep it on: there the gate made the output of
-// TestCompressSolidRatioVsLibwim 0.8 % larger. (Counting the delta matches
-// the path takes instead would never turn it on: while the delta codes are
-// untrained, delta matches cost too much to be taken.)
+// little data besides images, sampled sound and tables of numbers. The gate
+// decides over periods of deltaPeriod positions or more: windows end early
+// at long matches, and decisions on short windows turned the finder off
+// for most of a 128 KiB chunk of delta-like data after two windows of a
+// few hundred positions (BenchmarkCompressKinds' delta data: output 34 %
+// of the input instead of 26 %), and periods of 2048 positions (the parse
+// window) did so on TestCompressRatioVsLibwim's delta input (output twice
+// libwim's). A period where the delta finder's longest
+// match beats the longest LZ match (repeat or explicit) by deltaGainMin
+// bytes or more at 1/deltaPaysDiv of its positions or more is one where
+// it paid. It runs in every period of a chunk until deltaKeep periods in a
+// row have not paid, then in probes of deltaKeep periods every deltaProbe
+// periods, which turn it back on where it pays again: one period is not
+// enough, as the finder's table starts out empty or stale. (Probes every 8
+// windows cost 7 % more CPU on tree A's 128 KiB chunks than every 16, for
+// no smaller output there or on the test inputs.) Repeat delta matches are
+// always looked for. Chunks that use the interval tree (solid ones) keep it
+// on: there the gate made the output of TestCompressSolidRatioVsLibwim
+// 0.8 % larger. (Counting the delta matches the path takes instead would
+// never turn it on: while the delta codes are untrained, delta matches
+// cost too much to be taken.)
 const (
+	deltaPeriod  = 4096
 	deltaGainMin = 4
 	deltaPaysDiv = 64
 	deltaKeep    = 2
@@ -192,13 +203,20 @@ const (
 )
 
 // gateDelta decides whether the delta finder runs in the next window, after
-// a window of n bytes.
+// a window of n bytes: it counts the window into the period, and at the
+// period's end decides for the next one.
 func (c *Compressor) gateDelta(n int) {
-	if c.deltaGain*deltaPaysDiv >= n {
+	c.deltaSeen += n
+	c.deltaPaid += c.deltaGain
+	if c.deltaSeen < deltaPeriod {
+		return
+	}
+	if c.deltaPaid*deltaPaysDiv >= c.deltaSeen {
 		c.deltaIdle = 0
 	} else {
 		c.deltaIdle++
 	}
+	c.deltaSeen, c.deltaPaid = 0, 0
 	on := c.deltaIdle%deltaProbe < deltaKeep
 	if c.deltaOn && !on {
 		c.dfound = [deltaPowers]deltaFound{}
@@ -220,8 +238,10 @@ func (c *Compressor) lengthSlot(length uint32) int {
 	return slotOf(lengthBase[:], length)
 }
 
+// offsetCost is the parse's price of an explicit LZ offset: its slot's
+// codeword and extra bits.
 func (c *Compressor) offsetCost(off uint32) uint32 {
-	s := c.offsetSlot(off)
+	s := offsetSlotOf(off)
 	return (uint32(c.lzOffset.lens[s]) + uint32(offsetExtra[s])) << costShift
 }
 

@@ -178,9 +178,15 @@ func matchLen(data []byte, j, i, limit int) int {
 // differences data[i] - data[i-span] of an earlier stretch whose distance
 // is a multiple of span. One table serves all powers: it is indexed by a
 // hash of the power, the position modulo span and the next three
-// differences (the key), and holds the most recent position + 1 with that
-// hash (high 32 bits) and its key (low 32 bits), which rejects most
-// collisions without reading the data.
+// differences (the key), and holds the most recent position with that hash
+// (low posBits bits) and a tag, more bits of the key's hash (the bits
+// above), which rejects most collisions without reading the data. Four
+// bytes an entry, as wimlib's: the table is half the size it was with
+// eight-byte entries (whole keys and positions), and its cache misses are
+// the finder's main cost. Positions below 64 MiB leave 6 tag bits (a
+// collision reads the data once in 64 times), 128 KiB chunks 15. A
+// position 0 entry, as in the cleared table, never gives a match: no
+// source lies before position 0.
 const (
 	deltaPowers      = 6 // powers searched: spans 1 to 32, as wimlib does
 	deltaMinHashBits = 10
@@ -189,15 +195,16 @@ const (
 )
 
 type deltaFinder struct {
-	table    []uint64
+	table    []uint32
 	hashBits uint
+	posBits  uint // an entry's position bits; the tag has the rest
 
 	// The keys and table slots of two positions, an odd and an even one
 	// (see keysAt): touch computes them for the position after the one
 	// insert is to take next, and insert then uses them.
 	at    [2]int
-	np    [2]int // how many powers have a key at at (span <= at)
-	keys  [2][deltaPowers]uint32
+	np    [2]int                 // how many powers have a key at at (span <= at)
+	tags  [2][deltaPowers]uint32 // the tag, in place above posBits
 	slots [2][deltaPowers]uint32
 }
 
@@ -205,29 +212,33 @@ func (df *deltaFinder) reset(n int) {
 	hb := uint(min(max(bits.Len(uint(n))-1, deltaMinHashBits), deltaMaxHashBits))
 	df.hashBits = hb
 	if cap(df.table) < 1<<hb {
-		df.table = make([]uint64, 1<<hb)
+		df.table = make([]uint32, 1<<hb)
 	}
 	df.table = df.table[:1<<hb]
 	clear(df.table)
+	df.posBits = uint(bits.Len(uint(max(n, 1) - 1))) // positions are below n
 	df.at = [2]int{-1, -1}
 }
 
-// keysAt computes the key and table slot of pos for every power whose span
+// keysAt computes the tag and table slot of pos for every power whose span
 // it is past. The key: the span and the position modulo span (which a
-// match's must share), then the next three differences. buf has 4 readable
-// bytes from pos on, so the three differences of every power come from two
+// match's must share), then the next three differences; its hash gives the
+// slot (high bits) and the tag (the bits below). buf has 4 readable bytes
+// from pos on, so the three differences of every power come from two
 // 32-bit loads.
 func (df *deltaFinder) keysAt(buf []byte, pos int) {
 	x := binary.LittleEndian.Uint32(buf[pos:])
 	shift := 32 - df.hashBits
+	tagMask := ^uint32(0) << df.posBits
 	np := min(bits.Len(uint(pos)), deltaPowers)
-	keys, slots := &df.keys[pos&1], &df.slots[pos&1]
+	tags, slots := &df.tags[pos&1], &df.slots[pos&1]
 	for power := range np {
 		span := 1 << power
 		y := binary.LittleEndian.Uint32(buf[pos-span:])
 		k := uint32(span+pos&(span-1))<<24 | subBytes32(x, y)&0xFFFFFF
-		keys[power] = k
-		slots[power] = k * 0x9E3779B1 >> shift
+		h := k * 0x9E3779B1
+		tags[power] = h << df.hashBits & tagMask // the bits below the slot's
+		slots[power] = h >> shift
 	}
 	df.at[pos&1], df.np[pos&1] = pos, np
 }
@@ -240,7 +251,7 @@ func (df *deltaFinder) touch(buf []byte, pos int) uint32 {
 	table := df.table
 	var sum uint32
 	for _, h := range df.slots[pos&1][:df.np[pos&1]] {
-		sum += uint32(table[h])
+		sum += table[h]
 	}
 	return sum
 }
@@ -264,21 +275,21 @@ func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFou
 		df.keysAt(data[:n+4], pos)
 	}
 	table := df.table
-	val := uint64(pos+1) << 32
-	keys, slots := &df.keys[b], &df.slots[b]
+	posMask := uint32(1)<<df.posBits - 1
+	tags, slots := &df.tags[b], &df.slots[b]
 	for power := range df.np[b] {
-		k, h := keys[power], slots[power]
+		tag, h := tags[power], slots[power]
 		e := table[h]
-		table[h] = val | uint64(k)
-		if found == nil || e == 0 || uint32(e) != k {
+		table[h] = tag | uint32(pos)
+		if found == nil || e&^posMask != tag {
 			continue
 		}
-		// The same key means the same span and three differences, and
-		// a distance that is a multiple of span; off is 0 when another
-		// power's entry for pos shares the hash.
+		// The same tag means most likely the same span and three
+		// differences; deltaLen checks them. off is 0 when another
+		// power's entry for pos shares the slot.
 		span := 1 << power
-		off := pos - int(e>>32-1)
-		if off == 0 || off&(span-1) != 0 || off+span > pos {
+		off := pos - int(e&posMask)
+		if off <= 0 || off&(span-1) != 0 || off+span > pos {
 			continue
 		}
 		if l := deltaLen(data, pos, off, span, n-pos); l >= deltaMinLen {

@@ -522,7 +522,7 @@ func TestCompressMemory(t *testing.T) {
 // deltaKeep windows after, then runs only as deltaKeep-window probes every
 // deltaProbe windows until a probe finds it pays again.
 func TestGateDelta(t *testing.T) {
-	const n = encWindow
+	const n = deltaPeriod
 	pays := n / deltaPaysDiv // the least gain that pays in a window of n bytes
 	tests := []struct {
 		name  string
@@ -585,4 +585,64 @@ func TestCompressDeltaGate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCompressDeltaGateShortWindows: delta-like data cut in 128 KiB chunks
+// keeps the delta finder on in every chunk, though long matches end some
+// windows after a few hundred positions: its output stays near that of the
+// first chunk (about 26 % of the input; 34 % in total when two short
+// windows that did not pay turned the finder off for most of the second
+// chunk).
+func TestCompressDeltaGateShortWindows(t *testing.T) {
+	const cs = 128 << 10
+	data := synthDelta(8*cs, 1)
+	c := mustCompressor(t, cs)
+	d := mustDecompressor(t, cs)
+	total := 0
+	for off := 0; off < len(data); off += cs {
+		n, _ := ctRoundTrip(t, c, d, data[off:off+cs], cs-1)
+		if n == 0 || n > cs*28/100 {
+			t.Errorf("chunk %d: %d bytes of %d, want at most 28 %%", off/cs, n, cs)
+		}
+		total += n
+	}
+	t.Logf("%d bytes -> %d (%.4f)", len(data), total, float64(total)/float64(len(data)))
+}
+
+// TestDeltaFinderTagBits: an entry's tag takes every bit the chunk's
+// positions leave (positions are below the chunk size).
+func TestDeltaFinderTagBits(t *testing.T) {
+	for _, tc := range []struct{ n, tag int }{{1, 32}, {2, 31}, {8192, 19}, {128 << 10, 15}, {64 << 20, 6}, {64<<20 + 1, 5}} {
+		var df deltaFinder
+		df.reset(tc.n)
+		if got := 32 - int(df.posBits); got != tc.tag || uint64(tc.n-1) >= 1<<df.posBits && tc.n > 1 {
+			t.Errorf("chunk of %d bytes: %d tag bits, want %d", tc.n, got, tc.tag)
+		}
+	}
+}
+
+// TestOffsetSlotOf: the parse's slot of an offset, from the runs of equal
+// slots, is the slot the coder's tables give, at every offset up to 1<<20
+// and around every slot base.
+func TestOffsetSlotOf(t *testing.T) {
+	c := mustCompressor(t, 1<<17)
+	check := func(off uint32) {
+		if got, want := offsetSlotOf(off), slotOf(offsetBase[:], off); got != want {
+			t.Fatalf("offset %d: slot %d, want %d", off, got, want)
+		}
+		if off < fastOffsets {
+			if got, want := offsetSlotOf(off), c.offsetSlot(off); got != want {
+				t.Fatalf("offset %d: slot %d, fast table's %d", off, got, want)
+			}
+		}
+	}
+	for off := uint32(1); off <= 1<<20; off++ {
+		check(off)
+	}
+	for _, b := range offsetBase[1:maxOffsetSyms] {
+		check(b - 1)
+		check(b)
+		check(b + 1)
+	}
+	check(1<<30 - 1)
 }
