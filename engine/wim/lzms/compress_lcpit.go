@@ -65,7 +65,11 @@ const lcpitPad = 8
 
 // load builds the interval tree of data (len(data) <= lcpitMaxChunk).
 // data's backing array has encPad readable bytes past its end.
-func (f *lcpFinder) load(data []byte) {
+func (f *lcpFinder) load(data []byte) { f.loadSteps(data, nil) }
+
+// loadSteps is load, calling mark (if not nil) after each of its steps:
+// the suffix array, the LCPs and the tree (benchmarks time them).
+func (f *lcpFinder) loadSteps(data []byte, mark func()) {
 	n := len(data)
 	scratch := max(n+lcpitPad, saisScratch(n))
 	if cap(f.intervals) < n+lcpitPad {
@@ -78,11 +82,20 @@ func (f *lcpFinder) load(data []byte) {
 	f.posData = f.posData[:scratch]
 	sa := f.intervals[:n]
 	f.sink += buildSA(data, sa, f.posData)
+	if mark != nil {
+		mark()
+	}
 	pd := f.posData[:n+lcpitPad]
 	clear(pd[n:])
 	clear(f.intervals[n:])
 	f.sink += buildLCP(data, f.intervals, pd)
+	if mark != nil {
+		mark()
+	}
 	f.sink += buildTree(f.intervals, pd, n)
+	if mark != nil {
+		mark()
+	}
 	f.posData = pd
 	f.pos = 0
 	f.ahead1, f.ahead2 = 0, 0
