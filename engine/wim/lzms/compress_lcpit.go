@@ -14,12 +14,12 @@ package lzms
 // every length gets its nearest match.
 //
 // Memory: two arrays of a word per byte. intervals first holds the suffix
-// array with each entry's LCP in its top bits, then the tree: for each
-// interval its parent (a ref: lcp<<lcpShift | index) until it is first
-// visited, then its most recent suffix (a position, top bits clear).
-// posData is scratch for SA-IS, then for the LCPs (see buildLCP), then for
-// each position the deepest interval holding its suffix (before the walk
-// reaches it) or the interval above the ones it is most recent in (after).
+// array, then the tree: for each interval its parent (a ref:
+// lcp<<lcpShift | index) until it is first visited, then its most recent
+// suffix (a position, top bits clear). posData is scratch for SA-IS, then
+// each position's LCP (see buildLCP), then for each position the deepest
+// interval holding its suffix (before the walk reaches it) or the interval
+// above the ones it is most recent in (after).
 //
 // LCPs under lcpMin are stored as 0, so that every such interval is the
 // root; LCPs over lcpMax are stored as lcpMax, which bounds the tree's
@@ -65,7 +65,11 @@ const lcpitPad = 8
 
 // load builds the interval tree of data (len(data) <= lcpitMaxChunk).
 // data's backing array has encPad readable bytes past its end.
-func (f *lcpFinder) load(data []byte) {
+func (f *lcpFinder) load(data []byte) { f.loadSteps(data, nil) }
+
+// loadSteps is load, calling mark (if not nil) after each of its steps:
+// the suffix array, the LCPs and the tree (benchmarks time them).
+func (f *lcpFinder) loadSteps(data []byte, mark func()) {
 	n := len(data)
 	scratch := max(n+lcpitPad, saisScratch(n))
 	if cap(f.intervals) < n+lcpitPad {
@@ -78,26 +82,37 @@ func (f *lcpFinder) load(data []byte) {
 	f.posData = f.posData[:scratch]
 	sa := f.intervals[:n]
 	f.sink += buildSA(data, sa, f.posData)
+	if mark != nil {
+		mark()
+	}
 	pd := f.posData[:n+lcpitPad]
 	clear(pd[n:])
 	clear(f.intervals[n:])
 	f.sink += buildLCP(data, f.intervals, pd)
+	if mark != nil {
+		mark()
+	}
 	f.sink += buildTree(f.intervals, pd, n)
+	if mark != nil {
+		mark()
+	}
 	f.posData = pd
 	f.pos = 0
 	f.ahead1, f.ahead2 = 0, 0
 }
 
-// buildLCP adds to each suffix array entry sa[r] (r > 0) the length of the
-// prefix it shares with sa[r-1], capped to lcpMax and zeroed under lcpMin.
-// It goes through the permuted LCP array (the Φ method of Kärkkäinen,
-// Manzini and Puglisi, 2009), in the scratch array phi: phi[p] is first the
-// suffix ranked just before p, then the prefix p shares with it, found in
-// text order, where it drops by at most one from one position to the next.
-// Unlike Kasai's walk, that one reads the suffix array in order. sa and phi
-// have lcpitPad entries past the chunk, zero, and data's backing array a
-// byte past its end; the returned sum keeps the loads that start the cache
-// misses of the entries lcpitPad places on.
+// buildLCP writes into phi, for each position p, the length of the prefix
+// suffix p shares with the suffix ranked just before it (0 for rank 0),
+// capped to lcpMax and zeroed under lcpMin: the permuted LCP array (the Φ
+// method of Kärkkäinen, Manzini and Puglisi, 2009). phi[p] is first the
+// suffix ranked just before p, then the length, found in text order,
+// where it drops by at most one from one position to the next. Unlike
+// Kasai's walk, that one reads the suffix array in order. buildTree takes
+// each rank's LCP from phi as it reads the suffix array, which saves a
+// pass that would add them to sa: its write of the same entry then finds
+// it in the cache. sa and phi have lcpitPad entries past the chunk, zero,
+// and data's backing array a byte past its end; the returned sum keeps the
+// loads that start the cache misses of the entries lcpitPad places on.
 func buildLCP(data []byte, sa, phi []uint32) uint32 {
 	n := len(data)
 	none := uint32(n) // rank 0 has no predecessor
@@ -131,34 +146,31 @@ func buildLCP(data []byte, sa, phi []uint32) uint32 {
 			h--
 		}
 	}
-	for r := 1; r < n; r++ {
-		sink += phi[sa[r+lcpitPad]]
-		sa[r] |= phi[sa[r]] << lcpShift
-	}
 	return sink
 }
 
-// buildTree turns the suffix array with LCPs into the interval tree, in
-// place: a scan in rank order keeps a stack of the intervals opened and not
-// yet closed (their lcps strictly rising); each interval is numbered when
-// opened, and gets its parent's ref when closed. Every suffix gets in
-// posData the deepest interval it lies in. Interval 0 is the root (lcp 0),
-// and at most one interval opens per rank, so interval k's slot is free
-// (rank k has been read) by the time it is written.
-// iv and posData have lcpitPad entries past the chunk's n; see buildLCP
-// for the returned sum.
+// buildTree turns the suffix array into the interval tree, in place,
+// with each suffix's LCP from posData (see buildLCP): a scan in rank order
+// keeps a stack of the intervals opened and not yet closed (their lcps
+// strictly rising); each interval is numbered when opened, and gets its
+// parent's ref when closed. Every suffix gets in posData the deepest
+// interval it lies in, written a rank after its LCP is read there. Interval
+// 0 is the root (lcp 0), and at most one interval opens per rank, so
+// interval k's slot is free (rank k has been read) by the time it is
+// written. iv and posData have lcpitPad entries past the chunk's n; see
+// buildLCP for the returned sum.
 func buildTree(iv, posData []uint32, n int) uint32 {
 	var sink uint32
 	var stack [lcpMax + 2]uint32
 	top := 0
 	stack[0] = 0
 	next := uint32(1)
-	prev := iv[0] & posMask
+	prev := iv[0]
 	iv[0] = 0
 	for r := 1; r < n; r++ {
-		e := iv[r]
-		pos, lcp := e&posMask, e&lcpMask
-		sink += posData[iv[r+lcpitPad]&posMask]
+		pos := iv[r]
+		lcp := posData[pos] << lcpShift
+		sink += posData[iv[r+lcpitPad]]
 		t := stack[top]
 		switch {
 		case lcp == t&lcpMask:

@@ -11,6 +11,7 @@ package lzms
 // The text has no sentinel: the end of the text sorts before every byte,
 // so the last suffix is of type L and opens its bucket in the L pass.
 
+// saEmpty marks a free slot of the LMS substrings' names (see sais).
 const saEmpty = ^uint32(0)
 
 // saisScratch is the scratch an n-byte text needs: the type bits of every
@@ -48,16 +49,25 @@ func isS(bits []uint32, i int) bool { return bits[i>>5]>>(i&31)&1 != 0 }
 // isLMS reports whether suffix i is leftmost S: S-type after an L-type.
 func isLMS(bits []uint32, i int) bool { return i > 0 && isS(bits, i) && !isS(bits, i-1) }
 
-// saBuckets fills bkt[:k] with each symbol's bucket start (end false) or
-// end (one past its last slot).
-func saBuckets[T byte | uint32](s []T, bkt []uint32, k int, end bool) {
-	bkt = bkt[:k]
-	clear(bkt)
+// saCount fills cnt with each symbol's count in s.
+func saCount[T byte | uint32](s []T, cnt []uint32) {
+	clear(cnt)
 	for _, c := range s {
-		bkt[c]++
+		cnt[c]++
+	}
+}
+
+// saBuckets fills bkt[:k] with each symbol's bucket start (end false) or
+// end (one past its last slot), from the counts in cnt, or with cnt nil,
+// from counting s again.
+func saBuckets[T byte | uint32](s []T, cnt, bkt []uint32, k int, end bool) {
+	bkt = bkt[:k]
+	if cnt == nil {
+		saCount(s, bkt)
+		cnt = bkt
 	}
 	var sum uint32
-	for i, c := range bkt {
+	for i, c := range cnt[:k] {
 		sum += c
 		if end {
 			bkt[i] = sum
@@ -67,50 +77,113 @@ func saBuckets[T byte | uint32](s []T, bkt []uint32, k int, end bool) {
 	}
 }
 
-// saAhead is how far ahead the induced sorts read the text and types.
+// saAhead is how far ahead the induced sorts read the text.
 const saAhead = 16
 
-// induce sorts the L-type suffixes from the S-type (LMS) ones in sa, then
-// the S-type from the L-type. The sum it returns keeps the loads that
-// start the cache misses of the suffixes saAhead places on (see
-// matchFinder.touch).
-func induce[T byte | uint32](s []T, sa, bits, bkt []uint32, k int) uint32 {
+// The induced sorts mark a suffix array entry by storing it complemented
+// (^j, its top bit set): in the L pass, an L-type suffix whose predecessor
+// is S-type, which induces nothing then; in the S pass, an S-type suffix
+// whose predecessor is L-type (an LMS suffix) or that has none. The type
+// of each suffix placed follows from the type its bucket's pass gives it
+// and the symbol before it, so the passes read no type bits (after Mori's
+// sais-lite). Texts are shorter than 1<<31.
+
+// saUnmark is entry j with its mark taken off, if any.
+func saUnmark(j uint32) uint32 { return j ^ uint32(int32(j)>>31) }
+
+// saAheadPos is the position before the suffix in sa[i], or last if there
+// is none; the induced sorts load its symbol saAhead entries early, which
+// starts its cache miss (the sum they return keeps the loads).
+func saAheadPos(sa []uint32, i int, last uint32) uint32 {
+	return min(saUnmark(sa[i])-1, last)
+}
+
+// induceL is the L pass of the induced sorts (cnt as for saBuckets): the
+// L-type suffixes in order, induced from the suffixes in sa (the last
+// suffix, which is L-type, first). Unmarked entries induce; each visited
+// entry has its mark flipped, so that after the pass the L-type suffixes
+// whose predecessor is S-type are the unmarked ones. With lms (the LMS
+// substring sort), the entries that induced are cleared instead: the S
+// pass needs only the others.
+func induceL[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int, lms bool) (sink uint32) {
 	n := len(s)
-	saBuckets(s, bkt, k, false)
+	saBuckets(s, cnt, bkt, k, false)
 	last := n - 1
-	sa[bkt[s[last]]] = uint32(last)
-	bkt[s[last]]++
 	last32 := uint32(last)
-	var sink uint32
-	for i := 0; i < n; i++ {
-		// Start the cache misses of the suffix saAhead places on.
-		k := min(sa[min(i+saAhead, last)]-1, last32)
-		sink += uint32(s[k])
-		j := sa[i]
-		if j == saEmpty || j == 0 {
-			continue
-		}
-		// Suffix j-1 is L-type if its symbol is above j's, or the
-		// same and j is L-type: the type bits are read only then.
-		c, d := s[j-1], s[j]
-		if c > d || (c == d && !isS(bits, int(j))) {
-			sa[bkt[c]] = j - 1
-			bkt[c]++
-		}
+	c1 := s[last]
+	b := bkt[c1]
+	v := last32
+	if s[last-1] < c1 {
+		v = ^v
 	}
-	saBuckets(s, bkt, k, true)
-	for i := n - 1; i >= 0; i-- {
-		k := min(sa[max(i-saAhead, 0)]-1, last32)
-		sink += uint32(s[k])
+	sa[b] = v
+	b++
+	for i := 0; i < n; i++ {
+		sink += uint32(s[saAheadPos(sa, min(i+saAhead, last), last32)])
 		j := sa[i]
-		if j == saEmpty || j == 0 {
+		if int32(j) <= 0 {
+			// Marked, or empty (which the S pass skips either way).
+			if j != 0 || !lms {
+				sa[i] = ^j
+			}
 			continue
 		}
-		c, d := s[j-1], s[j]
-		if c < d || (c == d && isS(bits, int(j))) {
-			bkt[c]--
-			sa[bkt[c]] = j - 1
+		if lms {
+			sa[i] = 0
+		} else {
+			sa[i] = ^j
 		}
+		j--
+		if c0 := s[j]; c0 != c1 {
+			bkt[c1] = b
+			c1 = c0
+			b = bkt[c1]
+		}
+		v := j
+		if j > 0 && s[j-1] < c1 {
+			v = ^j
+		}
+		sa[b] = v
+		b++
+	}
+	return sink
+}
+
+// induceS is the S pass: the S-type suffixes in reverse order, induced
+// from the unmarked entries. Without lms, marked entries are unmarked as
+// they are passed, and sa ends as the suffix array; with lms, entries that
+// induced are cleared, and the marked ones left: the LMS suffixes (and
+// suffix 0 if S-type, as ^0).
+func induceS[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int, lms bool) (sink uint32) {
+	n := len(s)
+	saBuckets(s, cnt, bkt, k, true)
+	last32 := uint32(n - 1)
+	var c1 T
+	b := bkt[c1]
+	for i := n - 1; i >= 0; i-- {
+		sink += uint32(s[saAheadPos(sa, max(i-saAhead, 0), last32)])
+		j := sa[i]
+		if int32(j) <= 0 {
+			if !lms {
+				sa[i] = ^j
+			}
+			continue
+		}
+		if lms {
+			sa[i] = 0
+		}
+		j--
+		if c0 := s[j]; c0 != c1 {
+			bkt[c1] = b
+			c1 = c0
+			b = bkt[c1]
+		}
+		b--
+		v := j
+		if j == 0 || s[j-1] > c1 {
+			v = ^j
+		}
+		sa[b] = v
 	}
 	return sink
 }
@@ -128,13 +201,19 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32
 	bits := tmp[:nw]
 	bkt := tmp[nw : nw+k]
 	saTypes(s, bits)
+	// Small alphabets (the text's bytes) are counted once; larger ones
+	// again for each bucket table, as the scratch holds one table.
+	var small [256]uint32
+	var cnt []uint32
+	if k <= len(small) {
+		cnt = small[:k]
+		saCount(s, cnt)
+	}
 
 	// Sort the LMS substrings: place the LMS suffixes at their bucket
-	// ends and induce.
-	for i := range sa {
-		sa[i] = saEmpty
-	}
-	saBuckets(s, bkt, k, true)
+	// ends and induce; the LMS suffixes come out marked, in order.
+	clear(sa)
+	saBuckets(s, cnt, bkt, k, true)
 	for i := 1; i < n; i++ {
 		if isLMS(bits, i) {
 			c := s[i]
@@ -142,19 +221,23 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32
 			sa[bkt[c]] = uint32(i)
 		}
 	}
-	sink += induce(s, sa, bits, bkt, k)
+	sink += induceL(s, sa, cnt, bkt, k, true)
+	sink += induceS(s, sa, cnt, bkt, k, true)
 
 	// Gather the sorted LMS positions at the front.
 	n1 := 0
 	for i := 0; i < n; i++ {
-		if j := sa[i]; j != saEmpty && isLMS(bits, int(j)) {
-			sa[n1] = j
+		if j := sa[i]; int32(j) < 0 && j != ^uint32(0) {
+			sa[n1] = ^j
 			n1++
 		}
 	}
 	if n1 == 0 {
-		// No LMS suffix (a non-increasing text): induce got every
-		// suffix from the last one alone.
+		// No LMS suffix (a non-increasing text): the last suffix
+		// alone induces every other.
+		clear(sa)
+		sink += induceL(s, sa, cnt, bkt, k, false)
+		sink += induceS(s, sa, cnt, bkt, k, false)
 		return sink
 	}
 	// Name the LMS substrings in sorted order; equal substrings share a
@@ -203,18 +286,17 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32
 	for i := range sa1 {
 		sa1[i] = s1[sa1[i]]
 	}
-	for i := n1; i < n; i++ {
-		sa[i] = saEmpty
-	}
-	saBuckets(s, bkt, k, true)
+	clear(sa[n1:])
+	saBuckets(s, cnt, bkt, k, true)
 	for i := n1 - 1; i >= 0; i-- {
 		p := sa[i]
-		sa[i] = saEmpty
+		sa[i] = 0
 		c := s[p]
 		bkt[c]--
 		sa[bkt[c]] = p
 	}
-	sink += induce(s, sa, bits, bkt, k)
+	sink += induceL(s, sa, cnt, bkt, k, false)
+	sink += induceS(s, sa, cnt, bkt, k, false)
 	return sink
 }
 

@@ -1,0 +1,182 @@
+//go:build libwim
+
+package lzms
+
+import (
+	"crypto/sha1"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
+)
+
+// solidTreeChunks is the solid stream of $WIMBENCH_TREE as a solid capture
+// writes it (every file once, in walk order, identical files once) cut
+// into chunks of size bytes; the benchmark skips without the variable.
+func solidTreeChunks(b *testing.B, size int) [][]byte {
+	b.Helper()
+	tree := os.Getenv("WIMBENCH_TREE")
+	if tree == "" {
+		b.Skip("WIMBENCH_TREE not set")
+	}
+	seen := map[[sha1.Size]byte]bool{}
+	var stream []byte
+	for _, f := range libwim.TreeChunks(b, tree, 1<<62, 1) {
+		h := sha1.Sum(f)
+		if !seen[h] {
+			seen[h] = true
+			stream = append(stream, f...)
+		}
+	}
+	// Each chunk gets encPad bytes of room past its end, as the writer
+	// gives the compressor.
+	var out [][]byte
+	for off := 0; off < len(stream); off += size {
+		n := min(size, len(stream)-off)
+		ch := make([]byte, n, n+encPad)
+		copy(ch, stream[off:off+n])
+		out = append(out, ch)
+	}
+	return out
+}
+
+// benchPar is $WIMBENCH_PAR (default 1): how many compressions of a chunk
+// the solid benchmarks run at once, each on its own thread with its own
+// compressor, as the solid writer runs one per core.
+func benchPar(b *testing.B) int {
+	p := 1
+	if v := os.Getenv("WIMBENCH_PAR"); v != "" {
+		var err error
+		if p, err = strconv.Atoi(v); err != nil || p < 1 {
+			b.Fatalf("WIMBENCH_PAR=%q: want a positive number", v)
+		}
+	}
+	return p
+}
+
+// benchParLoop runs each of fs at once on its own locked thread, once per
+// b.Loop round, and reports the mean CPU seconds one call took
+// ("cpu-s/op"); it returns the number of rounds.
+func benchParLoop(b *testing.B, bytes int, fs []func()) int {
+	b.SetBytes(int64(bytes))
+	var cpu time.Duration
+	rounds := 0
+	for b.Loop() {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, f := range fs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				start, _ := threadCPUTime()
+				f()
+				end, _ := threadCPUTime()
+				mu.Lock()
+				cpu += end - start
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		rounds++
+	}
+	b.ReportMetric(cpu.Seconds()/float64(rounds*len(fs)), "cpu-s/op")
+	return rounds
+}
+
+// BenchmarkSolidTree compresses each 64 MiB chunk of the solid stream of
+// $WIMBENCH_TREE with ours and with libwim's (a compressor made once),
+// $WIMBENCH_PAR at once (default 1), reporting the CPU seconds of one
+// compression and the output size over the input's; -count 3 runs them
+// interleaved.
+//
+//	WIMBENCH_TREE=~/.cache/wimconsole-bench-small/corpus/A WIMBENCH_PAR=2 \
+//	    go test -tags libwim -run '^$' -bench 'SolidTree$' -benchtime 1x -count 3 ./engine/wim/lzms/
+func BenchmarkSolidTree(b *testing.B) {
+	const cs = 64 << 20
+	chunks := solidTreeChunks(b, cs)
+	par := benchPar(b)
+	for i, ch := range chunks {
+		run := func(b *testing.B, newCompress func() (func(dst, src []byte) int, func())) {
+			var out int
+			fs := make([]func(), par)
+			for k := range fs {
+				compress, done := newCompress()
+				defer done()
+				dst := make([]byte, len(ch))
+				fs[k] = func() { out = compress(dst[:len(ch)-1], ch) }
+			}
+			benchParLoop(b, len(ch), fs)
+			b.ReportMetric(float64(out)/float64(len(ch)), "ratio")
+		}
+		b.Run(fmt.Sprintf("chunk=%d/ours", i), func(b *testing.B) {
+			run(b, func() (func(dst, src []byte) int, func()) {
+				return mustCompressor(b, cs).Compress, func() {}
+			})
+		})
+		b.Run(fmt.Sprintf("chunk=%d/libwim", i), func(b *testing.B) {
+			run(b, func() (func(dst, src []byte) int, func()) {
+				w, err := libwim.NewCodec(libwim.LZMS, cs, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return w.Compress, w.Close
+			})
+		})
+	}
+}
+
+// BenchmarkSolidTreeSteps times the interval tree's steps on each 64 MiB
+// chunk of the solid stream of $WIMBENCH_TREE, $WIMBENCH_PAR at once: the
+// suffix array, the LCPs, the tree and a walk that finds the matches at
+// every position outside the long matches it takes, as the parse does, each
+// as CPU nanoseconds per byte.
+func BenchmarkSolidTreeSteps(b *testing.B) {
+	const cs = 64 << 20
+	chunks := solidTreeChunks(b, cs)
+	par := benchPar(b)
+	for i, ch := range chunks {
+		b.Run(fmt.Sprintf("chunk=%d", i), func(b *testing.B) {
+			var mu sync.Mutex
+			var steps [4]time.Duration
+			fs := make([]func(), par)
+			for k := range fs {
+				var f lcpFinder
+				var ms []lzMatch
+				fs[k] = func() {
+					var t [5]time.Duration
+					t[0], _ = threadCPUTime()
+					k := 1
+					f.loadSteps(ch, func() { t[k], _ = threadCPUTime(); k++ })
+					// As the parse walks: a match of encNiceLen
+					// or more is taken, and the walk skips it.
+					n := len(ch)
+					for p := 0; p < n; p++ {
+						ms = f.find(ch, p, n-p, ms[:0])
+						if k := len(ms); k > 0 && ms[k-1].length >= encNiceLen {
+							p += int(ms[k-1].length) - 1
+							f.skip(p + 1)
+						}
+					}
+					t[4], _ = threadCPUTime()
+					mu.Lock()
+					for s := range steps {
+						steps[s] += t[s+1] - t[s]
+					}
+					mu.Unlock()
+				}
+			}
+			rounds := benchParLoop(b, len(ch), fs)
+			ops := float64(rounds * par * len(ch))
+			for s, name := range []string{"sa-ns/B", "lcp-ns/B", "tree-ns/B", "walk-ns/B"} {
+				b.ReportMetric(float64(steps[s].Nanoseconds())/ops, name)
+			}
+		})
+	}
+}
