@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/wim/lzms"
 )
 
 // Chunk sizes written by default, as wimlib's: non-solid LZMS resources
@@ -34,6 +35,10 @@ const (
 // 64 MiB chunks, at most 6 chunks at a time (fewer with fewer workers: see
 // setSolid).
 const solidMemory = 768 << 20
+
+// solidPad is the room kept past every solid chunk buffer: what the LZMS
+// compressor needs to compress a chunk where it lies (see compressSolid).
+const solidPad = lzms.InPlacePad
 
 // bigSolidChunk is the chunk size from which a solid chunk takes long
 // enough to compress that one buffer per worker keeps every worker busy
@@ -124,10 +129,10 @@ func (w *Writer) setSolid(c Compression, chunk int, threads int) error {
 	}
 	// Chunk buffers, the one being filled included: with large chunks,
 	// one per worker, as wimlib has (each costs a chunk, its compressed
-	// copy up to another, next to a compressor of about 9 bytes per byte
-	// of chunk for LZMS): filling one takes a fraction of a second where
-	// compressing it takes a minute, so a worker waits little for its next
-	// chunk. Small chunks need a deeper window (as the non-solid
+	// copy up to another, next to a compressor of about 8 bytes per byte
+	// of chunk for LZMS, which works on the chunk where it lies): filling
+	// one takes a fraction of a second where compressing it takes a
+	// minute, so a worker waits little for its next chunk. Small chunks need a deeper window (as the non-solid
 	// pipeline's) for the handoffs not to leave workers idle. Memory
 	// bounds both.
 	n := max(1, threads)
@@ -239,7 +244,7 @@ func (w *Writer) writeSolid(ctx context.Context, r io.Reader, size int64, want *
 func (w *Writer) growSolidBuf(n int) {
 	s := &w.solid
 	need := len(s.buf) + n
-	if need <= cap(s.buf) {
+	if need+solidPad <= cap(s.buf) {
 		return
 	}
 	c := max(need, 2*cap(s.buf), 64<<10)
@@ -258,10 +263,10 @@ func (w *Writer) growSolidBuf(n int) {
 		}
 		s.cmu.Unlock()
 		if b == nil {
-			b = make([]byte, len(s.buf), s.chunk)
+			b = make([]byte, len(s.buf), s.chunk+solidPad)
 		}
 	} else {
-		b = make([]byte, len(s.buf), c)
+		b = make([]byte, len(s.buf), c+solidPad)
 	}
 	copy(b, s.buf)
 	s.buf = b
@@ -309,15 +314,15 @@ func (w *Writer) submitSolid(ctx context.Context, res *solidRes, last bool) erro
 	return w.submit(ctx, t)
 }
 
-// putSolidBuffer keeps a chunk buffer of a whole chunk for another chunk
-// of this writer. Not in the pool shared by writers: a collection empties
-// that (the runtime forces one every two minutes, and an LZMS chunk can
-// take longer to compress), and each new 64 MiB chunk buffer then adds to
-// the memory the process holds, the freed ones staying with it until the
-// heap reaches twice its live size.
+// putSolidBuffer keeps a chunk buffer of a whole chunk (and solidPad) for
+// another chunk of this writer. Not in the pool shared by writers: a
+// collection empties that (the runtime forces one every two minutes, and
+// an LZMS chunk can take longer to compress), and each new 64 MiB chunk
+// buffer then adds to the memory the process holds, the freed ones staying
+// with it until the heap reaches twice its live size.
 func (w *Writer) putSolidBuffer(b []byte) {
 	s := &w.solid
-	if cap(b) == s.chunk {
+	if cap(b) == s.chunk+solidPad {
 		s.cmu.Lock()
 		s.ins = append(s.ins, b[:0])
 		s.cmu.Unlock()
@@ -372,7 +377,10 @@ func (w *Writer) compressSolid(t *wtask) error {
 		dst = make([]byte, s.chunk)
 	}
 	dst = dst[:len(t.data)-1]
-	if n := compressChunk(c, dst, t.data); n > 0 && n < len(t.data) {
+	// The chunk is the worker's until t.done: an LZMS compressor filters
+	// it where it lies and restores it (the chunk is written as it is if
+	// it does not shrink), rather than keep a copy of its own as large.
+	if n := compressChunkInPlace(c, dst, t.data); n > 0 && n < len(t.data) {
 		t.comp = dst[:n]
 	} else {
 		w.putSolidOut(dst)
