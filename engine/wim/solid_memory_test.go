@@ -285,3 +285,64 @@ func TestSolidLZMSMemory(t *testing.T) {
 		t.Errorf("writing %d bytes in %d-byte LZMS chunks allocated %d bytes, over %d (the compressor's %d, a chunk buffer, an output buffer and %d)", len(data), chunk, got, limit, comp, rest)
 	}
 }
+
+// TestSolidLetsCompressorsGo: once a solid resource of large chunks has
+// all its chunks queued (an image's metadata ends it), the compressors
+// that worked on it are let go, not held to the writer's end; the next
+// image's resource makes new ones. Both images read back, and the file
+// passes wimlib-imagex verify.
+func TestSolidLetsCompressorsGo(t *testing.T) {
+	oracle.Wimlib(t)
+	const chunk = 1 << 20
+	blobs := [][]byte{append(solidCode(6, chunk), solidText(7, chunk+chunk/2)...), solidText(8, chunk+chunk/4)}
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprint(threads), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "x.esd")
+			w, err := Create(file, WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hs []Hash
+			for i, data := range blobs {
+				h, err := w.WriteBlob(context.Background(), bytes.NewReader(data), int64(len(data)))
+				if err != nil {
+					w.Abort()
+					t.Fatal(err)
+				}
+				hs = append(hs, h)
+				img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
+					{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
+				if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: fmt.Sprint("image ", i+1)}); err != nil {
+					w.Abort()
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(w.solid.comps); n != 0 {
+				t.Errorf("the writer holds %d LZMS compressors after its resources ended, want none", n)
+			}
+			r, err := Open(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if _, n := solidStats(t, file); n != 2 {
+				t.Errorf("%d solid resources, want 2 (one an image)", n)
+			}
+			for i, h := range hs {
+				rc, err := r.OpenBlob(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(rc)
+				rc.Close()
+				if err != nil || !bytes.Equal(got, blobs[i]) {
+					t.Fatalf("image %d: read back %d bytes (%v), want the %d written", i+1, len(got), err, len(blobs[i]))
+				}
+			}
+			oracle.Run(t, "verify", file)
+		})
+	}
+}

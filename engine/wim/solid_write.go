@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/wim/lzms"
@@ -66,6 +68,7 @@ func defaultChunkSize(c Compression, solid bool) int {
 type solidRes struct {
 	// Producer side (the goroutine calling WriteBlob and CopyBlob).
 	reserve int64       // chunk table entries reserved in the file
+	ended   atomic.Bool // its last chunk is queued (set before it is)
 	nchunks int64       // chunks queued
 	size    int64       // uncompressed bytes queued, dead bytes included
 	blobs   []solidBlob // blobs in it, by offset
@@ -310,6 +313,9 @@ func (w *Writer) submitSolid(ctx context.Context, res *solidRes, last bool) erro
 	}
 	t := &wtask{kind: taskSolid, sres: res, idx: res.nchunks, data: s.buf, last: last, ctx: ctx}
 	s.buf, s.held = nil, false
+	if last {
+		res.ended.Store(true)
+	}
 	res.nchunks++
 	return w.submit(ctx, t)
 }
@@ -347,9 +353,21 @@ func (w *Writer) endSolid(ctx context.Context) error {
 	return w.submitSolid(ctx, res, true)
 }
 
+// compressSolidChunk is compressSolid, then, if that let its compressor
+// go, the return of the compressor's memory to the system.
+func (w *Writer) compressSolidChunk(t *wtask) error {
+	letGo, err := w.compressSolid(t)
+	if letGo {
+		debug.FreeOSMemory()
+	}
+	return err
+}
+
 // compressSolid compresses the solid chunk of t with a compressor of its
-// own, made on first need; at most one exists per chunk in flight.
-func (w *Writer) compressSolid(t *wtask) error {
+// own, made on first need; at most one exists per chunk in flight. It
+// reports whether it let the compressor go rather than keep it for
+// another chunk.
+func (w *Writer) compressSolid(t *wtask) (letGo bool, err error) {
 	s := &w.solid
 	s.cmu.Lock()
 	var c chunkCompressor
@@ -359,9 +377,8 @@ func (w *Writer) compressSolid(t *wtask) error {
 	}
 	s.cmu.Unlock()
 	if c == nil {
-		var err error
 		if c, err = newCompressor(s.codec, s.chunk, w.opts.LZXLevel); err != nil {
-			return err
+			return false, err
 		}
 	}
 	// A whole chunk's buffer, reused: a fresh 64 MiB for every chunk
@@ -385,10 +402,21 @@ func (w *Writer) compressSolid(t *wtask) error {
 	} else {
 		w.putSolidOut(dst)
 	}
+	// Large chunks' compressors (an LZMS one holds 8 bytes per byte of
+	// chunk: 512 MiB for 64 MiB chunks) are let go once their resource's
+	// chunks are all queued, and their memory given back at once, rather
+	// than held to the writer's end: what follows (the metadata, its
+	// compression, another image's scan) would otherwise come on top of
+	// them, and the collector, its goal set by them, would not run before
+	// the process holds half as much again. A resource started after
+	// makes new ones.
+	if t.sres.ended.Load() && s.chunk >= bigSolidChunk {
+		return true, nil
+	}
 	s.cmu.Lock()
 	s.comps = append(s.comps, c)
 	s.cmu.Unlock()
-	return nil
+	return false, nil
 }
 
 // putSolidOut keeps an output buffer of compressSolid for another chunk.

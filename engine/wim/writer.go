@@ -660,7 +660,7 @@ func (w *Writer) compressLoop() {
 	for t := range w.work {
 		if t.kind == taskSolid {
 			if len(t.data) > 1 && !w.dropping(t) {
-				if e := w.compressSolid(t); e != nil {
+				if e := w.compressSolidChunk(t); e != nil {
 					w.setErr(fmt.Errorf("wim: %s: %w", w.name, e))
 					w.aborting.Store(true)
 				}
