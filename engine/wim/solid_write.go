@@ -373,6 +373,7 @@ func (w *Writer) compressSolid(t *wtask) (letGo bool, err error) {
 	var c chunkCompressor
 	if n := len(s.comps); n > 0 {
 		c = s.comps[n-1]
+		s.comps[n-1] = nil // a compressor let go must not stay reachable from the array
 		s.comps = s.comps[:n-1]
 	}
 	s.cmu.Unlock()
