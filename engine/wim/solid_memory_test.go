@@ -350,3 +350,34 @@ func TestSolidLetsCompressorsGo(t *testing.T) {
 		})
 	}
 }
+
+// TestSolidDrainedBeforeMetadata: AddImage encodes and queues an image's
+// metadata only once the solid resource of large chunks before it is all
+// written (its compressors let go), so that the metadata does not add to
+// their memory: when AddImage returns, every byte of the blob is written.
+func TestSolidDrainedBeforeMetadata(t *testing.T) {
+	const chunk = 1 << 20
+	data := append(solidCode(9, chunk), solidText(10, chunk/2)...)
+	var done atomic.Int64
+	w, err := Create(filepath.Join(t.TempDir(), "x.esd"), WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: 2,
+		Progress: func(r progress.Report) { done.Store(r.Done) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	h, err := w.WriteBlob(context.Background(), bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
+		{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
+	if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := done.Load(); got < int64(len(data)) {
+		t.Errorf("AddImage returned with %d bytes of %d written", got, len(data))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -363,6 +363,37 @@ func (w *Writer) compressSolidChunk(t *wtask) error {
 	return err
 }
 
+// drainSolid ends the solid resource being filled, if its chunks are large,
+// and waits until every chunk of it is written: its compressors are then
+// let go (see compressSolid), and what comes next (an image's metadata,
+// encoded and compressed) takes their memory rather than adding to it.
+// The workers are all at those chunks meanwhile, so nothing waits longer.
+func (w *Writer) drainSolid(ctx context.Context) error {
+	s := &w.solid
+	if s.cur == nil || s.chunk < bigSolidChunk {
+		return nil
+	}
+	if err := w.endSolid(ctx); err != nil {
+		return err
+	}
+	if s.held {
+		// Every blob of the resource was taken back: nothing was queued.
+		w.releaseSolidFill()
+	}
+	for range cap(s.slots) {
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			w.cancelled(ctx.Err())
+			return ctx.Err()
+		}
+	}
+	for range cap(s.slots) {
+		<-s.slots
+	}
+	return w.failed()
+}
+
 // compressSolid compresses the solid chunk of t with a compressor of its
 // own, made on first need; at most one exists per chunk in flight. It
 // reports whether it let the compressor go rather than keep it for

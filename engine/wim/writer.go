@@ -1692,6 +1692,9 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 		}
 	}
 	if !raw {
+		if err := w.drainSolid(ctx); err != nil {
+			return 0, err
+		}
 		data, err := encodeMetadata(img)
 		if err != nil {
 			return 0, err
