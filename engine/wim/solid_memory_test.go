@@ -3,15 +3,18 @@ package wim
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/wim/lzms"
 	"github.com/wimconsole/wimconsole/internal/oracle"
 )
 
@@ -102,5 +105,279 @@ func TestSolidChunkBuffers(t *testing.T) {
 				t.Fatalf("read back %d bytes (%v), want the %d written", len(got), err, len(data))
 			}
 		})
+	}
+}
+
+// solidCode returns n bytes shaped like x86 code: CALL, RIP-relative LEA
+// and indirect CALL instructions to a few targets amid text, which the
+// LZMS x86 filter translates.
+func solidCode(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 9))
+	targets := make([]int, 24)
+	for i := range targets {
+		targets[i] = r.IntN(n + 1)
+	}
+	text := solidText(seed, 4096)
+	b := make([]byte, 0, n+64)
+	for len(b) < n {
+		var op []byte
+		switch r.IntN(4) {
+		case 0:
+			k := r.IntN(200)
+			b = append(b, text[k:k+r.IntN(40)]...)
+			continue
+		case 1:
+			op = []byte{0x48, 0x8D, 0x05}
+		case 2:
+			op = []byte{0xFF, 0x15}
+		default:
+			op = []byte{0xE8}
+		}
+		b = append(b, op...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(targets[r.IntN(len(targets))]-(len(b)+4)))
+	}
+	return b[:n]
+}
+
+// solidNoise returns n random bytes, with a CALL to one target every 256
+// bytes in the first 16 KiB: data that does not shrink, in which the x86
+// filter translates operands.
+func solidNoise(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 11))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	for p := 64; p+5 < min(n, 16<<10); p += 256 {
+		b[p] = 0xE8
+		binary.LittleEndian.PutUint32(b[p+1:], uint32(0x4000-p-5))
+	}
+	return b
+}
+
+// solidChunkSizes returns the stored size of every chunk of the solid
+// resources of file.
+func solidChunkSizes(t *testing.T, file string) []uint32 {
+	t.Helper()
+	var sizes []uint32
+	for _, b := range solidStored(t, file) {
+		usize := binary.LittleEndian.Uint64(b)
+		cs := uint64(binary.LittleEndian.Uint32(b[8:]))
+		for i := range (usize + cs - 1) / cs {
+			sizes = append(sizes, binary.LittleEndian.Uint32(b[solidHeaderSize+4*i:]))
+		}
+	}
+	return sizes
+}
+
+// writeSolidBlob writes data as the one file of a new solid file, and
+// returns its digest.
+func writeSolidBlob(t *testing.T, file string, data []byte, opts WriteOptions) Hash {
+	t.Helper()
+	w, err := Create(file, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := w.WriteBlob(context.Background(), bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		w.Abort()
+		t.Fatal(err)
+	}
+	img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
+		{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
+	if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: "one"}); err != nil {
+		w.Abort()
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestSolidLZMSInPlace: solid LZMS chunks are compressed where they lie
+// (the x86 filter applied to the chunk buffer and undone), and every chunk
+// comes out right: one that shrinks, one that does not (stored as it is,
+// so as it was before the filter) and a last, shorter one, with one worker
+// and two. The file passes our reader, wimlib-imagex verify and apply,
+// and 7z t.
+func TestSolidLZMSInPlace(t *testing.T) {
+	oracle.Wimlib(t)
+	const chunk = 1 << 20 // the interval-tree finder's smallest chunk
+	var data []byte
+	data = append(data, solidCode(1, chunk)...)
+	data = append(data, solidNoise(2, chunk)...)
+	data = append(data, solidCode(3, chunk/2)...)
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprint(threads), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "x.esd")
+			h := writeSolidBlob(t, file, data, WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: threads})
+			sizes := solidChunkSizes(t, file)
+			if len(sizes) != 3 || sizes[0] >= chunk || sizes[1] != chunk || sizes[2] >= chunk/2 {
+				t.Fatalf("stored chunk sizes %v, want 3: under %d, %d (stored as is), under %d", sizes, chunk, chunk, chunk/2)
+			}
+			r, err := Open(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			rc, err := r.OpenBlob(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data) {
+				k := 0
+				for k < min(len(got), len(data)) && got[k] == data[k] {
+					k++
+				}
+				t.Fatalf("read back %d bytes, want %d; they differ from byte %d (chunk %d)", len(got), len(data), k, k/chunk)
+			}
+			oracle.Run(t, "verify", file)
+			applied := filepath.Join(t.TempDir(), "apply")
+			oracle.Run(t, "apply", file, "1", applied)
+			if b, err := os.ReadFile(filepath.Join(applied, "data.bin")); err != nil || !bytes.Equal(b, data) {
+				t.Fatalf("wimlib applied %d bytes (%v), want the %d written", len(b), err, len(data))
+			}
+			solidCheck7z(t, file)
+		})
+	}
+}
+
+// TestSolidLZMSMemory: a solid LZMS writing allocates its compressor's
+// trees and tables, its chunk buffer and output buffer, and little more
+// (2 MiB: the file's tables, the metadata and its compressor, the output's
+// buffers): no copy of each chunk for the compressor's x86 filter, which
+// was a chunk more. With one worker, so that one compressor is made and
+// one chunk buffer used.
+func TestSolidLZMSMemory(t *testing.T) {
+	const chunk = 4 << 20
+	const rest = 3 << 20
+	data := append(solidText(4, chunk), solidCode(5, chunk)...)
+	allocated := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	// The compressor alone, on a chunk of the same size.
+	src := make([]byte, chunk, chunk+lzms.InPlacePad)
+	copy(src, data)
+	dst := make([]byte, chunk-1)
+	comp := allocated(func() {
+		c, err := lzms.NewCompressor(chunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.CompressInPlace(dst, src)
+	})
+	opts := WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: 1}
+	got := allocated(func() { writeSolidBlob(t, filepath.Join(t.TempDir(), "x.esd"), data, opts) })
+	limit := comp + (chunk + solidPad) + chunk + rest
+	t.Logf("compressor %d bytes; writing %d bytes allocated %d, limit %d", comp, len(data), got, limit)
+	if got > limit {
+		t.Errorf("writing %d bytes in %d-byte LZMS chunks allocated %d bytes, over %d (the compressor's %d, a chunk buffer, an output buffer and %d)", len(data), chunk, got, limit, comp, rest)
+	}
+}
+
+// TestSolidLetsCompressorsGo: once a solid resource of large chunks has
+// all its chunks queued (an image's metadata ends it), the compressors
+// that worked on it are let go, not held to the writer's end; the next
+// image's resource makes new ones. Both images read back, and the file
+// passes wimlib-imagex verify.
+func TestSolidLetsCompressorsGo(t *testing.T) {
+	oracle.Wimlib(t)
+	const chunk = 1 << 20
+	blobs := [][]byte{append(solidCode(6, chunk), solidText(7, chunk+chunk/2)...), solidText(8, chunk+chunk/4)}
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprint(threads), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "x.esd")
+			w, err := Create(file, WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hs []Hash
+			for i, data := range blobs {
+				h, err := w.WriteBlob(context.Background(), bytes.NewReader(data), int64(len(data)))
+				if err != nil {
+					w.Abort()
+					t.Fatal(err)
+				}
+				hs = append(hs, h)
+				img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
+					{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
+				if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: fmt.Sprint("image ", i+1)}); err != nil {
+					w.Abort()
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// Not in the pool, nor in its array past its length, where
+			// the collector would still find them.
+			for i, c := range w.solid.comps[:cap(w.solid.comps)] {
+				if c != nil {
+					t.Errorf("the writer holds an LZMS compressor (pool entry %d of %d) after its resources ended, want none", i, len(w.solid.comps))
+				}
+			}
+			r, err := Open(file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if _, n := solidStats(t, file); n != 2 {
+				t.Errorf("%d solid resources, want 2 (one an image)", n)
+			}
+			for i, h := range hs {
+				rc, err := r.OpenBlob(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(rc)
+				rc.Close()
+				if err != nil || !bytes.Equal(got, blobs[i]) {
+					t.Fatalf("image %d: read back %d bytes (%v), want the %d written", i+1, len(got), err, len(blobs[i]))
+				}
+			}
+			oracle.Run(t, "verify", file)
+		})
+	}
+}
+
+// TestSolidDrainedBeforeMetadata: AddImage encodes and queues an image's
+// metadata only once the solid resource of large chunks before it is all
+// written (its compressors let go), so that the metadata does not add to
+// their memory: when AddImage returns, every byte of the blob is written.
+func TestSolidDrainedBeforeMetadata(t *testing.T) {
+	const chunk = 1 << 20
+	data := append(solidCode(9, chunk), solidText(10, chunk/2)...)
+	var done atomic.Int64
+	w, err := Create(filepath.Join(t.TempDir(), "x.esd"), WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: 2,
+		Progress: func(r progress.Report) { done.Store(r.Done) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	h, err := w.WriteBlob(context.Background(), bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
+		{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
+	if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := done.Load(); got < int64(len(data)) {
+		t.Errorf("AddImage returned with %d bytes of %d written", got, len(data))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -6,10 +6,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
+	"github.com/wimconsole/wimconsole/engine/wim/lzms"
 )
 
 // Chunk sizes written by default, as wimlib's: non-solid LZMS resources
@@ -34,6 +37,10 @@ const (
 // 64 MiB chunks, at most 6 chunks at a time (fewer with fewer workers: see
 // setSolid).
 const solidMemory = 768 << 20
+
+// solidPad is the room kept past every solid chunk buffer: what the LZMS
+// compressor needs to compress a chunk where it lies (see compressSolid).
+const solidPad = lzms.InPlacePad
 
 // bigSolidChunk is the chunk size from which a solid chunk takes long
 // enough to compress that one buffer per worker keeps every worker busy
@@ -61,6 +68,7 @@ func defaultChunkSize(c Compression, solid bool) int {
 type solidRes struct {
 	// Producer side (the goroutine calling WriteBlob and CopyBlob).
 	reserve int64       // chunk table entries reserved in the file
+	ended   atomic.Bool // its last chunk is queued (set before it is)
 	nchunks int64       // chunks queued
 	size    int64       // uncompressed bytes queued, dead bytes included
 	blobs   []solidBlob // blobs in it, by offset
@@ -124,10 +132,10 @@ func (w *Writer) setSolid(c Compression, chunk int, threads int) error {
 	}
 	// Chunk buffers, the one being filled included: with large chunks,
 	// one per worker, as wimlib has (each costs a chunk, its compressed
-	// copy up to another, next to a compressor of about 9 bytes per byte
-	// of chunk for LZMS): filling one takes a fraction of a second where
-	// compressing it takes a minute, so a worker waits little for its next
-	// chunk. Small chunks need a deeper window (as the non-solid
+	// copy up to another, next to a compressor of about 8 bytes per byte
+	// of chunk for LZMS, which works on the chunk where it lies): filling
+	// one takes a fraction of a second where compressing it takes a
+	// minute, so a worker waits little for its next chunk. Small chunks need a deeper window (as the non-solid
 	// pipeline's) for the handoffs not to leave workers idle. Memory
 	// bounds both.
 	n := max(1, threads)
@@ -239,7 +247,7 @@ func (w *Writer) writeSolid(ctx context.Context, r io.Reader, size int64, want *
 func (w *Writer) growSolidBuf(n int) {
 	s := &w.solid
 	need := len(s.buf) + n
-	if need <= cap(s.buf) {
+	if need+solidPad <= cap(s.buf) {
 		return
 	}
 	c := max(need, 2*cap(s.buf), 64<<10)
@@ -258,10 +266,10 @@ func (w *Writer) growSolidBuf(n int) {
 		}
 		s.cmu.Unlock()
 		if b == nil {
-			b = make([]byte, len(s.buf), s.chunk)
+			b = make([]byte, len(s.buf), s.chunk+solidPad)
 		}
 	} else {
-		b = make([]byte, len(s.buf), c)
+		b = make([]byte, len(s.buf), c+solidPad)
 	}
 	copy(b, s.buf)
 	s.buf = b
@@ -305,19 +313,22 @@ func (w *Writer) submitSolid(ctx context.Context, res *solidRes, last bool) erro
 	}
 	t := &wtask{kind: taskSolid, sres: res, idx: res.nchunks, data: s.buf, last: last, ctx: ctx}
 	s.buf, s.held = nil, false
+	if last {
+		res.ended.Store(true)
+	}
 	res.nchunks++
 	return w.submit(ctx, t)
 }
 
-// putSolidBuffer keeps a chunk buffer of a whole chunk for another chunk
-// of this writer. Not in the pool shared by writers: a collection empties
-// that (the runtime forces one every two minutes, and an LZMS chunk can
-// take longer to compress), and each new 64 MiB chunk buffer then adds to
-// the memory the process holds, the freed ones staying with it until the
-// heap reaches twice its live size.
+// putSolidBuffer keeps a chunk buffer of a whole chunk (and solidPad) for
+// another chunk of this writer. Not in the pool shared by writers: a
+// collection empties that (the runtime forces one every two minutes, and
+// an LZMS chunk can take longer to compress), and each new 64 MiB chunk
+// buffer then adds to the memory the process holds, the freed ones staying
+// with it until the heap reaches twice its live size.
 func (w *Writer) putSolidBuffer(b []byte) {
 	s := &w.solid
-	if cap(b) == s.chunk {
+	if cap(b) == s.chunk+solidPad {
 		s.cmu.Lock()
 		s.ins = append(s.ins, b[:0])
 		s.cmu.Unlock()
@@ -342,21 +353,64 @@ func (w *Writer) endSolid(ctx context.Context) error {
 	return w.submitSolid(ctx, res, true)
 }
 
+// compressSolidChunk is compressSolid, then, if that let its compressor
+// go, the return of the compressor's memory to the system.
+func (w *Writer) compressSolidChunk(t *wtask) error {
+	letGo, err := w.compressSolid(t)
+	if letGo {
+		debug.FreeOSMemory()
+	}
+	return err
+}
+
+// drainSolid ends the solid resource being filled, if its chunks are large,
+// and waits until every chunk of it is written: its compressors are then
+// let go (see compressSolid), and what comes next (an image's metadata,
+// encoded and compressed) takes their memory rather than adding to it.
+// The workers are all at those chunks meanwhile, so nothing waits longer.
+func (w *Writer) drainSolid(ctx context.Context) error {
+	s := &w.solid
+	if s.cur == nil || s.chunk < bigSolidChunk {
+		return nil
+	}
+	if err := w.endSolid(ctx); err != nil {
+		return err
+	}
+	if s.held {
+		// Every blob of the resource was taken back: nothing was queued.
+		w.releaseSolidFill()
+	}
+	for range cap(s.slots) {
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			w.cancelled(ctx.Err())
+			return ctx.Err()
+		}
+	}
+	for range cap(s.slots) {
+		<-s.slots
+	}
+	return w.failed()
+}
+
 // compressSolid compresses the solid chunk of t with a compressor of its
-// own, made on first need; at most one exists per chunk in flight.
-func (w *Writer) compressSolid(t *wtask) error {
+// own, made on first need; at most one exists per chunk in flight. It
+// reports whether it let the compressor go rather than keep it for
+// another chunk.
+func (w *Writer) compressSolid(t *wtask) (letGo bool, err error) {
 	s := &w.solid
 	s.cmu.Lock()
 	var c chunkCompressor
 	if n := len(s.comps); n > 0 {
 		c = s.comps[n-1]
+		s.comps[n-1] = nil // a compressor let go must not stay reachable from the array
 		s.comps = s.comps[:n-1]
 	}
 	s.cmu.Unlock()
 	if c == nil {
-		var err error
 		if c, err = newCompressor(s.codec, s.chunk, w.opts.LZXLevel); err != nil {
-			return err
+			return false, err
 		}
 	}
 	// A whole chunk's buffer, reused: a fresh 64 MiB for every chunk
@@ -372,15 +426,29 @@ func (w *Writer) compressSolid(t *wtask) error {
 		dst = make([]byte, s.chunk)
 	}
 	dst = dst[:len(t.data)-1]
-	if n := compressChunk(c, dst, t.data); n > 0 && n < len(t.data) {
+	// The chunk is the worker's until t.done: an LZMS compressor filters
+	// it where it lies and restores it (the chunk is written as it is if
+	// it does not shrink), rather than keep a copy of its own as large.
+	if n := compressChunkInPlace(c, dst, t.data); n > 0 && n < len(t.data) {
 		t.comp = dst[:n]
 	} else {
 		w.putSolidOut(dst)
 	}
+	// Large chunks' compressors (an LZMS one holds 8 bytes per byte of
+	// chunk: 512 MiB for 64 MiB chunks) are let go once their resource's
+	// chunks are all queued, and their memory given back at once, rather
+	// than held to the writer's end: what follows (the metadata, its
+	// compression, another image's scan) would otherwise come on top of
+	// them, and the collector, its goal set by them, would not run before
+	// the process holds half as much again. A resource started after
+	// makes new ones.
+	if t.sres.ended.Load() && s.chunk >= bigSolidChunk {
+		return true, nil
+	}
 	s.cmu.Lock()
 	s.comps = append(s.comps, c)
 	s.cmu.Unlock()
-	return nil
+	return false, nil
 }
 
 // putSolidOut keeps an output buffer of compressSolid for another chunk.

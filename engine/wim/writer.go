@@ -662,7 +662,7 @@ func (w *Writer) compressLoop() {
 	for t := range w.work {
 		if t.kind == taskSolid {
 			if len(t.data) > 1 && !w.dropping(t) {
-				if e := w.compressSolid(t); e != nil {
+				if e := w.compressSolidChunk(t); e != nil {
 					w.setErr(fmt.Errorf("wim: %s: %w", w.name, e))
 					w.aborting.Store(true)
 				}
@@ -736,6 +736,13 @@ func newCompressor(c Compression, chunk, lzxLevel int) (chunkCompressor, error) 
 	return nil, fmt.Errorf("wim: no compressor for %v", c)
 }
 
+// inPlaceCompressor is a compressor that can work on the caller's chunk
+// where it lies, given room past it, and restores it before it returns,
+// also when it panics (the LZMS compressor: see lzms.CompressInPlace).
+type inPlaceCompressor interface {
+	CompressInPlace(dst, src []byte) int
+}
+
 // compressChunk calls c, turning a codec panic into "did not shrink": the
 // chunk is then stored raw, which is always correct.
 func compressChunk(c chunkCompressor, dst, src []byte) (n int) {
@@ -745,6 +752,23 @@ func compressChunk(c chunkCompressor, dst, src []byte) (n int) {
 		}
 	}()
 	return c.Compress(dst, src)
+}
+
+// compressChunkInPlace is compressChunk for a chunk the caller gives up
+// while it runs (src's backing array has room past it, which it may
+// overwrite): a compressor that can, compresses it where it lies, without
+// a copy.
+func compressChunkInPlace(c chunkCompressor, dst, src []byte) (n int) {
+	ic, ok := c.(inPlaceCompressor)
+	if !ok {
+		return compressChunk(c, dst, src)
+	}
+	defer func() {
+		if recover() != nil {
+			n = 0
+		}
+	}()
+	return ic.CompressInPlace(dst, src)
 }
 
 // writeLoop is the write goroutine: it takes the tasks in file order and
@@ -1670,6 +1694,9 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 		}
 	}
 	if !raw {
+		if err := w.drainSolid(ctx); err != nil {
+			return 0, err
+		}
 		data, err := encodeMetadata(img)
 		if err != nil {
 			return 0, err

@@ -2,7 +2,8 @@ package lzms
 
 import "fmt"
 
-// The compressor. A chunk goes through the x86 filter (on a copy), then is
+// The compressor. A chunk goes through the x86 filter (on a copy, or in
+// place: see CompressInPlace), then is
 // parsed and coded window by window (compress_parse.go): binary-tree match
 // finding (compress_match.go; in chunks of lcpitMinChunk bytes and more,
 // the LCP-interval tree of compress_lcpit.go) and a delta match finder
@@ -19,15 +20,21 @@ const (
 	encPad         = 8  // zero bytes after the chunk in buf, for hashing
 )
 
+// InPlacePad is the room past a chunk that CompressInPlace needs to
+// compress it without a copy: cap(src) >= len(src)+InPlacePad.
+const InPlacePad = encPad
+
 // Compressor compresses LZMS chunks. Not safe for concurrent use; reuse it.
 //
 // Its memory grows with the largest chunk compressed: about 9 bytes per
 // byte of chunk (a filtered copy and the match finder's trees or, from
 // lcpitMinChunk bytes, its suffix array and interval tree), plus up to
-// 5 MiB of tables; the output is written in place in dst.
+// 5 MiB of tables; the output is written in place in dst. CompressInPlace
+// spares the copy: 8 bytes per byte of chunk.
 type Compressor struct {
 	maxChunk int
-	buf      []byte      // the chunk after the x86 filter, then encPad zeros
+	own      []byte      // Compress's filtered copy of the chunk, kept for the next
+	buf      []byte      // while compressing: the chunk after the x86 filter, then encPad zeros
 	mf       matchFinder // chunks under lcpitMinChunk
 	lcp      lcpFinder   // larger chunks (see useLCP)
 	useLCP   bool
@@ -101,24 +108,65 @@ func NewCompressor(maxChunk int) (*Compressor, error) {
 //
 // An empty src, or one longer than the chunk size, also gives 0. The output
 // is one whole LZMS chunk as a WIM stores it; Decompress, given len(src),
-// restores src.
+// restores src. Src is only read: the x86 filter goes to a copy the
+// compressor keeps for the next chunk.
 func (c *Compressor) Compress(dst, src []byte) int {
 	n := len(src)
 	if n == 0 || n > c.maxChunk || len(dst) < 4 {
 		return 0
 	}
-	if cap(c.buf) < n+encPad {
-		c.buf = make([]byte, n+encPad)
+	if cap(c.own) < n+encPad {
+		c.own = make([]byte, n+encPad)
 	}
-	data := c.buf[:n]
-	copy(data, src)
-	clear(c.buf[n : n+encPad])
-	c.x86.apply(data)
+	buf := c.own[:n+encPad]
+	copy(buf, src)
+	clear(buf[n:])
+	c.x86.apply(buf[:n])
+	return c.compress(dst, buf, n)
+}
+
+// CompressInPlace is Compress without the copy, as wimlib compresses: it
+// applies the x86 filter to src itself, writes InPlacePad zero bytes past
+// its end (within cap(src)), compresses, and undoes the filter before it
+// returns, also when the output does not fit or a panic unwinds it, so
+// that src is then as it was given. The output is Compress's, byte for
+// byte. Nothing else may read or write src or the pad meanwhile. With
+// cap(src) under len(src)+InPlacePad it compresses a copy, as Compress.
+func (c *Compressor) CompressInPlace(dst, src []byte) int {
+	n := len(src)
+	if n == 0 || n > c.maxChunk || len(dst) < 4 {
+		return 0
+	}
+	if cap(src) < n+encPad {
+		return c.Compress(dst, src)
+	}
+	buf := src[:n+encPad]
+	clear(buf[n:])
+	// The filter's state is keyed on positions that move on by more than
+	// its window for every call, as the decoder's does for every chunk:
+	// undo, a call after apply, restores exactly what apply changed.
+	c.x86.apply(src)
+	defer c.x86.undo(src)
+	return c.compress(dst, buf, n)
+}
+
+// compressHook, when set (by tests), is called before each window is
+// parsed, with its start.
+var compressHook func(pos int)
+
+// compress compresses the filtered chunk buf[:n] (buf has encPad zero bytes
+// past it) into dst.
+func (c *Compressor) compress(dst, buf []byte, n int) int {
+	data := buf[:n]
+	c.buf = buf
 	c.reset(data)
 	c.out.reset(dst)
-	defer c.out.reset(nil) // keep no reference to the caller's buffer
+	defer c.release() // keep no reference to the caller's buffers
 
 	for pos := 0; pos < n && !c.out.full; {
+		if compressHook != nil {
+			compressHook(pos)
+		}
 		c.deltaGain = 0
 		next := c.parseWindow(data, pos)
 		if !c.useLCP {
@@ -134,6 +182,13 @@ func (c *Compressor) Compress(dst, src []byte) int {
 	front, back := c.out.front, c.out.back
 	copy(dst[front:], dst[len(dst)-back:])
 	return front + back
+}
+
+// release drops the compressor's references to the chunk and the output
+// buffer of the call that ends.
+func (c *Compressor) release() {
+	c.buf = nil
+	c.out.reset(nil)
 }
 
 // reset puts the models in their initial state for the chunk data, and
