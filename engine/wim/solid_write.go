@@ -135,9 +135,9 @@ func (w *Writer) setSolid(c Compression, chunk int, threads int) error {
 	// copy up to another, next to a compressor of about 8 bytes per byte
 	// of chunk for LZMS, which works on the chunk where it lies): filling
 	// one takes a fraction of a second where compressing it takes a
-	// minute, so a worker waits little for its next chunk. Small chunks need a deeper window (as the non-solid
-	// pipeline's) for the handoffs not to leave workers idle. Memory
-	// bounds both.
+	// minute, so a worker waits little for its next chunk. Small chunks
+	// need a deeper window (as the non-solid pipeline's) for the handoffs
+	// not to leave workers idle. Memory bounds both.
 	n := max(1, threads)
 	want := n
 	if chunk < bigSolidChunk {
