@@ -58,26 +58,9 @@ func TestSolidChunkBuffers(t *testing.T) {
 		t.Run(fmt.Sprint(threads), func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "x.esd")
 			var done atomic.Int64
-			w, err := Create(file, WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: threads,
-				Progress: func(r progress.Report) { done.Store(r.Done) }})
-			if err != nil {
-				t.Fatal(err)
-			}
 			lr := &leadReader{r: bytes.NewReader(data), done: &done}
-			h, err := w.WriteBlob(context.Background(), lr, int64(len(data)))
-			if err != nil {
-				w.Abort()
-				t.Fatal(err)
-			}
-			img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
-				{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
-			if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: "one"}); err != nil {
-				w.Abort()
-				t.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
+			h := writeSolidBlob(t, file, lr, int64(len(data)), WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: threads,
+				Progress: func(r progress.Report) { done.Store(r.Done) }})
 			if lr.max > int64(threads)*chunk {
 				t.Errorf("%d workers: read %d bytes ahead of those written, want at most %d (one chunk per worker)", threads, lr.max, threads*chunk)
 			}
@@ -170,21 +153,21 @@ func solidChunkSizes(t *testing.T, file string) []uint32 {
 	return sizes
 }
 
-// writeSolidBlob writes data as the one file of a new solid file, and
-// returns its digest.
-func writeSolidBlob(t *testing.T, file string, data []byte, opts WriteOptions) Hash {
+// writeSolidBlob writes the size bytes of r as the one file of a new
+// solid file, and returns its digest.
+func writeSolidBlob(t *testing.T, file string, r io.Reader, size int64, opts WriteOptions) Hash {
 	t.Helper()
 	w, err := Create(file, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := w.WriteBlob(context.Background(), bytes.NewReader(data), int64(len(data)))
+	h, err := w.WriteBlob(context.Background(), r, size)
 	if err != nil {
 		w.Abort()
 		t.Fatal(err)
 	}
 	img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
-		{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
+		{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: size}}}}
 	if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: "one"}); err != nil {
 		w.Abort()
 		t.Fatal(err)
@@ -211,7 +194,7 @@ func TestSolidLZMSInPlace(t *testing.T) {
 	for _, threads := range []int{1, 2} {
 		t.Run(fmt.Sprint(threads), func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "x.esd")
-			h := writeSolidBlob(t, file, data, WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: threads})
+			h := writeSolidBlob(t, file, bytes.NewReader(data), int64(len(data)), WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: threads})
 			sizes := solidChunkSizes(t, file)
 			if len(sizes) != 3 || sizes[0] >= chunk || sizes[1] != chunk || sizes[2] >= chunk/2 {
 				t.Fatalf("stored chunk sizes %v, want 3: under %d, %d (stored as is), under %d", sizes, chunk, chunk, chunk/2)
@@ -278,7 +261,9 @@ func TestSolidLZMSMemory(t *testing.T) {
 		c.CompressInPlace(dst, src)
 	})
 	opts := WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: 1}
-	got := allocated(func() { writeSolidBlob(t, filepath.Join(t.TempDir(), "x.esd"), data, opts) })
+	got := allocated(func() {
+		writeSolidBlob(t, filepath.Join(t.TempDir(), "x.esd"), bytes.NewReader(data), int64(len(data)), opts)
+	})
 	limit := comp + (chunk + solidPad) + chunk + rest
 	t.Logf("compressor %d bytes; writing %d bytes allocated %d, limit %d", comp, len(data), got, limit)
 	if got > limit {
