@@ -64,29 +64,9 @@ func TestSolidChunkBuffers(t *testing.T) {
 			if lr.max > int64(threads)*chunk {
 				t.Errorf("%d workers: read %d bytes ahead of those written, want at most %d (one chunk per worker)", threads, lr.max, threads*chunk)
 			}
-			oracle.Run(t, "verify", file)
 			// Full chunks of 1 MiB take the LZMS compressor's
 			// interval-tree match finder; wimlib applies them too.
-			applied := filepath.Join(t.TempDir(), "apply")
-			oracle.Run(t, "apply", file, "1", applied)
-			if got, err := os.ReadFile(filepath.Join(applied, "data.bin")); err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("wimlib applied %d bytes (%v), want the %d written", len(got), err, len(data))
-			}
-			solidCheck7z(t, file)
-			r, err := Open(file, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			rc, err := r.OpenBlob(h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("read back %d bytes (%v), want the %d written", len(got), err, len(data))
-			}
+			checkSolidBlob(t, file, h, data, chunk)
 		})
 	}
 }
@@ -178,6 +158,41 @@ func writeSolidBlob(t *testing.T, file string, r io.Reader, size int64, opts Wri
 	return h
 }
 
+// checkSolidBlob checks the one file of a solid file written by
+// writeSolidBlob: our reader reads data back, wimlib-imagex verifies and
+// applies it, 7-Zip tests it. chunk names the chunk of a first difference.
+func checkSolidBlob(t *testing.T, file string, h Hash, data []byte, chunk int) {
+	t.Helper()
+	r, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rc, err := r.OpenBlob(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		k := 0
+		for k < min(len(got), len(data)) && got[k] == data[k] {
+			k++
+		}
+		t.Fatalf("read back %d bytes, want %d; they differ from byte %d (chunk %d)", len(got), len(data), k, k/chunk)
+	}
+	oracle.Run(t, "verify", file)
+	applied := filepath.Join(t.TempDir(), "apply")
+	oracle.Run(t, "apply", file, "1", applied)
+	if b, err := os.ReadFile(filepath.Join(applied, "data.bin")); err != nil || !bytes.Equal(b, data) {
+		t.Fatalf("wimlib applied %d bytes (%v), want the %d written", len(b), err, len(data))
+	}
+	solidCheck7z(t, file)
+}
+
 // TestSolidLZMSInPlace: solid LZMS chunks are compressed where they lie
 // (the x86 filter applied to the chunk buffer and undone), and every chunk
 // comes out right: one that shrinks, one that does not (stored as it is,
@@ -199,34 +214,7 @@ func TestSolidLZMSInPlace(t *testing.T) {
 			if len(sizes) != 3 || sizes[0] >= chunk || sizes[1] != chunk || sizes[2] >= chunk/2 {
 				t.Fatalf("stored chunk sizes %v, want 3: under %d, %d (stored as is), under %d", sizes, chunk, chunk, chunk/2)
 			}
-			r, err := Open(file, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			rc, err := r.OpenBlob(h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, data) {
-				k := 0
-				for k < min(len(got), len(data)) && got[k] == data[k] {
-					k++
-				}
-				t.Fatalf("read back %d bytes, want %d; they differ from byte %d (chunk %d)", len(got), len(data), k, k/chunk)
-			}
-			oracle.Run(t, "verify", file)
-			applied := filepath.Join(t.TempDir(), "apply")
-			oracle.Run(t, "apply", file, "1", applied)
-			if b, err := os.ReadFile(filepath.Join(applied, "data.bin")); err != nil || !bytes.Equal(b, data) {
-				t.Fatalf("wimlib applied %d bytes (%v), want the %d written", len(b), err, len(data))
-			}
-			solidCheck7z(t, file)
+			checkSolidBlob(t, file, h, data, chunk)
 		})
 	}
 }
