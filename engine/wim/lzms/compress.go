@@ -3,15 +3,15 @@ package lzms
 import "fmt"
 
 // The compressor. A chunk goes through the x86 filter (on a copy, or in
-// place: see CompressInPlace), then is
-// parsed and coded window by window (compress_parse.go): binary-tree match
-// finding (compress_match.go; in chunks of lcpitMinChunk bytes and more,
-// the LCP-interval tree of compress_lcpit.go) and a delta match finder
-// (compress_match.go) feed a minimum-cost
-// path search priced with the models' state at the window's start, and the
-// path found is coded at once with the range coder, the backwards bitstream
-// and the adaptive Huffman codes (compress_enc.go), which moves the models
-// on for the next window exactly as the decoder's will move.
+// place: see CompressInPlace), then is parsed and coded window by window
+// (compress_parse.go): binary-tree match finding (compress_match.go; in
+// chunks of lcpitMinChunk bytes and more, the LCP-interval tree of
+// compress_lcpit.go) and a delta match finder (compress_match.go) feed a
+// minimum-cost path search priced with the models' state at the window's
+// start, and the path found is coded at once with the range coder, the
+// backwards bitstream and the adaptive Huffman codes (compress_enc.go),
+// which moves the models on for the next window exactly as the decoder's
+// will move.
 
 // Compressor parameters.
 const (
@@ -228,27 +228,27 @@ func (c *Compressor) reset(data []byte) {
 }
 
 // Delta match finding costs a third of the compressor's time and pays on
-// little data besides images, sampled sound and tables of numbers. The gate
-// decides over periods of deltaPeriod positions or more: windows end early
-// at long matches, and decisions on short windows turned the finder off
-// for most of a 128 KiB chunk of delta-like data after two windows of a
-// few hundred positions (BenchmarkCompressKinds' delta data: output 34 %
+// little data besides images, sampled sound and tables of numbers. The
+// gate decides over periods of deltaPeriod positions or more: windows end
+// early at long matches, and decisions on short windows turned the finder
+// off for most of a 128 KiB chunk of delta-like data after two windows of
+// a few hundred positions (BenchmarkCompressKinds' delta data: output 34 %
 // of the input instead of 26 %), and periods of 2048 positions (the parse
 // window) did so on TestCompressRatioVsLibwim's delta input (output twice
-// libwim's). A period where the delta finder's longest
-// match beats the longest LZ match (repeat or explicit) by deltaGainMin
-// bytes or more at 1/deltaPaysDiv of its positions or more is one where
-// it paid. It runs in every period of a chunk until deltaKeep periods in a
-// row have not paid, then in probes of deltaKeep periods every deltaProbe
-// periods, which turn it back on where it pays again: one period is not
-// enough, as the finder's table starts out empty or stale. (Probes every 8
-// windows cost 7 % more CPU on tree A's 128 KiB chunks than every 16, for
-// no smaller output there or on the test inputs.) Repeat delta matches are
-// always looked for. Chunks that use the interval tree (solid ones) keep it
-// on: there the gate made the output of TestCompressSolidRatioVsLibwim
-// 0.8 % larger. (Counting the delta matches the path takes instead would
-// never turn it on: while the delta codes are untrained, delta matches
-// cost too much to be taken.)
+// libwim's). A period where the delta finder's longest match beats the
+// longest LZ match (repeat or explicit) by deltaGainMin bytes or more at
+// 1/deltaPaysDiv of its positions or more is one where it paid. It runs in
+// every period of a chunk until deltaKeep periods in a row have not paid,
+// then in probes of deltaKeep periods every deltaProbe periods, which turn
+// it back on where it pays again: one period is not enough, as the
+// finder's table starts out empty or stale. (Probes every 8 windows cost
+// 7 % more CPU on tree A's 128 KiB chunks than every 16, for no smaller
+// output there or on the test inputs.) Repeat delta matches are always
+// looked for. Chunks that use the interval tree (solid ones) keep it on:
+// there the gate made the output of TestCompressSolidRatioVsLibwim 0.8 %
+// larger. (Counting the delta matches the path takes instead would never
+// turn it on: while the delta codes are untrained, delta matches cost too
+// much to be taken.)
 const (
 	deltaPeriod  = 4096
 	deltaGainMin = 4
