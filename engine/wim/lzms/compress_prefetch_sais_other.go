@@ -50,3 +50,6 @@ func saPrefetchBkt(s, bkt, sa *uint32, m int, n uint32) uint32 {
 	}
 	return sink
 }
+
+// saUnmark is entry j with its mark taken off, if any.
+func saUnmark(j uint32) uint32 { return j ^ uint32(int32(j)>>31) }

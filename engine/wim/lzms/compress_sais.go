@@ -119,9 +119,6 @@ func saPrefetchBucket[T byte | uint32](s []T, bkt, sa []uint32) uint32 {
 // and the symbol before it, so the passes read no type bits (after Mori's
 // sais-lite). Texts are shorter than 1<<31.
 
-// saUnmark is entry j with its mark taken off, if any.
-func saUnmark(j uint32) uint32 { return j ^ uint32(int32(j)>>31) }
-
 // induceL is the L pass of the induced sorts (cnt as for saBuckets): the
 // L-type suffixes in order, induced from the suffixes in sa (the last
 // suffix, which is L-type, first). Unmarked entries induce; each visited
