@@ -28,7 +28,7 @@ func buildSA(text []byte, sa, tmp []uint32) uint32 {
 	if len(text) == 0 {
 		return 0
 	}
-	return sais(text, sa, 256, tmp)
+	return sais(text, sa, 256, tmp, nil)
 }
 
 // saTypes marks the S-type suffixes of s in bits (1: S, 0: L).
@@ -226,8 +226,10 @@ func induceS[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int, lms bool) (si
 
 // sais writes the suffix array of s (symbols below k) into sa, with tmp as
 // scratch: the type bits first, then the bucket table, which a recursive
-// call may reuse once this level is done with it.
-func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32) {
+// call may reuse once this level is done with it. free, if at least k
+// long, keeps the symbols' counts for the whole call (it is the room the
+// caller's sa has left between the reduced text and its suffix array).
+func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink uint32) {
 	n := len(s)
 	if n == 1 {
 		sa[0] = 0
@@ -237,12 +239,17 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32
 	bits := tmp[:nw]
 	bkt := tmp[nw : nw+k]
 	saTypes(s, bits)
-	// Small alphabets (the text's bytes) are counted once; larger ones
-	// again for each bucket table, as the scratch holds one table.
+	// Small alphabets (the text's bytes) are counted once, and so are
+	// larger ones that fit in free; the others again for each bucket
+	// table, as the scratch holds one table.
 	var small [256]uint32
 	var cnt []uint32
 	if k <= len(small) {
 		cnt = small[:k]
+	} else if k <= len(free) {
+		cnt = free[:k]
+	}
+	if cnt != nil {
 		saCount(s, cnt)
 	}
 
@@ -313,7 +320,7 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32
 	s1 := sa[n-n1:]
 	sa1 := sa[:n1]
 	if int(name) < n1 {
-		sink += sais(s1, sa1, int(name), tmp[nw:])
+		sink += sais(s1, sa1, int(name), tmp[nw:], sa[n1:n-n1])
 	} else {
 		for i, c := range s1 {
 			sa1[c] = uint32(i)
