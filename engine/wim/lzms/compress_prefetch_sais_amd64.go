@@ -27,3 +27,9 @@ func saPrefetchBits(bits *uint32, sa *uint32, m int, n uint32) uint32
 //
 //go:noescape
 func saPrefetchBkt(s, bkt, sa *uint32, m int, n uint32) uint32
+
+// saPrefetch16 is saPrefetch8 for an array of 16-bit words, or, at half
+// the address, the word j/2 of an array of 32-bit words (the LMS names).
+//
+//go:noescape
+func saPrefetch16(s *uint16, sa *uint32, m int, n uint32) uint32

@@ -102,3 +102,28 @@ loopk:
 donek:
 	MOVL $0, ret+40(FP)
 	RET
+
+// func saPrefetch16(s *uint16, sa *uint32, m int, n uint32) uint32
+TEXT ·saPrefetch16(SB), NOSPLIT, $0-36
+	MOVQ s+0(FP), SI
+	MOVQ sa+8(FP), DI
+	MOVQ m+16(FP), CX
+	MOVL n+24(FP), R8
+	XORL R9, R9
+	TESTQ CX, CX
+	JLE done16
+loop16:
+	MOVL (DI), AX
+	MOVL AX, DX
+	SARL $31, DX
+	XORL DX, AX
+	DECL AX
+	CMPL AX, R8
+	CMOVLCC R9, AX
+	PREFETCHT0 (SI)(AX*2)
+	ADDQ $4, DI
+	DECQ CX
+	JNZ loop16
+done16:
+	MOVL $0, ret+32(FP)
+	RET

@@ -18,7 +18,7 @@ func saPrefetch32(s *uint32, sa *uint32, m int, n uint32) uint32 {
 	return saLoadAhead(unsafe.Slice(s, n), unsafe.Slice(sa, m))
 }
 
-func saLoadAhead[T byte | uint32](s []T, sa []uint32) (sink uint32) {
+func saLoadAhead[T byte | uint16 | uint32](s []T, sa []uint32) (sink uint32) {
 	for _, j := range sa {
 		if p := saUnmark(j) - 1; p < uint32(len(s)) {
 			sink += uint32(s[p])
@@ -53,3 +53,9 @@ func saPrefetchBkt(s, bkt, sa *uint32, m int, n uint32) uint32 {
 
 // saUnmark is entry j with its mark taken off, if any.
 func saUnmark(j uint32) uint32 { return j ^ uint32(int32(j)>>31) }
+
+// saPrefetch16 loads s[j-1] of an array of 16-bit words for each entry j of
+// the m at sa, if j-1 < n.
+func saPrefetch16(s *uint16, sa *uint32, m int, n uint32) uint32 {
+	return saLoadAhead(unsafe.Slice(s, n), unsafe.Slice(sa, m))
+}

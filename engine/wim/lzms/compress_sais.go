@@ -294,11 +294,13 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	prev := -1
 	for i0 := 0; i0 < n1; i0 += saBlock {
 		// lmsEqual reads the text and type bits at random
-		// positions: prefetch them (one byte early) saDist on.
+		// positions, and the name goes to a random slot: prefetch
+		// them (one position early) saDist on.
 		if a := i0 + saDist; a < n1 {
 			e := min(a+saBlock, n1)
 			sink += saPrefetch(s, sa[a:e])
 			sink += saPrefetchBits(&bits[0], &sa[a], e-a, uint32(n))
+			sink += saPrefetch16((*uint16)(unsafe.Pointer(&names[0])), &sa[a], e-a, uint32(n))
 		}
 		for i := i0; i < min(i0+saBlock, n1); i++ {
 			pos := int(sa[i])
