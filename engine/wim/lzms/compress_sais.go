@@ -1,5 +1,7 @@
 package lzms
 
+import "unsafe"
+
 // Suffix array construction by induced sorting (SA-IS: Nong, Zhang and
 // Chan, "Two Efficient Algorithms for Linear Time Suffix Array
 // Construction", 2011), in linear time and without allocating: the caller
@@ -26,7 +28,7 @@ func buildSA(text []byte, sa, tmp []uint32) uint32 {
 	if len(text) == 0 {
 		return 0
 	}
-	return sais(text, sa, 256, tmp)
+	return sais(text, sa, 256, tmp, nil)
 }
 
 // saTypes marks the S-type suffixes of s in bits (1: S, 0: L).
@@ -77,8 +79,37 @@ func saBuckets[T byte | uint32](s []T, cnt, bkt []uint32, k int, end bool) {
 	}
 }
 
-// saAhead is how far ahead the induced sorts read the text.
-const saAhead = 16
+// The induced sorts scan sa in blocks of saBlock entries; before each
+// block they prefetch the text the entries saDist on will read (the scans
+// are bound by those cache misses: the suffixes' positions are random).
+const (
+	saBlock = 64
+	saDist  = 256
+)
+
+// saPrefetch starts the cache misses of s[j-1] for each entry j of sa (see
+// saPrefetch8); the sum it returns keeps the loads where there is no
+// prefetch instruction.
+func saPrefetch[T byte | uint32](s []T, sa []uint32) uint32 {
+	if len(sa) == 0 {
+		return 0
+	}
+	if unsafe.Sizeof(s[0]) == 1 {
+		return saPrefetch8((*byte)(unsafe.Pointer(&s[0])), &sa[0], len(sa), uint32(len(s)))
+	}
+	return saPrefetch32((*uint32)(unsafe.Pointer(&s[0])), &sa[0], len(sa), uint32(len(s)))
+}
+
+// saPrefetchBucket starts the cache misses of bkt[s[j-1]] for each entry j
+// of sa when s has 32-bit symbols (a reduced text, whose bucket table is
+// too large for the cache; the byte text's 256 buckets stay in it). The
+// symbols should be in the cache already (saPrefetch, saDist on).
+func saPrefetchBucket[T byte | uint32](s []T, bkt, sa []uint32) uint32 {
+	if len(sa) == 0 || unsafe.Sizeof(s[0]) == 1 {
+		return 0
+	}
+	return saPrefetchBkt((*uint32)(unsafe.Pointer(&s[0])), &bkt[0], &sa[0], len(sa), uint32(len(s)))
+}
 
 // The induced sorts mark a suffix array entry by storing it complemented
 // (^j, its top bit set): in the L pass, an L-type suffix whose predecessor
@@ -87,16 +118,6 @@ const saAhead = 16
 // of each suffix placed follows from the type its bucket's pass gives it
 // and the symbol before it, so the passes read no type bits (after Mori's
 // sais-lite). Texts are shorter than 1<<31.
-
-// saUnmark is entry j with its mark taken off, if any.
-func saUnmark(j uint32) uint32 { return j ^ uint32(int32(j)>>31) }
-
-// saAheadPos is the position before the suffix in sa[i], or last if there
-// is none; the induced sorts load its symbol saAhead entries early, which
-// starts its cache miss (the sum they return keeps the loads).
-func saAheadPos(sa []uint32, i int, last uint32) uint32 {
-	return min(saUnmark(sa[i])-1, last)
-}
 
 // induceL is the L pass of the induced sorts (cnt as for saBuckets): the
 // L-type suffixes in order, induced from the suffixes in sa (the last
@@ -118,33 +139,41 @@ func induceL[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int, lms bool) (si
 	}
 	sa[b] = v
 	b++
-	for i := 0; i < n; i++ {
-		sink += uint32(s[saAheadPos(sa, min(i+saAhead, last), last32)])
-		j := sa[i]
-		if int32(j) <= 0 {
-			// Marked, or empty (which the S pass skips either way).
-			if j != 0 || !lms {
+	for i0 := 0; i0 < n; i0 += saBlock {
+		if a := i0 + saDist; a < n {
+			sink += saPrefetch(s, sa[a:min(a+saBlock, n)])
+		}
+		if a := i0 + saDist/2; a < n {
+			sink += saPrefetchBucket(s, bkt, sa[a:min(a+saBlock, n)])
+		}
+		for i := i0; i < min(i0+saBlock, n); i++ {
+			j := sa[i]
+			if int32(j) <= 0 {
+				// Marked, or empty (which the S pass skips
+				// either way).
+				if j != 0 || !lms {
+					sa[i] = ^j
+				}
+				continue
+			}
+			if lms {
+				sa[i] = 0
+			} else {
 				sa[i] = ^j
 			}
-			continue
+			j--
+			if c0 := s[j]; c0 != c1 {
+				bkt[c1] = b
+				c1 = c0
+				b = bkt[c1]
+			}
+			v := j
+			if j > 0 && s[j-1] < c1 {
+				v = ^j
+			}
+			sa[b] = v
+			b++
 		}
-		if lms {
-			sa[i] = 0
-		} else {
-			sa[i] = ^j
-		}
-		j--
-		if c0 := s[j]; c0 != c1 {
-			bkt[c1] = b
-			c1 = c0
-			b = bkt[c1]
-		}
-		v := j
-		if j > 0 && s[j-1] < c1 {
-			v = ^j
-		}
-		sa[b] = v
-		b++
 	}
 	return sink
 }
@@ -157,41 +186,50 @@ func induceL[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int, lms bool) (si
 func induceS[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int, lms bool) (sink uint32) {
 	n := len(s)
 	saBuckets(s, cnt, bkt, k, true)
-	last32 := uint32(n - 1)
 	var c1 T
 	b := bkt[c1]
-	for i := n - 1; i >= 0; i-- {
-		sink += uint32(s[saAheadPos(sa, max(i-saAhead, 0), last32)])
-		j := sa[i]
-		if int32(j) <= 0 {
-			if !lms {
-				sa[i] = ^j
+	for i1 := n; i1 > 0; i1 -= saBlock {
+		i0 := max(i1-saBlock, 0)
+		if a := i1 - saDist; a > 0 {
+			sink += saPrefetch(s, sa[max(i0-saDist, 0):a])
+		}
+		if a := i1 - saDist/2; a > 0 {
+			sink += saPrefetchBucket(s, bkt, sa[max(i0-saDist/2, 0):a])
+		}
+		for i := i1 - 1; i >= i0; i-- {
+			j := sa[i]
+			if int32(j) <= 0 {
+				if !lms {
+					sa[i] = ^j
+				}
+				continue
 			}
-			continue
+			if lms {
+				sa[i] = 0
+			}
+			j--
+			if c0 := s[j]; c0 != c1 {
+				bkt[c1] = b
+				c1 = c0
+				b = bkt[c1]
+			}
+			b--
+			v := j
+			if j == 0 || s[j-1] > c1 {
+				v = ^j
+			}
+			sa[b] = v
 		}
-		if lms {
-			sa[i] = 0
-		}
-		j--
-		if c0 := s[j]; c0 != c1 {
-			bkt[c1] = b
-			c1 = c0
-			b = bkt[c1]
-		}
-		b--
-		v := j
-		if j == 0 || s[j-1] > c1 {
-			v = ^j
-		}
-		sa[b] = v
 	}
 	return sink
 }
 
 // sais writes the suffix array of s (symbols below k) into sa, with tmp as
 // scratch: the type bits first, then the bucket table, which a recursive
-// call may reuse once this level is done with it.
-func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32) {
+// call may reuse once this level is done with it. free, if at least k
+// long, keeps the symbols' counts for the whole call (it is the room the
+// caller's sa has left between the reduced text and its suffix array).
+func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink uint32) {
 	n := len(s)
 	if n == 1 {
 		sa[0] = 0
@@ -201,12 +239,17 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32
 	bits := tmp[:nw]
 	bkt := tmp[nw : nw+k]
 	saTypes(s, bits)
-	// Small alphabets (the text's bytes) are counted once; larger ones
-	// again for each bucket table, as the scratch holds one table.
+	// Small alphabets (the text's bytes) are counted once, and so are
+	// larger ones that fit in free; the others again for each bucket
+	// table, as the scratch holds one table.
 	var small [256]uint32
 	var cnt []uint32
 	if k <= len(small) {
 		cnt = small[:k]
+	} else if k <= len(free) {
+		cnt = free[:k]
+	}
+	if cnt != nil {
 		saCount(s, cnt)
 	}
 
@@ -249,13 +292,24 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32
 	}
 	name := uint32(0)
 	prev := -1
-	for i := 0; i < n1; i++ {
-		pos := int(sa[i])
-		if prev < 0 || !lmsEqual(s, bits, prev, pos) {
-			name++
+	for i0 := 0; i0 < n1; i0 += saBlock {
+		// lmsEqual reads the text and type bits at random
+		// positions, and the name goes to a random slot: prefetch
+		// them (one position early) saDist on.
+		if a := i0 + saDist; a < n1 {
+			e := min(a+saBlock, n1)
+			sink += saPrefetch(s, sa[a:e])
+			sink += saPrefetchBits(&bits[0], &sa[a], e-a, uint32(n))
+			sink += saPrefetch16((*uint16)(unsafe.Pointer(&names[0])), &sa[a], e-a, uint32(n))
 		}
-		prev = pos
-		names[pos/2] = name - 1
+		for i := i0; i < min(i0+saBlock, n1); i++ {
+			pos := int(sa[i])
+			if prev < 0 || !lmsEqual(s, bits, prev, pos) {
+				name++
+			}
+			prev = pos
+			names[pos/2] = name - 1
+		}
 	}
 	// Pack the names in text order at the end of sa: the reduced string.
 	j := n - 1
@@ -268,7 +322,7 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp []uint32) (sink uint32
 	s1 := sa[n-n1:]
 	sa1 := sa[:n1]
 	if int(name) < n1 {
-		sink += sais(s1, sa1, int(name), tmp[nw:])
+		sink += sais(s1, sa1, int(name), tmp[nw:], sa[n1:n-n1])
 	} else {
 		for i, c := range s1 {
 			sa1[c] = uint32(i)
