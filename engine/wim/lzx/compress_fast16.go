@@ -84,10 +84,19 @@ func (h *hashChains16) insert(pos int) {
 	h.head4[k] = cur
 }
 
-// insertRange links positions from..to-1 (to+3 <= n) into the tables.
+// insertRange links positions from..to-1 (to+3 <= n) into the tables:
+// insert, with the hash shifts and the tables in locals (the loop reloaded
+// the shifts after every store to the tables).
 func (h *hashChains16) insertRange(from, to int) {
+	sh3, sh4 := h.sh3&31, h.sh4&31
+	head3, head4, prev, win := &h.head3, &h.head4, &h.prev, &h.win
 	for p := from; p < to; p++ {
-		h.insert(p)
+		cur := uint16(p + 1)
+		seq := binary.LittleEndian.Uint32(win[uint32(cur):])
+		head3[(seq&0xFFFFFF)*0x9E3779B1>>sh3&(1<<hcHash3Max-1)] = cur
+		k := seq * 0x9E3779B1 >> sh4 & (1<<hcHash4Max - 1)
+		prev[cur] = head4[k]
+		head4[k] = cur
 	}
 }
 
