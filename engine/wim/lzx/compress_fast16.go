@@ -31,6 +31,11 @@ type hashChains16 struct {
 	sh3    uint32 // hash shifts: 32 less the bits of each table
 	sh4    uint32
 	sink   uint16 // the last link of the next position's chain (see longest)
+
+	// The hashes of the position of node nextCur (0: none), which
+	// longest works out for the next position.
+	nextCur  uint16
+	nk3, nk4 uint32
 }
 
 const (
@@ -61,6 +66,7 @@ func (h *hashChains16) reset(data []byte) {
 		copy(h.win[1:], data)
 	}
 	h.n = len(data)
+	h.nextCur = 0
 	b := hcBits(len(data))
 	h.sh4 = 32 - b
 	h.sh3 = 32 - (b - 1)
@@ -84,10 +90,19 @@ func (h *hashChains16) insert(pos int) {
 	h.head4[k] = cur
 }
 
-// insertRange links positions from..to-1 (to+3 <= n) into the tables.
+// insertRange links positions from..to-1 (to+3 <= n) into the tables:
+// insert, with the hash shifts and the tables in locals (the loop reloaded
+// the shifts after every store to the tables).
 func (h *hashChains16) insertRange(from, to int) {
+	sh3, sh4 := h.sh3&31, h.sh4&31
+	head3, head4, prev, win := &h.head3, &h.head4, &h.prev, &h.win
 	for p := from; p < to; p++ {
-		h.insert(p)
+		cur := uint16(p + 1)
+		seq := binary.LittleEndian.Uint32(win[uint32(cur):])
+		head3[(seq&0xFFFFFF)*0x9E3779B1>>sh3&(1<<hcHash3Max-1)] = cur
+		k := seq * 0x9E3779B1 >> sh4 & (1<<hcHash4Max - 1)
+		prev[cur] = head4[k]
+		head4[k] = cur
 	}
 }
 
@@ -118,13 +133,24 @@ func (h *hashChains16) longest(pos, minLen, maxLen, nice, depth int) (int, uint3
 	if uint32(cur) > h.maxOff {
 		lim = cur - uint16(h.maxOff)
 	}
-	k3 := (seq & 0xFFFFFF) * 0x9E3779B1 >> (h.sh3 & 31) & (1<<hcHash3Max - 1)
-	k4 := seq * 0x9E3779B1 >> (h.sh4 & 31) & (1<<hcHash4Max - 1)
-	p := h.head3[k3]
-	node := h.head4[k4]
-	h.head3[k3] = cur
+	// The hashes of this position, worked out by the search at the
+	// position before when there was one (as wimlib's next_hashes): the
+	// head loads need not wait for the hashing.
+	k3, k4 := h.nk3, h.nk4
+	if cur != h.nextCur {
+		k3 = (seq & 0xFFFFFF) * 0x9E3779B1 >> (h.sh3 & 31) & (1<<hcHash3Max - 1)
+		k4 = seq * 0x9E3779B1 >> (h.sh4 & 31) & (1<<hcHash4Max - 1)
+	}
+	p := h.head3[k3&(1<<hcHash3Max-1)]
+	node := h.head4[k4&(1<<hcHash4Max-1)]
+	h.head3[k3&(1<<hcHash3Max-1)] = cur
 	h.prev[cur] = node
-	h.head4[k4] = cur
+	h.head4[k4&(1<<hcHash4Max-1)] = cur
+	seqN := h.load(cur+1, 0)
+	k4n := seqN * 0x9E3779B1 >> (h.sh4 & 31) & (1<<hcHash4Max - 1)
+	h.nextCur = cur + 1
+	h.nk3 = (seqN & 0xFFFFFF) * 0x9E3779B1 >> (h.sh3 & 31) & (1<<hcHash3Max - 1)
+	h.nk4 = k4n
 	if p < lim {
 		return 0, 0
 	}
@@ -133,7 +159,7 @@ func (h *hashChains16) longest(pos, minLen, maxLen, nice, depth int) (int, uint3
 	// that chain next, and finds its links in the L1 cache. The two
 	// chains' loads wait together, where the walks would wait on each in
 	// turn.
-	nb := h.head4[h.load(cur+1, 0)*0x9E3779B1>>(h.sh4&31)&(1<<hcHash4Max-1)]
+	nb := h.head4[k4n]
 	best, bestNode := minLen, uint16(0)
 	if best < 3 && h.load(p, 0)&0xFFFFFF == seq&0xFFFFFF {
 		best, bestNode = 3, p

@@ -97,3 +97,26 @@ func ctCheckChains(t *testing.T, data []byte, maxOff uint32, reset func([]byte),
 		}
 	}
 }
+
+// TestHashChains16NextHashes: longest takes the hashes of its position
+// from the search before it (the next position's, worked out there); a new
+// chunk must not take those the last chunk's last search left. Chunk a's
+// search at 4 works out the hashes of position 5 ("zzzz"); chunk b, after
+// positions 0..4 are inserted, searches position 5 ("bcde", 5 bytes back).
+func TestHashChains16NextHashes(t *testing.T) {
+	a := []byte("zzzzzzzzzzzzzzzz")
+	b := []byte("bcdeXbcdeYYYYYYY")
+	h := newHashChains16(1<<15 - 3)
+	h.reset(a)
+	for p := range 4 {
+		h.insert(p)
+	}
+	h.longest(4, 0, len(a)-4, len(a)-4, 64)
+	h.reset(b)
+	for p := range 5 {
+		h.insert(p)
+	}
+	if l, off := h.longest(5, 0, len(b)-5, len(b)-5, 64); l != 4 || off != 5 {
+		t.Fatalf("position 5 of the second chunk: match of %d bytes at offset %d, want 4 at 5", l, off)
+	}
+}

@@ -3,6 +3,7 @@ package lzx
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 )
 
 // bitWriter writes the LZX bit stream: 16-bit little-endian units, each
@@ -169,6 +170,12 @@ func (c *Compressor) writeUncompressed(block []byte, q recentOffsets) {
 }
 
 // writeItems writes the literals and matches of c.items.
+//
+// The bit writer's state is held in locals for the loop (putBits), and out
+// is grown first to hold the block at most (a literal is at most 16 bits, a
+// match at most 66): through c.bw's fields, every put stored and reloaded
+// the pending bits and the slice, and writeItems took half again wimlib's
+// time for the same items.
 func (c *Compressor) writeItems(block []byte, aligned bool) {
 	w := &c.bw
 	k := &c.code
@@ -176,10 +183,14 @@ func (c *Compressor) writeItems(block []byte, aligned bool) {
 	if aligned {
 		minAligned = minAlignedSlot
 	}
+	out := slices.Grow(w.out, 2*len(block)+9*len(c.items)+8)
+	o, acc, n := len(out), w.acc, w.n
+	out = out[:cap(out)]
+	mainCodes, mainLens := &k.mainCodes, &k.mainLens
 	p := 0
 	for _, it := range c.items {
 		for _, b := range block[p : p+int(it.lits)] {
-			w.put(k.mainCodes[b], k.mainLens[b])
+			o, acc, n = putBits(out, o, acc, n, mainCodes[b], mainLens[b])
 		}
 		p += int(it.lits)
 		if it.length == 0 {
@@ -196,10 +207,10 @@ func (c *Compressor) writeItems(block []byte, aligned bool) {
 			lh = numPrimaryLens
 		}
 		sym := numChars + slot*numLenHeaders + lh
-		w.put(k.mainCodes[sym], k.mainLens[sym])
+		o, acc, n = putBits(out, o, acc, n, mainCodes[sym], mainLens[sym])
 		if h >= numPrimaryLens {
 			ls := h - numPrimaryLens
-			w.put(k.lenCodes[ls], k.lenLens[ls])
+			o, acc, n = putBits(out, o, acc, n, k.lenCodes[ls], k.lenLens[ls])
 		}
 		if slot < numRecentOffsets {
 			continue
@@ -207,13 +218,28 @@ func (c *Compressor) writeItems(block []byte, aligned bool) {
 		extra := it.code - slotBase[slot]
 		nb := extraBits[slot]
 		if slot >= minAligned {
-			w.put(extra>>alignedBits, nb-alignedBits)
+			o, acc, n = putBits(out, o, acc, n, extra>>alignedBits, nb-alignedBits)
 			a := extra & alignedMask
-			w.put(k.alignedCodes[a], k.alignedLens[a])
+			o, acc, n = putBits(out, o, acc, n, k.alignedCodes[a], k.alignedLens[a])
 		} else {
-			w.put(extra, nb)
+			o, acc, n = putBits(out, o, acc, n, extra, nb)
 		}
 	}
+	w.out, w.acc, w.n = out[:o], acc, n
+}
+
+// putBits is bitWriter.put on a writer held in locals: out (with room at o
+// for the unit pair it may write), o its length, acc and n the pending
+// bits. It returns the new o, acc and n.
+func putBits(out []byte, o int, acc uint64, n uint, v uint32, nb uint8) (int, uint64, uint) {
+	acc = acc<<nb | uint64(v)
+	n += uint(nb)
+	if n >= 32 {
+		n -= 32
+		binary.LittleEndian.PutUint32(out[o:], bits.RotateLeft32(uint32(acc>>n), 16))
+		o += 4
+	}
+	return o, acc, n
 }
 
 // Pretree symbols for runs.
