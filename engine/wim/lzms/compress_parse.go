@@ -20,7 +20,10 @@ package lzms
 // smaller on the 128 KiB chunks of TestCompressRatioVsLibwim, once the
 // delta gate stopped deciding per window).
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 const (
 	encWindow = 2048
@@ -282,9 +285,10 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				continue
 			}
 			// Matches under 2 bytes are not used: most sources
-			// fail on the first two bytes, without a call.
+			// fail on the first two bytes, one 16-bit load each,
+			// without a call.
 			src := p - int(off)
-			if data[src] != data[p] || data[src+1] != data[p+1] {
+			if binary.LittleEndian.Uint16(data[src:]) != binary.LittleEndian.Uint16(data[p:]) {
 				continue
 			}
 			l := matchLen(data, src, p, maxLen)
