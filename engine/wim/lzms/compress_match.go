@@ -258,17 +258,18 @@ func (df *deltaFinder) touch(buf []byte, pos int) uint32 {
 
 // insert adds pos for every power. With found non-nil, it also returns in
 // found[power] the longest delta match of the earlier position with the
-// same hash (length 0 if none). data is the chunk; its backing array has 4
-// readable bytes past its end (the compressor's padding). The keys come
-// from touch if it was called for pos, else they are computed here: each
-// position's are computed once.
-func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFound) {
+// same hash (length 0 if none), and a mask of the powers that have one (bit
+// power set), which spares the parse a look at the other powers. data is
+// the chunk; its backing array has 4 readable bytes past its end (the
+// compressor's padding). The keys come from touch if it was called for
+// pos, else they are computed here: each position's are computed once.
+func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFound) (mask uint32) {
 	if found != nil {
 		*found = [deltaPowers]deltaFound{}
 	}
 	n := len(data)
 	if pos+deltaMinLen > n {
-		return
+		return 0
 	}
 	b := pos & 1
 	buf := data[:n+4]
@@ -306,8 +307,10 @@ func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFou
 		}
 		if l := deltaLen(data, pos, off, span, n-pos); l >= deltaMinLen {
 			found[power] = deltaFound{uint32(l), uint32(off >> power)}
+			mask |= 1 << power
 		}
 	}
+	return mask
 }
 
 // deltaFound is a delta match found for one power: its length and raw
