@@ -258,25 +258,28 @@ func (df *deltaFinder) touch(buf []byte, pos int) uint32 {
 
 // insert adds pos for every power. With found non-nil, it also returns in
 // found[power] the longest delta match of the earlier position with the
-// same hash (length 0 if none). data is the chunk; its backing array has 4
-// readable bytes past its end (the compressor's padding). The keys come
-// from touch if it was called for pos, else they are computed here: each
-// position's are computed once.
-func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFound) {
+// same hash (length 0 if none), and a mask of the powers that have one (bit
+// power set), which spares the parse a look at the other powers. data is
+// the chunk; its backing array has 4 readable bytes past its end (the
+// compressor's padding). The keys come from touch if it was called for
+// pos, else they are computed here: each position's are computed once.
+func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFound) (mask uint32) {
 	if found != nil {
 		*found = [deltaPowers]deltaFound{}
 	}
 	n := len(data)
 	if pos+deltaMinLen > n {
-		return
+		return 0
 	}
 	b := pos & 1
+	buf := data[:n+4]
 	if df.at[b] != pos {
-		df.keysAt(data[:n+4], pos)
+		df.keysAt(buf, pos)
 	}
 	table := df.table
 	posMask := uint32(1)<<df.posBits - 1
 	tags, slots := &df.tags[b], &df.slots[b]
+	x := binary.LittleEndian.Uint32(buf[pos:])
 	for power := range df.np[b] {
 		tag, h := tags[power], slots[power]
 		e := table[h]
@@ -285,17 +288,29 @@ func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFou
 			continue
 		}
 		// The same tag means most likely the same span and three
-		// differences; deltaLen checks them. off is 0 when another
-		// power's entry for pos shares the slot.
+		// differences. off is 0 when another power's entry for pos
+		// shares the slot.
 		span := 1 << power
 		off := pos - int(e&posMask)
 		if off <= 0 || off&(span-1) != 0 || off+span > pos {
 			continue
 		}
+		// The three differences are checked from 32-bit loads before
+		// deltaLen is called: a tag agrees by chance once in 64 in
+		// 64 MiB chunks (6 bits), and the call then stops short of
+		// deltaMinLen.
+		src := pos - off
+		d := subBytes32(x, binary.LittleEndian.Uint32(buf[pos-span:])) ^
+			subBytes32(binary.LittleEndian.Uint32(buf[src:]), binary.LittleEndian.Uint32(buf[src-span:]))
+		if d&0xFFFFFF != 0 {
+			continue
+		}
 		if l := deltaLen(data, pos, off, span, n-pos); l >= deltaMinLen {
 			found[power] = deltaFound{uint32(l), uint32(off >> power)}
+			mask |= 1 << power
 		}
 	}
+	return mask
 }
 
 // deltaFound is a delta match found for one power: its length and raw

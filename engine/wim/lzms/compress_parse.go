@@ -20,7 +20,10 @@ package lzms
 // smaller on the 128 KiB chunks of TestCompressRatioVsLibwim, once the
 // delta gate stopped deciding per window).
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 const (
 	encWindow = 2048
@@ -258,8 +261,9 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			ms = c.mf.find(c.buf, p, maxLen, min(encNiceLen, maxLen), encSearchDepth, c.matches[:0])
 		}
 		c.matches = ms
+		var dmask uint32 // the powers with an explicit delta match
 		if c.deltaOn {
-			c.df.insert(data, p, &c.dfound)
+			dmask = c.df.insert(data, p, &c.dfound)
 		}
 		c.ins++
 		if i > 0 {
@@ -282,9 +286,10 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				continue
 			}
 			// Matches under 2 bytes are not used: most sources
-			// fail on the first two bytes, without a call.
+			// fail on the first two bytes, one 16-bit load each,
+			// without a call.
 			src := p - int(off)
-			if data[src] != data[p] || data[src+1] != data[p+1] {
+			if binary.LittleEndian.Uint16(data[src:]) != binary.LittleEndian.Uint16(data[p:]) {
 				continue
 			}
 			l := matchLen(data, src, p, maxLen)
@@ -302,8 +307,9 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			if off+span > p || maxLen < 2 {
 				continue
 			}
-			if data[p]-data[p-span] != data[p-off]-data[p-off-span] {
-				continue
+			if data[p]-data[p-span] != data[p-off]-data[p-off-span] ||
+				data[p+1]-data[p+1-span] != data[p+1-off]-data[p+1-off-span] {
+				continue // as deltaLen would find under 2 bytes
 			}
 			l := deltaLen(data, p, off, span, maxLen)
 			dRepLen[r] = l
@@ -312,17 +318,18 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			}
 		}
 		var bestD uint32 // the longest explicit delta match
-		if c.deltaOn {
-			for power, f := range c.dfound {
-				bestD = max(bestD, f.length)
-				if f.length >= encNiceLen && f.length > long.length {
-					long = parseItem{f.length, f.raw, uint32(power), itemDelta}
-				}
+		for m := dmask; m != 0; m &= m - 1 {
+			power := bits.TrailingZeros32(m)
+			f := c.dfound[power]
+			bestD = max(bestD, f.length)
+			if f.length >= encNiceLen && f.length > long.length {
+				long = parseItem{f.length, f.raw, uint32(power), itemDelta}
 			}
 		}
-		if bestD > 0 {
+		if bestD > 0 && !c.useLCP {
 			// The delta finder pays where it finds clearly
-			// longer matches than the LZ ones (see gateDelta).
+			// longer matches than the LZ ones (see gateDelta,
+			// which only runs on the binary trees' chunks).
 			bestLZ := max(repLen[0], repLen[1], repLen[2])
 			if k := len(ms); k > 0 {
 				bestLZ = max(bestLZ, int(ms[k-1].length))
@@ -381,13 +388,9 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			dp := st.delta[db+r]
 			relaxRun(next, 2, min(l, room), base+w.deltaRep[r], &w.length, dp.raw, dp.power, itemDelta, int8(r))
 		}
-		for power, f := range c.dfound {
-			if bestD == 0 {
-				break // none found
-			}
-			if f.length == 0 {
-				continue
-			}
+		for m := dmask; m != 0; m &= m - 1 {
+			power := bits.TrailingZeros32(m)
+			f := c.dfound[power]
 			s := offsetSlotOf(f.raw)
 			dc := base + w.deltaExplicit + (uint32(c.deltaPower.lens[power])+uint32(c.deltaOffset.lens[s])+uint32(offsetExtra[s]))<<costShift
 			relaxRun(next, deltaMinLen, min(int(f.length), room), dc, &w.length, f.raw, uint32(power), itemDelta, -1)

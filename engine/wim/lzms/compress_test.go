@@ -396,7 +396,8 @@ func TestDeltaLen(t *testing.T) {
 
 // TestDeltaFinder checks the delta finder against brute force: every match
 // it reports is real and as long as it runs, and it finds a match at most
-// of the positions where one with the same three differences exists.
+// of the positions where one with the same three differences exists; the
+// mask insert returns names the powers with a match.
 func TestDeltaFinder(t *testing.T) {
 	data := make([]byte, 8192, 8192+encPad)
 	r := rand.New(rand.NewSource(5))
@@ -415,10 +416,13 @@ func TestDeltaFinder(t *testing.T) {
 		var found [deltaPowers]deltaFound
 		exists, hits := 0, 0
 		for pos := range data {
-			df.insert(data, pos, &found)
+			mask := df.insert(data, pos, &found)
 			any, got := false, false
 			for power := range deltaPowers {
 				span := 1 << power
+				if has := found[power].length != 0; has != (mask>>power&1 != 0) {
+					t.Fatalf("pos %d power %d: found length %d, mask %06b", pos, power, found[power].length, mask)
+				}
 				if f := found[power]; f.length != 0 {
 					got = true
 					off := int(f.raw) << power
