@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"slices"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
@@ -168,12 +169,39 @@ func exportInto(ctx context.Context, w *Writer, src *WIM, images []int, imgs []*
 		names[info.Name] = true
 		infos[k] = info
 	}
-	if err := w.CopyImageBlobs(ctx, src, imgs...); err != nil {
+	plan, err := w.planImageBlobs(src, imgs)
+	if err != nil {
+		return nil, err
+	}
+	// Solid resources of large chunks (an ESD): the compressors, a
+	// chunk buffer and its output per worker hold more than a gigabyte
+	// until the last chunk is written. The images' trees are not needed
+	// meanwhile: they go, with what reading and planning left behind,
+	// back to the system before the first chunk is compressed, and are
+	// read again for their metadata once the chunks are written (a
+	// fraction of a second next to the minutes the chunks take).
+	reread := w.solid.on && w.solid.chunk >= bigSolidChunk
+	if reread {
+		clear(imgs)
+		debug.FreeOSMemory()
+	}
+	if err := w.copyPlanned(ctx, plan); err != nil {
 		return nil, err
 	}
 	out := make([]int, len(images))
 	for k := range images {
-		idx, err := w.AddImageFrom(ctx, src, images[k], imgs[k], infos[k])
+		img := imgs[k]
+		if img == nil {
+			// The compressors go first (see drainSolid): the tree
+			// takes their memory.
+			if err := w.drainSolid(ctx); err != nil {
+				return nil, err
+			}
+			if img, err = src.Image(images[k]); err != nil {
+				return nil, err
+			}
+		}
+		idx, err := w.AddImageFrom(ctx, src, images[k], img, infos[k])
 		if err != nil {
 			return nil, err
 		}
@@ -192,6 +220,25 @@ func exportInto(ctx context.Context, w *Writer, src *WIM, images []int, imgs []*
 // the order they are stored. The images come from src.Image; their sizes
 // give the progress total.
 func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) error {
+	plan, err := w.planImageBlobs(src, imgs)
+	if err != nil {
+		return err
+	}
+	return w.copyPlanned(ctx, plan)
+}
+
+// blobPlan is the copy CopyImageBlobs plans: the blobs to copy in the
+// order to copy them, and the source solid resources to copy whole (see
+// wholeSolidCopies). It holds no image tree and no sort key: only what the
+// copy needs, for it is kept while the copy runs.
+type blobPlan struct {
+	blobs []foundBlob
+	whole map[*SolidResource][]solidBlob
+}
+
+// planImageBlobs plans CopyImageBlobs's copy of the blobs of imgs (images
+// of src) that w does not hold, and sets the progress total.
+func (w *Writer) planImageBlobs(src *WIM, imgs []*Image) (blobPlan, error) {
 	type loc struct {
 		foundBlob
 		file  int
@@ -258,7 +305,7 @@ func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) e
 		}
 	}
 	if missing != nil {
-		return missing
+		return blobPlan{}, missing
 	}
 	// In the order the sources are stored, for reading; for solid
 	// resources, files alike together first (see solidSortKey).
@@ -283,27 +330,32 @@ func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) e
 	for i, l := range locs {
 		found[i] = l.foundBlob
 	}
-	whole := w.wholeSolidCopies(found)
-	for _, l := range locs {
-		if l.e.Solid != nil {
-			if blobs, ok := whole[l.e.Solid]; ok {
+	return blobPlan{blobs: found, whole: w.wholeSolidCopies(found)}, nil
+}
+
+// copyPlanned copies the blobs of plan (see planImageBlobs).
+func (w *Writer) copyPlanned(ctx context.Context, plan blobPlan) error {
+	whole := plan.whole
+	for _, f := range plan.blobs {
+		if f.e.Solid != nil {
+			if blobs, ok := whole[f.e.Solid]; ok {
 				// The first of its blobs copies the whole resource.
 				if blobs != nil {
-					if err := w.copySolidRaw(ctx, l.o, l.e.Solid, blobs); err != nil {
+					if err := w.copySolidRaw(ctx, f.o, f.e.Solid, blobs); err != nil {
 						return err
 					}
-					whole[l.e.Solid] = nil
+					whole[f.e.Solid] = nil
 				}
 				continue
 			}
 		}
-		if want, err := w.wantsBlob(l.h); !want {
+		if want, err := w.wantsBlob(f.h); !want {
 			if err != nil {
 				return err
 			}
 			continue
 		}
-		if err := w.copyFound(ctx, l.foundBlob); err != nil {
+		if err := w.copyFound(ctx, f); err != nil {
 			return err
 		}
 	}
