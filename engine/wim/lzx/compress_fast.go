@@ -265,7 +265,7 @@ func (f fastFinder) insertRange(from, to int) {
 // below 256. (Scored in bits saved, 8 per byte less the offset's extra
 // bits, the output of text was 12% larger: the parse took far matches a
 // byte longer over repeats; this weighting is that of wimlib's lazy parse.)
-func (c *Compressor) fastGain(length int, code uint32) int {
+func fastGain(length int, code uint32) int {
 	if code < numRecentOffsets {
 		return length + 3
 	}
@@ -303,7 +303,7 @@ func (c *Compressor) fastMatch(data []byte, pos, maxL, l int, off uint32, q rece
 	}
 	// A short far match costs more than its literals.
 	if l > 3 || code < numRecentOffsets || off < 8192 {
-		bl, bc, bg = l, code, c.fastGain(l, code)
+		bl, bc, bg = l, code, fastGain(l, code)
 	}
 	wide := pos+8 <= len(data)
 	var w uint64
@@ -331,7 +331,7 @@ func (c *Compressor) fastMatch(data []byte, pos, maxL, l int, off uint32, q rece
 			rl = repLen(data, pos, int(o), maxL)
 		}
 		if rl >= 3 {
-			if g := c.fastGain(rl, uint32(r)); g > bg {
+			if g := fastGain(rl, uint32(r)); g > bg {
 				bl, bc, bg = rl, uint32(r), g
 			}
 		}
@@ -394,7 +394,13 @@ func (c *Compressor) compressRegionFast(hc fastFinder, data []byte, start int, q
 			i++
 			continue
 		}
-		cl, cc, cg := c.fastMatch(data, i, maxL, l, off, q)
+		var cl, cg int
+		var cc uint32
+		if h16 != nil {
+			cl, cc, cg = h16.fastMatch(i, maxL, l, off, q)
+		} else {
+			cl, cc, cg = c.fastMatch(data, i, maxL, l, off, q)
+		}
 		if cl == 0 {
 			literal(i)
 			i++
@@ -424,7 +430,13 @@ func (c *Compressor) compressRegionFast(hc fastFinder, data []byte, start int, q
 			if l2 < 3 {
 				break
 			}
-			nl, nc, ng := c.fastMatch(data, j, maxJ, l2, off2, q)
+			var nl, ng int
+			var nc uint32
+			if h16 != nil {
+				nl, nc, ng = h16.fastMatch(j, maxJ, l2, off2, q)
+			} else {
+				nl, nc, ng = c.fastMatch(data, j, maxJ, l2, off2, q)
+			}
 			if nl == 0 || ng <= cg {
 				break
 			}

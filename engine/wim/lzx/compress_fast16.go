@@ -110,7 +110,11 @@ func (h *hashChains16) insertRange(from, to int) {
 // from the 4 bytes known to, up to limit (cur-1+limit <= n): matchLen over
 // the window, whose fixed size proves the loads in range.
 func (h *hashChains16) extend(m, cur uint16, limit int) int {
-	n := 4
+	return h.extendFrom(m, cur, 4, limit)
+}
+
+// extendFrom is extend from the n bytes known to agree.
+func (h *hashChains16) extendFrom(m, cur uint16, n, limit int) int {
 	for n+8 <= limit {
 		x := binary.LittleEndian.Uint64(h.win[(uint32(cur)+uint32(n))&hc16Mask:]) ^
 			binary.LittleEndian.Uint64(h.win[(uint32(m)+uint32(n))&hc16Mask:])
@@ -214,4 +218,54 @@ func (h *hashChains16) longest(pos, minLen, maxLen, nice, depth int) (int, uint3
 		return 0, 0
 	}
 	return best, uint32(cur - bestNode)
+}
+
+// fastMatch is Compressor.fastMatch over the window, for position pos of
+// the chunk (maxL >= 4): the repeat offsets are tried by 8-byte loads that
+// the window's fixed size proves in range, with no bounds checks and no
+// shorter path near the chunk's end (the bytes the loads read past the
+// chunk lie beyond maxL, which caps the length).
+func (h *hashChains16) fastMatch(pos, maxL, l int, off uint32, q recentOffsets) (int, uint32, int) {
+	if l < 3 {
+		return 0, 0, 0
+	}
+	bl, bc, bg := 0, uint32(0), 0
+	r0, r1, r2 := q.get(0), q.get(1), q.get(2)
+	code := off + offsetAdjust
+	switch off {
+	case r0:
+		code = 0
+	case r1:
+		code = 1
+	case r2:
+		code = 2
+	}
+	// A short far match costs more than its literals.
+	if l > 3 || code < numRecentOffsets || off < 8192 {
+		bl, bc, bg = l, code, fastGain(l, code)
+	}
+	cur := uint32(pos + 1)
+	w := binary.LittleEndian.Uint64(h.win[cur&hc16Mask:])
+	for r, o := range [numRecentOffsets]uint32{r0, r1, r2} {
+		if o >= cur || (uint32(r) == code && l >= 4) {
+			continue
+		}
+		m := (cur - o) & hc16Mask
+		x := w ^ binary.LittleEndian.Uint64(h.win[m:])
+		var rl int
+		switch {
+		case x&0xFFFFFF != 0:
+			continue
+		case x != 0:
+			rl = min(bits.TrailingZeros64(x)>>3, maxL)
+		case maxL <= 8:
+			rl = maxL
+		default:
+			rl = h.extendFrom(uint16(m), uint16(cur), 8, maxL)
+		}
+		if g := fastGain(rl, uint32(r)); g > bg {
+			bl, bc, bg = rl, uint32(r), g
+		}
+	}
+	return bl, bc, bg
 }

@@ -120,3 +120,60 @@ func TestHashChains16NextHashes(t *testing.T) {
 		t.Fatalf("position 5 of the second chunk: match of %d bytes at offset %d, want 4 at 5", l, off)
 	}
 }
+
+// TestFastMatchWindow checks hashChains16.fastMatch, the repeat offset
+// search over the window, against Compressor.fastMatch over the chunk: the
+// same match, code and gain at every position, for explicit matches of
+// several lengths and offsets and queues of near, far and out-of-reach
+// offsets, also at the chunk's last bytes, where the window's loads read
+// past the chunk into bytes a longer chunk left there (here the
+// continuation of the chunk's own repeats, for a few bytes or many, which
+// must not lengthen a match).
+func TestFastMatchWindow(t *testing.T) {
+	syn := ctSynthetic()
+	rep := []byte("abcabcabcabcabcabcabcabcabcabcabcabcabcabc")
+	for _, tc := range []struct {
+		name        string
+		before, src []byte // before: the chunk compressed before src
+	}{
+		{"text", nil, syn["text"][:3000]},
+		{"records", nil, syn["records"][:3000]},
+		{"code", syn["random"][:8000], syn["e8code"][:2000]},
+		{"short repeat, longer one before", slices.Repeat(rep, 40), rep[:21]},
+		{"short repeat, a few bytes more before", slices.Concat(rep[:24], []byte("zzzzzzzzzzzz")), rep[:21]},
+		{"zeros, longer before", make([]byte, 4000), make([]byte, 300)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := NewCompressorLevel(32768, LevelFast)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := c.hc16
+			if tc.before != nil {
+				h.reset(tc.before)
+			}
+			h.reset(tc.src)
+			data := h.window(len(tc.src))
+			queues := [][3]uint32{{1, 1, 1}, {1, 2, 3}, {3, 6, 9}, {4, 100, 2999}, {5000, 7, 1}, {12, 24, 48}}
+			for pos := 1; pos+4 <= len(data); pos++ {
+				maxL := min(maxMatchLen, len(data)-pos)
+				for _, qo := range queues {
+					q := recentOffsets(qo[0]) | recentOffsets(qo[1])<<recentBits | recentOffsets(qo[2])<<(2*recentBits)
+					for _, l := range []int{2, 3, 4, 9, maxL} {
+						for _, off := range []uint32{qo[0], qo[1], qo[2], 1, 5, 9000} {
+							if l > maxL || int(off) > pos {
+								continue
+							}
+							wl, wc, wg := c.fastMatch(data, pos, maxL, l, off, q)
+							gl, gc, gg := h.fastMatch(pos, maxL, l, off, q)
+							if gl != wl || gc != wc || gg != wg {
+								t.Fatalf("position %d of %d, queue %v, match %d at %d: window search gives (%d, %d, %d), want (%d, %d, %d)",
+									pos, len(data), qo, l, off, gl, gc, gg, wl, wc, wg)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
