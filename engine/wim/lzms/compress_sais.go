@@ -37,16 +37,31 @@ func buildSA(text []byte, sa, tmp []uint32) uint32 {
 // saTypes marks the S-type suffixes of s in bits (1: S, 0: L).
 func saTypes[T byte | uint32](s []T, bits []uint32) {
 	n := len(s)
-	clear(bits[:(n+31)/32])
-	sType := false // the last suffix is L: the end sorts first
+	// A word at a time, without branches: a word is stored once its
+	// lowest position is done; the one holding only the last suffix
+	// (if any) stays clear.
+	bits[(n-1)>>5] = 0
+	var t, w uint32 // the type of suffix i+1 (the last is L); the word so far
+	c1 := s[n-1]
 	for i := n - 2; i >= 0; i-- {
-		if s[i] < s[i+1] || (s[i] == s[i+1] && sType) {
-			sType = true
-			bits[i>>5] |= 1 << (i & 31)
-		} else {
-			sType = false
+		c0 := s[i]
+		t = saB2U(c0 < c1) | saB2U(c0 == c1)&t
+		w |= t << (i & 31)
+		if i&31 == 0 {
+			bits[i>>5] = w
+			w = 0
 		}
+		c1 = c0
 	}
+}
+
+// saB2U is 1 for true, 0 for false.
+func saB2U(b bool) uint32 {
+	var x uint32
+	if b {
+		x = 1
+	}
+	return x
 }
 
 // lmsMask is the word w of the LMS bits: suffix i is leftmost S (S-type
