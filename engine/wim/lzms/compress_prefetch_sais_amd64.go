@@ -14,12 +14,6 @@ func saPrefetch8(s *byte, sa *uint32, m int, n uint32) uint32
 //go:noescape
 func saPrefetch32(s *uint32, sa *uint32, m int, n uint32) uint32
 
-// saPrefetchBits is saPrefetch8 for the type bits of position j-1 (the
-// word bits[(j-1)/32]).
-//
-//go:noescape
-func saPrefetchBits(bits *uint32, sa *uint32, m int, n uint32) uint32
-
 // saPrefetchBkt starts the cache misses of the bucket table entries the
 // induced sorts will use for the m entries at sa, in a text of 32-bit
 // symbols below len(bkt): bkt[s[j-1]] for each entry j, if j-1 < n. It

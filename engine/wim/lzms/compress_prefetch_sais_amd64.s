@@ -50,32 +50,6 @@ done32:
 	MOVL $0, ret+32(FP)
 	RET
 
-// func saPrefetchBits(bits *uint32, sa *uint32, m int, n uint32) uint32
-TEXT ·saPrefetchBits(SB), NOSPLIT, $0-36
-	MOVQ bits+0(FP), SI
-	MOVQ sa+8(FP), DI
-	MOVQ m+16(FP), CX
-	MOVL n+24(FP), R8
-	XORL R9, R9
-	TESTQ CX, CX
-	JLE doneb
-loopb:
-	MOVL (DI), AX
-	MOVL AX, DX
-	SARL $31, DX
-	XORL DX, AX
-	DECL AX
-	CMPL AX, R8
-	CMOVLCC R9, AX
-	SHRL $3, AX
-	PREFETCHT0 (SI)(AX*1)
-	ADDQ $4, DI
-	DECQ CX
-	JNZ loopb
-doneb:
-	MOVL $0, ret+32(FP)
-	RET
-
 // func saPrefetchBkt(s, bkt, sa *uint32, m int, n uint32) uint32
 TEXT ·saPrefetchBkt(SB), NOSPLIT, $0-44
 	MOVQ s+0(FP), SI

@@ -27,17 +27,6 @@ func saLoadAhead[T byte | uint16 | uint32](s []T, sa []uint32) (sink uint32) {
 	return sink
 }
 
-// saPrefetchBits is saPrefetch8 for the type bits of position j-1.
-func saPrefetchBits(bits *uint32, sa *uint32, m int, n uint32) uint32 {
-	var sink uint32
-	for _, j := range unsafe.Slice(sa, m) {
-		if p := saUnmark(j) - 1; p < n {
-			sink += *(*uint32)(unsafe.Add(unsafe.Pointer(bits), p>>5*4))
-		}
-	}
-	return sink
-}
-
 // saPrefetchBkt loads bkt[s[j-1]] for each entry j of the m at sa, if
 // j-1 < n.
 func saPrefetchBkt(s, bkt, sa *uint32, m int, n uint32) uint32 {

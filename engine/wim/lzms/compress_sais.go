@@ -1,6 +1,9 @@
 package lzms
 
-import "unsafe"
+import (
+	mbits "math/bits"
+	"unsafe"
+)
 
 // Suffix array construction by induced sorting (SA-IS: Nong, Zhang and
 // Chan, "Two Efficient Algorithms for Linear Time Suffix Array
@@ -34,22 +37,44 @@ func buildSA(text []byte, sa, tmp []uint32) uint32 {
 // saTypes marks the S-type suffixes of s in bits (1: S, 0: L).
 func saTypes[T byte | uint32](s []T, bits []uint32) {
 	n := len(s)
-	clear(bits[:(n+31)/32])
-	sType := false // the last suffix is L: the end sorts first
+	// A word at a time, without branches: a word is stored once its
+	// lowest position is done; the one holding only the last suffix
+	// (if any) stays clear.
+	bits[(n-1)>>5] = 0
+	var t, w uint32 // the type of suffix i+1 (the last is L); the word so far
+	c1 := s[n-1]
 	for i := n - 2; i >= 0; i-- {
-		if s[i] < s[i+1] || (s[i] == s[i+1] && sType) {
-			sType = true
-			bits[i>>5] |= 1 << (i & 31)
-		} else {
-			sType = false
+		c0 := s[i]
+		t = saB2U(c0 < c1) | saB2U(c0 == c1)&t
+		w |= t << (i & 31)
+		if i&31 == 0 {
+			bits[i>>5] = w
+			w = 0
 		}
+		c1 = c0
 	}
 }
 
-func isS(bits []uint32, i int) bool { return bits[i>>5]>>(i&31)&1 != 0 }
+// saB2U is 1 for true, 0 for false.
+func saB2U(b bool) uint32 {
+	var x uint32
+	if b {
+		x = 1
+	}
+	return x
+}
 
-// isLMS reports whether suffix i is leftmost S: S-type after an L-type.
-func isLMS(bits []uint32, i int) bool { return i > 0 && isS(bits, i) && !isS(bits, i-1) }
+// lmsMask is the word w of the LMS bits: suffix i is leftmost S (S-type
+// after an L-type) if bit i&31 of lmsMask(bits, i>>5) is set. Suffix 0 is
+// never LMS.
+func lmsMask(bits []uint32, w int) uint32 {
+	carry := uint32(1)
+	if w > 0 {
+		carry = bits[w-1] >> 31
+	}
+	c := bits[w]
+	return c &^ (c<<1 | carry)
+}
 
 // saCount fills cnt with each symbol's count in s.
 func saCount[T byte | uint32](s []T, cnt []uint32) {
@@ -257,8 +282,9 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	// ends and induce; the LMS suffixes come out marked, in order.
 	clear(sa)
 	saBuckets(s, cnt, bkt, k, true)
-	for i := 1; i < n; i++ {
-		if isLMS(bits, i) {
+	for w := range bits {
+		for m := lmsMask(bits, w); m != 0; m &= m - 1 {
+			i := w<<5 | mbits.TrailingZeros32(m)
 			c := s[i]
 			bkt[c]--
 			sa[bkt[c]] = uint32(i)
@@ -285,29 +311,45 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	}
 	// Name the LMS substrings in sorted order; equal substrings share a
 	// name. sa[n1 + pos/2] keeps the name of the substring at pos (LMS
-	// positions are at least 2 apart).
+	// positions are at least 2 apart); before that, its length (up to
+	// the next LMS position; 0 for the last, which runs into the end of
+	// the text and differs from every other), so that the naming
+	// compares lengths and symbols only (after sais-lite).
 	names := sa[n1:]
 	for i := range names {
 		names[i] = saEmpty
 	}
-	name := uint32(0)
 	prev := -1
+	for w := range bits {
+		for m := lmsMask(bits, w); m != 0; m &= m - 1 {
+			i := w<<5 | mbits.TrailingZeros32(m)
+			if prev >= 0 {
+				names[prev/2] = uint32(i - prev)
+			}
+			prev = i
+		}
+	}
+	names[prev/2] = 0
+	name := uint32(0)
+	prev = -1
+	prevLen := uint32(0)
 	for i0 := 0; i0 < n1; i0 += saBlock {
-		// lmsEqual reads the text and type bits at random
-		// positions, and the name goes to a random slot: prefetch
-		// them (one position early) saDist on.
+		// lmsEqual reads the text at random positions, and the
+		// length and name are in a random slot: prefetch them (one
+		// position early) saDist on.
 		if a := i0 + saDist; a < n1 {
 			e := min(a+saBlock, n1)
 			sink += saPrefetch(s, sa[a:e])
-			sink += saPrefetchBits(&bits[0], &sa[a], e-a, uint32(n))
 			sink += saPrefetch16((*uint16)(unsafe.Pointer(&names[0])), &sa[a], e-a, uint32(n))
 		}
 		for i := i0; i < min(i0+saBlock, n1); i++ {
 			pos := int(sa[i])
-			if prev < 0 || !lmsEqual(s, bits, prev, pos) {
+			l := names[pos/2]
+			if l == 0 || l != prevLen || !lmsEqual(s, prev, pos, int(l)) {
 				name++
 			}
 			prev = pos
+			prevLen = l
 			names[pos/2] = name - 1
 		}
 	}
@@ -331,9 +373,9 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	// sa1 holds the LMS suffixes sorted by their rank in s1: map them to
 	// text positions, then induce the whole array from them.
 	j = 0
-	for i := 1; i < n; i++ {
-		if isLMS(bits, i) {
-			s1[j] = uint32(i)
+	for w := range bits {
+		for m := lmsMask(bits, w); m != 0; m &= m - 1 {
+			s1[j] = uint32(w<<5 | mbits.TrailingZeros32(m))
 			j++
 		}
 	}
@@ -354,20 +396,16 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	return sink
 }
 
-// lmsEqual reports whether the LMS substrings at a and b (a != b) are
-// equal: the same symbols and types up to and including the next LMS
-// position. One running into the end of the text differs from any other.
-func lmsEqual[T byte | uint32](s []T, bits []uint32, a, b int) bool {
-	n := len(s)
-	for d := 0; ; d++ {
-		if a+d == n || b+d == n {
+// lmsEqual reports whether the LMS substrings at a and b, both l long
+// (up to the next LMS position, which neither is the last before the end
+// of the text), are equal. The symbols decide: the types follow from them
+// and the type at the end (S for both).
+func lmsEqual[T byte | uint32](s []T, a, b, l int) bool {
+	x, y := s[a:a+l+1], s[b:b+l+1]
+	for d := range x {
+		if x[d] != y[d] {
 			return false
-		}
-		if s[a+d] != s[b+d] || isS(bits, a+d) != isS(bits, b+d) {
-			return false
-		}
-		if d > 0 && (isLMS(bits, a+d) || isLMS(bits, b+d)) {
-			return true
 		}
 	}
+	return true
 }
