@@ -1,7 +1,9 @@
 package lzms
 
 import (
+	"iter"
 	mbits "math/bits"
+	"slices"
 	"unsafe"
 )
 
@@ -74,6 +76,20 @@ func lmsMask(bits []uint32, w int) uint32 {
 	}
 	c := bits[w]
 	return c &^ (c<<1 | carry)
+}
+
+// saLMS yields the positions of the LMS suffixes in text order, a word of
+// type bits at a time (see lmsMask).
+func saLMS(bits []uint32) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for w := range bits {
+			for m := lmsMask(bits, w); m != 0; m &= m - 1 {
+				if !yield(w<<5 | mbits.TrailingZeros32(m)) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // saCount fills cnt with each symbol's count in s.
@@ -282,13 +298,10 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	// ends and induce; the LMS suffixes come out marked, in order.
 	clear(sa)
 	saBuckets(s, cnt, bkt, k, true)
-	for w := range bits {
-		for m := lmsMask(bits, w); m != 0; m &= m - 1 {
-			i := w<<5 | mbits.TrailingZeros32(m)
-			c := s[i]
-			bkt[c]--
-			sa[bkt[c]] = uint32(i)
-		}
+	for i := range saLMS(bits) {
+		c := s[i]
+		bkt[c]--
+		sa[bkt[c]] = uint32(i)
 	}
 	sink += induceL(s, sa, cnt, bkt, k, true)
 	sink += induceS(s, sa, cnt, bkt, k, true)
@@ -320,14 +333,11 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 		names[i] = saEmpty
 	}
 	prev := -1
-	for w := range bits {
-		for m := lmsMask(bits, w); m != 0; m &= m - 1 {
-			i := w<<5 | mbits.TrailingZeros32(m)
-			if prev >= 0 {
-				names[prev/2] = uint32(i - prev)
-			}
-			prev = i
+	for i := range saLMS(bits) {
+		if prev >= 0 {
+			names[prev/2] = uint32(i - prev)
 		}
+		prev = i
 	}
 	names[prev/2] = 0
 	name := uint32(0)
@@ -373,11 +383,9 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	// sa1 holds the LMS suffixes sorted by their rank in s1: map them to
 	// text positions, then induce the whole array from them.
 	j = 0
-	for w := range bits {
-		for m := lmsMask(bits, w); m != 0; m &= m - 1 {
-			s1[j] = uint32(w<<5 | mbits.TrailingZeros32(m))
-			j++
-		}
+	for i := range saLMS(bits) {
+		s1[j] = uint32(i)
+		j++
 	}
 	for i := range sa1 {
 		sa1[i] = s1[sa1[i]]
@@ -401,11 +409,5 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 // of the text), are equal. The symbols decide: the types follow from them
 // and the type at the end (S for both).
 func lmsEqual[T byte | uint32](s []T, a, b, l int) bool {
-	x, y := s[a:a+l+1], s[b:b+l+1]
-	for d := range x {
-		if x[d] != y[d] {
-			return false
-		}
-	}
-	return true
+	return slices.Equal(s[a:a+l+1], s[b:b+l+1])
 }
