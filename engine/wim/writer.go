@@ -121,10 +121,14 @@ type Writer struct {
 	info  *Info
 
 	// The existing file (OpenAppend).
-	origSize     int64       // its size when opened
-	origFlags    uint32      // its header flags when opened
-	oldTable     []BlobEntry // its blob table entries, raw, in order
-	oldMeta      []int       // indexes in oldTable of the images' metadata entries
+	origSize  int64  // its size when opened
+	origFlags uint32 // its header flags when opened
+	oldTable  []byte // its blob table as stored, entry by entry
+	oldMeta   []int  // indexes in oldTable of the images' metadata entries
+	// old is its blob table as read: the file blobs it holds, found by
+	// digest. They are not copied into have: a Res.rwm has an entry per
+	// file of its group.
+	old          *blobTable
 	oldIntegrity *integrityTable
 	oldTableEnd  int64
 	oldSolidSize map[int64]int64 // uncompressed size of its solid resources, by offset
@@ -134,7 +138,7 @@ type Writer struct {
 	bootIndex       int          // 1-based, among the images at Close
 
 	mu      sync.Mutex
-	have    map[Hash]int64 // file blobs in the output (old, new, queued): size
+	have    map[Hash]int64 // file blobs added (new, queued), not in old: size
 	newBlob []BlobEntry    // file blobs written, in file order
 	newMeta []*metaSlot    // metadata resources of added images
 	refs    map[Hash]uint32
@@ -377,9 +381,7 @@ func (w *Writer) SetTotal(n int64) { w.total.Store(n) }
 
 // HasBlob reports whether the file holds (or will hold) blob h.
 func (w *Writer) HasBlob(h Hash) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	_, ok := w.have[h]
+	_, ok := w.blobSize(h)
 	return ok
 }
 
@@ -389,10 +391,56 @@ func (w *Writer) BlobSize(h Hash) (int64, bool) { return w.blobSize(h) }
 
 // blobSize returns the size of blob h if the file holds it.
 func (w *Writer) blobSize(h Hash) (int64, bool) {
+	if n, ok := w.oldSize(h); ok {
+		return n, true
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n, ok := w.have[h]
 	return n, ok
+}
+
+// oldSize returns the size of blob h if the file held it when opened
+// (OpenAppend). The old table does not change: no lock.
+func (w *Writer) oldSize(h Hash) (int64, bool) {
+	if w.old == nil {
+		return 0, false
+	}
+	i, ok := w.old.find(h)
+	if !ok {
+		return 0, false
+	}
+	return w.old.entries[i].Size(), true
+}
+
+// claim records blob h of size bytes as added unless the file holds it
+// already, and reports whether it did; w.mu must be held.
+func (w *Writer) claim(h Hash, size int64) bool {
+	if _, ok := w.oldSize(h); ok {
+		return false
+	}
+	if _, dup := w.have[h]; dup {
+		return false
+	}
+	w.have[h] = size
+	return true
+}
+
+// blobSizes yields the size of every file blob the file holds (or will
+// hold).
+func (w *Writer) blobSizes(yield func(int64)) {
+	if w.old != nil {
+		for _, e := range w.old.entries {
+			if !e.IsMetadata() {
+				yield(e.Size())
+			}
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, n := range w.have {
+		yield(n)
+	}
 }
 
 // AddRef adds n references to blob h, which the file holds: the reference
@@ -517,11 +565,7 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 			}
 			if meta == nil {
 				w.mu.Lock()
-				if _, dup := w.have[b.hash]; dup {
-					b.drop = true
-				} else {
-					w.have[b.hash] = size
-				}
+				b.drop = !w.claim(b.hash, size)
 				w.mu.Unlock()
 			}
 			if b.drop && !queued {
@@ -1038,7 +1082,7 @@ func (w *Writer) copyFound(ctx context.Context, f foundBlob) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if _, err := o.resourceFor(e.Res, "blob "+h.String()); err != nil {
+		if err := o.checkStored(e.Res, "blob ", h); err != nil {
 			return err
 		}
 		w.mu.Lock()
@@ -1270,9 +1314,10 @@ func (w *Writer) finish() error {
 	// Image metadata entries, image order, then file blobs.
 	var table []byte
 	var meta []ResourceHeader // metadata resources of the images, in order
-	oldIdx := make(map[Hash]int)
-	keepOld := make([]bool, len(w.oldTable))
-	for i := range w.oldTable {
+	nOld := len(w.oldTable) / blobEntrySize
+	oldEntry := func(i int) BlobEntry { return decodeBlobEntry(w.oldTable[i*blobEntrySize:]) }
+	keepOld := make([]bool, nOld)
+	for i := range keepOld {
 		keepOld[i] = true
 	}
 	for k, i := range w.oldMeta {
@@ -1280,35 +1325,51 @@ func (w *Writer) finish() error {
 			keepOld[i] = false
 		}
 	}
-	for i, e := range w.oldTable {
-		if !e.IsMetadata() && !e.Hash.IsZero() {
-			if _, ok := oldIdx[e.Hash]; !ok {
-				oldIdx[e.Hash] = i
-			}
-		}
-	}
 	w.mu.Lock()
 	refs := w.refs
 	newBlob := w.newBlob
 	w.mu.Unlock()
-	table = slices.Grow(table, blobEntrySize*(len(w.oldTable)+len(w.newMeta)+len(newBlob)))
+	oldSolid := w.oldVersionSolid
+	// first reports whether old entry i is the first of the table with its
+	// digest: the one that counts the references. Only asked when there
+	// are references to count or solid runs to move.
+	var oldIdx map[Hash]int
+	first := func(i int, e *BlobEntry) bool {
+		if e.IsMetadata() || e.Hash.IsZero() {
+			return false
+		}
+		if oldIdx == nil {
+			oldIdx = make(map[Hash]int, nOld)
+			for j := nOld - 1; j >= 0; j-- {
+				if o := oldEntry(j); !o.IsMetadata() && !o.Hash.IsZero() {
+					oldIdx[o.Hash] = j
+				}
+			}
+		}
+		return oldIdx[e.Hash] == i
+	}
+	table = slices.Grow(table, blobEntrySize*(nOld+len(w.newMeta)+len(newBlob)))
 	// Solid entries of the old table move, run by run, into the one solid
 	// run written last (see appendSolidTable).
-	oldSolid := w.oldVersionSolid
 	var runs []solidRun
 	oldFirst := make(map[Hash]bool)
-	for i, e := range w.oldTable {
+	prevSolid := false
+	for i := range nOld {
+		e := oldEntry(i)
+		solid := e.Res.Flags&ResSolid != 0
+		startsRun := !prevSolid
+		prevSolid = solid
 		if !keepOld[i] {
 			continue
 		}
 		if oldSolid {
-			if e.Res.Flags&ResSolid != 0 {
-				if i == 0 || w.oldTable[i-1].Res.Flags&ResSolid == 0 {
+			if solid {
+				if i == 0 || startsRun {
 					runs = append(runs, solidRun{})
 				}
 				r := &runs[len(runs)-1]
 				r.entries = append(r.entries, e)
-				if !e.IsMetadata() && !e.Hash.IsZero() && oldIdx[e.Hash] == i {
+				if first(i, &e) {
 					oldFirst[e.Hash] = true
 				}
 				continue
@@ -1317,14 +1378,14 @@ func (w *Writer) finish() error {
 			// The flag means nothing in the old version: keep it so.
 			e.Res.Flags &^= ResSolid
 		}
-		if !e.IsMetadata() && !e.Hash.IsZero() && oldIdx[e.Hash] == i {
+		if len(refs) > 0 && first(i, &e) {
 			e.RefCount = satAdd(e.RefCount, refs[e.Hash])
 		}
 		table = e.appendEncode(table)
 	}
 	for k, i := range w.oldMeta {
 		if !w.removed[k+1] {
-			meta = append(meta, w.oldTable[i].Res)
+			meta = append(meta, oldEntry(i).Res)
 		}
 	}
 	for _, s := range w.newMeta {
