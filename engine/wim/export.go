@@ -169,7 +169,7 @@ func exportInto(ctx context.Context, w *Writer, src *WIM, images []int, imgs []*
 		names[info.Name] = true
 		infos[k] = info
 	}
-	plan, err := w.planImageBlobs(src, imgs)
+	plan, err := w.planImageBlobs(src, blobUsers(imgs))
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,23 @@ func exportInto(ctx context.Context, w *Writer, src *WIM, images []int, imgs []*
 // the order they are stored. The images come from src.Image; their sizes
 // give the progress total.
 func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) error {
-	plan, err := w.planImageBlobs(src, imgs)
+	return w.CopyBlobsOf(ctx, src, blobUsers(imgs)...)
+}
+
+func blobUsers(imgs []*Image) []BlobUser {
+	users := make([]BlobUser, len(imgs))
+	for i, img := range imgs {
+		users[i] = img
+	}
+	return users
+}
+
+// CopyBlobsOf is CopyImageBlobs for images given as trees or as their
+// references alone (ImageRefs). Into a solid file, the trees' names give
+// the order of the data (see solidSortKey); the blobs of references alone
+// keep their order in src.
+func (w *Writer) CopyBlobsOf(ctx context.Context, src *WIM, users ...BlobUser) error {
+	plan, err := w.planImageBlobs(src, users)
 	if err != nil {
 		return err
 	}
@@ -238,7 +254,7 @@ type blobPlan struct {
 
 // planImageBlobs plans CopyImageBlobs's copy of the blobs of imgs (images
 // of src) that w does not hold, and sets the progress total.
-func (w *Writer) planImageBlobs(src *WIM, imgs []*Image) (blobPlan, error) {
+func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	type loc struct {
 		foundBlob
 		file  int
@@ -253,7 +269,11 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []*Image) (blobPlan, error) {
 		// file that has it. Blobs already in solid resources keep their
 		// order, as wimlib keeps it.
 		names = make(map[Hash]string)
-		for _, img := range imgs {
+		for _, u := range imgs {
+			img, ok := u.(*Image)
+			if !ok {
+				continue
+			}
 			for f := range img.All() {
 				if _, ok := names[f.Hash]; !ok && !f.Hash.IsZero() && f.Name != "" {
 					names[f.Hash] = f.Name

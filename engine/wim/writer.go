@@ -368,6 +368,9 @@ func (w *Writer) Compression() Compression { return w.codec }
 // ChunkSize returns the chunk size of compressed resources (0 for None).
 func (w *Writer) ChunkSize() int { return w.chunk }
 
+// Solid reports whether new file blobs go into solid resources.
+func (w *Writer) Solid() bool { return w.solid.on }
+
 // ImageCount returns the number of images the file will have.
 func (w *Writer) ImageCount() int { return len(w.info.Images) }
 
@@ -1101,16 +1104,37 @@ func (w *Writer) copyFound(ctx context.Context, f foundBlob) error {
 
 // canRawCopy reports whether blob e of o can be copied as stored.
 func (w *Writer) canRawCopy(o *WIM, e *BlobEntry) bool {
-	if w.opts.Recompress || e.Solid != nil || e.Res.Flags&(ResSolid|ResFree) != 0 {
+	return !w.opts.Recompress && storedAs(o, e, w.codec, w.chunk)
+}
+
+// storedAs reports whether blob e of o can be copied as stored into a
+// file of codec c and chunk size chunk.
+func storedAs(o *WIM, e *BlobEntry, c Compression, chunk int) bool {
+	if e.Solid != nil || e.Res.Flags&(ResSolid|ResFree) != 0 {
 		return false
 	}
 	oc := o.hdr.Compression()
 	if e.Res.Compressed() {
-		return w.codec != None && oc == w.codec && int(o.hdr.ChunkSize) == w.chunk
+		return c != None && oc == c && int(o.hdr.ChunkSize) == chunk
 	}
 	// A blob stored raw: the same bytes whatever the codec, and what
 	// compressing it with the same codec would give again.
-	return w.codec == None || (oc == w.codec && int(o.hdr.ChunkSize) == w.chunk)
+	return c == None || (oc == c && int(o.hdr.ChunkSize) == chunk)
+}
+
+// MetadataStoredAs reports whether the metadata resource of image index
+// can be copied as stored into a file of codec c and chunk size chunk
+// (written without Recompress): AddImageFrom then copies it so, and
+// AddImageRefs can add the image.
+func (w *WIM) MetadataStoredAs(index int, c Compression, chunk int) bool {
+	e, err := w.MetadataEntry(index)
+	if err != nil {
+		return false
+	}
+	if c == None {
+		chunk = 0
+	}
+	return storedAs(w, &e, c, chunk)
 }
 
 // Flush waits until everything queued so far is written to the file and,
@@ -1692,7 +1716,22 @@ func (w *Writer) AddImageFrom(ctx context.Context, src *WIM, index int, img *Ima
 	return w.addImage(ctx, img, info, src, index)
 }
 
+// AddImageRefs adds image refs.Index() of src as AddImageFrom does, from
+// what (*WIM).ImageRefs read of it, its metadata resource copied as
+// stored: the file must take it so (see (*WIM).MetadataStoredAs), or it
+// is an error.
+func (w *Writer) AddImageRefs(ctx context.Context, src *WIM, refs *ImageRefs, info ImageInfo) (int, error) {
+	return w.addImageWith(ctx, nil, refs, info, src, refs.index)
+}
+
 func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *WIM, index int) (int, error) {
+	return w.addImageWith(ctx, img, nil, info, src, index)
+}
+
+// addImageWith adds an image from its tree img, or from its references
+// alone (refs: src and index are then set and the metadata resource is
+// copied as stored).
+func (w *Writer) addImageWith(ctx context.Context, img *Image, lite *ImageRefs, info ImageInfo, src *WIM, index int) (int, error) {
 	if w.finished {
 		return 0, fmt.Errorf("wim: %s: writer is closed", w.name)
 	}
@@ -1728,10 +1767,23 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 			missing = &MissingBlobError{Hash: h, File: w.name, Hint: "needed by " + img.pathOf(f) + " of the new image; write it first"}
 		}
 	}
-	for f := range img.All() {
-		count(f, f.Hash, &f.Size)
-		for i := range f.Streams {
-			count(f, f.Streams[i].Hash, &f.Streams[i].Size)
+	if lite != nil {
+		for h := range lite.BlobRefs() {
+			if h.IsZero() {
+				continue
+			}
+			if _, ok := w.blobSize(h); ok {
+				refs[h]++
+			} else if !metaOnly {
+				return 0, &MissingBlobError{Hash: h, File: w.name, Hint: fmt.Sprintf("needed by image %d of %s, the new image; write it first", index, src.name)}
+			}
+		}
+	} else {
+		for f := range img.All() {
+			count(f, f.Hash, &f.Size)
+			for i := range f.Streams {
+				count(f, f.Streams[i].Hash, &f.Streams[i].Size)
+			}
 		}
 	}
 	if missing != nil {
@@ -1753,6 +1805,9 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 			}
 			raw = true
 		}
+	}
+	if !raw && lite != nil {
+		return 0, fmt.Errorf("wim: %s: the metadata resource of image %d of %s cannot be copied as stored (codec or chunk size differ)", w.name, index, src.name)
 	}
 	if !raw {
 		if err := w.drainSolid(ctx); err != nil {
@@ -1776,7 +1831,12 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 		}
 	}
 	w.mu.Unlock()
-	st := img.treeStats()
+	var st imageStats
+	if lite != nil {
+		st = lite.stats
+	} else {
+		st = img.treeStats()
+	}
 	info.DirCount, info.FileCount = st.DirCount, st.FileCount
 	info.TotalBytes, info.HardLinkBytes = st.TotalBytes, st.HardLinkBytes
 	t := now()
