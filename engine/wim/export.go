@@ -240,6 +240,13 @@ func (w *Writer) CopyBlobsOf(ctx context.Context, src *WIM, users ...BlobUser) e
 	if err != nil {
 		return err
 	}
+	if !w.solid.on {
+		// An entry per blob copied: room made once, not doubled as they
+		// are recorded.
+		w.mu.Lock()
+		w.newBlob = slices.Grow(w.newBlob, len(plan.blobs))
+		w.mu.Unlock()
+	}
 	return w.copyPlanned(ctx, plan)
 }
 
@@ -261,7 +268,9 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 		off   int64 // of its resource
 		inner int64 // in a solid resource
 		size  int64
-		key   solidSortKey
+		// key is set for the file blobs of a solid file (see
+		// solidSortKey); nil stands for the zero key.
+		key *solidSortKey
 	}
 	var names map[Hash]string
 	if w.solid.on {
@@ -286,7 +295,15 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	// Each blob is taken once: seen marks it by its entry in the file
 	// that holds it (no map of every digest the images use).
 	seen := make([][]bool, len(files))
-	var locs []loc
+	// Room for every reference that is known ahead: the part not used
+	// costs no memory, a slice doubling as it fills costs copies.
+	n := 0
+	for _, u := range imgs {
+		if r, ok := u.(*ImageRefs); ok {
+			n += len(r.refs)
+		}
+	}
+	locs := make([]loc, 0, n)
 	var missing error
 	add := func(h Hash) {
 		if h.IsZero() || missing != nil {
@@ -315,7 +332,8 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 		if e.Solid != nil {
 			l.off, l.inner = e.Solid.Res.Offset, e.Res.Offset
 		} else if w.solid.on {
-			l.key = newSolidSortKey(names[h])
+			k := newSolidSortKey(names[h])
+			l.key = &k
 		}
 		locs = append(locs, l)
 	}
@@ -329,9 +347,18 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	}
 	// In the order the sources are stored, for reading; for solid
 	// resources, files alike together first (see solidSortKey).
+	var zero solidSortKey
+	key := func(k *solidSortKey) solidSortKey {
+		if k == nil {
+			return zero
+		}
+		return *k
+	}
 	slices.SortStableFunc(locs, func(a, b loc) int {
-		if c := a.key.compare(b.key); c != 0 {
-			return c
+		if (a.key != nil || b.key != nil) && a.key != b.key {
+			if c := key(a.key).compare(key(b.key)); c != 0 {
+				return c
+			}
 		}
 		if a.file != b.file {
 			return a.file - b.file

@@ -1372,7 +1372,25 @@ func (w *Writer) finish() error {
 		}
 		return oldIdx[e.Hash] == i
 	}
-	table = slices.Grow(table, blobEntrySize*(nOld+len(w.newMeta)+len(newBlob)))
+	table = slices.Grow(table, blobEntrySize*(len(w.newMeta)+len(newBlob)))
+	// The table is written in pieces: runs of old entries that stay as
+	// they are, from the old table as stored (a Res.rwm's is megabytes,
+	// not worth copying), and the entries encoded anew, from table.
+	var pieces [][]byte
+	fresh := 0 // entries of table from here are not in pieces yet
+	takeFresh := func() {
+		if len(table) > fresh {
+			pieces = append(pieces, table[fresh:len(table):len(table)])
+			fresh = len(table)
+		}
+	}
+	same := -1 // the run of old entries kept as stored starts here
+	endSame := func(i int) {
+		if same >= 0 {
+			pieces = append(pieces, w.oldTable[same*blobEntrySize:i*blobEntrySize])
+			same = -1
+		}
+	}
 	// Solid entries of the old table move, run by run, into the one solid
 	// run written last (see appendSolidTable).
 	var runs []solidRun
@@ -1384,6 +1402,7 @@ func (w *Writer) finish() error {
 		startsRun := !prevSolid
 		prevSolid = solid
 		if !keepOld[i] {
+			endSame(i)
 			continue
 		}
 		if oldSolid {
@@ -1396,17 +1415,29 @@ func (w *Writer) finish() error {
 				if first(i, &e) {
 					oldFirst[e.Hash] = true
 				}
+				endSame(i)
 				continue
 			}
-		} else if w.solid.on {
+		}
+		stored := e
+		if !oldSolid && w.solid.on {
 			// The flag means nothing in the old version: keep it so.
 			e.Res.Flags &^= ResSolid
 		}
 		if len(refs) > 0 && first(i, &e) {
 			e.RefCount = satAdd(e.RefCount, refs[e.Hash])
 		}
+		if e == stored {
+			if same < 0 {
+				takeFresh()
+				same = i
+			}
+			continue
+		}
+		endSame(i)
 		table = e.appendEncode(table)
 	}
+	endSame(nOld)
 	for k, i := range w.oldMeta {
 		if !w.removed[k+1] {
 			meta = append(meta, oldEntry(i).Res)
@@ -1431,6 +1462,11 @@ func (w *Writer) finish() error {
 			return err
 		}
 	}
+	takeFresh()
+	var tableSize int64
+	for _, p := range pieces {
+		tableSize += int64(len(p))
+	}
 	if len(meta) != len(w.info.Images) {
 		return fmt.Errorf("wim: %s: %d metadata resources for %d images in the XML data", w.name, len(meta), len(w.info.Images))
 	}
@@ -1439,8 +1475,10 @@ func (w *Writer) finish() error {
 	h.Flags &^= FlagWriteInProgress
 	h.ImageCount = uint32(len(w.info.Images))
 	pos := w.out.pos()
-	h.BlobTable = ResourceHeader{Offset: pos, StoredSize: int64(len(table)), Size: int64(len(table)), Flags: ResMetadata}
-	w.out.write(table)
+	h.BlobTable = ResourceHeader{Offset: pos, StoredSize: tableSize, Size: tableSize, Flags: ResMetadata}
+	for _, p := range pieces {
+		w.out.write(p)
+	}
 	w.hook("after-table")
 
 	w.info.TotalBytes = w.out.pos()
