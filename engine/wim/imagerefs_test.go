@@ -125,7 +125,7 @@ func TestImageRefsMatchImage(t *testing.T) {
 			}
 		}
 	}
-	t.Run("fixtures", func(t *testing.T) {
+	fixtures := func(t *testing.T) {
 		n := 0
 		for name, b := range fuzzSeeds(t) {
 			w, err := newWIM(name, bytes.NewReader(b), int64(len(b)))
@@ -138,8 +138,18 @@ func TestImageRefsMatchImage(t *testing.T) {
 		if n < 3 {
 			t.Fatalf("only %d fixtures", n)
 		}
+	}
+	t.Run("fixtures", fixtures)
+	t.Run("fixtures read into bigBuf", func(t *testing.T) {
+		old := bigBufMin
+		bigBufMin = 0
+		defer func() { bigBufMin = old }()
+		fixtures(t)
 	})
 	t.Run("hostile", func(t *testing.T) {
+		old := bigBufMin
+		bigBufMin = 0
+		defer func() { bigBufMin = old }()
 		for _, tc := range hostileCases() {
 			name := filepath.Join(t.TempDir(), "hostile.wim")
 			if err := os.WriteFile(name, metaWIM(tc.data()), 0o644); err != nil {
