@@ -234,7 +234,7 @@ func needTrees(sw *wim.WIM, plan []*plannedImage, w *wim.Writer) error {
 }
 
 // imagesRead waits until the images' metadata is read (each plannedImage's
-// img set) and returns the error reading it, if any.
+// img or refs set) and returns the error reading it, if any.
 func (a *addition) imagesRead() error {
 	if a.read != nil {
 		a.readErr = <-a.read
