@@ -65,9 +65,13 @@ func groupCodec(h wim.Header) (wim.Compression, int) {
 type plannedImage struct {
 	index int
 	img   *wim.Image
-	info  wim.ImageInfo
-	file  string
-	ref   ImageRef
+	// refs is what the add needs of the image when its metadata resource
+	// is copied as stored: its blobs, not its tree (see readPlanned);
+	// img is then nil.
+	refs *wim.ImageRefs
+	info wim.ImageInfo
+	file string
+	ref  ImageRef
 }
 
 // AddImage adds images of the WIM file src to the store and returns their
@@ -161,16 +165,76 @@ type addition struct {
 	readErr error
 }
 
-// startReading reads the images' metadata of a in a goroutine.
+// user returns what p uses blobs through: its tree or its references.
+func (p *plannedImage) user() wim.BlobUser {
+	if p.img != nil {
+		return p.img
+	}
+	return p.refs
+}
+
+// users returns what the images of plan use blobs through.
+func users(plan []*plannedImage) []wim.BlobUser {
+	u := make([]wim.BlobUser, len(plan))
+	for i, p := range plan {
+		u[i] = p.user()
+	}
+	return u
+}
+
+// startReading reads the images' metadata of a in a goroutine: their
+// references alone where the group's files will take their metadata
+// resources as stored (the codec a new group would have; see needTrees).
 func (a *addition) startReading() {
 	a.read = make(chan error, 1)
+	codec, chunk := groupCodec(a.sw.Header())
 	go func() {
-		a.read <- wim.Guard(func() error { return readImages(a.sw, a.plan) })
+		a.read <- wim.Guard(func() error { return readPlanned(a.sw, a.plan, codec, chunk) })
 	}()
 }
 
+// readPlanned reads the images of plan from sw: the references of those
+// whose metadata resources a file of codec and chunk size takes as stored
+// (ImageRefs), the trees of the others.
+func readPlanned(sw *wim.WIM, plan []*plannedImage, codec wim.Compression, chunk int) error {
+	for _, p := range plan {
+		if !sw.MetadataStoredAs(p.index, codec, chunk) {
+			img, err := sw.Image(p.index)
+			if err != nil {
+				return err
+			}
+			p.img = img
+			continue
+		}
+		refs, err := sw.ImageRefs(p.index)
+		if err != nil {
+			return err
+		}
+		p.refs = refs
+	}
+	return nil
+}
+
+// needTrees reads the trees of the images of plan read as references
+// alone that w (the group's Res.rwm, whose codec and chunk size the image
+// files get) cannot take as they are: their metadata resources are not
+// copied as stored, or w is solid (the names order its data).
+func needTrees(sw *wim.WIM, plan []*plannedImage, w *wim.Writer) error {
+	for _, p := range plan {
+		if p.img != nil || (!w.Solid() && sw.MetadataStoredAs(p.index, w.Compression(), w.ChunkSize())) {
+			continue
+		}
+		img, err := sw.Image(p.index)
+		if err != nil {
+			return err
+		}
+		p.img, p.refs = img, nil
+	}
+	return nil
+}
+
 // imagesRead waits until the images' metadata is read (each plannedImage's
-// img set) and returns the error reading it, if any.
+// img or refs set) and returns the error reading it, if any.
 func (a *addition) imagesRead() error {
 	if a.read != nil {
 		a.readErr = <-a.read
@@ -258,11 +322,11 @@ func (s *Store) writeAdd(ctx context.Context, a *addition) error {
 		w.Abort()
 		return err
 	}
-	imgs := make([]*wim.Image, len(a.plan))
-	for i, p := range a.plan {
-		imgs[i] = p.img
+	if err := needTrees(a.sw, a.plan, w); err != nil {
+		w.Abort()
+		return err
 	}
-	codec, chunk, err := fillRes(ctx, w, a.sw, imgs, a.checkWhileAdding, a.o.Progress)
+	codec, chunk, err := fillRes(ctx, w, a.sw, users(a.plan), a.checkWhileAdding, a.o.Progress)
 	if err != nil {
 		return err
 	}
@@ -301,7 +365,7 @@ func (s *Store) writeAddImages(ctx context.Context, a *addition, codec wim.Compr
 		if a.newGroup {
 			name = p.file + ".wim"
 		}
-		if err := writeImageFile(ctx, imageFile{name: filepath.Join(a.dir, name), src: a.sw, index: p.index, img: p.img, info: p.info, codec: codec, chunk: chunk, rpfix: rpfix, noSync: true}); err != nil {
+		if err := writeImageFile(ctx, imageFile{name: filepath.Join(a.dir, name), src: a.sw, index: p.index, img: p.img, refs: p.refs, info: p.info, codec: codec, chunk: chunk, rpfix: rpfix, noSync: true}); err != nil {
 			return written, err
 		}
 		written = append(written, name)
@@ -603,17 +667,13 @@ func checkSourceData(ctx context.Context, sw *wim.WIM, res string, plan []*plann
 			rw.Close()
 		}
 	}
-	imgs := make([]*wim.Image, len(plan))
-	for i, p := range plan {
-		imgs[i] = p.img
-	}
-	hashes, total := newBlobs(func(h wim.Hash) bool { return have[h] }, imgs)
+	hashes, total := newBlobs(func(h wim.Hash) bool { return have[h] }, users(plan))
 	return checkBlobs(ctx, sw, hashes, total, report)
 }
 
 // newBlobs returns the blobs imgs use that have says are held already,
 // each once, and their total size.
-func newBlobs(have func(wim.Hash) bool, imgs []*wim.Image) ([]wim.Hash, int64) {
+func newBlobs(have func(wim.Hash) bool, imgs []wim.BlobUser) ([]wim.Hash, int64) {
 	var hashes []wim.Hash
 	var total int64
 	seen := map[wim.Hash]bool{}
@@ -730,14 +790,18 @@ func checkBlobs(ctx context.Context, sw *wim.WIM, hashes []wim.Hash, total int64
 // growRes adds the data of imgs (images of src) to group g's Res.rwm:
 // see growResAt.
 func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
-	return s.growResAt(ctx, s.ResPath(g), src, imgs, check, report)
+	u := make([]wim.BlobUser, len(imgs))
+	for i, img := range imgs {
+		u[i] = img
+	}
+	return s.growResAt(ctx, s.ResPath(g), src, u, check, report)
 }
 
 // growResAt adds the data of imgs (images of src) to the Res.rwm res,
 // creating it when missing, and returns its codec. With check, the data new
 // to Res.rwm is read from src and checked against its digests while it is
 // appended; a failure aborts the append, leaving Res.rwm as it was.
-func (s *Store) growResAt(ctx context.Context, res string, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
+func (s *Store) growResAt(ctx context.Context, res string, src *wim.WIM, imgs []wim.BlobUser, check bool, report progress.Func) (wim.Compression, int, error) {
 	w, err := openRes(res, src, report)
 	if err != nil {
 		return 0, 0, err
@@ -759,7 +823,7 @@ func openRes(res string, src *wim.WIM, report progress.Func) (*wim.Writer, error
 
 // fillRes is growResAt's work once Res.rwm is open in w: it adds the data
 // of imgs, checking it with check, and closes w (aborts it on failure).
-func fillRes(ctx context.Context, w *wim.Writer, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
+func fillRes(ctx context.Context, w *wim.Writer, src *wim.WIM, imgs []wim.BlobUser, check bool, report progress.Func) (wim.Compression, int, error) {
 	var err error
 	codec, chunk := w.Compression(), w.ChunkSize()
 	checked := func() error { return nil }
@@ -775,7 +839,7 @@ func fillRes(ctx context.Context, w *wim.Writer, src *wim.WIM, imgs []*wim.Image
 		}()
 		checked = func() error { return <-result }
 	}
-	err = w.CopyImageBlobs(ctx, src, imgs...)
+	err = w.CopyBlobsOf(ctx, src, imgs...)
 	if err == nil && check {
 		// The copied data goes to disk while the check runs, not after
 		// it: Close then syncs only the new tables before the header.
@@ -822,7 +886,10 @@ type imageFile struct {
 	src   *wim.WIM
 	index int
 	img   *wim.Image
-	info  wim.ImageInfo
+	// refs, when set instead of img, is what ImageRefs read of the image:
+	// its metadata resource must then be copied as stored.
+	refs *wim.ImageRefs
+	info wim.ImageInfo
 	// The file's compression, chunk size and RP_FIX flag.
 	codec wim.Compression
 	chunk int
@@ -838,7 +905,9 @@ func writeImageFile(ctx context.Context, f imageFile) error {
 	if err != nil {
 		return err
 	}
-	if f.src != nil {
+	if f.refs != nil {
+		_, err = w.AddImageRefs(ctx, f.src, f.refs, f.info)
+	} else if f.src != nil {
 		_, err = w.AddImageFrom(ctx, f.src, f.index, f.img, f.info)
 	} else {
 		_, err = w.AddImage(ctx, f.img, f.info)

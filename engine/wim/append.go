@@ -99,9 +99,9 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 			return nil, err
 		}
 	}
-	// The old blobs are known before the first is added: the map is made
-	// at its size, not grown entry by entry.
-	w.have = make(map[Hash]int64, len(src.table.entries))
+	// The old blobs are found through the table as read, not copied into
+	// have, which holds only the blobs added.
+	w.old = src.table
 	w.init()
 	fail := func(err error) (*Writer, error) {
 		w.stopPipeline()
@@ -113,25 +113,19 @@ func OpenAppend(name string, opts WriteOptions) (*Writer, error) {
 	end := max(int64(HeaderSize), h.BlobTable.End(), h.XML.End(), h.Integrity.End())
 	w.oldTableEnd = h.BlobTable.End()
 	metaSeen := 0
-	w.oldTable = make([]BlobEntry, 0, len(raw)/blobEntrySize)
-	for i := 0; i+blobEntrySize <= len(raw); i += blobEntrySize {
+	w.oldTable = raw[:len(raw)/blobEntrySize*blobEntrySize]
+	for i := 0; i < len(w.oldTable); i += blobEntrySize {
 		e := decodeBlobEntry(raw[i:])
-		w.oldTable = append(w.oldTable, e)
 		if e.Res.Flags&ResSolid == 0 || h.Version != VersionSolid {
 			end = max(end, e.Res.End())
 		}
 		if e.IsMetadata() && e.Part == h.Part && e.RefCount != 0 && !e.Hash.IsZero() && e.Res.Size != 0 && metaSeen < int(h.ImageCount) {
-			w.oldMeta = append(w.oldMeta, len(w.oldTable)-1)
+			w.oldMeta = append(w.oldMeta, i/blobEntrySize)
 			metaSeen++
 		}
 	}
 	for _, s := range solids {
 		end = max(end, s.Res.End())
-	}
-	for _, e := range src.table.entries {
-		if !e.IsMetadata() {
-			w.have[e.Hash] = e.Size()
-		}
 	}
 	if len(w.oldMeta) != int(h.ImageCount) {
 		return fail(errAt(name, h.BlobTable.Offset, "blob table has %d metadata resources for %d images", len(w.oldMeta), h.ImageCount))

@@ -578,13 +578,11 @@ func (s *capScanner) writeData(w *Writer) error {
 			total += in.size
 		}
 	}
-	w.mu.Lock()
-	for _, n := range w.have {
+	w.blobSizes(func(n int64) {
 		if _, ok := sizes[n]; ok {
 			sizes[n]++
 		}
-	}
-	w.mu.Unlock()
+	})
 	w.SetTotal(s.base + s.handed + total)
 	for _, in := range s.inodes {
 		if in.size == 0 {

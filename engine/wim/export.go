@@ -169,7 +169,7 @@ func exportInto(ctx context.Context, w *Writer, src *WIM, images []int, imgs []*
 		names[info.Name] = true
 		infos[k] = info
 	}
-	plan, err := w.planImageBlobs(src, imgs)
+	plan, err := w.planImageBlobs(src, blobUsers(imgs))
 	if err != nil {
 		return nil, err
 	}
@@ -220,9 +220,32 @@ func exportInto(ctx context.Context, w *Writer, src *WIM, images []int, imgs []*
 // the order they are stored. The images come from src.Image; their sizes
 // give the progress total.
 func (w *Writer) CopyImageBlobs(ctx context.Context, src *WIM, imgs ...*Image) error {
-	plan, err := w.planImageBlobs(src, imgs)
+	return w.CopyBlobsOf(ctx, src, blobUsers(imgs)...)
+}
+
+func blobUsers(imgs []*Image) []BlobUser {
+	users := make([]BlobUser, len(imgs))
+	for i, img := range imgs {
+		users[i] = img
+	}
+	return users
+}
+
+// CopyBlobsOf is CopyImageBlobs for images given as trees or as their
+// references alone (ImageRefs). Into a solid file, the trees' names give
+// the order of the data (see solidSortKey); the blobs of references alone
+// keep their order in src.
+func (w *Writer) CopyBlobsOf(ctx context.Context, src *WIM, users ...BlobUser) error {
+	plan, err := w.planImageBlobs(src, users)
 	if err != nil {
 		return err
+	}
+	if !w.solid.on {
+		// An entry per blob copied: room made once, not doubled as they
+		// are recorded.
+		w.mu.Lock()
+		w.newBlob = slices.Grow(w.newBlob, len(plan.blobs))
+		w.mu.Unlock()
 	}
 	return w.copyPlanned(ctx, plan)
 }
@@ -238,14 +261,16 @@ type blobPlan struct {
 
 // planImageBlobs plans CopyImageBlobs's copy of the blobs of imgs (images
 // of src) that w does not hold, and sets the progress total.
-func (w *Writer) planImageBlobs(src *WIM, imgs []*Image) (blobPlan, error) {
+func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	type loc struct {
 		foundBlob
 		file  int
 		off   int64 // of its resource
 		inner int64 // in a solid resource
 		size  int64
-		key   solidSortKey
+		// key is set for the file blobs of a solid file (see
+		// solidSortKey); nil stands for the zero key.
+		key *solidSortKey
 	}
 	var names map[Hash]string
 	if w.solid.on {
@@ -253,7 +278,11 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []*Image) (blobPlan, error) {
 		// file that has it. Blobs already in solid resources keep their
 		// order, as wimlib keeps it.
 		names = make(map[Hash]string)
-		for _, img := range imgs {
+		for _, u := range imgs {
+			img, ok := u.(*Image)
+			if !ok {
+				continue
+			}
 			for f := range img.All() {
 				if _, ok := names[f.Hash]; !ok && !f.Hash.IsZero() && f.Name != "" {
 					names[f.Hash] = f.Name
@@ -266,7 +295,15 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []*Image) (blobPlan, error) {
 	// Each blob is taken once: seen marks it by its entry in the file
 	// that holds it (no map of every digest the images use).
 	seen := make([][]bool, len(files))
-	var locs []loc
+	// Room for every reference that is known ahead: the part not used
+	// costs no memory, a slice doubling as it fills costs copies.
+	n := 0
+	for _, u := range imgs {
+		if r, ok := u.(*ImageRefs); ok {
+			n += len(r.refs)
+		}
+	}
+	locs := make([]loc, 0, n)
 	var missing error
 	add := func(h Hash) {
 		if h.IsZero() || missing != nil {
@@ -295,7 +332,8 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []*Image) (blobPlan, error) {
 		if e.Solid != nil {
 			l.off, l.inner = e.Solid.Res.Offset, e.Res.Offset
 		} else if w.solid.on {
-			l.key = newSolidSortKey(names[h])
+			k := newSolidSortKey(names[h])
+			l.key = &k
 		}
 		locs = append(locs, l)
 	}
@@ -309,9 +347,18 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []*Image) (blobPlan, error) {
 	}
 	// In the order the sources are stored, for reading; for solid
 	// resources, files alike together first (see solidSortKey).
+	var zero solidSortKey
+	key := func(k *solidSortKey) solidSortKey {
+		if k == nil {
+			return zero
+		}
+		return *k
+	}
 	slices.SortStableFunc(locs, func(a, b loc) int {
-		if c := a.key.compare(b.key); c != 0 {
-			return c
+		if (a.key != nil || b.key != nil) && a.key != b.key {
+			if c := key(a.key).compare(key(b.key)); c != 0 {
+				return c
+			}
 		}
 		if a.file != b.file {
 			return a.file - b.file

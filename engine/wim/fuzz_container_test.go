@@ -60,7 +60,7 @@ func TestUpdateOpenSeeds(t *testing.T) {
 // fuzzSeeds returns the checked-in wimlib-written files: the container
 // fixtures (every codec, solid, boot, integrity, several images, split
 // parts) and openSeedDir.
-func fuzzSeeds(f *testing.F) map[string][]byte {
+func fuzzSeeds(f testing.TB) map[string][]byte {
 	names, _ := filepath.Glob(filepath.Join(containerFixtureDir, "*"))
 	more, _ := filepath.Glob(filepath.Join(openSeedDir, "*.wim"))
 	names = append(names, more...)

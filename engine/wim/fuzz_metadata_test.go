@@ -15,7 +15,9 @@ const imageSeedDir = "testdata/image"
 // hostile cases and their mutations. It must never panic, and whatever it
 // accepts must be a sound tree: names that pass CheckName, parents linked,
 // no entry twice, bounded depth and size; and it must agree with the
-// reference parser (parseMetadataRef), tree for tree and error for error.
+// reference parser (parseMetadataRef), tree for tree and error for error,
+// and with the light reading add-image uses (scanMetadataRefs), refusal for
+// refusal and reference for reference.
 func FuzzParseMetadata(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(imageSeedDir, "*.meta"))
 	for _, p := range files {
@@ -47,6 +49,7 @@ func FuzzParseMetadata(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sameAsRef(t, "the input", data)
+		sameRefsAsTree(t, "the input", data)
 		img, err := ParseMetadata(data)
 		if err != nil {
 			if img != nil {

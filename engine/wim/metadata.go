@@ -105,6 +105,10 @@ type metaParser struct {
 	files []File  // slab of entries not yet used
 	ptrs  []*File // slab for child slices
 	extra []byte  // slab for File.Extra
+
+	// light, when set, makes no tree: each entry is read into one
+	// reused File, handed to light, and forgotten (see scanMetadataRefs).
+	light *refScan
 }
 
 // metaKid is an entry of the child list being read.
@@ -118,6 +122,7 @@ type metaKid struct {
 	nameOff                   uint32
 	nameLen                   uint16
 	nameAt, shortAt, shortEnd uint32
+	dir                       bool // f.IsDir(), kept for a light scan, whose f is reused
 }
 
 // rawEntry is a directory entry as readEntry reads it: f without its
@@ -137,6 +142,11 @@ func (p *metaParser) errf(off uint64, format string, args ...any) *FormatError {
 // newFile returns a zero File from the slab. Blocks grow with the number
 // of entries read so far, and never past what data can still hold.
 func (p *metaParser) newFile() *File {
+	if p.light != nil {
+		f := &p.light.scratch
+		*f = File{Streams: f.Streams[:0]}
+		return f
+	}
 	if len(p.files) == 0 {
 		n := min(max(p.entries, 16), 1024, p.maxEntries-p.entries+1)
 		p.files = make([]File, n)
@@ -200,7 +210,10 @@ func (p *metaParser) readChildren(dir *File, list, entry uint64, depth int) erro
 		if e.f == nil {
 			break
 		}
-		k := metaKid{f: e.f, off: off, subdir: e.subdir, nameOff: uint32(e.nameOff), nameLen: uint16(len(e.name)), nameAt: uint32(len(p.names))}
+		k := metaKid{f: e.f, off: off, subdir: e.subdir, nameOff: uint32(e.nameOff), nameLen: uint16(len(e.name)), nameAt: uint32(len(p.names)), dir: e.f.IsDir()}
+		if p.light != nil {
+			p.light.entry(e.f)
+		}
 		p.names = appendWTF8(p.names, e.name)
 		k.shortAt = uint32(len(p.names))
 		if name := p.names[k.nameAt:k.shortAt]; !plainName(name) {
@@ -224,6 +237,18 @@ func (p *metaParser) readChildren(dir *File, list, entry uint64, depth int) erro
 		if bytes.Equal(p.nameOf(kids[i-1]), p.nameOf(kids[i])) {
 			return p.duplicateBefore(base, dir, nil)
 		}
+	}
+	if p.light != nil {
+		for i := range kids {
+			// By index: the lists below grow p.kids, which may move it.
+			k := &p.kids[base+i]
+			if k.subdir != 0 && k.dir {
+				if err := p.readChildren(dir, k.subdir, k.off, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
 	names := string(p.names)
 	children := p.childSlice(len(kids))
@@ -442,7 +467,7 @@ func (p *metaParser) readEntry(off uint64, parent *File) (rawEntry, error) {
 	} else {
 		f.LinkGroup = le.Uint64(e[dOffReparseTag:])
 	}
-	if pos < length {
+	if pos < length && p.light == nil {
 		f.Extra = p.keepExtra(e[pos:])
 	}
 	// Assign the streams their roles the way wimlib (and WIMGAPI) do: the

@@ -72,20 +72,42 @@ type resource struct {
 // resourceFor returns the resource that holds the data of reshdr res
 // (non-solid) in w.
 func (w *WIM) resourceFor(res ResourceHeader, what string) (*resource, error) {
-	r := &resource{w: w, what: what, off: res.Offset, stored: res.StoredSize, size: res.Size}
+	r := &resource{}
+	if err := w.setResource(r, res, what); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// setResource makes r the resource that holds the data of reshdr res
+// (non-solid) in w, checked.
+func (w *WIM) setResource(r *resource, res ResourceHeader, what string) error {
+	*r = resource{w: w, what: what, off: res.Offset, stored: res.StoredSize, size: res.Size}
 	if res.Flags&ResSolid != 0 {
-		return nil, errAt(w.name, res.Offset, "%s: unexpected solid resource", what)
+		return errAt(w.name, res.Offset, "%s: unexpected solid resource", what)
 	}
 	if res.Compressed() {
 		r.chunked = true
 		r.pipable = w.pipable
 		r.codec = w.hdr.Compression()
 		if r.codec == None {
-			return nil, errAt(w.name, res.Offset, "%s: compressed resource in a WIM without compression", what)
+			return errAt(w.name, res.Offset, "%s: compressed resource in a WIM without compression", what)
 		}
 		r.chunk = int64(w.hdr.ChunkSize)
 	}
-	return r, r.check()
+	return r.check()
+}
+
+// checkStored checks, as resourceFor does, the non-solid resource res of
+// w holding the data of what+h ("blob ", h), for a copy as stored, which
+// needs no resource: nothing is allocated and the subject of messages is
+// only put together for an error.
+func (w *WIM) checkStored(res ResourceHeader, what string, h Hash) error {
+	var r resource
+	if w.setResource(&r, res, "") == nil {
+		return nil
+	}
+	return w.setResource(&r, res, what+h.String())
 }
 
 // solidResource returns the resource for solid resource s of w.

@@ -228,10 +228,7 @@ func (w *Writer) writeSolid(ctx context.Context, r io.Reader, size int64, want *
 		return Hash{}, fmt.Errorf("data hashes to %s, not %s (did the file change?)", h, *want)
 	}
 	w.mu.Lock()
-	_, dup := w.have[h]
-	if !dup {
-		w.have[h] = size
-	}
+	dup := !w.claim(h, size)
 	w.mu.Unlock()
 	if dup {
 		takeBack()

@@ -349,7 +349,15 @@ const maxHeaderResource = 256 << 20
 // its untouched pages cost no memory, so a resource padded with zeros (a
 // decompression bomb's usual filler) costs address space, not memory.
 func readAllSized(r io.Reader, size int64) ([]byte, error) {
-	buf := make([]byte, size)
+	return readAllSizedIn(r, size, nil)
+}
+
+// readAllSizedIn is readAllSized into buf, zero and of the size, when it
+// is not nil.
+func readAllSizedIn(r io.Reader, size int64, buf []byte) ([]byte, error) {
+	if buf == nil {
+		buf = make([]byte, size)
+	}
 	scratch := make([]byte, min(size, 256<<10))
 	var n int64
 	for n < size {
@@ -688,6 +696,12 @@ func (w *WIM) ReadBlob(h Hash, limit int64) ([]byte, error) {
 }
 
 func (w *WIM) readEntry(e *BlobEntry, what string, limit int64) ([]byte, error) {
+	return w.readEntryIn(e, what, limit, nil)
+}
+
+// readEntryIn is readEntry reading into buf(size) when buf is not nil:
+// a zero buffer of the size asked.
+func (w *WIM) readEntryIn(e *BlobEntry, what string, limit int64, buf func(int64) []byte) ([]byte, error) {
 	if e.Size() > limit {
 		return nil, fmt.Errorf("%s: %s %s is %d bytes, more than the limit of %d", w.name, what, e.Hash, e.Size(), limit)
 	}
@@ -696,7 +710,11 @@ func (w *WIM) readEntry(e *BlobEntry, what string, limit int64) ([]byte, error) 
 		return nil, err
 	}
 	defer rc.Close()
-	buf, err := readAllSized(rc, e.Size())
+	var into []byte
+	if buf != nil {
+		into = buf(e.Size())
+	}
+	data, err := readAllSizedIn(rc, e.Size(), into)
 	if err != nil {
 		return nil, err
 	}
@@ -708,7 +726,7 @@ func (w *WIM) readEntry(e *BlobEntry, what string, limit int64) ([]byte, error) 
 		}
 		return nil, err
 	}
-	return buf, nil
+	return data, nil
 }
 
 // MaxMetadataSize is the largest metadata resource MetadataResource reads:

@@ -121,10 +121,14 @@ type Writer struct {
 	info  *Info
 
 	// The existing file (OpenAppend).
-	origSize     int64       // its size when opened
-	origFlags    uint32      // its header flags when opened
-	oldTable     []BlobEntry // its blob table entries, raw, in order
-	oldMeta      []int       // indexes in oldTable of the images' metadata entries
+	origSize  int64  // its size when opened
+	origFlags uint32 // its header flags when opened
+	oldTable  []byte // its blob table as stored, entry by entry
+	oldMeta   []int  // indexes in oldTable of the images' metadata entries
+	// old is its blob table as read: the file blobs it holds, found by
+	// digest. They are not copied into have: a Res.rwm has an entry per
+	// file of its group.
+	old          *blobTable
 	oldIntegrity *integrityTable
 	oldTableEnd  int64
 	oldSolidSize map[int64]int64 // uncompressed size of its solid resources, by offset
@@ -134,7 +138,7 @@ type Writer struct {
 	bootIndex       int          // 1-based, among the images at Close
 
 	mu      sync.Mutex
-	have    map[Hash]int64 // file blobs in the output (old, new, queued): size
+	have    map[Hash]int64 // file blobs added (new, queued), not in old: size
 	newBlob []BlobEntry    // file blobs written, in file order
 	newMeta []*metaSlot    // metadata resources of added images
 	refs    map[Hash]uint32
@@ -364,6 +368,9 @@ func (w *Writer) Compression() Compression { return w.codec }
 // ChunkSize returns the chunk size of compressed resources (0 for None).
 func (w *Writer) ChunkSize() int { return w.chunk }
 
+// Solid reports whether new file blobs go into solid resources.
+func (w *Writer) Solid() bool { return w.solid.on }
+
 // ImageCount returns the number of images the file will have.
 func (w *Writer) ImageCount() int { return len(w.info.Images) }
 
@@ -377,9 +384,7 @@ func (w *Writer) SetTotal(n int64) { w.total.Store(n) }
 
 // HasBlob reports whether the file holds (or will hold) blob h.
 func (w *Writer) HasBlob(h Hash) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	_, ok := w.have[h]
+	_, ok := w.blobSize(h)
 	return ok
 }
 
@@ -389,10 +394,56 @@ func (w *Writer) BlobSize(h Hash) (int64, bool) { return w.blobSize(h) }
 
 // blobSize returns the size of blob h if the file holds it.
 func (w *Writer) blobSize(h Hash) (int64, bool) {
+	if n, ok := w.oldSize(h); ok {
+		return n, true
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n, ok := w.have[h]
 	return n, ok
+}
+
+// oldSize returns the size of blob h if the file held it when opened
+// (OpenAppend). The old table does not change: no lock.
+func (w *Writer) oldSize(h Hash) (int64, bool) {
+	if w.old == nil {
+		return 0, false
+	}
+	i, ok := w.old.find(h)
+	if !ok {
+		return 0, false
+	}
+	return w.old.entries[i].Size(), true
+}
+
+// claim records blob h of size bytes as added unless the file holds it
+// already, and reports whether it did; w.mu must be held.
+func (w *Writer) claim(h Hash, size int64) bool {
+	if _, ok := w.oldSize(h); ok {
+		return false
+	}
+	if _, dup := w.have[h]; dup {
+		return false
+	}
+	w.have[h] = size
+	return true
+}
+
+// blobSizes yields the size of every file blob the file holds (or will
+// hold).
+func (w *Writer) blobSizes(yield func(int64)) {
+	if w.old != nil {
+		for _, e := range w.old.entries {
+			if !e.IsMetadata() {
+				yield(e.Size())
+			}
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, n := range w.have {
+		yield(n)
+	}
 }
 
 // AddRef adds n references to blob h, which the file holds: the reference
@@ -517,11 +568,7 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 			}
 			if meta == nil {
 				w.mu.Lock()
-				if _, dup := w.have[b.hash]; dup {
-					b.drop = true
-				} else {
-					w.have[b.hash] = size
-				}
+				b.drop = !w.claim(b.hash, size)
 				w.mu.Unlock()
 			}
 			if b.drop && !queued {
@@ -1038,7 +1085,7 @@ func (w *Writer) copyFound(ctx context.Context, f foundBlob) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if _, err := o.resourceFor(e.Res, "blob "+h.String()); err != nil {
+		if err := o.checkStored(e.Res, "blob ", h); err != nil {
 			return err
 		}
 		w.mu.Lock()
@@ -1057,16 +1104,37 @@ func (w *Writer) copyFound(ctx context.Context, f foundBlob) error {
 
 // canRawCopy reports whether blob e of o can be copied as stored.
 func (w *Writer) canRawCopy(o *WIM, e *BlobEntry) bool {
-	if w.opts.Recompress || e.Solid != nil || e.Res.Flags&(ResSolid|ResFree) != 0 {
+	return !w.opts.Recompress && storedAs(o, e, w.codec, w.chunk)
+}
+
+// storedAs reports whether blob e of o can be copied as stored into a
+// file of codec c and chunk size chunk.
+func storedAs(o *WIM, e *BlobEntry, c Compression, chunk int) bool {
+	if e.Solid != nil || e.Res.Flags&(ResSolid|ResFree) != 0 {
 		return false
 	}
 	oc := o.hdr.Compression()
 	if e.Res.Compressed() {
-		return w.codec != None && oc == w.codec && int(o.hdr.ChunkSize) == w.chunk
+		return c != None && oc == c && int(o.hdr.ChunkSize) == chunk
 	}
 	// A blob stored raw: the same bytes whatever the codec, and what
 	// compressing it with the same codec would give again.
-	return w.codec == None || (oc == w.codec && int(o.hdr.ChunkSize) == w.chunk)
+	return c == None || (oc == c && int(o.hdr.ChunkSize) == chunk)
+}
+
+// MetadataStoredAs reports whether the metadata resource of image index
+// can be copied as stored into a file of codec c and chunk size chunk
+// (written without Recompress): AddImageFrom then copies it so, and
+// AddImageRefs can add the image.
+func (w *WIM) MetadataStoredAs(index int, c Compression, chunk int) bool {
+	e, err := w.MetadataEntry(index)
+	if err != nil {
+		return false
+	}
+	if c == None {
+		chunk = 0
+	}
+	return storedAs(w, &e, c, chunk)
 }
 
 // Flush waits until everything queued so far is written to the file and,
@@ -1270,9 +1338,10 @@ func (w *Writer) finish() error {
 	// Image metadata entries, image order, then file blobs.
 	var table []byte
 	var meta []ResourceHeader // metadata resources of the images, in order
-	oldIdx := make(map[Hash]int)
-	keepOld := make([]bool, len(w.oldTable))
-	for i := range w.oldTable {
+	nOld := len(w.oldTable) / blobEntrySize
+	oldEntry := func(i int) BlobEntry { return decodeBlobEntry(w.oldTable[i*blobEntrySize:]) }
+	keepOld := make([]bool, nOld)
+	for i := range keepOld {
 		keepOld[i] = true
 	}
 	for k, i := range w.oldMeta {
@@ -1280,51 +1349,98 @@ func (w *Writer) finish() error {
 			keepOld[i] = false
 		}
 	}
-	for i, e := range w.oldTable {
-		if !e.IsMetadata() && !e.Hash.IsZero() {
-			if _, ok := oldIdx[e.Hash]; !ok {
-				oldIdx[e.Hash] = i
-			}
-		}
-	}
 	w.mu.Lock()
 	refs := w.refs
 	newBlob := w.newBlob
 	w.mu.Unlock()
-	table = slices.Grow(table, blobEntrySize*(len(w.oldTable)+len(w.newMeta)+len(newBlob)))
+	oldSolid := w.oldVersionSolid
+	// first reports whether old entry i is the first of the table with its
+	// digest: the one that counts the references. Only asked when there
+	// are references to count or solid runs to move.
+	var oldIdx map[Hash]int
+	first := func(i int, e *BlobEntry) bool {
+		if e.IsMetadata() || e.Hash.IsZero() {
+			return false
+		}
+		if oldIdx == nil {
+			oldIdx = make(map[Hash]int, nOld)
+			for j := nOld - 1; j >= 0; j-- {
+				if o := oldEntry(j); !o.IsMetadata() && !o.Hash.IsZero() {
+					oldIdx[o.Hash] = j
+				}
+			}
+		}
+		return oldIdx[e.Hash] == i
+	}
+	table = slices.Grow(table, blobEntrySize*(len(w.newMeta)+len(newBlob)))
+	// The table is written in pieces: runs of old entries that stay as
+	// they are, from the old table as stored (a Res.rwm's is megabytes,
+	// not worth copying), and the entries encoded anew, from table.
+	var pieces [][]byte
+	fresh := 0 // entries of table from here are not in pieces yet
+	takeFresh := func() {
+		if len(table) > fresh {
+			pieces = append(pieces, table[fresh:len(table):len(table)])
+			fresh = len(table)
+		}
+	}
+	same := -1 // the run of old entries kept as stored starts here
+	endSame := func(i int) {
+		if same >= 0 {
+			pieces = append(pieces, w.oldTable[same*blobEntrySize:i*blobEntrySize])
+			same = -1
+		}
+	}
 	// Solid entries of the old table move, run by run, into the one solid
 	// run written last (see appendSolidTable).
-	oldSolid := w.oldVersionSolid
 	var runs []solidRun
 	oldFirst := make(map[Hash]bool)
-	for i, e := range w.oldTable {
+	prevSolid := false
+	for i := range nOld {
+		e := oldEntry(i)
+		solid := e.Res.Flags&ResSolid != 0
+		startsRun := !prevSolid
+		prevSolid = solid
 		if !keepOld[i] {
+			endSame(i)
 			continue
 		}
 		if oldSolid {
-			if e.Res.Flags&ResSolid != 0 {
-				if i == 0 || w.oldTable[i-1].Res.Flags&ResSolid == 0 {
+			if solid {
+				if i == 0 || startsRun {
 					runs = append(runs, solidRun{})
 				}
 				r := &runs[len(runs)-1]
 				r.entries = append(r.entries, e)
-				if !e.IsMetadata() && !e.Hash.IsZero() && oldIdx[e.Hash] == i {
+				if first(i, &e) {
 					oldFirst[e.Hash] = true
 				}
+				endSame(i)
 				continue
 			}
-		} else if w.solid.on {
+		}
+		stored := e
+		if !oldSolid && w.solid.on {
 			// The flag means nothing in the old version: keep it so.
 			e.Res.Flags &^= ResSolid
 		}
-		if !e.IsMetadata() && !e.Hash.IsZero() && oldIdx[e.Hash] == i {
+		if len(refs) > 0 && first(i, &e) {
 			e.RefCount = satAdd(e.RefCount, refs[e.Hash])
 		}
+		if e == stored {
+			if same < 0 {
+				takeFresh()
+				same = i
+			}
+			continue
+		}
+		endSame(i)
 		table = e.appendEncode(table)
 	}
+	endSame(nOld)
 	for k, i := range w.oldMeta {
 		if !w.removed[k+1] {
-			meta = append(meta, w.oldTable[i].Res)
+			meta = append(meta, oldEntry(i).Res)
 		}
 	}
 	for _, s := range w.newMeta {
@@ -1346,6 +1462,11 @@ func (w *Writer) finish() error {
 			return err
 		}
 	}
+	takeFresh()
+	var tableSize int64
+	for _, p := range pieces {
+		tableSize += int64(len(p))
+	}
 	if len(meta) != len(w.info.Images) {
 		return fmt.Errorf("wim: %s: %d metadata resources for %d images in the XML data", w.name, len(meta), len(w.info.Images))
 	}
@@ -1354,8 +1475,10 @@ func (w *Writer) finish() error {
 	h.Flags &^= FlagWriteInProgress
 	h.ImageCount = uint32(len(w.info.Images))
 	pos := w.out.pos()
-	h.BlobTable = ResourceHeader{Offset: pos, StoredSize: int64(len(table)), Size: int64(len(table)), Flags: ResMetadata}
-	w.out.write(table)
+	h.BlobTable = ResourceHeader{Offset: pos, StoredSize: tableSize, Size: tableSize, Flags: ResMetadata}
+	for _, p := range pieces {
+		w.out.write(p)
+	}
 	w.hook("after-table")
 
 	w.info.TotalBytes = w.out.pos()
@@ -1631,7 +1754,22 @@ func (w *Writer) AddImageFrom(ctx context.Context, src *WIM, index int, img *Ima
 	return w.addImage(ctx, img, info, src, index)
 }
 
+// AddImageRefs adds image refs.Index() of src as AddImageFrom does, from
+// what (*WIM).ImageRefs read of it, its metadata resource copied as
+// stored: the file must take it so (see (*WIM).MetadataStoredAs), or it
+// is an error.
+func (w *Writer) AddImageRefs(ctx context.Context, src *WIM, refs *ImageRefs, info ImageInfo) (int, error) {
+	return w.addImageWith(ctx, nil, refs, info, src, refs.index)
+}
+
 func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *WIM, index int) (int, error) {
+	return w.addImageWith(ctx, img, nil, info, src, index)
+}
+
+// addImageWith adds an image from its tree img, or from its references
+// alone (refs: src and index are then set and the metadata resource is
+// copied as stored).
+func (w *Writer) addImageWith(ctx context.Context, img *Image, lite *ImageRefs, info ImageInfo, src *WIM, index int) (int, error) {
 	if w.finished {
 		return 0, fmt.Errorf("wim: %s: writer is closed", w.name)
 	}
@@ -1667,10 +1805,23 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 			missing = &MissingBlobError{Hash: h, File: w.name, Hint: "needed by " + img.pathOf(f) + " of the new image; write it first"}
 		}
 	}
-	for f := range img.All() {
-		count(f, f.Hash, &f.Size)
-		for i := range f.Streams {
-			count(f, f.Streams[i].Hash, &f.Streams[i].Size)
+	if lite != nil {
+		for h := range lite.BlobRefs() {
+			if h.IsZero() {
+				continue
+			}
+			if _, ok := w.blobSize(h); ok {
+				refs[h]++
+			} else if !metaOnly {
+				return 0, &MissingBlobError{Hash: h, File: w.name, Hint: fmt.Sprintf("needed by image %d of %s, the new image; write it first", index, src.name)}
+			}
+		}
+	} else {
+		for f := range img.All() {
+			count(f, f.Hash, &f.Size)
+			for i := range f.Streams {
+				count(f, f.Streams[i].Hash, &f.Streams[i].Size)
+			}
 		}
 	}
 	if missing != nil {
@@ -1692,6 +1843,9 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 			}
 			raw = true
 		}
+	}
+	if !raw && lite != nil {
+		return 0, fmt.Errorf("wim: %s: the metadata resource of image %d of %s cannot be copied as stored (codec or chunk size differ)", w.name, index, src.name)
 	}
 	if !raw {
 		if err := w.drainSolid(ctx); err != nil {
@@ -1715,7 +1869,12 @@ func (w *Writer) addImage(ctx context.Context, img *Image, info ImageInfo, src *
 		}
 	}
 	w.mu.Unlock()
-	st := img.treeStats()
+	var st imageStats
+	if lite != nil {
+		st = lite.stats
+	} else {
+		st = img.treeStats()
+	}
 	info.DirCount, info.FileCount = st.DirCount, st.FileCount
 	info.TotalBytes, info.HardLinkBytes = st.TotalBytes, st.HardLinkBytes
 	t := now()

@@ -1,0 +1,18 @@
+package wim
+
+import "golang.org/x/sys/unix"
+
+// bigBuf returns a zero buffer of n bytes outside the Go heap, in huge
+// pages where the system gives them (a first touch then faults once per
+// 2 MiB, not per 4 KiB), and the function that frees it: nothing may
+// refer to the buffer after. It returns nil when the system refuses (the
+// caller then allocates as usual). Pages never written cost no memory, as
+// on the heap.
+func bigBuf(n int64) ([]byte, func()) {
+	b, err := unix.Mmap(-1, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, func() {}
+	}
+	unix.Madvise(b, unix.MADV_HUGEPAGE) // best effort: small pages otherwise
+	return b, func() { unix.Munmap(b) }
+}
