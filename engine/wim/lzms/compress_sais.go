@@ -18,7 +18,7 @@ import (
 // The text has no sentinel: the end of the text sorts before every byte,
 // so the last suffix is of type L and opens its bucket in the L pass.
 
-// saEmpty marks a free slot of the LMS substrings' names (see sais).
+// saEmpty is a group count (see saFlag) no bucket has had yet.
 const saEmpty = ^uint32(0)
 
 // saisScratch is the scratch an n-byte text needs: the type bits of every
@@ -87,6 +87,21 @@ func saLMS(bits []uint32) iter.Seq[int] {
 				if !yield(w<<5 | mbits.TrailingZeros32(m)) {
 					return
 				}
+			}
+		}
+	}
+}
+
+// saLMSRev yields the positions of the LMS suffixes in reverse text order.
+func saLMSRev(bits []uint32) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for w := len(bits) - 1; w >= 0; w-- {
+			for m := lmsMask(bits, w); m != 0; {
+				b := 31 - mbits.LeadingZeros32(m)
+				if !yield(w<<5 | b) {
+					return
+				}
+				m &^= 1 << b
 			}
 		}
 	}
@@ -460,6 +475,7 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 		sa[bkt[c]] = uint32(i)
 	}
 	named := unsafe.Sizeof(s[0]) == 1 && n < saFlag
+	var lmsCnt [256]uint32 // named: the LMS suffixes of each symbol
 	if named {
 		// The lowest LMS suffix of each bucket starts a key.
 		var end [256]uint32
@@ -467,6 +483,7 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 		for c, e := range end[:k] {
 			if bkt[c] != e {
 				sa[bkt[c]] |= saFlag
+				lmsCnt[c] = e - bkt[c]
 			}
 		}
 	}
@@ -516,9 +533,6 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	// named as they were sorted (see saFlag); the others are compared
 	// (saNameLMS).
 	names := sa[n1:]
-	for i := range names {
-		names[i] = saEmpty
-	}
 	name := uint32(0)
 	if named {
 		for i0 := 0; i0 < n1; i0 += saBlock {
@@ -540,12 +554,12 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 		sink += sk
 	}
 	// Pack the names in text order at the end of sa: the reduced string.
+	// The slot written is never below the one read (as many LMS
+	// positions as follow pos take twice as many bytes).
 	j := n - 1
-	for i := len(names) - 1; i >= 0; i-- {
-		if names[i] != saEmpty {
-			sa[j] = names[i]
-			j--
-		}
+	for pos := range saLMSRev(bits) {
+		sa[j] = names[pos/2]
+		j--
 	}
 	s1 := sa[n-n1:]
 	sa1 := sa[:n1]
@@ -563,17 +577,39 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 		s1[j] = uint32(i)
 		j++
 	}
-	for i := range sa1 {
-		sa1[i] = s1[sa1[i]]
+	for i0 := 0; i0 < n1; i0 += saBlock {
+		if a := i0 + saDist; a < n1 {
+			// s1[1:][j-1] is s1[j].
+			sink += saPrefetch(s1[1:], sa1[a:min(a+saBlock, n1)])
+		}
+		for i := i0; i < min(i0+saBlock, n1); i++ {
+			sa1[i] = s1[sa1[i]]
+		}
 	}
 	clear(sa[n1:])
 	saBuckets(s, cnt, bkt, k, true)
-	for i := n1 - 1; i >= 0; i-- {
-		p := sa[i]
-		sa[i] = 0
-		c := s[p]
-		bkt[c]--
-		sa[bkt[c]] = p
+	if named {
+		// The symbols of the sorted LMS suffixes rise: place them
+		// by the counts, without reading the text.
+		i := n1 - 1
+		for c := k - 1; c >= 0; c-- {
+			b := bkt[c]
+			for range lmsCnt[c] {
+				p := sa[i]
+				sa[i] = 0
+				b--
+				sa[b] = p
+				i--
+			}
+		}
+	} else {
+		for i := n1 - 1; i >= 0; i-- {
+			p := sa[i]
+			sa[i] = 0
+			c := s[p]
+			bkt[c]--
+			sa[bkt[c]] = p
+		}
 	}
 	sink += induceL(s, sa, cnt, bkt, k, false)
 	sink += induceS(s, sa, cnt, bkt, k, false)
