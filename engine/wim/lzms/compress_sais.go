@@ -603,12 +603,23 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 			}
 		}
 	} else {
-		for i := n1 - 1; i >= 0; i-- {
-			p := sa[i]
-			sa[i] = 0
-			c := s[p]
-			bkt[c]--
-			sa[bkt[c]] = p
+		// The symbols and their buckets are at random: prefetch
+		// them (s[1:][p-1] is s[p]) saDist and saDist/2 on.
+		for i1 := n1; i1 > 0; i1 -= saBlock {
+			i0 := max(i1-saBlock, 0)
+			if a := i1 - saDist; a > 0 {
+				sink += saPrefetch(s[1:], sa[max(i0-saDist, 0):a])
+			}
+			if a := i1 - saDist/2; a > 0 {
+				sink += saPrefetchBucket(s[1:], bkt, sa[max(i0-saDist/2, 0):a])
+			}
+			for i := i1 - 1; i >= i0; i-- {
+				p := sa[i]
+				sa[i] = 0
+				c := s[p]
+				bkt[c]--
+				sa[bkt[c]] = p
+			}
 		}
 	}
 	sink += induceL(s, sa, cnt, bkt, k, false)
