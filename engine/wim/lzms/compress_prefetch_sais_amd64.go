@@ -2,8 +2,8 @@ package lzms
 
 // saPrefetch8 starts the cache misses of the text bytes the induced sorts
 // will read for the m suffix array entries at sa: for each entry j (taken
-// as ^j if marked: top bit set), s[j-1] if j-1 < n, with PREFETCHT0. It
-// returns 0.
+// as ^j if marked: top bit set; saFlag cleared), s[j-1] if j-1 < n, with
+// PREFETCHT0. It returns 0.
 // A call costs a few nanoseconds, so the sorts ask for a block at a time.
 //
 //go:noescape

@@ -14,6 +14,7 @@ loop8:
 	MOVL AX, DX
 	SARL $31, DX
 	XORL DX, AX
+	ANDL $0x3fffffff, AX
 	DECL AX
 	CMPL AX, R8
 	CMOVLCC R9, AX
@@ -91,6 +92,7 @@ loop16:
 	MOVL AX, DX
 	SARL $31, DX
 	XORL DX, AX
+	ANDL $0x3fffffff, AX
 	DECL AX
 	CMPL AX, R8
 	CMOVLCC R9, AX

@@ -6,7 +6,7 @@ import "unsafe"
 
 // saPrefetch8 starts the cache misses of the text bytes the induced sorts
 // will read for the m suffix array entries at sa (s[j-1] for each entry j,
-// marked or not, if j-1 < n) by loading them, and returns their sum, which
+// marked or not, without saFlag, if j-1 < n) by loading them, and returns their sum, which
 // the caller keeps so that the loads are not dropped (amd64 prefetches
 // instead; see compress_prefetch_sais_amd64.go).
 func saPrefetch8(s *byte, sa *uint32, m int, n uint32) uint32 {
@@ -20,7 +20,7 @@ func saPrefetch32(s *uint32, sa *uint32, m int, n uint32) uint32 {
 
 func saLoadAhead[T byte | uint16 | uint32](s []T, sa []uint32) (sink uint32) {
 	for _, j := range sa {
-		if p := saUnmark(j) - 1; p < uint32(len(s)) {
+		if p := saUnmark(j)&^saFlag - 1; p < uint32(len(s)) {
 			sink += uint32(s[p])
 		}
 	}

@@ -18,7 +18,7 @@ import (
 // The text has no sentinel: the end of the text sorts before every byte,
 // so the last suffix is of type L and opens its bucket in the L pass.
 
-// saEmpty marks a free slot of the LMS substrings' names (see sais).
+// saEmpty is a group count (see saFlag) no bucket has had yet.
 const saEmpty = ^uint32(0)
 
 // saisScratch is the scratch an n-byte text needs: the type bits of every
@@ -87,6 +87,21 @@ func saLMS(bits []uint32) iter.Seq[int] {
 				if !yield(w<<5 | mbits.TrailingZeros32(m)) {
 					return
 				}
+			}
+		}
+	}
+}
+
+// saLMSRev yields the positions of the LMS suffixes in reverse text order.
+func saLMSRev(bits []uint32) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for w := len(bits) - 1; w >= 0; w-- {
+			for m := lmsMask(bits, w); m != 0; {
+				b := 31 - mbits.LeadingZeros32(m)
+				if !yield(w<<5 | b) {
+					return
+				}
+				m &^= 1 << b
 			}
 		}
 	}
@@ -265,6 +280,162 @@ func induceS[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int, lms bool) (si
 	return sink
 }
 
+// The byte text's LMS substrings are named as they are sorted (after
+// libsais), not by comparing them afterwards: each entry the sorts place
+// carries saFlag if its key (the suffix up to and including the next LMS
+// position, whose suffix counts only by its symbol and type) differs from
+// the key of the entry placed before it in its bucket. Two suffixes placed
+// one after the other in a bucket have equal keys when those that induced
+// them do: when no flag was passed between them in the scan (d, the flags
+// counted so far, is the same). Positions are below saFlag.
+const saFlag = 1 << 30
+
+// induceLNamed is induceL of the LMS substring sort, for a text of bytes
+// whose LMS suffixes are in place (the lowest in each bucket flagged),
+// carrying the flags (see saFlag). It leaves, unmarked, only the L-type
+// suffixes whose predecessor is S-type, each flagged if its key differs
+// from that of the one the S pass visits before it (the next left above,
+// always different in another bucket).
+func induceLNamed[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int) (sink uint32) {
+	n := len(s)
+	saBuckets(s, cnt, bkt, k, false)
+	var lastD [256]uint32 // the d of each bucket's latest entry
+	for i := range lastD[:k] {
+		lastD[i] = saEmpty
+	}
+	last := n - 1
+	c1 := s[last]
+	b := bkt[c1]
+	v := uint32(last) | saFlag // its key, up to the end, is unique
+	if s[last-1] < c1 {
+		v = ^v
+	}
+	sa[b] = v
+	b++
+	ld := saEmpty - 1 // a d no scanned entry has
+	d := uint32(0)
+	var pend uint32 // the flags passed since the last entry left
+	kept := -1      // where the last entry left is
+	for i0 := 0; i0 < n; i0 += saBlock {
+		if a := i0 + saDist; a < n {
+			sink += saPrefetch(s, sa[a:min(a+saBlock, n)])
+		}
+		for i := i0; i < min(i0+saBlock, n); i++ {
+			v := sa[i]
+			if v == 0 {
+				continue
+			}
+			if int32(v) < 0 {
+				// An L-type suffix whose predecessor is S-type:
+				// it stays, for the S pass to induce from. The
+				// one left before it learns whether the keys
+				// between differ.
+				u := ^v
+				f := u & saFlag
+				d += f >> 30
+				if kept >= 0 {
+					sa[kept] |= f | pend
+				}
+				sa[i] = u &^ saFlag
+				kept = i
+				pend = 0
+				continue
+			}
+			f := v & saFlag
+			d += f >> 30
+			pend |= f
+			sa[i] = 0
+			j := v &^ saFlag
+			if j == 0 {
+				continue
+			}
+			j--
+			if c0 := s[j]; c0 != c1 {
+				bkt[c1] = b
+				lastD[c1] = ld
+				c1 = c0
+				b = bkt[c1]
+				ld = lastD[c1]
+			}
+			v = j | saB2U(ld != d)<<30
+			ld = d
+			if j > 0 && s[j-1] < c1 {
+				v = ^v
+			}
+			sa[b] = v
+			b++
+		}
+	}
+	if kept >= 0 {
+		sa[kept] |= saFlag
+	}
+	return sink
+}
+
+// induceSNamed is induceS of the LMS substring sort after induceLNamed,
+// carrying the flags: each entry it visits is flagged if its key differs
+// from that of the entry visited before it. It leaves the LMS suffixes
+// marked, each flagged if its LMS substring differs from that of the LMS
+// suffix above it, and suffix 0 if S-type, as ^0 or ^saFlag.
+func induceSNamed[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int) (sink uint32) {
+	n := len(s)
+	saBuckets(s, cnt, bkt, k, true)
+	var lastD [256]uint32
+	for i := range lastD[:k] {
+		lastD[i] = saEmpty
+	}
+	var c1 T
+	b := bkt[c1]
+	ld := lastD[c1]
+	d := uint32(0)
+	var pend uint32 // the flags passed since the last LMS suffix
+	for i1 := n; i1 > 0; i1 -= saBlock {
+		i0 := max(i1-saBlock, 0)
+		if a := i1 - saDist; a > 0 {
+			sink += saPrefetch(s, sa[max(i0-saDist, 0):a])
+		}
+		for i := i1 - 1; i >= i0; i-- {
+			v := sa[i]
+			if v == 0 {
+				continue
+			}
+			if int32(v) < 0 {
+				u := ^v
+				f := u & saFlag
+				d += f >> 30
+				if u == f {
+					// Suffix 0.
+					pend |= f
+					continue
+				}
+				sa[i] = ^(u | pend)
+				pend = 0
+				continue
+			}
+			f := v & saFlag
+			d += f >> 30
+			pend |= f
+			sa[i] = 0
+			j := v&^saFlag - 1
+			if c0 := s[j]; c0 != c1 {
+				bkt[c1] = b
+				lastD[c1] = ld
+				c1 = c0
+				b = bkt[c1]
+				ld = lastD[c1]
+			}
+			b--
+			v = j | saB2U(ld != d)<<30
+			ld = d
+			if j == 0 || s[j-1] > c1 {
+				v = ^v
+			}
+			sa[b] = v
+		}
+	}
+	return sink
+}
+
 // sais writes the suffix array of s (symbols below k) into sa, with tmp as
 // scratch: the type bits first, then the bucket table, which a recursive
 // call may reuse once this level is done with it. free, if at least k
@@ -303,15 +474,49 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 		bkt[c]--
 		sa[bkt[c]] = uint32(i)
 	}
-	sink += induceL(s, sa, cnt, bkt, k, true)
-	sink += induceS(s, sa, cnt, bkt, k, true)
+	named := unsafe.Sizeof(s[0]) == 1 && n < saFlag
+	var lmsCnt [256]uint32 // named: the LMS suffixes of each symbol
+	if named {
+		// The lowest LMS suffix of each bucket starts a key.
+		var end [256]uint32
+		saBuckets(s, cnt, end[:], k, true)
+		for c, e := range end[:k] {
+			if bkt[c] != e {
+				sa[bkt[c]] |= saFlag
+				lmsCnt[c] = e - bkt[c]
+			}
+		}
+	}
+	if named {
+		sink += induceLNamed(s, sa, cnt, bkt, k)
+		sink += induceSNamed(s, sa, cnt, bkt, k)
+	} else {
+		sink += induceL(s, sa, cnt, bkt, k, true)
+		sink += induceS(s, sa, cnt, bkt, k, true)
+	}
 
-	// Gather the sorted LMS positions at the front.
+	// Gather the sorted LMS positions at the front; named, each
+	// flagged if it starts a name (the one before it, below, differs
+	// from the one above it).
 	n1 := 0
-	for i := 0; i < n; i++ {
-		if j := sa[i]; int32(j) < 0 && j != ^uint32(0) {
-			sa[n1] = ^j
-			n1++
+	if named {
+		next := uint32(saFlag)
+		for i := 0; i < n; i++ {
+			if v := sa[i]; int32(v) < 0 {
+				u := ^v
+				if j := u &^ saFlag; j != 0 {
+					sa[n1] = j | next
+					next = u & saFlag
+					n1++
+				}
+			}
+		}
+	} else {
+		for i := 0; i < n; i++ {
+			if j := sa[i]; int32(j) < 0 && j != ^uint32(0) {
+				sa[n1] = ^j
+				n1++
+			}
 		}
 	}
 	if n1 == 0 {
@@ -324,14 +529,113 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	}
 	// Name the LMS substrings in sorted order; equal substrings share a
 	// name. sa[n1 + pos/2] keeps the name of the substring at pos (LMS
-	// positions are at least 2 apart); before that, its length (up to
-	// the next LMS position; 0 for the last, which runs into the end of
-	// the text and differs from every other), so that the naming
-	// compares lengths and symbols only (after sais-lite).
+	// positions are at least 2 apart). The byte text's substrings were
+	// named as they were sorted (see saFlag); the others are compared
+	// (saNameLMS).
 	names := sa[n1:]
-	for i := range names {
-		names[i] = saEmpty
+	name := uint32(0)
+	if named {
+		for i0 := 0; i0 < n1; i0 += saBlock {
+			if a := i0 + saDist; a < n1 {
+				e := min(a+saBlock, n1)
+				sink += saPrefetch16((*uint16)(unsafe.Pointer(&names[0])), &sa[a], e-a, uint32(n))
+			}
+			for i := i0; i < min(i0+saBlock, n1); i++ {
+				v := sa[i]
+				name += v >> 30
+				pos := v &^ saFlag
+				sa[i] = pos
+				names[pos/2] = name - 1
+			}
+		}
+	} else {
+		var sk uint32
+		name, sk = saNameLMS(s, sa[:n1], names, bits)
+		sink += sk
 	}
+	// Pack the names in text order at the end of sa: the reduced string.
+	// The slot written is never below the one read (as many LMS
+	// positions as follow pos take twice as many bytes).
+	j := n - 1
+	for pos := range saLMSRev(bits) {
+		sa[j] = names[pos/2]
+		j--
+	}
+	s1 := sa[n-n1:]
+	sa1 := sa[:n1]
+	if int(name) < n1 {
+		sink += sais(s1, sa1, int(name), tmp[nw:], sa[n1:n-n1])
+	} else {
+		for i, c := range s1 {
+			sa1[c] = uint32(i)
+		}
+	}
+	// sa1 holds the LMS suffixes sorted by their rank in s1: map them to
+	// text positions, then induce the whole array from them.
+	j = 0
+	for i := range saLMS(bits) {
+		s1[j] = uint32(i)
+		j++
+	}
+	for i0 := 0; i0 < n1; i0 += saBlock {
+		if a := i0 + saDist; a < n1 {
+			// s1[1:][j-1] is s1[j].
+			sink += saPrefetch(s1[1:], sa1[a:min(a+saBlock, n1)])
+		}
+		for i := i0; i < min(i0+saBlock, n1); i++ {
+			sa1[i] = s1[sa1[i]]
+		}
+	}
+	clear(sa[n1:])
+	saBuckets(s, cnt, bkt, k, true)
+	if named {
+		// The symbols of the sorted LMS suffixes rise: place them
+		// by the counts, without reading the text.
+		i := n1 - 1
+		for c := k - 1; c >= 0; c-- {
+			b := bkt[c]
+			for range lmsCnt[c] {
+				p := sa[i]
+				sa[i] = 0
+				b--
+				sa[b] = p
+				i--
+			}
+		}
+	} else {
+		// The symbols and their buckets are at random: prefetch
+		// them (s[1:][p-1] is s[p]) saDist and saDist/2 on.
+		for i1 := n1; i1 > 0; i1 -= saBlock {
+			i0 := max(i1-saBlock, 0)
+			if a := i1 - saDist; a > 0 {
+				sink += saPrefetch(s[1:], sa[max(i0-saDist, 0):a])
+			}
+			if a := i1 - saDist/2; a > 0 {
+				sink += saPrefetchBucket(s[1:], bkt, sa[max(i0-saDist/2, 0):a])
+			}
+			for i := i1 - 1; i >= i0; i-- {
+				p := sa[i]
+				sa[i] = 0
+				c := s[p]
+				bkt[c]--
+				sa[bkt[c]] = p
+			}
+		}
+	}
+	sink += induceL(s, sa, cnt, bkt, k, false)
+	sink += induceS(s, sa, cnt, bkt, k, false)
+	return sink
+}
+
+// saNameLMS names the sorted LMS substrings of s at sa by comparing them,
+// each in names[pos/2] for the substring at pos (see sais), and returns how
+// many names there are. Before its name, a substring's slot keeps its
+// length (up to the next LMS position; 0 for the last, which runs into the
+// end of the text and differs from every other), so that the naming
+// compares lengths and symbols only (after sais-lite).
+func saNameLMS[T byte | uint32](s []T, sa, names, bits []uint32) (name, sink uint32) {
+	n := len(s)
+	n1 := len(sa)
 	prev := -1
 	for i := range saLMS(bits) {
 		if prev >= 0 {
@@ -340,7 +644,6 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 		prev = i
 	}
 	names[prev/2] = 0
-	name := uint32(0)
 	prev = -1
 	prevLen := uint32(0)
 	for i0 := 0; i0 < n1; i0 += saBlock {
@@ -363,45 +666,7 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 			names[pos/2] = name - 1
 		}
 	}
-	// Pack the names in text order at the end of sa: the reduced string.
-	j := n - 1
-	for i := len(names) - 1; i >= 0; i-- {
-		if names[i] != saEmpty {
-			sa[j] = names[i]
-			j--
-		}
-	}
-	s1 := sa[n-n1:]
-	sa1 := sa[:n1]
-	if int(name) < n1 {
-		sink += sais(s1, sa1, int(name), tmp[nw:], sa[n1:n-n1])
-	} else {
-		for i, c := range s1 {
-			sa1[c] = uint32(i)
-		}
-	}
-	// sa1 holds the LMS suffixes sorted by their rank in s1: map them to
-	// text positions, then induce the whole array from them.
-	j = 0
-	for i := range saLMS(bits) {
-		s1[j] = uint32(i)
-		j++
-	}
-	for i := range sa1 {
-		sa1[i] = s1[sa1[i]]
-	}
-	clear(sa[n1:])
-	saBuckets(s, cnt, bkt, k, true)
-	for i := n1 - 1; i >= 0; i-- {
-		p := sa[i]
-		sa[i] = 0
-		c := s[p]
-		bkt[c]--
-		sa[bkt[c]] = p
-	}
-	sink += induceL(s, sa, cnt, bkt, k, false)
-	sink += induceS(s, sa, cnt, bkt, k, false)
-	return sink
+	return name, sink
 }
 
 // lmsEqual reports whether the LMS substrings at a and b, both l long

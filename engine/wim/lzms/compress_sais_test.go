@@ -112,6 +112,10 @@ func TestBuildSAPairs(t *testing.T) {
 	in["pair-runs"] = pairRuns
 	in["run-then-rise"] = append(bytes.Repeat([]byte{'a'}, 3000), []byte("abcdefgh")...)
 	in["period-3-long"] = bytes.Repeat([]byte{2, 0, 1}, 20000)
+	// Named as they are sorted, two L-type suffixes left for the S pass
+	// have equal keys only if those passed between them do too (the
+	// fuzzer found it).
+	in["keys-between"] = []byte("A\x1500\x000\x00A\x150 000\x000")
 	for _, s := range []string{"a", "ab", "ba", "aa", "aaa", "aab", "aba", "abb", "baa", "bab", "bba", "abc", "acb", "bac", "cba", "\x00\xff\x00", "\xff\x00\xff"} {
 		in["short-"+s] = []byte(s)
 	}
@@ -159,4 +163,36 @@ func FuzzBuildSA(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBuildSAExhaustive: every text of up to 9 symbols over three bytes
+// (which exercises the byte text's LMS substrings named as they are sorted:
+// suffix 0 of either type, equal substrings next to the one that runs into
+// the end of the text, none at all), against a comparison sort and against
+// sais on the same text as 32-bit symbols (whose substrings are compared).
+func TestBuildSAExhaustive(t *testing.T) {
+	syms := []byte{'a', 'b', 'c'}
+	for n := 1; n <= 9; n++ {
+		total := 1
+		for range n {
+			total *= len(syms)
+		}
+		text := make([]byte, n)
+		wide := make([]uint32, n)
+		sa := make([]uint32, n)
+		saWide := make([]uint32, n)
+		tmp := make([]uint32, saisScratch(n))
+		for x := range total {
+			for i, v := 0, x; i < n; i, v = i+1, v/len(syms) {
+				text[i] = syms[v%len(syms)]
+				wide[i] = uint32(text[i])
+			}
+			buildSA(text, sa, tmp)
+			sais(wide, saWide, 256, make([]uint32, n/32+1+256+n/2+n/16+64), nil)
+			want := naiveSA(text)
+			if !slices.Equal(sa, want) || !slices.Equal(saWide, want) {
+				t.Fatalf("%q: suffix array %v (as 32-bit symbols %v), want %v", text, sa, saWide, want)
+			}
+		}
+	}
 }
