@@ -3,7 +3,6 @@ package wim
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
 	"os"
 	"path/filepath"
 	"slices"
@@ -226,22 +225,7 @@ func TestImageRefsMatchImage(t *testing.T) {
 }
 
 // metaWIM is an uncompressed WIM with one image whose metadata resource
-// is meta (laid out as shortEntryWIM's).
+// is meta.
 func metaWIM(meta []byte) []byte {
-	xml := encodeUTF16(`<WIM><IMAGE INDEX="1"><NAME>M</NAME></IMAGE></WIM>`)
-	metaOff := int64(HeaderSize)
-	tableOff := metaOff + int64(len(meta))
-	xmlOff := tableOff + blobEntrySize
-	h := Header{
-		Magic: Magic, Version: VersionDefault, Part: 1, TotalParts: 1, ImageCount: 1,
-		BlobTable: ResourceHeader{StoredSize: blobEntrySize, Flags: ResMetadata, Offset: tableOff, Size: blobEntrySize},
-		XML:       ResourceHeader{StoredSize: int64(len(xml)), Offset: xmlOff, Size: int64(len(xml))},
-	}
-	out, _ := h.MarshalBinary()
-	out = append(out, meta...)
-	out = BlobEntry{
-		Res:  ResourceHeader{StoredSize: int64(len(meta)), Flags: ResMetadata, Offset: metaOff, Size: int64(len(meta))},
-		Part: 1, RefCount: 1, Hash: sha1.Sum(meta),
-	}.appendEncode(out)
-	return append(out, xml...)
+	return metaOnlyWIM(meta, `<WIM><IMAGE INDEX="1"><NAME>M</NAME></IMAGE></WIM>`, [16]byte{})
 }

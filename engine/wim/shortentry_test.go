@@ -34,19 +34,27 @@ func shortEntryMeta() []byte {
 }
 
 // shortEntryWIM builds shortEntryFile: an uncompressed WIM with one image
-// whose metadata resource is shortEntryMeta, laid out as header, metadata,
-// blob table, XML. Everything but the metadata is valid.
+// whose metadata resource is shortEntryMeta. Everything but the metadata is
+// valid.
 func shortEntryWIM() []byte {
-	meta := shortEntryMeta()
-	xml := encodeUTF16(`<WIM><TOTALBYTES>366</TOTALBYTES><IMAGE INDEX="1"><DIRCOUNT>1</DIRCOUNT><FILECOUNT>0</FILECOUNT><TOTALBYTES>0</TOTALBYTES><NAME>SE</NAME></IMAGE></WIM>`)
+	return metaOnlyWIM(shortEntryMeta(),
+		`<WIM><TOTALBYTES>366</TOTALBYTES><IMAGE INDEX="1"><DIRCOUNT>1</DIRCOUNT><FILECOUNT>0</FILECOUNT><TOTALBYTES>0</TOTALBYTES><NAME>SE</NAME></IMAGE></WIM>`,
+		[16]byte{'s', 'h', 'o', 'r', 't', '-', 'e', 'n', 't', 'r', 'y'})
+}
+
+// metaOnlyWIM builds an uncompressed WIM with one image whose metadata
+// resource is meta and whose XML is xml, laid out as header, metadata,
+// blob table, XML.
+func metaOnlyWIM(meta []byte, xml string, guid [16]byte) []byte {
+	x := encodeUTF16(xml)
 	metaOff := int64(HeaderSize)
 	tableOff := metaOff + int64(len(meta))
 	xmlOff := tableOff + blobEntrySize
 	h := Header{
 		Magic: Magic, Version: VersionDefault, Part: 1, TotalParts: 1, ImageCount: 1,
-		GUID:      [16]byte{'s', 'h', 'o', 'r', 't', '-', 'e', 'n', 't', 'r', 'y'},
+		GUID:      guid,
 		BlobTable: ResourceHeader{StoredSize: blobEntrySize, Flags: ResMetadata, Offset: tableOff, Size: blobEntrySize},
-		XML:       ResourceHeader{StoredSize: int64(len(xml)), Offset: xmlOff, Size: int64(len(xml))},
+		XML:       ResourceHeader{StoredSize: int64(len(x)), Offset: xmlOff, Size: int64(len(x))},
 	}
 	out, _ := h.MarshalBinary()
 	out = append(out, meta...)
@@ -54,7 +62,7 @@ func shortEntryWIM() []byte {
 		Res:  ResourceHeader{StoredSize: int64(len(meta)), Flags: ResMetadata, Offset: metaOff, Size: int64(len(meta))},
 		Part: 1, RefCount: 1, Hash: sha1.Sum(meta),
 	}.appendEncode(out)
-	return append(out, xml...)
+	return append(out, x...)
 }
 
 // TestShortEntryWIM checks the committed file against its builder, then
