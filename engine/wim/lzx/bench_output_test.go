@@ -85,3 +85,26 @@ func BenchmarkBlockOutput(b *testing.B) {
 	}
 	ctReportCPU(b, cpu0, n)
 }
+
+// BenchmarkBuildCodes times buildCodes alone over the blocks of
+// BenchmarkBlockOutput (the bytes reported are those of the blocks).
+func BenchmarkBuildCodes(b *testing.B) {
+	blocks := ctFastBlocks(b, ctBenchInput(b))
+	c, err := NewCompressorLevel(32768, LevelFast)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for _, k := range blocks {
+		n += len(k.block)
+	}
+	b.SetBytes(int64(n))
+	cpu0 := ctCPUTime()
+	for b.Loop() {
+		for i := range blocks {
+			c.freqs = blocks[i].freqs
+			c.buildCodes()
+		}
+	}
+	ctReportCPU(b, cpu0, n)
+}
