@@ -6,13 +6,12 @@ import (
 )
 
 // ctOutputBlock is one block of the fast level as its output meets it: the
-// chunk's bytes (after E8 translation), the block's items and symbol
-// counts, and whether it is aligned.
+// chunk's bytes (after E8 translation), and the block's items and symbol
+// counts.
 type ctOutputBlock struct {
-	block   []byte
-	items   []parseItem
-	freqs   symbolFreqs
-	aligned bool
+	block []byte
+	items []parseItem
+	freqs symbolFreqs
 }
 
 // ctFastBlocks compresses data in 32 KiB chunks at the fast level and
@@ -32,10 +31,9 @@ func ctFastBlocks(b *testing.B, data []byte) []ctOutputBlock {
 			continue
 		}
 		out = append(out, ctOutputBlock{
-			block:   slices.Clone(c.buf[:len(src)]),
-			items:   slices.Clone(c.items),
-			freqs:   c.freqs,
-			aligned: c.alignedSaves(),
+			block: slices.Clone(c.buf[:len(src)]),
+			items: slices.Clone(c.items),
+			freqs: c.freqs,
 		})
 	}
 	if len(out) == 0 {
@@ -44,20 +42,10 @@ func ctFastBlocks(b *testing.B, data []byte) []ctOutputBlock {
 	return out
 }
 
-// alignedSaves reports whether writeBlock chooses an aligned block for
-// the current codes and counts.
-func (c *Compressor) alignedSaves() bool {
-	saved := -numAligned * alignedLenBits
-	for s, f := range c.freqs.aligned {
-		saved += int(f) * (alignedBits - int(c.code.alignedLens[s]))
-	}
-	return saved > 0
-}
-
 // BenchmarkBlockOutput times the output of the fast level's blocks, apart
 // from the parse that finds their items: the Huffman codes (buildCodes)
-// and the items (writeItems), over the chunks of the benchmark buffer that
-// are one block. It reports the speed by CPU time as well (cpu-MB/s), a
+// and the block (writeBlock: header, code lengths, items), over the chunks
+// of the benchmark buffer that are one block. It reports the speed by CPU time as well (cpu-MB/s), a
 // figure a busy machine disturbs less:
 //
 //	go test -run '^$' -bench BlockOutput -benchtime 300x ./engine/wim/lzx/
@@ -78,9 +66,12 @@ func BenchmarkBlockOutput(b *testing.B) {
 			k := &blocks[i]
 			c.freqs = k.freqs
 			c.items = k.items
-			c.buildCodes()
+			clear(c.prevMain)
+			clear(c.prevLen)
+			c.compressedSeen = false
 			c.bw.reset(32768 + 32768/2 + 4096)
-			c.writeItems(k.block, k.aligned)
+			c.buildCodes()
+			c.writeBlock(k.block, 0, len(k.block), recentInit)
 		}
 	}
 	ctReportCPU(b, cpu0, n)
