@@ -5,12 +5,10 @@ import "slices"
 // huffBuilder builds length-limited canonical Huffman codes for the
 // compressor. Its scratch space is reused from code to code.
 type huffBuilder struct {
-	keys    []uint64 // freq<<16 | symbol, sorted
-	used    []uint16 // the symbols used, in increasing order
-	start   []uint32 // counting sort: where each frequency's keys begin
-	weight  []uint64 // tree node weights (leaves then internal nodes)
-	parent  []int32
-	depth   []uint8
+	keys    []uint64  // freq<<16 | symbol, sorted
+	used    []uint16  // the symbols used, in increasing order
+	start   []uint32  // counting sort: where each frequency's keys begin
+	weight  []uint64  // huffmanLengths: the tree, in place
 	pmItems [][]int32 // package-merge: per level, leaf index or -1 for a package
 	pmW     [2][]uint64
 }
@@ -92,54 +90,78 @@ func (h *huffBuilder) sortKeys(freq []uint32) []uint64 {
 	return keys
 }
 
-// huffmanLengths sets lens for the sorted keys to optimal (unlimited)
-// Huffman code lengths and reports whether none exceeds maxLen.
+// huffmanLengths sets lens for the sorted keys (two or more) to optimal
+// (unlimited) Huffman code lengths and reports whether none exceeds
+// maxLen.
+//
+// The tree is built in place in one array of the weights (Moffat and
+// Katajainen's method, as wimlib's make_canonical_huffman_code): the
+// two-queue construction (leaves in order, internal nodes created in
+// non-decreasing weight order, a leaf taken before a node of equal weight)
+// writes each internal node's weight over a consumed leaf and each
+// consumed node's parent over its weight; then the nodes' depths replace
+// the parents, and the leaves' depths are handed out by level, the
+// lightest leaves deepest, which are the depths of the tree's own leaves
+// (its leaves' depths fall as their weights grow).
 func (h *huffBuilder) huffmanLengths(keys []uint64, maxLen int, lens []uint8) bool {
 	m := len(keys)
-	total := 2*m - 1
-	if cap(h.weight) < total {
-		h.weight = make([]uint64, total)
-		h.parent = make([]int32, total)
-		h.depth = make([]uint8, total)
+	if cap(h.weight) < m {
+		h.weight = make([]uint64, m)
 	}
-	w := h.weight[:total]
-	par := h.parent[:total]
-	dep := h.depth[:total]
+	a := h.weight[:m]
 	for i, k := range keys {
-		w[i] = k >> 16
+		a[i] = k >> 16
 	}
-	// Two-queue construction: leaves in order, internal nodes are created
-	// in non-decreasing weight order.
-	leaf, inner := 0, m
-	for next := m; next < total; next++ {
-		var pick [2]int
-		for j := 0; j < 2; j++ {
-			if leaf < m && (inner >= next || w[leaf] <= w[inner]) {
-				pick[j] = leaf
-				leaf++
-			} else {
-				pick[j] = inner
-				inner++
-			}
+	// Internal node k (0..m-2) is at a[k]: its weight until it is
+	// taken, then its parent's index.
+	a[0] += a[1]
+	root, leaf := 0, 2
+	for next := 1; next < m-1; next++ {
+		if leaf >= m || a[root] < a[leaf] {
+			a[next] = a[root]
+			a[root] = uint64(next)
+			root++
+		} else {
+			a[next] = a[leaf]
+			leaf++
 		}
-		w[next] = w[pick[0]] + w[pick[1]]
-		par[pick[0]] = int32(next)
-		par[pick[1]] = int32(next)
-	}
-	dep[total-1] = 0
-	ok := true
-	for i := total - 2; i >= 0; i-- {
-		d := dep[par[i]] + 1
-		dep[i] = d
-		if i < m && int(d) > maxLen {
-			ok = false
+		if leaf >= m || (root < next && a[root] < a[leaf]) {
+			a[next] += a[root]
+			a[root] = uint64(next)
+			root++
+		} else {
+			a[next] += a[leaf]
+			leaf++
 		}
 	}
-	if !ok {
+	// Depths of the internal nodes, from the root (m-2) down.
+	a[m-2] = 0
+	for k := m - 3; k >= 0; k-- {
+		a[k] = a[a[k]] + 1
+	}
+	// Leaves by level: the nodes at each depth leave twice as many
+	// places at the next, the places no node takes are leaves, given
+	// from the heaviest leaf (m-1) down.
+	avail, depth := 1, uint64(0)
+	root, next := m-2, m-1
+	for avail > 0 {
+		used := 0
+		for root >= 0 && a[root] == depth {
+			used++
+			root--
+		}
+		for ; avail > used; avail-- {
+			a[next] = depth
+			next--
+		}
+		avail = 2 * used
+		depth++
+	}
+	if a[0] > uint64(maxLen) { // the lightest leaf is the deepest
 		return false
 	}
 	for i, k := range keys {
-		lens[k&0xFFFF] = dep[i]
+		lens[k&0xFFFF] = uint8(a[i])
 	}
 	return true
 }

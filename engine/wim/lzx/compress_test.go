@@ -617,6 +617,88 @@ func TestHuffmanSortKeys(t *testing.T) {
 	}
 }
 
+// TestHuffmanLengthsInPlace checks huffmanLengths, which builds the tree in
+// place and hands out the leaves' depths by level, against the depths of
+// the leaves in the tree itself, built with parent links by the two-queue
+// construction (a leaf taken before a node of equal weight): the same
+// length for every symbol, also among many equal weights, and the same
+// verdict on the length limit.
+func TestHuffmanLengthsInPlace(t *testing.T) {
+	var h huffBuilder
+	r := rand.New(rand.NewPCG(9, 10))
+	cases := map[string][]uint32{
+		"two":         {5, 9},
+		"ties":        {3, 3, 3, 3, 3, 3, 3},
+		"powers":      {1, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536},
+		"flat and up": {1, 1, 1, 1, 2, 2, 2, 2, 4, 4, 4, 4, 8, 8},
+	}
+	for i := range 200 {
+		f := make([]uint32, 2+r.IntN(maxMainSyms-1))
+		scale := []int{2, 4, 40, 5000}[i%4]
+		for s := range f {
+			if r.IntN(3) > 0 {
+				f[s] = uint32(1 + r.IntN(scale))
+			}
+		}
+		cases[fmt.Sprintf("random %d", i)] = f
+	}
+	for name, freq := range cases {
+		keys := slices.Clone(h.sortKeys(freq))
+		if len(keys) < 2 {
+			continue
+		}
+		want, deepest := ctTreeDepths(keys, len(freq))
+		for _, maxLen := range []int{7, 16, 32} {
+			lens := make([]uint8, len(freq))
+			ok := h.huffmanLengths(keys, maxLen, lens)
+			if ok != (deepest <= maxLen) {
+				t.Fatalf("%s, limit %d: fits %v, want %v (deepest leaf %d)", name, maxLen, ok, !ok, deepest)
+			}
+			if ok && !slices.Equal(lens, want) {
+				t.Fatalf("%s, limit %d: lengths %v, want %v", name, maxLen, lens, want)
+			}
+		}
+	}
+}
+
+// ctTreeDepths returns the depth of each of n symbols' leaf (0 for the
+// unused) in the Huffman tree of the sorted keys, built by the two-queue
+// construction with parent links, and the deepest.
+func ctTreeDepths(keys []uint64, n int) ([]uint8, int) {
+	m := len(keys)
+	total := 2*m - 1
+	w := make([]uint64, total)
+	par := make([]int, total)
+	for i, k := range keys {
+		w[i] = k >> 16
+	}
+	leaf, inner := 0, m
+	for next := m; next < total; next++ {
+		for range 2 {
+			pick := inner
+			if leaf < m && (inner >= next || w[leaf] <= w[inner]) {
+				pick = leaf
+				leaf++
+			} else {
+				inner++
+			}
+			w[next] += w[pick]
+			par[pick] = next
+		}
+	}
+	dep := make([]int, total)
+	lens := make([]uint8, n)
+	deepest := 0
+	for i := total - 2; i >= 0; i-- {
+		dep[i] = dep[par[i]] + 1
+		if i < m {
+			lens[keys[i]&0xFFFF] = uint8(dep[i])
+			deepest = max(deepest, dep[i])
+		}
+	}
+	return lens, deepest
+}
+
 // TestBitWriter checks the bit writer against one that writes a bit at a
 // time: random widths 0..32, alignments (a whole zero unit when aligned)
 // followed by raw bytes, as an uncompressed block writes them, and the bit
