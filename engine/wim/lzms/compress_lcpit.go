@@ -231,8 +231,16 @@ func buildTree(iv, posData []uint32, n int) uint32 {
 // matchFinder.find does. A match of lcpMax bytes is extended to its full
 // length, up to maxLen (pos+maxLen <= len(data)).
 func (f *lcpFinder) find(data []byte, pos, maxLen int, out []lzMatch) []lzMatch {
+	return f.findAhead(data, pos, maxLen, out, nil)
+}
+
+// findAhead is find that, with df not nil, also starts the cache misses of
+// the delta finder's table entries for the next position, whose slots
+// df.keysAt has just computed: they ride on the walk's own prefetch call
+// (see prefetch3d).
+func (f *lcpFinder) findAhead(data []byte, pos, maxLen int, out []lzMatch, df *deltaFinder) []lzMatch {
 	first := len(out)
-	out = f.advance(pos, out, true)
+	out = f.advance(pos, out, true, df)
 	// Longest first as found: reverse.
 	m := out[first:]
 	for i, j := 0, len(m)-1; i < j; i, j = i+1, j-1 {
@@ -248,15 +256,16 @@ func (f *lcpFinder) find(data []byte, pos, maxLen int, out []lzMatch) []lzMatch 
 // skip advances over positions up to stop, finding no matches.
 func (f *lcpFinder) skip(stop int) {
 	for f.pos < stop {
-		f.advance(f.pos, nil, false)
+		f.advance(f.pos, nil, false, nil)
 	}
 }
 
 // advance moves the walk past position cur (== f.pos): every interval
 // holding cur's suffix takes cur as its most recent suffix, and with
 // record, the matches (lcp, cur - the interval's previous most recent
-// suffix) are appended, longest first.
-func (f *lcpFinder) advance(cur int, out []lzMatch, record bool) []lzMatch {
+// suffix) are appended, longest first. With df not nil, the delta table
+// entries of cur+1 are prefetched too (see findAhead).
+func (f *lcpFinder) advance(cur int, out []lzMatch, record bool, df *deltaFinder) []lzMatch {
 	f.pos = cur + 1
 	iv, pd := f.intervals, f.posData
 	c := uint32(cur)
@@ -273,7 +282,11 @@ func (f *lcpFinder) advance(cur int, out []lzMatch, record bool) []lzMatch {
 	f.ahead1[k] = iv[f.ahead2[k]] & posMask
 	p2 := &pd[f.ahead1[k]]
 	f.ahead2[k] = pd[c+3*lcpitGap] & posMask
-	f.sink += prefetch3(p1, p2, &iv[f.ahead2[k]])
+	if df != nil {
+		f.sink += prefetch3d(p1, p2, &iv[f.ahead2[k]], df.table, &df.slots[(cur+1)&1])
+	} else {
+		f.sink += prefetch3(p1, p2, &iv[f.ahead2[k]])
+	}
 	pd[c] = 0
 	if c == 0 {
 		// Position 0 visits nothing: a most recent suffix of 0 would

@@ -200,8 +200,11 @@ type deltaFinder struct {
 	posBits  uint // an entry's position bits; the tag has the rest
 
 	// The keys and table slots of two positions, an odd and an even one
-	// (see keysAt): touch computes them for the position after the one
-	// insert is to take next, and insert then uses them.
+	// (see keysAt): the parse computes them for the position after the
+	// one insert is to take next, prefetches their table entries (see
+	// lcpFinder.findAhead), and insert then uses them. Slots of powers a
+	// position is not past are 0 or another position's: prefetching them
+	// costs nothing but the prefetch.
 	at    [2]int
 	np    [2]int                 // how many powers have a key at at (span <= at)
 	tags  [2][deltaPowers]uint32 // the tag, in place above posBits
@@ -218,6 +221,7 @@ func (df *deltaFinder) reset(n int) {
 	clear(df.table)
 	df.posBits = uint(bits.Len(uint(max(n, 1) - 1))) // positions are below n
 	df.at = [2]int{-1, -1}
+	df.slots = [2][deltaPowers]uint32{} // below the table's length
 }
 
 // keysAt computes the tag and table slot of pos for every power whose span
@@ -243,25 +247,12 @@ func (df *deltaFinder) keysAt(buf []byte, pos int) {
 	df.at[pos&1], df.np[pos&1] = pos, np
 }
 
-// touch computes the keys of pos (pos+4 <= len of the padded buffer) for
-// the insert that follows, reads the table entries that insert will read,
-// and returns them summed; see matchFinder.touch.
-func (df *deltaFinder) touch(buf []byte, pos int) uint32 {
-	df.keysAt(buf, pos)
-	table := df.table
-	var sum uint32
-	for _, h := range df.slots[pos&1][:df.np[pos&1]] {
-		sum += table[h]
-	}
-	return sum
-}
-
 // insert adds pos for every power. With found non-nil, it also returns in
 // found[power] the longest delta match of the earlier position with the
 // same hash (length 0 if none), and a mask of the powers that have one (bit
 // power set), which spares the parse a look at the other powers. data is
 // the chunk; its backing array has 4 readable bytes past its end (the
-// compressor's padding). The keys come from touch if it was called for
+// compressor's padding). The keys come from keysAt if it was called for
 // pos, else they are computed here: each position's are computed once.
 func (df *deltaFinder) insert(data []byte, pos int, found *[deltaPowers]deltaFound) (mask uint32) {
 	if found != nil {

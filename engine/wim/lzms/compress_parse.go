@@ -242,12 +242,14 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 		maxLen := n - p
 		var ms []lzMatch
 		if c.useLCP {
-			if p+1 < n {
-				if c.deltaOn {
-					c.sink += c.df.touch(c.buf, p+1)
-				}
+			// The delta finder's keys of the next position, whose
+			// table entries the walk then prefetches.
+			var df *deltaFinder
+			if p+1 < n && c.deltaOn {
+				c.df.keysAt(c.buf, p+1)
+				df = &c.df
 			}
-			ms = c.lcp.find(c.buf, p, maxLen, c.matches[:0])
+			ms = c.lcp.findAhead(c.buf, p, maxLen, c.matches[:0], df)
 		} else {
 			if p+1 < n {
 				// Start the next position's root table reads

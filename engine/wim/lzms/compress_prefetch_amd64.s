@@ -11,3 +11,28 @@ TEXT ·prefetch3(SB), NOSPLIT, $0-28
 	MOVL $0, ret+24(FP)
 	RET
 
+// func prefetch3d(a, b, c *uint32, table []uint32, slots *[deltaPowers]uint32) uint32
+// deltaPowers is 6 (compress_prefetch_amd64.go checks it at compile time).
+TEXT ·prefetch3d(SB), NOSPLIT, $0-60
+	MOVQ a+0(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ b+8(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ c+16(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ table+24(FP), AX
+	MOVQ slots+48(FP), BX
+	MOVL 0(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL 4(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL 8(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL 12(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL 16(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL 20(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL $0, ret+56(FP)
+	RET

@@ -452,45 +452,63 @@ func TestDeltaFinder(t *testing.T) {
 	}
 }
 
-// TestDeltaFinderTouch: the delta finder driven as the parse drives it
-// (touch of the next position before each insert, and inserts without
-// results over skipped stretches) finds what inserts alone find: touch
-// computes the keys that insert then reuses, in one chunk and the next.
-func TestDeltaFinderTouch(t *testing.T) {
+// TestDeltaFinderAhead: the delta finder driven as the parse drives it
+// on the interval tree's path (keysAt of the next position, then the walk's
+// findAhead, which prefetches that position's table entries, before each
+// insert; inserts without results over skipped stretches) finds what
+// inserts alone find, and the walk finds what find alone finds: keysAt
+// computes the keys that insert then reuses, and the prefetch changes
+// nothing, in one chunk and the next (of another size, and another table).
+func TestDeltaFinderAhead(t *testing.T) {
 	data := slices.Concat(synthDelta(16<<10, 2), realText(8<<10), randomBytes(4<<10, 3), make([]byte, 2<<10))
 	n := len(data)
 	buf := append(slices.Clone(data), make([]byte, encPad)...)
-	m := 20 << 10 // the first round's chunk
-	var plain, touched deltaFinder
+	m := 12 << 10 // the second round's chunk: a smaller table
+	var plain, ahead deltaFinder
+	var plainLCP, aheadLCP lcpFinder
 	var want, got [deltaPowers]deltaFound
-	for round, size := range []int{m, n} {
+	var wantMs, gotMs []lzMatch
+	for round, size := range []int{n, m} {
 		if round == 1 {
 			copy(buf, buf[1:n]) // other data
 			buf[n-1] = 7
 		}
 		data := buf[:size]
 		plain.reset(size)
-		touched.reset(size)
+		ahead.reset(size)
+		plainLCP.load(data)
+		aheadLCP.load(data)
 		skip := 0
 		for pos := range size {
-			if pos+1 < size {
-				touched.touch(buf, pos+1)
-			}
 			if pos < skip {
 				plain.insert(data, pos, nil)
-				touched.insert(data, pos, nil)
+				ahead.insert(data, pos, nil)
 				continue
 			}
 			if pos%97 == 0 {
 				skip = pos + 1 + pos%13 // a long match's stretch
 			}
+			var df *deltaFinder
+			if pos+1 < size {
+				ahead.keysAt(buf, pos+1)
+				df = &ahead
+			}
+			wantMs = plainLCP.find(buf, pos, size-pos, wantMs[:0])
+			gotMs = aheadLCP.findAhead(buf, pos, size-pos, gotMs[:0], df)
+			if !slices.Equal(gotMs, wantMs) {
+				t.Fatalf("round %d position %d: walk found %v, want %v", round, pos, gotMs, wantMs)
+			}
 			plain.insert(data, pos, &want)
-			touched.insert(data, pos, &got)
+			ahead.insert(data, pos, &got)
 			if got != want {
 				t.Fatalf("round %d position %d: found %v, want %v", round, pos, got, want)
 			}
+			if skip > pos+1 {
+				plainLCP.skip(min(skip, size))
+				aheadLCP.skip(min(skip, size))
+			}
 		}
-		if !slices.Equal(touched.table, plain.table) {
+		if !slices.Equal(ahead.table, plain.table) {
 			t.Fatalf("round %d: the tables differ", round)
 		}
 	}
