@@ -250,7 +250,7 @@ func (s *Store) ReplaceImage(ctx context.Context, r ImageRef, src string, o Repl
 		op.abandon()
 		return err
 	}
-	codec, chunk, err := s.growRes(ctx, r.Group, sw, []*wim.Image{plan[0].img}, false, o.Progress)
+	codec, chunk, err := s.growRes(ctx, r.Group, sw, []wim.BlobUser{plan[0].img}, false, o.Progress)
 	if err != nil {
 		return fail(err)
 	}

@@ -789,12 +789,8 @@ func checkBlobs(ctx context.Context, sw *wim.WIM, hashes []wim.Hash, total int64
 
 // growRes adds the data of imgs (images of src) to group g's Res.rwm:
 // see growResAt.
-func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []*wim.Image, check bool, report progress.Func) (wim.Compression, int, error) {
-	u := make([]wim.BlobUser, len(imgs))
-	for i, img := range imgs {
-		u[i] = img
-	}
-	return s.growResAt(ctx, s.ResPath(g), src, u, check, report)
+func (s *Store) growRes(ctx context.Context, g string, src *wim.WIM, imgs []wim.BlobUser, check bool, report progress.Func) (wim.Compression, int, error) {
+	return s.growResAt(ctx, s.ResPath(g), src, imgs, check, report)
 }
 
 // growResAt adds the data of imgs (images of src) to the Res.rwm res,
