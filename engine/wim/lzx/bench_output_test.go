@@ -42,14 +42,10 @@ func ctFastBlocks(b *testing.B, data []byte) []ctOutputBlock {
 	return out
 }
 
-// BenchmarkBlockOutput times the output of the fast level's blocks, apart
-// from the parse that finds their items: the Huffman codes (buildCodes)
-// and the block (writeBlock: header, code lengths, items), over the chunks
-// of the benchmark buffer that are one block. It reports the speed by CPU time as well (cpu-MB/s), a
-// figure a busy machine disturbs less:
-//
-//	go test -run '^$' -bench BlockOutput -benchtime 300x ./engine/wim/lzx/
-func BenchmarkBlockOutput(b *testing.B) {
+// blockOutputSetup returns the one-block chunks of the benchmark buffer
+// (ctFastBlocks), a fast-level compressor for them, and their total size,
+// which it sets as the benchmark's bytes.
+func blockOutputSetup(b *testing.B) ([]ctOutputBlock, *Compressor, int) {
 	blocks := ctFastBlocks(b, ctBenchInput(b))
 	c, err := NewCompressorLevel(32768, LevelFast)
 	if err != nil {
@@ -60,6 +56,18 @@ func BenchmarkBlockOutput(b *testing.B) {
 		n += len(k.block)
 	}
 	b.SetBytes(int64(n))
+	return blocks, c, n
+}
+
+// BenchmarkBlockOutput times the output of the fast level's blocks, apart
+// from the parse that finds their items: the Huffman codes (buildCodes)
+// and the block (writeBlock: header, code lengths, items), over the chunks
+// of the benchmark buffer that are one block. It reports the speed by CPU time as well (cpu-MB/s), a
+// figure a busy machine disturbs less:
+//
+//	go test -run '^$' -bench BlockOutput -benchtime 300x ./engine/wim/lzx/
+func BenchmarkBlockOutput(b *testing.B) {
+	blocks, c, n := blockOutputSetup(b)
 	cpu0 := ctCPUTime()
 	for b.Loop() {
 		for i := range blocks {
@@ -80,16 +88,7 @@ func BenchmarkBlockOutput(b *testing.B) {
 // BenchmarkBuildCodes times buildCodes alone over the blocks of
 // BenchmarkBlockOutput (the bytes reported are those of the blocks).
 func BenchmarkBuildCodes(b *testing.B) {
-	blocks := ctFastBlocks(b, ctBenchInput(b))
-	c, err := NewCompressorLevel(32768, LevelFast)
-	if err != nil {
-		b.Fatal(err)
-	}
-	n := 0
-	for _, k := range blocks {
-		n += len(k.block)
-	}
-	b.SetBytes(int64(n))
+	blocks, c, n := blockOutputSetup(b)
 	cpu0 := ctCPUTime()
 	for b.Loop() {
 		for i := range blocks {
