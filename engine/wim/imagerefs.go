@@ -198,7 +198,7 @@ func (w *WIM) imageRefs(index int, s *refScan) (*ImageRefs, bool) {
 			}
 			return n
 		}
-		links := slices.Clone(s.links)
+		links := s.links // sorted in place: nothing reads the scan after
 		slices.SortFunc(links, func(a, b linkRef) int {
 			if c := cmp.Compare(a.key.Group, b.key.Group); c != 0 {
 				return c
