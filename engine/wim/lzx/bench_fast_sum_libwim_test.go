@@ -1,0 +1,74 @@
+//go:build libwim && linux
+
+package lzx
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// BenchmarkFastTreeSum times the fast level alone on a real folder, every
+// WIMBENCH_EVERY-th file (default 5) cut into 32 KiB chunks held in
+// memory, by the CPU time of its locked OS thread, and logs the SHA-256 of
+// all the compressed chunks (with each one's length): two builds whose sums
+// agree wrote the same bytes, which proves a speed change left the output
+// as it was:
+//
+//	WIMBENCH_TREE=~/.cache/wimconsole-bench-small/corpus/A go test -tags libwim \
+//	    -run '^$' -bench FastTreeSum -benchtime 3x ./engine/wim/lzx/
+//
+// It reports cpu-s (the best pass) and out-bytes.
+func BenchmarkFastTreeSum(b *testing.B) {
+	tree := os.Getenv("WIMBENCH_TREE")
+	if tree == "" {
+		b.Skip("WIMBENCH_TREE not set")
+	}
+	const chunk = 32768
+	var chunks [][]byte
+	total := 0
+	for _, p := range ctTreeFiles(b, tree, ctEvery(b, 5)) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for off := 0; off < len(data); off += chunk {
+			if src := data[off:min(off+chunk, len(data))]; len(src) > 1 {
+				chunks = append(chunks, src)
+				total += len(src)
+			}
+		}
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c, err := NewCompressorLevel(chunk, LevelFast)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := make([]byte, chunk)
+	var best time.Duration
+	var sum string
+	var out int
+	b.SetBytes(int64(total))
+	for i := 0; b.Loop(); i++ {
+		h := sha256.New()
+		out = 0
+		t0 := ctThreadCPU()
+		for _, src := range chunks {
+			n := c.Compress(dst[:len(src)-1], src)
+			h.Write([]byte{byte(n), byte(n >> 8), byte(n >> 16)})
+			h.Write(dst[:n])
+			out += n
+		}
+		if d := ctThreadCPU() - t0; i == 0 || d < best {
+			best = d
+		}
+		sum = hex.EncodeToString(h.Sum(nil))
+	}
+	b.Logf("%d chunks, %d bytes in, %d out, sha256 %s", len(chunks), total, out, sum)
+	b.ReportMetric(best.Seconds(), "cpu-s")
+	b.ReportMetric(float64(out), "out-bytes")
+}
