@@ -810,7 +810,9 @@ func (s *Store) growResAt(ctx context.Context, res string, src *wim.WIM, imgs []
 // openRes opens the Res.rwm res to grow it, or creates it (with the codec
 // groupCodec chooses for src) when missing.
 func openRes(res string, src *wim.WIM, report progress.Func) (*wim.Writer, error) {
-	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd)}
+	// The add waits for Res.rwm's sync before its commit: the new data
+	// goes to the disk while it is copied, not all at that sync.
+	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd), StartWriteback: true}
 	if _, err := os.Stat(res); err == nil {
 		return wim.OpenAppend(res, wo)
 	}
