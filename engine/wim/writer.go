@@ -1844,7 +1844,7 @@ func (w *Writer) addImageWith(ctx context.Context, img *Image, lite *ImageRefs, 
 		}
 	}
 	if lite != nil {
-		for h := range lite.BlobRefs() {
+		for h := range blobHashes(lite) {
 			if h.IsZero() {
 				continue
 			}
