@@ -246,9 +246,10 @@ func (a *addition) imagesRead() error {
 // beginAdd begins the journaled add-image operation of a under the
 // group's lock: it names the images and checks the source's data (or
 // decides to check it while adding). A refusal ends the operation and
-// changes nothing.
+// changes nothing. The journal entry is first saved by writeAdd, with the
+// state that lets recovery roll back: nothing is written before it.
 func (s *Store) beginAdd(ctx context.Context, a *addition, src string) error {
-	op, err := s.begin(journalEntry{Op: "add-image", Locks: []string{groupKey(a.o.Group)}, Group: a.o.Group})
+	op, err := s.lockOp(journalEntry{Op: "add-image", Locks: []string{groupKey(a.o.Group)}, Group: a.o.Group})
 	if err != nil {
 		return err
 	}
@@ -303,8 +304,9 @@ func (s *Store) planAdd(ctx context.Context, a *addition, src string) error {
 // writeAdd writes an addition's files: the data appended to Res.rwm, then
 // the image files and unattend files, synced together.
 func (s *Store) writeAdd(ctx context.Context, a *addition) error {
-	// From here on a rollback restores Res.rwm from what the entry says
-	// (before, the entry has no state and recovery only tidies).
+	// From here on a rollback restores Res.rwm from what the entry says.
+	// This is the entry's first save: recovery needs it from the first
+	// write on (the new group's folder, Res.rwm's header flag), not before.
 	a.op.e.State = addAdding
 	if err := a.op.save(); err != nil {
 		return err
@@ -808,7 +810,9 @@ func (s *Store) growResAt(ctx context.Context, res string, src *wim.WIM, imgs []
 // openRes opens the Res.rwm res to grow it, or creates it (with the codec
 // groupCodec chooses for src) when missing.
 func openRes(res string, src *wim.WIM, report progress.Func) (*wim.Writer, error) {
-	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd)}
+	// The add waits for Res.rwm's sync before its commit: the new data
+	// goes to the disk while it is copied, not all at that sync.
+	wo := wim.WriteOptions{Progress: phased(report, PhaseAdd), StartWriteback: true}
 	if _, err := os.Stat(res); err == nil {
 		return wim.OpenAppend(res, wo)
 	}

@@ -43,6 +43,8 @@ type op struct {
 	s    *Store
 	lock *groupLock
 	e    journalEntry
+	// saved: the entry is in the journal (see lockOp).
+	saved bool
 }
 
 func newID() string {
@@ -54,6 +56,23 @@ func newID() string {
 // begin takes the locks of e.Locks, settles what dead operations left
 // under them (see lockSettled) and records e in the journal.
 func (s *Store) begin(e journalEntry) (*op, error) {
+	o, err := s.lockOp(e)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.save(); err != nil {
+		o.lock.unlock()
+		return nil, err
+	}
+	return o, nil
+}
+
+// lockOp is begin without recording the entry: for an operation that
+// only reads until its first save, which must come before it changes
+// anything on disk (recovery knows only what the journal holds). Each
+// catalog transaction costs two flushes of the catalog: an operation that
+// would save twice before writing anything saves once.
+func (s *Store) lockOp(e journalEntry) (*op, error) {
 	if err := s.writable(opWhat(e.Op)); err != nil {
 		return nil, err
 	}
@@ -64,18 +83,17 @@ func (s *Store) begin(e journalEntry) (*op, error) {
 	e.ID = newID()
 	e.PID = os.Getpid()
 	e.Started = time.Now().UTC()
-	o := &op{s: s, lock: lock, e: e}
-	if err := o.save(); err != nil {
-		lock.unlock()
-		return nil, err
-	}
-	return o, nil
+	return &op{s: s, lock: lock, e: e}, nil
 }
 
 func (o *op) save() error {
-	return o.s.update(func(tx *bolt.Tx) error {
+	err := o.s.update(func(tx *bolt.Tx) error {
 		return putJSON(tx, bucketJournal, []byte(o.e.ID), o.e)
 	})
+	if err == nil {
+		o.saved = true
+	}
+	return err
 }
 
 // setState records the operation's progress in the journal.
@@ -88,7 +106,10 @@ func (o *op) setState(state string) error {
 // entry fails, the locks are released anyway and recovery finds an entry
 // whose work is complete, which it treats as such.
 func (o *op) done() error {
-	err := o.s.update(func(tx *bolt.Tx) error { return deleteKey(tx, bucketJournal, []byte(o.e.ID)) })
+	var err error
+	if o.saved {
+		err = o.s.update(func(tx *bolt.Tx) error { return deleteKey(tx, bucketJournal, []byte(o.e.ID)) })
+	}
 	o.lock.unlock()
 	return err
 }

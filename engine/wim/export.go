@@ -338,7 +338,7 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 		locs = append(locs, l)
 	}
 	for _, img := range imgs {
-		for h := range img.BlobRefs() {
+		for h := range blobHashes(img) {
 			add(h)
 		}
 	}

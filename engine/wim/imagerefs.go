@@ -45,6 +45,23 @@ type BlobUser interface {
 	BlobRefs() iter.Seq2[Hash, int64]
 }
 
+// blobHashes yields the digests BlobRefs yields, without the sizes: for
+// callers that look each digest up themselves. An ImageRefs finds every
+// size in its source's blob table, a lookup per reference that such a
+// caller would make twice (an add-image's tens of thousands).
+func blobHashes(u BlobUser) iter.Seq[Hash] {
+	if r, ok := u.(*ImageRefs); ok {
+		return slices.Values(r.refs)
+	}
+	return func(yield func(Hash) bool) {
+		for h := range u.BlobRefs() {
+			if !yield(h) {
+				return
+			}
+		}
+	}
+}
+
 // refScan is the light reading of a metadata resource (see
 // scanMetadataRefs): what each entry adds, the entries themselves
 // forgotten.

@@ -87,6 +87,12 @@ type WriteOptions struct {
 	// For writing many small files and syncing them at once; the header
 	// is still written last.
 	NoSync bool
+	// StartWriteback hands the data to the disk as it is written (every
+	// few MiB, without waiting; Linux only), so that the sync at Close
+	// waits only for the last of it: for a caller that waits on that sync
+	// (an image store's add-image), not one for which the kernel's own
+	// writeback during a long write is enough. Ignored with NoSync.
+	StartWriteback bool
 	// Pipable makes a new file a pipable WIM (wimlib's streamable variant,
 	// see pipable.go): Close writes the file as usual, then lays it out
 	// again as a pipable WIM (WritePipable) before renaming it into place.
@@ -331,6 +337,7 @@ func (w *Writer) init() {
 		w.piece = 256 << 10
 	}
 	w.out.f = w.f
+	w.out.writeback = w.opts.StartWriteback && !w.opts.NoSync
 	n := w.threads()
 	// The window of chunks in flight: enough that workers and the writer
 	// rarely wait on each other (each handoff can cost a scheduling delay
@@ -1601,6 +1608,34 @@ type outBuf struct {
 	base int64 // file offset of buf[0]
 	buf  []byte
 	err  error
+	// writeback (WriteOptions.StartWriteback): the file is synced when
+	// it is closed, so the disk starts on what is written at once (see
+	// startWriteback) instead of all of it waiting for the sync; started
+	// is where the data not yet handed to it begins (0: nothing written).
+	writeback bool
+	started   int64
+}
+
+// writebackStep is how much written data makes outBuf start its
+// writeback: large enough that the calls cost nothing next to the data,
+// small enough that the disk starts early.
+const writebackStep = 4 << 20
+
+// kick notes a write that began at from and ended at the current
+// position, and starts the writeback of what was written since the last
+// start once there is writebackStep of it.
+func (o *outBuf) kick(from int64) {
+	if !o.writeback || o.err != nil {
+		return
+	}
+	if o.started == 0 || o.started > from {
+		// The first write, or one after a rollback.
+		o.started = from
+	}
+	if o.base-o.started >= writebackStep {
+		startWriteback(o.f, o.started, o.base-o.started)
+		o.started = o.base
+	}
 }
 
 const outBufSize = 1 << 20
@@ -1679,6 +1714,7 @@ func (o *outBuf) writeDirect(p []byte) {
 		_, o.err = o.f.WriteAt(p, o.base)
 	}
 	o.base += int64(len(p))
+	o.kick(o.base - int64(len(p)))
 }
 
 // copyFrom copies up to n bytes of src at off to the current position
@@ -1690,6 +1726,7 @@ func (o *outBuf) copyFrom(src *os.File, off, n int64) int64 {
 	}
 	k := copyFileRange(o.f, o.base, src, off, n)
 	o.base += k
+	o.kick(o.base - k)
 	return k
 }
 
@@ -1698,6 +1735,7 @@ func (o *outBuf) flush() {
 		_, o.err = o.f.WriteAt(o.buf, o.base)
 	}
 	o.base += int64(len(o.buf))
+	o.kick(o.base - int64(len(o.buf)))
 	o.buf = o.buf[:0]
 }
 
@@ -1806,7 +1844,7 @@ func (w *Writer) addImageWith(ctx context.Context, img *Image, lite *ImageRefs, 
 		}
 	}
 	if lite != nil {
-		for h := range lite.BlobRefs() {
+		for h := range blobHashes(lite) {
 			if h.IsZero() {
 				continue
 			}
