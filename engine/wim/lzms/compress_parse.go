@@ -285,6 +285,60 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 	for i := 0; i < end; i++ {
 		p := pos + i
 		maxLen := n - p
+		if i > 0 {
+			arrive(nodes, states, i)
+		}
+		base := nodes[i].cost
+		st := &states[i]
+
+		// The repeat matches come before the finders: their sources,
+		// often far back, are read first, and the finders' work then
+		// overlaps the cache misses. The longest of encNiceLen bytes
+		// or more of each kind (lzLong, dLong) are weighed with the
+		// finders' below in the order the parse always took: explicit
+		// LZ, repeat LZ, repeat delta, explicit delta, the first of the
+		// longest winning.
+		var lzLong, dLong parseItem
+		// Repeat LZ matches.
+		lb := st.lzBase()
+		var repLen [numLZReps]int
+		for r := range numLZReps {
+			off := st.lz[lb+r]
+			if int(off) > p || maxLen < 2 {
+				continue
+			}
+			// Matches under 2 bytes are not used: most sources
+			// fail on the first two bytes, one 16-bit load each,
+			// without a call.
+			src := p - int(off)
+			if binary.LittleEndian.Uint16(data[src:]) != binary.LittleEndian.Uint16(data[p:]) {
+				continue
+			}
+			l := matchLen(data, src, p, maxLen)
+			repLen[r] = l
+			if l >= encNiceLen && uint32(l) > lzLong.length {
+				lzLong = parseItem{uint32(l), off, 0, itemLZ}
+			}
+		}
+		// Repeat delta matches.
+		db := st.deltaBase()
+		var dRepLen [numLZReps]int
+		for r := range numLZReps {
+			dp := st.delta[db+r]
+			span, off := 1<<dp.power, int(dp.raw)<<dp.power
+			if off+span > p || maxLen < 2 {
+				continue
+			}
+			if data[p]-data[p-span] != data[p-off]-data[p-off-span] ||
+				data[p+1]-data[p+1-span] != data[p+1-off]-data[p+1-off-span] {
+				continue // as deltaLen would find under 2 bytes
+			}
+			l := deltaLen(data, p, off, span, maxLen)
+			dRepLen[r] = l
+			if l >= encNiceLen && uint32(l) > dLong.length {
+				dLong = parseItem{uint32(l), dp.raw, dp.power, itemDelta}
+			}
+		}
 		var ms []lzMatch
 		if c.useLCP {
 			// The delta finder's keys of the next position, whose
@@ -313,56 +367,16 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			dmask = c.df.insert(data, p, &c.dfound)
 		}
 		c.ins++
-		if i > 0 {
-			arrive(nodes, states, i)
-		}
-		base := nodes[i].cost
-		st := &states[i]
-
 		// A long match ends the window.
 		var long parseItem
 		if k := len(ms); k > 0 && ms[k-1].length >= encNiceLen {
 			long = parseItem{ms[k-1].length, ms[k-1].offset, 0, itemLZ}
 		}
-		// Repeat LZ matches.
-		lb := st.lzBase()
-		var repLen [numLZReps]int
-		for r := range numLZReps {
-			off := st.lz[lb+r]
-			if int(off) > p || maxLen < 2 {
-				continue
-			}
-			// Matches under 2 bytes are not used: most sources
-			// fail on the first two bytes, one 16-bit load each,
-			// without a call.
-			src := p - int(off)
-			if binary.LittleEndian.Uint16(data[src:]) != binary.LittleEndian.Uint16(data[p:]) {
-				continue
-			}
-			l := matchLen(data, src, p, maxLen)
-			repLen[r] = l
-			if l >= encNiceLen && uint32(l) > long.length {
-				long = parseItem{uint32(l), off, 0, itemLZ}
-			}
+		if lzLong.length > long.length {
+			long = lzLong
 		}
-		// Repeat delta matches.
-		db := st.deltaBase()
-		var dRepLen [numLZReps]int
-		for r := range numLZReps {
-			dp := st.delta[db+r]
-			span, off := 1<<dp.power, int(dp.raw)<<dp.power
-			if off+span > p || maxLen < 2 {
-				continue
-			}
-			if data[p]-data[p-span] != data[p-off]-data[p-off-span] ||
-				data[p+1]-data[p+1-span] != data[p+1-off]-data[p+1-off-span] {
-				continue // as deltaLen would find under 2 bytes
-			}
-			l := deltaLen(data, p, off, span, maxLen)
-			dRepLen[r] = l
-			if l >= encNiceLen && uint32(l) > long.length {
-				long = parseItem{uint32(l), dp.raw, dp.power, itemDelta}
-			}
+		if dLong.length > long.length {
+			long = dLong
 		}
 		var bestD uint32 // the longest explicit delta match
 		for m := dmask; m != 0; m &= m - 1 {
