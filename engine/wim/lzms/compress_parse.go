@@ -84,11 +84,11 @@ func (s *parseState) useDelta(p deltaPair, rep int) {
 // optNode is a position of the window: the cheapest cost to reach it and
 // the item that does (from: the window position it starts at, so its
 // length is the node's position less from; src: its kind and source, see
-// nodeSrc). The state after the item is kept
-// apart (Compressor.states) and only filled in when the parse reaches the
-// node, whose cheapest path is then known: the relaxations, which far
-// outnumber the positions, write the item alone, and 16-byte nodes put four
-// to a cache line where a match's lengths relax one node after another.
+// nodeSrc). The state after the item is kept apart (Compressor.states)
+// and only filled in when the parse reaches the node, whose cheapest path
+// is then known: the relaxations, which far outnumber the positions, write
+// the item alone, and 16-byte nodes put four to a cache line where a
+// match's lengths relax one node after another.
 //
 // Three fields, the source packed in one word: the compiler keeps a
 // struct of up to four fields in registers, so a relaxation stores the
