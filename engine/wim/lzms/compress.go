@@ -202,11 +202,11 @@ func (c *Compressor) reset(data []byte) {
 		}
 	}
 	slots := numOffsetSlots(n)
-	c.literal.reset(numLiteralSyms, literalRebuild, &c.scratch)
-	c.lzOffset.reset(slots, lzOffsetRebuild, &c.scratch)
-	c.length.reset(numLengthSyms, lengthRebuild, &c.scratch)
-	c.deltaOffset.reset(slots, deltaOffsetRebuild, &c.scratch)
-	c.deltaPower.reset(numDeltaPowerSyms, deltaPowerRebuild, &c.scratch)
+	c.literal.reset(numLiteralSyms, literalRebuild, nil, &c.scratch)
+	c.lzOffset.reset(slots, lzOffsetRebuild, offsetExtra[:], &c.scratch)
+	c.length.reset(numLengthSyms, lengthRebuild, lengthExtra[:], &c.scratch)
+	c.deltaOffset.reset(slots, deltaOffsetRebuild, offsetExtra[:], &c.scratch)
+	c.deltaPower.reset(numDeltaPowerSyms, deltaPowerRebuild, nil, &c.scratch)
 	c.mainState, c.matchState, c.lzState, c.deltaState = 0, 0, 0, 0
 	c.lzRepState = [numLZReps - 1]uint32{}
 	c.deltaRepState = [numLZReps - 1]uint32{}
@@ -296,13 +296,11 @@ func (c *Compressor) lengthSlot(length uint32) int {
 // offsetCost is the parse's price of an explicit LZ offset: its slot's
 // codeword and extra bits.
 func (c *Compressor) offsetCost(off uint32) uint32 {
-	s := offsetSlotOf(off)
-	return (uint32(c.lzOffset.lens[s]) + uint32(offsetExtra[s])) << costShift
+	return c.lzOffset.cost[offsetSlotOf(off)]
 }
 
 func (c *Compressor) lengthCost(length uint32) uint32 {
-	s := c.lengthSlot(length)
-	return (uint32(c.length.lens[s]) + uint32(lengthExtra[s])) << costShift
+	return c.length.cost[c.lengthSlot(length)]
 }
 
 // putLiteral codes a literal.

@@ -159,10 +159,19 @@ type encCode struct {
 	freqs [maxOffsetSyms]uint32
 	lens  [maxOffsetSyms]uint8
 	codes [maxOffsetSyms]uint16
+
+	// The parse's price of each symbol: its codeword and the extra bits
+	// of its slot (extra: none if nil), in 1/costScale bits, kept with
+	// the code so that pricing a match's offset or length takes one load.
+	extra []uint8
+	cost  [maxOffsetSyms]uint32
 }
 
-func (c *encCode) reset(numSyms, rebuildFreq int, s *buildScratch) {
+// reset starts the code over for numSyms symbols, rebuilt every
+// rebuildFreq symbols; extra (nil: none) gives each symbol's extra bits.
+func (c *encCode) reset(numSyms, rebuildFreq int, extra []uint8, s *buildScratch) {
 	c.numSyms, c.rebuildFreq, c.left = numSyms, rebuildFreq, rebuildFreq
+	c.extra = extra
 	for i := range c.freqs[:numSyms] {
 		c.freqs[i] = 1
 	}
@@ -184,6 +193,11 @@ func (c *encCode) build(s *buildScratch) {
 	}
 	copy(c.lens[:], lens)
 	for sym, l := range lens {
+		x := uint32(0)
+		if c.extra != nil {
+			x = uint32(c.extra[sym])
+		}
+		c.cost[sym] = (uint32(l) + x) << costShift
 		c.codes[sym] = uint16(next[l])
 		next[l]++
 	}

@@ -82,21 +82,44 @@ func (s *parseState) useDelta(p deltaPair, rep int) {
 }
 
 // optNode is a position of the window: the cheapest cost to reach it and
-// the item that does (length 0: none yet; 1 with kind literal: a literal;
-// rep: the visible recent source a match repeats, or -1 for an explicit
-// source). The state after the item is kept apart (Compressor.states) and
-// only filled in when the parse reaches the node, whose cheapest path is
-// then known: the relaxations, which far outnumber the positions, write
+// the item that does (from: the window position it starts at, so its
+// length is the node's position less from; src: its kind and source, see
+// nodeSrc). The state after the item is kept apart (Compressor.states)
+// and only filled in when the parse reaches the node, whose cheapest path
+// is then known: the relaxations, which far outnumber the positions, write
 // the item alone, and 16-byte nodes put four to a cache line where a
 // match's lengths relax one node after another.
+//
+// Three fields, the source packed in one word: the compiler keeps a
+// struct of up to four fields in registers, so a relaxation stores the
+// three words straight into the node; with the source's five fields it
+// built each node on the stack and copied it over (the relax loops were a
+// third of parseWindow's samples). The item's start, not its length, as
+// that is the same for every node a match relaxes: the loop then stores
+// no value that changes from one node to the next but the cost.
 type optNode struct {
-	cost   uint32
-	length uint32
-	off    uint32 // LZ offset or delta raw offset
-	power  uint8
-	kind   int8
-	rep    int8
+	cost uint32
+	from uint32
+	src  nodeSrc
 }
+
+// nodeSrc is a node's item source, packed: the LZ offset or delta raw
+// offset in bits 0-31, the delta power in bits 32-39, the item kind in
+// bits 40-47 and the repeat source in bits 48-55 (0xFF: -1, an explicit
+// source).
+type nodeSrc uint64
+
+func makeSrc(off, power uint32, kind, rep int8) nodeSrc {
+	return nodeSrc(off) | nodeSrc(uint8(power))<<32 | nodeSrc(uint8(kind))<<40 | nodeSrc(uint8(rep))<<48
+}
+
+func (s nodeSrc) off() uint32   { return uint32(s) }
+func (s nodeSrc) power() uint32 { return uint32(uint8(s >> 32)) }
+func (s nodeSrc) kind() int8    { return int8(s >> 40) }
+func (s nodeSrc) rep() int8     { return int8(s >> 48) }
+
+// literalSrc is a literal's source.
+var literalSrc = makeSrc(0, 0, itemLiteral, 0)
 
 // parseItem is an item of the chosen path.
 type parseItem struct {
@@ -116,7 +139,7 @@ func (c *Compressor) windowCosts(w *windowCosts) {
 	main := &c.main[c.mainState&(numMainProbs-1)]
 	lit0 := main.cost0()
 	for b := range w.lit {
-		w.lit[b] = uint32(c.literal.lens[b])<<costShift + lit0
+		w.lit[b] = c.literal.cost[b] + lit0
 	}
 	matchE := &c.match[c.matchState&(numMatchProbs-1)]
 	lzE := &c.lz[c.lzState&(numOtherProbs-1)]
@@ -143,64 +166,86 @@ func (c *Compressor) windowCosts(w *windowCosts) {
 // The parse prices every explicit match's offset by its slot. Slots come
 // in runs of equal width (offsetSlotRuns), and the offsets of one bit
 // length meet at most three runs, so a slot is a run found from the bit
-// length and at most two steps, then a shift: no binary search over 799
+// length and two comparisons, then a shift: no binary search over 799
 // bases (4 % of a solid chunk's CPU went to it) and no 128 KiB table
-// (c.offSlots) to miss in the cache.
+// (c.offSlots) to miss in the cache. The comparisons are done in
+// arithmetic, not branches: which run an offset falls in is as good as
+// random to the branch predictor, and the loop over the runs this
+// replaces spent most of its samples after its mispredicted exits.
 type offsetRun struct {
-	start, end uint32 // the run's offsets: start <= off < end
-	slot       uint16 // the run's first slot
-	bits       uint8  // its slots' extra bits
+	start uint32 // the run's first offset
+	slot  uint16 // the run's first slot
+	bits  uint8  // its slots' extra bits
 }
 
-var offsetRuns, offsetRunAt = offsetRunTables()
+// offsetLenRuns are the runs that hold the offsets of one bit length:
+// first, first+1 from end0 on, first+2 from end1 on.
+type offsetLenRuns struct {
+	end0, end1 uint32
+	first      uint8
+}
 
-// offsetRunTables returns the runs of offset slots and, for each bit
-// length L of an offset, the first run holding offsets of that length.
-func offsetRunTables() ([]offsetRun, [33]uint8) {
-	runs := make([]offsetRun, len(offsetSlotRuns))
+var offsetRuns, offsetLens = offsetRunTables()
+
+// offsetRunTables returns the runs of offset slots (32 entries, so that a
+// run number masked to 5 bits needs no bounds check) and, for each bit
+// length L of an offset (index 0..32; 0 and the lengths of offsets of 1<<30
+// and more are never looked up), the runs holding offsets of that length.
+func offsetRunTables() (runs [32]offsetRun, lens [33]offsetLenRuns) {
+	var ends [32]uint64
 	start, slot := uint32(1), uint16(0)
 	for i, r := range offsetSlotRuns {
-		end := start + uint32(r.count)<<r.bits
-		runs[i] = offsetRun{start, end, slot, r.bits}
-		start, slot = end, slot+uint16(r.count)
+		runs[i] = offsetRun{start, slot, r.bits}
+		end := uint64(start) + uint64(r.count)<<r.bits
+		ends[i] = end
+		start, slot = uint32(min(end, 1<<32-1)), slot+uint16(r.count)
 	}
-	var at [33]uint8
-	for l := 1; l <= 32; l++ {
-		low := uint64(1) << (l - 1)
+	// The last run's end is past 1<<30, so the runs found are real
+	// ones (ends past the last run read 0 but are never reached).
+	for l := 1; l <= 30; l++ {
+		low, high := uint64(1)<<(l-1), uint64(1)<<l // offsets low <= off < high
 		r := 0
-		for r < len(runs)-1 && uint64(runs[r].end) <= low {
+		for ends[r] <= low {
 			r++
 		}
-		at[l] = uint8(r)
+		lr := offsetLenRuns{end0: 1<<32 - 1, end1: 1<<32 - 1, first: uint8(r)}
+		if ends[r] < high {
+			lr.end0 = uint32(ends[r])
+			if ends[r+1] < high {
+				lr.end1 = uint32(ends[r+1])
+				if ends[r+2] < high {
+					panic("lzms: offsets of one bit length in more than three slot runs")
+				}
+			}
+		}
+		lens[l] = lr
 	}
-	return runs, at
+	return runs, lens
 }
 
 // offsetSlotOf returns the slot of an offset (1 <= off < 1<<30).
 func offsetSlotOf(off uint32) int {
-	r := int(offsetRunAt[bits.Len32(off)])
-	for off >= offsetRuns[r].end {
-		r++
-	}
-	run := &offsetRuns[r]
+	lr := &offsetLens[bits.Len32(off)]
+	// off-end wraps to a number with bit 63 set where off < end.
+	o := uint64(off)
+	r := uint64(lr.first) + 2 - (o-uint64(lr.end0))>>63 - (o-uint64(lr.end1))>>63
+	run := &offsetRuns[r&31]
 	return int(run.slot) + int((off-run.start)>>run.bits)
 }
 
-// relaxRun offers nodes[lo..hi] the path through nodes[0] with an item of
-// that length and the given source (rep as in optNode), costing head plus
-// the length's cost.
-func relaxRun(nodes []optNode, lo, hi int, head uint32, length *[encNiceLen + 1]uint32, off, power uint32, kind, rep int8) {
-	if hi > encNiceLen {
-		hi = encNiceLen // longer matches end the window before this
-	}
-	if hi >= len(nodes) || lo < 0 {
-		return
-	}
-	for k := lo; k <= hi; k++ {
-		cost := head + length[k]
-		nd := &nodes[k]
-		if cost < nd.cost {
-			*nd = optNode{cost, uint32(k), off, uint8(power), kind, rep}
+// relaxRun offers the nodes ns the path through node from with an item of
+// source src reaching each of them, costing head plus the item length's
+// cost in ls (len(ls) <= len(ns)).
+//
+// Its callers slice and bound the runs: the loop over subslices of equal
+// length has no bounds checks, few enough values live for the compiler
+// to keep them in registers (a counter running lo..hi in the parse's own
+// loop went to the stack), and is small enough to be inlined.
+func relaxRun(ns []optNode, ls []uint32, from, head uint32, src nodeSrc) {
+	ns = ns[:len(ls)]
+	for j, l := range ls {
+		if cost := head + l; cost < ns[j].cost {
+			ns[j] = optNode{cost, from, src}
 		}
 	}
 }
@@ -211,14 +256,14 @@ func relaxRun(nodes []optNode, lo, hi int, head uint32, length *[encNiceLen + 1]
 func arrive(nodes []optNode, states []parseState, i int) {
 	nd := &nodes[i]
 	st := &states[i]
-	*st = states[i-int(nd.length)]
-	switch nd.kind {
+	*st = states[nd.from]
+	switch src := nd.src; src.kind() {
 	case itemLiteral:
 		st.prev = itemLiteral
 	case itemLZ:
-		st.useLZ(nd.off, int(nd.rep))
+		st.useLZ(src.off(), int(src.rep()))
 	default:
-		st.useDelta(deltaPair{uint32(nd.power), nd.off}, int(nd.rep))
+		st.useDelta(deltaPair{src.power(), src.off()}, int(src.rep()))
 	}
 }
 
@@ -240,6 +285,60 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 	for i := 0; i < end; i++ {
 		p := pos + i
 		maxLen := n - p
+		if i > 0 {
+			arrive(nodes, states, i)
+		}
+		base := nodes[i].cost
+		st := &states[i]
+
+		// The repeat matches come before the finders: their sources,
+		// often far back, are read first, and the finders' work then
+		// overlaps the cache misses. The longest of encNiceLen bytes
+		// or more of each kind (lzLong, dLong) are weighed with the
+		// finders' below in the order the parse always took: explicit
+		// LZ, repeat LZ, repeat delta, explicit delta, the first of the
+		// longest winning.
+		var lzLong, dLong parseItem
+		// Repeat LZ matches.
+		lb := st.lzBase()
+		var repLen [numLZReps]int
+		for r := range numLZReps {
+			off := st.lz[lb+r]
+			if int(off) > p || maxLen < 2 {
+				continue
+			}
+			// Matches under 2 bytes are not used: most sources
+			// fail on the first two bytes, one 16-bit load each,
+			// without a call.
+			src := p - int(off)
+			if binary.LittleEndian.Uint16(data[src:]) != binary.LittleEndian.Uint16(data[p:]) {
+				continue
+			}
+			l := matchLen(data, src, p, maxLen)
+			repLen[r] = l
+			if l >= encNiceLen && uint32(l) > lzLong.length {
+				lzLong = parseItem{uint32(l), off, 0, itemLZ}
+			}
+		}
+		// Repeat delta matches.
+		db := st.deltaBase()
+		var dRepLen [numLZReps]int
+		for r := range numLZReps {
+			dp := st.delta[db+r]
+			span, off := 1<<dp.power, int(dp.raw)<<dp.power
+			if off+span > p || maxLen < 2 {
+				continue
+			}
+			if data[p]-data[p-span] != data[p-off]-data[p-off-span] ||
+				data[p+1]-data[p+1-span] != data[p+1-off]-data[p+1-off-span] {
+				continue // as deltaLen would find under 2 bytes
+			}
+			l := deltaLen(data, p, off, span, maxLen)
+			dRepLen[r] = l
+			if l >= encNiceLen && uint32(l) > dLong.length {
+				dLong = parseItem{uint32(l), dp.raw, dp.power, itemDelta}
+			}
+		}
 		var ms []lzMatch
 		if c.useLCP {
 			// The delta finder's keys of the next position, whose
@@ -268,56 +367,16 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			dmask = c.df.insert(data, p, &c.dfound)
 		}
 		c.ins++
-		if i > 0 {
-			arrive(nodes, states, i)
-		}
-		base := nodes[i].cost
-		st := &states[i]
-
 		// A long match ends the window.
 		var long parseItem
 		if k := len(ms); k > 0 && ms[k-1].length >= encNiceLen {
 			long = parseItem{ms[k-1].length, ms[k-1].offset, 0, itemLZ}
 		}
-		// Repeat LZ matches.
-		lb := st.lzBase()
-		var repLen [numLZReps]int
-		for r := range numLZReps {
-			off := st.lz[lb+r]
-			if int(off) > p || maxLen < 2 {
-				continue
-			}
-			// Matches under 2 bytes are not used: most sources
-			// fail on the first two bytes, one 16-bit load each,
-			// without a call.
-			src := p - int(off)
-			if binary.LittleEndian.Uint16(data[src:]) != binary.LittleEndian.Uint16(data[p:]) {
-				continue
-			}
-			l := matchLen(data, src, p, maxLen)
-			repLen[r] = l
-			if l >= encNiceLen && uint32(l) > long.length {
-				long = parseItem{uint32(l), off, 0, itemLZ}
-			}
+		if lzLong.length > long.length {
+			long = lzLong
 		}
-		// Repeat delta matches.
-		db := st.deltaBase()
-		var dRepLen [numLZReps]int
-		for r := range numLZReps {
-			dp := st.delta[db+r]
-			span, off := 1<<dp.power, int(dp.raw)<<dp.power
-			if off+span > p || maxLen < 2 {
-				continue
-			}
-			if data[p]-data[p-span] != data[p-off]-data[p-off-span] ||
-				data[p+1]-data[p+1-span] != data[p+1-off]-data[p+1-off-span] {
-				continue // as deltaLen would find under 2 bytes
-			}
-			l := deltaLen(data, p, off, span, maxLen)
-			dRepLen[r] = l
-			if l >= encNiceLen && uint32(l) > long.length {
-				long = parseItem{uint32(l), dp.raw, dp.power, itemDelta}
-			}
+		if dLong.length > long.length {
+			long = dLong
 		}
 		var bestD uint32 // the longest explicit delta match
 		for m := dmask; m != 0; m &= m - 1 {
@@ -359,47 +418,62 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			return stop
 		}
 
-		// Literal.
-		if cost := base + w.lit[data[p]]; cost < nodes[i+1].cost {
-			nx := &nodes[i+1]
-			nx.cost, nx.length, nx.kind = cost, 1, itemLiteral
-		}
-		room := end - i
-		next := nodes[i:]
-		for r, l := range repLen {
-			if l < 2 {
-				continue
-			}
-			relaxRun(next, 2, min(l, room), base+w.lzRep[r], &w.length, st.lz[lb+r], 0, itemLZ, int8(r))
-		}
-		prevLen := 2
-		for _, m := range ms {
-			if m.offset == st.lz[lb] || m.offset == st.lz[lb+1] || m.offset == st.lz[lb+2] {
-				prevLen = int(m.length)
-				continue // the repeat match is cheaper
-			}
-			if hi := min(int(m.length), room); hi > prevLen {
-				relaxRun(next, prevLen+1, hi, base+w.lzExplicit+c.offsetCost(m.offset), &w.length, m.offset, 0, itemLZ, -1)
-			}
-			prevLen = int(m.length)
-		}
-		for r, l := range dRepLen {
-			if l < 2 {
-				continue
-			}
-			dp := st.delta[db+r]
-			relaxRun(next, 2, min(l, room), base+w.deltaRep[r], &w.length, dp.raw, dp.power, itemDelta, int8(r))
-		}
-		for m := dmask; m != 0; m &= m - 1 {
-			power := bits.TrailingZeros32(m)
-			f := c.dfound[power]
-			s := offsetSlotOf(f.raw)
-			dc := base + w.deltaExplicit + (uint32(c.deltaPower.lens[power])+uint32(c.deltaOffset.lens[s])+uint32(offsetExtra[s]))<<costShift
-			relaxRun(next, deltaMinLen, min(int(f.length), room), dc, &w.length, f.raw, uint32(power), itemDelta, -1)
-		}
+		c.relaxAt(nodes[i:], i, end-i, base, w.lit[data[p]], st, ms, &repLen, &dRepLen, dmask)
 	}
 	c.codePath(data, pos, end)
 	return pos + end
+}
+
+// relaxAt offers the nodes after window position i (next: the window's
+// nodes from i on; room: how many follow it) every item that starts at i:
+// the literal (cost base+lit), the repeat matches of the lengths found
+// (repLen, dRepLen), the explicit LZ matches ms and the explicit delta
+// matches of c.dfound (the powers of dmask). It is a function of its own,
+// not part of parseWindow's loop: there the loop's state (the finders'
+// and the window's) took the registers, and the relax loops kept their
+// counters and bounds on the stack.
+func (c *Compressor) relaxAt(next []optNode, i, room int, base, lit uint32, st *parseState, ms []lzMatch, repLen, dRepLen *[numLZReps]int, dmask uint32) {
+	w := &c.costs
+	if cost := base + lit; cost < next[1].cost {
+		next[1] = optNode{cost, uint32(i), literalSrc}
+	}
+	from := uint32(i)
+	// Longer matches than encNiceLen end the window before this.
+	room = min(room, encNiceLen)
+	lens := w.length[:]
+	lb := st.lzBase()
+	for r, l := range repLen {
+		if hi := min(l, room); hi >= 2 {
+			relaxRun(next[2:hi+1], lens[2:hi+1], from, base+w.lzRep[r], makeSrc(st.lz[lb+r], 0, itemLZ, int8(r)))
+		}
+	}
+	prevLen := 2
+	for _, m := range ms {
+		if m.offset == st.lz[lb] || m.offset == st.lz[lb+1] || m.offset == st.lz[lb+2] {
+			prevLen = int(m.length)
+			continue // the repeat match is cheaper
+		}
+		if hi := min(int(m.length), room); hi > prevLen {
+			head := base + w.lzExplicit + c.offsetCost(m.offset)
+			relaxRun(next[prevLen+1:hi+1], lens[prevLen+1:hi+1], from, head, makeSrc(m.offset, 0, itemLZ, -1))
+		}
+		prevLen = int(m.length)
+	}
+	db := st.deltaBase()
+	for r, l := range dRepLen {
+		if hi := min(l, room); hi >= 2 {
+			dp := st.delta[db+r]
+			relaxRun(next[2:hi+1], lens[2:hi+1], from, base+w.deltaRep[r], makeSrc(dp.raw, dp.power, itemDelta, int8(r)))
+		}
+	}
+	for m := dmask; m != 0; m &= m - 1 {
+		power := bits.TrailingZeros32(m)
+		f := c.dfound[power]
+		if hi := min(int(f.length), room); hi >= deltaMinLen {
+			head := base + w.deltaExplicit + c.deltaPower.cost[power] + c.deltaOffset.cost[offsetSlotOf(f.raw)]
+			relaxRun(next[deltaMinLen:hi+1], lens[deltaMinLen:hi+1], from, head, makeSrc(f.raw, uint32(power), itemDelta, -1))
+		}
+	}
 }
 
 // codePath codes the cheapest path from the window's start (pos) to node
@@ -408,8 +482,8 @@ func (c *Compressor) codePath(data []byte, pos, i int) {
 	items := c.items[:0]
 	for i > 0 {
 		nd := &c.nodes[i]
-		items = append(items, parseItem{nd.length, nd.off, uint32(nd.power), int(nd.kind)})
-		i -= int(nd.length)
+		items = append(items, parseItem{uint32(i) - nd.from, nd.src.off(), nd.src.power(), int(nd.src.kind())})
+		i = int(nd.from)
 	}
 	c.items = items
 	p := pos
