@@ -5,12 +5,14 @@ package lzms
 import (
 	"crypto/sha1"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"runtime"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
 )
@@ -177,6 +179,39 @@ func BenchmarkSolidTreeSteps(b *testing.B) {
 			for s, name := range []string{"sa-ns/B", "lcp-ns/B", "tree-ns/B", "walk-ns/B"} {
 				b.ReportMetric(float64(steps[s].Nanoseconds())/ops, name)
 			}
+		})
+	}
+}
+
+// BenchmarkSolidTreeSA builds the suffix array of each 64 MiB chunk of the
+// solid stream of $WIMBENCH_TREE (as it comes, without the x86 filter),
+// reporting CPU nanoseconds per byte and the CRC-32 of the array's bytes
+// (the same before and after a change that must keep the array); -count N
+// of two builds' test binaries, run in turn, compares them.
+//
+//	WIMBENCH_TREE=~/.cache/wimconsole-bench-small/corpus/A go test -tags libwim \
+//	    -run '^$' -bench 'SolidTreeSA$' -benchtime 1x -count 5 ./engine/wim/lzms/
+func BenchmarkSolidTreeSA(b *testing.B) {
+	const cs = 64 << 20
+	chunks := solidTreeChunks(b, cs)
+	for i, ch := range chunks {
+		b.Run(fmt.Sprintf("chunk=%d", i), func(b *testing.B) {
+			n := len(ch)
+			sa := make([]uint32, n)
+			tmp := make([]uint32, saisScratch(n))
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var cpu time.Duration
+			rounds := 0
+			for b.Loop() {
+				start, _ := threadCPUTime()
+				buildSA(ch, sa, tmp)
+				end, _ := threadCPUTime()
+				cpu += end - start
+				rounds++
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(rounds*n), "cpu-ns/B")
+			b.ReportMetric(float64(crc32.ChecksumIEEE(unsafe.Slice((*byte)(unsafe.Pointer(&sa[0])), 4*n))), "crc")
 		})
 	}
 }

@@ -179,8 +179,8 @@ func (c *Compressor) compress(dst, buf []byte, n int) int {
 	if c.out.full {
 		return 0
 	}
-	front, back := c.out.front, c.out.back
-	copy(dst[front:], dst[len(dst)-back:])
+	front, back, end := c.out.front, c.out.back, c.out.end
+	copy(dst[front:], dst[end-back:end])
 	return front + back
 }
 

@@ -15,19 +15,41 @@ import (
 // follow the front part. Writing in place keeps no output buffers the size
 // of the chunk's output in the compressor. full records that the two parts
 // would have met: the chunk does not fit.
+//
+// The back part first ends halfway (end), and moves to the end of buf only
+// if the parts meet there (spill): the final move then writes mostly pages
+// the parts wrote already, where from the end of buf it would write as
+// many fresh ones as the back part has (a 64 MiB solid chunk's dst is
+// fresh memory, kept for the next chunk: this is the memory it holds).
 type chunkOut struct {
 	buf         []byte
 	front, back int
+	end         int // where the back part ends: len(buf)/2 or len(buf)
 	full        bool
 }
 
 func (o *chunkOut) reset(buf []byte) {
 	o.buf, o.front, o.back, o.full = buf, 0, 0, false
+	o.end = len(buf) / 2
+}
+
+// spill is called when another unit does not fit before end: it moves
+// the back part to the end of buf if it is not there yet, and reports
+// whether the unit fits then (if not, the chunk does not fit: full).
+func (o *chunkOut) spill() bool {
+	if o.end < len(o.buf) {
+		copy(o.buf[len(o.buf)-o.back:], o.buf[o.end-o.back:o.end])
+		o.end = len(o.buf)
+		if o.front+o.back+2 <= o.end {
+			return true
+		}
+	}
+	o.full = true
+	return false
 }
 
 func (o *chunkOut) putFront(u uint16) {
-	if o.front+o.back+2 > len(o.buf) {
-		o.full = true
+	if o.front+o.back+2 > o.end && !o.spill() {
 		return
 	}
 	binary.LittleEndian.PutUint16(o.buf[o.front:], u)
@@ -35,12 +57,11 @@ func (o *chunkOut) putFront(u uint16) {
 }
 
 func (o *chunkOut) putBack(u uint16) {
-	if o.front+o.back+2 > len(o.buf) {
-		o.full = true
+	if o.front+o.back+2 > o.end && !o.spill() {
 		return
 	}
 	o.back += 2
-	binary.LittleEndian.PutUint16(o.buf[len(o.buf)-o.back:], u)
+	binary.LittleEndian.PutUint16(o.buf[o.end-o.back:], u)
 }
 
 // rangeEncoder is the binary range encoder whose 16-bit units go at the

@@ -293,9 +293,9 @@ const saFlag = 1 << 30
 // induceLNamed is induceL of the LMS substring sort, for a text of bytes
 // whose LMS suffixes are in place (the lowest in each bucket flagged),
 // carrying the flags (see saFlag). It leaves, unmarked, only the L-type
-// suffixes whose predecessor is S-type, each flagged if its key differs
-// from that of the one the S pass visits before it (the next left above,
-// always different in another bucket).
+// suffixes whose predecessor is S-type, each but the highest flagged if
+// its key differs from that of the one the S pass visits before it (the
+// next left above).
 func induceLNamed[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int) (sink uint32) {
 	n := len(s)
 	saBuckets(s, cnt, bkt, k, false)
@@ -366,9 +366,13 @@ func induceLNamed[T byte | uint32](s []T, sa, cnt, bkt []uint32, k int) (sink ui
 			b++
 		}
 	}
-	if kept >= 0 {
-		sa[kept] |= saFlag
-	}
+	// The last entry left (the highest) keeps no flag: the S pass visits
+	// it first, before any entry it could be told apart from, so its
+	// flag would only raise every later d by one (the passes compare d
+	// for equality only) and reach, through pend, the flag of the
+	// highest LMS suffix, which the gather in saisReduce drops (it says
+	// whether that one differs from the one above it: there is none).
+	// TestSAISNamesAsSorted checks the names with it left out.
 	return sink
 }
 
@@ -465,60 +469,9 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 		saCount(s, cnt)
 	}
 
-	// Sort the LMS substrings: place the LMS suffixes at their bucket
-	// ends and induce; the LMS suffixes come out marked, in order.
-	clear(sa)
-	saBuckets(s, cnt, bkt, k, true)
-	for i := range saLMS(bits) {
-		c := s[i]
-		bkt[c]--
-		sa[bkt[c]] = uint32(i)
-	}
 	named := unsafe.Sizeof(s[0]) == 1 && n < saFlag
-	var lmsCnt [256]uint32 // named: the LMS suffixes of each symbol
-	if named {
-		// The lowest LMS suffix of each bucket starts a key.
-		var end [256]uint32
-		saBuckets(s, cnt, end[:], k, true)
-		for c, e := range end[:k] {
-			if bkt[c] != e {
-				sa[bkt[c]] |= saFlag
-				lmsCnt[c] = e - bkt[c]
-			}
-		}
-	}
-	if named {
-		sink += induceLNamed(s, sa, cnt, bkt, k)
-		sink += induceSNamed(s, sa, cnt, bkt, k)
-	} else {
-		sink += induceL(s, sa, cnt, bkt, k, true)
-		sink += induceS(s, sa, cnt, bkt, k, true)
-	}
-
-	// Gather the sorted LMS positions at the front; named, each
-	// flagged if it starts a name (the one before it, below, differs
-	// from the one above it).
-	n1 := 0
-	if named {
-		next := uint32(saFlag)
-		for i := 0; i < n; i++ {
-			if v := sa[i]; int32(v) < 0 {
-				u := ^v
-				if j := u &^ saFlag; j != 0 {
-					sa[n1] = j | next
-					next = u & saFlag
-					n1++
-				}
-			}
-		}
-	} else {
-		for i := 0; i < n; i++ {
-			if j := sa[i]; int32(j) < 0 && j != ^uint32(0) {
-				sa[n1] = ^j
-				n1++
-			}
-		}
-	}
+	n1, name, lmsCnt, sk := saisReduce(s, sa, k, bits, cnt, bkt, named)
+	sink += sk
 	if n1 == 0 {
 		// No LMS suffix (a non-increasing text): the last suffix
 		// alone induces every other.
@@ -526,40 +479,6 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 		sink += induceL(s, sa, cnt, bkt, k, false)
 		sink += induceS(s, sa, cnt, bkt, k, false)
 		return sink
-	}
-	// Name the LMS substrings in sorted order; equal substrings share a
-	// name. sa[n1 + pos/2] keeps the name of the substring at pos (LMS
-	// positions are at least 2 apart). The byte text's substrings were
-	// named as they were sorted (see saFlag); the others are compared
-	// (saNameLMS).
-	names := sa[n1:]
-	name := uint32(0)
-	if named {
-		for i0 := 0; i0 < n1; i0 += saBlock {
-			if a := i0 + saDist; a < n1 {
-				e := min(a+saBlock, n1)
-				sink += saPrefetch16((*uint16)(unsafe.Pointer(&names[0])), &sa[a], e-a, uint32(n))
-			}
-			for i := i0; i < min(i0+saBlock, n1); i++ {
-				v := sa[i]
-				name += v >> 30
-				pos := v &^ saFlag
-				sa[i] = pos
-				names[pos/2] = name - 1
-			}
-		}
-	} else {
-		var sk uint32
-		name, sk = saNameLMS(s, sa[:n1], names, bits)
-		sink += sk
-	}
-	// Pack the names in text order at the end of sa: the reduced string.
-	// The slot written is never below the one read (as many LMS
-	// positions as follow pos take twice as many bytes).
-	j := n - 1
-	for pos := range saLMSRev(bits) {
-		sa[j] = names[pos/2]
-		j--
 	}
 	s1 := sa[n-n1:]
 	sa1 := sa[:n1]
@@ -572,7 +491,7 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	}
 	// sa1 holds the LMS suffixes sorted by their rank in s1: map them to
 	// text positions, then induce the whole array from them.
-	j = 0
+	j := 0
 	for i := range saLMS(bits) {
 		s1[j] = uint32(i)
 		j++
@@ -625,6 +544,105 @@ func sais[T byte | uint32](s []T, sa []uint32, k int, tmp, free []uint32) (sink 
 	sink += induceL(s, sa, cnt, bkt, k, false)
 	sink += induceS(s, sa, cnt, bkt, k, false)
 	return sink
+}
+
+// saisReduce sorts the LMS substrings of s (type bits in bits, counts in
+// cnt as for saBuckets, bkt a bucket table to use) and names them, equal
+// substrings alike, in sorted order: it leaves the sorted LMS positions in
+// sa[:n1] and the reduced string (the names in text order, name of them)
+// in sa[len(s)-n1:]. Named (a text of bytes), the names are found as the
+// induced sorts place the substrings (see saFlag), and lmsCnt counts the
+// LMS suffixes of each symbol; otherwise by comparing the substrings.
+func saisReduce[T byte | uint32](s []T, sa []uint32, k int, bits, cnt, bkt []uint32, named bool) (n1 int, name uint32, lmsCnt [256]uint32, sink uint32) {
+	n := len(s)
+	// Sort the LMS substrings: place the LMS suffixes at their bucket
+	// ends and induce; the LMS suffixes come out marked, in order.
+	clear(sa)
+	saBuckets(s, cnt, bkt, k, true)
+	for i := range saLMS(bits) {
+		c := s[i]
+		bkt[c]--
+		sa[bkt[c]] = uint32(i)
+	}
+	if named {
+		// The lowest LMS suffix of each bucket starts a key.
+		var end [256]uint32
+		saBuckets(s, cnt, end[:], k, true)
+		for c, e := range end[:k] {
+			if bkt[c] != e {
+				sa[bkt[c]] |= saFlag
+				lmsCnt[c] = e - bkt[c]
+			}
+		}
+	}
+	if named {
+		sink += induceLNamed(s, sa, cnt, bkt, k)
+		sink += induceSNamed(s, sa, cnt, bkt, k)
+	} else {
+		sink += induceL(s, sa, cnt, bkt, k, true)
+		sink += induceS(s, sa, cnt, bkt, k, true)
+	}
+
+	// Gather the sorted LMS positions at the front; named, each
+	// flagged if it starts a name (the one before it, below, differs
+	// from the one above it).
+	if named {
+		next := uint32(saFlag)
+		for i := 0; i < n; i++ {
+			if v := sa[i]; int32(v) < 0 {
+				u := ^v
+				if j := u &^ saFlag; j != 0 {
+					sa[n1] = j | next
+					next = u & saFlag
+					n1++
+				}
+			}
+		}
+	} else {
+		for i := 0; i < n; i++ {
+			if j := sa[i]; int32(j) < 0 && j != ^uint32(0) {
+				sa[n1] = ^j
+				n1++
+			}
+		}
+	}
+	if n1 == 0 {
+		return 0, 0, lmsCnt, sink
+	}
+	// Name the LMS substrings in sorted order; equal substrings share a
+	// name. sa[n1 + pos/2] keeps the name of the substring at pos (LMS
+	// positions are at least 2 apart). The byte text's substrings were
+	// named as they were sorted (see saFlag); the others are compared
+	// (saNameLMS).
+	names := sa[n1:]
+	if named {
+		for i0 := 0; i0 < n1; i0 += saBlock {
+			if a := i0 + saDist; a < n1 {
+				e := min(a+saBlock, n1)
+				sink += saPrefetch16((*uint16)(unsafe.Pointer(&names[0])), &sa[a], e-a, uint32(n))
+			}
+			for i := i0; i < min(i0+saBlock, n1); i++ {
+				v := sa[i]
+				name += v >> 30
+				pos := v &^ saFlag
+				sa[i] = pos
+				names[pos/2] = name - 1
+			}
+		}
+	} else {
+		var sk uint32
+		name, sk = saNameLMS(s, sa[:n1], names, bits)
+		sink += sk
+	}
+	// Pack the names in text order at the end of sa: the reduced string.
+	// The slot written is never below the one read (as many LMS
+	// positions as follow pos take twice as many bytes).
+	j := n - 1
+	for pos := range saLMSRev(bits) {
+		sa[j] = names[pos/2]
+		j--
+	}
+	return n1, name, lmsCnt, sink
 }
 
 // saNameLMS names the sorted LMS substrings of s at sa by comparing them,

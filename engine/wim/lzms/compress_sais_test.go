@@ -132,7 +132,8 @@ func TestBuildSAPairs(t *testing.T) {
 }
 
 // FuzzBuildSA checks the suffix array of the input against a comparison
-// sort, and, read as 16-bit symbols, sais's on a large alphabet.
+// sort, its LMS substrings' names as sorted against those by comparison
+// (reduceBoth), and, read as 16-bit symbols, sais's on a large alphabet.
 func FuzzBuildSA(f *testing.F) {
 	f.Add([]byte("mississippi"))
 	f.Add(bytes.Repeat([]byte("abc"), 50))
@@ -146,6 +147,11 @@ func FuzzBuildSA(f *testing.F) {
 		buildSA(text, sa, make([]uint32, saisScratch(n)))
 		if want := naiveSA(text); !slices.Equal(sa, want) {
 			t.Fatalf("suffix array %v, want %v", sa, want)
+		}
+		if n >= 2 {
+			if err := reduceBoth(text); err != nil {
+				t.Fatal(err)
+			}
 		}
 		s := make([]uint32, n/2)
 		for i := range s {
@@ -193,6 +199,65 @@ func TestBuildSAExhaustive(t *testing.T) {
 			if !slices.Equal(sa, want) || !slices.Equal(saWide, want) {
 				t.Fatalf("%q: suffix array %v (as 32-bit symbols %v), want %v", text, sa, saWide, want)
 			}
+		}
+	}
+}
+
+// reduceBoth reduces the byte text s both ways saisReduce can (naming the
+// LMS substrings as they are sorted, and by comparing them) and returns
+// an error if the reduced strings differ: the names are the substrings'
+// ranks either way, so a flag too many (two equal substrings named apart,
+// which still gives the right suffix array from a larger recursion) fails
+// as surely as one too few.
+func reduceBoth(s []byte) error {
+	n := len(s)
+	bits := make([]uint32, (n+31)/32)
+	saTypes(s, bits)
+	cnt := make([]uint32, 256)
+	saCount(s, cnt)
+	var red [2][]uint32
+	var names [2]uint32
+	for i, named := range []bool{true, false} {
+		sa := make([]uint32, n)
+		n1, name, _, _ := saisReduce(s, sa, 256, bits, cnt, make([]uint32, 256), named)
+		red[i], names[i] = sa[n-n1:], name
+	}
+	if names[0] != names[1] || !slices.Equal(red[0], red[1]) {
+		return fmt.Errorf("%q: named as sorted: %d names, %v; compared: %d names, %v", s, names[0], red[0], names[1], red[1])
+	}
+	return nil
+}
+
+// TestSAISNamesAsSorted: the byte text's LMS substrings named as the
+// induced sorts place them (saFlag) get the names comparing them gives,
+// on every text of up to 10 symbols over three bytes and random texts over
+// two to five (where equal LMS substrings are common).
+func TestSAISNamesAsSorted(t *testing.T) {
+	syms := []byte{'a', 'b', 'c'}
+	for n := 2; n <= 10; n++ {
+		total := 1
+		for range n {
+			total *= len(syms)
+		}
+		text := make([]byte, n)
+		for x := range total {
+			for i, v := 0, x; i < n; i, v = i+1, v/len(syms) {
+				text[i] = syms[v%len(syms)]
+			}
+			if err := reduceBoth(text); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(7, 17))
+	for range 3000 {
+		text := make([]byte, 2+r.IntN(300))
+		k := 2 + r.IntN(4)
+		for i := range text {
+			text[i] = byte(r.IntN(k))
+		}
+		if err := reduceBoth(text); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -668,3 +668,43 @@ func TestOffsetSlotOf(t *testing.T) {
 	}
 	check(1<<30 - 1)
 }
+
+// TestCompressDstRoom: the output does not depend on how much room dst
+// gives past it, whether the two parts meet at the halfway point the back
+// part starts from (chunkOut.spill moves it to the end of dst) or not, and
+// a chunk that does not fit in dst still gives 0.
+func TestCompressDstRoom(t *testing.T) {
+	const cs = 128 << 10
+	c := mustCompressor(t, cs)
+	d := mustDecompressor(t, cs)
+	// Text with every other 2 KiB block random: its output is about
+	// half the input, and lands on either side of len(dst)/2.
+	mixed := realText(cs)
+	r := randomBytes(cs, 9)
+	for off := 0; off < cs; off += 4 << 10 {
+		copy(mixed[off:off+2<<10], r[off:])
+	}
+	spilled := 0
+	for _, in := range []ctInput{{"text", realText(cs)}, {"mixed", mixed}, {"bash", realCode(cs, "/usr/bin/bash")}} {
+		n, want := ctRoundTrip(t, c, d, in.data, 4*cs)
+		want = bytes.Clone(want)
+		for _, room := range []int{n, n + 1, n + 2, 2*n - 2, 2 * n, 2*n + 2, cs - 1} {
+			m, got := ctRoundTrip(t, c, d, in.data, room)
+			if m != n || !bytes.Equal(got, want) {
+				t.Fatalf("%s: dst of %d: %d bytes, different output than with %d (%d bytes)", in.name, room, m, 4*cs, n)
+			}
+			if room < 2*n {
+				spilled++
+			}
+		}
+		if n > 2 {
+			dst := make([]byte, n-1)
+			if m := c.Compress(dst, in.data); m != 0 {
+				t.Fatalf("%s: %d bytes in a dst of %d", in.name, m, n-1)
+			}
+		}
+	}
+	if spilled == 0 {
+		t.Fatal("no output spilled past the halfway point")
+	}
+}
