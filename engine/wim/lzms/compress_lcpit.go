@@ -54,6 +54,9 @@ type lcpFinder struct {
 	posData   []uint32 // lcpitPad entries past the chunk, zero
 	pos       int      // the next position to advance over
 
+	// The mappings holding intervals and posData (nil: on the heap).
+	ivMap, pdMap *wordMap
+
 	// Loads a few positions ahead, which start their cache misses early
 	// (see advance), by position modulo lcpitGap; sink keeps them from
 	// being dropped.
@@ -88,10 +91,10 @@ func (f *lcpFinder) loadSteps(data []byte, mark func()) {
 	n := len(data)
 	scratch := max(n+lcpitPad, saisScratch(n))
 	if cap(f.intervals) < n+lcpitPad {
-		f.intervals = make([]uint32, n+lcpitPad)
+		f.intervals = growWords(&f.ivMap, n+lcpitPad)
 	}
 	if cap(f.posData) < scratch {
-		f.posData = make([]uint32, scratch)
+		f.posData = growWords(&f.pdMap, scratch)
 	}
 	f.intervals = f.intervals[:n+lcpitPad]
 	f.posData = f.posData[:scratch]
@@ -114,6 +117,19 @@ func (f *lcpFinder) loadSteps(data []byte, mark func()) {
 	f.posData = pd
 	f.pos = 0
 	f.ahead1, f.ahead2 = [lcpitGap]uint32{}, [lcpitGap]uint32{}
+}
+
+// growWords returns n zero words in a mapping of their own (see wordMap),
+// or on the heap where the system refuses, after freeing the mapping *m
+// (the words the caller is replacing): *m becomes the new one.
+func growWords(m **wordMap, n int) []uint32 {
+	(*m).free()
+	s, nm := mapWords(n)
+	*m = nm
+	if s == nil {
+		s = make([]uint32, n)
+	}
+	return s
 }
 
 // buildLCP writes into phi, for each position p, the length of the prefix
