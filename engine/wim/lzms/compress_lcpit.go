@@ -251,8 +251,8 @@ func (f *lcpFinder) find(data []byte, pos, maxLen int, out []lzMatch) []lzMatch 
 }
 
 // findAhead is find that, with df not nil, also starts the cache misses of
-// the delta finder's table entries for the next position, whose slots
-// df.keysAt has just computed: they ride on the walk's own prefetch call
+// the delta finder's table entries for the position deltaAhead on, whose
+// slots df.keysAt has just computed: they ride on the walk's own prefetch call
 // (see prefetch3d).
 func (f *lcpFinder) findAhead(data []byte, pos, maxLen int, out []lzMatch, df *deltaFinder) []lzMatch {
 	first := len(out)
@@ -280,7 +280,7 @@ func (f *lcpFinder) skip(stop int) {
 // holding cur's suffix takes cur as its most recent suffix, and with
 // record, the matches (lcp, cur - the interval's previous most recent
 // suffix) are appended, longest first. With df not nil, the delta table
-// entries of cur+1 are prefetched too (see findAhead).
+// entries of cur+deltaAhead are prefetched too (see findAhead).
 func (f *lcpFinder) advance(cur int, out []lzMatch, record bool, df *deltaFinder) []lzMatch {
 	f.pos = cur + 1
 	iv, pd := f.intervals, f.posData
@@ -299,7 +299,7 @@ func (f *lcpFinder) advance(cur int, out []lzMatch, record bool, df *deltaFinder
 	p2 := &pd[f.ahead1[k]]
 	f.ahead2[k] = pd[c+3*lcpitGap] & posMask
 	if df != nil {
-		f.sink += prefetch3d(p1, p2, &iv[f.ahead2[k]], df.table, &df.slots[(cur+1)&1])
+		f.sink += prefetch3d(p1, p2, &iv[f.ahead2[k]], df.table, &df.slots[(cur+deltaAhead)&(deltaRing-1)])
 	} else {
 		f.sink += prefetch3(p1, p2, &iv[f.ahead2[k]])
 	}
