@@ -36,3 +36,43 @@ TEXT ·prefetch3d(SB), NOSPLIT, $0-60
 	PREFETCHT0 (AX)(CX*4)
 	MOVL $0, ret+56(FP)
 	RET
+
+// func prefetch4(a, b, c, d *uint32) uint32
+TEXT ·prefetch4(SB), NOSPLIT, $0-36
+	MOVQ a+0(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ b+8(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ c+16(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ d+24(FP), AX
+	PREFETCHT0 (AX)
+	MOVL $0, ret+32(FP)
+	RET
+
+// func prefetch4d(a, b, c, d *uint32, table []uint32, slots *[deltaPowers]uint32) uint32
+TEXT ·prefetch4d(SB), NOSPLIT, $0-68
+	MOVQ a+0(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ b+8(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ c+16(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ d+24(FP), AX
+	PREFETCHT0 (AX)
+	MOVQ table+32(FP), AX
+	MOVQ slots+56(FP), BX
+	MOVL 0(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL 4(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL 8(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL 12(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL 16(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL 20(BX), CX
+	PREFETCHT0 (AX)(CX*4)
+	MOVL $0, ret+64(FP)
+	RET
