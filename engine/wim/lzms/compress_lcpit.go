@@ -60,30 +60,24 @@ type lcpFinder struct {
 	// Loads a few positions ahead, which start their cache misses early
 	// (see advance), by position modulo lcpitGap; sink keeps them from
 	// being dropped.
-	ahead0, ahead1, ahead2 [lcpitGap]uint32
-	sink                   uint32
+	ahead1, ahead2 [lcpitGap]uint32
+	sink           uint32
 }
 
 // lcpitPad is how far ahead of a position the walks read.
-const lcpitPad = 16
-
-// lcpitBuildAhead is how far ahead of a rank or position buildLCP and
-// buildTree load (at most lcpitPad).
-const lcpitBuildAhead = 8
+const lcpitPad = 8
 
 // lcpitGap is how many positions apart the walk's prefetches follow one
 // another (see advance): a word prefetched at one position is loaded
 // lcpitGap positions on, to name the next word to prefetch, so that the
-// first step at a position is prefetched 4*lcpitGap positions ahead. With
+// first step at a position is prefetched 3*lcpitGap positions ahead. With
 // a gap of one position, the walk alone over the first 64 MiB chunk of
 // tree A took a median 151 ns a byte; with two, 128 (shared machine,
-// interleaved runs). A gap of four (three stages, the first 12 positions
-// ahead) cost 1-3% more CPU on that chunk than two. A power of two, with
-// 4*lcpitGap < lcpitPad.
+// interleaved runs). A power of two, with 3*lcpitGap < lcpitPad.
 const lcpitGap = 2
 
 var (
-	_ [lcpitPad - 4*lcpitGap - 1]struct{} // 4*lcpitGap < lcpitPad
+	_ [lcpitPad - 3*lcpitGap - 1]struct{} // 3*lcpitGap < lcpitPad
 	_ [1 - lcpitGap&(lcpitGap-1)]struct{} // a power of two
 )
 
@@ -122,7 +116,7 @@ func (f *lcpFinder) loadSteps(data []byte, mark func()) {
 	}
 	f.posData = pd
 	f.pos = 0
-	f.ahead0, f.ahead1, f.ahead2 = [lcpitGap]uint32{}, [lcpitGap]uint32{}, [lcpitGap]uint32{}
+	f.ahead1, f.ahead2 = [lcpitGap]uint32{}, [lcpitGap]uint32{}
 }
 
 // growWords returns n zero words in a mapping of their own (see wordMap),
@@ -161,7 +155,7 @@ func buildLCP(data []byte, sa, phi []uint32) uint32 {
 	var sink uint32
 	h := 0
 	for i := 0; i < n; i++ {
-		sink += uint32(buf[phi[i+lcpitBuildAhead]])
+		sink += uint32(buf[phi[i+lcpitPad]])
 		j := phi[i]
 		if j == none {
 			phi[i] = 0
@@ -207,7 +201,7 @@ func buildTree(iv, posData []uint32, n int) uint32 {
 	for r := 1; r < n; r++ {
 		pos := iv[r]
 		lcp := posData[pos] << lcpShift
-		sink += posData[iv[r+lcpitBuildAhead]]
+		sink += posData[iv[r+lcpitPad]]
 		t := stack[top]
 		switch {
 		case lcp == t&lcpMask:
@@ -293,26 +287,21 @@ func (f *lcpFinder) advance(cur int, out []lzMatch, record bool, df *deltaFinder
 	c := uint32(cur)
 	ref := pd[c]
 	// Start the cache misses of later positions' first steps: with g =
-	// lcpitGap, the interval above the suffix 4g positions on, the
-	// suffix link of the one 3g on (its interval prefetched g positions
-	// ago), the interval that link names for the one 2g on (the link
-	// prefetched g positions ago), and that interval's suffix link for
-	// the one g on: the words of a position's first two matches. The
-	// loop below waited on the second's until the fourth stage was
-	// added. ahead0 to ahead2 keep what each of the last g positions
-	// found, for the position g on. Stale values cost only a wasted
-	// prefetch.
+	// lcpitGap, the interval above the suffix 3g positions on, the
+	// suffix link of the one 2g on (its interval prefetched g positions
+	// ago), and the interval that link names for the one g on (the link
+	// prefetched g positions ago). ahead1 and ahead2 keep what each of
+	// the last g positions found, for the position g on. Stale values
+	// cost only a wasted prefetch.
 	k := c & (lcpitGap - 1)
-	p0 := &pd[iv[f.ahead0[k]]&posMask]
-	f.ahead0[k] = pd[f.ahead1[k]] & posMask
-	p1 := &iv[f.ahead0[k]]
+	p1 := &iv[pd[f.ahead1[k]]&posMask]
 	f.ahead1[k] = iv[f.ahead2[k]] & posMask
 	p2 := &pd[f.ahead1[k]]
-	f.ahead2[k] = pd[c+4*lcpitGap] & posMask
+	f.ahead2[k] = pd[c+3*lcpitGap] & posMask
 	if df != nil {
-		f.sink += prefetch4d(p0, p1, p2, &iv[f.ahead2[k]], df.table, &df.slots[(cur+deltaAhead)&(deltaRing-1)])
+		f.sink += prefetch3d(p1, p2, &iv[f.ahead2[k]], df.table, &df.slots[(cur+deltaAhead)&(deltaRing-1)])
 	} else {
-		f.sink += prefetch4(p0, p1, p2, &iv[f.ahead2[k]])
+		f.sink += prefetch3(p1, p2, &iv[f.ahead2[k]])
 	}
 	pd[c] = 0
 	if c == 0 {

@@ -24,13 +24,3 @@ func prefetch3(a, b, c *uint32) uint32
 func prefetch3d(a, b, c *uint32, table []uint32, slots *[deltaPowers]uint32) uint32
 
 var _ [0]struct{} = [deltaPowers - 6]struct{}{} // prefetch3d's assembly takes six slots
-
-// prefetch4 is prefetch3 for four words.
-//
-//go:noescape
-func prefetch4(a, b, c, d *uint32) uint32
-
-// prefetch4d is prefetch3d for four words.
-//
-//go:noescape
-func prefetch4d(a, b, c, d *uint32, table []uint32, slots *[deltaPowers]uint32) uint32

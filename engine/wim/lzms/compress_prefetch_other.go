@@ -16,11 +16,3 @@ func prefetch3d(a, b, c *uint32, table []uint32, slots *[deltaPowers]uint32) uin
 	}
 	return sum
 }
-
-// prefetch4 is prefetch3 for four words.
-func prefetch4(a, b, c, d *uint32) uint32 { return *a + *b + *c + *d }
-
-// prefetch4d is prefetch3d for four words.
-func prefetch4d(a, b, c, d *uint32, table []uint32, slots *[deltaPowers]uint32) uint32 {
-	return *d + prefetch3d(a, b, c, table, slots)
-}
