@@ -54,6 +54,9 @@ type lcpFinder struct {
 	posData   []uint32 // lcpitPad entries past the chunk, zero
 	pos       int      // the next position to advance over
 
+	// The mappings holding intervals and posData (nil: on the heap).
+	ivMap, pdMap *wordMap
+
 	// Loads a few positions ahead, which start their cache misses early
 	// (see advance), by position modulo lcpitGap; sink keeps them from
 	// being dropped.
@@ -88,10 +91,10 @@ func (f *lcpFinder) loadSteps(data []byte, mark func()) {
 	n := len(data)
 	scratch := max(n+lcpitPad, saisScratch(n))
 	if cap(f.intervals) < n+lcpitPad {
-		f.intervals = make([]uint32, n+lcpitPad)
+		f.intervals = growWords(&f.ivMap, n+lcpitPad)
 	}
 	if cap(f.posData) < scratch {
-		f.posData = make([]uint32, scratch)
+		f.posData = growWords(&f.pdMap, scratch)
 	}
 	f.intervals = f.intervals[:n+lcpitPad]
 	f.posData = f.posData[:scratch]
@@ -114,6 +117,19 @@ func (f *lcpFinder) loadSteps(data []byte, mark func()) {
 	f.posData = pd
 	f.pos = 0
 	f.ahead1, f.ahead2 = [lcpitGap]uint32{}, [lcpitGap]uint32{}
+}
+
+// growWords returns n zero words in a mapping of their own (see wordMap),
+// or on the heap where the system refuses, after freeing the mapping *m
+// (the words the caller is replacing): *m becomes the new one.
+func growWords(m **wordMap, n int) []uint32 {
+	(*m).free()
+	s, nm := mapWords(n)
+	*m = nm
+	if s == nil {
+		s = make([]uint32, n)
+	}
+	return s
 }
 
 // buildLCP writes into phi, for each position p, the length of the prefix
@@ -235,8 +251,8 @@ func (f *lcpFinder) find(data []byte, pos, maxLen int, out []lzMatch) []lzMatch 
 }
 
 // findAhead is find that, with df not nil, also starts the cache misses of
-// the delta finder's table entries for the next position, whose slots
-// df.keysAt has just computed: they ride on the walk's own prefetch call
+// the delta finder's table entries for the position deltaAhead on, whose
+// slots df.keysAt has just computed: they ride on the walk's own prefetch call
 // (see prefetch3d).
 func (f *lcpFinder) findAhead(data []byte, pos, maxLen int, out []lzMatch, df *deltaFinder) []lzMatch {
 	first := len(out)
@@ -264,7 +280,7 @@ func (f *lcpFinder) skip(stop int) {
 // holding cur's suffix takes cur as its most recent suffix, and with
 // record, the matches (lcp, cur - the interval's previous most recent
 // suffix) are appended, longest first. With df not nil, the delta table
-// entries of cur+1 are prefetched too (see findAhead).
+// entries of cur+deltaAhead are prefetched too (see findAhead).
 func (f *lcpFinder) advance(cur int, out []lzMatch, record bool, df *deltaFinder) []lzMatch {
 	f.pos = cur + 1
 	iv, pd := f.intervals, f.posData
@@ -283,7 +299,7 @@ func (f *lcpFinder) advance(cur int, out []lzMatch, record bool, df *deltaFinder
 	p2 := &pd[f.ahead1[k]]
 	f.ahead2[k] = pd[c+3*lcpitGap] & posMask
 	if df != nil {
-		f.sink += prefetch3d(p1, p2, &iv[f.ahead2[k]], df.table, &df.slots[(cur+1)&1])
+		f.sink += prefetch3d(p1, p2, &iv[f.ahead2[k]], df.table, &df.slots[(cur+deltaAhead)&(deltaRing-1)])
 	} else {
 		f.sink += prefetch3(p1, p2, &iv[f.ahead2[k]])
 	}

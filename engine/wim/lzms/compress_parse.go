@@ -341,11 +341,11 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 		}
 		var ms []lzMatch
 		if c.useLCP {
-			// The delta finder's keys of the next position, whose
-			// table entries the walk then prefetches.
+			// The delta finder's keys of the position deltaAhead
+			// on, whose table entries the walk then prefetches.
 			var df *deltaFinder
-			if p+1 < n && c.deltaOn {
-				c.df.keysAt(c.buf, p+1)
+			if p+deltaAhead < n && c.deltaOn {
+				c.df.keysAt(c.buf, p+deltaAhead)
 				df = &c.df
 			}
 			ms = c.lcp.findAhead(c.buf, p, maxLen, c.matches[:0], df)
