@@ -261,7 +261,7 @@ func (df *deltaFinder) keysAt(buf []byte, pos int) {
 	// (Go then shuffled and spilled registers around each).
 	mul := uint64(1) << df.hashBits
 	tagMask := ^uint32(0) << df.posBits
-	b := pos & 1
+	b := pos & (deltaRing - 1)
 	tags, slots := &df.tags[b], &df.slots[b]
 	win := buf[pos-all : pos+4 : pos+4]             // one bounds check for the six loads
 	near := binary.LittleEndian.Uint64(win[all-4:]) // bytes pos-4 to pos+3

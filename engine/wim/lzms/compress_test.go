@@ -2,7 +2,9 @@ package lzms
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math/rand"
 	"runtime"
@@ -706,5 +708,52 @@ func TestCompressDstRoom(t *testing.T) {
 	}
 	if spilled == 0 {
 		t.Fatal("no output spilled past the halfway point")
+	}
+}
+
+// TestKeysAtUnrolled: keysAt's unrolled path (past the first positions)
+// writes the same tags, slots and counts, into the same ring entry, as the
+// loop over the powers, at every position and ring phase. (Two finders
+// compared with each other, as in TestDeltaFinderAhead, agree even when
+// both put a position's keys in the wrong entry.)
+func TestKeysAtUnrolled(t *testing.T) {
+	data := slices.Concat(synthDelta(4<<10, 5), realText(2<<10), randomBytes(1<<10, 6))
+	buf := append(slices.Clone(data), make([]byte, encPad)...)
+	var unrolled, loop deltaFinder
+	unrolled.reset(len(data))
+	loop.reset(len(data))
+	for pos := 1; pos+4 <= len(data); pos++ {
+		unrolled.keysAt(buf, pos)
+		loop.keysAtLoop(buf, pos)
+		b := pos & (deltaRing - 1)
+		if unrolled.at[b] != pos || loop.at[b] != pos {
+			t.Fatalf("position %d: ring entry %d holds position %d (keysAt) and %d (keysAtLoop)", pos, b, unrolled.at[b], loop.at[b])
+		}
+		if unrolled.np[b] != loop.np[b] || unrolled.tags[b] != loop.tags[b] || unrolled.slots[b] != loop.slots[b] {
+			t.Fatalf("position %d: keysAt gave %d powers, tags %x, slots %x; keysAtLoop %d, %x, %x",
+				pos, unrolled.np[b], unrolled.tags[b], unrolled.slots[b], loop.np[b], loop.tags[b], loop.slots[b])
+		}
+	}
+}
+
+// TestCompressPinned pins the compressor's output on a fixed input that
+// uses every kind of match (explicit and repeat LZ and delta): speed work
+// must leave it byte for byte as it was, and a change meant to alter it
+// updates the sum here and gives the sizes before and after in its
+// commit. (A merge of two speed changes once put the delta finder's keys
+// in the wrong ring entry: the output stayed valid and 0.7 % larger, and
+// only this kind of check sees that.)
+func TestCompressPinned(t *testing.T) {
+	src := slices.Concat(synthDelta(256<<10, 11), realText(192<<10), randomBytes(16<<10, 12), synthDelta(64<<10, 13))
+	c := mustCompressor(t, len(src))
+	dst := make([]byte, len(src)-1)
+	n := c.Compress(dst, src)
+	if n == 0 {
+		t.Fatal("did not compress")
+	}
+	sum := sha256.Sum256(dst[:n])
+	const want = "6286910193da737a62de9c14e9df14ced99543743090c021cf32af3f92bd8d9a" // 129,840 bytes
+	if got := hex.EncodeToString(sum[:]); got != want {
+		t.Errorf("%d bytes in, %d out, sha256 %s; pinned: %s", len(src), n, got, want)
 	}
 }
