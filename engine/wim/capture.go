@@ -625,7 +625,7 @@ func solidInodes(inodes []*capInode) []*capInode {
 		// Of several names (hard links), the shortest, as wimlib picks.
 		name := in.files[0].Name
 		for _, f := range in.files[1:] {
-			if len(stringToUnits(f.Name)) < len(stringToUnits(name)) {
+			if shorterName(f.Name, name) {
 				name = f.Name
 			}
 		}

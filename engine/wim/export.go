@@ -274,8 +274,10 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	}
 	var names map[Hash]string
 	if w.solid.on {
-		// The name of each file's data, for the solid order: the first
-		// file that has it. Blobs already in solid resources keep their
+		// The name of each file's data, for the solid order: that of the
+		// first file that has it, in tree order, and of a hard-linked file
+		// its shortest name, as capture picks it (see solidInodes) and as
+		// wimlib picks it. Blobs already in solid resources keep their
 		// order, as wimlib keeps it.
 		names = make(map[Hash]string)
 		for _, u := range imgs {
@@ -283,8 +285,25 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 			if !ok {
 				continue
 			}
+			var linked map[uint64]string // hard link group: shortest name
 			for f := range img.All() {
-				if _, ok := names[f.Hash]; !ok && !f.Hash.IsZero() && f.Name != "" {
+				if f.LinkGroup == 0 || f.Hash.IsZero() {
+					continue
+				}
+				if linked == nil {
+					linked = make(map[uint64]string)
+				}
+				if cur, ok := linked[f.LinkGroup]; !ok || shorterName(f.Name, cur) {
+					linked[f.LinkGroup] = f.Name
+				}
+			}
+			for f := range img.All() {
+				if _, ok := names[f.Hash]; ok || f.Hash.IsZero() || f.Name == "" {
+					continue
+				}
+				if f.LinkGroup != 0 {
+					names[f.Hash] = linked[f.LinkGroup]
+				} else {
 					names[f.Hash] = f.Name
 				}
 			}

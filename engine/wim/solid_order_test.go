@@ -47,16 +47,31 @@ func solidOrder(t *testing.T, file string) []string {
 			name[f.Hash] = f.Name
 		}
 	}
+	var out []string
+	for _, h := range solidHashes(w) {
+		out = append(out, name[h])
+	}
+	return out
+}
+
+// solidHashes returns the digests of the blobs w's solid resources hold,
+// in the order they are stored.
+func solidHashes(w *WIM) []Hash {
 	var ents []BlobEntry
 	for _, e := range w.Blobs() {
 		if e.Solid != nil {
 			ents = append(ents, e)
 		}
 	}
-	slices.SortFunc(ents, func(a, b BlobEntry) int { return cmpInt64(a.Res.Offset, b.Res.Offset) })
-	var out []string
-	for _, e := range ents {
-		out = append(out, name[e.Hash])
+	slices.SortFunc(ents, func(a, b BlobEntry) int {
+		if c := cmpInt64(a.Solid.Res.Offset, b.Solid.Res.Offset); c != 0 {
+			return c
+		}
+		return cmpInt64(a.Res.Offset, b.Res.Offset)
+	})
+	out := make([]Hash, len(ents))
+	for i, e := range ents {
+		out[i] = e.Hash
 	}
 	return out
 }
@@ -181,4 +196,84 @@ func TestSolidCaptureOrder(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("solid capture order %q, want %q", got, want)
 	}
+}
+
+// TestSolidExportOrderAsWimlib checks that a WIM to ESD export stores the
+// data in the order wimlib-imagex export --solid gives the same source: a
+// hard-linked file by its shortest name (as a solid capture places it),
+// files of one name by their place in the source.
+func TestSolidExportOrderAsWimlib(t *testing.T) {
+	oracle.Wimlib(t)
+	dir := t.TempDir()
+	for _, sub := range []string{"d", "d-x"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := map[string]string{
+		"z.bin": "zed ", "a.dat": "day ", "b.txt": "bee ", "noext": "none ",
+		"d/same.txt": "one ", "d-x/same.txt": "two ", "a-long-name.txt": "link ",
+	}
+	for name, word := range data {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.Repeat(word, 300)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// Whole 100 ns ticks, which a WIM keeps exactly.
+		if err := os.Chtimes(filepath.Join(dir, name), wtTime(7), wtTime(7)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sub := range []string{"d", "d-x"} {
+		if err := os.Chtimes(filepath.Join(dir, sub), wtTime(8), wtTime(8)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Its shortest name, "q.bin", places the hard-linked file among the
+	// .bin files; its first name in the tree would put it among the .txt.
+	if err := os.Link(filepath.Join(dir, "a-long-name.txt"), filepath.Join(dir, "q.bin")); err != nil {
+		t.Skip("no hard links here:", err)
+	}
+	tmp := t.TempDir()
+	src := filepath.Join(tmp, "src.wim")
+	if _, err := Capture(context.Background(), dir, src, CaptureOptions{Name: "one", NoRPFix: true, Compression: LZX}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Open(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ours := filepath.Join(tmp, "ours.esd")
+	if _, err := Export(context.Background(), w, []int{1}, ours, ExportOptions{Solid: true}); err != nil {
+		t.Fatal(err)
+	}
+	theirs := filepath.Join(tmp, "wimlib.esd")
+	oracle.Run(t, "export", src, "1", theirs, "--solid")
+	order := func(file string) []Hash {
+		w, err := Open(file, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		return solidHashes(w)
+	}
+	name := map[Hash]string{}
+	for n, word := range data {
+		name[Hash(sha1.Sum([]byte(strings.Repeat(word, 300))))] = n
+	}
+	names := func(hs []Hash) []string {
+		var out []string
+		for _, h := range hs {
+			out = append(out, name[h])
+		}
+		return out
+	}
+	got, want := names(order(ours)), names(order(theirs))
+	if !slices.Equal(got, want) {
+		t.Errorf("export --solid order %q, wimlib-imagex's %q", got, want)
+	}
+	if i, j := slices.Index(got, "a-long-name.txt"), slices.Index(got, "z.bin"); i < 0 || i > j {
+		t.Errorf("export --solid order %q: the hard-linked q.bin's data not before z.bin", got)
+	}
+	wtCheckWimlib(t, ours, nil, dir)
 }

@@ -57,3 +57,11 @@ func (a solidSortKey) compare(b solidSortKey) int {
 	}
 	return slices.Compare(a.name, b.name)
 }
+
+// shorterName reports whether file name a is shorter than b in UTF-16
+// units, the measure by which the shortest of a hard-linked file's names
+// gives its data's place in the solid order (wimlib's rule; the first name
+// wins a tie).
+func shorterName(a, b string) bool {
+	return len(stringToUnits(a)) < len(stringToUnits(b))
+}
