@@ -25,3 +25,7 @@ func mapBuf(n int64, huge bool) ([]byte, func()) {
 	unix.Madvise(b, advice)
 	return b, func() { unix.Munmap(b) }
 }
+
+// dropPages gives the pages of a buffer of mapBuf back to the system: it
+// reads as zeros after, and its pages cost memory again only once written.
+func dropPages(b []byte) { unix.Madvise(b, unix.MADV_DONTNEED) }

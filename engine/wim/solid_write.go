@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/wim/lzms"
@@ -115,6 +116,9 @@ type solidState struct {
 	outs  [][]byte
 	ins   [][]byte // whole-chunk buffers to fill again (see putSolidBuffer)
 	frees []func() // of the buffers mapped outside the Go heap (see solidBuf)
+	// Output buffers mapped outside the heap, by their first byte: their
+	// pages are dropped once their chunk is written (see putSolidOut).
+	mappedOuts map[*byte]bool
 }
 
 // setSolid turns solid writing on with codec c and chunk size chunk (0:
@@ -288,6 +292,12 @@ func (w *Writer) solidBuf(n int, huge bool) []byte {
 		if b, free := mapBuf(int64(n), huge); b != nil {
 			s.cmu.Lock()
 			s.frees = append(s.frees, free)
+			if !huge {
+				if s.mappedOuts == nil {
+					s.mappedOuts = make(map[*byte]bool)
+				}
+				s.mappedOuts[unsafe.SliceData(b)] = true
+			}
 			s.cmu.Unlock()
 			return b
 		}
@@ -305,7 +315,7 @@ func (w *Writer) freeSolidBufs() {
 	s := &w.solid
 	s.cmu.Lock()
 	frees := s.frees
-	s.frees, s.ins, s.outs = nil, nil, nil
+	s.frees, s.ins, s.outs, s.mappedOuts = nil, nil, nil, nil
 	s.cmu.Unlock()
 	s.buf = nil
 	for _, f := range frees {
@@ -489,11 +499,25 @@ func (w *Writer) compressSolid(t *wtask) (letGo bool, err error) {
 	return false, nil
 }
 
-// putSolidOut keeps an output buffer of compressSolid for another chunk.
+// putSolidOut keeps an output buffer of compressSolid for another chunk,
+// its pages given back to the system if it is mapped outside the heap:
+// otherwise every page a chunk's output ever reached would stay in memory
+// to the writer's end, as far as the whole chunk for one that barely
+// compresses (the compressor writes halfway through the buffer, then at
+// its end, and joins the parts), where the next chunks may need a fraction
+// of it. Page faults of 12 MB of output (a chunk of tree A) are
+// milliseconds beside the chunk's minute of compression.
 func (w *Writer) putSolidOut(b []byte) {
 	s := &w.solid
+	b = b[:cap(b)]
 	s.cmu.Lock()
-	s.outs = append(s.outs, b[:cap(b)])
+	mapped := s.mappedOuts[unsafe.SliceData(b)]
+	s.cmu.Unlock()
+	if mapped {
+		dropPages(b)
+	}
+	s.cmu.Lock()
+	s.outs = append(s.outs, b)
 	s.cmu.Unlock()
 }
 
