@@ -354,3 +354,73 @@ func TestSolidDrainedBeforeMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSolidBuffersOffHeap: with large chunks, the chunk buffers and the
+// compressors' output buffers lie outside the Go heap (see solidBuf), so
+// that they do not raise the collector's goal, and are unmapped when the
+// writer ends. Two workers, so two of each: the same writing with them on
+// the heap allocates 4 chunks more there. The file reads back.
+func TestSolidBuffersOffHeap(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("buffers are mapped outside the heap on Linux only")
+	}
+	const chunk = 1 << 20
+	data := solidText(9, 2*chunk+chunk/4)
+	write := func(file string, mapped bool) (heap uint64, w *Writer, h Hash) {
+		defer func(old bool) { solidBufMapped = old }(solidBufMapped)
+		solidBufMapped = mapped
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var err error
+		if w, err = Create(file, WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: 2}); err != nil {
+			t.Fatal(err)
+		}
+		if h, err = w.WriteBlob(context.Background(), bytes.NewReader(data), int64(len(data))); err != nil {
+			w.Abort()
+			t.Fatal(err)
+		}
+		img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
+			{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
+		if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: "one"}); err != nil {
+			w.Abort()
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc, w, h
+	}
+	dir := t.TempDir()
+	onHeap, w0, _ := write(filepath.Join(dir, "heap.esd"), false)
+	if err := w0.Close(); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "x.esd")
+	got, w, h := write(file, true)
+	t.Logf("writing %d bytes allocated %d bytes on the heap, %d with the buffers there; %d buffers mapped", len(data), got, onHeap, len(w.solid.frees))
+	if got+3*chunk > onHeap {
+		t.Errorf("writing %d bytes in %d-byte LZMS chunks with 2 workers allocated %d bytes on the heap, want 3 chunks or more under the %d with the chunk and output buffers there", len(data), chunk, got, onHeap)
+	}
+	if len(w.solid.frees) < 2 {
+		t.Errorf("%d buffers mapped outside the heap, want a chunk buffer and an output buffer at least", len(w.solid.frees))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.solid.frees != nil || w.solid.ins != nil || w.solid.outs != nil {
+		t.Errorf("after Close the writer keeps %d mapped buffers, %d chunk buffers, %d output buffers; want none", len(w.solid.frees), len(w.solid.ins), len(w.solid.outs))
+	}
+	r, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rc, err := r.OpenBlob(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(back, data) {
+		t.Fatalf("read back %d bytes (%v), want the %d written", len(back), err, len(data))
+	}
+}

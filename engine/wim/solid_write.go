@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/wim/lzms"
@@ -114,6 +115,10 @@ type solidState struct {
 	comps []chunkCompressor
 	outs  [][]byte
 	ins   [][]byte // whole-chunk buffers to fill again (see putSolidBuffer)
+	frees []func() // of the buffers mapped outside the Go heap (see solidBuf)
+	// Output buffers mapped outside the heap, by their first byte: their
+	// pages are dropped once their chunk is written (see putSolidOut).
+	mappedOuts map[*byte]bool
 }
 
 // setSolid turns solid writing on with codec c and chunk size chunk (0:
@@ -263,13 +268,59 @@ func (w *Writer) growSolidBuf(n int) {
 		}
 		s.cmu.Unlock()
 		if b == nil {
-			b = make([]byte, len(s.buf), s.chunk+solidPad)
+			b = w.solidBuf(s.chunk+solidPad, true)[:len(s.buf)]
 		}
 	} else {
 		b = make([]byte, len(s.buf), c+solidPad)
 	}
 	copy(b, s.buf)
 	s.buf = b
+}
+
+// solidBuf returns a zero buffer of n bytes for a whole chunk or a
+// chunk's output. With large chunks it lies outside the Go heap, in huge
+// pages if huge (a chunk is all written; an output buffer only as far as
+// the compressed chunk reaches), until the pipeline stops: those buffers
+// live as long as the writer, and on the heap their 4 chunks' worth (256
+// MiB with 64 MiB chunks, 2 workers) set the collector's goal, which then
+// let as much garbage pile up, in pages the process holds, before a
+// collection (the runtime forces one every two minutes, a few chunks
+// apart). Tree A's capture --solid: peak RSS rose 10-20 MiB a chunk.
+func (w *Writer) solidBuf(n int, huge bool) []byte {
+	s := &w.solid
+	if s.chunk >= bigSolidChunk && solidBufMapped {
+		if b, free := mapBuf(int64(n), huge); b != nil {
+			s.cmu.Lock()
+			s.frees = append(s.frees, free)
+			if !huge {
+				if s.mappedOuts == nil {
+					s.mappedOuts = make(map[*byte]bool)
+				}
+				s.mappedOuts[unsafe.SliceData(b)] = true
+			}
+			s.cmu.Unlock()
+			return b
+		}
+	}
+	return make([]byte, n)
+}
+
+// solidBufMapped is whether solidBuf maps large chunks' buffers outside
+// the heap (tests turn it off to compare).
+var solidBufMapped = true
+
+// freeSolidBufs unmaps the buffers of solidBuf, once the pipeline's
+// goroutines have ended: nothing refers to them after.
+func (w *Writer) freeSolidBufs() {
+	s := &w.solid
+	s.cmu.Lock()
+	frees := s.frees
+	s.frees, s.ins, s.outs, s.mappedOuts = nil, nil, nil, nil
+	s.cmu.Unlock()
+	s.buf = nil
+	for _, f := range frees {
+		f()
+	}
 }
 
 // holdSolidSlot takes a slot for the chunk being filled unless the
@@ -420,7 +471,7 @@ func (w *Writer) compressSolid(t *wtask) (letGo bool, err error) {
 	}
 	s.cmu.Unlock()
 	if dst == nil {
-		dst = make([]byte, s.chunk)
+		dst = w.solidBuf(s.chunk, false)
 	}
 	dst = dst[:len(t.data)-1]
 	// The chunk is the worker's until t.done: an LZMS compressor filters
@@ -448,11 +499,25 @@ func (w *Writer) compressSolid(t *wtask) (letGo bool, err error) {
 	return false, nil
 }
 
-// putSolidOut keeps an output buffer of compressSolid for another chunk.
+// putSolidOut keeps an output buffer of compressSolid for another chunk,
+// its pages given back to the system if it is mapped outside the heap:
+// otherwise every page a chunk's output ever reached would stay in memory
+// to the writer's end, as far as the whole chunk for one that barely
+// compresses (the compressor writes halfway through the buffer, then at
+// its end, and joins the parts), where the next chunks may need a fraction
+// of it. Page faults of 12 MB of output (a chunk of tree A) are
+// milliseconds beside the chunk's minute of compression.
 func (w *Writer) putSolidOut(b []byte) {
 	s := &w.solid
+	b = b[:cap(b)]
 	s.cmu.Lock()
-	s.outs = append(s.outs, b[:cap(b)])
+	mapped := s.mappedOuts[unsafe.SliceData(b)]
+	s.cmu.Unlock()
+	if mapped {
+		dropPages(b)
+	}
+	s.cmu.Lock()
+	s.outs = append(s.outs, b)
 	s.cmu.Unlock()
 }
 

@@ -1185,6 +1185,7 @@ func (w *Writer) stopPipeline() {
 		close(w.work)
 		w.workers.Wait()
 	}
+	w.freeSolidBufs()
 }
 
 // Abort discards the writing: a new file's temporary file is removed; an
