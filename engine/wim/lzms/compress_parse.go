@@ -178,35 +178,19 @@ type parseItem struct {
 }
 
 // windowCosts are the costs of a window, frozen at its start: the
-// probabilities and codes do not move within it, but the decision
-// contexts do, along each path (see parseState). A decision's cost is
-// looked up by its context and bit.
+// probabilities and codes do not move within it (nothing is coded while
+// it is parsed), but the decision contexts do, along each path (see
+// parseState), so a decision's cost is read from its probability entry
+// when it is priced (itemCosts): computing the costs of every context at
+// each window's start was most of the work where long matches end the
+// windows after a few positions.
 type windowCosts struct {
-	lit             [numLiteralSyms]uint32 // the literal's codeword alone
-	main            [numMainProbs][2]uint32
-	match           [numMatchProbs][2]uint32
-	lz, delta       [numOtherProbs][2]uint32
-	lzRep, deltaRep [numLZReps - 1][numOtherProbs][2]uint32
-	length          [encNiceLen + 1]uint32
-}
-
-// bitCosts fills t with the costs of a 0 and a 1 in each context of probs.
-func bitCosts(t [][2]uint32, probs []probEntry) {
-	for i := range t {
-		t[i] = [2]uint32{probs[i].cost0(), probs[i].cost1()}
-	}
+	lit    [numLiteralSyms]uint32 // the literal's codeword alone
+	length [encNiceLen + 1]uint32
 }
 
 func (c *Compressor) windowCosts(w *windowCosts) {
 	copy(w.lit[:], c.literal.cost[:numLiteralSyms])
-	bitCosts(w.main[:], c.main[:])
-	bitCosts(w.match[:], c.match[:])
-	bitCosts(w.lz[:], c.lz[:])
-	bitCosts(w.delta[:], c.delta[:])
-	for r := range numLZReps - 1 {
-		bitCosts(w.lzRep[r][:], c.lzRep[r][:])
-		bitCosts(w.deltaRep[r][:], c.deltaRep[r][:])
-	}
 	for l := 1; l <= encNiceLen; l++ {
 		w.length[l] = c.lengthCost(uint32(l))
 	}
@@ -222,24 +206,25 @@ type itemCosts struct {
 	lzRep, deltaRep           [numLZReps]uint32
 }
 
-func (w *windowCosts) itemCosts(st *parseState, ic *itemCosts) {
-	m := &w.main[st.mainS&(numMainProbs-1)]
-	mt := &w.match[st.matchS&(numMatchProbs-1)]
-	lzHead := m[1] + mt[0]
-	dHead := m[1] + mt[1]
-	ic.lit0 = m[0]
-	lz := &w.lz[st.lzS&(numOtherProbs-1)]
-	d := &w.delta[st.deltaS&(numOtherProbs-1)]
-	ic.lzExplicit = lzHead + lz[0]
-	ic.deltaExplicit = dHead + d[0]
-	r0 := &w.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)]
-	r1 := &w.lzRep[1][st.lzRepS[1]&(numOtherProbs-1)]
-	h := lzHead + lz[1]
-	ic.lzRep = [numLZReps]uint32{h + r0[0], h + r0[1] + r1[0], h + r0[1] + r1[1]}
-	d0 := &w.deltaRep[0][st.deltaRepS[0]&(numOtherProbs-1)]
-	d1 := &w.deltaRep[1][st.deltaRepS[1]&(numOtherProbs-1)]
-	h = dHead + d[1]
-	ic.deltaRep = [numLZReps]uint32{h + d0[0], h + d0[1] + d1[0], h + d0[1] + d1[1]}
+func (c *Compressor) itemCosts(st *parseState, ic *itemCosts) {
+	m := &c.main[st.mainS&(numMainProbs-1)]
+	mt := &c.match[st.matchS&(numMatchProbs-1)]
+	m1 := m.cost1()
+	lzHead := m1 + mt.cost0()
+	dHead := m1 + mt.cost1()
+	ic.lit0 = m.cost0()
+	lz := &c.lz[st.lzS&(numOtherProbs-1)]
+	d := &c.delta[st.deltaS&(numOtherProbs-1)]
+	ic.lzExplicit = lzHead + lz.cost0()
+	ic.deltaExplicit = dHead + d.cost0()
+	r0 := &c.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)]
+	r1 := &c.lzRep[1][st.lzRepS[1]&(numOtherProbs-1)]
+	h, r01 := lzHead+lz.cost1(), r0.cost1()
+	ic.lzRep = [numLZReps]uint32{h + r0.cost0(), h + r01 + r1.cost0(), h + r01 + r1.cost1()}
+	d0 := &c.deltaRep[0][st.deltaRepS[0]&(numOtherProbs-1)]
+	d1 := &c.deltaRep[1][st.deltaRepS[1]&(numOtherProbs-1)]
+	h, d01 := dHead+d.cost1(), d0.cost1()
+	ic.deltaRep = [numLZReps]uint32{h + d0.cost0(), h + d01 + d1.cost0(), h + d01 + d1.cost1()}
 }
 
 // The parse prices every explicit match's offset by its slot. Slots come
@@ -514,9 +499,9 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 // relaxAt offers the nodes after window position i (data position p;
 // next: the window's nodes from i on; room: how many follow it) every item
 // that starts at i: the literal (cost base+lit), the repeat matches of the
-// lengths found (repLen, dRepLen), the explicit LZ matches ms, each also
-// followed by a literal and a repeat of its offset where the data goes on
-// matching after one byte (itemLZLitRep), and the explicit delta matches
+// lengths found (repLen, dRepLen), the explicit LZ matches ms, the
+// longest also followed by a literal and a repeat of its offset where the
+// data goes on matching after one byte (itemLZLitRep), and the explicit delta matches
 // of c.dfound (the powers of dmask). It is a function of its own,
 // not part of parseWindow's loop: there the loop's state (the finders'
 // and the window's) took the registers, and the relax loops kept their
@@ -524,7 +509,7 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, base uint32, st *parseState, ms []lzMatch, repLen, dRepLen *[numLZReps]int, dmask uint32) {
 	w := &c.costs
 	var ic itemCosts
-	w.itemCosts(st, &ic)
+	c.itemCosts(st, &ic)
 	if cost := base + ic.lit0 + w.lit[data[p]]; cost < next[1].cost {
 		next[1] = optNode{cost, uint32(i), literalSrc}
 	}
@@ -542,7 +527,7 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 		}
 	}
 	prevLen := 2
-	for _, m := range ms {
+	for k, m := range ms {
 		if m.offset == st.lz[lb] || m.offset == st.lz[lb+1] || m.offset == st.lz[lb+2] {
 			prevLen = int(m.length)
 			continue // the repeat match is cheaper
@@ -552,9 +537,19 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 			relaxRun(next[prevLen+1:hi+1], lens[prevLen+1:hi+1], from, head, makeSrc(m.offset, 0, itemLZ, -1))
 		}
 		prevLen = int(m.length)
-		// The match (shorter than encNiceLen: a longer one ended the
-		// window), the byte after it as a literal, then the offset
-		// again as rep0 for 2 bytes or more, to at most encNiceLen.
+		// The longest match (shorter than encNiceLen: a longer one
+		// ended the window), the byte after it as a literal, then the
+		// offset again as rep0 for 2 bytes or more, to at most
+		// encNiceLen. Only the longest: the interval tree gives
+		// matches without reading their sources, and this is a read
+		// far back, most often a cache miss, for each match tried
+		// (wimlib tries every match). Tree A's 8 MiB chunk 24 (.mo)
+		// was 1,390,170 bytes with every match, 1,389,954 with the
+		// longest alone; the shorter ones, nearer, seldom go on after
+		// a byte where the longest does not.
+		if k != len(ms)-1 {
+			continue
+		}
 		l := int(m.length)
 		q := p + l + 1 // where the repeat starts
 		if l+3 > seqRoom || q+2 > len(data) ||
@@ -565,10 +560,10 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 		k := l + 1 + r
 		// The contexts after the match, then the literal.
 		mst := (st.mainS<<1 | 1) & (numMainProbs - 1)
-		cost := head + lens[l] + w.main[mst][0] + w.lit[data[p+l]]
+		cost := head + lens[l] + c.main[mst].cost0() + w.lit[data[p+l]]
 		mst = mst << 1 & (numMainProbs - 1)
-		cost += w.main[mst][1] + w.match[st.matchS<<1&(numMatchProbs-1)][0] +
-			w.lz[st.lzS<<1&(numOtherProbs-1)][1] + w.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)][0] + lens[r]
+		cost += c.main[mst].cost1() + c.match[st.matchS<<1&(numMatchProbs-1)].cost0() +
+			c.lz[st.lzS<<1&(numOtherProbs-1)].cost1() + c.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)].cost0() + lens[r]
 		if cost < next[k].cost {
 			next[k] = optNode{cost, from, makeSrc(m.offset, 0, itemLZLitRep, -1) | nodeSrc(l)<<56}
 		}
