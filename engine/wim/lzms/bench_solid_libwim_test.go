@@ -6,20 +6,29 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf16"
 	"unsafe"
 
 	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
 )
 
 // solidTreeChunks is the solid stream of $WIMBENCH_TREE as a solid capture
-// writes it (every file once, in walk order, identical files once) cut
-// into chunks of size bytes; the benchmark skips without the variable.
+// writes it (every regular file's data once, identical files once, in
+// capture's solid order: see solidTreeFiles) cut into chunks of size
+// bytes; the benchmark skips without the variable. ($WIMBENCH_EVERY is not
+// taken here: the order is the whole tree's.)
 func solidTreeChunks(b *testing.B, size int) [][]byte {
 	b.Helper()
 	tree := os.Getenv("WIMBENCH_TREE")
@@ -28,9 +37,13 @@ func solidTreeChunks(b *testing.B, size int) [][]byte {
 	}
 	seen := map[[sha1.Size]byte]bool{}
 	var stream []byte
-	for _, f := range libwim.TreeChunks(b, tree, 1<<62, 1) {
+	for _, p := range solidTreeFiles(b, tree) {
+		f, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
 		h := sha1.Sum(f)
-		if !seen[h] {
+		if len(f) > 0 && !seen[h] {
 			seen[h] = true
 			stream = append(stream, f...)
 		}
@@ -43,6 +56,92 @@ func solidTreeChunks(b *testing.B, size int) [][]byte {
 		ch := make([]byte, n, n+encPad)
 		copy(ch, stream[off:off+n])
 		out = append(out, ch)
+	}
+	return out
+}
+
+// solidTreeFiles returns the paths of the regular files of tree, one per
+// inode (hard links: the one with the shortest name), in the order a solid
+// capture writes their data (engine/wim capture.go solidInodes, whose key
+// is solid_sort.go's solidSortKey, which this package cannot import): the
+// files without an extension first, by name, then by extension, then name,
+// names upper-cased; files of one name by path. Symbolic links (reparse
+// data, written first by a capture, a few KiB) are left out. Names are
+// upper-cased with unicode.ToUpper, not NTFS's table: they differ on few
+// characters outside ASCII.
+func solidTreeFiles(b *testing.B, tree string) []string {
+	b.Helper()
+	type file struct {
+		path   string
+		name   []uint16
+		ext    []uint16
+		hasExt bool
+	}
+	var files []file
+	byIno := map[[2]uint64]int{}
+	upper := func(s string) []uint16 {
+		u := utf16.Encode([]rune(s))
+		for i, c := range u {
+			if r := unicode.ToUpper(rune(c)); r < 0x10000 && !utf16.IsSurrogate(rune(c)) {
+				u[i] = uint16(r)
+			}
+		}
+		return u
+	}
+	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		f := file{path: p, name: upper(d.Name())}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			id := [2]uint64{uint64(st.Dev), st.Ino}
+			if i, ok := byIno[id]; ok {
+				// A hard link: the inode is sorted by its
+				// shortest name, its data is written once.
+				if len(f.name) < len(files[i].name) {
+					files[i].name = f.name
+				}
+				return nil
+			}
+			byIno[id] = len(files)
+		}
+		files = append(files, f)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range files {
+		f := &files[i]
+		for k := len(f.name) - 1; k >= 0; k-- {
+			if f.name[k] == '.' {
+				f.hasExt, f.ext = true, f.name[k+1:]
+				break
+			}
+		}
+	}
+	slices.SortFunc(files, func(a, b file) int {
+		if a.hasExt != b.hasExt {
+			if a.hasExt {
+				return 1
+			}
+			return -1
+		}
+		if c := slices.Compare(a.ext, b.ext); c != 0 {
+			return c
+		}
+		if c := slices.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.path, b.path)
+	})
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = f.path
 	}
 	return out
 }

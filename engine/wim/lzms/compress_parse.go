@@ -4,10 +4,10 @@ package lzms
 // positions: every position of a window gets its matches (hash chains,
 // delta finder, and the repeat sources of the cheapest way to reach it),
 // and a forward search finds the cheapest path of literals and matches
-// through the window, with costs frozen from the models' state at the
-// window's start. Each node keeps the recent-source queues of the cheapest
-// path to it, so repeat matches are found and priced as the decoder will
-// see them. The path is then coded, which moves the models on for the next
+// through the window, with the probabilities and codes frozen at the
+// window's start. Each node keeps the recent-source queues and the
+// decision contexts of the cheapest path to it, so repeat matches are found
+// and every item is priced as the decoder will see them. The path is then coded, which moves the models on for the next
 // window. A match of encNiceLen bytes or more ends the window early: the
 // path to its start is coded, then the match.
 //
@@ -31,11 +31,38 @@ const (
 )
 
 // parseState is what the parse tracks along a path: the recent-source
-// queues (laid out as the decoder keeps them) and the kind of the last item.
+// queues (laid out as the decoder keeps them), the kind of the last item
+// and the decision contexts (the models' states, masked: which entry of
+// each probability table codes the next decision of its kind).
+//
+// The contexts are the path's own, not the window start's: a literal's or
+// a match's price depends on the kinds of the last items, and priced with
+// the window start's contexts the parse misjudged runs of short matches
+// and literals (tree A's gettext catalogs).
 type parseState struct {
-	lz    [numRepSlots]uint32
-	delta [numRepSlots]deltaPair
-	prev  int8
+	lz                [numRepSlots]uint32
+	delta             [numRepSlots]deltaPair
+	prev              int8
+	mainS, matchS     uint8
+	lzS, deltaS       uint8
+	lzRepS, deltaRepS [numLZReps - 1]uint8
+}
+
+// useLiteral updates s for a literal.
+func (s *parseState) useLiteral() {
+	s.prev = itemLiteral
+	s.mainS = s.mainS << 1 & (numMainProbs - 1)
+}
+
+// useRepeat moves the repeat decision contexts states on for a repeat
+// source rep, as putRepeat does.
+func useRepeat(states *[numLZReps - 1]uint8, rep int) {
+	for i := range rep {
+		states[i] = (states[i]<<1 | 1) & (numOtherProbs - 1)
+	}
+	if rep < numLZReps-1 {
+		states[rep] = states[rep] << 1 & (numOtherProbs - 1)
+	}
 }
 
 // lzBase and deltaBase are the queue index of the first visible source.
@@ -57,12 +84,17 @@ func (s *parseState) deltaBase() int {
 // visible source rep.
 func (s *parseState) useLZ(off uint32, rep int) {
 	q := &s.lz
+	s.mainS = (s.mainS<<1 | 1) & (numMainProbs - 1)
+	s.matchS = s.matchS << 1 & (numMatchProbs - 1)
 	if rep < 0 {
 		q[3], q[2], q[1] = q[2], q[1], q[0]
+		s.lzS = s.lzS << 1 & (numOtherProbs - 1)
 	} else {
 		for i := rep + s.lzBase(); i > 0; i-- {
 			q[i] = q[i-1]
 		}
+		s.lzS = (s.lzS<<1 | 1) & (numOtherProbs - 1)
+		useRepeat(&s.lzRepS, rep)
 	}
 	q[0] = off
 	s.prev = itemLZ
@@ -70,12 +102,17 @@ func (s *parseState) useLZ(off uint32, rep int) {
 
 func (s *parseState) useDelta(p deltaPair, rep int) {
 	q := &s.delta
+	s.mainS = (s.mainS<<1 | 1) & (numMainProbs - 1)
+	s.matchS = (s.matchS<<1 | 1) & (numMatchProbs - 1)
 	if rep < 0 {
 		q[3], q[2], q[1] = q[2], q[1], q[0]
+		s.deltaS = s.deltaS << 1 & (numOtherProbs - 1)
 	} else {
 		for i := rep + s.deltaBase(); i > 0; i-- {
 			q[i] = q[i-1]
 		}
+		s.deltaS = (s.deltaS<<1 | 1) & (numOtherProbs - 1)
+		useRepeat(&s.deltaRepS, rep)
 	}
 	q[0] = p
 	s.prev = itemDelta
@@ -105,9 +142,22 @@ type optNode struct {
 
 // nodeSrc is a node's item source, packed: the LZ offset or delta raw
 // offset in bits 0-31, the delta power in bits 32-39, the item kind in
-// bits 40-47 and the repeat source in bits 48-55 (0xFF: -1, an explicit
-// source).
+// bits 40-47, the repeat source in bits 48-55 (0xFF: -1, an explicit
+// source) and, for itemLZLitRep, the first match's length in bits 56-63.
 type nodeSrc uint64
+
+// itemLZLitRep is a node's three items in one, as the parse offers them
+// (see relaxAt): an explicit LZ match of offset off and length lzLen(),
+// a literal, then a repeat match of the same offset (now rep0) up to the
+// node. Records that differ from an earlier one by a byte here and there
+// (gettext catalogs, tables) parse as such runs, but the parse keeps one
+// path per node: the cheapest path to the literal's end seldom comes from
+// the match, so its rep0 was not the match's offset and the run was never
+// found (tree A's .mo chunks were 2-3.5 % larger than wimlib's, which
+// offers this sequence too).
+const itemLZLitRep = itemDelta + 1
+
+func (s nodeSrc) lzLen() uint32 { return uint32(s >> 56) }
 
 func makeSrc(off, power uint32, kind, rep int8) nodeSrc {
 	return nodeSrc(off) | nodeSrc(uint8(power))<<32 | nodeSrc(uint8(kind))<<40 | nodeSrc(uint8(rep))<<48
@@ -127,40 +177,54 @@ type parseItem struct {
 	kind               int
 }
 
-// windowCosts are the costs of a window, frozen at its start.
+// windowCosts are the costs of a window, frozen at its start: the
+// probabilities and codes do not move within it (nothing is coded while
+// it is parsed), but the decision contexts do, along each path (see
+// parseState), so a decision's cost is read from its probability entry
+// when it is priced (itemCosts): computing the costs of every context at
+// each window's start was most of the work where long matches end the
+// windows after a few positions.
 type windowCosts struct {
-	lit                       [numLiteralSyms]uint32
-	lzExplicit, deltaExplicit uint32
-	lzRep, deltaRep           [numLZReps]uint32
-	length                    [encNiceLen + 1]uint32
+	lit    [numLiteralSyms]uint32 // the literal's codeword alone
+	length [encNiceLen + 1]uint32
 }
 
 func (c *Compressor) windowCosts(w *windowCosts) {
-	main := &c.main[c.mainState&(numMainProbs-1)]
-	lit0 := main.cost0()
-	for b := range w.lit {
-		w.lit[b] = c.literal.cost[b] + lit0
-	}
-	matchE := &c.match[c.matchState&(numMatchProbs-1)]
-	lzE := &c.lz[c.lzState&(numOtherProbs-1)]
-	dE := &c.delta[c.deltaState&(numOtherProbs-1)]
-	lzHead := main.cost1() + matchE.cost0()
-	dHead := main.cost1() + matchE.cost1()
-	w.lzExplicit = lzHead + lzE.cost0()
-	w.deltaExplicit = dHead + dE.cost0()
-	r0 := &c.lzRep[0][c.lzRepState[0]&(numOtherProbs-1)]
-	r1 := &c.lzRep[1][c.lzRepState[1]&(numOtherProbs-1)]
-	w.lzRep = [numLZReps]uint32{r0.cost0(), r0.cost1() + r1.cost0(), r0.cost1() + r1.cost1()}
-	d0 := &c.deltaRep[0][c.deltaRepState[0]&(numOtherProbs-1)]
-	d1 := &c.deltaRep[1][c.deltaRepState[1]&(numOtherProbs-1)]
-	w.deltaRep = [numLZReps]uint32{d0.cost0(), d0.cost1() + d1.cost0(), d0.cost1() + d1.cost1()}
-	for r := range numLZReps {
-		w.lzRep[r] += lzHead + lzE.cost1()
-		w.deltaRep[r] += dHead + dE.cost1()
-	}
+	copy(w.lit[:], c.literal.cost[:numLiteralSyms])
 	for l := 1; l <= encNiceLen; l++ {
 		w.length[l] = c.lengthCost(uint32(l))
 	}
+}
+
+// itemCosts are the prices of the items starting at a node, in the
+// decision contexts of its cheapest path: a literal less its codeword,
+// the head of an explicit match (less its source and length), and of a
+// repeat match of each visible source (less its length).
+type itemCosts struct {
+	lit0                      uint32
+	lzExplicit, deltaExplicit uint32
+	lzRep, deltaRep           [numLZReps]uint32
+}
+
+func (c *Compressor) itemCosts(st *parseState, ic *itemCosts) {
+	m := &c.main[st.mainS&(numMainProbs-1)]
+	mt := &c.match[st.matchS&(numMatchProbs-1)]
+	m1 := m.cost1()
+	lzHead := m1 + mt.cost0()
+	dHead := m1 + mt.cost1()
+	ic.lit0 = m.cost0()
+	lz := &c.lz[st.lzS&(numOtherProbs-1)]
+	d := &c.delta[st.deltaS&(numOtherProbs-1)]
+	ic.lzExplicit = lzHead + lz.cost0()
+	ic.deltaExplicit = dHead + d.cost0()
+	r0 := &c.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)]
+	r1 := &c.lzRep[1][st.lzRepS[1]&(numOtherProbs-1)]
+	h, r01 := lzHead+lz.cost1(), r0.cost1()
+	ic.lzRep = [numLZReps]uint32{h + r0.cost0(), h + r01 + r1.cost0(), h + r01 + r1.cost1()}
+	d0 := &c.deltaRep[0][st.deltaRepS[0]&(numOtherProbs-1)]
+	d1 := &c.deltaRep[1][st.deltaRepS[1]&(numOtherProbs-1)]
+	h, d01 := dHead+d.cost1(), d0.cost1()
+	ic.deltaRep = [numLZReps]uint32{h + d0.cost0(), h + d01 + d1.cost0(), h + d01 + d1.cost1()}
 }
 
 // The parse prices every explicit match's offset by its slot. Slots come
@@ -259,9 +323,13 @@ func arrive(nodes []optNode, states []parseState, i int) {
 	*st = states[nd.from]
 	switch src := nd.src; src.kind() {
 	case itemLiteral:
-		st.prev = itemLiteral
+		st.useLiteral()
 	case itemLZ:
 		st.useLZ(src.off(), int(src.rep()))
+	case itemLZLitRep:
+		st.useLZ(src.off(), -1)
+		st.useLiteral()
+		st.useLZ(src.off(), 0)
 	default:
 		st.useDelta(deltaPair{src.power(), src.off()}, int(src.rep()))
 	}
@@ -277,7 +345,11 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 	nodes := c.nodes[:end+1]
 	states := c.states[:end+1]
 	nodes[0] = optNode{}
-	states[0] = parseState{c.recentLZ, c.recentDelta, int8(c.prev)}
+	states[0] = parseState{lz: c.recentLZ, delta: c.recentDelta, prev: int8(c.prev),
+		mainS: uint8(c.mainState & (numMainProbs - 1)), matchS: uint8(c.matchState & (numMatchProbs - 1)),
+		lzS: uint8(c.lzState & (numOtherProbs - 1)), deltaS: uint8(c.deltaState & (numOtherProbs - 1)),
+		lzRepS:    [numLZReps - 1]uint8{uint8(c.lzRepState[0] & (numOtherProbs - 1)), uint8(c.lzRepState[1] & (numOtherProbs - 1))},
+		deltaRepS: [numLZReps - 1]uint8{uint8(c.deltaRepState[0] & (numOtherProbs - 1)), uint8(c.deltaRepState[1] & (numOtherProbs - 1))}}
 	for k := 1; k <= end; k++ {
 		nodes[k].cost = infCost
 	}
@@ -418,33 +490,40 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			return stop
 		}
 
-		c.relaxAt(nodes[i:], i, end-i, base, w.lit[data[p]], st, ms, &repLen, &dRepLen, dmask)
+		c.relaxAt(data, p, nodes[i:], i, end-i, base, st, ms, &repLen, &dRepLen, dmask)
 	}
 	c.codePath(data, pos, end)
 	return pos + end
 }
 
-// relaxAt offers the nodes after window position i (next: the window's
-// nodes from i on; room: how many follow it) every item that starts at i:
-// the literal (cost base+lit), the repeat matches of the lengths found
-// (repLen, dRepLen), the explicit LZ matches ms and the explicit delta
-// matches of c.dfound (the powers of dmask). It is a function of its own,
+// relaxAt offers the nodes after window position i (data position p;
+// next: the window's nodes from i on; room: how many follow it) every item
+// that starts at i: the literal (cost base+lit), the repeat matches of the
+// lengths found (repLen, dRepLen), the explicit LZ matches ms, each also
+// followed by a literal and a repeat of its offset where the data goes on
+// matching after one byte (itemLZLitRep), and the explicit delta matches
+// of c.dfound (the powers of dmask). It is a function of its own,
 // not part of parseWindow's loop: there the loop's state (the finders'
 // and the window's) took the registers, and the relax loops kept their
 // counters and bounds on the stack.
-func (c *Compressor) relaxAt(next []optNode, i, room int, base, lit uint32, st *parseState, ms []lzMatch, repLen, dRepLen *[numLZReps]int, dmask uint32) {
+func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, base uint32, st *parseState, ms []lzMatch, repLen, dRepLen *[numLZReps]int, dmask uint32) {
 	w := &c.costs
-	if cost := base + lit; cost < next[1].cost {
+	var ic itemCosts
+	c.itemCosts(st, &ic)
+	if cost := base + ic.lit0 + w.lit[data[p]]; cost < next[1].cost {
 		next[1] = optNode{cost, uint32(i), literalSrc}
 	}
 	from := uint32(i)
+	// The match, literal and repeat sequences may reach past encNiceLen,
+	// up to the window's end.
+	seqRoom := room
 	// Longer matches than encNiceLen end the window before this.
 	room = min(room, encNiceLen)
 	lens := w.length[:]
 	lb := st.lzBase()
 	for r, l := range repLen {
 		if hi := min(l, room); hi >= 2 {
-			relaxRun(next[2:hi+1], lens[2:hi+1], from, base+w.lzRep[r], makeSrc(st.lz[lb+r], 0, itemLZ, int8(r)))
+			relaxRun(next[2:hi+1], lens[2:hi+1], from, base+ic.lzRep[r], makeSrc(st.lz[lb+r], 0, itemLZ, int8(r)))
 		}
 	}
 	prevLen := 2
@@ -453,24 +532,50 @@ func (c *Compressor) relaxAt(next []optNode, i, room int, base, lit uint32, st *
 			prevLen = int(m.length)
 			continue // the repeat match is cheaper
 		}
+		head := base + ic.lzExplicit + c.offsetCost(m.offset)
 		if hi := min(int(m.length), room); hi > prevLen {
-			head := base + w.lzExplicit + c.offsetCost(m.offset)
 			relaxRun(next[prevLen+1:hi+1], lens[prevLen+1:hi+1], from, head, makeSrc(m.offset, 0, itemLZ, -1))
 		}
 		prevLen = int(m.length)
+		// The match (shorter than encNiceLen: a longer one ended the
+		// window), the byte after it as a literal, then the offset
+		// again as rep0 for 2 bytes or more, to at most encNiceLen.
+		// The interval tree gives matches without reading their
+		// sources, so this read far back is most often a cache miss
+		// (15.6% of relaxAt's samples on tree A's 8 MiB chunk 24), but
+		// trying the longest match alone left a subset of tree A (19
+		// MB, .mo and Go sources) 0.65% larger, the solid ratio test's
+		// chunk 0.12%.
+		l := int(m.length)
+		q := p + l + 1 // where the repeat starts
+		if l+3 > seqRoom || q+2 > len(data) ||
+			binary.LittleEndian.Uint16(data[q:]) != binary.LittleEndian.Uint16(data[q-int(m.offset):]) {
+			continue
+		}
+		r := matchLen(data, q-int(m.offset), q, min(encNiceLen, len(data)-q, seqRoom-l-1))
+		k := l + 1 + r
+		// The contexts after the match, then the literal.
+		mst := (st.mainS<<1 | 1) & (numMainProbs - 1)
+		cost := head + lens[l] + c.main[mst].cost0() + w.lit[data[p+l]]
+		mst = mst << 1 & (numMainProbs - 1)
+		cost += c.main[mst].cost1() + c.match[st.matchS<<1&(numMatchProbs-1)].cost0() +
+			c.lz[st.lzS<<1&(numOtherProbs-1)].cost1() + c.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)].cost0() + lens[r]
+		if cost < next[k].cost {
+			next[k] = optNode{cost, from, makeSrc(m.offset, 0, itemLZLitRep, -1) | nodeSrc(l)<<56}
+		}
 	}
 	db := st.deltaBase()
 	for r, l := range dRepLen {
 		if hi := min(l, room); hi >= 2 {
 			dp := st.delta[db+r]
-			relaxRun(next[2:hi+1], lens[2:hi+1], from, base+w.deltaRep[r], makeSrc(dp.raw, dp.power, itemDelta, int8(r)))
+			relaxRun(next[2:hi+1], lens[2:hi+1], from, base+ic.deltaRep[r], makeSrc(dp.raw, dp.power, itemDelta, int8(r)))
 		}
 	}
 	for m := dmask; m != 0; m &= m - 1 {
 		power := bits.TrailingZeros32(m)
 		f := c.dfound[power]
 		if hi := min(int(f.length), room); hi >= deltaMinLen {
-			head := base + w.deltaExplicit + c.deltaPower.cost[power] + c.deltaOffset.cost[offsetSlotOf(f.raw)]
+			head := base + ic.deltaExplicit + c.deltaPower.cost[power] + c.deltaOffset.cost[offsetSlotOf(f.raw)]
 			relaxRun(next[deltaMinLen:hi+1], lens[deltaMinLen:hi+1], from, head, makeSrc(f.raw, uint32(power), itemDelta, -1))
 		}
 	}
@@ -482,7 +587,15 @@ func (c *Compressor) codePath(data []byte, pos, i int) {
 	items := c.items[:0]
 	for i > 0 {
 		nd := &c.nodes[i]
-		items = append(items, parseItem{uint32(i) - nd.from, nd.src.off(), nd.src.power(), int(nd.src.kind())})
+		n := uint32(i) - nd.from
+		if nd.src.kind() == itemLZLitRep {
+			// Its three items, last first.
+			l, off := nd.src.lzLen(), nd.src.off()
+			items = append(items, parseItem{n - l - 1, off, 0, itemLZ},
+				parseItem{1, 0, 0, itemLiteral}, parseItem{l, off, 0, itemLZ})
+		} else {
+			items = append(items, parseItem{n, nd.src.off(), nd.src.power(), int(nd.src.kind())})
+		}
 		i = int(nd.from)
 	}
 	c.items = items
