@@ -262,16 +262,22 @@ type blobPlan struct {
 // planImageBlobs plans CopyImageBlobs's copy of the blobs of imgs (images
 // of src) that w does not hold, and sets the progress total.
 func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
+	// loc holds no pointer, so that the collector does not scan locs:
+	// its array is sized for every reference and mostly left untouched
+	// (an add-image's new blobs are a fraction of its references), and
+	// a scan would fault in every page of it.
 	type loc struct {
-		foundBlob
-		file  int
+		h     Hash
+		file  int   // in files
+		entry int   // in the table of files[file]
 		off   int64 // of its resource
 		inner int64 // in a solid resource
 		size  int64
-		// key is set for the file blobs of a solid file (see
-		// solidSortKey); nil stands for the zero key.
-		key *solidSortKey
+		// key is index+1 in keys for the file blobs of a solid file (see
+		// solidSortKey); 0 stands for the zero key.
+		key int
 	}
+	var keys []solidSortKey
 	var names map[Hash]string
 	if w.solid.on {
 		// The name of each file's data, for the solid order: the first
@@ -328,12 +334,12 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 			return
 		}
 		e := &o.table.entries[i]
-		l := loc{foundBlob: foundBlob{h: h, o: o, e: e}, file: file, off: e.Res.Offset, size: e.Size()}
+		l := loc{h: h, file: file, entry: i, off: e.Res.Offset, size: e.Size()}
 		if e.Solid != nil {
 			l.off, l.inner = e.Solid.Res.Offset, e.Res.Offset
 		} else if w.solid.on {
-			k := newSolidSortKey(names[h])
-			l.key = &k
+			keys = append(keys, newSolidSortKey(names[h]))
+			l.key = len(keys)
 		}
 		locs = append(locs, l)
 	}
@@ -348,14 +354,14 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	// In the order the sources are stored, for reading; for solid
 	// resources, files alike together first (see solidSortKey).
 	var zero solidSortKey
-	key := func(k *solidSortKey) solidSortKey {
-		if k == nil {
+	key := func(k int) solidSortKey {
+		if k == 0 {
 			return zero
 		}
-		return *k
+		return keys[k-1]
 	}
 	slices.SortStableFunc(locs, func(a, b loc) int {
-		if (a.key != nil || b.key != nil) && a.key != b.key {
+		if (a.key != 0 || b.key != 0) && a.key != b.key {
 			if c := key(a.key).compare(key(b.key)); c != 0 {
 				return c
 			}
@@ -375,7 +381,8 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	w.SetTotal(w.done.Load() + total)
 	found := make([]foundBlob, len(locs))
 	for i, l := range locs {
-		found[i] = l.foundBlob
+		o := files[l.file]
+		found[i] = foundBlob{h: l.h, o: o, e: &o.table.entries[l.entry]}
 	}
 	return blobPlan{blobs: found, whole: w.wholeSolidCopies(found)}, nil
 }
