@@ -297,7 +297,6 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 		}
 	}
 	files := append([]*WIM{src}, src.Refs()...)
-	fileIndex := func(o *WIM) int { return slices.Index(files, o) }
 	// Each blob is taken once: seen marks it by its entry in the file
 	// that holds it (no map of every digest the images use).
 	seen := make([][]bool, len(files))
@@ -311,18 +310,9 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	}
 	locs := make([]loc, 0, n)
 	var missing error
-	add := func(h Hash) {
-		if h.IsZero() || missing != nil {
-			return
-		}
-		o, i := src.findIndex(h)
-		if o == nil {
-			if !w.HasBlob(h) {
-				missing = src.missing(h)
-			}
-			return
-		}
-		file := fileIndex(o)
+	// addAt plans blob h, found in file files[file] at entry i.
+	addAt := func(h Hash, file, i int) {
+		o := files[file]
 		if seen[file] == nil {
 			seen[file] = make([]bool, len(o.table.entries))
 		}
@@ -343,7 +333,27 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 		}
 		locs = append(locs, l)
 	}
+	add := func(h Hash) {
+		if h.IsZero() || missing != nil {
+			return
+		}
+		file, i := src.findAt(h)
+		if file < 0 {
+			if !w.HasBlob(h) {
+				missing = src.missing(h)
+			}
+			return
+		}
+		addAt(h, file, i)
+	}
 	for _, img := range imgs {
+		if r, ok := img.(*ImageRefs); ok && r.src == src && r.at != nil {
+			// Found when the image was read: no lookup again.
+			for k, h := range r.refs {
+				addAt(h, int(r.at[k].file), int(r.at[k].entry))
+			}
+			continue
+		}
 		for h := range blobHashes(img) {
 			add(h)
 		}
