@@ -262,16 +262,22 @@ type blobPlan struct {
 // planImageBlobs plans CopyImageBlobs's copy of the blobs of imgs (images
 // of src) that w does not hold, and sets the progress total.
 func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
+	// loc holds no pointer, so that the collector does not scan locs:
+	// its array is sized for every reference and mostly left untouched
+	// (an add-image's new blobs are a fraction of its references), and
+	// a scan would fault in every page of it.
 	type loc struct {
-		foundBlob
-		file  int
+		h     Hash
+		file  int   // in files
+		entry int   // in the table of files[file]
 		off   int64 // of its resource
 		inner int64 // in a solid resource
 		size  int64
-		// key is set for the file blobs of a solid file (see
-		// solidSortKey); nil stands for the zero key.
-		key *solidSortKey
+		// key is index+1 in keys for the file blobs of a solid file (see
+		// solidSortKey); 0 stands for the zero key.
+		key int
 	}
+	var keys []solidSortKey
 	var names map[Hash]string
 	if w.solid.on {
 		// The name of each file's data, for the solid order: that of the
@@ -310,7 +316,6 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 		}
 	}
 	files := append([]*WIM{src}, src.Refs()...)
-	fileIndex := func(o *WIM) int { return slices.Index(files, o) }
 	// Each blob is taken once: seen marks it by its entry in the file
 	// that holds it (no map of every digest the images use).
 	seen := make([][]bool, len(files))
@@ -324,18 +329,9 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	}
 	locs := make([]loc, 0, n)
 	var missing error
-	add := func(h Hash) {
-		if h.IsZero() || missing != nil {
-			return
-		}
-		o, i := src.findIndex(h)
-		if o == nil {
-			if !w.HasBlob(h) {
-				missing = src.missing(h)
-			}
-			return
-		}
-		file := fileIndex(o)
+	// addAt plans blob h, found in file files[file] at entry i.
+	addAt := func(h Hash, file, i int) {
+		o := files[file]
 		if seen[file] == nil {
 			seen[file] = make([]bool, len(o.table.entries))
 		}
@@ -347,16 +343,36 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 			return
 		}
 		e := &o.table.entries[i]
-		l := loc{foundBlob: foundBlob{h: h, o: o, e: e}, file: file, off: e.Res.Offset, size: e.Size()}
+		l := loc{h: h, file: file, entry: i, off: e.Res.Offset, size: e.Size()}
 		if e.Solid != nil {
 			l.off, l.inner = e.Solid.Res.Offset, e.Res.Offset
 		} else if w.solid.on {
-			k := newSolidSortKey(names[h])
-			l.key = &k
+			keys = append(keys, newSolidSortKey(names[h]))
+			l.key = len(keys)
 		}
 		locs = append(locs, l)
 	}
+	add := func(h Hash) {
+		if h.IsZero() || missing != nil {
+			return
+		}
+		file, i := src.findAt(h)
+		if file < 0 {
+			if !w.HasBlob(h) {
+				missing = src.missing(h)
+			}
+			return
+		}
+		addAt(h, file, i)
+	}
 	for _, img := range imgs {
+		if r, ok := img.(*ImageRefs); ok && r.src == src && r.at != nil {
+			// Found when the image was read: no lookup again.
+			for k, h := range r.refs {
+				addAt(h, int(r.at[k].file), int(r.at[k].entry))
+			}
+			continue
+		}
 		for h := range blobHashes(img) {
 			add(h)
 		}
@@ -367,14 +383,14 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	// In the order the sources are stored, for reading; for solid
 	// resources, files alike together first (see solidSortKey).
 	var zero solidSortKey
-	key := func(k *solidSortKey) solidSortKey {
-		if k == nil {
+	key := func(k int) solidSortKey {
+		if k == 0 {
 			return zero
 		}
-		return *k
+		return keys[k-1]
 	}
 	slices.SortStableFunc(locs, func(a, b loc) int {
-		if (a.key != nil || b.key != nil) && a.key != b.key {
+		if (a.key != 0 || b.key != 0) && a.key != b.key {
 			if c := key(a.key).compare(key(b.key)); c != 0 {
 				return c
 			}
@@ -394,7 +410,8 @@ func (w *Writer) planImageBlobs(src *WIM, imgs []BlobUser) (blobPlan, error) {
 	w.SetTotal(w.done.Load() + total)
 	found := make([]foundBlob, len(locs))
 	for i, l := range locs {
-		found[i] = l.foundBlob
+		o := files[l.file]
+		found[i] = foundBlob{h: l.h, o: o, e: &o.table.entries[l.entry]}
 	}
 	return blobPlan{blobs: found, whole: w.wholeSolidCopies(found)}, nil
 }

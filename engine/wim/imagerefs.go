@@ -18,9 +18,20 @@ type ImageRefs struct {
 	index int
 	// src holds every blob of refs (in it or its references): it gives
 	// their sizes.
-	src   *WIM
-	refs  []Hash // a blob per stream with data, one for each reference
+	src  *WIM
+	refs []Hash // a blob per stream with data, one for each reference
+	// at is where src found each blob of refs (nil when the refs come
+	// from a tree): planImageBlobs takes it instead of looking every
+	// reference up again, tens of thousands for an add-image.
+	at    []blobAt
 	stats imageStats
+}
+
+// blobAt locates a blob in a WIM and its references: the file (0 the WIM
+// itself, k its reference k-1, as findIndex searches them) and the index
+// of its entry in that file's table.
+type blobAt struct {
+	file, entry uint32
 }
 
 // Index returns the image's index in the file it was read from.
@@ -195,14 +206,19 @@ func (w *WIM) ImageRefs(index int) (*ImageRefs, error) {
 // sizes; false when a blob is missing, or when the statistics need the
 // tree's order (entries of one hard-linked file with unequal sizes).
 func (w *WIM) imageRefs(index int, s *refScan) (*ImageRefs, bool) {
-	r := &ImageRefs{index: index, src: w, refs: s.refs}
+	r := &ImageRefs{index: index, src: w, refs: s.refs, at: make([]blobAt, len(s.refs))}
 	r.stats.DirCount, r.stats.FileCount = s.dirs, s.files
-	for _, h := range s.refs {
-		_, e := w.find(h)
-		if e == nil {
+	for k, h := range s.refs {
+		file, i := w.findAt(h)
+		if file < 0 {
 			return nil, false
 		}
-		r.stats.TotalBytes += e.Size()
+		o := w
+		if file > 0 {
+			o = w.refs[file-1]
+		}
+		r.at[k] = blobAt{file: uint32(file), entry: uint32(i)}
+		r.stats.TotalBytes += o.table.entries[i].Size()
 	}
 	if len(s.links) > 0 {
 		// HARDLINKBYTES counts every name of a file but its first: with

@@ -96,6 +96,17 @@ func TestImageRefsMatchImage(t *testing.T) {
 			if err != nil {
 				continue
 			}
+			// Where the scan found each blob is where findIndex finds it.
+			if refs.at != nil && len(refs.at) != len(refs.refs) {
+				t.Fatalf("%s image %d: %d locations for %d references", what, i, len(refs.at), len(refs.refs))
+			}
+			for k, at := range refs.at {
+				o, e := w.findIndex(refs.refs[k])
+				file := slices.Index(append([]*WIM{w}, w.refs...), o)
+				if int(at.file) != file || int(at.entry) != e {
+					t.Fatalf("%s image %d: reference %d located at %+v, findIndex finds file %d entry %d", what, i, k, at, file, e)
+				}
+			}
 			want := w.refsOfImage(img)
 			if refs.Index() != i || refs.stats != want.stats {
 				t.Fatalf("%s image %d: ImageRefs gives index %d, %+v; the tree %+v", what, i, refs.Index(), refs.stats, want.stats)
@@ -228,4 +239,90 @@ func TestImageRefsMatchImage(t *testing.T) {
 // is meta.
 func metaWIM(meta []byte) []byte {
 	return metaOnlyWIM(meta, `<WIM><IMAGE INDEX="1"><NAME>M</NAME></IMAGE></WIM>`, [16]byte{})
+}
+
+// TestPlanWithRefLocations: the blobs of an image read as references
+// alone, partly held by a reference file, are planned alike from the
+// locations ImageRefs recorded and from lookups by digest.
+func TestPlanWithRefLocations(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	res := filepath.Join(dir, "Res.rwm")
+	rw, err := Create(res, WriteOptions{Compression: XPRESS, ResourceOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shared []Hash
+	for _, d := range []string{"first shared", "second shared data"} {
+		h, err := rw.WriteBlob(ctx, strings.NewReader(d), int64(len(d)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared = append(shared, h)
+	}
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// An image file of a group that holds one blob of its own.
+	src := filepath.Join(dir, "src.wim")
+	w, err := Create(src, WriteOptions{Compression: XPRESS, MetadataOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := w.WriteBlob(ctx, strings.NewReader("own data"), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := mDir("", mFile("a", shared[0]), mDir("d", mFile("b", own), mFile("c", shared[1]), mFile("e", shared[0])))
+	data, _ := encodeMeta(nil, root)
+	img, err := ParseMetadata(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.AddImage(ctx, img, ImageInfo{Name: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sw, err := Open(src, &OpenOptions{Refs: []string{res}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+	refs, err := sw.ImageRefs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs.at == nil {
+		t.Fatal("no locations recorded")
+	}
+	inRef := 0
+	for _, at := range refs.at {
+		if at.file == 1 {
+			inRef++
+		}
+	}
+	if inRef != 3 {
+		t.Fatalf("%d references located in Res.rwm, want 3", inRef)
+	}
+	dst, err := Create(filepath.Join(dir, "dst.wim"), WriteOptions{Compression: XPRESS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Abort()
+	at := refs.at
+	got, err := dst.planImageBlobs(sw, []BlobUser{refs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs.at = nil
+	want, err := dst.planImageBlobs(sw, []BlobUser{refs})
+	refs.at = at
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.blobs) != 3 || !slices.Equal(got.blobs, want.blobs) {
+		t.Fatalf("planned from locations %v, by digest %v (want 3 blobs)", got.blobs, want.blobs)
+	}
 }

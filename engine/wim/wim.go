@@ -588,15 +588,28 @@ func (w *WIM) find(h Hash) (*WIM, *BlobEntry) {
 // findIndex returns the file holding blob h and the index of its entry in
 // that file's table.
 func (w *WIM) findIndex(h Hash) (*WIM, int) {
-	if i, ok := w.table.find(h); ok {
+	file, i := w.findAt(h)
+	switch {
+	case file < 0:
+		return nil, 0
+	case file == 0:
 		return w, i
 	}
-	for _, r := range w.refs {
+	return w.refs[file-1], i
+}
+
+// findAt returns where findIndex finds blob h: the file (0 w, k its
+// reference k-1; -1 none) and the index of the entry in its table.
+func (w *WIM) findAt(h Hash) (file, i int) {
+	if i, ok := w.table.find(h); ok {
+		return 0, i
+	}
+	for k, r := range w.refs {
 		if i, ok := r.table.find(h); ok {
-			return r, i
+			return k + 1, i
 		}
 	}
-	return nil, 0
+	return -1, 0
 }
 
 // missing builds the error for a blob that no file holds, guessing which
