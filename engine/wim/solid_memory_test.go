@@ -141,6 +141,18 @@ func writeSolidBlob(t *testing.T, file string, r io.Reader, size int64, opts Wri
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := writeBlobImage(t, w, r, size, "one")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// writeBlobImage writes r's size bytes to w as the data of the one file,
+// data.bin, of a new image named name, and returns its digest. On a
+// failure it aborts w.
+func writeBlobImage(t *testing.T, w *Writer, r io.Reader, size int64, name string) Hash {
+	t.Helper()
 	h, err := w.WriteBlob(context.Background(), r, size)
 	if err != nil {
 		w.Abort()
@@ -148,20 +160,15 @@ func writeSolidBlob(t *testing.T, file string, r io.Reader, size int64, opts Wri
 	}
 	img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
 		{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: size}}}}
-	if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: "one"}); err != nil {
+	if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: name}); err != nil {
 		w.Abort()
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
 
-// checkSolidBlob checks the one file of a solid file written by
-// writeSolidBlob: our reader reads data back, wimlib-imagex verifies and
-// applies it, 7-Zip tests it. chunk names the chunk of a first difference.
-func checkSolidBlob(t *testing.T, file string, h Hash, data []byte, chunk int) {
+// readBlob reads blob h of file back whole.
+func readBlob(t *testing.T, file string, h Hash) []byte {
 	t.Helper()
 	r, err := Open(file, nil)
 	if err != nil {
@@ -172,12 +179,20 @@ func checkSolidBlob(t *testing.T, file string, h Hash, data []byte, chunk int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := io.ReadAll(rc)
-	rc.Close()
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, data) {
+	return b
+}
+
+// checkSolidBlob checks the one file of a solid file written by
+// writeSolidBlob: our reader reads data back, wimlib-imagex verifies and
+// applies it, 7-Zip tests it. chunk names the chunk of a first difference.
+func checkSolidBlob(t *testing.T, file string, h Hash, data []byte, chunk int) {
+	t.Helper()
+	if got := readBlob(t, file, h); !bytes.Equal(got, data) {
 		k := 0
 		for k < min(len(got), len(data)) && got[k] == data[k] {
 			k++
@@ -277,18 +292,7 @@ func TestSolidLetsCompressorsGo(t *testing.T) {
 			}
 			var hs []Hash
 			for i, data := range blobs {
-				h, err := w.WriteBlob(context.Background(), bytes.NewReader(data), int64(len(data)))
-				if err != nil {
-					w.Abort()
-					t.Fatal(err)
-				}
-				hs = append(hs, h)
-				img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
-					{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
-				if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: fmt.Sprint("image ", i+1)}); err != nil {
-					w.Abort()
-					t.Fatal(err)
-				}
+				hs = append(hs, writeBlobImage(t, w, bytes.NewReader(data), int64(len(data)), fmt.Sprint("image ", i+1)))
 			}
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
@@ -376,16 +380,7 @@ func TestSolidBuffersOffHeap(t *testing.T) {
 		if w, err = Create(file, WriteOptions{Compression: LZMS, Solid: true, SolidCompression: LZMS, SolidChunkSize: chunk, Threads: 2}); err != nil {
 			t.Fatal(err)
 		}
-		if h, err = w.WriteBlob(context.Background(), bytes.NewReader(data), int64(len(data))); err != nil {
-			w.Abort()
-			t.Fatal(err)
-		}
-		img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
-			{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
-		if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: "one"}); err != nil {
-			w.Abort()
-			t.Fatal(err)
-		}
+		h = writeBlobImage(t, w, bytes.NewReader(data), int64(len(data)), "one")
 		runtime.ReadMemStats(&after)
 		return after.TotalAlloc - before.TotalAlloc, w, h
 	}
@@ -409,18 +404,7 @@ func TestSolidBuffersOffHeap(t *testing.T) {
 	if w.solid.frees != nil || w.solid.ins != nil || w.solid.outs != nil {
 		t.Errorf("after Close the writer keeps %d mapped buffers, %d chunk buffers, %d output buffers; want none", len(w.solid.frees), len(w.solid.ins), len(w.solid.outs))
 	}
-	r, err := Open(file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	rc, err := r.OpenBlob(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil || !bytes.Equal(back, data) {
-		t.Fatalf("read back %d bytes (%v), want the %d written", len(back), err, len(data))
+	if back := readBlob(t, file, h); !bytes.Equal(back, data) {
+		t.Fatalf("read back %d bytes, want the %d written", len(back), len(data))
 	}
 }

@@ -2,7 +2,6 @@ package wim
 
 import (
 	"bytes"
-	"context"
 	"path/filepath"
 	"testing"
 	"unsafe"
@@ -38,18 +37,8 @@ func TestSolidOutputPagesDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := w.WriteBlob(context.Background(), bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		w.Abort()
-		t.Fatal(err)
-	}
-	img := &Image{Root: &File{Attributes: AttrDirectory, SecurityID: -1, Children: []*File{
-		{Name: "data.bin", Attributes: AttrNormal, SecurityID: -1, Hash: h, Size: int64(len(data))}}}}
 	// AddImage returns once every chunk before the metadata is written.
-	if _, err := w.AddImage(context.Background(), img, ImageInfo{Name: "one"}); err != nil {
-		w.Abort()
-		t.Fatal(err)
-	}
+	h := writeBlobImage(t, w, bytes.NewReader(data), int64(len(data)), "one")
 	w.solid.cmu.Lock()
 	outs := append([][]byte(nil), w.solid.outs...)
 	w.solid.cmu.Unlock()
