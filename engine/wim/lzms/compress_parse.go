@@ -421,6 +421,10 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				df = &c.df
 			}
 			ms = c.lcp.findAhead(c.buf, p, maxLen, c.matches[:0], df)
+			// relaxAt reads each match's source past its end
+			// (the match + literal + rep0 check), which the walk
+			// never read: start those misses now.
+			prefetchTails(&data[p], ms)
 		} else {
 			if p+1 < n {
 				// Start the next position's root table reads
@@ -527,6 +531,7 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 		}
 	}
 	prevLen := 2
+	litRep := infCost // the literal's and rep0's decisions after a match
 	for _, m := range ms {
 		if m.offset == st.lz[lb] || m.offset == st.lz[lb+1] || m.offset == st.lz[lb+2] {
 			prevLen = int(m.length)
@@ -541,8 +546,9 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 		// window), the byte after it as a literal, then the offset
 		// again as rep0 for 2 bytes or more, to at most encNiceLen.
 		// The interval tree gives matches without reading their
-		// sources, so this read far back is most often a cache miss
-		// (15.6% of relaxAt's samples on tree A's 8 MiB chunk 24), but
+		// sources, so this read far back was most often a cache miss
+		// (15.6% of relaxAt's samples on tree A's 8 MiB chunk 24; now
+		// prefetched when the walk returns the matches), but
 		// trying the longest match alone left a subset of tree A (19
 		// MB, .mo and Go sources) 0.65% larger, the solid ratio test's
 		// chunk 0.12%.
@@ -554,12 +560,18 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 		}
 		r := matchLen(data, q-int(m.offset), q, min(encNiceLen, len(data)-q, seqRoom-l-1))
 		k := l + 1 + r
-		// The contexts after the match, then the literal.
-		mst := (st.mainS<<1 | 1) & (numMainProbs - 1)
-		cost := head + lens[l] + c.main[mst].cost0() + w.lit[data[p+l]]
-		mst = mst << 1 & (numMainProbs - 1)
-		cost += c.main[mst].cost1() + c.match[st.matchS<<1&(numMatchProbs-1)].cost0() +
-			c.lz[st.lzS<<1&(numOtherProbs-1)].cost1() + c.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)].cost0() + lens[r]
+		if litRep == infCost {
+			// The decisions of the literal and the rep0 in the
+			// contexts after the match, then the literal: the
+			// same for every match of the position, so priced
+			// once, at the first match that needs them.
+			mst := (st.mainS<<1 | 1) & (numMainProbs - 1)
+			litRep = c.main[mst].cost0()
+			mst = mst << 1 & (numMainProbs - 1)
+			litRep += c.main[mst].cost1() + c.match[st.matchS<<1&(numMatchProbs-1)].cost0() +
+				c.lz[st.lzS<<1&(numOtherProbs-1)].cost1() + c.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)].cost0()
+		}
+		cost := head + lens[l] + w.lit[data[p+l]] + litRep + lens[r]
 		if cost < next[k].cost {
 			next[k] = optNode{cost, from, makeSrc(m.offset, 0, itemLZLitRep, -1) | nodeSrc(l)<<56}
 		}
