@@ -506,6 +506,7 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 	}
 	mt := &c.match[st.matchS&(numMatchProbs-1)]
 	lzHead := base + mp.cost1() + mt.cost0()
+	dHead := base + mp.cost1() + mt.cost1()
 	from := uint32(i)
 	// The match, literal and repeat sequences may reach past encNiceLen,
 	// up to the window's end.
@@ -567,7 +568,6 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 			next[k] = optNode{cost, from, makeSrc(m.offset, 0, itemLZLitRep, -1) | nodeSrc(l)<<56}
 		}
 	}
-	dHead := base + mp.cost1() + mt.cost1()
 	d := &c.delta[st.deltaS&(numOtherProbs-1)]
 	db := st.deltaBase()
 	for r, l := range dRepLen {
