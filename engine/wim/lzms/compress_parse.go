@@ -181,7 +181,7 @@ type parseItem struct {
 // probabilities and codes do not move within it (nothing is coded while
 // it is parsed), but the decision contexts do, along each path (see
 // parseState), so a decision's cost is read from its probability entry
-// when it is priced (itemCosts): computing the costs of every context at
+// when it is priced (relaxAt): computing the costs of every context at
 // each window's start was most of the work where long matches end the
 // windows after a few positions.
 type windowCosts struct {
@@ -196,35 +196,19 @@ func (c *Compressor) windowCosts(w *windowCosts) {
 	}
 }
 
-// itemCosts are the prices of the items starting at a node, in the
-// decision contexts of its cheapest path: a literal less its codeword,
-// the head of an explicit match (less its source and length), and of a
-// repeat match of each visible source (less its length).
-type itemCosts struct {
-	lit0                      uint32
-	lzExplicit, deltaExplicit uint32
-	lzRep, deltaRep           [numLZReps]uint32
-}
-
-func (c *Compressor) itemCosts(st *parseState, ic *itemCosts) {
-	m := &c.main[st.mainS&(numMainProbs-1)]
-	mt := &c.match[st.matchS&(numMatchProbs-1)]
-	m1 := m.cost1()
-	lzHead := m1 + mt.cost0()
-	dHead := m1 + mt.cost1()
-	ic.lit0 = m.cost0()
-	lz := &c.lz[st.lzS&(numOtherProbs-1)]
-	d := &c.delta[st.deltaS&(numOtherProbs-1)]
-	ic.lzExplicit = lzHead + lz.cost0()
-	ic.deltaExplicit = dHead + d.cost0()
-	r0 := &c.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)]
-	r1 := &c.lzRep[1][st.lzRepS[1]&(numOtherProbs-1)]
-	h, r01 := lzHead+lz.cost1(), r0.cost1()
-	ic.lzRep = [numLZReps]uint32{h + r0.cost0(), h + r01 + r1.cost0(), h + r01 + r1.cost1()}
-	d0 := &c.deltaRep[0][st.deltaRepS[0]&(numOtherProbs-1)]
-	d1 := &c.deltaRep[1][st.deltaRepS[1]&(numOtherProbs-1)]
-	h, d01 := dHead+d.cost1(), d0.cost1()
-	ic.deltaRep = [numLZReps]uint32{h + d0.cost0(), h + d01 + d1.cost0(), h + d01 + d1.cost1()}
+// repeatCost is the price of the decisions that pick visible source rep
+// (0..numLZReps-1) of a repeat match, in the repeat contexts states of
+// the path, whose probability entries are probs.
+func repeatCost(probs *[numLZReps - 1][numOtherProbs]probEntry, states *[numLZReps - 1]uint8, rep int) uint32 {
+	r0 := &probs[0][states[0]&(numOtherProbs-1)]
+	if rep == 0 {
+		return r0.cost0()
+	}
+	r1 := &probs[1][states[1]&(numOtherProbs-1)]
+	if rep == 1 {
+		return r0.cost1() + r1.cost0()
+	}
+	return r0.cost1() + r1.cost1()
 }
 
 // The parse prices every explicit match's offset by its slot. Slots come
@@ -421,6 +405,10 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 				df = &c.df
 			}
 			ms = c.lcp.findAhead(c.buf, p, maxLen, c.matches[:0], df)
+			// relaxAt reads each match's source past its end
+			// (the match + literal + rep0 check), which the walk
+			// never read: start those misses now.
+			prefetchTails(&data[p], ms)
 		} else {
 			if p+1 < n {
 				// Start the next position's root table reads
@@ -508,11 +496,17 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 // counters and bounds on the stack.
 func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, base uint32, st *parseState, ms []lzMatch, repLen, dRepLen *[numLZReps]int, dmask uint32) {
 	w := &c.costs
-	var ic itemCosts
-	c.itemCosts(st, &ic)
-	if cost := base + ic.lit0 + w.lit[data[p]]; cost < next[1].cost {
+	// The items' decisions are priced in the contexts of the path to i
+	// (st), each where an item needs it: a function filling in every
+	// price at once (not inlined) cost more than the items that use
+	// them at most positions.
+	mp := &c.main[st.mainS&(numMainProbs-1)]
+	if cost := base + mp.cost0() + w.lit[data[p]]; cost < next[1].cost {
 		next[1] = optNode{cost, uint32(i), literalSrc}
 	}
+	mt := &c.match[st.matchS&(numMatchProbs-1)]
+	lzHead := base + mp.cost1() + mt.cost0()
+	dHead := base + mp.cost1() + mt.cost1()
 	from := uint32(i)
 	// The match, literal and repeat sequences may reach past encNiceLen,
 	// up to the window's end.
@@ -521,18 +515,21 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 	room = min(room, encNiceLen)
 	lens := w.length[:]
 	lb := st.lzBase()
+	lz := &c.lz[st.lzS&(numOtherProbs-1)]
 	for r, l := range repLen {
 		if hi := min(l, room); hi >= 2 {
-			relaxRun(next[2:hi+1], lens[2:hi+1], from, base+ic.lzRep[r], makeSrc(st.lz[lb+r], 0, itemLZ, int8(r)))
+			head := lzHead + lz.cost1() + repeatCost(&c.lzRep, &st.lzRepS, r)
+			relaxRun(next[2:hi+1], lens[2:hi+1], from, head, makeSrc(st.lz[lb+r], 0, itemLZ, int8(r)))
 		}
 	}
 	prevLen := 2
+	litRep := infCost // the literal's and rep0's decisions after a match
 	for _, m := range ms {
 		if m.offset == st.lz[lb] || m.offset == st.lz[lb+1] || m.offset == st.lz[lb+2] {
 			prevLen = int(m.length)
 			continue // the repeat match is cheaper
 		}
-		head := base + ic.lzExplicit + c.offsetCost(m.offset)
+		head := lzHead + lz.cost0() + c.offsetCost(m.offset)
 		if hi := min(int(m.length), room); hi > prevLen {
 			relaxRun(next[prevLen+1:hi+1], lens[prevLen+1:hi+1], from, head, makeSrc(m.offset, 0, itemLZ, -1))
 		}
@@ -541,8 +538,9 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 		// window), the byte after it as a literal, then the offset
 		// again as rep0 for 2 bytes or more, to at most encNiceLen.
 		// The interval tree gives matches without reading their
-		// sources, so this read far back is most often a cache miss
-		// (15.6% of relaxAt's samples on tree A's 8 MiB chunk 24), but
+		// sources, so this read far back was most often a cache miss
+		// (15.6% of relaxAt's samples on tree A's 8 MiB chunk 24; now
+		// prefetched when the walk returns the matches), but
 		// trying the longest match alone left a subset of tree A (19
 		// MB, .mo and Go sources) 0.65% larger, the solid ratio test's
 		// chunk 0.12%.
@@ -554,28 +552,36 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 		}
 		r := matchLen(data, q-int(m.offset), q, min(encNiceLen, len(data)-q, seqRoom-l-1))
 		k := l + 1 + r
-		// The contexts after the match, then the literal.
-		mst := (st.mainS<<1 | 1) & (numMainProbs - 1)
-		cost := head + lens[l] + c.main[mst].cost0() + w.lit[data[p+l]]
-		mst = mst << 1 & (numMainProbs - 1)
-		cost += c.main[mst].cost1() + c.match[st.matchS<<1&(numMatchProbs-1)].cost0() +
-			c.lz[st.lzS<<1&(numOtherProbs-1)].cost1() + c.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)].cost0() + lens[r]
+		if litRep == infCost {
+			// The decisions of the literal and the rep0 in the
+			// contexts after the match, then the literal: the
+			// same for every match of the position, so priced
+			// once, at the first match that needs them.
+			mst := (st.mainS<<1 | 1) & (numMainProbs - 1)
+			litRep = c.main[mst].cost0()
+			mst = mst << 1 & (numMainProbs - 1)
+			litRep += c.main[mst].cost1() + c.match[st.matchS<<1&(numMatchProbs-1)].cost0() +
+				c.lz[st.lzS<<1&(numOtherProbs-1)].cost1() + c.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)].cost0()
+		}
+		cost := head + lens[l] + w.lit[data[p+l]] + litRep + lens[r]
 		if cost < next[k].cost {
 			next[k] = optNode{cost, from, makeSrc(m.offset, 0, itemLZLitRep, -1) | nodeSrc(l)<<56}
 		}
 	}
+	d := &c.delta[st.deltaS&(numOtherProbs-1)]
 	db := st.deltaBase()
 	for r, l := range dRepLen {
 		if hi := min(l, room); hi >= 2 {
 			dp := st.delta[db+r]
-			relaxRun(next[2:hi+1], lens[2:hi+1], from, base+ic.deltaRep[r], makeSrc(dp.raw, dp.power, itemDelta, int8(r)))
+			head := dHead + d.cost1() + repeatCost(&c.deltaRep, &st.deltaRepS, r)
+			relaxRun(next[2:hi+1], lens[2:hi+1], from, head, makeSrc(dp.raw, dp.power, itemDelta, int8(r)))
 		}
 	}
 	for m := dmask; m != 0; m &= m - 1 {
 		power := bits.TrailingZeros32(m)
 		f := c.dfound[power]
 		if hi := min(int(f.length), room); hi >= deltaMinLen {
-			head := base + ic.deltaExplicit + c.deltaPower.cost[power] + c.deltaOffset.cost[offsetSlotOf(f.raw)]
+			head := dHead + d.cost0() + c.deltaPower.cost[power] + c.deltaOffset.cost[offsetSlotOf(f.raw)]
 			relaxRun(next[deltaMinLen:hi+1], lens[deltaMinLen:hi+1], from, head, makeSrc(f.raw, uint32(power), itemDelta, -1))
 		}
 	}

@@ -36,3 +36,23 @@ TEXT ·prefetch3d(SB), NOSPLIT, $0-60
 	PREFETCHT0 (AX)(CX*4)
 	MOVL $0, ret+56(FP)
 	RET
+
+// func prefetchTails(at *byte, ms []lzMatch)
+// at is &data[p]: the byte prefetched is at[1+length-offset].
+// lzMatch is {length, offset uint32}: 8 bytes, length first.
+TEXT ·prefetchTails(SB), NOSPLIT, $0-32
+	MOVQ at+0(FP), AX
+	MOVQ ms_base+8(FP), BX
+	MOVQ ms_len+16(FP), CX
+	TESTQ CX, CX
+	JZ done
+loop:
+	MOVL 0(BX), DX
+	MOVL 4(BX), SI
+	SUBQ SI, DX
+	PREFETCHT0 1(AX)(DX*1)
+	ADDQ $8, BX
+	DECQ CX
+	JNZ loop
+done:
+	RET

@@ -16,3 +16,7 @@ func prefetch3d(a, b, c *uint32, table []uint32, slots *[deltaPowers]uint32) uin
 	}
 	return sum
 }
+
+// prefetchTails does nothing here: amd64 prefetches the matches' source
+// bytes (see compress_prefetch_amd64.go), which relaxAt reads anyway.
+func prefetchTails(at *byte, ms []lzMatch) {}
