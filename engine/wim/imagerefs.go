@@ -213,12 +213,8 @@ func (w *WIM) imageRefs(index int, s *refScan) (*ImageRefs, bool) {
 		if file < 0 {
 			return nil, false
 		}
-		o := w
-		if file > 0 {
-			o = w.refs[file-1]
-		}
 		r.at[k] = blobAt{file: uint32(file), entry: uint32(i)}
-		r.stats.TotalBytes += o.table.entries[i].Size()
+		r.stats.TotalBytes += w.fileAt(file).table.entries[i].Size()
 	}
 	if len(s.links) > 0 {
 		// HARDLINKBYTES counts every name of a file but its first: with

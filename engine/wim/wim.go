@@ -589,13 +589,18 @@ func (w *WIM) find(h Hash) (*WIM, *BlobEntry) {
 // that file's table.
 func (w *WIM) findIndex(h Hash) (*WIM, int) {
 	file, i := w.findAt(h)
-	switch {
-	case file < 0:
+	if file < 0 {
 		return nil, 0
-	case file == 0:
-		return w, i
 	}
-	return w.refs[file-1], i
+	return w.fileAt(file), i
+}
+
+// fileAt returns file number file of findAt: 0 w, k its reference k-1.
+func (w *WIM) fileAt(file int) *WIM {
+	if file == 0 {
+		return w
+	}
+	return w.refs[file-1]
 }
 
 // findAt returns where findIndex finds blob h: the file (0 w, k its
