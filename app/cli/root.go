@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/debug"
 	"sort"
@@ -222,12 +223,7 @@ func firstLine(s string) string {
 
 // exactArgs is cobra.ExactArgs with a message that names what is expected.
 func exactArgs(n int, what string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageErrorf("%s expects %s (got %d argument%s)", cmd.Name(), what, len(args), plural(len(args)))
-		}
-		return nil
-	}
+	return rangeArgs(n, n, what)
 }
 
 func plural(n int) string {
@@ -237,11 +233,13 @@ func plural(n int) string {
 	return "s"
 }
 
-// rangeArgs is cobra.RangeArgs with a message that names what is expected.
+// rangeArgs is cobra.RangeArgs with a message that names the command (a
+// subcommand with its parents: "library list") and what it expects.
 func rangeArgs(min, max int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < min || len(args) > max {
-			return usageErrorf("%s expects %s (got %d argument%s)", cmd.Name(), what, len(args), plural(len(args)))
+			name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+			return usageErrorf("%s expects %s (got %d argument%s)", name, what, len(args), plural(len(args)))
 		}
 		return nil
 	}
@@ -250,10 +248,5 @@ func rangeArgs(min, max int, what string) cobra.PositionalArgs {
 // minimumArgs is cobra.MinimumNArgs with a message that names what is
 // expected.
 func minimumArgs(min int, what string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < min {
-			return usageErrorf("%s expects %s (got %d argument%s)", cmd.Name(), what, len(args), plural(len(args)))
-		}
-		return nil
-	}
+	return rangeArgs(min, math.MaxInt, what)
 }

@@ -70,6 +70,29 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestArgumentCountErrors: a wrong number of arguments is a usage error
+// that names the command with its parents and what it expects.
+func TestArgumentCountErrors(t *testing.T) {
+	st := filepath.Join(t.TempDir(), "RemoteInstall")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"library", "list", "a", "b"}, "library list expects at most a library name (got 2 arguments)"},
+		{[]string{"library", "verify"}, "library verify expects a library name and optionally a group (got 0 arguments)"},
+		{[]string{"space", "a", "b"}, "space expects at most one group (got 2 arguments)"},
+		{[]string{"verify-store", "a", "b"}, "verify-store expects at most one group (got 2 arguments)"},
+		{[]string{"service", "status", "a", "b"}, "service status expects at most an image (got 2 arguments)"},
+		{[]string{"reg", "set", "G/install", "SOFTWARE"}, "reg set expects an image, a hive, a key, a value name, a type and data (got 2 arguments)"},
+		{[]string{"split", "a.wim"}, "split expects a WIM file and the first part's name (got 1 argument)"},
+	} {
+		code, out, errOut := run(t, append([]string{"--store", st}, tt.args...)...)
+		if code != ExitUsage || out != "" || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", tt.args, code, out, errOut, tt.want)
+		}
+	}
+}
+
 func TestInitializeServer(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "RemoteInstall")
 	code, out, errOut := run(t, "initialize-server", "--store", root)

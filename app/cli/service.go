@@ -86,7 +86,7 @@ discard. Sessions are kept in the store and survive restarts.`,
 	var asJSON bool
 	status := &cobra.Command{
 		Use: "status [IMAGE]", Short: "List servicing sessions, or the changes staged for IMAGE",
-		Args: cobra.MaximumNArgs(1),
+		Args: rangeArgs(0, 1, "at most an image"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			srv, err := localServer(env)
 			if err != nil {

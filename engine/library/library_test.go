@@ -900,6 +900,44 @@ func TestPullCancel(t *testing.T) {
 	applyAll(t, b, "Lab", "a", "b", "c")
 }
 
+// TestPublishCancel: a publish cancelled while it uploads stops with the
+// context's error and publishes no group; the next publish sends only the
+// blobs the cancelled one did not.
+func TestPublishCancel(t *testing.T) {
+	oracle.Wimlib(t)
+	ctx := context.Background()
+	l := testLibrary(t)
+	l.Workers = 2
+	a := groupStore(t, "a", "b", "c")
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	_, err := l.Publish(cctx, a, "Lab", PublishOptions{Progress: func(r progress.Report) {
+		if r.Phase == PhaseUpload && r.Done > 0 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled publish: %v, want context.Canceled", err)
+	}
+	if _, _, err := l.Manifest(ctx, "Lab"); !errors.Is(err, ErrNoGroup) {
+		t.Fatalf("after the cancel the library has group Lab: %v", err)
+	}
+	there, err := l.list(ctx, blobsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(there) == 0 {
+		t.Fatal("the cancelled publish uploaded no blob before the cancel")
+	}
+	r, err := l.Publish(ctx, a, "Lab", PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(there) >= r.Blobs || r.BlobsSent+len(there) != r.Blobs {
+		t.Fatalf("publish after the cancel sent %d blobs, %d were there, of %d", r.BlobsSent, len(there), r.Blobs)
+	}
+}
+
 // TestFilerSyncReplication: the storage engine replicates the library —
 // site A publishes to its own SeaweedFS, weed filer.sync carries the
 // bucket to site B's SeaweedFS, and site B pulls from its own instance.

@@ -20,6 +20,7 @@ import (
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/wim"
+	"golang.org/x/sync/errgroup"
 )
 
 // Progress phases of Publish and Pull.
@@ -429,46 +430,40 @@ func (l *Library) uploadBlobs(ctx context.Context, resPath string, hashes []wim.
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	work := make(chan wim.Hash)
 	var (
-		mu      sync.Mutex
-		done    atomic.Int64
-		wg      sync.WaitGroup
-		firstMu sync.Mutex
-		first   error
+		mu   sync.Mutex // guards stored and res
+		done atomic.Int64
+		work = make(chan wim.Hash)
 	)
-	fail := func(err error) {
-		firstMu.Lock()
-		if first == nil {
-			first = err
-		}
-		firstMu.Unlock()
-		cancel(err)
-	}
+	// The first error cancels the others (errgroup).
+	g, gctx := errgroup.WithContext(ctx)
 	o.Progress.Send(progress.Report{Phase: PhaseUpload, Done: 0, Total: total})
+	g.Go(func() error {
+		defer close(work)
+		for _, h := range hashes {
+			select {
+			case work <- h:
+			case <-gctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
 	for range min(l.workers(), len(hashes)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			// Each worker reads Res.rwm through its own handle.
 			rw, err := wim.Open(resPath, &wim.OpenOptions{NoSplitSearch: true})
 			if err != nil {
-				fail(err)
-				for range work {
-				}
-				return
+				return err
 			}
 			defer rw.Close()
 			for h := range work {
-				if ctx.Err() != nil {
-					continue
+				if gctx.Err() != nil {
+					return nil // another worker failed, or the publish was cancelled
 				}
-				n, err := l.uploadBlob(ctx, rw, h, filepath.Join(tmp, h.String()+".wim"))
+				n, err := l.uploadBlob(gctx, rw, h, filepath.Join(tmp, h.String()+".wim"))
 				if err != nil {
-					fail(err)
-					continue
+					return err
 				}
 				step("publish-blob-uploaded")
 				mu.Lock()
@@ -478,20 +473,14 @@ func (l *Library) uploadBlobs(ctx context.Context, resPath string, hashes []wim.
 				mu.Unlock()
 				o.Progress.Send(progress.Report{Phase: PhaseUpload, Done: done.Add(sizes[h]), Total: total})
 			}
-		}()
+			return nil
+		})
 	}
-	for _, h := range hashes {
-		if ctx.Err() != nil {
-			break
-		}
-		work <- h
+	err = g.Wait()
+	if ctx.Err() != nil {
+		return context.Cause(ctx) // cancelled: say so, not what it interrupted
 	}
-	close(work)
-	wg.Wait()
-	if first != nil {
-		return first
-	}
-	return context.Cause(ctx)
+	return err
 }
 
 // uploadBlob writes blob h of rw as a one-blob resource-only WIM at tmp,

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/minio/minio-go/v7"
@@ -18,6 +17,7 @@ import (
 	"github.com/wimconsole/wimconsole/engine/progress"
 	"github.com/wimconsole/wimconsole/engine/store"
 	"github.com/wimconsole/wimconsole/engine/wim"
+	"golang.org/x/sync/errgroup"
 )
 
 // PullDir is the folder, under the store's WdsConsole folder, where a pull
@@ -351,38 +351,35 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 		total += sizes[h]
 	}
 	wctx := context.WithoutCancel(ctx)
+	// The writer's failure stops the downloads too (cancel); a download's
+	// failure stops the others (errgroup).
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	g, gctx := errgroup.WithContext(ctx)
 	work := make(chan wim.Hash)
 	checked := make(chan checkedBlob, 2*l.workers())
-	var (
-		wg      sync.WaitGroup
-		got     atomic.Int64
-		gotN    atomic.Int64
-		firstMu sync.Mutex
-		first   error
-	)
-	fail := func(err error) {
-		firstMu.Lock()
-		if first == nil {
-			first = err
-		}
-		firstMu.Unlock()
-		cancel(err)
-	}
+	var got, gotN atomic.Int64
 	o.Progress.Send(progress.Report{Phase: PhaseDownload, Done: 0, Total: total})
+	g.Go(func() error {
+		defer close(work)
+		for _, h := range hashes {
+			select {
+			case work <- h:
+			case <-gctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
 	for range min(l.workers(), len(hashes)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			for h := range work {
-				if ctx.Err() != nil {
-					continue
+				if gctx.Err() != nil {
+					return nil
 				}
-				b, err := l.fetchBlob(ctx, stage, h)
+				b, err := l.fetchBlob(gctx, stage, h)
 				if err != nil {
-					fail(err)
-					continue
+					return err
 				}
 				got.Add(b.stored)
 				gotN.Add(1)
@@ -390,20 +387,12 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 				step("pull-blob-checked")
 				checked <- b
 			}
-		}()
+			return nil
+		})
 	}
+	var gerr error // read once checked is closed
 	go func() {
-		defer close(work)
-		for _, h := range hashes {
-			select {
-			case work <- h:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		wg.Wait()
+		gerr = g.Wait()
 		close(checked)
 	}()
 
@@ -473,7 +462,7 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 				return nil
 			}()
 			if werr != nil {
-				fail(werr)
+				cancel(werr)
 			}
 		} else if b.file != "" {
 			b.w.Close()
@@ -489,8 +478,8 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 	}
 	res.BytesReceived += got.Load()
 	res.BlobsDownloaded += int(gotN.Load())
-	if first != nil {
-		return batches, first
+	if gerr != nil {
+		return batches, gerr
 	}
 	if werr != nil {
 		return batches, werr

@@ -13,10 +13,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/wimconsole/wimconsole/engine/progress"
+	"golang.org/x/sync/errgroup"
 )
 
 // PhaseApplyData is the progress phase of Apply: bytes of file data
@@ -427,44 +427,26 @@ func (w *WIM) writeFiles(ctx context.Context, pl *applyPlan, st *ApplyStats, rep
 		st.Files++
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		done    atomic.Int64
-		files   atomic.Int64
-		errOnce sync.Once
-		first   error
-		next    atomic.Int64
-		wg      sync.WaitGroup
-		mu      sync.Mutex // serialises progress reports
-		lastRep int64
-	)
-	fail := func(err error) {
-		errOnce.Do(func() { first = err; cancel() })
-	}
+	var done, files, next, lastRep atomic.Int64
 	progressed := func(n int64) {
 		d := done.Add(n)
-		if report == nil {
-			return
+		// One report per MiB: the worker that moves lastRep past the
+		// step reports, without a lock around the call.
+		if last := lastRep.Load(); (d-last >= 1<<20 || d == total) && lastRep.CompareAndSwap(last, d) {
+			report.Send(progress.Report{Phase: PhaseApplyData, Done: d, Total: total})
 		}
-		mu.Lock()
-		if d-lastRep >= 1<<20 || d == total {
-			lastRep = d
-			report(progress.Report{Phase: PhaseApplyData, Done: d, Total: total})
-		}
-		mu.Unlock()
 	}
-	workers := min(max(runtime.GOMAXPROCS(0), 2), 4, max(len(runs), 1))
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wk := &applyWorker{w: w, ctx: ctx, buf: make([]byte, 256<<10), progressed: progressed}
+	// Workers take the runs by an atomic counter, in stored order; the
+	// first error cancels the others (errgroup).
+	g, gctx := errgroup.WithContext(ctx)
+	for range min(max(runtime.GOMAXPROCS(0), 2), 4, max(len(runs), 1)) {
+		g.Go(func() error {
+			wk := &applyWorker{w: w, ctx: gctx, buf: make([]byte, 256<<10), progressed: progressed}
 			defer wk.release()
 			for {
 				i := next.Add(1) - 1
-				if i >= int64(len(runs)) || ctx.Err() != nil {
-					return
+				if i >= int64(len(runs)) || gctx.Err() != nil {
+					return nil
 				}
 				var n int
 				err := Guard(func() (err error) {
@@ -473,19 +455,18 @@ func (w *WIM) writeFiles(ctx context.Context, pl *applyPlan, st *ApplyStats, rep
 				})
 				files.Add(int64(n))
 				if err != nil {
-					fail(err)
-					return
+					return err
 				}
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	err := g.Wait()
 	st.Files += int(files.Load())
 	st.Bytes = done.Load()
-	if first == nil {
-		first = ctx.Err() // cancelled from outside between two blobs
+	if err == nil {
+		err = ctx.Err() // cancelled from outside between two runs
 	}
-	return first
+	return err
 }
 
 // applyWorker is the state of one apply worker, kept from run to run.
