@@ -693,6 +693,9 @@ func (s *capScanner) writeSmallFile(ctx context.Context, w *Writer, path string,
 // readSmall reads the size bytes (at most smallFile) of f into memory,
 // hashes them and writes them unless w holds them already.
 func (s *capScanner) readSmall(ctx context.Context, w *Writer, f io.Reader, size int64) (Hash, error) {
+	if size == 0 {
+		return Hash{}, nil // no data, no blob
+	}
 	if int64(cap(s.buf)) < size {
 		s.buf = make([]byte, smallFile)
 	}
@@ -704,5 +707,5 @@ func (s *capScanner) readSmall(ctx context.Context, w *Writer, f io.Reader, size
 	if w.HasBlob(h) {
 		return h, nil
 	}
-	return w.WriteBlob(ctx, bytes.NewReader(data), size)
+	return h, w.writeHashed(ctx, data, h)
 }

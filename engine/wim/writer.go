@@ -502,7 +502,7 @@ func (w *Writer) setErr(err error) {
 // error may be reported by a later call or by Close. An empty blob is not
 // stored; its digest is the zero Hash.
 func (w *Writer) WriteBlob(ctx context.Context, r io.Reader, size int64) (Hash, error) {
-	return w.writeStream(ctx, r, size, nil, nil)
+	return w.writeStream(ctx, r, size, nil, false, nil)
 }
 
 // WriteBlobHash is WriteBlob for a blob whose digest the caller knows: it
@@ -517,18 +517,29 @@ func (w *Writer) WriteBlobHash(ctx context.Context, h Hash, size int64, open fun
 		return err
 	}
 	defer rc.Close()
-	_, err = w.writeStream(ctx, rc, size, &h, nil)
+	_, err = w.writeStream(ctx, rc, size, &h, false, nil)
 	return err
 }
 
 // writeMetadata writes an image's metadata resource through the pipeline.
 func (w *Writer) writeMetadata(ctx context.Context, data []byte, slot *metaSlot) error {
-	_, err := w.writeStream(ctx, bytes.NewReader(data), int64(len(data)), nil, slot)
+	_, err := w.writeStream(ctx, bytes.NewReader(data), int64(len(data)), nil, false, slot)
 	return err
 }
 
-// writeStream feeds a blob to the pipeline chunk by chunk, hashing it.
-func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want *Hash, meta *metaSlot) (Hash, error) {
+// writeHashed writes data, whose SHA-1 digest the caller computed from
+// these very bytes as h, without hashing it again.
+func (w *Writer) writeHashed(ctx context.Context, data []byte, h Hash) error {
+	_, err := w.writeStream(ctx, bytes.NewReader(data), int64(len(data)), &h, true, nil)
+	return err
+}
+
+// writeStream feeds a blob to the pipeline chunk by chunk, hashing it and,
+// when want is set, checking it against *want: data read again from a file
+// may have changed since the caller hashed it. With hashed, *want is the
+// digest of r's bytes as they are (the caller hashed them in memory), and
+// they are not hashed again.
+func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want *Hash, hashed bool, meta *metaSlot) (Hash, error) {
 	if w.finished {
 		return Hash{}, fmt.Errorf("wim: %s: writer is closed", w.name)
 	}
@@ -545,7 +556,7 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 		return *want, nil
 	}
 	if w.solid.on && meta == nil {
-		return w.writeSolid(ctx, r, size, want)
+		return w.writeSolid(ctx, r, size, want, hashed)
 	}
 	piece := int64(w.piece)
 	b := &wblob{size: size, nchunks: max(1, (size+piece-1)/piece), meta: meta}
@@ -573,10 +584,16 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 			}
 			return abort(err)
 		}
-		sha.Write(buf)
+		if !hashed {
+			sha.Write(buf)
+		}
 		t := &wtask{kind: taskChunk, b: b, idx: i, data: buf, last: i == b.nchunks-1, ctx: ctx}
 		if t.last {
-			sha.Sum(b.hash[:0])
+			if hashed {
+				b.hash = *want
+			} else {
+				sha.Sum(b.hash[:0])
+			}
 			if want != nil && b.hash != *want {
 				putBuffer(buf)
 				return abort(fmt.Errorf("data hashes to %s, not %s (did the file change?)", b.hash, *want))
@@ -1113,7 +1130,7 @@ func (w *Writer) copyFound(ctx context.Context, f foundBlob) error {
 		return err
 	}
 	defer rc.Close()
-	_, err = w.writeStream(ctx, rc, e.Size(), &h, nil)
+	_, err = w.writeStream(ctx, rc, e.Size(), &h, false, nil)
 	return err
 }
 
