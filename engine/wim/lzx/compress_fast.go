@@ -407,9 +407,14 @@ func (c *Compressor) compressRegionFast(hc fastFinder, data []byte, start int, q
 			continue
 		}
 		// Lazy: a literal first while the next position has a better
-		// match. A repeat of the last offset, or a nice match, is taken
-		// at once.
-		for cc != 0 && cl < nice && i+1 < end {
+		// match. A repeat offset match (any of the three), or a nice
+		// match, is taken at once, as wimlib's lazy parse does: weighing
+		// a rep1 or rep2 match against the next position too made the
+		// offset tables at the start of large .mo files (pairs of 32-bit
+		// lengths and offsets, structured by repeats) 2.9% larger than
+		// wimlib's, and all of tree A 0.3% larger; taken at once, tree A
+		// is 0.3% smaller than wimlib's level 20.
+		for cc >= numRecentOffsets && cl < nice && i+1 < end {
 			j := i + 1
 			maxJ := min(maxMatchLen, end-j)
 			if maxJ < 4 {
