@@ -40,18 +40,54 @@ const (
 // the window start's contexts the parse misjudged runs of short matches
 // and literals (tree A's gettext catalogs).
 type parseState struct {
-	lz                [numRepSlots]uint32
-	delta             [numRepSlots]deltaPair
-	prev              int8
+	lz    [numRepSlots]uint32
+	delta [numRepSlots]deltaPair
+	prev  int8
+	decisionStates
+}
+
+// decisionStates are a path's decision contexts, apart from its queues so
+// that a step priced ahead of the path (relaxAt's match + literal + rep0)
+// moves a copy of eight bytes on by the same transitions as arrive does.
+type decisionStates struct {
 	mainS, matchS     uint8
 	lzS, deltaS       uint8
 	lzRepS, deltaRepS [numLZReps - 1]uint8
 }
 
+// literal moves the contexts on for a literal.
+func (d *decisionStates) literal() {
+	d.mainS = d.mainS << 1 & (numMainProbs - 1)
+}
+
+// lzKind and deltaKind move on the contexts of the decisions that pick an
+// LZ or a delta match, repeat or explicit (a repeat match's source moves
+// the repeat contexts too: see useRepeat). Small enough to be inlined, in
+// useLZ and useDelta and in relaxAt, which moves a copy on.
+func (d *decisionStates) lzKind(repeat bool) {
+	var r uint8
+	if repeat {
+		r = 1
+	}
+	d.mainS = (d.mainS<<1 | 1) & (numMainProbs - 1)
+	d.matchS = d.matchS << 1 & (numMatchProbs - 1)
+	d.lzS = (d.lzS<<1 | r) & (numOtherProbs - 1)
+}
+
+func (d *decisionStates) deltaKind(repeat bool) {
+	var r uint8
+	if repeat {
+		r = 1
+	}
+	d.mainS = (d.mainS<<1 | 1) & (numMainProbs - 1)
+	d.matchS = (d.matchS<<1 | 1) & (numMatchProbs - 1)
+	d.deltaS = (d.deltaS<<1 | r) & (numOtherProbs - 1)
+}
+
 // useLiteral updates s for a literal.
 func (s *parseState) useLiteral() {
 	s.prev = itemLiteral
-	s.mainS = s.mainS << 1 & (numMainProbs - 1)
+	s.decisionStates.literal()
 }
 
 // useRepeat moves the repeat decision contexts states on for a repeat
@@ -84,16 +120,13 @@ func (s *parseState) deltaBase() int {
 // visible source rep.
 func (s *parseState) useLZ(off uint32, rep int) {
 	q := &s.lz
-	s.mainS = (s.mainS<<1 | 1) & (numMainProbs - 1)
-	s.matchS = s.matchS << 1 & (numMatchProbs - 1)
+	s.lzKind(rep >= 0)
 	if rep < 0 {
 		q[3], q[2], q[1] = q[2], q[1], q[0]
-		s.lzS = s.lzS << 1 & (numOtherProbs - 1)
 	} else {
 		for i := rep + s.lzBase(); i > 0; i-- {
 			q[i] = q[i-1]
 		}
-		s.lzS = (s.lzS<<1 | 1) & (numOtherProbs - 1)
 		useRepeat(&s.lzRepS, rep)
 	}
 	q[0] = off
@@ -102,16 +135,13 @@ func (s *parseState) useLZ(off uint32, rep int) {
 
 func (s *parseState) useDelta(p deltaPair, rep int) {
 	q := &s.delta
-	s.mainS = (s.mainS<<1 | 1) & (numMainProbs - 1)
-	s.matchS = (s.matchS<<1 | 1) & (numMatchProbs - 1)
+	s.deltaKind(rep >= 0)
 	if rep < 0 {
 		q[3], q[2], q[1] = q[2], q[1], q[0]
-		s.deltaS = s.deltaS << 1 & (numOtherProbs - 1)
 	} else {
 		for i := rep + s.deltaBase(); i > 0; i-- {
 			q[i] = q[i-1]
 		}
-		s.deltaS = (s.deltaS<<1 | 1) & (numOtherProbs - 1)
 		useRepeat(&s.deltaRepS, rep)
 	}
 	q[0] = p
@@ -329,11 +359,11 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 	nodes := c.nodes[:end+1]
 	states := c.states[:end+1]
 	nodes[0] = optNode{}
-	states[0] = parseState{lz: c.recentLZ, delta: c.recentDelta, prev: int8(c.prev),
+	states[0] = parseState{lz: c.recentLZ, delta: c.recentDelta, prev: int8(c.prev), decisionStates: decisionStates{
 		mainS: uint8(c.mainState & (numMainProbs - 1)), matchS: uint8(c.matchState & (numMatchProbs - 1)),
 		lzS: uint8(c.lzState & (numOtherProbs - 1)), deltaS: uint8(c.deltaState & (numOtherProbs - 1)),
 		lzRepS:    [numLZReps - 1]uint8{uint8(c.lzRepState[0] & (numOtherProbs - 1)), uint8(c.lzRepState[1] & (numOtherProbs - 1))},
-		deltaRepS: [numLZReps - 1]uint8{uint8(c.deltaRepState[0] & (numOtherProbs - 1)), uint8(c.deltaRepState[1] & (numOtherProbs - 1))}}
+		deltaRepS: [numLZReps - 1]uint8{uint8(c.deltaRepState[0] & (numOtherProbs - 1)), uint8(c.deltaRepState[1] & (numOtherProbs - 1))}}}
 	for k := 1; k <= end; k++ {
 		nodes[k].cost = infCost
 	}
@@ -556,12 +586,15 @@ func (c *Compressor) relaxAt(data []byte, p int, next []optNode, i, room int, ba
 			// The decisions of the literal and the rep0 in the
 			// contexts after the match, then the literal: the
 			// same for every match of the position, so priced
-			// once, at the first match that needs them.
-			mst := (st.mainS<<1 | 1) & (numMainProbs - 1)
-			litRep = c.main[mst].cost0()
-			mst = mst << 1 & (numMainProbs - 1)
-			litRep += c.main[mst].cost1() + c.match[st.matchS<<1&(numMatchProbs-1)].cost0() +
-				c.lz[st.lzS<<1&(numOtherProbs-1)].cost1() + c.lzRep[0][st.lzRepS[0]&(numOtherProbs-1)].cost0()
+			// once, at the first match that needs them. The
+			// contexts are a copy of the path's moved on by the
+			// items, as arrive moves them.
+			d := st.decisionStates
+			d.lzKind(false)
+			litRep = c.main[d.mainS&(numMainProbs-1)].cost0()
+			d.literal()
+			litRep += c.main[d.mainS&(numMainProbs-1)].cost1() + c.match[d.matchS&(numMatchProbs-1)].cost0() +
+				c.lz[d.lzS&(numOtherProbs-1)].cost1() + repeatCost(&c.lzRep, &d.lzRepS, 0)
 		}
 		cost := head + lens[l] + w.lit[data[p+l]] + litRep + lens[r]
 		if cost < next[k].cost {
