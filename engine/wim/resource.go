@@ -712,12 +712,49 @@ func readAhead() bool { return runtime.GOMAXPROCS(0) > 2 }
 // cachedChunk is a chunk in the cache, decompressed or being decompressed.
 type cachedChunk struct {
 	key    chunkKey
-	buf    []byte
+	buf    []byte        // the chunk's data, in mem
+	mem    *cacheBuf     // the buffer behind buf
 	ready  chan struct{} // closed once buf holds the data, or err is set
 	err    error
 	refs   int  // readers holding it (under the cache's lock)
 	done   bool // ready is closed (under the cache's lock)
-	orphan bool // evicted while in use: its buffer goes to spare after
+	orphan bool // out of the cache (evicted while in use, or failed): its buffer goes to spare once no reader holds it
+}
+
+// cacheBuf is a buffer of the chunk cache, outside the Go heap where the
+// system allows. On the heap, a 64 MiB chunk and its compressed bytes (an
+// ESD's) set the collector's goal: with GOGC at 50, half as much again
+// in garbage (40 MB) piled up before a collection, on top of the buffers
+// themselves; an ESD's export to LZX peaked at 229 MiB where wimlib's
+// takes 136. Mapped, a buffer is freed as soon as it leaves the cache with
+// no reader holding it, when the cache is reset, or failing those (a WIM
+// never closed) once the collector finds it unreachable.
+type cacheBuf struct {
+	b       []byte
+	unmap   func() // nil: on the heap
+	cleanup runtime.Cleanup
+}
+
+// newCacheBuf returns a zero buffer of n bytes, in huge pages if huge (a
+// chunk is written whole; compressed bytes only as far as the largest
+// chunk reaches); on the heap where the system maps nothing.
+func newCacheBuf(n int, huge bool) *cacheBuf {
+	b, unmap := mapBuf(int64(n), huge)
+	if b == nil {
+		return &cacheBuf{b: make([]byte, n)}
+	}
+	m := &cacheBuf{b: b, unmap: unmap}
+	m.cleanup = runtime.AddCleanup(m, func(f func()) { f() }, unmap)
+	return m
+}
+
+// free unmaps a mapped buffer: nothing may refer to it after.
+func (m *cacheBuf) free() {
+	if m != nil && m.unmap != nil {
+		m.cleanup.Stop()
+		m.unmap()
+		m.unmap, m.b = nil, nil
+	}
 }
 
 // chunkCache keeps the large solid chunks of a WIM decompressed while they
@@ -733,11 +770,13 @@ type cachedChunk struct {
 // one compressed chunk and a decompressor, whatever the number of chunks
 // or blobs read. A reader holding a chunk the cache has evicted (several
 // readers in neighbouring chunks, as an apply's workers) keeps it a while
-// longer; its buffer then waits in spare for the next chunk.
+// longer; its buffer then waits in spare for the next chunk. The buffers
+// are cacheBufs, outside the heap: one is freed only when no reader holds
+// it (readers' slices of it must not outlive their release).
 type chunkCache struct {
 	mu       sync.Mutex
 	ents     []*cachedChunk // most recently used last
-	spare    []byte         // an orphan's buffer, to reuse
+	spare    *cacheBuf      // an orphan's buffer, to reuse
 	last     chunkKey       // the chunk last asked for, for readahead
 	closed   bool
 	prefetch sync.WaitGroup
@@ -747,7 +786,7 @@ type chunkCache struct {
 	dec      decompressor
 	decCodec Compression
 	decChunk int64
-	cbuf     []byte
+	cbuf     *cacheBuf // compressed bytes, its pages given back after each chunk
 }
 
 // acquire returns chunk c of r decompressed, held until release; next, if
@@ -758,11 +797,11 @@ func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedC
 	cc.mu.Lock()
 	sequential := cc.last == chunkKey{r.off, c.index - 1}
 	cc.last = key
-	e, fresh := cc.lookup(key, c.usize)
+	e, fresh := cc.lookup(key, c.usize, int(r.chunk))
 	e.refs++
 	var ahead *cachedChunk
 	if sequential && next != nil && !cc.closed && readAhead() {
-		if a, aFresh := cc.lookup(chunkKey{r.off, next.index}, next.usize); aFresh {
+		if a, aFresh := cc.lookup(chunkKey{r.off, next.index}, next.usize, int(r.chunk)); aFresh {
 			ahead = a
 			cc.prefetch.Add(1)
 		}
@@ -787,18 +826,20 @@ func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedC
 }
 
 // lookup returns the entry of key, or a new one (fresh) to decompress,
-// with a buffer of size bytes: an evicted chunk's when one is free. Called
-// with the lock held.
-func (cc *chunkCache) lookup(key chunkKey, size int) (e *cachedChunk, fresh bool) {
+// with a buffer of size bytes: an evicted chunk's when one is free, else
+// a new one of chunk bytes (mapped: the pages a short last chunk leaves
+// untouched cost nothing), so that any chunk of the resource fits in it
+// later. Called with the lock held.
+func (cc *chunkCache) lookup(key chunkKey, size, chunk int) (e *cachedChunk, fresh bool) {
 	for i, x := range cc.ents {
 		if x.key == key {
 			cc.ents = append(append(cc.ents[:i:i], cc.ents[i+1:]...), x)
 			return x, false
 		}
 	}
-	var buf []byte
-	if cap(cc.spare) >= size {
-		buf, cc.spare = cc.spare, nil
+	var mem *cacheBuf
+	if cc.spare != nil && cap(cc.spare.b) >= size {
+		mem, cc.spare = cc.spare, nil
 	}
 	slots := 1
 	if readAhead() {
@@ -812,15 +853,21 @@ func (cc *chunkCache) lookup(key chunkKey, size int) (e *cachedChunk, fresh bool
 			// cache, its buffer to its readers.
 			i = 0
 			cc.ents[0].orphan = true
-		} else if buf == nil && cap(cc.ents[i].buf) >= size {
-			buf = cc.ents[i].buf
+		} else if x := cc.ents[i]; mem == nil && cap(x.mem.b) >= size {
+			mem = x.mem
+		} else {
+			x.mem.free()
 		}
 		cc.ents = slices.Delete(cc.ents, i, i+1)
 	}
-	if buf == nil {
-		buf = make([]byte, size)
+	if mem == nil {
+		mem = newCacheBuf(max(size, chunk), true)
+		if mem.unmap == nil {
+			// On the heap, a short last chunk gets no more.
+			mem.b = mem.b[:size]
+		}
 	}
-	e = &cachedChunk{key: key, buf: buf[:size], ready: make(chan struct{})}
+	e = &cachedChunk{key: key, buf: mem.b[:size], mem: mem, ready: make(chan struct{})}
 	cc.ents = append(cc.ents, e)
 	return e, true
 }
@@ -834,7 +881,21 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 		cc.dec = nil
 	}
 	cc.decCodec, cc.decChunk = r.codec, r.chunk
-	err := Guard(func() error { return r.decode(c, e.buf, &cc.dec, &cc.cbuf) })
+	if cc.cbuf == nil || cap(cc.cbuf.b) < c.csize {
+		// One buffer for the largest chunk's compressed bytes, in
+		// small pages: only the pages a chunk's bytes reach count.
+		cc.cbuf.free()
+		cc.cbuf = newCacheBuf(max(c.csize, int(r.chunk)), false)
+	}
+	cbuf := cc.cbuf.b[:0]
+	err := Guard(func() error { return r.decode(c, e.buf, &cc.dec, &cbuf) })
+	if cc.cbuf.unmap != nil && c.csize < c.usize {
+		// The compressed bytes are not needed again: their pages go
+		// back to the system until the next chunk is read, rather than
+		// add to what the process holds while the chunk's data is
+		// used (an ESD's: 14 MB a chunk).
+		dropPages(cc.cbuf.b[:c.csize])
+	}
 	cc.decMu.Unlock()
 	cc.mu.Lock()
 	if err != nil {
@@ -842,8 +903,14 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 		if i := slices.Index(cc.ents, e); i >= 0 {
 			cc.ents = slices.Delete(cc.ents, i, i+1)
 		}
+		e.orphan = true
 	}
 	e.done = true
+	if e.orphan && e.refs == 0 {
+		// Decompressed ahead, and out of the cache already: no reader
+		// will release it.
+		cc.dispose(e)
+	}
 	cc.mu.Unlock()
 	close(e.ready)
 }
@@ -852,20 +919,43 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 func (cc *chunkCache) release(e *cachedChunk) {
 	cc.mu.Lock()
 	e.refs--
-	if e.refs == 0 && e.orphan && e.done && e.err == nil && cap(e.buf) > cap(cc.spare) && !cc.closed {
-		cc.spare = e.buf
+	if e.refs == 0 && e.orphan && e.done {
+		cc.dispose(e)
 	}
 	cc.mu.Unlock()
 }
 
+// dispose takes the buffer of e, out of the cache and held by no reader:
+// the larger one waits in spare for the next chunk, the other is freed.
+// Called with the lock held.
+func (cc *chunkCache) dispose(e *cachedChunk) {
+	m := e.mem
+	e.mem, e.buf = nil, nil
+	if m == nil {
+		return
+	}
+	if !cc.closed && (cc.spare == nil || cap(m.b) > cap(cc.spare.b)) {
+		m, cc.spare = cc.spare, m
+	}
+	m.free()
+}
+
 // reset empties the cache, once any chunk being decompressed ahead is done;
-// none is decompressed ahead after it.
+// none is decompressed ahead after it. The buffers of chunks readers still
+// hold are freed as they release them.
 func (cc *chunkCache) reset() {
 	cc.mu.Lock()
 	cc.closed = true
 	cc.mu.Unlock()
 	cc.prefetch.Wait()
 	cc.mu.Lock()
+	for _, e := range cc.ents {
+		e.orphan = true
+		if e.refs == 0 && e.done {
+			cc.dispose(e)
+		}
+	}
+	cc.spare.free()
 	cc.ents, cc.spare = nil, nil
 	cc.mu.Unlock()
 	cc.decMu.Lock()
@@ -873,7 +963,7 @@ func (cc *chunkCache) reset() {
 		putDecompressor(cc.decCodec, int(cc.decChunk), cc.dec)
 		cc.dec = nil
 	}
-	putBuffer(cc.cbuf)
+	cc.cbuf.free()
 	cc.cbuf = nil
 	cc.decMu.Unlock()
 }
