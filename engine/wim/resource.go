@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -339,8 +340,10 @@ func (r *resource) chunkBuf(n int) []byte {
 
 // decode reads chunk c into dst[:c.usize], decompressing with d (taken
 // from the pool on first need and returned through *d) and using *cbuf for
-// the compressed bytes.
-func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte) error {
+// the compressed bytes; release, if not nil, is told as the decompressor
+// goes which compressed bytes it has read for good (see
+// releasingDecompressor).
+func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte, release func(front, back int)) error {
 	dst = dst[:c.usize]
 	if c.csize == c.usize {
 		if _, err := r.w.ra.ReadAt(dst, c.fileOff); err != nil {
@@ -362,13 +365,13 @@ func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte)
 	if _, err := r.w.ra.ReadAt(src, c.fileOff); err != nil {
 		return errAt(r.w.name, c.fileOff, "%s: reading chunk %d: %v", r.what, c.index, err)
 	}
-	return r.decompress(c, dst, src, d)
+	return r.decompress(c, dst, src, d, release)
 }
 
 // decompress decompresses src, the stored bytes of compressed chunk c,
 // into dst[:c.usize] with d (taken from the pool on first need and
-// returned through *d).
-func (r *resource) decompress(c chunkRef, dst, src []byte, d *decompressor) error {
+// returned through *d); release as for decode.
+func (r *resource) decompress(c chunkRef, dst, src []byte, d *decompressor, release func(front, back int)) error {
 	dst = dst[:c.usize]
 	if r.codec == None {
 		return errAt(r.w.name, c.fileOff, "%s: chunk %d is compressed (%d of %d bytes) but the resource has no codec", r.what, c.index, c.csize, c.usize)
@@ -380,21 +383,56 @@ func (r *resource) decompress(c chunkRef, dst, src []byte, d *decompressor) erro
 		}
 		*d = dec
 	}
-	if err := decompressChunk(*d, dst, src); err != nil {
+	if err := decompressChunk(*d, dst, src, release); err != nil {
 		return errAt(r.w.name, c.fileOff, "%s: chunk %d (%d bytes, %v): %v", r.what, c.index, c.csize, r.codec, err)
 	}
 	return nil
 }
 
 // decompressChunk calls d, turning a codec panic (a codec bug on hostile
-// input) into an error rather than bringing down the process.
-func decompressChunk(d decompressor, dst, src []byte) (err error) {
+// input) into an error rather than bringing down the process. Release, if
+// not nil, goes to a releasingDecompressor.
+func decompressChunk(d decompressor, dst, src []byte, release func(front, back int)) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = errors.New("decompressor failed on invalid data")
 		}
 	}()
+	if rd, ok := d.(releasingDecompressor); ok && release != nil {
+		return rd.DecompressReleasing(dst, src, releaseStep, release)
+	}
 	return d.Decompress(dst, src)
+}
+
+// releasingDecompressor is a decompressor that tells, every step bytes of
+// output, how far it has read its input: it reads src[:front] and
+// src[back:] no more (LZMS's: its range coder reads from the front, its
+// bitstream from the back).
+type releasingDecompressor interface {
+	DecompressReleasing(dst, src []byte, step int, release func(front, back int)) error
+}
+
+// releaseStep is how much output a releasingDecompressor writes between
+// reports: the compressed bytes read during one step are what the chunk
+// cache holds beyond the chunk at the end of a chunk.
+const releaseStep = 1 << 20
+
+// pageReleaser returns a release function for a releasingDecompressor
+// reading b[:n], b mapped by mapBuf: it gives back to the system the
+// whole pages of b[:n] the decompressor has read for good.
+func pageReleaser(b []byte, n int) func(front, back int) {
+	page := os.Getpagesize()
+	lo, hi := 0, min(len(b), (n+page-1)/page*page) // the pages still held
+	return func(front, back int) {
+		if f := min(front/page*page, hi); f > lo {
+			dropPages(b[lo:f])
+			lo = f
+		}
+		if k := max((back+page-1)/page*page, lo); k < hi {
+			dropPages(b[k:hi])
+			hi = k
+		}
+	}
 }
 
 // open returns a reader of n bytes of the resource's uncompressed data from
@@ -521,7 +559,7 @@ func (s *chunkStream) startParallel(first, last int64, workers int) {
 					continue // the reader decoded it
 				}
 				j.buf = r.chunkBuf(j.c.usize)
-				j.err = Guard(func() error { return r.decode(j.c, j.buf, &d, &cbuf) })
+				j.err = Guard(func() error { return r.decode(j.c, j.buf, &d, &cbuf, nil) })
 				close(j.done)
 			}
 			if d != nil {
@@ -586,7 +624,7 @@ func (s *chunkStream) fill() error {
 			j.buf = s.r.chunkBuf(j.c.usize)
 			// Under Guard as in the workers, so that a chunk fails
 			// the same way whichever goroutine decodes it.
-			j.err = Guard(func() error { return s.r.decode(j.c, j.buf, &s.dec, &s.cbuf) })
+			j.err = Guard(func() error { return s.r.decode(j.c, j.buf, &s.dec, &s.cbuf, nil) })
 		} else {
 			<-j.done
 		}
@@ -605,7 +643,7 @@ func (s *chunkStream) fill() error {
 		} else {
 			data = s.r.chunkBuf(c.usize)
 			s.curBuf = data
-			err = s.r.decode(c, data, &s.dec, &s.cbuf)
+			err = s.r.decode(c, data, &s.dec, &s.cbuf, nil)
 		}
 		if err != nil {
 			return err
@@ -888,12 +926,24 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 		cc.cbuf = newCacheBuf(max(c.csize, int(r.chunk)), false)
 	}
 	cbuf := cc.cbuf.b[:0]
-	err := Guard(func() error { return r.decode(c, e.buf, &cc.dec, &cbuf) })
+	var release func(front, back int)
+	if e.mem.unmap != nil {
+		// What the buffer held (an evicted chunk) is not needed: its
+		// pages go back now and come again as the chunk is written, so
+		// that the chunk and its compressed bytes are not all held at
+		// once (see below).
+		dropPages(e.mem.b)
+	}
+	if cc.cbuf.unmap != nil {
+		// The compressed bytes' pages go back as the decompressor reads
+		// them for good (LZMS's), and the rest once it is done, rather
+		// than add to what the process holds: at the end of a chunk,
+		// the whole chunk and its compressed bytes (an ESD's chunk of
+		// tree A: 64 MiB and 38 MB) made the export's peak.
+		release = pageReleaser(cc.cbuf.b, c.csize)
+	}
+	err := Guard(func() error { return r.decode(c, e.buf, &cc.dec, &cbuf, release) })
 	if cc.cbuf.unmap != nil && c.csize < c.usize {
-		// The compressed bytes are not needed again: their pages go
-		// back to the system until the next chunk is read, rather than
-		// add to what the process holds while the chunk's data is
-		// used (an ESD's: 14 MB a chunk).
 		dropPages(cc.cbuf.b[:c.csize])
 	}
 	cc.decMu.Unlock()
