@@ -505,9 +505,9 @@ func (w *Writer) compressSolid(t *wtask) (letGo bool, err error) {
 // its pages given back to the system if it is mapped outside the heap:
 // otherwise every page a chunk's output ever reached would stay in memory
 // to the writer's end, as far as the whole chunk for one that barely
-// compresses (the compressor writes from the start and back from halfway
-// through the buffer, then from its end), where the next chunks may need a
-// fraction of it. Page faults of 12 MB of output (a chunk of tree A) are
+// compresses (the compressor writes halfway through the buffer, then at
+// its end, and joins the parts), where the next chunks may need a fraction
+// of it. Page faults of 12 MB of output (a chunk of tree A) are
 // milliseconds beside the chunk's minute of compression.
 func (w *Writer) putSolidOut(b []byte) {
 	s := &w.solid
