@@ -477,10 +477,8 @@ func (w *Writer) compressSolid(t *wtask) (letGo bool, err error) {
 	// The chunk is the worker's until t.done: an LZMS compressor filters
 	// it where it lies and restores it (the chunk is written as it is if
 	// it does not shrink), rather than keep a copy of its own as large.
-	// Its output comes in two parts, written one after the other: joined,
-	// they would touch pages of dst as many again as the second part.
-	if f, b := compressChunkParts(c, dst, t.data); f != nil && len(f)+len(b) < len(t.data) {
-		t.comp, t.comp2 = f, b
+	if n := compressChunkInPlace(c, dst, t.data); n > 0 && n < len(t.data) {
+		t.comp = dst[:n]
 	} else {
 		w.putSolidOut(dst)
 	}
@@ -546,8 +544,7 @@ func (w *Writer) writeSolidChunk(t *wtask) {
 		// (A last chunk is empty when a blob's data failed to come
 		// right after the chunk before was queued: no chunk then.)
 		w.out.write(data)
-		w.out.write(t.comp2)
-		res.csizes = append(res.csizes, uint32(len(data)+len(t.comp2)))
+		res.csizes = append(res.csizes, uint32(len(data)))
 	}
 	n := int64(len(t.data))
 	res.usize += n

@@ -208,13 +208,10 @@ type wtask struct {
 	sres *solidRes // taskSolid: the resource
 	idx  int64
 	last bool
-	data []byte // uncompressed chunk (pooled)
-	comp []byte // compressed chunk (pooled), nil when it is stored raw
-	// comp2 is the second part of a compressed solid chunk, written
-	// after comp, in comp's buffer (see compressChunkParts).
-	comp2 []byte
-	done  chan struct{}   // closed when compression is done; nil when none is needed
-	ctx   context.Context // the call that queued it; nil for barriers and aborts
+	data []byte          // uncompressed chunk (pooled)
+	comp []byte          // compressed chunk (pooled), nil when it is stored raw
+	done chan struct{}   // closed when compression is done; nil when none is needed
+	ctx  context.Context // the call that queued it; nil for barriers and aborts
 
 	src     *WIM           // taskRaw: file to copy from
 	srcRes  ResourceHeader // taskRaw: the resource as stored there
@@ -834,32 +831,6 @@ func compressChunkInPlace(c chunkCompressor, dst, src []byte) (n int) {
 		}
 	}()
 	return ic.CompressInPlace(dst, src)
-}
-
-// partsCompressor is an inPlaceCompressor that can leave its output in
-// two parts of dst, to write one after the other (the LZMS compressor: see
-// lzms.CompressInPlaceParts).
-type partsCompressor interface {
-	CompressInPlaceParts(dst, src []byte) (front, back []byte)
-}
-
-// compressChunkParts is compressChunkInPlace giving the output as two
-// parts of dst, to write one after the other (back may be empty); nil,
-// nil when it does not fit.
-func compressChunkParts(c chunkCompressor, dst, src []byte) (front, back []byte) {
-	pc, ok := c.(partsCompressor)
-	if !ok {
-		if n := compressChunkInPlace(c, dst, src); n > 0 {
-			return dst[:n], nil
-		}
-		return nil, nil
-	}
-	defer func() {
-		if recover() != nil {
-			front, back = nil, nil
-		}
-	}()
-	return pc.CompressInPlaceParts(dst, src)
 }
 
 // writeLoop is the write goroutine: it takes the tasks in file order and

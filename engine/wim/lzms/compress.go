@@ -150,32 +150,6 @@ func (c *Compressor) CompressInPlace(dst, src []byte) int {
 	return c.compress(dst, buf, n)
 }
 
-// CompressInPlaceParts is CompressInPlace without joining the output's
-// two parts: the chunk is front followed by back, both in dst (the range
-// coder's units from its start, the bitstream's ending halfway through it
-// or at its end), nil, nil when it does not fit. A caller that writes the
-// two one after the other spares the join: it copies back to follow
-// front, into pages of dst nothing wrote before (a 64 MiB solid chunk's
-// output buffer is mapped memory, its pages held once written). With
-// cap(src) under len(src)+InPlacePad, as CompressInPlace: back is empty.
-func (c *Compressor) CompressInPlaceParts(dst, src []byte) (front, back []byte) {
-	n := len(src)
-	if n == 0 || n > c.maxChunk || len(dst) < 4 {
-		return nil, nil
-	}
-	if cap(src) < n+encPad {
-		if k := c.Compress(dst, src); k > 0 {
-			return dst[:k], nil
-		}
-		return nil, nil
-	}
-	buf := src[:n+encPad]
-	clear(buf[n:])
-	c.x86.apply(src)
-	defer c.x86.undo(src)
-	return c.compressParts(dst, buf, n)
-}
-
 // compressHook, when set (by tests), is called before each window is
 // parsed, with its start.
 var compressHook func(pos int)
@@ -183,17 +157,6 @@ var compressHook func(pos int)
 // compress compresses the filtered chunk buf[:n] (buf has encPad zero bytes
 // past it) into dst.
 func (c *Compressor) compress(dst, buf []byte, n int) int {
-	front, back := c.compressParts(dst, buf, n)
-	if front == nil {
-		return 0
-	}
-	copy(dst[len(front):], back)
-	return len(front) + len(back)
-}
-
-// compressParts is compress without the join of the two parts (see
-// CompressInPlaceParts).
-func (c *Compressor) compressParts(dst, buf []byte, n int) (front, back []byte) {
 	data := buf[:n]
 	c.buf = buf
 	c.reset(data)
@@ -214,10 +177,11 @@ func (c *Compressor) compressParts(dst, buf []byte, n int) (front, back []byte) 
 	c.rc.finish()
 	c.bw.finish()
 	if c.out.full {
-		return nil, nil
+		return 0
 	}
-	f, b, end := c.out.front, c.out.back, c.out.end
-	return dst[:f], dst[end-b : end]
+	front, back, end := c.out.front, c.out.back, c.out.end
+	copy(dst[front:], dst[end-back:end])
+	return front + back
 }
 
 // release drops the compressor's references to the chunk and the output
