@@ -556,7 +556,7 @@ func (wk *applyWorker) blobData(j *blobJob, span []byte, base int64) ([]byte, er
 				copy(dst, src)
 				continue
 			}
-			err = r.decompress(c, dst, src, &wk.dec)
+			err = r.decompress(c, dst, src, &wk.dec, nil)
 			if wk.dec != nil {
 				wk.decKey = codecKey{r.codec, int(r.chunk)}
 			}

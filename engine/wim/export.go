@@ -180,7 +180,13 @@ func exportInto(ctx context.Context, w *Writer, src *WIM, images []int, imgs []*
 	// back to the system before the first chunk is compressed, and are
 	// read again for their metadata once the chunks are written (a
 	// fraction of a second next to the minutes the chunks take).
-	reread := w.solid.on && w.solid.chunk >= bigSolidChunk
+	// Likewise when the blobs come out of solid resources of large
+	// chunks (an ESD exported to LZX): the source's chunk cache then
+	// holds a chunk (64 MiB) and, while it decompresses the next, that
+	// chunk's compressed bytes (38 MB for one of tree A's); the trees
+	// (12 MB for tree A, and half as much again in the collector's
+	// headroom) would come on top of them.
+	reread := (w.solid.on && w.solid.chunk >= bigSolidChunk) || plan.readsBigSolid()
 	if reread {
 		clear(imgs)
 		debug.FreeOSMemory()
@@ -257,6 +263,17 @@ func (w *Writer) CopyBlobsOf(ctx context.Context, src *WIM, users ...BlobUser) e
 type blobPlan struct {
 	blobs []foundBlob
 	whole map[*SolidResource][]solidBlob
+}
+
+// readsBigSolid reports whether the plan decompresses blobs out of solid
+// resources of large chunks (see chunkCache).
+func (p blobPlan) readsBigSolid() bool {
+	for _, f := range p.blobs {
+		if s := f.e.Solid; s != nil && p.whole[s] == nil && int64(s.ChunkSize) >= bigSolidChunk {
+			return true
+		}
+	}
+	return false
 }
 
 // planImageBlobs plans CopyImageBlobs's copy of the blobs of imgs (images

@@ -572,7 +572,7 @@ func (r *pipeResource) chunk() error {
 				return errAt(p.name, at, "%s: %v decompressor for %d-byte chunks: %v", r.what, p.codec, p.chunk, err)
 			}
 		}
-		if err := decompressChunk(p.dec, dst, src); err != nil {
+		if err := decompressChunk(p.dec, dst, src, nil); err != nil {
 			return errAt(p.name, at, "%s: chunk %d (%d bytes, %v): %v", r.what, i, csize, p.codec, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -339,8 +340,10 @@ func (r *resource) chunkBuf(n int) []byte {
 
 // decode reads chunk c into dst[:c.usize], decompressing with d (taken
 // from the pool on first need and returned through *d) and using *cbuf for
-// the compressed bytes.
-func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte) error {
+// the compressed bytes; release, if not nil, is told as the decompressor
+// goes which compressed bytes it has read for good (see
+// releasingDecompressor).
+func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte, release func(front, back int)) error {
 	dst = dst[:c.usize]
 	if c.csize == c.usize {
 		if _, err := r.w.ra.ReadAt(dst, c.fileOff); err != nil {
@@ -362,13 +365,13 @@ func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte)
 	if _, err := r.w.ra.ReadAt(src, c.fileOff); err != nil {
 		return errAt(r.w.name, c.fileOff, "%s: reading chunk %d: %v", r.what, c.index, err)
 	}
-	return r.decompress(c, dst, src, d)
+	return r.decompress(c, dst, src, d, release)
 }
 
 // decompress decompresses src, the stored bytes of compressed chunk c,
 // into dst[:c.usize] with d (taken from the pool on first need and
-// returned through *d).
-func (r *resource) decompress(c chunkRef, dst, src []byte, d *decompressor) error {
+// returned through *d); release as for decode.
+func (r *resource) decompress(c chunkRef, dst, src []byte, d *decompressor, release func(front, back int)) error {
 	dst = dst[:c.usize]
 	if r.codec == None {
 		return errAt(r.w.name, c.fileOff, "%s: chunk %d is compressed (%d of %d bytes) but the resource has no codec", r.what, c.index, c.csize, c.usize)
@@ -380,21 +383,56 @@ func (r *resource) decompress(c chunkRef, dst, src []byte, d *decompressor) erro
 		}
 		*d = dec
 	}
-	if err := decompressChunk(*d, dst, src); err != nil {
+	if err := decompressChunk(*d, dst, src, release); err != nil {
 		return errAt(r.w.name, c.fileOff, "%s: chunk %d (%d bytes, %v): %v", r.what, c.index, c.csize, r.codec, err)
 	}
 	return nil
 }
 
 // decompressChunk calls d, turning a codec panic (a codec bug on hostile
-// input) into an error rather than bringing down the process.
-func decompressChunk(d decompressor, dst, src []byte) (err error) {
+// input) into an error rather than bringing down the process. Release, if
+// not nil, goes to a releasingDecompressor.
+func decompressChunk(d decompressor, dst, src []byte, release func(front, back int)) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = errors.New("decompressor failed on invalid data")
 		}
 	}()
+	if rd, ok := d.(releasingDecompressor); ok && release != nil {
+		return rd.DecompressReleasing(dst, src, releaseStep, release)
+	}
 	return d.Decompress(dst, src)
+}
+
+// releasingDecompressor is a decompressor that tells, every step bytes of
+// output, how far it has read its input: it reads src[:front] and
+// src[back:] no more (LZMS's: its range coder reads from the front, its
+// bitstream from the back).
+type releasingDecompressor interface {
+	DecompressReleasing(dst, src []byte, step int, release func(front, back int)) error
+}
+
+// releaseStep is how much output a releasingDecompressor writes between
+// reports: the compressed bytes read during one step are what the chunk
+// cache holds beyond the chunk at the end of a chunk.
+const releaseStep = 1 << 20
+
+// pageReleaser returns a release function for a releasingDecompressor
+// reading b[:n], b mapped by mapBuf: it gives back to the system the
+// whole pages of b[:n] the decompressor has read for good.
+func pageReleaser(b []byte, n int) func(front, back int) {
+	page := os.Getpagesize()
+	lo, hi := 0, min(len(b), (n+page-1)/page*page) // the pages still held
+	return func(front, back int) {
+		if f := min(front/page*page, hi); f > lo {
+			dropPages(b[lo:f])
+			lo = f
+		}
+		if k := max((back+page-1)/page*page, lo); k < hi {
+			dropPages(b[k:hi])
+			hi = k
+		}
+	}
 }
 
 // open returns a reader of n bytes of the resource's uncompressed data from
@@ -521,7 +559,7 @@ func (s *chunkStream) startParallel(first, last int64, workers int) {
 					continue // the reader decoded it
 				}
 				j.buf = r.chunkBuf(j.c.usize)
-				j.err = Guard(func() error { return r.decode(j.c, j.buf, &d, &cbuf) })
+				j.err = Guard(func() error { return r.decode(j.c, j.buf, &d, &cbuf, nil) })
 				close(j.done)
 			}
 			if d != nil {
@@ -586,7 +624,7 @@ func (s *chunkStream) fill() error {
 			j.buf = s.r.chunkBuf(j.c.usize)
 			// Under Guard as in the workers, so that a chunk fails
 			// the same way whichever goroutine decodes it.
-			j.err = Guard(func() error { return s.r.decode(j.c, j.buf, &s.dec, &s.cbuf) })
+			j.err = Guard(func() error { return s.r.decode(j.c, j.buf, &s.dec, &s.cbuf, nil) })
 		} else {
 			<-j.done
 		}
@@ -605,7 +643,7 @@ func (s *chunkStream) fill() error {
 		} else {
 			data = s.r.chunkBuf(c.usize)
 			s.curBuf = data
-			err = s.r.decode(c, data, &s.dec, &s.cbuf)
+			err = s.r.decode(c, data, &s.dec, &s.cbuf, nil)
 		}
 		if err != nil {
 			return err
@@ -712,12 +750,49 @@ func readAhead() bool { return runtime.GOMAXPROCS(0) > 2 }
 // cachedChunk is a chunk in the cache, decompressed or being decompressed.
 type cachedChunk struct {
 	key    chunkKey
-	buf    []byte
+	buf    []byte        // the chunk's data, in mem
+	mem    *cacheBuf     // the buffer behind buf
 	ready  chan struct{} // closed once buf holds the data, or err is set
 	err    error
 	refs   int  // readers holding it (under the cache's lock)
 	done   bool // ready is closed (under the cache's lock)
-	orphan bool // evicted while in use: its buffer goes to spare after
+	orphan bool // out of the cache (evicted while in use, or failed): its buffer goes to spare once no reader holds it
+}
+
+// cacheBuf is a buffer of the chunk cache, outside the Go heap where the
+// system allows. On the heap, a 64 MiB chunk and its compressed bytes (an
+// ESD's) set the collector's goal: with GOGC at 50, half as much again
+// in garbage (40 MB) piled up before a collection, on top of the buffers
+// themselves; an ESD's export to LZX peaked at 229 MiB where wimlib's
+// takes 136. Mapped, a buffer is freed as soon as it leaves the cache with
+// no reader holding it, when the cache is reset, or failing those (a WIM
+// never closed) once the collector finds it unreachable.
+type cacheBuf struct {
+	b       []byte
+	unmap   func() // nil: on the heap
+	cleanup runtime.Cleanup
+}
+
+// newCacheBuf returns a zero buffer of n bytes, in huge pages if huge (a
+// chunk is written whole; compressed bytes only as far as the largest
+// chunk reaches); on the heap where the system maps nothing.
+func newCacheBuf(n int, huge bool) *cacheBuf {
+	b, unmap := mapBuf(int64(n), huge)
+	if b == nil {
+		return &cacheBuf{b: make([]byte, n)}
+	}
+	m := &cacheBuf{b: b, unmap: unmap}
+	m.cleanup = runtime.AddCleanup(m, func(f func()) { f() }, unmap)
+	return m
+}
+
+// free unmaps a mapped buffer: nothing may refer to it after.
+func (m *cacheBuf) free() {
+	if m != nil && m.unmap != nil {
+		m.cleanup.Stop()
+		m.unmap()
+		m.unmap, m.b = nil, nil
+	}
 }
 
 // chunkCache keeps the large solid chunks of a WIM decompressed while they
@@ -733,11 +808,13 @@ type cachedChunk struct {
 // one compressed chunk and a decompressor, whatever the number of chunks
 // or blobs read. A reader holding a chunk the cache has evicted (several
 // readers in neighbouring chunks, as an apply's workers) keeps it a while
-// longer; its buffer then waits in spare for the next chunk.
+// longer; its buffer then waits in spare for the next chunk. The buffers
+// are cacheBufs, outside the heap: one is freed only when no reader holds
+// it (readers' slices of it must not outlive their release).
 type chunkCache struct {
 	mu       sync.Mutex
 	ents     []*cachedChunk // most recently used last
-	spare    []byte         // an orphan's buffer, to reuse
+	spare    *cacheBuf      // an orphan's buffer, to reuse
 	last     chunkKey       // the chunk last asked for, for readahead
 	closed   bool
 	prefetch sync.WaitGroup
@@ -747,7 +824,7 @@ type chunkCache struct {
 	dec      decompressor
 	decCodec Compression
 	decChunk int64
-	cbuf     []byte
+	cbuf     *cacheBuf // compressed bytes, its pages given back after each chunk
 }
 
 // acquire returns chunk c of r decompressed, held until release; next, if
@@ -758,11 +835,11 @@ func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedC
 	cc.mu.Lock()
 	sequential := cc.last == chunkKey{r.off, c.index - 1}
 	cc.last = key
-	e, fresh := cc.lookup(key, c.usize)
+	e, fresh := cc.lookup(key, c.usize, int(r.chunk))
 	e.refs++
 	var ahead *cachedChunk
 	if sequential && next != nil && !cc.closed && readAhead() {
-		if a, aFresh := cc.lookup(chunkKey{r.off, next.index}, next.usize); aFresh {
+		if a, aFresh := cc.lookup(chunkKey{r.off, next.index}, next.usize, int(r.chunk)); aFresh {
 			ahead = a
 			cc.prefetch.Add(1)
 		}
@@ -787,18 +864,20 @@ func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedC
 }
 
 // lookup returns the entry of key, or a new one (fresh) to decompress,
-// with a buffer of size bytes: an evicted chunk's when one is free. Called
-// with the lock held.
-func (cc *chunkCache) lookup(key chunkKey, size int) (e *cachedChunk, fresh bool) {
+// with a buffer of size bytes: an evicted chunk's when one is free, else
+// a new one of chunk bytes (mapped: the pages a short last chunk leaves
+// untouched cost nothing), so that any chunk of the resource fits in it
+// later. Called with the lock held.
+func (cc *chunkCache) lookup(key chunkKey, size, chunk int) (e *cachedChunk, fresh bool) {
 	for i, x := range cc.ents {
 		if x.key == key {
 			cc.ents = append(append(cc.ents[:i:i], cc.ents[i+1:]...), x)
 			return x, false
 		}
 	}
-	var buf []byte
-	if cap(cc.spare) >= size {
-		buf, cc.spare = cc.spare, nil
+	var mem *cacheBuf
+	if cc.spare != nil && cap(cc.spare.b) >= size {
+		mem, cc.spare = cc.spare, nil
 	}
 	slots := 1
 	if readAhead() {
@@ -812,15 +891,21 @@ func (cc *chunkCache) lookup(key chunkKey, size int) (e *cachedChunk, fresh bool
 			// cache, its buffer to its readers.
 			i = 0
 			cc.ents[0].orphan = true
-		} else if buf == nil && cap(cc.ents[i].buf) >= size {
-			buf = cc.ents[i].buf
+		} else if x := cc.ents[i]; mem == nil && cap(x.mem.b) >= size {
+			mem = x.mem
+		} else {
+			x.mem.free()
 		}
 		cc.ents = slices.Delete(cc.ents, i, i+1)
 	}
-	if buf == nil {
-		buf = make([]byte, size)
+	if mem == nil {
+		mem = newCacheBuf(max(size, chunk), true)
+		if mem.unmap == nil {
+			// On the heap, a short last chunk gets no more.
+			mem.b = mem.b[:size]
+		}
 	}
-	e = &cachedChunk{key: key, buf: buf[:size], ready: make(chan struct{})}
+	e = &cachedChunk{key: key, buf: mem.b[:size], mem: mem, ready: make(chan struct{})}
 	cc.ents = append(cc.ents, e)
 	return e, true
 }
@@ -834,7 +919,33 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 		cc.dec = nil
 	}
 	cc.decCodec, cc.decChunk = r.codec, r.chunk
-	err := Guard(func() error { return r.decode(c, e.buf, &cc.dec, &cc.cbuf) })
+	if cc.cbuf == nil || cap(cc.cbuf.b) < c.csize {
+		// One buffer for the largest chunk's compressed bytes, in
+		// small pages: only the pages a chunk's bytes reach count.
+		cc.cbuf.free()
+		cc.cbuf = newCacheBuf(max(c.csize, int(r.chunk)), false)
+	}
+	cbuf := cc.cbuf.b[:0]
+	var release func(front, back int)
+	if e.mem.unmap != nil {
+		// What the buffer held (an evicted chunk) is not needed: its
+		// pages go back now and come again as the chunk is written, so
+		// that the chunk and its compressed bytes are not all held at
+		// once (see below).
+		dropPages(e.mem.b)
+	}
+	if cc.cbuf.unmap != nil {
+		// The compressed bytes' pages go back as the decompressor reads
+		// them for good (LZMS's), and the rest once it is done, rather
+		// than add to what the process holds: at the end of a chunk,
+		// the whole chunk and its compressed bytes (an ESD's chunk of
+		// tree A: 64 MiB and 38 MB) made the export's peak.
+		release = pageReleaser(cc.cbuf.b, c.csize)
+	}
+	err := Guard(func() error { return r.decode(c, e.buf, &cc.dec, &cbuf, release) })
+	if cc.cbuf.unmap != nil && c.csize < c.usize {
+		dropPages(cc.cbuf.b[:c.csize])
+	}
 	cc.decMu.Unlock()
 	cc.mu.Lock()
 	if err != nil {
@@ -842,8 +953,14 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 		if i := slices.Index(cc.ents, e); i >= 0 {
 			cc.ents = slices.Delete(cc.ents, i, i+1)
 		}
+		e.orphan = true
 	}
 	e.done = true
+	if e.orphan && e.refs == 0 {
+		// Decompressed ahead, and out of the cache already: no reader
+		// will release it.
+		cc.dispose(e)
+	}
 	cc.mu.Unlock()
 	close(e.ready)
 }
@@ -852,20 +969,43 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 func (cc *chunkCache) release(e *cachedChunk) {
 	cc.mu.Lock()
 	e.refs--
-	if e.refs == 0 && e.orphan && e.done && e.err == nil && cap(e.buf) > cap(cc.spare) && !cc.closed {
-		cc.spare = e.buf
+	if e.refs == 0 && e.orphan && e.done {
+		cc.dispose(e)
 	}
 	cc.mu.Unlock()
 }
 
+// dispose takes the buffer of e, out of the cache and held by no reader:
+// the larger one waits in spare for the next chunk, the other is freed.
+// Called with the lock held.
+func (cc *chunkCache) dispose(e *cachedChunk) {
+	m := e.mem
+	e.mem, e.buf = nil, nil
+	if m == nil {
+		return
+	}
+	if !cc.closed && (cc.spare == nil || cap(m.b) > cap(cc.spare.b)) {
+		m, cc.spare = cc.spare, m
+	}
+	m.free()
+}
+
 // reset empties the cache, once any chunk being decompressed ahead is done;
-// none is decompressed ahead after it.
+// none is decompressed ahead after it. The buffers of chunks readers still
+// hold are freed as they release them.
 func (cc *chunkCache) reset() {
 	cc.mu.Lock()
 	cc.closed = true
 	cc.mu.Unlock()
 	cc.prefetch.Wait()
 	cc.mu.Lock()
+	for _, e := range cc.ents {
+		e.orphan = true
+		if e.refs == 0 && e.done {
+			cc.dispose(e)
+		}
+	}
+	cc.spare.free()
 	cc.ents, cc.spare = nil, nil
 	cc.mu.Unlock()
 	cc.decMu.Lock()
@@ -873,7 +1013,7 @@ func (cc *chunkCache) reset() {
 		putDecompressor(cc.decCodec, int(cc.decChunk), cc.dec)
 		cc.dec = nil
 	}
-	putBuffer(cc.cbuf)
+	cc.cbuf.free()
 	cc.cbuf = nil
 	cc.decMu.Unlock()
 }

@@ -141,160 +141,23 @@ func (d *Decompressor) decode(out, src []byte) error {
 	bpos := len(src)
 	mainState := uint32(0)
 
-	for pos := 0; pos < len(out); {
-		if rng <= 0xFFFF {
-			rng, code, rpos = rcNormalize(rng, code, src, rpos)
+	// The output is decoded in stages of d.step bytes when d.release is
+	// set, to tell it between stages how far the input has been read:
+	// the inner loop's bound is the stage's end, where it would be the
+	// chunk's, so that the hot loop does no more work for it.
+	pos := 0
+	for {
+		stop := len(out)
+		if d.release != nil {
+			stop = min(stop, pos+d.step)
 		}
-		var bit uint32
-		bit, rng, code = rcBit(rng, code, &d.main[mainState&(numMainProbs-1)])
-		mainState = mainState<<1 | bit
-		if nb < 32 {
-			if bpos >= 4 {
-				buf, nb, bpos = refill(buf, nb, src, bpos)
-			} else {
-				buf, nb, bpos = d.refillEnd(buf, nb, src, bpos)
+		for pos < stop {
+			if rng <= 0xFFFF {
+				rng, code, rpos = rcNormalize(rng, code, src, rpos)
 			}
-		}
-
-		if bit == 0 {
-			// Literal.
-			var sym uint32
-			if e := lit.table[buf>>(64-literalTableBits)]; e != 0 {
-				sym, buf, nb = uint32(e>>4), buf<<(e&15), nb-uint(e&15)
-			} else {
-				sym, buf, nb = lit.decodeLong(buf, nb)
-			}
-			lit.counted(sym, s)
-			out[pos] = byte(sym)
-			pos++
-			m.prev = itemLiteral
-			continue
-		}
-
-		if rng <= 0xFFFF {
-			rng, code, rpos = rcNormalize(rng, code, src, rpos)
-		}
-		bit, rng, code = rcBit(rng, code, &d.match[m.match&(numMatchProbs-1)])
-		m.match = m.match<<1 | bit
-		isDelta := bit != 0
-		if rng <= 0xFFFF {
-			rng, code, rpos = rcNormalize(rng, code, src, rpos)
-		}
-		if !isDelta {
-			bit, rng, code = rcBit(rng, code, &d.lz[m.lz&(numOtherProbs-1)])
-			m.lz = m.lz<<1 | bit
-		} else {
-			bit, rng, code = rcBit(rng, code, &d.delta[m.delta&(numOtherProbs-1)])
-			m.delta = m.delta<<1 | bit
-		}
-
-		// The source: an explicit offset (LZ) or power and raw offset
-		// (delta), or one of the three recent ones.
-		var off uint32   // LZ offset or delta raw offset
-		var power uint32 // delta power
-		if bit == 0 {
-			if len(out) < 3 { // numOffsetSlots(len(out)) < 2
-				return errNoOffsetCode
-			}
-			c := &d.lzOffset
-			if isDelta {
-				pc := &d.deltaPower
-				if e := pc.table[buf>>(64-pc.tableBits)&(1<<maxTableBits-1)]; e != 0 {
-					power, buf, nb = uint32(e>>4), buf<<(e&15), nb-uint(e&15)
-				} else {
-					power, buf, nb = pc.decodeLong(buf, nb)
-				}
-				pc.counted(power, s)
-				if nb < 32 {
-					if bpos >= 4 {
-						buf, nb, bpos = refill(buf, nb, src, bpos)
-					} else {
-						buf, nb, bpos = d.refillEnd(buf, nb, src, bpos)
-					}
-				}
-				c = &d.deltaOffset
-			}
-			var slot uint32
-			if e := c.table[buf>>(64-c.tableBits)&(1<<maxTableBits-1)]; e != 0 {
-				slot, buf, nb = uint32(e>>4), buf<<(e&15), nb-uint(e&15)
-			} else {
-				slot, buf, nb = c.decodeLong(buf, nb)
-			}
-			c.counted(slot, s)
-			off = offsetBase[slot]
-			if x := uint(offsetExtra[slot]); x != 0 {
-				if nb < 32 {
-					if bpos >= 4 {
-						buf, nb, bpos = refill(buf, nb, src, bpos)
-					} else {
-						buf, nb, bpos = d.refillEnd(buf, nb, src, bpos)
-					}
-				}
-				off += uint32(buf >> (64 - x))
-				buf, nb = buf<<x, nb-x
-			}
-			if isDelta {
-				q := &m.recentDelta
-				q[3], q[2], q[1] = q[2], q[1], q[0]
-			} else {
-				q := &m.recentLZ
-				q[3], q[2], q[1] = q[2], q[1], q[0]
-			}
-		} else {
-			states, probs := &m.lzRep, &d.lzRep
-			if isDelta {
-				states, probs = &m.deltaRep, &d.deltaRep
-			}
-			rep := 0
-			for ; rep < numLZReps-1; rep++ {
-				if rng <= 0xFFFF {
-					rng, code, rpos = rcNormalize(rng, code, src, rpos)
-				}
-				bit, rng, code = rcBit(rng, code, &probs[rep][states[rep]&(numOtherProbs-1)])
-				states[rep] = states[rep]<<1 | bit
-				if bit == 0 {
-					break
-				}
-			}
-			if isDelta {
-				if m.prev == itemDelta {
-					rep++
-				}
-				q := &m.recentDelta
-				power, off = q[rep].power, q[rep].raw
-				for ; rep > 0; rep-- {
-					q[rep] = q[rep-1]
-				}
-			} else {
-				if m.prev == itemLZ {
-					rep++
-				}
-				q := &m.recentLZ
-				off = q[rep]
-				for ; rep > 0; rep-- {
-					q[rep] = q[rep-1]
-				}
-			}
-		}
-
-		// The length: slot and extra bits.
-		if nb < 32 {
-			if bpos >= 4 {
-				buf, nb, bpos = refill(buf, nb, src, bpos)
-			} else {
-				buf, nb, bpos = d.refillEnd(buf, nb, src, bpos)
-			}
-		}
-		lc := &d.length
-		var slot uint32
-		if e := lc.table[buf>>(64-lengthTableBits)]; e != 0 {
-			slot, buf, nb = uint32(e>>4), buf<<(e&15), nb-uint(e&15)
-		} else {
-			slot, buf, nb = lc.decodeLong(buf, nb)
-		}
-		lc.counted(slot, s)
-		length := lengthBase[slot]
-		if x := uint(lengthExtra[slot]); x != 0 {
+			var bit uint32
+			bit, rng, code = rcBit(rng, code, &d.main[mainState&(numMainProbs-1)])
+			mainState = mainState<<1 | bit
 			if nb < 32 {
 				if bpos >= 4 {
 					buf, nb, bpos = refill(buf, nb, src, bpos)
@@ -302,28 +165,182 @@ func (d *Decompressor) decode(out, src []byte) error {
 					buf, nb, bpos = d.refillEnd(buf, nb, src, bpos)
 				}
 			}
-			length += uint32(buf >> (64 - x))
-			buf, nb = buf<<x, nb-x
-		}
 
-		if !isDelta {
-			m.recentLZ[0] = off
-			m.prev = itemLZ
-			if off > uint32(pos) || length > uint32(len(out)-pos) {
-				return matchError("match", uint64(off), 0, length, pos, len(out))
+			if bit == 0 {
+				// Literal.
+				var sym uint32
+				if e := lit.table[buf>>(64-literalTableBits)]; e != 0 {
+					sym, buf, nb = uint32(e>>4), buf<<(e&15), nb-uint(e&15)
+				} else {
+					sym, buf, nb = lit.decodeLong(buf, nb)
+				}
+				lit.counted(sym, s)
+				out[pos] = byte(sym)
+				pos++
+				m.prev = itemLiteral
+				continue
 			}
-			copyMatch(out, pos, int(off), int(length))
-		} else {
-			m.recentDelta[0] = deltaPair{power, off}
-			m.prev = itemDelta
-			span := uint64(1) << (power & 7)
-			doff := uint64(off) << (power & 7)
-			if doff+span > uint64(pos) || length > uint32(len(out)-pos) {
-				return matchError("delta match", doff, span, length, pos, len(out))
+
+			if rng <= 0xFFFF {
+				rng, code, rpos = rcNormalize(rng, code, src, rpos)
 			}
-			deltaMatch(out, pos, int(doff), int(span), int(length))
+			bit, rng, code = rcBit(rng, code, &d.match[m.match&(numMatchProbs-1)])
+			m.match = m.match<<1 | bit
+			isDelta := bit != 0
+			if rng <= 0xFFFF {
+				rng, code, rpos = rcNormalize(rng, code, src, rpos)
+			}
+			if !isDelta {
+				bit, rng, code = rcBit(rng, code, &d.lz[m.lz&(numOtherProbs-1)])
+				m.lz = m.lz<<1 | bit
+			} else {
+				bit, rng, code = rcBit(rng, code, &d.delta[m.delta&(numOtherProbs-1)])
+				m.delta = m.delta<<1 | bit
+			}
+
+			// The source: an explicit offset (LZ) or power and raw offset
+			// (delta), or one of the three recent ones.
+			var off uint32   // LZ offset or delta raw offset
+			var power uint32 // delta power
+			if bit == 0 {
+				if len(out) < 3 { // numOffsetSlots(len(out)) < 2
+					return errNoOffsetCode
+				}
+				c := &d.lzOffset
+				if isDelta {
+					pc := &d.deltaPower
+					if e := pc.table[buf>>(64-pc.tableBits)&(1<<maxTableBits-1)]; e != 0 {
+						power, buf, nb = uint32(e>>4), buf<<(e&15), nb-uint(e&15)
+					} else {
+						power, buf, nb = pc.decodeLong(buf, nb)
+					}
+					pc.counted(power, s)
+					if nb < 32 {
+						if bpos >= 4 {
+							buf, nb, bpos = refill(buf, nb, src, bpos)
+						} else {
+							buf, nb, bpos = d.refillEnd(buf, nb, src, bpos)
+						}
+					}
+					c = &d.deltaOffset
+				}
+				var slot uint32
+				if e := c.table[buf>>(64-c.tableBits)&(1<<maxTableBits-1)]; e != 0 {
+					slot, buf, nb = uint32(e>>4), buf<<(e&15), nb-uint(e&15)
+				} else {
+					slot, buf, nb = c.decodeLong(buf, nb)
+				}
+				c.counted(slot, s)
+				off = offsetBase[slot]
+				if x := uint(offsetExtra[slot]); x != 0 {
+					if nb < 32 {
+						if bpos >= 4 {
+							buf, nb, bpos = refill(buf, nb, src, bpos)
+						} else {
+							buf, nb, bpos = d.refillEnd(buf, nb, src, bpos)
+						}
+					}
+					off += uint32(buf >> (64 - x))
+					buf, nb = buf<<x, nb-x
+				}
+				if isDelta {
+					q := &m.recentDelta
+					q[3], q[2], q[1] = q[2], q[1], q[0]
+				} else {
+					q := &m.recentLZ
+					q[3], q[2], q[1] = q[2], q[1], q[0]
+				}
+			} else {
+				states, probs := &m.lzRep, &d.lzRep
+				if isDelta {
+					states, probs = &m.deltaRep, &d.deltaRep
+				}
+				rep := 0
+				for ; rep < numLZReps-1; rep++ {
+					if rng <= 0xFFFF {
+						rng, code, rpos = rcNormalize(rng, code, src, rpos)
+					}
+					bit, rng, code = rcBit(rng, code, &probs[rep][states[rep]&(numOtherProbs-1)])
+					states[rep] = states[rep]<<1 | bit
+					if bit == 0 {
+						break
+					}
+				}
+				if isDelta {
+					if m.prev == itemDelta {
+						rep++
+					}
+					q := &m.recentDelta
+					power, off = q[rep].power, q[rep].raw
+					for ; rep > 0; rep-- {
+						q[rep] = q[rep-1]
+					}
+				} else {
+					if m.prev == itemLZ {
+						rep++
+					}
+					q := &m.recentLZ
+					off = q[rep]
+					for ; rep > 0; rep-- {
+						q[rep] = q[rep-1]
+					}
+				}
+			}
+
+			// The length: slot and extra bits.
+			if nb < 32 {
+				if bpos >= 4 {
+					buf, nb, bpos = refill(buf, nb, src, bpos)
+				} else {
+					buf, nb, bpos = d.refillEnd(buf, nb, src, bpos)
+				}
+			}
+			lc := &d.length
+			var slot uint32
+			if e := lc.table[buf>>(64-lengthTableBits)]; e != 0 {
+				slot, buf, nb = uint32(e>>4), buf<<(e&15), nb-uint(e&15)
+			} else {
+				slot, buf, nb = lc.decodeLong(buf, nb)
+			}
+			lc.counted(slot, s)
+			length := lengthBase[slot]
+			if x := uint(lengthExtra[slot]); x != 0 {
+				if nb < 32 {
+					if bpos >= 4 {
+						buf, nb, bpos = refill(buf, nb, src, bpos)
+					} else {
+						buf, nb, bpos = d.refillEnd(buf, nb, src, bpos)
+					}
+				}
+				length += uint32(buf >> (64 - x))
+				buf, nb = buf<<x, nb-x
+			}
+
+			if !isDelta {
+				m.recentLZ[0] = off
+				m.prev = itemLZ
+				if off > uint32(pos) || length > uint32(len(out)-pos) {
+					return matchError("match", uint64(off), 0, length, pos, len(out))
+				}
+				copyMatch(out, pos, int(off), int(length))
+			} else {
+				m.recentDelta[0] = deltaPair{power, off}
+				m.prev = itemDelta
+				span := uint64(1) << (power & 7)
+				doff := uint64(off) << (power & 7)
+				if doff+span > uint64(pos) || length > uint32(len(out)-pos) {
+					return matchError("delta match", doff, span, length, pos, len(out))
+				}
+				deltaMatch(out, pos, int(doff), int(span), int(length))
+			}
+			pos += int(length)
 		}
-		pos += int(length)
+		if pos >= len(out) {
+			break
+		}
+		// Bytes before rpos went to the range decoder, bytes from bpos
+		// on to the bitstream's buffer: neither is read again.
+		d.release(rpos, bpos)
 	}
 	if d.overrun || d.pad > nb {
 		return errInputExhausted

@@ -169,6 +169,10 @@ type Decompressor struct {
 	// any were consumed (see refillEnd).
 	pad     uint
 	overrun bool
+
+	// release and step: see DecompressReleasing.
+	release func(front, back int)
+	step    int
 }
 
 // NewDecompressor returns a decompressor for chunks of at most maxChunk bytes;
@@ -206,6 +210,22 @@ func (d *Decompressor) Decompress(dst, src []byte) error {
 	}
 	d.x86.undo(dst)
 	return nil
+}
+
+// DecompressReleasing is Decompress, calling release after every step
+// bytes of output or so (step > 0) with how far src has been read: the
+// decoder reads src[:front] no more (the range coder's units, read from
+// the front) nor src[back:] (the bitstream's, read from the back). A
+// caller holding a large chunk's compressed bytes can give their pages
+// back as the output's pages fill, rather than hold both whole at the
+// end. Release must not change src.
+func (d *Decompressor) DecompressReleasing(dst, src []byte, step int, release func(front, back int)) error {
+	if step <= 0 || release == nil {
+		return d.Decompress(dst, src)
+	}
+	d.release, d.step = release, step
+	defer func() { d.release = nil }()
+	return d.Decompress(dst, src)
 }
 
 // reset puts the model in its initial state for a chunk of outSize bytes.
