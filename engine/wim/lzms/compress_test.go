@@ -752,7 +752,11 @@ func TestCompressPinned(t *testing.T) {
 		t.Fatal("did not compress")
 	}
 	sum := sha256.Sum256(dst[:n])
-	const want = "081e74381d2c826345229f841cc245fd83886a3b6675025a6056d892f1d8685f" // 129,538 bytes
+	// 132,040 bytes (129,538 before windows ended where every path meets:
+	// the delta gate's periods then end elsewhere, and its probe misses
+	// more of the delta data after the random part; with the gate off the
+	// output is 128,880 bytes, 128,932 before; libwim's 128,870).
+	const want = "ba0b4d9f264423e4fdce8d53c540f554cd2a24e92972aca596c16cdd45720573"
 	if got := hex.EncodeToString(sum[:]); got != want {
 		t.Errorf("%d bytes in, %d out, sha256 %s; pinned: %s", len(src), n, got, want)
 	}
