@@ -87,7 +87,7 @@ type Compressor struct {
 	rc  rangeEncoder
 	bw  bitWriter
 
-	sink uint32 // keeps the parse's early table reads (touch) from being dropped
+	sink uint32 // keeps the parse's early table loads (mf.ahead, where not prefetches) from being dropped
 }
 
 // NewCompressor returns a compressor for chunks of at most maxChunk bytes;

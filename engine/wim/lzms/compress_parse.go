@@ -437,13 +437,16 @@ func (c *Compressor) parseWindow(data []byte, pos int) int {
 			prefetchTails(&data[p], ms)
 		} else {
 			if p+1 < n {
-				// Start the next position's root table reads
-				// now: their cache misses then overlap this
-				// position's work. (Touching the delta finder's
-				// table too, as the interval tree's path does,
-				// cost 12 % more CPU on 128 KiB chunks of a
-				// Windows tree than it saved.)
-				c.sink += c.mf.touch(c.buf, p+1)
+				// Start the next position's root table misses
+				// now, and the delta finder's deltaAhead
+				// positions on: they then overlap this
+				// position's work.
+				var df *deltaFinder
+				if p+deltaAhead < n && c.deltaOn {
+					c.df.keysAt(c.buf, p+deltaAhead)
+					df = &c.df
+				}
+				c.sink += c.mf.ahead(c.buf, p+1, df, p+deltaAhead)
 			}
 			ms = c.mf.find(c.buf, p, maxLen, min(encNiceLen, maxLen), encSearchDepth, c.matches[:0])
 		}
