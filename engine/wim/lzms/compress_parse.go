@@ -526,7 +526,8 @@ func resetNodes(nodes []optNode) {
 // lengths found (repLen, dRepLen), the explicit LZ matches ms, each also
 // followed by a literal and a repeat of its offset where the data goes on
 // matching after one byte (itemLZLitRep), and the explicit delta matches
-// of c.dfound (the powers of dmask). It is a function of its own,
+// of c.dfound (the powers of dmask), and returns how far past i the
+// farthest item offered reaches. It is a function of its own,
 // not part of parseWindow's loop: there the loop's state (the finders'
 // and the window's) took the registers, and the relax loops kept their
 // counters and bounds on the stack.
