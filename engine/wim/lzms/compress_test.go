@@ -554,10 +554,10 @@ func TestGateDelta(t *testing.T) {
 		want  string // on (1) or off (0) after each window
 	}{
 		{"always pays", []int{pays, n, pays, pays}, "1111"},
-		{"one short", []int{pays - 1, pays - 1, pays - 1}, "100"},
-		{"never pays", make([]int, 34), "1" + strings.Repeat("0", 14) + "11" + strings.Repeat("0", 14) + "110"},
-		{"a probe pays", append(make([]int, 16), pays, 0, 0), "1" + strings.Repeat("0", 14) + "1110"},
-		{"pays again while kept", []int{0, pays, 0, 0}, "1110"},
+		{"one short", []int{pays - 1, pays - 1, pays - 1}, "110"},
+		{"never pays", make([]int, 34), "11" + strings.Repeat("0", 13) + "111" + strings.Repeat("0", 13) + "111"},
+		{"a probe pays", append(make([]int, 16), pays, 0, 0), "11" + strings.Repeat("0", 13) + "1111"},
+		{"pays again while kept", []int{0, pays, 0, 0, 0}, "11110"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
