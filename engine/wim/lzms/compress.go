@@ -87,7 +87,7 @@ type Compressor struct {
 	rc  rangeEncoder
 	bw  bitWriter
 
-	sink uint32 // keeps the parse's early table reads (touch) from being dropped
+	sink uint32 // keeps the parse's early table loads (mf.ahead, where not prefetches) from being dropped
 }
 
 // NewCompressor returns a compressor for chunks of at most maxChunk bytes;
@@ -97,6 +97,7 @@ func NewCompressor(maxChunk int) (*Compressor, error) {
 		return nil, fmt.Errorf("lzms: chunk size %d out of range 1..%d", maxChunk, MaxChunkSize)
 	}
 	c := &Compressor{maxChunk: maxChunk, nodes: make([]optNode, encWindow+1), states: make([]parseState, encWindow+1)}
+	resetNodes(c.nodes) // and so each window leaves them (parseWindow)
 	c.offSlots, c.lenSlots = slotTables()
 	c.x86.init()
 	return c, nil
@@ -241,7 +242,12 @@ func (c *Compressor) reset(data []byte) {
 // every period of a chunk until deltaKeep periods in a row have not paid,
 // then in probes of deltaKeep periods every deltaProbe periods, which turn
 // it back on where it pays again: one period is not enough, as the
-// finder's table starts out empty or stale. (Probes every 8 windows cost
+// finder's table starts out empty or stale. Two periods in a row that
+// did not pay turned it off for most of a chunk of delta-like data whose
+// first periods after the first one happen to pay little (the second
+// chunk of TestCompressDeltaGateShortWindows: 62 % of its input instead of
+// 26 %) once windows ended where every path meets, which moved the
+// periods' ends: deltaKeep is 3. (Probes every 8 windows cost
 // 7 % more CPU on tree A's 128 KiB chunks than every 16, for no smaller
 // output there or on the test inputs.) Repeat delta matches are always
 // looked for. Chunks that use the interval tree (solid ones) keep it on:
@@ -253,7 +259,7 @@ const (
 	deltaPeriod  = 4096
 	deltaGainMin = 4
 	deltaPaysDiv = 64
-	deltaKeep    = 2
+	deltaKeep    = 3
 	deltaProbe   = 16
 )
 

@@ -186,6 +186,7 @@ type encCode struct {
 	// the code so that pricing a match's offset or length takes one load.
 	extra []uint8
 	cost  [maxOffsetSyms]uint32
+	gen   uint32 // counts the builds, for tables derived from cost
 }
 
 // reset starts the code over for numSyms symbols, rebuilt every
@@ -213,6 +214,7 @@ func (c *encCode) build(s *buildScratch) {
 		code = (code + lenCount[l]) << 1
 	}
 	copy(c.lens[:], lens)
+	c.gen++
 	for sym, l := range lens {
 		x := uint32(0)
 		if c.extra != nil {

@@ -57,14 +57,19 @@ func (mf *matchFinder) reset(n int) {
 	mf.child = mf.child[:2*n] // every entry is written before it is read
 }
 
-// touch reads the root table entries that find will read at pos (pos+4 <=
-// len of the padded buffer) and returns them summed: a caller that keeps
-// the sum makes the loads real, so that they start the cache misses a
-// position early, the way wimlib prefetches.
-func (mf *matchFinder) touch(data []byte, pos int) uint32 {
+// ahead starts, with prefetches that retire at once (see prefetch3), the
+// cache misses of the root table entries that find will read at pos
+// (pos+4 <= len of the padded buffer) and, with df non-nil, of the delta
+// finder's table entries for the keys keysAt computed at dpos. It returns
+// 0 (amd64) or a sum of the loads to keep.
+func (mf *matchFinder) ahead(data []byte, pos int, df *deltaFinder, dpos int) uint32 {
 	seq := binary.LittleEndian.Uint32(data[pos:])
-	h3 := hash3(seq) * 2
-	return mf.hash3[h3] + mf.hash4[seq*0x9E3779B1>>(32-mf.hash4Bits)]
+	h3 := &mf.hash3[hash3(seq)*2]
+	h4 := &mf.hash4[seq*0x9E3779B1>>(32-mf.hash4Bits)]
+	if df != nil {
+		return prefetch3d(h3, h4, h4, df.table, &df.slots[dpos&(deltaRing-1)])
+	}
+	return prefetch3(h3, h4, h4)
 }
 
 func hash3(v uint32) uint32 { return (v & 0xFFFFFF) * 0x9E3779B1 >> (32 - mfHash3Bits) }
