@@ -64,7 +64,7 @@ config folder. The bucket need not exist yet: the first publish creates it.
 	list := &cobra.Command{
 		Use:   "list [NAME]",
 		Short: "List the libraries, or a library's groups with their size and what this store lacks",
-		Args: rangeArgs(0, 1, "at most a library name"),
+		Args:  rangeArgs(0, 1, "at most a library name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return listLibraries(env, asJSON)
@@ -91,7 +91,7 @@ config folder. The bucket need not exist yet: the first publish creates it.
 	verify := &cobra.Command{
 		Use:   "verify NAME [GROUP]",
 		Short: "Read back every object the library's groups use and check its SHA-1",
-		Args: rangeArgs(1, 2, "a library name and optionally a group"),
+		Args:  rangeArgs(1, 2, "a library name and optionally a group"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g := ""
 			if len(args) == 2 {

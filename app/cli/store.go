@@ -559,7 +559,7 @@ func newSpaceCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "space [GROUP] [--json]",
 		Short: "Show how the space of image groups is used",
-		Args: rangeArgs(0, 1, "at most one group"),
+		Args:  rangeArgs(0, 1, "at most one group"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
 				groups := args
@@ -592,7 +592,7 @@ func newVerifyStoreCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify-store [GROUP]",
 		Short: "Check every image's data and the catalog against the files",
-		Args: rangeArgs(0, 1, "at most one group"),
+		Args:  rangeArgs(0, 1, "at most one group"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return onService(env, cmd, func(ctx context.Context, svc app.Service) error {
 				g := ""
