@@ -136,6 +136,23 @@ func Open(cfg Config) (*Library, error) {
 // Config returns the library's configuration.
 func (l *Library) Config() Config { return l.cfg }
 
+// feed returns an errgroup task that hands hashes to the workers on work,
+// one at a time, until ctx ends (another task failed, or the caller
+// cancelled), then closes work.
+func feed(ctx context.Context, work chan<- wim.Hash, hashes []wim.Hash) func() error {
+	return func() error {
+		defer close(work)
+		for _, h := range hashes {
+			select {
+			case work <- h:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		return nil
+	}
+}
+
 func (l *Library) workers() int {
 	if l.Workers > 0 {
 		return l.Workers

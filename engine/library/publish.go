@@ -438,17 +438,7 @@ func (l *Library) uploadBlobs(ctx context.Context, resPath string, hashes []wim.
 	// The first error cancels the others (errgroup).
 	g, gctx := errgroup.WithContext(ctx)
 	o.Progress.Send(progress.Report{Phase: PhaseUpload, Done: 0, Total: total})
-	g.Go(func() error {
-		defer close(work)
-		for _, h := range hashes {
-			select {
-			case work <- h:
-			case <-gctx.Done():
-				return nil
-			}
-		}
-		return nil
-	})
+	g.Go(feed(gctx, work, hashes))
 	for range min(l.workers(), len(hashes)) {
 		g.Go(func() error {
 			// Each worker reads Res.rwm through its own handle.

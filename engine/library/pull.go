@@ -360,17 +360,7 @@ func (l *Library) downloadBlobs(ctx context.Context, stage string, next int, has
 	checked := make(chan checkedBlob, 2*l.workers())
 	var got, gotN atomic.Int64
 	o.Progress.Send(progress.Report{Phase: PhaseDownload, Done: 0, Total: total})
-	g.Go(func() error {
-		defer close(work)
-		for _, h := range hashes {
-			select {
-			case work <- h:
-			case <-gctx.Done():
-				return nil
-			}
-		}
-		return nil
-	})
+	g.Go(feed(gctx, work, hashes))
 	for range min(l.workers(), len(hashes)) {
 		g.Go(func() error {
 			for h := range work {
