@@ -2,7 +2,6 @@ package wim
 
 import (
 	"context"
-	"crypto/sha1"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -191,7 +190,7 @@ func (w *Writer) writeSolid(ctx context.Context, r io.Reader, size int64, want *
 			res.size = start
 		}
 	}
-	sha := sha1.New()
+	sha := newBlobHasher(want, hashed)
 	for left := size; left > 0; {
 		if err := ctx.Err(); err != nil {
 			takeBack()
@@ -221,19 +220,12 @@ func (w *Writer) writeSolid(ctx context.Context, r io.Reader, size int64, want *
 			return Hash{}, err
 		}
 		s.buf = s.buf[:k+n]
-		if !hashed {
-			sha.Write(p)
-		}
+		sha.add(p)
 		left -= int64(n)
 		res.size += int64(n)
 		s.queued += int64(n)
 	}
-	var h Hash
-	if hashed {
-		h = *want
-	} else {
-		sha.Sum(h[:0])
-	}
+	h := sha.sum()
 	if want != nil && h != *want {
 		takeBack()
 		return Hash{}, fmt.Errorf("data hashes to %s, not %s (did the file change?)", h, *want)

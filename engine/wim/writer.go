@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"io"
 	"math"
 	"os"
@@ -534,6 +535,37 @@ func (w *Writer) writeHashed(ctx context.Context, data []byte, h Hash) error {
 	return err
 }
 
+// blobHasher hashes a blob's bytes as they are fed to the writer, unless
+// their digest is known already (computed by the caller from these very
+// bytes, in memory).
+type blobHasher struct {
+	sha   hash.Hash // nil when known
+	known *Hash
+}
+
+// newBlobHasher returns a hasher that computes the digest, or, with
+// hashed, one that returns *want as it.
+func newBlobHasher(want *Hash, hashed bool) blobHasher {
+	if hashed {
+		return blobHasher{known: want}
+	}
+	return blobHasher{sha: sha1.New()}
+}
+
+func (b blobHasher) add(p []byte) {
+	if b.sha != nil {
+		b.sha.Write(p)
+	}
+}
+
+func (b blobHasher) sum() (h Hash) {
+	if b.known != nil {
+		return *b.known
+	}
+	b.sha.Sum(h[:0])
+	return h
+}
+
 // writeStream feeds a blob to the pipeline chunk by chunk, hashing it and,
 // when want is set, checking it against *want: data read again from a file
 // may have changed since the caller hashed it. With hashed, *want is the
@@ -560,7 +592,7 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 	}
 	piece := int64(w.piece)
 	b := &wblob{size: size, nchunks: max(1, (size+piece-1)/piece), meta: meta}
-	sha := sha1.New()
+	sha := newBlobHasher(want, hashed)
 	queued := false
 	abort := func(err error) (Hash, error) {
 		if queued {
@@ -584,16 +616,10 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 			}
 			return abort(err)
 		}
-		if !hashed {
-			sha.Write(buf)
-		}
+		sha.add(buf)
 		t := &wtask{kind: taskChunk, b: b, idx: i, data: buf, last: i == b.nchunks-1, ctx: ctx}
 		if t.last {
-			if hashed {
-				b.hash = *want
-			} else {
-				sha.Sum(b.hash[:0])
-			}
+			b.hash = sha.sum()
 			if want != nil && b.hash != *want {
 				putBuffer(buf)
 				return abort(fmt.Errorf("data hashes to %s, not %s (did the file change?)", b.hash, *want))
