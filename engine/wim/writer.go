@@ -608,7 +608,7 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 			return abort(err)
 		}
 		n := min(piece, size-i*piece)
-		buf := getBuffer(w.piece, int(n))
+		buf := w.pieceBuf(int(n))
 		if _, err := io.ReadFull(r, buf); err != nil {
 			putBuffer(buf)
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -640,6 +640,22 @@ func (w *Writer) writeStream(ctx context.Context, r io.Reader, size int64, want 
 		queued = true
 	}
 	return b.hash, nil
+}
+
+// pieceBuf returns a buffer for n <= w.piece bytes of a blob (see chunkOut).
+func (w *Writer) pieceBuf(n int) []byte { return chunkOut(w.piece, n) }
+
+// chunkOut returns a buffer of n <= size bytes of a chunk of size bytes, to
+// give back with putBuffer. Chunks up to poolChunkMax come whole from the
+// pool even when n is short: most files are smaller than a chunk, and an
+// exact-size buffer for each (and for each compressed chunk, one byte
+// shorter than its input) was garbage the collector had to chase, about
+// as many bytes as the capture wrote.
+func chunkOut(size, n int) []byte {
+	if size <= poolChunkMax {
+		return getBuffer(size, size)[:n]
+	}
+	return getBuffer(size, n)
 }
 
 // submit queues t in file order and hands it to a compression worker.
@@ -794,7 +810,7 @@ func (w *Writer) compressLoop() {
 			cc = mc
 		}
 		if err == nil && len(t.data) > 1 && !w.dropping(t) {
-			dst := getBuffer(w.chunk, len(t.data)-1)
+			dst := chunkOut(w.chunk, len(t.data)-1)
 			if n := compressChunk(cc, dst, t.data); n > 0 && n < len(t.data) {
 				t.comp = dst[:n]
 			} else {
