@@ -147,3 +147,22 @@ func BenchmarkOpenBlobTable(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkImageRefs is (*WIM).ImageRefs(1), what add-image reads of a
+// source image whose metadata resource it copies as stored: the resource
+// read, decompressed and checked against its digest, then scanned for the
+// streams and hard links (no tree built).
+func BenchmarkImageRefs(b *testing.B) {
+	w, err := Open(metaBenchWIM(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := w.ImageRefs(1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

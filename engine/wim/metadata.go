@@ -118,7 +118,8 @@ type metaKid struct {
 	subdir uint64 // its child list, or 0
 	// The long name as stored (UTF-16LE) is data[nameOff:nameOff+nameLen]:
 	// the sort key. Decoded, it is metaParser.names[nameAt:shortAt], the
-	// short name names[shortAt:shortEnd].
+	// short name names[shortAt:shortEnd] (unset in a light scan for a name
+	// plainNameUTF16 passes).
 	nameOff                   uint32
 	nameLen                   uint16
 	nameAt, shortAt, shortEnd uint32
@@ -213,6 +214,13 @@ func (p *metaParser) readChildren(dir *File, list, entry uint64, depth int) erro
 		k := metaKid{f: e.f, off: off, subdir: e.subdir, nameOff: uint32(e.nameOff), nameLen: uint16(len(e.name)), nameAt: uint32(len(p.names)), dir: e.f.IsDir()}
 		if p.light != nil {
 			p.light.entry(e.f)
+			if plainNameUTF16(e.name) {
+				// A light scan keeps no names: one that surely passes
+				// CheckName is not decoded (a tenth of the scan).
+				p.kids = append(p.kids, k)
+				off = e.next
+				continue
+			}
 		}
 		p.names = appendWTF8(p.names, e.name)
 		k.shortAt = uint32(len(p.names))
@@ -328,7 +336,8 @@ func (p *metaParser) duplicateBefore(base int, dir *File, err error) error {
 	slices.SortFunc(kids, func(a, b metaKid) int { return cmp.Compare(a.off, b.off) })
 	seen := make(map[string]bool, len(kids))
 	for _, k := range kids {
-		name := string(p.names[k.nameAt:k.shortAt])
+		// Decoded from the data: a light scan keeps no names in p.names.
+		name := string(appendWTF8(nil, p.nameOf(k)))
 		if seen[name] {
 			return p.errf(k.off, "duplicate name %q in %s", name, dir.Path())
 		}
@@ -354,6 +363,28 @@ func plainName(name []byte) bool {
 		}
 	}
 	return bytes.IndexByte(name, '/') < 0 && bytes.IndexByte(name, 0) < 0
+}
+
+// plainNameUTF16 is plainName on a name as stored (UTF-16LE), without
+// decoding it: a byte of its WTF-8 form is '/' or NUL only where a code
+// unit is (the bytes of a longer sequence are all 0x80 or more), and "."
+// and ".." are one and two code units. A name of an odd number of bytes
+// gets false: the caller decodes it and asks plainName.
+func plainNameUTF16(b []byte) bool {
+	switch {
+	case len(b) == 0 || len(b)&1 != 0:
+		return false
+	case len(b) == 2 && b[0] == '.' && b[1] == 0:
+		return false
+	case len(b) == 4 && b[0] == '.' && b[1] == 0 && b[2] == '.' && b[3] == 0:
+		return false
+	}
+	for i := 0; i < len(b); i += 2 {
+		if b[i+1] == 0 && (b[i] == 0 || b[i] == '/') {
+			return false
+		}
+	}
+	return true
 }
 
 // readEntry reads the directory entry at off, with its stream entries. It

@@ -232,3 +232,28 @@ func TestCollationMatchesWimlib(t *testing.T) {
 	}
 	imgCheckDir(t, w, img, nil)
 }
+
+// TestPlainNameUTF16: the check a light scan makes on a name as stored
+// answers as plainName on the name decoded, for every name of up to three
+// code units drawn from those that matter ('.', '/', NUL, a letter, code
+// units whose high or low byte is one of those, surrogates), and refuses
+// names of an odd number of bytes (left to the decoding path).
+func TestPlainNameUTF16(t *testing.T) {
+	units := []uint16{'.', '/', 0, 'a', 0x2E00, 0x2F00, 0x012E, 0x012F, 0x0100, 0xD800, 0xDC00, 0xFF0F}
+	var check func(name []byte, depth int)
+	check = func(name []byte, depth int) {
+		if got, want := plainNameUTF16(name), plainName(appendWTF8(nil, name)); got != want {
+			t.Errorf("name % x: plainNameUTF16 %v, plainName of the decoded name %v", name, got, want)
+		}
+		if odd := append(slices.Clone(name), 'a'); plainNameUTF16(odd) {
+			t.Errorf("name % x of an odd length passes", odd)
+		}
+		if depth == 3 {
+			return
+		}
+		for _, u := range units {
+			check(append(slices.Clone(name), byte(u), byte(u>>8)), depth+1)
+		}
+	}
+	check(nil, 0)
+}
