@@ -54,12 +54,20 @@ func (h *huffBuilder) build(freq []uint32, maxLen int, lens []uint8, codes []uin
 // make_huffman_code sorts the same way; the bound keeps the counting to
 // the symbols used, a few of the hundreds of a small block's alphabet.)
 func (h *huffBuilder) sortKeys(freq []uint32) []uint64 {
-	used := h.used[:0]
-	for s, f := range freq {
-		if f != 0 {
-			used = append(used, uint16(s))
-		}
+	// The used symbols are gathered without a branch (each symbol is
+	// written, and kept by moving on past it only if used): in the
+	// sparse counts of a small block a branch on each was mispredicted
+	// often.
+	if cap(h.used) < len(freq) {
+		h.used = make([]uint16, len(freq))
 	}
+	all := h.used[:len(freq)]
+	k := 0
+	for s, f := range freq {
+		all[k] = uint16(s)
+		k += int((f | -f) >> 31) // 1 if f != 0
+	}
+	used := all[:k]
 	h.used = used
 	nb := min(len(freq), 2*len(used)+2)
 	if cap(h.start) < nb+1 {

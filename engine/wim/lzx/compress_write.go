@@ -265,20 +265,7 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 	delta := c.preDelta[:m]
 	prev = prev[:m]
 	zrun[m], srun[m] = 0, 0
-	run, next := uint16(0), uint8(255) // lengths are at most 16
-	for i := m - 1; i >= 0; i-- {
-		l := lens[i]
-		d := int(prev[i]) - int(l) // -16..16: the delta is d mod 17
-		if d < 0 {
-			d += 17
-		}
-		delta[i] = uint8(d)
-		run++
-		if l != next {
-			run = 1
-		}
-		srun[i], next = run, l
-	}
+	lensDeltas(lens, prev, delta, srun)
 	var cost [numPreSyms]uint32 // the second pass's: the first pretree's lengths
 	var freq [numPreSyms]uint32
 	var preLens [numPreSyms]uint8
@@ -357,6 +344,32 @@ func (c *Compressor) writeLens(lens, prev []uint8) {
 			w.put(preCodes[d], preLens[d])
 		}
 		i += k
+	}
+}
+
+// lensDeltas sets delta[i] to the precode delta symbol of lens[i] from
+// prev[i], and srun[i] to the number of lengths from i on equal to lens[i]
+// (len(srun) > len(lens)). A function of its own: inlined in writeLens,
+// the run and the last length lived on the stack, and every step waited
+// on reloading what the step before had stored there.
+//
+//go:noinline
+func lensDeltas(lens, prev, delta []uint8, srun []uint16) {
+	m := len(lens)
+	prev, delta, srun = prev[:m], delta[:m], srun[:m]
+	run, next := uint16(0), uint8(255) // lengths are at most 16
+	for i := m - 1; i >= 0; i-- {
+		l := lens[i]
+		d := int(prev[i]) - int(l) // -16..16: the delta is d mod 17
+		if d < 0 {
+			d += 17
+		}
+		delta[i] = uint8(d)
+		run++
+		if l != next {
+			run = 1
+		}
+		srun[i], next = run, l
 	}
 }
 
