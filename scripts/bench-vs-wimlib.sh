@@ -4,7 +4,7 @@
 #
 #   scripts/bench-vs-wimlib.sh [ROWS...]
 #
-# ROWS (default: all that the binary supports): apply-lzx apply-xpress verify-lzx info
+# ROWS (default: all that the binary supports): apply-lzx apply-xpress apply-esd verify-lzx info
 #   capture-none capture-xpress capture-lzx capture-lzx-fast capture-lzx-slow
 #   export-raw export-recompress split add-image add-image-noverify regroup
 #   capture-lzms capture-solid wim-to-esd esd-to-wim
@@ -12,7 +12,7 @@
 # against wimlib-imagex --compress=lzx:20 and lzx:100 (the LZX Pareto line).
 # capture-solid captures the tree as an ESD (--solid, solid LZMS, both tools
 # alike); wim-to-esd exports the LZX reference with --solid; esd-to-wim
-# exports an ESD wimlib made (solid LZMS) to LZX.
+# exports an ESD wimlib made (solid LZMS) to LZX; apply-esd applies that ESD.
 # add-image adds edition B (a WIM wimlib captured from tree B) to an image group
 # that holds edition A, against `wimlib-imagex export B.wim 1 A.wim` (append to
 # an existing WIM); add-image-noverify is the same with --skip-verify (the
@@ -98,7 +98,7 @@ row() { # NAME INPUT_BYTES OUT_OURS OUT_WIMLIB
 
 has() { "$WIMCONSOLE" "$1" --help >/dev/null 2>&1; }
 rows=("$@")
-[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx capture-lzx-fast capture-lzx-slow apply-lzx apply-xpress verify-lzx info export-raw export-recompress split add-image add-image-noverify regroup capture-lzms capture-solid wim-to-esd esd-to-wim)
+[ ${#rows[@]} -gt 0 ] || rows=(capture-none capture-xpress capture-lzx capture-lzx-fast capture-lzx-slow apply-lzx apply-xpress apply-esd verify-lzx info export-raw export-recompress split add-image add-image-noverify regroup capture-lzms capture-solid wim-to-esd esd-to-wim)
 treeB=$(dirname "$tree")/B treeC=$(dirname "$tree")/C
 # cp_eq BYTES: what cp takes for BYTES, from cp of the reference WIM (printed
 # at the end) — the bound for rows that mostly copy data.
@@ -160,6 +160,13 @@ for r in "${rows[@]}"; do
       row "$r" "$tree_bytes" "$(stat -c %s "$WORK/o.wim")" "$(stat -c %s "$WORK/w.wim")" ;;
     apply-*)
       c=${r#apply-}
+      src=$WORK/ref-$c.wim
+      if [ "$c" = esd ]; then
+        # An ESD as Microsoft ships them (solid LZMS): what an
+        # administrator applies straight from an ISO.
+        src=$WORK/ref.esd
+        [ -f "$src" ] || wimlib-imagex capture "$tree" "$src" bench --solid >/dev/null
+      fi
       # Each run extracts into $APPLY_TO/out after the previous run's tree
       # is deleted and sync has written out everything pending, so no run
       # pays for the writeback of the one before. On ext4 without a
@@ -172,16 +179,16 @@ for r in "${rows[@]}"; do
       }
       for i in $(seq "$RUNS"); do
         if [ $((i % 2)) = 1 ]; then
-          apply_run "$r.ours" "$WIMCONSOLE" apply "$WORK/ref-$c.wim" 1 "$APPLY_TO/out"
-          apply_run "$r.wimlib" wimlib-imagex apply "$WORK/ref-$c.wim" 1 "$APPLY_TO/out"
+          apply_run "$r.ours" "$WIMCONSOLE" apply "$src" 1 "$APPLY_TO/out"
+          apply_run "$r.wimlib" wimlib-imagex apply "$src" 1 "$APPLY_TO/out"
         else
-          apply_run "$r.wimlib" wimlib-imagex apply "$WORK/ref-$c.wim" 1 "$APPLY_TO/out"
-          apply_run "$r.ours" "$WIMCONSOLE" apply "$WORK/ref-$c.wim" 1 "$APPLY_TO/out"
+          apply_run "$r.wimlib" wimlib-imagex apply "$src" 1 "$APPLY_TO/out"
+          apply_run "$r.ours" "$WIMCONSOLE" apply "$src" 1 "$APPLY_TO/out"
         fi
       done
       rm -rf "$APPLY_TO/out"
       echo "# $r: extracted into $WIMBENCH_APPLY_DIR ($(df --output=fstype "$APPLY_TO" | tail -1))"
-      row "$r" "$(stat -c %s "$WORK/ref-$c.wim")" ;;
+      row "$r" "$(stat -c %s "$src")" ;;
     verify-*)
       c=${r#verify-}
       for i in $(seq "$RUNS"); do
