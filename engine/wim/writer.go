@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -535,25 +536,19 @@ func (w *Writer) writeHashed(ctx context.Context, data []byte, h Hash) error {
 	return err
 }
 
-// pooledPiece is the piece size up to which every pipeline buffer, also
-// one for a short piece (a small file, a compressed chunk), is a pooled
-// whole piece: capture of a tree of small files otherwise allocated a new
-// buffer for each file and each compressed chunk, 550 MB for 418 MB of
-// files (tree A of the bench corpus), and paid a GC cycle for every few
-// MB of it. A pooled 32 KiB buffer in place of a 2 KiB one costs little
-// with a window of 16 chunks in flight; a short piece of a large chunk
-// size keeps an exact buffer.
-const pooledPiece = 128 << 10
-
 // pieceBuffer returns a buffer of n <= w.piece bytes for the pipeline (give
-// it back with putBuffer): a pooled whole piece, with no allocation or
-// zeroing once the pool is warm, unless n is less than half of a piece
-// larger than pooledPiece.
+// it back with putBuffer): a pooled one of the power of two at or above n
+// (at least 4 KiB, at most the piece), so that a short piece (a small
+// file, a compressed chunk) costs no allocation or zeroing once the pools
+// are warm, and at most twice its size. A capture of a tree of small files
+// allocated a buffer for each file and each compressed chunk before: 550
+// MB for the 418 MB of tree A of the bench corpus, a GC cycle every few MB.
 func (w *Writer) pieceBuffer(n int) []byte {
-	if n == w.piece || w.piece <= pooledPiece || n >= w.piece/2 {
-		return getBuffer(w.piece, w.piece)[:n]
+	c := max(4096, 1<<bits.Len(uint(max(n, 1)-1)))
+	if c > w.piece {
+		c = w.piece
 	}
-	return make([]byte, n)
+	return getBuffer(c, c)[:n]
 }
 
 // ownedPiece is a blob of at most one piece that its caller read into a
