@@ -82,3 +82,22 @@ func TestCaptureSmallFilesPooled(t *testing.T) {
 	}
 	wtCheckOurs(t, file, nil, dir)
 }
+
+// TestPieceBufferClasses: a pipeline buffer is a pooled power of two at or
+// above its length, 4 KiB at least and a piece at most, so that a short
+// piece neither holds a whole piece nor misses the pools (putBuffer keeps
+// power-of-two capacities of 4 KiB and more only).
+func TestPieceBufferClasses(t *testing.T) {
+	for _, c := range []struct{ piece, n, cap int }{
+		{32768, 1, 4096}, {32768, 4096, 4096}, {32768, 4097, 8192}, {32768, 20000, 32768},
+		{32768, 32767, 32768}, {32768, 32768, 32768}, {262144, 5000, 8192}, {262144, 262144, 262144},
+		{2048, 100, 2048}, // a piece below the pools' least size
+	} {
+		w := &Writer{piece: c.piece}
+		b := w.pieceBuffer(c.n)
+		if len(b) != c.n || cap(b) != c.cap {
+			t.Errorf("piece %d: pieceBuffer(%d) has length %d, capacity %d; want capacity %d", c.piece, c.n, len(b), cap(b), c.cap)
+		}
+		putBuffer(b)
+	}
+}
