@@ -696,6 +696,19 @@ func (s *capScanner) readSmall(ctx context.Context, w *Writer, f io.Reader, size
 	if size == 0 {
 		return Hash{}, nil // no data, no blob
 	}
+	if own := w.ownedBuffer(size); own != nil {
+		// Read into the buffer the writer queues: one copy fewer.
+		if _, err := io.ReadFull(f, own); err != nil {
+			putBuffer(own)
+			return Hash{}, fmt.Errorf("reading: %w (did the file change?)", err)
+		}
+		h := Hash(sha1.Sum(own))
+		if w.HasBlob(h) {
+			putBuffer(own)
+			return h, nil
+		}
+		return h, w.writeOwned(ctx, own, h)
+	}
 	if int64(cap(s.buf)) < size {
 		s.buf = make([]byte, smallFile)
 	}
