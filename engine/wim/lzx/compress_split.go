@@ -162,6 +162,9 @@ func (b *blockEst) bits(t []float64) float64 {
 // in c.bounds.
 func (c *Compressor) splitRegion(data []byte, start, rlen int) []int {
 	c.bounds = c.bounds[:0]
+	// The search is cheap: not splitting regions below 8, 16 or 32 KiB
+	// saved no CPU measurable on tree A (every 10th file, interleaved
+	// rounds) and made the output 0.005%, 0.05% and 0.24% larger.
 	if rlen < 2*encMinBlock {
 		c.bounds = append(c.bounds, rlen)
 		return c.bounds
