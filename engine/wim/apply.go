@@ -133,7 +133,7 @@ func (w *WIM) ApplyImage(ctx context.Context, img *Image, dir string, report pro
 			if err := ctx.Err(); err != nil {
 				return st, err
 			}
-			if err := w.makeLink(l, altroot); err != nil {
+			if err := w.makeLink(l, altroot, pl.linkData); err != nil {
 				return st, err
 			}
 			st.Symlinks++
@@ -196,6 +196,10 @@ type applyPlan struct {
 	dirs   []planEntry // pre-order, the root first
 	inodes []*planInode
 	links  []planEntry
+
+	// linkData is the reparse data of links read during the data pass
+	// (see applyJobs), for makeLink.
+	linkData map[Hash][]byte
 
 	namedStreams, otherReparse, encrypted int
 }
@@ -308,6 +312,11 @@ type blobJob struct {
 	e      *BlobEntry // its entry there
 	order  [4]int64   // part, file, resource offset, offset in resource: read order
 	res    *resource  // its resource, when it is read in a run (makeRuns)
+
+	// link: the blob is the reparse data of links (no inodes), read into
+	// held for makeLink.
+	link bool
+	held []byte
 }
 
 // Runs: the small blobs stored next to one another in a file are read
@@ -398,6 +407,23 @@ func (w *WIM) applyJobs(pl *applyPlan) (jobs []*blobJob, total int64) {
 		}
 		j.inodes = append(j.inodes, ino)
 	}
+	// The reparse data of links in solid resources is read in the pass
+	// too, in its place: read when the links are made, after the data,
+	// it had the chunk cache decompress a chunk again (64 MiB, the first
+	// of an ESD of tree A, for a few hundred bytes). Other blobs are
+	// read on their own either way and stay with makeLink.
+	for _, l := range pl.links {
+		rp, _ := l.f.Reparse()
+		if rp.Hash.IsZero() || byHash[rp.Hash] != nil {
+			continue
+		}
+		if o, e := w.find(rp.Hash); o != nil && e.Solid != nil {
+			j := &blobJob{hash: rp.Hash, size: e.Size(), w: o, e: e, link: true,
+				order: [4]int64{int64(e.Part), fileIndex[o], e.Solid.Res.Offset, e.SolidOffset}}
+			byHash[rp.Hash] = j
+			jobs = append(jobs, j)
+		}
+	}
 	slices.SortStableFunc(jobs, func(a, b *blobJob) int {
 		for i := range a.order {
 			if c := cmp.Compare(a.order[i], b.order[i]); c != 0 {
@@ -461,6 +487,14 @@ func (w *WIM) writeFiles(ctx context.Context, pl *applyPlan, st *ApplyStats, rep
 		})
 	}
 	err := g.Wait()
+	for _, j := range jobs {
+		if j.held != nil {
+			if pl.linkData == nil {
+				pl.linkData = make(map[Hash][]byte)
+			}
+			pl.linkData[j.hash] = j.held
+		}
+	}
 	st.Files += int(files.Load())
 	st.Bytes = done.Load()
 	if err == nil {
@@ -609,6 +643,12 @@ func finishFile(f *outFile, ino *planInode) error {
 // maxTargetsAtOnce at a time, and sets their times. It returns how many
 // files it completed.
 func (w *WIM) writeBlob(ctx context.Context, j *blobJob, buf []byte, progressed func(int64)) (int, error) {
+	if j.link {
+		// An error is left for makeLink to report, as it would have
+		// without this read.
+		j.held, _ = w.ReadBlob(j.hash, maxReparseData)
+		return 0, nil
+	}
 	completed := 0
 	for start := 0; start < len(j.inodes); start += maxTargetsAtOnce {
 		batch := j.inodes[start:min(start+maxTargetsAtOnce, len(j.inodes))]
@@ -631,6 +671,24 @@ func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, bu
 			}
 		}
 	}()
+	r, err := w.OpenBlob(j.hash)
+	if err != nil {
+		return fmt.Errorf("wim: apply: %s: %w", batch[0].files[0].Path(), err)
+	}
+	defer r.Close()
+	// The first block is read before the files are created: a blob of a
+	// solid chunk then holds its chunk in the cache from about when the
+	// worker took the job. Creating its files first (many, for a blob
+	// many files share) left time for the other worker to go on into the
+	// next chunk and evict this one, decompressed again here: an ESD of
+	// tree A had its 7 chunks of 64 MiB decompressed 9 to 12 times.
+	first, err := io.ReadFull(r, buf)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("wim: apply: %s: %w", batch[0].files[0].Path(), err)
+	}
 	for _, ino := range batch {
 		f, err := createOut(ino.path(0))
 		if err != nil {
@@ -638,12 +696,14 @@ func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, bu
 		}
 		dst.add(f, ino.sparse())
 	}
-	r, err := w.OpenBlob(j.hash)
-	if err != nil {
-		return fmt.Errorf("wim: apply: %s: %w", batch[0].files[0].Path(), err)
+	n, err := int64(0), error(nil)
+	if first > 0 {
+		_, err = dst.Write(buf[:first])
 	}
-	defer r.Close()
-	n, err := io.CopyBuffer(dst, r, buf)
+	if err == nil {
+		n, err = io.CopyBuffer(dst, r, buf)
+		n += int64(first)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -689,12 +749,13 @@ func setTimes(ino *planInode) error {
 	return nil
 }
 
-// makeLink creates the symbolic link of entry l.
-func (w *WIM) makeLink(l planEntry, altroot string) error {
+// makeLink creates the symbolic link of entry l, with its reparse data
+// from held when the data pass read it.
+func (w *WIM) makeLink(l planEntry, altroot string, held map[Hash][]byte) error {
 	f := l.f
 	rp, _ := f.Reparse()
-	var data []byte
-	if !rp.Hash.IsZero() {
+	data, ok := held[rp.Hash]
+	if !ok && !rp.Hash.IsZero() {
 		var err error
 		data, err = w.ReadBlob(rp.Hash, maxReparseData)
 		if err != nil {

@@ -825,6 +825,7 @@ type chunkCache struct {
 	decCodec Compression
 	decChunk int64
 	cbuf     *cacheBuf // compressed bytes, its pages given back after each chunk
+	fills    int       // chunks decompressed (under decMu), for tests
 }
 
 // acquire returns chunk c of r decompressed, held until release; next, if
@@ -919,6 +920,7 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 		cc.dec = nil
 	}
 	cc.decCodec, cc.decChunk = r.codec, r.chunk
+	cc.fills++
 	if cc.cbuf == nil || cap(cc.cbuf.b) < c.csize {
 		// One buffer for the largest chunk's compressed bytes, in
 		// small pages: only the pages a chunk's bytes reach count.

@@ -199,3 +199,35 @@ func (c *huffCode) testSym(buf uint64, nb uint) (uint32, uint64, uint) {
 	}
 	return uint32(e >> 4), buf << (e & 15), nb - uint(e&15)
 }
+
+// BenchmarkHuffmanBuild measures one rebuild of the decoder's codes
+// (lengths and decoding table) at the sizes a 64 MiB chunk uses, with the
+// counts the adaptive model reaches after a few rebuilds of symbols drawn
+// from a skewed (Zipf) distribution: the decoder rebuilds its codes about
+// 118,000 times for an ESD of tree A (448 MB), some 15% of its time.
+func BenchmarkHuffmanBuild(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		n       int
+		tb      uint
+		counted int
+	}{{"literal", numLiteralSyms, literalTableBits, literalRebuild},
+		{"offset", numOffsetSlots(64 << 20), lzOffsetTableBits, lzOffsetRebuild},
+		{"length", numLengthSyms, lengthTableBits, lengthRebuild}} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := rand.New(rand.NewSource(int64(bc.n)))
+			z := rand.NewZipf(r, 1.2, 4, uint64(bc.n-1))
+			perm := r.Perm(bc.n)
+			var c huffCode
+			var s buildScratch
+			c.init(bc.counted, bc.tb)
+			c.reset(bc.n, &s)
+			for range 8 * bc.counted {
+				c.counted(uint32(perm[z.Uint64()]), &s)
+			}
+			for b.Loop() {
+				c.build(&s)
+			}
+		})
+	}
+}
