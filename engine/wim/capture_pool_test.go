@@ -77,7 +77,9 @@ func TestCaptureSmallFilesPooled(t *testing.T) {
 	// task (1-2 KiB), and once the writer, its compressors and the pools'
 	// first pieces (6 MB in all here); before, more than twice the files'
 	// bytes.
-	if alloc := int64(after.TotalAlloc - before.TotalAlloc); alloc > bytes {
+	// (Not under the race detector: sync.Pool then drops what it is
+	// given at random; see raceEnabled.)
+	if alloc := int64(after.TotalAlloc - before.TotalAlloc); alloc > bytes && !raceEnabled {
 		t.Errorf("capture of %d files (%d bytes) allocated %d bytes: more than their size", files, bytes, alloc)
 	}
 	wtCheckOurs(t, file, nil, dir)
