@@ -696,29 +696,31 @@ func (s *capScanner) readSmall(ctx context.Context, w *Writer, f io.Reader, size
 	if size == 0 {
 		return Hash{}, nil // no data, no blob
 	}
-	if own := w.ownedBuffer(size); own != nil {
-		// Read into the buffer the writer queues: one copy fewer.
-		if _, err := io.ReadFull(f, own); err != nil {
-			putBuffer(own)
-			return Hash{}, fmt.Errorf("reading: %w (did the file change?)", err)
+	// Into the buffer the writer queues when it takes one this size (one
+	// copy fewer), else into the scanner's, which WriteBlob copies from.
+	data := w.ownedBuffer(size)
+	owned := data != nil
+	if !owned {
+		if int64(cap(s.buf)) < size {
+			s.buf = make([]byte, smallFile)
 		}
-		h := Hash(sha1.Sum(own))
-		if w.HasBlob(h) {
-			putBuffer(own)
-			return h, nil
-		}
-		return h, w.writeOwned(ctx, own, h)
+		data = s.buf[:size]
 	}
-	if int64(cap(s.buf)) < size {
-		s.buf = make([]byte, smallFile)
-	}
-	data := s.buf[:size] // WriteBlob copies what it keeps
 	if _, err := io.ReadFull(f, data); err != nil {
+		if owned {
+			putBuffer(data)
+		}
 		return Hash{}, fmt.Errorf("reading: %w (did the file change?)", err)
 	}
 	h := Hash(sha1.Sum(data))
-	if w.HasBlob(h) {
+	switch {
+	case w.HasBlob(h):
+		if owned {
+			putBuffer(data)
+		}
 		return h, nil
+	case owned:
+		return h, w.writeOwned(ctx, data, h)
 	}
 	return h, w.writeHashed(ctx, data, h)
 }
