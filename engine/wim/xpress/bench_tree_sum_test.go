@@ -6,14 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
 )
 
 // BenchmarkTreeSum times the encoder alone on a real folder, every
@@ -34,38 +33,14 @@ func BenchmarkTreeSum(b *testing.B) {
 	if tree == "" {
 		b.Skip("WIMBENCH_TREE not set")
 	}
-	every := 3
-	if v := os.Getenv("WIMBENCH_EVERY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("WIMBENCH_EVERY=%q: want a positive number", v)
-		}
-		every = n
-	}
 	const chunk = 32768
 	var chunks [][]byte
-	total, k := 0, 0
-	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
+	total := 0
+	for _, src := range libwim.TreeChunks(b, tree, chunk, 3) {
+		if len(src) > 1 { // a byte is stored as it is
+			chunks = append(chunks, src)
+			total += len(src)
 		}
-		if k++; k%every != 0 {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for off := 0; off < len(data); off += chunk {
-			if src := data[off:min(off+chunk, len(data))]; len(src) > 1 {
-				chunks = append(chunks, src)
-				total += len(src)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
 	}
 	c, err := NewCompressor(chunk)
 	if err != nil {
