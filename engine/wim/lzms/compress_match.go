@@ -342,9 +342,10 @@ func (df *deltaFinder) keysAtLoop(buf []byte, pos int) {
 }
 
 // insert adds pos for every power active at pos (see active). With found
-// non-nil, it also returns in found[power] the longest delta match of the earlier position with the
-// same hash (length 0 if none), and a mask of the powers that have one (bit
-// power set), which spares the parse a look at the other powers. data is
+// non-nil, it also returns in found[power] the longest delta match of the
+// earlier position with the same hash (length 0 if none), and a mask of
+// the powers that have one (bit power set), which spares the parse a look
+// at the other powers. data is
 // the chunk; its backing array has encPad readable bytes past its end (the
 // compressor's padding). The keys come from keysAt if it was called for
 // pos, else they are computed here: each position's are computed once.
