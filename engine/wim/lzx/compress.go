@@ -191,7 +191,7 @@ func NewCompressorLevel(maxChunk, level int) (*Compressor, error) {
 	maxOff := uint32(1)<<order - 3
 	switch {
 	case p.fast && maxChunk <= hc16Chunk:
-		c.hc16 = newHashChains16(maxOff)
+		c.hc16 = newHashChains16()
 		c.buf = c.hc16.window(maxChunk)
 	case p.fast:
 		c.hc32 = newHashChains[uint32](maxChunk, maxOff)

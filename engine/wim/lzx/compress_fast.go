@@ -364,6 +364,7 @@ func (c *Compressor) compressRegionFast(hc fastFinder, data []byte, start int, q
 	}
 	q0 := q
 	nice, depth := c.params.nice, c.params.depth
+	niceMax := min(nice, maxMatchLen) // nice where maxMatchLen bytes remain
 	f := &c.freqs
 	*f = symbolFreqs{}
 	items := c.items[:0]
@@ -397,6 +398,17 @@ func (c *Compressor) compressRegionFast(hc fastFinder, data []byte, start int, q
 		var off uint32
 		if h16 != nil { // fastFinder.longest, one call less
 			l, off = h16.longest(i, 0, maxL, min(nice, maxL), depth)
+			// Literals: while no match is found, away from the
+			// region's end and before the next split point, the next
+			// position is searched at once. This loop carries fewer
+			// values across its call than the main loop, which
+			// reloaded all of its own after each search.
+			for l < 3 && i+1+maxMatchLen <= end && i+1-start < fs.next {
+				literal(i)
+				i++
+				l, off = h16.longest(i, 0, maxMatchLen, niceMax, depth)
+			}
+			maxL = min(maxMatchLen, end-i)
 		} else {
 			l, off = hc.h32.longest(i, 0, maxL, min(nice, maxL), depth)
 		}
