@@ -423,3 +423,32 @@ func TestNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyMatchExact checks copyMatch against a byte-by-byte copy, for
+// every short offset and length and some long ones, at the start, middle
+// and end of the output: the result must be the same and nothing past the
+// match written, since the decoder queues matches and stores the literals
+// after them first.
+func TestCopyMatchExact(t *testing.T) {
+	const n = 300
+	pattern := make([]byte, n)
+	for i := range pattern {
+		pattern[i] = byte(i*7 + i>>3)
+	}
+	got, want := make([]byte, n), make([]byte, n)
+	for _, pos := range []int{130, 200, n - 70, n - 9, n - 1} {
+		for off := 1; off <= pos && off <= 80; off++ {
+			for length := 1; length <= n-pos && length <= 140; length++ {
+				copy(got, pattern)
+				copy(want, pattern)
+				for i := range length {
+					want[pos+i] = want[pos-off+i]
+				}
+				copyMatch(got, pos, off, length)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("copyMatch(pos %d, off %d, length %d): output differs", pos, off, length)
+				}
+			}
+		}
+	}
+}
