@@ -452,3 +452,37 @@ func TestCopyMatchExact(t *testing.T) {
 		}
 	}
 }
+
+// TestOpcodeScan checks opcodeScan against a byte-by-byte search, over
+// buffers with candidates from dense to absent, from every start and to
+// every end the filter uses (its 16-byte margin after end).
+func TestOpcodeScan(t *testing.T) {
+	for _, every := range []int{2, 9, 40, 300} {
+		buf := make([]byte, 200)
+		for i := range buf {
+			buf[i] = byte(i*37 + i>>2)
+			if isOpcode(buf[i]) {
+				buf[i] ^= 0x10 // none of the six values stays one
+			}
+			if isOpcode(buf[i]) {
+				t.Fatalf("byte %#x still a candidate", buf[i])
+			}
+		}
+		cands := []byte{0x48, 0x4C, 0xE8, 0xE9, 0xF0, 0xFF}
+		for i := 5; i < len(buf); i += every {
+			buf[i] = cands[i%len(cands)]
+		}
+		for end := 0; end+16 <= len(buf); end++ {
+			for p := 0; p <= end; p++ {
+				want := p
+				for want < end && !isOpcode(buf[want]) {
+					want++
+				}
+				got := opcodeScan(buf, p, end)
+				if got != want && !(want == end && got >= end) {
+					t.Fatalf("every %d: opcodeScan(p %d, end %d) = %d, want %d", every, p, end, got, want)
+				}
+			}
+		}
+	}
+}
