@@ -317,6 +317,30 @@ type blobJob struct {
 	// held for makeLink.
 	link bool
 	held []byte
+
+	// pinned: the chunk cache's entry of the chunk where the blob
+	// starts, pinned (see pinChunk) until the blob's reader holds it.
+	pinned *cachedChunk
+}
+
+// pinChunk pins, if it is cached, the chunk of a solid resource where the
+// blob starts, as a worker takes the job: the other worker, going on into
+// the next chunk, would otherwise evict it before this worker's reader
+// asks for it, and it would be decompressed again.
+func (j *blobJob) pinChunk() {
+	if j.w == nil || j.e == nil || j.e.Solid == nil || j.e.Solid.ChunkSize == 0 {
+		return
+	}
+	j.pinned = j.w.cache.pin(chunkKey{j.e.Solid.Res.Offset, j.e.SolidOffset / int64(j.e.Solid.ChunkSize)})
+}
+
+// unpinChunk gives back pinChunk's pin, once the blob's reader holds the
+// chunk (or will not read it).
+func (j *blobJob) unpinChunk() {
+	if j.pinned != nil {
+		j.w.cache.release(j.pinned)
+		j.pinned = nil
+	}
 }
 
 // Runs: the small blobs stored next to one another in a file are read
@@ -474,11 +498,16 @@ func (w *WIM) writeFiles(ctx context.Context, pl *applyPlan, st *ApplyStats, rep
 				if i >= int64(len(runs)) || gctx.Err() != nil {
 					return nil
 				}
+				j := runs[i].jobs[0]
+				if runs[i].end == runs[i].off {
+					j.pinChunk()
+				}
 				var n int
 				err := Guard(func() (err error) {
 					n, err = wk.run(&runs[i])
 					return err
 				})
+				j.unpinChunk()
 				files.Add(int64(n))
 				if err != nil {
 					return err
@@ -683,6 +712,7 @@ func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, bu
 	// next chunk and evict this one, decompressed again here: an ESD of
 	// tree A had its 7 chunks of 64 MiB decompressed 9 to 12 times.
 	first, err := io.ReadFull(r, buf)
+	j.unpinChunk() // the reader holds the chunk now
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		err = nil
 	}

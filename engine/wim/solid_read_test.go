@@ -330,3 +330,55 @@ func TestSolidBlobReadConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestChunkCachePin: a chunk pinned for a reader about to read it stays in
+// the cache while another reader goes on into the next chunk, and is not
+// decompressed again when the first reader asks for it (an apply's
+// workers at a chunk boundary).
+func TestChunkCachePin(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // one chunk cached, none read ahead
+	file, data := solidReadFixture(t, []int{3 << 20})
+	w, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	e := solidBlobsInOrder(w)[0]
+	rc, err := w.OpenBlob(e.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got := make([]byte, len(data[e.Hash]))
+	if _, err := io.ReadFull(rc, got[:1<<19]); err != nil { // in chunk 0
+		t.Fatal(err)
+	}
+	pin := w.cache.pin(chunkKey{e.Solid.Res.Offset, 0})
+	if pin == nil {
+		t.Fatal("chunk 0 is not cached")
+	}
+	if _, err := io.ReadFull(rc, got[1<<19:3<<19]); err != nil { // into chunk 1
+		t.Fatal(err)
+	}
+	w.cache.decMu.Lock()
+	fills := w.cache.fills
+	w.cache.decMu.Unlock()
+	rc2, err := w.OpenBlob(e.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc2.Close()
+	got2 := make([]byte, 1<<19)
+	if _, err := io.ReadFull(rc2, got2); err != nil {
+		t.Fatal(err)
+	}
+	w.cache.release(pin)
+	w.cache.decMu.Lock()
+	if w.cache.fills != fills {
+		t.Errorf("chunk 0, pinned, decompressed again (%d fills, want %d)", w.cache.fills, fills)
+	}
+	w.cache.decMu.Unlock()
+	if !bytes.Equal(got[:3<<19], data[e.Hash][:3<<19]) || !bytes.Equal(got2, data[e.Hash][:1<<19]) {
+		t.Error("wrong data")
+	}
+}

@@ -37,3 +37,12 @@ var _ [0]struct{} = [deltaPowers - 6]struct{}{} // prefetch3d's assembly takes s
 //
 //go:noescape
 func prefetchTails(at *byte, ms []lzMatch)
+
+// prefetchSources starts, with PREFETCHT0, the cache misses of the sources
+// of the queued matches ms of the output that starts at out: for each, the
+// bytes at pos-off and pos-off-span (a delta match reads both).
+//
+//go:noescape
+func prefetchSources(out *byte, ms *[pendBatch]pendingMatch)
+
+var _ [0]struct{} = [pendBatch - 16]struct{}{} // prefetchSources' assembly takes 16 matches

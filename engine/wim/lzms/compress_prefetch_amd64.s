@@ -56,3 +56,24 @@ loop:
 	JNZ loop
 done:
 	RET
+
+// func prefetchSources(out *byte, ms *[pendBatch]pendingMatch)
+// pendingMatch is {pos, off, length, span uint32}: 16 bytes. pendBatch is
+// 16 (compress_prefetch_amd64.go checks it at compile time).
+TEXT ·prefetchSources(SB), NOSPLIT, $0-16
+	MOVQ out+0(FP), AX
+	MOVQ ms+8(FP), BX
+	MOVQ $16, CX
+loop:
+	MOVL 0(BX), DX
+	MOVL 4(BX), SI
+	SUBQ SI, DX
+	ADDQ AX, DX
+	PREFETCHT0 (DX)
+	MOVL 12(BX), SI
+	SUBQ SI, DX
+	PREFETCHT0 (DX)
+	ADDQ $16, BX
+	DECQ CX
+	JNZ loop
+	RET

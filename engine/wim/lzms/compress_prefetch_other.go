@@ -20,3 +20,7 @@ func prefetch3d(a, b, c *uint32, table []uint32, slots *[deltaPowers]uint32) uin
 // prefetchTails does nothing here: amd64 prefetches the matches' source
 // bytes (see compress_prefetch_amd64.go), which relaxAt reads anyway.
 func prefetchTails(at *byte, ms []lzMatch) {}
+
+// prefetchSources does nothing here: amd64 prefetches the queued matches'
+// sources (see compress_prefetch_amd64.go), which the copies read anyway.
+func prefetchSources(out *byte, ms *[pendBatch]pendingMatch) {}

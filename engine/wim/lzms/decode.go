@@ -132,6 +132,7 @@ func (d *Decompressor) decode(out, src []byte) error {
 	}
 	s := &d.scratch
 	lit := &d.literal
+	d.npend = 0
 
 	rng := uint32(0xFFFFFFFF)
 	code := uint32(binary.LittleEndian.Uint16(src))<<16 | uint32(binary.LittleEndian.Uint16(src[2:]))
@@ -316,13 +317,16 @@ func (d *Decompressor) decode(out, src []byte) error {
 				buf, nb = buf<<x, nb-x
 			}
 
+			// The match is queued, to be copied once its source has been
+			// prefetched (see pendingMatch).
+			pm := &d.pend[d.npend&(2*pendBatch-1)]
 			if !isDelta {
 				m.recentLZ[0] = off
 				m.prev = itemLZ
 				if off > uint32(pos) || length > uint32(len(out)-pos) {
 					return matchError("match", uint64(off), 0, length, pos, len(out))
 				}
-				copyMatch(out, pos, int(off), int(length))
+				*pm = pendingMatch{pos: uint32(pos), off: off, length: length}
 			} else {
 				m.recentDelta[0] = deltaPair{power, off}
 				m.prev = itemDelta
@@ -331,11 +335,15 @@ func (d *Decompressor) decode(out, src []byte) error {
 				if doff+span > uint64(pos) || length > uint32(len(out)-pos) {
 					return matchError("delta match", doff, span, length, pos, len(out))
 				}
-				deltaMatch(out, pos, int(doff), int(span), int(length))
+				*pm = pendingMatch{pos: uint32(pos), off: uint32(doff), length: length, span: uint32(span)}
 			}
 			pos += int(length)
+			if d.npend++; d.npend == 2*pendBatch {
+				d.flushHalf(out)
+			}
 		}
 		if pos >= len(out) {
+			d.flushAll(out)
 			break
 		}
 		// Bytes before rpos went to the range decoder, bytes from bpos

@@ -231,3 +231,39 @@ func BenchmarkHuffmanBuild(b *testing.B) {
 		})
 	}
 }
+
+// TestHuffmanLengthsLimited checks that frequencies whose Huffman code
+// would need codewords over 15 bits (Fibonacci-like) get lengths folded
+// to at most 15 that still form a complete prefix code.
+func TestHuffmanLengthsLimited(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	var s buildScratch
+	for _, n := range []int{20, 30, 54, 256, maxOffsetSyms} {
+		freqs := make([]uint32, n)
+		a, b := uint32(1), uint32(1)
+		for i := range freqs {
+			freqs[i] = a
+			if a, b = b, a+b; a > 1<<24 {
+				a, b = 1, 1
+			}
+		}
+		r.Shuffle(n, func(i, j int) { freqs[i], freqs[j] = freqs[j], freqs[i] })
+		var lenCount [maxCodeLen + 1]uint32
+		lens := s.codeLengths(freqs, &lenCount)
+		kraft := 0 // in units of 2^-maxCodeLen
+		var counted [maxCodeLen + 1]uint32
+		for _, l := range lens {
+			if l < 1 || l > maxCodeLen {
+				t.Fatalf("%d symbols: length %d", n, l)
+			}
+			counted[l]++
+			kraft += 1 << (maxCodeLen - l)
+		}
+		if kraft != 1<<maxCodeLen || counted != lenCount {
+			t.Errorf("%d symbols: Kraft sum %d/%d, counts %v, lenCount %v", n, kraft, 1<<maxCodeLen, counted, lenCount)
+		}
+		if slices.Max(lens) != maxCodeLen {
+			t.Errorf("%d symbols: longest codeword %d bits, the test wants the limit reached", n, slices.Max(lens))
+		}
+	}
+}

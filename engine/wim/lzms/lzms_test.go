@@ -423,3 +423,66 @@ func TestNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyMatchExact checks copyMatch against a byte-by-byte copy, for
+// every short offset and length and some long ones, at the start, middle
+// and end of the output: the result must be the same and nothing past the
+// match written, since the decoder queues matches and stores the literals
+// after them first.
+func TestCopyMatchExact(t *testing.T) {
+	const n = 300
+	pattern := make([]byte, n)
+	for i := range pattern {
+		pattern[i] = byte(i*7 + i>>3)
+	}
+	got, want := make([]byte, n), make([]byte, n)
+	for _, pos := range []int{130, 200, n - 70, n - 9, n - 1} {
+		for off := 1; off <= pos && off <= 80; off++ {
+			for length := 1; length <= n-pos && length <= 140; length++ {
+				copy(got, pattern)
+				copy(want, pattern)
+				for i := range length {
+					want[pos+i] = want[pos-off+i]
+				}
+				copyMatch(got, pos, off, length)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("copyMatch(pos %d, off %d, length %d): output differs", pos, off, length)
+				}
+			}
+		}
+	}
+}
+
+// TestOpcodeScan checks opcodeScan against a byte-by-byte search, over
+// buffers with candidates from dense to absent, from every start and to
+// every end the filter uses (its 16-byte margin after end).
+func TestOpcodeScan(t *testing.T) {
+	for _, every := range []int{2, 9, 40, 300} {
+		buf := make([]byte, 200)
+		for i := range buf {
+			buf[i] = byte(i*37 + i>>2)
+			if isOpcode(buf[i]) {
+				buf[i] ^= 0x10 // none of the six values stays one
+			}
+			if isOpcode(buf[i]) {
+				t.Fatalf("byte %#x still a candidate", buf[i])
+			}
+		}
+		cands := []byte{0x48, 0x4C, 0xE8, 0xE9, 0xF0, 0xFF}
+		for i := 5; i < len(buf); i += every {
+			buf[i] = cands[i%len(cands)]
+		}
+		for end := 0; end+16 <= len(buf); end++ {
+			for p := 0; p <= end; p++ {
+				want := p
+				for want < end && !isOpcode(buf[want]) {
+					want++
+				}
+				got := opcodeScan(buf, p, end)
+				if got != want && !(want == end && got >= end) {
+					t.Fatalf("every %d: opcodeScan(p %d, end %d) = %d, want %d", every, p, end, got, want)
+				}
+			}
+		}
+	}
+}

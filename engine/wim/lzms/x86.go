@@ -74,12 +74,15 @@ func (x *x86State) filter(buf []byte, undo bool) {
 	for p := 1; p < end; {
 		// Find the next byte that can start an instruction, 8 at a time;
 		// the 16 bytes after end make reading a whole word safe.
-		m := opcodeBytes(binary.LittleEndian.Uint64(buf[p : p+8]))
-		if m == 0 {
-			p += 8
-			continue
+		// Where there is none in the first word, the rest of a run
+		// without one is skipped 16 bytes at a time (opcodeScan); in
+		// machine code, candidates come every few bytes, and the word
+		// test finds them without a call.
+		if m := opcodeBytes(binary.LittleEndian.Uint64(buf[p : p+8])); m != 0 {
+			p += bits.TrailingZeros64(m) >> 3
+		} else {
+			p = opcodeScan(buf, p+8, end)
 		}
-		p += bits.TrailingZeros64(m) >> 3
 		if p >= end {
 			break
 		}

@@ -1,0 +1,52 @@
+#include "textflag.h"
+
+// func opcodeScan(buf []byte, p, end int) int
+// A byte b is a candidate when b&0xFB == 0x48, b&0xFE == 0xE8, b == 0xF0
+// or b == 0xFF (isOpcode).
+TEXT ·opcodeScan(SB), NOSPLIT, $0-48
+	MOVQ buf_base+0(FP), SI
+	MOVQ p+24(FP), AX
+	MOVQ end+32(FP), DX
+	MOVQ $0xFBFBFBFBFBFBFBFB, BX
+	MOVQ BX, X8
+	PUNPCKLQDQ X8, X8
+	MOVQ $0x4848484848484848, BX
+	MOVQ BX, X9
+	PUNPCKLQDQ X9, X9
+	MOVQ $0xFEFEFEFEFEFEFEFE, BX
+	MOVQ BX, X10
+	PUNPCKLQDQ X10, X10
+	MOVQ $0xE8E8E8E8E8E8E8E8, BX
+	MOVQ BX, X11
+	PUNPCKLQDQ X11, X11
+	MOVQ $0xF0F0F0F0F0F0F0F0, BX
+	MOVQ BX, X12
+	PUNPCKLQDQ X12, X12
+	PCMPEQB X13, X13
+loop:
+	CMPQ AX, DX
+	JGE done
+	MOVOU (SI)(AX*1), X0
+	MOVO X0, X1
+	PAND X8, X1
+	PCMPEQB X9, X1
+	MOVO X0, X2
+	PAND X10, X2
+	PCMPEQB X11, X2
+	MOVO X0, X3
+	PCMPEQB X12, X3
+	PCMPEQB X13, X0
+	POR X2, X1
+	POR X3, X0
+	POR X1, X0
+	PMOVMSKB X0, CX
+	TESTL CX, CX
+	JNZ found
+	ADDQ $16, AX
+	JMP loop
+found:
+	BSFL CX, CX
+	ADDQ CX, AX
+done:
+	MOVQ AX, ret+40(FP)
+	RET
