@@ -127,6 +127,13 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 		a.op.abandon()
 		return nil, err
 	}
+	if a.byRename {
+		if err := s.commitRename(a); err != nil {
+			a.op.abandon()
+			return nil, err
+		}
+		return []ImageRef{a.plan[0].ref}, nil
+	}
 	if err := s.commitAdd(a); err != nil {
 		a.op.abandon()
 		return nil, err
@@ -158,7 +165,10 @@ type addition struct {
 	// checkWhileAdding: the source's new data is checked against its
 	// digests as it is appended to Res.rwm (else it was checked first).
 	checkWhileAdding bool
-	recs             []imageRecord // the new images' records
+	// byRename: one image into an existing group, committed by the
+	// rename of its file (see commitRename).
+	byRename bool
+	recs     []imageRecord // the new images' records
 	// read gives the outcome of reading the images' metadata (sw.Image),
 	// which runs beside the preparations; readErr keeps it once taken.
 	read    chan error
@@ -298,6 +308,7 @@ func (s *Store) planAdd(ctx context.Context, a *addition, src string) error {
 	for _, p := range a.plan {
 		a.op.e.Files = append(a.op.e.Files, p.file)
 	}
+	a.byRename = !a.newGroup && len(a.plan) == 1
 	return nil
 }
 
@@ -308,6 +319,9 @@ func (s *Store) writeAdd(ctx context.Context, a *addition) error {
 	// This is the entry's first save: recovery needs it from the first
 	// write on (the new group's folder, Res.rwm's header flag), not before.
 	a.op.e.State = addAdding
+	if a.byRename {
+		a.op.e.State = addAddingOne
+	}
 	if err := a.op.save(); err != nil {
 		return err
 	}
@@ -470,15 +484,8 @@ func (s *Store) commitAdd(a *addition) error {
 	committed := a.op.e
 	committed.State = addCommitted
 	err := s.update(func(tx *bolt.Tx) error {
-		order, err := lastOrder(tx, a.o.Group+"/")
-		if err != nil {
+		if err := a.putRecords(tx); err != nil {
 			return err
-		}
-		for i, p := range a.plan {
-			a.recs[i].DisplayOrder = order + 1 + i
-			if err := putJSON(tx, bucketImages, p.ref.key(), a.recs[i]); err != nil {
-				return err
-			}
 		}
 		return putJSON(tx, bucketJournal, []byte(committed.ID), committed)
 	})
@@ -489,11 +496,63 @@ func (s *Store) commitAdd(a *addition) error {
 	return nil
 }
 
+// putRecords writes the records of the new images, in display order after
+// the group's last image.
+func (a *addition) putRecords(tx *bolt.Tx) error {
+	order, err := lastOrder(tx, a.o.Group+"/")
+	if err != nil {
+		return err
+	}
+	for i, p := range a.plan {
+		a.recs[i].DisplayOrder = order + 1 + i
+		if err := putJSON(tx, bucketImages, p.ref.key(), a.recs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commitRename commits an addition of one image into an existing group:
+// the rename of its image file, atomic, is the commit point (with more
+// images, or a new group, commitAdd's transaction is, since renames of
+// many files are not atomic). Then one catalog transaction writes the
+// image's record and removes the journal entry, where commitAdd and
+// op.done take two: a transaction costs two flushes of the catalog. A
+// kill between the rename and the transaction leaves an entry whose file
+// is in place: recovery writes the record (settleAdd).
+func (s *Store) commitRename(a *addition) error {
+	if err := stepErr("add-committing"); err != nil {
+		return err
+	}
+	p := a.plan[0]
+	if err := os.Rename(filepath.Join(a.dir, addTempName(a.op.e.ID, p.file)), filepath.Join(a.dir, p.file+".wim")); err != nil {
+		return fmt.Errorf("adding image %s/%s: %w", a.o.Group, p.file, err)
+	}
+	// The rename is on disk before the entry that would roll it back
+	// goes.
+	syncDir(a.dir)
+	step("add-image-renamed")
+	if err := s.update(func(tx *bolt.Tx) error {
+		if err := a.putRecords(tx); err != nil {
+			return err
+		}
+		return deleteKey(tx, bucketJournal, []byte(a.op.e.ID))
+	}); err != nil {
+		return err
+	}
+	a.op.saved = false // the entry is gone: done only unlocks
+	return a.op.done()
+}
+
 // States of an add-image journal entry. Entries without a state were
 // written by earlier versions, which committed image by image.
 const (
 	addAdding    = "adding"    // before the commit point: roll back
 	addCommitted = "committed" // records written: finish the renames
+	// addAddingOne: one image into an existing group (commitRename): its
+	// file in place is the commit, then recovery writes its record;
+	// otherwise roll back.
+	addAddingOne = "adding-one"
 )
 
 // addTempName is the temporary name of image file f of add-image id, in
