@@ -341,7 +341,31 @@ func (s *Store) writeAdd(ctx context.Context, a *addition) error {
 	if err != nil {
 		return err
 	}
+	if a.byRename && len(written) == 1 {
+		// The image file alone (no unattend file, no new folder): only
+		// its data must be on disk before the rename that commits it.
+		// Its temporary name need not be (a kill before the rename
+		// loses the file, as the rollback would remove it), and the
+		// rename is synced after it (commitRename).
+		return syncFile(filepath.Join(a.dir, written[0]))
+	}
 	return syncFiles(a.dir, written)
+}
+
+// syncFile makes the data of file name durable.
+func syncFile(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", name, err)
+	}
+	return nil
 }
 
 // growRes adds the data of a's images to the Res.rwm of a.dir and returns
