@@ -84,11 +84,13 @@ type plannedImage struct {
 // are written under temporary names (in a new group, inside a hidden
 // folder that becomes the group) and synced together, and one catalog
 // transaction records the images and marks the journal entry committed:
-// that is the commit point. The renames follow. A failure or a kill before
-// the commit point leaves the store as it was: Res.rwm is cut back to its
-// old size and header, the temporary files go, a new group does not
-// appear (recovery does the same after a kill); after it, recovery
-// finishes the renames.
+// that is the commit point. The renames follow. (One image into an
+// existing group is committed by the rename of its file, then one
+// transaction records it and ends the entry: see commitRename.) A failure
+// or a kill before the commit point leaves the store as it was: Res.rwm
+// is cut back to its old size and header, the temporary files go, a new
+// group does not appear (recovery does the same after a kill); after it,
+// recovery finishes the renames (or writes the one image's record).
 func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]ImageRef, error) {
 	if err := s.writable(opWhat("add-image")); err != nil {
 		return nil, err
