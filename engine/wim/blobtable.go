@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"math/bits"
 	"slices"
 )
 
@@ -265,7 +264,7 @@ func (t *blobTable) find(h Hash) (int, bool) { return t.byHash.find(t.entries, h
 // entry's index and 32 bits of its hash to compare before the digest. It
 // takes a third of the memory of a map[Hash]int and a fraction of its
 // cache misses (a Res.rwm has an entry per file of its group). The slots
-// come from a keyed hash (blobSlotHash, keyed per process), so that digests
+// come from a keyed hash (hash/maphash, seeded per process), so that digests
 // crafted to collide cannot make lookups slow.
 type blobIndex struct {
 	slots []blobSlot
@@ -278,31 +277,7 @@ type blobSlot struct {
 	tag uint32
 }
 
-// blobIndexKeys are the secret keys of blobSlotHash, random per process.
-var blobIndexKeys = func() (k [3]uint64) {
-	seed := maphash.MakeSeed()
-	for i := range k {
-		k[i] = maphash.Comparable(seed, i)
-	}
-	return k
-}()
-
-// blobSlotHash is the keyed hash of digest h that places it in a
-// blobIndex: the digest's words, each mixed with a secret key, folded by
-// 64x64->128-bit multiplications (the mixing of wyhash, which Go's own
-// maps use where the CPU has no AES instructions). A digest read from a
-// file may be anything, not a real SHA-1, but without the keys no one can
-// choose digests that collide. It costs a few nanoseconds where
-// maphash.Comparable cost tens, on every lookup of an add-image's tens of
-// thousands of blobs (in the source's table and in the group's Res.rwm).
-func blobSlotHash(h *Hash) uint64 {
-	a := binary.LittleEndian.Uint64(h[0:8]) ^ blobIndexKeys[0]
-	b := binary.LittleEndian.Uint64(h[8:16]) ^ blobIndexKeys[1]
-	c := uint64(binary.LittleEndian.Uint32(h[16:20])) ^ blobIndexKeys[2]
-	hi, lo := bits.Mul64(a, b)
-	hi, lo = bits.Mul64(hi^lo, c^blobIndexKeys[0])
-	return hi ^ lo
-}
+var blobIndexSeed = maphash.MakeSeed()
 
 // newBlobIndex returns an index with room for n entries.
 func newBlobIndex(n int) blobIndex {
@@ -323,7 +298,7 @@ func (x *blobIndex) find(entries []BlobEntry, h Hash) (int, bool) {
 	if x.n == 0 {
 		return 0, false
 	}
-	k := blobSlotHash(&h)
+	k := maphash.Comparable(blobIndexSeed, h)
 	tag, mask := uint32(k>>32), uint64(len(x.slots)-1)
 	for i := k & mask; ; i = (i + 1) & mask {
 		s := x.slots[i]
@@ -343,7 +318,7 @@ func (x *blobIndex) insert(entries []BlobEntry, i int) bool {
 		x.grow(entries)
 	}
 	h := entries[i].Hash
-	k := blobSlotHash(&h)
+	k := maphash.Comparable(blobIndexSeed, h)
 	tag, mask := uint32(k>>32), uint64(len(x.slots)-1)
 	for j := k & mask; ; j = (j + 1) & mask {
 		s := &x.slots[j]
