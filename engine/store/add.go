@@ -84,11 +84,13 @@ type plannedImage struct {
 // are written under temporary names (in a new group, inside a hidden
 // folder that becomes the group) and synced together, and one catalog
 // transaction records the images and marks the journal entry committed:
-// that is the commit point. The renames follow. A failure or a kill before
-// the commit point leaves the store as it was: Res.rwm is cut back to its
-// old size and header, the temporary files go, a new group does not
-// appear (recovery does the same after a kill); after it, recovery
-// finishes the renames.
+// that is the commit point. The renames follow. (One image into an
+// existing group is committed by the rename of its file, then one
+// transaction records it and ends the entry: see commitRename.) A failure
+// or a kill before the commit point leaves the store as it was: Res.rwm
+// is cut back to its old size and header, the temporary files go, a new
+// group does not appear (recovery does the same after a kill); after it,
+// recovery finishes the renames (or writes the one image's record).
 func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]ImageRef, error) {
 	if err := s.writable(opWhat("add-image")); err != nil {
 		return nil, err
@@ -127,6 +129,13 @@ func (s *Store) AddImage(ctx context.Context, src string, o AddOptions) ([]Image
 		a.op.abandon()
 		return nil, err
 	}
+	if a.byRename {
+		if err := s.commitRename(a); err != nil {
+			a.op.abandon()
+			return nil, err
+		}
+		return []ImageRef{a.plan[0].ref}, nil
+	}
 	if err := s.commitAdd(a); err != nil {
 		a.op.abandon()
 		return nil, err
@@ -158,7 +167,10 @@ type addition struct {
 	// checkWhileAdding: the source's new data is checked against its
 	// digests as it is appended to Res.rwm (else it was checked first).
 	checkWhileAdding bool
-	recs             []imageRecord // the new images' records
+	// byRename: one image into an existing group, committed by the
+	// rename of its file (see commitRename).
+	byRename bool
+	recs     []imageRecord // the new images' records
 	// read gives the outcome of reading the images' metadata (sw.Image),
 	// which runs beside the preparations; readErr keeps it once taken.
 	read    chan error
@@ -298,6 +310,7 @@ func (s *Store) planAdd(ctx context.Context, a *addition, src string) error {
 	for _, p := range a.plan {
 		a.op.e.Files = append(a.op.e.Files, p.file)
 	}
+	a.byRename = !a.newGroup && len(a.plan) == 1
 	return nil
 }
 
@@ -308,6 +321,9 @@ func (s *Store) writeAdd(ctx context.Context, a *addition) error {
 	// This is the entry's first save: recovery needs it from the first
 	// write on (the new group's folder, Res.rwm's header flag), not before.
 	a.op.e.State = addAdding
+	if a.byRename {
+		a.op.e.State = addAddingOne
+	}
 	if err := a.op.save(); err != nil {
 		return err
 	}
@@ -316,19 +332,7 @@ func (s *Store) writeAdd(ctx context.Context, a *addition) error {
 			return fmt.Errorf("creating image group %q: %w", a.o.Group, err)
 		}
 	}
-	w, err := openRes(filepath.Join(a.dir, ResFile), a.sw, a.o.Progress)
-	if err != nil {
-		return err
-	}
-	if err := a.imagesRead(); err != nil {
-		w.Abort()
-		return err
-	}
-	if err := needTrees(a.sw, a.plan, w); err != nil {
-		w.Abort()
-		return err
-	}
-	codec, chunk, err := fillRes(ctx, w, a.sw, users(a.plan), a.checkWhileAdding, a.o.Progress)
+	codec, chunk, err := a.growRes(ctx)
 	if err != nil {
 		return err
 	}
@@ -339,7 +343,116 @@ func (s *Store) writeAdd(ctx context.Context, a *addition) error {
 	if err != nil {
 		return err
 	}
+	if a.byRename && len(written) == 1 {
+		// The image file alone (no unattend file, no new folder): only
+		// its data must be on disk before the rename that commits it.
+		// Its temporary name need not be (a kill before the rename
+		// loses the file, as the rollback would remove it), and the
+		// rename is synced after it (commitRename).
+		return syncFile(filepath.Join(a.dir, written[0]))
+	}
 	return syncFiles(a.dir, written)
+}
+
+// syncFile makes the data of file name durable.
+func syncFile(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", name, err)
+	}
+	return nil
+}
+
+// growRes adds the data of a's images to the Res.rwm of a.dir and returns
+// its codec and chunk size.
+func (a *addition) growRes(ctx context.Context) (wim.Compression, int, error) {
+	res := filepath.Join(a.dir, ResFile)
+	w, err := openRes(res, a.sw, a.o.Progress)
+	if err != nil {
+		return 0, 0, err
+	}
+	if a.copyAheadOK(w) {
+		codec, chunk, done, err := a.copyAhead(ctx, w)
+		if done || err != nil {
+			return codec, chunk, err
+		}
+		// The guess did not hold: Res.rwm is as it was; copy what the
+		// images use.
+		if w, err = openRes(res, a.sw, a.o.Progress); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := a.imagesRead(); err != nil {
+		w.Abort()
+		return 0, 0, err
+	}
+	if err := needTrees(a.sw, a.plan, w); err != nil {
+		w.Abort()
+		return 0, 0, err
+	}
+	return fillRes(ctx, w, a.sw, users(a.plan), a.checkWhileAdding, a.o.Progress)
+}
+
+// copyAheadOn lets tests turn copyAhead off, to compare.
+var copyAheadOn = true
+
+// copyAheadOK reports whether copyAhead may copy the source's data into w
+// before the images' metadata is read: the source holds the one image
+// added, alone (no split parts, no references), and its metadata is still
+// being read (else there is nothing to overlap). Into a solid Res.rwm the
+// images' trees order the data, so they come first.
+func (a *addition) copyAheadOK(w *wim.Writer) bool {
+	return copyAheadOn && a.read != nil && len(a.plan) == 1 && a.sw.ImageCount() == 1 &&
+		len(a.sw.Refs()) == 0 && !w.Solid()
+}
+
+// copyAhead copies into w every blob the source's table gives (see
+// wim.TableRefs) while the image's metadata is still being read: reading
+// it (tens of milliseconds for an image of 40,000 files) then overlaps the
+// copy instead of preceding it. Once it is read, the copy stands only if
+// it added exactly the blobs the image needs (wim.Writer.CopiedFor), as
+// it does for a file holding one image and its data: then w is closed,
+// Res.rwm grown to the byte as copying what the image uses grows it, and
+// the codec and chunk size are returned with true. Otherwise the append
+// is aborted, leaving Res.rwm as it was, and the bool is false: the
+// caller copies what the image uses. A failure of the copy itself is not
+// reported here, for the blob that failed may be one the image does not
+// use: the caller's copy meets it again if it is.
+func (a *addition) copyAhead(ctx context.Context, w *wim.Writer) (wim.Compression, int, bool, error) {
+	table := a.sw.TableRefs()
+	copied := copyRes(ctx, w, a.sw, []wim.BlobUser{table}, a.checkWhileAdding, a.o.Progress)
+	if err := a.imagesRead(); err != nil {
+		if copied == nil {
+			w.Abort()
+		}
+		return 0, 0, false, err
+	}
+	if copied != nil {
+		if ctx.Err() != nil {
+			return 0, 0, false, ctx.Err()
+		}
+		return 0, 0, false, nil
+	}
+	if err := needTrees(a.sw, a.plan, w); err != nil {
+		w.Abort()
+		return 0, 0, false, err
+	}
+	if !w.CopiedFor(table, users(a.plan)...) {
+		step("add-copy-ahead-dropped")
+		return 0, 0, false, w.Abort()
+	}
+	step("add-copied-ahead")
+	if err := w.CloseContext(ctx); err != nil {
+		return 0, 0, false, err
+	}
+	return w.Compression(), w.ChunkSize(), true, nil
 }
 
 // writeAddImages writes the image files (and unattend files) of an
@@ -397,15 +510,8 @@ func (s *Store) commitAdd(a *addition) error {
 	committed := a.op.e
 	committed.State = addCommitted
 	err := s.update(func(tx *bolt.Tx) error {
-		order, err := lastOrder(tx, a.o.Group+"/")
-		if err != nil {
+		if err := a.putRecords(tx); err != nil {
 			return err
-		}
-		for i, p := range a.plan {
-			a.recs[i].DisplayOrder = order + 1 + i
-			if err := putJSON(tx, bucketImages, p.ref.key(), a.recs[i]); err != nil {
-				return err
-			}
 		}
 		return putJSON(tx, bucketJournal, []byte(committed.ID), committed)
 	})
@@ -416,11 +522,63 @@ func (s *Store) commitAdd(a *addition) error {
 	return nil
 }
 
+// putRecords writes the records of the new images, in display order after
+// the group's last image.
+func (a *addition) putRecords(tx *bolt.Tx) error {
+	order, err := lastOrder(tx, a.o.Group+"/")
+	if err != nil {
+		return err
+	}
+	for i, p := range a.plan {
+		a.recs[i].DisplayOrder = order + 1 + i
+		if err := putJSON(tx, bucketImages, p.ref.key(), a.recs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commitRename commits an addition of one image into an existing group:
+// the rename of its image file, atomic, is the commit point (with more
+// images, or a new group, commitAdd's transaction is, since renames of
+// many files are not atomic). Then one catalog transaction writes the
+// image's record and removes the journal entry, where commitAdd and
+// op.done take two: a transaction costs two flushes of the catalog. A
+// kill between the rename and the transaction leaves an entry whose file
+// is in place: recovery writes the record (settleAdd).
+func (s *Store) commitRename(a *addition) error {
+	if err := stepErr("add-committing"); err != nil {
+		return err
+	}
+	p := a.plan[0]
+	if err := os.Rename(filepath.Join(a.dir, addTempName(a.op.e.ID, p.file)), filepath.Join(a.dir, p.file+".wim")); err != nil {
+		return fmt.Errorf("adding image %s/%s: %w", a.o.Group, p.file, err)
+	}
+	// The rename is on disk before the entry that would roll it back
+	// goes.
+	syncDir(a.dir)
+	step("add-image-renamed")
+	if err := s.update(func(tx *bolt.Tx) error {
+		if err := a.putRecords(tx); err != nil {
+			return err
+		}
+		return deleteKey(tx, bucketJournal, []byte(a.op.e.ID))
+	}); err != nil {
+		return err
+	}
+	a.op.saved = false // the entry is gone: done only unlocks
+	return a.op.done()
+}
+
 // States of an add-image journal entry. Entries without a state were
 // written by earlier versions, which committed image by image.
 const (
 	addAdding    = "adding"    // before the commit point: roll back
 	addCommitted = "committed" // records written: finish the renames
+	// addAddingOne: one image into an existing group (commitRename): its
+	// file in place is the commit, then recovery writes its record;
+	// otherwise roll back.
+	addAddingOne = "adding-one"
 )
 
 // addTempName is the temporary name of image file f of add-image id, in
@@ -824,8 +982,20 @@ func openRes(res string, src *wim.WIM, report progress.Func) (*wim.Writer, error
 // fillRes is growResAt's work once Res.rwm is open in w: it adds the data
 // of imgs, checking it with check, and closes w (aborts it on failure).
 func fillRes(ctx context.Context, w *wim.Writer, src *wim.WIM, imgs []wim.BlobUser, check bool, report progress.Func) (wim.Compression, int, error) {
-	var err error
 	codec, chunk := w.Compression(), w.ChunkSize()
+	if err := copyRes(ctx, w, src, imgs, check, report); err != nil {
+		return 0, 0, err
+	}
+	if err := w.CloseContext(ctx); err != nil {
+		return 0, 0, err
+	}
+	return codec, chunk, nil
+}
+
+// copyRes is fillRes but for closing w: it adds the data of imgs to w,
+// checking it with check, and aborts w on failure.
+func copyRes(ctx context.Context, w *wim.Writer, src *wim.WIM, imgs []wim.BlobUser, check bool, report progress.Func) error {
+	var err error
 	checked := func() error { return nil }
 	if check {
 		// What to check is what the writer does not hold yet, taken
@@ -854,12 +1024,9 @@ func fillRes(ctx context.Context, w *wim.Writer, src *wim.WIM, imgs []wim.BlobUs
 	}
 	if err != nil {
 		w.Abort()
-		return 0, 0, err
+		return err
 	}
-	if err := w.CloseContext(ctx); err != nil {
-		return 0, 0, err
-	}
-	return codec, chunk, nil
+	return nil
 }
 
 // phased renames the phase of reports.

@@ -123,7 +123,7 @@ func (s *Store) settle(e journalEntry) error {
 			return err
 		}
 	case "add-image":
-		if e.Arch == "" && (e.State == addAdding || e.State == addCommitted) {
+		if e.Arch == "" && (e.State == addAdding || e.State == addCommitted || e.State == addAddingOne) {
 			return s.settleAdd(e)
 		}
 	}
@@ -259,12 +259,29 @@ func (s *Store) moveRecords(from, to string) error {
 	})
 }
 
-// settleAdd finishes a committed add-image (the renames) or rolls back one
-// that was not: its files go, a new group's folder goes, and Res.rwm gets
-// back its old size and header.
+// settleAdd finishes a committed add-image (the renames, or for one
+// committed by its rename the record) or rolls back one that was not: its
+// files go, a new group's folder goes, and Res.rwm gets back its old size
+// and header.
 func (s *Store) settleAdd(e journalEntry) error {
 	dir := s.GroupDir(e.Group)
-	if e.State == addCommitted {
+	renamed := false
+	if e.State == addAddingOne && len(e.Files) == 1 {
+		// Whether the rename happened decides between keeping the data
+		// and cutting it off: a failure to tell is no answer.
+		_, err := os.Stat(filepath.Join(dir, e.Files[0]+".wim"))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		renamed = err == nil
+	}
+	if renamed {
+		// Committed (commitRename): the image's record, if the kill came
+		// before it.
+		if err := s.recordAdded(ImageRef{Group: e.Group, File: e.Files[0]}); err != nil {
+			return err
+		}
+	} else if e.State == addCommitted {
 		if err := s.publishAdd(e); err != nil {
 			return err
 		}
@@ -288,6 +305,27 @@ func (s *Store) settleAdd(e journalEntry) error {
 		return err
 	}
 	return clearWriteInProgress(filepath.Join(dir, ResFile))
+}
+
+// recordAdded writes the record of image r, added by an add-image that
+// was killed after its commit point, unless it has one (a listing made
+// it meanwhile): enabled, last in its group, with its unattend file if it
+// has one, as a listing records an image it finds.
+func (s *Store) recordAdded(r ImageRef) error {
+	return s.update(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketImages); b != nil && b.Get(r.key()) != nil {
+			return nil
+		}
+		order, err := lastOrder(tx, r.Group+"/")
+		if err != nil {
+			return err
+		}
+		rec := imageRecord{Enabled: true, DisplayOrder: order + 1, Added: time.Now().UTC()}
+		if _, err := os.Stat(filepath.Join(s.imageDir(r), r.File, "Unattend", unattendFile)); err == nil {
+			rec.Unattend = r.File + "/Unattend/" + unattendFile
+		}
+		return putJSON(tx, bucketImages, r.key(), rec)
+	})
 }
 
 // restoreRes gives the Res.rwm of folder dir back the size and header it
