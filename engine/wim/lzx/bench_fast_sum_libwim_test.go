@@ -23,7 +23,8 @@ import (
 //	WIMBENCH_TREE=~/.cache/wimconsole-bench-small/corpus/A go test -tags libwim \
 //	    -run '^$' -bench FastTreeSum -benchtime 3x ./engine/wim/lzx/
 //
-// It reports cpu-s (the best pass) and out-bytes.
+// It reports cpu-s (the best pass) and out-bytes. On tree A the default run
+// logs 8782 chunks, 76633081 bytes in, 21554094 out, sha256 8ea3bdcd...
 func BenchmarkFastTreeSum(b *testing.B) { benchTreeSum(b, LevelFast) }
 
 // BenchmarkTreeSum is BenchmarkFastTreeSum for the default level (the
@@ -31,6 +32,10 @@ func BenchmarkFastTreeSum(b *testing.B) { benchTreeSum(b, LevelFast) }
 //
 //	WIMBENCH_TREE=~/.cache/wimconsole-bench-small/corpus/A go test -tags libwim \
 //	    -run '^$' -bench '^BenchmarkTreeSum$' -benchtime 3x ./engine/wim/lzx/
+//
+// On tree A the default run logs 8782 chunks, 76633081 bytes in, 21012194
+// out, sha256 78741bd7... (WIMBENCH_EVERY=20: 18478720 in, 5113116 out,
+// d9b16b63...; 40: sha256 34bf999e...).
 func BenchmarkTreeSum(b *testing.B) { benchTreeSum(b, LevelDefault) }
 
 // benchTreeSum times level on the chunks of every WIMBENCH_EVERY-th file
