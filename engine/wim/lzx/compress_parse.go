@@ -224,9 +224,9 @@ func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 rece
 			// the longest explicit match below, as wimlib does; trying it
 			// after the longest repeat too took 5% of the time and saved
 			// 0.03% of the size.)
-			last, l, lastCost := c.offerExplicit(cache[cacheIdx[i]:cacheIdx[i+1]], next, reach, ci)
-			if last.length != 0 {
-				c.tryGap(data, start, start+blen, i, l-1, int(last.offset), lastCost, last.offset+offsetAdjust)
+			ms := cache[cacheIdx[i]:cacheIdx[i+1]]
+			if k, l := c.offerExplicit(ms, next, reach, ci); k >= 0 {
+				c.tryGap(data, start, start+blen, i, l-1, ms[k].offset, ci)
 			}
 		}
 		// A literal; then the path to i+1 is final, and so its recent
@@ -293,44 +293,54 @@ func (c *Compressor) offerRepeats(data []byte, pos int, q recentOffsets, reach [
 
 // offerExplicit offers the cached matches ms from a position of cost ci,
 // each for the lengths from l up to its own (at most len(reach)-1) that the
-// previous ones do not reach. It returns the last match that added lengths,
-// the shortest length none reaches, and the cost of that match at its
-// longest.
-func (c *Compressor) offerExplicit(ms []lzMatch, l int, reach []uint64, ci uint64) (last lzMatch, next int, lastCost uint64) {
+// previous ones do not reach. It returns the index in ms of the last match
+// that added lengths (-1: none) and the shortest length none reaches.
+// (It returns an index rather than the match and its cost, which the
+// caller seldom needs: fewer values live across the relaxation loop, which
+// had the compiler reload them from the stack on every length.)
+func (c *Compressor) offerExplicit(ms []lzMatch, l int, reach []uint64, ci uint64) (last, next int) {
 	maxL := len(reach) - 1
-	mc := &c.costs.match
-	aligned := &c.costs.aligned
-	for _, m := range ms {
+	last = -1
+	for k, m := range ms {
 		ml := min(int(m.length), maxL)
 		if ml < l {
 			continue
 		}
 		fo := m.offset + offsetAdjust
-		slot := c.slotOf(fo)
-		b := ci
-		if slot >= minAlignedSlot {
-			b += uint64(aligned[fo&alignedMask])
-		}
-		row := mc[slot][l-minMatchLen : ml-1]
-		relax(reach[l:ml+1], row, b, uint64(fo)<<itemLenBits|uint64(l))
+		relax(reach[l:ml+1], c.matchRow(fo, l, ml), ci+c.alignedCost(fo), uint64(fo)<<itemLenBits|uint64(l))
 		l = ml + 1
-		last, lastCost = m, b+uint64(row[len(row)-1])
+		last = k
 	}
-	return last, l, lastCost
+	return last, l
+}
+
+// matchRow returns the costs of the match headers of formatted offset fo
+// for the lengths l..ml, less the aligned symbol's (see alignedCost).
+func (c *Compressor) matchRow(fo uint32, l, ml int) []uint16 {
+	return c.costs.match[c.slotOf(fo)][l-minMatchLen : ml-1]
+}
+
+// alignedCost returns the cost of the aligned offset symbol of formatted
+// offset fo, 0 if its slot has none.
+func (c *Compressor) alignedCost(fo uint32) uint64 {
+	const firstAligned = 16 // slotBase[minAlignedSlot]
+	if fo < firstAligned {
+		return 0
+	}
+	return uint64(c.costs.aligned[fo&alignedMask])
 }
 
 // relax offers the steps of one match for a run of lengths: reaching
 // dst[k] costs base+row[k], with the item first+k (the length first+k, the
-// match's code above it). A step replaces the node's when it is cheaper.
-// (Written inline in minCostPath, the same loop kept its counter on the
-// stack.)
+// match's code above it). A step replaces the node's when it is cheaper:
+// min compiles to a conditional move and the node is always stored, since
+// which step wins is hard to predict (a branch there cost more). (Written
+// inline in minCostPath, the same loop kept its counter on the stack.)
 func relax(dst []uint64, row []uint16, base, first uint64) {
 	dst = dst[:len(row)]
 	for k, rc := range row {
-		v := (base+uint64(rc))<<32 | (first + uint64(k))
-		if v < dst[k] {
-			dst[k] = v
-		}
+		dst[k] = min((base+uint64(rc))<<32|first, dst[k])
+		first++
 	}
 }
 
@@ -357,18 +367,20 @@ func repLen(data []byte, pos, off, maxL int) int {
 }
 
 // tryGap considers, after a match of length l and offset off from block
-// position i (the block is data[start:end]) costing matchCost in all, a
-// literal and then a repeat of the same offset.
-func (c *Compressor) tryGap(data []byte, start, end, i, l, off int, matchCost uint64, code uint32) {
+// position i (the block is data[start:end]) reached at cost ci, a literal
+// and then a repeat of the same offset.
+func (c *Compressor) tryGap(data []byte, start, end, i, l int, off uint32, ci uint64) {
 	p := start + i + l + 1 // after the match and the literal
 	rem := end - p
-	if rem < minMatchLen || p < off {
+	if rem < minMatchLen || p < int(off) {
 		return
 	}
-	l2 := repLen(data, p, off, min(rem, maxMatchLen))
+	l2 := repLen(data, p, int(off), min(rem, maxMatchLen))
 	if l2 == 0 {
 		return
 	}
+	code := off + offsetAdjust
+	matchCost := ci + c.alignedCost(code) + uint64(c.matchRow(code, l, l)[0])
 	cc := matchCost + uint64(c.costs.main[data[p-1]]) + uint64(c.costs.match[0][l2-minMatchLen])
 	j := i + l + 1 + l2
 	if cc < c.node[j]>>32 {
