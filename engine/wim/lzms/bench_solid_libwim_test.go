@@ -21,6 +21,7 @@ import (
 	"unicode/utf16"
 	"unsafe"
 
+	"github.com/wimconsole/wimconsole/internal/cputime"
 	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
 )
 
@@ -176,9 +177,9 @@ func benchParLoop(b *testing.B, bytes int, fs []func()) int {
 				defer wg.Done()
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				start, _ := threadCPUTime()
+				start := cputime.Thread()
 				f()
-				end, _ := threadCPUTime()
+				end := cputime.Thread()
 				mu.Lock()
 				cpu += end - start
 				mu.Unlock()
@@ -252,9 +253,9 @@ func BenchmarkSolidTreeSteps(b *testing.B) {
 				var ms []lzMatch
 				fs[k] = func() {
 					var t [5]time.Duration
-					t[0], _ = threadCPUTime()
+					t[0] = cputime.Thread()
 					k := 1
-					f.loadSteps(ch, func() { t[k], _ = threadCPUTime(); k++ })
+					f.loadSteps(ch, func() { t[k] = cputime.Thread(); k++ })
 					// As the parse walks: a match of encNiceLen
 					// or more is taken, and the walk skips it.
 					n := len(ch)
@@ -265,7 +266,7 @@ func BenchmarkSolidTreeSteps(b *testing.B) {
 							f.skip(p + 1)
 						}
 					}
-					t[4], _ = threadCPUTime()
+					t[4] = cputime.Thread()
 					mu.Lock()
 					for s := range steps {
 						steps[s] += t[s+1] - t[s]
@@ -303,9 +304,9 @@ func BenchmarkSolidTreeSA(b *testing.B) {
 			var cpu time.Duration
 			rounds := 0
 			for b.Loop() {
-				start, _ := threadCPUTime()
+				start := cputime.Thread()
 				buildSA(ch, sa, tmp)
-				end, _ := threadCPUTime()
+				end := cputime.Thread()
 				cpu += end - start
 				rounds++
 			}

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/wimconsole/wimconsole/internal/cputime"
 )
 
 // benchLoop runs f in a b.Loop and, where the thread's CPU time can be read,
@@ -14,13 +16,13 @@ func benchLoop(b *testing.B, bytes int, f func()) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	b.SetBytes(int64(bytes))
-	start, ok := threadCPUTime()
+	start := cputime.Thread()
 	n := 0
 	for b.Loop() {
 		f()
 		n++
 	}
-	if end, ok2 := threadCPUTime(); ok && ok2 && end > start {
+	if end := cputime.Thread(); cputime.ThreadSupported && end > start {
 		b.ReportMetric(float64(bytes)*float64(n)/1e6/(end-start).Seconds(), "cpu-MB/s")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wimconsole/wimconsole/internal/cputime"
 	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
 )
 
@@ -68,14 +69,14 @@ func benchTreeSum(b *testing.B, level int) {
 	for i := 0; b.Loop(); i++ {
 		h := sha256.New()
 		out = 0
-		t0 := ctThreadCPU()
+		t0 := cputime.Thread()
 		for _, src := range chunks {
 			n := c.Compress(dst[:len(src)-1], src)
 			h.Write([]byte{byte(n), byte(n >> 8), byte(n >> 16)})
 			h.Write(dst[:n])
 			out += n
 		}
-		if d := ctThreadCPU() - t0; i == 0 || d < best {
+		if d := cputime.Thread() - t0; i == 0 || d < best {
 			best = d
 		}
 		sum = hex.EncodeToString(h.Sum(nil))

@@ -8,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wimconsole/wimconsole/internal/cputime"
 	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
 )
 
@@ -65,7 +65,7 @@ func BenchmarkTreeLevels(b *testing.B) {
 						size     *int
 						cpu      *time.Duration
 					}{{c.Compress, &sizeOurs, &ours}, {w.Compress, &sizeTheirs, &theirs}} {
-						t0 := ctThreadCPU()
+						t0 := cputime.Thread()
 						for off := 0; off < len(data); off += chunk {
 							src := data[off:min(off+chunk, len(data))]
 							n := 0
@@ -77,7 +77,7 @@ func BenchmarkTreeLevels(b *testing.B) {
 							}
 							*side.size += n
 						}
-						*side.cpu += ctThreadCPU() - t0
+						*side.cpu += cputime.Thread() - t0
 					}
 				}
 			}
@@ -190,7 +190,7 @@ func BenchmarkTreeClasses(b *testing.B) {
 	dst := make([]byte, chunk)
 	run := func(compress func(dst, src []byte) int, chunks [][]byte) (int, time.Duration) {
 		size := 0
-		t0 := ctThreadCPU()
+		t0 := cputime.Thread()
 		for _, src := range chunks {
 			n := 0
 			if len(src) > 1 {
@@ -201,7 +201,7 @@ func BenchmarkTreeClasses(b *testing.B) {
 			}
 			size += n
 		}
-		return size, ctThreadCPU() - t0
+		return size, cputime.Thread() - t0
 	}
 	var allOurs, allTheirs time.Duration
 	for b.Loop() {
@@ -237,14 +237,4 @@ func BenchmarkTreeClasses(b *testing.B) {
 	b.ReportMetric(allOurs.Seconds()/allTheirs.Seconds(), "cpu-ratio")
 	b.ReportMetric(allOurs.Seconds(), "ours-cpu-s")
 	b.ReportMetric(allTheirs.Seconds(), "wimlib-cpu-s")
-}
-
-// ctThreadCPU returns the CPU time (user+sys) of the calling OS thread.
-func ctThreadCPU() time.Duration {
-	const rusageThread = 1 // RUSAGE_THREAD
-	var ru syscall.Rusage
-	if syscall.Getrusage(rusageThread, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

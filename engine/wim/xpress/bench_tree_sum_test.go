@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wimconsole/wimconsole/internal/cputime"
 	"github.com/wimconsole/wimconsole/internal/oracle/libwim"
 )
 
@@ -66,25 +66,15 @@ func BenchmarkTreeSum(b *testing.B) {
 	var best time.Duration
 	b.SetBytes(int64(total))
 	for i := 0; b.Loop(); i++ {
-		t0 := threadCPU()
+		t0 := cputime.Thread()
 		for _, src := range chunks {
 			c.Compress(dst[:len(src)-1], src)
 		}
-		if d := threadCPU() - t0; i == 0 || d < best {
+		if d := cputime.Thread() - t0; i == 0 || d < best {
 			best = d
 		}
 	}
 	b.Logf("%d chunks, %d bytes in, %d out, sha256 %s", len(chunks), total, out, hex.EncodeToString(h.Sum(nil)))
 	b.ReportMetric(best.Seconds(), "cpu-s")
 	b.ReportMetric(float64(out), "out-bytes")
-}
-
-// threadCPU returns the CPU time (user and system) of the calling OS thread.
-func threadCPU() time.Duration {
-	const rusageThread = 1 // RUSAGE_THREAD
-	var ru syscall.Rusage
-	if syscall.Getrusage(rusageThread, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
