@@ -3,9 +3,12 @@ package wim
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/wimconsole/wimconsole/internal/oracle"
@@ -282,6 +285,81 @@ func TestExportFromSolidAndLZMS(t *testing.T) {
 				oracle.Run(t, "apply", p, strconv.Itoa(i), want)
 				oracle.Run(t, "apply", dest, strconv.Itoa(i), got)
 				wtSameTree(t, want, got)
+			}
+		})
+	}
+}
+
+// TestExportDamagedBlob exports a WIM of which one blob's stored bytes are
+// damaged, into a file of another codec (the blob decompressed and
+// compressed again: writeStream) and into a solid one (writeSolid): each
+// export must fail with the *ChecksumError that names the damage, which the
+// writer leaves the blob's reader to find (the bytes are hashed once), and
+// leave no file behind.
+func TestExportDamagedBlob(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	if err := os.MkdirAll(tree, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Several of the writer's pieces, so that the damage lies in a piece
+	// before the last, and data that cannot be mistaken for another blob.
+	big := make([]byte, 300<<10)
+	x := uint32(1)
+	for i := range big {
+		x = x*1664525 + 1013904223
+		big[i] = byte(x >> 24)
+	}
+	if err := os.WriteFile(filepath.Join(tree, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tree, "small.txt"), []byte("small file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "raw.wim")
+	if _, err := Capture(ctx, tree, file, CaptureOptions{Name: "one", Compression: None}); err != nil {
+		t.Fatal(err)
+	}
+	src := imgOpenW(t, file)
+	var off int64 = -1
+	for i := range src.table.entries {
+		if e := &src.table.entries[i]; e.Size() == int64(len(big)) {
+			off = e.Res.Offset
+		}
+	}
+	if off < 0 {
+		t.Fatal("big.bin's blob not found")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data[off:off+int64(len(big))], big) {
+		t.Fatal("big.bin not stored raw at its entry's offset")
+	}
+	data[off+1000] ^= 0x55
+	damaged := filepath.Join(dir, "damaged.wim")
+	if err := os.WriteFile(damaged, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		o    ExportOptions
+	}{
+		{"lzx", ExportOptions{Compression: ptr(LZX)}},
+		{"solid", ExportOptions{Solid: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := imgOpenW(t, damaged)
+			dest := filepath.Join(t.TempDir(), "out.wim")
+			_, err := Export(ctx, d, []int{1}, dest, tc.o)
+			var ce *ChecksumError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "damaged.wim") {
+				t.Fatalf("export of a damaged blob: %v, want a ChecksumError naming damaged.wim", err)
+			}
+			if _, err := os.Stat(dest); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s left behind: %v", dest, err)
 			}
 		})
 	}
