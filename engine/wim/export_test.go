@@ -364,3 +364,63 @@ func TestExportDamagedBlob(t *testing.T) {
 		})
 	}
 }
+
+// TestExportFromSolidDecodesChunksOnce exports a solid file of several
+// chunks to a non-solid one: the blobs are read in the order they are
+// stored, through the source's chunk cache, so that each chunk is
+// decompressed once for all the blobs in it (an export of tree A's ESD to
+// LZX reads 36,000 blobs out of 7 chunks).
+func TestExportFromSolidDecodesChunksOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	if err := os.MkdirAll(tree, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Files of every size up to 600 KiB, some across chunk boundaries,
+	// 5 MiB or so in all: chunks of 1 MiB (the smallest the cache takes).
+	total := 0
+	for i := 0; total < 5<<20; i++ {
+		n := (i * 37 << 10) % (600 << 10)
+		// Lines that compress fast, and no two files alike.
+		var b []byte
+		for k := 0; len(b) < n; k++ {
+			b = append(b, "line "+strconv.Itoa(k)+" of file "+strconv.Itoa(i)+"\n"...)
+		}
+		b = b[:n]
+		if err := os.WriteFile(filepath.Join(tree, "f"+strconv.Itoa(i)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	file := filepath.Join(dir, "src.esd")
+	if _, err := Capture(ctx, tree, file, CaptureOptions{Name: "one", Compression: XPRESS, Solid: true,
+		SolidCompression: LZX, SolidChunkSize: cacheMinChunk}); err != nil {
+		t.Fatal(err)
+	}
+	src := imgOpenW(t, file)
+	chunks := 0
+	seen := make(map[*SolidResource]bool)
+	for i := range src.table.entries {
+		if s := src.table.entries[i].Solid; s != nil && !seen[s] {
+			seen[s] = true
+			chunks += int((s.Size + int64(s.ChunkSize) - 1) / int64(s.ChunkSize))
+		}
+	}
+	if chunks < 5 {
+		t.Fatalf("%d solid chunks, want at least 5", chunks)
+	}
+	dest := filepath.Join(dir, "out.wim")
+	if _, err := Export(ctx, src, []int{1}, dest, ExportOptions{Compression: ptr(XPRESS)}); err != nil {
+		t.Fatal(err)
+	}
+	src.cache.decMu.Lock()
+	fills := src.cache.fills
+	src.cache.decMu.Unlock()
+	if fills != chunks {
+		t.Errorf("%d solid chunks decompressed for the export of %d", fills, chunks)
+	}
+	if err := imgOpenW(t, dest).Verify(ctx, nil); err != nil {
+		t.Error(err)
+	}
+}
