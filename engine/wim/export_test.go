@@ -3,9 +3,12 @@ package wim
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/wimconsole/wimconsole/internal/oracle"
@@ -284,5 +287,140 @@ func TestExportFromSolidAndLZMS(t *testing.T) {
 				wtSameTree(t, want, got)
 			}
 		})
+	}
+}
+
+// TestExportDamagedBlob exports a WIM of which one blob's stored bytes are
+// damaged, into a file of another codec (the blob decompressed and
+// compressed again: writeStream) and into a solid one (writeSolid): each
+// export must fail with the *ChecksumError that names the damage, which the
+// writer leaves the blob's reader to find (the bytes are hashed once), and
+// leave no file behind.
+func TestExportDamagedBlob(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	if err := os.MkdirAll(tree, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Several of the writer's pieces, so that the damage lies in a piece
+	// before the last, and data that cannot be mistaken for another blob.
+	big := make([]byte, 300<<10)
+	x := uint32(1)
+	for i := range big {
+		x = x*1664525 + 1013904223
+		big[i] = byte(x >> 24)
+	}
+	if err := os.WriteFile(filepath.Join(tree, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tree, "small.txt"), []byte("small file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "raw.wim")
+	if _, err := Capture(ctx, tree, file, CaptureOptions{Name: "one", Compression: None}); err != nil {
+		t.Fatal(err)
+	}
+	src := imgOpenW(t, file)
+	var off int64 = -1
+	for i := range src.table.entries {
+		if e := &src.table.entries[i]; e.Size() == int64(len(big)) {
+			off = e.Res.Offset
+		}
+	}
+	if off < 0 {
+		t.Fatal("big.bin's blob not found")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data[off:off+int64(len(big))], big) {
+		t.Fatal("big.bin not stored raw at its entry's offset")
+	}
+	data[off+1000] ^= 0x55
+	damaged := filepath.Join(dir, "damaged.wim")
+	if err := os.WriteFile(damaged, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		o    ExportOptions
+	}{
+		{"lzx", ExportOptions{Compression: ptr(LZX)}},
+		{"solid", ExportOptions{Solid: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := imgOpenW(t, damaged)
+			dest := filepath.Join(t.TempDir(), "out.wim")
+			_, err := Export(ctx, d, []int{1}, dest, tc.o)
+			var ce *ChecksumError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "damaged.wim") {
+				t.Fatalf("export of a damaged blob: %v, want a ChecksumError naming damaged.wim", err)
+			}
+			if _, err := os.Stat(dest); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s left behind: %v", dest, err)
+			}
+		})
+	}
+}
+
+// TestExportFromSolidDecodesChunksOnce exports a solid file of several
+// chunks to a non-solid one: the blobs are read in the order they are
+// stored, through the source's chunk cache, so that each chunk is
+// decompressed once for all the blobs in it (an export of tree A's ESD to
+// LZX reads 36,000 blobs out of 7 chunks).
+func TestExportFromSolidDecodesChunksOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	tree := filepath.Join(dir, "tree")
+	if err := os.MkdirAll(tree, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Files of every size up to 600 KiB, some across chunk boundaries,
+	// 5 MiB or so in all: chunks of 1 MiB (the smallest the cache takes).
+	total := 0
+	for i := 0; total < 5<<20; i++ {
+		n := (i * 37 << 10) % (600 << 10)
+		// Lines that compress fast, and no two files alike.
+		var b []byte
+		for k := 0; len(b) < n; k++ {
+			b = append(b, "line "+strconv.Itoa(k)+" of file "+strconv.Itoa(i)+"\n"...)
+		}
+		b = b[:n]
+		if err := os.WriteFile(filepath.Join(tree, "f"+strconv.Itoa(i)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	file := filepath.Join(dir, "src.esd")
+	if _, err := Capture(ctx, tree, file, CaptureOptions{Name: "one", Compression: XPRESS, Solid: true,
+		SolidCompression: LZX, SolidChunkSize: cacheMinChunk}); err != nil {
+		t.Fatal(err)
+	}
+	src := imgOpenW(t, file)
+	chunks := 0
+	seen := make(map[*SolidResource]bool)
+	for i := range src.table.entries {
+		if s := src.table.entries[i].Solid; s != nil && !seen[s] {
+			seen[s] = true
+			chunks += int((s.Size + int64(s.ChunkSize) - 1) / int64(s.ChunkSize))
+		}
+	}
+	if chunks < 5 {
+		t.Fatalf("%d solid chunks, want at least 5", chunks)
+	}
+	dest := filepath.Join(dir, "out.wim")
+	if _, err := Export(ctx, src, []int{1}, dest, ExportOptions{Compression: ptr(XPRESS)}); err != nil {
+		t.Fatal(err)
+	}
+	src.cache.decMu.Lock()
+	fills := src.cache.fills
+	src.cache.decMu.Unlock()
+	if fills != chunks {
+		t.Errorf("%d solid chunks decompressed for the export of %d", fills, chunks)
+	}
+	if err := imgOpenW(t, dest).Verify(ctx, nil); err != nil {
+		t.Error(err)
 	}
 }

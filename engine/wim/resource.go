@@ -1086,7 +1086,9 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	if err == io.EOF && h.remain > 0 {
 		err = &FormatError{File: h.file, Offset: h.off, Msg: h.what + ": data ends early"}
 	}
-	if err == nil && h.remain == 0 {
+	if (err == nil || err == io.EOF) && h.remain == 0 {
+		// The last bytes, with or without the source's io.EOF: the
+		// digest's verdict takes its place.
 		err = h.verify()
 	}
 	if err != nil {
@@ -1103,6 +1105,25 @@ func (h *hashingReader) verify() error {
 		return &ChecksumError{File: h.file, Offset: h.off, What: h.what, Want: h.want, Got: got}
 	}
 	return io.EOF
+}
+
+// checkedAll returns nil when every byte has been read and they hash to
+// the digest wanted, else what is wrong (a *ChecksumError, or the error
+// reading them). A caller that reads exactly the blob's size (io.ReadFull)
+// never sees the report that takes io.EOF's place, for nothing is read
+// after the last byte: one that leaves the hashing to the reader (see
+// newBlobHasher) asks for it with this.
+func (h *hashingReader) checkedAll() error {
+	if h.err == nil {
+		if h.remain > 0 {
+			return &FormatError{File: h.file, Offset: h.off, Msg: h.what + ": not read to its end"}
+		}
+		h.err = h.verify()
+	}
+	if h.err == io.EOF {
+		return nil
+	}
+	return h.err
 }
 
 func (h *hashingReader) Close() error {

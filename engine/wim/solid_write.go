@@ -190,7 +190,7 @@ func (w *Writer) writeSolid(ctx context.Context, r io.Reader, size int64, want *
 			res.size = start
 		}
 	}
-	sha := newBlobHasher(want, hashed)
+	sha := newBlobHasher(r, size, want, hashed)
 	for left := size; left > 0; {
 		if err := ctx.Err(); err != nil {
 			takeBack()
@@ -224,6 +224,10 @@ func (w *Writer) writeSolid(ctx context.Context, r io.Reader, size int64, want *
 		left -= int64(n)
 		res.size += int64(n)
 		s.queued += int64(n)
+	}
+	if err := sha.check(); err != nil {
+		takeBack()
+		return Hash{}, err
 	}
 	h := sha.sum()
 	if want != nil && h != *want {
