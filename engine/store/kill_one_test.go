@@ -37,15 +37,11 @@ func TestKillAddOne(t *testing.T) {
 			root, s := killStore(t, first, AddOptions{Group: "G"})
 			resBefore := fileSum(t, s.ResPath("G"))
 			cmd, out := killCmd("add", root, second, strings.TrimSuffix(at, "random"), 0)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			var delay time.Duration // 0: it dies at its kill point
 			if at == "random" {
-				time.Sleep(time.Duration(10+rng.Intn(150)) * time.Millisecond)
-				cmd.Process.Kill()
+				delay = time.Duration(10+rng.Intn(150)) * time.Millisecond
 			}
-			err := cmd.Wait()
-			t.Logf("child: %v %s", err, out)
+			err := runKilled(t, cmd, out, delay)
 			if at != "random" && err == nil {
 				t.Fatalf("the child was not killed at %s", at)
 			}

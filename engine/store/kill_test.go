@@ -134,17 +134,13 @@ func TestKill(t *testing.T) {
 					}
 				}
 				cmd, out := killCmd(op, root, second, strings.TrimSuffix(at, "random"), 0)
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
+				var delay time.Duration // 0: it dies at its kill point
 				if at == "random" {
-					time.Sleep(time.Duration(10+rng.Intn(150)) * time.Millisecond)
-					cmd.Process.Kill()
+					delay = time.Duration(10+rng.Intn(150)) * time.Millisecond
 				}
-				err := cmd.Wait()
-				t.Logf("child: %v %s", err, out)
+				runKilled(t, cmd, out, delay)
 				// Recovery at open; then everything committed is whole.
-				s, err = Open(root)
+				s, err := Open(root)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -185,6 +181,23 @@ func TestKill(t *testing.T) {
 			})
 		}
 	}
+}
+
+// runKilled starts cmd (from killCmd) and kills it after delay, unless
+// delay is 0 (then it dies at its kill point, or finishes); it waits for
+// it, logs how it ended with its output, and returns cmd.Wait's error.
+func runKilled(t *testing.T, cmd *exec.Cmd, out *limitedBuf, delay time.Duration) error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if delay > 0 {
+		time.Sleep(delay)
+		cmd.Process.Kill()
+	}
+	err := cmd.Wait()
+	t.Logf("child: %v %s", err, out)
+	return err
 }
 
 // killStore makes a store at a new root holding the images of src, added
@@ -318,16 +331,13 @@ func TestKillBootImages(t *testing.T) {
 					t.Fatal(err)
 				}
 				cmd, out := killCmd(op, root, second, strings.TrimSuffix(at, "random"), 0)
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
+				var delay time.Duration // 0: it dies at its kill point
 				if at == "random" {
-					time.Sleep(time.Duration(2+rng.Intn(40)) * time.Millisecond)
-					cmd.Process.Kill()
+					delay = time.Duration(2+rng.Intn(40)) * time.Millisecond
 				}
-				err := cmd.Wait()
-				t.Logf("child: %v %s", err, out)
-				if s, err = Open(root); err != nil {
+				runKilled(t, cmd, out, delay)
+				s, err := Open(root)
+				if err != nil {
 					t.Fatal(err)
 				}
 				mustVerify(t, s)
@@ -401,15 +411,11 @@ func TestKillAddMany(t *testing.T) {
 				ctx := context.Background()
 				resBefore := fileSum(t, s.ResPath("G"))
 				cmd, out := killCmd(op, root, many, k.at, k.nth)
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
+				var delay time.Duration // 0: it dies at its kill point
 				if k.at == "" {
-					time.Sleep(time.Duration(50+rng.Intn(1500)) * time.Millisecond)
-					cmd.Process.Kill()
+					delay = time.Duration(50+rng.Intn(1500)) * time.Millisecond
 				}
-				err := cmd.Wait()
-				t.Logf("child: %v %s", err, out)
+				err := runKilled(t, cmd, out, delay)
 				if k.at != "" && err == nil {
 					t.Fatalf("the child was not killed at %s", k.at)
 				}
