@@ -21,8 +21,8 @@ import (
 // cache. The output is in huge pages where the system gives them, as the
 // WIM reader's is. Skipped when the variable is not set. An ESD's chunks:
 // WIMBENCH_SOLID_FILE=x.esd WIMBENCH_LZMS_DIR=DIR go test -run
-// TestWriteSolidChunkFiles ./engine/wim. Tree A's ESD (/work/scratch's
-// ref.esd), CPU medians of 5-11 interleaved runs at load 14, base and the
+// TestWriteSolidChunkFiles ./engine/wim. Tree A's ESD (wimlib-imagex
+// capture --solid), CPU medians of 5-11 interleaved runs at load 14, base and the
 // batched, prefetched match copies with opcodeScan, cpu-MB/s: chunk 0
 // 143.8 and 149.8, 2 92.0 and 105.6, 3 157.9 and 197.1, 4 177.5 and
 // 201.3, 5 171.6 and 194.9.
