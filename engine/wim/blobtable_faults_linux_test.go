@@ -24,6 +24,9 @@ func minorFaults(t *testing.T) int64 {
 // page, then a copy-on-write with a TLB shootdown): 256-265 faults for its
 // 256 pages here, 521 before. (Pages the heap reuses fault not at all.)
 func TestBlobIndexFaultsOnce(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory faults pages of its own")
+	}
 	const n = 1 << 16
 	entries := make([]BlobEntry, n)
 	r := rand.New(rand.NewPCG(1, 2))
