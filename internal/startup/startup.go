@@ -28,7 +28,8 @@ func Init(stderr io.Writer) (stop func()) {
 		// The engine's live heap is mostly an image's file tree and the
 		// chunks in flight; collecting at +50% instead of Go's +100% keeps
 		// peak memory about 20 MB lower on a capture at no measured cost
-		// in time (GOGC=100 restores the default).
+		// in time (GOGC=100 restores the default). A GOMEMLIMIT given
+		// is kept: the floor would replace it.
 		if os.Getenv("GOMEMLIMIT") == "" {
 			collectFrom(HeapFloor, 50)
 		} else {
@@ -38,7 +39,8 @@ func Init(stderr io.Writer) (stop func()) {
 	return startProfile(os.Getenv(ProfileEnv), stderr)
 }
 
-// HeapFloor is the heap below which Init leaves the collector off. Go's
+// HeapFloor is the memory (the runtime's: heap, stacks, its own tables;
+// the heap is ~24 MB of it) below which Init leaves the collector off. Go's
 // first goal at GOGC=50 is 2 MB, so a short command collects again and
 // again while it builds the tables it keeps to its end: an add-image of a
 // 36,000-file image ran 6 collections (3 -> 17 MB, each freeing little).
@@ -48,7 +50,8 @@ func Init(stderr io.Writer) (stop func()) {
 // under every untouched page; the writes that fill them then take a
 // copy-on-write fault each, with a TLB shootdown sent to the other core:
 // 12-19 % of add-image's samples were in do_wp_page. Commands whose heap
-// passes the floor (capture, apply) collect as before from there.
+// passes the floor (capture, apply) collect as before from there; one
+// that never reaches it (the console idle, serve) holds at most that much.
 const HeapFloor = 32 << 20
 
 // collectFrom runs no collection until the runtime's memory reaches floor
