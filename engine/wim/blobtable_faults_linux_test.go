@@ -48,7 +48,10 @@ func TestBlobIndexFaultsOnce(t *testing.T) {
 	}
 	faults := minorFaults(t) - f0
 	t.Logf("%d faults for %d pages of slots", faults, pages)
-	if faults > pages*5/4 {
+	// Twice a page without newSlots; the half page over one leaves room
+	// for a stray fault elsewhere in the process (a test binary's leftover
+	// goroutines).
+	if faults > pages*3/2 {
 		t.Errorf("%d page faults building an index of %d pages, want about one a page", faults, pages)
 	}
 	if i, ok := x.find(entries, entries[n/2].Hash); !ok || i != n/2 {
