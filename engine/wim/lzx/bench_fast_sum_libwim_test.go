@@ -26,6 +26,15 @@ import (
 //
 // It reports cpu-s (the best pass) and out-bytes. On tree A the default run
 // logs 8782 chunks, 76633081 bytes in, 21554094 out, sha256 8ea3bdcd...
+//
+// `go test` builds without the CLI's profile, and the profile changes the
+// fast level's code: the CLI's build inlines hashChains16.longest into the
+// parse's literal loop (a callsite it knows by its line in the parse).
+// To time what the CLI runs, pass -pgo=cmd/wimconsole-cli/default.pgo
+// (its path from the repository root). On a loaded host, counts are
+// steadier than times: valgrind --tool=cachegrind --cache-sim=yes
+// --branch-sim=yes on the test binary, with WIMBENCH_EVERY=50 and
+// -test.benchtime 1x, takes a few minutes.
 func BenchmarkFastTreeSum(b *testing.B) { benchTreeSum(b, LevelFast) }
 
 // BenchmarkTreeSum is BenchmarkFastTreeSum for the default level (the
