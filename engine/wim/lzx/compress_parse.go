@@ -254,38 +254,57 @@ func (c *Compressor) minCostPath(data []byte, start, blen, cacheOff int, q0 rece
 // a position reached at cost ci, each for the lengths the previous ones do
 // not reach; reach[k] is the node k bytes on, so len(reach)-1 bounds the
 // lengths. It returns the shortest length no repeat covers.
+//
+// Most positions have no repeat match at all: the loop keeps few values
+// live (the offsets are shifted out of q one by one rather than picked
+// with a variable shift) so that rejecting one is a load, a compare and
+// a branch; the last 7 bytes of the data take offerRepeatsTail.
 func (c *Compressor) offerRepeats(data []byte, pos int, q recentOffsets, reach []uint64, ci uint64) int {
-	maxL := len(reach) - 1
-	mc := &c.costs.match
-	next := minMatchLen
-	var cur8 uint64
-	fast := pos+8 <= len(data)
-	if fast {
-		cur8 = binary.LittleEndian.Uint64(data[pos:])
+	if pos+8 > len(data) {
+		return c.offerRepeatsTail(data, pos, q, reach, ci)
 	}
+	next := minMatchLen
+	cur8 := binary.LittleEndian.Uint64(data[pos:])
+	for r := 0; r < numRecentOffsets; r, q = r+1, q>>recentBits {
+		off := int(q & recentMask)
+		if off > pos {
+			continue
+		}
+		x := cur8 ^ binary.LittleEndian.Uint64(data[pos-off:])
+		if x&0xFFFF != 0 {
+			continue
+		}
+		maxL := len(reach) - 1
+		var l int
+		if x != 0 {
+			l = min(bits.TrailingZeros64(x)>>3, maxL)
+		} else {
+			l = matchLen(data, pos-off, pos, min(8, maxL), maxL)
+		}
+		if l < next {
+			continue
+		}
+		relax(reach[next:l+1], c.costs.match[r][next-minMatchLen:l-1], ci, uint64(r)<<itemLenBits|uint64(next))
+		next = l + 1
+	}
+	return next
+}
+
+// offerRepeatsTail is offerRepeats for a position less than 8 bytes from
+// the end of the data.
+func (c *Compressor) offerRepeatsTail(data []byte, pos int, q recentOffsets, reach []uint64, ci uint64) int {
+	maxL := len(reach) - 1
+	next := minMatchLen
 	for r := 0; r < numRecentOffsets; r++ {
 		off := int(q.get(r))
 		if off > pos {
 			continue
 		}
-		var l int
-		if fast {
-			x := cur8 ^ binary.LittleEndian.Uint64(data[pos-off:])
-			if x&0xFFFF != 0 {
-				continue
-			}
-			if x != 0 {
-				l = min(bits.TrailingZeros64(x)>>3, maxL)
-			} else {
-				l = matchLen(data, pos-off, pos, min(8, maxL), maxL)
-			}
-		} else if l = repLen(data, pos, off, maxL); l == 0 {
+		l := repLen(data, pos, off, maxL)
+		if l == 0 || l < next {
 			continue
 		}
-		if l < next {
-			continue
-		}
-		relax(reach[next:l+1], mc[r][next-minMatchLen:l-1], ci, uint64(r)<<itemLenBits|uint64(next))
+		relax(reach[next:l+1], c.costs.match[r][next-minMatchLen:l-1], ci, uint64(r)<<itemLenBits|uint64(next))
 		next = l + 1
 	}
 	return next
