@@ -200,14 +200,89 @@ type chunkIter struct {
 	buf   []byte
 	first int64 // table index of the entry at buf[0]
 	count int64 // entries in buf
+	// shared: buf is the WIM's copy of the whole table (see
+	// solidTables), read by other iterators too: never read into.
+	shared bool
 }
 
 func (r *resource) iter() *chunkIter { return &chunkIter{r: r} }
+
+// blobIter returns an iterator over r's chunk table for a reader of one
+// blob: for a solid resource, over the WIM's copy of its table, read once
+// for all its blobs (an apply of tree A's ESD opens 37,000 blobs in one
+// resource, each of which read the table again: one pread each).
+func (r *resource) blobIter() *chunkIter {
+	it := r.iter()
+	if r.solid {
+		if b := r.w.tables.get(r); b != nil {
+			it.buf, it.first, it.count, it.shared = b, 0, r.nentries, true
+		}
+	}
+	return it
+}
+
+// solidTables keeps the chunk tables of a WIM's solid resources, as read
+// from the file, for blobIter. Only tables of up to chunkTableBatch
+// entries are kept (a table is then read whole, as the first read of an
+// iterator reads it anyway), and at most solidTablesMax bytes of them: a
+// hostile blob table can name any number of solid resources.
+type solidTables struct {
+	mu    sync.Mutex
+	m     map[solidTableKey][]byte
+	bytes int
+}
+
+// solidTableKey names a table by what is read: resources of a hostile
+// file may share an offset and differ in their tables' length.
+type solidTableKey struct{ off, n int64 }
+
+// solidTablesMax bounds the bytes of tables kept: 32 tables of the
+// largest size kept, thousands of an ESD's (a 4 GB image in 64 MiB
+// chunks has a table of 256 bytes).
+const solidTablesMax = 32 * chunkTableBatch * 4
+
+// get returns r's chunk table, reading it on first use, or nil when it is
+// not kept (too large, no room, or a read error, left for the iterator's
+// own read to report).
+func (t *solidTables) get(r *resource) []byte {
+	n := r.nentries * r.entSize
+	if r.nentries > chunkTableBatch || n > solidTablesMax {
+		return nil
+	}
+	key := solidTableKey{r.tableOff, r.nentries}
+	t.mu.Lock()
+	b, ok := t.m[key]
+	t.mu.Unlock()
+	if ok {
+		return b
+	}
+	b = make([]byte, n)
+	if _, err := r.w.ra.ReadAt(b, r.tableOff); err != nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old, ok := t.m[key]; ok {
+		return old // read meanwhile by another reader
+	}
+	if t.bytes+len(b) > solidTablesMax {
+		return nil
+	}
+	if t.m == nil {
+		t.m = make(map[solidTableKey][]byte)
+	}
+	t.m[key] = b
+	t.bytes += len(b)
+	return b
+}
 
 // entry returns chunk table entry j.
 func (it *chunkIter) entry(j int64) (int64, error) {
 	r := it.r
 	if j < it.first || j >= it.first+it.count {
+		if it.shared {
+			it.buf, it.shared = nil, false
+		}
 		n := min(chunkTableBatch, r.nentries-j)
 		if need := int(n * r.entSize); cap(it.buf) < need {
 			it.buf = make([]byte, need)
@@ -469,6 +544,9 @@ func (r *resource) openMode(start, n int64, blob bool) (io.ReadCloser, error) {
 	s.cached = r.solid && r.chunk >= cacheMinChunk && (blob || workers < 2 || r.chunk > maxParallelChunk)
 	if s.cached || workers < 2 || r.chunk > maxParallelChunk {
 		s.it = r.iter()
+		if s.cached {
+			s.it = r.blobIter()
+		}
 		if err := s.it.seek(first); err != nil {
 			return nil, err
 		}
@@ -666,7 +744,7 @@ func (s *chunkStream) fromCache(c chunkRef) ([]byte, error) {
 		peek := *s.it
 		if peek.next < peek.first || peek.next >= peek.first+peek.count {
 			// A batch of entries of its own, not over s.it's.
-			peek.buf, peek.count = nil, 0
+			peek.buf, peek.count, peek.shared = nil, 0, false
 		}
 		if n, err := peek.nextChunk(); err == nil {
 			next = &n

@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -380,5 +382,66 @@ func TestChunkCachePin(t *testing.T) {
 	w.cache.decMu.Unlock()
 	if !bytes.Equal(got[:3<<19], data[e.Hash][:3<<19]) || !bytes.Equal(got2, data[e.Hash][:1<<19]) {
 		t.Error("wrong data")
+	}
+}
+
+// tableCountingReader counts the reads of a file's bytes that start at
+// one offset.
+type tableCountingReader struct {
+	b     []byte
+	at    int64
+	reads atomic.Int64
+}
+
+func (c *tableCountingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off == c.at {
+		c.reads.Add(1)
+	}
+	return bytes.NewReader(c.b).ReadAt(p, off)
+}
+
+// TestSolidTableReadOnce reads every blob of a solid resource on its own,
+// from two goroutines, and checks that the resource's chunk table is read
+// from the file once: each blob's reader used to read it again (an apply
+// of an ESD of tree A: 37,000 reads of the same 28 bytes).
+func TestSolidTableReadOnce(t *testing.T) {
+	sizes := make([]int, 40)
+	for i := range sizes {
+		sizes[i] = 150 << 10
+	}
+	file, data := solidReadFixture(t, sizes)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra := &tableCountingReader{b: b, at: -1} // none until the table's offset is known
+	w, err := NewReader(ra, int64(len(b)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	es := solidBlobsInOrder(w)
+	r, err := w.solidResource(es[0].Solid, "solid resource")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.nchunks < 4 {
+		t.Fatalf("%d chunks; the fixture needs several", r.nchunks)
+	}
+	ra.at = r.tableOff
+	var wg sync.WaitGroup
+	for k := range 2 {
+		wg.Go(func() {
+			for i := k; i < len(es); i += 2 {
+				got, err := w.ReadBlob(es[i].Hash, 1<<30)
+				if err != nil || !bytes.Equal(got, data[es[i].Hash]) {
+					t.Errorf("blob at %d: %v (%d bytes, want %d)", es[i].SolidOffset, err, len(got), es[i].Size())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := ra.reads.Load(); n != 1 {
+		t.Errorf("chunk table read %d times for %d blobs, want once", n, len(es))
 	}
 }
