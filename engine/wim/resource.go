@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Limits on what reading a resource may hold in memory at once.
@@ -909,6 +910,79 @@ type chunkCache struct {
 	decChunk int64
 	cbuf     *cacheBuf // compressed bytes, its pages given back after each chunk
 	fills    int       // chunks decompressed (under decMu), for tests
+
+	// freed, when not nil, is closed when a chunk stops being in use
+	// (see waitFree); under mu.
+	freed chan struct{}
+	waits int // waits for a chunk to be freed that ended so (under mu), for tests
+}
+
+// freeWait is the longest acquire waits for a reader to give back a chunk
+// before it takes a buffer of its own for the next (see waitFree).
+const freeWait = 250 * time.Millisecond
+
+// waitFree waits, when the cache is full and every chunk in it held, for
+// one of them to be given back (at most freeWait), so that the next chunk
+// reuses its buffer: an apply's workers, one still writing a file from the
+// chunk the other has just gone past, had each new chunk take a buffer of
+// its own, and kept two (64 MiB each for an ESD, their pages faulted in
+// again at each reuse). A chunk's holder is about to give it back: a
+// stream gives back its chunk before it asks for the next, and an apply
+// worker's pin goes once its reader holds the chunk, before the reader
+// reads further (see writeBatch). The wait is bounded because a goroutine
+// may still hold a chunk while it asks for another (two streams read in
+// turn): past freeWait, the chunk gets a buffer of its own, as it did
+// without waiting. Called with the lock held, which it releases while
+// waiting.
+func (cc *chunkCache) waitFree(key chunkKey, slots int) {
+	var timer *time.Timer
+	for !cc.closed && len(cc.ents) >= slots {
+		busy := true // every chunk held or being decompressed
+		for _, x := range cc.ents {
+			if x.key == key || x.refs == 0 && x.done {
+				busy = false // cached already, or one to evict
+				break
+			}
+		}
+		if !busy {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(freeWait)
+			defer timer.Stop()
+		}
+		if cc.freed == nil {
+			cc.freed = make(chan struct{})
+		}
+		freed := cc.freed
+		cc.mu.Unlock()
+		select {
+		case <-freed:
+			cc.mu.Lock()
+			cc.waits++
+		case <-timer.C:
+			cc.mu.Lock()
+			return
+		}
+	}
+}
+
+// signalFree wakes waitFree's waiters once e is neither held nor being
+// decompressed. Called with the lock held.
+func (cc *chunkCache) signalFree(e *cachedChunk) {
+	if e.refs == 0 && e.done && cc.freed != nil {
+		close(cc.freed)
+		cc.freed = nil
+	}
+}
+
+// cacheSlots is how many chunks the cache keeps: one, and the chunk
+// decompressed ahead when reading ahead.
+func cacheSlots() int {
+	if readAhead() {
+		return 2
+	}
+	return 1
 }
 
 // acquire returns chunk c of r decompressed, held until release; next, if
@@ -919,6 +993,7 @@ func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedC
 	cc.mu.Lock()
 	sequential := cc.last == chunkKey{r.off, c.index - 1}
 	cc.last = key
+	cc.waitFree(key, cacheSlots())
 	e, fresh := cc.lookup(key, c.usize, int(r.chunk))
 	e.refs++
 	var ahead *cachedChunk
@@ -978,11 +1053,7 @@ func (cc *chunkCache) lookup(key chunkKey, size, chunk int) (e *cachedChunk, fre
 	if cc.spare != nil && cap(cc.spare.b) >= size {
 		mem, cc.spare = cc.spare, nil
 	}
-	slots := 1
-	if readAhead() {
-		slots = 2
-	}
-	for len(cc.ents) >= slots {
+	for len(cc.ents) >= cacheSlots() {
 		// Not one held by a reader (or pinned) or being decompressed.
 		i := slices.IndexFunc(cc.ents, func(x *cachedChunk) bool { return x.refs == 0 && x.done })
 		if i < 0 {
@@ -1068,6 +1139,7 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 		e.orphan = true
 	}
 	e.done = true
+	cc.signalFree(e)
 	if e.orphan && e.refs == 0 {
 		// Decompressed ahead, and out of the cache already: no reader
 		// will release it.
@@ -1081,6 +1153,7 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 func (cc *chunkCache) release(e *cachedChunk) {
 	cc.mu.Lock()
 	e.refs--
+	cc.signalFree(e)
 	if e.refs == 0 && e.orphan && e.done {
 		cc.dispose(e)
 	}
@@ -1108,6 +1181,10 @@ func (cc *chunkCache) dispose(e *cachedChunk) {
 func (cc *chunkCache) reset() {
 	cc.mu.Lock()
 	cc.closed = true
+	if cc.freed != nil {
+		close(cc.freed) // waitFree returns once closed
+		cc.freed = nil
+	}
 	cc.mu.Unlock()
 	cc.prefetch.Wait()
 	cc.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // solidReadFixture writes a file with one solid resource of LZX chunks of
@@ -444,4 +445,66 @@ func TestSolidTableReadOnce(t *testing.T) {
 	if n := ra.reads.Load(); n != 1 {
 		t.Errorf("chunk table read %d times for %d blobs, want once", n, len(es))
 	}
+}
+
+// TestChunkCacheWaitsForHolder has one reader hold chunk 0 while another
+// asks for chunk 1 with the cache full (one chunk, no read ahead): the
+// second waits for the first to give chunk 0 back and decompresses chunk
+// 1 into its buffer, rather than take a buffer of its own (an apply's two
+// workers kept two 64 MiB chunk buffers so). A reader that asks for chunk
+// 1 while itself holding chunk 0 waits no longer than freeWait.
+func TestChunkCacheWaitsForHolder(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // one chunk cached, none read ahead
+	file, data := solidReadFixture(t, []int{1 << 20, 1 << 20})
+	w, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	es := solidBlobsInOrder(w)
+	if es[0].SolidOffset != 0 || es[1].SolidOffset != 1<<20 {
+		t.Fatalf("blobs at %d and %d; want one per chunk", es[0].SolidOffset, es[1].SolidOffset)
+	}
+	read := func(e BlobEntry, n int) (io.ReadCloser, []byte) {
+		rc, err := w.OpenBlob(e.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(rc, b); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, data[e.Hash][:n]) {
+			t.Fatal("wrong data")
+		}
+		return rc, b
+	}
+	rc0, _ := read(es[0], 100) // holds chunk 0
+	buf0 := &w.cache.ents[0].mem.b[0]
+	released := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		released <- time.Now()
+		rc0.Close()
+	}()
+	rc1, _ := read(es[1], 1<<20)
+	done := time.Now()
+	if at := <-released; done.Before(at) {
+		t.Error("chunk 1 read before chunk 0 was given back")
+	}
+	w.cache.mu.Lock()
+	if len(w.cache.ents) != 1 || &w.cache.ents[0].mem.b[0] != buf0 || w.cache.waits != 1 {
+		t.Errorf("%d chunks cached, chunk 1 in chunk 0's buffer: %v, %d waits; want 1, true, 1",
+			len(w.cache.ents), &w.cache.ents[0].mem.b[0] == buf0, w.cache.waits)
+	}
+	w.cache.mu.Unlock()
+
+	// Holding chunk 1, ask for chunk 0.
+	start := time.Now()
+	rc0, _ = read(es[0], 100)
+	if d := time.Since(start); d < freeWait || d > 20*freeWait {
+		t.Errorf("chunk 0 read in %v while the reader held chunk 1; want the wait bounded by %v", d, freeWait)
+	}
+	rc0.Close()
+	rc1.Close()
 }
