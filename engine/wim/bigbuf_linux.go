@@ -38,8 +38,17 @@ func dropPages(b []byte) { unix.Madvise(b, unix.MADV_DONTNEED) }
 // size) read-only, and asks the kernel to read them ahead; it returns nil
 // when the system refuses.
 func mapFile(f *os.File, off int64, n int) ([]byte, func()) {
-	b, err := unix.Mmap(int(f.Fd()), off, n, unix.PROT_READ, unix.MAP_PRIVATE)
+	sc, err := f.SyscallConn()
 	if err != nil {
+		return nil, nil
+	}
+	var b []byte
+	// Through Control, not Fd: a file closed meanwhile (Close of the
+	// WIM) fails here rather than map whatever has its number.
+	cerr := sc.Control(func(fd uintptr) {
+		b, err = unix.Mmap(int(fd), off, n, unix.PROT_READ, unix.MAP_PRIVATE)
+	})
+	if cerr != nil || err != nil {
 		return nil, nil
 	}
 	unix.Madvise(b, unix.MADV_WILLNEED)

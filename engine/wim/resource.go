@@ -939,8 +939,13 @@ type chunkCache struct {
 }
 
 // freeWait is the longest acquire waits for a reader to give back a chunk
-// before it takes a buffer of its own for the next (see waitFree).
-const freeWait = 250 * time.Millisecond
+// before it takes a buffer of its own for the next (see waitFree). A
+// holder gives it back within milliseconds on a quiet machine; with 250
+// ms, one apply of an ESD in seven still took a second buffer on a host
+// loaded tenfold (likely a worker writing a large file from the chunk,
+// descheduled past the wait). Only a goroutine that holds a chunk while
+// it asks for another waits it out.
+const freeWait = time.Second
 
 // waitFree waits, when the cache is full and every chunk in it held, for
 // one of them to be given back (at most freeWait), so that the next chunk
