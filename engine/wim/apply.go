@@ -675,7 +675,7 @@ func (w *WIM) writeBlob(ctx context.Context, j *blobJob, buf []byte, progressed 
 	if j.link {
 		// An error is left for makeLink to report, as it would have
 		// without this read.
-		j.held, _ = w.ReadBlob(j.hash, maxReparseData)
+		j.held, _ = w.readLinkData(j)
 		return 0, nil
 	}
 	completed := 0
@@ -711,8 +711,12 @@ func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, bu
 	// many files share) left time for the other worker to go on into the
 	// next chunk and evict this one, decompressed again here: an ESD of
 	// tree A had its 7 chunks of 64 MiB decompressed 9 to 12 times.
-	first, err := io.ReadFull(r, buf)
-	j.unpinChunk() // the reader holds the chunk now
+	// One read, not io.ReadFull: the reader holds the chunk once it has
+	// read from it, and the pin must go before it reads on into the next
+	// chunk, for the cache waits until a chunk is given back before it
+	// decompresses the next in its place (see chunkCache.waitFree).
+	first, err := r.Read(buf)
+	j.unpinChunk()
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		err = nil
 	}
@@ -758,6 +762,33 @@ func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, bu
 		}
 	}
 	return nil
+}
+
+// readLinkData reads the blob of link job j, as ReadBlob does, giving
+// back j's pin after the first read, as writeBatch does.
+func (w *WIM) readLinkData(j *blobJob) ([]byte, error) {
+	if j.size > maxReparseData {
+		return nil, fmt.Errorf("reparse data of %d bytes", j.size)
+	}
+	r, err := w.OpenBlob(j.hash)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	// The digest is checked as the last byte is read (hashingReader).
+	return readAllSizedIn(&unpinReader{r: r, j: j}, j.size, nil)
+}
+
+// unpinReader gives back the pin of its job after its first read.
+type unpinReader struct {
+	r io.Reader
+	j *blobJob
+}
+
+func (u *unpinReader) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	u.j.unpinChunk()
+	return n, err
 }
 
 // createFile creates a new regular file; O_EXCL makes it fail, rather than

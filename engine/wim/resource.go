@@ -10,9 +10,11 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Limits on what reading a resource may hold in memory at once.
@@ -200,14 +202,89 @@ type chunkIter struct {
 	buf   []byte
 	first int64 // table index of the entry at buf[0]
 	count int64 // entries in buf
+	// shared: buf is the WIM's copy of the whole table (see
+	// solidTables), read by other iterators too: never read into.
+	shared bool
 }
 
 func (r *resource) iter() *chunkIter { return &chunkIter{r: r} }
+
+// blobIter returns an iterator over r's chunk table for a reader of one
+// blob: for a solid resource, over the WIM's copy of its table, read once
+// for all its blobs (an apply of tree A's ESD opens 37,000 blobs in one
+// resource, each of which read the table again: one pread each).
+func (r *resource) blobIter() *chunkIter {
+	it := r.iter()
+	if r.solid {
+		if b := r.w.tables.get(r); b != nil {
+			it.buf, it.first, it.count, it.shared = b, 0, r.nentries, true
+		}
+	}
+	return it
+}
+
+// solidTables keeps the chunk tables of a WIM's solid resources, as read
+// from the file, for blobIter. Only tables of up to chunkTableBatch
+// entries are kept (a table is then read whole, as the first read of an
+// iterator reads it anyway), and at most solidTablesMax bytes of them: a
+// hostile blob table can name any number of solid resources.
+type solidTables struct {
+	mu    sync.Mutex
+	m     map[solidTableKey][]byte
+	bytes int
+}
+
+// solidTableKey names a table by what is read: resources of a hostile
+// file may share an offset and differ in their tables' length.
+type solidTableKey struct{ off, n int64 }
+
+// solidTablesMax bounds the bytes of tables kept: 32 tables of the
+// largest size kept, thousands of an ESD's (a 4 GB image in 64 MiB
+// chunks has a table of 256 bytes).
+const solidTablesMax = 32 * chunkTableBatch * 4
+
+// get returns r's chunk table, reading it on first use, or nil when it is
+// not kept (too large, no room, or a read error, left for the iterator's
+// own read to report).
+func (t *solidTables) get(r *resource) []byte {
+	n := r.nentries * r.entSize
+	if r.nentries > chunkTableBatch || n > solidTablesMax {
+		return nil
+	}
+	key := solidTableKey{r.tableOff, r.nentries}
+	t.mu.Lock()
+	b, ok := t.m[key]
+	t.mu.Unlock()
+	if ok {
+		return b
+	}
+	b = make([]byte, n)
+	if _, err := r.w.ra.ReadAt(b, r.tableOff); err != nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old, ok := t.m[key]; ok {
+		return old // read meanwhile by another reader
+	}
+	if t.bytes+len(b) > solidTablesMax {
+		return nil
+	}
+	if t.m == nil {
+		t.m = make(map[solidTableKey][]byte)
+	}
+	t.m[key] = b
+	t.bytes += len(b)
+	return b
+}
 
 // entry returns chunk table entry j.
 func (it *chunkIter) entry(j int64) (int64, error) {
 	r := it.r
 	if j < it.first || j >= it.first+it.count {
+		if it.shared {
+			it.buf, it.shared = nil, false
+		}
 		n := min(chunkTableBatch, r.nentries-j)
 		if need := int(n * r.entSize); cap(it.buf) < need {
 			it.buf = make([]byte, need)
@@ -368,6 +445,26 @@ func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte,
 	return r.decompress(c, dst, src, d, release)
 }
 
+// mapChunk maps the stored bytes of compressed chunk c from r's file, and
+// returns them with a release function for a releasingDecompressor
+// reading them (see pageReleaser) and the function that unmaps them; nil
+// when the chunk is stored raw, the WIM is not read from a file, or the
+// system does not map it.
+func (r *resource) mapChunk(c chunkRef) (src []byte, release func(front, back int), unmap func()) {
+	if r.w.f == nil || c.csize >= c.usize {
+		return nil, nil, nil
+	}
+	page := int64(os.Getpagesize())
+	start := c.fileOff / page * page
+	delta := int(c.fileOff - start)
+	m, unmap := mapFile(r.w.f, start, delta+c.csize)
+	if m == nil {
+		return nil, nil, nil
+	}
+	pr := pageReleaser(m, delta+c.csize)
+	return m[delta : delta+c.csize], func(front, back int) { pr(delta+front, delta+back) }, unmap
+}
+
 // decompress decompresses src, the stored bytes of compressed chunk c,
 // into dst[:c.usize] with d (taken from the pool on first need and
 // returned through *d); release as for decode.
@@ -469,6 +566,9 @@ func (r *resource) openMode(start, n int64, blob bool) (io.ReadCloser, error) {
 	s.cached = r.solid && r.chunk >= cacheMinChunk && (blob || workers < 2 || r.chunk > maxParallelChunk)
 	if s.cached || workers < 2 || r.chunk > maxParallelChunk {
 		s.it = r.iter()
+		if s.cached {
+			s.it = r.blobIter()
+		}
 		if err := s.it.seek(first); err != nil {
 			return nil, err
 		}
@@ -666,7 +766,7 @@ func (s *chunkStream) fromCache(c chunkRef) ([]byte, error) {
 		peek := *s.it
 		if peek.next < peek.first || peek.next >= peek.first+peek.count {
 			// A batch of entries of its own, not over s.it's.
-			peek.buf, peek.count = nil, 0
+			peek.buf, peek.count, peek.shared = nil, 0, false
 		}
 		if n, err := peek.nextChunk(); err == nil {
 			next = &n
@@ -831,6 +931,84 @@ type chunkCache struct {
 	decChunk int64
 	cbuf     *cacheBuf // compressed bytes, its pages given back after each chunk
 	fills    int       // chunks decompressed (under decMu), for tests
+
+	// freed, when not nil, is closed when a chunk stops being in use
+	// (see waitFree); under mu.
+	freed chan struct{}
+	waits int // waits for a chunk to be freed that ended so (under mu), for tests
+}
+
+// freeWait is the longest acquire waits for a reader to give back a chunk
+// before it takes a buffer of its own for the next (see waitFree). A
+// holder gives it back within milliseconds on a quiet machine; with 250
+// ms, one apply of an ESD in seven still took a second buffer on a host
+// loaded tenfold (likely a worker writing a large file from the chunk,
+// descheduled past the wait). Only a goroutine that holds a chunk while
+// it asks for another waits it out.
+const freeWait = time.Second
+
+// waitFree waits, when the cache is full and every chunk in it held, for
+// one of them to be given back (at most freeWait), so that the next chunk
+// reuses its buffer: an apply's workers, one still writing a file from the
+// chunk the other has just gone past, had each new chunk take a buffer of
+// its own, and kept two (64 MiB each for an ESD, their pages faulted in
+// again at each reuse). A chunk's holder is about to give it back: a
+// stream gives back its chunk before it asks for the next, and an apply
+// worker's pin goes once its reader holds the chunk, before the reader
+// reads further (see writeBatch). The wait is bounded because a goroutine
+// may still hold a chunk while it asks for another (two streams read in
+// turn): past freeWait, the chunk gets a buffer of its own, as it did
+// without waiting. Called with the lock held, which it releases while
+// waiting.
+func (cc *chunkCache) waitFree(key chunkKey, slots int) {
+	var timer *time.Timer
+	for !cc.closed && len(cc.ents) >= slots {
+		busy := true // every chunk held or being decompressed
+		for _, x := range cc.ents {
+			if x.key == key || x.refs == 0 && x.done {
+				busy = false // cached already, or one to evict
+				break
+			}
+		}
+		if !busy {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(freeWait)
+			defer timer.Stop()
+		}
+		if cc.freed == nil {
+			cc.freed = make(chan struct{})
+		}
+		freed := cc.freed
+		cc.mu.Unlock()
+		select {
+		case <-freed:
+			cc.mu.Lock()
+			cc.waits++
+		case <-timer.C:
+			cc.mu.Lock()
+			return
+		}
+	}
+}
+
+// signalFree wakes waitFree's waiters once e is neither held nor being
+// decompressed. Called with the lock held.
+func (cc *chunkCache) signalFree(e *cachedChunk) {
+	if e.refs == 0 && e.done && cc.freed != nil {
+		close(cc.freed)
+		cc.freed = nil
+	}
+}
+
+// cacheSlots is how many chunks the cache keeps: one, and the chunk
+// decompressed ahead when reading ahead.
+func cacheSlots() int {
+	if readAhead() {
+		return 2
+	}
+	return 1
 }
 
 // acquire returns chunk c of r decompressed, held until release; next, if
@@ -841,6 +1019,7 @@ func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedC
 	cc.mu.Lock()
 	sequential := cc.last == chunkKey{r.off, c.index - 1}
 	cc.last = key
+	cc.waitFree(key, cacheSlots())
 	e, fresh := cc.lookup(key, c.usize, int(r.chunk))
 	e.refs++
 	var ahead *cachedChunk
@@ -900,11 +1079,7 @@ func (cc *chunkCache) lookup(key chunkKey, size, chunk int) (e *cachedChunk, fre
 	if cc.spare != nil && cap(cc.spare.b) >= size {
 		mem, cc.spare = cc.spare, nil
 	}
-	slots := 1
-	if readAhead() {
-		slots = 2
-	}
-	for len(cc.ents) >= slots {
+	for len(cc.ents) >= cacheSlots() {
 		// Not one held by a reader (or pinned) or being decompressed.
 		i := slices.IndexFunc(cc.ents, func(x *cachedChunk) bool { return x.refs == 0 && x.done })
 		if i < 0 {
@@ -946,6 +1121,28 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 	}
 	cc.decCodec, cc.decChunk = r.codec, r.chunk
 	cc.fills++
+	if src, release, unmap := r.mapChunk(c); src != nil {
+		// The compressed bytes, mapped from the file, are the page
+		// cache's: no pages of ours to fault in and zero, and none to
+		// give back from the chunk buffer to make room for them, as
+		// the pages of src go back as the decompressor reads them
+		// for good. A file cut short meanwhile (past what check
+		// found) faults in the decompressor: SetPanicOnFault makes
+		// that a panic, which Guard turns into an error.
+		err := Guard(func() error {
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+			return r.decompress(c, e.buf, src, &cc.dec, release)
+		})
+		unmap()
+		if err != nil {
+			if fi, serr := r.w.f.Stat(); serr == nil && fi.Size() < c.fileOff+int64(c.csize) {
+				err = errAt(r.w.name, c.fileOff, "%s: chunk %d: the file was cut short while being read (now %d bytes)", r.what, c.index, fi.Size())
+			}
+		}
+		cc.decMu.Unlock()
+		cc.filled(e, err)
+		return
+	}
 	if cc.cbuf == nil || cap(cc.cbuf.b) < c.csize {
 		// One buffer for the largest chunk's compressed bytes, in
 		// small pages: only the pages a chunk's bytes reach count.
@@ -981,6 +1178,11 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 		dropPages(cc.cbuf.b[:c.csize])
 	}
 	cc.decMu.Unlock()
+	cc.filled(e, err)
+}
+
+// filled ends fill of e, err the decompression's error.
+func (cc *chunkCache) filled(e *cachedChunk, err error) {
 	cc.mu.Lock()
 	if err != nil {
 		e.err = err
@@ -990,6 +1192,7 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 		e.orphan = true
 	}
 	e.done = true
+	cc.signalFree(e)
 	if e.orphan && e.refs == 0 {
 		// Decompressed ahead, and out of the cache already: no reader
 		// will release it.
@@ -1003,6 +1206,7 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 func (cc *chunkCache) release(e *cachedChunk) {
 	cc.mu.Lock()
 	e.refs--
+	cc.signalFree(e)
 	if e.refs == 0 && e.orphan && e.done {
 		cc.dispose(e)
 	}
@@ -1030,6 +1234,10 @@ func (cc *chunkCache) dispose(e *cachedChunk) {
 func (cc *chunkCache) reset() {
 	cc.mu.Lock()
 	cc.closed = true
+	if cc.freed != nil {
+		close(cc.freed) // waitFree returns once closed
+		cc.freed = nil
+	}
 	cc.mu.Unlock()
 	cc.prefetch.Wait()
 	cc.mu.Lock()

@@ -11,7 +11,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // solidReadFixture writes a file with one solid resource of LZX chunks of
@@ -380,5 +383,171 @@ func TestChunkCachePin(t *testing.T) {
 	w.cache.decMu.Unlock()
 	if !bytes.Equal(got[:3<<19], data[e.Hash][:3<<19]) || !bytes.Equal(got2, data[e.Hash][:1<<19]) {
 		t.Error("wrong data")
+	}
+}
+
+// tableCountingReader counts the reads of a file's bytes that start at
+// one offset.
+type tableCountingReader struct {
+	b     []byte
+	at    int64
+	reads atomic.Int64
+}
+
+func (c *tableCountingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off == c.at {
+		c.reads.Add(1)
+	}
+	return bytes.NewReader(c.b).ReadAt(p, off)
+}
+
+// TestSolidTableReadOnce reads every blob of a solid resource on its own,
+// from two goroutines, and checks that the resource's chunk table is read
+// from the file once: each blob's reader used to read it again (an apply
+// of an ESD of tree A: 37,000 reads of the same 28 bytes).
+func TestSolidTableReadOnce(t *testing.T) {
+	sizes := make([]int, 40)
+	for i := range sizes {
+		sizes[i] = 150 << 10
+	}
+	file, data := solidReadFixture(t, sizes)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra := &tableCountingReader{b: b, at: -1} // none until the table's offset is known
+	w, err := NewReader(ra, int64(len(b)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	es := solidBlobsInOrder(w)
+	r, err := w.solidResource(es[0].Solid, "solid resource")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.nchunks < 4 {
+		t.Fatalf("%d chunks; the fixture needs several", r.nchunks)
+	}
+	ra.at = r.tableOff
+	var wg sync.WaitGroup
+	for k := range 2 {
+		wg.Go(func() {
+			for i := k; i < len(es); i += 2 {
+				got, err := w.ReadBlob(es[i].Hash, 1<<30)
+				if err != nil || !bytes.Equal(got, data[es[i].Hash]) {
+					t.Errorf("blob at %d: %v (%d bytes, want %d)", es[i].SolidOffset, err, len(got), es[i].Size())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := ra.reads.Load(); n != 1 {
+		t.Errorf("chunk table read %d times for %d blobs, want once", n, len(es))
+	}
+}
+
+// TestChunkCacheWaitsForHolder has one reader hold chunk 0 while another
+// asks for chunk 1 with the cache full (one chunk, no read ahead): the
+// second waits for the first to give chunk 0 back and decompresses chunk
+// 1 into its buffer, rather than take a buffer of its own (an apply's two
+// workers kept two 64 MiB chunk buffers so). A reader that asks for chunk
+// 1 while itself holding chunk 0 waits no longer than freeWait.
+func TestChunkCacheWaitsForHolder(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // one chunk cached, none read ahead
+	file, data := solidReadFixture(t, []int{1 << 20, 1 << 20})
+	w, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	es := solidBlobsInOrder(w)
+	if es[0].SolidOffset != 0 || es[1].SolidOffset != 1<<20 {
+		t.Fatalf("blobs at %d and %d; want one per chunk", es[0].SolidOffset, es[1].SolidOffset)
+	}
+	read := func(e BlobEntry, n int) (io.ReadCloser, []byte) {
+		rc, err := w.OpenBlob(e.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(rc, b); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, data[e.Hash][:n]) {
+			t.Fatal("wrong data")
+		}
+		return rc, b
+	}
+	rc0, _ := read(es[0], 100) // holds chunk 0
+	buf0 := &w.cache.ents[0].mem.b[0]
+	released := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		released <- time.Now()
+		rc0.Close()
+	}()
+	rc1, _ := read(es[1], 1<<20)
+	done := time.Now()
+	if at := <-released; done.Before(at) {
+		t.Error("chunk 1 read before chunk 0 was given back")
+	}
+	w.cache.mu.Lock()
+	if len(w.cache.ents) != 1 || &w.cache.ents[0].mem.b[0] != buf0 || w.cache.waits != 1 {
+		t.Errorf("%d chunks cached, chunk 1 in chunk 0's buffer: %v, %d waits; want 1, true, 1",
+			len(w.cache.ents), &w.cache.ents[0].mem.b[0] == buf0, w.cache.waits)
+	}
+	w.cache.mu.Unlock()
+
+	// Holding chunk 1, ask for chunk 0.
+	start := time.Now()
+	rc0, _ = read(es[0], 100)
+	if d := time.Since(start); d < freeWait || d > 20*freeWait {
+		t.Errorf("chunk 0 read in %v while the reader held chunk 1; want the wait bounded by %v", d, freeWait)
+	}
+	rc0.Close()
+	rc1.Close()
+}
+
+// TestSolidReadFileCut cuts a solid WIM short after it was opened, and
+// reads its blobs: the compressed bytes of a chunk, mapped from the file
+// (see mapChunk), then end early, and reading past the file's end, a
+// fault, must fail the read, not the process.
+func TestSolidReadFileCut(t *testing.T) {
+	sizes := make([]int, 12)
+	for i := range sizes {
+		sizes[i] = 500 << 10
+	}
+	file, data := solidReadFixture(t, sizes)
+	w, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	es := solidBlobsInOrder(w)
+	r, err := w.solidResource(es[0].Solid, "solid resource")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(file, r.dataOff+r.dataLen/3); err != nil {
+		t.Fatal(err)
+	}
+	var failed, read int
+	for _, e := range es {
+		got, err := w.ReadBlob(e.Hash, 1<<30)
+		switch {
+		case err != nil:
+			if !strings.Contains(err.Error(), "cut short") {
+				t.Errorf("blob at %d: %v; want the file cut short", e.SolidOffset, err)
+			}
+			failed++
+		case !bytes.Equal(got, data[e.Hash]):
+			t.Errorf("blob at %d: wrong data and no error", e.SolidOffset)
+		default:
+			read++
+		}
+	}
+	if failed == 0 || read == 0 {
+		t.Errorf("%d blobs failed, %d read; want some of each", failed, read)
 	}
 }

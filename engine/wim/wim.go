@@ -76,6 +76,8 @@ type WIM struct {
 	refs  []*WIM // files blobs are also taken from, in order
 	lent  int    // refs[:lent] are OpenOptions.Shared: not closed with w
 	cache chunkCache
+	// tables: the chunk tables of solid resources, for blob readers.
+	tables solidTables
 	// pipable: the file is wimlib's pipable variant (see pipable.go).
 	pipable bool
 	// pipe: blobs come from a pipe, in file order (see OpenPipe).
