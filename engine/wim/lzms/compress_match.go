@@ -309,6 +309,18 @@ func (df *deltaFinder) keysAt(buf []byte, pos int) {
 	df.at[b], df.np[b] = pos, np
 }
 
+// ahead computes the keys of pos (see keysAt) and starts the cache misses
+// of their table entries, for insert to take a few positions on; it
+// returns 0 (amd64) or a sum of the loads to keep. For the positions the
+// parse skips (inside long matches), where no walk's prefetch call carries
+// them: prefetch3d's three other words are the slots themselves, already
+// in the cache.
+func (df *deltaFinder) ahead(buf []byte, pos int) uint32 {
+	df.keysAt(buf, pos)
+	s := &df.slots[pos&(deltaRing-1)]
+	return prefetch3d(&s[0], &s[1], &s[2], df.table, s)
+}
+
 // active returns how many powers, from power 0 on, the finder inserts and
 // searches pos for: a power of span 1<<power only at every
 // min(span, df.stepCap)-th position. A delta match's offset is a multiple
