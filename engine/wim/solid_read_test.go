@@ -68,6 +68,18 @@ func solidBlobsInOrder(w *WIM) []BlobEntry {
 	return es
 }
 
+// solidBlobsAndResource returns solidBlobsInOrder(w) and the solid
+// resource of the first (the fixtures have one).
+func solidBlobsAndResource(t *testing.T, w *WIM) ([]BlobEntry, *resource) {
+	t.Helper()
+	es := solidBlobsInOrder(w)
+	r, err := w.solidResource(es[0].Solid, "solid resource")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es, r
+}
+
 // TestSolidBlobReadMemory reads the blobs of a solid resource of large
 // chunks one by one, in the order they are stored, as an export to a
 // non-solid file does, and checks what that allocates: each chunk is
@@ -148,20 +160,13 @@ func TestSolidBlobReadMemory(t *testing.T) {
 // by it, and the blobs of the other chunks still read.
 func TestSolidBlobReadDamaged(t *testing.T) {
 	const chunk = 1 << 20
-	sizes := make([]int, 20)
-	for i := range sizes {
-		sizes[i] = 300 << 10
-	}
+	sizes := slices.Repeat([]int{300 << 10}, 20)
 	file, data := solidReadFixture(t, sizes)
 	w, err := Open(file, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	es := solidBlobsInOrder(w)
-	r, err := w.solidResource(es[0].Solid, "solid resource")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, r := solidBlobsAndResource(t, w)
 	it := r.iter()
 	var bad chunkRef
 	for range 3 {
@@ -406,10 +411,7 @@ func (c *tableCountingReader) ReadAt(p []byte, off int64) (int, error) {
 // from the file once: each blob's reader used to read it again (an apply
 // of an ESD of tree A: 37,000 reads of the same 28 bytes).
 func TestSolidTableReadOnce(t *testing.T) {
-	sizes := make([]int, 40)
-	for i := range sizes {
-		sizes[i] = 150 << 10
-	}
+	sizes := slices.Repeat([]int{150 << 10}, 40)
 	file, data := solidReadFixture(t, sizes)
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -421,11 +423,7 @@ func TestSolidTableReadOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	es := solidBlobsInOrder(w)
-	r, err := w.solidResource(es[0].Solid, "solid resource")
-	if err != nil {
-		t.Fatal(err)
-	}
+	es, r := solidBlobsAndResource(t, w)
 	if r.nchunks < 4 {
 		t.Fatalf("%d chunks; the fixture needs several", r.nchunks)
 	}
@@ -514,21 +512,14 @@ func TestChunkCacheWaitsForHolder(t *testing.T) {
 // (see mapChunk), then end early, and reading past the file's end, a
 // fault, must fail the read, not the process.
 func TestSolidReadFileCut(t *testing.T) {
-	sizes := make([]int, 12)
-	for i := range sizes {
-		sizes[i] = 500 << 10
-	}
+	sizes := slices.Repeat([]int{500 << 10}, 12)
 	file, data := solidReadFixture(t, sizes)
 	w, err := Open(file, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	es := solidBlobsInOrder(w)
-	r, err := w.solidResource(es[0].Solid, "solid resource")
-	if err != nil {
-		t.Fatal(err)
-	}
+	es, r := solidBlobsAndResource(t, w)
 	if err := os.Truncate(file, r.dataOff+r.dataLen/3); err != nil {
 		t.Fatal(err)
 	}
