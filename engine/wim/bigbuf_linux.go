@@ -1,10 +1,6 @@
 package wim
 
-import (
-	"os"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // bigBuf returns a zero buffer of n bytes outside the Go heap, in huge
 // pages where the system gives them (a first touch then faults once per
@@ -33,24 +29,3 @@ func mapBuf(n int64, huge bool) ([]byte, func()) {
 // dropPages gives the pages of a buffer of mapBuf back to the system: it
 // reads as zeros after, and its pages cost memory again only once written.
 func dropPages(b []byte) { unix.Madvise(b, unix.MADV_DONTNEED) }
-
-// mapFile maps n bytes of f from offset off (a multiple of the page
-// size) read-only, and asks the kernel to read them ahead; it returns nil
-// when the system refuses.
-func mapFile(f *os.File, off int64, n int) ([]byte, func()) {
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return nil, nil
-	}
-	var b []byte
-	// Through Control, not Fd: a file closed meanwhile (Close of the
-	// WIM) fails here rather than map whatever has its number.
-	cerr := sc.Control(func(fd uintptr) {
-		b, err = unix.Mmap(int(fd), off, n, unix.PROT_READ, unix.MAP_PRIVATE)
-	})
-	if cerr != nil || err != nil {
-		return nil, nil
-	}
-	unix.Madvise(b, unix.MADV_WILLNEED)
-	return b, func() { unix.Munmap(b) }
-}

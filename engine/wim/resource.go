@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -443,26 +442,6 @@ func (r *resource) decode(c chunkRef, dst []byte, d *decompressor, cbuf *[]byte,
 		return errAt(r.w.name, c.fileOff, "%s: reading chunk %d: %v", r.what, c.index, err)
 	}
 	return r.decompress(c, dst, src, d, release)
-}
-
-// mapChunk maps the stored bytes of compressed chunk c from r's file, and
-// returns them with a release function for a releasingDecompressor
-// reading them (see pageReleaser) and the function that unmaps them; nil
-// when the chunk is stored raw, the WIM is not read from a file, or the
-// system does not map it.
-func (r *resource) mapChunk(c chunkRef) (src []byte, release func(front, back int), unmap func()) {
-	if r.w.f == nil || c.csize >= c.usize {
-		return nil, nil, nil
-	}
-	page := int64(os.Getpagesize())
-	start := c.fileOff / page * page
-	delta := int(c.fileOff - start)
-	m, unmap := mapFile(r.w.f, start, delta+c.csize)
-	if m == nil {
-		return nil, nil, nil
-	}
-	pr := pageReleaser(m, delta+c.csize)
-	return m[delta : delta+c.csize], func(front, back int) { pr(delta+front, delta+back) }, unmap
 }
 
 // decompress decompresses src, the stored bytes of compressed chunk c,
@@ -1121,28 +1100,6 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 	}
 	cc.decCodec, cc.decChunk = r.codec, r.chunk
 	cc.fills++
-	if src, release, unmap := r.mapChunk(c); src != nil {
-		// The compressed bytes, mapped from the file, are the page
-		// cache's: no pages of ours to fault in and zero, and none to
-		// give back from the chunk buffer to make room for them, as
-		// the pages of src go back as the decompressor reads them
-		// for good. A file cut short meanwhile (past what check
-		// found) faults in the decompressor: SetPanicOnFault makes
-		// that a panic, which Guard turns into an error.
-		err := Guard(func() error {
-			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-			return r.decompress(c, e.buf, src, &cc.dec, release)
-		})
-		unmap()
-		if err != nil {
-			if fi, serr := r.w.f.Stat(); serr == nil && fi.Size() < c.fileOff+int64(c.csize) {
-				err = errAt(r.w.name, c.fileOff, "%s: chunk %d: the file was cut short while being read (now %d bytes)", r.what, c.index, fi.Size())
-			}
-		}
-		cc.decMu.Unlock()
-		cc.filled(e, err)
-		return
-	}
 	if cc.cbuf == nil || cap(cc.cbuf.b) < c.csize {
 		// One buffer for the largest chunk's compressed bytes, in
 		// small pages: only the pages a chunk's bytes reach count.

@@ -506,39 +506,3 @@ func TestChunkCacheWaitsForHolder(t *testing.T) {
 	rc0.Close()
 	rc1.Close()
 }
-
-// TestSolidReadFileCut cuts a solid WIM short after it was opened, and
-// reads its blobs: the compressed bytes of a chunk, mapped from the file
-// (see mapChunk), then end early, and reading past the file's end, a
-// fault, must fail the read, not the process.
-func TestSolidReadFileCut(t *testing.T) {
-	sizes := slices.Repeat([]int{500 << 10}, 12)
-	file, data := solidReadFixture(t, sizes)
-	w, err := Open(file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	es, r := solidBlobsAndResource(t, w)
-	if err := os.Truncate(file, r.dataOff+r.dataLen/3); err != nil {
-		t.Fatal(err)
-	}
-	var failed, read int
-	for _, e := range es {
-		got, err := w.ReadBlob(e.Hash, 1<<30)
-		switch {
-		case err != nil:
-			if !strings.Contains(err.Error(), "cut short") {
-				t.Errorf("blob at %d: %v; want the file cut short", e.SolidOffset, err)
-			}
-			failed++
-		case !bytes.Equal(got, data[e.Hash]):
-			t.Errorf("blob at %d: wrong data and no error", e.SolidOffset)
-		default:
-			read++
-		}
-	}
-	if failed == 0 || read == 0 {
-		t.Errorf("%d blobs failed, %d read; want some of each", failed, read)
-	}
-}
