@@ -233,8 +233,11 @@ type solidTables struct {
 	bytes int
 }
 
-// solidTableKey names a table by what is read: resources of a hostile
-// file may share an offset and differ in their tables' length.
+// solidTableKey names a table by what is read, its offset and length in
+// bytes: resources of a hostile file may share an offset and differ in
+// their tables' entry count or entry size (4 or 8 bytes), and a reader
+// indexes its table by its own; keyed by bytes, a table is shared only
+// by readers of the same bytes, of the length each expects.
 type solidTableKey struct{ off, n int64 }
 
 // solidTablesMax bounds the bytes of tables kept: 32 tables of the
@@ -250,7 +253,7 @@ func (t *solidTables) get(r *resource) []byte {
 	if r.nentries > chunkTableBatch || n > solidTablesMax {
 		return nil
 	}
-	key := solidTableKey{r.tableOff, r.nentries}
+	key := solidTableKey{r.tableOff, n}
 	t.mu.Lock()
 	b, ok := t.m[key]
 	t.mu.Unlock()
