@@ -506,3 +506,27 @@ func TestChunkCacheWaitsForHolder(t *testing.T) {
 	rc0.Close()
 	rc1.Close()
 }
+
+// TestSolidTablesKeyedByBytes: two solid resources of a hostile file that
+// name the same chunk table offset and entry count, one with 4-byte
+// entries and one with 8, each get a table of the length they index.
+func TestSolidTablesKeyedByBytes(t *testing.T) {
+	file := make([]byte, 4096)
+	for i := range file {
+		file[i] = byte(i)
+	}
+	w := &WIM{ra: bytes.NewReader(file)}
+	for _, entSize := range []int64{4, 8, 4} {
+		r := &resource{w: w, solid: true, tableOff: 100, nentries: 16, entSize: entSize}
+		it := r.blobIter()
+		if !it.shared {
+			t.Fatalf("%d-byte entries: table not kept", entSize)
+		}
+		if want := 16 * entSize; int64(len(it.buf)) != want || !bytes.Equal(it.buf, file[100:100+want]) {
+			t.Errorf("%d-byte entries: a table of %d bytes, want the %d at offset 100", entSize, len(it.buf), want)
+		}
+	}
+	if got := len(w.tables.m); got != 2 {
+		t.Errorf("%d tables kept for two lengths, want 2", got)
+	}
+}
