@@ -547,9 +547,10 @@ func (r *resource) openMode(start, n int64, blob bool) (io.ReadCloser, error) {
 	workers := min(int64(runtime.GOMAXPROCS(0)), last-first+1)
 	s.cached = r.solid && r.chunk >= cacheMinChunk && (blob || workers < 2 || r.chunk > maxParallelChunk)
 	if s.cached || workers < 2 || r.chunk > maxParallelChunk {
-		s.it = r.iter()
 		if s.cached {
 			s.it = r.blobIter()
+		} else {
+			s.it = r.iter()
 		}
 		if err := s.it.seek(first); err != nil {
 			return nil, err
@@ -1138,11 +1139,6 @@ func (cc *chunkCache) fill(r *resource, c chunkRef, e *cachedChunk) {
 		dropPages(cc.cbuf.b[:c.csize])
 	}
 	cc.decMu.Unlock()
-	cc.filled(e, err)
-}
-
-// filled ends fill of e, err the decompression's error.
-func (cc *chunkCache) filled(e *cachedChunk, err error) {
 	cc.mu.Lock()
 	if err != nil {
 		e.err = err
