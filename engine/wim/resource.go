@@ -842,6 +842,11 @@ type cachedChunk struct {
 	orphan bool // out of the cache (failed, or the cache reset): its buffer goes to spare once no reader holds it
 }
 
+// idle reports whether no reader holds or pins c and it is not being
+// decompressed: a chunk the cache may evict, or dispose of once out of
+// it. Under the cache's lock.
+func (c *cachedChunk) idle() bool { return c.refs == 0 && c.done }
+
 // cacheBuf is a buffer of the chunk cache, outside the Go heap where the
 // system allows. On the heap, a 64 MiB chunk and its compressed bytes (an
 // ESD's) set the collector's goal: with GOGC at 50, half as much again
@@ -948,7 +953,7 @@ func (cc *chunkCache) waitFree(key chunkKey, slots int) {
 	for !cc.closed && len(cc.ents) >= slots {
 		busy := true // every chunk held or being decompressed
 		for _, x := range cc.ents {
-			if x.key == key || x.refs == 0 && x.done {
+			if x.key == key || x.idle() {
 				busy = false // cached already, or one to evict
 				break
 			}
@@ -979,7 +984,7 @@ func (cc *chunkCache) waitFree(key chunkKey, slots int) {
 // signalFree wakes waitFree's waiters once e is neither held nor being
 // decompressed. Called with the lock held.
 func (cc *chunkCache) signalFree(e *cachedChunk) {
-	if e.refs == 0 && e.done && cc.freed != nil {
+	if e.idle() && cc.freed != nil {
 		close(cc.freed)
 		cc.freed = nil
 	}
@@ -1064,7 +1069,7 @@ func (cc *chunkCache) lookup(key chunkKey, size, chunk int) (e *cachedChunk, fre
 	}
 	for len(cc.ents) >= cacheSlots() {
 		// Not one held by a reader (or pinned) or being decompressed.
-		i := slices.IndexFunc(cc.ents, func(x *cachedChunk) bool { return x.refs == 0 && x.done })
+		i := slices.IndexFunc(cc.ents, (*cachedChunk).idle)
 		if i < 0 {
 			// Every chunk is in use: the cache holds one more
 			// for a while. Its readers would keep the buffer of
@@ -1163,7 +1168,7 @@ func (cc *chunkCache) release(e *cachedChunk) {
 	cc.mu.Lock()
 	e.refs--
 	cc.signalFree(e)
-	if e.refs == 0 && e.orphan && e.done {
+	if e.orphan && e.idle() {
 		cc.dispose(e)
 	}
 	cc.mu.Unlock()
@@ -1199,7 +1204,7 @@ func (cc *chunkCache) reset() {
 	cc.mu.Lock()
 	for _, e := range cc.ents {
 		e.orphan = true
-		if e.refs == 0 && e.done {
+		if e.idle() {
 			cc.dispose(e)
 		}
 	}
