@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"io"
 	"slices"
+	"unsafe"
 )
 
 // blobEntrySize is the size of one blob table entry on disk.
@@ -300,7 +301,7 @@ func newSlots(n int) []blobSlot {
 }
 
 // slotsPerPage is how many slots a 4 KiB page (the smallest) holds.
-const slotsPerPage = 4096 / 8
+const slotsPerPage = 4096 / int(unsafe.Sizeof(blobSlot{}))
 
 // blobIndexSize is the number of slots for n entries: at most 70% full.
 func blobIndexSize(n int) int {
