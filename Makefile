@@ -41,12 +41,14 @@ test: test-deps vet
 	$(GO) test -tags $(TESTTAGS) $(TESTFLAGS) ./...
 	$(GO) test -race -tags $(TESTTAGS) $(TESTFLAGS) ./app/ ./views/
 
-# Stress (not run by CI): the app, views, store, servicing and remote tests
+# Stress (not run by CI): the app, views, store, servicing, remote and library tests
 # under -race, COUNT (10) times, with GOMAXPROCS=1 beside a busy loop per
-# core, where timing bugs show (scripts/stress.sh; PKGS="app views" for some).
+# core, where timing bugs show (scripts/stress.sh; PKGS="app views" for some;
+# LANES=2 runs two packages at a time with one busy loop fewer: half the time).
 COUNT ?= 10
+LANES ?= 1
 stress: test-deps
-	COUNT=$(COUNT) scripts/stress.sh $(PKGS)
+	COUNT=$(COUNT) LANES=$(LANES) scripts/stress.sh $(PKGS)
 
 # Benchmarks (not run by CI): codec MB/s and side-by-side runs with wimlib-imagex.
 # The side-by-side table uses the corpus from ../shared/bench/make-corpus.sh
