@@ -184,7 +184,16 @@ func TestCompressInPlaceMemory(t *testing.T) {
 	if raceEnabled {
 		return
 	}
-	if allocs := testing.AllocsPerRun(1, func() { c.CompressInPlace(dst, src) }); allocs != 0 {
-		t.Errorf("%v allocations per CompressInPlace of a chunk of a size seen before", allocs)
+	// AllocsPerRun counts the whole process's allocations: a cleanup
+	// the runtime runs meanwhile (an earlier test's unreachable
+	// mapping, see mapWords) was once counted as this call's. An
+	// allocation of CompressInPlace's own shows twice in a row.
+	compress := func() { c.CompressInPlace(dst, src) }
+	if allocs := testing.AllocsPerRun(1, compress); allocs != 0 {
+		if again := testing.AllocsPerRun(1, compress); again != 0 {
+			t.Errorf("%v and %v allocations per CompressInPlace of a chunk of a size seen before", allocs, again)
+		} else {
+			t.Logf("%v allocations once, none when measured again: not CompressInPlace's", allocs)
+		}
 	}
 }
