@@ -18,6 +18,11 @@
 #   scripts/seaweedfs.sh stop DIR         end the weed started on DIR (and the sync
 #                                         feeding it)
 #
+# With WIMCONSOLE_SEAWEEDFS_OWNER=PID in the environment, start and sync also
+# end what they started once process PID is gone: the tests pass their own
+# process, so that a test binary killed (a timeout, a panic, kill -9) leaves
+# no weed behind holding its ports and ~130 MB.
+#
 # The binary is ~230 MB and takes ~4 minutes of two cores to build: it lives in
 # ${WIMCONSOLE_SEAWEEDFS_CACHE:-~/.cache/wimconsole-seaweedfs}/weed-<version>,
 # never in the repository. SeaweedFS's go.mod has replace directives, so
@@ -29,6 +34,20 @@ CACHE=${WIMCONSOLE_SEAWEEDFS_CACHE:-$HOME/.cache/wimconsole-seaweedfs}
 BIN=$CACHE/weed-$WEED_VERSION
 
 die() { echo "seaweedfs.sh: $*" >&2; exit 1; }
+
+# watch_owner PID: if WIMCONSOLE_SEAWEEDFS_OWNER is set, end process PID
+# (TERM, then KILL after 10 s) once the owner has gone, in the background.
+watch_owner() {
+  local owner=${WIMCONSOLE_SEAWEEDFS_OWNER:-}
+  [ -n "$owner" ] || return 0
+  nohup bash -c 'while kill -0 "$1" 2>/dev/null; do
+      kill -0 "$2" 2>/dev/null || exit 0
+      sleep 2
+    done
+    kill "$2" 2>/dev/null || exit 0
+    for _ in $(seq 1 40); do kill -0 "$2" 2>/dev/null || exit 0; sleep 0.25; done
+    kill -9 "$2" 2>/dev/null' watch-owner "$owner" "$1" >/dev/null 2>&1 </dev/null &
+}
 
 build() {
   if [ -x "$BIN" ]; then
@@ -75,6 +94,7 @@ start() {
     -s3.port.iceberg=0 -s3.port.lance=0 -master.telemetry=false \
     >"$dir/weed.log" 2>&1 </dev/null &
   echo $! >"$dir/weed.pid"
+  watch_owner "$(cat "$dir/weed.pid")"
   echo "$port" >"$dir/s3.port"
   # Up when S3 refuses an unsigned request (403), as it does once ready.
   local i code
@@ -103,6 +123,7 @@ sync_sites() {
   nohup "$BIN" filer.sync -a "127.0.0.1:$fa" -b "127.0.0.1:$fb" -isActivePassive \
     -a.path=/buckets -b.path=/buckets >"$b/sync.log" 2>&1 </dev/null &
   echo $! >"$b/sync.pid"
+  watch_owner "$(cat "$b/sync.pid")"
   echo "filer.sync 127.0.0.1:$fa -> 127.0.0.1:$fb (pid $(cat "$b/sync.pid"), log $b/sync.log)"
 }
 

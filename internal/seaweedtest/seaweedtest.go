@@ -98,6 +98,15 @@ func freeBase() (int, error) {
 	return 0, fmt.Errorf("no free ports for SeaweedFS on 127.0.0.1")
 }
 
+// ownedCommand runs seaweedfs.sh with args, telling it to end what it starts
+// once this process is gone: a test binary killed before it stops its weed
+// (a timeout, a panic) left the weed running, its ports held.
+func ownedCommand(sc string, args ...string) *exec.Cmd {
+	cmd := exec.Command("bash", append([]string{sc}, args...)...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("WIMCONSOLE_SEAWEEDFS_OWNER=%d", os.Getpid()))
+	return cmd
+}
+
 // StartIn starts a SeaweedFS with its data in folder d (stop it with
 // StopIn) and returns its endpoint.
 func StartIn(d string) (Endpoint, error) {
@@ -109,7 +118,7 @@ func StartIn(d string) (Endpoint, error) {
 	if err != nil {
 		return Endpoint{}, err
 	}
-	cmd := exec.Command("bash", sc, "start", d, fmt.Sprint(port))
+	cmd := ownedCommand(sc, "start", d, fmt.Sprint(port))
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
@@ -190,7 +199,7 @@ func Sync(t testing.TB, a, b Endpoint) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("bash", sc, "sync", a.Dir, b.Dir).CombinedOutput(); err != nil {
+	if out, err := ownedCommand(sc, "sync", a.Dir, b.Dir).CombinedOutput(); err != nil {
 		t.Fatalf("seaweedfs.sh sync: %v\n%s", err, out)
 	}
 }
