@@ -319,7 +319,8 @@ type blobJob struct {
 	held []byte
 
 	// pinned: the chunk cache's entry of the chunk where the blob
-	// starts, pinned (see pinChunk) until the blob's reader holds it.
+	// starts, pinned (see pinChunk) until the blob's reader takes the pin
+	// over (see WIM.openBlobPinned); nil once it has.
 	pinned *cachedChunk
 }
 
@@ -334,8 +335,8 @@ func (j *blobJob) pinChunk() {
 	j.pinned = j.w.cache.pin(chunkKey{j.e.Solid.Res.Offset, j.e.SolidOffset / int64(j.e.Solid.ChunkSize)})
 }
 
-// unpinChunk gives back pinChunk's pin, once the blob's reader holds the
-// chunk (or will not read it).
+// unpinChunk gives back pinChunk's pin if the blob's reader has not taken
+// it over (it did not get to read the chunk).
 func (j *blobJob) unpinChunk() {
 	if j.pinned != nil {
 		j.w.cache.release(j.pinned)
@@ -700,23 +701,21 @@ func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, bu
 			}
 		}
 	}()
-	r, err := w.OpenBlob(j.hash)
+	// The reader takes over the job's pin of the blob's first chunk (see
+	// pinChunk) as its hold on that chunk when it reads it.
+	r, err := w.openBlobPinned(j.hash, &j.pinned)
 	if err != nil {
 		return fmt.Errorf("wim: apply: %s: %w", batch[0].files[0].Path(), err)
 	}
 	defer r.Close()
 	// The first block is read before the files are created: a blob of a
-	// solid chunk then holds its chunk in the cache from about when the
-	// worker took the job. Creating its files first (many, for a blob
-	// many files share) left time for the other worker to go on into the
-	// next chunk and evict this one, decompressed again here: an ESD of
-	// tree A had its 7 chunks of 64 MiB decompressed 9 to 12 times.
-	// One read, not io.ReadFull: the reader holds the chunk once it has
-	// read from it, and the pin must go before it reads on into the next
-	// chunk, for the cache waits until a chunk is given back before it
-	// decompresses the next in its place (see chunkCache.waitFree).
-	first, err := r.Read(buf)
-	j.unpinChunk()
+	// solid chunk not cached when the worker took the job (so not pinned)
+	// then holds its chunk from about then. Creating its files first
+	// (many, for a blob many files share) left time for the other worker
+	// to go on into the next chunk and evict this one, decompressed again
+	// here: an ESD of tree A had its 7 chunks of 64 MiB decompressed 9 to
+	// 12 times.
+	first, err := io.ReadFull(r, buf)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		err = nil
 	}
@@ -764,31 +763,19 @@ func (w *WIM) writeBatch(ctx context.Context, j *blobJob, batch []*planInode, bu
 	return nil
 }
 
-// readLinkData reads the blob of link job j, as ReadBlob does, giving
-// back j's pin after the first read, as writeBatch does.
+// readLinkData reads the blob of link job j, as ReadBlob does, its reader
+// taking over j's pin as writeBatch's does.
 func (w *WIM) readLinkData(j *blobJob) ([]byte, error) {
 	if j.size > maxReparseData {
 		return nil, fmt.Errorf("reparse data of %d bytes", j.size)
 	}
-	r, err := w.OpenBlob(j.hash)
+	r, err := w.openBlobPinned(j.hash, &j.pinned)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	// The digest is checked as the last byte is read (hashingReader).
-	return readAllSizedIn(&unpinReader{r: r, j: j}, j.size, nil)
-}
-
-// unpinReader gives back the pin of its job after its first read.
-type unpinReader struct {
-	r io.Reader
-	j *blobJob
-}
-
-func (u *unpinReader) Read(p []byte) (int, error) {
-	n, err := u.r.Read(p)
-	u.j.unpinChunk()
-	return n, err
+	return readAllSizedIn(r, j.size, nil)
 }
 
 // createFile creates a new regular file; O_EXCL makes it fail, rather than

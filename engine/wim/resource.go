@@ -519,7 +519,7 @@ func pageReleaser(b []byte, n int) func(front, back int) {
 // blobs, a metadata resource): chunks are decompressed in parallel when
 // more than one is needed.
 func (r *resource) open(start, n int64) (io.ReadCloser, error) {
-	return r.openMode(start, n, false)
+	return r.openMode(start, n, false, nil)
 }
 
 // openBlob returns a reader of n bytes of the resource's uncompressed data
@@ -528,10 +528,13 @@ func (r *resource) open(start, n int64) (io.ReadCloser, error) {
 // decompressed once for all its blobs; see chunkCache), others are read as
 // open reads them.
 func (r *resource) openBlob(start, n int64) (io.ReadCloser, error) {
-	return r.openMode(start, n, true)
+	return r.openMode(start, n, true, nil)
 }
 
-func (r *resource) openMode(start, n int64, blob bool) (io.ReadCloser, error) {
+// openMode is open (blob false) or openBlob (blob true); pin, when not
+// nil, is a pin of the first chunk's cache entry for a cached stream to
+// take over (see WIM.openBlobPinned).
+func (r *resource) openMode(start, n int64, blob bool, pin **cachedChunk) (io.ReadCloser, error) {
 	if start < 0 || n < 0 || start > r.size || n > r.size-start {
 		return nil, errAt(r.w.name, r.off, "%s: range %d+%d outside resource of %d bytes", r.what, start, n, r.size)
 	}
@@ -548,6 +551,7 @@ func (r *resource) openMode(start, n int64, blob bool) (io.ReadCloser, error) {
 	s.cached = r.solid && r.chunk >= cacheMinChunk && (blob || workers < 2 || r.chunk > maxParallelChunk)
 	if s.cached || workers < 2 || r.chunk > maxParallelChunk {
 		if s.cached {
+			s.pin = pin
 			s.it = r.blobIter()
 		} else {
 			s.it = r.iter()
@@ -615,9 +619,11 @@ type chunkStream struct {
 	dec  decompressor
 	cbuf []byte
 	// cached: chunks come from the WIM's chunk cache; held is the one
-	// cur is in.
+	// cur is in; pin, until the first chunk is acquired, the caller's pin
+	// of it to take over (see WIM.openBlobPinned).
 	cached bool
 	held   *cachedChunk
+	pin    **cachedChunk
 
 	// parallel mode
 	cancel context.CancelFunc
@@ -755,7 +761,8 @@ func (s *chunkStream) fromCache(c chunkRef) ([]byte, error) {
 			next = &n
 		}
 	}
-	e, err := s.r.w.cache.acquire(s.r, c, next)
+	e, err := s.r.w.cache.acquire(s.r, c, next, s.pin)
+	s.pin = nil
 	if err != nil {
 		return nil, err
 	}
@@ -942,11 +949,10 @@ const freeWait = time.Second
 // its own, and kept two (64 MiB each for an ESD, their pages faulted in
 // again at each reuse). A chunk's holder is about to give it back: a
 // stream gives back its chunk before it asks for the next, and an apply
-// worker's pin goes once its reader holds the chunk, before the reader
-// reads further (see writeBatch). The wait is bounded because a goroutine
-// may still hold a chunk while it asks for another (two streams read in
-// turn): past freeWait, the chunk gets a buffer of its own, as it did
-// without waiting. Called with the lock held, which it releases while
+// worker's pin becomes its reader's hold (see WIM.openBlobPinned). The
+// wait is bounded because a goroutine may still hold a chunk while it
+// asks for another (two streams read in turn): past freeWait, the chunk
+// gets a buffer of its own, as it did without waiting. Called with the lock held, which it releases while
 // waiting.
 func (cc *chunkCache) waitFree(key chunkKey, slots int) {
 	var timer *time.Timer
@@ -1001,15 +1007,22 @@ func cacheSlots() int {
 
 // acquire returns chunk c of r decompressed, held until release; next, if
 // not nil, is the chunk after it, to decompress ahead when the chunks are
-// being read in order.
-func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedChunk, error) {
+// being read in order. A pin of the chunk's entry in *pin (see pin) becomes
+// the returned hold: the caller's reference is the pin's, taken over
+// (*pin set to nil), rather than one more. A pin of another entry (one
+// gone from the cache) is left to its holder.
+func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef, pin **cachedChunk) (*cachedChunk, error) {
 	key := chunkKey{r.off, c.index}
 	cc.mu.Lock()
 	sequential := cc.last == chunkKey{r.off, c.index - 1}
 	cc.last = key
 	cc.waitFree(key, cacheSlots())
 	e, fresh := cc.lookup(key, c.usize, int(r.chunk))
-	e.refs++
+	if pin != nil && *pin == e {
+		*pin = nil
+	} else {
+		e.refs++
+	}
 	var ahead *cachedChunk
 	if sequential && next != nil && !cc.closed && readAhead() {
 		if a, aFresh := cc.lookup(chunkKey{r.off, next.index}, next.usize, int(r.chunk)); aFresh {
@@ -1038,7 +1051,8 @@ func (cc *chunkCache) acquire(r *resource, c chunkRef, next *chunkRef) (*cachedC
 
 // pin holds chunk key, if the cache has it, for a reader about to ask for
 // it, so that it is not evicted in the meantime; it returns the entry to
-// give back with release, or nil.
+// give back with release, or nil. A stream opened with the pin takes it
+// over as its hold when it acquires the chunk (see acquire).
 func (cc *chunkCache) pin(key chunkKey) *cachedChunk {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()

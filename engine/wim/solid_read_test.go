@@ -391,6 +391,86 @@ func TestChunkCachePin(t *testing.T) {
 	}
 }
 
+// TestOpenBlobPinnedTakesPin: a reader opened with a pin of its blob's
+// first chunk holds that chunk by the pin, not by a reference of its own,
+// and gives it back when it goes on to the next chunk; a pin of another
+// chunk stays its holder's. Every chunk is idle once all is given back.
+func TestOpenBlobPinnedTakesPin(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // one chunk cached, none read ahead
+	file, data := solidReadFixture(t, []int{3 << 20})
+	w, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	e := solidBlobsInOrder(w)[0]
+	want := data[e.Hash]
+	if _, err := w.ReadBlob(e.Hash, e.Size()); err != nil { // leaves chunk 2 cached
+		t.Fatal(err)
+	}
+	refs := func(x *cachedChunk) int {
+		w.cache.mu.Lock()
+		defer w.cache.mu.Unlock()
+		return x.refs
+	}
+	key := func(i int64) chunkKey { return chunkKey{e.Solid.Res.Offset, i} }
+
+	// A pin of chunk 2 is not the first chunk's: the reader leaves it.
+	other := w.cache.pin(key(2))
+	if other == nil {
+		t.Fatal("chunk 2 is not cached")
+	}
+	p := other
+	rc, err := w.openBlobPinned(e.Hash, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(rc, got[:1<<10]); err != nil {
+		t.Fatal(err)
+	}
+	if p != other || refs(other) != 1 {
+		t.Errorf("a pin of chunk 2 taken by a reader of chunk 0 (pin %p, want %p; %d refs, want 1)", p, other, refs(other))
+	}
+	rc.Close()
+	w.cache.release(other)
+
+	// A pin of chunk 0: the reader takes it over.
+	pinned := w.cache.pin(key(0))
+	if pinned == nil {
+		t.Fatal("chunk 0 is not cached after a read of it")
+	}
+	p = pinned
+	rc, err = w.openBlobPinned(e.Hash, &p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if _, err := io.ReadFull(rc, got[:1<<10]); err != nil {
+		t.Fatal(err)
+	}
+	if p != nil || refs(pinned) != 1 {
+		t.Errorf("after a read of chunk 0: pin %p, want nil (taken over); %d refs, want 1", p, refs(pinned))
+	}
+	if _, err := io.ReadFull(rc, got[1<<10:]); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("wrong data")
+	}
+	if n := refs(pinned); n != 0 {
+		t.Errorf("chunk 0 held %d times once the reader went past it; want 0", n)
+	}
+	rc.Close()
+	w.cache.mu.Lock()
+	defer w.cache.mu.Unlock()
+	for _, x := range w.cache.ents {
+		if !x.idle() {
+			t.Errorf("chunk %d still held (%d refs) with every reader closed", x.key.index, x.refs)
+		}
+	}
+}
+
 // tableCountingReader counts the reads of a file's bytes that start at
 // one offset.
 type tableCountingReader struct {

@@ -658,20 +658,36 @@ func (w *WIM) missing(h Hash) error {
 // size at the end and reports a mismatch (a *ChecksumError) instead of
 // io.EOF. Memory use is bounded whatever the blob's size.
 func (w *WIM) OpenBlob(h Hash) (io.ReadCloser, error) {
+	return w.openBlobPinned(h, nil)
+}
+
+// openBlobPinned is OpenBlob for a caller holding, in *pin, a pin of the
+// chunk cache's entry of the chunk where the blob starts (see
+// chunkCache.pin; nil or *pin nil: none): the reader takes that pin over
+// as its hold on the chunk when it reads it, and sets *pin to nil; a pin
+// it has not taken (the reader closed first, or the chunk's entry gone
+// from the cache) stays the caller's to release.
+func (w *WIM) openBlobPinned(h Hash, pin **cachedChunk) (io.ReadCloser, error) {
 	o, e := w.find(h)
 	if o == nil {
 		return nil, w.missing(h)
 	}
-	return o.openEntry(e, "blob")
+	return o.openEntryPinned(e, "blob", pin)
 }
 
 // openEntry opens the data of entry e of w, checked against its digest.
 func (w *WIM) openEntry(e *BlobEntry, what string) (io.ReadCloser, error) {
+	return w.openEntryPinned(e, what, nil)
+}
+
+// openEntryPinned is openEntry with a pin to take over (see
+// openBlobPinned).
+func (w *WIM) openEntryPinned(e *BlobEntry, what string, pin **cachedChunk) (io.ReadCloser, error) {
 	r, start, err := w.blobResource(e, what+" "+e.Hash.String())
 	if err != nil {
 		return nil, err
 	}
-	rc, err := r.openBlob(start, e.Size())
+	rc, err := r.openMode(start, e.Size(), true, pin)
 	if err != nil {
 		return nil, err
 	}
