@@ -32,6 +32,13 @@ set -euo pipefail
 WEED_VERSION=v0.0.0-20261109003541-7506e5f91cd6 # weed version 4.53
 CACHE=${WIMCONSOLE_SEAWEEDFS_CACHE:-$HOME/.cache/wimconsole-seaweedfs}
 BIN=$CACHE/weed-$WEED_VERSION
+# Every bucket is a collection with at least one volume of its own, and
+# mini's default volume limit is the free disk space over the volume size
+# (41 on a disk with 44 GiB free): a test binary run with -count=4, or on a
+# fuller disk, ran out after ~40 buckets and every upload then failed with
+# "We encountered an internal error". Volumes are made as data reaches
+# them, small: the limit only bounds how many.
+VOLUME_MAX=${WIMCONSOLE_SEAWEEDFS_VOLUME_MAX:-1000}
 
 die() { echo "seaweedfs.sh: $*" >&2; exit 1; }
 
@@ -90,7 +97,7 @@ start() {
   AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret nohup "$BIN" mini \
     -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -s3.port="$port" -master.port="$master" -volume.port="$volume" -filer.port="$filer" \
-    -admin.port="$admin" -admin.port.legacy=0 -admin.ui=false -webdav=false \
+    -admin.port="$admin" -admin.port.legacy=0 -admin.ui=false -webdav=false -volume.max="$VOLUME_MAX" \
     -s3.port.iceberg=0 -s3.port.lance=0 -master.telemetry=false \
     >"$dir/weed.log" 2>&1 </dev/null &
   echo $! >"$dir/weed.pid"
