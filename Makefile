@@ -41,7 +41,7 @@ test: test-deps vet
 	$(GO) test -tags $(TESTTAGS) $(TESTFLAGS) ./...
 	$(GO) test -race -tags $(TESTTAGS) $(TESTFLAGS) ./app/ ./views/
 
-# Stress (not run by CI): the app, views, store, servicing, remote and library tests
+# Stress (not run by CI): the app, views, store, servicing, remote, library and engine/wim's concurrent tests
 # under -race, COUNT (10) times, with GOMAXPROCS=1 beside a busy loop per
 # core, where timing bugs show (scripts/stress.sh; PKGS="app views" for some;
 # LANES=2 runs two packages at a time with one busy loop fewer: half the time).

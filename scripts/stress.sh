@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Timing bugs hide on an idle machine. This runs the tests of the packages
-# where goroutines meet (app, views, store, servicing, remote, library) under the race
+# where goroutines meet (app, views, store, servicing, remote, library, and
+# engine/wim's concurrent tests) under the race
 # detector, COUNT times each, while a CPU hog keeps every core busy and the
 # tests themselves get one OS thread (GOMAXPROCS=1): hand-offs then happen in
 # orders an idle machine never shows.
 #
-#   scripts/stress.sh                 the six packages, COUNT=10
+#   scripts/stress.sh                 the seven packages, COUNT=10
 #   COUNT=3 scripts/stress.sh app views
 #   LANES=2 scripts/stress.sh         two packages at a time (see below)
 #
@@ -27,19 +28,26 @@ GO=${GO:-go}
 declare -A pkg=(
   [app]=./app/ [views]=./views/ [store]=./engine/store/
   [servicing]=./engine/servicing/ [remote]=./engine/remote/
-  [library]=./engine/library/
+  [library]=./engine/library/ [wim]=./engine/wim/
+)
+# engine/wim whole takes hours under -race; its concurrent code is the
+# capture pipeline, the apply workers, the solid chunk cache, parallel
+# chunk streams and cancellation: these tests.
+declare -A runs=(
+  [wim]='Cancel|Concurrent|ChunkCache|Pin|SolidBlobRead|ApplySolid|SolidTable|SolidRead|Worker|Pooled|FromPipe|WhileScanning'
 )
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  names=(store views servicing library remote app)
+  names=(store views servicing library wim remote app)
 fi
-pkgs=()
+pkgs=() pkgruns=()
 for n in "${names[@]}"; do
   if [ -z "${pkg[$n]:-}" ]; then
     echo "stress: unknown package $n (want: ${!pkg[*]})" >&2
     exit 2
   fi
   pkgs+=("${pkg[$n]}")
+  pkgruns+=("${runs[$n]:-.}")
 done
 
 hogs=()
@@ -77,9 +85,10 @@ echo "stress: ${#hogs[@]} busy loop(s), $LANES lane(s), GOMAXPROCS=1, -race -cou
 export WIMCONSOLE_ORACLE=1
 if [ "$LANES" -eq 1 ]; then
   status=0
-  for p in "${pkgs[@]}"; do
-    echo "== $p"
-    if ! GOMAXPROCS=1 "$GO" test -race -tags libwim -count="$COUNT" -timeout "$STRESS_TIMEOUT" "$p"; then
+  for i in "${!pkgs[@]}"; do
+    echo "== ${pkgs[$i]}"
+    if ! GOMAXPROCS=1 "$GO" test -race -tags libwim -count="$COUNT" -timeout "$STRESS_TIMEOUT" \
+      -run "${pkgruns[$i]}" "${pkgs[$i]}"; then
       status=1
     fi
   done
@@ -106,14 +115,14 @@ stop_lanes() {
 lanes=()
 trap 'stop_lanes; stop_hogs; rm -rf "$work"' EXIT
 lane() {
-  local p i=0 start rc
-  for p in "${pkgs[@]}"; do
-    i=$((i + 1))
+  local p i start rc
+  for i in "${!pkgs[@]}"; do
+    p=${pkgs[$i]}
     mkdir "$work/claim.$i" 2>/dev/null || continue
     start=$SECONDS
     rc=0
-    GOMAXPROCS=1 "$GO" test -race -tags libwim -count="$COUNT" -timeout "$STRESS_TIMEOUT" "$p" \
-      >"$work/out.$i" 2>&1 || rc=$?
+    GOMAXPROCS=1 "$GO" test -race -tags libwim -count="$COUNT" -timeout "$STRESS_TIMEOUT" \
+      -run "${pkgruns[$i]}" "$p" >"$work/out.$i" 2>&1 || rc=$?
     { echo "== $p (lane $1, $((SECONDS - start)) s)"; cat "$work/out.$i"; } >"$work/print.$i"
     cat "$work/print.$i"
     if [ "$rc" -ne 0 ]; then
