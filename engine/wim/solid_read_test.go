@@ -50,6 +50,19 @@ func solidReadFixture(t *testing.T, sizes []int) (string, map[Hash][]byte) {
 	return file, data
 }
 
+// openSolidReadFixture opens a solidReadFixture of blobs of sizes (closed
+// when t ends).
+func openSolidReadFixture(t *testing.T, sizes []int) (*WIM, map[Hash][]byte) {
+	t.Helper()
+	file, data := solidReadFixture(t, sizes)
+	w, err := Open(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w, data
+}
+
 // solidBlobsInOrder returns the solid blobs of w in the order they are
 // stored, as an export reads them.
 func solidBlobsInOrder(w *WIM) []BlobEntry {
@@ -345,12 +358,7 @@ func TestSolidBlobReadConcurrent(t *testing.T) {
 // workers at a chunk boundary).
 func TestChunkCachePin(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // one chunk cached, none read ahead
-	file, data := solidReadFixture(t, []int{3 << 20})
-	w, err := Open(file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, data := openSolidReadFixture(t, []int{3 << 20})
 	e := solidBlobsInOrder(w)[0]
 	rc, err := w.OpenBlob(e.Hash)
 	if err != nil {
@@ -397,12 +405,7 @@ func TestChunkCachePin(t *testing.T) {
 // chunk stays its holder's. Every chunk is idle once all is given back.
 func TestOpenBlobPinnedTakesPin(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // one chunk cached, none read ahead
-	file, data := solidReadFixture(t, []int{3 << 20})
-	w, err := Open(file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, data := openSolidReadFixture(t, []int{3 << 20})
 	e := solidBlobsInOrder(w)[0]
 	want := data[e.Hash]
 	if _, err := w.ReadBlob(e.Hash, e.Size()); err != nil { // leaves chunk 2 cached
@@ -533,12 +536,7 @@ func TestSolidTableReadOnce(t *testing.T) {
 // 1 while itself holding chunk 0 waits no longer than freeWait.
 func TestChunkCacheWaitsForHolder(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // one chunk cached, none read ahead
-	file, data := solidReadFixture(t, []int{1 << 20, 1 << 20})
-	w, err := Open(file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w, data := openSolidReadFixture(t, []int{1 << 20, 1 << 20})
 	es := solidBlobsInOrder(w)
 	if es[0].SolidOffset != 0 || es[1].SolidOffset != 1<<20 {
 		t.Fatalf("blobs at %d and %d; want one per chunk", es[0].SolidOffset, es[1].SolidOffset)
