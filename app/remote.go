@@ -273,7 +273,8 @@ func isNetError(err error) bool {
 		return false
 	}
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, remote.ErrFingerprint) || errors.Is(err, os.ErrDeadlineExceeded) ||
+	var ce *remote.ConnError // no answer, an io.EOF included
+	return errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, remote.ErrFingerprint) || errors.Is(err, os.ErrDeadlineExceeded) ||
 		errors.Is(err, net.ErrClosed) || errors.Is(err, context.DeadlineExceeded) || isConnError(err)
 }
 

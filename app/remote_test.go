@@ -3,12 +3,15 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,5 +174,29 @@ func TestSaveServerListWriteFails(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Dir(p)); len(ents) != 1 {
 		t.Errorf("folder holds %d files after a failed save, want servers.json alone", len(ents))
+	}
+}
+
+// TestIsNetError: what marks a remote server offline. A connection that
+// ended without an answer (io.EOF under a *remote.ConnError: the server
+// went away mid-request) is one; it was taken for a refusal, so a
+// Properties change sent as the server stopped said "correct the setting"
+// instead of "cannot be reached".
+func TestIsNetError(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"hang-up", fmt.Errorf("server https://h:1: %w", &remote.ConnError{Err: io.EOF}), true},
+		{"refused", fmt.Errorf("server https://h:1: %w", &remote.ConnError{Err: syscall.ECONNREFUSED}), true},
+		{"deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), true},
+		{"answer", &remote.Error{Code: remote.CodeNotFound, Message: "no such image"}, false},
+		{"bad answer", errors.New("server https://h:1: bad answer to GET /x: unexpected end of JSON input"), false},
+		{"none", nil, false},
+	} {
+		if got := isNetError(c.err); got != c.want {
+			t.Errorf("%s: isNetError(%v) = %v, want %v", c.name, c.err, got, c.want)
+		}
 	}
 }

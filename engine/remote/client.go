@@ -255,6 +255,16 @@ func codeOf(status int) string {
 	return CodeInternal
 }
 
+// ConnError is a request that got no answer: the server could not be
+// reached, or the connection ended before the answer did (an io.EOF when
+// the server went away mid-request). Its text is its cause's.
+type ConnError struct{ Err error }
+
+func (e *ConnError) Error() string { return e.Err.Error() }
+func (e *ConnError) Unwrap() error { return e.Err }
+
+// wrapNet names the server in a failure to get an answer from it, a
+// *ConnError.
 func (c *Client) wrapNet(err error) error {
 	if err == nil {
 		return nil
@@ -263,7 +273,7 @@ func (c *Client) wrapNet(err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("server %s: %w", c.base, err)
+	return fmt.Errorf("server %s: %w", c.base, &ConnError{Err: err})
 }
 
 // call makes a short JSON request: in is sent as JSON when not nil, the

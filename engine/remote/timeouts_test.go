@@ -2,11 +2,13 @@ package remote
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -349,5 +351,40 @@ func connectionLimits(t *testing.T, o Options, n int, otherRefused bool) {
 	}
 	for _, c := range conns {
 		c.Close()
+	}
+}
+
+// TestHangUpIsConnError: a server that closes the connection without
+// answering (one going away mid-request) gives a *ConnError, as one that
+// cannot be reached does, so that callers treat both as the server being
+// offline; its text still names the server and the cause.
+func TestHangUpIsConnError(t *testing.T) {
+	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	defer hs.Close()
+	c, err := NewClient(hs.URL, ClientOptions{Token: "t", Fingerprint: Fingerprint(hs.Certificate().Raw), Retries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	for name, call := range map[string]func() error{
+		"GET":  func() error { _, err := c.Info(ctx); return err },
+		"POST": func() error { return c.AddGroup(ctx, "g") },
+	} {
+		err := call()
+		var ce *ConnError
+		if !errors.As(err, &ce) || !errors.Is(err, io.EOF) || !strings.Contains(err.Error(), hs.URL) {
+			t.Errorf("%s answered by a hang-up: %v (%T), want a *ConnError of io.EOF naming %s", name, err, err, hs.URL)
+		}
+	}
+	hs.Close()
+	_, err = c.Info(ctx)
+	if ce := (*ConnError)(nil); !errors.As(err, &ce) {
+		t.Errorf("a server gone: %v (%T), want a *ConnError", err, err)
 	}
 }
