@@ -219,6 +219,9 @@ type RemoteService struct {
 	// refresh) nor under mu.
 	queue      []Change
 	delivering bool
+	// delivered is closed when the goroutine handing changes over
+	// returns, so that Watch's stop can wait for its last call to notify.
+	delivered chan struct{}
 }
 
 // NewRemoteService returns the service of the server cfg describes. It does
@@ -329,13 +332,15 @@ func (r *RemoteService) post(ch Change) {
 	r.queue = append(r.queue, ch)
 	if !r.delivering {
 		r.delivering = true
-		go r.deliver()
+		r.delivered = make(chan struct{})
+		go r.deliver(r.delivered)
 	}
 }
 
 // deliver hands the queued changes to the watcher, one at a time, without
 // holding mu.
-func (r *RemoteService) deliver() {
+func (r *RemoteService) deliver(done chan struct{}) {
+	defer close(done)
 	for {
 		r.mu.Lock()
 		if len(r.queue) == 0 || r.notify == nil {
@@ -492,12 +497,21 @@ func (r *RemoteService) Watch(changed func(Change)) (func(), error) {
 			delay = min(delay*2, ReconnectMax)
 		}
 	}()
+	// stop returns once no call to changed is running or will be made:
+	// a change handed over just before (deliver had taken notify) used
+	// to reach the watcher after it stopped watching (a console's redraw
+	// running after the console was done with the server). Not to be
+	// called from changed itself.
 	return func() {
 		cancel()
 		<-done
 		r.mu.Lock()
 		r.notify = nil
+		delivered := r.delivered
 		r.mu.Unlock()
+		if delivered != nil {
+			<-delivered
+		}
 	}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -198,5 +199,54 @@ func TestIsNetError(t *testing.T) {
 		if got := isNetError(c.err); got != c.want {
 			t.Errorf("%s: isNetError(%v) = %v, want %v", c.name, c.err, got, c.want)
 		}
+	}
+}
+
+// TestWatchStopWaitsForCallback: Watch's stop returns only once no call to
+// the watcher is running or still to come. A change handed over as the
+// watch stopped reached the watcher after stop had returned (a console's
+// redraw after it was done with the server; a race in the views tests).
+func TestWatchStopWaitsForCallback(t *testing.T) {
+	rs, err := NewRemoteService(RemoteServer{URL: "https://127.0.0.1:1", Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var mu sync.Mutex
+	stopped := false
+	stop, err := rs.Watch(func(Change) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			t.Error("the watcher was called after stop returned")
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-entered // Connecting -> Offline: nothing answers on port 1
+	done := make(chan struct{})
+	go func() {
+		stop()
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("stop returned while the watcher was still being called")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("stop did not return once the watcher was done")
 	}
 }
