@@ -952,8 +952,8 @@ const freeWait = time.Second
 // worker's pin becomes its reader's hold (see WIM.openBlobPinned). The
 // wait is bounded because a goroutine may still hold a chunk while it
 // asks for another (two streams read in turn): past freeWait, the chunk
-// gets a buffer of its own, as it did without waiting. Called with the lock held, which it releases while
-// waiting.
+// gets a buffer of its own, as it did without waiting. Called with the
+// lock held, which it releases while waiting.
 func (cc *chunkCache) waitFree(key chunkKey, slots int) {
 	var timer *time.Timer
 	for !cc.closed && len(cc.ents) >= slots {
